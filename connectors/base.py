@@ -1,0 +1,271 @@
+"""The connector interface every system implements, and the values it passes around.
+
+A connector wraps one vendor account. It declares its object types (primary key, cursor,
+match fields, parents), discovers fields with types and dropdown options, and offers batch
+operations only. Everything it returns is plain data the engine understands; everything
+vendor-specific (paths, nesting, paging, error bodies) stays inside the connector.
+
+Field values are flat: nested vendor structures are flattened into named fields (e.g. a
+ConnectWise contact's e-mail inside `communicationItems` is the field `email`; a reference
+such as `company/id` is the field `company` of type `reference`). References between objects
+(HubSpot associations, ConnectWise `company/id`, Dynamics lookups) are fields of type
+`reference` whose `reference_to` names the object type and whose value is the other record's
+id, so the engine maps them through its record links like any other field.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
+
+
+class FieldType(str, enum.Enum):
+    STRING = "string"
+    TEXT = "text"  # long text
+    NUMBER = "number"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"
+    ENUM = "enumeration"  # dropdown: options carry value and label
+    EMAIL = "email"
+    PHONE = "phone"
+    REFERENCE = "reference"  # id of a record of `reference_to`
+    OWNER = "owner"  # id of a user / owner / member (matched by e-mail)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    label: str
+    type: FieldType
+    required: bool = False
+    read_only: bool = False
+    options: tuple[Option, ...] = ()
+    reference_to: str | None = None  # object type name for REFERENCE / OWNER fields
+    description: str = ""
+
+    def option_by_value(self, value: str) -> Option | None:
+        return next((o for o in self.options if o.value == value), None)
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    name: str  # the connector's name, e.g. "contacts", "company/contacts", "leads"
+    label: str
+    primary_key: str = "id"
+    cursor_field: str = "updated_at"
+    match_fields: tuple[str, ...] = ()  # fields `find_by` accepts (e-mail, domain, identifier...)
+    parents: tuple[str, ...] = ()  # object types a record needs linked first
+    read_only: bool = False  # owners / members / system users
+    email_field: str | None = None  # for owner-like objects: the e-mail used to match people
+
+
+@dataclass
+class Record:
+    id: str
+    properties: dict[str, Any]
+    updated_at: datetime | None = None
+    created_at: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass
+class Page:
+    """One page of changes. Store `cursor` after the page is processed; pass it back to resume."""
+
+    records: list[Record]
+    cursor: dict[str, Any]
+    has_more: bool
+
+
+@dataclass
+class WriteInput:
+    properties: dict[str, Any]
+    id: str | None = None  # set for updates
+    ref: str | None = None  # caller's correlation key (e.g. the source record id)
+
+
+@dataclass
+class WriteResult:
+    """The outcome of one input of a batch write, in input order."""
+
+    ref: str | None
+    id: str | None = None
+    record: Record | None = None
+    error: "ConnectorError | None" = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class WebhookEvent:
+    object_type: str
+    record_id: str
+    change: str = "updated"  # created / updated / deleted / property_change
+    occurred_at: datetime | None = None
+    event_id: str = ""  # vendor's id, for idempotent storage
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ConnectionTest:
+    ok: bool
+    message: str  # human: what is wrong and what to do about it
+    account: str = ""  # e.g. portal id / company / org the credentials belong to
+
+
+class ErrorKind(str, enum.Enum):
+    RATE_LIMITED = "rate_limited"
+    SERVER = "server"
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    AUTH = "auth"
+    VALIDATION = "validation"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # e.g. HubSpot 409: a contact with this e-mail exists
+    CONFIG = "config"
+
+
+RETRYABLE_KINDS = {ErrorKind.RATE_LIMITED, ErrorKind.SERVER, ErrorKind.TIMEOUT, ErrorKind.NETWORK}
+
+
+class ConnectorError(Exception):
+    """The one error type connectors raise. `retryable` says whether trying again can help."""
+
+    def __init__(
+        self,
+        message: str,
+        kind: ErrorKind = ErrorKind.VALIDATION,
+        *,
+        status: int | None = None,
+        fields: Sequence[str] = (),
+        vendor_code: str = "",
+        retry_after: float | None = None,
+        existing_id: str | None = None,
+        record_errors: Mapping[str, "ConnectorError"] | None = None,
+        body: Any = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.kind = ErrorKind(kind)
+        self.status = status
+        self.fields = list(fields)
+        self.vendor_code = vendor_code
+        self.retry_after = retry_after
+        self.existing_id = existing_id
+        self.record_errors = dict(record_errors or {})
+        self.body = body
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE_KINDS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "kind": self.kind.value,
+            "status": self.status,
+            "fields": self.fields,
+            "vendor_code": self.vendor_code,
+            "retryable": self.retryable,
+            **({"existing_id": self.existing_id} if self.existing_id else {}),
+        }
+
+    def __repr__(self) -> str:
+        return f"ConnectorError({self.kind.value}, {self.status}, {self.message!r})"
+
+
+class Connector(abc.ABC):
+    """One vendor account. Built by `connectors.registry.connector_for(connection)`.
+
+    `config` holds non-secret settings (base URL, site, org URL, portal id...), `credentials`
+    the decrypted secrets; `http` is the shared HTTP seam (see connectors.http).
+    """
+
+    system: ClassVar[str]
+    # Published batch sizes: the engine never sends more per call.
+    max_batch_write: ClassVar[int] = 100
+    max_batch_read: ClassVar[int] = 100
+    max_page_size: ClassVar[int] = 100
+
+    @classmethod
+    def from_connection(cls, connection: Any, **kwargs: Any) -> "Connector":
+        """Build from a `connectors.models.Connection` (config + decrypted credentials).
+        kwargs may carry `transport` (an emulator's in-process transport) or `limiter`."""
+        raise NotImplementedError
+
+    @abc.abstractmethod
+    def object_types(self) -> list[ObjectType]: ...
+
+    def object_type(self, name: str) -> ObjectType:
+        for obj in self.object_types():
+            if obj.name == name:
+                return obj
+        raise ConnectorError(f"Unknown object type {name!r} for {self.system}", ErrorKind.CONFIG)
+
+    @abc.abstractmethod
+    def discover_fields(self, object_type: str) -> list[FieldInfo]: ...
+
+    @abc.abstractmethod
+    def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
+        """Records changed since `cursor` (None = everything), oldest first. May return a
+        record more than once across pages (overlapping windows); never skips one."""
+
+    @abc.abstractmethod
+    def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
+        """Records with these ids; missing ids are left out, not errors."""
+
+    @abc.abstractmethod
+    def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
+        """Records whose `field_name` equals one of `values` (case-insensitive for e-mails and
+        domains), keyed by the lower-cased value. One batched look-up per call where the API allows."""
+
+    @abc.abstractmethod
+    def create(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]: ...
+
+    @abc.abstractmethod
+    def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]: ...
+
+    def write_back_id(self, object_type: str, pairs: Mapping[str, str], field_name: str) -> list[WriteResult]:
+        """Store the counterpart's id on our records: {our id: their id}."""
+        return self.update(object_type, [WriteInput({field_name: theirs}, id=ours, ref=ours) for ours, theirs in pairs.items()])
+
+    def add_option(self, object_type: str, field_name: str, label: str, value: str) -> Option:
+        raise ConnectorError(f"{self.system} cannot add dropdown options", ErrorKind.CONFIG)
+
+    def verify_webhook(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> bool:
+        """True when the request really comes from the vendor (signature, timestamp, key)."""
+        return False
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] | None = None) -> list[WebhookEvent]:
+        return []
+
+    @abc.abstractmethod
+    def test_connection(self) -> ConnectionTest: ...
+
+    def close(self) -> None:
+        http = getattr(self, "http", None)
+        if http is not None:
+            http.close()
+
+
+def chunked(items: Sequence[Any] | Iterable[Any], size: int) -> Iterable[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

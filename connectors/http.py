@@ -1,0 +1,191 @@
+"""The one seam every outbound vendor call goes through.
+
+    VendorHttp(base_url, ...) -> .request(...) -> httpx.Response | raises ConnectorError
+
+Layers, outermost first: httpx-retries (exponential backoff with jitter, honouring
+Retry-After) → the shared client-side rate limiter (every attempt, retries included, takes a
+token from the vendor account's bucket) → the network, or an in-process emulator mounted with
+`mount()` for fast tests. Failures are classified once, here, as retryable or permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Mapping, Protocol
+
+import httpx
+from httpx_retries import Retry, RetryTransport
+
+from connectors.base import ConnectorError, ErrorKind
+
+log = logging.getLogger("syncsmart.http")
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+_mounted: dict[str, httpx.BaseTransport] = {}
+_mount_lock = threading.Lock()
+
+
+def mount(base_url: str, transport: httpx.BaseTransport) -> None:
+    """Route every call to `base_url` through `transport` (an emulator's WSGITransport)."""
+    with _mount_lock:
+        _mounted[base_url.rstrip("/")] = transport
+
+
+def unmount(base_url: str) -> None:
+    with _mount_lock:
+        _mounted.pop(base_url.rstrip("/"), None)
+
+
+def mounted_transport(base_url: str) -> httpx.BaseTransport | None:
+    base = base_url.rstrip("/")
+    with _mount_lock:
+        for prefix, transport in _mounted.items():
+            if base == prefix or base.startswith(prefix + "/"):
+                return transport
+    return None
+
+
+class Limiter(Protocol):
+    def acquire(self, request: httpx.Request) -> None:
+        """Block until the vendor account may make one more call (raise ConnectorError if it never may)."""
+
+
+class _LimitedTransport(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport, limiter: Limiter | None):
+        self.inner = inner
+        self.limiter = limiter
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.limiter is not None:
+            self.limiter.acquire(request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def default_retry(total: int = 6, backoff_factor: float = 0.5, max_backoff_wait: float = 30.0) -> Retry:
+    return Retry(
+        total=total,
+        backoff_factor=backoff_factor,
+        backoff_jitter=1.0,
+        max_backoff_wait=max_backoff_wait,
+        respect_retry_after_header=True,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=["HEAD", "GET", "PUT", "DELETE", "OPTIONS", "PATCH", "POST"],
+    )
+
+
+def status_only_retry(base: Retry) -> Retry:
+    """For calls that are not idempotent: retry what the server refused (429/5xx), never a
+    timeout or a dropped connection, after which the write may or may not have happened."""
+    return Retry(
+        total=base.total,
+        backoff_factor=base.backoff_factor,
+        backoff_jitter=base.backoff_jitter,
+        max_backoff_wait=base.max_backoff_wait,
+        respect_retry_after_header=True,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=base.allowed_methods,
+        retry_on_exceptions=(),
+    )
+
+
+ErrorParser = Callable[[httpx.Response], ConnectorError]
+
+
+def kind_for_status(status: int) -> ErrorKind:
+    if status == 429:
+        return ErrorKind.RATE_LIMITED
+    if status >= 500:
+        return ErrorKind.SERVER
+    if status in (401, 403):
+        return ErrorKind.AUTH
+    if status == 404:
+        return ErrorKind.NOT_FOUND
+    if status == 409:
+        return ErrorKind.CONFLICT
+    return ErrorKind.VALIDATION
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def generic_error(response: httpx.Response) -> ConnectorError:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text[:500]
+    message = body.get("message") if isinstance(body, dict) else None
+    return ConnectorError(
+        message or f"HTTP {response.status_code}",
+        kind_for_status(response.status_code),
+        status=response.status_code,
+        retry_after=retry_after_seconds(response),
+        body=body,
+    )
+
+
+class VendorHttp:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        system: str,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        limiter: Limiter | None = None,
+        error_parser: ErrorParser = generic_error,
+        retry: Retry | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.system = system
+        self.error_parser = error_parser
+        self.retry = retry or default_retry()
+        inner = transport or mounted_transport(self.base_url) or httpx.HTTPTransport(verify=verify)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            auth=auth,
+            headers=dict(headers or {}),
+            timeout=timeout,
+            transport=RetryTransport(transport=_LimitedTransport(inner, limiter), retry=self.retry),
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        ok_statuses: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one call; return the response if 2xx (or in `ok_statuses`, e.g. 207), else raise."""
+        extensions = kwargs.pop("extensions", {})
+        if not idempotent:
+            extensions["retry"] = status_only_retry(self.retry)
+        try:
+            response = self._client.request(method, path, extensions=extensions, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ConnectorError(f"{self.system} did not answer in time ({method} {path})", ErrorKind.TIMEOUT) from exc
+        except httpx.TransportError as exc:
+            raise ConnectorError(f"Could not reach {self.system} at {self.base_url}: {exc.__class__.__name__}", ErrorKind.NETWORK) from exc
+        if response.is_success or response.status_code in ok_statuses:
+            return response
+        error = self.error_parser(response)
+        log.info("%s %s %s -> %s %s", self.system, method, path, response.status_code, error.message)
+        raise error
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SyncsmartConfig(AppConfig):
+    name = "syncsmart"
+    verbose_name = "Sync engine"

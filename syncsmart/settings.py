@@ -1,0 +1,279 @@
+"""SyncSmart settings: one module, configured by environment variables.
+
+The embedded default (no environment at all) runs on a SQLite file and the django-q2 ORM
+broker, with a SECRET_KEY and encryption key generated once into `.local/secrets.json`.
+Production (`SYNCSMART_ENV=production`) refuses to start without real secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+PRODUCTION = env_str("SYNCSMART_ENV", "development") == "production"
+LOCAL_DIR = Path(env_str("SYNCSMART_LOCAL_DIR", str(BASE_DIR / ".local")))
+
+
+def _local_secrets() -> dict[str, str]:
+    """Generate the embedded default's secrets once, so restarts keep sessions and data."""
+    path = LOCAL_DIR / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SYNCSMART_ENCRYPTION_KEYS": "1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    path.write_text(json.dumps(generated, indent=2))
+    path.chmod(0o600)
+    return generated
+
+
+if PRODUCTION:
+    SECRET_KEY = env_str("SECRET_KEY")
+    ENCRYPTION_KEYS_SPEC = env_str("SYNCSMART_ENCRYPTION_KEYS")
+    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured("SYNCSMART_ENV=production needs SECRET_KEY (50+ random characters).")
+    if not ENCRYPTION_KEYS_SPEC:
+        raise ImproperlyConfigured(
+            "SYNCSMART_ENV=production needs SYNCSMART_ENCRYPTION_KEYS, e.g. '1:<base64 of 32 random bytes>'."
+        )
+else:
+    _generated = _local_secrets()
+    SECRET_KEY = env_str("SECRET_KEY") or _generated["SECRET_KEY"]
+    ENCRYPTION_KEYS_SPEC = env_str("SYNCSMART_ENCRYPTION_KEYS") or _generated["SYNCSMART_ENCRYPTION_KEYS"]
+
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_q",
+    "social_django",
+    "rest_framework",
+    "drf_spectacular",
+    "syncsmart",
+    "tenants",
+    "connectors",
+    "mappings",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.CurrentTenantMiddleware",
+    "social_django.middleware.SocialAuthExceptionMiddleware",
+]
+
+ROOT_URLCONF = "syncsmart.urls"
+WSGI_APPLICATION = "syncsmart.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenants.context_processors.tenant",
+                "social_django.context_processors.backends",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(LOCAL_DIR / "syncsmart.sqlite3")),
+            # WAL + immediate transactions + a busy timeout: several q2 workers and the web
+            # server write at once without "database is locked".
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+if env_str("TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- django-q2 ----------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+Q_CLUSTER: dict = {
+    # Parallel test workers share one Redis: each gets its own queue.
+    "name": env_str("Q_CLUSTER_NAME", "syncsmart") + (f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""),
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": env_int("Q_TIMEOUT", 600),
+    # retry must exceed timeout, or a slow task is handed to a second worker while it runs.
+    "retry": env_int("Q_TIMEOUT", 600) + 120,
+    "max_attempts": 1,
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": 1000,
+    "poll": 0.2,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Auth ---------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "tenants.auth.EmailBackend",
+    "social_core.backends.hubspot.HubSpotOAuth2",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# HubSpot OAuth through social-auth: the authorize / token URLs are settings so the demo and
+# the tests point them at the HubSpot emulator.
+HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", "https://api.hubapi.com")
+HUBSPOT_APP_BASE = env_str("HUBSPOT_APP_BASE", "https://app.hubspot.com")
+SOCIAL_AUTH_HUBSPOT_KEY = env_str("HUBSPOT_CLIENT_ID")
+SOCIAL_AUTH_HUBSPOT_SECRET = env_str("HUBSPOT_CLIENT_SECRET")
+SOCIAL_AUTH_HUBSPOT_SCOPE = ["crm.objects.contacts.read", "crm.objects.contacts.write",
+                             "crm.objects.companies.read", "crm.objects.companies.write",
+                             "crm.objects.deals.read", "crm.objects.deals.write",
+                             "crm.objects.owners.read", "crm.schemas.contacts.read"]
+SOCIAL_AUTH_HUBSPOT_AUTHORIZATION_URL = env_str("HUBSPOT_AUTHORIZATION_URL", HUBSPOT_APP_BASE + "/oauth/authorize")
+SOCIAL_AUTH_HUBSPOT_ACCESS_TOKEN_URL = env_str("HUBSPOT_ACCESS_TOKEN_URL", HUBSPOT_API_BASE + "/oauth/v1/token")
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+# Tokens from the install flow go into our encrypted Connection model, not social-auth's
+# plaintext extra_data.
+SOCIAL_AUTH_HUBSPOT_EXTRA_DATA: list = []
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.social_auth.associate_by_email",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+)
+
+# --- Secrets at rest ----------------------------------------------------------------------
+# "2:<base64 key>,1:<base64 key>": every key id that may still be in the database; the
+# highest id encrypts new values. See `manage.py rotate_keys`.
+SYNCSMART_ENCRYPTION_KEYS = ENCRYPTION_KEYS_SPEC
+
+# Outbound hosts a user may type (Dynamics org URL, ConnectWise site) are checked; these
+# extra hosts are allowed besides the vendor-shaped ones (the emulators on loopback).
+SYNCSMART_ALLOWED_EMULATOR_HOSTS = env_list("SYNCSMART_ALLOWED_EMULATOR_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
+
+# --- Web ----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".local" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage" if PRODUCTION
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SyncSmart <no-reply@syncsmart.local>")
+
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SyncSmart API",
+    "DESCRIPTION": "Integrations, mappings, runs and record events of one tenant.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "syncsmart.logging.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

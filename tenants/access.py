@@ -1,0 +1,95 @@
+"""The one way customer-facing code reaches tenant data.
+
+`current_membership(request)` says which tenant the user is working in; `tenant_object_or_404`
+fetches an object only through that tenant, so another tenant's id is a 404; `require_write`
+turns a viewer's attempt to change anything into a 403.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import TypeVar
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from tenants.models import Membership, Tenant
+
+SESSION_KEY = "tenant_id"
+M = TypeVar("M", bound=Model)
+
+
+def memberships_of(user) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+
+
+def current_membership(request) -> Membership | None:
+    if not request.user.is_authenticated:
+        return None
+    cached = getattr(request, "_membership", None)
+    if cached is not None:
+        return cached
+    memberships = memberships_of(request.user)
+    tenant_id = request.session.get(SESSION_KEY)
+    membership = memberships.filter(tenant_id=tenant_id).first() if tenant_id else None
+    membership = membership or memberships.first()
+    request._membership = membership
+    return membership
+
+
+def switch_tenant(request, tenant_id: int) -> Membership:
+    membership = memberships_of(request.user).filter(tenant_id=tenant_id).first()
+    if membership is None:
+        raise Http404("No such tenant.")
+    request.session[SESSION_KEY] = membership.tenant_id
+    request._membership = membership
+    return membership
+
+
+def tenant_required(view):
+    """Log-in plus a tenant: sets request.tenant and request.membership."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        membership = current_membership(request)
+        if membership is None:
+            raise Http404("You are not a member of any tenant.")
+        request.membership = membership
+        request.tenant = membership.tenant
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def require_write(request) -> None:
+    membership = getattr(request, "membership", None) or current_membership(request)
+    if membership is None or not membership.can_write or getattr(request, "read_only", False):
+        raise PermissionDenied("Your role in this tenant is read-only.")
+
+
+def writes_need_role(view):
+    """Any non-safe method on the view requires an owner or admin role."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            require_write(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def tenant_queryset(tenant: Tenant, model_or_qs: type[M] | QuerySet[M], tenant_path: str = "tenant") -> QuerySet[M]:
+    qs = model_or_qs if isinstance(model_or_qs, QuerySet) else model_or_qs._default_manager.all()
+    return qs.filter(**{tenant_path: tenant})
+
+
+def tenant_object_or_404(request, model_or_qs: type[M] | QuerySet[M], tenant_path: str = "tenant", **lookup) -> M:
+    """Fetch one object of the request's tenant; another tenant's id is indistinguishable from none."""
+    try:
+        return tenant_queryset(request.tenant, model_or_qs, tenant_path).get(**lookup)
+    except (ObjectDoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404("Not found.") from exc

@@ -1,0 +1,35 @@
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(label="Work e-mail", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    company_name = forms.CharField(label="Company name", max_length=200)
+    password = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text="At least 10 characters; not only digits; not a common password.")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this e-mail already exists. Log in instead.")
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password") and cleaned.get("email"):
+            user = get_user_model()(username=cleaned["email"], email=cleaned["email"])
+            try:
+                password_validation.validate_password(cleaned["password"], user)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+
+    error_messages = {
+        "invalid_login": "That e-mail and password do not match an account. Check both, or reset your password.",
+        "inactive": "This account is inactive.",
+    }

@@ -1,0 +1,48 @@
+"""Shared fixtures: a tenant with an owner, an admin and a viewer, and an outsider who owns
+another tenant. Every customer-facing view is tested against all four."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from tenants.models import Membership
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+
+@dataclass
+class Team:
+    tenant: object
+    other_tenant: object
+    owner: Client
+    admin: Client
+    viewer: Client
+    outsider: Client
+    anonymous: Client
+    users: dict
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="tenants.auth.EmailBackend")
+    return client
+
+
+@pytest.fixture
+def team(db) -> Team:
+    tenant = TenantFactory(name="Acme Corp")
+    other = TenantFactory(name="Other Inc")
+    users = {}
+    for role in (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.VIEWER):
+        users[role.value] = MembershipFactory(tenant=tenant, role=role, user=UserFactory(email=f"{role.value}@acme.example")).user
+    users["outsider"] = MembershipFactory(tenant=other, role=Membership.Role.OWNER, user=UserFactory(email="owner@other.example")).user
+    return Team(
+        tenant=tenant,
+        other_tenant=other,
+        owner=_client_for(users["owner"]),
+        admin=_client_for(users["admin"]),
+        viewer=_client_for(users["viewer"]),
+        outsider=_client_for(users["outsider"]),
+        anonymous=Client(),
+        users=users,
+    )
