@@ -17,8 +17,9 @@ class SignUpForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("password") and cleaned.get("email"):
-            user = get_user_model()(username=cleaned["email"], email=cleaned["email"])
+        if cleaned.get("password"):
+            email = cleaned.get("email") or self.data.get("email", "")
+            user = get_user_model()(username=email, email=email)
             try:
                 password_validation.validate_password(cleaned["password"], user)
             except forms.ValidationError as exc:
