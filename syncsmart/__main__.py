@@ -27,15 +27,19 @@ def say(message: str) -> None:
     print(f"[syncsmart] {message}", flush=True)
 
 
+def _stamp(extras: str) -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()[:16]
+
+
 def ensure_venv(extras: str = "") -> None:
     if sys.version_info[:2] != (3, 11):
         say(f"warning: Python 3.11 is expected, this is {sys.version.split()[0]}")
     if not PY.exists():
         say(f"creating virtual environment in {VENV}")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()[:16]
-    stamp = VENV / f".syncsmart-installed-{wanted}"
-    if stamp.exists():
+    stamp = VENV / f".syncsmart-installed-{_stamp(extras)}"
+    # An environment with the test extras also satisfies the run command.
+    if stamp.exists() or (not extras and (VENV / f".syncsmart-installed-{_stamp('test')}").exists()):
         return
     say("installing dependencies (first run only)")
     subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)

@@ -1,0 +1,103 @@
+"""`python3 -m syncsmart run` ends here: the whole product on the embedded default.
+
+Migrates, starts the vendor emulators on local ports with demo data, creates the demo tenant
+(owner log-in printed), connects it to the emulators, then runs the web server and a django-q2
+cluster as child processes until Ctrl-C, which stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from syncsmart import demo_data
+
+DEMO_EMAIL = "demo@syncsmart.local"
+
+
+class Command(BaseCommand):
+    help = "Run the demo: emulators, web server and worker cluster together (Ctrl-C stops all)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("SYNCSMART_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("SYNCSMART_PORT", "8000")))
+        parser.add_argument("--emulator-port-base", type=int, default=int(os.environ.get("SYNCSMART_EMULATOR_PORT_BASE", "8101")),
+                            help="HubSpot on this port, ConnectWise on +1, Dynamics on +2 (0: any free ports)")
+        parser.add_argument("--seed-size", type=int, default=int(os.environ.get("SYNCSMART_DEMO_SEED_SIZE", "300")), help="demo records per object type in each emulator")
+        parser.add_argument("--no-emulators", action="store_true")
+        parser.add_argument("--workers", type=int, default=2)
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        password = self._demo_password()
+        owner, tenant = demo_data.ensure_demo_tenant(DEMO_EMAIL, password)
+        emulators = []
+        if not options["no_emulators"]:
+            emulators = demo_data.start_emulators(options["emulator_port_base"], options["seed_size"])
+            for running in emulators:
+                self.stdout.write(f"  {running.emulator.system} emulator: {running.base_url}")
+            site = f"http://{options['host']}:{options['port']}"
+            for line in demo_data.connect_demo_tenant(tenant, emulators, site):
+                self.stdout.write(f"  {line}")
+        children = self._start_children(options)
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(
+            "\nSyncSmart is running.\n"
+            f"  Open:      {url}\n"
+            f"  Log in:    {DEMO_EMAIL}\n"
+            f"  Password:  {password}\n"
+            f"  Staff console: {url}staff/ (same log-in)\n"
+            "Press Ctrl-C to stop.\n"))
+        self.stdout.flush()
+        stopping = {"now": False}
+
+        def stop(*_):
+            stopping["now"] = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping["now"]:
+                for name, proc in children.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {proc.returncode}; stopping the demo.")
+                        stopping["now"] = True
+                time.sleep(0.3)
+        finally:
+            self._stop_children(children)
+            for running in emulators:
+                running.stop()
+            self.stdout.write("Stopped.")
+
+    def _demo_password(self) -> str:
+        # A fresh password every start: nothing but its hash is ever stored.
+        return "demo-" + secrets.token_urlsafe(9)
+
+    def _start_children(self, options) -> dict[str, subprocess.Popen]:
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        env = {**os.environ, "Q_WORKERS": str(options["workers"]), "PYTHONUNBUFFERED": "1"}
+        web = subprocess.Popen([*manage, "runserver", "--noreload", "--skip-checks", f"{options['host']}:{options['port']}"],
+                               env=env, start_new_session=True)
+        worker = subprocess.Popen([*manage, "qcluster"], env=env, start_new_session=True)
+        return {"web server": web, "worker cluster": worker}
+
+    def _stop_children(self, children: dict[str, subprocess.Popen]) -> None:
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.terminate()  # the q2 cluster stops its own workers on SIGTERM
+        deadline = time.monotonic() + 15
+        for proc in children.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
