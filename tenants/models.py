@@ -75,3 +75,41 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class ApiToken(models.Model):
+    """A tenant's key to the REST API, acting with one role (admin = read-write, viewer = read-only).
+
+    Only a SHA-256 of the token is stored: the token is 256 random bits, so a plain hash is
+    the standard, sufficient protection (no salt or slow hash is needed against guessing).
+    The full token is shown once, at creation; `prefix` identifies it in lists afterwards.
+    """
+
+    PREFIX = "ss_"
+    ROLE_CHOICES = [(Membership.Role.ADMIN.value, "Read and write"), (Membership.Role.VIEWER.value, "Read only")]
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What uses this token, e.g. “Reporting job”.")
+    role = models.CharField(max_length=10, choices=ROLE_CHOICES, default=Membership.Role.VIEWER.value)
+    prefix = models.CharField(max_length=16, help_text="The token's first characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == Membership.Role.ADMIN
