@@ -1,0 +1,174 @@
+"""Default mapping sets per system pair: the standard objects and fields seeds 003 and 004
+promise (HubSpot ↔ ConnectWise: company, contact, opportunity/deal, member/owner; HubSpot ↔
+Dynamics: lead + contact → contact, account → company, opportunity → deal, user → owner).
+
+Field names are the connectors' flattened names (see connectors/<system>/connector.py).
+Owners / members / system users are read-only on both sides: they are matched by exact
+e-mail when an owner field is transformed, so they need no object mapping of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from mappings.models import Direction, FieldMapping, Integration, ObjectMapping, Side
+
+B, TO_HS, TO_OTHER = Direction.BOTH, Direction.TO_HUBSPOT, Direction.TO_OTHER
+
+
+@dataclass(frozen=True)
+class F:
+    hubspot: str
+    other: str
+    transform: str = "none"
+    direction: str = B
+    hubspot_type: str = ""
+    other_type: str = ""
+    only_if_target_empty: bool = False
+
+
+@dataclass(frozen=True)
+class O:
+    name: str
+    hubspot: str
+    other: str
+    order: int
+    hubspot_match: str = ""
+    other_match: str = ""
+    direction: str = B
+    system_of_record: str = Side.HUBSPOT
+    fields: tuple[F, ...] = field(default_factory=tuple)
+
+
+CONNECTWISE: tuple[O, ...] = (
+    O("Companies", "companies", "companies", 10, "domain", "website", fields=(
+        F("name", "name", hubspot_type="string", other_type="string"),
+        F("domain", "website", hubspot_type="string", other_type="string"),
+        F("phone", "phoneNumber", hubspot_type="phone", other_type="phone"),
+        F("address", "addressLine1", hubspot_type="string", other_type="string"),
+        F("city", "city", hubspot_type="string", other_type="string"),
+        F("state", "state", hubspot_type="string", other_type="string"),
+        F("zip", "zip", hubspot_type="string", other_type="string"),
+        F("hubspot_owner_id", "territoryManager", "owner", hubspot_type="owner", other_type="owner"),
+    )),
+    O("Contacts", "contacts", "contacts", 20, "email", "email", fields=(
+        F("firstname", "firstName", hubspot_type="string", other_type="string"),
+        F("lastname", "lastName", hubspot_type="string", other_type="string"),
+        F("email", "email", hubspot_type="email", other_type="email"),
+        F("phone", "phone", hubspot_type="phone", other_type="phone"),
+        F("jobtitle", "title", hubspot_type="string", other_type="string"),
+        F("company", "company", "association", hubspot_type="reference", other_type="reference"),
+    )),
+    O("Deals ↔ opportunities", "deals", "opportunities", 30, fields=(
+        F("dealname", "name", hubspot_type="string", other_type="string"),
+        F("amount", "expectedRevenue", "convert", hubspot_type="number", other_type="number"),
+        F("closedate", "expectedCloseDate", hubspot_type="datetime", other_type="datetime"),
+        F("dealstage", "stage", "dropdown", hubspot_type="enumeration", other_type="enumeration"),
+        F("description", "notes", hubspot_type="text", other_type="text"),
+        F("company", "company", "association", hubspot_type="reference", other_type="reference"),
+        F("contact", "contact", "association", hubspot_type="reference", other_type="reference"),
+        F("hubspot_owner_id", "primarySalesRep", "owner", hubspot_type="owner", other_type="owner"),
+    )),
+)
+
+DYNAMICS: tuple[O, ...] = (
+    O("Companies ↔ accounts", "companies", "accounts", 10, "domain", "websiteurl", fields=(
+        F("name", "name", hubspot_type="string", other_type="string"),
+        F("domain", "websiteurl", hubspot_type="string", other_type="string"),
+        F("phone", "telephone1", hubspot_type="phone", other_type="phone"),
+        F("address", "address1_line1", hubspot_type="string", other_type="string"),
+        F("city", "address1_city", hubspot_type="string", other_type="string"),
+        F("state", "address1_stateorprovince", hubspot_type="string", other_type="string"),
+        F("zip", "address1_postalcode", hubspot_type="string", other_type="string"),
+        F("country", "address1_country", hubspot_type="string", other_type="string"),
+        F("industry", "industrycode", "dropdown", hubspot_type="enumeration", other_type="enumeration"),
+        F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
+    )),
+    O("Contacts", "contacts", "contacts", 20, "email", "emailaddress1", fields=(
+        F("firstname", "firstname", hubspot_type="string", other_type="string"),
+        F("lastname", "lastname", hubspot_type="string", other_type="string"),
+        F("email", "emailaddress1", hubspot_type="email", other_type="email"),
+        F("phone", "telephone1", hubspot_type="phone", other_type="phone"),
+        F("mobilephone", "mobilephone", hubspot_type="phone", other_type="phone"),
+        F("jobtitle", "jobtitle", hubspot_type="string", other_type="string"),
+        F("company", "parentcustomerid", "association", hubspot_type="reference", other_type="reference"),
+        F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
+    )),
+    # Seed 003: a Dynamics lead is a HubSpot contact. New HubSpot contacts go to Dynamics
+    # contacts (mapping above), so leads flow one way, into HubSpot.
+    O("Leads → contacts", "contacts", "leads", 25, "email", "emailaddress1", direction=TO_HS, system_of_record=Side.OTHER,
+      fields=(
+        F("firstname", "firstname", direction=TO_HS, hubspot_type="string", other_type="string"),
+        F("lastname", "lastname", direction=TO_HS, hubspot_type="string", other_type="string"),
+        F("email", "emailaddress1", direction=TO_HS, hubspot_type="email", other_type="email"),
+        F("phone", "telephone1", direction=TO_HS, hubspot_type="phone", other_type="phone"),
+        F("jobtitle", "jobtitle", direction=TO_HS, hubspot_type="string", other_type="string"),
+        F("company_name", "companyname", direction=TO_HS, hubspot_type="string", other_type="string", only_if_target_empty=True),
+        F("hs_lead_status", "statuscode", "dropdown", direction=TO_HS, hubspot_type="enumeration", other_type="enumeration"),
+        F("hubspot_owner_id", "ownerid", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
+    )),
+    O("Deals ↔ opportunities", "deals", "opportunities", 30, fields=(
+        F("dealname", "name", hubspot_type="string", other_type="string"),
+        F("amount", "estimatedvalue", "convert", hubspot_type="number", other_type="number"),
+        F("closedate", "estimatedclosedate", hubspot_type="datetime", other_type="date"),
+        F("description", "description", hubspot_type="text", other_type="text"),
+        F("company", "parentaccountid", "association", hubspot_type="reference", other_type="reference"),
+        F("contact", "parentcontactid", "association", hubspot_type="reference", other_type="reference"),
+        F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
+    )),
+)
+
+DEFAULT_SETS: dict[str, tuple[O, ...]] = {"connectwise": CONNECTWISE, "dynamics": DYNAMICS}
+
+
+def default_set_for(system: str) -> tuple[O, ...]:
+    return DEFAULT_SETS.get(system, ())
+
+
+def _schema_names(connection, object_type: str) -> dict[str, str] | None:
+    fields = (connection.schema_cache or {}).get(object_type)
+    if not fields:
+        return None  # not discovered yet: trust the table
+    return {f["name"]: f.get("type", "") for f in fields if isinstance(f, dict)}
+
+
+@transaction.atomic
+def install_default_set(integration: Integration, *, reset: bool = False) -> tuple[list[ObjectMapping], int]:
+    """Create the default object and field mappings that are missing. Returns (mappings, added).
+
+    Idempotent: re-installing adds nothing that exists. `reset` restores default rows to their
+    default direction / transform; custom mappings the customer added are never touched.
+    A default field the connected account does not have (per its discovered schema) is skipped."""
+    added = 0
+    mappings = []
+    hub_conn, other_conn = integration.hubspot_connection, integration.other_connection
+    for spec in default_set_for(integration.other_system):
+        obj, created = ObjectMapping.objects.get_or_create(
+            integration=integration, hubspot_object=spec.hubspot, other_object=spec.other,
+            defaults=dict(name=spec.name, order=spec.order, direction=spec.direction, hubspot_match_field=spec.hubspot_match,
+                          other_match_field=spec.other_match, system_of_record=spec.system_of_record, is_default=True))
+        added += created
+        if reset and not created:
+            obj.name, obj.order, obj.direction, obj.enabled = spec.name, spec.order, spec.direction, True
+            obj.hubspot_match_field, obj.other_match_field = spec.hubspot_match, spec.other_match
+            obj.system_of_record, obj.is_default = spec.system_of_record, True
+            obj.save()
+        hub_schema = _schema_names(hub_conn, spec.hubspot)
+        other_schema = _schema_names(other_conn, spec.other)
+        for position, f in enumerate(spec.fields):
+            if (hub_schema is not None and f.hubspot not in hub_schema) or (other_schema is not None and f.other not in other_schema):
+                continue
+            values = dict(direction=f.direction, transform=f.transform, order=position * 10, is_default=True, enabled=True,
+                          only_if_target_empty=f.only_if_target_empty,
+                          hubspot_type=(hub_schema or {}).get(f.hubspot) or f.hubspot_type,
+                          other_type=(other_schema or {}).get(f.other) or f.other_type)
+            existing = FieldMapping.objects.filter(object_mapping=obj, hubspot_field=f.hubspot, other_field=f.other).first()
+            if existing is None:
+                FieldMapping.objects.create(object_mapping=obj, hubspot_field=f.hubspot, other_field=f.other, **values)
+                added += 1
+            elif reset:
+                FieldMapping.objects.filter(pk=existing.pk).update(**values)
+        mappings.append(obj)
+    return mappings, added

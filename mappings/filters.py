@@ -1,0 +1,169 @@
+"""Declarative record filters: data a UI can edit, evaluated here, never code, never eval.
+
+A filter is a group::
+
+    {"match": "all" | "any",
+     "conditions": [{"field": "lifecyclestage", "operator": "eq", "value": "customer"},
+                    {"match": "any", "conditions": [...]}]}
+
+An empty dict (or a group without conditions) lets every record through. Comparisons of
+text are case-insensitive, because customers type values the way they read them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Callable, Mapping
+
+OPERATORS: dict[str, str] = {
+    "eq": "is",
+    "neq": "is not",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "in": "is one of",
+    "not_in": "is none of",
+    "is_empty": "is empty",
+    "is_not_empty": "is not empty",
+    "gt": "is greater than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+}
+NO_VALUE_OPERATORS = {"is_empty", "is_not_empty"}
+LIST_OPERATORS = {"in", "not_in"}
+MAX_DEPTH = 4
+
+
+class FilterError(ValueError):
+    """A filter the UI sent is malformed; the message says what to fix."""
+
+
+def validate_filter(group: Mapping[str, Any], depth: int = 0) -> None:
+    if not group:
+        return
+    if not isinstance(group, Mapping):
+        raise FilterError("A filter must be a group of conditions.")
+    if depth > MAX_DEPTH:
+        raise FilterError(f"Filters can nest at most {MAX_DEPTH} groups deep.")
+    if group.get("match", "all") not in ("all", "any"):
+        raise FilterError("A group matches either 'all' or 'any' of its conditions.")
+    conditions = group.get("conditions", [])
+    if not isinstance(conditions, list):
+        raise FilterError("A group's conditions must be a list.")
+    for condition in conditions:
+        if isinstance(condition, Mapping) and "conditions" in condition:
+            validate_filter(condition, depth + 1)
+            continue
+        _validate_condition(condition)
+
+
+def _validate_condition(condition: Any) -> None:
+    if not isinstance(condition, Mapping) or not condition.get("field"):
+        raise FilterError("Each condition needs a field.")
+    operator = condition.get("operator")
+    if operator not in OPERATORS:
+        raise FilterError(f"Unknown operator {operator!r}; use one of: {', '.join(OPERATORS)}.")
+    if operator in LIST_OPERATORS and not isinstance(condition.get("value"), list):
+        raise FilterError(f"'{OPERATORS[operator]}' needs a list of values.")
+    if operator not in NO_VALUE_OPERATORS and operator not in LIST_OPERATORS and "value" not in condition:
+        raise FilterError(f"Condition on {condition['field']} needs a value.")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] 
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip().lower()
+
+
+def _ordered(value: Any) -> Any:
+    """Numbers compare as numbers, dates and text as ISO text."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        return _text(value)
+
+
+def _compare(left: Any, right: Any, test: Callable[[Any, Any], bool]) -> bool:
+    if _is_empty(left):
+        return False
+    a, b = _ordered(left), _ordered(right)
+    if type(a) is not type(b):
+        a, b = str(a), str(b)
+    return test(a, b)
+
+
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda v, x: _text(v) == _text(x),
+    "neq": lambda v, x: _text(v) != _text(x),
+    "contains": lambda v, x: _text(x) in _text(v),
+    "not_contains": lambda v, x: _text(x) not in _text(v),
+    "starts_with": lambda v, x: _text(v).startswith(_text(x)),
+    "ends_with": lambda v, x: _text(v).endswith(_text(x)),
+    "in": lambda v, x: _text(v) in {_text(i) for i in x},
+    "not_in": lambda v, x: _text(v) not in {_text(i) for i in x},
+    "is_empty": lambda v, x: _is_empty(v),
+    "is_not_empty": lambda v, x: not _is_empty(v),
+    "gt": lambda v, x: _compare(v, x, lambda a, b: a > b),
+    "gte": lambda v, x: _compare(v, x, lambda a, b: a >= b),
+    "lt": lambda v, x: _compare(v, x, lambda a, b: a < b),
+    "lte": lambda v, x: _compare(v, x, lambda a, b: a <= b),
+}
+
+
+def describe(condition: Mapping[str, Any]) -> str:
+    """Human text of one condition, for events: "lifecyclestage is customer"."""
+    words = OPERATORS.get(condition.get("operator", ""), condition.get("operator", ""))
+    if condition.get("operator") in NO_VALUE_OPERATORS:
+        return f"{condition['field']} {words}"
+    value = condition.get("value")
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+    return f"{condition['field']} {words} {shown}"
+
+
+def first_failure(group: Mapping[str, Any], properties: Mapping[str, Any]) -> str | None:
+    """None when the record passes; otherwise why it did not, in words a customer reads."""
+    conditions = (group or {}).get("conditions") or []
+    if not conditions:
+        return None
+    match_any = group.get("match", "all") == "any"
+    reasons: list[str] = []
+    for condition in conditions:
+        if "conditions" in condition:
+            reason = first_failure(condition, properties)
+        else:
+            passed = _TESTS[condition["operator"]](properties.get(condition["field"]), condition.get("value"))
+            reason = None if passed else f"{describe(condition)} is not true"
+        if reason is None and match_any:
+            return None
+        if reason is not None:
+            if not match_any:
+                return reason
+            reasons.append(reason)
+    if match_any:
+        return "none of: " + "; ".join(reasons)
+    return None
+
+
+def passes(group: Mapping[str, Any], properties: Mapping[str, Any]) -> bool:
+    return first_failure(group, properties) is None
+
+
+def fields_used(group: Mapping[str, Any]) -> set[str]:
+    """Every field a filter reads, so the engine knows which properties to fetch."""
+    used: set[str] = set()
+    for condition in (group or {}).get("conditions") or []:
+        if "conditions" in condition:
+            used |= fields_used(condition)
+        else:
+            used.add(condition["field"])
+    return used

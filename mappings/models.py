@@ -1,0 +1,203 @@
+"""What a tenant asked us to sync: integrations, object mappings, field mappings, filters.
+
+Everything here is configuration a customer edits in the UI. The engine's state (links,
+cursors, runs, events, inbox, deferred queue) lives in `syncsmart.models`. State changes with
+side effects (main switch, schedule, runs) go through `mappings.actions`, which audits them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from connectors.models import Environment
+
+DEFAULT_SCHEDULE_MINUTES = 5
+MIN_SCHEDULE_MINUTES = 1
+
+
+class Side(models.TextChoices):
+    HUBSPOT = "hubspot", "HubSpot"
+    OTHER = "other", "Other system"
+
+
+class Direction(models.TextChoices):
+    BOTH = "both", "Both ways"
+    TO_OTHER = "to_other", "HubSpot → other system"
+    TO_HUBSPOT = "to_hubspot", "Other system → HubSpot"
+
+    @classmethod
+    def flows(cls, direction: str) -> list[str]:
+        """The one-way flows a direction allows, as the target side (a Side value) of each flow."""
+        return {cls.BOTH: [Side.OTHER, Side.HUBSPOT], cls.TO_OTHER: [Side.OTHER],
+                cls.TO_HUBSPOT: [Side.HUBSPOT]}[direction]
+
+
+class Integration(models.Model):
+    """One tenant's HubSpot account kept in sync with one other system's account."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="integrations")
+    name = models.CharField(max_length=200, blank=True)
+    hubspot_connection = models.ForeignKey("connectors.Connection", on_delete=models.PROTECT, related_name="+")
+    other_connection = models.ForeignKey("connectors.Connection", on_delete=models.PROTECT, related_name="+")
+    environment = models.CharField(max_length=12, choices=Environment.choices, default=Environment.SANDBOX)
+    # The main switch: off means no scheduled, webhook or manual run touches either system.
+    enabled = models.BooleanField("Sync on", default=False)
+    # Test mode: only records carrying a marker sync, so a customer can try a mapping safely.
+    test_mode = models.BooleanField(default=False)
+    test_email_marker = models.CharField(max_length=100, default="ss.test", blank=True,
+                                         help_text="Only contacts whose e-mail contains this sync in test mode.")
+    test_name_marker = models.CharField(max_length=100, default="SyncSmart", blank=True,
+                                        help_text="Only companies / deals whose name contains this sync in test mode.")
+    # Standard options from the installer.
+    block_free_emails = models.BooleanField("Free emails blocked", default=False,
+                                            help_text="Contacts with gmail.com, outlook.com... addresses do not sync.")
+    write_back_ids = models.BooleanField(default=False, help_text="Store the counterpart's id on each record.")
+    schedule_minutes = models.PositiveIntegerField(default=DEFAULT_SCHEDULE_MINUTES,
+                                                   validators=[MinValueValidator(MIN_SCHEDULE_MINUTES)])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant__name", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"HubSpot ↔ {self.other_system_label}"
+
+    @property
+    def other_system(self) -> str:
+        return self.other_connection.system
+
+    @property
+    def other_system_label(self) -> str:
+        return self.other_connection.get_system_display()
+
+    @property
+    def schedule_name(self) -> str:
+        """The django-q2 Schedule row name for this integration."""
+        return f"sync-integration-{self.pk}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.hubspot_connection_id and self.hubspot_connection.system != "hubspot":
+            errors["hubspot_connection"] = "Pick a HubSpot connection."
+        if self.other_connection_id and self.other_connection.system == "hubspot":
+            errors["other_connection"] = "Pick the other system's connection, not HubSpot."
+        for field in ("hubspot_connection", "other_connection"):
+            conn = getattr(self, field, None) if getattr(self, f"{field}_id") else None
+            if conn is not None and self.tenant_id and conn.tenant_id != self.tenant_id:
+                errors[field] = "That connection belongs to another tenant."
+        if self.schedule_minutes is not None and self.schedule_minutes < MIN_SCHEDULE_MINUTES:
+            errors["schedule_minutes"] = f"Sync can run at most every {MIN_SCHEDULE_MINUTES} minute."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ObjectMapping(models.Model):
+    """A HubSpot object type kept in sync with one of the other system's object types."""
+
+    class CreatePolicy(models.TextChoices):
+        CREATE = "create", "Create a new record when no match is found"
+        MATCH_ONLY = "match_only", "Only update records that already exist"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="object_mappings")
+    name = models.CharField(max_length=100, blank=True)
+    hubspot_object = models.CharField(max_length=100)  # connector object type, e.g. "contacts"
+    other_object = models.CharField(max_length=100)  # e.g. "leads", "contacts", "companies"
+    direction = models.CharField(max_length=12, choices=Direction.choices, default=Direction.BOTH)
+    enabled = models.BooleanField(default=True)
+    # Matching existing records instead of duplicating them: e-mail for contacts, domain for companies.
+    hubspot_match_field = models.CharField(max_length=100, blank=True)
+    other_match_field = models.CharField(max_length=100, blank=True)
+    create_policy = models.CharField(max_length=12, choices=CreatePolicy.choices, default=CreatePolicy.CREATE)
+    system_of_record = models.CharField(max_length=10, choices=Side.choices, default=Side.HUBSPOT,
+                                        help_text="Wins when both sides changed the same field since the last sync.")
+    # Declarative conditions (see mappings.filters) per flow; {} = everything passes.
+    filter_to_other = models.JSONField(default=dict, blank=True)
+    filter_to_hubspot = models.JSONField(default=dict, blank=True)
+    # Lower runs first; parents (companies) come before children (contacts, deals).
+    order = models.PositiveIntegerField(default=100)
+    is_default = models.BooleanField(default=False, help_text="Installed by the default mapping set.")
+
+    class Meta:
+        ordering = ["integration", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["integration", "hubspot_object", "other_object"],
+                                               name="one_object_mapping_per_pair")]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.hubspot_object} ↔ {self.other_object}"
+
+    def object_for(self, side: str) -> str:
+        return self.hubspot_object if side == Side.HUBSPOT else self.other_object
+
+    def match_field_for(self, side: str) -> str:
+        return self.hubspot_match_field if side == Side.HUBSPOT else self.other_match_field
+
+    def filter_for_target(self, target_side: str) -> dict[str, Any]:
+        return self.filter_to_other if target_side == Side.OTHER else self.filter_to_hubspot
+
+    def clean(self) -> None:
+        from mappings.filters import FilterError, validate_filter
+
+        errors: dict[str, str] = {}
+        for name in ("filter_to_other", "filter_to_hubspot"):
+            try:
+                validate_filter(getattr(self, name) or {})
+            except FilterError as exc:
+                errors[name] = str(exc)
+        if errors:
+            raise ValidationError(errors)
+
+
+class FieldMapping(models.Model):
+    """One field on each side of an object mapping, and how its value crosses over."""
+
+    class Transform(models.TextChoices):
+        NONE = "none", "Copy as is"
+        CONVERT = "convert", "Convert type"
+        DROPDOWN = "dropdown", "Dropdown by label"
+        OWNER = "owner", "Owner by e-mail"
+        ASSOCIATION = "association", "Association (linked record)"
+
+    object_mapping = models.ForeignKey(ObjectMapping, on_delete=models.CASCADE, related_name="field_mappings")
+    hubspot_field = models.CharField(max_length=200)
+    other_field = models.CharField(max_length=200)
+    # Field types as discovered when the mapping was saved: the compatibility check and the
+    # transform use them without asking the vendor again.
+    hubspot_type = models.CharField(max_length=20, blank=True)
+    other_type = models.CharField(max_length=20, blank=True)
+    direction = models.CharField(max_length=12, choices=Direction.choices, default=Direction.BOTH)
+    transform = models.CharField(max_length=12, choices=Transform.choices, default=Transform.NONE)
+    # For text -> dropdown: {"source text": "target option value"}.
+    value_map = models.JSONField(default=dict, blank=True)
+    only_if_target_empty = models.BooleanField(default=False, help_text="Write only when the target field is empty.")
+    # Blank: the object mapping's system of record decides conflicts.
+    system_of_record = models.CharField(max_length=10, choices=Side.choices, blank=True)
+    enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
+    order = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["object_mapping", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["object_mapping", "hubspot_field", "other_field"],
+                                               name="one_field_mapping_per_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.hubspot_field} ↔ {self.other_field}"
+
+    @property
+    def winner(self) -> str:
+        return self.system_of_record or self.object_mapping.system_of_record
+
+    def flows_to(self, target_side: str) -> bool:
+        return target_side in Direction.flows(self.direction)
+
+    def clean(self) -> None:
+        from mappings.compat import compatibility_problems
+
+        problems = compatibility_problems(self)
+        if problems:
+            raise ValidationError({"__all__": problems})

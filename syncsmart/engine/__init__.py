@@ -1,0 +1,1 @@
+"""The sync engine: DESIGN.md section 4, one page at a time (see engine.run)."""

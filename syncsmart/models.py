@@ -1,0 +1,258 @@
+"""The sync engine's state. The database, not the broker, holds the truth about work: runs,
+the webhook inbox and the deferred queue are rows, so a sweep can re-queue whatever a dead
+worker left behind (django-q2's Redis broker has no delivery receipts)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from mappings.models import Side
+
+
+class SyncRun(models.Model):
+    """One pass of an integration's sync. The q2 task only executes a run id."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        WEBHOOK = "webhook", "Webhook"
+        MANUAL = "manual", "Manual"
+        HISTORICAL = "historical", "Historical sync"
+        RETRY = "retry", "Retry"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Finished with failures"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.MANUAL)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # Limit a run to one object mapping (manage.py sync --object, retry, UI "sync contacts now").
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Where a sliced run stopped: {"step": n, ...}; see syncsmart.engine.run.
+    state = models.JSONField(default=dict, blank=True)
+    # {"created": n, "updated": n, ..., "writes_hubspot": n, "writes_other": n}
+    counts = models.JSONField(default=dict, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+    log = models.JSONField(default=list, blank=True)  # [[iso time, level, message], ...] bounded
+    worker = models.CharField(max_length=200, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    MAX_LOG_LINES = 200
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["integration", "-created_at"]), models.Index(fields=["status", "queued_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} run {str(self.pk)[:8]} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+    def add_log(self, level: str, message: str) -> None:
+        self.log = (self.log + [[timezone.now().isoformat(), level, message]])[-self.MAX_LOG_LINES:]
+
+
+class RunLease(models.Model):
+    """At most one run per integration at a time, across every worker machine.
+
+    Taking the lease is one conditional UPDATE (free, expired, or already ours), which is
+    atomic on PostgreSQL and SQLite alike; the holder renews it after every page, so a dead
+    worker's lease simply expires.
+    """
+
+    integration = models.OneToOneField("mappings.Integration", on_delete=models.CASCADE, related_name="lease")
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"lease of {self.integration_id} by {self.holder or 'nobody'}"
+
+
+class RecordLink(models.Model):
+    """This HubSpot record is that record in the other system, and what we last saw of both."""
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="links")
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="links")
+    # Denormalised object types: associations resolve parents by type, across mappings.
+    hubspot_object = models.CharField(max_length=100)
+    other_object = models.CharField(max_length=100)
+    hubspot_id = models.CharField(max_length=100)
+    other_id = models.CharField(max_length=100)
+    # Mapped values as last written to / read from each side (in that side's terms), and their
+    # hashes: the echo check compares hashes, conflict detection compares fields.
+    hubspot_values = models.JSONField(default=dict, blank=True)
+    other_values = models.JSONField(default=dict, blank=True)
+    hubspot_hash = models.CharField(max_length=64, blank=True)
+    other_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["object_mapping", "hubspot_id"], name="one_link_per_hubspot_record"),
+            models.UniqueConstraint(fields=["object_mapping", "other_id"], name="one_link_per_other_record"),
+        ]
+        indexes = [models.Index(fields=["integration", "hubspot_object", "hubspot_id"]),
+                   models.Index(fields=["integration", "other_object", "other_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.hubspot_object}/{self.hubspot_id} ↔ {self.other_object}/{self.other_id}"
+
+    def id_on(self, side: str) -> str:
+        return self.hubspot_id if side == Side.HUBSPOT else self.other_id
+
+
+class SyncCursor(models.Model):
+    """Where reading one side of one object mapping got to; saved after every page."""
+
+    class Kind(models.TextChoices):
+        INCREMENTAL = "incremental", "Incremental"
+        HISTORICAL = "historical", "Historical"
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="cursors")
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="cursors")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCREMENTAL)
+    cursor = models.JSONField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["object_mapping", "side", "kind"], name="one_cursor_per_side")]
+
+    def __str__(self) -> str:
+        return f"{self.object_mapping} {self.side} {self.kind}: {self.cursor}"
+
+
+class RecordEvent(models.Model):
+    """What happened to one record in one run, for the customer to see and retry."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        FILTERED = "filtered", "Filtered out"
+        ECHO = "echo", "Our own change"
+        DEFERRED = "deferred", "Waiting for a parent"
+        CONFLICT = "conflict", "Conflict resolved"
+        FAILED = "failed", "Failed"
+        LINKED = "linked", "Linked to an existing record"
+
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="events")
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_side = models.CharField(max_length=10, choices=Side.choices)
+    source_object = models.CharField(max_length=100, blank=True)
+    source_id = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=100, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, db_index=True)
+    message = models.TextField(blank=True)  # the vendor's message for failures, our reason otherwise
+    fields = models.JSONField(default=list, blank=True)  # fields involved
+    # Conflict losers {field: {"kept": v, "lost": v, "winner": side}}, unmatched dropdowns
+    # [{"property", "value"}], vendor error dict...
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["integration", "-created_at"]),
+                   models.Index(fields=["integration", "outcome", "-created_at"]),
+                   models.Index(fields=["integration", "source_side", "source_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.source_object}/{self.source_id}: {self.outcome}"
+
+
+class InboxItem(models.Model):
+    """One verified webhook notification, stored before it is acknowledged."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="inbox")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    event_id = models.CharField(max_length=200)
+    object_type = models.CharField(max_length=100)
+    record_id = models.CharField(max_length=100)
+    change = models.CharField(max_length=30, default="updated")
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["integration", "side", "event_id"], name="webhook_stored_once")]
+        indexes = [models.Index(fields=["integration", "status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.object_type}/{self.record_id} {self.change} ({self.status})"
+
+
+class DeferredRecord(models.Model):
+    """A record that waits for its parent to be linked (never create an orphan)."""
+
+    MAX_ATTEMPTS = 10
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="deferred")
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="deferred")
+    source_side = models.CharField(max_length=10, choices=Side.choices)
+    record_id = models.CharField(max_length=100)
+    reason = models.TextField(blank=True)
+    waiting_for = models.JSONField(default=list, blank=True)  # [{"object": "companies", "id": "12"}]
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["next_attempt_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["object_mapping", "source_side", "record_id"], name="deferred_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source_side} {self.record_id} waiting ({self.attempts} tries)"
+
+    @property
+    def gave_up(self) -> bool:
+        return self.attempts >= self.MAX_ATTEMPTS
+
+    @staticmethod
+    def backoff(attempts: int) -> timedelta:
+        return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"record_id": self.record_id, "side": self.source_side, "attempts": self.attempts, "reason": self.reason}
