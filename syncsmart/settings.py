@@ -206,18 +206,19 @@ SOCIAL_AUTH_JSONFIELD_ENABLED = True
 # Tokens from the install flow go into our encrypted Connection model, not social-auth's
 # plaintext extra_data.
 SOCIAL_AUTH_HUBSPOT_EXTRA_DATA: list = []
+SOCIAL_AUTH_HUBSPOT_USER_DATA_URL = env_str("HUBSPOT_USER_DATA_URL", HUBSPOT_API_BASE + "/oauth/v1/access-tokens/")
+# The install flow's backend: social-auth's HubSpotOAuth2 with the token-metadata URL read from the
+# setting above (upstream hard-codes api.hubapi.com). Only social-auth looks this list up; the user is
+# already logged in by the wizard's account step, so Django's AUTHENTICATION_BACKENDS is not involved.
+SOCIAL_AUTH_AUTHENTICATION_BACKENDS = ["tenants.onboarding.backends.HubSpotInstallOAuth2"]
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
-    "social_core.pipeline.social_auth.social_uid",
-    "social_core.pipeline.social_auth.auth_allowed",
-    "social_core.pipeline.social_auth.social_user",
-    "social_core.pipeline.user.get_username",
-    "social_core.pipeline.social_auth.associate_by_email",
-    "social_core.pipeline.user.create_user",
-    "social_core.pipeline.social_auth.associate_user",
-    "social_core.pipeline.social_auth.load_extra_data",
-    "social_core.pipeline.user.user_details",
+    "tenants.onboarding.pipeline.require_installer",
+    "tenants.onboarding.pipeline.store_hubspot_connection",
 )
+SOCIAL_AUTH_NEW_ASSOCIATION_REDIRECT_URL = "/onboarding/hubspot/"
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/onboarding/hubspot/"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/onboarding/hubspot/"
 
 # --- Secrets at rest ----------------------------------------------------------------------
 # "2:<base64 key>,1:<base64 key>": every key id that may still be in the database; the

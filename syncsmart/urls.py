@@ -5,12 +5,16 @@ from syncsmart.health import healthz
 
 admin.site.site_header = "SyncSmart staff console"
 admin.site.site_title = "SyncSmart staff"
-admin.site.index_title = "All tenants"
+admin.site.index_title = "Records"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("staff/", admin.site.urls),
+    path("staff/admin/", admin.site.urls),
+    path("staff/", include("syncsmart.staff.urls")),
     path("oauth/", include("social_django.urls", namespace="social")),
+    path("api/", include("syncsmart.api.urls")),
     path("", include("tenants.urls")),
     path("", include("mappings.urls")),
+    path("", include("tenants.onboarding.urls")),
+    path("", include("mappings.go_live_views")),
 ]

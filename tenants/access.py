@@ -18,6 +18,8 @@ from django.http import Http404
 from tenants.models import Membership, Tenant
 
 SESSION_KEY = "tenant_id"
+# Staff "view as customer" (syncsmart/staff): the tenant a staff user is looking at, read-only.
+VIEW_AS_SESSION_KEY = "view_as_tenant_id"
 M = TypeVar("M", bound=Model)
 
 
@@ -31,12 +33,29 @@ def current_membership(request) -> Membership | None:
     cached = getattr(request, "_membership", None)
     if cached is not None:
         return cached
+    viewing = staff_view_membership(request)
+    if viewing is not None:
+        request._membership = viewing
+        return viewing
     memberships = memberships_of(request.user)
     tenant_id = request.session.get(SESSION_KEY)
     membership = memberships.filter(tenant_id=tenant_id).first() if tenant_id else None
     membership = membership or memberships.first()
     request._membership = membership
     return membership
+
+
+def staff_view_membership(request) -> Membership | None:
+    """A staff user viewing a tenant as its customers see it: an unsaved viewer membership, and
+    request.read_only so require_write refuses every change."""
+    tenant_id = request.session.get(VIEW_AS_SESSION_KEY)
+    if not tenant_id or not request.user.is_staff:
+        return None
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return None
+    request.read_only = True
+    return Membership(user=request.user, tenant=tenant, role=Membership.Role.VIEWER)
 
 
 def switch_tenant(request, tenant_id: int) -> Membership:

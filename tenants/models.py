@@ -77,6 +77,44 @@ class AuditLog(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
 
 
+class OnboardingProgress(models.Model):
+    """Where a tenant is in the installer wizard, and every non-secret answer given so far.
+
+    Secrets never land here: credentials go straight into the encrypted Connection rows this
+    points to, so going back to a step shows what was typed except the secret itself.
+    """
+
+    class Step(models.TextChoices):
+        ACCOUNT = "account", "Your account"
+        HUBSPOT = "hubspot", "Connect HubSpot"
+        SYSTEM = "system", "Choose the other system"
+        CREDENTIALS = "credentials", "Connect it"
+        OBJECTS = "objects", "What to sync"
+        FINISH = "finish", "Finish"
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="onboarding")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # The furthest step the customer may open; earlier steps stay reachable for going back.
+    reached = models.CharField(max_length=20, choices=Step.choices, default=Step.HUBSPOT)
+    # {"system": "connectwise", "environment": "sandbox", "config": {...}, "objects": [...], "options": {...}}
+    answers = models.JSONField(default=dict, blank=True)
+    hubspot_connection = models.ForeignKey("connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL,
+                                           related_name="+")
+    other_connection = models.ForeignKey("connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="+")
+    integration = models.ForeignKey("mappings.Integration", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant} onboarding ({self.reached})"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_at is not None
+
+
 class ApiToken(models.Model):
     """A tenant's key to the REST API, acting with one role (admin = read-write, viewer = read-only).
 
@@ -113,3 +151,51 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.role == Membership.Role.ADMIN
+
+
+class GoLiveSwitch(models.Model):
+    """One guided sandbox -> production switch of an integration (see mappings/go_live.py).
+
+    Each step commits together with its entry in `steps_done`, so an interrupted switch knows
+    exactly where it stopped and can be resumed or rolled back; `snapshot` keeps what the
+    rollback puts back (the sandbox connection, switch and test-mode state, links, cursors,
+    deferred and inbox rows, mappings before a re-install). Snapshots hold no secrets.
+    """
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing", "Preparing (production connection not switched yet)"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
+    class Mappings(models.TextChoices):
+        KEEP = "keep", "Keep my current mappings"
+        REINSTALL = "reinstall", "Re-install the default mappings"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="go_live_switches")
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="go_live_switches")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sandbox_connection = models.ForeignKey("connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL,
+                                           related_name="+")
+    production_connection = models.ForeignKey("connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL,
+                                              related_name="+")
+    mappings = models.CharField(max_length=10, choices=Mappings.choices, default=Mappings.KEEP)
+    keep_test_mode = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PREPARING, db_index=True)
+    steps_done = models.JSONField(default=list, blank=True)
+    snapshot = models.JSONField(default=dict, blank=True)
+    # While true the integration's webhook endpoints must not take new events (see go_live.webhook_intake_paused).
+    webhooks_paused = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Go-live of integration {self.integration_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PREPARING, self.Status.IN_PROGRESS)

@@ -123,12 +123,12 @@ def test_key_rotation_re_encrypts_everything_and_survives_an_interruption(monkey
 @pytest.mark.django_db
 def test_staff_console_shows_whether_secrets_are_set_never_their_value(admin_client):
     conn = ConnectionFactory(credentials={"private_key": PLAINTEXT})
-    response = admin_client.get(f"/staff/connectors/connection/{conn.pk}/change/")
+    response = admin_client.get(f"/staff/admin/connectors/connection/{conn.pk}/change/")
     assert response.status_code == 200
     body = response.content.decode()
     assert "credentials: set" in body
     assert PLAINTEXT not in body and "ss1:" not in body
-    listing = admin_client.get("/staff/connectors/connection/").content.decode()
+    listing = admin_client.get("/staff/admin/connectors/connection/").content.decode()
     assert PLAINTEXT not in listing and "ss1:" not in listing
 
 

@@ -89,11 +89,12 @@ def test_the_audit_log_shows_only_the_current_tenant(team):
 @pytest.mark.django_db
 def test_staff_console_is_for_staff_only(team, admin_client):
     assert admin_client.get("/staff/").status_code == 200
-    for path in ("/staff/", "/staff/tenants/tenant/", "/staff/django_q/schedule/"):
+    assert team.owner.get("/staff/").status_code == 403  # the console (tests/staff/ covers every page)
+    for path in ("/staff/admin/", "/staff/admin/tenants/tenant/", "/staff/admin/django_q/schedule/"):
         response = team.owner.get(path)
-        assert response.status_code == 302 and "/staff/login/" in response["Location"]
-    assert admin_client.get("/staff/django_q/schedule/").status_code == 200
-    assert admin_client.get("/staff/tenants/auditlog/").status_code == 200
+        assert response.status_code == 302 and "/staff/admin/login/" in response["Location"]
+    assert admin_client.get("/staff/admin/django_q/schedule/").status_code == 200
+    assert admin_client.get("/staff/admin/tenants/auditlog/").status_code == 200
 
 
 def test_audit_rows_never_keep_a_secret_value():

@@ -1,0 +1,70 @@
+"""Support actions staff take on a customer's integration. Each one writes a `staff.*` audit row in
+the tenant's log (the engine's own actions add theirs), so customers see what support did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from connectors.models import Connection
+from mappings import actions as mapping_actions
+from mappings.models import Integration
+from tenants.actions import audit
+from tenants.models import Tenant
+
+
+@transaction.atomic
+def sync_now(integration: Integration, staff) -> Any:
+    run = mapping_actions.request_run(integration, staff, trigger="manual")
+    audit(integration.tenant, staff, "staff.sync_now", integration, summary=f"Staff queued a sync of {integration}",
+          run=str(run.pk))
+    return run
+
+
+@transaction.atomic
+def historical_resync(integration: Integration, staff) -> Any:
+    run = mapping_actions.start_historical_sync(integration, staff)
+    audit(integration.tenant, staff, "staff.historical_resync", integration,
+          summary=f"Staff started a historical resync of {integration}", run=str(run.pk))
+    return run
+
+
+@transaction.atomic
+def main_switch(integration: Integration, staff, on: bool) -> Integration:
+    integration = mapping_actions.set_main_switch(integration, staff, on=on)
+    audit(integration.tenant, staff, "staff.main_switch", integration,
+          summary=f"Staff switched {integration} {'on' if on else 'off'}", enabled=on)
+    return integration
+
+
+def refresh_schema(connection: Connection, staff) -> str:
+    """Re-discover the connection's fields; a vendor error is reported, not raised."""
+    from connectors.actions import refresh_schema as refresh
+
+    outcome = refresh(connection)
+    connection.refresh_from_db()
+    message = (f"Schema of {connection} refreshed: {len(connection.schema_cache or {})} object types"
+               if connection.status != Connection.Status.ERROR else f"Schema refresh of {connection} failed: {connection.last_error}")
+    audit(connection.tenant, staff, "staff.schema_refreshed", connection, summary=message,
+          ok=connection.status != Connection.Status.ERROR, result=str(outcome)[:200] if outcome is not None else "")
+    return message
+
+
+def begin_view_as(session, tenant: Tenant, staff) -> None:
+    from tenants.access import SESSION_KEY, VIEW_AS_SESSION_KEY
+
+    session[VIEW_AS_SESSION_KEY] = tenant.pk
+    session["view_as_tenant_name"] = tenant.name
+    session.pop(SESSION_KEY, None)
+    audit(tenant, staff, "staff.view_as_started", tenant, summary=f"Staff started viewing {tenant.name} as a customer (read-only)")
+
+
+def end_view_as(session, staff) -> Tenant | None:
+    from tenants.access import VIEW_AS_SESSION_KEY
+
+    tenant = Tenant.objects.filter(pk=session.pop(VIEW_AS_SESSION_KEY, None)).first()
+    session.pop("view_as_tenant_name", None)
+    if tenant is not None:
+        audit(tenant, staff, "staff.view_as_ended", tenant, summary=f"Staff stopped viewing {tenant.name}")
+    return tenant

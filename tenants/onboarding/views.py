@@ -1,0 +1,203 @@
+"""The installer wizard's pages. Each step reads and writes OnboardingProgress, so progress survives
+a closed browser, and every step can be reopened with its answers filled in."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from connectors.registry import system
+from tenants import actions as tenant_actions
+from tenants.access import current_membership, require_write, tenant_required
+from tenants.forms import SignUpForm
+from tenants.models import OnboardingProgress
+from tenants.onboarding import actions, steps
+from tenants.onboarding.credentials import build_credential_form, run_connection_test, split_credential_form
+from tenants.onboarding.finish import finish_onboarding, object_choices
+from tenants.onboarding.forms import ObjectsForm, SystemForm
+
+Step = OnboardingProgress.Step
+
+
+def install(request: HttpRequest) -> HttpResponse:
+    """The public page a marketplace listing's "Install" button points to."""
+    return render(request, "onboarding/install.html")
+
+
+def resume(request: HttpRequest) -> HttpResponse:
+    """Open the furthest step this customer has reached (or the account step)."""
+    membership = current_membership(request)
+    if membership is None:
+        return redirect("onboarding_step", step=Step.ACCOUNT)
+    progress = actions.progress_for(membership.tenant, request.user)
+    if progress.is_complete:
+        return redirect("onboarding_done")
+    return redirect("onboarding_step", step=progress.reached)
+
+
+def step_view(request: HttpRequest, step: str) -> HttpResponse:
+    if step == Step.ACCOUNT:
+        return account(request)
+    if step not in STEP_VIEWS:
+        raise Http404("No such step.")
+    return STEP_VIEWS[step](request)
+
+
+def account(request: HttpRequest) -> HttpResponse:
+    """(a) Create the account, or continue as the logged-in user."""
+    if request.user.is_authenticated and current_membership(request) is not None:
+        if request.method == "POST":
+            membership = current_membership(request)
+            require_write(request)
+            progress = actions.progress_for(membership.tenant, request.user)
+            return redirect("onboarding_step", step=progress.reached)
+        return _render(request, None, Step.ACCOUNT, "onboarding/account.html", {})
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        user, tenant = tenant_actions.sign_up(data["email"], data["password"], data["company_name"])
+        login(request, user, backend="tenants.auth.EmailBackend")
+        request.session["tenant_id"] = tenant.pk
+        actions.progress_for(tenant, user)
+        return redirect("onboarding_step", step=Step.HUBSPOT)
+    return _render(request, None, Step.ACCOUNT, "onboarding/account.html", {"form": form})
+
+
+def _wizard_step(step: str):
+    """Log-in, a tenant, a write role, and the step unlocked; hands the view its progress row."""
+
+    def decorate(view):
+        @tenant_required
+        def wrapper(request: HttpRequest) -> HttpResponse:
+            require_write(request)
+            progress = actions.progress_for(request.tenant, request.user)
+            if not steps.may_open(progress, step):
+                messages.info(request, "Finish this step first.")
+                return redirect("onboarding_step", step=progress.reached)
+            return view(request, progress)
+
+        wrapper.__name__ = view.__name__
+        return wrapper
+
+    return decorate
+
+
+@_wizard_step(Step.HUBSPOT)
+def hubspot(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
+    """(b) Connect HubSpot through OAuth; then confirm the portal the tokens belong to."""
+    if request.method == "POST":
+        if progress.hubspot_connection is None:
+            messages.error(request, "Connect HubSpot first: click “Connect HubSpot” and approve access.")
+            return redirect("onboarding_step", step=Step.HUBSPOT)
+        actions.confirm_portal(progress, request.user)
+        return redirect("onboarding_step", step=Step.SYSTEM)
+    connect_url = reverse("social:begin", args=["hubspot"]) + "?next=" + reverse("onboarding_step", args=[Step.HUBSPOT])
+    return _render(request, progress, Step.HUBSPOT, "onboarding/hubspot.html",
+                   {"connect_url": connect_url, "hubspot": progress.answers.get("hubspot"),
+                    "connection": progress.hubspot_connection})
+
+
+@_wizard_step(Step.SYSTEM)
+def choose_system(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
+    """(c) Choose the other system, and whether its first account is a sandbox."""
+    initial = {k: progress.answers[k] for k in ("system", "environment") if k in progress.answers}
+    form = SystemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        actions.choose_system(progress, request.user, form.cleaned_data["system"], form.cleaned_data["environment"])
+        return redirect("onboarding_step", step=Step.CREDENTIALS)
+    return _render(request, progress, Step.SYSTEM, "onboarding/system.html", {"form": form})
+
+
+@_wizard_step(Step.CREDENTIALS)
+def credentials(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
+    """(d) Credentials with inline help, saved (secrets encrypted) and tested live before going on."""
+    connection = progress.other_connection
+    result = None
+    if request.method == "POST":
+        form = build_credential_form(progress, data=request.POST)
+        if form.is_valid():
+            config, secrets = split_credential_form(form)
+            connection = actions.save_other_connection(progress, request.user, config, secrets)
+            result = run_connection_test(progress, request.user, connection)
+            if result.ok and request.POST.get("then") == "continue":
+                return redirect("onboarding_step", step=Step.OBJECTS)
+            form = build_credential_form(progress)
+        else:
+            messages.error(request, "Some values need fixing; see the messages under each field.")
+    else:
+        form = build_credential_form(progress)
+    tested_ok = connection is not None and connection.status == connection.Status.OK
+    return _render(request, progress, Step.CREDENTIALS, "onboarding/credentials.html",
+                   {"form": form, "system": system(progress.answers["system"]), "connection": connection,
+                    "result": result, "tested_ok": tested_ok})
+
+
+@_wizard_step(Step.OBJECTS)
+def choose_objects(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
+    """(e) Objects to sync and the standard options; test mode is on unless the customer turns it off."""
+    choices = object_choices(progress.answers["system"])
+    options = progress.answers.get("options", {})
+    initial = {"objects": progress.answers.get("objects", [key for key, _ in choices]),
+               "block_free_emails": options.get("block_free_emails", True), "test_mode": options.get("test_mode", True)}
+    form = ObjectsForm(request.POST or None, initial=initial, object_choices=choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actions.choose_objects(progress, request.user, list(data["objects"]),
+                               {"block_free_emails": data["block_free_emails"], "test_mode": data["test_mode"]})
+        return redirect("onboarding_step", step=Step.FINISH)
+    return _render(request, progress, Step.OBJECTS, "onboarding/objects.html", {"form": form})
+
+
+@_wizard_step(Step.FINISH)
+def finish(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
+    """(f) Install default mappings, create the schedule, queue the first run at once."""
+    labels = dict(object_choices(progress.answers["system"]))
+    if request.method == "POST":
+        problems = finish_problems(progress)
+        if not problems:
+            finish_onboarding(progress, request.user)
+            return redirect("onboarding_done")
+        for problem in problems:
+            messages.error(request, problem)
+    return _render(request, progress, Step.FINISH, "onboarding/finish.html",
+                   {"chosen": [labels.get(key, key) for key in progress.answers.get("objects", [])],
+                    "options": progress.answers.get("options", {}), "system": system(progress.answers["system"]),
+                    "problems": finish_problems(progress)})
+
+
+def finish_problems(progress: OnboardingProgress) -> list[str]:
+    """What still stands between the customer and a working integration, in words they can act on."""
+    problems = []
+    if progress.hubspot_connection is None:
+        problems.append("HubSpot is not connected: go back to “Connect HubSpot”.")
+    other = progress.other_connection
+    if other is None or other.status != other.Status.OK:
+        problems.append("The other system's connection has not passed “Test connection”: go back to “Connect it”.")
+    if not progress.answers.get("objects"):
+        problems.append("No object is chosen: go back to “What to sync”.")
+    return problems
+
+
+@tenant_required
+def done(request: HttpRequest) -> HttpResponse:
+    progress = OnboardingProgress.objects.filter(tenant=request.tenant).select_related("tenant").first()
+    if progress is None or not progress.is_complete:
+        return redirect("onboarding_resume")
+    integration = progress.tenant.integrations.order_by("-created_at").first()
+    run = integration.runs.order_by("-queued_at").first() if integration else None
+    return render(request, "onboarding/done.html", {"integration": integration, "run": run})
+
+
+STEP_VIEWS = {Step.HUBSPOT: hubspot, Step.SYSTEM: choose_system, Step.CREDENTIALS: credentials,
+              Step.OBJECTS: choose_objects, Step.FINISH: finish}
+
+
+def _render(request, progress, step: str, template: str, context: dict) -> HttpResponse:
+    previous = steps.previous_step(step)
+    context.update(progress=progress, step=step, steps=steps.steps_for_display(progress, step),
+                   previous_url=reverse("onboarding_step", args=[previous]) if previous and previous != Step.ACCOUNT else None)
+    return render(request, template, context)
