@@ -1,0 +1,1478 @@
+"""The HubSpot emulator: CRM v3 objects, search, properties, owners, pipelines, associations v4,
+OAuth and private-app auth, rate limits and webhooks v3, at HubSpot's own paths and in its JSON.
+
+Reachable in-process (`HubSpotEmulator().transport()`) or on a real port
+(`python manage.py emulator hubspot --port 8101 --token pat-na1-...`).
+
+What it emulates:
+- /crm/v3/objects/{contacts,companies,deals}: list (limit/after), get, create (201), update,
+  archive; batch read / create / update / upsert / archive (<=100 inputs; 200 when every input
+  worked, 207 multi-status with per-input errors otherwise);
+- search (filterGroups with EQ NEQ LT LTE GT GTE BETWEEN IN NOT_IN HAS_PROPERTY NOT_HAS_PROPERTY
+  CONTAINS_TOKEN, `query`, one sort, limit <= 200, paging.next.after, 400 past 10,000 results),
+  with a search-index lag knob: a change becomes searchable `search_lag_ms` after it happens;
+- validation: unknown property, invalid dropdown option, duplicate contact e-mail (409 "Contact
+  already exists. Existing ID: N"), duplicate value of a unique property;
+- /crm/v3/properties/{type} (list, get, create, update options), /crm/v3/owners,
+  /crm/v3/pipelines/deals, /crm/v4 associations (default association, batch read / associate /
+  archive, per-record list), /account-info/v3/details;
+- /oauth/authorize (consent page on the "app host"), POST /oauth/v1/token (authorization_code and
+  refresh_token grants; invalid_grant bodies), GET /oauth/v1/access-tokens/{token}; private-app
+  tokens (Bearer pat-...);
+- error bodies {status, message, correlationId, category}; ten-secondly and daily limits with
+  X-HubSpot-RateLimit-* headers and 429 bodies naming the policy; search at 5 requests/s;
+- webhooks v3 to a subscribed URL, signed with X-HubSpot-Signature-v3, batched per API call;
+- the shared knobs of connectors.emulation (latency, limits, faults, counters) and a controllable
+  clock (`freeze_clock`, `advance_clock`) so tests need no sleeps.
+
+What it does NOT emulate: other object types (tickets, products, line items, engagements,
+custom objects), merges and GDPR delete, property groups' CRUD, calculated properties, list
+memberships, associations labels beyond the default types, webhook subscriptions API (use the
+control endpoint), the v1 / v2 signatures, property history, `propertiesWithHistory`, search over
+associations, sorting on more than one property, a per-portal multi-tenant model (one portal per
+emulator), token scopes enforcement, and HubSpot's unspecified ordering of batch results (ours
+follow input order).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import hashlib
+import hmac
+import html
+import itertools
+import json
+import random
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any, Iterable
+from urllib.parse import parse_qs, urlencode
+
+from connectors.emulation import (
+    Emulator,
+    Request,
+    Response,
+    SlidingWindow,
+    WebhookSender,
+    iso,
+    json_response,
+    public,
+)
+from connectors.hubspot import limits
+
+OBJECT_TYPES = ("contacts", "companies", "deals")
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
+# HubSpot keeps the modified time in different properties per object type.
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+# Association type ids of HubSpot's default (unlabelled) associations.
+ASSOCIATION_TYPE_IDS = {
+    ("contacts", "companies"): 1, ("companies", "contacts"): 2,
+    ("deals", "contacts"): 3, ("contacts", "deals"): 4,
+    ("deals", "companies"): 5, ("companies", "deals"): 6,
+}
+DEFAULT_PORTAL_ID = 62515
+DEFAULT_TOKEN = "pat-na1-emulator-token"
+DEFAULT_CLIENT_ID = "emulator-client-id"
+DEFAULT_CLIENT_SECRET = "emulator-client-secret"
+
+LIFECYCLE_STAGES = [("subscriber", "Subscriber"), ("lead", "Lead"), ("marketingqualifiedlead", "Marketing Qualified Lead"),
+                    ("salesqualifiedlead", "Sales Qualified Lead"), ("opportunity", "Opportunity"), ("customer", "Customer"),
+                    ("evangelist", "Evangelist"), ("other", "Other")]
+LEAD_STATUSES = [("NEW", "New"), ("OPEN", "Open"), ("IN_PROGRESS", "In Progress"), ("OPEN_DEAL", "Open Deal"),
+                 ("UNQUALIFIED", "Unqualified"), ("ATTEMPTED_TO_CONTACT", "Attempted to Contact"), ("CONNECTED", "Connected"),
+                 ("BAD_TIMING", "Bad Timing")]
+INDUSTRIES = [("ACCOUNTING", "Accounting"), ("COMPUTER_SOFTWARE", "Computer Software"), ("FINANCIAL_SERVICES", "Financial Services"),
+              ("HOSPITAL_HEALTH_CARE", "Hospital & Health Care"), ("INFORMATION_TECHNOLOGY_AND_SERVICES", "Information Technology and Services"),
+              ("MARKETING_AND_ADVERTISING", "Marketing and Advertising"), ("RETAIL", "Retail"), ("CONSTRUCTION", "Construction")]
+COMPANY_TYPES = [("PROSPECT", "Prospect"), ("PARTNER", "Partner"), ("RESELLER", "Reseller"), ("VENDOR", "Vendor"), ("OTHER", "Other")]
+PIPELINES = [
+    {"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "stages": [
+        ("appointmentscheduled", "Appointment Scheduled", "0.2", False), ("qualifiedtobuy", "Qualified To Buy", "0.4", False),
+        ("presentationscheduled", "Presentation Scheduled", "0.6", False), ("decisionmakerboughtin", "Decision Maker Bought-In", "0.8", False),
+        ("contractsent", "Contract Sent", "0.9", False), ("closedwon", "Closed Won", "1.0", True), ("closedlost", "Closed Lost", "0.0", True)]},
+    {"id": "renewals", "label": "Renewals", "displayOrder": 1, "stages": [
+        ("renewalopen", "Renewal Open", "0.5", False), ("renewalwon", "Renewed", "1.0", True), ("renewallost", "Not Renewed", "0.0", True)]},
+]
+
+FIRST_NAMES = ["Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Lena", "Omar", "Priya", "Lucas", "Sofia", "Mateo", "Hana", "Jonas",
+               "Amara", "Felix", "Nora", "Ravi", "Elena", "Kai", "Ines", "Tomas", "Yara", "Hugo"]
+LAST_NAMES = ["Smith", "Garcia", "Chen", "Okafor", "Novak", "Ivanova", "Müller", "Rossi", "Tanaka", "Kowalski", "Haddad", "Jensen",
+              "Silva", "Dubois", "Patel", "Andersen", "Moreau", "Fischer", "Nakamura", "O'Brien"]
+COMPANY_WORDS = ["Northwind", "Contoso", "Fabrikam", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Acme", "Tyrell", "Cyberdyne",
+                 "Hooli", "Vandelay", "Soylent", "Wonka", "Oscorp", "Aperture", "Massive", "Pied Piper", "Gringotts"]
+COMPANY_SUFFIXES = ["Labs", "Systems", "Logistics", "Health", "Partners", "Software", "Retail", "Energy", "Foods", "Consulting"]
+CITIES = [("Boston", "United States"), ("Dublin", "Ireland"), ("Berlin", "Germany"), ("Toronto", "Canada"), ("Austin", "United States"),
+          ("London", "United Kingdom"), ("Sydney", "Australia"), ("Lyon", "France")]
+
+
+def _prop(name: str, label: str, type_: str = "string", field_type: str = "text", *, group: str = "contactinformation",
+          options: Iterable[tuple[str, str]] = (), read_only: bool = False, unique: bool = False, hubspot_defined: bool = True,
+          referenced: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": name, "label": label, "type": type_, "fieldType": field_type, "groupName": group, "description": "",
+        "options": [{"label": lab, "value": val, "displayOrder": i, "hidden": False} for i, (val, lab) in enumerate(options)],
+        "displayOrder": -1, "calculated": False, "externalOptions": referenced is not None, "hasUniqueValue": unique,
+        "hidden": False, "hubspotDefined": hubspot_defined, "formField": not read_only,
+        "modificationMetadata": {"archivable": not hubspot_defined, "readOnlyDefinition": hubspot_defined, "readOnlyValue": read_only},
+        "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z", "archived": False,
+    }
+    if referenced:
+        body["referencedObjectType"] = referenced
+    return body
+
+
+def default_properties() -> dict[str, dict[str, dict[str, Any]]]:
+    common = lambda group: [  # noqa: E731 - read-only system properties every object has
+        _prop("hs_object_id", "Record ID", "number", "number", group=group, read_only=True),
+        _prop("createdate", "Create Date", "datetime", "date", group=group, read_only=True),
+        _prop("hubspot_owner_id", "Owner", "enumeration", "select", group=group, referenced="OWNER"),
+    ]
+    contacts = common("contactinformation") + [
+        _prop("lastmodifieddate", "Last Modified Date", "datetime", "date", read_only=True),
+        _prop("email", "Email", unique=True),
+        _prop("firstname", "First Name"), _prop("lastname", "Last Name"),
+        _prop("phone", "Phone Number", field_type="phonenumber"), _prop("mobilephone", "Mobile Phone Number", field_type="phonenumber"),
+        _prop("company", "Company Name"), _prop("jobtitle", "Job Title"), _prop("website", "Website URL"),
+        _prop("city", "City"), _prop("country", "Country/Region"),
+        _prop("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", options=LIFECYCLE_STAGES),
+        _prop("hs_lead_status", "Lead Status", "enumeration", "radio", options=LEAD_STATUSES),
+        _prop("notes", "Notes", field_type="textarea"),
+    ]
+    companies = common("companyinformation") + [
+        _prop("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", group="companyinformation", read_only=True),
+        _prop("name", "Company name", group="companyinformation"), _prop("domain", "Company Domain Name", group="companyinformation"),
+        _prop("phone", "Phone Number", field_type="phonenumber", group="companyinformation"),
+        _prop("city", "City", group="companyinformation"), _prop("country", "Country/Region", group="companyinformation"),
+        _prop("industry", "Industry", "enumeration", "select", group="companyinformation", options=INDUSTRIES),
+        _prop("type", "Type", "enumeration", "select", group="companyinformation", options=COMPANY_TYPES),
+        _prop("numberofemployees", "Number of Employees", "number", "number", group="companyinformation"),
+        _prop("annualrevenue", "Annual Revenue", "number", "number", group="companyinformation"),
+        _prop("description", "Description", field_type="textarea", group="companyinformation"),
+    ]
+    stage_options = [(s[0], s[1]) for p in PIPELINES for s in p["stages"]]
+    deals = common("dealinformation") + [
+        _prop("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", group="dealinformation", read_only=True),
+        _prop("dealname", "Deal Name", group="dealinformation"), _prop("amount", "Amount", "number", "number", group="dealinformation"),
+        _prop("closedate", "Close Date", "datetime", "date", group="dealinformation"),
+        _prop("pipeline", "Pipeline", "enumeration", "select", group="dealinformation", options=[(p["id"], p["label"]) for p in PIPELINES]),
+        _prop("dealstage", "Deal Stage", "enumeration", "radio", group="dealinformation", options=stage_options),
+        _prop("dealtype", "Deal Type", "enumeration", "radio", group="dealinformation",
+              options=[("newbusiness", "New Business"), ("existingbusiness", "Existing Business")]),
+        _prop("description", "Deal Description", field_type="textarea", group="dealinformation"),
+    ]
+    return {t: {p["name"]: p for p in props} for t, props in (("contacts", contacts), ("companies", companies), ("deals", deals))}
+
+
+@dataclass
+class StoredRecord:
+    id: int
+    properties: dict[str, str | None]
+    created_ms: int
+    updated_ms: int
+    archived: bool = False
+    # What search sees: HubSpot's index trails writes. `indexed` is the searchable version;
+    # `pending` (properties, updated_ms, visible_at_ms) replaces it once its time has come.
+    indexed: tuple[dict[str, str | None], int] | None = None
+    pending: tuple[dict[str, str | None], int, int] | None = None
+
+
+@dataclass
+class Owner:
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    user_id: int
+    created_ms: int
+    archived: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "email": self.email, "firstName": self.first_name, "lastName": self.last_name,
+                "userId": self.user_id, "createdAt": iso_ms(self.created_ms), "updatedAt": iso_ms(self.created_ms),
+                "archived": self.archived, "teams": []}
+
+
+@dataclass
+class Subscription:
+    target_url: str
+    client_secret: str
+    app_id: int = 1234567
+    types: tuple[str, ...] = ()  # empty: every subscription type
+
+
+@dataclass
+class BatchError:
+    status: str
+    category: str
+    message: str
+    context: dict[str, list[str]] = field(default_factory=dict)
+    http_status: int = 400
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": "error", "category": self.category, "message": self.message, "context": self.context,
+                "subCategory": self.status, "errors": [], "links": {}}
+
+
+class InputError(Exception):
+    def __init__(self, error: BatchError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def iso_ms(ms: int) -> str:
+    return iso(dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc))
+
+
+def to_ms(value: Any) -> int | None:
+    """HubSpot accepts datetimes as epoch milliseconds or ISO 8601 strings."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return int(parsed.timestamp() * 1000)
+
+
+class HubSpotEmulator(Emulator):
+    system = "hubspot"
+
+    def __init__(self, *, token: str = DEFAULT_TOKEN, client_id: str = DEFAULT_CLIENT_ID,
+                 client_secret: str = DEFAULT_CLIENT_SECRET, portal_id: int = DEFAULT_PORTAL_ID,
+                 per_10s: int = limits.PRIVATE_APP_PER_10S, daily: int = limits.DAILY_LIMIT,
+                 search_per_second: int = limits.SEARCH_PER_SECOND, search_lag_ms: int = 0, **knobs: Any):
+        self.tokens = {token} if token else set()
+        self.client_id, self.client_secret, self.portal_id = client_id, client_secret, portal_id
+        self.per_10s, self.daily, self.search_per_second = per_10s, daily, search_per_second
+        self.search_lag_ms = search_lag_ms
+        self.properties = default_properties()
+        self.records: dict[str, dict[int, StoredRecord]] = {t: {} for t in OBJECT_TYPES}
+        self.associations: dict[tuple[str, str], dict[int, set[int]]] = {}
+        self.owners: dict[str, Owner] = {}
+        self.ids = itertools.count(1001)
+        self.owner_ids = itertools.count(90001)
+        self.auth_codes: dict[str, dict[str, Any]] = {}
+        self.access_tokens: dict[str, dict[str, Any]] = {}  # OAuth access token -> {expires_ms, refresh}
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self.subscriptions: list[Subscription] = []
+        self.webhooks = WebhookSender()
+        self.event_ids = itertools.count(1)
+        self._frozen_ms: int | None = None
+        self._offset_ms = 0
+        self._last_ms = 0
+        self._clock_lock = threading.Lock()
+        self.ten_second = SlidingWindow(per_10s, limits.TEN_SECOND_WINDOW_MS / 1000)
+        self.search_window = SlidingWindow(search_per_second, 1.0)
+        self.daily_used = 0
+        super().__init__(**knobs)
+
+    # --- command line and demo ----------------------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser) -> None:
+        parser.add_argument("--token", default=DEFAULT_TOKEN, help="the private-app token it accepts")
+        parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="OAuth app client id")
+        parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="OAuth app client secret (signs webhooks)")
+        parser.add_argument("--portal-id", type=int, default=DEFAULT_PORTAL_ID)
+        parser.add_argument("--search-lag-ms", type=int, default=0, help="records become searchable this long after a change")
+        parser.add_argument("--per-10s", type=int, default=limits.PRIVATE_APP_PER_10S, help="requests per 10 seconds")
+        parser.add_argument("--daily", type=int, default=limits.DAILY_LIMIT, help="requests per day")
+        parser.add_argument("--webhook-url", default="", help="send webhooks v3 here, signed with the client secret")
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], **knobs: Any) -> "HubSpotEmulator":
+        emulator = cls(token=options.get("token") or DEFAULT_TOKEN, client_id=options.get("client_id") or DEFAULT_CLIENT_ID,
+                       client_secret=options.get("client_secret") or DEFAULT_CLIENT_SECRET,
+                       portal_id=options.get("portal_id") or DEFAULT_PORTAL_ID, search_lag_ms=options.get("search_lag_ms") or 0,
+                       per_10s=options.get("per_10s") or limits.PRIVATE_APP_PER_10S, daily=options.get("daily") or limits.DAILY_LIMIT,
+                       **knobs)
+        emulator.seed_demo(int(options.get("seed_size", 100) or 0))
+        if options.get("webhook_url"):
+            emulator.subscribe(options["webhook_url"], emulator.client_secret)
+        return emulator
+
+    @classmethod
+    def demo(cls, seed_size: int = 100, **kwargs: Any) -> "HubSpotEmulator":
+        emulator = cls(**kwargs)
+        emulator.seed_demo(seed_size)
+        return emulator
+
+    # --- clock ----------------------------------------------------------------------------------
+    def now_ms(self) -> int:
+        """Milliseconds since the epoch, by the emulator's clock (frozen / shifted in tests)."""
+        with self._clock_lock:
+            if self._frozen_ms is not None:
+                return self._frozen_ms
+            return int(time.time() * 1000) + self._offset_ms
+
+    def freeze_clock(self, ms: int | None = None) -> int:
+        with self._clock_lock:
+            self._frozen_ms = int(time.time() * 1000) + self._offset_ms if ms is None else int(ms)
+            return self._frozen_ms
+
+    def advance_clock(self, ms: int) -> int:
+        with self._clock_lock:
+            if self._frozen_ms is not None:
+                self._frozen_ms += int(ms)
+                return self._frozen_ms
+            self._offset_ms += int(ms)
+            return int(time.time() * 1000) + self._offset_ms
+
+    # --- routes -------------------------------------------------------------------------------------
+    def setup_routes(self) -> None:
+        obj = r"(?P<object>contacts|companies|deals)"
+        r = self.route
+        r("POST", rf"/crm/v3/objects/{obj}/search", self.search, name="search")
+        r("POST", rf"/crm/v3/objects/{obj}/batch/read", self.batch_read, name="batch/read", write=False)
+        r("POST", rf"/crm/v3/objects/{obj}/batch/create", self.batch_create, name="batch/create")
+        r("POST", rf"/crm/v3/objects/{obj}/batch/update", self.batch_update, name="batch/update")
+        r("POST", rf"/crm/v3/objects/{obj}/batch/upsert", self.batch_upsert, name="batch/upsert")
+        r("POST", rf"/crm/v3/objects/{obj}/batch/archive", self.batch_archive, name="batch/archive")
+        r("GET", rf"/crm/v3/objects/{obj}", self.list_objects, name="objects/list")
+        r("POST", rf"/crm/v3/objects/{obj}", self.create_object, name="objects/create")
+        r("GET", rf"/crm/v3/objects/{obj}/(?P<id>[^/]+)", self.get_object, name="objects/get")
+        r("PATCH", rf"/crm/v3/objects/{obj}/(?P<id>[^/]+)", self.update_object, name="objects/update")
+        r("DELETE", rf"/crm/v3/objects/{obj}/(?P<id>[^/]+)", self.archive_object, name="objects/archive")
+        r("GET", rf"/crm/v3/properties/{obj}", self.list_properties, name="properties/list")
+        r("POST", rf"/crm/v3/properties/{obj}", self.create_property, name="properties/create")
+        r("GET", rf"/crm/v3/properties/{obj}/(?P<name>[^/]+)", self.get_property, name="properties/get")
+        r("PATCH", rf"/crm/v3/properties/{obj}/(?P<name>[^/]+)", self.update_property, name="properties/update")
+        r("GET", r"/crm/v3/owners/?", self.list_owners, name="owners/list")
+        r("GET", r"/crm/v3/owners/(?P<id>[^/]+)", self.get_owner, name="owners/get")
+        r("GET", r"/crm/v3/pipelines/deals", self.list_pipelines, name="pipelines/list")
+        r("PUT", rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/default/(?P<to>contacts|companies|deals)/(?P<to_id>\d+)",
+          self.associate_default, name="associations/default")
+        r("GET", rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/(?P<to>contacts|companies|deals)", self.list_associations,
+          name="associations/list")
+        r("POST", rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/read", self.batch_read_associations,
+          name="associations/batch/read", write=False)
+        r("POST", rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/associate/default",
+          self.batch_associate_default, name="associations/batch/associate")
+        r("POST", rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/archive", self.batch_archive_associations,
+          name="associations/batch/archive")
+        r("GET", r"/account-info/v3/details", self.account_details, name="account-info")
+        r("GET", r"/oauth/authorize", self.oauth_authorize, name="oauth/authorize")
+        r("POST", r"/oauth/authorize", self.oauth_approve, name="oauth/approve", write=False)
+        r("POST", r"/oauth/v1/token", self.oauth_token, name="oauth/token", write=False)
+        r("GET", r"/oauth/v1/access-tokens/(?P<token>[^/]+)", self.access_token_info, name="oauth/access-token")
+        r("GET", r"/oauth/v1/refresh-tokens/(?P<token>[^/]+)", self.refresh_token_info, name="oauth/refresh-token")
+        for handler in (self.oauth_authorize, self.oauth_approve, self.oauth_token, self.access_token_info, self.refresh_token_info):
+            public(handler.__func__)
+
+    # --- HubSpot's error shape, auth, limits, headers ---------------------------------------------------
+    def error(self, status: int, message: str, **extra: Any) -> Response:
+        category = extra.pop("category", None) or {
+            400: "VALIDATION_ERROR", 401: "INVALID_AUTHENTICATION", 403: "MISSING_SCOPES", 404: "OBJECT_NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 429: "RATE_LIMITS"}.get(status, "INTERNAL_ERROR")
+        body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
+        return json_response(body, status)
+
+    def authenticate(self, request: Request) -> Response | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return self.error(401, "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
+                                   "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
+        if token in self.tokens:
+            return None
+        with self.lock:
+            info = self.access_tokens.get(token)
+        if info is None:
+            return self.error(401, "The OAuth token used to make this call is not valid.", category="INVALID_AUTHENTICATION")
+        if info["expires_ms"] <= self.now_ms():
+            return self.error(401, "The OAuth token used to make this call expired " +
+                              f"{(self.now_ms() - info['expires_ms']) // 1000} second(s) ago.", category="EXPIRED_AUTHENTICATION")
+        return None
+
+    def rate_limit(self, request: Request, route) -> Response | None:
+        if getattr(route.handler, "public", False):
+            return None
+        with self.lock:
+            if self.daily_used >= self.daily:
+                return self._limited("You have reached your daily limit.", "DAILY", retry_after=None)
+            self.daily_used += 1
+        if route.name == "search":
+            allowed, _, wait = self.search_window.hit("search")
+            if not allowed:
+                return self._limited("You have reached your secondly limit.", "SECONDLY", retry_after=max(1, round(wait + 0.5)))
+            return None
+        allowed, remaining, wait = self.ten_second.hit("api")
+        request.environ["hubspot.remaining"] = remaining
+        if not allowed:
+            return self._limited("You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING",
+                                 retry_after=max(1, round(wait + 0.5)))
+        return None
+
+    def _limited(self, message: str, policy: str, retry_after: int | None) -> Response:
+        response = self.error(429, message, errorType="RATE_LIMIT", policyName=policy, groupName=f"publicapi:{self.portal_id}",
+                              category="RATE_LIMITS")
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    def decorate(self, request: Request, response: Response) -> None:
+        response.headers.setdefault("Date", formatdate(self.now_ms() / 1000, usegmt=True))
+        response.headers.setdefault("X-HubSpot-Correlation-Id", str(uuid.uuid4()))
+        if request.path.startswith("/oauth") or "/search" in request.path:
+            return  # HubSpot sends no standard rate-limit headers on search or OAuth calls
+        with self.lock:
+            daily_remaining = max(0, self.daily - self.daily_used)
+        remaining = request.environ.get("hubspot.remaining")
+        if remaining is None:
+            remaining = max(0, self.per_10s - len(self.ten_second.calls.get("api", ())))
+        response.headers.update({
+            "X-HubSpot-RateLimit-Daily": str(self.daily),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(daily_remaining),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(limits.TEN_SECOND_WINDOW_MS),
+            "X-HubSpot-RateLimit-Max": str(self.per_10s),
+            "X-HubSpot-RateLimit-Remaining": str(remaining),
+        })
+
+    def set_knobs(self, latency_ms=None, limits=None, faults=None, seed=None, search_lag_ms=None, per_10s=None, daily=None,
+                  search_per_second=None) -> None:
+        super().set_knobs(latency_ms=latency_ms, limits=limits, faults=faults, seed=seed)
+        if search_lag_ms is not None:
+            self.search_lag_ms = int(search_lag_ms)
+        if per_10s is not None:
+            self.per_10s = int(per_10s)
+            self.ten_second = SlidingWindow(self.per_10s, limits_module().TEN_SECOND_WINDOW_MS / 1000)
+        if daily is not None:
+            self.daily = int(daily)
+        if search_per_second is not None:
+            self.search_per_second = int(search_per_second)
+            self.search_window = SlidingWindow(self.search_per_second, 1.0)
+
+    def reset_daily(self) -> None:
+        with self.lock:
+            self.daily_used = 0
+
+    # --- control endpoints (/_emulator/...) -------------------------------------------------------------
+    def control(self, request: Request) -> Response | None:
+        body = request.json() if request.body else {}
+        if request.path == "/_emulator/webhooks" and request.method == "POST":
+            self.subscribe(body["target_url"], body.get("client_secret") or self.client_secret, types=tuple(body.get("types", ())))
+            return json_response({"ok": True})
+        if request.path == "/_emulator/seed" and request.method == "POST":
+            return json_response(self.seed_demo(int(body.get("size", 100))))
+        if request.path == "/_emulator/records" and request.method == "POST":
+            record_id = self.create_record(body["objectType"], body.get("properties", {}))
+            return json_response({"id": str(record_id)}, 201)
+        if request.path.startswith("/_emulator/records/") and request.method == "PATCH":
+            _, _, object_type, record_id = request.path.strip("/").split("/")[:4]
+            self.edit_record(object_type, record_id, body.get("properties", {}))
+            return json_response({"ok": True})
+        if request.path == "/_emulator/clock" and request.method == "POST":
+            if "advance_ms" in body:
+                return json_response({"now": self.advance_clock(body["advance_ms"])})
+            return json_response({"now": self.freeze_clock(body.get("freeze_ms"))})
+        if request.path == "/_emulator/state" and request.method == "GET":
+            with self.lock:
+                return json_response({t: len([r for r in recs.values() if not r.archived]) for t, recs in self.records.items()}
+                                     | {"owners": len(self.owners), "daily_used": self.daily_used})
+        return None
+
+    # --- in-process helpers (tests, demo, benchmarks) ----------------------------------------------------
+    def subscribe(self, target_url: str, client_secret: str | None = None, types: tuple[str, ...] = ()) -> None:
+        """Send webhooks v3 for record changes to `target_url`, signed with the app's client secret."""
+        with self.lock:
+            self.subscriptions.append(Subscription(target_url, client_secret or self.client_secret, types=types))
+
+    def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
+        with self.lock:
+            owner = Owner(str(next(self.owner_ids)), email, first_name, last_name, user_id=len(self.owners) + 7001,
+                          created_ms=self.now_ms())
+            self.owners[owner.id] = owner
+            return owner.id
+
+    def create_record(self, object_type: str, properties: dict[str, Any], *, validate: bool = True,
+                      associations: dict[str, list[str | int]] | None = None, notify: bool = True) -> str:
+        """Create a record as a user would in HubSpot's UI; returns its id."""
+        with self.lock:
+            clean = self._validated(object_type, properties, creating=True) if validate else {k: _str(v) for k, v in properties.items()}
+            record = self._insert(object_type, clean)
+            for to_type, ids in (associations or {}).items():
+                for to_id in ids:
+                    self._associate(object_type, record.id, to_type, int(to_id))
+            events = self._events(object_type, record, "creation", clean)
+        if notify:
+            self._send(events)
+        return str(record.id)
+
+    def edit_record(self, object_type: str, record_id: str | int, properties: dict[str, Any], *, validate: bool = True) -> None:
+        """Change a record as a user would in HubSpot's UI: bumps its modified time, fires webhooks."""
+        with self.lock:
+            record = self._live(object_type, record_id)
+            if record is None:
+                raise KeyError(f"{object_type} {record_id} does not exist")
+            clean = self._validated(object_type, properties, record=record) if validate else {k: _str(v) for k, v in properties.items()}
+            changed = self._apply(object_type, record, clean)
+            events = self._events(object_type, record, "propertyChange", changed)
+        self._send(events)
+
+    def get_record(self, object_type: str, record_id: str | int) -> dict[str, Any] | None:
+        """The stored properties of a live record (a copy), or None."""
+        with self.lock:
+            record = self._live(object_type, record_id)
+            return dict(record.properties) if record else None
+
+    def find_records(self, object_type: str, property_name: str, value: str) -> list[str]:
+        with self.lock:
+            return [str(r.id) for r in self.records[object_type].values()
+                    if not r.archived and str(r.properties.get(property_name) or "").lower() == str(value).lower()]
+
+    def count(self, object_type: str) -> int:
+        with self.lock:
+            return sum(1 for r in self.records[object_type].values() if not r.archived)
+
+    def associated_ids(self, from_type: str, record_id: str | int, to_type: str) -> list[str]:
+        with self.lock:
+            return sorted(str(i) for i in self.associations.get((from_type, to_type), {}).get(int(record_id), set()))
+
+    def issue_oauth_tokens(self, expires_in: int = limits.ACCESS_TOKEN_SECONDS) -> dict[str, Any]:
+        """Tokens as if an install had just completed (for tests and the demo)."""
+        with self.lock:
+            return self._new_tokens(expires_in)
+
+    def seed_demo(self, size: int = 100) -> dict[str, int]:
+        """Realistic demo data: owners, `size` companies and contacts, size // 2 deals, associated."""
+        rng = random.Random(self.seed)
+        if not self.owners:
+            for first, last in [("Sam", "Rivera"), ("Alex", "Kim"), ("Jordan", "Lee"), ("Morgan", "Blake"), ("Casey", "Nguyen")]:
+                self.add_owner(f"{first.lower()}.{last.lower()}@example.com", first, last)
+        owner_ids = list(self.owners)
+        company_ids = []
+        for n in range(size):
+            word, suffix = rng.choice(COMPANY_WORDS), rng.choice(COMPANY_SUFFIXES)
+            city, country = rng.choice(CITIES)
+            name = f"{word} {suffix}" + (f" {n}" if n >= len(COMPANY_WORDS) else "")
+            domain = f"{word}{suffix}{n}".lower().replace(" ", "").replace("'", "") + ".example.com"
+            company_ids.append(self.create_record("companies", {
+                "name": name, "domain": domain, "city": city, "country": country, "industry": rng.choice(INDUSTRIES)[0],
+                "type": rng.choice(COMPANY_TYPES)[0], "numberofemployees": str(rng.randint(5, 5000)),
+                "phone": f"+1 617 555 {rng.randint(1000, 9999)}", "hubspot_owner_id": rng.choice(owner_ids)}, notify=False))
+        contact_ids = []
+        for n in range(size):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            company = company_ids[n % len(company_ids)] if company_ids else None
+            domain = self.records["companies"][int(company)].properties["domain"] if company else "example.org"
+            contact_ids.append(self.create_record("contacts", {
+                "email": f"{first}.{last}.{n}@{domain}".lower().replace("'", "").replace("ü", "u"), "firstname": first, "lastname": last,
+                "jobtitle": rng.choice(["CEO", "CTO", "Office Manager", "Buyer", "IT Director", "Sales Lead"]),
+                "phone": f"+1 617 555 {rng.randint(1000, 9999)}", "lifecyclestage": rng.choice(LIFECYCLE_STAGES[:6])[0],
+                "hs_lead_status": rng.choice(LEAD_STATUSES)[0], "hubspot_owner_id": rng.choice(owner_ids)},
+                associations={"companies": [company]} if company else None, notify=False))
+        deals = 0
+        for n in range(size // 2):
+            pipeline = PIPELINES[0] if n % 5 else PIPELINES[1]
+            company = company_ids[n % len(company_ids)] if company_ids else None
+            contact = contact_ids[n % len(contact_ids)] if contact_ids else None
+            assoc = {k: [v] for k, v in (("companies", company), ("contacts", contact)) if v}
+            self.create_record("deals", {
+                "dealname": f"{self.records['companies'][int(company)].properties['name'] if company else 'New'} – "
+                            f"{rng.choice(['Renewal', 'Expansion', 'New Licences', 'Services', 'Pilot'])}",
+                "amount": str(rng.randrange(1000, 250000, 500)), "pipeline": pipeline["id"],
+                "dealstage": rng.choice(pipeline["stages"])[0], "closedate": iso_ms(self.now_ms() + rng.randint(1, 120) * 86_400_000),
+                "hubspot_owner_id": rng.choice(owner_ids)}, associations=assoc, notify=False)
+            deals += 1
+        return {"companies": len(company_ids), "contacts": len(contact_ids), "deals": deals, "owners": len(self.owners)}
+
+    # --- record store internals (call with self.lock held) ---------------------------------------------------
+    def _live(self, object_type: str, record_id: Any) -> StoredRecord | None:
+        try:
+            record = self.records[object_type].get(int(record_id))
+        except (TypeError, ValueError):
+            return None
+        return record if record is not None and not record.archived else None
+
+    def _insert(self, object_type: str, clean: dict[str, str | None]) -> StoredRecord:
+        now = self._tick()
+        record_id = next(self.ids)
+        props = {k: v for k, v in clean.items() if v not in (None, "")}
+        props.update({"hs_object_id": str(record_id), "createdate": iso_ms(now), MODIFIED_PROPERTY[object_type]: iso_ms(now)})
+        record = StoredRecord(record_id, props, now, now)
+        self._index(record, now)
+        self.records[object_type][record_id] = record
+        return record
+
+    def _apply(self, object_type: str, record: StoredRecord, clean: dict[str, str | None]) -> dict[str, str | None]:
+        changed = {k: v for k, v in clean.items() if (record.properties.get(k) or None) != (v or None)}
+        if not changed:
+            return {}
+        now = self._tick()
+        for name, value in changed.items():
+            if value in (None, ""):
+                record.properties.pop(name, None)
+            else:
+                record.properties[name] = value
+        record.properties[MODIFIED_PROPERTY[object_type]] = iso_ms(now)
+        record.updated_ms = now
+        self._index(record, now)
+        return changed
+
+    def _tick(self) -> int:
+        """The time of a change; never earlier than the previous change (HubSpot's clock is monotonic enough)."""
+        now = self.now_ms()
+        self._last_ms = max(self._last_ms, now)
+        return self._last_ms
+
+    def _index(self, record: StoredRecord, now: int) -> None:
+        snapshot = (dict(record.properties), record.updated_ms)
+        if self.search_lag_ms <= 0:
+            record.indexed, record.pending = snapshot, None
+        else:
+            self._promote(record, now)
+            record.pending = (snapshot[0], snapshot[1], now + self.search_lag_ms)
+
+    @staticmethod
+    def _promote(record: StoredRecord, now: int) -> None:
+        if record.pending is not None and record.pending[2] <= now:
+            record.indexed, record.pending = (record.pending[0], record.pending[1]), None
+
+    def _validated(self, object_type: str, properties: dict[str, Any], creating: bool = False,
+                   record: StoredRecord | None = None) -> dict[str, str | None]:
+        """HubSpot's property validation; raises InputError with HubSpot's message."""
+        defs = self.properties[object_type]
+        problems = []
+        clean: dict[str, str | None] = {}
+        for name, raw in (properties or {}).items():
+            prop = defs.get(name)
+            value = _str(raw)
+            if prop is None:
+                problems.append({"isValid": False, "message": f'Property "{name}" does not exist', "error": "PROPERTY_DOESNT_EXIST",
+                                 "name": name, "localizedErrorMessage": f'Property "{name}" does not exist'})
+                continue
+            if prop["modificationMetadata"]["readOnlyValue"]:
+                problems.append({"isValid": False, "message": f'"{name}" is a read only property; its value cannot be set.',
+                                 "error": "READ_ONLY_VALUE", "name": name})
+                continue
+            if value not in (None, "") and prop["type"] == "enumeration":
+                allowed = self._allowed_values(object_type, prop)
+                values = value.split(";") if prop["fieldType"] == "checkbox" else [value]
+                bad = [v for v in values if v not in allowed]
+                if bad:
+                    problems.append({"isValid": False, "error": "INVALID_OPTION", "name": name,
+                                     "message": f"{bad[0]} was not one of the allowed options: " +
+                                                ", ".join(f'[label: "{o["label"]}" value: "{o["value"]}"]' for o in prop["options"]),
+                                     "allowedOptions": [{"label": o["label"], "value": o["value"]} for o in prop["options"]]})
+                    continue
+            if value not in (None, "") and prop["type"] == "number":
+                try:
+                    float(value)
+                except ValueError:
+                    problems.append({"isValid": False, "error": "INVALID_LONG", "name": name,
+                                     "message": f'{value} was not a valid number.'})
+                    continue
+            if value not in (None, "") and prop["type"] in ("datetime", "date"):
+                ms = to_ms(value)
+                if ms is None:
+                    problems.append({"isValid": False, "error": "INVALID_DATE", "name": name, "message": f"{value} was not a valid date."})
+                    continue
+            if name == "email" and value:
+                value = value.strip()
+                if "@" not in value:
+                    problems.append({"isValid": False, "error": "INVALID_EMAIL", "name": name, "message": f"Email address {value} is invalid"})
+                    continue
+            clean[name] = value
+        if problems:
+            raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
+                                        "Property values were not valid: " + json.dumps(problems), http_status=400))
+        self._check_unique(object_type, clean, record)
+        return clean
+
+    def _allowed_values(self, object_type: str, prop: dict[str, Any]) -> set[str]:
+        if prop.get("referencedObjectType") == "OWNER":
+            return set(self.owners)
+        return {o["value"] for o in prop["options"]}
+
+    def _check_unique(self, object_type: str, clean: dict[str, str | None], record: StoredRecord | None) -> None:
+        for name, value in clean.items():
+            prop = self.properties[object_type][name]
+            if not prop.get("hasUniqueValue") or not value:
+                continue
+            for other in self.records[object_type].values():
+                if other.archived or (record is not None and other.id == record.id):
+                    continue
+                if str(other.properties.get(name) or "").lower() == value.lower():
+                    if object_type == "contacts" and name == "email":
+                        raise InputError(BatchError("CONFLICT", "CONFLICT", f"Contact already exists. Existing ID: {other.id}",
+                                                    http_status=409))
+                    raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
+                                                f"{value} already has that value for {name}: {other.id}", http_status=400))
+
+    def _associate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
+        self.associations.setdefault((from_type, to_type), {}).setdefault(from_id, set()).add(to_id)
+        self.associations.setdefault((to_type, from_type), {}).setdefault(to_id, set()).add(from_id)
+
+    def _unassociate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
+        self.associations.get((from_type, to_type), {}).get(from_id, set()).discard(to_id)
+        self.associations.get((to_type, from_type), {}).get(to_id, set()).discard(from_id)
+
+    def _record_json(self, object_type: str, record: StoredRecord, wanted: list[str] | None,
+                     associations: list[str] | None = None, view: tuple[dict, int] | None = None) -> dict[str, Any]:
+        props, updated = view if view is not None else (record.properties, record.updated_ms)
+        names = wanted if wanted else self._default_names(object_type)
+        body: dict[str, Any] = {
+            "id": str(record.id),
+            "properties": {n: props.get(n) for n in names if n in self.properties[object_type] or n in props},
+            "createdAt": iso_ms(record.created_ms), "updatedAt": iso_ms(updated), "archived": record.archived,
+        }
+        for n in ("hs_object_id", "createdate", MODIFIED_PROPERTY[object_type]):
+            body["properties"].setdefault(n, props.get(n))
+        if associations:
+            assoc = {}
+            for to_type in associations:
+                ids = self.associations.get((object_type, to_type), {}).get(record.id, set())
+                if ids:
+                    type_id = ASSOCIATION_TYPE_IDS[(object_type, to_type)]
+                    assoc[to_type] = {"results": [{"id": str(i), "type": f"{SINGULAR[object_type]}_to_{SINGULAR[to_type]}"}
+                                                  for i in sorted(ids)]}
+                    _ = type_id
+            if assoc:
+                body["associations"] = assoc
+        return body
+
+    @staticmethod
+    def _default_names(object_type: str) -> list[str]:
+        return {"contacts": ["email", "firstname", "lastname"], "companies": ["name", "domain"],
+                "deals": ["dealname", "amount", "closedate", "dealstage", "pipeline"]}[object_type]
+
+    # --- webhooks ----------------------------------------------------------------------------------------
+    def _events(self, object_type: str, record: StoredRecord, kind: str, changed: dict[str, Any]) -> list[dict[str, Any]]:
+        if not self.subscriptions or (kind == "propertyChange" and not changed):
+            return []
+        singular = SINGULAR[object_type]
+        base = {"portalId": self.portal_id, "appId": self.subscriptions[0].app_id, "occurredAt": record.updated_ms,
+                "objectId": record.id, "changeSource": "CRM_UI", "attemptNumber": 0}
+        if kind == "creation":
+            return [base | {"eventId": next(self.event_ids), "subscriptionId": _subscription_id(f"{singular}.creation"),
+                            "subscriptionType": f"{singular}.creation"}]
+        if kind == "deletion":
+            return [base | {"eventId": next(self.event_ids), "subscriptionId": _subscription_id(f"{singular}.deletion"),
+                            "subscriptionType": f"{singular}.deletion"}]
+        return [base | {"eventId": next(self.event_ids), "subscriptionId": _subscription_id(f"{singular}.propertyChange"),
+                        "subscriptionType": f"{singular}.propertyChange", "propertyName": name, "propertyValue": value or ""}
+                for name, value in changed.items()]
+
+    def _send(self, events: list[dict[str, Any]], change_source: str | None = None) -> None:
+        if not events:
+            return
+        with self.lock:
+            subscriptions = list(self.subscriptions)
+        for sub in subscriptions:
+            chosen = [e | ({"changeSource": change_source} if change_source else {}) for e in events
+                      if not sub.types or e["subscriptionType"] in sub.types]
+            for start in range(0, len(chosen), 100):
+                body = json.dumps(chosen[start:start + 100]).encode()
+                timestamp = str(self.now_ms())
+                headers = {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": timestamp,
+                           "X-HubSpot-Signature-Version": "v3",
+                           "X-HubSpot-Signature-v3": signature_v3(sub.client_secret, "POST", sub.target_url, body, timestamp)}
+                self.webhooks.send(sub.target_url, body, headers)
+
+    # --- objects API ---------------------------------------------------------------------------------------
+    def _batch_inputs(self, request: Request) -> tuple[list[dict[str, Any]], Response | None]:
+        try:
+            body = request.json() or {}
+        except ValueError:
+            return [], self.error(400, "Invalid input JSON on line 1, column 1: Cannot build BatchInput, the body is not JSON")
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list):
+            return [], self.error(400, "Invalid input JSON: Cannot build BatchInput, some of required attributes are not set [inputs]")
+        if len(inputs) > limits.BATCH_LIMIT:
+            return [], self.error(400, f"Too many inputs: {len(inputs)} exceeds the limit of {limits.BATCH_LIMIT}.",
+                                  category="VALIDATION_ERROR")
+        return inputs, None
+
+    def _batch_answer(self, results: list[dict[str, Any]], errors: list[BatchError], started: str, status_ok: int = 200) -> Response:
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_ms(self.now_ms())}
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = [e.as_json() for e in errors]
+            return json_response(body, 207)
+        return json_response(body, status_ok)
+
+    def batch_create(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        inputs, bad = self._batch_inputs(request)
+        if bad:
+            return bad
+        started = iso_ms(self.now_ms())
+        results, errors, events = [], [], []
+        with self.lock:
+            for item in inputs:
+                trace = item.get("objectWriteTraceId")
+                try:
+                    clean = self._validated(object_type, item.get("properties") or {}, creating=True)
+                    assoc = self._input_associations(item.get("associations") or [])
+                except InputError as exc:
+                    exc.error.context = {"objectWriteTraceId": [trace]} if trace else {}
+                    errors.append(exc.error)
+                    continue
+                record = self._insert(object_type, clean)
+                for to_type, to_id in assoc:
+                    self._associate(object_type, record.id, to_type, to_id)
+                result = self._record_json(object_type, record, list(clean) or None)
+                if trace:
+                    result["objectWriteTraceId"] = trace
+                results.append(result)
+                events += self._events(object_type, record, "creation", clean)
+        self._send(events, "INTEGRATION")
+        return self._batch_answer(results, errors, started, status_ok=201)
+
+    def _input_associations(self, associations: list[dict[str, Any]]) -> list[tuple[str, int]]:
+        out = []
+        for assoc in associations:
+            to_id = int(assoc.get("to", {}).get("id"))
+            type_ids = [t.get("associationTypeId") for t in assoc.get("types", [])]
+            for (frm, to), tid in ASSOCIATION_TYPE_IDS.items():
+                if tid in type_ids and (to_id in self.records[to] and not self.records[to][to_id].archived):
+                    out.append((to, to_id))
+                    break
+            else:
+                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR", f"Association target {to_id} does not exist"))
+        return out
+
+    def batch_update(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        inputs, bad = self._batch_inputs(request)
+        if bad:
+            return bad
+        started = iso_ms(self.now_ms())
+        results, errors, events = [], [], []
+        with self.lock:
+            for item in inputs:
+                record = self._by_id_property(object_type, item.get("id"), item.get("idProperty"))
+                if record is None:
+                    errors.append(BatchError("OBJECT_NOT_FOUND", "OBJECT_NOT_FOUND", "Could not get some " + object_type.upper() +
+                                             f" objects, they may be deleted or not exist. Check that ids are valid.",
+                                             context={"ids": [str(item.get("id"))]}, http_status=404))
+                    continue
+                try:
+                    clean = self._validated(object_type, item.get("properties") or {}, record=record)
+                except InputError as exc:
+                    exc.error.context = {"ids": [str(item.get("id"))]}
+                    errors.append(exc.error)
+                    continue
+                changed = self._apply(object_type, record, clean)
+                results.append(self._record_json(object_type, record, list(clean) or None))
+                events += self._events(object_type, record, "propertyChange", changed)
+        self._send(events, "INTEGRATION")
+        return self._batch_answer(results, errors, started)
+
+    def batch_upsert(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        inputs, bad = self._batch_inputs(request)
+        if bad:
+            return bad
+        started = iso_ms(self.now_ms())
+        results, errors, events = [], [], []
+        with self.lock:
+            for item in inputs:
+                id_property = item.get("idProperty") or "hs_object_id"
+                prop = self.properties[object_type].get(id_property)
+                if prop is None or not (prop.get("hasUniqueValue") or id_property == "hs_object_id"):
+                    errors.append(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
+                                             f"{id_property} is not a unique property and cannot be used as idProperty",
+                                             context={"ids": [str(item.get("id"))]}))
+                    continue
+                record = self._by_id_property(object_type, item.get("id"), id_property)
+                properties = dict(item.get("properties") or {})
+                try:
+                    if record is None:
+                        if id_property != "hs_object_id":
+                            properties[id_property] = item.get("id")
+                        clean = self._validated(object_type, properties, creating=True)
+                        record = self._insert(object_type, clean)
+                        events += self._events(object_type, record, "creation", clean)
+                        new = True
+                    else:
+                        clean = self._validated(object_type, properties, record=record)
+                        events += self._events(object_type, record, "propertyChange", self._apply(object_type, record, clean))
+                        new = False
+                except InputError as exc:
+                    exc.error.context = {"ids": [str(item.get("id"))]}
+                    errors.append(exc.error)
+                    continue
+                results.append(self._record_json(object_type, record, list(clean) or None) | {"new": new})
+        self._send(events, "INTEGRATION")
+        return self._batch_answer(results, errors, started)
+
+    def batch_read(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        inputs, bad = self._batch_inputs(request)
+        if bad:
+            return bad
+        body = request.json() or {}
+        id_property = body.get("idProperty")
+        wanted = body.get("properties") or None
+        started = iso_ms(self.now_ms())
+        results, missing = [], []
+        with self.lock:
+            for item in inputs:
+                record = self._by_id_property(object_type, item.get("id"), id_property)
+                if record is None:
+                    missing.append(str(item.get("id")))
+                else:
+                    results.append(self._record_json(object_type, record, wanted))
+        errors = [BatchError("OBJECT_NOT_FOUND", "OBJECT_NOT_FOUND", f"Could not get some {object_type.upper()} objects, they may be "
+                             "deleted or not exist. Check that ids are valid.", context={"ids": missing}, http_status=404)] if missing else []
+        return self._batch_answer(results, errors, started)
+
+    def batch_archive(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        inputs, bad = self._batch_inputs(request)
+        if bad:
+            return bad
+        events = []
+        with self.lock:
+            for item in inputs:
+                record = self._live(object_type, item.get("id"))
+                if record is not None:
+                    record.archived = True
+                    record.updated_ms = self._tick()
+                    events += self._events(object_type, record, "deletion", {})
+        self._send(events, "INTEGRATION")
+        return Response(204)
+
+    def _by_id_property(self, object_type: str, value: Any, id_property: str | None) -> StoredRecord | None:
+        if not id_property or id_property == "hs_object_id":
+            return self._live(object_type, value)
+        wanted = str(value or "").lower()
+        for record in self.records[object_type].values():
+            if not record.archived and str(record.properties.get(id_property) or "").lower() == wanted:
+                return record
+        return None
+
+    def list_objects(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        limit = min(int(request.arg("limit", "10") or 10), 100)
+        after = int(request.arg("after", "0") or 0)
+        wanted = _csv(request.query.get("properties"))
+        assoc = _csv(request.query.get("associations"))
+        archived = request.arg("archived", "false") == "true"
+        with self.lock:
+            records = sorted((r for r in self.records[object_type].values() if r.archived == archived and r.id > after),
+                             key=lambda r: r.id)
+            page = records[:limit]
+            results = [self._record_json(object_type, r, wanted, assoc) for r in page]
+        body: dict[str, Any] = {"results": results}
+        if len(records) > limit:
+            body["paging"] = {"next": {"after": str(page[-1].id),
+                                       "link": f"{request.path}?{urlencode({'limit': limit, 'after': page[-1].id})}"}}
+        return json_response(body)
+
+    def get_object(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        with self.lock:
+            record = self._by_id_property(object_type, request.params["id"], request.arg("idProperty"))
+            if record is None:
+                return self.error(404, "Object not found.  objectId are usually numeric.", category="OBJECT_NOT_FOUND")
+            return json_response(self._record_json(object_type, record, _csv(request.query.get("properties")),
+                                                   _csv(request.query.get("associations"))))
+
+    def create_object(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        body = request.json() or {}
+        try:
+            with self.lock:
+                clean = self._validated(object_type, body.get("properties") or {}, creating=True)
+                assoc = self._input_associations(body.get("associations") or [])
+                record = self._insert(object_type, clean)
+                for to_type, to_id in assoc:
+                    self._associate(object_type, record.id, to_type, to_id)
+                answer = self._record_json(object_type, record, list(clean) or None)
+                events = self._events(object_type, record, "creation", clean)
+        except InputError as exc:
+            return self.error(exc.error.http_status, exc.error.message, category=exc.error.category)
+        self._send(events, "INTEGRATION")
+        return json_response(answer, 201)
+
+    def update_object(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        body = request.json() or {}
+        try:
+            with self.lock:
+                record = self._by_id_property(object_type, request.params["id"], request.arg("idProperty"))
+                if record is None:
+                    return self.error(404, "Object not found.  objectId are usually numeric.", category="OBJECT_NOT_FOUND")
+                clean = self._validated(object_type, body.get("properties") or {}, record=record)
+                changed = self._apply(object_type, record, clean)
+                answer = self._record_json(object_type, record, list(clean) or None)
+                events = self._events(object_type, record, "propertyChange", changed)
+        except InputError as exc:
+            return self.error(exc.error.http_status, exc.error.message, category=exc.error.category)
+        self._send(events, "INTEGRATION")
+        return json_response(answer)
+
+    def archive_object(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        with self.lock:
+            record = self._live(object_type, request.params["id"])
+            events = []
+            if record is not None:
+                record.archived = True
+                record.updated_ms = self._tick()
+                events = self._events(object_type, record, "deletion", {})
+        self._send(events, "INTEGRATION")
+        return Response(204)
+
+    # --- search --------------------------------------------------------------------------------------------------
+    def search(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        try:
+            body = request.json() or {}
+        except ValueError:
+            return self.error(400, "Invalid input JSON on line 1, column 1")
+        limit = int(body.get("limit") or 10)
+        after = int(body.get("after") or 0)
+        if limit > limits.SEARCH_PAGE_LIMIT:
+            return self.error(400, f"limit must be no greater than {limits.SEARCH_PAGE_LIMIT}", category="VALIDATION_ERROR")
+        if after + limit > limits.SEARCH_RESULT_CAP:
+            return self.error(400, f"There was a problem with the request. The maximum number of results is "
+                                   f"{limits.SEARCH_RESULT_CAP}; after + limit must not exceed it.", category="VALIDATION_ERROR")
+        groups = body.get("filterGroups") or []
+        problem = _check_filter_shape(groups, self.properties[object_type])
+        if problem:
+            return self.error(400, problem, category="VALIDATION_ERROR")
+        sorts = body.get("sorts") or []
+        if len(sorts) > 1:
+            return self.error(400, "Only one sort is supported.", category="VALIDATION_ERROR")
+        wanted = body.get("properties") or None
+        query = str(body.get("query") or "").strip().lower()
+        now = self.now_ms()
+        with self.lock:
+            matches = []
+            for record in self.records[object_type].values():
+                if record.archived:
+                    continue
+                self._promote(record, now)
+                if record.indexed is None:
+                    continue  # created, not indexed yet
+                props, updated = record.indexed
+                if query and not _query_matches(object_type, props, query):
+                    continue
+                if groups and not any(all(_filter_matches(f, props, self.properties[object_type]) for f in g.get("filters", []))
+                                      for g in groups):
+                    continue
+                matches.append(record)
+            matches.sort(key=_sort_key(sorts, self.properties[object_type]))
+            total = len(matches)
+            page = matches[after:after + limit]
+            results = [self._record_json(object_type, r, wanted, view=r.indexed) for r in page]
+        answer: dict[str, Any] = {"total": total, "results": results}
+        if after + limit < total:
+            answer["paging"] = {"next": {"after": str(after + limit)}}
+        return json_response(answer)
+
+    # --- properties, owners, pipelines ---------------------------------------------------------------------------------
+    def list_properties(self, request: Request) -> Response:
+        with self.lock:
+            return json_response({"results": [self._property_json(request.params["object"], p)
+                                              for p in self.properties[request.params["object"]].values()]})
+
+    def _property_json(self, object_type: str, prop: dict[str, Any]) -> dict[str, Any]:
+        body = copy.deepcopy(prop)
+        if prop.get("referencedObjectType") == "OWNER":
+            body["options"] = [{"label": f"{o.first_name} {o.last_name}".strip() or o.email, "value": o.id, "displayOrder": i,
+                                "hidden": False} for i, o in enumerate(self.owners.values())]
+        return body
+
+    def get_property(self, request: Request) -> Response:
+        with self.lock:
+            prop = self.properties[request.params["object"]].get(request.params["name"])
+            if prop is None:
+                return self.error(404, f"Unable to find property {request.params['name']}", category="OBJECT_NOT_FOUND")
+            return json_response(self._property_json(request.params["object"], prop))
+
+    def create_property(self, request: Request) -> Response:
+        object_type = request.params["object"]
+        body = request.json() or {}
+        name = str(body.get("name") or "")
+        if not name or not body.get("label") or not body.get("type") or not body.get("fieldType") or not body.get("groupName"):
+            return self.error(400, "Property must have name, label, type, fieldType and groupName", category="VALIDATION_ERROR")
+        with self.lock:
+            if name in self.properties[object_type]:
+                return self.error(409, f"A property named '{name}' already exists.", category="OBJECT_ALREADY_EXISTS")
+            prop = _prop(name, body["label"], body["type"], body["fieldType"], group=body["groupName"],
+                         options=[(o["value"], o["label"]) for o in body.get("options", [])], unique=bool(body.get("hasUniqueValue")),
+                         hubspot_defined=False)
+            prop["description"] = body.get("description", "")
+            self.properties[object_type][name] = prop
+            return json_response(copy.deepcopy(prop), 201)
+
+    def update_property(self, request: Request) -> Response:
+        object_type, name = request.params["object"], request.params["name"]
+        body = request.json() or {}
+        with self.lock:
+            prop = self.properties[object_type].get(name)
+            if prop is None:
+                return self.error(404, f"Unable to find property {name}", category="OBJECT_NOT_FOUND")
+            if "options" in body:
+                options = body["options"]
+                values = [str(o.get("value", "")) for o in options]
+                if any(not o.get("label") or not str(o.get("value", "")) for o in options) or len(set(values)) != len(values):
+                    return self.error(400, "Options must have a unique, non-empty value and a label", category="VALIDATION_ERROR")
+                prop["options"] = [{"label": o["label"], "value": str(o["value"]), "displayOrder": o.get("displayOrder", i),
+                                    "hidden": bool(o.get("hidden", False))} for i, o in enumerate(options)]
+            for key in ("label", "description", "groupName"):
+                if key in body:
+                    prop[key] = body[key]
+            prop["updatedAt"] = iso_ms(self.now_ms())
+            return json_response(self._property_json(object_type, prop))
+
+    def list_owners(self, request: Request) -> Response:
+        limit = min(int(request.arg("limit", "100") or 100), 500)
+        after = request.arg("after")
+        email = (request.arg("email") or "").lower()
+        with self.lock:
+            owners = [o for o in self.owners.values() if not email or o.email.lower() == email]
+        owners.sort(key=lambda o: int(o.id))
+        if after:
+            owners = [o for o in owners if int(o.id) > int(after)]
+        page = owners[:limit]
+        body: dict[str, Any] = {"results": [o.as_json() for o in page]}
+        if len(owners) > limit:
+            body["paging"] = {"next": {"after": page[-1].id}}
+        return json_response(body)
+
+    def get_owner(self, request: Request) -> Response:
+        with self.lock:
+            owner = self.owners.get(request.params["id"])
+        if owner is None:
+            return self.error(404, "Owner not found", category="OBJECT_NOT_FOUND")
+        return json_response(owner.as_json())
+
+    def list_pipelines(self, request: Request) -> Response:
+        return json_response({"results": [
+            {"id": p["id"], "label": p["label"], "displayOrder": p["displayOrder"], "archived": False,
+             "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z",
+             "stages": [{"id": sid, "label": label, "displayOrder": i, "archived": False,
+                         "metadata": {"probability": prob, "isClosed": "true" if closed else "false"},
+                         "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z"}
+                        for i, (sid, label, prob, closed) in enumerate(p["stages"])]}
+            for p in PIPELINES]})
+
+    def account_details(self, request: Request) -> Response:
+        return json_response({"portalId": self.portal_id, "accountType": "STANDARD", "timeZone": "US/Eastern",
+                              "companyCurrency": "USD", "additionalCurrencies": [], "utcOffset": "-05:00",
+                              "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"})
+
+    # --- associations v4 ------------------------------------------------------------------------------------------------
+    def _assoc_result(self, from_type: str, from_id: int, to_type: str) -> dict[str, Any]:
+        type_id = ASSOCIATION_TYPE_IDS[(from_type, to_type)]
+        ids = sorted(self.associations.get((from_type, to_type), {}).get(from_id, set()))
+        return {"from": {"id": str(from_id)}, "to": [
+            {"toObjectId": i, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]} for i in ids]}
+
+    def associate_default(self, request: Request) -> Response:
+        from_type, to_type = request.params["object"], request.params["to"]
+        with self.lock:
+            if self._live(from_type, request.params["id"]) is None or self._live(to_type, request.params["to_id"]) is None:
+                return self.error(404, "One of the objects does not exist", category="OBJECT_NOT_FOUND")
+            self._associate(from_type, int(request.params["id"]), to_type, int(request.params["to_id"]))
+        return json_response({"status": "COMPLETE", "results": [{"from": {"id": request.params["id"]}, "to": {"id": request.params["to_id"]},
+                                                                 "associationSpec": {"associationCategory": "HUBSPOT_DEFINED",
+                                                                                     "associationTypeId": ASSOCIATION_TYPE_IDS[(from_type, to_type)]}}]})
+
+    def list_associations(self, request: Request) -> Response:
+        from_type, to_type = request.params["object"], request.params["to"]
+        with self.lock:
+            if self._live(from_type, request.params["id"]) is None:
+                return self.error(404, "Object not found", category="OBJECT_NOT_FOUND")
+            result = self._assoc_result(from_type, int(request.params["id"]), to_type)
+        return json_response({"results": result["to"]})
+
+    def batch_read_associations(self, request: Request) -> Response:
+        from_type, to_type = request.params["object"], request.params["to"]
+        inputs, bad = self._batch_inputs(request)
+        if bad:
+            return bad
+        started = iso_ms(self.now_ms())
+        results, errors = [], []
+        with self.lock:
+            for item in inputs:
+                record = self._live(from_type, item.get("id"))
+                if record is None:
+                    errors.append(BatchError("OBJECT_NOT_FOUND", "OBJECT_NOT_FOUND", f"No {from_type} with id {item.get('id')}",
+                                             context={"fromObjectId": [str(item.get("id"))]}))
+                    continue
+                result = self._assoc_result(from_type, record.id, to_type)
+                if result["to"]:
+                    results.append(result)
+        return self._batch_answer(results, errors, started)
+
+    def batch_associate_default(self, request: Request) -> Response:
+        from_type, to_type = request.params["object"], request.params["to"]
+        inputs, bad = self._batch_inputs(request)
+        if bad:
+            return bad
+        started = iso_ms(self.now_ms())
+        results, errors = [], []
+        with self.lock:
+            for item in inputs:
+                frm, to = item.get("from", {}).get("id"), item.get("to", {}).get("id")
+                if self._live(from_type, frm) is None or self._live(to_type, to) is None:
+                    errors.append(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR", f"{from_type} {frm} or {to_type} {to} does not exist",
+                                             context={"fromObjectId": [str(frm)], "toObjectId": [str(to)]}))
+                    continue
+                self._associate(from_type, int(frm), to_type, int(to))
+                results.append({"from": {"id": str(frm)}, "to": {"id": str(to)},
+                                "associationSpec": {"associationCategory": "HUBSPOT_DEFINED",
+                                                    "associationTypeId": ASSOCIATION_TYPE_IDS[(from_type, to_type)]}})
+        return self._batch_answer(results, errors, started)
+
+    def batch_archive_associations(self, request: Request) -> Response:
+        from_type, to_type = request.params["object"], request.params["to"]
+        inputs, bad = self._batch_inputs(request)
+        if bad:
+            return bad
+        with self.lock:
+            for item in inputs:
+                frm = item.get("from", {}).get("id")
+                for to in item.get("to", []):
+                    try:
+                        self._unassociate(from_type, int(frm), to_type, int(to.get("id")))
+                    except (TypeError, ValueError):
+                        continue
+        return Response(204)
+
+    # --- OAuth ------------------------------------------------------------------------------------------------------------
+    def _new_tokens(self, expires_in: int = limits.ACCESS_TOKEN_SECONDS, refresh: str | None = None) -> dict[str, Any]:
+        access = "CO" + secrets.token_urlsafe(24)
+        refresh = refresh or "na1-" + str(uuid.uuid4())
+        self.access_tokens[access] = {"expires_ms": self.now_ms() + expires_in * 1000, "refresh": refresh}
+        self.refresh_tokens.setdefault(refresh, {"client_id": self.client_id, "created_ms": self.now_ms()})
+        return {"token_type": "bearer", "refresh_token": refresh, "access_token": access, "expires_in": expires_in}
+
+    def oauth_authorize(self, request: Request) -> Response:
+        client_id = request.arg("client_id", "")
+        redirect_uri = request.arg("redirect_uri", "")
+        if client_id != self.client_id or not redirect_uri:
+            return Response(400, "<h1>Authorization failed</h1><p>Unknown app (client_id) or missing redirect_uri.</p>",
+                            content_type="text/html; charset=utf-8")
+        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v[0])}">' for k, v in request.query.items())
+        page = (f"<!doctype html><title>Connect to HubSpot</title><h1>Connect SyncSmart to HubSpot</h1>"
+                f"<p>Account: Demo portal {self.portal_id}</p><p>Requested scopes: {html.escape(request.arg('scope', ''))}</p>"
+                f'<form method="post" action="/oauth/authorize">{fields}'
+                f'<button type="submit" name="decision" value="approve">Connect app</button></form>')
+        return Response(200, page, content_type="text/html; charset=utf-8")
+
+    def oauth_approve(self, request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
+        if form.get("client_id") != self.client_id or not form.get("redirect_uri"):
+            return Response(400, "<h1>Authorization failed</h1>", content_type="text/html; charset=utf-8")
+        code = str(uuid.uuid4())
+        with self.lock:
+            self.auth_codes[code] = {"redirect_uri": form["redirect_uri"], "expires_ms": self.now_ms() + 300_000}
+        query = {"code": code} | ({"state": form["state"]} if form.get("state") else {})
+        separator = "&" if "?" in form["redirect_uri"] else "?"
+        return Response(302, b"", headers={"Location": form["redirect_uri"] + separator + urlencode(query)})
+
+    def authorize_code(self, redirect_uri: str) -> str:
+        """An authorization code as if the user had clicked "Connect app" (for tests)."""
+        code = str(uuid.uuid4())
+        with self.lock:
+            self.auth_codes[code] = {"redirect_uri": redirect_uri, "expires_ms": self.now_ms() + 300_000}
+        return code
+
+    def oauth_token(self, request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
+        grant = form.get("grant_type")
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return self._oauth_error("BAD_CLIENT_ID" if form.get("client_id") != self.client_id else "BAD_CLIENT_SECRET",
+                                     "missing or unknown client id" if form.get("client_id") != self.client_id
+                                     else "missing or invalid client secret", "invalid_client")
+        with self.lock:
+            if grant == "authorization_code":
+                info = self.auth_codes.pop(form.get("code", ""), None)
+                if info is None or info["expires_ms"] < self.now_ms():
+                    return self._oauth_error("BAD_AUTH_CODE", "missing or unknown auth code", "invalid_grant")
+                if info["redirect_uri"] != form.get("redirect_uri"):
+                    return self._oauth_error("BAD_REDIRECT_URI", "redirect_uri does not match the authorize request", "invalid_grant")
+                return json_response(self._new_tokens())
+            if grant == "refresh_token":
+                refresh = form.get("refresh_token", "")
+                if refresh not in self.refresh_tokens:
+                    return self._oauth_error("BAD_REFRESH_TOKEN", "missing or unknown refresh token", "invalid_grant")
+                return json_response(self._new_tokens(refresh=refresh))
+        return self._oauth_error("BAD_GRANT_TYPE", "grant_type must be authorization_code or refresh_token", "unsupported_grant_type")
+
+    def revoke_refresh_token(self, refresh: str) -> None:
+        """As if the user uninstalled the app: the refresh token stops working."""
+        with self.lock:
+            self.refresh_tokens.pop(refresh, None)
+            for token, info in list(self.access_tokens.items()):
+                if info["refresh"] == refresh:
+                    del self.access_tokens[token]
+
+    def _oauth_error(self, status: str, message: str, error: str) -> Response:
+        return json_response({"status": status, "message": message, "correlationId": str(uuid.uuid4()),
+                              "error": error, "error_description": message}, 400)
+
+    def access_token_info(self, request: Request) -> Response:
+        token = request.params["token"]
+        with self.lock:
+            info = self.access_tokens.get(token)
+        if info is None or info["expires_ms"] <= self.now_ms():
+            return self.error(404, "Token not found or expired", category="OBJECT_NOT_FOUND")
+        return json_response({"token": token, "user": "installer@example.com", "hub_domain": f"demo-{self.portal_id}.hubspot.com",
+                              "scopes": ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write",
+                                         "crm.objects.companies.read", "crm.objects.companies.write", "crm.objects.deals.read",
+                                         "crm.objects.deals.write", "crm.objects.owners.read", "crm.schemas.contacts.read"],
+                              "hub_id": self.portal_id, "app_id": 1234567,
+                              "expires_in": max(0, (info["expires_ms"] - self.now_ms()) // 1000), "user_id": 7001,
+                              "token_type": "access"})
+
+    def refresh_token_info(self, request: Request) -> Response:
+        with self.lock:
+            info = self.refresh_tokens.get(request.params["token"])
+        if info is None:
+            return self.error(404, "Refresh token not found", category="OBJECT_NOT_FOUND")
+        return json_response({"token": request.params["token"], "user": "installer@example.com", "hub_id": self.portal_id,
+                              "client_id": self.client_id, "hub_domain": f"demo-{self.portal_id}.hubspot.com", "token_type": "refresh"})
+
+
+def limits_module():
+    return limits
+
+
+def signature_v3(client_secret: str, method: str, uri: str, body: bytes | str, timestamp: str) -> str:
+    """HubSpot's v3 request signature: base64(HMAC-SHA256(secret, method + uri + body + timestamp))."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8")
+    message = f"{method}{uri}{body}{timestamp}".encode("utf-8")
+    return base64.b64encode(hmac.new(client_secret.encode("utf-8"), message, hashlib.sha256).digest()).decode()
+
+
+def _subscription_id(subscription_type: str) -> int:
+    return 100000 + int(hashlib.sha1(subscription_type.encode()).hexdigest()[:5], 16)
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _csv(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        out += [v for v in value.split(",") if v]
+    return out
+
+
+OPERATORS = {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY", "CONTAINS_TOKEN",
+             "NOT_CONTAINS_TOKEN"}
+
+
+def _check_filter_shape(groups: list[dict[str, Any]], defs: dict[str, Any]) -> str | None:
+    if len(groups) > limits.SEARCH_MAX_FILTER_GROUPS:
+        return f"Too many filter groups: at most {limits.SEARCH_MAX_FILTER_GROUPS} are allowed."
+    total = 0
+    for group in groups:
+        filters = group.get("filters") or []
+        total += len(filters)
+        if len(filters) > limits.SEARCH_MAX_FILTERS_PER_GROUP:
+            return f"Too many filters in a group: at most {limits.SEARCH_MAX_FILTERS_PER_GROUP} are allowed."
+        for f in filters:
+            if f.get("operator") not in OPERATORS:
+                return f"Unknown operator {f.get('operator')!r}"
+            if f.get("propertyName") not in defs:
+                return f"Unable to find property {f.get('propertyName')!r}"
+            if f["operator"] in ("IN", "NOT_IN") and not isinstance(f.get("values"), list):
+                return f"{f['operator']} requires 'values'"
+            if f["operator"] in ("IN", "NOT_IN") and len(f["values"]) > limits.SEARCH_MAX_IN_VALUES:
+                return f"{f['operator']} accepts at most {limits.SEARCH_MAX_IN_VALUES} values"
+    if total > limits.SEARCH_MAX_FILTERS:
+        return f"Too many filters: at most {limits.SEARCH_MAX_FILTERS} are allowed."
+    return None
+
+
+def _typed(value: Any, prop: dict[str, Any]) -> Any:
+    if value is None or value == "":
+        return None
+    if prop["type"] in ("datetime", "date"):
+        return to_ms(value)
+    if prop["type"] == "number" or prop["name"] == "hs_object_id":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    return str(value).lower()
+
+
+def _filter_matches(f: dict[str, Any], props: dict[str, Any], defs: dict[str, Any]) -> bool:
+    prop = defs[f["propertyName"]]
+    op = f["operator"]
+    actual = _typed(props.get(f["propertyName"]), prop)
+    if op == "HAS_PROPERTY":
+        return actual is not None
+    if op == "NOT_HAS_PROPERTY":
+        return actual is None
+    if op in ("IN", "NOT_IN"):
+        wanted = {_typed(v, prop) for v in f.get("values") or []}
+        return (actual in wanted) if op == "IN" else (actual not in wanted)
+    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        token = str(f.get("value") or "").lower()
+        text = str(props.get(f["propertyName"]) or "").lower()
+        if token.startswith("*") or token.endswith("*"):
+            found = token.strip("*") in text
+        else:
+            found = token in text.replace("@", " ").replace(".", " ").replace("-", " ").split() or token == text
+        return found if op == "CONTAINS_TOKEN" else not found
+    value = _typed(f.get("value"), prop)
+    if op == "NEQ":
+        return actual != value
+    if op == "EQ":
+        return actual == value
+    if actual is None:
+        return False
+    try:
+        if op == "BETWEEN":
+            return value <= actual <= _typed(f.get("highValue"), prop)
+        return {"LT": actual < value, "LTE": actual <= value, "GT": actual > value, "GTE": actual >= value}[op]
+    except TypeError:
+        return False
+
+
+def _query_matches(object_type: str, props: dict[str, Any], query: str) -> bool:
+    fields = {"contacts": ("firstname", "lastname", "email", "phone", "company"), "companies": ("name", "domain", "phone", "website"),
+              "deals": ("dealname",)}[object_type]
+    return any(query in str(props.get(f) or "").lower() for f in fields)
+
+
+def _sort_key(sorts: list[Any], defs: dict[str, Any]):
+    """HubSpot sorts by one property (ties by id); the default order is by id."""
+    if not sorts:
+        return lambda r: r.id
+    spec = sorts[0]
+    if isinstance(spec, str):
+        name, descending = spec.lstrip("-"), spec.startswith("-")
+    else:
+        name, descending = spec.get("propertyName"), spec.get("direction", "ASCENDING").upper().startswith("DESC")
+    prop = defs.get(name) or {"type": "string", "name": name}
+    sign = -1 if descending else 1
+
+    def key(record: StoredRecord):
+        value = _typed((record.indexed or (record.properties, 0))[0].get(name), prop)
+        if value is None:
+            return (1, 0, record.id)
+        if isinstance(value, str):
+            return (0, value if sign > 0 else "".join(chr(0x10FFFF - ord(c)) for c in value), record.id)
+        return (0, sign * value, record.id)
+
+    return key

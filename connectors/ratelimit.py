@@ -1,0 +1,232 @@
+"""Client-side rate limits shared by every worker calling the same vendor account.
+
+A vendor's limit belongs to the account (a HubSpot portal, a Dynamics user), not to a worker
+process, so the buckets live where every worker sees them:
+
+- Redis (`settings.REDIS_URL` set: the scale-out deployment, any number of machines):
+  pyrate-limiter's RedisBucket for the sliding windows and an INCR counter for the daily budget;
+- otherwise a SQLite database file in `settings.LOCAL_DIR` (the embedded single-machine default):
+  pyrate-limiter's SQLiteBucket with writes serialised by `BEGIN IMMEDIATE`, so several worker
+  processes on the machine count against one bucket, and a counter table for the daily budget.
+
+Sliding windows (e.g. HubSpot's 100 calls per rolling 10 s, search 5 per second) block the
+caller until a slot frees. The daily budget is a fixed window per UTC day (HubSpot resets its
+daily limit at midnight); when it is spent the call fails at once with a retryable
+RATE_LIMITED error that says when the budget returns, instead of blocking for hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import httpx
+from django.conf import settings
+from pyrate_limiter import Duration, Limiter, Rate, RedisBucket, SQLiteBucket
+
+from connectors.base import ConnectorError, ErrorKind
+from connectors.hubspot import limits as hubspot_limits
+
+# Never let a call wait longer than this for a sliding-window slot (a window is at most seconds long).
+MAX_WAIT_SECONDS = 60.0
+# Stay a little under the published numbers: our clock and the vendor's never agree exactly.
+SAFETY = 0.95
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One vendor account's limits: sliding windows per call class, and a daily budget."""
+
+    name: str
+    windows: tuple[tuple[int, int], ...]  # (calls, milliseconds) for ordinary calls
+    daily: int | None = None
+    search_windows: tuple[tuple[int, int], ...] = ()  # separate limit for search endpoints, if any
+    is_search: Callable[[httpx.Request], bool] = lambda request: False
+    is_free: Callable[[httpx.Request], bool] = lambda request: False  # e.g. OAuth token calls
+
+
+def _scaled(calls: int) -> int:
+    return max(1, int(calls * SAFETY))
+
+
+def hubspot_policy(tier: str = "starter", oauth_app: bool = False) -> Policy:
+    """HubSpot's published limits (see connectors/hubspot/limits.py for the source)."""
+    per_10s = hubspot_limits.OAUTH_APP_PER_10S if oauth_app else (
+        hubspot_limits.PRIVATE_APP_PER_10S_PRO if tier in ("professional", "enterprise") else hubspot_limits.PRIVATE_APP_PER_10S)
+    daily = {"professional": hubspot_limits.DAILY_LIMIT_PRO, "enterprise": hubspot_limits.DAILY_LIMIT_ENTERPRISE}.get(
+        tier, hubspot_limits.DAILY_LIMIT)
+    return Policy(
+        name=f"hubspot-{tier}",
+        windows=((_scaled(per_10s), hubspot_limits.TEN_SECOND_WINDOW_MS),),
+        daily=daily,
+        search_windows=((hubspot_limits.SEARCH_PER_SECOND, Duration.SECOND.value),),
+        is_search=lambda request: request.url.path.endswith("/search"),
+        is_free=lambda request: request.url.path.startswith("/oauth/v1/token"),
+    )
+
+
+class SharedLimiter:
+    """connectors.http.Limiter backed by shared buckets. One per (vendor, account) per process."""
+
+    def __init__(self, key: str, policy: Policy, store: "Store | None" = None, max_wait: float = MAX_WAIT_SECONDS):
+        self.key = _safe(key)
+        self.policy = policy
+        self.store = store or default_store()
+        self.max_wait = max_wait
+        self.general = self.store.limiter(f"{self.key}_calls", policy.windows)
+        self.search = self.store.limiter(f"{self.key}_search", policy.search_windows) if policy.search_windows else None
+
+    def acquire(self, request: httpx.Request) -> None:
+        if self.policy.is_free(request):
+            return
+        if self.policy.daily is not None:
+            used = self.store.count_today(self.key)
+            if used > self.policy.daily:
+                raise ConnectorError(f"The daily API budget of this account ({self.policy.daily:,} calls) is used up; it returns at "
+                                     "midnight UTC.", ErrorKind.RATE_LIMITED, retry_after=_seconds_to_midnight())
+        limiter = self.search if self.search is not None and self.policy.is_search(request) else self.general
+        if not limiter.try_acquire(self.key, blocking=True, timeout=self.max_wait):
+            raise ConnectorError(f"Waited {self.max_wait:.0f}s for a rate-limit slot of {self.key}", ErrorKind.RATE_LIMITED,
+                                 retry_after=1.0)
+
+    def used_today(self) -> int:
+        return self.store.peek_today(self.key)
+
+
+class Store:
+    """Where buckets live. Subclasses: RedisStore, SQLiteStore."""
+
+    def limiter(self, name: str, windows: tuple[tuple[int, int], ...]) -> Limiter:
+        raise NotImplementedError
+
+    def count_today(self, key: str) -> int:
+        """Count one call against today's budget; return the calls made today including it."""
+        raise NotImplementedError
+
+    def peek_today(self, key: str) -> int:
+        raise NotImplementedError
+
+
+class RedisStore(Store):
+    def __init__(self, url: str):
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+
+    def limiter(self, name: str, windows: tuple[tuple[int, int], ...]) -> Limiter:
+        bucket = RedisBucket.init([Rate(calls, ms) for calls, ms in windows], self.redis, f"syncsmart:ratelimit:{name}")
+        return Limiter(bucket)
+
+    def _daily_key(self, key: str) -> str:
+        return f"syncsmart:ratelimit:{key}:daily:{_today()}"
+
+    def count_today(self, key: str) -> int:
+        pipe = self.redis.pipeline()
+        pipe.incr(self._daily_key(key))
+        pipe.expire(self._daily_key(key), 2 * 86400)
+        return int(pipe.execute()[0])
+
+    def peek_today(self, key: str) -> int:
+        return int(self.redis.get(self._daily_key(key)) or 0)
+
+
+class _ImmediateSQLiteBucket(SQLiteBucket):
+    """SQLiteBucket whose count-then-insert is one write transaction, so that processes sharing
+    the file cannot both take the last slot."""
+
+    def put(self, item):  # noqa: ANN001 - pyrate-limiter's signature
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                return super().put(item)
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.commit()
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = self._connect()
+        self._conn.execute("CREATE TABLE IF NOT EXISTS daily_budget (key TEXT, day TEXT, calls INTEGER, PRIMARY KEY (key, day))")
+        self._conn.commit()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level="DEFERRED", check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    def limiter(self, name: str, windows: tuple[tuple[int, int], ...]) -> Limiter:
+        conn = self._connect()
+        table = f"bucket_{name}"
+        conn.execute(f"CREATE TABLE IF NOT EXISTS '{table}' (name VARCHAR, item_timestamp INTEGER)")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS 'idx_{table}' ON '{table}' (item_timestamp)")
+        conn.commit()
+        return Limiter(_ImmediateSQLiteBucket([Rate(calls, ms) for calls, ms in windows], conn, table))
+
+    def count_today(self, key: str) -> int:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("INSERT INTO daily_budget (key, day, calls) VALUES (?, ?, 1) "
+                                   "ON CONFLICT (key, day) DO UPDATE SET calls = calls + 1", (key, _today()))
+                row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, _today())).fetchone()
+            finally:
+                self._conn.commit()
+        return int(row[0])
+
+    def peek_today(self, key: str) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, _today())).fetchone()
+        return int(row[0]) if row else 0
+
+
+_stores: dict[str, Store] = {}
+_limiters: dict[tuple[str, str], SharedLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def default_store() -> Store:
+    """Redis when settings.REDIS_URL is set, else the SQLite file in LOCAL_DIR."""
+    redis_url = getattr(settings, "REDIS_URL", "") or ""
+    location = redis_url or str(Path(getattr(settings, "LOCAL_DIR", ".local")) / "ratelimits.sqlite3")
+    with _registry_lock:
+        if location not in _stores:
+            _stores[location] = RedisStore(redis_url) if redis_url else SQLiteStore(location)
+        return _stores[location]
+
+
+def shared_limiter(key: str, policy: Policy) -> SharedLimiter:
+    """The process's limiter for one vendor account (its buckets are shared with other processes)."""
+    with _registry_lock:
+        found = _limiters.get((key, policy.name))
+    if found is None:
+        found = SharedLimiter(key, policy)
+        with _registry_lock:
+            found = _limiters.setdefault((key, policy.name), found)
+    return found
+
+
+def hubspot_limiter(account: str, tier: str = "starter", oauth_app: bool = False) -> SharedLimiter:
+    return shared_limiter(f"hubspot:{account}", hubspot_policy(tier, oauth_app))
+
+
+def _safe(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "_", key)
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d")
+
+
+def _seconds_to_midnight() -> float:
+    now = dt.datetime.now(dt.timezone.utc)
+    tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
