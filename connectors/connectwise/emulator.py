@@ -537,7 +537,8 @@ class ConnectWiseEmulator(Emulator):
         ref_id = value.get("id") if isinstance(value, dict) else None
         target = self.store[store].get(ref_id) if isinstance(ref_id, int) and not isinstance(ref_id, bool) else None
         if target is None:
-            problems.append(_problem("InvalidField", f"The {field} with id {ref_id!r} was not found.", resource, field))
+            noun = "type" if field == "types" else field
+            problems.append(_problem("InvalidField", f"The {noun} with id {ref_id!r} was not found.", resource, field))
             return None
         label = target.get("name") or target.get("description")
         return {"id": target["id"], "name": label}
@@ -811,7 +812,7 @@ class ConnectWiseEmulator(Emulator):
 
     def _seed_lookups(self) -> None:
         for name, default in (("Active", True), ("Inactive", False), ("Not-Approved", False)):
-            self._add_lookup("company_statuses", name=name, defaultFlag=default, inactiveFlag=name == "Inactive")
+            self._add_lookup("company_statuses", name=name, defaultFlag=default, inactiveFlag=False)
         for name in ("Customer", "Prospect", "Vendor", "Partner"):
             self._add_lookup("company_types", name=name, defaultFlag=name == "Prospect", vendorFlag=name == "Vendor")
         for name in ("Decision Maker", "End User", "Billing"):

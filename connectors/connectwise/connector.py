@@ -1,0 +1,751 @@
+"""The ConnectWise Manage connector: companies, contacts, opportunities and members over REST.
+
+Shape the engine relies on (see connectors.base for the interface):
+- object types "companies", "contacts", "opportunities", "members" (members read-only, matched
+  by e-mail);
+- flat fields: a contact's `email` / `phone` are its default e-mail and its direct phone inside
+  `communicationItems`; references (`company`, `contact`) are ids of type REFERENCE;
+  `status` / `type` / `stage` are ENUM fields whose options are ConnectWise's lists (value = id
+  as a string, label = name); `primarySalesRep` is an OWNER reference to members; custom fields
+  (the `customFields` array) are `custom_<id>` fields with their own types;
+- incremental reads: `conditions=lastUpdated >= [since - overlap]` ordered by lastUpdated then
+  id, continued page by page with a keyset condition (lastUpdated, id) rather than page numbers,
+  because a record edited while we page would move and make a page-number read skip another one;
+  `Link rel="next"` tells whether more pages exist. ConnectWise stamps lastUpdated to the
+  second and a slow transaction can commit with an older stamp, so every fresh read rewinds the
+  cursor by OVERLAP (re-reading a few records is harmless; missing one is not);
+- look-ups: one `in (...)` condition per batch (`childConditions` for contact e-mails), pages
+  followed through `Link rel="next"`;
+- writes: ConnectWise has no batch endpoint, so create / update go record by record (POST, and
+  PATCH with JSON-patch operations) and each input gets its own WriteResult.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+from httpx_retries import Retry
+
+from connectors.base import (
+    ConnectionTest,
+    Connector,
+    ConnectorError,
+    ErrorKind,
+    FieldInfo,
+    FieldType,
+    ObjectType,
+    Option,
+    Page,
+    Record,
+    WebhookEvent,
+    WriteInput,
+    WriteResult,
+)
+from connectors.connectwise import API_PATH, MAX_PAGE_SIZE
+from connectors.connectwise import callbacks as cb
+from connectors.connectwise.conditions import datetime_literal, in_list, quote
+from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
+
+log = logging.getLogger("syncsmart.connectwise")
+
+# Fresh reads start this much before the last change seen (lastUpdated has 1 s precision).
+OVERLAP = dt.timedelta(seconds=60)
+# ConnectWise documents no URL limit; keep each conditions string well under the 8 KB that
+# common proxies accept once URL-encoded.
+MAX_CONDITION_CHARS = 3000
+ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
+IDENTIFIER_LENGTH = 25
+# "Test connection" is interactive: one quick retry, not the sync's patient backoff.
+QUICK_RETRY = Retry(total=1, backoff_factor=0.2, respect_retry_after_header=False, max_backoff_wait=1.0,
+                    status_forcelist=(502, 503, 504), allowed_methods=["GET"])  # ConnectWise's company identifier ("Company ID" on screen) limit
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    type: FieldType
+    kind: str = "scalar"  # scalar | ref | types | email | phone
+    path: str = ""  # the ConnectWise field (defaults to name)
+    lookup: str = ""  # list endpoint of an ENUM's options
+    lookup_label: str = "name"
+    reference_to: str | None = None
+    required: bool = False
+    read_only: bool = False
+
+    @property
+    def cw_path(self) -> str:
+        return self.path or self.name
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    name: str
+    label: str
+    path: str
+    screen: str | None
+    fields: tuple[FieldSpec, ...]
+    match_fields: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
+    read_only: bool = False
+    email_field: str | None = None
+    required_refs: tuple[str, ...] = ()  # references the integration insists on before a create
+
+    def spec(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+S, T, N, B, DT = FieldType.STRING, FieldType.TEXT, FieldType.NUMBER, FieldType.BOOL, FieldType.DATETIME
+OBJECTS: dict[str, ObjectSpec] = {
+    o.name: o
+    for o in [
+        ObjectSpec("companies", "Companies", "company/companies", "Company", (
+            FieldSpec("identifier", "Company ID", S),
+            FieldSpec("name", "Company name", S, required=True),
+            FieldSpec("status", "Status", FieldType.ENUM, "ref", lookup="company/companies/statuses"),
+            FieldSpec("type", "Type", FieldType.ENUM, "types", path="types", lookup="company/companies/types"),
+            FieldSpec("website", "Website", S),
+            FieldSpec("phoneNumber", "Phone", FieldType.PHONE),
+            FieldSpec("faxNumber", "Fax", FieldType.PHONE),
+            FieldSpec("addressLine1", "Address line 1", S),
+            FieldSpec("addressLine2", "Address line 2", S),
+            FieldSpec("city", "City", S),
+            FieldSpec("state", "State", S),
+            FieldSpec("zip", "Zip", S),
+            FieldSpec("accountNumber", "Account number", S),
+            FieldSpec("annualRevenue", "Annual revenue", N),
+            FieldSpec("numberOfEmployees", "Number of employees", N),
+            FieldSpec("leadSource", "Lead source", S),
+            FieldSpec("dateAcquired", "Date acquired", DT),
+        ), match_fields=("identifier", "website")),
+        ObjectSpec("contacts", "Contacts", "company/contacts", "Contact", (
+            FieldSpec("firstName", "First name", S, required=True),
+            FieldSpec("lastName", "Last name", S),
+            FieldSpec("email", "E-mail", FieldType.EMAIL, "email"),
+            FieldSpec("phone", "Direct phone", FieldType.PHONE, "phone"),
+            FieldSpec("title", "Title", S),
+            FieldSpec("company", "Company", FieldType.REFERENCE, "ref", reference_to="companies", required=True),
+            FieldSpec("type", "Type", FieldType.ENUM, "types", path="types", lookup="company/contacts/types",
+                      lookup_label="description"),
+            FieldSpec("inactiveFlag", "Inactive", B),
+        ), match_fields=("email",), parents=("companies",), required_refs=("company",)),
+        ObjectSpec("opportunities", "Opportunities", "sales/opportunities", "Opportunity", (
+            FieldSpec("name", "Opportunity name", S, required=True),
+            FieldSpec("expectedCloseDate", "Expected close date", DT),
+            FieldSpec("stage", "Stage", FieldType.ENUM, "ref", lookup="sales/stages"),
+            FieldSpec("status", "Status", FieldType.ENUM, "ref", lookup="sales/opportunities/statuses"),
+            FieldSpec("type", "Type", FieldType.ENUM, "ref", lookup="sales/opportunities/types", lookup_label="description"),
+            FieldSpec("notes", "Notes", T),
+            FieldSpec("source", "Source", S),
+            FieldSpec("customerPO", "Customer PO", S),
+            FieldSpec("company", "Company", FieldType.REFERENCE, "ref", reference_to="companies", required=True),
+            FieldSpec("contact", "Contact", FieldType.REFERENCE, "ref", reference_to="contacts", required=True),
+            FieldSpec("primarySalesRep", "Sales rep", FieldType.OWNER, "ref", reference_to="members"),
+            FieldSpec("closedDate", "Closed date", DT, read_only=True),
+            FieldSpec("closedFlag", "Closed", B, read_only=True),
+        ), parents=("companies", "contacts"), required_refs=("company", "contact")),
+        ObjectSpec("members", "Members", "system/members", None, (
+            FieldSpec("identifier", "Member ID", S, read_only=True),
+            FieldSpec("firstName", "First name", S, read_only=True),
+            FieldSpec("lastName", "Last name", S, read_only=True),
+            FieldSpec("email", "E-mail", FieldType.EMAIL, path="primaryEmail", read_only=True),
+            FieldSpec("title", "Title", S, read_only=True),
+            FieldSpec("inactiveFlag", "Inactive", B, read_only=True),
+        ), match_fields=("email",), read_only=True, email_field="email"),
+    ]
+}
+UDF_TYPES = {"Text": S, "TextArea": T, "Hyperlink": S, "Number": N, "Currency": N, "Percent": N, "Date": FieldType.DATE,
+             "Checkbox": B}
+
+
+def parse_error(response: httpx.Response) -> ConnectorError:
+    """ConnectWise's {code, message, errors[{code, message, resource, field}]} -> ConnectorError."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text[:500]
+    status = response.status_code
+    vendor_code, message, fields = "", "", []
+    if isinstance(body, dict):
+        vendor_code = str(body.get("code") or "")
+        message = str(body.get("message") or "")
+        details = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+        fields = [str(e["field"]) for e in details if e.get("field")]
+        if details:
+            message = "; ".join(str(e.get("message") or e.get("code")) for e in details) or message
+    if status == 401:
+        message = ("ConnectWise refused the credentials: check the company ID, the public and private API keys and "
+                   "the clientId." + (f" ({message})" if message else ""))
+    elif status == 403:
+        message = ("The API member's security role does not allow this. " + message).strip()
+    return ConnectorError(message or f"ConnectWise answered HTTP {status}", kind_for_status(status), status=status,
+                          fields=fields, vendor_code=vendor_code, retry_after=retry_after_seconds(response), body=body)
+
+
+@dataclass
+class _Caches:
+    options: dict[str, tuple[Option, ...]] = field(default_factory=dict)
+    udfs: list[dict] | None = None
+    communication_types: dict[str, int] | None = None
+    signing_keys: dict[str, str] = field(default_factory=dict)
+
+
+class ConnectWiseConnector(Connector):
+    system = "connectwise"
+    # No batch endpoint: one record per vendor call. create()/update() accept any number of
+    # inputs and loop, reporting a WriteResult per input.
+    max_batch_write: ClassVar[int] = 1
+    # ids / values per `in (...)` look-up; the conditions string is also capped by length.
+    max_batch_read: ClassVar[int] = 200
+    max_page_size: ClassVar[int] = MAX_PAGE_SIZE
+    # ConnectWise publishes no request-rate limit for its cloud API: none is declared here.
+    requests_per_second: ClassVar[float | None] = None
+
+    def __init__(self, *, base_url: str, company_id: str, public_key: str, private_key: str, client_id: str,
+                 transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, retry: Retry | None = None,
+                 verify: bool | str = True, overlap: dt.timedelta = OVERLAP):
+        self.site_root = base_url.rstrip("/")
+        self.company_id = company_id
+        self.overlap = overlap
+        self.http = VendorHttp(
+            self.site_root + API_PATH, system="ConnectWise", auth=httpx.BasicAuth(f"{company_id}+{public_key}", private_key),
+            headers={"clientId": client_id, "Accept": ACCEPT}, limiter=limiter, error_parser=parse_error, retry=retry,
+            verify=verify, transport=transport)
+        self.caches = _Caches()
+
+    @classmethod
+    def from_connection(cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None,
+                        retry: Retry | None = None, **kwargs: Any) -> "ConnectWiseConnector":
+        config = connection.config or {}
+        credentials = connection.credentials or {}
+        missing = [k for k in ("base_url", "company_id", "public_key", "client_id") if not config.get(k)]
+        if missing or not credentials.get("private_key"):
+            raise ConnectorError("The ConnectWise connection is incomplete: enter the site, company ID, keys and client id "
+                                 "again.", ErrorKind.CONFIG)
+        return cls(base_url=config["base_url"], company_id=config["company_id"], public_key=config["public_key"],
+                   private_key=credentials["private_key"], client_id=config["client_id"], transport=transport,
+                   limiter=limiter, retry=retry, verify=config.get("ca_file") or True, **kwargs)
+
+    # --- object types and fields -------------------------------------------------------------
+    def object_types(self) -> list[ObjectType]:
+        return [ObjectType(name=o.name, label=o.label, primary_key="id", cursor_field="lastUpdated",
+                           match_fields=o.match_fields, parents=o.parents, read_only=o.read_only, email_field=o.email_field)
+                for o in OBJECTS.values()]
+
+    def _spec(self, object_type: str) -> ObjectSpec:
+        spec = OBJECTS.get(object_type)
+        if spec is None:
+            raise ConnectorError(f"Unknown object type {object_type!r} for ConnectWise", ErrorKind.CONFIG)
+        return spec
+
+    def discover_fields(self, object_type: str) -> list[FieldInfo]:
+        spec = self._spec(object_type)
+        fields = [FieldInfo(name=f.name, label=f.label, type=f.type, required=f.required, read_only=f.read_only or spec.read_only,
+                            options=self._options(f) if f.lookup else (), reference_to=f.reference_to)
+                  for f in spec.fields]
+        if spec.screen:
+            fields += [self._custom_field_info(udf) for udf in self._udfs(spec.screen)]
+        return fields
+
+    def _options(self, spec: FieldSpec) -> tuple[Option, ...]:
+        if spec.lookup not in self.caches.options:
+            rows = self._get_all(spec.lookup, {"pageSize": MAX_PAGE_SIZE, "orderBy": "id asc"})
+            self.caches.options[spec.lookup] = tuple(
+                Option(value=str(r["id"]), label=str(r.get(spec.lookup_label) or r.get("name") or r.get("description") or r["id"]))
+                for r in rows)  # retired options stay: records may still carry them
+        return self.caches.options[spec.lookup]
+
+    def _udfs(self, screen: str) -> list[dict]:
+        if self.caches.udfs is None:
+            self.caches.udfs = self._get_all("system/userDefinedFields", {"pageSize": MAX_PAGE_SIZE, "orderBy": "id asc"})
+        return [u for u in self.caches.udfs if u.get("screenId") == screen]
+
+    @staticmethod
+    def _custom_field_info(udf: dict) -> FieldInfo:
+        options: tuple[Option, ...] = ()
+        kind = UDF_TYPES.get(udf.get("fieldTypeIdentifier", "Text"), S)
+        if udf.get("entryTypeIdentifier") in ("List", "Option") and udf.get("listItems"):
+            kind = FieldType.ENUM
+            options = tuple(Option(value=i["description"], label=i["description"]) for i in udf["listItems"])
+        return FieldInfo(name=f"custom_{udf['id']}", label=udf.get("caption") or f"Custom field {udf['id']}", type=kind,
+                         required=bool(udf.get("requiredFlag")), options=options, description=udf.get("helpText") or "")
+
+    # --- reading ---------------------------------------------------------------------------------
+    def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
+        spec = self._spec(object_type)
+        size = max(1, min(page_size or MAX_PAGE_SIZE, MAX_PAGE_SIZE))
+        params: dict[str, Any] = {"orderBy": "lastUpdated asc, id asc", "pageSize": size, "page": 1}
+        conditions = self._change_conditions(cursor or {})
+        if conditions:
+            params["conditions"] = conditions
+        response = self.http.request("GET", spec.path, params=params)
+        rows = response.json()
+        records = [self._record(spec, row) for row in rows]
+        has_more = "next" in response.links
+        if not rows:
+            return Page(records=[], cursor={"since": (cursor or {}).get("since")} if (cursor or {}).get("since") else {},
+                        has_more=False)
+        last = rows[-1]
+        return Page(records=records, cursor={"since": last["_info"]["lastUpdated"], "after_id": last["id"], "paging": has_more},
+                    has_more=has_more)
+
+    def _change_conditions(self, cursor: Mapping[str, Any]) -> str:
+        since = cursor.get("since")
+        if not since:
+            return ""
+        stamp = _parse_time(since)
+        if cursor.get("paging"):
+            # Mid-read: continue exactly after the last (lastUpdated, id) returned.
+            lit = datetime_literal(stamp)
+            return f"lastUpdated > {lit} or (lastUpdated = {lit} and id > {int(cursor['after_id'])})"
+        return f"lastUpdated >= {datetime_literal(stamp - self.overlap)}"
+
+    def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
+        spec = self._spec(object_type)
+        numeric = sorted({int(i) for i in ids if str(i).isdigit()})
+        records: list[Record] = []
+        for chunk in _condition_chunks("id", numeric, self.max_batch_read):
+            records += [self._record(spec, row) for row in self._get_all(spec.path, {"conditions": chunk, "pageSize": MAX_PAGE_SIZE})]
+        return records
+
+    def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
+        spec = self._spec(object_type)
+        fspec = spec.spec(field_name)
+        if fspec is None or field_name not in spec.match_fields:
+            raise ConnectorError(f"ConnectWise {object_type} cannot be looked up by {field_name!r}", ErrorKind.CONFIG)
+        wanted = {str(v).strip().lower(): str(v) for v in values if str(v).strip()}
+        found: dict[str, list[Record]] = {key: [] for key in wanted}
+        if not wanted:
+            return found
+        if fspec.kind == "email":
+            self._find_contacts_by_email(spec, wanted, found)
+        elif field_name == "website":
+            self._find_companies_by_domain(spec, wanted, found)
+        else:
+            for chunk in _condition_chunks(fspec.cw_path, sorted(set(wanted.values())), self.max_batch_read):
+                for row in self._get_all(spec.path, {"conditions": chunk, "pageSize": MAX_PAGE_SIZE}):
+                    record = self._record(spec, row)
+                    value = str(record.properties.get(field_name) or "").lower()
+                    if value in found:
+                        found[value].append(record)
+        return found
+
+    def _find_contacts_by_email(self, spec: ObjectSpec, wanted: dict[str, str], found: dict[str, list[Record]]) -> None:
+        for chunk in _condition_chunks("communicationItems/value", sorted(wanted), self.max_batch_read):
+            params = {"childConditions": f'{chunk} and communicationItems/communicationType = "Email"', "pageSize": MAX_PAGE_SIZE}
+            for row in self._get_all(spec.path, params):
+                record = self._record(spec, row)
+                for email in {str(i.get("value") or "").lower() for i in row.get("communicationItems") or []
+                              if i.get("communicationType") == "Email"}:
+                    if email in found:
+                        found[email].append(record)
+
+    def _find_companies_by_domain(self, spec: ObjectSpec, wanted: dict[str, str], found: dict[str, list[Record]]) -> None:
+        by_domain: dict[str, list[str]] = {}
+        for key in wanted:
+            by_domain.setdefault(normalise_domain(key), []).append(key)
+        domains = sorted(d for d in by_domain if d)
+        for chunk in _or_chunks("website", "contains", domains):
+            for row in self._get_all(spec.path, {"conditions": chunk, "pageSize": MAX_PAGE_SIZE}):
+                for key in by_domain.get(normalise_domain(row.get("website") or ""), []):
+                    found[key].append(self._record(spec, row))
+
+    def _get_all(self, path: str, params: dict[str, Any], max_pages: int = 1000) -> list[dict]:
+        """Every row of a list query, following `Link rel="next"` on our own site only."""
+        rows: list[dict] = []
+        response = self.http.request("GET", path, params=params)
+        for _ in range(max_pages):
+            rows += response.json()
+            next_url = (response.links.get("next") or {}).get("url")
+            if not next_url:
+                return rows
+            if not next_url.startswith(self.site_root + API_PATH):
+                raise ConnectorError(f"ConnectWise sent a next-page link off its own site: {urlsplit(next_url).netloc}",
+                                     ErrorKind.SERVER)
+            response = self.http.request("GET", next_url)
+        raise ConnectorError(f"ConnectWise kept sending pages for {path} after {max_pages}", ErrorKind.SERVER)
+
+    # --- flattening ------------------------------------------------------------------------------
+    def _record(self, spec: ObjectSpec, row: dict) -> Record:
+        info = row.get("_info") or {}
+        return Record(id=str(row["id"]), properties=self._flatten(spec, row),
+                      updated_at=_parse_time(info["lastUpdated"]) if info.get("lastUpdated") else None,
+                      created_at=_parse_time(info["dateEntered"]) if info.get("dateEntered") else None)
+
+    def _flatten(self, spec: ObjectSpec, row: dict) -> dict[str, Any]:
+        props: dict[str, Any] = {}
+        for f in spec.fields:
+            value = row.get(f.cw_path)
+            if f.kind == "ref":
+                props[f.name] = str(value["id"]) if isinstance(value, dict) and value.get("id") is not None else None
+            elif f.kind == "types":
+                props[f.name] = str(value[0]["id"]) if value else None
+            elif f.kind == "email":
+                props[f.name] = _default_item(row, "Email")
+            elif f.kind == "phone":
+                props[f.name] = _default_item(row, "Phone", type_name="Direct")
+            else:
+                props[f.name] = value
+        for custom in row.get("customFields") or []:
+            props[f"custom_{custom['id']}"] = custom.get("value")
+        return props
+
+    def _body(self, spec: ObjectSpec, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """A create body from flat properties."""
+        body: dict[str, Any] = {}
+        items: list[dict] = []
+        for name, value in properties.items():
+            if name.startswith("custom_"):
+                body.setdefault("customFields", []).append({"id": int(name[7:]), "value": _wire(value)})
+                continue
+            f = self._writable(spec, name)
+            if f.kind in ("email", "phone"):
+                if value not in (None, ""):
+                    items.append({"type": {"id": self._communication_type(f.kind)}, "value": str(value), "defaultFlag": True})
+            elif f.kind == "types":
+                body["types"] = [{"id": _int_id(value, name)}] if value not in (None, "") else []
+            elif f.kind == "ref":
+                body[f.cw_path] = {"id": _int_id(value, name)} if value not in (None, "") else None
+            else:
+                body[f.cw_path] = _wire(value)
+        if items:
+            body["communicationItems"] = items
+        return body
+
+    def _patch(self, spec: ObjectSpec, properties: Mapping[str, Any], current: dict | None) -> list[dict]:
+        """JSON-patch operations for an update; `current` is needed for e-mail/phone/custom fields."""
+        ops: list[dict] = []
+        items = [dict(i) for i in (current or {}).get("communicationItems") or []]
+        items_changed = False
+        customs: dict[int, Any] = {}
+        for name, value in properties.items():
+            if name.startswith("custom_"):
+                customs[int(name[7:])] = _wire(value)
+                continue
+            f = self._writable(spec, name)
+            if f.kind in ("email", "phone"):
+                items = _set_item(items, self._communication_type(f.kind), "Email" if f.kind == "email" else "Phone", value)
+                items_changed = True
+            elif f.kind == "types":
+                ops.append({"op": "replace", "path": "types", "value": [{"id": _int_id(value, name)}] if value not in (None, "") else []})
+            elif f.kind == "ref":
+                ops.append({"op": "replace", "path": f.cw_path, "value": {"id": _int_id(value, name)} if value not in (None, "") else None})
+            else:
+                ops.append({"op": "replace", "path": f.cw_path, "value": _wire(value)})
+        if items_changed:
+            ops.append({"op": "replace", "path": "communicationItems", "value": items})
+        if customs:
+            merged = [{"id": c["id"], "value": customs.pop(c["id"], c.get("value"))} for c in (current or {}).get("customFields") or []]
+            merged += [{"id": k, "value": v} for k, v in customs.items()]
+            ops.append({"op": "replace", "path": "customFields", "value": merged})
+        return ops
+
+    @staticmethod
+    def _writable(spec: ObjectSpec, name: str) -> FieldSpec:
+        f = spec.spec(name)
+        if f is None:
+            raise ConnectorError(f"{name!r} is not a ConnectWise {spec.name} field", ErrorKind.VALIDATION, fields=[name])
+        if f.read_only:
+            raise ConnectorError(f"{f.label} is read-only in ConnectWise", ErrorKind.VALIDATION, fields=[name])
+        return f
+
+    def _communication_type(self, kind: str) -> int:
+        if self.caches.communication_types is None:
+            rows = self._get_all("company/communicationTypes", {"pageSize": MAX_PAGE_SIZE})
+            types: dict[str, int] = {}
+            for row in rows:
+                if row.get("emailFlag"):
+                    types.setdefault("email", row["id"])
+                if row.get("phoneFlag") and str(row.get("description", "")).lower() == "direct":
+                    types["phone"] = row["id"]
+            types.setdefault("phone", next((r["id"] for r in rows if r.get("phoneFlag")), 0))
+            self.caches.communication_types = types
+        type_id = self.caches.communication_types.get(kind)
+        if not type_id:
+            raise ConnectorError(f"This ConnectWise has no {kind} communication type", ErrorKind.CONFIG)
+        return type_id
+
+    # --- writing ---------------------------------------------------------------------------------
+    def create(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        spec = self._spec(object_type)
+        self._refuse_read_only(spec)
+        return [self._create_one(spec, item) for item in inputs]
+
+    def _create_one(self, spec: ObjectSpec, item: WriteInput) -> WriteResult:
+        properties = dict(item.properties)
+        missing = [name for name in spec.required_refs if properties.get(name) in (None, "")]
+        if missing:
+            return WriteResult(ref=item.ref, error=ConnectorError(
+                f"A ConnectWise {spec.name[:-1]} needs a {' and a '.join(missing)}: link it first.", ErrorKind.VALIDATION,
+                fields=missing))
+        if spec.name == "companies" and not properties.get("identifier"):
+            properties["identifier"] = generate_identifier(str(properties.get("name") or ""), item.ref)
+        try:
+            response = self.http.request("POST", spec.path, json=self._body(spec, properties), idempotent=False)
+        except ConnectorError as error:
+            self._raise_if_fatal(error)
+            return WriteResult(ref=item.ref, error=self._explain_duplicate(spec, properties, error))
+        row = response.json()
+        return WriteResult(ref=item.ref, id=str(row["id"]), record=self._record(spec, row))
+
+    def _explain_duplicate(self, spec: ObjectSpec, properties: Mapping[str, Any], error: ConnectorError) -> ConnectorError:
+        """A company identifier already in use is a conflict with a known record, not a failure."""
+        if spec.name != "companies" or "identifier" not in error.fields or "already in use" not in error.message:
+            return error
+        existing = self.find_by("companies", "identifier", [str(properties["identifier"])])
+        matches = existing.get(str(properties["identifier"]).lower()) or []
+        return ConnectorError(error.message, ErrorKind.CONFLICT, status=error.status, fields=error.fields,
+                              vendor_code=error.vendor_code, existing_id=matches[0].id if matches else None, body=error.body)
+
+    def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        spec = self._spec(object_type)
+        self._refuse_read_only(spec)
+        needs_current = [i.id for i in inputs if i.id and any(k in ("email", "phone") or k.startswith("custom_") for k in i.properties)]
+        current = {r["id"]: r for r in self._rows_by_ids(spec, needs_current)} if needs_current else {}
+        return [self._update_one(spec, item, current) for item in inputs]
+
+    def _update_one(self, spec: ObjectSpec, item: WriteInput, current: dict[int, dict]) -> WriteResult:
+        if not item.id or not str(item.id).isdigit():
+            return WriteResult(ref=item.ref, id=item.id, error=ConnectorError(
+                f"ConnectWise {spec.name} ids are numbers, not {item.id!r}", ErrorKind.NOT_FOUND))
+        try:
+            ops = self._patch(spec, item.properties, current.get(int(item.id)))
+            if not ops:
+                return WriteResult(ref=item.ref, id=str(item.id))
+            response = self.http.request("PATCH", f"{spec.path}/{int(item.id)}", json=ops)
+        except ConnectorError as error:
+            self._raise_if_fatal(error)
+            return WriteResult(ref=item.ref, id=str(item.id), error=error)
+        row = response.json()
+        return WriteResult(ref=item.ref, id=str(row["id"]), record=self._record(spec, row))
+
+    def _rows_by_ids(self, spec: ObjectSpec, ids: Sequence[Any]) -> list[dict]:
+        numeric = sorted({int(i) for i in ids if str(i).isdigit()})
+        rows: list[dict] = []
+        for chunk in _condition_chunks("id", numeric, self.max_batch_read):
+            rows += self._get_all(spec.path, {"conditions": chunk, "pageSize": MAX_PAGE_SIZE})
+        return rows
+
+    @staticmethod
+    def _refuse_read_only(spec: ObjectSpec) -> None:
+        if spec.read_only:
+            raise ConnectorError(f"ConnectWise {spec.name} are read-only", ErrorKind.CONFIG)
+
+    @staticmethod
+    def _raise_if_fatal(error: ConnectorError) -> None:
+        # Bad credentials or configuration fail every record alike: stop the batch and say so.
+        if error.kind in (ErrorKind.AUTH, ErrorKind.CONFIG):
+            raise error
+
+    # --- callbacks ---------------------------------------------------------------------------------
+    def register_callbacks(self, url: str, types: Sequence[str] = tuple(cb.OBJECT_TYPES)) -> list[dict]:
+        """Make sure ConnectWise calls `url` on every change of these types (idempotent)."""
+        existing = self._get_all("system/callbacks", {"conditions": f"url = {quote(url)}", "pageSize": MAX_PAGE_SIZE})
+        have = {str(c.get("type", "")).lower() for c in existing}
+        created = []
+        for type_ in types:
+            if type_ not in have:
+                body = {"url": url, "type": type_, "level": "owner", "objectId": 1, "description": "SyncSmart"}
+                created.append(self.http.request("POST", "system/callbacks", json=body, idempotent=False).json())
+        return existing + created
+
+    def unregister_callbacks(self, url: str) -> int:
+        existing = self._get_all("system/callbacks", {"conditions": f"url = {quote(url)}", "pageSize": MAX_PAGE_SIZE})
+        for hook in existing:
+            self.http.request("DELETE", f"system/callbacks/{int(hook['id'])}", ok_statuses=(404,))
+        return len(existing)
+
+    def verify_webhook(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> bool:
+        header = {k.lower(): v for k, v in headers.items()}.get(cb.SIGNATURE_HEADER, "")
+        if method.upper() != "POST" or not header:
+            return False
+        try:
+            key_url = str(json.loads(body)["Metadata"]["key_url"])
+        except (ValueError, KeyError, TypeError):
+            return False
+        key = self._signing_key(key_url)
+        return bool(key) and cb.signature_matches(key, body, header)
+
+    def _signing_key(self, key_url: str) -> str | None:
+        # Only our own site may hand out keys: a key from anywhere else would let anyone sign.
+        if not key_url.startswith(self.site_root + "/"):
+            log.warning("ConnectWise callback key URL is not on the connection's site; refused")
+            return None
+        if key_url not in self.caches.signing_keys:
+            try:
+                key = self.http.request("GET", key_url).json().get("signing_key")
+            except (ConnectorError, ValueError, AttributeError):
+                return None
+            if not key:
+                return None
+            self.caches.signing_keys[key_url] = str(key)
+        return self.caches.signing_keys[key_url]
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] | None = None) -> list[WebhookEvent]:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return []
+        items = payload if isinstance(payload, list) else [payload]
+        events = []
+        for item in items:
+            object_type = cb.OBJECT_TYPES.get(str(item.get("Type", "")).lower()) if isinstance(item, dict) else None
+            if not object_type or item.get("ID") is None:
+                continue
+            entity = _entity(item.get("Entity"))
+            stamp = (entity.get("_info") or {}).get("lastUpdated") if entity else None
+            events.append(WebhookEvent(
+                object_type=object_type, record_id=str(item["ID"]),
+                change={"added": "created", "deleted": "deleted"}.get(str(item.get("Action", "")).lower(), "updated"),
+                occurred_at=_parse_time(stamp) if stamp else None, event_id=str(item.get("MessageId") or ""), payload=item))
+        return events
+
+    # --- connection test ----------------------------------------------------------------------------
+    def test_connection(self) -> ConnectionTest:
+        site = urlsplit(self.site_root).netloc
+        try:
+            info = self.http.request("GET", f"{self.site_root}/login/companyinfo/{self.company_id}", ok_statuses=(404,),
+                                     extensions={"retry": QUICK_RETRY})
+        except ConnectorError as error:
+            if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+                return ConnectionTest(False, f"Could not reach the ConnectWise site {site}. Check the site name (the host "
+                                             f"you log in at, e.g. na.myconnectwise.net) and that it is online.")
+            return ConnectionTest(False, f"The ConnectWise site {site} answered unexpectedly: {error.message}")
+        company = _json_or_none(info)
+        if info.status_code == 404 or not isinstance(company, dict) or not company.get("CompanyID"):
+            return ConnectionTest(False, f"The site {site} does not know the company ID {self.company_id!r}. Enter the "
+                                         f"company you type on the ConnectWise log-in page.")
+        try:
+            system = self.http.request("GET", "system/info", extensions={"retry": QUICK_RETRY}).json()
+        except ConnectorError as error:
+            if error.kind == ErrorKind.AUTH:
+                detail = "clientId" if "clientid" in error.message.lower() else "keys"
+                hint = ("The clientId is missing or not registered: use the client id from developer.connectwise.com."
+                        if detail == "clientId" else
+                        "Check the public and private key of the API member (System > Members > API Members > API Keys); "
+                        "a private key is shown only once, so generate a new pair if in doubt.")
+                return ConnectionTest(False, f"ConnectWise refused the API credentials for company {self.company_id!r}. {hint}",
+                                      account=self.company_id)
+            return ConnectionTest(False, f"ConnectWise answered with an error: {error.message}", account=self.company_id)
+        return ConnectionTest(True, f"Connected to ConnectWise {system.get('version', '')} as company "
+                                    f"{company.get('CompanyName') or self.company_id}.".replace("  ", " "),
+                              account=str(company.get("CompanyID") or self.company_id))
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+def generate_identifier(name: str, ref: str | None = None) -> str:
+    """An alphanumeric company identifier (≤25) derived from the name and the caller's ref, so a
+    retried create of the same source record asks for the same identifier and is refused as a
+    duplicate instead of creating a second company."""
+    stem = re.sub(r"[^A-Za-z0-9]", "", name)[:IDENTIFIER_LENGTH - 6] or "Company"
+    digest = hashlib.sha256(f"{name.lower()}|{ref or ''}".encode()).hexdigest()[:6].upper()
+    return f"{stem}{digest}"[:IDENTIFIER_LENGTH]
+
+
+def normalise_domain(value: str) -> str:
+    """'https://www.Acme.com/about' -> 'acme.com'."""
+    text = value.strip().lower()
+    if "://" not in text:
+        text = "//" + text
+    host = urlsplit(text).hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def _condition_chunks(path: str, values: Sequence[Any], max_values: int) -> list[str]:
+    chunks, current = [], []
+    for value in values:
+        candidate = current + [value]
+        if current and (len(candidate) > max_values or len(in_list(path, candidate)) > MAX_CONDITION_CHARS):
+            chunks.append(in_list(path, current))
+            candidate = [value]
+        current = candidate
+    if current:
+        chunks.append(in_list(path, current))
+    return chunks
+
+
+def _or_chunks(path: str, op: str, values: Sequence[str]) -> list[str]:
+    chunks, current = [], ""
+    for value in values:
+        part = f"{path} {op} {quote(value)}"
+        if current and len(current) + len(part) + 4 > MAX_CONDITION_CHARS:
+            chunks.append(current)
+            current = ""
+        current = f"{current} or {part}" if current else part
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _default_item(row: dict, kind: str, type_name: str | None = None) -> str | None:
+    items = [i for i in row.get("communicationItems") or [] if i.get("communicationType") == kind]
+    if type_name:
+        items = [i for i in items if str((i.get("type") or {}).get("name", "")).lower() == type_name.lower()]
+    chosen = next((i for i in items if i.get("defaultFlag")), items[0] if items else None)
+    return chosen.get("value") if chosen else None
+
+
+def _set_item(items: list[dict], type_id: int, kind: str, value: Any) -> list[dict]:
+    same_type = [i for i in items if (i.get("type") or {}).get("id") == type_id]
+    current = next((i for i in same_type if i.get("defaultFlag")), same_type[0] if same_type else None)
+    if value in (None, ""):
+        return [i for i in items if i is not current]
+    if current is None:
+        for i in items:
+            if i.get("communicationType") == kind:
+                i["defaultFlag"] = False
+        return items + [{"type": {"id": type_id}, "value": str(value), "defaultFlag": True}]
+    current["value"] = str(value)
+    return items
+
+
+def _int_id(value: Any, name: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise ConnectorError(f"{name} must be a ConnectWise id (a number), not {value!r}", ErrorKind.VALIDATION,
+                             fields=[name]) from None
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%dT00:00:00Z")
+    return value
+
+
+def _parse_time(value: str) -> dt.datetime:
+    text = str(value).strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _entity(value: Any) -> dict | None:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+    return None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
