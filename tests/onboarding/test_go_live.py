@@ -1,0 +1,201 @@
+"""Sandbox -> production: the steps in order, interruption after each step, resume, and rollback."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from connectors.models import Connection
+from mappings import actions as mapping_actions
+from mappings import go_live
+from mappings.models import Direction, FieldMapping
+from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
+from tenants.models import AuditLog, GoLiveSwitch
+from tests.factories import ConnectionFactory
+
+
+@pytest.fixture
+def sandbox(team):
+    """An integration that has been syncing against a ConnectWise sandbox, in test mode."""
+    hub = ConnectionFactory(tenant=team.tenant, system="hubspot")
+    cw_sandbox = ConnectionFactory(tenant=team.tenant, system="connectwise", environment="sandbox", status="ok")
+    integration = mapping_actions.create_integration(team.tenant, None, hub, cw_sandbox, test_mode=True, name="Acme CW")
+    integration.enabled = True
+    integration.save()
+    companies = integration.object_mappings.get(hubspot_object="companies")
+    RecordLink.objects.create(integration=integration, object_mapping=companies, hubspot_object="companies",
+                              other_object="companies", hubspot_id="11", other_id="201")
+    SyncCursor.objects.create(integration=integration, object_mapping=companies, side="hubspot", cursor={"after": "x"})
+    DeferredRecord.objects.create(integration=integration, object_mapping=companies, source_side="hubspot", record_id="12")
+    InboxItem.objects.create(integration=integration, side="hubspot", event_id="ev-1", object_type="companies", record_id="13")
+    production = ConnectionFactory(tenant=team.tenant, system="connectwise", environment="production", status="ok")
+    return integration, cw_sandbox, production
+
+
+def _start(integration, production, actor, mappings="keep"):
+    switch = go_live.prepare(integration, actor)
+    switch.production_connection = production
+    switch.save()
+    return go_live.start(switch, actor, mappings=mappings, keep_test_mode=False)
+
+
+def _state(integration):
+    integration.refresh_from_db()
+    return {"enabled": integration.enabled, "environment": integration.environment, "test_mode": integration.test_mode,
+            "other_connection": integration.other_connection_id, "paused": go_live.webhook_intake_paused(integration),
+            "links": sorted(RecordLink.objects.filter(integration=integration).values_list("pk", flat=True)),
+            "cursors": sorted(SyncCursor.objects.filter(integration=integration).values_list("pk", flat=True)),
+            "deferred": sorted(DeferredRecord.objects.filter(integration=integration).values_list("pk", flat=True)),
+            "inbox": sorted(InboxItem.objects.filter(integration=integration).values_list("pk", flat=True))}
+
+
+def _expected_after(steps_done: int, before: dict, production) -> dict:
+    """What the integration looks like once the first `steps_done` steps have committed."""
+    expected = dict(before)
+    if steps_done >= 1:
+        expected["enabled"] = False
+    if steps_done >= 2:
+        expected["paused"] = True
+    if steps_done >= 3:
+        expected.update(links=[], cursors=[], deferred=[], inbox=[])
+    if steps_done >= 4:
+        expected.update(environment="production", test_mode=False, other_connection=production.pk)
+    if steps_done >= 6:
+        expected.update(enabled=True, paused=False)
+    return expected
+
+
+@pytest.mark.django_db
+def test_the_switch_runs_every_step_in_order_and_ends_on_production(team, sandbox):
+    integration, _, production = sandbox
+    actor = team.users["owner"]
+    before = _state(integration)
+    switch = go_live.resume(_start(integration, production, actor), actor)
+    assert switch.status == GoLiveSwitch.Status.DONE and switch.steps_done == go_live.STEP_NAMES
+    assert _state(integration) == _expected_after(6, before, production)
+    steps_in_log = list(AuditLog.objects.filter(tenant=team.tenant, action__startswith="go_live.step.")
+                        .order_by("created_at", "id").values_list("action", flat=True))
+    assert steps_in_log == [f"go_live.step.{name}" for name in go_live.STEP_NAMES]
+    assert AuditLog.objects.filter(action="go_live.finished", actor=actor).exists()
+
+
+@pytest.mark.django_db
+def test_the_switch_refuses_to_start_before_the_production_connection_passed_its_test(team, sandbox):
+    integration, _, production = sandbox
+    Connection.objects.filter(pk=production.pk).update(status=Connection.Status.ERROR)
+    production.refresh_from_db()
+    switch = go_live.prepare(integration, team.users["owner"])
+    switch.production_connection = production
+    switch.save()
+    with pytest.raises(go_live.GoLiveError, match="Test the production connection"):
+        go_live.start(switch, team.users["owner"], mappings="keep", keep_test_mode=False)
+    integration.refresh_from_db()
+    assert integration.enabled and integration.environment == "sandbox"
+
+
+def _interrupt_at(monkeypatch, step_index: int):
+    """Make step `step_index` do its work and then crash, as a killed worker or lost connection would."""
+    name = go_live.STEP_NAMES[step_index]
+    original = go_live.STEP_FUNCTIONS[name]
+
+    def crash(switch, integration, actor):
+        original(switch, integration, actor)
+        raise RuntimeError("worker died")
+
+    monkeypatch.setitem(go_live.STEP_FUNCTIONS, name, crash)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("steps_done", range(0, 6))
+def test_an_interrupted_switch_stops_cleanly_after_each_step_and_resumes_to_the_end(team, sandbox, monkeypatch, steps_done):
+    integration, _, production = sandbox
+    actor = team.users["admin"]
+    before = _state(integration)
+    switch = _start(integration, production, actor)
+    _interrupt_at(monkeypatch, steps_done)
+    with pytest.raises(RuntimeError):
+        go_live.resume(switch, actor)
+    switch.refresh_from_db()
+    assert switch.status == GoLiveSwitch.Status.IN_PROGRESS
+    assert switch.steps_done == go_live.STEP_NAMES[:steps_done]
+    assert _state(integration) == _expected_after(steps_done, before, production)  # the crashed step left nothing behind
+
+    monkeypatch.undo()
+    switch = go_live.resume(switch, actor)
+    assert switch.status == GoLiveSwitch.Status.DONE
+    assert _state(integration) == _expected_after(6, before, production)
+    for name in go_live.STEP_NAMES:
+        assert AuditLog.objects.filter(tenant=team.tenant, action=f"go_live.step.{name}").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("steps_done", range(0, 7))
+def test_a_switch_rolls_back_from_any_step_to_the_sandbox_exactly_as_it_was(team, sandbox, monkeypatch, steps_done):
+    integration, cw_sandbox, production = sandbox
+    actor = team.users["owner"]
+    before = _state(integration)
+    switch = _start(integration, production, actor)
+    if steps_done < 6:
+        _interrupt_at(monkeypatch, steps_done)
+        with pytest.raises(RuntimeError):
+            go_live.resume(switch, actor)
+        monkeypatch.undo()
+    else:
+        go_live.resume(switch, actor)
+    switch = go_live.roll_back(switch, actor)
+    assert switch.status == GoLiveSwitch.Status.ROLLED_BACK and switch.steps_done == []
+    assert _state(integration) == before
+    assert integration.other_connection_id == cw_sandbox.pk
+    undone = list(AuditLog.objects.filter(tenant=team.tenant, action__startswith="go_live.undo.")
+                  .order_by("created_at", "id").values_list("action", flat=True))
+    assert undone == [f"go_live.undo.{name}" for name in reversed(go_live.STEP_NAMES[:steps_done])]
+    assert AuditLog.objects.filter(action="go_live.rolled_back").count() == 1
+
+
+@pytest.mark.django_db
+def test_reinstalling_mappings_restores_defaults_and_a_rollback_brings_the_customers_mappings_back(team, sandbox):
+    integration, _, production = sandbox
+    actor = team.users["owner"]
+    contacts = integration.object_mappings.get(hubspot_object="contacts")
+    phone = contacts.field_mappings.get(hubspot_field="phone")
+    phone.delete()
+    firstname = contacts.field_mappings.get(hubspot_field="firstname")
+    firstname.direction = Direction.TO_OTHER
+    firstname.save()
+    custom = FieldMapping.objects.create(object_mapping=contacts, hubspot_field="hs_lead_status", other_field="custom_7",
+                                         hubspot_type="string", other_type="string")
+
+    switch = go_live.resume(_start(integration, production, actor, mappings="reinstall"), actor)
+    assert contacts.field_mappings.filter(hubspot_field="phone").exists()
+    assert contacts.field_mappings.get(hubspot_field="firstname").direction == Direction.BOTH
+    assert FieldMapping.objects.filter(pk=custom.pk).exists()  # custom mappings are never touched
+
+    go_live.roll_back(switch, actor)
+    assert not contacts.field_mappings.filter(hubspot_field="phone").exists()
+    assert contacts.field_mappings.get(hubspot_field="firstname").direction == Direction.TO_OTHER
+    assert FieldMapping.objects.filter(pk=custom.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_page_resumes_or_rolls_back_for_writers_only_and_is_tenant_scoped(team, sandbox, monkeypatch):
+    integration, _, production = sandbox
+    switch = _start(integration, production, team.users["owner"])
+    _interrupt_at(monkeypatch, 2)
+    with pytest.raises(RuntimeError):
+        go_live.resume(switch, team.users["owner"])
+    monkeypatch.undo()
+    url = reverse("go_live", args=[integration.pk])
+
+    page = team.owner.get(url).content.decode()
+    assert "stopped after 2 of 6 steps" in page and "Resume the switch" in page
+    assert team.outsider.get(url).status_code == 404
+    assert team.viewer.post(url, {"action": "resume"}).status_code == 403
+    assert team.outsider.post(url, {"action": "resume"}).status_code == 404
+    switch.refresh_from_db()
+    assert switch.steps_done == go_live.STEP_NAMES[:2]
+
+    response = team.admin.post(url, {"action": "resume"})
+    assert response.status_code == 302
+    switch.refresh_from_db()
+    assert switch.status == GoLiveSwitch.Status.DONE
+    assert "now syncs with production" in team.admin.get(url).content.decode()
