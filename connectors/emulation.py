@@ -390,6 +390,12 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _DroppingServerHandler(ServerHandler):
+    def cleanup_headers(self):
+        super().cleanup_headers()
+        # One request per connection (see _QuietHandler): say so, or HTTP/1.1 clients reuse the
+        # closed socket and a non-idempotent POST fails with "Server disconnected".
+        self.headers["Connection"] = "close"
+
     def handle_error(self):
         if isinstance(sys.exc_info()[1], DropConnection):
             raise  # noqa: PLE0704 - re-raise so the socket closes without an answer
