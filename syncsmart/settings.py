@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "social_django",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "syncsmart",
     "tenants",
     "connectors",
@@ -262,12 +263,34 @@ if PRODUCTION:
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Scripts use a tenant's API token; a logged-in browser (the docs page) its session.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["syncsmart.api.auth.ApiTokenAuthentication",
+                                       "rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["syncsmart.api.auth.TenantAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["syncsmart.api.throttling.PerTokenThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env_str("API_RATE_LIMIT", "600/min")},
+    "DEFAULT_PAGINATION_CLASS": "syncsmart.api.pagination.ApiCursorPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "syncsmart.api.errors.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SyncSmart API",
-    "DESCRIPTION": "Integrations, mappings, runs and record events of one tenant.",
+    "DESCRIPTION": ("Integrations, mappings, filters, runs, record events and connections of one tenant. "
+                    "Authenticate with `Authorization: Bearer <API token>`; errors are always "
+                    '`{"error": {"code", "message", "fields"?}}`; lists use cursor pagination (`next` / `previous`).'),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ConnectionStatusEnum": "connectors.models.Connection.Status",
+                            "RunStatusEnum": "syncsmart.models.SyncRun.Status", "SideEnum": "mappings.models.Side"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "syncsmart.api.errors.add_error_responses"],
+    # Swagger UI / ReDoc from our own static files: a self-hosted install may have no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

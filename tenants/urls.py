@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from tenants import views
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("tenants/<int:tenant_id>/switch/", views.switch, name="tenant_switch"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("api-tokens/", include("tenants.api_tokens_views")),
 ]

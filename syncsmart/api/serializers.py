@@ -1,0 +1,267 @@
+"""What the API shows and accepts. Serializers only parse and present; the models' clean()
+(type compatibility, filter syntax) and mappings.actions do the validating and saving, so a
+refused mapping gets the very message the UI shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from connectors.models import Connection, Environment
+from mappings.models import FieldMapping, Integration, ObjectMapping, Side
+from mappings.ui_queries import run_rate
+from syncsmart.logging import redact
+from syncsmart.models import RecordEvent, SyncRun
+
+MAX_ID = 2**63 - 1
+
+
+class TenantScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
+    """A related id that must belong to the request's tenant; another tenant's id reads as unknown."""
+
+    def __init__(self, tenant_path: str, **kwargs: Any) -> None:
+        self.tenant_path = tenant_path
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context["request"]
+        return super().get_queryset().filter(**{self.tenant_path: request.tenant})
+
+
+# --- Connections --------------------------------------------------------------------------
+
+class ConnectionSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Connection
+        fields = ["id", "system", "name", "status"]
+        read_only_fields = fields
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    """Status only: credentials, OAuth tokens and config never leave the server."""
+
+    system_label = serializers.CharField(source="get_system_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    last_error = serializers.SerializerMethodField()
+    has_credentials = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Connection
+        fields = ["id", "system", "system_label", "environment", "name", "status", "status_label", "last_error",
+                  "last_checked_at", "last_ok_at", "has_credentials", "token_expires_at", "schema_refreshed_at",
+                  "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_last_error(self, connection: Connection) -> str:
+        # Vendor messages are ours to show, but a careless vendor may echo a key back.
+        return redact(connection.last_error or "")
+
+
+class ConnectionTestResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+    account = serializers.CharField(allow_blank=True)
+    connection = ConnectionSerializer()
+
+
+# --- Runs ---------------------------------------------------------------------------------
+
+class RunSerializer(serializers.ModelSerializer):
+    progress_percent = serializers.IntegerField(read_only=True, allow_null=True)
+    requested_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SyncRun
+        fields = ["id", "integration", "trigger", "status", "object_mapping", "counts", "progress_done", "progress_total",
+                  "progress_percent", "pages", "cancel_requested", "error", "requested_by", "queued_at", "started_at",
+                  "finished_at", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.EMAIL)
+    def get_requested_by(self, run: SyncRun) -> str | None:
+        return run.requested_by.email if run.requested_by_id else None
+
+
+class RunDetailSerializer(RunSerializer):
+    log = serializers.ListField(child=serializers.ListField(child=serializers.CharField()), read_only=True,
+                                help_text="[[ISO time, level, message], ...], oldest first.")
+
+    class Meta(RunSerializer.Meta):
+        fields = RunSerializer.Meta.fields + ["log"]
+        read_only_fields = fields
+
+
+class RunProgressSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=SyncRun.Status.choices)
+    done = serializers.IntegerField()
+    total = serializers.IntegerField(allow_null=True)
+    percent = serializers.IntegerField(allow_null=True)
+    records_per_second = serializers.FloatField(allow_null=True)
+    seconds_left = serializers.IntegerField(allow_null=True, help_text="Estimated; null until it can be estimated.")
+    finished = serializers.BooleanField()
+
+    @staticmethod
+    def of(run: SyncRun) -> dict[str, Any]:
+        rate, left = run_rate(run)
+        return {"id": run.pk, "status": run.status, "done": run.progress_done, "total": run.progress_total,
+                "percent": run.progress_percent, "records_per_second": round(rate, 3) if rate is not None else None,
+                "seconds_left": int(left.total_seconds()) if left is not None else None, "finished": not run.is_active}
+
+
+class RunSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncRun
+        fields = ["id", "trigger", "status", "counts", "created_at", "finished_at"]
+        read_only_fields = fields
+
+
+# --- Integrations -------------------------------------------------------------------------
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    display_name = serializers.CharField(source="__str__", read_only=True)
+    other_system = serializers.CharField(source="other_connection.system", read_only=True)
+    hubspot_connection = ConnectionSummarySerializer(read_only=True)
+    other_connection = ConnectionSummarySerializer(read_only=True)
+    last_run = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Integration
+        fields = ["id", "name", "display_name", "other_system", "environment", "enabled", "test_mode",
+                  "test_email_marker", "test_name_marker", "block_free_emails", "write_back_ids", "schedule_minutes",
+                  "hubspot_connection", "other_connection", "last_run", "created_at", "updated_at"]
+        read_only_fields = ["id", "display_name", "other_system", "enabled", "hubspot_connection", "other_connection",
+                            "last_run", "created_at", "updated_at"]
+
+    @extend_schema_field(RunSummarySerializer(allow_null=True))
+    def get_last_run(self, integration: Integration) -> dict[str, Any] | None:
+        # Views prefetch the latest run into `latest_runs` (one query for the whole page).
+        runs = getattr(integration, "latest_runs", None)
+        if runs is None:
+            runs = list(integration.runs.order_by("-created_at")[:1])
+        return RunSummarySerializer(runs[0]).data if runs else None
+
+
+class MainSwitchSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="true switches the sync on, false switches it off.")
+
+
+class SyncNowSerializer(serializers.Serializer):
+    object_mapping = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
+                                              help_text="Sync only this object mapping (default: all).")
+
+
+class HistoricalSyncSerializer(SyncNowSerializer):
+    since = serializers.DateField(required=False, allow_null=True,
+                                  help_text="Only records changed since this date (default: all records).")
+
+
+# --- Object mappings and filters ----------------------------------------------------------
+
+class ObjectMappingSerializer(serializers.ModelSerializer):
+    integration = TenantScopedPrimaryKey("tenant", queryset=Integration.objects.all())
+    field_mapping_count = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = ObjectMapping
+        fields = ["id", "integration", "name", "hubspot_object", "other_object", "direction", "enabled",
+                  "hubspot_match_field", "other_match_field", "create_policy", "system_of_record", "filter_to_other",
+                  "filter_to_hubspot", "order", "is_default", "field_mapping_count"]
+        read_only_fields = ["id", "is_default", "field_mapping_count"]
+        # Uniqueness and filter syntax are checked by the model (full_clean in the action),
+        # with the UI's messages, not by DRF's own validators.
+        validators: list = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list):
+            fields["integration"].read_only = True  # a mapping never moves to another integration
+        return fields
+
+
+class FiltersSerializer(serializers.Serializer):
+    filter_to_other = serializers.JSONField(
+        required=False, help_text='Records HubSpot → other must pass: {"match": "all"|"any", "conditions": [...]}; {} = all.')
+    filter_to_hubspot = serializers.JSONField(required=False, help_text="Records other → HubSpot must pass; {} = all.")
+
+
+# --- Field mappings -----------------------------------------------------------------------
+
+class FieldMappingSerializer(serializers.ModelSerializer):
+    object_mapping = TenantScopedPrimaryKey("integration__tenant", queryset=ObjectMapping.objects.all())
+    value_map = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
+                                      help_text="For text → dropdown: {\"source text\": \"option value\"}.")
+    system_of_record = serializers.ChoiceField(choices=Side.choices, required=False, allow_blank=True,
+                                               help_text="Blank: the object mapping's system of record wins conflicts.")
+
+    class Meta:
+        model = FieldMapping
+        fields = ["id", "object_mapping", "hubspot_field", "other_field", "hubspot_type", "other_type", "direction",
+                  "transform", "value_map", "only_if_target_empty", "system_of_record", "enabled", "order", "is_default"]
+        read_only_fields = ["id", "hubspot_type", "other_type", "is_default"]
+        validators: list = []
+        extra_kwargs = {"transform": {"required": False}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list):
+            # Like the UI: a mapping's two fields are fixed; map a new pair instead.
+            for name in ("object_mapping", "hubspot_field", "other_field"):
+                fields[name].read_only = True
+        return fields
+
+
+# --- Record events ------------------------------------------------------------------------
+
+class RecordEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RecordEvent
+        fields = ["id", "run", "integration", "object_mapping", "source_side", "source_object", "source_id", "target_id",
+                  "outcome", "message", "fields", "details", "created_at"]
+        read_only_fields = fields
+
+
+# --- Query parameters (validated like bodies: a bad value is a 400 that names it) -----------
+
+def _id_field(help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text=help_text)
+
+
+class IntegrationQuery(serializers.Serializer):
+    enabled = serializers.BooleanField(required=False, help_text="Only integrations switched on (true) or off (false).")
+    environment = serializers.ChoiceField(choices=Environment.choices, required=False)
+
+
+class ObjectMappingQuery(serializers.Serializer):
+    integration = _id_field("Only this integration's object mappings.")
+    enabled = serializers.BooleanField(required=False)
+
+
+class FieldMappingQuery(serializers.Serializer):
+    object_mapping = _id_field("Only this object mapping's field mappings.")
+    integration = _id_field("Only this integration's field mappings.")
+
+
+class RunQuery(serializers.Serializer):
+    integration = _id_field("Only this integration's runs.")
+    status = serializers.ChoiceField(choices=SyncRun.Status.choices, required=False)
+    trigger = serializers.ChoiceField(choices=SyncRun.Trigger.choices, required=False)
+
+
+class RecordEventQuery(serializers.Serializer):
+    integration = _id_field("Only this integration's events.")
+    run = serializers.UUIDField(required=False, help_text="Only this run's events.")
+    object_mapping = _id_field("Only this object mapping's events.")
+    outcome = serializers.ChoiceField(choices=RecordEvent.Outcome.choices, required=False)
+    source_side = serializers.ChoiceField(choices=Side.choices, required=False)
+    q = serializers.CharField(required=False, max_length=200, trim_whitespace=True,
+                              help_text="Search: a record id on either side, or text in the message or details "
+                                        "(e-mail, name...).")
+
+
+class ConnectionQuery(serializers.Serializer):
+    system = serializers.ChoiceField(choices=Connection._meta.get_field("system").choices, required=False)
+    status = serializers.ChoiceField(choices=Connection.Status.choices, required=False)

@@ -1,0 +1,30 @@
+"""/api/…: the REST endpoints, the OpenAPI 3 schema and its browsable documentation."""
+
+from django.urls import path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import SimpleRouter
+
+from syncsmart.api import views
+from syncsmart.api.errors import unknown_endpoint
+
+router = SimpleRouter()
+router.register("integrations", views.IntegrationViewSet, basename="api-integration")
+router.register("object-mappings", views.ObjectMappingViewSet, basename="api-object-mapping")
+router.register("field-mappings", views.FieldMappingViewSet, basename="api-field-mapping")
+router.register("runs", views.RunViewSet, basename="api-run")
+router.register("events", views.RecordEventViewSet, basename="api-event")
+router.register("connections", views.ConnectionViewSet, basename="api-connection")
+
+# The schema and docs describe the API to anyone; they hold no tenant data.
+public = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="api-docs", permanent=False), name="api-root"),
+    path("schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **public), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema", **public), name="api-redoc"),
+    *router.urls,
+    re_path(r"^.*$", unknown_endpoint),
+]

@@ -1,0 +1,335 @@
+"""The REST API's endpoints. Each view reads through the request's tenant (tenants.access
+tenant_queryset: another tenant's id is a 404) and changes state only through the named
+actions the UI uses (mappings.actions, mappings.ui_actions, connectors.actions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from connectors.models import Connection
+from mappings import actions, ui_actions
+from mappings.forms import AddFieldMappingForm
+from mappings.models import FieldMapping, Integration, ObjectMapping
+from mappings.ui_schema import field_index
+from syncsmart.api import serializers as s
+from syncsmart.models import RecordEvent, SyncRun
+from tenants.access import tenant_queryset
+
+
+class TenantViewSet(viewsets.GenericViewSet):
+    """Tenant scoping and validated query filters shared by every endpoint."""
+
+    model: type
+    tenant_path = "tenant"
+    query_serializer: type[s.serializers.Serializer] | None = None
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def tenant_rows(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator: no tenant, no rows
+            return self.model._default_manager.none()
+        return tenant_queryset(self.request.tenant, self.model, self.tenant_path)
+
+    def query(self) -> dict[str, Any]:
+        """The list filters, validated: an unknown outcome or a non-numeric id is a 400 naming it."""
+        if self.query_serializer is None or self.action != "list":
+            return {}
+        params = self.query_serializer(data=self.request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        return params.validated_data
+
+    @property
+    def actor(self):
+        return self.request.user
+
+    def accepted(self, run: SyncRun) -> Response:
+        """202: the run is queued (a worker executes it), shown as it stands now."""
+        return Response(s.RunSerializer(run, context=self.get_serializer_context()).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _list_doc(query: type, description: str) -> dict:
+    return {"list": extend_schema(parameters=[query], description=description)}
+
+
+# --- Integrations -------------------------------------------------------------------------
+
+@extend_schema_view(
+    **_list_doc(s.IntegrationQuery, "The tenant's integrations with their connections' status and last run."),
+    partial_update=extend_schema(description="Change standard options, test mode or the schedule "
+                                             "(the main switch has its own endpoint)."),
+)
+class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantViewSet):
+    model = Integration
+    serializer_class = s.IntegrationSerializer
+    ordering = "id"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        latest = SyncRun.objects.order_by("-created_at").defer("log", "state")[:1]
+        rows = (self.tenant_rows().select_related("hubspot_connection", "other_connection")
+                .prefetch_related(Prefetch("runs", queryset=latest, to_attr="latest_runs")))
+        filters = self.query()
+        if "enabled" in filters:
+            rows = rows.filter(enabled=filters["enabled"])
+        if "environment" in filters:
+            rows = rows.filter(environment=filters["environment"])
+        return rows
+
+    def perform_update(self, serializer) -> None:
+        actions.update_integration(serializer.instance, self.actor, **serializer.validated_data)
+
+    def _object_mapping_of(self, integration: Integration, mapping_id: int | None) -> ObjectMapping | None:
+        if mapping_id is None:
+            return None
+        mapping = integration.object_mappings.filter(pk=mapping_id).first()
+        if mapping is None:
+            raise exceptions.ValidationError({"object_mapping": ["Not an object mapping of this integration."]})
+        return mapping
+
+    @extend_schema(request=s.MainSwitchSerializer, responses=s.IntegrationSerializer,
+                   description="The main switch: on syncs on schedule and on webhooks; off stops everything, "
+                               "including runs still waiting in the queue.")
+    @action(detail=True, methods=["post"])
+    def switch(self, request: Request, pk: str | None = None) -> Response:
+        integration = self.get_object()
+        body = s.MainSwitchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        actions.set_main_switch(integration, self.actor, body.validated_data["enabled"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=integration.pk)).data)
+
+    @extend_schema(request=s.SyncNowSerializer, responses={202: s.RunSerializer},
+                   description="Sync now: queues a run for a worker and answers at once with the queued run.")
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, pk: str | None = None) -> Response:
+        integration = self.get_object()
+        body = s.SyncNowSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        mapping = self._object_mapping_of(integration, body.validated_data.get("object_mapping"))
+        run = actions.request_run(integration, self.actor, trigger=SyncRun.Trigger.MANUAL, object_mapping=mapping)
+        return self.accepted(run)
+
+    @extend_schema(request=s.HistoricalSyncSerializer, responses={202: s.RunSerializer},
+                   description="Re-read every record (or those changed since a date) and sync it, with progress "
+                               "(see /api/runs/{id}/progress/). A historical sync already under way is returned as is.")
+    @action(detail=True, methods=["post"], url_path="historical-sync")
+    def historical_sync(self, request: Request, pk: str | None = None) -> Response:
+        integration = self.get_object()
+        body = s.HistoricalSyncSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        mapping = self._object_mapping_of(integration, body.validated_data.get("object_mapping"))
+        run = ui_actions.start_historical_sync(integration, self.actor, since=body.validated_data.get("since"),
+                                               object_mapping=mapping)
+        return self.accepted(run)
+
+
+# --- Object mappings and their filters ----------------------------------------------------
+
+@extend_schema_view(**_list_doc(s.ObjectMappingQuery, "Object mappings (HubSpot object ↔ other object) of the tenant."))
+class ObjectMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                           mixins.UpdateModelMixin, mixins.DestroyModelMixin, TenantViewSet):
+    model = ObjectMapping
+    tenant_path = "integration__tenant"
+    serializer_class = s.ObjectMappingSerializer
+    ordering = "id"
+
+    def get_queryset(self) -> QuerySet:
+        rows = self.tenant_rows().annotate(field_mapping_count=Count("field_mappings"))
+        filters = self.query()
+        if "integration" in filters:
+            rows = rows.filter(integration_id=filters["integration"])
+        if "enabled" in filters:
+            rows = rows.filter(enabled=filters["enabled"])
+        return rows
+
+    def _save(self, mapping: ObjectMapping) -> None:
+        actions.save_object_mapping(mapping, self.actor)
+        mapping.field_mapping_count = mapping.field_mappings.count()
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = ObjectMapping(**serializer.validated_data)
+        self._save(serializer.instance)
+
+    def perform_update(self, serializer) -> None:
+        for name, value in serializer.validated_data.items():
+            setattr(serializer.instance, name, value)
+        self._save(serializer.instance)
+
+    def perform_destroy(self, instance: ObjectMapping) -> None:
+        actions.delete_object_mapping(instance, self.actor)
+
+    @extend_schema(methods=["GET"], responses=s.FiltersSerializer, description="The mapping's filter per direction.")
+    @extend_schema(methods=["PATCH"], request=s.FiltersSerializer, responses=s.FiltersSerializer,
+                   description="Replace one or both directions' filter; {} lets every record through. "
+                               "Malformed filters are refused with the UI's message.")
+    @action(detail=True, methods=["get", "patch"])
+    def filters(self, request: Request, pk: str | None = None) -> Response:
+        mapping = self.get_object()
+        if request.method == "PATCH":
+            body = s.FiltersSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            for name, value in body.validated_data.items():
+                setattr(mapping, name, value)
+            actions.save_object_mapping(mapping, self.actor)
+        return Response(s.FiltersSerializer(mapping).data)
+
+
+# --- Field mappings -----------------------------------------------------------------------
+
+@extend_schema_view(**_list_doc(s.FieldMappingQuery, "Field mappings of the tenant's object mappings."))
+class FieldMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                          mixins.UpdateModelMixin, mixins.DestroyModelMixin, TenantViewSet):
+    model = FieldMapping
+    tenant_path = "object_mapping__integration__tenant"
+    serializer_class = s.FieldMappingSerializer
+    ordering = "id"
+
+    def get_queryset(self) -> QuerySet:
+        rows = self.tenant_rows()
+        filters = self.query()
+        if "object_mapping" in filters:
+            rows = rows.filter(object_mapping_id=filters["object_mapping"])
+        if "integration" in filters:
+            rows = rows.filter(object_mapping__integration_id=filters["integration"])
+        return rows
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        mapping = data["object_mapping"]
+        self._check_like_the_editor(mapping, data)
+        field_mapping = FieldMapping(**data)
+        actions.save_field_mapping(field_mapping, self.actor)
+        serializer.instance = field_mapping
+
+    @staticmethod
+    def _check_like_the_editor(mapping: ObjectMapping, data: dict[str, Any]) -> None:
+        """The mapping editor's own checks, with its messages: both fields exist in the live
+        schema (when discovered), and the pair is not mapped already."""
+        integration = mapping.integration
+        form = AddFieldMappingForm(
+            {"hubspot_field": data["hubspot_field"], "other_field": data["other_field"],
+             "direction": data.get("direction", FieldMapping._meta.get_field("direction").default),
+             "transform": data.get("transform", ""), "only_if_target_empty": data.get("only_if_target_empty", False)},
+            hubspot_fields=field_index(integration.hubspot_connection, mapping.hubspot_object),
+            other_fields=field_index(integration.other_connection, mapping.other_object),
+        )
+        if not form.is_valid():
+            raise exceptions.ValidationError({name: list(errors) for name, errors in form.errors.items()})
+        if FieldMapping.objects.filter(object_mapping=mapping, hubspot_field=data["hubspot_field"],
+                                       other_field=data["other_field"]).exists():
+            raise exceptions.ValidationError("These two fields are already mapped to each other.")
+
+    def perform_update(self, serializer) -> None:
+        for name, value in serializer.validated_data.items():
+            setattr(serializer.instance, name, value)
+        actions.save_field_mapping(serializer.instance, self.actor)
+
+    def perform_destroy(self, instance: FieldMapping) -> None:
+        actions.delete_field_mapping(instance, self.actor)
+
+
+# --- Runs ---------------------------------------------------------------------------------
+
+@extend_schema_view(**_list_doc(s.RunQuery, "Sync runs, newest first, with their counts."),
+                    retrieve=extend_schema(responses=s.RunDetailSerializer))
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = SyncRun
+    tenant_path = "integration__tenant"
+    serializer_class = s.RunSerializer
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet:
+        rows = self.tenant_rows().select_related("requested_by")
+        filters = self.query()
+        if self.action == "list":
+            rows = rows.defer("log", "state")
+        for name in ("status", "trigger"):
+            if name in filters:
+                rows = rows.filter(**{name: filters[name]})
+        if "integration" in filters:
+            rows = rows.filter(integration_id=filters["integration"])
+        return rows
+
+    def get_serializer_class(self):
+        return s.RunDetailSerializer if self.action == "retrieve" else s.RunSerializer
+
+    @extend_schema(responses=s.RunProgressSerializer,
+                   description="Progress of a run (historical syncs count records done of total), rate and time left.")
+    @action(detail=True, methods=["get"])
+    def progress(self, request: Request, pk: str | None = None) -> Response:
+        return Response(s.RunProgressSerializer(s.RunProgressSerializer.of(self.get_object())).data)
+
+    @extend_schema(request=None, responses=s.RunSerializer,
+                   description="Stop a queued or running run after its current page.")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        run = actions.cancel_run(self.get_object(), self.actor)
+        return Response(s.RunSerializer(run, context=self.get_serializer_context()).data)
+
+
+# --- Record events ------------------------------------------------------------------------
+
+@extend_schema_view(**_list_doc(s.RecordEventQuery, "What happened to each record, newest first: search and filter."))
+class RecordEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = RecordEvent
+    tenant_path = "integration__tenant"
+    serializer_class = s.RecordEventSerializer
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet:
+        rows = self.tenant_rows()
+        filters = self.query()
+        for name in ("outcome", "source_side"):
+            if name in filters:
+                rows = rows.filter(**{name: filters[name]})
+        for name in ("integration", "run", "object_mapping"):
+            if name in filters:
+                rows = rows.filter(**{f"{name}_id": filters[name]})
+        if filters.get("q"):
+            q = filters["q"]
+            rows = rows.filter(Q(source_id=q) | Q(target_id=q) | Q(message__icontains=q) | Q(details__icontains=q))
+        return rows
+
+    @extend_schema(request=None, responses={202: s.RunSerializer},
+                   description="Retry this record now: queues a run limited to it.")
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        return self.accepted(actions.retry_record(self.get_object(), self.actor))
+
+
+# --- Connections --------------------------------------------------------------------------
+
+@extend_schema_view(**_list_doc(s.ConnectionQuery, "The tenant's connections: status and last error, never a secret."))
+class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = Connection
+    serializer_class = s.ConnectionSerializer
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet:
+        rows = self.tenant_rows()
+        filters = self.query()
+        for name in ("system", "status"):
+            if name in filters:
+                rows = rows.filter(**{name: filters[name]})
+        return rows
+
+    @extend_schema(request=None, responses=s.ConnectionTestResultSerializer,
+                   description="Test the connection against the vendor now and record the result on it.")
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        from connectors.actions import test_connection
+
+        connection = self.get_object()
+        result = test_connection(connection)
+        connection.refresh_from_db()
+        data = {"ok": result.ok, "message": s.redact(result.message), "account": result.account, "connection": connection}
+        return Response(s.ConnectionTestResultSerializer(data).data)
+
+
+__all__ = ["ConnectionViewSet", "FieldMappingViewSet", "IntegrationViewSet", "ObjectMappingViewSet",
+           "RecordEventViewSet", "RunViewSet"]

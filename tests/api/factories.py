@@ -1,0 +1,69 @@
+"""Small, explicit factories for the API tests."""
+
+import factory
+from django.utils import timezone
+
+from mappings.models import FieldMapping, Integration, ObjectMapping
+from syncsmart.models import RecordEvent, SyncRun
+from tests.factories import ConnectionFactory, TenantFactory
+
+SECRET = "pat-na1-SECRET-do-not-show-0123456789"
+
+
+class IntegrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Integration
+
+    tenant = factory.SubFactory(TenantFactory)
+    hubspot_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="hubspot",
+                                            credentials=factory.LazyFunction(lambda: {"token": SECRET}))
+    other_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="connectwise",
+                                          credentials=factory.LazyFunction(lambda: {"private_key": SECRET}))
+    enabled = True
+
+
+class ObjectMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ObjectMapping
+
+    integration = factory.SubFactory(IntegrationFactory)
+    hubspot_object = "contacts"
+    other_object = factory.Sequence(lambda n: f"contacts{n}")
+    hubspot_match_field = "email"
+    other_match_field = "email"
+
+
+class FieldMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FieldMapping
+
+    object_mapping = factory.SubFactory(ObjectMappingFactory)
+    hubspot_field = factory.Sequence(lambda n: f"field{n}")
+    other_field = factory.Sequence(lambda n: f"field{n}")
+    hubspot_type = "string"
+    other_type = "string"
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncRun
+
+    integration = factory.SubFactory(IntegrationFactory)
+    trigger = SyncRun.Trigger.SCHEDULE
+    status = SyncRun.Status.SUCCEEDED
+    counts = factory.LazyFunction(lambda: {"created": 2, "updated": 1})
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class RecordEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecordEvent
+
+    run = factory.SubFactory(SyncRunFactory)
+    integration = factory.SelfAttribute("run.integration")
+    object_mapping = factory.SubFactory(ObjectMappingFactory, integration=factory.SelfAttribute("..integration"))
+    source_side = "hubspot"
+    source_object = "contacts"
+    source_id = factory.Sequence(lambda n: str(1000 + n))
+    outcome = RecordEvent.Outcome.CREATED
