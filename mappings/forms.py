@@ -1,0 +1,113 @@
+"""Forms of the customer's integration pages. They only parse and validate input; every change
+goes through mappings.actions (or mappings.ui_actions), which audits it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from mappings.models import Direction, FieldMapping, Integration, ObjectMapping, Side
+
+SOR_CHOICES = [("", "Same as the object (default)")] + list(Side.choices)
+
+
+class IntegrationOptionsForm(forms.ModelForm):
+    """Test mode and the standard options (the installer's checkboxes), editable later."""
+
+    class Meta:
+        model = Integration
+        fields = ["test_mode", "test_email_marker", "test_name_marker", "block_free_emails", "schedule_minutes"]
+        labels = {"test_mode": "Test mode: only sync records carrying a test marker",
+                  "test_email_marker": "Test marker in e-mail addresses",
+                  "test_name_marker": "Test marker in company / deal names",
+                  "schedule_minutes": "Sync every (minutes)"}
+
+
+class ObjectMappingForm(forms.ModelForm):
+    class Meta:
+        model = ObjectMapping
+        fields = ["enabled", "direction", "system_of_record", "create_policy"]
+        labels = {"enabled": "Sync this object", "direction": "Direction",
+                  "system_of_record": "System of record (wins conflicts)", "create_policy": "When no match is found"}
+
+
+class FieldMappingRowForm(forms.ModelForm):
+    """The per-row controls of the mapping table: direction, only-if-empty, conflict winner."""
+
+    system_of_record = forms.ChoiceField(choices=SOR_CHOICES, required=False, label="Wins conflicts")
+
+    class Meta:
+        model = FieldMapping
+        fields = ["direction", "only_if_target_empty", "system_of_record", "enabled"]
+        labels = {"only_if_target_empty": "Only if target empty", "enabled": "On"}
+
+
+def parse_value_map(text: str) -> dict[str, str]:
+    """'source text = option value' per line -> {source text: option value}."""
+    mapping: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if "=" not in line:
+            raise forms.ValidationError(f"Line {number}: write it as “text = option value”.")
+        source, target = (part.strip() for part in line.split("=", 1))
+        if not source or not target:
+            raise forms.ValidationError(f"Line {number}: both sides of “=” are needed.")
+        mapping[source] = target
+    return mapping
+
+
+class AddFieldMappingForm(forms.Form):
+    """A custom mapping: one field picked from each system's live schema."""
+
+    hubspot_field = forms.CharField(label="HubSpot field", max_length=200,
+                                    error_messages={"required": "Pick a HubSpot field."})
+    other_field = forms.CharField(label="Other system's field", max_length=200,
+                                  error_messages={"required": "Pick a field of the other system."})
+    direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.BOTH)
+    transform = forms.ChoiceField(choices=[("", "Automatic (from the field types)")] + list(FieldMapping.Transform.choices),
+                                  required=False)
+    only_if_target_empty = forms.BooleanField(required=False, label="Only if target empty")
+    value_map = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Value map (text → dropdown)",
+                                help_text="One per line: <code>text = option value</code>. Needed only to map text into a dropdown.")
+
+    def __init__(self, *args: Any, hubspot_fields: dict | None = None, other_fields: dict | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.hubspot_fields = hubspot_fields or {}
+        self.other_fields = other_fields or {}
+
+    def clean_hubspot_field(self) -> str:
+        return self._known(self.cleaned_data["hubspot_field"], self.hubspot_fields, "HubSpot")
+
+    def clean_other_field(self) -> str:
+        return self._known(self.cleaned_data["other_field"], self.other_fields, "the other system")
+
+    def clean_value_map(self) -> dict[str, str]:
+        return parse_value_map(self.cleaned_data.get("value_map") or "")
+
+    @staticmethod
+    def _known(name: str, fields: dict, system: str) -> str:
+        # An empty schema (not discovered yet) cannot vouch for a name; the run checks it then.
+        if fields and name not in fields:
+            raise forms.ValidationError(f"{system} has no field “{name}”. Pick one from the list.")
+        return name
+
+
+class HistoricalSyncForm(forms.Form):
+    SCOPES = [("all", "All records"), ("since", "Records changed since a date")]
+
+    scope = forms.ChoiceField(choices=SCOPES, initial="all", widget=forms.RadioSelect, label="Which records")
+    since = forms.DateField(required=False, label="Since", widget=forms.DateInput(attrs={"type": "date"}))
+    object_mapping = forms.ModelChoiceField(queryset=ObjectMapping.objects.none(), required=False,
+                                            empty_label="Every object", label="Objects")
+
+    def __init__(self, *args: Any, integration: Integration, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["object_mapping"].queryset = integration.object_mappings.filter(enabled=True)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("scope") == "since" and not cleaned.get("since"):
+            self.add_error("since", "Pick the date to start from.")
+        return cleaned

@@ -1,0 +1,113 @@
+"""Small explicit fixtures for the customer UI's view tests: an integration whose connections
+carry a discovered schema, its mappings, runs, events and links."""
+
+import factory
+
+from mappings.models import FieldMapping, Integration, ObjectMapping
+from syncsmart.models import DeferredRecord, RecordEvent, RecordLink, SyncRun
+from tests.factories import ConnectionFactory, TenantFactory
+
+
+def field(name, kind, label=None, options=(), **extra):
+    return {"name": name, "label": label or name.title(), "type": kind,
+            "options": [{"value": v, "label": lbl} for v, lbl in options], **extra}
+
+
+HUBSPOT_SCHEMA = {
+    "contacts": [
+        field("firstname", "string", "First name"), field("lastname", "string", "Last name"),
+        field("email", "email", "Email"), field("phone", "phone", "Phone number"),
+        field("birthdate", "date", "Birth date"), field("num_notes", "number", "Number of notes"),
+        field("jobtitle", "string", "Job title"),
+        field("lifecyclestage", "enumeration", "Lifecycle stage",
+              [("lead", "Lead"), ("customer", "Customer"), ("evangelist", "Evangelist")]),
+    ],
+    "companies": [field("name", "string", "Company name"), field("domain", "string", "Company domain")],
+}
+CONNECTWISE_SCHEMA = {
+    "contacts": [
+        field("firstName", "string", "First Name"), field("lastName", "string", "Last Name"),
+        field("email", "email", "Email"), field("phone", "phone", "Phone"), field("title", "string", "Title"),
+        field("custom_7", "number", "Years as customer"), field("birthDay", "date", "Birthday"),
+        field("type", "enumeration", "Contact type", [("1", "Lead"), ("2", "Customer"), ("3", "Vendor")]),
+    ],
+    "companies": [field("name", "string", "Company Name"), field("website", "string", "Website")],
+}
+
+
+class IntegrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Integration
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = "HubSpot ↔ ConnectWise"
+    hubspot_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="hubspot",
+                                            schema_cache=HUBSPOT_SCHEMA)
+    other_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="connectwise",
+                                          schema_cache=CONNECTWISE_SCHEMA)
+    enabled = True
+
+
+class ObjectMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ObjectMapping
+
+    integration = factory.SubFactory(IntegrationFactory)
+    name = "Contacts"
+    hubspot_object = "contacts"
+    other_object = "contacts"
+    hubspot_match_field = "email"
+    other_match_field = "email"
+    order = 20
+
+
+class FieldMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FieldMapping
+
+    object_mapping = factory.SubFactory(ObjectMappingFactory)
+    hubspot_field = "firstname"
+    other_field = "firstName"
+    hubspot_type = "string"
+    other_type = "string"
+    is_default = True
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncRun
+
+    integration = factory.SubFactory(IntegrationFactory)
+    status = SyncRun.Status.SUCCEEDED
+    trigger = SyncRun.Trigger.SCHEDULE
+    counts = factory.LazyFunction(lambda: {"created": 2, "updated": 1, "failed": 1})
+
+
+class RecordEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecordEvent
+
+    integration = factory.SubFactory(IntegrationFactory)
+    run = factory.SubFactory(SyncRunFactory, integration=factory.SelfAttribute("..integration"))
+    source_side = "hubspot"
+    source_object = "contacts"
+    source_id = factory.Sequence(lambda n: str(1000 + n))
+    outcome = RecordEvent.Outcome.CREATED
+
+
+class RecordLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RecordLink
+
+    hubspot_object = "contacts"
+    other_object = "contacts"
+    hubspot_id = factory.Sequence(lambda n: str(1000 + n))
+    other_id = factory.Sequence(lambda n: str(50 + n))
+
+
+class DeferredRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeferredRecord
+
+    source_side = "hubspot"
+    reason = "Its company is not synced yet."
