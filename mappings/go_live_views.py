@@ -67,7 +67,7 @@ def _test_or_start(request, integration, switch, action) -> HttpResponse:
         return _render(request, integration, switch, form, confirm)
     config, secrets = split_credential_form(form)
     connection = go_live.save_production_connection(switch, request.user, config, secrets)
-    result = run_connection_test(switch, request.user, connection)
+    result = run_connection_test(request.user, connection)
     if action == "start" and result.ok and confirm.is_valid():
         switch = go_live.start(switch, request.user, mappings=confirm.cleaned_data["mappings"],
                                keep_test_mode=confirm.cleaned_data["keep_test_mode"])

@@ -39,15 +39,17 @@ def main_switch(integration: Integration, staff, on: bool) -> Integration:
 
 
 def refresh_schema(connection: Connection, staff) -> str:
-    """Re-discover the connection's fields; a vendor error is reported, not raised."""
+    """Re-discover the connection's fields; a vendor error is reported (and recorded on the connection), not raised."""
     from connectors.actions import refresh_schema as refresh
 
-    outcome = refresh(connection)
+    counts = refresh(connection)
     connection.refresh_from_db()
-    message = (f"Schema of {connection} refreshed: {len(connection.schema_cache or {})} object types"
-               if connection.status != Connection.Status.ERROR else f"Schema refresh of {connection} failed: {connection.last_error}")
-    audit(connection.tenant, staff, "staff.schema_refreshed", connection, summary=message,
-          ok=connection.status != Connection.Status.ERROR, result=str(outcome)[:200] if outcome is not None else "")
+    if counts:
+        message = f"Schema of {connection} refreshed: {sum(counts.values())} fields in {len(counts)} object types."
+    else:
+        message = f"Schema refresh of {connection} failed: {connection.last_error or 'the vendor could not be reached'}"
+    audit(connection.tenant, staff, "staff.schema_refreshed", connection, summary=message, ok=bool(counts),
+          object_types=sorted(counts or {}))
     return message
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from connectors.base import ConnectionTest
 from connectors.models import Connection
 from connectors.registry import system
-from tenants.actions import audit
 
 
 def credential_form(system_key: str, *, data=None, connection: Connection | None = None):
@@ -19,19 +18,17 @@ def credential_form(system_key: str, *, data=None, connection: Connection | None
 
 def split_credential_form(form) -> tuple[dict[str, Any], dict[str, Any]]:
     """(config, credentials) from a valid credential form: non-secret settings and secrets."""
-    return form.config(), form.credentials()
+    return form.get_config(), form.get_credentials()
 
 
 def build_credential_form(progress, *, data=None):
     return credential_form(progress.answers["system"], data=data, connection=progress.other_connection)
 
 
-def run_connection_test(progress_or_tenant, actor, connection: Connection) -> ConnectionTest:
-    """Call the vendor now; the connection records success or failure (status, message)."""
+def run_connection_test(actor, connection: Connection) -> ConnectionTest:
+    """Call the vendor now; the connection records success or failure and the test is audited."""
     from connectors.actions import test_connection
 
-    result = test_connection(connection)
-    tenant = connection.tenant
-    audit(tenant, actor, "connection.tested", connection,
-          summary=f"{connection} test: {'OK' if result.ok else 'failed — ' + result.message}"[:500], ok=result.ok)
+    result = test_connection(connection, actor)
+    connection.refresh_from_db()
     return result

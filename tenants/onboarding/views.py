@@ -122,7 +122,7 @@ def credentials(request: HttpRequest, progress: OnboardingProgress) -> HttpRespo
         if form.is_valid():
             config, secrets = split_credential_form(form)
             connection = actions.save_other_connection(progress, request.user, config, secrets)
-            result = run_connection_test(progress, request.user, connection)
+            result = run_connection_test(request.user, connection)
             if result.ok and request.POST.get("then") == "continue":
                 return redirect("onboarding_step", step=Step.OBJECTS)
             form = build_credential_form(progress)

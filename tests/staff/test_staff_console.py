@@ -93,14 +93,24 @@ def test_the_tenant_page_shows_runs_failing_records_and_audit_log_but_never_a_se
         assert secret not in body
 
 
-@pytest.mark.django_db
-def test_every_staff_action_writes_an_audit_row(team, integration, admin_client, monkeypatch):
-    import connectors.actions
+@pytest.fixture
+def hubspot_emulator():
+    from connectors.http import mount, unmount
+    from connectors.hubspot.emulator import HubSpotEmulator
 
-    def fake_refresh(connection):  # the vendor is not what this test is about; the audit row is
-        connection.schema_cache = {"companies": [{"name": "name", "type": "string"}]}
-        connection.save(update_fields=["schema_cache"])
-    monkeypatch.setattr(connectors.actions, "refresh_schema", fake_refresh)
+    emulator = HubSpotEmulator()
+    mount("http://hubspot.staff-test", emulator.transport())
+    yield emulator
+    unmount("http://hubspot.staff-test")
+
+
+@pytest.mark.django_db
+def test_every_staff_action_writes_an_audit_row(team, integration, admin_client, hubspot_emulator):
+    from connectors.hubspot.emulator import DEFAULT_TOKEN
+
+    hub = integration.hubspot_connection
+    hub.config, hub.credentials = {"base_url": "http://hubspot.staff-test"}, {"token": DEFAULT_TOKEN}
+    hub.save()
 
     def staff_rows(action):
         return AuditLog.objects.filter(tenant=team.tenant, action=action, actor__is_staff=True).count()
@@ -115,8 +125,10 @@ def test_every_staff_action_writes_an_audit_row(team, integration, admin_client,
     admin_client.post(reverse("staff_main_switch", args=[integration.pk]), {"on": "0"})
     integration.refresh_from_db()
     assert staff_rows("staff.main_switch") == 2 and not integration.enabled
-    admin_client.post(reverse("staff_refresh_schema", args=[integration.other_connection.pk]))
+    admin_client.post(reverse("staff_refresh_schema", args=[hub.pk]))
     assert staff_rows("staff.schema_refreshed") == 1
+    hub.refresh_from_db()
+    assert "contacts" in hub.schema_cache and hub.schema_refreshed_at is not None
     admin_client.post(reverse("staff_view_as", args=[team.tenant.pk]))
     assert staff_rows("staff.view_as_started") == 1
     admin_client.get(reverse("staff_view_as_end"))
