@@ -177,6 +177,11 @@ def request_run(integration: Integration, actor=None, *, trigger: str = "manual"
                                      object_mapping=object_mapping).order_by("queued_at")
     if not state and trigger in ("schedule", "manual") and (existing := waiting.first()) is not None:
         return existing
+    if trigger == "webhook":
+        # Any run about to start drains the whole inbox first; one waiting is enough.
+        soon = SyncRun.objects.filter(integration=integration, status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
+        if (existing := soon.order_by("queued_at").first()) is not None:
+            return existing
     run = SyncRun.objects.create(integration=integration, trigger=trigger, object_mapping=object_mapping, state=state,
                                  requested_by=actor if getattr(actor, "pk", None) else None)
     if trigger in ("manual", "retry") and actor is not None:

@@ -1,0 +1,146 @@
+"""Everything one run needs in memory: both connectors, schemas and owners (loaded once per
+run, never per record), the integration's mappings, and the counts and events gathered so far."""
+
+from __future__ import annotations
+
+import collections
+import logging
+from typing import Any, Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.base import Connector, ObjectType, Option
+from mappings.models import Integration, ObjectMapping, Side
+from syncsmart.engine.transform import OwnerDirectory, Schema
+from syncsmart.models import InboxItem, RecordEvent, SyncCursor, SyncRun
+
+log = logging.getLogger("syncsmart.engine")
+
+FREE_EMAIL_DOMAINS = frozenset("""
+gmail.com googlemail.com yahoo.com yahoo.co.uk ymail.com hotmail.com hotmail.co.uk outlook.com live.com msn.com
+aol.com icloud.com me.com mac.com mail.com gmx.com gmx.de gmx.net web.de protonmail.com proton.me zoho.com
+yandex.com yandex.ru mail.ru qq.com 163.com 126.com comcast.net verizon.net att.net sbcglobal.net btinternet.com
+""".split())
+
+
+def other_side(side: str) -> str:
+    return Side.OTHER if side == Side.HUBSPOT else Side.HUBSPOT
+
+
+class RunContext:
+    def __init__(self, integration: Integration, run: SyncRun | None = None,
+                 connectors: dict[str, Connector] | None = None):
+        self.integration = integration
+        self.run = run
+        self.connectors = connectors or {
+            Side.HUBSPOT: integration.hubspot_connection.connector(),
+            Side.OTHER: integration.other_connection.connector(),
+        }
+        self._schemas: dict[tuple[str, str], Schema] = {}
+        self._owners: dict[tuple[str, str], OwnerDirectory] = {}
+        self._object_types: dict[tuple[str, str], ObjectType] = {}
+        self.mappings: list[ObjectMapping] = list(
+            ObjectMapping.objects.filter(integration=integration, enabled=True).prefetch_related("field_mappings").order_by("order", "id"))
+        self.counts: collections.Counter = collections.Counter()
+        # Records of the reverse flow to look at in this run (matched pairs whose other side wins).
+        self.reverse_pending: dict[tuple[int, str], set[str]] = collections.defaultdict(set)
+
+    def close(self) -> None:
+        for connector in self.connectors.values():
+            connector.close()
+
+    # --- vendor metadata, cached for the run ---------------------------------------------
+    def connector(self, side: str) -> Connector:
+        return self.connectors[side]
+
+    def object_type(self, side: str, name: str) -> ObjectType:
+        key = (side, name)
+        if key not in self._object_types:
+            self._object_types[key] = self.connectors[side].object_type(name)
+        return self._object_types[key]
+
+    def schema(self, side: str, object_type: str) -> Schema:
+        key = (side, object_type)
+        if key not in self._schemas:
+            fields = self.connectors[side].discover_fields(object_type)
+            self._schemas[key] = Schema(object_type, {f.name: f for f in fields})
+        return self._schemas[key]
+
+    def owners(self, side: str, object_type: str) -> OwnerDirectory:
+        key = (side, object_type)
+        if key not in self._owners:
+            self._owners[key] = OwnerDirectory.load(self.connectors[side], object_type)
+        return self._owners[key]
+
+    def owner_object(self, side: str) -> str | None:
+        """The side's owner-like object type (owners / members / systemusers)."""
+        for obj in self.connectors[side].object_types():
+            if obj.read_only and obj.email_field:
+                return obj.name
+        return None
+
+    def add_hubspot_option(self, object_type: str, field_name: str, label: str) -> Option:
+        option = self.connectors[Side.HUBSPOT].add_option(object_type, field_name, label, label)
+        self.schema(Side.HUBSPOT, object_type).add_option(field_name, option)
+        self.counts["options_added"] += 1
+        return option
+
+    # --- mappings ----------------------------------------------------------------------
+    def flows(self, only: ObjectMapping | None = None) -> list[tuple[ObjectMapping, str]]:
+        """(mapping, source side) in dependency order: parents before children."""
+        flows = []
+        for mapping in self.mappings:
+            if only is not None and mapping.pk != only.pk:
+                continue
+            for source in (Side.HUBSPOT, Side.OTHER):
+                if other_side(source) in mapping_flows(mapping):
+                    flows.append((mapping, source))
+        return flows
+
+    def parent_mapping(self, source_side: str, source_object: str, target_object: str | None) -> ObjectMapping | None:
+        """The mapping that syncs a parent record of `source_object` towards the other side."""
+        for mapping in self.mappings:
+            if mapping.object_for(source_side) != source_object or other_side(source_side) not in mapping_flows(mapping):
+                continue
+            if target_object is None or mapping.object_for(other_side(source_side)) == target_object:
+                return mapping
+        return None
+
+    def mapping(self, pk: int) -> ObjectMapping | None:
+        return next((m for m in self.mappings if m.pk == pk), None)
+
+    # --- checkpoint ------------------------------------------------------------------
+    def cursor_row(self, mapping: ObjectMapping, side: str, kind: str) -> SyncCursor:
+        row, _ = SyncCursor.objects.get_or_create(integration=self.integration, object_mapping=mapping, side=side, kind=kind)
+        return row
+
+    def save_events(self, events: Iterable[RecordEvent]) -> None:
+        events = list(events)
+        for event in events:
+            event.run = self.run
+            event.integration = self.integration
+            self.counts[event.outcome] += 1
+        RecordEvent.objects.bulk_create(events, batch_size=500)
+
+    def finish_inbox(self, ids: Iterable[int]) -> None:
+        InboxItem.objects.filter(pk__in=list(ids)).update(status=InboxItem.Status.DONE, processed_at=timezone.now(), run=self.run)
+
+    def heartbeat(self, pages: int = 1, processed: int = 0) -> None:
+        if self.run is None:
+            return
+        self.run.pages += pages
+        self.run.progress_done += processed
+        self.run.counts = dict(self.counts)
+        self.run.heartbeat_at = timezone.now()
+        SyncRun.objects.filter(pk=self.run.pk).update(pages=self.run.pages, progress_done=self.run.progress_done,
+                                                       counts=self.run.counts, heartbeat_at=self.run.heartbeat_at)
+
+
+def mapping_flows(mapping: ObjectMapping) -> list[str]:
+    from mappings.models import Direction
+
+    return Direction.flows(mapping.direction)
+
+
+__all__ = ["RunContext", "FREE_EMAIL_DOMAINS", "other_side", "mapping_flows", "transaction"]

@@ -1,0 +1,646 @@
+"""One page of one flow (an object mapping, from one side to the other), DESIGN.md §4 steps 2-8:
+
+gate / filter -> echo check -> parents -> resolve counterparts (links, then one batched match
+look-up) -> read the targets' current values (one batched read) -> transform + conflict + diff
+per field -> batched creates and updates with per-record outcomes -> links, events, cursor.
+
+Per field, with the link's baseline (the values both sides had when the field was last in
+sync): a field is written only when the source changed it since then; when both sides changed
+it, the field's system of record wins and the losing value goes on the event; when the value
+already equals the target's, nothing is written. The reverse flow handles target-side changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Callable, Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from connectors.base import ConnectorError, ErrorKind, FieldType, Record, WriteInput, WriteResult, chunked
+from mappings import filters
+from mappings.models import FieldMapping, ObjectMapping, Side
+from syncsmart.engine.context import FREE_EMAIL_DOMAINS, RunContext, mapping_flows, other_side
+from syncsmart.engine.transform import Unmatched, dropdown_to_hubspot, dropdown_to_other, owner_across
+from syncsmart.engine.values import ConversionError, convert, is_empty, normal, values_hash
+from syncsmart.models import DeferredRecord, RecordEvent, RecordLink
+
+log = logging.getLogger("syncsmart.engine")
+
+MISSING = object()
+MAX_PARENT_DEPTH = 2
+NAME_FIELDS = ("name", "dealname", "companyname", "company_name", "fullname", "lastname")
+O = RecordEvent.Outcome
+
+
+class DeferParent(Exception):
+    def __init__(self, message: str, waiting_for: dict[str, str]):
+        super().__init__(message)
+        self.waiting_for = waiting_for
+
+
+@dataclass
+class Item:
+    record: Record
+    link: RecordLink | None = None
+    target_id: str | None = None
+    target: Record | None = None
+    matched: bool = False  # linked in this page to a record found by match value
+    writes: dict[str, Any] = field(default_factory=dict)
+    source_base: dict[str, Any] = field(default_factory=dict)  # baseline updates, source terms
+    target_base: dict[str, Any] = field(default_factory=dict)  # baseline updates, target terms
+    conflicts: dict[str, Any] = field(default_factory=dict)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    outcome: str | None = None
+    message: str = ""
+    error: dict[str, Any] | None = None
+    waiting_for: list[dict[str, str]] = field(default_factory=list)
+    retry_later: bool = False
+    baseline_saved: bool = False  # the link was stored right after the create
+
+    @property
+    def id(self) -> str:
+        return str(self.record.id)
+
+
+@dataclass
+class PageResult:
+    events: list[RecordEvent] = field(default_factory=list)
+    processed: int = 0
+    writes: int = 0
+
+
+class Flow:
+    def __init__(self, ctx: RunContext, mapping: ObjectMapping, source_side: str):
+        self.ctx = ctx
+        self.mapping = mapping
+        self.source = source_side
+        self.target = other_side(source_side)
+        self.source_object = mapping.object_for(self.source)
+        self.target_object = mapping.object_for(self.target)
+        all_fields = [f for f in mapping.field_mappings.all() if f.enabled]
+        self.fields: list[FieldMapping] = [f for f in all_fields if f.flows_to(self.target)]
+        self.reverse_fields: list[FieldMapping] = [f for f in all_fields if f.flows_to(self.source)]
+        self.source_connector = ctx.connector(self.source)
+        self.target_connector = ctx.connector(self.target)
+        self.source_schema = ctx.schema(self.source, self.source_object)
+        self.target_schema = ctx.schema(self.target, self.target_object)
+        self.filter = mapping.filter_for_target(self.target) or {}
+        self.email_field = self._primary_email_field()
+        self.name_field = next((n for n in NAME_FIELDS if n in self.source_schema.fields), None)
+
+    # --- names -----------------------------------------------------------------------------
+    def src(self, fm: FieldMapping) -> str:
+        return fm.hubspot_field if self.source == Side.HUBSPOT else fm.other_field
+
+    def dst(self, fm: FieldMapping) -> str:
+        return fm.other_field if self.source == Side.HUBSPOT else fm.hubspot_field
+
+    def src_kind(self, fm: FieldMapping) -> str:
+        return self.source_schema.kind(self.src(fm)) or (fm.hubspot_type if self.source == Side.HUBSPOT else fm.other_type)
+
+    def dst_kind(self, fm: FieldMapping) -> str:
+        return self.target_schema.kind(self.dst(fm)) or (fm.other_type if self.source == Side.HUBSPOT else fm.hubspot_type)
+
+    def link_source_id(self, link: RecordLink) -> str:
+        return link.hubspot_id if self.source == Side.HUBSPOT else link.other_id
+
+    def link_target_id(self, link: RecordLink) -> str:
+        return link.other_id if self.source == Side.HUBSPOT else link.hubspot_id
+
+    def source_values(self, link: RecordLink) -> dict[str, Any]:
+        return link.hubspot_values if self.source == Side.HUBSPOT else link.other_values
+
+    def target_values(self, link: RecordLink) -> dict[str, Any]:
+        return link.other_values if self.source == Side.HUBSPOT else link.hubspot_values
+
+    def source_hash(self, link: RecordLink) -> str:
+        return link.hubspot_hash if self.source == Side.HUBSPOT else link.other_hash
+
+    # --- entry point ---------------------------------------------------------------------
+    def process(self, records: Iterable[Record], depth: int = 0) -> tuple[PageResult, Callable[[], None]]:
+        """Sync one page. Returns the result and the checkpoint to run in the page's transaction."""
+        records = list({str(r.id): r for r in records}.values())
+        result = PageResult(processed=len(records))
+        links = self._links_for([str(r.id) for r in records])
+        items: list[Item] = []
+        elsewhere = self._linked_elsewhere([str(r.id) for r in records if str(r.id) not in links])
+        for record in records:
+            item = Item(record, link=links.get(str(record.id)))
+            reason = self.gate(record) or (elsewhere.get(item.id) if item.link is None else None)
+            if reason:
+                item.outcome, item.message = O.FILTERED, reason
+            elif item.link is not None and self.is_echo(item):
+                item.outcome, item.message = O.ECHO, "No change since the last sync (our own write coming back)."
+            items.append(item)
+        live = [i for i in items if i.outcome is None]
+        parent_ids = self.resolve_parents(live, depth)
+        self.resolve_counterparts(live)
+        self.read_targets([i for i in live if i.target_id and i.outcome is None])
+        for item in live:
+            if item.outcome is None:
+                self.plan(item, parent_ids)
+        self.write(live, result)
+        checkpoint = self._checkpoint(items, result)
+        return result, checkpoint
+
+    # --- 2. gate and filter -----------------------------------------------------------------
+    def _primary_email_field(self) -> str | None:
+        match = self.mapping.match_field_for(self.source)
+        email_fields = [n for n, f in self.source_schema.fields.items() if f.type == FieldType.EMAIL] or \
+                       [n for n in self.source_schema.fields if n.lower() in ("email", "emailaddress1")]
+        if match and match in email_fields:
+            return match
+        return email_fields[0] if email_fields else None
+
+    def gate(self, record: Record) -> str | None:
+        if record.deleted:
+            return "Deleted in the source system; deletions are not synced."
+        integration = self.ctx.integration
+        props = record.properties
+        email = str(props.get(self.email_field) or "").strip().lower() if self.email_field else ""
+        if integration.test_mode:
+            if self.email_field:
+                marker = (integration.test_email_marker or "").lower()
+                if marker and marker not in email:
+                    return f"Test mode: the e-mail does not contain “{integration.test_email_marker}”."
+            elif self.name_field:
+                marker = (integration.test_name_marker or "").lower()
+                if marker and marker not in str(props.get(self.name_field) or "").lower():
+                    return f"Test mode: the name does not contain “{integration.test_name_marker}”."
+        if integration.block_free_emails and email and email.rpartition("@")[2] in FREE_EMAIL_DOMAINS:
+            return f"Free e-mail addresses are blocked ({email.rpartition('@')[2]})."
+        failure = filters.first_failure(self.filter, props)
+        if failure:
+            return f"Filter: {failure}."
+        return None
+
+    def _linked_elsewhere(self, ids: list[str]) -> dict[str, str]:
+        """Records already linked through another mapping of the same object that does not
+        sync this way (a HubSpot contact that came from a Dynamics lead is not also a contact)."""
+        others = [m for m in self.ctx.mappings if m.pk != self.mapping.pk and m.object_for(self.source) == self.source_object
+                  and self.target not in mapping_flows(m)]
+        if not others or not ids:
+            return {}
+        column = "hubspot_id" if self.source == Side.HUBSPOT else "other_id"
+        rows = RecordLink.objects.filter(object_mapping__in=others, **{f"{column}__in": ids}).select_related("object_mapping")
+        return {getattr(r, column): f"Linked through “{r.object_mapping}”, which syncs only the other way." for r in rows}
+
+    # --- 3. echo check ------------------------------------------------------------------
+    def current_hash(self, record: Record) -> str:
+        return values_hash({self.src(f): normal(record.properties.get(self.src(f)), self.src_kind(f)) for f in self.fields})
+
+    def is_echo(self, item: Item) -> bool:
+        stored = self.source_hash(item.link)
+        return bool(stored) and stored == self.current_hash(item.record)
+
+    # --- 4a. parents before children ------------------------------------------------------
+    def _association_fields(self) -> list[tuple[FieldMapping, str, str | None]]:
+        """(field mapping, source reference type, target reference type) of association fields."""
+        out = []
+        for fm in self.fields:
+            info = self.source_schema.get(self.src(fm))
+            if fm.transform != FieldMapping.Transform.ASSOCIATION and not (info and info.type == FieldType.REFERENCE):
+                continue
+            target_info = self.target_schema.get(self.dst(fm))
+            ref = info.reference_to if info else None
+            if ref:
+                out.append((fm, ref, target_info.reference_to if target_info else None))
+        return out
+
+    def resolve_parents(self, items: list[Item], depth: int) -> dict[tuple[str, str], str]:
+        """{(source parent type, source parent id): target parent id}. Unlinked parents are
+        synced first through their own mapping; what still is not linked is reported."""
+        assoc = self._association_fields()
+        if not assoc or not items:
+            return {}
+        wanted: dict[tuple[str, str | None], set[str]] = {}
+        for item in items:
+            for fm, ref, target_ref in assoc:
+                value = item.record.properties.get(self.src(fm))
+                if not is_empty(value):
+                    wanted.setdefault((ref, target_ref), set()).add(str(value))
+        resolved: dict[tuple[str, str], str] = {}
+        for (ref, target_ref), ids in wanted.items():
+            found = self._parent_links(ref, target_ref, ids)
+            missing = ids - set(found)
+            if missing and depth < MAX_PARENT_DEPTH:
+                parent_mapping = self.ctx.parent_mapping(self.source, ref, target_ref)
+                if parent_mapping is not None:
+                    self._sync_parents_first(parent_mapping, ref, sorted(missing), depth)
+                    found = self._parent_links(ref, target_ref, ids)
+            resolved.update({(ref, source_id): target_id for source_id, target_id in found.items()})
+        return resolved
+
+    def _parent_links(self, ref: str, target_ref: str | None, ids: set[str]) -> dict[str, str]:
+        source_obj, source_id = ("hubspot_object", "hubspot_id") if self.source == Side.HUBSPOT else ("other_object", "other_id")
+        target_obj, target_id = ("other_object", "other_id") if self.source == Side.HUBSPOT else ("hubspot_object", "hubspot_id")
+        qs = RecordLink.objects.filter(integration=self.ctx.integration, **{source_obj: ref, f"{source_id}__in": list(ids)})
+        if target_ref:
+            qs = qs.filter(**{target_obj: target_ref})
+        return dict(qs.values_list(source_id, target_id))
+
+    def _sync_parents_first(self, parent_mapping: ObjectMapping, ref: str, ids: list[str], depth: int) -> None:
+        parent_flow = Flow(self.ctx, parent_mapping, self.source)
+        for batch in chunked(ids, self.source_connector.max_batch_read):
+            records = self.source_connector.read_by_ids(ref, batch)
+            if not records:
+                continue
+            _, checkpoint = parent_flow.process(records, depth + 1)
+            with transaction.atomic():
+                checkpoint()
+
+    # --- 5. resolve counterparts --------------------------------------------------------
+    def resolve_counterparts(self, items: list[Item]) -> None:
+        for item in items:
+            if item.link is not None:
+                item.target_id = self.link_target_id(item.link)
+        unlinked = [i for i in items if i.link is None and i.outcome is None]
+        source_match, target_match = self.mapping.match_field_for(self.source), self.mapping.match_field_for(self.target)
+        if not unlinked or not source_match or not target_match:
+            return
+        by_value: dict[str, list[Item]] = {}
+        for item in unlinked:
+            value = str(item.record.properties.get(source_match) or "").strip().lower()
+            if value:
+                by_value.setdefault(value, []).append(item)
+        if not by_value:
+            return
+        found = self.target_connector.find_by(self.target_object, target_match, sorted(by_value))
+        candidates = {str(r.id) for records in found.values() for r in records}
+        taken = self._taken_target_ids(candidates)
+        for value, group in by_value.items():
+            match = next((r for r in found.get(value, []) if str(r.id) not in taken and not r.deleted), None)
+            if match is not None:
+                first = group[0]
+                first.target_id, first.target, first.matched = str(match.id), match, True
+                first.notes.append(f"Matched an existing record by {target_match} {value}.")
+                taken.add(str(match.id))
+            for twin in group[1 if match is not None else 1:]:
+                twin.outcome = O.DEFERRED
+                twin.message = f"Another record with {source_match} {value} is synced first."
+                twin.retry_later = True
+
+    def _taken_target_ids(self, ids: set[str]) -> set[str]:
+        column = "other_id" if self.source == Side.HUBSPOT else "hubspot_id"
+        return set(RecordLink.objects.filter(object_mapping=self.mapping, **{f"{column}__in": list(ids)}).values_list(column, flat=True))
+
+    def read_targets(self, items: list[Item]) -> None:
+        need = [i for i in items if i.target is None]
+        if not need:
+            return
+        current: dict[str, Record] = {}
+        for batch in chunked([i.target_id for i in need], self.target_connector.max_batch_read):
+            for record in self.target_connector.read_by_ids(self.target_object, batch):
+                current[str(record.id)] = record
+        for item in need:
+            item.target = current.get(item.target_id)
+            if item.target is None or item.target.deleted:
+                # The counterpart is gone: forget the link, treat the record as new.
+                item.notes.append(f"The linked {self.target_object} {item.target_id} no longer exists; a new one is created.")
+                if item.link is not None and item.link.pk:
+                    item.link.delete()
+                item.link, item.target_id, item.target = None, None, None
+
+    # --- 4b/6/7. transform, conflict and diff per field -----------------------------------
+    def plan(self, item: Item, parents: dict[tuple[str, str], str]) -> None:
+        props = item.record.properties
+        target_props = item.target.properties if item.target is not None else {}
+        creating = item.target_id is None
+        if creating and self.mapping.create_policy != ObjectMapping.CreatePolicy.CREATE:
+            item.outcome = O.FILTERED
+            item.message = f"No matching {self.target_object} and this mapping only updates existing records."
+            return
+        source_base = self.source_values(item.link) if item.link is not None else {}
+        target_base = self.target_values(item.link) if item.link is not None else {}
+        for fm in self.fields:
+            s_name, t_name = self.src(fm), self.dst(fm)
+            if s_name not in props:
+                continue  # not read: never blank a field we did not see
+            try:
+                new = self.transform(fm, props[s_name], parents)
+            except Unmatched as exc:
+                item.unmatched.append(exc.detail)
+                item.notes.append(str(exc))
+                continue
+            except ConversionError as exc:
+                item.notes.append(f"{s_name}: {exc}")
+                continue
+            except DeferParent as exc:
+                item.waiting_for.append(exc.waiting_for)
+                item.notes.append(str(exc))
+                continue
+            s_norm, t_kind = normal(props[s_name], self.src_kind(fm)), self.dst_kind(fm)
+            new_norm = normal(new, t_kind)
+            if creating:
+                if new_norm is not None:
+                    item.writes[t_name] = new
+                item.source_base[s_name], item.target_base[t_name] = s_norm, new_norm
+                continue
+            t_norm = normal(target_props.get(t_name), t_kind)
+            if new_norm == t_norm:
+                item.source_base[s_name], item.target_base[t_name] = s_norm, t_norm
+                continue
+            if fm.only_if_target_empty and t_norm is not None:
+                item.source_base[s_name], item.target_base[t_name] = s_norm, t_norm
+                continue
+            s_changed = source_base.get(s_name, MISSING) != s_norm
+            t_changed = target_base.get(t_name, MISSING) != t_norm
+            source_wins = fm.winner == self.source
+            if t_name not in target_props and not item.matched:
+                t_changed = False  # the target did not report the field: treat as unchanged
+            if s_changed and t_changed:
+                kept, lost = (new, target_props.get(t_name)) if source_wins else (target_props.get(t_name), props[s_name])
+                item.conflicts[t_name] = {"winner": fm.winner, "kept": kept, "lost": lost,
+                                          "source_field": s_name, "target_field": t_name}
+                if not source_wins:
+                    self._queue_reverse(item)
+                    continue
+            elif not s_changed and (t_changed or not source_wins):
+                if not t_changed:
+                    self._queue_reverse(item)
+                continue  # the target's change (or the winner's value) flows the other way
+            item.writes[t_name] = new
+            item.source_base[s_name], item.target_base[t_name] = s_norm, new_norm
+        self._check_required_parents(item)
+
+    def _queue_reverse(self, item: Item) -> None:
+        if item.target_id and self.source in mapping_flows(self.mapping):
+            self.ctx.reverse_pending[(self.mapping.pk, self.target)].add(item.target_id)
+
+    def _check_required_parents(self, item: Item) -> None:
+        """Never create an orphan: a record whose target type requires a parent waits for it."""
+        if item.waiting_for:
+            needs_parent = set(self.ctx.object_type(self.target, self.target_object).parents)
+            blocking = [w for w in item.waiting_for if w.get("target_object") in needs_parent or item.target_id is None]
+            if blocking:
+                item.outcome = O.DEFERRED
+                item.message = "Waiting for " + ", ".join(f"{w['object']} {w['id']}" for w in blocking) + " to be synced first."
+                item.retry_later = True
+                return
+        if item.target_id is None:
+            for parent in self.ctx.object_type(self.target, self.target_object).parents:
+                fms = [fm for fm in self.fields if (self.target_schema.get(self.dst(fm)) or None) is not None
+                       and self.target_schema.get(self.dst(fm)).reference_to == parent]
+                if fms and not any(self.dst(fm) in item.writes for fm in fms):
+                    item.outcome = O.DEFERRED
+                    item.message = f"{self.target_object} in the other system needs a {parent.rstrip('s')}; waiting until this record has one."
+                    item.waiting_for.append({"object": parent, "id": "", "target_object": parent})
+                    item.retry_later = True
+                    return
+
+    def transform(self, fm: FieldMapping, value: Any, parents: dict[tuple[str, str], str]) -> Any:
+        if is_empty(value):
+            return None
+        if fm.value_map:
+            mapped = fm.value_map.get(str(value))
+            if mapped is not None:
+                return mapped
+        s_info, t_info = self.source_schema.get(self.src(fm)), self.target_schema.get(self.dst(fm))
+        s_kind, t_kind = self.src_kind(fm), self.dst_kind(fm)
+        if fm.transform == FieldMapping.Transform.ASSOCIATION or s_kind == FieldType.REFERENCE:
+            ref = s_info.reference_to if s_info else ""
+            target_id = parents.get((ref, str(value)))
+            if target_id is None:
+                raise DeferParent(f"{ref} {value} is not synced yet",
+                                  {"object": ref, "id": str(value), "target_object": t_info.reference_to if t_info else ""})
+            return target_id
+        if fm.transform == FieldMapping.Transform.OWNER or s_kind == FieldType.OWNER:
+            source_owners = self.ctx.owners(self.source, (s_info.reference_to if s_info and s_info.reference_to else self.ctx.owner_object(self.source)))
+            target_owners = self.ctx.owners(self.target, (t_info.reference_to if t_info and t_info.reference_to else self.ctx.owner_object(self.target)))
+            return owner_across(value, source_owners, target_owners, self.src(fm))
+        if s_kind == FieldType.ENUM and t_kind == FieldType.ENUM and s_info and t_info:
+            if self.source == Side.HUBSPOT:
+                return dropdown_to_other(value, s_info, t_info)
+            return dropdown_to_hubspot(value, s_info, t_info,
+                                       lambda label: self.ctx.add_hubspot_option(self.target_object, t_info.name, label))
+        if s_kind == FieldType.ENUM and s_info is not None and t_kind != FieldType.ENUM:
+            option = s_info.option_by_value(str(value))
+            value = option.label if option else value
+        if t_kind == FieldType.ENUM:
+            if t_info is not None and t_info.options and not t_info.option_by_value(str(value)):
+                label_match = next((o for o in t_info.options if o.label == str(value)), None)
+                if label_match is not None:
+                    return label_match.value
+                raise Unmatched(f"No option of {t_info.name} matches “{value}”", {"property": self.src(fm), "value": str(value)})
+            return str(value)
+        return convert(value, t_kind)
+
+    # --- 7. writes ---------------------------------------------------------------------
+    def write(self, items: list[Item], result: PageResult) -> None:
+        creates = [i for i in items if i.outcome is None and i.target_id is None]
+        self._create(creates, result)
+        updates = [i for i in items if i.outcome is None and i.target_id is not None and i.writes]
+        self._update(updates, result)
+        for item in items:
+            if item.outcome is None:
+                item.outcome = O.LINKED if item.matched else (O.CONFLICT if item.conflicts else O.UNCHANGED)
+
+    def _create(self, items: list[Item], result: PageResult) -> None:
+        relinked: list[Item] = []
+        for batch in chunked(items, self.target_connector.max_batch_write):
+            results = self.target_connector.create(self.target_object, [WriteInput(dict(i.writes), ref=i.id) for i in batch])
+            self.ctx.counts[f"writes_{self.target}"] += len(batch)
+            result.writes += len(batch)
+            created = []
+            for item, outcome in zip(batch, self._in_order(batch, results)):
+                if outcome.ok and outcome.id:
+                    item.target_id, item.outcome = str(outcome.id), O.CREATED
+                    self._adopt_written(item, outcome)
+                    created.append(item)
+                elif outcome.error is not None and outcome.error.kind == ErrorKind.CONFLICT and outcome.error.existing_id:
+                    # HubSpot 409: a record with this e-mail exists. Link to it instead of failing.
+                    item.target_id, item.matched = str(outcome.error.existing_id), True
+                    item.notes.append(f"Linked to the existing {self.target_object} {item.target_id} ({outcome.error.message}).")
+                    relinked.append(item)
+                else:
+                    self._fail(item, outcome.error)
+            self._save_new_links(created)  # at once: a crash now must not create them again
+        if relinked:
+            self.read_targets(relinked)
+            for item in relinked:
+                item.writes, item.source_base, item.target_base = {}, {}, {}
+                if item.target_id is None:
+                    self._fail(item, ConnectorError("The existing record could not be read", ErrorKind.NOT_FOUND))
+                    continue
+                self.plan(item, self._parents_from(item))
+            self._update([i for i in relinked if i.outcome is None and i.writes], result)
+
+    def _parents_from(self, item: Item) -> dict[tuple[str, str], str]:
+        return self.resolve_parents([item], MAX_PARENT_DEPTH)
+
+    def _update(self, items: list[Item], result: PageResult) -> None:
+        for batch in chunked(items, self.target_connector.max_batch_write):
+            results = self.target_connector.update(self.target_object,
+                                                   [WriteInput(dict(i.writes), id=i.target_id, ref=i.id) for i in batch])
+            self.ctx.counts[f"writes_{self.target}"] += len(batch)
+            result.writes += len(batch)
+            for item, outcome in zip(batch, self._in_order(batch, results)):
+                if outcome.ok:
+                    item.outcome = O.LINKED if item.matched else (O.CONFLICT if item.conflicts else O.UPDATED)
+                    self._adopt_written(item, outcome)
+                else:
+                    self._fail(item, outcome.error)
+
+    @staticmethod
+    def _in_order(batch: list[Item], results: list[WriteResult]) -> list[WriteResult]:
+        by_ref = {r.ref: r for r in results if r.ref is not None}
+        if len(by_ref) == len(batch):
+            return [by_ref.get(i.id) or WriteResult(i.id, error=ConnectorError("No result for this record", ErrorKind.SERVER))
+                    for i in batch]
+        return list(results) + [WriteResult(None, error=ConnectorError("No result for this record", ErrorKind.SERVER))] * (len(batch) - len(results))
+
+    def _adopt_written(self, item: Item, outcome: WriteResult) -> None:
+        """Baseline in the target's own spelling when the vendor echoed the record back."""
+        if outcome.record is None:
+            return
+        for fm in self.fields:
+            t_name = self.dst(fm)
+            if t_name in item.writes and t_name in outcome.record.properties:
+                item.target_base[t_name] = normal(outcome.record.properties[t_name], self.dst_kind(fm))
+
+    def _fail(self, item: Item, error: ConnectorError | None) -> None:
+        error = error or ConnectorError("The vendor rejected this record without a reason", ErrorKind.SERVER)
+        item.error = error.as_dict()
+        item.message = error.message
+        if error.retryable:
+            item.outcome, item.retry_later = O.DEFERRED, True
+            item.message = f"Will retry: {error.message}"
+        else:
+            item.outcome = O.FAILED
+
+    # --- 8. checkpoint -------------------------------------------------------------------
+    def _new_link(self, item: Item) -> RecordLink:
+        hub_id, other_id = (item.id, item.target_id) if self.source == Side.HUBSPOT else (item.target_id, item.id)
+        return RecordLink(integration=self.ctx.integration, object_mapping=self.mapping,
+                          hubspot_object=self.mapping.hubspot_object, other_object=self.mapping.other_object,
+                          hubspot_id=hub_id, other_id=other_id)
+
+    def _apply_baseline(self, item: Item) -> None:
+        link = item.link
+        source_values, target_values = dict(self.source_values(link)), dict(self.target_values(link))
+        source_values.update(item.source_base)
+        target_values.update(item.target_base)
+        if self.source == Side.HUBSPOT:
+            link.hubspot_values, link.other_values = source_values, target_values
+        else:
+            link.other_values, link.hubspot_values = source_values, target_values
+        link.hubspot_hash = self._hash_for(Side.HUBSPOT, link.hubspot_values)
+        link.other_hash = self._hash_for(Side.OTHER, link.other_values)
+
+    def _hash_for(self, side: str, values: dict[str, Any]) -> str:
+        """Hash of the values a side sends (the fields flowing from it); '' when one is unknown."""
+        names = [f.hubspot_field if side == Side.HUBSPOT else f.other_field
+                 for f in (self.fields if side == self.source else self.reverse_fields)]
+        if any(name not in values for name in names):
+            return ""
+        return values_hash({name: values[name] for name in names})
+
+    def _save_new_links(self, items: list[Item]) -> None:
+        if not items:
+            return
+        for item in items:
+            item.link = self._new_link(item)
+            self._apply_baseline(item)
+            item.baseline_saved = True
+        with transaction.atomic():
+            RecordLink.objects.bulk_create([i.link for i in items], batch_size=500)
+
+    def _checkpoint(self, items: list[Item], result: PageResult) -> Callable[[], None]:
+        now = timezone.now()
+        new_links, changed_links, done_ids, deferred, events = [], [], [], [], []
+        for item in items:
+            synced = item.outcome in (O.CREATED, O.UPDATED, O.UNCHANGED, O.LINKED, O.CONFLICT, O.ECHO, O.FILTERED)
+            if item.outcome in (O.CREATED, O.UPDATED, O.UNCHANGED, O.LINKED, O.CONFLICT) and item.target_id:
+                if item.link is None:
+                    item.link = self._new_link(item)
+                    self._apply_baseline(item)
+                    new_links.append(item.link)
+                elif not item.baseline_saved:
+                    self._apply_baseline(item)
+                    changed_links.append(item.link)
+            if synced:
+                done_ids.append(item.id)
+            if item.retry_later:
+                deferred.append(item)
+            events.append(self._event(item, now))
+        result.events = events
+
+        def checkpoint() -> None:
+            if new_links:
+                self._bulk_create_links(new_links)
+            if changed_links:
+                RecordLink.objects.bulk_update([l for l in changed_links if l.pk], ["hubspot_values", "other_values", "hubspot_hash",
+                                                                                   "other_hash", "updated_at"], batch_size=500)
+            if done_ids:
+                DeferredRecord.objects.filter(object_mapping=self.mapping, source_side=self.source, record_id__in=done_ids).delete()
+            if deferred:
+                self._defer(deferred, now)
+            self.ctx.save_events(events)
+
+        return checkpoint
+
+    def _bulk_create_links(self, links: list[RecordLink]) -> None:
+        for link in links:
+            link.updated_at = timezone.now()
+        try:
+            with transaction.atomic():
+                RecordLink.objects.bulk_create(links, batch_size=500)
+        except IntegrityError:
+            # A concurrent page linked one of these already (a retried page): keep theirs.
+            for link in links:
+                try:
+                    with transaction.atomic():
+                        link.save()
+                except IntegrityError:
+                    pass
+
+    def _defer(self, items: list[Item], now) -> None:
+        existing = {d.record_id: d for d in DeferredRecord.objects.filter(
+            object_mapping=self.mapping, source_side=self.source, record_id__in=[i.id for i in items])}
+        for item in items:
+            row = existing.get(item.id)
+            attempts = (row.attempts + 1) if row else 1
+            values = dict(reason=item.message[:2000], waiting_for=item.waiting_for, attempts=attempts,
+                          next_attempt_at=now + DeferredRecord.backoff(attempts))
+            if row is None:
+                DeferredRecord.objects.create(integration=self.ctx.integration, object_mapping=self.mapping,
+                                              source_side=self.source, record_id=item.id, **values)
+            else:
+                DeferredRecord.objects.filter(pk=row.pk).update(**values)
+
+    def _event(self, item: Item, now) -> RecordEvent:
+        details: dict[str, Any] = {}
+        if item.conflicts:
+            details["conflicts"] = item.conflicts
+        if item.unmatched:
+            details["unmatched"] = item.unmatched
+        if item.error:
+            details["error"] = item.error
+        if item.waiting_for:
+            details["waiting_for"] = item.waiting_for
+        if item.notes:
+            details["notes"] = item.notes
+        fields = sorted(item.writes) if item.outcome in (O.CREATED, O.UPDATED, O.CONFLICT, O.LINKED) else []
+        if item.error and item.error.get("fields"):
+            fields = list(item.error["fields"])
+        if item.conflicts:
+            fields = sorted(set(fields) | set(item.conflicts))
+        message = item.message or "; ".join(item.notes)
+        if item.outcome == O.CONFLICT and not item.message:
+            message = "Both sides changed " + ", ".join(sorted(item.conflicts)) + "; the system of record won."
+        return RecordEvent(object_mapping=self.mapping, source_side=self.source, source_object=self.source_object,
+                           source_id=item.id, target_id=item.target_id or "", outcome=item.outcome, message=message[:4000],
+                           fields=fields, details=details, created_at=now)
+
+    def _links_for(self, ids: list[str]) -> dict[str, RecordLink]:
+        column = "hubspot_id" if self.source == Side.HUBSPOT else "other_id"
+        return {getattr(l, column): l for l in RecordLink.objects.filter(object_mapping=self.mapping, **{f"{column}__in": ids})}
+
+
+__all__ = ["Flow", "Item", "PageResult", "Q", "timedelta"]
