@@ -95,7 +95,7 @@ def tokenize(text: str) -> list[Token]:
             if not m:
                 raise ConditionError(f"unexpected character {ch!r}", i)
             tokens.append(Token("number", _number(m.group()), i)); i = m.end()
-        elif ch.isalpha() or ch == "_":
+        elif ch.isascii() and (ch.isalpha() or ch == "_"):
             m = _NAME.match(text, i)
             assert m is not None
             word = m.group()
