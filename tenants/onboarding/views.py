@@ -123,8 +123,10 @@ def credentials(request: HttpRequest, progress: OnboardingProgress) -> HttpRespo
             config, secrets = split_credential_form(form)
             connection = actions.save_other_connection(progress, request.user, config, secrets)
             result = run_connection_test(request.user, connection)
-            if result.ok and request.POST.get("then") == "continue":
-                return redirect("onboarding_step", step=Step.OBJECTS)
+            if result.ok:
+                actions.reach(progress, Step.OBJECTS)
+                if request.POST.get("then") == "continue":
+                    return redirect("onboarding_step", step=Step.OBJECTS)
             form = build_credential_form(progress)
         else:
             messages.error(request, "Some values need fixing; see the messages under each field.")
