@@ -67,6 +67,7 @@ def _list_doc(query: type, description: str) -> dict:
 class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantViewSet):
     model = Integration
     serializer_class = s.IntegrationSerializer
+    query_serializer = s.IntegrationQuery
     ordering = "id"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -136,6 +137,7 @@ class ObjectMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     model = ObjectMapping
     tenant_path = "integration__tenant"
     serializer_class = s.ObjectMappingSerializer
+    query_serializer = s.ObjectMappingQuery
     ordering = "id"
 
     def get_queryset(self) -> QuerySet:
@@ -187,6 +189,7 @@ class FieldMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     model = FieldMapping
     tenant_path = "object_mapping__integration__tenant"
     serializer_class = s.FieldMappingSerializer
+    query_serializer = s.FieldMappingQuery
     ordering = "id"
 
     def get_queryset(self) -> QuerySet:
@@ -241,6 +244,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     model = SyncRun
     tenant_path = "integration__tenant"
     serializer_class = s.RunSerializer
+    query_serializer = s.RunQuery
     ordering = "-created_at"
 
     def get_queryset(self) -> QuerySet:
@@ -279,6 +283,7 @@ class RecordEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     model = RecordEvent
     tenant_path = "integration__tenant"
     serializer_class = s.RecordEventSerializer
+    query_serializer = s.RecordEventQuery
     ordering = "-created_at"
 
     def get_queryset(self) -> QuerySet:
@@ -308,6 +313,7 @@ class RecordEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
 class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Connection
     serializer_class = s.ConnectionSerializer
+    query_serializer = s.ConnectionQuery
     ordering = "-created_at"
 
     def get_queryset(self) -> QuerySet:

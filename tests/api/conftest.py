@@ -31,6 +31,12 @@ def token_client(plaintext: str) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The team fixture hashes four passwords per test; the API never checks them.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
     # Counters outlive a test's database rollback. Token counters are keyed by the token's
     # hash (new every test); only the in-process cache is cleared, never a shared Redis.
@@ -56,3 +62,22 @@ def error_of(response) -> dict:
     assert set(body) == {"error"}, body
     assert isinstance(body["error"]["code"], str) and isinstance(body["error"]["message"], str), body
     return body["error"]
+
+
+def queued_tasks() -> list[dict]:
+    """Every task package waiting in django-q2's broker (ORM or Redis): no worker runs in tests."""
+    from django_q.brokers import get_broker
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    broker = get_broker()
+    if broker.__class__.__name__ == "Redis":
+        payloads = broker.connection.lrange(broker.list_key, 0, -1)
+    else:
+        payloads = OrmQ.objects.filter(key=broker.list_key).values_list("payload", flat=True)
+    return [SignedPackage.loads(payload) for payload in payloads]
+
+
+def run_is_queued(run_id) -> bool:
+    return any(task.get("func") == "syncsmart.tasks.execute_run" and list(task.get("args", ())) == [str(run_id)]
+               for task in queued_tasks())
