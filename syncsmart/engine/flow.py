@@ -354,6 +354,8 @@ class Flow:
             source_wins = fm.winner == self.source
             if t_name not in target_props and not item.matched:
                 t_changed = False  # the target did not report the field: treat as unchanged
+            if t_norm is None and t_name not in target_base:
+                t_changed = False  # filling an empty field of a newly matched record is no conflict
             if s_changed and t_changed:
                 kept, lost = (new, target_props.get(t_name)) if source_wins else (target_props.get(t_name), props[s_name])
                 item.conflicts[t_name] = {"winner": fm.winner, "kept": kept, "lost": lost,
