@@ -311,8 +311,14 @@ class DynamicsEmulator(Emulator):
             response.headers.setdefault("REQ_ID", str(uuid.uuid4()))
 
     # --- helpers --------------------------------------------------------------------------------
+    def serve(self, host: str = "127.0.0.1", port: int = 0, tls: bool = False, ca_file=None):
+        # wsgiref never learns that the socket speaks TLS; links and token audiences must say https.
+        self.serving_tls = tls
+        return super().serve(host, port, tls=tls, ca_file=ca_file)
+
     def _base(self, request: Request) -> str:
-        scheme = request.environ.get("wsgi.url_scheme", "http")
+        on_socket = "SERVER_SOFTWARE" in request.environ  # set by wsgiref, not by httpx's in-process transport
+        scheme = "https" if getattr(self, "serving_tls", False) and on_socket else request.environ.get("wsgi.url_scheme", "http")
         host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "localhost")
         return f"{scheme}://{host}"
 

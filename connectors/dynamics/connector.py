@@ -1,0 +1,663 @@
+"""The Microsoft Dynamics 365 (Dataverse Web API v9.2) connector.
+
+Object types are the Dataverse tables by entity set name: leads, contacts, accounts,
+opportunities and systemusers (read only; people are matched by internalemailaddress).
+Fields are flat logical names, discovered through EntityDefinitions: lookups are REFERENCE
+fields named after the lookup column (contact `parentcustomerid` -> accounts) read from
+`_x_value` and written as `nav@odata.bind`; `ownerid` is an OWNER -> systemusers; picklists,
+statecode and statuscode are ENUMs whose option values are str(int) with localized labels.
+
+Reads: the first read is a change-tracked full read (`Prefer: odata.track-changes` with
+`odata.maxpagesize`), the cursor holding its @odata.nextLink until the last page hands over the
+@odata.deltaLink; later reads follow the deltaLink, so every change is read once, deletions
+come back as records with deleted=True. Writes: one `$batch` per up to 1,000 records, one
+change set per record (so one bad record cannot roll back the others) and
+`Prefer: odata.continue-on-error`; a change set Dataverse rolled back reports its failing
+operation's error on that record and re-sends the others. Updates are PATCH with
+`If-Match: *` so an update never creates (an upsert); `upsert()` offers both guards.
+
+Auth: OAuth 2.0 client credentials against Azure AD ({token_url_base}/{tenant}/oauth2/v2.0/token,
+scope {org url}/.default). The token is cached (and persisted on the Connection, encrypted),
+refreshed five minutes before it expires, and once more transparently when Dataverse says 401.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import threading
+import time
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+
+from connectors.base import (
+    ConnectionTest,
+    Connector,
+    ConnectorError,
+    ErrorKind,
+    FieldInfo,
+    FieldType,
+    ObjectType,
+    Option,
+    Page,
+    Record,
+    WebhookEvent,
+    WriteInput,
+    WriteResult,
+    chunked,
+)
+from connectors.dynamics import batch as batchfmt
+from connectors.dynamics import odata
+from connectors.dynamics import webhooks as hooks
+from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
+
+API_PATH = "/api/data/v9.2"
+LOGIN_BASE = "https://login.microsoftonline.com"
+MAX_BATCH_OPERATIONS = batchfmt.MAX_BATCH_OPERATIONS  # Dataverse: up to 1,000 requests per $batch
+MAX_PAGE_SIZE = 5000  # Dataverse: odata.maxpagesize is capped at 5,000 rows
+LOOKUP_VALUES_PER_QUERY = 100  # keeps a look-up URL far below Dataverse's 32 KB URL limit
+TOKEN_REFRESH_MARGIN = 300  # seconds before expiry a cached token is replaced
+ANNOTATIONS = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class _Table:
+    def __init__(self, name: str, logical: str, label: str, primary_key: str, match_fields: tuple[str, ...],
+                 parents: tuple[str, ...] = (), read_only: bool = False, email_field: str | None = None):
+        self.object_type = ObjectType(name=name, label=label, primary_key=primary_key, cursor_field="modifiedon",
+                                      match_fields=match_fields, parents=parents, read_only=read_only, email_field=email_field)
+        self.logical = logical
+
+
+TABLES = {t.object_type.name: t for t in (
+    _Table("accounts", "account", "Accounts", "accountid", ("websiteurl", "name")),
+    _Table("contacts", "contact", "Contacts", "contactid", ("emailaddress1",), parents=("accounts",)),
+    _Table("leads", "lead", "Leads", "leadid", ("emailaddress1",)),
+    _Table("opportunities", "opportunity", "Opportunities", "opportunityid", ("name",), parents=("accounts", "contacts")),
+    _Table("systemusers", "systemuser", "Users", "systemuserid", ("internalemailaddress",), read_only=True,
+           email_field="internalemailaddress"),
+)}
+SET_OF_LOGICAL = {t.logical: name for name, t in TABLES.items()}
+# Customer lookups (account or contact): the one target SyncSmart maps them to.
+PREFERRED_TARGET = {"Customer": "account"}
+
+
+class _Column:
+    """What the connector knows about one column from the metadata."""
+
+    def __init__(self, info: FieldInfo, attribute_type: str, targets: tuple[str, ...]):
+        self.info = info
+        self.attribute_type = attribute_type
+        self.targets = targets
+
+    @property
+    def is_lookup(self) -> bool:
+        return self.info.type in (FieldType.REFERENCE, FieldType.OWNER)
+
+    @property
+    def target(self) -> str:
+        return PREFERRED_TARGET.get(self.attribute_type) if PREFERRED_TARGET.get(self.attribute_type) in self.targets \
+            else self.targets[0]
+
+    def navigation(self) -> str:
+        return self.info.name if len(self.targets) == 1 else f"{self.info.name}_{self.target}"
+
+
+def dataverse_error(response: httpx.Response) -> ConnectorError:
+    """Dataverse's {"error": {"code", "message"}} (or an empty 401) as one ConnectorError."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text[:500]
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        message, code = str(error.get("message") or ""), str(error.get("code") or "")
+    else:
+        message, code = "", ""
+    if response.status_code == 401 and not message:
+        message = "Dynamics 365 rejected the access token (401): the app's credentials or its application user are not valid."
+    return ConnectorError(message or f"Dynamics 365 answered HTTP {response.status_code}", kind_for_status(response.status_code),
+                          status=response.status_code, vendor_code=code, retry_after=retry_after_seconds(response), body=body)
+
+
+def azure_ad_error(response: httpx.Response) -> ConnectorError:
+    """Azure AD's {"error", "error_description": "AADSTS...: ..."} with a message that says what to fix."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = {}
+    description = str(body.get("error_description") or "") if isinstance(body, dict) else ""
+    m = re.match(r"AADSTS(\d+):\s*(.*?)(?:\r?\n|$)", description)
+    code, detail = (m.group(1), m.group(2)) if m else ("", description)
+    hint = AAD_HINTS.get(code)
+    status = response.status_code
+    kind = ErrorKind.AUTH if status in (400, 401, 403) else kind_for_status(status)
+    message = f"{hint} (Azure AD AADSTS{code}: {detail})" if hint else f"Azure AD refused the token request: {detail or status}"
+    return ConnectorError(message, kind, status=status, vendor_code=f"AADSTS{code}" if code else "",
+                          retry_after=retry_after_seconds(response), body={"error": body.get("error") if isinstance(body, dict) else None})
+
+
+AAD_HINTS = {
+    "7000215": "Azure AD rejected the app's credentials: the client secret is wrong. Paste the secret's Value (not its "
+               "Secret ID) from Azure portal > App registrations > Certificates & secrets, and check it has not expired",
+    "7000222": "Azure AD rejected the app's credentials: the client secret has expired. Create a new secret and enter it here",
+    "700016": "Azure AD does not know this Application (client) ID in this tenant: check the client ID and the Directory "
+              "(tenant) ID on the app registration's Overview page",
+    "90002": "Azure AD could not find this Directory (tenant) ID: copy it from the app registration's Overview page",
+    "900023": "The Directory (tenant) ID is not valid: copy it from the app registration's Overview page",
+    "500011": "Azure AD does not know this org URL as a Dynamics 365 environment in the tenant: check the org URL "
+              "(e.g. https://contoso.crm.dynamics.com) and that the environment belongs to this tenant",
+    "70011": "The token scope was refused: check the org URL",
+}
+
+
+class ClientCredentials(httpx.Auth):
+    """Bearer tokens from Azure AD's client-credentials grant: cached, refreshed before expiry,
+    and refreshed once more when Dataverse answers 401 (a token revoked or expired mid-run)."""
+
+    requires_request_body = True
+
+    def __init__(self, token_http: VendorHttp, *, tenant_id: str, client_id: str, client_secret: str, scope: str,
+                 tokens: Mapping[str, Any] | None = None, on_refresh: Callable[[dict[str, Any]], None] | None = None):
+        self.token_http = token_http
+        self.tenant_id, self.client_id, self._secret, self.scope = tenant_id, client_id, client_secret, scope
+        self._token = dict(tokens or {})
+        self._lock = threading.Lock()
+        self.on_refresh = on_refresh
+        self.refreshes = 0
+
+    def _valid(self) -> bool:
+        return bool(self._token.get("access_token")) and float(self._token.get("expires_at", 0)) - TOKEN_REFRESH_MARGIN > time.time()
+
+    def access_token(self, force: bool = False, stale: str | None = None) -> str:
+        with self._lock:
+            if force and self._token.get("access_token") != stale and self._valid():
+                return self._token["access_token"]  # another thread already replaced the stale token
+            if force or not self._valid():
+                self._token = self._fetch()
+                self.refreshes += 1
+                if self.on_refresh:
+                    self.on_refresh(dict(self._token))
+            return self._token["access_token"]
+
+    def _fetch(self) -> dict[str, Any]:
+        response = self.token_http.request(
+            "POST", f"/{self.tenant_id}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret,
+                  "scope": self.scope})
+        body = response.json()
+        if not body.get("access_token"):
+            raise ConnectorError("Azure AD answered without an access token.", ErrorKind.AUTH)
+        return {"access_token": body["access_token"], "token_type": body.get("token_type", "Bearer"),
+                "expires_at": time.time() + float(body.get("expires_in", 3599))}
+
+    def auth_flow(self, request: httpx.Request):
+        token = self.access_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            request.headers["Authorization"] = f"Bearer {self.access_token(force=True, stale=token)}"
+            yield request
+
+
+class DynamicsConnector(Connector):
+    system = "dynamics"
+    max_batch_write = MAX_BATCH_OPERATIONS
+    max_batch_read = LOOKUP_VALUES_PER_QUERY
+    max_page_size = MAX_PAGE_SIZE
+
+    def __init__(self, org_url: str, tenant_id: str, client_id: str, client_secret: str, *,
+                 token_url_base: str = LOGIN_BASE, transport: httpx.BaseTransport | None = None,
+                 limiter: Limiter | None = None, verify: bool | str = True, tokens: Mapping[str, Any] | None = None,
+                 on_tokens: Callable[[dict[str, Any]], None] | None = None, webhook_auth: str = "WebhookKey",
+                 webhook_secrets: Mapping[str, Any] | None = None, changeset_size: int = 1, retry=None,
+                 default_page_size: int = 1000):
+        self.org_url = org_url.rstrip("/")
+        self.api_root = self.org_url + API_PATH
+        self.tenant_id = tenant_id
+        self.webhook_auth = webhook_auth
+        self.webhook_secrets = dict(webhook_secrets or {})
+        self.changeset_size = max(1, changeset_size)
+        self.default_page_size = default_page_size
+        self.token_http = VendorHttp(token_url_base, system="Azure AD", error_parser=azure_ad_error, transport=transport,
+                                     verify=verify, retry=retry)
+        self.auth = ClientCredentials(self.token_http, tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
+                                      scope=f"{self.org_url}/.default", tokens=tokens, on_refresh=on_tokens)
+        self.http = VendorHttp(self.api_root, system="Dynamics 365", auth=self.auth, limiter=limiter, error_parser=dataverse_error,
+                               transport=transport, verify=verify, retry=retry,
+                               headers={"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"})
+        self._columns: dict[str, dict[str, _Column]] = {}
+        self._options: dict[str, dict[str, tuple[Option, ...]]] = {}
+
+    @classmethod
+    def from_connection(cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None,
+                        **kwargs: Any) -> "DynamicsConnector":
+        config = connection.config or {}
+        credentials = connection.credentials or {}
+        missing = [k for k in ("org_url", "tenant_id", "client_id") if not config.get(k)]
+        if missing or not credentials.get("client_secret"):
+            raise ConnectorError("The Dynamics 365 connection is incomplete: enter the org URL, tenant ID, client ID and "
+                                 "client secret again.", ErrorKind.CONFIG)
+        stored = connection.oauth_tokens or {}
+
+        def persist(tokens: dict[str, Any]) -> None:
+            if getattr(connection, "pk", None):
+                connection.save_tokens(tokens, dt.datetime.fromtimestamp(tokens["expires_at"], dt.timezone.utc))
+
+        return cls(config["org_url"], config["tenant_id"], config["client_id"], credentials["client_secret"],
+                   token_url_base=config.get("token_url_base") or LOGIN_BASE, transport=transport, limiter=limiter,
+                   verify=config.get("ca_file") or True, tokens=stored if stored.get("access_token") else None,
+                   on_tokens=persist, webhook_auth=config.get("webhook_auth", "WebhookKey"),
+                   webhook_secrets={k: v for k, v in credentials.items() if k.startswith("webhook_")}, **kwargs)
+
+    def close(self) -> None:
+        self.http.close()
+        self.token_http.close()
+
+    # --- object types and fields -------------------------------------------------------------
+    def object_types(self) -> list[ObjectType]:
+        return [t.object_type for t in TABLES.values()]
+
+    def _table(self, object_type: str) -> _Table:
+        table = TABLES.get(object_type)
+        if table is None:
+            raise ConnectorError(f"Unknown object type {object_type!r} for Dynamics 365", ErrorKind.CONFIG)
+        return table
+
+    def discover_fields(self, object_type: str) -> list[FieldInfo]:
+        """Columns with their dropdown options (three more metadata calls, cached)."""
+        if object_type not in self._options:
+            self._options[object_type] = self._option_sets(self._table(object_type).logical)
+        options = self._options[object_type]
+        return [dataclasses.replace(c.info, options=options.get(name, ())) if c.info.type == FieldType.ENUM else c.info
+                for name, c in self._schema(object_type).items()]
+
+    def _schema(self, object_type: str) -> dict[str, _Column]:
+        """Columns from EntityDefinitions with $expand=Attributes: one call per table, cached.
+        Reads and writes need only this (which columns are lookups and picklists), not the options."""
+        if object_type in self._columns:
+            return self._columns[object_type]
+        table = self._table(object_type)
+        definition = self.http.request("GET", f"/EntityDefinitions(LogicalName='{table.logical}')", params={
+            "$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute", "$expand": "Attributes"}).json()
+        columns: dict[str, _Column] = {}
+        for attribute in definition.get("Attributes", []):
+            column = self._column(table, definition, attribute)
+            if column is not None:
+                columns[column.info.name] = column
+        self._columns[object_type] = columns
+        return columns
+
+    def _option_sets(self, logical: str) -> dict[str, tuple[Option, ...]]:
+        found: dict[str, tuple[Option, ...]] = {}
+        for cast in ("Picklist", "State", "Status"):
+            body = self.http.request("GET", f"/EntityDefinitions(LogicalName='{logical}')/Attributes/Microsoft.Dynamics.CRM."
+                                            f"{cast}AttributeMetadata",
+                                     params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"}).json()
+            for attribute in body.get("value", []):
+                raw = ((attribute.get("OptionSet") or {}).get("Options")) or []
+                found[attribute["LogicalName"]] = tuple(Option(str(o["Value"]), _label(o.get("Label"))) for o in raw)
+        return found
+
+    def _column(self, table: _Table, definition: dict, attribute: dict) -> _Column | None:
+        name, kind = attribute["LogicalName"], attribute.get("AttributeType")
+        if attribute.get("AttributeOf") or kind in ("EntityName", "Virtual", "PartyList", "ManagedProperty", None):
+            return None  # shadow columns (e.g. owneridname) and types SyncSmart cannot map
+        if name == definition.get("PrimaryIdAttribute"):
+            return None  # Record.id carries it
+        targets = tuple(attribute.get("Targets") or ())
+        field_type, reference_to = _field_type(kind, attribute.get("Format")), None
+        if kind in ("Lookup", "Customer", "Owner"):
+            wanted = PREFERRED_TARGET.get(kind) if PREFERRED_TARGET.get(kind) in targets else (targets[0] if targets else None)
+            reference_to = SET_OF_LOGICAL.get(wanted or "")
+            if reference_to is None:
+                return None  # a lookup to a table SyncSmart does not sync
+        read_only = table.object_type.read_only or not (attribute.get("IsValidForCreate") or attribute.get("IsValidForUpdate"))
+        required = (attribute.get("RequiredLevel") or {}).get("Value") in ("ApplicationRequired", "SystemRequired") and not read_only
+        info = FieldInfo(name=name, label=_label(attribute.get("DisplayName")) or name, type=field_type,
+                         required=required and kind != "Owner", read_only=read_only, reference_to=reference_to,
+                         description=f"Dataverse {kind} column {table.logical}.{name}")
+        return _Column(info, kind, targets)
+
+    # --- reading -------------------------------------------------------------------------------------
+    def _select(self, object_type: str) -> str:
+        table = self._table(object_type)
+        names = [table.object_type.primary_key]
+        for column in self._schema(object_type).values():
+            names.append(f"_{column.info.name}_value" if column.is_lookup else column.info.name)
+        return ",".join(names)
+
+    def _prefer(self, page_size: int | None = None, tracking: bool = False) -> dict[str, str]:
+        prefs = [ANNOTATIONS]
+        if tracking:
+            prefs.append("odata.track-changes")
+        if page_size:
+            prefs.append(f"odata.maxpagesize={min(page_size, MAX_PAGE_SIZE)}")
+        return {"Prefer": ",".join(prefs)}
+
+    def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
+        table = self._table(object_type)
+        columns = self._schema(object_type)
+        size = page_size or self.default_page_size
+        cursor = cursor or {}
+        link = cursor.get("next_link") or cursor.get("delta_link")
+        if link:
+            response = self.http.request("GET", self._absolute(link), headers=self._prefer(size, tracking=True))
+        else:
+            response = self.http.request("GET", f"/{table.object_type.name}", params={"$select": self._select(object_type)},
+                                         headers=self._prefer(size, tracking=True))
+        body = response.json()
+        records = [self._record(table, columns, item) for item in body.get("value", [])]
+        records.sort(key=lambda r: (r.updated_at is None, r.updated_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc)))
+        if body.get("@odata.nextLink"):
+            return Page(records, {"next_link": self._relative(body["@odata.nextLink"]), "delta_link": cursor.get("delta_link")},
+                        has_more=True)
+        delta = body.get("@odata.deltaLink")
+        if not delta:
+            raise ConnectorError("Dynamics 365 returned neither a next link nor a delta link for a change-tracked read; "
+                                 f"is change tracking enabled for {table.logical}?", ErrorKind.CONFIG)
+        return Page(records, {"delta_link": self._relative(delta)}, has_more=False)
+
+    def _relative(self, link: str) -> str:
+        """Links are stored relative to the Web API root, so a moved org URL keeps its cursor."""
+        if link.startswith(self.api_root):
+            return link[len(self.api_root):]
+        return link.split(API_PATH, 1)[-1] if API_PATH in link else link
+
+    def _absolute(self, link: str) -> str:
+        return link if link.startswith("http") else self.api_root + link
+
+    def _record(self, table: _Table, columns: dict[str, _Column], item: dict[str, Any]) -> Record:
+        if "$deletedEntity" in str(item.get("@odata.context", "")) or item.get("reason") == "deleted":
+            return Record(id=str(item.get("id", "")).lower(), properties={}, deleted=True)
+        properties: dict[str, Any] = {}
+        for name, column in columns.items():
+            if column.is_lookup:
+                value = item.get(f"_{name}_value")
+                kind = item.get(f"_{name}_value@Microsoft.Dynamics.CRM.lookuplogicalname")
+                # A customer lookup may point at a contact; only the mapped target is a usable reference.
+                properties[name] = value if value and (kind is None or kind == column.target) else None
+            elif column.info.type == FieldType.ENUM:
+                value = item.get(name)
+                properties[name] = None if value is None else str(value)
+            else:
+                properties[name] = item.get(name)
+        return Record(id=str(item[table.object_type.primary_key]).lower(), properties=properties,
+                      updated_at=_parse_time(item.get("modifiedon")), created_at=_parse_time(item.get("createdon")))
+
+    def _query(self, object_type: str, filter_text: str, page_size: int = LOOKUP_VALUES_PER_QUERY) -> list[Record]:
+        table = self._table(object_type)
+        columns = self._schema(object_type)
+        records: list[Record] = []
+        response = self.http.request("GET", f"/{object_type}", params={"$select": self._select(object_type), "$filter": filter_text},
+                                     headers=self._prefer(page_size))
+        while True:
+            body = response.json()
+            records.extend(self._record(table, columns, item) for item in body.get("value", []))
+            if not body.get("@odata.nextLink"):
+                return records
+            response = self.http.request("GET", self._absolute(self._relative(body["@odata.nextLink"])),
+                                         headers=self._prefer(page_size))
+
+    def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
+        key = self._table(object_type).object_type.primary_key
+        wanted = [i for i in dict.fromkeys(str(i).lower() for i in ids) if GUID.match(i)]  # others cannot exist
+        self._schema(object_type)  # the $select; also where bad credentials surface, even for no valid ids
+        records: list[Record] = []
+        for chunk in chunked(wanted, LOOKUP_VALUES_PER_QUERY):
+            records.extend(self._query(object_type, " or ".join(f"{key} eq {i}" for i in chunk)))
+        return records
+
+    def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
+        table = self._table(object_type)
+        if field_name not in table.object_type.match_fields:
+            raise ConnectorError(f"Dynamics 365 {object_type} cannot be looked up by {field_name!r}; use one of "
+                                 f"{', '.join(table.object_type.match_fields)}.", ErrorKind.CONFIG)
+        keys = [k for k in dict.fromkeys(_match_key(field_name, v) for v in values if v) if k]
+        found: dict[str, list[Record]] = {k: [] for k in keys}
+        for chunk in chunked(keys, LOOKUP_VALUES_PER_QUERY):
+            if field_name == "websiteurl":
+                # Stored as typed ("https://www.acme.com/"): search the domain, keep exact domain matches.
+                filter_text = " or ".join(f"contains(websiteurl,{odata.quote(k)})" for k in chunk)
+            else:
+                filter_text = odata.any_of(field_name, chunk)  # Dataverse compares strings case-insensitively
+            for record in self._query(object_type, filter_text):
+                key = _match_key(field_name, record.properties.get(field_name))
+                if key in found and record.id not in {r.id for r in found[key]}:
+                    found[key].append(record)
+        return found
+
+    # --- writing -------------------------------------------------------------------------------------
+    def _body(self, object_type: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """Flat properties -> a Dataverse body: ENUM strings as ints, references as @odata.bind."""
+        columns = self._schema(object_type)
+        body: dict[str, Any] = {}
+        for name, value in properties.items():
+            column = columns.get(name)
+            if column is None:
+                body[name] = value  # Dataverse names what it does not know in its own words
+            elif column.is_lookup:
+                target_set = SET_OF_LOGICAL[column.target]
+                body[f"{column.navigation()}@odata.bind"] = f"/{target_set}({value})" if value else None
+            elif column.info.type == FieldType.ENUM and value not in (None, ""):
+                body[name] = _as_int(value, name)
+            elif column.info.type == FieldType.NUMBER and isinstance(value, str) and value.strip():
+                body[name] = _as_number(value, name)
+            else:
+                body[name] = None if value == "" and column.info.type != FieldType.STRING else value
+        return body
+
+    def create(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        self._writable(object_type)
+        ops = [("POST", f"{object_type}", {}, inp) for inp in inputs]
+        return self._run_batches(object_type, ops, idempotent=False)
+
+    def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        return self.upsert(object_type, inputs, mode="update")
+
+    def upsert(self, object_type: str, inputs: Sequence[WriteInput], mode: str = "upsert") -> list[WriteResult]:
+        """PATCH by id. mode "update" (If-Match: *, never creates), "create" (If-None-Match: *, never
+        overwrites) or "upsert" (no guard: creates the row with this id when missing)."""
+        self._writable(object_type)
+        guard = {"update": {"If-Match": "*"}, "create": {"If-None-Match": "*"}, "upsert": {}}[mode]
+        ops = []
+        for inp in inputs:
+            record_id = str(inp.id or "").lower()
+            ops.append(("PATCH", f"{object_type}({record_id})", guard, inp))
+        return self._run_batches(object_type, ops, idempotent=True)
+
+    def _writable(self, object_type: str) -> None:
+        if self._table(object_type).object_type.read_only:
+            raise ConnectorError(f"Dynamics 365 {object_type} are read only in SyncSmart.", ErrorKind.CONFIG)
+
+    def _run_batches(self, object_type: str, ops: list[tuple[str, str, dict, WriteInput]], idempotent: bool) -> list[WriteResult]:
+        results: dict[int, WriteResult] = {}
+        pending: list[int] = []
+        for index, (method, url, _, inp) in enumerate(ops):
+            if method == "PATCH" and not GUID.match(url[url.find("(") + 1:-1]):
+                results[index] = WriteResult(inp.ref, error=ConnectorError(
+                    f"{inp.id!r} is not a Dynamics 365 record id, so no {object_type} record has it.", ErrorKind.NOT_FOUND,
+                    status=404))
+                continue
+            try:
+                self._body(object_type, inp.properties)
+            except ConnectorError as error:
+                results[index] = WriteResult(inp.ref, error=error)
+                continue
+            pending.append(index)
+        # A rolled-back change set re-sends its innocent operations; each round settles at least one.
+        for _ in range(len(pending) + 1):
+            if not pending:
+                break
+            retry: list[int] = []
+            for chunk in chunked(pending, MAX_BATCH_OPERATIONS):
+                retry += self._send_batch(object_type, ops, chunk, results, idempotent)
+            pending = retry
+        return [results[i] for i in range(len(ops))]
+
+    def _send_batch(self, object_type: str, ops, indexes: list[int], results: dict[int, WriteResult], idempotent: bool) -> list[int]:
+        """One $batch; fills `results`; returns the indexes to send again (rolled back by another's failure)."""
+        parts: list[batchfmt.Part] = []
+        for group in chunked(indexes, self.changeset_size):
+            requests = []
+            for index in group:
+                method, url, headers, inp = ops[index]
+                requests.append(batchfmt.BatchRequest(method, f"{self.api_root}/{url}",
+                                                      {**headers, "Prefer": "return=representation"},
+                                                      self._body(object_type, inp.properties), content_id=str(index + 1)))
+            parts.append(batchfmt.ChangeSet(requests))
+        body, content_type = batchfmt.encode_batch(parts)
+        response = self.http.request("POST", "/$batch", content=body, idempotent=idempotent,
+                                     headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"})
+        answered = batchfmt.decode_batch_response(response.content, response.headers.get("content-type", ""))
+        retry: list[int] = []
+        for group_indexes, result in zip(chunked(indexes, self.changeset_size), answered):
+            if isinstance(result, batchfmt.ChangeSetResult):
+                for index, op_result in zip(group_indexes, result.results):
+                    results[index] = self._write_result(object_type, ops[index][3], op_result)
+                continue
+            failed = int(result.content_id) - 1 if result.content_id and result.content_id.isdigit() else None
+            if failed not in group_indexes:
+                failed = group_indexes[0] if len(group_indexes) == 1 else None
+            for index in group_indexes:
+                if index == failed or failed is None:
+                    results[index] = WriteResult(ops[index][3].ref, error=self._operation_error(result, rolled_back=failed is None))
+                else:
+                    retry.append(index)  # rolled back only because another operation of its change set failed
+        for index in [i for i in indexes if i not in results and i not in retry]:
+            results[index] = WriteResult(ops[index][3].ref, error=ConnectorError(
+                "Dynamics 365 did not answer this operation of the batch.", ErrorKind.SERVER))
+        return retry
+
+    def _write_result(self, object_type: str, inp: WriteInput, result: batchfmt.OperationResult) -> WriteResult:
+        if not result.ok:
+            return WriteResult(inp.ref, error=self._operation_error(result))
+        table = self._table(object_type)
+        record = None
+        if isinstance(result.body, dict) and table.object_type.primary_key in result.body:
+            record = self._record(table, self._schema(object_type), result.body)
+            record_id = record.id
+        else:
+            m = re.search(r"\(([^)]+)\)\s*$", result.headers.get("odata-entityid", ""))
+            record_id = m.group(1).lower() if m else (inp.id or None)
+        return WriteResult(inp.ref, id=record_id, record=record)
+
+    @staticmethod
+    def _operation_error(result: batchfmt.OperationResult, rolled_back: bool = False) -> ConnectorError:
+        error = (result.body or {}).get("error") if isinstance(result.body, dict) else None
+        message = str((error or {}).get("message") or f"HTTP {result.status}")
+        if rolled_back:
+            message = f"Rolled back with its change set: {message}"
+        kind = ErrorKind.CONFLICT if result.status == 412 else kind_for_status(result.status)
+        return ConnectorError(message, kind, status=result.status, vendor_code=str((error or {}).get("code") or ""),
+                              body=result.body)
+
+    # --- webhooks ------------------------------------------------------------------------------------
+    def verify_webhook(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> bool:
+        return hooks.verify(self.webhook_auth, self.webhook_secrets, method, url, headers)
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str] | None = None) -> list[WebhookEvent]:
+        return hooks.parse(body)
+
+    # --- connection test -------------------------------------------------------------------------------
+    def test_connection(self) -> ConnectionTest:
+        try:
+            self.auth.access_token(force=True)
+        except ConnectorError as error:
+            if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+                return ConnectionTest(False, f"Could not reach the Azure AD token endpoint: {error.message}. Check the network "
+                                             "and the token endpoint setting.")
+            return ConnectionTest(False, error.message)
+        try:
+            who = self.http.request("GET", "/WhoAmI").json()
+        except ConnectorError as error:
+            return ConnectionTest(False, self._who_am_i_hint(error))
+        return ConnectionTest(True, f"Connected to {self.org_url} as the application user {who.get('UserId')}.",
+                              account=str(who.get("OrganizationId", "")))
+
+    def _who_am_i_hint(self, error: ConnectorError) -> str:
+        if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+            return f"Could not reach Dynamics 365 at {self.org_url}: check the org URL. ({error.message})"
+        if error.kind == ErrorKind.AUTH:
+            return ("Azure AD issued a token but Dynamics 365 refused it (auth failed): add the app as an application user "
+                    f"in the environment (Power Platform admin center > Users > App users) with a security role. ({error.message})")
+        if error.kind == ErrorKind.NOT_FOUND:
+            return f"{self.org_url} answered, but it is not a Dynamics 365 Web API v9.2 endpoint: check the org URL."
+        return f"Dynamics 365 refused the connection test: {error.message}"
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+def _label(label: Any) -> str:
+    if not isinstance(label, dict):
+        return ""
+    user = label.get("UserLocalizedLabel") or {}
+    if user.get("Label"):
+        return str(user["Label"])
+    localized = label.get("LocalizedLabels") or []
+    english = next((item for item in localized if item.get("LanguageCode") == 1033), None)
+    chosen = english or (localized[0] if localized else {})
+    return str(chosen.get("Label") or "")
+
+
+def _field_type(kind: str | None, fmt: str | None) -> FieldType:
+    if kind in ("String",):
+        return {"Email": FieldType.EMAIL, "Phone": FieldType.PHONE}.get(fmt or "", FieldType.STRING)
+    if kind == "Memo":
+        return FieldType.TEXT
+    if kind in ("Integer", "BigInt", "Money", "Decimal", "Double"):
+        return FieldType.NUMBER
+    if kind == "Boolean":
+        return FieldType.BOOL
+    if kind == "DateTime":
+        return FieldType.DATE if fmt == "DateOnly" else FieldType.DATETIME
+    if kind in ("Picklist", "State", "Status"):
+        return FieldType.ENUM
+    if kind == "Owner":
+        return FieldType.OWNER
+    if kind in ("Lookup", "Customer"):
+        return FieldType.REFERENCE
+    return FieldType.STRING
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return odata.parse_datetime(str(value))
+    except ValueError:
+        return None
+
+
+def _as_int(value: Any, name: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConnectorError(f"{value!r} is not an option value of {name} (Dynamics option values are numbers).",
+                             ErrorKind.VALIDATION, fields=[name]) from None
+
+
+def _as_number(value: str, name: str) -> int | float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConnectorError(f"{value!r} is not a number for {name}.", ErrorKind.VALIDATION, fields=[name]) from None
+    return int(number) if number.is_integer() else number
+
+
+def domain_of(value: Any) -> str:
+    """'https://www.Acme.com/about' -> 'acme.com'."""
+    text = str(value or "").strip().lower()
+    if not text:
+        return ""
+    host = urlsplit(text if "://" in text else f"//{text}").hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def _match_key(field_name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    return domain_of(value) if field_name == "websiteurl" else str(value).strip().lower()
+
