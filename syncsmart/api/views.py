@@ -331,7 +331,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         from connectors.actions import test_connection
 
         connection = self.get_object()
-        result = test_connection(connection)
+        result = test_connection(connection, self.actor)
         connection.refresh_from_db()
         data = {"ok": result.ok, "message": s.redact(result.message), "account": result.account, "connection": connection}
         return Response(s.ConnectionTestResultSerializer(data).data)
