@@ -12,6 +12,8 @@ urlpatterns = [
     path("staff/admin/", admin.site.urls),
     path("staff/", include("syncsmart.staff.urls")),
     path("oauth/", include("social_django.urls", namespace="social")),
+    # Vendor webhooks into the sync engine's inbox (syncsmart/webhooks.py).
+    path("webhooks/", include("syncsmart.webhooks")),
     path("api/", include("syncsmart.api.urls")),
     path("", include("tenants.urls")),
     path("", include("mappings.urls")),

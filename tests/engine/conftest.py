@@ -96,7 +96,8 @@ def make_connectwise() -> tuple[ConnectWiseEmulator, str, dict, dict]:
 def build_pair(other_system: str = "connectwise", **integration_options: Any) -> Pair:
     tenant = TenantFactory()
     hubspot, hub_url, hub_config = make_hubspot()
-    hub_conn = ConnectionFactory(tenant=tenant, system="hubspot", config=hub_config, credentials={"token": DEFAULT_TOKEN})
+    hub_conn = ConnectionFactory(tenant=tenant, system="hubspot", config=hub_config,
+                                 credentials={"token": DEFAULT_TOKEN, "client_secret": hubspot.client_secret})
     if other_system == "connectwise":
         other, other_url, config, secrets = make_connectwise()
     else:
@@ -113,3 +114,24 @@ def cw_pair(db):
     pair = build_pair("connectwise")
     yield pair
     pair.close()
+
+
+class CollectingSender:
+    """Stands in for an emulator's background WebhookSender: keeps each signed delivery so the
+    test posts it, byte for byte, to the app through Django's test client (same thread, same DB)."""
+
+    def __init__(self):
+        self.deliveries: list[tuple[str, bytes, dict]] = []
+
+    def send(self, url: str, body: bytes, headers: dict) -> None:
+        self.deliveries.append((url, body, dict(headers)))
+
+    def deliver(self, client) -> list:
+        from urllib.parse import urlsplit
+
+        responses = []
+        pending, self.deliveries = self.deliveries, []
+        for url, body, headers in pending:
+            extra = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            responses.append(client.post(urlsplit(url).path, data=body, content_type="application/json", headers=extra))
+        return responses
