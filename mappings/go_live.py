@@ -176,14 +176,21 @@ def _clear_test_state(switch: GoLiveSwitch, integration: Integration, actor) -> 
 
 
 def _point_to_production(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    from syncsmart.models import InboxItem
+
     before = {"other_connection": str(integration.other_connection_id), "environment": integration.environment,
               "test_mode": integration.test_mode}
+    # Sandbox notifications that slipped in since the inbox was cleared name sandbox record ids:
+    # they must not be replayed against production. HubSpot's (same portal either way) stay.
+    late = InboxItem.objects.filter(integration=integration, side="other", status=InboxItem.Status.PENDING)
+    late_rows = _dump(late)
+    late.delete()
     integration.other_connection = switch.production_connection
     integration.environment = Environment.PRODUCTION
     integration.test_mode = switch.keep_test_mode
     integration.full_clean()
     integration.save(update_fields=["other_connection", "environment", "test_mode", "updated_at"])
-    return {"pointed_from": before}
+    return {"pointed_from": before, "late_sandbox_inbox": late_rows}
 
 
 def _mappings(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
@@ -265,6 +272,7 @@ def _undo_point_to_production(switch, integration, actor) -> None:
     integration.environment = before["environment"]
     integration.test_mode = before["test_mode"]
     integration.save(update_fields=["other_connection", "environment", "test_mode", "updated_at"])
+    _load(switch.snapshot.get("late_sandbox_inbox", []))
 
 
 def _undo_mappings(switch, integration, actor) -> None:

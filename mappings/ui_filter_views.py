@@ -21,8 +21,8 @@ from tenants.access import tenant_required, writes_need_role
 
 # One builder per flow; the conditions read the SOURCE record of that flow.
 FLOWS = (
-    {"prefix": "to_other", "attr": "filter_to_other", "source": Side.HUBSPOT, "title": "HubSpot → other system"},
-    {"prefix": "to_hubspot", "attr": "filter_to_hubspot", "source": Side.OTHER, "title": "Other system → HubSpot"},
+    {"prefix": "to_other", "attr": "filter_to_other", "source": Side.HUBSPOT, "target": Side.OTHER, "title": "HubSpot → other system"},
+    {"prefix": "to_hubspot", "attr": "filter_to_hubspot", "source": Side.OTHER, "target": Side.HUBSPOT, "title": "Other system → HubSpot"},
 )
 EMAIL_HINTS = ("email", "emailaddress1", "emailaddress")
 NAME_HINTS = ("name", "dealname", "companyname")
@@ -79,7 +79,7 @@ def _panel(mapping: ObjectMapping, flow: dict, builder: dict | None = None, erro
     sample, count = _count(mapping, flow, builder, fetch=fetch)
     return {"flow": flow, "builder": builder, "groups": _builder_rows(builder), "fields": fields_of(connection, object_type),
             "object_type": object_type, "connection": connection, "sample": sample, "count": count, "error": error,
-            "operators": operator_choices(), "flows_now": flow["prefix"] in Direction.flows(mapping.direction)}
+            "operators": operator_choices(), "flows_now": flow["target"] in Direction.flows(mapping.direction)}
 
 
 @tenant_required

@@ -88,6 +88,9 @@ def to_stored(builder: dict[str, Any]) -> dict[str, Any]:
     groups = []
     for group in builder["conditions"]:
         conditions = [c for c in group["conditions"] if c.get("field")]
+        for c in conditions:
+            if c["operator"] not in NO_VALUE_OPERATORS and c.get("value") in ("", [], None):
+                raise FilterError(f"Give “{c['field']} {OPERATORS[c['operator']]}” a value, or use “is empty”.")
         if conditions:
             groups.append({"match": group.get("match", "all"), "conditions": conditions})
     if not groups:

@@ -150,12 +150,13 @@ def preview_to_hubspot(other: SchemaField, hub: SchemaField) -> DropdownPreview:
 def dropdown_previews(hub: SchemaField | None, other: SchemaField | None, direction: str) -> list[DropdownPreview]:
     from mappings.models import Direction
 
+    # Direction.flows names the TARGET side of each flow the direction allows.
     if hub is None or other is None or not hub.options or not other.options:
         return []
     flows = Direction.flows(direction)
     previews = []
-    if Direction.TO_OTHER in flows:
+    if Side.OTHER in flows:
         previews.append(preview_to_other(hub, other))
-    if Direction.TO_HUBSPOT in flows:
+    if Side.HUBSPOT in flows:
         previews.append(preview_to_hubspot(other, hub))
     return previews

@@ -3,6 +3,12 @@ import pytest
 from tests.ui.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The team fixture hashes four passwords per test; the real hasher would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def integration(team):
     return IntegrationFactory(tenant=team.tenant)
