@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import ssl
 import threading
 import time
 from typing import Any, Callable, Mapping, Sequence
@@ -222,6 +223,8 @@ class DynamicsConnector(Connector):
         self.webhook_secrets = dict(webhook_secrets or {})
         self.changeset_size = max(1, changeset_size)
         self.default_page_size = default_page_size
+        if isinstance(verify, str):  # a CA file (the emulator's, or a corporate proxy's)
+            verify = ssl.create_default_context(cafile=verify)
         self.token_http = VendorHttp(token_url_base, system="Azure AD", error_parser=azure_ad_error, transport=transport,
                                      verify=verify, retry=retry)
         self.auth = ClientCredentials(self.token_http, tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
