@@ -38,9 +38,18 @@ def start_emulators(port_base: int, seed_size: int) -> list:
             cls = SYSTEMS[key].emulator_class
         except (ImportError, AttributeError, LookupError):
             continue
-        emulator = cls.demo(seed_size=seed_size) if hasattr(cls, "demo") else cls()
+        emulator = cls.demo(seed_size=seed_size) if hasattr(cls, "demo") else _seeded(cls, seed_size)
         running.append(emulator.serve("127.0.0.1", port_base + offset if port_base else 0))
     return running
+
+
+def _seeded(cls, seed_size: int):
+    """An emulator without demo(): seed it through its constructor when it takes seed_size."""
+    import inspect
+
+    if "seed_size" in inspect.signature(cls).parameters:
+        return cls(seed_size=seed_size)
+    return cls()
 
 
 def connect_demo_tenant(tenant: Tenant, emulators: Iterable, site_url: str) -> list[str]:
