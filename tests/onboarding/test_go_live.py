@@ -199,3 +199,53 @@ def test_the_page_resumes_or_rolls_back_for_writers_only_and_is_tenant_scoped(te
     switch.refresh_from_db()
     assert switch.status == GoLiveSwitch.Status.DONE
     assert "now syncs with production" in team.admin.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_sandbox_notifications_arriving_during_the_switch_are_not_replayed_against_production(team, sandbox, monkeypatch):
+    integration, _, production = sandbox
+    actor = team.users["owner"]
+    switch = _start(integration, production, actor)
+    _interrupt_at(monkeypatch, 3)  # stops after the inbox was cleared, before production is used
+    with pytest.raises(RuntimeError):
+        go_live.resume(switch, actor)
+    monkeypatch.undo()
+    late_sandbox = InboxItem.objects.create(integration=integration, side="other", event_id="cw-late", object_type="contacts",
+                                            record_id="55")
+    late_hubspot = InboxItem.objects.create(integration=integration, side="hubspot", event_id="hs-late",
+                                            object_type="contacts", record_id="77")
+    switch = go_live.resume(switch, actor)
+    assert not InboxItem.objects.filter(pk=late_sandbox.pk).exists()
+    assert InboxItem.objects.filter(pk=late_hubspot.pk).exists()  # same portal before and after: still wanted
+    go_live.roll_back(switch, actor)
+    assert InboxItem.objects.filter(pk=late_sandbox.pk).exists()  # a rollback returns to the sandbox with it
+
+
+@pytest.mark.django_db
+def test_the_guided_page_tests_the_production_connection_then_switches_after_confirmation(team, sandbox, connectwise):
+    from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
+    from tests.onboarding.conftest import CW_SITE
+
+    integration, _, _ = sandbox
+    url = reverse("go_live", args=[integration.pk])
+    form = {"company_id": DEMO_COMPANY, "site": CW_SITE, "public_key": DEMO_PUBLIC_KEY, "client_id": DEMO_CLIENT_ID}
+
+    page = team.admin.post(url, {**form, "private_key": "not-the-key", "action": "test"}).content.decode()
+    assert "Connection failed." in page and "not-the-key" not in page
+    switch = GoLiveSwitch.objects.get(integration=integration)
+    assert switch.status == GoLiveSwitch.Status.PREPARING and switch.production_connection.status == "error"
+
+    page = team.admin.post(url, {**form, "private_key": DEMO_PRIVATE_KEY, "action": "start"}).content.decode()
+    assert "Tick the confirmation to switch." in page
+    integration.refresh_from_db()
+    assert integration.enabled and integration.environment == "sandbox"  # nothing changed without the confirmation
+
+    response = team.admin.post(url, {**form, "private_key": "", "action": "start", "confirm": "on", "mappings": "keep"})
+    assert response.status_code == 302
+    switch.refresh_from_db()
+    integration.refresh_from_db()
+    assert switch.status == GoLiveSwitch.Status.DONE
+    assert integration.environment == "production" and integration.other_connection == switch.production_connection
+    assert switch.production_connection.environment == "production"
+    assert switch.production_connection.credentials["private_key"] == DEMO_PRIVATE_KEY  # kept when left blank
+    assert "now syncs with production" in team.admin.get(url).content.decode()
