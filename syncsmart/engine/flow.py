@@ -385,16 +385,6 @@ class Flow:
                 item.message = "Waiting for " + ", ".join(f"{w['object']} {w['id']}" for w in blocking) + " to be synced first."
                 item.retry_later = True
                 return
-        if item.target_id is None:
-            for parent in self.ctx.object_type(self.target, self.target_object).parents:
-                fms = [fm for fm in self.fields if (self.target_schema.get(self.dst(fm)) or None) is not None
-                       and self.target_schema.get(self.dst(fm)).reference_to == parent]
-                if fms and not any(self.dst(fm) in item.writes for fm in fms):
-                    item.outcome = O.DEFERRED
-                    item.message = f"{self.target_object} in the other system needs a {parent.rstrip('s')}; waiting until this record has one."
-                    item.waiting_for.append({"object": parent, "id": "", "target_object": parent})
-                    item.retry_later = True
-                    return
 
     def transform(self, fm: FieldMapping, value: Any, parents: dict[tuple[str, str], str]) -> Any:
         if is_empty(value):
@@ -513,8 +503,21 @@ class Flow:
         if error.retryable:
             item.outcome, item.retry_later = O.DEFERRED, True
             item.message = f"Will retry: {error.message}"
+        elif self._only_missing_parents(error):
+            # The vendor insists on a parent this record does not have yet (a ConnectWise
+            # contact needs a company): wait for it rather than fail or create an orphan.
+            item.outcome, item.retry_later = O.DEFERRED, True
+            item.waiting_for.extend({"object": self.target_schema.get(f).reference_to or f, "id": "", "target_object": ""}
+                                    for f in error.fields)
+            item.message = f"Waiting for a parent: {error.message}"
         else:
             item.outcome = O.FAILED
+
+    def _only_missing_parents(self, error: ConnectorError) -> bool:
+        if error.kind != ErrorKind.VALIDATION or not error.fields:
+            return False
+        kinds = [self.target_schema.kind(f) for f in error.fields]
+        return all(kind == FieldType.REFERENCE for kind in kinds)
 
     # --- 8. checkpoint -------------------------------------------------------------------
     def _new_link(self, item: Item) -> RecordLink:
