@@ -95,6 +95,7 @@ def clean_token_url_base(value: str) -> str:
 class DynamicsCredentialsForm(forms.Form):
     org_url = forms.CharField(
         label="Organization URL", max_length=255,
+        error_messages={"required": f"Enter the organization URL, e.g. {ORG_EXAMPLE}."},
         help_text="Power Platform admin center > Environments > your environment > Environment URL, e.g. "
                   f"{ORG_EXAMPLE}. Only the address, no /main.aspx.")
     tenant_id = forms.CharField(
