@@ -69,7 +69,7 @@ class Pair:
             http.unmount(url)
 
 
-READ_ROUTES = ("search", "batch/read", "oauth", "$batch-read")
+READ_ROUTES = ("search", "batch/read", "oauth", "token")
 
 
 def write_calls(emulator) -> int:
@@ -135,3 +135,10 @@ class CollectingSender:
             extra = {k: v for k, v in headers.items() if k.lower() != "content-type"}
             responses.append(client.post(urlsplit(url).path, data=body, content_type="application/json", headers=extra))
         return responses
+
+
+@pytest.fixture
+def dyn_pair(db):
+    pair = build_pair("dynamics")
+    yield pair
+    pair.close()
