@@ -147,3 +147,16 @@ def test_view_as_customer_is_read_only_with_a_banner_until_left(team, integratio
     assert not integration.go_live_switches.exists()
     admin_client.get(reverse("staff_view_as_end"))
     assert "Staff view of" not in admin_client.get(reverse("staff_index")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_model_admin_lives_under_staff_admin_and_lists_onboarding_and_go_live_rows(team, integration, admin_client):
+    from mappings import go_live
+
+    switch = go_live.prepare(integration, team.users["owner"])
+    for url in ("/staff/admin/", "/staff/admin/tenants/onboardingprogress/", "/staff/admin/tenants/goliveswitch/",
+                f"/staff/admin/tenants/goliveswitch/{switch.pk}/change/", "/staff/admin/connectors/connection/"):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        assert SECRET not in response.content.decode()
+    assert team.owner.get("/staff/admin/tenants/goliveswitch/").status_code == 302
