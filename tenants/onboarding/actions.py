@@ -22,6 +22,18 @@ def progress_for(tenant: Tenant, actor=None) -> OnboardingProgress:
     return progress
 
 
+@transaction.atomic
+def create_workspace(user, company_name: str) -> Tenant:
+    """A logged-in user without a tenant (e.g. invited elsewhere and removed) installs for a new company."""
+    from tenants.models import Membership
+
+    tenant = Tenant.objects.create(name=company_name.strip(), slug=Tenant.unique_slug_for(company_name))
+    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.OWNER)
+    audit(tenant, user, "tenant.created", tenant, summary=f"{user.get_username()} created {tenant.name} from the installer")
+    progress_for(tenant, user)
+    return tenant
+
+
 def reach(progress: OnboardingProgress, step: str) -> None:
     """Unlock `step` (never re-lock a later one: going back keeps what lies ahead)."""
     if steps.index_of(step) > steps.index_of(progress.reached):

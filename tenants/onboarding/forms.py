@@ -31,3 +31,7 @@ class ObjectsForm(forms.Form):
     def __init__(self, *args, object_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["objects"].choices = object_choices
+
+
+class WorkspaceForm(forms.Form):
+    company_name = forms.CharField(label="Company name", max_length=200)

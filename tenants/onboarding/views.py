@@ -18,7 +18,7 @@ from tenants.models import OnboardingProgress
 from tenants.onboarding import actions, steps
 from tenants.onboarding.credentials import build_credential_form, run_connection_test, split_credential_form
 from tenants.onboarding.finish import finish_onboarding, object_choices
-from tenants.onboarding.forms import ObjectsForm, SystemForm
+from tenants.onboarding.forms import ObjectsForm, SystemForm, WorkspaceForm
 
 Step = OnboardingProgress.Step
 
@@ -56,6 +56,8 @@ def account(request: HttpRequest) -> HttpResponse:
             progress = actions.progress_for(membership.tenant, request.user)
             return redirect("onboarding_step", step=progress.reached)
         return _render(request, None, Step.ACCOUNT, "onboarding/account.html", {})
+    if request.user.is_authenticated:
+        return _new_workspace(request)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -65,6 +67,16 @@ def account(request: HttpRequest) -> HttpResponse:
         actions.progress_for(tenant, user)
         return redirect("onboarding_step", step=Step.HUBSPOT)
     return _render(request, None, Step.ACCOUNT, "onboarding/account.html", {"form": form})
+
+
+def _new_workspace(request: HttpRequest) -> HttpResponse:
+    """Logged in but in no tenant yet: only the company name is missing."""
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        tenant = actions.create_workspace(request.user, form.cleaned_data["company_name"])
+        request.session["tenant_id"] = tenant.pk
+        return redirect("onboarding_step", step=Step.HUBSPOT)
+    return _render(request, None, Step.ACCOUNT, "onboarding/account.html", {"workspace_form": form})
 
 
 def _wizard_step(step: str):

@@ -195,3 +195,20 @@ def test_finishing_installs_defaults_creates_the_schedule_and_runs_the_first_syn
     # A double-submitted Finish does not make a second integration.
     client.post(step("finish"))
     assert Integration.objects.filter(tenant=tenant).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_logged_in_member_continues_and_a_user_without_a_tenant_only_names_the_company(team, client):
+    page = team.owner.get(step("account")).content.decode()
+    assert "You are signed in as <strong>owner@acme.example</strong>" in page
+    assert team.owner.post(step("account"))["Location"] == step("hubspot")
+    assert team.viewer.post(step("account")).status_code == 403  # a read-only member cannot install
+
+    from tests.factories import UserFactory
+
+    loner = UserFactory(email="loner@example.com")
+    client.force_login(loner, backend="tenants.auth.EmailBackend")
+    assert "Which company is SyncSmart for?" in client.get(step("account")).content.decode()
+    assert client.post(step("account"), {"company_name": "Loner Ltd"})["Location"] == step("hubspot")
+    assert Tenant.objects.get(name="Loner Ltd").memberships.get().user == loner
+    assert client.get(step("hubspot")).status_code == 200
