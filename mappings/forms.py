@@ -98,7 +98,9 @@ class HistoricalSyncForm(forms.Form):
     SCOPES = [("all", "All records"), ("since", "Records changed since a date")]
 
     scope = forms.ChoiceField(choices=SCOPES, initial="all", widget=forms.RadioSelect, label="Which records")
-    since = forms.DateField(required=False, label="Since", widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(required=False, label="Since", widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text="HubSpot and ConnectWise start at this date; Dynamics 365 change tracking has no "
+                                      "start date, so its side reads every record.")
     object_mapping = forms.ModelChoiceField(queryset=ObjectMapping.objects.none(), required=False,
                                             empty_label="Every object", label="Objects")
 

@@ -1,0 +1,60 @@
+"""A historical sync's total comes from the vendors' own count answers (in-process emulators),
+and "since a date" starts the sides that can start at a time from that date."""
+
+import pytest
+
+from connectors import http
+from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
+from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
+from mappings import actions, ui_actions
+from mappings.ui_counts import count_records
+from syncsmart.models import SyncCursor
+from tests.factories import ConnectionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def emulated(team):
+    hubspot, connectwise = HubSpotEmulator(limits=False), ConnectWiseEmulator(limits=False)
+    hubspot.seed_demo(8)
+    connectwise.seed_demo(5)
+    urls = ["https://hubspot-ui-counts.test", "https://connectwise-ui-counts.test"]
+    http.mount(urls[0], hubspot.transport())
+    http.mount(urls[1], connectwise.transport())
+    hub = ConnectionFactory(tenant=team.tenant, system="hubspot", config={"base_url": urls[0]},
+                            credentials={"token": DEFAULT_TOKEN})
+    cw = ConnectionFactory(tenant=team.tenant, system="connectwise", credentials={"private_key": DEMO_PRIVATE_KEY},
+                           config={"base_url": urls[1], "company_id": DEMO_COMPANY, "public_key": DEMO_PUBLIC_KEY,
+                                   "client_id": DEMO_CLIENT_ID})
+    integration = actions.create_integration(team.tenant, None, hub, cw, enabled=True)
+    yield integration
+    for url in urls:
+        http.unmount(url)
+
+
+def test_each_vendor_answers_how_many_records_there_are(emulated):
+    assert count_records(emulated.hubspot_connection, "contacts") == 8
+    assert count_records(emulated.hubspot_connection, "companies") == 8
+    assert count_records(emulated.other_connection, "companies") == 5
+
+
+def test_a_historical_sync_gets_its_total_from_the_counts(emulated, monkeypatch):
+    monkeypatch.setattr("mappings.ui_actions.count_records", count_records)  # undo the UI tests' stand-in
+    contacts = emulated.object_mappings.get(hubspot_object="contacts")
+    run = ui_actions.start_historical_sync(emulated, None, object_mapping=contacts)
+    hub_contacts = count_records(emulated.hubspot_connection, "contacts")
+    cw_contacts = count_records(emulated.other_connection, "contacts")
+    assert run.progress_total == hub_contacts + cw_contacts  # both directions are read
+
+
+def test_since_a_date_starts_each_side_from_that_date(emulated, monkeypatch):
+    import datetime as dt
+
+    monkeypatch.setattr("mappings.ui_actions.count_records", count_records)
+    run = ui_actions.start_historical_sync(emulated, None, since=dt.date(2031, 1, 1))
+    cursors = SyncCursor.objects.filter(integration=emulated, kind="historical")
+    assert {c.side for c in cursors} == {"hubspot", "other"}
+    hub = cursors.filter(side="hubspot").first().cursor
+    assert hub == {"floor": int(dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)}
+    assert run.progress_total == 0  # nothing changed after 2031 in the emulators
