@@ -726,7 +726,7 @@ class DynamicsEmulator(Emulator):
         root = self._api_root(request)
         tracking = "odata.track-changes" in prefer or request.arg("$deltatoken") is not None
         skiptoken = request.arg("$skiptoken")
-        if tracking or (skiptoken and "tracking" in skiptoken):
+        if tracking or (skiptoken and 'tracking="True"' in skiptoken):
             return self._tracked(request, entity, select, page_size, annotations)
         filter_text = request.arg("$filter")
         node = odata.parse_filter(filter_text) if filter_text else None
