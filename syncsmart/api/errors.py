@@ -85,7 +85,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response = drf_exception_handler(exc, context)
     if response is None:
         # A bug of ours: log it (with the traceback) and still answer in the documented shape.
-        logger.exception("Unhandled error in API view %s", context.get("view").__class__.__name__)
+        logger.error("Unhandled error in API view %s", context.get("view").__class__.__name__, exc_info=exc)
         set_rollback()
         return error_response("server_error", "Something went wrong on our side. It has been logged.",
                               status.HTTP_500_INTERNAL_SERVER_ERROR)

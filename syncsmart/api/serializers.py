@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -80,7 +79,7 @@ class RunSerializer(serializers.ModelSerializer):
                   "finished_at", "created_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.EMAIL)
+    @extend_schema_field(serializers.EmailField(allow_null=True))
     def get_requested_by(self, run: SyncRun) -> str | None:
         return run.requested_by.email if run.requested_by_id else None
 
