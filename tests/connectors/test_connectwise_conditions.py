@@ -17,8 +17,9 @@ from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_P
 
 # --- the reference semantics, written independently of the module under test -----------------------
 UTC = dt.timezone.utc
-TEXT = st.text(alphabet="abcXYZ 09-_.'\"\\*%@", max_size=8)
-SAFE_TEXT = st.text(alphabet="abcXYZ09 .-", max_size=6)
+# Small alphabets so generated literals often hit generated values (in any letter case).
+TEXT = st.text(alphabet="aAbB '\"\\*%", max_size=4)
+SAFE_TEXT = st.text(alphabet="aAbB .", max_size=3)
 DATES = st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
     lambda d: d.replace(microsecond=0, tzinfo=UTC))
 
@@ -108,14 +109,14 @@ def keyword(draw, word: str) -> str:
 @st.composite
 def comparisons(draw):
     field = draw(st.sampled_from(["name", "count", "score", "active", "updated", "company/id", "company/name"]))
-    if draw(st.booleans()) and draw(st.booleans()):
+    if draw(st.integers(0, 5)) == 0:
         return ("cmp", field, draw(st.sampled_from(["=", "!="])), None, False)
     if field in ("name", "company/name"):
         op = draw(st.sampled_from(["=", "!=", "<", ">", "contains", "like", "in"]))
         if op == "in":
             return ("cmp", field, op, tuple(draw(st.lists(TEXT, min_size=1, max_size=4))), draw(st.booleans()))
         if op == "like":
-            return ("cmp", field, op, draw(st.text(alphabet="abcX*%", max_size=5)), draw(st.booleans()))
+            return ("cmp", field, op, draw(st.text(alphabet="aAbB*%", max_size=4)), draw(st.booleans()))
         return ("cmp", field, op, draw(TEXT), op in ("contains",) and draw(st.booleans()))
     if field in ("count", "company/id"):
         op = draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">=", "in"]))
@@ -159,15 +160,20 @@ def rendered(draw, tree):
     return f"{path}{space}{neg}{op_text}{space}{render_literal(literal)}"
 
 
+def maybe(strategy):
+    """Mostly a value, sometimes null (absent)."""
+    return st.one_of(st.none(), strategy, strategy, strategy)
+
+
 @st.composite
 def records(draw):
     return {
-        "name": draw(st.one_of(st.none(), TEXT)),
-        "count": draw(st.one_of(st.none(), st.integers(-5, 5))),
-        "score": draw(st.one_of(st.none(), st.integers(-400, 400).map(lambda n: n / 4))),
-        "active": draw(st.one_of(st.none(), st.booleans())),
-        "updated": draw(st.one_of(st.none(), DATES.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")))),
-        "company": draw(st.one_of(st.none(), st.fixed_dictionaries({"id": st.integers(-5, 5), "name": SAFE_TEXT}))),
+        "name": draw(maybe(TEXT)),
+        "count": draw(maybe(st.integers(-5, 5))),
+        "score": draw(maybe(st.integers(-400, 400).map(lambda n: n / 4))),
+        "active": draw(maybe(st.booleans())),
+        "updated": draw(maybe(DATES.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")))),
+        "company": draw(maybe(st.fixed_dictionaries({"id": st.integers(-5, 5), "name": SAFE_TEXT}))),
     }
 
 
@@ -178,6 +184,13 @@ def expression_and_tree(draw):
 
 
 # --- properties ---------------------------------------------------------------------------------------
+@settings(max_examples=800, deadline=None)
+@given(comparisons(), records(), st.data())
+def test_every_generated_comparison_evaluates_as_the_reference_says(tree, row, data):
+    text = data.draw(rendered(tree))
+    assert parse(text).matches(row) == reference_eval(tree, row), (text, row)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression_and_tree(), st.lists(records(), min_size=1, max_size=5))
 def test_generated_expressions_evaluate_as_the_reference_semantics_say(case, rows):
@@ -185,6 +198,21 @@ def test_generated_expressions_evaluate_as_the_reference_semantics_say(case, row
     node = parse(text)
     for row in rows:
         assert node.matches(row) == reference_eval(tree, row), (text, row)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aAbBcC xyZ'\"\\", min_size=1, max_size=8), st.data())
+def test_string_operators_ignore_letter_case_like_sql_server(value, data):
+    start = data.draw(st.integers(0, len(value)))
+    end = data.draw(st.integers(start, len(value)))
+    piece = value[start:end].swapcase()
+    row = {"name": value}
+    assert parse(f"name contains {render_literal(piece)}").matches(row)
+    assert parse(f"name = {render_literal(value.swapcase())}").matches(row)
+    assert parse(f"name in ({render_literal('zzz-none')}, {render_literal(value.upper())})").matches(row)
+    pattern = value[:start].swapcase().replace("*", "").replace("%", "") + "*"
+    assert parse(f"name like {render_literal(pattern)}").matches(row) == like_reference(pattern, value)
+    assert parse(f"name like {render_literal('*' + piece + '*')}").matches(row)
 
 
 @settings(max_examples=200, deadline=None)
