@@ -184,14 +184,14 @@ def expression_and_tree(draw):
 
 
 # --- properties ---------------------------------------------------------------------------------------
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(comparisons(), records(), st.data())
 def test_every_generated_comparison_evaluates_as_the_reference_says(tree, row, data):
     text = data.draw(rendered(tree))
     assert parse(text).matches(row) == reference_eval(tree, row), (text, row)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression_and_tree(), st.lists(records(), min_size=1, max_size=5))
 def test_generated_expressions_evaluate_as_the_reference_semantics_say(case, rows):
     text, tree = case
