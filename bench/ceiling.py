@@ -1,0 +1,61 @@
+"""The throughput ceiling a backfill cannot beat: what the vendors' published rate limits and
+batch sizes allow, computed (not measured) so that a benchmark can say how close it came.
+
+A backfill of R records (companies and their contacts) from the other system into HubSpot needs,
+at the very least, per HubSpot batch of B = 100 records: one match look-up (by e-mail or domain,
+so nothing is created twice) and one batch create. Reading the source costs one call per page.
+Every system's limit is a bucket of `calls` per `seconds`; the records per second a bucket allows
+is calls/seconds ÷ (calls it must carry per record). The ceiling is the smallest over the buckets.
+A vendor that publishes no limit (ConnectWise) bounds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connectors.hubspot import limits as hubspot_limits
+
+
+@dataclass(frozen=True)
+class Bucket:
+    system: str
+    calls: int
+    seconds: float
+    calls_per_record: float  # the least the backfill must spend in this bucket per record
+    why: str
+
+    @property
+    def records_per_second(self) -> float:
+        if self.calls_per_record <= 0:
+            return float("inf")
+        return (self.calls / self.seconds) / self.calls_per_record
+
+    def formula(self) -> str:
+        return (f"{self.system}: {self.calls} calls / {self.seconds:g} s ÷ {self.calls_per_record:.4f} calls/record "
+                f"({self.why}) = {self.records_per_second:,.0f} records/s")
+
+
+def hubspot_bucket(per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S) -> Bucket:
+    batch = hubspot_limits.BATCH_LIMIT
+    return Bucket("HubSpot", per_10s, hubspot_limits.TEN_SECOND_WINDOW_MS / 1000, 2 / batch,
+                  f"1 match look-up + 1 batch create per {batch} records")
+
+
+def source_bucket(system: str) -> Bucket | None:
+    if system == "dynamics":
+        from connectors.dynamics import limits as dyn
+
+        return Bucket("Dynamics 365", dyn.REQUESTS_PER_WINDOW, dyn.WINDOW_SECONDS, 1 / dyn.MAX_PAGE_SIZE,
+                      f"1 change-tracked page read per {dyn.MAX_PAGE_SIZE} records")
+    return None  # ConnectWise publishes no request-rate limit for its cloud API
+
+
+def backfill_ceiling(system: str, hubspot_per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S) -> tuple[float, str]:
+    """(records per second, the formula as printed) for a backfill of `system` into HubSpot."""
+    buckets = [b for b in (hubspot_bucket(hubspot_per_10s), source_bucket(system)) if b is not None]
+    best = min(buckets, key=lambda b: b.records_per_second)
+    lines = [b.formula() for b in buckets]
+    if system == "connectwise":
+        lines.append("ConnectWise: no published request-rate limit (unbounded)")
+    text = "ceiling = min(" + "; ".join(lines) + f") = {best.records_per_second:,.0f} records/s"
+    return best.records_per_second, text
