@@ -627,7 +627,8 @@ class ConnectWiseConnector(Connector):
             system = self.http.request("GET", "system/info", extensions={"retry": QUICK_RETRY}).json()
         except ConnectorError as error:
             if error.kind == ErrorKind.AUTH:
-                detail = "clientId" if "clientid" in error.message.lower() else "keys"
+                vendor_words = str(error.body.get("message") or "") if isinstance(error.body, dict) else ""
+                detail = "clientId" if "clientid" in vendor_words.lower() else "keys"
                 hint = ("The clientId is missing or not registered: use the client id from developer.connectwise.com."
                         if detail == "clientId" else
                         "Check the public and private key of the API member (System > Members > API Members > API Keys); "

@@ -62,8 +62,8 @@ def clean_site(value: str) -> str:
                                     f"HTTPS port, e.g. {SITE_EXAMPLE}.", code="port")
     if host in allowed:
         return lowered
-    _check_host_syntax(host)
     _check_host_is_public(host)
+    _check_host_syntax(host)
     return lowered
 
 
@@ -125,6 +125,7 @@ class ConnectWiseCredentialsForm(forms.Form):
         help_text="The company you type on the ConnectWise log-in page.")
     site = forms.CharField(
         label="Site", max_length=255,
+        error_messages={"required": f"Enter your ConnectWise site, the host you log in at, e.g. {SITE_EXAMPLE}."},
         help_text=f"Only the host name you log in at, e.g. {SITE_EXAMPLE}. Do not type https:// or a path.")
     public_key = forms.CharField(
         label="Public key", max_length=100,
