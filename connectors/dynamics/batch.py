@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 CRLF = "\r\n"
-MAX_BATCH_OPERATIONS = 1000  # Dataverse: "Batch requests can contain up to 1000 individual requests"
+MAX_BATCH_OPERATIONS = 1000  # Dataverse: a $batch holds at most 1,000 requests (= limits.MAX_BATCH_OPERATIONS)
 
 
 class BatchFormatError(ValueError):

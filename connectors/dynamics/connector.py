@@ -51,14 +51,15 @@ from connectors.base import (
     chunked,
 )
 from connectors.dynamics import batch as batchfmt
+from connectors.dynamics import limits
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
 from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
 
 API_PATH = "/api/data/v9.2"
 LOGIN_BASE = "https://login.microsoftonline.com"
-MAX_BATCH_OPERATIONS = batchfmt.MAX_BATCH_OPERATIONS  # Dataverse: up to 1,000 requests per $batch
-MAX_PAGE_SIZE = 5000  # Dataverse: odata.maxpagesize is capped at 5,000 rows
+MAX_BATCH_OPERATIONS = limits.MAX_BATCH_OPERATIONS  # Dataverse: up to 1,000 requests per $batch
+MAX_PAGE_SIZE = limits.MAX_PAGE_SIZE  # Dataverse: odata.maxpagesize is capped at 5,000 rows
 LOOKUP_VALUES_PER_QUERY = 100  # keeps a look-up URL far below Dataverse's 32 KB URL limit
 TOKEN_REFRESH_MARGIN = 300  # seconds before expiry a cached token is replaced
 ANNOTATIONS = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
@@ -251,7 +252,8 @@ class DynamicsConnector(Connector):
                 connection.save_tokens(tokens, dt.datetime.fromtimestamp(tokens["expires_at"], dt.timezone.utc))
 
         return cls(config["org_url"], config["tenant_id"], config["client_id"], credentials["client_secret"],
-                   token_url_base=config.get("token_url_base") or LOGIN_BASE, transport=transport, limiter=limiter,
+                   token_url_base=config.get("token_url_base") or LOGIN_BASE, transport=transport,
+                   limiter=limiter if limiter is not None else limits.dynamics_limiter(config["org_url"], config["client_id"]),
                    verify=config.get("ca_file") or True, tokens=stored if stored.get("access_token") else None,
                    on_tokens=persist, webhook_auth=config.get("webhook_auth", "WebhookKey"),
                    webhook_secrets={k: v for k, v in credentials.items() if k.startswith("webhook_")}, **kwargs)

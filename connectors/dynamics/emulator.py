@@ -65,6 +65,7 @@ from urllib.parse import quote as urlquote
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from connectors.dynamics import batch as batchfmt
+from connectors.dynamics import limits
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
 from connectors.dynamics.schema import BY_SET, ENGLISH, ENTITIES, GERMAN, WEBHOOK_ENTITIES, Attr, Entity
@@ -74,10 +75,10 @@ API = "/api/data/v9.2"
 DEFAULT_TENANT = "8f5d2a6c-1b3e-4c7a-9d2f-6e4b1a0c9d11"
 DEFAULT_CLIENT_ID = "5b1c7e2a-3d4f-4a6b-8c9d-0e1f2a3b4c5d"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"
-REQUESTS_PER_WINDOW = 6000  # Dataverse service protection: requests per user per 5 minutes
-WINDOW_SECONDS = 300
-MAX_CONCURRENT = 52  # Dataverse service protection: concurrent requests per user
-MAX_PAGE_SIZE = 5000  # Dataverse returns at most 5,000 rows per page
+REQUESTS_PER_WINDOW = limits.REQUESTS_PER_WINDOW  # per user per 5 minutes
+WINDOW_SECONDS = limits.WINDOW_SECONDS
+MAX_CONCURRENT = limits.MAX_CONCURRENT  # concurrent requests per user
+MAX_PAGE_SIZE = limits.MAX_PAGE_SIZE
 LINK_SAFE = ",()$='"  # what OData leaves unescaped in next and delta links
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -195,10 +196,18 @@ class DynamicsEmulator(Emulator):
         return response
 
     def handle(self, request: Request) -> Response:
-        user = self._token_user(request)
+        """Admit the call against the user's concurrency limit for as long as it is processed
+        (latency included), as Dataverse counts requests in progress."""
+        user = self._token_user(request) if self.limits and request.path.startswith(API) else None
         if user:
             with self.lock:
-                self.in_flight[user] = self.in_flight.get(user, 0) + 1
+                admitted = self.in_flight.get(user, 0) < self.max_concurrent
+                if admitted:
+                    self.in_flight[user] = self.in_flight.get(user, 0) + 1
+            if not admitted:
+                refused = self._limit_error("0x80072326", f"Number of concurrent requests exceeded the limit of {self.max_concurrent}.", 1)
+                self.decorate(request, refused)
+                return refused
         try:
             return super().handle(request)
         finally:
@@ -285,10 +294,6 @@ class DynamicsEmulator(Emulator):
         user = self._token_user(request)
         if not user:
             return None
-        with self.lock:
-            concurrent = self.in_flight.get(user, 0)
-        if concurrent > self.max_concurrent:
-            return self._limit_error("0x80072326", f"Number of concurrent requests exceeded the limit of {self.max_concurrent}.", 1)
         allowed, _, wait = self.window.hit(user)
         if not allowed:
             return self._limit_error("0x80072322", f"Number of requests exceeded the limit of {self.window.limit} over time "
@@ -659,6 +664,24 @@ class DynamicsEmulator(Emulator):
                 view[key] = value
         return view
 
+    def _filtered(self, entity: Entity, node: odata.Node | None) -> list[dict[str, Any]]:
+        rows = self.rows[entity.logical].values()
+        if node is None:
+            return list(rows)
+        lookup = odata.equality_set(node)
+        if lookup is not None:  # many-value look-ups (e-mails, ids): a set test per row, same result
+            name, wanted = lookup
+            return [r for r in rows if (v := self._view_value(r, name)) is not None and str(v).casefold() in wanted]
+        return [r for r in rows if odata.matches(node, self._view(entity, r))]
+
+    @staticmethod
+    def _view_value(row: dict[str, Any], name: str) -> Any:
+        if name.startswith("_") and name.endswith("_value"):
+            value = row.get(name[1:-6])
+            return value[1] if isinstance(value, tuple) else None
+        value = row.get(name)
+        return None if isinstance(value, tuple) else value
+
     def _columns(self, entity: Entity, select: list[str] | None) -> list[Attr]:
         if not select:
             return list(entity.attrs)
@@ -731,7 +754,7 @@ class DynamicsEmulator(Emulator):
         filter_text = request.arg("$filter")
         node = odata.parse_filter(filter_text) if filter_text else None
         with self.lock:
-            rows = [r for r in self.rows[entity.logical].values() if node is None or odata.matches(node, self._view(entity, r))]
+            rows = self._filtered(entity, node)
             rows = _ordered(rows, odata.parse_orderby(request.arg("$orderby") or ""), entity)
             top = request.arg("$top")
             if top is not None:

@@ -307,6 +307,20 @@ def any_of(field_name: str, values: list[Any]) -> str:
 
 
 # --- evaluation (the emulator filters with this) -----------------------------------------------
+def equality_set(node: Node) -> tuple[str, set[str]] | None:
+    """For `f eq 'a' or f eq 'b' ...` (or In on one field): (f, {casefolded values}); else None.
+    The emulator answers such look-ups from a set instead of evaluating the tree per row."""
+    if isinstance(node, Compare) and node.op == "eq" and isinstance(node.right.value, (str, uuid.UUID)):
+        return node.left.name, {str(node.right.value).casefold()}
+    if isinstance(node, In) and all(isinstance(v.value, (str, uuid.UUID)) for v in node.values):
+        return node.field.name, {str(v.value).casefold() for v in node.values}
+    if isinstance(node, Or):
+        left, right = equality_set(node.left), equality_set(node.right)
+        if left and right and left[0] == right[0]:
+            return left[0], left[1] | right[1]
+    return None
+
+
 def fields_of(node: Node) -> set[str]:
     if isinstance(node, (Compare,)):
         return {node.left.name}
