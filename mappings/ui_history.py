@@ -24,7 +24,9 @@ def _historical_runs(integration):
 
 def progress_context(run: SyncRun) -> dict:
     rate, left = run_rate(run)
-    return {"run": run, "rate": rate, "left": left, "percent": run.progress_percent}
+    # A run that finished reading everything is complete, even if records vanished while it ran.
+    done = run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
+    return {"run": run, "rate": rate, "left": left, "percent": 100 if done else run.progress_percent}
 
 
 @tenant_required
