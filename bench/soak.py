@@ -1,0 +1,300 @@
+"""The fault soak: a bidirectional HubSpot ↔ ConnectWise sync under injected 429s, 5xx and
+timeouts, while the q2 worker is SIGKILLed at random moments and restarted and both sides keep
+receiving edits; then a record-by-record check that nothing was lost or duplicated and that
+one more run writes nothing.
+
+The runs execute where production runs them: in a `manage.py qcluster` child process, sharing a
+throw-away database with this driver. The driver plays the scheduler (it asks for a run every
+couple of seconds, as the per-integration schedule would, and calls the same sweep the q2
+schedule calls, more often) and the users editing both systems.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from bench import lab as labs
+from bench.database import child_environment
+from bench.runs import sync_here
+from bench.scenarios import write_calls
+from bench.services import Worker
+from mappings import actions
+from syncsmart import tasks
+from syncsmart.models import SyncRun
+
+DEFAULT_FAULTS = {"429": 0.10, "500": 0.025, "503": 0.025, "timeout": 0.02}
+# An emulated timeout holds the connection this long, then drops it (the client sees a failed call).
+TIMEOUT_SLEEP_S = 0.5
+# The worker's lease and slice (settings.SYNC_LEASE_SECONDS / SYNC_SLICE_SECONDS), short so a
+# killed worker's run is taken over within seconds rather than the production two minutes.
+LEASE_SECONDS = 15
+SLICE_SECONDS = 5
+# The driver's sweep re-queues runs whose broker message died with a killed worker after this long.
+STALE_QUEUED_SECONDS = 8
+
+
+@dataclass
+class SoakOptions:
+    records: int = 50_000
+    faults: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FAULTS))
+    kills: int = 3
+    edits_per_second: float = 5.0
+    seed: int = 1
+    latency_ms: tuple[float, float] = (0, 0)
+    max_minutes: float = 60.0
+
+
+@dataclass
+class EditLog:
+    """Every edit a user made that the vendor accepted: (side, record id) -> {field: last value}."""
+
+    last: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    edits: int = 0
+    creates: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def accept(self, side: str, record_id: str, changes: dict[str, str]) -> None:
+        with self.lock:
+            self.last.setdefault((side, record_id), {}).update(changes)
+            self.edits += 1
+
+
+class Editors(threading.Thread):
+    """Users of both systems: edit first/last names of contacts that originate on their side
+    (so no two edits conflict and every accepted change has one right final value), and now
+    and then create a new contact."""
+
+    def __init__(self, lab: labs.Lab, log: EditLog, hub_ids: list[str], cw_ids: list[str], rate: float, seed: int):
+        super().__init__(daemon=True, name="soak-editors")
+        self.lab, self.log, self.rate = lab, log, rate
+        self.ids = {"hubspot": list(hub_ids), "connectwise": list(cw_ids)}
+        self.rng = random.Random(seed)
+        self.stop_event = threading.Event()
+        self.n = 0
+
+    def run(self) -> None:
+        while not self.stop_event.wait(1.0 / self.rate):
+            self.n += 1
+            side = "hubspot" if self.n % 2 else "connectwise"
+            if self.n % 10 == 0:
+                self._create(side)
+            else:
+                self._edit(side)
+
+    def _edit(self, side: str) -> None:
+        record_id = self.rng.choice(self.ids[side])
+        value = f"Edit{self.n}"
+        if side == "hubspot":
+            self.lab.hubspot.emulator.edit_record("contacts", record_id, {"firstname": value})
+        else:
+            self.lab.other.emulator.edit("contacts", int(record_id), {"firstName": value})
+        self.log.accept(side, record_id, {"firstname": value})
+
+    def _create(self, side: str) -> None:
+        email = f"new{self.n}@soak-new-{side}.example.com"
+        if side == "hubspot":
+            record_id = self.lab.hubspot.emulator.create_record("contacts", {"email": email, "firstname": f"New{self.n}",
+                                                                             "lastname": "Soak"})
+        else:
+            company = next(iter(self.lab.other.emulator.store["companies"]))
+            record_id = str(self.lab.other.emulator.add_contact(f"New{self.n}", "Soak", company_id=company, email=email)["id"])
+        with self.log.lock:
+            self.log.creates += 1
+        self.ids[side].append(record_id)
+        self.log.accept(side, record_id, {"firstname": f"New{self.n}"})
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join()
+
+
+def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict[str, Any]:
+    tasks.STALE_QUEUED_SECONDS = STALE_QUEUED_SECONDS
+    lab = labs.build_lab("connectwise", latency_ms=options.latency_ms, limits=False, objects=("companies", "contacts"),
+                         seed=options.seed, timeout_sleep=TIMEOUT_SLEEP_S)
+    env = child_environment(database) | {"SYNC_LEASE_SECONDS": str(LEASE_SECONDS), "SYNC_SLICE_SECONDS": str(SLICE_SECONDS),
+                                         "Q_TIMEOUT": "120"}
+    worker = Worker(env, log_path=str(workdir / "soak-qcluster.log"))
+    rng = random.Random(options.seed)
+    started = time.monotonic()
+    try:
+        half = max(1, options.records // 2)
+        cw_ids = labs.seed_other(lab, half, prefix="cw")
+        hub_ids = labs.seed_hubspot(lab, options.records - half, prefix="hub")
+        say(f"soak: seeded {half} ConnectWise and {options.records - half} HubSpot contacts (+ companies)")
+        lab.set_knobs(faults=options.faults)
+        log = EditLog()
+        editors = Editors(lab, log, hub_ids, cw_ids, options.edits_per_second, options.seed)
+        worker.start()
+        editors.start()
+        kill_times = _kill_schedule(options, rng)
+        deadline = started + options.max_minutes * 60
+        stopped_at = None
+        quiet_runs: set = set()
+        while time.monotonic() < deadline:
+            _schedule_and_sweep(lab)
+            if kill_times and time.monotonic() - started >= kill_times[0]:
+                kill_times.pop(0)
+                worker.kill()
+                say(f"soak: worker SIGKILLed ({worker.kills}) at {time.monotonic() - started:.0f}s, restarting")
+                worker.start()
+            if not kill_times and editors.is_alive() and _caught_up(lab):
+                editors.stop()  # kills done and the backlog synced once: stop editing, let it converge
+                stopped_at = timezone.now()
+                say(f"soak: edits stopped after {log.edits} edits ({log.creates} creates) at {time.monotonic() - started:.0f}s")
+            if stopped_at is not None:
+                quiet = _quiet_run_since(lab, stopped_at)
+                quiet_runs = quiet_runs | {quiet} if quiet else set()
+                if len(quiet_runs) >= 2:  # two distinct runs, both started after the last edit, wrote nothing
+                    break
+            time.sleep(1.0)
+        else:
+            say("soak: time limit reached before convergence")
+        if editors.is_alive():
+            editors.stop()
+        worker.stop()
+        _finish_active_runs(lab)
+        lab.set_knobs(faults={})
+        return _verify(lab, log, options, worker.kills, time.monotonic() - started, say)
+    finally:
+        worker.stop()
+        lab.stop()
+
+
+def _kill_schedule(options: SoakOptions, rng: random.Random) -> list[float]:
+    """Kill moments (seconds after start), spread over the first part of the sync, jittered."""
+    span = max(10.0, min(options.records / 100, 600.0))
+    return sorted(rng.uniform(3 + i * span / max(options.kills, 1), 3 + (i + 1) * span / max(options.kills, 1))
+                  for i in range(options.kills))
+
+
+def _schedule_and_sweep(lab: labs.Lab) -> None:
+    """What q2's schedules do, every second: ask for a run, re-queue what a dead worker left."""
+    close_old_connections()
+    with transaction.atomic():
+        actions.request_run(lab.integration, None, trigger=SyncRun.Trigger.SCHEDULE)
+    tasks.sweep()
+
+
+def _caught_up(lab: labs.Lab) -> bool:
+    """The initial backfill has gone through: both sides hold as many contacts as were seeded."""
+    return SyncRun.objects.filter(integration=lab.integration, status=SyncRun.Status.SUCCEEDED).exists()
+
+
+def _quiet_run_since(lab: labs.Lab, since) -> Any:
+    """The id of the latest finished run if it started after `since` and changed nothing, else None."""
+    last = SyncRun.objects.filter(integration=lab.integration, status__in=SyncRun.FINISHED).order_by("-finished_at").first()
+    if last is None or last.status != SyncRun.Status.SUCCEEDED or last.started_at is None or last.started_at <= since:
+        return None
+    busy = {k: v for k, v in (last.counts or {}).items() if v and (k.startswith("writes") or k in ("created", "updated", "deferred", "failed"))}
+    return None if busy else last.pk
+
+
+def _finish_active_runs(lab: labs.Lab) -> None:
+    """The worker is stopped: runs it left queued or running are cancelled so the check run can start."""
+    SyncRun.objects.filter(integration=lab.integration, status__in=SyncRun.ACTIVE).update(status=SyncRun.Status.CANCELLED)
+    from syncsmart.models import RunLease
+
+    RunLease.objects.filter(integration_id=lab.integration.pk).update(holder="")
+
+
+# --- the record-by-record check ------------------------------------------------------------------------
+def _hub_contacts(lab: labs.Lab) -> list[dict[str, str]]:
+    emulator = lab.hubspot.emulator
+    with emulator.lock:
+        return [dict(r.properties, _id=str(r.id)) for r in emulator.records["contacts"].values() if not r.archived]
+
+
+def _cw_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
+    rows = []
+    for record in lab.other.emulator.records("contacts"):
+        email = next((i["value"] for i in record.get("communicationItems") or [] if i.get("type", {}).get("name", "Email") == "Email"
+                      and "@" in str(i.get("value"))), "")
+        rows.append({"_id": str(record["id"]), "email": email.lower(), "firstname": record.get("firstName") or "",
+                     "lastname": record.get("lastName") or "", "company": str((record.get("company") or {}).get("id") or "")})
+    return rows
+
+
+def _companies(lab: labs.Lab) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, str], dict[str, str]]:
+    """Companies by domain on each side, and company id -> domain on each side."""
+    hub_by, cw_by, hub_domain, cw_domain = {}, {}, {}, {}
+    emulator = lab.hubspot.emulator
+    with emulator.lock:
+        for r in emulator.records["companies"].values():
+            if not r.archived:
+                domain = str(r.properties.get("domain") or "").lower()
+                hub_by.setdefault(domain, []).append(str(r.id))
+                hub_domain[str(r.id)] = domain
+    for r in lab.other.emulator.records("companies"):
+        domain = str(r.get("website") or "").lower()
+        cw_by.setdefault(domain, []).append(str(r["id"]))
+        cw_domain[str(r["id"])] = domain
+    return hub_by, cw_by, hub_domain, cw_domain
+
+
+def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elapsed: float, say) -> dict[str, Any]:
+    hub, cw = _hub_contacts(lab), _cw_contacts(lab)
+    hub_by_email: dict[str, list[dict]] = {}
+    cw_by_email: dict[str, list[dict]] = {}
+    for row in hub:
+        hub_by_email.setdefault(str(row.get("email") or "").lower(), []).append(row)
+    for row in cw:
+        cw_by_email.setdefault(row["email"], []).append(row)
+    hub_companies, cw_companies, hub_domain, cw_domain = _companies(lab)
+    duplicates = (sum(len(v) - 1 for v in hub_by_email.values()) + sum(len(v) - 1 for v in cw_by_email.values())
+                  + sum(len(v) - 1 for v in hub_companies.values()) + sum(len(v) - 1 for v in cw_companies.values()))
+    one_sided = sorted(set(hub_by_email) ^ set(cw_by_email)) + sorted(set(hub_companies) ^ set(cw_companies))
+    missing = len(one_sided)
+    mismatched = 0
+    for email in set(hub_by_email) & set(cw_by_email):
+        h, c = hub_by_email[email][0], cw_by_email[email][0]
+        hub_company = {hub_domain.get(i) for i in lab.hubspot.emulator.associated_ids("contacts", h["_id"], "companies")}
+        same = (str(h.get("firstname") or "") == c["firstname"] and str(h.get("lastname") or "") == c["lastname"]
+                and (cw_domain.get(c["company"]) in hub_company if c["company"] else not hub_company))
+        mismatched += 0 if same else 1
+    lost_edits, lost_examples = _lost_edits(lab, log, hub_by_email, cw_by_email)
+    lab.reset_counters()
+    rerun = sync_here(lab.integration)
+    rerun_writes = write_calls(lab.hubspot.emulator) + write_calls(lab.other.emulator)
+    faults = Counter(lab.hubspot.emulator.counters()["faults"])
+    result = {
+        "records": len(set(hub_by_email) | set(cw_by_email)) + len(set(hub_companies) | set(cw_companies)),
+        "contacts": len(set(hub_by_email) | set(cw_by_email)), "companies": len(set(hub_companies) | set(cw_companies)),
+        "lost": lost_edits + missing, "lost_edits": lost_edits, "missing_on_one_side": missing, "duplicates": duplicates,
+        "mismatched": mismatched, "rerun_writes": rerun_writes, "rerun_status": rerun.status, "kills": kills,
+        "edits": log.edits, "creates": log.creates, "faults": options.faults, "elapsed_s": round(elapsed, 1),
+        "runs": SyncRun.objects.filter(integration=lab.integration).count(),
+        "examples": {"missing_on_one_side": one_sided[:10], "lost_edits": lost_examples[:10], "rerun_counts": rerun.counts},
+    }
+    say(f"soak: {result}")
+    return result
+
+
+def _lost_edits(lab: labs.Lab, log: EditLog, hub_by_email, cw_by_email) -> tuple[int, list[str]]:
+    """An accepted edit is lost unless its value is what BOTH sides hold now."""
+    lost, examples = 0, []
+    hub_by_id = {row["_id"]: row for rows in hub_by_email.values() for row in rows}
+    cw_by_id = {row["_id"]: row for rows in cw_by_email.values() for row in rows}
+    for (side, record_id), changes in log.last.items():
+        origin = hub_by_id.get(record_id) if side == "hubspot" else cw_by_id.get(record_id)
+        if origin is None:
+            lost += 1
+            examples.append(f"{side} {record_id}: record gone")
+            continue
+        email = str(origin.get("email") or "").lower()
+        other = (cw_by_email if side == "hubspot" else hub_by_email).get(email)
+        value = changes["firstname"]
+        if str(origin.get("firstname") or "") != value or not other or str(other[0].get("firstname") or "") != value:
+            lost += 1
+            examples.append(f"{side} {record_id} {email}: wanted {value!r}, origin {origin.get('firstname')!r}, "
+                            f"other {other[0].get('firstname') if other else None!r}")
+    return lost, examples
