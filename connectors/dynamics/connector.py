@@ -29,6 +29,7 @@ import re
 import ssl
 import threading
 import time
+import uuid
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -85,6 +86,20 @@ TABLES = {t.object_type.name: t for t in (
 SET_OF_LOGICAL = {t.logical: name for name, t in TABLES.items()}
 # Customer lookups (account or contact): the one target SyncSmart maps them to.
 PREFERRED_TARGET = {"Customer": "account"}
+
+
+@dataclasses.dataclass
+class _Op:
+    """One write of a batch: a guarded PATCH of one record."""
+
+    method: str
+    url: str  # relative to the Web API root
+    headers: dict[str, str]
+    ref: str | None
+    record_id: str
+    properties: dict[str, Any]
+    ours: bool = False  # a create whose id this connector chose
+    body: dict[str, Any] | None = None
 
 
 class _Column:
@@ -456,9 +471,19 @@ class DynamicsConnector(Connector):
         return body
 
     def create(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        """Creates as `PATCH {set}({new id})` with `If-None-Match: *`: the id is chosen here, so a
+        batch retried after a lost answer cannot create twice; a 412 on an id we chose means the
+        earlier attempt did create it."""
         self._writable(object_type)
-        ops = [("POST", f"{object_type}", {}, inp) for inp in inputs]
-        return self._run_batches(object_type, ops, idempotent=False)
+        key = self._table(object_type).object_type.primary_key
+        ops = []
+        for inp in inputs:
+            chosen = inp.properties.get(key)
+            record_id = str(chosen or uuid.uuid4()).lower()
+            properties = {k: v for k, v in inp.properties.items() if k != key}
+            ops.append(_Op("PATCH", f"{object_type}({record_id})", {"If-None-Match": "*"}, inp.ref, record_id, properties,
+                           ours=not chosen))
+        return self._run_batches(object_type, ops)
 
     def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
         return self.upsert(object_type, inputs, mode="update")
@@ -468,29 +493,27 @@ class DynamicsConnector(Connector):
         overwrites) or "upsert" (no guard: creates the row with this id when missing)."""
         self._writable(object_type)
         guard = {"update": {"If-Match": "*"}, "create": {"If-None-Match": "*"}, "upsert": {}}[mode]
-        ops = []
-        for inp in inputs:
-            record_id = str(inp.id or "").lower()
-            ops.append(("PATCH", f"{object_type}({record_id})", guard, inp))
-        return self._run_batches(object_type, ops, idempotent=True)
+        ops = [_Op("PATCH", f"{object_type}({str(inp.id or '').lower()})", guard, inp.ref, str(inp.id or "").lower(),
+                   dict(inp.properties)) for inp in inputs]
+        return self._run_batches(object_type, ops)
 
     def _writable(self, object_type: str) -> None:
         if self._table(object_type).object_type.read_only:
             raise ConnectorError(f"Dynamics 365 {object_type} are read only in SyncSmart.", ErrorKind.CONFIG)
 
-    def _run_batches(self, object_type: str, ops: list[tuple[str, str, dict, WriteInput]], idempotent: bool) -> list[WriteResult]:
+    def _run_batches(self, object_type: str, ops: list["_Op"]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
         pending: list[int] = []
-        for index, (method, url, _, inp) in enumerate(ops):
-            if method == "PATCH" and not GUID.match(url[url.find("(") + 1:-1]):
-                results[index] = WriteResult(inp.ref, error=ConnectorError(
-                    f"{inp.id!r} is not a Dynamics 365 record id, so no {object_type} record has it.", ErrorKind.NOT_FOUND,
+        for index, op in enumerate(ops):
+            if not GUID.match(op.record_id):
+                results[index] = WriteResult(op.ref, error=ConnectorError(
+                    f"{op.record_id!r} is not a Dynamics 365 record id, so no {object_type} record has it.", ErrorKind.NOT_FOUND,
                     status=404))
                 continue
             try:
-                self._body(object_type, inp.properties)
+                op.body = self._body(object_type, op.properties)
             except ConnectorError as error:
-                results[index] = WriteResult(inp.ref, error=error)
+                results[index] = WriteResult(op.ref, error=error)
                 continue
             pending.append(index)
         # A rolled-back change set re-sends its innocent operations; each round settles at least one.
@@ -499,56 +522,57 @@ class DynamicsConnector(Connector):
                 break
             retry: list[int] = []
             for chunk in chunked(pending, MAX_BATCH_OPERATIONS):
-                retry += self._send_batch(object_type, ops, chunk, results, idempotent)
+                retry += self._send_batch(object_type, ops, chunk, results)
             pending = retry
         return [results[i] for i in range(len(ops))]
 
-    def _send_batch(self, object_type: str, ops, indexes: list[int], results: dict[int, WriteResult], idempotent: bool) -> list[int]:
-        """One $batch; fills `results`; returns the indexes to send again (rolled back by another's failure)."""
+    def _send_batch(self, object_type: str, ops: list["_Op"], indexes: list[int], results: dict[int, WriteResult]) -> list[int]:
+        """One $batch; fills `results`; returns the indexes to send again (rolled back by another's failure).
+        Every operation is a guarded PATCH by id, so the whole batch is safe to retry."""
         parts: list[batchfmt.Part] = []
         for group in chunked(indexes, self.changeset_size):
-            requests = []
-            for index in group:
-                method, url, headers, inp = ops[index]
-                requests.append(batchfmt.BatchRequest(method, f"{self.api_root}/{url}",
-                                                      {**headers, "Prefer": "return=representation"},
-                                                      self._body(object_type, inp.properties), content_id=str(index + 1)))
-            parts.append(batchfmt.ChangeSet(requests))
+            parts.append(batchfmt.ChangeSet([
+                batchfmt.BatchRequest(ops[i].method, f"{self.api_root}/{ops[i].url}", {**ops[i].headers, "Prefer": "return=representation"},
+                                      ops[i].body, content_id=str(i + 1)) for i in group]))
         body, content_type = batchfmt.encode_batch(parts)
-        response = self.http.request("POST", "/$batch", content=body, idempotent=idempotent,
+        response = self.http.request("POST", "/$batch", content=body, idempotent=True,
                                      headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"})
         answered = batchfmt.decode_batch_response(response.content, response.headers.get("content-type", ""))
         retry: list[int] = []
         for group_indexes, result in zip(chunked(indexes, self.changeset_size), answered):
             if isinstance(result, batchfmt.ChangeSetResult):
                 for index, op_result in zip(group_indexes, result.results):
-                    results[index] = self._write_result(object_type, ops[index][3], op_result)
+                    results[index] = self._write_result(object_type, ops[index], op_result)
                 continue
             failed = int(result.content_id) - 1 if result.content_id and result.content_id.isdigit() else None
             if failed not in group_indexes:
                 failed = group_indexes[0] if len(group_indexes) == 1 else None
             for index in group_indexes:
-                if index == failed or failed is None:
-                    results[index] = WriteResult(ops[index][3].ref, error=self._operation_error(result, rolled_back=failed is None))
-                else:
-                    retry.append(index)  # rolled back only because another operation of its change set failed
+                if index == failed and ops[index].ours and result.status == 412:
+                    results[index] = WriteResult(ops[index].ref, id=ops[index].record_id)  # created by an earlier attempt
+                    retry += [i for i in group_indexes if i != index]
+                    break
+            else:
+                for index in group_indexes:
+                    if index == failed or failed is None:
+                        results[index] = WriteResult(ops[index].ref, error=self._operation_error(result, rolled_back=failed is None))
+                    else:
+                        retry.append(index)  # rolled back only because another operation of its change set failed
         for index in [i for i in indexes if i not in results and i not in retry]:
-            results[index] = WriteResult(ops[index][3].ref, error=ConnectorError(
+            results[index] = WriteResult(ops[index].ref, error=ConnectorError(
                 "Dynamics 365 did not answer this operation of the batch.", ErrorKind.SERVER))
         return retry
 
-    def _write_result(self, object_type: str, inp: WriteInput, result: batchfmt.OperationResult) -> WriteResult:
+    def _write_result(self, object_type: str, op: "_Op", result: batchfmt.OperationResult) -> WriteResult:
         if not result.ok:
-            return WriteResult(inp.ref, error=self._operation_error(result))
+            return WriteResult(op.ref, error=self._operation_error(result))
         table = self._table(object_type)
         record = None
+        record_id = op.record_id
         if isinstance(result.body, dict) and table.object_type.primary_key in result.body:
             record = self._record(table, self._schema(object_type), result.body)
             record_id = record.id
-        else:
-            m = re.search(r"\(([^)]+)\)\s*$", result.headers.get("odata-entityid", ""))
-            record_id = m.group(1).lower() if m else (inp.id or None)
-        return WriteResult(inp.ref, id=record_id, record=record)
+        return WriteResult(op.ref, id=record_id, record=record)
 
     @staticmethod
     def _operation_error(result: batchfmt.OperationResult, rolled_back: bool = False) -> ConnectorError:

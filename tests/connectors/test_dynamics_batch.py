@@ -228,3 +228,34 @@ def test_system_users_are_read_only(emulator):
         assert caught.value.kind == ErrorKind.CONFIG
     finally:
         connector.close()
+
+
+def test_creates_lost_in_transit_are_retried_without_duplicates(emulator):
+    connector = connector_for(emulator)
+    try:
+        connector.discover_fields("contacts")
+        emulator.set_knobs(faults={"drop": 0.5}, seed=11)
+        results = []
+        for batch_number in range(6):
+            results += connector.create("contacts", [WriteInput({"lastname": f"P{batch_number}-{n}",
+                                                                 "emailaddress1": f"p{batch_number}-{n}@x.com"}, ref=f"{batch_number}-{n}")
+                                                     for n in range(5)])
+        emulator.set_knobs(faults={})
+        assert emulator.counters()["faults"].get("drop after", 0) > 0, "no answer was lost after its effect; nothing was proved"
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+        emails = sorted(row["emailaddress1"] for row in emulator.rows["contact"].values())
+        assert len(emails) == 30 and len(set(emails)) == 30
+        assert {r.id for r in results} == set(emulator.rows["contact"])
+    finally:
+        connector.close()
+
+
+def test_a_chosen_id_that_already_exists_is_a_conflict_not_a_success(emulator):
+    existing = emulator.create_record("accounts", {"name": "Existing"})
+    connector = connector_for(emulator)
+    try:
+        [result] = connector.create("accounts", [WriteInput({"accountid": existing, "name": "Clash"})])
+        assert result.error.kind == ErrorKind.CONFLICT
+        assert emulator.record("accounts", existing)["name"] == "Existing"
+    finally:
+        connector.close()
