@@ -11,10 +11,12 @@ Reads: the first read is a change-tracked full read (`Prefer: odata.track-change
 `odata.maxpagesize`), the cursor holding its @odata.nextLink until the last page hands over the
 @odata.deltaLink; later reads follow the deltaLink, so every change is read once, deletions
 come back as records with deleted=True. Writes: one `$batch` per up to 1,000 records, one
-change set per record (so one bad record cannot roll back the others) and
-`Prefer: odata.continue-on-error`; a change set Dataverse rolled back reports its failing
-operation's error on that record and re-sends the others. Updates are PATCH with
-`If-Match: *` so an update never creates (an upsert); `upsert()` offers both guards.
+change set per record by default (so one bad record cannot roll back the others) and
+`Prefer: odata.continue-on-error`; when a change set of several records is rolled back, its
+failing operation's error goes to that record and the others are sent again. Creates are
+`PATCH {set}({id chosen here})` with `If-None-Match: *` and updates PATCH with `If-Match: *`,
+so every batch is safe to retry after a lost answer: nothing is created twice and an update
+never creates; `upsert()` offers the unguarded form too.
 
 Auth: OAuth 2.0 client credentials against Azure AD ({token_url_base}/{tenant}/oauth2/v2.0/token,
 scope {org url}/.default). The token is cached (and persisted on the Connection, encrypted),

@@ -133,6 +133,7 @@ class DynamicsEmulator(Emulator):
                  window_seconds: float = WINDOW_SECONDS, max_concurrent: int = MAX_CONCURRENT,
                  change_retention: dt.timedelta = dt.timedelta(days=7), **knobs: Any):
         self.apps = {client_id: client_secret}
+        self.client_id, self.client_secret = client_id, client_secret  # the app the demo and tests sign in as
         self.tenant_id = tenant_id
         self.org_name = org_name
         self.organization_id = str(uuid.UUID(int=random.Random(f"org-{knobs.get('seed', 0)}").getrandbits(128)))
@@ -278,6 +279,11 @@ class DynamicsEmulator(Emulator):
             "error_codes": [code], "timestamp": f"{now:%Y-%m-%d %H:%M:%SZ}", "trace_id": trace,
             "correlation_id": correlation, "error_uri": f"https://login.microsoftonline.com/error?code={code}",
         }, status)
+
+    def connection_settings(self, base_url: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(Connection.config, Connection.credentials) for a connection to this emulator at `base_url`."""
+        return ({"org_url": base_url, "tenant_id": self.tenant_id, "client_id": self.client_id, "token_url_base": base_url},
+                {"client_secret": self.client_secret})
 
     def expire_tokens(self) -> None:
         """Every issued token stops working now (as if its hour ran out)."""

@@ -337,3 +337,14 @@ def test_manage_py_emulator_serves_the_app_it_was_given_over_https(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
+
+
+def test_connection_settings_point_a_connector_at_the_emulator():
+    emulator = DynamicsEmulator(limits=False, client_id="0a0b0c0d-0000-4000-8000-000000000009", client_secret="s")
+    config, credentials = emulator.connection_settings(BASE)
+    connector = DynamicsConnector(config["org_url"], config["tenant_id"], config["client_id"], credentials["client_secret"],
+                                  token_url_base=config["token_url_base"], transport=emulator.transport())
+    try:
+        assert connector.test_connection().ok
+    finally:
+        connector.close()
