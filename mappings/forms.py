@@ -73,6 +73,8 @@ class AddFieldMappingForm(forms.Form):
                                 help_text="One per line: <code>text = option value</code>. Needed only to map text into a dropdown.")
 
     def __init__(self, *args: Any, hubspot_fields: dict | None = None, other_fields: dict | None = None, **kwargs: Any):
+        # Its own ids: the object settings form on the same page also has a "direction".
+        kwargs.setdefault("auto_id", "add_%s")
         super().__init__(*args, **kwargs)
         self.hubspot_fields = hubspot_fields or {}
         self.other_fields = other_fields or {}

@@ -53,23 +53,28 @@ def test_log_in_and_see_every_integration_with_its_state_and_chart(signed_in, li
 def test_a_custom_field_mapping_takes_effect_on_the_next_sync(signed_in, live_server, world, worker, screenshot):
     page = signed_in
     page.goto(editor_url(live_server, world, "companies"))
+    # A ConnectWise custom field the default set does not map.
+    expect(page.locator("#field-mappings tr[data-other-field=custom_2]")).to_have_count(0)
     pick(page, "hubspot", "employees", "numberofemployees")
-    pick(page, "other", "employees", "numberOfEmployees")
+    pick(page, "other", "estimate", "custom_2")
+    page.locator("#add-form").get_by_label("Direction").select_option("to_other")
     expect(page.locator("#pair-check")).to_contain_text("can be mapped")
     screenshot(page, "mapping-editor-add")
     page.get_by_role("button", name="Add mapping").click()
-    expect(page.locator("#field-mappings tr[data-hubspot-field=numberofemployees]")).to_be_visible()
-    assert FieldMapping.objects.filter(object_mapping=mapping_of(world, "companies"), hubspot_field="numberofemployees",
-                                       other_field="numberOfEmployees").exists()
+    expect(page.get_by_text("Mapped numberofemployees ↔ custom_2.")).to_be_visible()
+    expect(page.locator("#field-mappings tr[data-other-field=custom_2]")).to_contain_text("custom")
     initech = world.hub_companies["Initech SyncSmart"]
     world.hubspot.advance_clock(2000)
     world.hubspot.edit_record("companies", initech, {"numberofemployees": "4242"})
     page.get_by_role("button", name="Sync now").click()
     worker.drain()
-    assert world.connectwise.get("companies", cw_company_id(world, initech))["numberOfEmployees"] == 4242
+    connector = worker.connectors()["other"]
+    [company] = connector.read_by_ids("companies", [cw_company_id(world, initech)])
+    connector.close()
+    assert float(company.properties["custom_2"]) == 4242
     page.goto(f"{live_server.url}/integrations/{world.integration.pk}/records/?q={initech}")
     expect(page.locator("#records .outcome-updated").first).to_be_visible()
-    screenshot(page, "mapping-editor")
+    screenshot(page, "record-log")
 
 
 def test_an_incompatible_pair_is_refused_with_the_reason(signed_in, live_server, world):
