@@ -37,7 +37,9 @@ follow input order).
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
+import functools
 import datetime as dt
 import hashlib
 import hmac
@@ -233,7 +235,11 @@ def to_ms(value: Any) -> int | None:
     """HubSpot accepts datetimes as epoch milliseconds or ISO 8601 strings."""
     if value is None or value == "":
         return None
-    text = str(value).strip()
+    return _to_ms(str(value).strip())
+
+
+@functools.lru_cache(maxsize=65536)
+def _to_ms(text: str) -> int | None:
     if text.lstrip("-").isdigit():
         return int(text)
     try:
@@ -253,12 +259,20 @@ class HubSpotEmulator(Emulator):
     def __init__(self, *, token: str = DEFAULT_TOKEN, client_id: str = DEFAULT_CLIENT_ID,
                  client_secret: str = DEFAULT_CLIENT_SECRET, portal_id: int = DEFAULT_PORTAL_ID,
                  per_10s: int = limits.PRIVATE_APP_PER_10S, daily: int = limits.DAILY_LIMIT,
-                 search_per_second: int = limits.SEARCH_PER_SECOND, search_lag_ms: int = 0, **knobs: Any):
+                 search_per_second: int = limits.SEARCH_PER_SECOND, search_lag_ms: int = 0, search_lag_jitter_ms: int = 0,
+                 **knobs: Any):
         self.tokens = {token} if token else set()
         self.client_id, self.client_secret, self.portal_id = client_id, client_secret, portal_id
         self.per_10s, self.daily, self.search_per_second = per_10s, daily, search_per_second
         self.search_lag_ms = search_lag_ms
+        # Extra, random lag per change (0..jitter ms): the index does not catch up in write order.
+        self.search_lag_jitter_ms = search_lag_jitter_ms
+        self.lag_rng = random.Random(knobs.get("seed", 0))
         self.properties = default_properties()
+        # (object type, unique property) -> {lower-cased value: record id}; keeps look-ups O(1) at benchmark sizes.
+        self.unique_index: dict[tuple[str, str], dict[str, int]] = {}
+        self.change_log: dict[str, list[tuple[int, int]]] = {t: [] for t in OBJECT_TYPES}
+        self.pending_ids: dict[str, set[int]] = {t: set() for t in OBJECT_TYPES}
         self.records: dict[str, dict[int, StoredRecord]] = {t: {} for t in OBJECT_TYPES}
         self.associations: dict[tuple[str, str], dict[int, set[int]]] = {}
         self.owners: dict[str, Owner] = {}
@@ -441,10 +455,14 @@ class HubSpotEmulator(Emulator):
         })
 
     def set_knobs(self, latency_ms=None, limits=None, faults=None, seed=None, search_lag_ms=None, per_10s=None, daily=None,
-                  search_per_second=None) -> None:
+                  search_per_second=None, search_lag_jitter_ms=None) -> None:
         super().set_knobs(latency_ms=latency_ms, limits=limits, faults=faults, seed=seed)
+        if seed is not None:
+            self.lag_rng = random.Random(seed)
         if search_lag_ms is not None:
             self.search_lag_ms = int(search_lag_ms)
+        if search_lag_jitter_ms is not None:
+            self.search_lag_jitter_ms = int(search_lag_jitter_ms)
         if per_10s is not None:
             self.per_10s = int(per_10s)
             self.ten_second = SlidingWindow(self.per_10s, limits_module().TEN_SECOND_WINDOW_MS / 1000)
@@ -602,8 +620,9 @@ class HubSpotEmulator(Emulator):
         props = {k: v for k, v in clean.items() if v not in (None, "")}
         props.update({"hs_object_id": str(record_id), "createdate": iso_ms(now), MODIFIED_PROPERTY[object_type]: iso_ms(now)})
         record = StoredRecord(record_id, props, now, now)
-        self._index(record, now)
+        self._index(object_type, record, now)
         self.records[object_type][record_id] = record
+        self._reindex_unique(object_type, record, {})
         return record
 
     def _apply(self, object_type: str, record: StoredRecord, clean: dict[str, str | None]) -> dict[str, str | None]:
@@ -611,6 +630,7 @@ class HubSpotEmulator(Emulator):
         if not changed:
             return {}
         now = self._tick()
+        before = dict(record.properties)
         for name, value in changed.items():
             if value in (None, ""):
                 record.properties.pop(name, None)
@@ -618,7 +638,8 @@ class HubSpotEmulator(Emulator):
                 record.properties[name] = value
         record.properties[MODIFIED_PROPERTY[object_type]] = iso_ms(now)
         record.updated_ms = now
-        self._index(record, now)
+        self._index(object_type, record, now)
+        self._reindex_unique(object_type, record, before)
         return changed
 
     def _tick(self) -> int:
@@ -627,13 +648,29 @@ class HubSpotEmulator(Emulator):
         self._last_ms = max(self._last_ms, now)
         return self._last_ms
 
-    def _index(self, record: StoredRecord, now: int) -> None:
+    def _index(self, object_type: str, record: StoredRecord, now: int) -> None:
+        # Changes are stamped in non-decreasing time, so this log stays sorted by appending; search
+        # bisects it to the modified-time window instead of scanning every record.
+        self.change_log[object_type].append((record.updated_ms, record.id))
         snapshot = (dict(record.properties), record.updated_ms)
-        if self.search_lag_ms <= 0:
+        lag = self.search_lag_ms + (self.lag_rng.randint(0, self.search_lag_jitter_ms) if self.search_lag_jitter_ms > 0 else 0)
+        if lag <= 0:
             record.indexed, record.pending = snapshot, None
         else:
             self._promote(record, now)
-            record.pending = (snapshot[0], snapshot[1], now + self.search_lag_ms)
+            record.pending = (snapshot[0], snapshot[1], now + lag)
+            self.pending_ids[object_type].add(record.id)
+
+    def _reindex_unique(self, object_type: str, record: StoredRecord, before: dict[str, Any]) -> None:
+        for name, prop in self.properties[object_type].items():
+            if not prop.get("hasUniqueValue"):
+                continue
+            index = self.unique_index.setdefault((object_type, name), {})
+            old, new = before.get(name), None if record.archived else record.properties.get(name)
+            if old and index.get(str(old).lower()) == record.id:
+                del index[str(old).lower()]
+            if new:
+                index[str(new).lower()] = record.id
 
     @staticmethod
     def _promote(record: StoredRecord, now: int) -> None:
@@ -701,15 +738,14 @@ class HubSpotEmulator(Emulator):
             prop = self.properties[object_type][name]
             if not prop.get("hasUniqueValue") or not value:
                 continue
-            for other in self.records[object_type].values():
-                if other.archived or (record is not None and other.id == record.id):
-                    continue
-                if str(other.properties.get(name) or "").lower() == value.lower():
-                    if object_type == "contacts" and name == "email":
-                        raise InputError(BatchError("CONFLICT", "CONFLICT", f"Contact already exists. Existing ID: {other.id}",
-                                                    http_status=409))
-                    raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
-                                                f"{value} already has that value for {name}: {other.id}", http_status=400))
+            other_id = self.unique_index.get((object_type, name), {}).get(value.lower())
+            other = self.records[object_type].get(other_id) if other_id is not None else None
+            if other is not None and not other.archived and (record is None or other.id != record.id):
+                if object_type == "contacts" and name == "email":
+                    raise InputError(BatchError("CONFLICT", "CONFLICT", f"Contact already exists. Existing ID: {other.id}",
+                                                http_status=409))
+                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
+                                            f"{value} already has that value for {name}: {other.id}", http_status=400))
 
     def _associate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
         self.associations.setdefault((from_type, to_type), {}).setdefault(from_id, set()).add(to_id)
@@ -942,6 +978,7 @@ class HubSpotEmulator(Emulator):
                 if record is not None:
                     record.archived = True
                     record.updated_ms = self._tick()
+                    self._reindex_unique(object_type, record, record.properties)
                     events += self._events(object_type, record, "deletion", {})
         self._send(events, "INTEGRATION")
         return Response(204)
@@ -950,6 +987,8 @@ class HubSpotEmulator(Emulator):
         if not id_property or id_property == "hs_object_id":
             return self._live(object_type, value)
         wanted = str(value or "").lower()
+        if (object_type, id_property) in self.unique_index:
+            return self._live(object_type, self.unique_index[(object_type, id_property)].get(wanted))
         for record in self.records[object_type].values():
             if not record.archived and str(record.properties.get(id_property) or "").lower() == wanted:
                 return record
@@ -1024,6 +1063,7 @@ class HubSpotEmulator(Emulator):
             if record is not None:
                 record.archived = True
                 record.updated_ms = self._tick()
+                self._reindex_unique(object_type, record, record.properties)
                 events = self._events(object_type, record, "deletion", {})
         self._send(events, "INTEGRATION")
         return Response(204)
@@ -1052,9 +1092,11 @@ class HubSpotEmulator(Emulator):
         wanted = body.get("properties") or None
         query = str(body.get("query") or "").strip().lower()
         now = self.now_ms()
+        defs = self.properties[object_type]
+        compiled = [[_compile_filter(f, defs, MODIFIED_PROPERTY[object_type]) for f in g.get("filters", [])] for g in groups]
         with self.lock:
             matches = []
-            for record in self.records[object_type].values():
+            for record in self._candidates(object_type, groups, now):
                 if record.archived:
                     continue
                 self._promote(record, now)
@@ -1063,8 +1105,7 @@ class HubSpotEmulator(Emulator):
                 props, updated = record.indexed
                 if query and not _query_matches(object_type, props, query):
                     continue
-                if groups and not any(all(_filter_matches(f, props, self.properties[object_type]) for f in g.get("filters", []))
-                                      for g in groups):
+                if compiled and not any(all(test(props, updated, record.id) for test in group) for group in compiled):
                     continue
                 matches.append(record)
             matches.sort(key=_sort_key(sorts, self.properties[object_type]))
@@ -1075,6 +1116,42 @@ class HubSpotEmulator(Emulator):
         if after + limit < total:
             answer["paging"] = {"next": {"after": str(after + limit)}}
         return json_response(answer)
+
+    def _candidates(self, object_type: str, groups: list[dict[str, Any]], now: int) -> Iterable[StoredRecord]:
+        """Records that can match: when every filter group bounds the modified time, only those
+        changed inside the bounds (from the change log) plus those whose index entry is pending."""
+        bounds = [_modified_bounds(g.get("filters") or [], MODIFIED_PROPERTY[object_type]) for g in groups]
+        records = self.records[object_type]
+        if not bounds or any(b is None for b in bounds):
+            return list(records.values())
+        low = min(b[0] for b in bounds)
+        high = max(b[1] for b in bounds)
+        log = self.change_log[object_type]
+        if len(log) > 2 * len(records) + 1000:  # compact stale entries now and then
+            log[:] = sorted((r.updated_ms, r.id) for r in records.values())
+        start = bisect.bisect_left(log, (low, -1))
+        end = bisect.bisect_right(log, (high, float("inf")))
+        min_id = min(_id_floor(g.get("filters") or []) for g in groups)
+        seen: set[int] = set()
+        chosen = []
+        for stamp, record_id in log[start:end]:
+            if record_id < min_id:
+                continue
+            record = records.get(record_id)
+            if record is None or record_id in seen or record.updated_ms != stamp:
+                continue
+            seen.add(record_id)
+            chosen.append(record)
+        pending = self.pending_ids[object_type]
+        for record_id in list(pending):
+            record = records.get(record_id)
+            if record is None or record.pending is None:
+                pending.discard(record_id)
+                continue
+            if record_id not in seen:
+                seen.add(record_id)
+                chosen.append(record)
+        return chosen
 
     # --- properties, owners, pipelines ---------------------------------------------------------------------------------
     def list_properties(self, request: Request) -> Response:
@@ -1110,6 +1187,9 @@ class HubSpotEmulator(Emulator):
                          hubspot_defined=False)
             prop["description"] = body.get("description", "")
             self.properties[object_type][name] = prop
+            if prop["hasUniqueValue"]:
+                self.unique_index[(object_type, name)] = {str(r.properties[name]).lower(): r.id for r in self.records[object_type].values()
+                                                          if not r.archived and r.properties.get(name)}
             return json_response(copy.deepcopy(prop), 201)
 
     def update_property(self, request: Request) -> Response:
@@ -1415,6 +1495,57 @@ def _typed(value: Any, prop: dict[str, Any]) -> Any:
     return str(value).lower()
 
 
+def _modified_bounds(filters: list[dict[str, Any]], modified: str) -> tuple[float, float] | None:
+    """(low, high) epoch ms that a group's filters allow for the modified time, or None if unbounded."""
+    low, high = float("-inf"), float("inf")
+    for f in filters:
+        if f.get("propertyName") != modified:
+            continue
+        op, value = f.get("operator"), to_ms(f.get("value"))
+        if value is None and op != "BETWEEN":
+            continue
+        if op in ("GTE", "GT", "EQ"):
+            low = max(low, value)
+        if op in ("LTE", "LT", "EQ"):
+            high = min(high, value)
+        if op == "BETWEEN":
+            low, high = max(low, to_ms(f.get("value")) or low), min(high, to_ms(f.get("highValue")) or high)
+    return None if low == float("-inf") and high == float("inf") else (low, high)
+
+
+def _id_floor(filters: list[dict[str, Any]]) -> float:
+    """The smallest record id a group's hs_object_id filters allow (keyset paging by id)."""
+    floor = float("-inf")
+    for f in filters:
+        if f.get("propertyName") == "hs_object_id" and f.get("operator") in ("GT", "GTE") and str(f.get("value", "")).isdigit():
+            floor = max(floor, int(f["value"]) + (1 if f["operator"] == "GT" else 0))
+    return floor
+
+
+def _compile_filter(f: dict[str, Any], defs: dict[str, Any], modified: str):
+    """A predicate (properties, modified ms, record id) -> bool, with the filter's values typed once."""
+    name, op = f["propertyName"], f["operator"]
+    prop = defs[name]
+    fast = name == modified or name == "hs_object_id"
+    if not fast or op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        return lambda props, updated, record_id: _filter_matches(f, props, defs)
+    typed = (lambda v: to_ms(v)) if name == modified else (lambda v: float(v) if v not in (None, "") else None)
+    value = typed(f.get("value")) if op not in ("IN", "NOT_IN") else None
+    values = {typed(v) for v in f.get("values") or []}
+    high = typed(f.get("highValue")) if op == "BETWEEN" else None
+    pick = (lambda updated, record_id: updated) if name == modified else (lambda updated, record_id: float(record_id))
+    checks = {
+        "EQ": lambda a: a == value, "NEQ": lambda a: a != value, "LT": lambda a: a < value, "LTE": lambda a: a <= value,
+        "GT": lambda a: a > value, "GTE": lambda a: a >= value, "BETWEEN": lambda a: value <= a <= high,
+        "IN": lambda a: a in values, "NOT_IN": lambda a: a not in values,
+        "HAS_PROPERTY": lambda a: True, "NOT_HAS_PROPERTY": lambda a: False,
+    }
+    check = checks[op]
+    if value is None and op in ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN"):
+        return lambda props, updated, record_id: False if op != "NEQ" else True
+    return lambda props, updated, record_id: check(pick(updated, record_id))
+
+
 def _filter_matches(f: dict[str, Any], props: dict[str, Any], defs: dict[str, Any]) -> bool:
     prop = defs[f["propertyName"]]
     op = f["operator"]
@@ -1466,6 +1597,11 @@ def _sort_key(sorts: list[Any], defs: dict[str, Any]):
         name, descending = spec.get("propertyName"), spec.get("direction", "ASCENDING").upper().startswith("DESC")
     prop = defs.get(name) or {"type": "string", "name": name}
     sign = -1 if descending else 1
+
+    if name in ("hs_lastmodifieddate", "lastmodifieddate") and name in defs:
+        return lambda record: (0, sign * (record.indexed or (None, record.updated_ms))[1], record.id)
+    if name == "hs_object_id":
+        return lambda record: (0, sign * record.id, record.id)
 
     def key(record: StoredRecord):
         value = _typed((record.indexed or (record.properties, 0))[0].get(name), prop)
