@@ -86,8 +86,9 @@ TABLES = {t.object_type.name: t for t in (
            email_field="internalemailaddress"),
 )}
 SET_OF_LOGICAL = {t.logical: name for name, t in TABLES.items()}
-# Customer lookups (account or contact): the one target SyncSmart maps them to.
-PREFERRED_TARGET = {"Customer": "account"}
+# Polymorphic lookups: the one target SyncSmart maps them to (customer: account or contact;
+# owner: systemuser or team).
+PREFERRED_TARGET = {"Customer": "account", "Owner": "systemuser"}
 
 
 @dataclasses.dataclass
@@ -118,11 +119,19 @@ class _Column:
 
     @property
     def target(self) -> str:
-        return PREFERRED_TARGET.get(self.attribute_type) if PREFERRED_TARGET.get(self.attribute_type) in self.targets \
-            else self.targets[0]
+        return mapped_target(self.attribute_type, self.targets) or self.targets[0]
 
     def navigation(self) -> str:
-        return self.info.name if len(self.targets) == 1 else f"{self.info.name}_{self.target}"
+        """The single-valued navigation property to bind: `ownerid` and one-target lookups use the
+        column name; other polymorphic lookups one per target (`parentcustomerid_account`)."""
+        if self.attribute_type == "Owner" or len(self.targets) == 1:
+            return self.info.name
+        return f"{self.info.name}_{self.target}"
+
+
+def mapped_target(attribute_type: str | None, targets: tuple[str, ...]) -> str | None:
+    preferred = PREFERRED_TARGET.get(attribute_type or "")
+    return preferred if preferred in targets else (targets[0] if targets else None)
 
 
 def dataverse_error(response: httpx.Response) -> ConnectorError:
@@ -333,8 +342,7 @@ class DynamicsConnector(Connector):
         targets = tuple(attribute.get("Targets") or ())
         field_type, reference_to = _field_type(kind, attribute.get("Format")), None
         if kind in ("Lookup", "Customer", "Owner"):
-            wanted = PREFERRED_TARGET.get(kind) if PREFERRED_TARGET.get(kind) in targets else (targets[0] if targets else None)
-            reference_to = SET_OF_LOGICAL.get(wanted or "")
+            reference_to = SET_OF_LOGICAL.get(mapped_target(kind, targets) or "")
             if reference_to is None:
                 return None  # a lookup to a table SyncSmart does not sync
         read_only = table.object_type.read_only or not (attribute.get("IsValidForCreate") or attribute.get("IsValidForUpdate"))

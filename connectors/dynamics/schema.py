@@ -47,8 +47,9 @@ class Attr:
         return self.type in ("Picklist", "State", "Status")
 
     def navigation(self, target: str) -> str:
-        """The single-valued navigation property used to bind this lookup to `target`."""
-        return self.name if len(self.targets) == 1 else f"{self.name}_{target}"
+        """The single-valued navigation property used to bind this lookup to `target`
+        (`ownerid` is one property for every owner type)."""
+        return self.name if self.type == "Owner" or len(self.targets) == 1 else f"{self.name}_{target}"
 
     def option(self, value: int) -> Opt | None:
         return next((o for o in self.options if o.value == value), None)
@@ -112,7 +113,7 @@ SALES_STAGE = options((0, "Qualify"), (1, "Develop"), (2, "Propose"), (3, "Close
 
 
 def owner() -> Attr:
-    return Attr("ownerid", "Owner", "Owner", required="SystemRequired", targets=("systemuser",))
+    return Attr("ownerid", "Owner", "Owner", required="SystemRequired", targets=("systemuser", "team"))  # no team table here
 
 
 def audit_attrs() -> tuple[Attr, ...]:
