@@ -44,11 +44,8 @@ def _connectwise(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any
 
 
 def _dynamics(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    from connectors.dynamics import emulator as dyn
-
-    config = {"org_url": base_url, "tenant_id": getattr(emulator, "tenant_id", dyn.DEFAULT_TENANT),
-              "client_id": getattr(emulator, "client_id", dyn.DEFAULT_CLIENT_ID), "token_url_base": base_url}
-    return config, {"client_secret": getattr(emulator, "client_secret", dyn.DEFAULT_CLIENT_SECRET)}
+    config, credentials = emulator.connection_settings(base_url)
+    return dict(config), dict(credentials)
 
 
 CONFIG_BUILDERS = {"hubspot": _hubspot, "connectwise": _connectwise, "dynamics": _dynamics}
