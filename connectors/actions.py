@@ -60,8 +60,8 @@ def test_connection(connection: Connection, actor: Any = None, **connector_kwarg
 def refresh_schema(connection: Connection, actor: Any = None, **connector_kwargs: Any) -> dict[str, int] | None:
     """Fill Connection.schema_cache with discover_fields of every object type.
 
-    Returns {object type: number of fields} for the types refreshed, or None when the vendor
-    could not be reached at all. Types that fail keep their previously cached fields."""
+    Returns {object type: number of fields} for the types refreshed (None when none was). Types
+    that fail keep their previously cached fields, and the connection records the failure."""
     try:
         connector = connection.connector(**connector_kwargs)
     except ConnectorError as exc:

@@ -150,6 +150,7 @@ class HubSpotConnector(Connector):
         elif token:
             headers["Authorization"] = f"Bearer {token}"
         self._token = token
+        self.limiter = limiter
         kwargs: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
         self.http = VendorHttp(self.base_url, system="HubSpot", auth=auth, headers=headers, limiter=limiter,
                                error_parser=hubspot_error, retry=retry, transport=transport, **kwargs)
