@@ -256,3 +256,23 @@ class DeferredRecord(models.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {"record_id": self.record_id, "side": self.source_side, "attempts": self.attempts, "reason": self.reason}
+
+
+class PendingCreate(models.Model):
+    """A create the engine sent but whose outcome it did not learn (a timeout, a dropped
+    connection, a killed worker). Before creating that record again, the engine looks for it
+    in the target by `field` = `value` (the value it sent), so an interrupted create is linked,
+    never duplicated."""
+
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="+")
+    source_side = models.CharField(max_length=10, choices=Side.choices)
+    source_id = models.CharField(max_length=100)
+    field = models.CharField(max_length=200, blank=True)
+    value = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["object_mapping", "source_side", "source_id"], name="one_pending_create")]
+
+    def __str__(self) -> str:
+        return f"pending create of {self.source_side} {self.source_id} ({self.field}={self.value})"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Iterable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,12 +28,16 @@ from mappings.models import FieldMapping, ObjectMapping, Side
 from syncsmart.engine.context import FREE_EMAIL_DOMAINS, RunContext, mapping_flows, other_side
 from syncsmart.engine.transform import Unmatched, dropdown_to_hubspot, dropdown_to_other, owner_across
 from syncsmart.engine.values import ConversionError, convert, is_empty, normal, values_hash
-from syncsmart.models import DeferredRecord, RecordEvent, RecordLink
+from syncsmart.models import DeferredRecord, PendingCreate, RecordEvent, RecordLink
 
 log = logging.getLogger("syncsmart.engine")
 
 MISSING = object()
 MAX_PARENT_DEPTH = 2
+# How long a create without an answer waits to show up before it is sent again.
+PENDING_GRACE = timedelta(minutes=10)
+# Failures after which a create may or may not have happened (the answer was lost).
+UNCERTAIN_KINDS = {ErrorKind.TIMEOUT.value, ErrorKind.NETWORK.value}
 NAME_FIELDS = ("name", "dealname", "companyname", "company_name", "fullname", "lastname")
 O = RecordEvent.Outcome
 
@@ -93,6 +98,9 @@ class Flow:
         self.filter = mapping.filter_for_target(self.target) or {}
         self.email_field = self._primary_email_field()
         self.name_field = next((n for n in NAME_FIELDS if n in self.source_schema.fields), None)
+        self.recovery_field = self._recovery_field()
+        self._pending: set[str] = set()
+        self._adopted: list[PendingCreate] = []
 
     # --- names -----------------------------------------------------------------------------
     def src(self, fm: FieldMapping) -> str:
@@ -141,6 +149,8 @@ class Flow:
         live = [i for i in items if i.outcome is None]
         parent_ids = self.resolve_parents(live, depth)
         self.resolve_counterparts(live)
+        self.recover_interrupted_creates(live)
+        self.adopt_opposite_creates(live)
         self.read_targets([i for i in live if i.target_id and i.outcome is None])
         for item in live:
             if item.outcome is None:
@@ -285,6 +295,86 @@ class Flow:
                 twin.outcome = O.DEFERRED
                 twin.message = f"Another record with {source_match} {value} is synced first."
                 twin.retry_later = True
+
+    def _recovery_field(self) -> str:
+        """The target field that finds a record we may have created without hearing back."""
+        match = self.mapping.match_field_for(self.target)
+        if match:
+            return match
+        written = {self.dst(f) for f in self.fields}
+        declared = self.ctx.object_type(self.target, self.target_object).match_fields
+        return next((f for f in (*declared, *NAME_FIELDS) if f in written), "")
+
+    def recover_interrupted_creates(self, items: list[Item]) -> None:
+        """Records whose last create had no answer: link what that create made, if it did."""
+        unlinked = {i.id: i for i in items if i.target_id is None and i.outcome is None}
+        if not unlinked:
+            return
+        pending = list(PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.source,
+                                                    source_id__in=list(unlinked)))
+        if not pending:
+            return
+        self._pending |= {p.source_id for p in pending}
+        by_field: dict[str, list[PendingCreate]] = {}
+        for row in pending:
+            if row.field and row.value:
+                by_field.setdefault(row.field, []).append(row)
+        for field_name, rows in by_field.items():
+            try:
+                found = self.target_connector.find_by(self.target_object, field_name, sorted({r.value for r in rows}))
+            except ConnectorError as exc:
+                if exc.kind != ErrorKind.CONFIG:
+                    raise
+                # The vendor cannot look this field up: the reverse flow will meet the record in
+                # its change feed and adopt it (adopt_opposite_creates). Until then, wait.
+                grace = timedelta(seconds=getattr(settings, "SYNC_PENDING_GRACE_SECONDS", PENDING_GRACE.total_seconds()))
+                for row in rows:
+                    if timezone.now() - row.created_at < grace:
+                        item = unlinked[row.source_id]
+                        item.outcome, item.retry_later = O.DEFERRED, True
+                        item.message = "An earlier create got no answer; waiting to see whether it went through."
+                continue
+            candidates = {str(r.id) for records in found.values() for r in records}
+            taken = self._taken_target_ids(candidates)
+            for row in rows:
+                match = next((r for r in found.get(row.value.strip().lower(), []) if str(r.id) not in taken and not r.deleted), None)
+                if match is not None:
+                    item = unlinked[row.source_id]
+                    item.target_id, item.target, item.matched = str(match.id), match, True
+                    item.notes.append(f"Linked to the {self.target_object} an interrupted create had made ({field_name} {row.value}).")
+                    taken.add(str(match.id))
+
+    def adopt_opposite_creates(self, items: list[Item]) -> None:
+        """A record of ours that the other flow created without hearing back: link, never copy back."""
+        unlinked = [i for i in items if i.target_id is None and i.outcome is None]
+        if not unlinked:
+            return
+        rows = [r for r in PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.target) if r.field and r.value]
+        if not rows:
+            return
+        by_key = {(r.field, r.value.strip().lower()): r for r in rows}
+        for item in unlinked:
+            for (field_name, value), row in list(by_key.items()):
+                if str(item.record.properties.get(field_name) or "").strip().lower() == value:
+                    item.target_id, item.matched = row.source_id, True
+                    item.notes.append(f"This is the record an interrupted create made for {self.target} {row.source_id}.")
+                    self._adopted.append(row)
+                    del by_key[(field_name, value)]
+                    break
+
+    def _remember_creates(self, batch: list[Item]) -> None:
+        rows = [PendingCreate(object_mapping=self.mapping, source_side=self.source, source_id=i.id, field=self.recovery_field,
+                              value=str(i.writes.get(self.recovery_field) or "")[:500]) for i in batch]
+        with transaction.atomic():
+            PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.source,
+                                         source_id__in=[i.id for i in batch]).delete()
+            PendingCreate.objects.bulk_create(rows)
+        self._pending |= {i.id for i in batch}
+
+    def _forget_creates(self, ids: list[str]) -> None:
+        if ids:
+            PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.source, source_id__in=ids).delete()
+            self._pending -= set(ids)
 
     def _taken_target_ids(self, ids: set[str]) -> set[str]:
         column = "other_id" if self.source == Side.HUBSPOT else "hubspot_id"
@@ -436,6 +526,7 @@ class Flow:
     def _create(self, items: list[Item], result: PageResult) -> None:
         relinked: list[Item] = []
         for batch in chunked(items, self.target_connector.max_batch_write):
+            self._remember_creates(batch)  # committed before the call: a kill now cannot duplicate
             results = self.target_connector.create(self.target_object, [WriteInput(dict(i.writes), ref=i.id) for i in batch])
             self.ctx.counts[f"writes_{self.target}"] += len(batch)
             result.writes += len(batch)
@@ -453,6 +544,7 @@ class Flow:
                 else:
                     self._fail(item, outcome.error)
             self._save_new_links(created)  # at once: a crash now must not create them again
+            self._forget_creates([i.id for i in batch if not (i.error and i.error.get("kind") in UNCERTAIN_KINDS)])
         if relinked:
             self.read_targets(relinked)
             for item in relinked:
@@ -582,6 +674,13 @@ class Flow:
             if changed_links:
                 RecordLink.objects.bulk_update([l for l in changed_links if l.pk], ["hubspot_values", "other_values", "hubspot_hash",
                                                                                    "other_hash", "updated_at"], batch_size=500)
+            if self._pending:
+                self._forget_creates([i for i in done_ids if i in self._pending])
+            if self._adopted:
+                adopted_ids = [r.source_id for r in self._adopted]
+                PendingCreate.objects.filter(pk__in=[r.pk for r in self._adopted]).delete()
+                DeferredRecord.objects.filter(object_mapping=self.mapping, source_side=self.target, record_id__in=adopted_ids).delete()
+                self._adopted = []
             if done_ids:
                 DeferredRecord.objects.filter(object_mapping=self.mapping, source_side=self.source, record_id__in=done_ids).delete()
             if deferred:
