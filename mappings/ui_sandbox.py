@@ -33,6 +33,7 @@ def _emulated(request: HttpRequest, pk) -> Connection:
 @tenant_required
 def sandbox(request: HttpRequest) -> HttpResponse:
     connections = [c for c in tenant_queryset(request.tenant, Connection) if (c.config or {}).get("emulator")]
+    connections.sort(key=lambda c: (c.system != "hubspot", c.system))  # the hub first
     return render(request, "mappings/sandbox.html", {"connections": connections})
 
 

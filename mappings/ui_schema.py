@@ -99,12 +99,16 @@ class DropdownPreview:
         return "HubSpot → other system" if self.source_side == Side.HUBSPOT else "Other system → HubSpot"
 
 
+# Exact comparisons, as the engine makes them (syncsmart.engine.transform): "Lead" is not "lead".
 def _by_label(options: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, str]]:
-    return {label.strip().lower(): (value, label) for value, label in options}
+    found: dict[str, tuple[str, str]] = {}
+    for value, label in options:
+        found.setdefault(label, (value, label))  # the first option with a label wins, as in the engine
+    return found
 
 
 def _by_value(options: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, str]]:
-    return {value.strip().lower(): (value, label) for value, label in options}
+    return {value: (value, label) for value, label in options}
 
 
 def preview_to_other(hub: SchemaField, other: SchemaField) -> DropdownPreview:
@@ -114,10 +118,10 @@ def preview_to_other(hub: SchemaField, other: SchemaField) -> DropdownPreview:
     preview = DropdownPreview(Side.HUBSPOT, hub.name, other.name)
     for value, label in hub.options:
         row = OptionPreview(value, label)
-        hit = labels.get(value.strip().lower())
+        hit = labels.get(value)
         row.how = "label equals the HubSpot value"
         if hit is None:
-            hit = labels.get(label.strip().lower())
+            hit = labels.get(label)
             row.how = "label equals the HubSpot label"
         if hit is None:
             row.how = "no option with this label: the field is not sent and the value is reported as unmatched"
@@ -134,10 +138,10 @@ def preview_to_hubspot(other: SchemaField, hub: SchemaField) -> DropdownPreview:
     preview = DropdownPreview(Side.OTHER, other.name, hub.name)
     for value, label in other.options:
         row = OptionPreview(value, label)
-        hit = labels.get(label.strip().lower())
+        hit = labels.get(label)
         row.how = "label equals the other system's label"
         if hit is None:
-            hit = values.get(label.strip().lower())
+            hit = values.get(label)
             row.how = "value equals the other system's label"
         if hit is None:
             row.how = f"no match: a new HubSpot option “{label}” will be added"

@@ -109,3 +109,14 @@ def test_dropdown_preview_follows_the_documented_label_algorithm(integration):
     assert outbound == {"lead": ("1", True), "customer": ("2", True), "evangelist": ("", False)}
     inbound = {row.source_label: (row.target_value, row.matched) for row in preview_to_hubspot(other, hub).rows}
     assert inbound == {"Lead": ("lead", True), "Customer": ("customer", True), "Vendor": ("", False)}
+
+
+def test_dropdown_preview_compares_labels_exactly_as_the_engine_does():
+    from mappings.ui_schema import SchemaField
+
+    hub = SchemaField("tier", "Tier", "enumeration", options=(("vip", "VIP"),))
+    other = SchemaField("level", "Level", "enumeration", options=(("1", "Vip"),))
+    [outbound] = preview_to_other(hub, other).rows
+    assert not outbound.matched and "reported as unmatched" in outbound.how
+    [inbound] = preview_to_hubspot(other, hub).rows
+    assert not inbound.matched and "a new HubSpot option “Vip” will be added" in inbound.how
