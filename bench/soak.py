@@ -262,16 +262,18 @@ def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elaps
                 and (cw_domain.get(c["company"]) in hub_company if c["company"] else not hub_company))
         mismatched += 0 if same else 1
     lost_edits, lost_examples = _lost_edits(lab, log, hub_by_email, cw_by_email)
+    injected = Counter()
+    for emulator in lab.emulators.values():
+        injected.update(emulator.counters()["faults"])
     lab.reset_counters()
     rerun = sync_here(lab.integration)
     rerun_writes = write_calls(lab.hubspot.emulator) + write_calls(lab.other.emulator)
-    faults = Counter(lab.hubspot.emulator.counters()["faults"])
     result = {
         "records": len(set(hub_by_email) | set(cw_by_email)) + len(set(hub_companies) | set(cw_companies)),
         "contacts": len(set(hub_by_email) | set(cw_by_email)), "companies": len(set(hub_companies) | set(cw_companies)),
         "lost": lost_edits + missing, "lost_edits": lost_edits, "missing_on_one_side": missing, "duplicates": duplicates,
         "mismatched": mismatched, "rerun_writes": rerun_writes, "rerun_status": rerun.status, "kills": kills,
-        "edits": log.edits, "creates": log.creates, "faults": options.faults, "elapsed_s": round(elapsed, 1),
+        "edits": log.edits, "creates": log.creates, "faults": options.faults, "faults_injected": dict(injected), "elapsed_s": round(elapsed, 1),
         "runs": SyncRun.objects.filter(integration=lab.integration).count(),
         "examples": {"missing_on_one_side": one_sided[:10], "lost_edits": lost_examples[:10], "rerun_counts": rerun.counts},
     }

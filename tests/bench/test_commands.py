@@ -1,0 +1,54 @@
+"""Small-size runs of `manage.py bench` (every scenario) and `manage.py soak`, each in a child
+process with its own throw-away database, as a user runs them. The soak's correctness counts are
+asserted; speed is not (it lives in docs/benchmarks.md)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.slow
+
+MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
+
+
+def manage(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, MANAGE, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_bench_runs_every_scenario_and_writes_json_keyed_by_scenario(tmp_path):
+    out = tmp_path / "bench.json"
+    done = manage("bench", "--records", "60", "--latency-ms", "2-5", "--integrations", "3", "--updates", "4",
+                  "--update-interval", "0.1", "--json", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert {"backfill", "engine", "latency", "idle", "echo"} <= set(results)
+    for scenario, keys in {"backfill": ("ratio_to_ceiling", "api_calls_per_record", "peak_rss_mb"),
+                           "engine": ("cpu_ms_per_record",), "latency": ("p50_s", "p95_s", "p99_s"),
+                           "idle": ("cpu_ms_per_run", "queries_per_run"), "echo": ("writes",)}.items():
+        for key in keys:
+            assert isinstance(results[scenario][key], (int, float)), (scenario, key, results[scenario].get(key))
+    for scenario, key in (("backfill", "ratio_to_ceiling"), ("backfill", "api_calls_per_record"), ("backfill", "peak_rss_mb"),
+                          ("engine", "cpu_ms_per_record"), ("latency", "p95_s"), ("idle", "cpu_ms_per_run"),
+                          ("idle", "queries_per_run"), ("echo", "writes")):
+        assert isinstance(results[scenario]["targets"][key]["met"], bool)
+    # 60 contacts and their 12 companies reached HubSpot from each system
+    assert {pair["records"] for pair in results["backfill"]["pairs"].values()} == {72}
+    assert "ceiling =" in results["backfill"]["pairs"]["connectwise"]["ceiling_formula"]
+    assert results["latency"]["seen"] == 4 and results["latency"]["never_seen"] == 0
+    assert results["echo"]["writes"] == 0
+    assert "ratio_to_ceiling" in done.stdout and "ceiling = min(" in done.stdout
+
+
+def test_soak_loses_nothing_duplicates_nothing_and_reruns_without_writes(tmp_path):
+    out = tmp_path / "soak.json"
+    done = manage("soak", "--records", "150", "--kills", "1", "--edits-per-second", "8", "--json", str(out), timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
+    result = json.loads(out.read_text())
+    assert (result["lost"], result["duplicates"], result["mismatched"], result["rerun_writes"]) == (0, 0, 0, 0)
+    assert result["kills"] == 1
+    assert result["edits"] > 0 and result["records"] >= 180  # 150 contacts + 30 companies, plus contacts created meanwhile
+    assert sum(result["faults_injected"].values()) > 0
