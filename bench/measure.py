@@ -4,8 +4,10 @@ queries (a connection execute wrapper) and API calls per endpoint (the emulators
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -52,12 +54,18 @@ def thread_cpu_seconds() -> float:
     return time.thread_time()
 
 
+_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE)
+
+
 @dataclass
 class QueryCounter:
     count: int = 0
+    by_kind: Counter = field(default_factory=Counter)
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
+        match = _TABLE.search(sql)
+        self.by_kind[f"{sql.split(None, 1)[0].upper()} {match.group(1) if match else ''}".strip()] += 1
         return execute(sql, params, many, context)
 
 

@@ -284,12 +284,14 @@ def idle(opts: BenchOptions) -> dict[str, Any]:
                 sync_here(integration, trigger=SyncRun.Trigger.SCHEDULE)
                 cpu_ms.append((thread_cpu_seconds() - started) * 1000)
             queries.append(counter.count)
+            by_kind = counter.by_kind
         writes = write_calls(lab.hubspot.emulator) + write_calls(lab.other.emulator)
         calls = ApiCalls.read(lab.emulators)
         figures = {"cpu_ms_per_run": round(statistics.mean(cpu_ms), 2), "queries_per_run": round(statistics.mean(queries), 1)}
         return {**figures, "integrations": len(integrations), "cpu_ms_per_run_max": round(max(cpu_ms), 2),
                 "queries_per_run_max": max(queries), "api_calls_per_run": round(calls.total() / len(integrations), 1),
                 "writes": writes, "object_mappings_per_integration": lab.integration.object_mappings.count(),
+                "queries_of_last_run": dict(by_kind.most_common()),
                 "targets": judge(figures)}
     finally:
         lab.stop()
