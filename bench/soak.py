@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
@@ -34,10 +35,11 @@ from syncsmart.models import SyncRun
 DEFAULT_FAULTS = {"429": 0.10, "500": 0.025, "503": 0.025, "timeout": 0.02}
 # An emulated timeout holds the connection this long, then drops it (the client sees a failed call).
 TIMEOUT_SLEEP_S = 0.5
-# The worker's lease and slice (settings.SYNC_LEASE_SECONDS / SYNC_SLICE_SECONDS), short so a
-# killed worker's run is taken over within seconds rather than the production two minutes.
-LEASE_SECONDS = 15
-SLICE_SECONDS = 5
+# The worker's lease and slice (settings.SYNC_LEASE_SECONDS / SYNC_SLICE_SECONDS): shorter than
+# production's 120 s so a killed worker's run is taken over within a minute, yet longer than the
+# slowest page under these faults (a page that outlives the lease is discarded and redone).
+LEASE_SECONDS = 60
+SLICE_SECONDS = 10
 # The driver's sweep re-queues runs whose broker message died with a killed worker after this long.
 STALE_QUEUED_SECONDS = 8
 
@@ -119,6 +121,7 @@ class Editors(threading.Thread):
 
 def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict[str, Any]:
     tasks.STALE_QUEUED_SECONDS = STALE_QUEUED_SECONDS
+    settings.SYNC_LEASE_SECONDS, settings.SYNC_SLICE_SECONDS = LEASE_SECONDS, SLICE_SECONDS  # the driver's sweep agrees
     lab = labs.build_lab("connectwise", latency_ms=options.latency_ms, limits=False, objects=("companies", "contacts"),
                          seed=options.seed, timeout_sleep=TIMEOUT_SLEEP_S)
     env = child_environment(database) | {"SYNC_LEASE_SECONDS": str(LEASE_SECONDS), "SYNC_SLICE_SECONDS": str(SLICE_SECONDS),

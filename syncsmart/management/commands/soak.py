@@ -5,6 +5,8 @@ mismatched, or when the re-run wrote anything."""
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -39,6 +41,8 @@ class Command(BaseCommand):
         opts = SoakOptions(records=options["records"], faults=faults, kills=options["kills"],
                            edits_per_second=options["edits_per_second"], seed=options["seed"],
                            latency_ms=parse_latency(options["latency_ms"]), max_minutes=options["max_minutes"])
+        # SIGTERM unwinds like Ctrl-C, so the q2 cluster child (its own session) is stopped too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         workdir = Path(tempfile.mkdtemp(prefix="syncsmart-soak-"))
         with throwaway_database(workdir) as database:
             result = soak(opts, database, workdir, say=lambda line: self.stderr.write(line))
