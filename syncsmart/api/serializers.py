@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connectors.models import Connection, Environment
+from mappings.forms import IntegrationOptionsForm
 from mappings.models import FieldMapping, Integration, ObjectMapping, Side
 from mappings.ui_queries import run_rate
 from syncsmart.logging import redact
@@ -132,8 +133,9 @@ class IntegrationSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "display_name", "other_system", "environment", "enabled", "test_mode",
                   "test_email_marker", "test_name_marker", "block_free_emails", "write_back_ids", "schedule_minutes",
                   "hubspot_connection", "other_connection", "last_run", "created_at", "updated_at"]
-        read_only_fields = ["id", "display_name", "other_system", "enabled", "hubspot_connection", "other_connection",
-                            "last_run", "created_at", "updated_at"]
+        # Writable: exactly the options the UI's integration page edits. The main switch has its
+        # own endpoint; sandbox -> production is the go-live flow, not a field.
+        read_only_fields = [name for name in fields if name not in IntegrationOptionsForm.Meta.fields]
 
     @extend_schema_field(RunSummarySerializer(allow_null=True))
     def get_last_run(self, integration: Integration) -> dict[str, Any] | None:
@@ -179,6 +181,22 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
         if self.instance is not None and not isinstance(self.instance, list):
             fields["integration"].read_only = True  # a mapping never moves to another integration
         return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Object types must exist in each system's discovered schema (when it is known)."""
+        integration = attrs.get("integration") or getattr(self.instance, "integration", None)
+        if integration is None:
+            return attrs
+        errors = {}
+        for name, connection, system in (("hubspot_object", integration.hubspot_connection, "HubSpot"),
+                                         ("other_object", integration.other_connection,
+                                          integration.other_connection.get_system_display())):
+            known = connection.schema_cache or {}
+            if name in attrs and known and attrs[name] not in known:
+                errors[name] = [f"{system} has no object type “{attrs[name]}”. Known: {', '.join(sorted(known))}."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class FiltersSerializer(serializers.Serializer):

@@ -75,10 +75,10 @@ def test_malformed_json_is_a_400(api):
 
 def test_validation_errors_name_each_field(api):
     integration = IntegrationFactory(tenant=api.tenant)
-    response = api.admin.patch(f"/api/integrations/{integration.pk}/", {"schedule_minutes": "soon", "environment": "moon"})
+    response = api.admin.patch(f"/api/integrations/{integration.pk}/", {"schedule_minutes": "soon", "test_mode": "maybe"})
     error = error_of(response)
     assert response.status_code == 400 and error["code"] == "invalid"
-    assert set(error["fields"]) == {"schedule_minutes", "environment"}
+    assert set(error["fields"]) == {"schedule_minutes", "test_mode"}
     assert all(isinstance(m, str) for messages in error["fields"].values() for m in messages)
     assert "schedule_minutes" in error["message"]
 

@@ -12,9 +12,9 @@ from tests.api.factories import FieldMappingFactory, IntegrationFactory, ObjectM
 
 pytestmark = pytest.mark.django_db
 
-HUB_SCHEMA = {"contacts": [{"name": "email", "type": "email"}, {"name": "firstname", "type": "string"},
+HUB_SCHEMA = {"companies": [{"name": "domain", "type": "string"}], "contacts": [{"name": "email", "type": "email"}, {"name": "firstname", "type": "string"},
                            {"name": "birthdate", "type": "date"}, {"name": "lifecyclestage", "type": "enumeration"}]}
-CW_SCHEMA = {"contacts": [{"name": "email", "type": "email"}, {"name": "firstName", "type": "string"},
+CW_SCHEMA = {"companies": [{"name": "website", "type": "string"}], "contacts": [{"name": "email", "type": "email"}, {"name": "firstName", "type": "string"},
                           {"name": "age", "type": "number"}, {"name": "title", "type": "string"}]}
 
 
@@ -52,6 +52,14 @@ def test_a_second_mapping_of_the_same_pair_is_refused_by_the_model(api, contacts
     assert response.status_code == 400
     assert "already exists" in error_of(response)["message"]
     assert ObjectMapping.objects.filter(integration=contacts.integration).count() == 1
+
+
+def test_object_types_must_exist_in_the_discovered_schema(api, integration):
+    response = api.admin.post("/api/object-mappings/", {
+        "integration": integration.pk, "hubspot_object": "contacts", "other_object": "tickets"})
+    assert response.status_code == 400
+    assert error_of(response)["fields"] == {
+        "other_object": ["ConnectWise Manage has no object type “tickets”. Known: companies, contacts."]}
 
 
 def test_an_object_mapping_cannot_be_added_to_another_tenants_integration(api):
