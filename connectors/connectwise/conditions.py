@@ -146,8 +146,20 @@ def _number(text: str) -> int | float:
 Resolver = Callable[[Any, str], list[Any]]
 
 
+Getter = Callable[[Any], list[Any]]
+
+
+def default_getter(path: str) -> Getter:
+    return lambda record: resolve_path(record, path)
+
+
 class Node:
     def matches(self, record: Any, resolve: Resolver | None = None) -> bool:
+        raise NotImplementedError
+
+    def compile(self, getter_for: Callable[[str], Getter] = default_getter) -> Callable[[Any], bool]:
+        """A predicate with the same answers as `matches`, built once for filtering many records
+        (the emulator filters whole tables per call)."""
         raise NotImplementedError
 
     def paths(self) -> Iterable[str]:
@@ -161,6 +173,10 @@ class And(Node):
     def matches(self, record, resolve=None):
         return all(p.matches(record, resolve) for p in self.parts)
 
+    def compile(self, getter_for=default_getter):
+        tests = [p.compile(getter_for) for p in self.parts]
+        return lambda record: all(t(record) for t in tests)
+
     def paths(self):
         for p in self.parts:
             yield from p.paths()
@@ -173,6 +189,10 @@ class Or(Node):
     def matches(self, record, resolve=None):
         return any(p.matches(record, resolve) for p in self.parts)
 
+    def compile(self, getter_for=default_getter):
+        tests = [p.compile(getter_for) for p in self.parts]
+        return lambda record: any(t(record) for t in tests)
+
     def paths(self):
         for p in self.parts:
             yield from p.paths()
@@ -184,6 +204,10 @@ class Not(Node):
 
     def matches(self, record, resolve=None):
         return not self.part.matches(record, resolve)
+
+    def compile(self, getter_for=default_getter):
+        test = self.part.compile(getter_for)
+        return lambda record: not test(record)
 
     def paths(self):
         return self.part.paths()
@@ -198,6 +222,10 @@ class Comparison(Node):
     def matches(self, record, resolve=None):
         values = (resolve or resolve_path)(record, self.path)
         return any(compare(v, self.op, self.value) for v in values)
+
+    def compile(self, getter_for=default_getter):
+        get, test = getter_for(self.path), _fast_comparator(self.op, self.value)
+        return lambda record: any(test(v) for v in get(record))
 
     def paths(self):
         yield self.path
@@ -362,6 +390,29 @@ def compare(value: Any, op: str, literal: Any) -> bool:
                 ">": left > right, ">=": left >= right}[op]
     except TypeError:
         return False
+
+
+_OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_CANONICAL_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def _fast_comparator(op: str, literal: Any) -> Callable[[Any], bool]:
+    """compare(value, op, literal) with shortcuts for the common cases, same answers."""
+    slow = lambda value: compare(value, op, literal)  # noqa: E731
+    if op in _OPS and isinstance(literal, dt.datetime):
+        # Canonical UTC stamps (what ConnectWise stores) order like the instants they name.
+        canonical, operator = literal.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), _OPS[op]
+        if literal.microsecond == 0:
+            return lambda value: (operator(value, canonical) if type(value) is str and _CANONICAL_INSTANT.match(value)
+                                  else slow(value))
+    if op in _OPS and type(literal) in (int, float):
+        operator = _OPS[op]
+        return lambda value: operator(value, literal) if type(value) in (int, float) else slow(value)
+    if op == "in" and literal and all(type(item) is int for item in literal):
+        members = set(literal)
+        return lambda value: value in members if type(value) is int else slow(value)
+    return slow
 
 
 def like(pattern: str, text: str) -> bool:

@@ -168,6 +168,7 @@ class ConnectWiseEmulator(Emulator):
         self.store: dict[str, dict[int, dict]] = {key: {} for key in [*RESOURCES, *LOOKUPS, "callbacks"]}
         self.next_ids: dict[str, int] = {key: 1 for key in self.store}
         self.signing_keys: dict[str, str] = {}
+        self.identifiers: dict[str, int] = {}  # lower-cased company identifier -> id (unique, like ConnectWise)
         self.data_lock = threading.RLock()
         super().__init__(**knobs)
         self._seed_lookups()
@@ -387,7 +388,9 @@ class ConnectWiseEmulator(Emulator):
     @staticmethod
     def _project(record: dict, wanted: list[list[str]] | None) -> dict:
         if not wanted:
-            return copy.deepcopy(record)
+            # Encoded to JSON before anyone could change it: writes store new dicts, they do not
+            # mutate stored ones (company renames only replace a key's value).
+            return record
         out: dict[str, Any] = {}
         for steps in wanted:
             value: Any = record
@@ -453,6 +456,7 @@ class ConnectWiseEmulator(Emulator):
     def delete_record(self, request: Request, key: str) -> Response:
         with self.data_lock:
             existing = self.store[key].pop(int(request.params["id"]), None)
+            self._forget(key, existing)
         if existing is None:
             return self._not_found(key, request.params["id"])
         self._fire(key, "deleted", existing, request, entity=None)
@@ -482,11 +486,10 @@ class ConnectWiseEmulator(Emulator):
             problems.append(_problem("InvalidField", "The identifier may have at most 25 letters, digits, '-', '_' or '.', "
                                                      "without spaces.", "company", "identifier"))
         elif identifier:
-            clash = next((c for c in self.store["companies"].values()
-                          if c["identifier"].lower() == identifier.lower() and (existing is None or c["id"] != existing["id"])), None)
-            if clash:
+            clash = self.identifiers.get(identifier.lower())
+            if clash is not None and (existing is None or clash != existing["id"]):
                 problems.append(_problem("InvalidField", f"The identifier {identifier!r} is already in use by company "
-                                                         f"id {clash['id']}.", "company", "identifier"))
+                                                         f"id {clash}.", "company", "identifier"))
         if len(str(record.get("name") or "")) > 50:
             problems.append(_problem("InvalidField", "The name may have at most 50 characters.", "company", "name"))
         record["status"] = self._reference(record.get("status"), "company_statuses", "company", "status", problems,
@@ -636,6 +639,8 @@ class ConnectWiseEmulator(Emulator):
         record = {"id": self._next(key), **record,
                   "_info": {"lastUpdated": stamp, "updatedBy": "apimember", "dateEntered": stamp, "enteredBy": "apimember"}}
         self.store[key][record["id"]] = record
+        if key == "companies":
+            self.identifiers[record["identifier"].lower()] = record["id"]
         return record
 
     def _store_update(self, key: str, existing: dict, record: dict) -> dict:
@@ -643,8 +648,15 @@ class ConnectWiseEmulator(Emulator):
         stored = {"id": existing["id"], **record, "_info": info}
         self.store[key][existing["id"]] = stored
         if key == "companies":
-            self._refresh_company_references(stored)
+            self.identifiers.pop(existing["identifier"].lower(), None)
+            self.identifiers[stored["identifier"].lower()] = stored["id"]
+            if (existing["name"], existing["identifier"]) != (stored["name"], stored["identifier"]):
+                self._refresh_company_references(stored)
         return stored
+
+    def _forget(self, key: str, record: dict | None) -> None:
+        if key == "companies" and record is not None:
+            self.identifiers.pop(record["identifier"].lower(), None)
 
     def _refresh_company_references(self, company: dict) -> None:
         for key in ("contacts", "opportunities"):
@@ -782,6 +794,7 @@ class ConnectWiseEmulator(Emulator):
     def delete(self, key: str, record_id: int | str) -> None:
         with self.data_lock:
             existing = self.store[key].pop(int(record_id))
+            self._forget(key, existing)
         self._fire(key, "deleted", existing, None, entity=None)
 
     def get(self, key: str, record_id: int | str) -> dict | None:
@@ -911,12 +924,29 @@ def _resolve(record: dict, path: str) -> list[Any]:
     return resolve_path(record, path)
 
 
+def _getter(path: str) -> Callable[[dict], list[Any]]:
+    """Fast field access for the common one-step paths; the general walk otherwise."""
+    if "/" in path:
+        return lambda row: _resolve(row, path)
+    if path in INFO_ALIASES:
+        def info_value(row: dict) -> list[Any]:
+            if path in row:
+                return _resolve(row, path)
+            return [(row.get("_info") or {}).get(path)]
+        return info_value
+
+    def value(row: dict) -> list[Any]:
+        found = row.get(path)
+        return _resolve(row, path) if isinstance(found, (list, dict)) else [found]
+    return value
+
+
 def _condition_matcher(text: str | None, fields: frozenset[str], resource: str):
     if not text:
         return None
     node = parse(text)
     _check_paths(node, fields, resource)
-    return lambda row: node.matches(row, _resolve)
+    return node.compile(_getter)
 
 
 def _child_matcher(text: str | None, fields: frozenset[str], resource: str):
@@ -974,7 +1004,8 @@ def _sort_key(value: Any) -> tuple:
 def _sorted(rows: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
     ordered = sorted(rows, key=lambda r: r["id"])
     for path, descending in reversed(order):
-        ordered.sort(key=lambda r: _sort_key(_resolve(r, path)[0]), reverse=descending)
+        get = _getter(path)
+        ordered.sort(key=lambda r: _sort_key(get(r)[0]), reverse=descending)
     return ordered
 
 

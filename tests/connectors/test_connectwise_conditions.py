@@ -188,7 +188,9 @@ def expression_and_tree(draw):
 @given(comparisons(), records(), st.data())
 def test_every_generated_comparison_evaluates_as_the_reference_says(tree, row, data):
     text = data.draw(rendered(tree))
-    assert parse(text).matches(row) == reference_eval(tree, row), (text, row)
+    node, expected = parse(text), reference_eval(tree, row)
+    assert node.matches(row) == expected, (text, row)
+    assert node.compile()(row) == expected, (text, row)  # the emulator's fast path agrees
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -196,8 +198,11 @@ def test_every_generated_comparison_evaluates_as_the_reference_says(tree, row, d
 def test_generated_expressions_evaluate_as_the_reference_semantics_say(case, rows):
     text, tree = case
     node = parse(text)
+    compiled = node.compile()
     for row in rows:
-        assert node.matches(row) == reference_eval(tree, row), (text, row)
+        expected = reference_eval(tree, row)
+        assert node.matches(row) == expected, (text, row)
+        assert compiled(row) == expected, (text, row)
 
 
 @settings(max_examples=300, deadline=None)
