@@ -46,7 +46,38 @@ def _matching_ids(integration, query: str) -> set[str]:
     return {i for pair in links for i in pair}
 
 
-def search_events(integration, query: str = "", outcome: str = "", run_id: str = "", mapping_id: str = ""):
+def looked_up_ids(integration, email: str) -> tuple[set[str], list[str]]:
+    """Ask both systems which records carry this e-mail (one batched find per object mapping and
+    side), for records that never synced and so have no link to search. Explicit, on request:
+    it calls the vendors."""
+    from connectors.base import ConnectorError
+
+    ids: set[str] = set()
+    problems: list[str] = []
+    sides = ((Side.HUBSPOT, integration.hubspot_connection), (Side.OTHER, integration.other_connection))
+    for side, connection in sides:
+        wanted = [(m.object_for(side), m.match_field_for(side)) for m in integration.object_mappings.all()
+                  if "mail" in m.match_field_for(side).lower()]
+        if not wanted:
+            continue
+        try:
+            connector = connection.connector()
+        except ConnectorError as exc:
+            problems.append(f"{connection}: {exc.message}")
+            continue
+        try:
+            for object_type, field_name in dict.fromkeys(wanted):
+                found = connector.find_by(object_type, field_name, [email])
+                ids |= {r.id for records in found.values() for r in records}
+        except ConnectorError as exc:
+            problems.append(f"{connection}: {exc.message}")
+        finally:
+            connector.close()
+    return ids, problems
+
+
+def search_events(integration, query: str = "", outcome: str = "", run_id: str = "", mapping_id: str = "",
+                  extra_ids: set[str] | None = None):
     events = RecordEvent.objects.filter(integration=integration)
     if outcome:
         events = events.filter(outcome=outcome)
@@ -56,7 +87,7 @@ def search_events(integration, query: str = "", outcome: str = "", run_id: str =
         events = events.filter(object_mapping_id=int(mapping_id))
     query = query.strip()
     if query:
-        ids = _matching_ids(integration, query) | {query}
+        ids = _matching_ids(integration, query) | {query} | (extra_ids or set())
         events = (events.annotate(details_text=Cast("details", TextField()))
                   .filter(Q(source_id__in=ids) | Q(target_id__in=ids) | Q(details_text__icontains=query)
                           | Q(message__icontains=query)))
@@ -119,8 +150,10 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
     run_id, mapping_id = request.GET.get("run", ""), request.GET.get("mapping", "")
     if outcome not in RecordEvent.Outcome.values:
         outcome = ""
+    lookup = request.GET.get("lookup") == "1" and "@" in query
+    extra_ids, lookup_problems = looked_up_ids(integration, query.strip()) if lookup else (set(), [])
     try:
-        events = search_events(integration, query, outcome, run_id, mapping_id)
+        events = search_events(integration, query, outcome, run_id, mapping_id, extra_ids)
         page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     except ValidationError:  # a malformed run id in the address
         events = RecordEvent.objects.none()
@@ -128,6 +161,7 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
     rows = event_rows(integration, list(page.object_list))
     context = {"integration": integration, "page": page, "rows": rows, "q": query, "outcome": outcome, "run_id": run_id,
                "mapping_id": mapping_id, "outcomes": RecordEvent.Outcome.choices, "tab": "records",
+               "lookup": lookup, "lookup_problems": lookup_problems, "can_look_up": "@" in query and not lookup,
                "waiting_total": DeferredRecord.objects.filter(integration=integration).count()}
     template = "mappings/partials/record_rows.html" if request.htmx and request.htmx.target == "record-results" else "mappings/records.html"
     return render(request, template, context)

@@ -58,3 +58,33 @@ def test_since_a_date_starts_each_side_from_that_date(emulated, monkeypatch):
     hub = cursors.filter(side="hubspot").first().cursor
     assert hub == {"floor": int(dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)}
     assert run.progress_total == 0  # nothing changed after 2031 in the emulators
+
+
+def test_an_email_that_never_synced_is_looked_up_in_both_systems(emulated, team):
+    from django.urls import reverse
+
+    from mappings.ui_log import looked_up_ids
+    from tests.ui.factories import RecordEventFactory
+
+    hub_id = emulated_hubspot_contact(emulated, "never.synced@acme.example")
+    contacts = emulated.object_mappings.get(hubspot_object="contacts")
+    event = RecordEventFactory(integration=emulated, object_mapping=contacts, source_id=hub_id, outcome="failed",
+                               message="The firstName field is required.")
+    ids, problems = looked_up_ids(emulated, "never.synced@acme.example")
+    assert hub_id in ids and problems == []
+    url = reverse("record_log", args=[emulated.pk])
+    plain = team.owner.get(url, {"q": "never.synced@acme.example"}).content.decode()
+    assert f'id="event-{event.pk}"' not in plain and "lookup=1" in plain
+    looked_up = team.owner.get(url, {"q": "never.synced@acme.example", "lookup": "1"}).content.decode()
+    assert f'id="event-{event.pk}"' in looked_up
+
+
+def emulated_hubspot_contact(integration, email: str) -> str:
+    connector = integration.hubspot_connection.connector()
+    try:
+        from connectors.base import WriteInput
+
+        [result] = connector.create("contacts", [WriteInput({"email": email, "firstname": ""}, ref="x")])
+        return result.id
+    finally:
+        connector.close()
