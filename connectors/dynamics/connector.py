@@ -18,6 +18,11 @@ failing operation's error goes to that record and the others are sent again. Cre
 so every batch is safe to retry after a lost answer: nothing is created twice and an update
 never creates; `upsert()` offers the unguarded form too.
 
+Webhooks: Connection.config["webhook_auth"] names the service endpoint's auth type
+(WebhookKey, the default; HttpHeader; HttpQueryString) and Connection.credentials holds the
+secret: "webhook_key" (the `code`) or "webhook_pairs" ({name: value} headers or query
+parameters). verify_webhook needs the full request URL, query included.
+
 Auth: OAuth 2.0 client credentials against Azure AD ({token_url_base}/{tenant}/oauth2/v2.0/token,
 scope {org url}/.default). The token is cached (and persisted on the Connection, encrypted),
 refreshed five minutes before it expires, and once more transparently when Dataverse says 401.

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from connectors.dynamics.connector import DynamicsConnector
-from connectors.http import default_retry
 from connectors.dynamics.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, DynamicsEmulator
+from connectors.http import default_retry
 from tests.connectors.contract import ConnectorContract, Harness
 
 
