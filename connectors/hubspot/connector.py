@@ -24,6 +24,7 @@ the outcome of a batch is unknown the connector re-finds those ids before sendin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import json
@@ -59,6 +60,10 @@ MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifi
 # Pseudo-fields for associations: (object type, field) -> associated object type.
 REFERENCES = {("contacts", "company"): "companies", ("deals", "company"): "companies", ("deals", "contact"): "contacts"}
 ASSOCIATION_TYPE_IDS = {("contacts", "companies"): 1, ("deals", "contacts"): 3, ("deals", "companies"): 5}
+# HubSpot properties whose names the association pseudo-fields take: exposed under another name.
+# (A contact's `company` is free text, "Company Name"; our `company` is the associated company.)
+RENAMED = {("contacts", "company"): "company_name"}
+VENDOR_NAME = {(object_type, ours): theirs for (object_type, theirs), ours in RENAMED.items()}
 WRITE_ID_PROPERTY = "syncsmart_write_id"
 PROPERTY_GROUPS = {"contacts": "contactinformation", "companies": "companyinformation", "deals": "dealinformation"}
 DEFAULT_OVERLAP_MS = 30_000
@@ -217,6 +222,8 @@ class HubSpotConnector(Connector):
         stages = self._deal_stage_options() if object_type == "deals" else None
         fields = [self._field(object_type, p, stages) for p in self._property_defs(object_type, refresh=True)
                   if p["name"] != WRITE_ID_PROPERTY and not p.get("hidden")]
+        fields = [dataclasses.replace(f, name=RENAMED[(object_type, f.name)]) if (object_type, f.name) in RENAMED else f
+                  for f in fields]
         for (owner_type, name), target in REFERENCES.items():
             if owner_type == object_type:
                 fields.append(FieldInfo(name, name.capitalize(), FieldType.REFERENCE, reference_to=target,
@@ -277,7 +284,7 @@ class HubSpotConnector(Connector):
 
     # --- reading --------------------------------------------------------------------------------------
     def _record(self, object_type: str, item: dict[str, Any]) -> Record:
-        props = {k: v for k, v in (item.get("properties") or {}).items() if k != WRITE_ID_PROPERTY}
+        props = {RENAMED.get((object_type, k), k): v for k, v in (item.get("properties") or {}).items() if k != WRITE_ID_PROPERTY}
         return Record(id=str(item["id"]), properties=props,
                       updated_at=_dt(props.get(MODIFIED_PROPERTY.get(object_type, "")) or item.get("updatedAt")),
                       created_at=_dt(props.get("createdate") or item.get("createdAt")), deleted=bool(item.get("archived")))
@@ -326,15 +333,16 @@ class HubSpotConnector(Connector):
             return found
         self._crm_type(object_type)
         names = self._property_names(object_type)
-        unique = any(p["name"] == field_name and p.get("hasUniqueValue") for p in self._property_defs(object_type))
+        vendor_field = VENDOR_NAME.get((object_type, field_name), field_name)
+        unique = any(p["name"] == vendor_field and p.get("hasUniqueValue") for p in self._property_defs(object_type))
         records: list[Record] = []
         for chunk in chunked(wanted, limits.SEARCH_MAX_IN_VALUES):
             if unique:
                 response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/read", ok_statuses=(207,),
-                                             json={"properties": names, "idProperty": field_name, "inputs": [{"id": v} for v in chunk]})
+                                             json={"properties": names, "idProperty": vendor_field, "inputs": [{"id": v} for v in chunk]})
                 records += [self._record(object_type, item) for item in response.json().get("results", [])]
             else:
-                records += self._search_all(object_type, [{"filters": [{"propertyName": field_name, "operator": "IN", "values": chunk}]}],
+                records += self._search_all(object_type, [{"filters": [{"propertyName": vendor_field, "operator": "IN", "values": chunk}]}],
                                             names)
         self._attach_references(object_type, records)
         for record in records:
@@ -472,7 +480,7 @@ class HubSpotConnector(Connector):
             if (object_type, name) in REFERENCES:
                 refs[name] = str(value) if value not in (None, "") else None
             else:
-                props[name] = "" if value is None else (("true" if value else "false") if isinstance(value, bool) else str(value))
+                props[VENDOR_NAME.get((object_type, name), name)] = "" if value is None else (("true" if value else "false") if isinstance(value, bool) else str(value))
         return props, refs
 
     def _ensure_write_id_property(self, object_type: str) -> None:

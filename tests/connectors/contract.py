@@ -189,6 +189,11 @@ class ConnectorContract:
         assert harness.update_field in by_name
         assert not by_name[harness.update_field].read_only
 
+    def test_field_names_are_unique_per_object_type(self, connector):
+        for obj in connector.object_types():
+            names = [f.name for f in connector.discover_fields(obj.name)]
+            assert len(names) == len(set(names)), f"{obj.name} has duplicate field names"
+
     def test_dropdown_fields_carry_options_with_value_and_label(self, connector, harness):
         if not harness.enum_field:
             pytest.skip(f"{harness.system} harness names no dropdown field")

@@ -149,3 +149,16 @@ def test_a_whole_batch_refusal_is_isolated_to_the_bad_input(connector, hubspot, 
     results = connector.create("companies", [WriteInput({"name": "Fine"}, ref="a"), WriteInput({"name": "X", "industry": "NOPE"}, ref="b")])
     assert [r.ok for r in results] == [True, False]
     assert hubspot.count("companies") == 1
+
+
+def test_contact_company_name_text_is_exposed_as_company_name_beside_the_company_reference(connector, hubspot):
+    fields = fields_of(connector, "contacts")
+    names = [f.name for f in connector.discover_fields("contacts")]
+    assert len(names) == len(set(names))
+    assert fields["company"].type == FieldType.REFERENCE and fields["company_name"].label == "Company Name"
+    company = hubspot.create_record("companies", {"name": "Real Co"})
+    [result] = connector.create("contacts", [WriteInput({"email": "cn@example.com", "company_name": "Typed Co", "company": company}, ref="c")])
+    assert hubspot.get_record("contacts", result.id)["company"] == "Typed Co"
+    [read] = connector.read_by_ids("contacts", [result.id])
+    assert read.properties["company_name"] == "Typed Co" and read.properties["company"] == company
+    assert [r.id for r in connector.find_by("contacts", "company_name", ["typed co"])["typed co"]] == [result.id]
