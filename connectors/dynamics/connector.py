@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
 import ssl
 import threading
@@ -64,6 +65,8 @@ from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
 from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
 
+log = logging.getLogger("syncsmart.dynamics")
+
 API_PATH = "/api/data/v9.2"
 LOGIN_BASE = "https://login.microsoftonline.com"
 MAX_BATCH_OPERATIONS = limits.MAX_BATCH_OPERATIONS  # Dataverse: up to 1,000 requests per $batch
@@ -71,6 +74,9 @@ MAX_PAGE_SIZE = limits.MAX_PAGE_SIZE  # Dataverse: odata.maxpagesize is capped a
 LOOKUP_VALUES_PER_QUERY = 100  # keeps a look-up URL far below Dataverse's 32 KB URL limit
 TOKEN_REFRESH_MARGIN = 300  # seconds before expiry a cached token is replaced
 ANNOTATIONS = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
+# "Version stamp associated with the client has expired": the delta token outlived change
+# tracking's retention; the only way on is a full read (records may repeat, none are lost).
+CHANGE_TOKEN_EXPIRED = "0x80044352"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -379,9 +385,14 @@ class DynamicsConnector(Connector):
         size = page_size or self.default_page_size
         cursor = cursor or {}
         link = cursor.get("next_link") or cursor.get("delta_link")
-        if link:
-            response = self.http.request("GET", self._absolute(link), headers=self._prefer(size, tracking=True))
-        else:
+        try:
+            response = self.http.request("GET", self._absolute(link), headers=self._prefer(size, tracking=True)) if link else None
+        except ConnectorError as error:
+            if error.vendor_code != CHANGE_TOKEN_EXPIRED:
+                raise
+            log.warning("Dynamics 365 change token for %s expired; reading the table in full again", object_type)
+            response, cursor = None, {}
+        if response is None:
             response = self.http.request("GET", f"/{table.object_type.name}", params={"$select": self._select(object_type)},
                                          headers=self._prefer(size, tracking=True))
         body = response.json()

@@ -148,3 +148,22 @@ def test_tracked_query_refuses_filter_as_dataverse_does():
         assert "change tracking" in response.json()["error"]["message"]
     finally:
         connector.close()
+
+
+def test_expired_change_token_falls_back_to_a_full_read():
+    import datetime as dt
+
+    emulator = DynamicsEmulator(limits=False)
+    ids = {emulator.create_record("accounts", {"name": f"Account {n}"}) for n in range(3)}
+    connector = connector_for(emulator)
+    try:
+        _, cursor = read_sequence(connector, None, 10)
+        emulator.change_retention = dt.timedelta(seconds=-1)  # every delta token is now too old
+        records, fresh = read_sequence(connector, cursor, 10)
+        assert {r.id for r in records} == ids  # read again in full: repeats are allowed, losses are not
+        emulator.change_retention = dt.timedelta(days=7)
+        new_id = emulator.create_record("accounts", {"name": "After"})
+        after, _ = read_sequence(connector, fresh, 10)
+        assert [r.id for r in after] == [new_id]
+    finally:
+        connector.close()
