@@ -21,7 +21,6 @@ import json
 from typing import Any, Callable
 
 from django.core import serializers
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -315,4 +314,4 @@ def describe(switch: GoLiveSwitch) -> list[dict[str, Any]]:
 
 
 __all__ = ["STEPS", "GoLiveError", "webhook_intake_paused", "open_switch", "prepare", "save_production_connection", "start",
-           "resume", "run_step", "roll_back", "undo_step", "describe", "ValidationError"]
+           "resume", "run_step", "roll_back", "undo_step", "describe"]
