@@ -42,9 +42,12 @@ privileges (every authenticated app may do everything); $apply, $search, lambda 
 $expand; $skiptoken paging cookies (the skiptoken is an opaque offset, so rows inserted
 mid-paging of a plain, untracked query may shift pages, unlike the real paging cookie);
 alternate keys; duplicate detection; business rules, plug-ins and workflows; webhooks for
-Delete or for other messages; token retention other than `change_retention`; the customer
-lookup's "contact" target on writes is supported, but no other polymorphic lookups
-(ownerid accepts systemusers only, not teams); batch requests count as one request toward the limits.
+Delete or for other messages, and sdkmessageprocessingstep registration (a registered webhook
+service endpoint receives Create and Update of all four tables), the 256 KB trimming of large
+contexts (x-ms-dynamics-msg-size-exceeded); change-tracking retention other than the
+`change_retention` knob; polymorphic lookups beyond the customer lookup's account/contact
+targets (ownerid accepts systemusers only, not teams); batch requests count as one request
+toward the limits; metadata for tables and columns beyond the curated set in schema.py.
 """
 
 from __future__ import annotations
