@@ -229,3 +229,24 @@ def test_incomplete_connection_is_a_config_error():
     with pytest.raises(Exception) as caught:
         connection.connector()
     assert caught.value.kind == ErrorKind.CONFIG
+
+
+@pytest.mark.django_db
+def test_connection_actions_record_status_and_cache_the_schema(emulator):
+    from connectors import actions
+
+    connection = ConnectionFactory(system="dynamics", config=form_data(client_secret=None),
+                                   credentials={"client_secret": DEFAULT_CLIENT_SECRET})
+    result = actions.test_connection(connection, transport=emulator.transport())
+    assert result.ok, result.message
+    connection.refresh_from_db()
+    assert connection.status == connection.Status.OK
+    counts = actions.refresh_schema(connection, transport=emulator.transport())
+    assert set(counts) == {"leads", "contacts", "accounts", "opportunities", "systemusers"}
+    connection.refresh_from_db()
+    industry = next(f for f in connection.schema_cache["accounts"] if f["name"] == "industrycode")
+    assert {"value": "7", "label": "Consulting"} in industry["options"]
+    wrong = ConnectionFactory(system="dynamics", config=form_data(client_secret=None), credentials={"client_secret": "wrong"})
+    assert not actions.test_connection(wrong, transport=emulator.transport()).ok
+    wrong.refresh_from_db()
+    assert wrong.status != wrong.Status.OK and "client secret is wrong" in wrong.last_error
