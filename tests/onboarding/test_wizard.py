@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -125,7 +126,7 @@ def test_a_wrong_key_fails_the_test_with_the_reason_and_blocks_the_next_step(cli
     page = response.content.decode()
     assert "Connection failed." in page
     connection = Connection.objects.get(system="connectwise")
-    assert connection.status == Connection.Status.ERROR and connection.last_error in page.replace("&#x27;", "'")
+    assert connection.status == Connection.Status.ERROR and connection.last_error in html.unescape(page)
     assert "wrong-key-123" not in page
     assert client.get(step("objects"))["Location"] == step("credentials")
 
