@@ -739,10 +739,7 @@ class DynamicsEmulator(Emulator):
         return out
 
     def api_list(self, request: Request) -> Response:
-        try:
-            return self._list(request)
-        except (ApiError, odata.ODataError) as exc:
-            return self._error_of(exc)
+        return self._respond(lambda: self._list(request))
 
     def _error_of(self, exc: Exception) -> Response:
         if isinstance(exc, ApiError):
@@ -878,8 +875,8 @@ class DynamicsEmulator(Emulator):
             return action()
         except (ApiError, odata.ODataError) as exc:
             return self._error_of(exc)
-        except ValueError:
-            return self.error(400, "The request body is not valid JSON.", "0x80060891")
+        except ValueError as exc:  # malformed JSON bodies, $top=abc, odata.maxpagesize=abc...
+            return self.error(400, f"The request is not valid: {exc}", "0x80060891")
 
     def _create(self, request: Request, set_name: str, body: Any, headers: dict[str, str],
                 content_ids: dict[str, tuple[str, str]]) -> Response:

@@ -348,3 +348,20 @@ def test_connection_settings_point_a_connector_at_the_emulator():
         assert connector.test_connection().ok
     finally:
         connector.close()
+
+
+@pytest.mark.parametrize("params, headers", [
+    ({"$top": "many"}, {}),
+    ({}, {"Prefer": "odata.maxpagesize=lots"}),
+    ({"$filter": "name eq"}, {}),
+    ({"$orderby": "name sideways"}, {}),
+    ({"$select": "nosuchcolumn"}, {}),
+])
+def test_malformed_queries_are_400_with_the_error_body(api, params, headers):
+    response = api.get("accounts", params=params, headers=headers)
+    assert response.status_code == 400 and set(response.json()["error"]) == {"code", "message"}
+
+
+def test_malformed_json_body_is_400(api):
+    response = api.post("accounts", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["message"]
