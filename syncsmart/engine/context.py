@@ -42,7 +42,8 @@ class RunContext:
         self._object_types: dict[tuple[str, str], ObjectType] = {}
         self.mappings: list[ObjectMapping] = list(
             ObjectMapping.objects.filter(integration=integration, enabled=True).prefetch_related("field_mappings").order_by("order", "id"))
-        self.counts: collections.Counter = collections.Counter()
+        # Counts of earlier slices of this run carry on.
+        self.counts: collections.Counter = collections.Counter(run.counts if run is not None else {})
         # Records of the reverse flow to look at in this run (matched pairs whose other side wins).
         self.reverse_pending: dict[tuple[int, str], set[str]] = collections.defaultdict(set)
 

@@ -92,7 +92,7 @@ def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float
             done = engine.execute()
         finally:
             run.state = engine.saved_state()
-            run.counts = dict(ctx.counts) | {k: v for k, v in (run.counts or {}).items() if k not in ctx.counts}
+            run.counts = dict(ctx.counts)
         if done:
             status = SyncRun.Status.PARTIAL if run.counts.get("failed") else SyncRun.Status.SUCCEEDED
             _finish(run, status, "")
@@ -120,7 +120,10 @@ def _should_yield(run: SyncRun, started: float, budget: float) -> bool:
     """After a page: stop when the slice is used up, or when another tenant's run waits."""
     if time.monotonic() - started >= budget:
         return True
-    return SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now()).exclude(
+    # Least work done goes first: a waiting run of another tenant that has done fewer pages
+    # than this one gets the worker after this page. A new small run therefore waits at most
+    # one page behind any backlog, and two backlogs take turns page by page.
+    return SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now(), pages__lte=run.pages).exclude(
         integration_id=run.integration_id).exists()
 
 

@@ -1,0 +1,157 @@
+"""Runs as jobs: schedules, slices and fairness between tenants, the lease, the sweep."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from mappings import actions
+from syncsmart import tasks
+from syncsmart.engine.jobs import acquire_lease, release_lease, run_slice, sweep_once
+from syncsmart.models import InboxItem, RunLease, SyncRun
+from tests.engine.conftest import build_pair
+
+pytestmark = pytest.mark.django_db
+
+
+def big_backfill(pair, n=450):
+    companies = pair.integration.object_mappings.get(hubspot_object="companies")
+    companies.direction, companies.create_policy = "to_other", "match_only"
+    companies.save()
+    for i in range(n):
+        pair.hubspot.create_record("companies", {"name": f"Big {i}"}, notify=False)
+
+
+def test_scheduled_run_executes_through_the_task_queue(cw_pair, settings, django_capture_on_commit_callbacks, monkeypatch):
+    settings.SYNC_RUN_INLINE = True
+    company = cw_pair.other.add_company("Globex Corp", website="globex.example.com")
+    monkeypatch.setattr("connectors.ratelimit.hubspot_limiter", lambda *a, **k: None)  # the shared limiter has its own tests
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.scheduled_run(cw_pair.integration.pk)
+    run = SyncRun.objects.get(trigger="schedule")
+    assert run.status == "succeeded", run.error
+    assert cw_pair.hubspot.find_records("companies", "name", "Globex Corp")
+
+
+def test_a_big_backfill_yields_after_one_page_when_another_tenant_waits(db):
+    big = build_pair()
+    small = build_pair()
+    try:
+        big_backfill(big)
+        small.other.add_company("Small Co", website="small.example.com")
+        big_run = SyncRun.objects.create(integration=big.integration, trigger="historical")
+        small_run = SyncRun.objects.create(integration=small.integration, trigger="manual")
+        big_connectors, small_connectors = big.connectors(), small.connectors()
+        run_slice(str(big_run.pk), connectors=big_connectors)
+        big_run.refresh_from_db()
+        assert big_run.status == "queued" and big_run.pages == 1  # one page, then back of the queue
+        # The workers alternate; every time the small run waits, the backfill does one page at most.
+        for _ in range(30):
+            run_slice(str(small_run.pk), connectors=small_connectors)
+            small_run.refresh_from_db()
+            if small_run.status != "queued":
+                break
+            before = big_run.pages
+            run_slice(str(big_run.pk), connectors=big_connectors)
+            big_run.refresh_from_db()
+            assert big_run.pages - before <= 1
+        assert small_run.status == "succeeded"
+        assert big_run.status == "queued"  # the backfill is still going: it did not hold the small run back
+        for _ in range(20):
+            run_slice(str(big_run.pk), connectors=big_connectors)
+            big_run.refresh_from_db()
+            if big_run.status != "queued":
+                break
+        assert big_run.status == "succeeded"
+        assert big_run.counts["filtered"] == 450  # every record judged once: the slices lost nothing
+    finally:
+        big.close()
+        small.close()
+
+
+def test_a_run_of_a_busy_integration_waits_for_the_lease(cw_pair):
+    first = SyncRun.objects.create(integration=cw_pair.integration, trigger="manual")
+    assert acquire_lease(cw_pair.integration.pk, f"{first.pk}:worker-a")
+    second = SyncRun.objects.create(integration=cw_pair.integration, trigger="schedule")
+    result = run_slice(str(second.pk), connectors=cw_pair.connectors())
+    second.refresh_from_db()
+    assert result == {"skipped": "another run of this integration is active"}
+    assert second.status == "queued"
+    release_lease(cw_pair.integration.pk, f"{first.pk}:worker-a")
+    run_slice(str(second.pk), connectors=cw_pair.connectors())
+    second.refresh_from_db()
+    assert second.status == "succeeded"
+
+
+def test_an_expired_lease_can_be_taken_over(cw_pair, settings):
+    assert acquire_lease(cw_pair.integration.pk, "dead-worker")
+    assert not acquire_lease(cw_pair.integration.pk, "live-worker")
+    RunLease.objects.filter(integration=cw_pair.integration).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert acquire_lease(cw_pair.integration.pk, "live-worker")
+
+
+def test_sweep_requeues_runs_a_dead_worker_left_and_inbox_items_nobody_took(cw_pair, monkeypatch):
+    queued = []
+    monkeypatch.setattr("syncsmart.tasks.enqueue_run", queued.append)
+    long_ago = timezone.now() - timedelta(hours=1)
+    dead = SyncRun.objects.create(integration=cw_pair.integration, trigger="manual", status="running",
+                                  started_at=long_ago, heartbeat_at=long_ago)
+    forgotten = SyncRun.objects.create(integration=cw_pair.integration, trigger="schedule", queued_at=long_ago)
+    fresh = SyncRun.objects.create(integration=cw_pair.integration, trigger="manual")
+    result = sweep_once()
+    dead.refresh_from_db()
+    assert dead.status == "queued"
+    assert set(queued) == {dead.pk, forgotten.pk}
+    assert fresh.pk not in queued
+    assert result["dead_runs"] == 1
+    # An inbox item with no run to drain it gets one.
+    SyncRun.objects.update(status="succeeded")
+    InboxItem.objects.create(integration=cw_pair.integration, side="hubspot", event_id="e1", object_type="contacts",
+                             record_id="1", received_at=long_ago)
+    with_inbox = sweep_once()
+    assert with_inbox["inbox_runs"] == 1
+    assert SyncRun.objects.filter(trigger="webhook", status="queued").exists()
+
+
+def test_switching_off_cancels_waiting_runs_and_stops_scheduled_ones(cw_pair, monkeypatch):
+    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    waiting = SyncRun.objects.create(integration=cw_pair.integration, trigger="schedule")
+    actions.set_main_switch(cw_pair.integration, None, False)
+    waiting.refresh_from_db()
+    assert waiting.status == "cancelled"
+    late = SyncRun.objects.create(integration=cw_pair.integration, trigger="schedule")
+    assert run_slice(str(late.pk)) == {"skipped": "switched off"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", [8])
+def test_lease_is_exclusive_under_contention(workers):
+    if connection.vendor != "postgresql":
+        pytest.skip("contention across connections is proven on PostgreSQL (set DATABASE_URL)")
+    pair = build_pair()
+    try:
+        winners_per_round = []
+        for round_number in range(30):
+            barrier = threading.Barrier(workers)
+            wins = []
+
+            def contend(n):
+                from django.db import connection as conn
+
+                barrier.wait()
+                if acquire_lease(pair.integration.pk, f"round{round_number}-worker{n}"):
+                    wins.append(n)
+                conn.close()
+
+            threads = [threading.Thread(target=contend, args=(n,)) for n in range(workers)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            winners_per_round.append(len(wins))
+            RunLease.objects.update(holder="", expires_at=timezone.now())
+        assert winners_per_round == [1] * 30
+    finally:
+        pair.close()
