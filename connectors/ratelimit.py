@@ -84,15 +84,19 @@ class SharedLimiter:
     def acquire(self, request: httpx.Request) -> None:
         if self.policy.is_free(request):
             return
-        if self.policy.daily is not None:
-            used = self.store.count_today(self.key)
-            if used > self.policy.daily:
-                raise ConnectorError(f"The daily API budget of this account ({self.policy.daily:,} calls) is used up; it returns at "
-                                     "midnight UTC.", ErrorKind.RATE_LIMITED, retry_after=_seconds_to_midnight())
+        if self.policy.daily is not None and self.store.peek_today(self.key) >= self.policy.daily:
+            raise self._daily_spent()
         limiter = self.search if self.search is not None and self.policy.is_search(request) else self.general
         if not limiter.try_acquire(self.key, blocking=True, timeout=self.max_wait):
             raise ConnectorError(f"Waited {self.max_wait:.0f}s for a rate-limit slot of {self.key}", ErrorKind.RATE_LIMITED,
                                  retry_after=1.0)
+        # Count against the day only once the call is really about to go out.
+        if self.policy.daily is not None and self.store.count_today(self.key) > self.policy.daily:
+            raise self._daily_spent()
+
+    def _daily_spent(self) -> ConnectorError:
+        return ConnectorError(f"The daily API budget of this account ({self.policy.daily:,} calls) is used up; it returns at "
+                              "midnight UTC.", ErrorKind.RATE_LIMITED, retry_after=_seconds_to_midnight())
 
     def used_today(self) -> int:
         return self.store.peek_today(self.key)

@@ -29,6 +29,7 @@ import datetime as dt
 import email.utils
 import json
 import re
+import ssl
 import time
 import uuid
 from typing import Any, Callable, Mapping, Sequence
@@ -142,23 +143,26 @@ class HubSpotConnector(Connector):
                  client_id: str = "", client_secret: str = "", portal_id: str = "", transport: httpx.BaseTransport | None = None,
                  limiter: Limiter | None = None, retry=None, overlap_ms: int = DEFAULT_OVERLAP_MS,
                  on_tokens: Callable[[oauth.OAuthTokens], None] | None = None,
-                 on_reconnect_needed: Callable[[str], None] | None = None, timeout: float | httpx.Timeout | None = None):
+                 on_reconnect_needed: Callable[[str], None] | None = None, timeout: float | httpx.Timeout | None = None,
+                 verify: bool | str | ssl.SSLContext = True):
         self.base_url = (base_url or settings.HUBSPOT_API_BASE).rstrip("/")
         self.portal_id = str(portal_id or "")
         self.client_id, self.client_secret = client_id, client_secret
         self.overlap_ms = overlap_ms
         self.uses_oauth = tokens is not None and not token
-        auth: httpx.Auth | None = None
+        self.oauth: oauth.HubSpotOAuth | None = None
         headers = {"Accept": "application/json"}
         if self.uses_oauth:
-            auth = oauth.HubSpotOAuth(tokens, self.base_url, client_id, client_secret, on_tokens, on_reconnect_needed)
+            self.oauth = oauth.HubSpotOAuth(tokens, self.base_url, client_id, client_secret, on_tokens, on_reconnect_needed)
         elif token:
             headers["Authorization"] = f"Bearer {token}"
         self._token = token
         self.limiter = limiter
+        if isinstance(verify, str):  # a CA file, e.g. the emulator's locally generated one
+            verify = ssl.create_default_context(cafile=verify)
         kwargs: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
-        self.http = VendorHttp(self.base_url, system="HubSpot", auth=auth, headers=headers, limiter=limiter,
-                               error_parser=hubspot_error, retry=retry, transport=transport, **kwargs)
+        self.http = VendorHttp(self.base_url, system="HubSpot", auth=self.oauth, headers=headers, limiter=limiter,
+                               error_parser=hubspot_error, retry=retry, transport=transport, verify=verify, **kwargs)
         self._properties: dict[str, list[dict[str, Any]]] = {}
         self._write_id_ready: set[str] = set()
 
@@ -612,6 +616,59 @@ class HubSpotConnector(Connector):
                 found[write_id] = self._record(object_type, item)
         return found
 
+    def upsert(self, object_type: str, id_property: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        """Create or update by a unique property (e.g. contact email): WriteInput.id holds its value.
+        Idempotent, so every failure may be retried; results carry record.properties and `new` is
+        not exposed (the engine decides by its own links)."""
+        self._crm_type(object_type)
+        vendor_property = VENDOR_NAME.get((object_type, id_property), id_property)
+        results: list[WriteResult] = []
+        for chunk in chunked(list(inputs), limits.BATCH_LIMIT):
+            split = [self._split_references(object_type, item.properties) for item in chunk]
+            try:
+                answer = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/upsert", ok_statuses=(207,), json={
+                    "inputs": [{"idProperty": vendor_property, "id": str(item.id), "properties": props}
+                               for item, (props, _) in zip(chunk, split)]}).json()
+            except ConnectorError as exc:
+                results += [WriteResult(item.ref, error=exc) for item in chunk]
+                continue
+            by_value = {str(item.id).lower(): n for n, item in enumerate(chunk)}
+            outcome: dict[int, WriteResult] = {}
+            for item in answer.get("errors", []):
+                for value in (item.get("context") or {}).get("ids") or []:
+                    n = by_value.get(str(value).lower())
+                    if n is not None:
+                        outcome[n] = WriteResult(chunk[n].ref, error=_error_from_item(item))
+            unmatched = [n for n in range(len(chunk)) if n not in outcome]
+            for item in answer.get("results", []):
+                record = self._record(object_type, item)
+                key = str(record.properties.get(id_property) or "").lower()
+                n = by_value.get(key) if key in by_value else (unmatched[0] if unmatched else None)  # else: input order
+                if n is not None and n in unmatched:
+                    unmatched.remove(n)
+                    outcome[n] = WriteResult(chunk[n].ref, id=record.id, record=record)
+            for n, (_, refs) in enumerate(split):
+                if refs and n in outcome and outcome[n].ok:
+                    self._set_references(object_type, outcome[n].id, refs)
+            results += [outcome.get(n) or WriteResult(chunk[n].ref, error=ConnectorError("HubSpot did not report this input",
+                                                                                        ErrorKind.SERVER)) for n in range(len(chunk))]
+        return results
+
+    def search(self, object_type: str, filter_groups: list[dict[str, Any]], sorts: list[dict[str, Any]] | None = None,
+               limit: int = limits.SEARCH_PAGE_LIMIT, after: str | None = None) -> tuple[list[Record], str | None]:
+        """One page of HubSpot search (filterGroups, one sort, <=200 per page); returns (records, next after)."""
+        self._crm_type(object_type)
+        body: dict[str, Any] = {"filterGroups": filter_groups, "properties": self._property_names(object_type),
+                                "limit": min(limit, limits.SEARCH_PAGE_LIMIT)}
+        if sorts:
+            body["sorts"] = sorts
+        if after:
+            body["after"] = after
+        answer, _ = self._search(object_type, body)
+        records = [self._record(object_type, item) for item in answer.get("results", [])]
+        self._attach_references(object_type, records)
+        return records, answer.get("paging", {}).get("next", {}).get("after")
+
     def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
         self._crm_type(object_type)
         results: list[WriteResult] = []
@@ -690,11 +747,10 @@ class HubSpotConnector(Connector):
     # --- connection test ------------------------------------------------------------------------------------------
     def account(self) -> dict[str, Any]:
         """The portal these credentials belong to (hub id etc.)."""
-        if self.uses_oauth:
-            auth: oauth.HubSpotOAuth = self.http._client.auth  # type: ignore[assignment]
-            if auth.tokens.expiring():
+        if self.oauth is not None:
+            if self.oauth.tokens.expiring():
                 self.http.request("GET", "/account-info/v3/details")  # triggers the refresh
-            info = self.http.request("GET", f"/oauth/v1/access-tokens/{auth.tokens.access_token}").json()
+            info = self.http.request("GET", f"/oauth/v1/access-tokens/{self.oauth.tokens.access_token}").json()
             return {"portalId": info.get("hub_id"), "hub_domain": info.get("hub_domain"), "user": info.get("user"),
                     "scopes": info.get("scopes", [])}
         return self.http.request("GET", "/account-info/v3/details").json()

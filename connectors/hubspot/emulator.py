@@ -941,7 +941,7 @@ class HubSpotEmulator(Emulator):
                     exc.error.context = {"ids": [str(item.get("id"))]}
                     errors.append(exc.error)
                     continue
-                results.append(self._record_json(object_type, record, list(clean) or None) | {"new": new})
+                results.append(self._record_json(object_type, record, list(dict.fromkeys(list(clean) + [id_property]))) | {"new": new})
         self._send(events, "INTEGRATION")
         return self._batch_answer(results, errors, started)
 

@@ -162,3 +162,38 @@ def test_contact_company_name_text_is_exposed_as_company_name_beside_the_company
     [read] = connector.read_by_ids("contacts", [result.id])
     assert read.properties["company_name"] == "Typed Co" and read.properties["company"] == company
     assert [r.id for r in connector.find_by("contacts", "company_name", ["typed co"])["typed co"]] == [result.id]
+
+
+def test_upsert_by_email_creates_then_updates_without_duplicates(connector, hubspot):
+    first = connector.upsert("contacts", "email", [WriteInput({"firstname": "Up"}, id="UP@example.com", ref="u")])
+    assert first[0].ok and hubspot.count("contacts") == 1
+    second = connector.upsert("contacts", "email", [WriteInput({"firstname": "Again"}, id="up@example.com", ref="u"),
+                                                    WriteInput({"lifecyclestage": "royalty"}, id="bad@example.com", ref="b")])
+    assert second[0].ok and second[0].id == first[0].id and hubspot.get_record("contacts", first[0].id)["firstname"] == "Again"
+    assert not second[1].ok and second[1].error.kind == ErrorKind.VALIDATION
+    assert hubspot.count("contacts") == 1
+
+
+def test_search_pages_with_filters_sorts_and_after(connector, hubspot):
+    for n in range(5):
+        hubspot.create_record("companies", {"name": f"Searchable {n}", "numberofemployees": str(n * 10)})
+    groups = [{"filters": [{"propertyName": "numberofemployees", "operator": "GTE", "value": "10"}]}]
+    sorts = [{"propertyName": "numberofemployees", "direction": "DESCENDING"}]
+    first, after = connector.search("companies", groups, sorts, limit=3)
+    rest, end = connector.search("companies", groups, sorts, limit=3, after=after)
+    assert [r.properties["name"] for r in first + rest] == [f"Searchable {n}" for n in (4, 3, 2, 1)]
+    assert after == "3" and end is None
+
+
+def test_connector_talks_https_to_the_emulator_with_its_generated_ca(hubspot, tmp_path):
+    ca_file = tmp_path / "ca.pem"
+    running = hubspot.serve("127.0.0.1", 0, tls=True, ca_file=ca_file)
+    try:
+        assert running.base_url.startswith("https://")
+        secure = HubSpotConnector(running.base_url, token=DEFAULT_TOKEN, retry=fast_retry(), verify=str(ca_file))
+        assert secure.test_connection().ok
+        untrusting = HubSpotConnector(running.base_url, token=DEFAULT_TOKEN, retry=fast_retry(total=0))
+        result = untrusting.test_connection()
+        assert not result.ok and "Could not reach HubSpot" in result.message
+    finally:
+        running.stop()

@@ -79,7 +79,7 @@ def test_daily_budget_refuses_at_once_saying_when_it_returns(db_path):
     limiter.acquire(call())
     error = refused(limiter)
     assert "daily API budget" in error.message and 0 < error.retry_after <= 86_400
-    assert limiter.used_today() == 3
+    assert limiter.used_today() == 2  # a refused call does not spend budget
 
 
 def test_search_has_its_own_window_and_token_calls_are_free(db_path):
@@ -138,6 +138,9 @@ def test_two_workers_on_redis_share_the_window_and_the_daily_budget():
     worker_b.acquire(call())
     worker_a.acquire(call())
     refused(worker_b)  # window of 3 spent across both workers
-    assert worker_a.used_today() == 4
-    error = refused(worker_a)  # and now the shared daily budget of 4 too
-    assert "daily" in error.message
+    assert worker_a.used_today() == 3  # the refused call spent no budget
+    worker_c = SharedLimiter(key, Policy("other", ((100, MINUTE),), daily=4), store=RedisStore(url), max_wait=0.2)
+    worker_c.acquire(call())  # the fourth call of the day
+    with pytest.raises(ConnectorError) as caught:
+        worker_c.acquire(call())
+    assert "daily" in caught.value.message and worker_b.used_today() == 4
