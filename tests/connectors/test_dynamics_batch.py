@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.base import ErrorKind, WriteInput
 from connectors.dynamics import batch as batchfmt
@@ -259,3 +261,19 @@ def test_a_chosen_id_that_already_exists_is_a_conflict_not_a_success(emulator):
         assert emulator.record("accounts", existing)["name"] == "Existing"
     finally:
         connector.close()
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                           max_leaves=10)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.dictionaries(st.text(min_size=1, max_size=10), json_values, max_size=4), min_size=1, max_size=3),
+                min_size=1, max_size=4))
+def test_any_json_bodies_survive_the_multipart_round_trip(changesets):
+    parts = [ChangeSet([BatchRequest("POST", f"{API}/accounts", {}, body, f"{i}-{j}") for j, body in enumerate(bodies)])
+             for i, bodies in enumerate(changesets)]
+    decoded = batchfmt.decode_batch(*batchfmt.encode_batch(parts))
+    assert [[(r.body, r.content_id) for r in cs.requests] for cs in decoded] == \
+        [[(r.body, r.content_id) for r in cs.requests] for cs in parts]
