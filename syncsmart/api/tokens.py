@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenants.actions import audit
-from tenants.models import ApiToken, Membership, Tenant
+from tenants.models import ApiToken, Tenant
 
 TOKEN_BYTES = 32
 # Characters after "ss_" kept in clear to tell tokens apart in lists (~48 bits: not a secret).
@@ -33,13 +33,6 @@ def hash_token(plaintext: str) -> str:
 
 def _new_plaintext() -> str:
     return ApiToken.PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def token_roles_for(membership: Membership) -> list[str]:
-    """A token may act with the creator's rights or fewer, never more."""
-    if membership.can_write:
-        return [Membership.Role.ADMIN.value, Membership.Role.VIEWER.value]
-    return []
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from mappings.forms import AddFieldMappingForm
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from mappings.ui_schema import field_index
 from syncsmart.api import serializers as s
+from syncsmart.logging import redact
 from syncsmart.models import RecordEvent, SyncRun
 from tenants.access import tenant_queryset
 
@@ -333,7 +334,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         connection = self.get_object()
         result = test_connection(connection, self.actor)
         connection.refresh_from_db()
-        data = {"ok": result.ok, "message": s.redact(result.message), "account": result.account, "connection": connection}
+        data = {"ok": result.ok, "message": redact(result.message), "account": result.account, "connection": connection}
         return Response(s.ConnectionTestResultSerializer(data).data)
 
 
