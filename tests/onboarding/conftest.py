@@ -8,12 +8,16 @@ derives from what the customer types, so the connector code needs no test hooks.
 
 from __future__ import annotations
 
+import itertools
+import os
+
 import pytest
 from django.test import override_settings
 
 from connectors.http import mount, unmount
 
 CW_SITE = "127.0.0.1:18443"  # what the customer types; served by the mounted emulator, no socket opened
+_portal_ids = itertools.count(7_000_000 + (os.getpid() % 10_000) * 100)
 
 
 @pytest.fixture
@@ -21,7 +25,9 @@ def hubspot():
     """The HubSpot emulator on a real port, with social-auth and the connector pointed at it."""
     from connectors.hubspot.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, HubSpotEmulator
 
-    running = HubSpotEmulator().serve()
+    # A portal id of its own: the HubSpot rate limiter's buckets are shared by every process per
+    # portal, and other suites running at the same time must not spend this test's budget.
+    running = HubSpotEmulator(portal_id=next(_portal_ids)).serve()
     base = running.base_url
     with override_settings(SOCIAL_AUTH_HUBSPOT_KEY=DEFAULT_CLIENT_ID, SOCIAL_AUTH_HUBSPOT_SECRET=DEFAULT_CLIENT_SECRET,
                            SOCIAL_AUTH_HUBSPOT_AUTHORIZATION_URL=base + "/oauth/authorize",
