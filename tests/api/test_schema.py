@@ -2,6 +2,7 @@
 operation from the served schema, sends them to the WSGI app, and checks each response."""
 
 import itertools
+import re
 
 import pytest
 import schemathesis
@@ -47,6 +48,8 @@ def test_docs_pages_are_served_with_local_assets(client):
         html = page.content.decode()
         assert "/api/schema/" in html
         assert "cdn." not in html and "unpkg" not in html, "assets must not come from the internet"
+        scripts = re.findall(r'src="(/static/[^"]+)"', html)
+        assert scripts and all(client.get(src).status_code == 200 for src in scripts)
     assert client.get("/api/").status_code == 302
 
 
