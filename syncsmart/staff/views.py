@@ -15,7 +15,7 @@ from syncsmart.models import DeferredRecord, RecordEvent, SyncRun
 from syncsmart.staff import actions
 from syncsmart.staff.access import staff_required
 from syncsmart.staff.health import health_of
-from tenants.models import AuditLog, Tenant
+from tenants.models import AuditLog, GoLiveSwitch, Tenant
 
 PAGE_SIZE = 100
 
@@ -52,6 +52,7 @@ def tenant_detail(request: HttpRequest, tenant_id: int) -> HttpResponse:
         "deferred": DeferredRecord.objects.filter(integration__tenant=tenant).select_related("object_mapping")[:50],
         "audit": AuditLog.objects.filter(tenant=tenant)[:100],
         "members": tenant.memberships.select_related("user"),
+        "switches": GoLiveSwitch.objects.filter(tenant=tenant).select_related("integration__other_connection")[:10],
     }
     return render(request, "staff/tenant.html", context)
 

@@ -160,3 +160,29 @@ def test_the_model_admin_lives_under_staff_admin_and_lists_onboarding_and_go_liv
         assert response.status_code == 200, url
         assert SECRET not in response.content.decode()
     assert team.owner.get("/staff/admin/tenants/goliveswitch/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_index_costs_a_fixed_number_of_queries_whatever_the_tenant_count(team, integration, admin_client,
+                                                                              django_assert_max_num_queries):
+    from tests.factories import TenantFactory
+
+    for n in range(15):
+        tenant = TenantFactory(name=f"Bulk {n}")
+        hub = ConnectionFactory(tenant=tenant, system="hubspot")
+        other = ConnectionFactory(tenant=tenant, system="connectwise")
+        created = mapping_actions.create_integration(tenant, None, hub, other, install_defaults_now=False)
+        SyncRun.objects.create(integration=created, status=SyncRun.Status.SUCCEEDED)
+    with django_assert_max_num_queries(12):
+        body = admin_client.get(reverse("staff_index")).content.decode()
+    assert "Bulk 14" in body
+
+
+@pytest.mark.django_db
+def test_the_tenant_page_shows_an_interrupted_go_live_switch(team, integration, admin_client):
+    from tenants.models import GoLiveSwitch
+
+    GoLiveSwitch.objects.create(tenant=team.tenant, integration=integration, status=GoLiveSwitch.Status.IN_PROGRESS,
+                                steps_done=["switch_off", "pause_webhooks"], webhooks_paused=True)
+    body = admin_client.get(reverse("staff_tenant", args=[team.tenant.pk])).content.decode()
+    assert "2/6: switch_off, pause_webhooks" in body and "paused" in body
