@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import re
+import ssl
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -190,12 +191,14 @@ def parse_error(response: httpx.Response) -> ConnectorError:
                           fields=fields, vendor_code=vendor_code, retry_after=retry_after_seconds(response), body=body)
 
 
+_SIGNING_KEYS: dict[str, str] = {}  # callback key URL -> signing key (key URLs are per site and callback)
+
+
 @dataclass
 class _Caches:
     options: dict[str, tuple[Option, ...]] = field(default_factory=dict)
     udfs: list[dict] | None = None
     communication_types: dict[str, int] | None = None
-    signing_keys: dict[str, str] = field(default_factory=dict)
 
 
 class ConnectWiseConnector(Connector):
@@ -218,8 +221,13 @@ class ConnectWiseConnector(Connector):
         self.http = VendorHttp(
             self.site_root + API_PATH, system="ConnectWise", auth=httpx.BasicAuth(f"{company_id}+{public_key}", private_key),
             headers={"clientId": client_id, "Accept": ACCEPT}, limiter=limiter, error_parser=parse_error, retry=retry,
-            verify=verify, transport=transport)
+            verify=self._tls(verify), transport=transport)
         self.caches = _Caches()
+
+    @staticmethod
+    def _tls(verify: bool | str) -> Any:
+        # A CA file (the emulator's, served with --tls) becomes an SSL context, as httpx wants.
+        return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
     @classmethod
     def from_connection(cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None,
@@ -579,15 +587,19 @@ class ConnectWiseConnector(Connector):
         if not key_url.startswith(self.site_root + "/"):
             log.warning("ConnectWise callback key URL is not on the connection's site; refused")
             return None
-        if key_url not in self.caches.signing_keys:
+        cached = _SIGNING_KEYS.get(key_url)
+        if cached is None:
             try:
                 key = self.http.request("GET", key_url).json().get("signing_key")
             except (ConnectorError, ValueError, AttributeError):
                 return None
             if not key:
                 return None
-            self.caches.signing_keys[key_url] = str(key)
-        return self.caches.signing_keys[key_url]
+            # Webhook views build a connector per request: keep keys for the process, bounded.
+            if len(_SIGNING_KEYS) >= 512:
+                _SIGNING_KEYS.pop(next(iter(_SIGNING_KEYS)))
+            cached = _SIGNING_KEYS[key_url] = str(key)
+        return cached
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] | None = None) -> list[WebhookEvent]:
         try:

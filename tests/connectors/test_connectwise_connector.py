@@ -299,6 +299,18 @@ def test_callback_keys_are_only_fetched_from_the_connections_own_site(connector,
     assert not connector.verify_webhook("POST", "", {}, b"not json")
 
 
+def test_connector_talks_https_to_the_emulator_trusting_its_generated_ca(emulator, tmp_path):
+    ca = tmp_path / "ca.pem"
+    running = emulator.serve("127.0.0.1", 0, tls=True, ca_file=ca)
+    try:
+        secure = ConnectWiseConnector(base_url=running.base_url, company_id=DEMO_COMPANY, public_key=DEMO_PUBLIC_KEY,
+                                      private_key=DEMO_PRIVATE_KEY, client_id=DEMO_CLIENT_ID, verify=str(ca))
+        assert running.base_url.startswith("https://") and secure.test_connection().ok
+        secure.close()
+    finally:
+        running.stop()
+
+
 # --- building from a Connection ------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_from_connection_uses_config_and_encrypted_private_key(emulator):
