@@ -34,6 +34,8 @@ def _emulated(request: HttpRequest, pk) -> Connection:
 def sandbox(request: HttpRequest) -> HttpResponse:
     connections = [c for c in tenant_queryset(request.tenant, Connection) if (c.config or {}).get("emulator")]
     connections.sort(key=lambda c: (c.system != "hubspot", c.system))  # the hub first
+    for connection in connections:
+        connection.display_url = connection.config.get("base_url") or connection.config.get("org_url") or ""
     return render(request, "mappings/sandbox.html", {"connections": connections})
 
 

@@ -1,0 +1,54 @@
+"""The demo sandbox lists and edits records inside the emulators, only for the tenant's demo
+connections, read-only for viewers."""
+
+import pytest
+from django.urls import reverse
+
+from connectors import http
+from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
+from tests.factories import ConnectionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_hubspot(team):
+    emulator = HubSpotEmulator(limits=False)
+    record = emulator.create_record("contacts", {"email": "sam@acme.example", "firstname": "Sam", "jobtitle": "Buyer"})
+    url = "https://hubspot-ui-sandbox.test"
+    http.mount(url, emulator.transport())
+    connection = ConnectionFactory(tenant=team.tenant, system="hubspot", credentials={"token": DEFAULT_TOKEN},
+                                   config={"base_url": url, "emulator": True})
+    from connectors.actions import refresh_schema
+
+    refresh_schema(connection)
+    yield connection, emulator, record
+    http.unmount(url)
+
+
+def test_the_sandbox_lists_demo_connections_and_their_records(team, demo_hubspot):
+    connection, _, record = demo_hubspot
+    body = team.owner.get(reverse("sandbox")).content.decode()
+    assert "https://hubspot-ui-sandbox.test" in body and reverse("sandbox_records", args=[connection.pk, "contacts"]) in body
+    listing = team.viewer.get(reverse("sandbox_records", args=[connection.pk, "contacts"])).content.decode()
+    assert f">{record}</a>" in listing and "sam@acme.example" in listing
+
+
+def test_an_edit_in_the_sandbox_changes_the_emulators_record(team, demo_hubspot):
+    connection, emulator, record = demo_hubspot
+    url = reverse("sandbox_record", args=[connection.pk, "contacts", record])
+    form = team.owner.get(url).content.decode()
+    assert 'value="Buyer"' in form
+    response = team.owner.post(url, {"jobtitle": "Chief Buyer", "firstname": "Sam"})
+    assert response.status_code == 302
+    assert emulator.get_record("contacts", record)["jobtitle"] == "Chief Buyer"
+
+
+def test_viewers_cannot_edit_and_other_tenants_and_real_connections_are_not_browsable(team, demo_hubspot):
+    connection, emulator, record = demo_hubspot
+    url = reverse("sandbox_record", args=[connection.pk, "contacts", record])
+    assert team.viewer.post(url, {"jobtitle": "X"}).status_code == 403
+    assert team.outsider.get(url).status_code == 404
+    real = ConnectionFactory(tenant=team.tenant, system="hubspot", config={"base_url": "https://api.hubapi.com"})
+    assert team.owner.get(reverse("sandbox_records", args=[real.pk, "contacts"])).status_code == 404
+    assert emulator.get_record("contacts", record)["jobtitle"] == "Buyer"
