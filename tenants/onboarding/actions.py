@@ -85,8 +85,10 @@ def choose_system(progress: OnboardingProgress, actor, system_key: str, environm
     previous = progress.answers.get("system")
     progress.answers = {**progress.answers, "system": system_key, "environment": environment}
     if previous and previous != system_key:
-        # A different system: the other connection and object choices belonged to the old one.
-        progress.other_connection = None
+        # A different system: its own connection (if it was entered before) comes back, so switching
+        # back and forth between systems never loses what was typed; object choices start afresh.
+        saved = progress.answers.get("connections", {}).get(system_key)
+        progress.other_connection = Connection.objects.filter(pk=saved, tenant=progress.tenant).first() if saved else None
         progress.answers.pop("objects", None)
     progress.save(update_fields=["answers", "other_connection", "updated_at"])
     audit(progress.tenant, actor, "onboarding.system_chosen", progress, summary=f"Chose {system_key} ({environment})",
@@ -110,7 +112,8 @@ def save_other_connection(progress: OnboardingProgress, actor, config: dict[str,
     connection.name = connection.name or f"{connection.get_system_display()} ({connection.get_environment_display()})"
     connection.save()
     progress.other_connection = connection
-    progress.answers = {**progress.answers, "config": config}
+    connections = {**progress.answers.get("connections", {}), system_key: str(connection.pk)}
+    progress.answers = {**progress.answers, "config": config, "connections": connections}
     progress.save(update_fields=["other_connection", "answers", "updated_at"])
     audit(progress.tenant, actor, "onboarding.credentials_saved", connection,
           summary=f"Saved {connection.get_system_display()} credentials", config=config,

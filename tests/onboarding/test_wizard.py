@@ -213,3 +213,19 @@ def test_a_logged_in_member_continues_and_a_user_without_a_tenant_only_names_the
     assert client.post(step("account"), {"company_name": "Loner Ltd"})["Location"] == step("hubspot")
     assert Tenant.objects.get(name="Loner Ltd").memberships.get().user == loner
     assert client.get(step("hubspot")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_switching_the_other_system_back_and_forth_keeps_each_systems_entries(client, hubspot, connectwise):
+    sign_up(client)
+    approve_in_hubspot(client)
+    client.post(step("hubspot"))
+    client.post(step("system"), {"system": "connectwise", "environment": "sandbox"})
+    client.post(step("credentials"), cw_form(then="test"))
+    client.post(step("system"), {"system": "dynamics", "environment": "sandbox"})
+    dynamics_page = client.get(step("credentials")).content.decode()
+    assert "Organization URL" in dynamics_page and CW_SITE not in dynamics_page
+    client.post(step("system"), {"system": "connectwise", "environment": "sandbox"})
+    page = client.get(step("credentials")).content.decode()
+    assert f'value="{CW_SITE}"' in page and "saved; leave blank to keep" in page
+    assert Connection.objects.filter(system="connectwise").count() == 1
