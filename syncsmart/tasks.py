@@ -24,11 +24,6 @@ SWEEP_EVERY_MINUTES = 1
 STALE_QUEUED_SECONDS = 60
 
 
-def lease_seconds() -> int:
-    """How long a run's lease lasts without a heartbeat (renewed after every page)."""
-    return int(getattr(settings, "SYNC_LEASE_SECONDS", 120))
-
-
 def sync_schedule(integration_id: int) -> None:
     """One django-q2 schedule per enabled integration; none for a disabled or deleted one."""
     from django_q.models import Schedule

@@ -25,12 +25,22 @@ log = logging.getLogger("syncsmart.engine")
 RETRY_DELAY_SECONDS = 30
 
 
+def _tuning(name: str, default: float) -> float:
+    """Engine knobs: a Django setting if present, else the environment (worker processes), else the default."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name) or default
+    return float(value)
+
+
 def lease_seconds() -> int:
-    return int(getattr(settings, "SYNC_LEASE_SECONDS", 120))
+    """How long a run's lease lasts without a heartbeat (renewed after every page)."""
+    return int(_tuning("SYNC_LEASE_SECONDS", 120))
 
 
 def slice_seconds() -> float:
-    return float(getattr(settings, "SYNC_SLICE_SECONDS", 20))
+    """How long one slice of a run may work before it goes back to the queue."""
+    return _tuning("SYNC_SLICE_SECONDS", 20)
 
 
 # --- the lease ---------------------------------------------------------------------------
