@@ -229,3 +229,22 @@ def test_switching_the_other_system_back_and_forth_keeps_each_systems_entries(cl
     page = client.get(step("credentials")).content.decode()
     assert f'value="{CW_SITE}"' in page and "saved; leave blank to keep" in page
     assert Connection.objects.filter(system="connectwise").count() == 1
+
+
+def test_the_demo_environment_points_every_hubspot_oauth_setting_at_the_emulator(tmp_path):
+    """A fresh interpreter with the demo runner's variables ends up with settings aimed at the emulator."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tenants.onboarding.demo import hubspot_oauth_env
+
+    env = {**os.environ, **hubspot_oauth_env("http://127.0.0.1:8101/"), "SYNCSMART_LOCAL_DIR": str(tmp_path)}
+    code = ("import django, json; django.setup(); from django.conf import settings as s; print(json.dumps([s.SOCIAL_AUTH_HUBSPOT_"
+            "AUTHORIZATION_URL, s.SOCIAL_AUTH_HUBSPOT_ACCESS_TOKEN_URL, s.SOCIAL_AUTH_HUBSPOT_USER_DATA_URL, s.HUBSPOT_API_BASE, "
+            "s.SOCIAL_AUTH_HUBSPOT_KEY]))")
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "DJANGO_SETTINGS_MODULE": "syncsmart.settings"},
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == ["http://127.0.0.1:8101/oauth/authorize", "http://127.0.0.1:8101/oauth/v1/token",
+                               "http://127.0.0.1:8101/oauth/v1/access-tokens/", "http://127.0.0.1:8101", "emulator-client-id"]

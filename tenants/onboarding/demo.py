@@ -1,0 +1,24 @@
+"""Point the installer's HubSpot OAuth at a running HubSpot emulator (the demo runner's web server).
+
+Settings read these variables at start-up (see syncsmart/settings.py), so a runner merges them into
+the web server's environment:
+
+    env.update(hubspot_oauth_env(running_hubspot.base_url))
+"""
+
+from __future__ import annotations
+
+
+def hubspot_oauth_env(base_url: str) -> dict[str, str]:
+    from connectors.hubspot.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    base = base_url.rstrip("/")
+    return {
+        "HUBSPOT_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "HUBSPOT_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "HUBSPOT_API_BASE": base,
+        "HUBSPOT_APP_BASE": base,  # the emulator serves the consent page itself
+        "HUBSPOT_AUTHORIZATION_URL": base + "/oauth/authorize",
+        "HUBSPOT_ACCESS_TOKEN_URL": base + "/oauth/v1/token",
+        "HUBSPOT_USER_DATA_URL": base + "/oauth/v1/access-tokens/",
+    }
