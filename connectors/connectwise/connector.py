@@ -238,6 +238,14 @@ class ConnectWiseConnector(Connector):
         if missing or not credentials.get("private_key"):
             raise ConnectorError("The ConnectWise connection is incomplete: enter the site, company ID, keys and client id "
                                  "again.", ErrorKind.CONFIG)
+        from django.core.exceptions import ValidationError
+
+        from connectors.connectwise.forms import check_base_url
+
+        try:
+            check_base_url(config["base_url"])
+        except ValidationError as error:
+            raise ConnectorError(" ".join(error.messages), ErrorKind.CONFIG) from None
         return cls(base_url=config["base_url"], company_id=config["company_id"], public_key=config["public_key"],
                    private_key=credentials["private_key"], client_id=config["client_id"], transport=transport,
                    limiter=limiter, retry=retry, verify=config.get("ca_file") or True, **kwargs)

@@ -67,6 +67,22 @@ def clean_site(value: str) -> str:
     return lowered
 
 
+def check_base_url(base_url: str) -> None:
+    """The same host rules for a stored base URL (checked again whenever a connector is built,
+    so a connection edited outside the form cannot point SyncSmart at an internal address)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise forms.ValidationError(f"{base_url!r} is not a ConnectWise site URL.", code="invalid")
+    host = parts.hostname.lower()
+    if host in allowed_emulator_hosts():
+        return
+    if parts.scheme != "https":
+        raise forms.ValidationError("ConnectWise sites are reached over https only.", code="scheme")
+    _check_host_is_public(host)
+
+
 def base_url_for(site: str) -> str:
     """https://{site} for real sites; http://{site} for an allowed emulator host on loopback."""
     host, _port = _split_port(site)

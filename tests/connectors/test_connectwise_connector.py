@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from django.test import override_settings
 
 from connectors.base import ErrorKind, FieldType, WriteInput
 from connectors.connectwise.connector import ConnectWiseConnector, generate_identifier, normalise_domain
@@ -316,19 +317,30 @@ def test_connector_talks_https_to_the_emulator_trusting_its_generated_ca(emulato
 def test_from_connection_uses_config_and_encrypted_private_key(emulator):
     connection = ConnectionFactory(system="connectwise", config={
         "site": "cw-demo.test", "company_id": DEMO_COMPANY, "client_id": DEMO_CLIENT_ID, "public_key": DEMO_PUBLIC_KEY,
-        "base_url": "http://cw-demo.test"}, credentials={"private_key": DEMO_PRIVATE_KEY})
-    mount("http://cw-demo.test", emulator.transport())
+        "base_url": "https://cw-demo.test"}, credentials={"private_key": DEMO_PRIVATE_KEY})
+    mount("https://cw-demo.test", emulator.transport())
     try:
         connector = connection.connector()
         assert connector.test_connection().ok
         connector.close()
     finally:
-        unmount("http://cw-demo.test")
+        unmount("https://cw-demo.test")
 
 
 @pytest.mark.django_db
 def test_an_incomplete_connection_is_a_config_error():
     connection = ConnectionFactory(system="connectwise", config={"site": "x.example"}, credentials={})
+    with pytest.raises(Exception) as caught:
+        connection.connector()
+    assert caught.value.kind == ErrorKind.CONFIG
+
+
+@pytest.mark.django_db
+@override_settings(SYNCSMART_ALLOWED_EMULATOR_HOSTS=[])
+@pytest.mark.parametrize("base_url", ["http://169.254.169.254", "https://10.1.2.3", "http://na.myconnectwise.net"])
+def test_a_connection_pointing_at_internal_or_plain_http_hosts_is_refused(base_url):
+    connection = ConnectionFactory(system="connectwise", config={
+        "base_url": base_url, "company_id": "c", "public_key": "p", "client_id": "i"}, credentials={"private_key": "k"})
     with pytest.raises(Exception) as caught:
         connection.connector()
     assert caught.value.kind == ErrorKind.CONFIG
