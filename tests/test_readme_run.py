@@ -37,7 +37,7 @@ def test_the_readme_run_command_serves_the_demo_and_its_printed_login_works(tmp_
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER", "DJANGO_SETTINGS_MODULE")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(SYNCSMART_VENV=sys.prefix, SYNCSMART_PORT=str(port), SYNCSMART_EMULATOR_PORT_BASE="0",
                SYNCSMART_DEMO_SEED_SIZE="20", Q_CLUSTER_NAME=f"readme-{port}")
     command = readme_commands()[0].split()
