@@ -1,6 +1,7 @@
 """Runs as jobs: schedules, slices and fairness between tenants, the lease, the sweep."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -153,5 +154,70 @@ def test_lease_is_exclusive_under_contention(workers):
             winners_per_round.append(len(wins))
             RunLease.objects.update(holder="", expires_at=timezone.now())
         assert winners_per_round == [1] * 30
+    finally:
+        pair.close()
+
+
+def test_the_sweep_is_scheduled_every_minute_on_every_installation():
+    from django_q.models import Schedule
+
+    sweep = Schedule.objects.get(name=tasks.SWEEP_SCHEDULE_NAME)
+    assert sweep.func == "syncsmart.tasks.sweep" and sweep.minutes == 1 and sweep.schedule_type == Schedule.MINUTES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_on_one_integration_never_run_it_at_once():
+    """Two threads with their own database connections execute two runs of one integration at
+    the same time; a connector wrapper records how many runs were inside the vendor at once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel workers are proven on PostgreSQL (set DATABASE_URL)")
+    pair = build_pair()
+    try:
+        big_backfill(pair, n=300)
+        inside, peak, lock = [0], [0], threading.Lock()
+
+        class Watched:
+            def __init__(self, inner):
+                self.inner = inner
+
+            def __getattr__(self, name):
+                attr = getattr(self.inner, name)
+                if name not in ("read_changes", "read_by_ids", "find_by", "create", "update"):
+                    return attr
+
+                def watched(*args, **kwargs):
+                    with lock:
+                        inside[0] += 1
+                        peak[0] = max(peak[0], inside[0])
+                    try:
+                        return attr(*args, **kwargs)
+                    finally:
+                        with lock:
+                            inside[0] -= 1
+                return watched
+
+        runs = [SyncRun.objects.create(integration=pair.integration, trigger="manual") for _ in range(2)]
+        barrier = threading.Barrier(2)
+
+        def worker(run):
+            from django.db import connection as conn
+
+            connectors = {side: Watched(c) for side, c in pair.connectors().items()}
+            barrier.wait()
+            for _ in range(50):
+                run_slice(str(run.pk), connectors=connectors)
+                run.refresh_from_db()
+                if run.status != "queued":
+                    break
+                time.sleep(0.05)
+            conn.close()
+
+        threads = [threading.Thread(target=worker, args=(r,)) for r in runs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert peak[0] == 1
+        assert sorted(SyncRun.objects.values_list("status", flat=True)) == ["succeeded", "succeeded"]
     finally:
         pair.close()
