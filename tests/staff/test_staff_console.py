@@ -145,6 +145,12 @@ def test_view_as_customer_is_read_only_with_a_banner_until_left(team, integratio
     assert admin_client.get(go_live).status_code == 200
     assert admin_client.post(go_live, {"action": "test"}).status_code == 403
     assert not integration.go_live_switches.exists()
+    assert admin_client.post(reverse("api_tokens"), {"name": "staff token", "role": "admin"}).status_code == 403
+    assert not team.tenant.api_tokens.exists()
+    for customer_page in (reverse("home"), reverse("api_tokens"), reverse("sandbox")):
+        response = admin_client.get(customer_page)
+        assert response.status_code == 200, customer_page
+        assert "Staff view of" in response.content.decode()
     admin_client.get(reverse("staff_view_as_end"))
     assert "Staff view of" not in admin_client.get(reverse("staff_index")).content.decode()
 
