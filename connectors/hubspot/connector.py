@@ -243,7 +243,7 @@ class HubSpotConnector(Connector):
             kind, reference_to, options = FieldType.OWNER, "owners", ()
         elif name == "email":
             kind = FieldType.EMAIL
-        elif type_ == "enumeration" and field_type == "booleancheckbox" or type_ == "bool":
+        elif (type_ == "enumeration" and field_type == "booleancheckbox") or type_ == "bool":
             kind = FieldType.BOOL
         elif type_ == "enumeration":
             kind = FieldType.ENUM
@@ -261,12 +261,14 @@ class HubSpotConnector(Connector):
             kind = FieldType.STRING
         if object_type == "deals" and name == "dealstage" and stages:
             options = stages
-        return FieldInfo(name, prop.get("label") or name, kind, required=name in ("email",) and False, read_only=read_only,
+        return FieldInfo(name, prop.get("label") or name, kind, read_only=read_only,
                          options=options, reference_to=reference_to, description=prop.get("description", ""))
 
     def _deal_stage_options(self) -> tuple[Option, ...]:
+        # Stage ids are unique across pipelines in HubSpot; labels stay as users see them (the
+        # dropdown algorithm matches by label).
         pipelines = self.http.request("GET", "/crm/v3/pipelines/deals").json().get("results", [])
-        return tuple(Option(s["id"], s["label"] if len(pipelines) == 1 else f"{s['label']}") for p in pipelines for s in p["stages"])
+        return tuple(Option(stage["id"], stage["label"]) for pipeline in pipelines for stage in pipeline["stages"])
 
     def pipelines(self) -> list[dict[str, Any]]:
         """Deal pipelines with their stages, as HubSpot returns them."""

@@ -67,6 +67,7 @@ from connectors.emulation import (
     public,
 )
 from connectors.hubspot import limits
+from connectors.hubspot import limits as hubspot_limits  # `limits` is also a knob name in set_knobs
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
 SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
@@ -465,7 +466,7 @@ class HubSpotEmulator(Emulator):
             self.search_lag_jitter_ms = int(search_lag_jitter_ms)
         if per_10s is not None:
             self.per_10s = int(per_10s)
-            self.ten_second = SlidingWindow(self.per_10s, limits_module().TEN_SECOND_WINDOW_MS / 1000)
+            self.ten_second = SlidingWindow(self.per_10s, hubspot_limits.TEN_SECOND_WINDOW_MS / 1000)
         if daily is not None:
             self.daily = int(daily)
         if search_per_second is not None:
@@ -771,10 +772,8 @@ class HubSpotEmulator(Emulator):
             for to_type in associations:
                 ids = self.associations.get((object_type, to_type), {}).get(record.id, set())
                 if ids:
-                    type_id = ASSOCIATION_TYPE_IDS[(object_type, to_type)]
                     assoc[to_type] = {"results": [{"id": str(i), "type": f"{SINGULAR[object_type]}_to_{SINGULAR[to_type]}"}
                                                   for i in sorted(ids)]}
-                    _ = type_id
             if assoc:
                 body["associations"] = assoc
         return body
@@ -851,7 +850,7 @@ class HubSpotEmulator(Emulator):
                 trace = item.get("objectWriteTraceId")
                 try:
                     clean = self._validated(object_type, item.get("properties") or {}, creating=True)
-                    assoc = self._input_associations(item.get("associations") or [])
+                    assoc = self._input_associations(object_type, item.get("associations") or [])
                 except InputError as exc:
                     exc.error.context = {"objectWriteTraceId": [trace]} if trace else {}
                     errors.append(exc.error)
@@ -867,17 +866,22 @@ class HubSpotEmulator(Emulator):
         self._send(events, "INTEGRATION")
         return self._batch_answer(results, errors, started, status_ok=201)
 
-    def _input_associations(self, associations: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    def _input_associations(self, object_type: str, associations: list[dict[str, Any]]) -> list[tuple[str, int]]:
+        """Inline associations of a create: [{to: {id}, types: [{associationCategory, associationTypeId}]}]."""
         out = []
         for assoc in associations:
-            to_id = int(assoc.get("to", {}).get("id"))
-            type_ids = [t.get("associationTypeId") for t in assoc.get("types", [])]
-            for (frm, to), tid in ASSOCIATION_TYPE_IDS.items():
-                if tid in type_ids and (to_id in self.records[to] and not self.records[to][to_id].archived):
-                    out.append((to, to_id))
-                    break
-            else:
-                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR", f"Association target {to_id} does not exist"))
+            try:
+                to_id = int(assoc.get("to", {}).get("id"))
+            except (TypeError, ValueError):
+                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR", "Association target id is missing")) from None
+            type_ids = {t.get("associationTypeId") for t in assoc.get("types", [])}
+            target = next((to for (frm, to), tid in ASSOCIATION_TYPE_IDS.items() if frm == object_type and tid in type_ids), None)
+            if target is None:
+                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
+                                            f"Association type {sorted(type_ids)} is not valid from {object_type}"))
+            if self._live(target, to_id) is None:
+                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR", f"Association target {target} {to_id} does not exist"))
+            out.append((target, to_id))
         return out
 
     def batch_update(self, request: Request) -> Response:
@@ -1027,7 +1031,7 @@ class HubSpotEmulator(Emulator):
         try:
             with self.lock:
                 clean = self._validated(object_type, body.get("properties") or {}, creating=True)
-                assoc = self._input_associations(body.get("associations") or [])
+                assoc = self._input_associations(object_type, body.get("associations") or [])
                 record = self._insert(object_type, clean)
                 for to_type, to_id in assoc:
                     self._associate(object_type, record.id, to_type, to_id)
@@ -1422,10 +1426,6 @@ class HubSpotEmulator(Emulator):
             return self.error(404, "Refresh token not found", category="OBJECT_NOT_FOUND")
         return json_response({"token": request.params["token"], "user": "installer@example.com", "hub_id": self.portal_id,
                               "client_id": self.client_id, "hub_domain": f"demo-{self.portal_id}.hubspot.com", "token_type": "refresh"})
-
-
-def limits_module():
-    return limits
 
 
 def signature_v3(client_secret: str, method: str, uri: str, body: bytes | str, timestamp: str) -> str:
