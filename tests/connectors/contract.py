@@ -113,6 +113,11 @@ class Harness:
     def allow_changes_visible(self, emulator: Emulator) -> None:
         """Called before reads that must see fresh changes (e.g. to skip a search-index lag). Optional."""
 
+    def capture_webhook(self, emulator: Emulator, connector: Connector, record_id: str) -> tuple[str, str, dict, bytes] | None:
+        """Optional: make the emulator send a webhook about a change to `record_id` and return the
+        request the receiver got as (method, url, headers, body). None: the vendor has no webhooks here."""
+        return None
+
 
 class ConnectorContract:
     """Subclass with `harness_class = YourHarness`; every test runs in-process and on a real port."""
@@ -333,6 +338,20 @@ class ConnectorContract:
         results = connector.write_back_id(harness.object_type, {record_id: "Written Back"}, harness.update_field)
         assert all(r.ok for r in results)
         assert harness.stored_value(emulator, record_id, harness.update_field) == "Written Back"
+
+    # --- webhooks ---------------------------------------------------------------------------------------------
+    def test_webhooks_from_the_vendor_verify_and_parse_and_tampering_is_caught(self, connector, harness, emulator):
+        record_id = harness.make_record(emulator, harness.new_properties(9))
+        captured = harness.capture_webhook(emulator, connector, record_id)
+        if captured is None:
+            pytest.skip(f"{harness.system} harness sends no webhooks")
+        method, url, headers, body = captured
+        assert connector.verify_webhook(method, url, headers, body)
+        events = connector.parse_webhook(body, headers)
+        assert record_id in {e.record_id for e in events}
+        assert all(e.object_type in {t.name for t in connector.object_types()} for e in events)
+        tampered = body.replace(record_id.encode(), (record_id + "0").encode()) if record_id.encode() in body else body + b" "
+        assert not connector.verify_webhook(method, url, headers, tampered)
 
     # --- errors and resilience ----------------------------------------------------------------------------
     def test_vendor_refusals_are_retried_until_the_call_succeeds(self, connector, harness, emulator):

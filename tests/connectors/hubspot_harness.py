@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from httpx_retries import Retry
 
 from connectors.hubspot.connector import HubSpotConnector
@@ -58,3 +59,13 @@ class HubSpotHarness(Harness):
 
     def count_records(self, emulator: HubSpotEmulator) -> int:
         return emulator.count("contacts")
+
+    def capture_webhook(self, emulator: HubSpotEmulator, connector, record_id: str):
+        received: list[httpx.Request] = []
+        emulator.webhooks.transport = httpx.MockTransport(lambda request: received.append(request) or httpx.Response(204))
+        url = "https://sync.example.com/webhooks/hubspot/contract"
+        emulator.subscribe(url, emulator.client_secret)
+        emulator.edit_record("contacts", record_id, {"jobtitle": "Webhook Tester"})
+        assert emulator.webhooks.wait_idle(5)
+        request = received[-1]
+        return request.method, url, dict(request.headers), request.content
