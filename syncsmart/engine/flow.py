@@ -40,6 +40,7 @@ PENDING_GRACE = timedelta(minutes=10)
 UNCERTAIN_KINDS = {ErrorKind.TIMEOUT.value, ErrorKind.NETWORK.value}
 NAME_FIELDS = ("name", "dealname", "companyname", "company_name", "fullname", "lastname")
 O = RecordEvent.Outcome
+PLAIN_TYPES = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE}
 
 
 class DeferParent(Exception):
@@ -98,6 +99,8 @@ class Flow:
         self.filter = mapping.filter_for_target(self.target) or {}
         self.email_field = self._primary_email_field()
         self.name_field = next((n for n in NAME_FIELDS if n in self.source_schema.fields), None)
+        # (field mapping, source name, target name, source type, target type), resolved once per run.
+        self.plan_fields = [(f, self.src(f), self.dst(f), self.src_kind(f), self.dst_kind(f)) for f in self.fields]
         self.recovery_field = self._recovery_field()
         self._pending: set[str] = set()
         self._adopted: list[PendingCreate] = []
@@ -203,7 +206,8 @@ class Flow:
 
     # --- 3. echo check ------------------------------------------------------------------
     def current_hash(self, record: Record) -> str:
-        return values_hash({self.src(f): normal(record.properties.get(self.src(f)), self.src_kind(f)) for f in self.fields})
+        props = record.properties
+        return values_hash({s_name: normal(props.get(s_name), s_kind) for _, s_name, _, s_kind, _ in self.plan_fields})
 
     def is_echo(self, item: Item) -> bool:
         stored = self.source_hash(item.link)
@@ -363,6 +367,8 @@ class Flow:
                     break
 
     def _remember_creates(self, batch: list[Item]) -> None:
+        if self.mapping.match_field_for(self.target) and self.mapping.match_field_for(self.source):
+            return  # every retry looks the record up by its match field anyway
         rows = [PendingCreate(object_mapping=self.mapping, source_side=self.source, source_id=i.id, field=self.recovery_field,
                               value=str(i.writes.get(self.recovery_field) or "")[:500]) for i in batch]
         with transaction.atomic():
@@ -372,6 +378,7 @@ class Flow:
         self._pending |= {i.id for i in batch}
 
     def _forget_creates(self, ids: list[str]) -> None:
+        ids = [i for i in ids if i in self._pending]
         if ids:
             PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.source, source_id__in=ids).delete()
             self._pending -= set(ids)
@@ -408,12 +415,15 @@ class Flow:
             return
         source_base = self.source_values(item.link) if item.link is not None else {}
         target_base = self.target_values(item.link) if item.link is not None else {}
-        for fm in self.fields:
-            s_name, t_name = self.src(fm), self.dst(fm)
+        for fm, s_name, t_name, s_kind, t_kind in self.plan_fields:
             if s_name not in props:
                 continue  # not read: never blank a field we did not see
             try:
-                new = self.transform(fm, props[s_name], parents)
+                if s_kind == t_kind and s_kind in PLAIN_TYPES and not fm.value_map:
+                    value = props[s_name]  # text to text of the same kind: nothing to transform
+                    new = value if value is None or isinstance(value, str) else convert(value, t_kind)
+                else:
+                    new = self.transform(fm, props[s_name], parents)
             except Unmatched as exc:
                 item.unmatched.append(exc.detail)
                 item.notes.append(str(exc))
@@ -425,7 +435,7 @@ class Flow:
                 item.waiting_for.append(exc.waiting_for)
                 item.notes.append(str(exc))
                 continue
-            s_norm, t_kind = normal(props[s_name], self.src_kind(fm)), self.dst_kind(fm)
+            s_norm = normal(props[s_name], s_kind)
             new_norm = normal(new, t_kind)
             if creating:
                 if new_norm is not None:
@@ -583,10 +593,9 @@ class Flow:
         """Baseline in the target's own spelling when the vendor echoed the record back."""
         if outcome.record is None:
             return
-        for fm in self.fields:
-            t_name = self.dst(fm)
+        for _, _, t_name, _, t_kind in self.plan_fields:
             if t_name in item.writes and t_name in outcome.record.properties:
-                item.target_base[t_name] = normal(outcome.record.properties[t_name], self.dst_kind(fm))
+                item.target_base[t_name] = normal(outcome.record.properties[t_name], t_kind)
 
     def _fail(self, item: Item, error: ConnectorError | None) -> None:
         error = error or ConnectorError("The vendor rejected this record without a reason", ErrorKind.SERVER)
