@@ -191,6 +191,8 @@ def latency(opts: BenchOptions) -> dict[str, Any]:
         wait_until(lambda: lab.hubspot.emulator.find_records("contacts", "firstname", "WarmUp"), timeout=60)
         samples: dict[str, list[float]] = {"hubspot_to_other": [], "other_to_hubspot": []}
         pending: list[tuple[str, float, Callable[[], bool]]] = []
+        lab.reset_counters()
+        runs_before = SyncRun.objects.filter(integration=lab.integration).count()
         for n in range(count):
             cw_id, hub_id = links[n]  # one record per update: a later edit never hides an earlier one
             value = f"Bench{n}"
@@ -208,7 +210,11 @@ def latency(opts: BenchOptions) -> dict[str, Any]:
         all_samples = sorted(samples["hubspot_to_other"] + samples["other_to_hubspot"])
         figures = {"p50_s": _pct(all_samples, 50), "p95_s": _pct(all_samples, 95), "p99_s": _pct(all_samples, 99)}
         by_direction = {k: {"p50_s": _pct(sorted(v), 50), "p95_s": _pct(sorted(v), 95), "n": len(v)} for k, v in samples.items()}
+        calls = ApiCalls.read(lab.emulators)
+        runs = SyncRun.objects.filter(integration=lab.integration).count() - runs_before
         return {**figures, "updates": count, "seen": len(all_samples), "never_seen": len(pending),
+                "runs": runs, "api_calls_per_run": round(calls.total() / max(runs, 1), 1),
+                "api_calls_by_endpoint": calls.by_endpoint,
                 "interval_s": opts.update_interval_s, "by_direction": by_direction, "latency_ms": list(opts.latency_ms),
                 "path": "emulator edit → signed webhook/callback → Django view → inbox row → q2 (ORM broker, poll 0.2 s) → run → write",
                 "targets": judge(figures)}
