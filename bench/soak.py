@@ -53,6 +53,7 @@ class SoakOptions:
     seed: int = 1
     latency_ms: tuple[float, float] = (0, 0)
     max_minutes: float = 60.0
+    lease_seconds: int = LEASE_SECONDS
 
 
 @dataclass
@@ -121,10 +122,10 @@ class Editors(threading.Thread):
 
 def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict[str, Any]:
     tasks.STALE_QUEUED_SECONDS = STALE_QUEUED_SECONDS
-    settings.SYNC_LEASE_SECONDS, settings.SYNC_SLICE_SECONDS = LEASE_SECONDS, SLICE_SECONDS  # the driver's sweep agrees
+    settings.SYNC_LEASE_SECONDS, settings.SYNC_SLICE_SECONDS = options.lease_seconds, SLICE_SECONDS  # the driver's sweep agrees
     lab = labs.build_lab("connectwise", latency_ms=options.latency_ms, limits=False, objects=("companies", "contacts"),
                          seed=options.seed, timeout_sleep=TIMEOUT_SLEEP_S)
-    env = child_environment(database) | {"SYNC_LEASE_SECONDS": str(LEASE_SECONDS), "SYNC_SLICE_SECONDS": str(SLICE_SECONDS),
+    env = child_environment(database) | {"SYNC_LEASE_SECONDS": str(options.lease_seconds), "SYNC_SLICE_SECONDS": str(SLICE_SECONDS),
                                          "Q_TIMEOUT": "120"}
     worker = Worker(env, log_path=str(workdir / "soak-qcluster.log"))
     rng = random.Random(options.seed)

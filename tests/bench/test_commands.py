@@ -45,7 +45,7 @@ def test_bench_runs_every_scenario_and_writes_json_keyed_by_scenario(tmp_path):
 
 def test_soak_loses_nothing_duplicates_nothing_and_reruns_without_writes(tmp_path):
     out = tmp_path / "soak.json"
-    done = manage("soak", "--records", "150", "--kills", "1", "--edits-per-second", "8", "--json", str(out), timeout=300)
+    done = manage("soak", "--records", "150", "--kills", "1", "--edits-per-second", "8", "--lease-seconds", "20", "--json", str(out), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
     result = json.loads(out.read_text())
     assert (result["lost"], result["duplicates"], result["mismatched"], result["rerun_writes"]) == (0, 0, 0, 0)

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from bench.database import throwaway_database
-from bench.soak import DEFAULT_FAULTS, SoakOptions, soak
+from bench.soak import DEFAULT_FAULTS, LEASE_SECONDS, SoakOptions, soak
 from connectors.emulation import parse_faults, parse_latency
 
 CHECKS = ("lost", "duplicates", "mismatched", "rerun_writes")
@@ -31,6 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", default="0")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--max-minutes", type=float, default=60.0)
+        parser.add_argument("--lease-seconds", type=int, default=LEASE_SECONDS,
+                            help="the worker's run lease: how soon a killed worker's run is taken over")
         parser.add_argument("--json", dest="json_file", default="")
 
     def handle(self, *args, **options) -> None:
@@ -40,7 +42,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         opts = SoakOptions(records=options["records"], faults=faults, kills=options["kills"],
                            edits_per_second=options["edits_per_second"], seed=options["seed"],
-                           latency_ms=parse_latency(options["latency_ms"]), max_minutes=options["max_minutes"])
+                           latency_ms=parse_latency(options["latency_ms"]), max_minutes=options["max_minutes"],
+                           lease_seconds=options["lease_seconds"])
         # SIGTERM unwinds like Ctrl-C, so the q2 cluster child (its own session) is stopped too.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         workdir = Path(tempfile.mkdtemp(prefix="syncsmart-soak-"))
