@@ -23,12 +23,21 @@ def hubspot() -> HubSpotEmulator:
     return emulator
 
 
-@pytest.fixture
-def connector(hubspot: HubSpotEmulator) -> Iterator[HubSpotConnector]:
-    connector = HubSpotConnector(IN_PROCESS_BASE, token=DEFAULT_TOKEN, transport=hubspot.transport(), retry=fast_retry(),
+@pytest.fixture(params=["in_process", "real_port"])
+def connector(request, hubspot: HubSpotEmulator) -> Iterator[HubSpotConnector]:
+    """A connector against the emulator, in-process and again over a real (ephemeral) port."""
+    running = None
+    if request.param == "in_process":
+        base_url, transport = IN_PROCESS_BASE, hubspot.transport()
+    else:
+        running = hubspot.serve("127.0.0.1", 0)
+        base_url, transport = running.base_url, None
+    connector = HubSpotConnector(base_url, token=DEFAULT_TOKEN, transport=transport, retry=fast_retry(),
                                  client_secret=hubspot.client_secret)
     yield connector
     connector.close()
+    if running is not None:
+        running.stop()
 
 
 @pytest.fixture
