@@ -61,6 +61,13 @@ def update_integration(integration: Integration, actor, **changes: Any) -> Integ
 
 
 @transaction.atomic
+def delete_integration(integration: Integration, actor) -> None:
+    """Delete an integration with its mappings, links and history; its schedule goes too."""
+    audit(integration.tenant, actor, "integration.deleted", integration, summary=f"Integration {integration} deleted")
+    integration.delete()
+
+
+@transaction.atomic
 def set_main_switch(integration: Integration, actor, on: bool) -> Integration:
     """Turn the whole integration on or off. Off stops schedules, webhooks and queued runs."""
     from syncsmart.models import SyncRun
@@ -250,6 +257,6 @@ def cancel_run(run, actor):
 
 cancel_historical_sync = cancel_run
 
-__all__ = ["create_integration", "update_integration", "set_main_switch", "install_defaults", "save_field_mapping",
+__all__ = ["create_integration", "update_integration", "delete_integration", "set_main_switch", "install_defaults", "save_field_mapping",
            "delete_field_mapping", "save_object_mapping", "delete_object_mapping", "request_run", "retry_record",
            "start_historical_sync", "cancel_run", "cancel_historical_sync", "fill_field_types", "Side"]

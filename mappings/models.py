@@ -12,6 +12,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from connectors.models import Environment
 
@@ -201,3 +203,11 @@ class FieldMapping(models.Model):
         problems = compatibility_problems(self)
         if problems:
             raise ValidationError({"__all__": problems})
+
+
+@receiver(post_delete, sender=Integration)
+def _remove_schedule(sender, instance: Integration, **kwargs) -> None:
+    """An integration's django-q2 schedule goes with it, however it is deleted."""
+    from django_q.models import Schedule
+
+    Schedule.objects.filter(name=instance.schedule_name).delete()

@@ -148,3 +148,14 @@ def test_connection_of_another_tenant_is_refused():
     with pytest.raises(ValidationError) as err:
         integration.full_clean()
     assert "another tenant" in str(err.value)
+
+
+def test_deleting_an_integration_removes_its_schedule(user, django_capture_on_commit_callbacks):
+    integration = IntegrationFactory(enabled=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.update_integration(integration, user, schedule_minutes=3)
+    assert Schedule.objects.filter(name=integration.schedule_name).exists()
+    name = integration.schedule_name
+    actions.delete_integration(integration, user)
+    assert not Schedule.objects.filter(name=name).exists()
+    assert AuditLog.objects.filter(action="integration.deleted").exists()
