@@ -25,6 +25,16 @@ What it emulates:
 - the shared knobs of connectors.emulation (latency, limits, faults, counters) and a controllable
   clock (`freeze_clock`, `advance_clock`) so tests need no sleeps.
 
+In-process helpers for the engine's tests, the demo and benchmarks: `HubSpotEmulator.demo(seed_size)`
+/ `seed_demo(size)` (owners, companies, contacts, deals with pipelines, associated), `create_record`
+/ `edit_record` (as a user in HubSpot's UI: bumps the modified time, fires webhooks), `get_record`,
+`find_records`, `count`, `associated_ids`, `add_owner`, `subscribe(url, client_secret)`,
+`issue_oauth_tokens`, `authorize_code`, `revoke_refresh_token`, `set_knobs(search_lag_ms=...,
+search_lag_jitter_ms=..., per_10s=..., daily=..., search_per_second=...)`, `reset_daily`. Over HTTP:
+POST /_emulator/webhooks {target_url, client_secret}, /_emulator/seed {size}, /_emulator/records
+{objectType, properties}, PATCH /_emulator/records/{type}/{id} {properties}, /_emulator/clock
+{advance_ms | freeze_ms}, GET /_emulator/state, plus the shared /_emulator/counters and knobs.
+
 What it does NOT emulate: other object types (tickets, products, line items, engagements,
 custom objects), merges and GDPR delete, property groups' CRUD, calculated properties, list
 memberships, associations labels beyond the default types, webhook subscriptions API (use the
@@ -479,6 +489,16 @@ class HubSpotEmulator(Emulator):
 
     # --- control endpoints (/_emulator/...) -------------------------------------------------------------
     def control(self, request: Request) -> Response | None:
+        try:
+            return self._control_endpoint(request)
+        except KeyError as exc:
+            return self.error(404, f"Not found: {exc.args[0] if exc.args else exc}", category="OBJECT_NOT_FOUND")
+        except InputError as exc:
+            return self.error(exc.error.http_status, exc.error.message, category=exc.error.category)
+        except (ValueError, TypeError) as exc:
+            return self.error(400, f"Bad control request: {exc}")
+
+    def _control_endpoint(self, request: Request) -> Response | None:
         body = request.json() if request.body else {}
         if request.path == "/_emulator/webhooks" and request.method == "POST":
             self.subscribe(body["target_url"], body.get("client_secret") or self.client_secret, types=tuple(body.get("types", ())))
@@ -486,6 +506,8 @@ class HubSpotEmulator(Emulator):
         if request.path == "/_emulator/seed" and request.method == "POST":
             return json_response(self.seed_demo(int(body.get("size", 100))))
         if request.path == "/_emulator/records" and request.method == "POST":
+            if body.get("objectType") not in OBJECT_TYPES:
+                raise ValueError(f"objectType must be one of {', '.join(OBJECT_TYPES)}")
             record_id = self.create_record(body["objectType"], body.get("properties", {}))
             return json_response({"id": str(record_id)}, 201)
         if request.path.startswith("/_emulator/records/") and request.method == "PATCH":

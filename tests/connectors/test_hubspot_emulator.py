@@ -392,3 +392,19 @@ def test_manage_py_emulator_prints_its_base_url_and_serves_the_token_it_was_give
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
+
+
+def test_control_endpoints_make_and_edit_records_like_a_user_and_move_the_clock(api, hubspot):
+    made = api.post("/_emulator/records", json={"objectType": "contacts", "properties": {"email": "ctl@example.com"}})
+    assert made.status_code == 201
+    record_id = made.json()["id"]
+    before = hubspot.get_record("contacts", record_id)["lastmodifieddate"]
+    frozen = api.post("/_emulator/clock", json={"freeze_ms": 1_800_000_000_000}).json()["now"]
+    assert api.patch(f"/_emulator/records/contacts/{record_id}", json={"properties": {"firstname": "Ctl"}}).status_code == 200
+    after = hubspot.get_record("contacts", record_id)
+    assert after["firstname"] == "Ctl" and after["lastmodifieddate"] != before and frozen == 1_800_000_000_000
+    assert api.get("/_emulator/state").json()["contacts"] == 1
+    assert_error_body(api.patch("/_emulator/records/contacts/424242", json={"properties": {}}), 404, "OBJECT_NOT_FOUND")
+    assert_error_body(api.post("/_emulator/records", json={"objectType": "contacts", "properties": {"email": "ctl@example.com"}}),
+                      409, "CONFLICT")
+    assert api.post("/_emulator/records", json={"objectType": "tickets"}).status_code == 400
