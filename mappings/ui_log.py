@@ -162,7 +162,8 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"integration": integration, "page": page, "rows": rows, "q": query, "outcome": outcome, "run_id": run_id,
                "mapping_id": mapping_id, "outcomes": RecordEvent.Outcome.choices, "tab": "records",
                "lookup": lookup, "lookup_problems": lookup_problems, "can_look_up": "@" in query and not lookup,
-               "waiting_total": DeferredRecord.objects.filter(integration=integration).count()}
+               "waiting_total": DeferredRecord.objects.filter(integration=integration).count(),
+               "object_mappings": integration.object_mappings.all()}
     template = "mappings/partials/record_rows.html" if request.htmx and request.htmx.target == "record-results" else "mappings/records.html"
     return render(request, template, context)
 

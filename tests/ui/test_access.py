@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from syncsmart.models import RecordEvent
 from tenants.models import AuditLog
-from tests.ui.factories import (DeferredRecordFactory, FieldMappingFactory, ObjectMappingFactory, RecordEventFactory,
-                                RecordLinkFactory, SyncRunFactory)
+from tests.ui.factories import (DeferredRecordFactory, FieldMappingFactory, IntegrationFactory, ObjectMappingFactory,
+                                RecordEventFactory, RecordLinkFactory, SyncRunFactory)
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,8 @@ def _grow(mapping, n):
     """n more of every row type a page lists."""
     integration = mapping.integration
     for k in range(n):
+        more = IntegrationFactory(tenant=integration.tenant, name=f"More {k}")  # the overview lists every one
+        RecordEventFactory(integration=more, outcome="created")
         other = ObjectMappingFactory(integration=integration, name=f"Extra {k}", hubspot_object=f"extra{k}", other_object=f"x{k}")
         FieldMappingFactory(object_mapping=other)
         FieldMappingFactory(object_mapping=mapping, hubspot_field=f"h{k}", other_field=f"o{k}")

@@ -138,3 +138,13 @@ def test_the_main_switch_turns_the_integration_off_and_on(team, contacts):
 def test_sync_now_queues_a_manual_run(team, contacts):
     assert team.admin.post(reverse("sync_now", args=[contacts.integration_id])).status_code == 302
     assert SyncRun.objects.filter(integration=contacts.integration, trigger="manual").count() == 1
+
+
+def test_the_log_filters_by_object(team, contacts, log):
+    from tests.ui.factories import ObjectMappingFactory
+
+    companies = ObjectMappingFactory(integration=contacts.integration, name="Companies", hubspot_object="companies",
+                                     other_object="companies")
+    company_event = RecordEventFactory(integration=contacts.integration, object_mapping=companies, source_object="companies")
+    body = records(team, contacts, mapping=str(companies.pk))
+    assert f'id="event-{company_event.pk}"' in body and f'id="event-{log["ann"].pk}"' not in body
