@@ -44,14 +44,20 @@ def _handle_post(request: HttpRequest, integration: Integration, switch: GoLiveS
         if action == "resume" and switch is not None:
             go_live.resume(switch, request.user)
             messages.success(request, f"{integration} now syncs with production.")
-        elif action == "roll_back" and switch is not None:
-            go_live.roll_back(switch, request.user)
+        elif action == "roll_back" and (target := switch or _latest_done(integration)) is not None:
+            go_live.roll_back(target, request.user)
             messages.info(request, "The switch was rolled back: the integration is as it was before.")
         elif action in ("test", "start"):
             return _test_or_start(request, integration, switch, action)
     except go_live.GoLiveError as exc:
         messages.error(request, str(exc))
     return redirect("go_live", integration_id=integration.pk)
+
+
+def _latest_done(integration: Integration) -> GoLiveSwitch | None:
+    """A finished switch can be rolled back while it is the integration's latest one."""
+    latest = integration.go_live_switches.first()
+    return latest if latest is not None and latest.status == GoLiveSwitch.Status.DONE else None
 
 
 def _test_or_start(request, integration, switch, action) -> HttpResponse:

@@ -1,0 +1,54 @@
+"""Sandbox -> production in Chromium: production credentials tested in the same flow, confirmation, switch, rollback."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.connectwise import emulator as cw
+from connectors.http import mount, unmount
+from mappings import actions as mapping_actions
+from tests.browser.conftest import log_in
+from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, TenantFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PRODUCTION_SITE = "127.0.0.1:18446"
+
+
+@pytest.fixture
+def production_connectwise():
+    emulator = cw.ConnectWiseEmulator()
+    mount(f"http://{PRODUCTION_SITE}", emulator.transport())
+    yield emulator
+    unmount(f"http://{PRODUCTION_SITE}")
+
+
+def test_a_customer_switches_to_production_and_back(page, live_server, production_connectwise, screenshot):
+    tenant = TenantFactory(name="Cascade Co")
+    MembershipFactory(tenant=tenant, user=UserFactory(email="owner@cascade.example"))
+    hub = ConnectionFactory(tenant=tenant, system="hubspot")
+    sandbox = ConnectionFactory(tenant=tenant, system="connectwise", environment="sandbox", status="ok")
+    integration = mapping_actions.create_integration(tenant, None, hub, sandbox, test_mode=True, name="Cascade CW")
+
+    log_in(page, live_server, "owner@cascade.example", PASSWORD)
+    page.goto(f"{live_server.url}/integrations/{integration.pk}/go-live/")
+    for label, value in {"Company ID": cw.DEMO_COMPANY, "Site": PRODUCTION_SITE, "Public key": cw.DEMO_PUBLIC_KEY,
+                         "Private key": cw.DEMO_PRIVATE_KEY, "Client ID": cw.DEMO_CLIENT_ID}.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Test connection").click()
+    assert "Connection works." in page.locator("#test-result").inner_text()
+
+    page.get_by_label("Keep my current mappings").check()
+    page.get_by_role("button", name="Switch to production").click()
+    assert "Tick the confirmation to switch." in page.content()  # nothing happens without it
+    page.get_by_label("I understand", exact=False).check()
+    page.get_by_role("button", name="Switch to production").click()
+    assert page.get_by_text("now syncs with production").first.is_visible()
+    screenshot(page, "go-live-done")
+    integration.refresh_from_db()
+    assert integration.environment == "production" and integration.other_connection_id != sandbox.pk
+
+    page.get_by_role("button", name="Roll back to the sandbox").click()
+    assert page.get_by_text("rolled back").first.is_visible()
+    integration.refresh_from_db()
+    assert integration.environment == "sandbox" and integration.other_connection_id == sandbox.pk and integration.test_mode
