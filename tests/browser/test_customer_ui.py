@@ -184,3 +184,22 @@ def test_a_historical_sync_shows_its_progress_until_100_percent(signed_in, live_
     page.reload()  # the run lives in the database: a reload shows the same, finished bar
     expect(page.locator("#hist-bar")).to_have_attribute("value", "100")
     screenshot(page, "historical-done")
+
+
+UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea')]
+  .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby'))
+  .map(el => el.name || el.id || el.outerHTML.slice(0, 80))"""
+
+
+def test_every_form_control_on_the_main_pages_has_a_label(signed_in, live_server, world, screenshot):
+    page = signed_in
+    i = world.integration.pk
+    contacts = mapping_of(world, "contacts")
+    pages = {"overview": "/", "integration": f"/integrations/{i}/", "mapping-editor-contacts": f"/integrations/{i}/mappings/{contacts.pk}/",
+             "filters-empty": f"/integrations/{i}/mappings/{contacts.pk}/filters/", "sync-health": f"/integrations/{i}/runs/",
+             "records": f"/integrations/{i}/records/", "historical": f"/integrations/{i}/historical/", "sandbox": "/sandbox/"}
+    for name, path in pages.items():
+        page.goto(live_server.url + path)
+        assert page.evaluate(UNLABELLED) == [], path
+        screenshot(page, name)
