@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,14 @@ REDIS_TEST_URL = os.environ.get("SYNCSMART_TEST_REDIS_URL", "redis://127.0.0.1:6
 
 def say(message: str) -> None:
     print(f"[syncsmart] {message}", flush=True)
+
+
+def requirements(extras: str) -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in filter(None, extras.split(",")):
+        wanted += project["optional-dependencies"][extra]
+    return wanted
 
 
 def _stamp(extras: str) -> str:
@@ -43,8 +52,9 @@ def ensure_venv(extras: str = "") -> None:
         return
     say("installing dependencies (first run only)")
     subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    target = f".[{extras}]" if extras else "."
-    subprocess.run([str(PY), "-m", "pip", "install", "-q", "-e", target], check=True, cwd=ROOT)
+    # Dependencies only: the project itself runs from this checkout (manage.py's folder), so
+    # the environment never points at another copy of it.
+    subprocess.run([str(PY), "-m", "pip", "install", "-q", *requirements(extras)], check=True, cwd=ROOT)
     for old in VENV.glob(".syncsmart-installed-*"):
         old.unlink()
     stamp.touch()
