@@ -32,9 +32,13 @@ def resume(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request)
     if membership is None:
         return redirect("onboarding_step", step=Step.ACCOUNT)
-    progress = actions.progress_for(membership.tenant, request.user)
-    if progress.is_complete:
+    progress = OnboardingProgress.objects.filter(tenant=membership.tenant).first()
+    if progress is not None and progress.is_complete:
         return redirect("onboarding_done")
+    if not membership.can_write or getattr(request, "read_only", False):
+        messages.info(request, "Only an owner or admin of this workspace can run the installer.")
+        return redirect("home")
+    progress = progress or actions.progress_for(membership.tenant, request.user)
     return redirect("onboarding_step", step=progress.reached)
 
 

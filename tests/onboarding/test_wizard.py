@@ -248,3 +248,10 @@ def test_the_demo_environment_points_every_hubspot_oauth_setting_at_the_emulator
                          capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == ["http://127.0.0.1:8101/oauth/authorize", "http://127.0.0.1:8101/oauth/v1/token",
                                "http://127.0.0.1:8101/oauth/v1/access-tokens/", "http://127.0.0.1:8101", "emulator-client-id"]
+
+
+@pytest.mark.django_db
+def test_a_read_only_member_opening_the_installer_changes_nothing(team):
+    assert team.viewer.get("/onboarding/")["Location"] == reverse("home")
+    assert not OnboardingProgress.objects.exists()
+    assert team.viewer.get(step("hubspot")).status_code == 403
