@@ -31,6 +31,13 @@ OPERATORS: dict[str, str] = {
     "lt": "is less than",
     "lte": "is at most",
 }
+# The "Free emails blocked" standard option: contacts at these providers do not sync.
+FREE_MAIL_DOMAINS = frozenset("""
+gmail.com googlemail.com yahoo.com yahoo.co.uk ymail.com hotmail.com hotmail.co.uk outlook.com live.com msn.com
+aol.com icloud.com me.com mac.com mail.com gmx.com gmx.de gmx.net web.de protonmail.com proton.me zoho.com
+yandex.com yandex.ru mail.ru qq.com 163.com 126.com comcast.net verizon.net att.net sbcglobal.net btinternet.com
+""".split())
+
 NO_VALUE_OPERATORS = {"is_empty", "is_not_empty"}
 LIST_OPERATORS = {"in", "not_in"}
 MAX_DEPTH = 4

@@ -11,17 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import Connector, ObjectType, Option
+from mappings.filters import FREE_MAIL_DOMAINS
 from mappings.models import Integration, ObjectMapping, Side
 from syncsmart.engine.transform import OwnerDirectory, Schema
 from syncsmart.models import InboxItem, RecordEvent, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
 
-FREE_EMAIL_DOMAINS = frozenset("""
-gmail.com googlemail.com yahoo.com yahoo.co.uk ymail.com hotmail.com hotmail.co.uk outlook.com live.com msn.com
-aol.com icloud.com me.com mac.com mail.com gmx.com gmx.de gmx.net web.de protonmail.com proton.me zoho.com
-yandex.com yandex.ru mail.ru qq.com 163.com 126.com comcast.net verizon.net att.net sbcglobal.net btinternet.com
-""".split())
+FREE_EMAIL_DOMAINS = FREE_MAIL_DOMAINS
 
 
 def other_side(side: str) -> str:
