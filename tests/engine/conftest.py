@@ -133,7 +133,9 @@ class CollectingSender:
         pending, self.deliveries = self.deliveries, []
         for url, body, headers in pending:
             extra = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-            responses.append(client.post(urlsplit(url).path, data=body, content_type="application/json", headers=extra))
+            parts = urlsplit(url)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            responses.append(client.post(target, data=body, content_type="application/json", headers=extra))
         return responses
 
 

@@ -102,3 +102,31 @@ def test_connectwise_callback_triggers_a_run_that_brings_the_change(hooked, djan
     assert InboxItem.objects.filter(side="other", record_id=str(contact["id"])).exists()
     hooked.sync(trigger="webhook")
     assert hooked.hubspot.find_records("contacts", "email", "ann@globex.example.com")
+
+
+def test_dynamics_service_endpoint_webhook_is_verified_by_its_key_and_runs(dyn_pair, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    connection = dyn_pair.integration.other_connection
+    connection.credentials = {**connection.credentials, "webhook_key": "service-endpoint-key"}
+    connection.save()
+    dyn_pair.other.webhook_sender = CollectingSender()
+    url = f"http://testserver/webhooks/{dyn_pair.integration.pk}/other?code=service-endpoint-key"
+    connector = connection.connector()
+    connector.http.request("POST", "serviceendpoints", json={"name": "SyncSmart", "url": url, "contract": 8, "authtype": 4,
+                                                             "authvalue": "service-endpoint-key"})
+    connector.close()
+    account = dyn_pair.other.create_record("accounts", {"name": "Fabrikam", "websiteurl": "fabrikam.example.com"})
+    assert dyn_pair.other.webhook_sender.deliveries
+    good = list(dyn_pair.other.webhook_sender.deliveries)
+    with django_capture_on_commit_callbacks(execute=True):
+        responses = dyn_pair.other.webhook_sender.deliver(Client())
+    assert all(r.status_code == 200 for r in responses)
+    assert InboxItem.objects.filter(side="other", object_type="accounts", record_id=account).exists()
+    # The same body without the key is refused and stores nothing more.
+    _, body, headers = good[0]
+    before = InboxItem.objects.count()
+    refused = Client().post(f"/webhooks/{dyn_pair.integration.pk}/other?code=wrong", data=body, content_type="application/json")
+    assert refused.status_code == 401 and InboxItem.objects.count() == before
+    run = dyn_pair.sync(trigger="webhook")
+    assert run.status == "succeeded"
+    assert dyn_pair.hubspot.find_records("companies", "name", "Fabrikam")
