@@ -205,7 +205,7 @@ def retry_record(item, actor):
 
     if isinstance(item, DeferredRecord):
         mapping_id, side, record_id, integration = item.object_mapping_id, item.source_side, item.record_id, item.integration
-        DeferredRecord.objects.filter(pk=item.pk).update(next_attempt_at=timezone.now())
+        DeferredRecord.objects.filter(pk=item.pk).update(next_attempt_at=timezone.now(), attempts=0)
     elif isinstance(item, RecordEvent):
         if not item.object_mapping_id or not item.source_id:
             raise ValidationError("This event is not about one record, so there is nothing to retry.")

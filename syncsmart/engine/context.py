@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.base import Connector, ObjectType, Option
+from connectors.base import Connector, ConnectorError, ObjectType, Option
 from mappings.filters import FREE_MAIL_DOMAINS
 from mappings.models import Integration, ObjectMapping, Side
 from syncsmart.engine.transform import OwnerDirectory, Schema
@@ -30,10 +30,11 @@ class RunContext:
                  connectors: dict[str, Connector] | None = None):
         self.integration = integration
         self.run = run
-        self.connectors = connectors or {
+        raw = connectors or {
             Side.HUBSPOT: integration.hubspot_connection.connector(),
             Side.OTHER: integration.other_connection.connector(),
         }
+        self.connectors = {side: SideTagged(connector, side) for side, connector in raw.items()}
         self._schemas: dict[tuple[str, str], Schema] = {}
         self._owners: dict[tuple[str, str], OwnerDirectory] = {}
         self._object_types: dict[tuple[str, str], ObjectType] = {}
@@ -133,6 +134,30 @@ class RunContext:
         self.run.heartbeat_at = timezone.now()
         SyncRun.objects.filter(pk=self.run.pk).update(pages=self.run.pages, progress_done=self.run.progress_done,
                                                        counts=self.run.counts, heartbeat_at=self.run.heartbeat_at)
+
+
+class SideTagged:
+    """A connector whose errors say which side they came from (`error.side`), so a failed run
+    marks the right connection as failing."""
+
+    def __init__(self, connector: Connector, side: str):
+        self._connector = connector
+        self._side = side
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._connector, name)
+        if not callable(attr) or name.startswith("_"):
+            return attr
+
+        def call(*args, **kwargs):
+            try:
+                return attr(*args, **kwargs)
+            except ConnectorError as exc:
+                if getattr(exc, "side", None) is None:
+                    exc.side = self._side
+                raise
+
+        return call
 
 
 def mapping_flows(mapping: ObjectMapping) -> list[str]:

@@ -660,6 +660,7 @@ class Flow:
     def _checkpoint(self, items: list[Item], result: PageResult) -> Callable[[], None]:
         now = timezone.now()
         new_links, changed_links, done_ids, deferred, events = [], [], [], [], []
+        self._give_up_on_hopeless([i for i in items if i.retry_later])
         for item in items:
             synced = item.outcome in (O.CREATED, O.UPDATED, O.UNCHANGED, O.LINKED, O.CONFLICT, O.ECHO, O.FILTERED)
             if item.outcome in (O.CREATED, O.UPDATED, O.UNCHANGED, O.LINKED, O.CONFLICT) and item.target_id:
@@ -712,6 +713,17 @@ class Flow:
                         link.save()
                 except IntegrityError:
                     pass
+
+    def _give_up_on_hopeless(self, items: list[Item]) -> None:
+        """A record deferred MAX_ATTEMPTS times fails, visibly, instead of waiting forever."""
+        if not items:
+            return
+        attempts = dict(DeferredRecord.objects.filter(object_mapping=self.mapping, source_side=self.source,
+                                                      record_id__in=[i.id for i in items]).values_list("record_id", "attempts"))
+        for item in items:
+            if attempts.get(item.id, 0) + 1 >= DeferredRecord.MAX_ATTEMPTS:
+                item.outcome = O.FAILED
+                item.message = f"Gave up after {DeferredRecord.MAX_ATTEMPTS} tries: {item.message}"
 
     def _defer(self, items: list[Item], now) -> None:
         existing = {d.record_id: d for d in DeferredRecord.objects.filter(

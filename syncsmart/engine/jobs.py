@@ -106,6 +106,7 @@ def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float
         if done:
             status = SyncRun.Status.PARTIAL if run.counts.get("failed") else SyncRun.Status.SUCCEEDED
             _finish(run, status, "")
+            _connections_work(integration)
         else:
             _requeue(run, "Slice ended; continuing after other work.")
     except RunCancelled:
@@ -163,16 +164,22 @@ def _requeue(run: SyncRun, note: str, delay: float = 0) -> None:
 
 def _connector_failed(run: SyncRun, exc: ConnectorError) -> None:
     integration = run.integration
-    connection = integration.hubspot_connection if "hubspot" in exc.message.lower() else integration.other_connection
+    connection = integration.hubspot_connection if getattr(exc, "side", "") == "hubspot" else integration.other_connection
     if exc.retryable:
         attempts = int(run.state.get("retries", 0)) + 1
         run.state["retries"] = attempts
         if attempts <= 5:
             _requeue(run, f"Vendor trouble, will retry: {exc.message}", delay=RETRY_DELAY_SECONDS * attempts)
             return
-    if exc.kind == ErrorKind.AUTH:
-        connection.record_failure(exc.message, reconnect=True)
+    connection.record_failure(exc.message, reconnect=exc.kind == ErrorKind.AUTH)
     _finish(run, SyncRun.Status.FAILED, exc.message)
+
+
+def _connections_work(integration) -> None:
+    """A run that got through shows both connections as working again (a failing one recovers by itself)."""
+    for connection in (integration.hubspot_connection, integration.other_connection):
+        if connection.status != connection.Status.OK:
+            connection.record_success()
 
 
 def _kick_next(integration_id: int, finished_run_id: Any) -> None:

@@ -221,3 +221,35 @@ def test_two_workers_racing_on_one_integration_never_run_it_at_once():
         assert sorted(SyncRun.objects.values_list("status", flat=True)) == ["succeeded", "succeeded"]
     finally:
         pair.close()
+
+
+def test_bad_credentials_fail_the_run_and_mark_that_connection_reconnect_needed(cw_pair):
+    connection = cw_pair.integration.other_connection
+    connection.credentials = {"private_key": "not-the-key"}
+    connection.save()
+    run = cw_pair.sync()
+    assert run.status == "failed" and "credentials" in run.error
+    connection.refresh_from_db()
+    cw_pair.integration.hubspot_connection.refresh_from_db()
+    assert connection.status == "reconnect_needed"
+    assert cw_pair.integration.hubspot_connection.status != "reconnect_needed"
+    from connectors.connectwise.emulator import DEMO_PRIVATE_KEY
+
+    connection.credentials = {"private_key": DEMO_PRIVATE_KEY}
+    connection.save()
+    assert cw_pair.sync().status == "succeeded"
+    connection.refresh_from_db()
+    assert connection.status == "ok"  # recovered by itself on the next good run
+
+
+def test_a_record_deferred_too_often_fails_visibly(cw_pair):
+    from syncsmart.models import DeferredRecord, RecordEvent
+
+    hub_contact = cw_pair.hubspot.create_record("contacts", {"email": "alone@nowhere.example.com", "firstname": "Alone"})
+    cw_pair.sync()  # a ConnectWise contact needs a company: it waits
+    row = DeferredRecord.objects.get(record_id=hub_contact)
+    DeferredRecord.objects.filter(pk=row.pk).update(attempts=DeferredRecord.MAX_ATTEMPTS - 1, next_attempt_at=row.created_at)
+    run = cw_pair.sync()
+    event = RecordEvent.objects.get(run=run, source_side="hubspot", source_object="contacts", source_id=hub_contact)
+    assert event.outcome == "failed" and event.message.startswith("Gave up after")
+    assert cw_pair.other.count("contacts") == 0
