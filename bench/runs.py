@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from mappings.models import Integration
+from syncsmart.engine import context, flow, run  # noqa: F401 - loaded up front: a long soak keeps the code it started with
 from syncsmart.engine.jobs import run_slice
 from syncsmart.models import SyncRun
 
