@@ -16,7 +16,8 @@ from typing import Any
 from django.conf import settings
 
 from mappings.models import Integration
-from syncsmart.engine import context, flow, run  # noqa: F401 - loaded up front: a long soak keeps the code it started with
+import syncsmart.engine.context  # noqa: F401 - loaded up front: a long soak keeps the code it started with,
+import syncsmart.engine.run  # noqa: F401 - even when the shared working tree changes meanwhile
 from syncsmart.engine.jobs import run_slice
 from syncsmart.models import SyncRun
 
