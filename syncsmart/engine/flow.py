@@ -456,6 +456,8 @@ class Flow:
                 t_changed = False  # the target did not report the field: treat as unchanged
             if t_norm is None and t_name not in target_base:
                 t_changed = False  # filling an empty field of a newly matched record is no conflict
+            if s_norm is None and s_name not in source_base:
+                s_changed = False  # an empty field never blanks the counterpart of a newly matched record
             if s_changed and t_changed:
                 kept, lost = (new, target_props.get(t_name)) if source_wins else (target_props.get(t_name), props[s_name])
                 item.conflicts[t_name] = {"winner": fm.winner, "kept": kept, "lost": lost,
@@ -469,6 +471,8 @@ class Flow:
                 continue  # the target's change (or the winner's value) flows the other way
             item.writes[t_name] = new
             item.source_base[s_name], item.target_base[t_name] = s_norm, new_norm
+        if item.matched:
+            self._queue_reverse(item)  # what the counterpart knows better flows back in this run
         self._check_required_parents(item)
 
     def _queue_reverse(self, item: Item) -> None:

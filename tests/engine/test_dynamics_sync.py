@@ -106,3 +106,20 @@ def test_owner_matched_by_exact_email(dyn_pair):
     dyn_pair.sync()
     account = dyn_pair.other.record("accounts", link_of("companies", hubspot_id=company).other_id)
     assert lookup_id(account["ownerid"]) == user
+
+
+def test_existing_records_are_matched_by_email_and_website_not_duplicated(dyn_pair):
+    account = dyn_pair.other.create_record("accounts", {"name": "Fabrikam Inc", "websiteurl": "fabrikam.example.com"})
+    contact = dyn_pair.other.create_record("contacts", {"lastname": "Ray", "emailaddress1": "Dana@Fabrikam.example.com",
+                                                        "parentcustomerid": account})
+    company = dyn_pair.hubspot.create_record("companies", {"name": "Fabrikam", "domain": "fabrikam.example.com"})
+    hub_contact = dyn_pair.hubspot.create_record("contacts", {"email": "dana@fabrikam.example.com", "firstname": "Dana"},
+                                                 associations={"companies": [company]})
+    dyn_pair.sync()
+    assert dyn_pair.other.count("accounts") == 1 and dyn_pair.other.count("contacts") == 1
+    assert dyn_pair.hubspot.count("companies") == 1 and dyn_pair.hubspot.count("contacts") == 1
+    assert link_of("companies", hubspot_id=company).other_id == account
+    assert link_of("contacts", "contacts", hubspot_id=hub_contact).other_id == contact
+    # Empty fields were filled from the other side; nothing was overwritten without a system of record.
+    assert dyn_pair.other.record("contacts", contact)["firstname"] == "Dana"
+    assert dyn_pair.hubspot.get_record("contacts", hub_contact)["lastname"] == "Ray"
