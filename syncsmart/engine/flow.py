@@ -164,12 +164,17 @@ class Flow:
 
     # --- 2. gate and filter -----------------------------------------------------------------
     def _primary_email_field(self) -> str | None:
-        match = self.mapping.match_field_for(self.source)
-        email_fields = [n for n, f in self.source_schema.fields.items() if f.type == FieldType.EMAIL] or \
-                       [n for n in self.source_schema.fields if n.lower() in ("email", "emailaddress1")]
-        if match and match in email_fields:
-            return match
-        return email_fields[0] if email_fields else None
+        """The e-mail that identifies a person-like record (contacts, leads). Companies and deals
+        have none here even when they carry an address: their test marker is in the name."""
+        def is_email(name: str) -> bool:
+            info = self.source_schema.get(name)
+            return info is not None and (info.type == FieldType.EMAIL or "email" in name.lower())
+
+        declared = self.ctx.object_type(self.source, self.source_object).match_fields
+        for name in (self.mapping.match_field_for(self.source), *declared):
+            if name and is_email(name):
+                return name
+        return None
 
     def gate(self, record: Record) -> str | None:
         if record.deleted:

@@ -77,3 +77,15 @@ def test_filter_applies_per_direction(cw_pair):
     assert event.outcome == "filtered" and "title is not empty" in event.message
     assert RecordEvent.objects.get(run=run, source_side="other", source_object="contacts",
                            source_id=str(with_title["id"])).outcome == "created"
+
+
+def test_test_mode_judges_dynamics_accounts_by_name_and_leads_by_email(dyn_pair):
+    actions.update_integration(dyn_pair.integration, None, test_mode=True)
+    marked = dyn_pair.other.create_record("accounts", {"name": "SyncSmart QA", "emailaddress1": "info@qa.example.com"})
+    plain = dyn_pair.other.create_record("accounts", {"name": "Real Account", "emailaddress1": "x+ss.test@real.example.com"})
+    lead = dyn_pair.other.create_record("leads", {"lastname": "Tester", "emailaddress1": "lead+ss.test@x.example.com"})
+    run = dyn_pair.sync()
+    by_id = {e.source_id: e for e in RecordEvent.objects.filter(run=run, source_side="other")}
+    assert by_id[marked].outcome == "created"
+    assert by_id[plain].outcome == "filtered" and "name" in by_id[plain].message
+    assert by_id[lead].outcome == "created"
