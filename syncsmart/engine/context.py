@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import Any, Iterable
+from typing import Iterable
 
-from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import Connector, ConnectorError, ObjectType, Option
@@ -166,4 +165,3 @@ def mapping_flows(mapping: ObjectMapping) -> list[str]:
     return Direction.flows(mapping.direction)
 
 
-__all__ = ["RunContext", "FREE_EMAIL_DOMAINS", "other_side", "mapping_flows", "transaction"]

@@ -19,7 +19,6 @@ from typing import Any, Callable, Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from connectors.base import ConnectorError, ErrorKind, FieldType, Record, WriteInput, WriteResult, chunked
@@ -478,14 +477,15 @@ class Flow:
             item.source_base[s_name], item.target_base[t_name] = s_norm, new_norm
         if item.matched:
             self._queue_reverse(item)  # what the counterpart knows better flows back in this run
-        self._check_required_parents(item)
+        self._defer_if_parent_missing(item)
 
     def _queue_reverse(self, item: Item) -> None:
         if item.target_id and self.source in mapping_flows(self.mapping):
             self.ctx.reverse_pending[(self.mapping.pk, self.target)].add(item.target_id)
 
-    def _check_required_parents(self, item: Item) -> None:
-        """Never create an orphan: a record whose target type requires a parent waits for it."""
+    def _defer_if_parent_missing(self, item: Item) -> None:
+        """Never create an orphan: a new record whose parent is not linked yet (or an update whose
+        target type needs that parent) waits in the deferred queue for it."""
         if item.waiting_for:
             needs_parent = set(self.ctx.object_type(self.target, self.target_object).parents)
             blocking = [w for w in item.waiting_for if w.get("target_object") in needs_parent or item.target_id is None]
@@ -776,5 +776,3 @@ class Flow:
         column = "hubspot_id" if self.source == Side.HUBSPOT else "other_id"
         return {getattr(l, column): l for l in RecordLink.objects.filter(object_mapping=self.mapping, **{f"{column}__in": ids})}
 
-
-__all__ = ["Flow", "Item", "PageResult", "Q", "timedelta"]

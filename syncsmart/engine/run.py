@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import Record, chunked
-from mappings.models import ObjectMapping, Side
+from mappings.models import ObjectMapping
 from syncsmart.engine.context import RunContext
 from syncsmart.engine.flow import Flow
 from syncsmart.models import DeferredRecord, InboxItem, SyncCursor, SyncRun
@@ -195,5 +195,3 @@ class Engine:
 class RunCancelled(Exception):
     pass
 
-
-__all__ = ["Engine", "LeaseLost", "RunCancelled", "Side"]

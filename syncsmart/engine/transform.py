@@ -13,13 +13,9 @@ Dropdowns follow the documented algorithm (DESIGN.md §4, seed 003) literally:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connectors.base import Connector, FieldInfo, FieldType, Option
-
-if TYPE_CHECKING:
-    pass
-
 
 class Unmatched(Exception):
     """A value has no counterpart on the target side; `detail` is what the event reports."""

@@ -6,7 +6,7 @@ import pytest
 from mappings import actions
 from mappings.models import FieldMapping
 from syncsmart.engine.jobs import run_slice
-from syncsmart.models import RecordEvent, RecordLink, SyncRun
+from syncsmart.models import RecordEvent, RecordLink
 
 pytestmark = pytest.mark.django_db
 
