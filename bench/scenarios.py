@@ -49,6 +49,13 @@ class BenchOptions:
     notes: list[str] = field(default_factory=list)
 
 
+def cancel_leftover_runs() -> int:
+    """Before a scenario: cancel runs an earlier scenario left queued (e.g. webhook runs queued
+    after its worker stopped). Left alone they would make every run of the next scenario yield
+    after each flow, as the engine does when another tenant's run waits."""
+    return SyncRun.objects.filter(status__in=SyncRun.ACTIVE).update(status=SyncRun.Status.CANCELLED)
+
+
 def judge(figures: dict[str, Any]) -> dict[str, Any]:
     """{metric: {value, target, met}} for every figure that has a target."""
     out = {}

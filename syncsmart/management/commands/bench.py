@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from bench.database import throwaway_database
 from bench.lab import DEFAULT_LATENCY_MS
 from bench.report import details, machine, table, write_json
-from bench.scenarios import SCENARIOS, BenchOptions
+from bench.scenarios import SCENARIOS, BenchOptions, cancel_leftover_runs
 from connectors.emulation import parse_latency
 
 
@@ -46,6 +46,7 @@ class Command(BaseCommand):
             for name in names:
                 started = time.monotonic()
                 self.stderr.write(f"bench: {name}...")
+                cancel_leftover_runs()
                 results[name] = SCENARIOS[name](opts)
                 results[name]["scenario_wall_s"] = round(time.monotonic() - started, 1)
         self.stdout.write(table(results))
