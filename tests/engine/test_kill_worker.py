@@ -1,9 +1,10 @@
 """A real `qcluster` worker is SIGKILLed in the middle of a run; after the sweep hands the run
 to a new worker it finishes with no duplicate and no lost change.
 
-Everything runs for real: the emulators on real ports, a SQLite file database and the q2 ORM
-broker shared by the worker processes. The test process only drives them through
-`manage.py shell` and reads the database file.
+Everything runs for real: the emulators on real ports, a SQLite file database, and the q2 ORM
+broker or Redis (which keeps no delivery receipts, so the killed worker's task is simply gone)
+shared by the worker processes. The test process only drives them through `manage.py` and
+reads the database file.
 """
 
 from __future__ import annotations
