@@ -68,10 +68,10 @@ class Engine:
     # --- phases ------------------------------------------------------------------------
     def execute(self) -> bool:
         """Work until done (True) or until asked to yield after a page (False)."""
-        if self.state.get("records"):
-            return self._retry_records()
         if not self._drain_inbox():
             return False
+        if self.state.get("records"):
+            return self._retry_records()
         flows = self.ctx.flows(self._only_mapping())
         step = int(self.state.get("step", 0))
         while step < len(flows):
