@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Iterable
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,6 +24,7 @@ from connectors.base import ConnectorError, ErrorKind, FieldType, Record, WriteI
 from mappings import filters
 from mappings.models import FieldMapping, ObjectMapping, Side
 from syncsmart.engine.context import FREE_EMAIL_DOMAINS, RunContext, mapping_flows, other_side
+from syncsmart.engine.jobs import tuning
 from syncsmart.engine.transform import Unmatched, dropdown_to_hubspot, dropdown_to_other, owner_across
 from syncsmart.engine.values import ConversionError, convert, is_empty, normal, values_hash
 from syncsmart.models import DeferredRecord, PendingCreate, RecordEvent, RecordLink
@@ -335,7 +335,7 @@ class Flow:
                     raise
                 # The vendor cannot look this field up: the reverse flow will meet the record in
                 # its change feed and adopt it (adopt_opposite_creates). Until then, wait.
-                grace = timedelta(seconds=getattr(settings, "SYNC_PENDING_GRACE_SECONDS", PENDING_GRACE.total_seconds()))
+                grace = timedelta(seconds=tuning("SYNC_PENDING_GRACE_SECONDS", PENDING_GRACE.total_seconds()))
                 for row in rows:
                     if timezone.now() - row.created_at < grace:
                         item = unlinked[row.source_id]

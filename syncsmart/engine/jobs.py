@@ -25,7 +25,7 @@ log = logging.getLogger("syncsmart.engine")
 RETRY_DELAY_SECONDS = 30
 
 
-def _tuning(name: str, default: float) -> float:
+def tuning(name: str, default: float) -> float:
     """Engine knobs: a Django setting if present, else the environment (worker processes), else the default."""
     value = getattr(settings, name, None)
     if value is None:
@@ -35,12 +35,12 @@ def _tuning(name: str, default: float) -> float:
 
 def lease_seconds() -> int:
     """How long a run's lease lasts without a heartbeat (renewed after every page)."""
-    return int(_tuning("SYNC_LEASE_SECONDS", 120))
+    return int(tuning("SYNC_LEASE_SECONDS", 120))
 
 
 def slice_seconds() -> float:
     """How long one slice of a run may work before it goes back to the queue."""
-    return _tuning("SYNC_SLICE_SECONDS", 20)
+    return tuning("SYNC_SLICE_SECONDS", 20)
 
 
 # --- the lease ---------------------------------------------------------------------------
