@@ -49,9 +49,10 @@ class Command(BaseCommand):
                 cancel_leftover_runs()
                 results[name] = SCENARIOS[name](opts)
                 results[name]["scenario_wall_s"] = round(time.monotonic() - started, 1)
+        if options["json_file"]:  # first: a closed stdout (| head) must not lose the figures
+            write_json(options["json_file"], results)
         self.stdout.write(table(results))
         self.stdout.write("")
         self.stdout.write(details(results))
         if options["json_file"]:
-            write_json(options["json_file"], results)
             self.stdout.write(f"\nJSON written to {options['json_file']}")
