@@ -48,7 +48,15 @@ class Command(BaseCommand):
             site = f"http://{options['host']}:{options['port']}"
             for line in demo_data.connect_demo_tenant(tenant, emulators, site):
                 self.stdout.write(f"  {line}")
-        children = self._start_children(options)
+        child_env = {}
+        hubspot = next((r for r in emulators if r.emulator.system == "hubspot"), None)
+        if hubspot is not None:
+            from tenants.onboarding.demo import hubspot_oauth_env
+
+            # The installer's "Connect HubSpot" goes to the HubSpot emulator's consent page.
+            child_env = hubspot_oauth_env(hubspot.base_url)
+        children = self._start_children(options, child_env)
+        self._print_installer_credentials(emulators)
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(
             "\nSyncSmart is running.\n"
@@ -56,6 +64,7 @@ class Command(BaseCommand):
             f"  Log in:    {DEMO_EMAIL}\n"
             f"  Password:  {password}\n"
             f"  Staff console: {url}staff/ (same log-in)\n"
+            f"  Try the installer: {url}install/ (HubSpot OAuth goes to the emulator)\n"
             "Press Ctrl-C to stop.\n"))
         self.stdout.flush()
         stopping = {"now": False}
@@ -78,13 +87,28 @@ class Command(BaseCommand):
                 running.stop()
             self.stdout.write("Stopped.")
 
+    def _print_installer_credentials(self, emulators) -> None:
+        """What to type in the installer to connect the built-in emulators (demo keys, not secrets)."""
+        for running in emulators:
+            host = running.base_url.split("://", 1)[1]
+            if running.emulator.system == "connectwise":
+                from connectors.connectwise import emulator as cw
+
+                self.stdout.write(f"  Installer, ConnectWise emulator: company {cw.DEMO_COMPANY}, site {host}, public key "
+                                  f"{cw.DEMO_PUBLIC_KEY}, private key {cw.DEMO_PRIVATE_KEY}, client id {cw.DEMO_CLIENT_ID}")
+            elif running.emulator.system == "dynamics" and hasattr(running.emulator, "connection_settings"):
+                config, credentials = running.emulator.connection_settings(running.base_url)
+                self.stdout.write(f"  Installer, Dynamics emulator: org URL {config['org_url']}, tenant id {config['tenant_id']}, "
+                                  f"client id {config['client_id']}, client secret {credentials['client_secret']}, "
+                                  f"token endpoint base {config['token_url_base']}")
+
     def _demo_password(self) -> str:
         # A fresh password every start: nothing but its hash is ever stored.
         return "demo-" + secrets.token_urlsafe(9)
 
-    def _start_children(self, options) -> dict[str, subprocess.Popen]:
+    def _start_children(self, options, extra_env: dict[str, str]) -> dict[str, subprocess.Popen]:
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        env = {**os.environ, "Q_WORKERS": str(options["workers"]), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **extra_env, "Q_WORKERS": str(options["workers"]), "PYTHONUNBUFFERED": "1"}
         web = subprocess.Popen([*manage, "runserver", "--noreload", "--skip-checks", f"{options['host']}:{options['port']}"],
                                env=env, start_new_session=True)
         worker = subprocess.Popen([*manage, "qcluster"], env=env, start_new_session=True)
