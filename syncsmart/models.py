@@ -250,9 +250,15 @@ class DeferredRecord(models.Model):
     def gave_up(self) -> bool:
         return self.attempts >= self.MAX_ATTEMPTS
 
-    @staticmethod
-    def backoff(attempts: int) -> timedelta:
-        return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+    # The first tries come with the very next run (a vendor hiccup or a parent synced a moment
+    # later is the usual cause); after that, waits double up to an hour.
+    IMMEDIATE_ATTEMPTS = 3
+
+    @classmethod
+    def backoff(cls, attempts: int) -> timedelta:
+        if attempts <= cls.IMMEDIATE_ATTEMPTS:
+            return timedelta(0)
+        return timedelta(seconds=min(3600, 30 * 2 ** (attempts - cls.IMMEDIATE_ATTEMPTS - 1)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"record_id": self.record_id, "side": self.source_side, "attempts": self.attempts, "reason": self.reason}
