@@ -30,7 +30,7 @@ from bench.scenarios import write_calls
 from bench.services import Worker
 from mappings import actions
 from syncsmart import tasks
-from syncsmart.models import SyncRun
+from syncsmart.models import DeferredRecord, SyncRun
 
 DEFAULT_FAULTS = {"429": 0.10, "500": 0.025, "503": 0.025, "timeout": 0.02}
 # An emulated timeout holds the connection this long, then drops it (the client sees a failed call).
@@ -156,6 +156,7 @@ def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict
                 stopped_at = timezone.now()
                 say(f"soak: edits stopped after {log.edits} edits ({log.creates} creates) at {time.monotonic() - started:.0f}s")
             if stopped_at is not None:
+                _deferred_due_now(lab)
                 quiet = _quiet_run_since(lab, stopped_at)
                 quiet_runs = quiet_runs | {quiet} if quiet else set()
                 if len(quiet_runs) >= 2:  # two distinct runs, both started after the last edit, wrote nothing
@@ -200,7 +201,17 @@ def _quiet_run_since(lab: labs.Lab, since) -> Any:
     if last is None or last.status != SyncRun.Status.SUCCEEDED or last.started_at is None or last.started_at <= since:
         return None
     busy = {k: v for k, v in (last.counts or {}).items() if v and (k.startswith("writes") or k in ("created", "updated", "deferred", "failed"))}
-    return None if busy else last.pk
+    return None if busy or _deferred_waiting(lab).exists() else last.pk
+
+
+def _deferred_waiting(lab: labs.Lab):
+    return DeferredRecord.objects.filter(integration=lab.integration, attempts__lt=DeferredRecord.MAX_ATTEMPTS)
+
+
+def _deferred_due_now(lab: labs.Lab) -> None:
+    """Compress time for records waiting for a parent (the engine backs off up to minutes
+    between attempts): once edits stop, every waiting record is due at the next run."""
+    _deferred_waiting(lab).filter(next_attempt_at__gt=timezone.now()).update(next_attempt_at=timezone.now())
 
 
 def _finish_active_runs(lab: labs.Lab) -> None:
@@ -279,6 +290,8 @@ def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elaps
         "mismatched": mismatched, "rerun_writes": rerun_writes, "rerun_status": rerun.status, "kills": kills,
         "edits": log.edits, "creates": log.creates, "faults": options.faults, "faults_injected": dict(injected), "elapsed_s": round(elapsed, 1),
         "runs": SyncRun.objects.filter(integration=lab.integration).count(),
+        "deferred_waiting": _deferred_waiting(lab).count(),
+        "deferred_gave_up": DeferredRecord.objects.filter(integration=lab.integration, attempts__gte=DeferredRecord.MAX_ATTEMPTS).count(),
         "examples": {"missing_on_one_side": one_sided[:10], "lost_edits": lost_examples[:10], "rerun_counts": rerun.counts},
     }
     say(f"soak: {result}")
