@@ -15,6 +15,7 @@ Grammar (keywords are case-insensitive, as ConnectWise's are):
     op         := "=" | "!=" | "<" | "<=" | ">" | ">="
     path       := name ( "/" name )*            e.g. company/id, status/name, _info/lastUpdated
     literal    := "quoted string" | number | [datetime] | true | false | null
+                  (\" escapes a quote; single quotes are accepted too, leniently)
 
 Reference semantics (what `matches` computes; the property tests check it):
 - a path walks nested objects; a missing step gives null; a list on the way is searched for

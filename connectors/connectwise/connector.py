@@ -16,6 +16,8 @@ Shape the engine relies on (see connectors.base for the interface):
   cursor by OVERLAP (re-reading a few records is harmless; missing one is not);
 - look-ups: one `in (...)` condition per batch (`childConditions` for contact e-mails), pages
   followed through `Link rel="next"`;
+- deletions: ConnectWise lists never show deleted records, so deletes arrive only through
+  callbacks (parse_webhook -> change "deleted"), never through read_changes;
 - writes: ConnectWise has no batch endpoint, so create / update go record by record (POST, and
   PATCH with JSON-patch operations) and each input gets its own WriteResult.
 """

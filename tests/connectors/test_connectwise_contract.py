@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from connectors.connectwise.connector import ConnectWiseConnector
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.http import default_retry
@@ -32,6 +34,17 @@ class ConnectWiseHarness(Harness):
 
     def make_bad_credentials_connector(self, emulator, base_url, transport):
         return connector_for(base_url, transport, private_key="not-the-private-key")
+
+    def capture_webhook(self, emulator, connector, record_id):
+        """Subscribe through the connector (system/callbacks), edit the record as a user would,
+        and return the signed callback ConnectWise posted."""
+        received: list[httpx.Request] = []
+        emulator.webhooks.transport = httpx.MockTransport(lambda r: received.append(r) or httpx.Response(200))
+        connector.register_callbacks("https://syncsmart.example/webhooks/1/other")
+        self.edit_record(emulator, record_id, {self.update_field: "Changed For Callback"})
+        assert emulator.webhooks.wait_idle(10)
+        request = received[-1]
+        return request.method, str(request.url), dict(request.headers), request.content
 
 
 class ConnectWiseContactsHarness(ConnectWiseHarness):
