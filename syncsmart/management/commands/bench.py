@@ -3,7 +3,6 @@ against the emulators on real ports (see docs/benchmarks.md). Runs in a throw-aw
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
