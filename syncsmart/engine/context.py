@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from typing import Iterable
 
 from django.utils import timezone
@@ -41,8 +42,21 @@ class RunContext:
             ObjectMapping.objects.filter(integration=integration, enabled=True).prefetch_related("field_mappings").order_by("order", "id"))
         # Counts of earlier slices of this run carry on.
         self.counts: collections.Counter = collections.Counter(run.counts if run is not None else {})
+        # Renews the run's lease; set by the job. Long pages call it between write batches.
+        self.renew = lambda: True
+        self._renewed_at = time.monotonic()
         # Records of the reverse flow to look at in this run (matched pairs whose other side wins).
         self.reverse_pending: dict[tuple[int, str], set[str]] = collections.defaultdict(set)
+
+    def keep_alive(self, every: float = 5.0) -> None:
+        """Renew the lease during a long page (a ConnectWise page of 1,000 writes one by one)."""
+        if time.monotonic() - self._renewed_at < every:
+            return
+        self._renewed_at = time.monotonic()
+        if not self.renew():
+            from syncsmart.engine.run import LeaseLost
+
+            raise LeaseLost("The run's lease expired and another worker took the integration over.")
 
     def close(self) -> None:
         for connector in self.connectors.values():

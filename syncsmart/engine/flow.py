@@ -546,6 +546,7 @@ class Flow:
         relinked: list[Item] = []
         for batch in chunked(items, self.target_connector.max_batch_write):
             self._remember_creates(batch)  # committed before the call: a kill now cannot duplicate
+            self.ctx.keep_alive()
             results = self.target_connector.create(self.target_object, [WriteInput(dict(i.writes), ref=i.id) for i in batch])
             self.ctx.counts[f"writes_{self.target}"] += len(batch)
             result.writes += len(batch)
@@ -579,6 +580,7 @@ class Flow:
 
     def _update(self, items: list[Item], result: PageResult) -> None:
         for batch in chunked(items, self.target_connector.max_batch_write):
+            self.ctx.keep_alive()
             results = self.target_connector.update(self.target_object,
                                                    [WriteInput(dict(i.writes), id=i.target_id, ref=i.id) for i in batch])
             self.ctx.counts[f"writes_{self.target}"] += len(batch)

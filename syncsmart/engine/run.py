@@ -37,6 +37,7 @@ class Engine:
         self.run = ctx.run
         self.kind = SyncCursor.Kind.HISTORICAL if historical else SyncCursor.Kind.INCREMENTAL
         self.renew = renew or (lambda: True)
+        ctx.renew = self.renew
         self.should_yield = should_yield or (lambda: False)
         self.state: dict[str, Any] = dict(self.run.state) if self.run is not None else {}
         for key, ids in self.state.pop("reverse", {}).items():

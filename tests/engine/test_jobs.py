@@ -253,3 +253,26 @@ def test_a_record_deferred_too_often_fails_visibly(cw_pair):
     event = RecordEvent.objects.get(run=run, source_side="hubspot", source_object="contacts", source_id=hub_contact)
     assert event.outcome == "failed" and event.message.startswith("Gave up after")
     assert cw_pair.other.count("contacts") == 0
+
+
+def test_a_long_page_keeps_its_lease_alive_between_write_batches(cw_pair, settings):
+    """ConnectWise takes writes one by one, so a page of 1,000 can outlast a lease: the run renews
+    it as it writes, and a run whose lease was taken over stops before committing anything."""
+    from syncsmart.engine.context import RunContext
+
+    settings.SYNC_LEASE_SECONDS = 60
+    run = SyncRun.objects.create(integration=cw_pair.integration, trigger="manual")
+    ctx = RunContext(cw_pair.integration, run, connectors=cw_pair.connectors())
+    renewals = []
+    ctx.renew = lambda: renewals.append(1) or len(renewals) < 2
+    ctx._renewed_at -= 10
+    ctx.keep_alive()
+    assert renewals == [1]
+    ctx.keep_alive()  # renewed a moment ago: no call
+    assert renewals == [1]
+    ctx._renewed_at -= 10
+    from syncsmart.engine.run import LeaseLost
+
+    with pytest.raises(LeaseLost):
+        ctx.keep_alive()
+    ctx.close()
