@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from connectors.base import ConnectorError, WebhookEvent
+from mappings.go_live import webhook_intake_paused
 from mappings.models import Integration, Side
 from syncsmart.models import InboxItem
 
@@ -62,6 +63,11 @@ def receive(request: HttpRequest, integration_id: int, side: str) -> HttpRespons
         return JsonResponse({"error": "unknown integration"}, status=404)
     if len(request.body) > MAX_BODY_BYTES:
         return JsonResponse({"error": "body too large"}, status=413)
+    if webhook_intake_paused(integration):
+        # Mid sandbox -> production switch: store nothing; vendors retry a 503 later.
+        response = JsonResponse({"error": "webhook intake paused while this integration moves to production"}, status=503)
+        response["Retry-After"] = "60"
+        return response
     connection = integration.hubspot_connection if side == Side.HUBSPOT else integration.other_connection
     connector = connection.connector()
     try:

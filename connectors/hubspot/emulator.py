@@ -359,7 +359,7 @@ class HubSpotEmulator(Emulator):
     def setup_routes(self) -> None:
         obj = r"(?P<object>contacts|companies|deals)"
         r = self.route
-        r("POST", rf"/crm/v3/objects/{obj}/search", self.search, name="search")
+        r("POST", rf"/crm/v3/objects/{obj}/search", self.search, name="search", write=False)
         r("POST", rf"/crm/v3/objects/{obj}/batch/read", self.batch_read, name="batch/read", write=False)
         r("POST", rf"/crm/v3/objects/{obj}/batch/create", self.batch_create, name="batch/create")
         r("POST", rf"/crm/v3/objects/{obj}/batch/update", self.batch_update, name="batch/update")

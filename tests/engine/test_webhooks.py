@@ -130,3 +130,15 @@ def test_dynamics_service_endpoint_webhook_is_verified_by_its_key_and_runs(dyn_p
     run = dyn_pair.sync(trigger="webhook")
     assert run.status == "succeeded"
     assert dyn_pair.hubspot.find_records("companies", "name", "Fabrikam")
+
+
+def test_webhooks_during_a_move_to_production_are_refused_with_503_and_nothing_is_stored(hooked, django_capture_on_commit_callbacks):
+    from tenants.models import GoLiveSwitch
+
+    GoLiveSwitch.objects.create(tenant=hooked.integration.tenant, integration=hooked.integration,
+                                status=GoLiveSwitch.Status.IN_PROGRESS, webhooks_paused=True)
+    hooked.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter"})
+    [response] = deliver(hooked.hubspot, django_capture_on_commit_callbacks)
+    assert response.status_code == 503 and response["Retry-After"] == "60"
+    assert not InboxItem.objects.exists()
+    assert not SyncRun.objects.exists()
