@@ -24,7 +24,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from connectors.base import ConnectionTest, ConnectorError
+from connectors.forms import CredentialsForm
 
 SITE_EXAMPLE = "na.myconnectwise.net"
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -135,7 +135,10 @@ def _check_host_is_public(host: str) -> None:
                 f"ConnectWise sites such as {SITE_EXAMPLE}.", code="private")
 
 
-class ConnectWiseCredentialsForm(forms.Form):
+class ConnectWiseCredentialsForm(CredentialsForm):
+    initial_from_config = ("company_id", "site", "public_key", "client_id")
+    secret_field = "private_key"
+
     company_id = forms.CharField(
         label="Company ID", max_length=100,
         help_text="The company you type on the ConnectWise log-in page.")
@@ -154,19 +157,6 @@ class ConnectWiseCredentialsForm(forms.Form):
         label="Client ID", max_length=100,
         help_text="The clientId of the integration, registered at developer.connectwise.com.")
 
-    def __init__(self, *args: Any, connection: Any = None, **kwargs: Any):
-        self.connection = connection
-        config = dict(getattr(connection, "config", None) or {})
-        if connection is not None and "initial" not in kwargs:
-            kwargs["initial"] = {k: config.get(k, "") for k in ("company_id", "site", "public_key", "client_id")}
-        super().__init__(*args, **kwargs)
-        if self._stored_private_key():
-            self.fields["private_key"].widget.attrs["placeholder"] = "•••••••• (saved; leave blank to keep)"
-
-    def _stored_private_key(self) -> str:
-        credentials = getattr(self.connection, "credentials", None) or {}
-        return str(credentials.get("private_key") or "")
-
     def clean_site(self) -> str:
         return clean_site(self.cleaned_data.get("site", ""))
 
@@ -183,10 +173,7 @@ class ConnectWiseCredentialsForm(forms.Form):
         return value
 
     def clean_private_key(self) -> str:
-        value = self.cleaned_data.get("private_key", "")
-        if not value and not self._stored_private_key():
-            raise forms.ValidationError("Enter the private key (it is shown only once when the key pair is generated).")
-        return value
+        return self.entered_secret("Enter the private key (it is shown only once when the key pair is generated).")
 
     def clean_client_id(self) -> str:
         value = self.cleaned_data["client_id"].strip()
@@ -200,15 +187,6 @@ class ConnectWiseCredentialsForm(forms.Form):
         return {"site": data["site"], "company_id": data["company_id"], "client_id": data["client_id"],
                 "public_key": data["public_key"], "base_url": base_url_for(data["site"])}
 
-    def get_credentials(self) -> dict[str, str]:
-        return {"private_key": self.cleaned_data.get("private_key") or self._stored_private_key()}
-
-    def apply_to(self, connection: Any) -> Any:
-        """Set config and credentials on `connection` (the caller saves it)."""
-        connection.config = {**(connection.config or {}), **self.get_config()}
-        connection.credentials = self.get_credentials()
-        return connection
-
     def connector(self, **kwargs: Any):
         from connectors.connectwise.connector import ConnectWiseConnector
 
@@ -216,14 +194,3 @@ class ConnectWiseCredentialsForm(forms.Form):
         return ConnectWiseConnector(base_url=config["base_url"], company_id=config["company_id"],
                                     public_key=config["public_key"], private_key=self.get_credentials()["private_key"],
                                     client_id=config["client_id"], **kwargs)
-
-    def test_connection(self, **connector_kwargs: Any) -> ConnectionTest:
-        """Call ConnectWise with the entered values; the message says what to fix."""
-        try:
-            connector = self.connector(**connector_kwargs)
-        except ConnectorError as error:
-            return ConnectionTest(False, error.message)
-        try:
-            return connector.test_connection()
-        finally:
-            connector.close()

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 
-from connectors.base import ConnectionTest, ConnectorError
+from connectors.forms import CredentialsForm
 
 ORG_EXAMPLE = "https://contoso.crm.dynamics.com"
 DYNAMICS_HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\.crm(?:[2-9]|1[0-9]|2[0-9])?\.dynamics\.com$")
@@ -92,7 +92,10 @@ def clean_token_url_base(value: str) -> str:
     return f"https://{host}"
 
 
-class DynamicsCredentialsForm(forms.Form):
+class DynamicsCredentialsForm(CredentialsForm):
+    initial_from_config = ("org_url", "tenant_id", "client_id", "token_url_base")
+    secret_field = "client_secret"
+
     org_url = forms.CharField(
         label="Organization URL", max_length=255,
         error_messages={"required": f"Enter the organization URL, e.g. {ORG_EXAMPLE}."},
@@ -112,19 +115,6 @@ class DynamicsCredentialsForm(forms.Form):
     token_url_base = forms.CharField(
         label="Token endpoint (advanced)", max_length=255, required=False,
         help_text="Leave blank for https://login.microsoftonline.com (sovereign clouds: login.microsoftonline.us).")
-
-    def __init__(self, *args: Any, connection: Any = None, **kwargs: Any):
-        self.connection = connection
-        config = dict(getattr(connection, "config", None) or {})
-        if connection is not None and "initial" not in kwargs:
-            kwargs["initial"] = {k: config.get(k, "") for k in ("org_url", "tenant_id", "client_id", "token_url_base")}
-        super().__init__(*args, **kwargs)
-        if self._stored_secret():
-            self.fields["client_secret"].widget.attrs["placeholder"] = "•••••••• (saved; leave blank to keep)"
-
-    def _stored_secret(self) -> str:
-        credentials = getattr(self.connection, "credentials", None) or {}
-        return str(credentials.get("client_secret") or "")
 
     def clean_org_url(self) -> str:
         return clean_org_url(self.cleaned_data.get("org_url", ""))
@@ -147,9 +137,7 @@ class DynamicsCredentialsForm(forms.Form):
         return value
 
     def clean_client_secret(self) -> str:
-        value = self.cleaned_data.get("client_secret", "")
-        if not value and not self._stored_secret():
-            raise forms.ValidationError("Enter the client secret (its Value is shown only once, when the secret is created).")
+        value = self.entered_secret("Enter the client secret (its Value is shown only once, when the secret is created).")
         if value and _is_guid(value):
             raise forms.ValidationError("That looks like the secret's ID. Enter the secret's Value instead (Certificates & "
                                         "secrets > Client secrets > Value).")
@@ -163,7 +151,7 @@ class DynamicsCredentialsForm(forms.Form):
 
     def get_credentials(self) -> dict[str, Any]:
         kept = dict(getattr(self.connection, "credentials", None) or {})  # webhook keys live here too
-        return {**kept, "client_secret": self.cleaned_data.get("client_secret") or self._stored_secret()}
+        return {**kept, **super().get_credentials()}
 
     def apply_to(self, connection: Any) -> Any:
         """Set config and credentials on `connection` (the caller saves it). A changed app drops cached tokens."""
@@ -182,17 +170,6 @@ class DynamicsCredentialsForm(forms.Form):
         kwargs.setdefault("verify", ca_file or True)
         return DynamicsConnector(config["org_url"], config["tenant_id"], config["client_id"],
                                  self.get_credentials()["client_secret"], token_url_base=config["token_url_base"], **kwargs)
-
-    def test_connection(self, **connector_kwargs: Any) -> ConnectionTest:
-        """Get a token and call WhoAmI with the entered values; the message says what to fix."""
-        try:
-            connector = self.connector(**connector_kwargs)
-        except ConnectorError as error:
-            return ConnectionTest(False, error.message)
-        try:
-            return connector.test_connection()
-        finally:
-            connector.close()
 
 
 def _is_guid(value: str) -> bool:

@@ -918,7 +918,7 @@ class HubSpotEmulator(Emulator):
                 record = self._by_id_property(object_type, item.get("id"), item.get("idProperty"))
                 if record is None:
                     errors.append(BatchError("OBJECT_NOT_FOUND", "OBJECT_NOT_FOUND", "Could not get some " + object_type.upper() +
-                                             f" objects, they may be deleted or not exist. Check that ids are valid.",
+                                             " objects, they may be deleted or not exist. Check that ids are valid.",
                                              context={"ids": [str(item.get("id"))]}, http_status=404))
                     continue
                 try:
@@ -1547,7 +1547,7 @@ def _id_floor(filters: list[dict[str, Any]]) -> float:
 def _compile_filter(f: dict[str, Any], defs: dict[str, Any], modified: str):
     """A predicate (properties, modified ms, record id) -> bool, with the filter's values typed once."""
     name, op = f["propertyName"], f["operator"]
-    prop = defs[name]
+    defs[name]  # an unknown property raises here, before any record is read
     fast = name == modified or name == "hs_object_id"
     if not fast or op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
         return lambda props, updated, record_id: _filter_matches(f, props, defs)

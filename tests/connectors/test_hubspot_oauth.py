@@ -182,7 +182,7 @@ def test_credentials_form_checks_the_token_shape_and_never_renders_it_back():
     assert not form.is_valid()
     assert "no spaces" in form.errors["token"][0] and "number" in form.errors["portal_id"][0]
     good = HubSpotCredentialsForm(data={"token": "pat-na1-11112222-3333", "portal_id": "62515"})
-    assert good.is_valid() and good.credentials() == {"token": "pat-na1-11112222-3333"}
+    assert good.is_valid() and good.get_credentials() == {"token": "pat-na1-11112222-3333"}
     assert "pat-na1-11112222-3333" not in str(good["token"])
 
 

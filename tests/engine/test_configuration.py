@@ -120,7 +120,7 @@ def test_request_run_reuses_a_waiting_run_and_queues_after_commit(user, django_c
     queued = []
     monkeypatch.setattr("syncsmart.tasks.enqueue_run", queued.append)
     integration = IntegrationFactory()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         run = actions.request_run(integration, user)
         again = actions.request_run(integration, user)
     assert run.pk == again.pk

@@ -1,7 +1,7 @@
 """Sync health, the record log (search, outcome filter, failure details, retry, deferred,
 conflicts), the historical sync's progress, and the overview's state and chart."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
