@@ -125,18 +125,20 @@ def event_rows(integration, events: list[RecordEvent]) -> list[EventRow]:
     """Labels from the links and waits from the deferred queue, two queries for the whole page."""
     hub_ids = {e.source_id for e in events if e.source_side == Side.HUBSPOT} | {e.target_id for e in events if e.source_side == Side.OTHER}
     other_ids = {e.source_id for e in events if e.source_side == Side.OTHER} | {e.target_id for e in events if e.source_side == Side.HUBSPOT}
-    labels: dict[tuple[str, str], str] = {}
+    # Ids are unique per object type only (a ConnectWise contact and company can both be 2),
+    # so labels are keyed by the object mapping too.
+    labels: dict[tuple[int, str, str], str] = {}
     links = RecordLink.objects.filter(integration=integration).filter(Q(hubspot_id__in=hub_ids - {""}) | Q(other_id__in=other_ids - {""}))
-    for link in links.only("hubspot_id", "other_id", "hubspot_values", "other_values"):
+    for link in links.only("object_mapping_id", "hubspot_id", "other_id", "hubspot_values", "other_values"):
         label = _label(link.hubspot_values or {}) or _label(link.other_values or {})
-        labels[(Side.HUBSPOT, link.hubspot_id)] = labels[(Side.OTHER, link.other_id)] = label
+        labels[(link.object_mapping_id, Side.HUBSPOT, link.hubspot_id)] = labels[(link.object_mapping_id, Side.OTHER, link.other_id)] = label
     deferred_ids = [e.source_id for e in events if e.outcome == RecordEvent.Outcome.DEFERRED]
     waits = {(d.object_mapping_id, d.source_side, d.record_id): d
              for d in DeferredRecord.objects.filter(integration=integration, record_id__in=deferred_ids)} if deferred_ids else {}
     rows = []
     for event in events:
         details = event.details if isinstance(event.details, dict) else {}
-        label = labels.get((event.source_side, event.source_id), "") or str(details.get("label") or "")
+        label = labels.get((event.object_mapping_id, event.source_side, event.source_id), "") or str(details.get("label") or "")
         if not label and isinstance(details.get("properties"), dict):
             label = _label(details["properties"])
         rows.append(EventRow(event, label, waits.get((event.object_mapping_id, event.source_side, event.source_id))))

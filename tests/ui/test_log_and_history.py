@@ -8,7 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from syncsmart.models import SyncRun
-from tests.ui.factories import DeferredRecordFactory, RecordEventFactory, RecordLinkFactory, SyncRunFactory
+from tests.ui.factories import (
+    DeferredRecordFactory,
+    ObjectMappingFactory,
+    RecordEventFactory,
+    RecordLinkFactory,
+    SyncRunFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +154,19 @@ def test_the_log_filters_by_object(team, contacts, log):
     company_event = RecordEventFactory(integration=contacts.integration, object_mapping=companies, source_object="companies")
     body = records(team, contacts, mapping=str(companies.pk))
     assert f'id="event-{company_event.pk}"' in body and f'id="event-{log["ann"].pk}"' not in body
+
+
+
+def test_record_log_labels_a_company_and_a_contact_with_the_same_vendor_id_apart(team, contacts):
+    """ConnectWise numbers contacts and companies separately: id 2 of each keeps its own name."""
+    integration = contacts.integration
+    companies = ObjectMappingFactory(integration=integration, name="Companies", hubspot_object="companies",
+                                     other_object="companies", hubspot_match_field="domain", other_match_field="website", order=10)
+    RecordLinkFactory(integration=integration, object_mapping=companies, hubspot_object="companies", other_object="companies",
+                      hubspot_id="1001", other_id="2", hubspot_values={"name": "Initech"})
+    RecordLinkFactory(integration=integration, object_mapping=contacts, hubspot_id="1004", other_id="2",
+                      hubspot_values={"email": "peter@initech.example.com"})
+    for mapping in (companies, contacts):
+        RecordEventFactory(integration=integration, object_mapping=mapping, source_side="other", source_id="2", outcome="echo")
+    body = records(team, contacts)
+    assert body.count("Initech</") == 1 and body.count("peter@initech.example.com</") == 1
