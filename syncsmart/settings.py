@@ -156,8 +156,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- django-q2 ----------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER: dict = {
-    # Parallel test workers share one Redis: each gets its own queue.
-    "name": env_str("Q_CLUSTER_NAME", "syncsmart") + (f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""),
+    # Parallel test workers, and test runs one after another, share one Redis: each worker of
+    # each run gets its own queue, so no test ever sees another's tasks (signed with another key).
+    "name": env_str("Q_CLUSTER_NAME", "syncsmart") + (
+        f"-{os.environ['PYTEST_XDIST_WORKER']}-{os.environ.get('PYTEST_XDIST_TESTRUNUID', '')[:8]}"
+        if os.environ.get("PYTEST_XDIST_WORKER") else ""),
     "workers": env_int("Q_WORKERS", 2),
     "timeout": env_int("Q_TIMEOUT", 600),
     # retry must exceed timeout, or a slow task is handed to a second worker while it runs.
