@@ -302,12 +302,12 @@ class Emulator:
         return None, allowed
 
     def _inject(self, fault: str, request: Request, after_effect: bool = False) -> Response:
+        if fault in ("429", "500", "502", "503") and after_effect:
+            # A status fault models a refusal, which never follows an effect: the answer is lost instead.
+            return self._inject("drop", request, after_effect=True)
         with self.lock:
             self._faults_injected[fault + (" after" if after_effect else "")] += 1
         if fault in ("429", "500", "502", "503"):
-            if after_effect:
-                # Status faults model a refusal, so they never follow an effect: answer normally.
-                return self._inject("drop", request, after_effect=True)
             status = int(fault)
             response = self.error(status, "Injected fault: " + STATUS_TEXT[status])
             if status == 429:
