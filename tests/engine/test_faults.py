@@ -1,6 +1,8 @@
 """Faults at 20% (429, 5xx, timeouts, dropped connections, some after the write took effect) on
 both emulators: the sync converges, nothing is duplicated, and the next run writes nothing."""
 
+import os
+
 import pytest
 
 from syncsmart.models import RecordLink
@@ -13,7 +15,6 @@ def no_grace(settings):
     """The emulators' change feeds have no lag: an unanswered create shows up at once."""
     settings.SYNC_PENDING_GRACE_SECONDS = 0
 
-import os
 
 SEEDS = [int(s) for s in os.environ.get("FAULT_SEEDS", "1,2").split(",")]
 FAULTS = {"429": 0.05, "500": 0.04, "503": 0.03, "timeout": 0.04, "drop": 0.04}
