@@ -198,6 +198,18 @@ class Connector(abc.ABC):
     max_batch_write: ClassVar[int] = 100
     max_batch_read: ClassVar[int] = 100
     max_page_size: ClassVar[int] = 100
+    # Vendor calls of one connection the engine keeps in flight at once (a page's batch look-ups,
+    # reads and writes run side by side up to this bound; the rate limiter still spaces them).
+    # settings.SYNC_VENDOR_CONCURRENCY overrides it per system.
+    max_concurrency: ClassVar[int] = 1
+
+    @property
+    def concurrency(self) -> int:
+        """The in-flight bound for this connection: the setting for this system, else the declared one."""
+        from django.conf import settings
+
+        configured = (getattr(settings, "SYNC_VENDOR_CONCURRENCY", None) or {}).get(self.system)
+        return max(1, int(configured or self.max_concurrency))
 
     @classmethod
     def from_connection(cls, connection: Any, **kwargs: Any) -> "Connector":

@@ -6,12 +6,20 @@ Layers, outermost first: httpx-retries (exponential backoff with jitter, honouri
 Retry-After) → the shared client-side rate limiter (every attempt, retries included, takes a
 token from the vendor account's bucket) → the network, or an in-process emulator mounted with
 `mount()` for fast tests. Failures are classified once, here, as retryable or permanent.
+
+Thread safety: the engine sends a page's vendor calls from several worker threads through one
+VendorHttp. httpx.Client may be shared between threads, httpx-retries keeps its retry state per
+request, and the limiters lock their buckets (connectors.ratelimit). What must not run on a worker
+thread is database work (Django connections belong to a thread): callbacks that store something,
+such as refreshed tokens, are wrapped with `on_owner_thread` and run by the run's own thread.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+import weakref
 from typing import Any, Callable, Mapping, Protocol
 
 import httpx
@@ -46,6 +54,36 @@ def mounted_transport(base_url: str) -> httpx.BaseTransport | None:
             if base == prefix or base.startswith(prefix + "/"):
                 return transport
     return None
+
+
+# Callbacks a worker thread handed back to the thread that owns them, until it runs them.
+_owner_queues: "weakref.WeakKeyDictionary[threading.Thread, list[Callable[[], None]]]" = weakref.WeakKeyDictionary()
+_owner_lock = threading.Lock()
+
+
+def on_owner_thread(callback: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a callback that touches the database. Called on the thread that wrapped it (the run's),
+    it runs at once; called from a vendor-call worker thread, it waits for that thread's next
+    `run_owner_callbacks()` (the engine calls it whenever a batch of concurrent calls is over)."""
+    owner = threading.current_thread()
+
+    @functools.wraps(callback)
+    def call(*args: Any, **kwargs: Any) -> None:
+        if threading.current_thread() is owner:
+            callback(*args, **kwargs)
+            return
+        with _owner_lock:
+            _owner_queues.setdefault(owner, []).append(functools.partial(callback, *args, **kwargs))
+
+    return call
+
+
+def run_owner_callbacks() -> None:
+    """Run, in order, the callbacks worker threads left for this thread."""
+    with _owner_lock:
+        queued = _owner_queues.pop(threading.current_thread(), [])
+    for callback in queued:
+        callback()
 
 
 class Limiter(Protocol):

@@ -180,6 +180,10 @@ else:
 # recover from a SIGKILLed worker within seconds (the engine's defaults are 120 s and 20 s).
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 SYNC_SLICE_SECONDS = env_int("SYNC_SLICE_SECONDS", 20)
+# Vendor calls one connection keeps in flight during a page, per system, e.g. "hubspot=4,connectwise=8";
+# a system left out keeps its connector's declared bound (Connector.max_concurrency).
+SYNC_VENDOR_CONCURRENCY = {name.strip(): int(bound) for name, _, bound in
+                           (pair.partition("=") for pair in env_list("SYNC_VENDOR_CONCURRENCY")) if bound.strip()}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -30,6 +30,7 @@ import json
 import logging
 import re
 import ssl
+import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -213,6 +214,9 @@ class ConnectWiseConnector(Connector):
     max_page_size: ClassVar[int] = MAX_PAGE_SIZE
     # ConnectWise publishes no request-rate limit for its cloud API: none is declared here.
     requests_per_second: ClassVar[float | None] = None
+    # Nor a concurrency limit. Writes are one record per call, so a page's writes go out eight at
+    # a time rather than one after another.
+    max_concurrency: ClassVar[int] = 8
 
     def __init__(self, *, base_url: str, company_id: str, public_key: str, private_key: str, client_id: str,
                  transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, retry: Retry | None = None,
@@ -225,6 +229,8 @@ class ConnectWiseConnector(Connector):
             headers={"clientId": client_id, "Accept": ACCEPT}, limiter=limiter, error_parser=parse_error, retry=retry,
             verify=self._tls(verify), transport=transport)
         self.caches = _Caches()
+        # Concurrent writes of a page may all need the communication types first: fetch them once.
+        self._caches_lock = threading.Lock()
 
     @staticmethod
     def _tls(verify: bool | str) -> Any:
@@ -306,14 +312,25 @@ class ConnectWiseConnector(Connector):
             params["conditions"] = conditions
         response = self.http.request("GET", spec.path, params=params)
         rows = response.json()
-        records = [self._record(spec, row) for row in rows]
         has_more = "next" in response.links
         if not rows:
-            return Page(records=[], cursor={"since": (cursor or {}).get("since")} if (cursor or {}).get("since") else {},
-                        has_more=False)
+            return Page(records=[], cursor=_resting_cursor(cursor or {}), has_more=False)
+        seen = (cursor or {}).get("seen") or {}
+        records = [self._record(spec, row) for row in rows if not seen or seen.get(str(row["id"])) != _version(row)]
         last = rows[-1]
-        return Page(records=records, cursor={"since": last["_info"]["lastUpdated"], "after_id": last["id"], "paging": has_more},
-                    has_more=has_more)
+        next_cursor: dict[str, Any] = {"since": last["_info"]["lastUpdated"], "after_id": last["id"], "paging": has_more}
+        if not has_more:
+            next_cursor["seen"] = self._versions_in_overlap(rows, _parse_time(last["_info"]["lastUpdated"]))
+        return Page(records=records, cursor=next_cursor, has_more=has_more)
+
+    def _versions_in_overlap(self, rows: list[dict[str, Any]], newest: dt.datetime) -> dict[str, str]:
+        """The versions the next run's overlap will read again, so it can skip them: without this
+        every run re-delivered the records of the last minute. A version is the row's content
+        fingerprint, not its stamp: ConnectWise stamps to the second, so a second edit within the
+        same second keeps the stamp but not the content, and must still be delivered. Only the
+        pass's last page is remembered (a long backfill's earlier pages may be re-read once)."""
+        floor = newest - self.overlap
+        return {str(row["id"]): _version(row) for row in rows if _parse_time(row["_info"]["lastUpdated"]) >= floor}
 
     def _change_conditions(self, cursor: Mapping[str, Any]) -> str:
         since = cursor.get("since")
@@ -477,6 +494,15 @@ class ConnectWiseConnector(Connector):
 
     def _communication_type(self, kind: str) -> int:
         if self.caches.communication_types is None:
+            with self._caches_lock:
+                self._load_communication_types()
+        type_id = self.caches.communication_types.get(kind)
+        if not type_id:
+            raise ConnectorError(f"This ConnectWise has no {kind} communication type", ErrorKind.CONFIG)
+        return type_id
+
+    def _load_communication_types(self) -> None:
+        if self.caches.communication_types is None:
             rows = self._get_all("company/communicationTypes", {"pageSize": MAX_PAGE_SIZE})
             types: dict[str, int] = {}
             for row in rows:
@@ -486,10 +512,6 @@ class ConnectWiseConnector(Connector):
                     types["phone"] = row["id"]
             types.setdefault("phone", next((r["id"] for r in rows if r.get("phoneFlag")), 0))
             self.caches.communication_types = types
-        type_id = self.caches.communication_types.get(kind)
-        if not type_id:
-            raise ConnectorError(f"This ConnectWise has no {kind} communication type", ErrorKind.CONFIG)
-        return type_id
 
     # --- writing ---------------------------------------------------------------------------------
     def create(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
@@ -745,6 +767,21 @@ def _wire(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.strftime("%Y-%m-%dT00:00:00Z")
     return value
+
+
+def _version(row: Mapping[str, Any]) -> str:
+    """A short fingerprint of everything the row says (its stamp included)."""
+    return hashlib.sha1(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _resting_cursor(cursor: Mapping[str, Any]) -> dict[str, Any]:
+    """After an empty read: keep the stamp and the versions already seen; stop paging."""
+    if not cursor.get("since"):
+        return {}
+    resting: dict[str, Any] = {"since": cursor["since"]}
+    if cursor.get("seen") and not cursor.get("paging"):
+        resting |= {"after_id": cursor.get("after_id"), "paging": False, "seen": cursor["seen"]}
+    return resting
 
 
 def _parse_time(value: str) -> dt.datetime:

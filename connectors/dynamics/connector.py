@@ -63,7 +63,7 @@ from connectors.dynamics import batch as batchfmt
 from connectors.dynamics import limits
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
-from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
+from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
 
 log = logging.getLogger("syncsmart.dynamics")
 
@@ -247,6 +247,9 @@ class DynamicsConnector(Connector):
     max_batch_write = MAX_BATCH_OPERATIONS
     max_batch_read = LOOKUP_VALUES_PER_QUERY
     max_page_size = MAX_PAGE_SIZE
+    # Dataverse allows 52 concurrent requests per user; leave a few for the run's other calls
+    # (the next page's read, a token request) so our own fan-out never meets that 429.
+    max_concurrency = limits.MAX_CONCURRENT - 4
 
     def __init__(self, org_url: str, tenant_id: str, client_id: str, client_secret: str, *,
                  token_url_base: str = LOGIN_BASE, transport: httpx.BaseTransport | None = None,
@@ -272,6 +275,8 @@ class DynamicsConnector(Connector):
                                headers={"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"})
         self._columns: dict[str, dict[str, _Column]] = {}
         self._options: dict[str, dict[str, tuple[Option, ...]]] = {}
+        # Concurrent writes of a page all need a table's columns first: fetch them once.
+        self._metadata_lock = threading.Lock()
 
     @classmethod
     def from_connection(cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None,
@@ -284,6 +289,7 @@ class DynamicsConnector(Connector):
                                  "client secret again.", ErrorKind.CONFIG)
         stored = connection.oauth_tokens or {}
 
+        @on_owner_thread  # a token may be fetched in a concurrent call; the database is the run's thread's
         def persist(tokens: dict[str, Any]) -> None:
             if getattr(connection, "pk", None):
                 connection.save_tokens(tokens, dt.datetime.fromtimestamp(tokens["expires_at"], dt.timezone.utc))
@@ -320,8 +326,15 @@ class DynamicsConnector(Connector):
     def _schema(self, object_type: str) -> dict[str, _Column]:
         """Columns from EntityDefinitions with $expand=Attributes: one call per table, cached.
         Reads and writes need only this (which columns are lookups and picklists), not the options."""
-        if object_type in self._columns:
-            return self._columns[object_type]
+        columns = self._columns.get(object_type)
+        if columns is None:
+            with self._metadata_lock:
+                columns = self._columns.get(object_type)
+                if columns is None:
+                    columns = self._load_schema(object_type)
+        return columns
+
+    def _load_schema(self, object_type: str) -> dict[str, _Column]:
         table = self._table(object_type)
         definition = self.http.request("GET", f"/EntityDefinitions(LogicalName='{table.logical}')", params={
             "$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute", "$expand": "Attributes"}).json()

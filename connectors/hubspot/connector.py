@@ -30,6 +30,7 @@ import email.utils
 import json
 import re
 import ssl
+import threading
 import time
 import uuid
 from typing import Any, Callable, Mapping, Sequence
@@ -53,7 +54,7 @@ from connectors.base import (
     WriteResult,
     chunked,
 )
-from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
+from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
 from connectors.hubspot import limits, oauth, webhooks
 
 CRM_TYPES = ("contacts", "companies", "deals")
@@ -138,6 +139,10 @@ class HubSpotConnector(Connector):
     max_batch_write = limits.BATCH_LIMIT
     max_batch_read = limits.BATCH_LIMIT
     max_page_size = limits.SEARCH_PAGE_LIMIT
+    # HubSpot publishes no concurrency limit, only the 10-second bucket. A page needs two calls per
+    # 100 records (look-up, batch create) at 100-250 ms each: four in flight keep the bucket busy,
+    # and the shared limiter spaces them.
+    max_concurrency = 4
 
     def __init__(self, base_url: str | None = None, *, token: str = "", tokens: oauth.OAuthTokens | None = None,
                  client_id: str = "", client_secret: str = "", portal_id: str = "", transport: httpx.BaseTransport | None = None,
@@ -165,6 +170,8 @@ class HubSpotConnector(Connector):
                                error_parser=hubspot_error, retry=retry, transport=transport, verify=verify, **kwargs)
         self._properties: dict[str, list[dict[str, Any]]] = {}
         self._write_id_ready: set[str] = set()
+        # Metadata is fetched once however many of a page's concurrent calls first ask for it.
+        self._metadata_lock = threading.RLock()
 
     @classmethod
     def from_connection(cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None,
@@ -181,9 +188,11 @@ class HubSpotConnector(Connector):
         portal_id = str(config.get("portal_id") or "")
         account = portal_id or f"connection-{connection.pk}"
 
+        @on_owner_thread  # a refresh may happen in a concurrent call; the database is the run's thread's
         def save(new: oauth.OAuthTokens) -> None:
             connection.save_tokens(new.as_dict(), new.expires_at)
 
+        @on_owner_thread
         def reconnect(message: str) -> None:
             connection.record_failure(message, reconnect=True)
 
@@ -212,9 +221,14 @@ class HubSpotConnector(Connector):
         return object_type
 
     def _property_defs(self, object_type: str, refresh: bool = False) -> list[dict[str, Any]]:
-        if refresh or object_type not in self._properties:
-            self._properties[object_type] = self.http.request("GET", f"/crm/v3/properties/{object_type}").json().get("results", [])
-        return self._properties[object_type]
+        defs = None if refresh else self._properties.get(object_type)
+        if defs is None:
+            with self._metadata_lock:
+                defs = None if refresh else self._properties.get(object_type)
+                if defs is None:
+                    defs = self.http.request("GET", f"/crm/v3/properties/{object_type}").json().get("results", [])
+                    self._properties[object_type] = defs
+        return defs
 
     def _property_names(self, object_type: str) -> list[str]:
         return [p["name"] for p in self._property_defs(object_type) if not p.get("hidden")]
@@ -492,6 +506,11 @@ class HubSpotConnector(Connector):
     def _ensure_write_id_property(self, object_type: str) -> None:
         if object_type in self._write_id_ready:
             return
+        with self._metadata_lock:
+            if object_type not in self._write_id_ready:
+                self._create_write_id_property(object_type)
+
+    def _create_write_id_property(self, object_type: str) -> None:
         try:
             self.http.request("GET", f"/crm/v3/properties/{object_type}/{WRITE_ID_PROPERTY}")
         except ConnectorError as exc:

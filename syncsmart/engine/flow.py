@@ -4,6 +4,12 @@ gate / filter -> echo check -> parents -> resolve counterparts (links, then one 
 look-up) -> read the targets' current values (one batched read) -> transform + conflict + diff
 per field -> batched creates and updates with per-record outcomes -> links, events, cursor.
 
+A page's vendor calls of one kind (its look-ups, its reads, its creates, its updates) are
+independent chunks, so they go out side by side, up to the target connection's concurrency
+bound (`in_flight`); only the HTTP runs on worker threads. Everything that touches the database,
+including each chunk's PendingCreate rows before it is sent and its links right after it
+answers, stays on the run's thread.
+
 Per field, with the link's baseline (the values both sides had when the field was last in
 sync): a field is written only when the source changed it since then; when both sides changed
 it, the field's system of record wins and the losing value goes on the event; when the value
@@ -12,15 +18,19 @@ already equals the target's, nothing is written. The reverse flow handles target
 
 from __future__ import annotations
 
+import itertools
 import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable, Iterable
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.base import ConnectorError, ErrorKind, FieldType, Record, WriteInput, WriteResult, chunked
+from connectors.http import run_owner_callbacks
 from mappings import filters
 from mappings.models import FieldMapping, ObjectMapping, Side
 from syncsmart.engine.context import FREE_EMAIL_DOMAINS, RunContext, mapping_flows, other_side
@@ -40,6 +50,60 @@ UNCERTAIN_KINDS = {ErrorKind.TIMEOUT.value, ErrorKind.NETWORK.value}
 NAME_FIELDS = ("name", "dealname", "companyname", "company_name", "fullname", "lastname")
 O = RecordEvent.Outcome
 PLAIN_TYPES = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE}
+
+
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+def in_flight(calls: Iterable[tuple[K, Callable[[], T]]], limit: int) -> Iterator[tuple[K, T]]:
+    """Run vendor calls up to `limit` at a time on worker threads; yield (key, answer) here, on
+    the calling thread, as each one answers.
+
+    `calls` is drawn lazily, here, only when a slot is free: whatever it does before handing out
+    a call (remember a create, renew the lease) happens on this thread, before that call is sent.
+    When a call (or drawing the next one) fails, nothing new is sent, the calls already out are
+    awaited and yielded, and then the first error is raised: one chunk's failure never loses
+    what another chunk did. A single call, or a bound of 1, runs here without a pool."""
+    calls = iter(calls)
+    first = next(calls, None)
+    if first is None:
+        return
+    second = next(calls, None) if limit > 1 else None
+    if second is None:
+        yield first[0], first[1]()
+        for key, call in calls:
+            yield key, call()
+        return
+    waiting = itertools.chain((first, second), calls)
+    running: dict[Future, K] = {}
+    error: BaseException | None = None
+    pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="syncsmart-vendor")
+    try:
+        while True:
+            while error is None and len(running) < limit:
+                try:
+                    nxt = next(waiting, None)
+                except Exception as exc:  # e.g. the lease is lost: send nothing more
+                    error = exc
+                    break
+                if nxt is None:
+                    break
+                running[pool.submit(nxt[1])] = nxt[0]
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                key = running.pop(future)
+                if future.exception() is not None:
+                    error = error or future.exception()
+                else:
+                    yield key, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        run_owner_callbacks()  # e.g. a token a worker refreshed is stored by this thread
+    if error is not None:
+        raise error
 
 
 class DeferParent(Exception):
@@ -289,7 +353,7 @@ class Flow:
                 by_value.setdefault(value, []).append(item)
         if not by_value:
             return
-        found = self.target_connector.find_by(self.target_object, target_match, sorted(by_value))
+        found = self._find_targets(target_match, sorted(by_value))
         candidates = {str(r.id) for records in found.values() for r in records}
         taken = self._taken_target_ids(candidates)
         for value, group in by_value.items():
@@ -303,6 +367,17 @@ class Flow:
                 twin.outcome = O.DEFERRED
                 twin.message = f"Another record with {source_match} {value} is synced first."
                 twin.retry_later = True
+
+    def _find_targets(self, field_name: str, values: list[str]) -> dict[str, list[Record]]:
+        """The batched match look-up, one call per chunk of values, the chunks in flight together."""
+        connector = self.target_connector
+        calls = ((None, partial(connector.find_by, self.target_object, field_name, chunk))
+                 for chunk in chunked(values, connector.max_batch_read))
+        found: dict[str, list[Record]] = {}
+        for _, part in in_flight(calls, connector.concurrency):
+            for value, records in part.items():
+                found.setdefault(value, []).extend(records)
+        return found
 
     def _recovery_field(self) -> str:
         """The target field that finds a record we may have created without hearing back."""
@@ -395,9 +470,12 @@ class Flow:
         need = [i for i in items if i.target is None]
         if not need:
             return
+        connector = self.target_connector
+        calls = ((None, partial(connector.read_by_ids, self.target_object, batch))
+                 for batch in chunked([i.target_id for i in need], connector.max_batch_read))
         current: dict[str, Record] = {}
-        for batch in chunked([i.target_id for i in need], self.target_connector.max_batch_read):
-            for record in self.target_connector.read_by_ids(self.target_object, batch):
+        for _, records in in_flight(calls, connector.concurrency):
+            for record in records:
                 current[str(record.id)] = record
         for item in need:
             item.target = current.get(item.target_id)
@@ -544,10 +622,15 @@ class Flow:
 
     def _create(self, items: list[Item], result: PageResult) -> None:
         relinked: list[Item] = []
-        for batch in chunked(items, self.target_connector.max_batch_write):
-            self._remember_creates(batch)  # committed before the call: a kill now cannot duplicate
-            self.ctx.keep_alive()
-            results = self.target_connector.create(self.target_object, [WriteInput(dict(i.writes), ref=i.id) for i in batch])
+        connector = self.target_connector
+
+        def sends() -> Iterator[tuple[list[Item], Callable[[], list[WriteResult]]]]:
+            for batch in chunked(items, connector.max_batch_write):
+                self._remember_creates(batch)  # committed before the call: a kill now cannot duplicate
+                self.ctx.keep_alive()
+                yield batch, partial(connector.create, self.target_object, [WriteInput(dict(i.writes), ref=i.id) for i in batch])
+
+        for batch, results in in_flight(sends(), connector.concurrency):
             self.ctx.counts[f"writes_{self.target}"] += len(batch)
             result.writes += len(batch)
             created = []
@@ -579,10 +662,15 @@ class Flow:
         return self.resolve_parents([item], MAX_PARENT_DEPTH)
 
     def _update(self, items: list[Item], result: PageResult) -> None:
-        for batch in chunked(items, self.target_connector.max_batch_write):
-            self.ctx.keep_alive()
-            results = self.target_connector.update(self.target_object,
-                                                   [WriteInput(dict(i.writes), id=i.target_id, ref=i.id) for i in batch])
+        connector = self.target_connector
+
+        def sends() -> Iterator[tuple[list[Item], Callable[[], list[WriteResult]]]]:
+            for batch in chunked(items, connector.max_batch_write):
+                self.ctx.keep_alive()
+                yield batch, partial(connector.update, self.target_object,
+                                     [WriteInput(dict(i.writes), id=i.target_id, ref=i.id) for i in batch])
+
+        for batch, results in in_flight(sends(), connector.concurrency):
             self.ctx.counts[f"writes_{self.target}"] += len(batch)
             result.writes += len(batch)
             for item, outcome in zip(batch, self._in_order(batch, results)):
