@@ -118,18 +118,21 @@ class HubSpotOAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self.tokens.expiring():
-            yield from self._refresh()
-        request.headers["Authorization"] = f"Bearer {self.tokens.access_token}"
+            yield from self._refresh(self.tokens)
+        sent_with = self.tokens
+        request.headers["Authorization"] = f"Bearer {sent_with.access_token}"
         response = yield request
         if response.status_code == 401:
             # Expired earlier than we thought (clock skew, revoked token): refresh once and retry.
             response.read()
-            yield from self._refresh()
+            yield from self._refresh(sent_with)
             request.headers["Authorization"] = f"Bearer {self.tokens.access_token}"
             yield request
 
-    def _refresh(self) -> Generator[httpx.Request, httpx.Response, None]:
+    def _refresh(self, stale: OAuthTokens) -> Generator[httpx.Request, httpx.Response, None]:
         with self._lock:
+            if self.tokens is not stale and not self.tokens.expiring():
+                return  # a concurrent call of the same page refreshed while we waited for the lock
             response = yield _token_request(self.base_url, {"grant_type": "refresh_token", "client_id": self.client_id,
                                                             "client_secret": self.client_secret,
                                                             "refresh_token": self.tokens.refresh_token})
