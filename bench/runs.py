@@ -44,8 +44,11 @@ class ChildRun:
 
 
 def sync_in_child(integration: Integration, env: dict[str, str]) -> ChildRun:
-    """`manage.py sync INTEGRATION` in a child process, as a worker runs it. Peak RSS and CPU come
-    from the kernel's accounting of the child (wait4: ru_maxrss, ru_utime + ru_stime), exact."""
+    """`manage.py sync INTEGRATION` in a child process, as a worker runs it. CPU comes from the
+    kernel's accounting of the child (wait4: ru_utime + ru_stime). Peak RSS is the child's own
+    high-water mark, which the command reports: wait4's ru_maxrss would be this process's size,
+    since Linux carries a parent's resident set into its child's ru_maxrss, and here the parent
+    holds the emulators with every seeded record (that figure grew ~2 KB per record)."""
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen([sys.executable, MANAGE, "sync", str(integration.pk)], env=env, stdout=out, stderr=err)
@@ -57,4 +60,8 @@ def sync_in_child(integration: Integration, env: dict[str, str]) -> ChildRun:
         stdout, stderr = out.read(), err.read()
     if child.returncode != 0:
         raise RuntimeError(f"manage.py sync failed ({child.returncode}): {stderr[-2000:]}")
-    return ChildRun(json.loads(stdout.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+    output = json.loads(stdout.strip().splitlines()[-1])
+    peak = output.get("peak_rss_mb")
+    if peak is None:  # no /proc (not Linux): the kernel's figure, which may include this process's share
+        peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return ChildRun(output, wall, float(peak), usage.ru_utime + usage.ru_stime)

@@ -1,6 +1,7 @@
 """`manage.py sync INTEGRATION [--historical] [--object NAME]`: one pass in the foreground,
 counts printed as JSON. The run is a normal SyncRun row (same lease, same events), so a
-foreground pass never overlaps a worker's run of the same integration."""
+foreground pass never overlaps a worker's run of the same integration. The JSON also gives the
+process's own peak memory (`peak_rss_mb`), which is how the bench sizes a worker."""
 
 from __future__ import annotations
 
@@ -50,9 +51,27 @@ class Command(BaseCommand):
                 break
             if result.get("skipped") == "another run of this integration is active":
                 raise CommandError("Another run of this integration is active; try again when it has finished.")
-        output = {"run": str(run.pk), "status": run.status, "counts": run.counts, "pages": run.pages}
+        output = {"run": str(run.pk), "status": run.status, "counts": run.counts, "pages": run.pages,
+                  "peak_rss_mb": own_peak_rss_mb()}
         if run.error:
             output["error"] = run.error
         self.stdout.write(json.dumps(output, sort_keys=True))
         if run.status == SyncRun.Status.FAILED:
             raise CommandError(run.error or "The run failed.")
+
+
+def own_peak_rss_mb() -> float | None:
+    """This process's peak resident memory (MB) since its program started: the kernel's VmHWM.
+
+    Not getrusage's ru_maxrss: Linux carries the parent's resident set into a child's ru_maxrss
+    (fork copies the parent's page tables and exec keeps their high-water mark), so a pass started
+    by a large process - the bench, whose emulators hold every seeded record - would report the
+    parent's size. None where /proc/self/status is not available (not Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
