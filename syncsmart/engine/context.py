@@ -45,6 +45,7 @@ class RunContext:
         # Renews the run's lease; set by the job. Long pages call it between write batches.
         self.renew = lambda: True
         self._renewed_at = time.monotonic()
+        self._heartbeat_at = time.monotonic()  # the job marks the run running (with a heartbeat) just before
         # Records of the reverse flow to look at in this run (matched pairs whose other side wins).
         self.reverse_pending: dict[tuple[int, str], set[str]] = collections.defaultdict(set)
 
@@ -123,9 +124,15 @@ class RunContext:
         return next((m for m in self.mappings if m.pk == pk), None)
 
     # --- checkpoint ------------------------------------------------------------------
-    def cursor_row(self, mapping: ObjectMapping, side: str, kind: str) -> SyncCursor:
-        row, _ = SyncCursor.objects.get_or_create(integration=self.integration, object_mapping=mapping, side=side, kind=kind)
-        return row
+    def cursor_rows(self, kind: str) -> dict[tuple[int, str], SyncCursor]:
+        """Every cursor of the integration in one query, keyed by (mapping id, side). A flow that
+        has none yet gets an unsaved row, stored with its first checkpoint."""
+        rows = {(c.object_mapping_id, c.side): c for c in SyncCursor.objects.filter(integration=self.integration, kind=kind)}
+        for mapping in self.mappings:
+            for side in (Side.HUBSPOT, Side.OTHER):
+                if (mapping.pk, side) not in rows:
+                    rows[(mapping.pk, side)] = SyncCursor(integration=self.integration, object_mapping=mapping, side=side, kind=kind)
+        return rows
 
     def save_events(self, events: Iterable[RecordEvent]) -> None:
         events = list(events)
@@ -139,14 +146,25 @@ class RunContext:
         InboxItem.objects.filter(pk__in=list(ids)).update(status=InboxItem.Status.DONE, processed_at=timezone.now(), run=self.run)
 
     def heartbeat(self, pages: int = 1, processed: int = 0) -> None:
+        """Store the run's progress and counts (in the page's transaction, so they match its events)."""
         if self.run is None:
             return
         self.run.pages += pages
         self.run.progress_done += processed
         self.run.counts = dict(self.counts)
         self.run.heartbeat_at = timezone.now()
+        self._heartbeat_at = time.monotonic()
         SyncRun.objects.filter(pk=self.run.pk).update(pages=self.run.pages, progress_done=self.run.progress_done,
                                                        counts=self.run.counts, heartbeat_at=self.run.heartbeat_at)
+
+    def heartbeat_if_due(self, every: float) -> None:
+        """Between pages that changed nothing: only often enough that the sweep (which takes a
+        run silent for a whole lease as dead) never mistakes this one."""
+        if self.run is None or time.monotonic() - self._heartbeat_at < every:
+            return
+        self._heartbeat_at = time.monotonic()
+        self.run.heartbeat_at = timezone.now()
+        SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=self.run.heartbeat_at)
 
 
 class SideTagged:

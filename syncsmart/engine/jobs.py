@@ -9,12 +9,13 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from connectors.base import ConnectorError, ErrorKind
@@ -34,7 +35,7 @@ def tuning(name: str, default: float) -> float:
 
 
 def lease_seconds() -> int:
-    """How long a run's lease lasts without a heartbeat (renewed after every page)."""
+    """How long a run's lease lasts without a renewal (renewed once a third of it has passed)."""
     return int(tuning("SYNC_LEASE_SECONDS", 120))
 
 
@@ -43,20 +44,37 @@ def slice_seconds() -> float:
     return tuning("SYNC_SLICE_SECONDS", 20)
 
 
+@dataclass(frozen=True)
+class RunSignals:
+    """What a running run is asked to do, read in one query (see `_poll`)."""
+
+    cancelled: bool = False
+    inbox_waiting: bool = False
+    others_waiting: bool = False
+
+
 # --- the lease ---------------------------------------------------------------------------
 def acquire_lease(integration_id: int, holder: str) -> bool:
     """Take the integration's lease if it is free, expired or already ours. One UPDATE with
     the condition in its WHERE clause: PostgreSQL re-checks it under the row lock, SQLite
     serialises writers, so two workers can never both succeed."""
+    if _take_lease(integration_id, holder):
+        return True
+    if RunLease.objects.filter(integration_id=integration_id).exists():
+        return False  # held by another run
     try:
-        RunLease.objects.get_or_create(integration_id=integration_id)
+        with transaction.atomic():  # a savepoint: a concurrent creation must not spoil an outer transaction
+            RunLease.objects.create(integration_id=integration_id)  # the integration's first run
     except IntegrityError:
         pass  # created by a concurrent worker
+    return _take_lease(integration_id, holder)
+
+
+def _take_lease(integration_id: int, holder: str) -> bool:
     now = timezone.now()
-    taken = (RunLease.objects.filter(integration_id=integration_id)
-             .filter(Q(holder="") | Q(expires_at__lt=now) | Q(holder=holder))
-             .update(holder=holder, expires_at=now + timedelta(seconds=lease_seconds())))
-    return taken == 1
+    return (RunLease.objects.filter(integration_id=integration_id)
+            .filter(Q(holder="") | Q(expires_at__lt=now) | Q(holder=holder))
+            .update(holder=holder, expires_at=now + timedelta(seconds=lease_seconds()))) == 1
 
 
 def renew_lease(integration_id: int, holder: str) -> bool:
@@ -69,6 +87,37 @@ def release_lease(integration_id: int, holder: str) -> None:
     RunLease.objects.filter(integration_id=integration_id, holder=holder).update(holder="", expires_at=timezone.now())
 
 
+class Lease:
+    """This slice's hold on its integration. Nobody can take a lease before it expires, so one
+    renewed less than a third of its length ago is still ours without asking the database: an
+    idle run or a run of quick pages renews it only when that much time has passed."""
+
+    def __init__(self, integration_id: int, holder: str):
+        self.integration_id = integration_id
+        self.holder = holder
+        self._renewed_at: float | None = None  # monotonic time just before the last successful UPDATE
+
+    def acquire(self) -> bool:
+        asked_at = time.monotonic()
+        if not acquire_lease(self.integration_id, self.holder):
+            return False
+        self._renewed_at = asked_at
+        return True
+
+    def renew(self) -> bool:
+        """True while the lease is ours (renewed now if due); False once another worker took it."""
+        if self._renewed_at is not None and time.monotonic() - self._renewed_at < lease_seconds() / 3:
+            return True
+        asked_at = time.monotonic()
+        if not renew_lease(self.integration_id, self.holder):
+            return False
+        self._renewed_at = asked_at
+        return True
+
+    def release(self) -> None:
+        release_lease(self.integration_id, self.holder)
+
+
 def worker_label() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -79,15 +128,16 @@ def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float
     from syncsmart.engine.context import RunContext
     from syncsmart.engine.run import Engine, LeaseLost, RunCancelled
 
-    run = SyncRun.objects.select_related("integration").filter(pk=run_id).first()
+    run = (SyncRun.objects.select_related("integration__hubspot_connection", "integration__other_connection")
+           .filter(pk=run_id).first())
     if run is None or run.status in SyncRun.FINISHED:
         return {"skipped": "finished"}
     integration = run.integration
     if not integration.enabled and run.trigger in (SyncRun.Trigger.SCHEDULE, SyncRun.Trigger.WEBHOOK):
         _finish(run, SyncRun.Status.CANCELLED, "The integration is switched off.")
         return {"skipped": "switched off"}
-    holder = f"{run.pk}:{uuid.uuid4().hex[:12]}"
-    if not acquire_lease(integration.pk, holder):
+    lease = Lease(integration.pk, f"{run.pk}:{uuid.uuid4().hex[:12]}")
+    if not lease.acquire():
         return {"skipped": "another run of this integration is active"}
     started = time.monotonic()
     budget = slice_seconds() if max_seconds is None else max_seconds
@@ -95,9 +145,8 @@ def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float
     try:
         _mark_running(run)
         ctx = RunContext(integration, run, connectors=connectors)
-        engine = Engine(ctx, historical=run.trigger == SyncRun.Trigger.HISTORICAL,
-                        renew=lambda: renew_lease(integration.pk, holder),
-                        should_yield=lambda: _should_yield(run, started, budget))
+        engine = Engine(ctx, historical=run.trigger == SyncRun.Trigger.HISTORICAL, renew=lease.renew,
+                        out_of_time=lambda: time.monotonic() - started >= budget, poll=lambda: _poll(run))
         try:
             done = engine.execute()
         finally:
@@ -122,20 +171,27 @@ def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float
     finally:
         if ctx is not None and connectors is None:
             ctx.close()
-        release_lease(integration.pk, holder)
+        lease.release()
         _kick_next(integration.pk, run.pk)
     return {"status": run.status, "counts": run.counts}
 
 
-def _should_yield(run: SyncRun, started: float, budget: float) -> bool:
-    """After a page: stop when the slice is used up, or when another tenant's run waits."""
-    if time.monotonic() - started >= budget:
-        return True
-    # Least work done goes first: a waiting run of another tenant that has done fewer pages
-    # than this one gets the worker after this page. A new small run therefore waits at most
-    # one page behind any backlog, and two backlogs take turns page by page.
-    return SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now(), pages__lte=run.pages).exclude(
-        integration_id=run.integration_id).exists()
+def _poll(run: SyncRun) -> RunSignals:
+    """What the world asks of a running run, in one query: was it cancelled, do webhook
+    notifications wait in the inbox, and does another tenant's run wait for a worker.
+
+    Fairness: least work done goes first. A waiting run of another tenant that has done no more
+    pages than this one gets the worker: the engine asks after every page that did work (and at
+    least once a second otherwise), so a new small run waits at most one page behind any backlog,
+    and two backlogs take turns page by page."""
+    others = (SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now(), pages__lte=run.pages)
+              .exclude(integration_id=run.integration_id))
+    inbox = InboxItem.objects.filter(integration_id=run.integration_id, status=InboxItem.Status.PENDING)
+    row = (SyncRun.objects.filter(pk=run.pk).annotate(inbox_waiting=Exists(inbox), others_waiting=Exists(others))
+           .values_list("cancel_requested", "inbox_waiting", "others_waiting").first())
+    if row is None:  # the run was deleted under us: stop as if cancelled
+        return RunSignals(cancelled=True)
+    return RunSignals(cancelled=row[0], inbox_waiting=row[1], others_waiting=row[2])
 
 
 def _mark_running(run: SyncRun) -> None:

@@ -5,70 +5,162 @@ flow (mapping, source side): records of the reverse flow this run decided to loo
 deferred records, then the change feed from the stored cursor. A run can stop after any page
 (`should_yield`) and continue later from run.state and the cursors, because every page's
 links, cursor, inbox marks and events are committed together.
+
+An idle run (nothing changed anywhere) should cost next to nothing, so the bookkeeping is per
+run, not per flow or page: the cursors and the flows with due deferred records are read once;
+cancellation, waiting webhooks and waiting tenants are asked in one query, after every page that
+did work and otherwise at most once a second; the lease and the heartbeat are renewed only when
+due; a page that brought no records commits nothing (its cursor, if it moved, is stored with the
+next commit or at the end of the slice: an older cursor only reads again what was empty); and a
+flow's schemas are discovered only when a page brings it records.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 import logging
+import time
 from typing import Any, Callable, Iterable
 
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.base import Record, chunked
+from connectors import http as vendor_http
+from connectors.base import Page, Record, chunked
 from mappings.models import ObjectMapping
 from syncsmart.engine.context import RunContext
 from syncsmart.engine.flow import Flow
+from syncsmart.engine.jobs import RunSignals, lease_seconds
 from syncsmart.models import DeferredRecord, InboxItem, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
 
 INBOX_BATCH = 500
+# Between pages that did no work, the run asks about cancellation, webhooks and waiting tenants at most this often.
+POLL_EVERY_SECONDS = 1.0
 
 
 class LeaseLost(Exception):
     """Another worker took over this integration (our lease expired): stop without committing."""
 
 
+class RunCancelled(Exception):
+    pass
+
+
 class Engine:
     def __init__(self, ctx: RunContext, *, historical: bool = False, renew: Callable[[], bool] | None = None,
-                 should_yield: Callable[[], bool] | None = None):
+                 out_of_time: Callable[[], bool] | None = None, poll: Callable[[], RunSignals] | None = None):
         self.ctx = ctx
         self.run = ctx.run
         self.kind = SyncCursor.Kind.HISTORICAL if historical else SyncCursor.Kind.INCREMENTAL
         self.renew = renew or (lambda: True)
         ctx.renew = self.renew
-        self.should_yield = should_yield or (lambda: False)
+        self.out_of_time = out_of_time or (lambda: False)
+        self.poll = poll or RunSignals
+        # The run row was read just now: that answers the first second's questions.
+        self._signals = RunSignals(cancelled=bool(self.run is not None and self.run.cancel_requested))
+        self._polled_at = time.monotonic()
         self.state: dict[str, Any] = dict(self.run.state) if self.run is not None else {}
         for key, ids in self.state.pop("reverse", {}).items():
             mapping_id, side = key.split(":")
             ctx.reverse_pending[(int(mapping_id), side)].update(ids)
         self._flows: dict[tuple[int, str], Flow] = {}
+        self._cursors: dict[tuple[int, str], SyncCursor] | None = None
+        self._unsaved_cursors: dict[tuple[int, str], SyncCursor] = {}
+        self._due: set[tuple[int, str]] | None = None
 
     def flow(self, mapping: ObjectMapping, side: str) -> Flow:
+        """The flow's transformer; built (schemas discovered) the first time a page has records for it."""
         key = (mapping.pk, side)
         if key not in self._flows:
             self._flows[key] = Flow(self.ctx, mapping, side)
         return self._flows[key]
 
     # --- one page, committed as a unit -------------------------------------------------------
-    def page(self, flow: Flow, records: list[Record], *, cursor: SyncCursor | None = None, new_cursor: Any = None,
-             inbox_ids: Iterable[int] = ()) -> None:
-        result, checkpoint = flow.process(records)
+    def page(self, mapping: ObjectMapping, side: str, records: list[Record], *, cursor: SyncCursor | None = None,
+             new_cursor: Any = None, inbox_ids: Iterable[int] = ()) -> None:
+        inbox_ids = list(inbox_ids)
+        if not records:
+            self._quiet_page(mapping, side, cursor, new_cursor, inbox_ids)
+            return
+        result, checkpoint = self.flow(mapping, side).process(records)
         with transaction.atomic():
-            if not self.renew():
-                raise LeaseLost("The run's lease expired and another worker took the integration over.")
+            self._still_ours()
             checkpoint()
             if cursor is not None:
                 cursor.cursor = new_cursor
-                cursor.save(update_fields=["cursor", "updated_at"])
+                self._unsaved_cursors[(mapping.pk, side)] = cursor
+            self._save_cursors()
             if inbox_ids:
                 self.ctx.finish_inbox(inbox_ids)
             self.ctx.heartbeat(pages=1, processed=len(records))
 
+    def _quiet_page(self, mapping: ObjectMapping, side: str, cursor: SyncCursor | None, new_cursor: Any,
+                    inbox_ids: list[int]) -> None:
+        """A page without records has no links or events to commit with its cursor."""
+        if cursor is not None and new_cursor != cursor.cursor:
+            cursor.cursor = new_cursor
+            self._unsaved_cursors[(mapping.pk, side)] = cursor
+        if inbox_ids:  # notifications about records that are gone: done, with whatever cursors wait
+            with transaction.atomic():
+                self._still_ours()
+                self._save_cursors()
+                self.ctx.finish_inbox(inbox_ids)
+        self.ctx.heartbeat_if_due(lease_seconds() / 3)
+
+    def _still_ours(self) -> None:
+        if not self.renew():
+            raise LeaseLost("The run's lease expired and another worker took the integration over.")
+
+    def _save_cursors(self) -> None:
+        """Store the cursors that moved, in the caller's transaction: one UPDATE for all of them."""
+        if not self._unsaved_cursors:
+            return
+        rows, self._unsaved_cursors = list(self._unsaved_cursors.values()), {}
+        now = timezone.now()
+        stored = []
+        for row in rows:
+            row.updated_at = now
+            if row.pk is None:
+                row.save()  # the flow's first cursor
+            else:
+                stored.append(row)
+        if len(stored) == 1:
+            stored[0].save(update_fields=["cursor", "updated_at"])
+        elif stored:
+            SyncCursor.objects.bulk_update(stored, ["cursor", "updated_at"])
+
+    def _commit_quiet_cursors(self) -> None:
+        if self._unsaved_cursors:
+            with transaction.atomic():
+                self._still_ours()
+                self._save_cursors()
+
+    # --- what the world asks of the run --------------------------------------------------
+    def _check(self, *, worked: bool) -> RunSignals:
+        """Cancellation, waiting webhooks and waiting tenants: asked after a page that did work,
+        else at most once a second (a quiet run must not pay a query per flow)."""
+        if worked or time.monotonic() - self._polled_at >= POLL_EVERY_SECONDS:
+            self._polled_at = time.monotonic()
+            self._signals = self.poll()
+        if self._signals.cancelled:
+            raise RunCancelled()
+        return self._signals
+
+    def should_yield(self, *, worked: bool) -> bool:
+        """After a page: stop when the slice is used up, or when another tenant's run waits (jobs._poll)."""
+        return self.out_of_time() or self._check(worked=worked).others_waiting
+
     # --- phases ------------------------------------------------------------------------
     def execute(self) -> bool:
         """Work until done (True) or until asked to yield after a page (False)."""
+        done = self._work()
+        self._commit_quiet_cursors()
+        return done
+
+    def _work(self) -> bool:
         if not self._drain_inbox():
             return False
         if self.state.get("records"):
@@ -81,7 +173,7 @@ class Engine:
                 return False
             step += 1
             self.state["step"], self.state["phase"] = step, "reverse"
-            if self.should_yield() and step < len(flows):
+            if step < len(flows) and self.should_yield(worked=False):
                 return False
         return True
 
@@ -91,59 +183,85 @@ class Engine:
         return None
 
     def _run_flow(self, mapping: ObjectMapping, side: str) -> bool:
-        flow = self.flow(mapping, side)
         phase = self.state.get("phase", "reverse")
         if phase == "reverse":
-            self._reverse_pending(flow)
+            self._reverse_pending(mapping, side)
             phase = self.state["phase"] = "deferred"
         if phase == "deferred":
-            self._due_deferred(flow)
+            self._due_deferred(mapping, side)
             phase = self.state["phase"] = "changes"
         if self.run is not None and self.run.trigger == SyncRun.Trigger.WEBHOOK:
             return True  # a webhook run syncs just the notified records
-        return self._changes(flow)
+        return self._changes(mapping, side)
 
-    def _read_ids(self, flow: Flow, ids: list[str]) -> list[list[Record]]:
-        connector = flow.source_connector
-        return [connector.read_by_ids(flow.source_object, batch) for batch in chunked(ids, connector.max_batch_read)]
+    def _read_ids(self, mapping: ObjectMapping, side: str, ids: list[str]) -> list[list[Record]]:
+        connector = self.ctx.connector(side)
+        return [connector.read_by_ids(mapping.object_for(side), batch) for batch in chunked(ids, connector.max_batch_read)]
 
-    def _reverse_pending(self, flow: Flow) -> None:
-        ids = sorted(self.ctx.reverse_pending.pop((flow.mapping.pk, flow.source), set()))
-        for records in self._read_ids(flow, ids):
+    def _reverse_pending(self, mapping: ObjectMapping, side: str) -> None:
+        ids = sorted(self.ctx.reverse_pending.pop((mapping.pk, side), set()))
+        for records in self._read_ids(mapping, side, ids):
             if records:
-                self.page(flow, records)
+                self.page(mapping, side, records)
 
-    def _due_deferred(self, flow: Flow) -> None:
-        due = DeferredRecord.objects.filter(object_mapping=flow.mapping, source_side=flow.source,
-                                            next_attempt_at__lte=timezone.now(), attempts__lt=DeferredRecord.MAX_ATTEMPTS)
+    def _flows_with_due_records(self) -> set[tuple[int, str]]:
+        """(mapping id, side) of every flow with a deferred record due: one query per run."""
+        if self._due is None:
+            self._due = set(self._due_rows(DeferredRecord.objects.filter(integration=self.ctx.integration))
+                            .values_list("object_mapping_id", "source_side").distinct())
+        return self._due
+
+    @staticmethod
+    def _due_rows(rows):
+        return rows.filter(next_attempt_at__lte=timezone.now(), attempts__lt=DeferredRecord.MAX_ATTEMPTS)
+
+    def _due_deferred(self, mapping: ObjectMapping, side: str) -> None:
+        if (mapping.pk, side) not in self._flows_with_due_records():
+            return
+        due = self._due_rows(DeferredRecord.objects.filter(object_mapping=mapping, source_side=side))
         ids = list(due.values_list("record_id", flat=True)[:INBOX_BATCH])
         seen: set[str] = set()
-        for records in self._read_ids(flow, ids):
+        for records in self._read_ids(mapping, side, ids):
             seen |= {str(r.id) for r in records}
             if records:
-                self.page(flow, records)
+                self.page(mapping, side, records)
         gone = set(ids) - seen
         if gone:  # deleted while waiting: nothing left to sync
-            DeferredRecord.objects.filter(object_mapping=flow.mapping, source_side=flow.source, record_id__in=gone).delete()
+            DeferredRecord.objects.filter(object_mapping=mapping, source_side=side, record_id__in=gone).delete()
 
-    def _changes(self, flow: Flow) -> bool:
-        cursor = self.ctx.cursor_row(flow.mapping, flow.source, self.kind)
-        connector = flow.source_connector
-        while True:
-            if self.run is not None and SyncRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists():
-                raise RunCancelled()
-            page = connector.read_changes(flow.source_object, cursor.cursor, connector.max_page_size)
-            total = (page.cursor or {}).get("total") if isinstance(page.cursor, dict) else None
-            if total and self.run is not None and self.kind == SyncCursor.Kind.HISTORICAL:
-                self.run.progress_total = max(self.run.progress_total or 0, int(total))
-                SyncRun.objects.filter(pk=self.run.pk).update(progress_total=self.run.progress_total)
-            self.page(flow, page.records, cursor=cursor, new_cursor=page.cursor)
-            if InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING).exists():
-                self._drain_inbox()  # webhooks never wait behind a long backfill for more than a page
-            if not page.has_more:
-                return True
-            if self.should_yield():
-                return False
+    def _cursor(self, mapping: ObjectMapping, side: str) -> SyncCursor:
+        if self._cursors is None:
+            self._cursors = self.ctx.cursor_rows(self.kind)
+        return self._cursors[(mapping.pk, side)]
+
+    def _changes(self, mapping: ObjectMapping, side: str) -> bool:
+        cursor = self._cursor(mapping, side)
+        connector, object_type = self.ctx.connector(side), mapping.object_for(side)
+        with PageReader(lambda position: connector.read_changes(object_type, position, connector.max_page_size)) as reader:
+            self._check(worked=False)  # a cancelled run reads nothing more
+            page = reader.read_now(cursor.cursor)
+            while True:
+                if page.has_more:
+                    reader.read_ahead(page.cursor)  # only the cursor decides the next read: fetch it while this page works
+                self._note_total(page)
+                self.page(mapping, side, page.records, cursor=cursor, new_cursor=page.cursor)
+                signals = self._check(worked=bool(page.records))
+                if signals.inbox_waiting:
+                    self._drain_inbox()  # webhooks never wait behind a long backfill for more than a page
+                if not page.has_more:
+                    return True
+                if self.should_yield(worked=False):
+                    return False
+                page = reader.take()
+
+    def _note_total(self, page: Page) -> None:
+        """A historical run shows how far it got when the vendor says how many records there are."""
+        total = (page.cursor or {}).get("total") if isinstance(page.cursor, dict) else None
+        if not total or self.run is None or self.kind != SyncCursor.Kind.HISTORICAL:
+            return
+        if int(total) > (self.run.progress_total or 0):
+            self.run.progress_total = int(total)
+            SyncRun.objects.filter(pk=self.run.pk).update(progress_total=self.run.progress_total)
 
     def _drain_inbox(self) -> bool:
         """Webhook notifications first: each becomes a read by id, then a normal page."""
@@ -151,24 +269,25 @@ class Engine:
             items = list(InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING)
                          .order_by("received_at", "id")[:INBOX_BATCH])
             if not items:
+                self._signals = dataclasses.replace(self._signals, inbox_waiting=False)
                 return True
             groups: dict[tuple[str, str], list[InboxItem]] = {}
             for item in items:
                 groups.setdefault((item.side, item.object_type), []).append(item)
             for (side, object_type), group in groups.items():
-                flows = [self.flow(m, side) for m in self.ctx.mappings
+                flows = [(m, side) for m in self.ctx.mappings
                          if m.object_for(side) == object_type and (m, side) in self.ctx.flows()]
                 ids = sorted({i.record_id for i in group})
                 inbox_ids = [i.pk for i in group]
                 if not flows:
                     self.ctx.finish_inbox(inbox_ids)
                     continue
-                for flow in flows:
-                    batches = self._read_ids(flow, ids) or [[]]
+                for number, (mapping, _) in enumerate(flows):
+                    batches = self._read_ids(mapping, side, ids) or [[]]
                     for n, records in enumerate(batches):
-                        last = n == len(batches) - 1 and flow is flows[-1]
-                        self.page(flow, records, inbox_ids=inbox_ids if last else ())
-            if self.should_yield():
+                        last = n == len(batches) - 1 and number == len(flows) - 1
+                        self.page(mapping, side, records, inbox_ids=inbox_ids if last else ())
+            if self.should_yield(worked=True):
                 return False
 
     def _retry_records(self) -> bool:
@@ -179,10 +298,9 @@ class Engine:
             mapping = self.ctx.mapping(mapping_id)
             if mapping is None:
                 continue
-            flow = self.flow(mapping, side)
-            for records in self._read_ids(flow, ids):
+            for records in self._read_ids(mapping, side, ids):
                 if records:
-                    self.page(flow, records)
+                    self.page(mapping, side, records)
         return True
 
     def saved_state(self) -> dict[str, Any]:
@@ -193,6 +311,57 @@ class Engine:
         return state
 
 
-class RunCancelled(Exception):
-    pass
+class PageReader:
+    """Reads a change feed one page ahead: while the run processes and checkpoints a page, a
+    background thread already reads the next one (it depends only on that page's cursor, which
+    is still committed only with its page). The thread makes vendor calls only, never database
+    calls (a token refresh it triggers is handed back to the run's thread). Leaving the reader
+    (yield, cancellation, lost lease, an error) waits for a read in flight and drops it: the next
+    slice reads that page again from the committed cursor."""
 
+    def __init__(self, read: Callable[[Any], Page]):
+        self._read = read
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._ahead: concurrent.futures.Future | None = None
+
+    def __enter__(self) -> "PageReader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.discard()
+
+    def read_now(self, position: Any) -> Page:
+        return self._read(position)
+
+    def read_ahead(self, position: Any) -> None:
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-ahead")
+        self._ahead = self._pool.submit(self._read, position)
+
+    def take(self) -> Page:
+        """The page read ahead (its error, if the read failed)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            raise RuntimeError("No page was read ahead.")
+        try:
+            return ahead.result()
+        finally:
+            _run_handed_back_callbacks()
+
+    def discard(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            concurrent.futures.wait([ahead])  # never leave a read running against a connector about to close
+            if ahead.exception() is not None:
+                log.debug("a page read ahead and not needed failed: %s", ahead.exception())
+            _run_handed_back_callbacks()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def _run_handed_back_callbacks() -> None:
+    """Database work a vendor call left for the run's thread (connectors.http.on_owner_thread), e.g. stored tokens."""
+    run_owner_callbacks = getattr(vendor_http, "run_owner_callbacks", None)
+    if run_owner_callbacks is not None:
+        run_owner_callbacks()

@@ -168,17 +168,19 @@ def test_the_sweep_is_scheduled_every_minute_on_every_installation():
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_on_one_integration_never_run_it_at_once():
     """Two threads with their own database connections execute two runs of one integration at
-    the same time; a connector wrapper records how many runs were inside the vendor at once."""
+    the same time; a connector wrapper records how many runs were inside the vendor at once (one
+    run may have several calls in flight: the next page is read while the current one works)."""
     if connection.vendor != "postgresql":
         pytest.skip("parallel workers are proven on PostgreSQL (set DATABASE_URL)")
     pair = build_pair()
     try:
         big_backfill(pair, n=300)
-        inside, peak, lock = [0], [0], threading.Lock()
+        inside, peak, lock = {}, [0], threading.Lock()
 
         class Watched:
-            def __init__(self, inner):
+            def __init__(self, inner, worker):
                 self.inner = inner
+                self.worker = worker
 
             def __getattr__(self, name):
                 attr = getattr(self.inner, name)
@@ -187,13 +189,13 @@ def test_two_workers_racing_on_one_integration_never_run_it_at_once():
 
                 def watched(*args, **kwargs):
                     with lock:
-                        inside[0] += 1
-                        peak[0] = max(peak[0], inside[0])
+                        inside[self.worker] = inside.get(self.worker, 0) + 1
+                        peak[0] = max(peak[0], sum(1 for calls in inside.values() if calls))
                     try:
                         return attr(*args, **kwargs)
                     finally:
                         with lock:
-                            inside[0] -= 1
+                            inside[self.worker] -= 1
                 return watched
 
         runs = [SyncRun.objects.create(integration=pair.integration, trigger="manual") for _ in range(2)]
@@ -202,7 +204,7 @@ def test_two_workers_racing_on_one_integration_never_run_it_at_once():
         def worker(run):
             from django.db import connection as conn
 
-            connectors = {side: Watched(c) for side, c in pair.connectors().items()}
+            connectors = {side: Watched(c, run.pk) for side, c in pair.connectors().items()}
             barrier.wait()
             for _ in range(50):
                 run_slice(str(run.pk), connectors=connectors)
@@ -276,3 +278,21 @@ def test_a_long_page_keeps_its_lease_alive_between_write_batches(cw_pair, settin
     with pytest.raises(LeaseLost):
         ctx.keep_alive()
     ctx.close()
+
+
+def test_a_lease_renewed_moments_ago_is_not_renewed_again(cw_pair, settings, django_assert_num_queries):
+    """Nobody can take a lease before it expires, so a renewal within a third of the lease is ours
+    without a query; after that the run asks, and learns when another worker took it over."""
+    from syncsmart.engine.jobs import Lease
+
+    settings.SYNC_LEASE_SECONDS = 60
+    lease = Lease(cw_pair.integration.pk, "run-a")
+    assert lease.acquire()
+    with django_assert_num_queries(0):
+        assert lease.renew()
+    lease._renewed_at -= 21
+    with django_assert_num_queries(1):
+        assert lease.renew()
+    RunLease.objects.filter(integration=cw_pair.integration).update(holder="run-b")  # it expired and was taken
+    lease._renewed_at -= 21
+    assert not lease.renew()
