@@ -155,3 +155,34 @@ def test_cancelling_a_run_stops_it_after_the_page_and_drops_the_page_read_ahead(
     run.refresh_from_db()
     assert run.status == "cancelled" and run.pages == 1
     assert page_ahead_threads() == []
+
+
+def test_the_next_page_is_read_while_the_current_page_is_checkpointed(cw_pair, monkeypatch):
+    big_backfill(cw_pair)
+    connectors = cw_pair.connectors()
+    reads, second_read_started = [], threading.Event()
+    original_read = connectors["hubspot"].read_changes
+
+    def read_changes(*args, **kwargs):
+        reads.append(threading.current_thread().name)
+        if len(reads) == 2:
+            second_read_started.set()  # no database here: this runs on the read-ahead thread
+        return original_read(*args, **kwargs)
+
+    connectors["hubspot"].read_changes = read_changes
+    seen_at_first_commit = []
+    original_heartbeat = RunContext.heartbeat
+
+    def heartbeat(self, *args, **kwargs):
+        if not seen_at_first_commit:
+            seen_at_first_commit.append(second_read_started.wait(timeout=30))
+        return original_heartbeat(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunContext, "heartbeat", heartbeat)
+    run = SyncRun.objects.create(integration=cw_pair.integration, trigger="historical")
+    run_slice(str(run.pk), connectors=connectors, max_seconds=600)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert seen_at_first_commit == [True]  # page 2 was being read before page 1 was committed
+    assert reads[1].startswith("page-ahead")
+    every_company_judged_once(cw_pair)
