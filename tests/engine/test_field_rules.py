@@ -73,18 +73,19 @@ def test_cancelling_a_running_historical_sync_stops_it_after_the_page(cw_pair, m
     for i in range(450):
         cw_pair.hubspot.create_record("companies", {"name": f"Co {i}"}, notify=False)
     run = actions.start_historical_sync(cw_pair.integration, None)
-    connectors = cw_pair.connectors()
-    calls = {"n": 0}
-    original = connectors["hubspot"].read_changes
+    from syncsmart.engine.context import RunContext
 
-    def read_then_cancel(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
+    original = RunContext.heartbeat
+
+    # The press lands while the first page is committed. (Not from inside read_changes: the next
+    # page is read in a background thread, which must never touch the database.)
+    def heartbeat_then_cancel(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.run.pages == 1:
             actions.cancel_run(run, None)  # a user presses "cancel" while the run works
-        return original(*args, **kwargs)
 
-    connectors["hubspot"].read_changes = read_then_cancel
-    run_slice(str(run.pk), connectors=connectors, max_seconds=600)
+    monkeypatch.setattr(RunContext, "heartbeat", heartbeat_then_cancel)
+    run_slice(str(run.pk), connectors=cw_pair.connectors(), max_seconds=600)
     run.refresh_from_db()
     assert run.status == "cancelled"
     assert run.pages < 3
