@@ -1,12 +1,15 @@
 """The throughput ceiling a backfill cannot beat: what the vendors' published rate limits and
 batch sizes allow, computed (not measured) so that a benchmark can say how close it came.
 
-A backfill of R records (companies and their contacts) from the other system into HubSpot needs,
-at the very least, per HubSpot batch of B = 100 records: one match look-up (by e-mail or domain,
-so nothing is created twice) and one batch create. Reading the source costs one call per page.
-Every system's limit is a bucket of `calls` per `seconds`; the records per second a bucket allows
-is calls/seconds ÷ (calls it must carry per record). The ceiling is the smallest over the buckets.
-A vendor that publishes no limit (ConnectWise) bounds nothing.
+A backfill of companies and their contacts from the other system into HubSpot must at least,
+so that nothing is created twice: per 100 contacts, one batch read by e-mail (a unique
+property) and one batch create; per 100 companies, one batch create, plus one domain search per
+500 companies (a search takes 5 filter groups of 100 values, and searches have their own
+5-per-second limit). Reading the source costs one call per page. Every system's limit is a
+bucket of `calls` per `seconds`; with the backfill's mix of records (the bench seeds one
+company per five contacts), the records per second a bucket allows is calls/seconds ÷ (the
+calls it must carry per record). The ceiling is the smallest over the buckets. A vendor that
+publishes no limit (ConnectWise) bounds nothing.
 """
 
 from __future__ import annotations
@@ -35,10 +38,22 @@ class Bucket:
                 f"({self.why}) = {self.records_per_second:,.0f} records/s")
 
 
-def hubspot_bucket(per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S) -> Bucket:
+# The bench's mix: one company per five contacts.
+COMPANY_SHARE = 1 / 6
+
+
+def hubspot_bucket(per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S, company_share: float = COMPANY_SHARE) -> Bucket:
     batch = hubspot_limits.BATCH_LIMIT
-    return Bucket("HubSpot", per_10s, hubspot_limits.TEN_SECOND_WINDOW_MS / 1000, 2 / batch,
-                  f"1 match look-up + 1 batch create per {batch} records")
+    per_record = (1 - company_share) * 2 / batch + company_share * 1 / batch
+    return Bucket("HubSpot", per_10s, hubspot_limits.TEN_SECOND_WINDOW_MS / 1000, per_record,
+                  f"per {batch} contacts 1 batch read by e-mail + 1 batch create, per {batch} companies 1 batch create; "
+                  f"{company_share:.0%} of records are companies")
+
+
+def hubspot_search_bucket(company_share: float = COMPANY_SHARE) -> Bucket:
+    values = hubspot_limits.SEARCH_MAX_IN_VALUES * hubspot_limits.SEARCH_MAX_FILTER_GROUPS
+    return Bucket("HubSpot search", hubspot_limits.SEARCH_PER_SECOND, 1, company_share / values,
+                  f"1 domain search per {values} companies")
 
 
 def source_bucket(system: str) -> Bucket | None:
@@ -52,7 +67,7 @@ def source_bucket(system: str) -> Bucket | None:
 
 def backfill_ceiling(system: str, hubspot_per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S) -> tuple[float, str]:
     """(records per second, the formula as printed) for a backfill of `system` into HubSpot."""
-    buckets = [b for b in (hubspot_bucket(hubspot_per_10s), source_bucket(system)) if b is not None]
+    buckets = [b for b in (hubspot_bucket(hubspot_per_10s), hubspot_search_bucket(), source_bucket(system)) if b is not None]
     best = min(buckets, key=lambda b: b.records_per_second)
     lines = [b.formula() for b in buckets]
     if system == "connectwise":

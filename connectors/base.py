@@ -238,6 +238,11 @@ class Connector(abc.ABC):
     def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
         """Records with these ids; missing ids are left out, not errors."""
 
+    def match_chunk_size(self, object_type: str, field_name: str) -> int:
+        """How many values one `find_by` call looks up in one vendor call: the engine sends a
+        page's look-ups in chunks of this size, side by side."""
+        return self.max_batch_read
+
     @abc.abstractmethod
     def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
         """Records whose `field_name` equals one of `values` (case-insensitive for e-mails and

@@ -338,9 +338,22 @@ class HubSpotConnector(Connector):
         self._attach_references(object_type, records)
         return records
 
+    def _is_unique(self, object_type: str, vendor_field: str) -> bool:
+        return any(p["name"] == vendor_field and p.get("hasUniqueValue") for p in self._property_defs(object_type))
+
+    def match_chunk_size(self, object_type: str, field_name: str) -> int:
+        """A unique property is read in batches of 100; anything else is searched, and one search
+        takes 5 filter groups of 100 IN values (search has its own 5-per-second limit)."""
+        if object_type == "owners":
+            return limits.BATCH_LIMIT
+        vendor_field = VENDOR_NAME.get((object_type, field_name), field_name)
+        if self._is_unique(object_type, vendor_field):
+            return limits.BATCH_LIMIT
+        return limits.SEARCH_MAX_IN_VALUES * min(limits.SEARCH_MAX_FILTER_GROUPS, limits.SEARCH_MAX_FILTERS)
+
     def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
         """Batched look-up. Unique properties (contact email) use batch read by idProperty, which does
-        not depend on the search index; others use search with IN (<=100 values per call)."""
+        not depend on the search index; others use search, 5 filter groups of <=100 IN values per call."""
         wanted = list(dict.fromkeys(str(v).strip().lower() for v in values if str(v or "").strip()))
         found: dict[str, list[Record]] = {v: [] for v in wanted}
         if not wanted:
@@ -354,16 +367,18 @@ class HubSpotConnector(Connector):
         self._crm_type(object_type)
         names = self._property_names(object_type)
         vendor_field = VENDOR_NAME.get((object_type, field_name), field_name)
-        unique = any(p["name"] == vendor_field and p.get("hasUniqueValue") for p in self._property_defs(object_type))
+        unique = self._is_unique(object_type, vendor_field)
         records: list[Record] = []
-        for chunk in chunked(wanted, limits.SEARCH_MAX_IN_VALUES):
+        for chunk in chunked(wanted, self.match_chunk_size(object_type, field_name)):
             if unique:
                 response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/read", ok_statuses=(207,),
                                              json={"properties": names, "idProperty": vendor_field, "inputs": [{"id": v} for v in chunk]})
                 records += [self._record(object_type, item) for item in response.json().get("results", [])]
             else:
-                records += self._search_all(object_type, [{"filters": [{"propertyName": vendor_field, "operator": "IN", "values": chunk}]}],
-                                            names)
+                # Filter groups are ORed: one search asks for up to 5 × 100 values.
+                groups = [{"filters": [{"propertyName": vendor_field, "operator": "IN", "values": part}]}
+                          for part in chunked(chunk, limits.SEARCH_MAX_IN_VALUES)]
+                records += self._search_all(object_type, groups, names)
         self._attach_references(object_type, records)
         for record in records:
             key = str(record.properties.get(field_name) or "").lower()

@@ -372,7 +372,7 @@ class Flow:
         """The batched match look-up, one call per chunk of values, the chunks in flight together."""
         connector = self.target_connector
         calls = ((None, partial(connector.find_by, self.target_object, field_name, chunk))
-                 for chunk in chunked(values, connector.max_batch_read))
+                 for chunk in chunked(values, connector.match_chunk_size(self.target_object, field_name)))
         found: dict[str, list[Record]] = {}
         for _, part in in_flight(calls, connector.concurrency):
             for value, records in part.items():

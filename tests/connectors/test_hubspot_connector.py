@@ -114,6 +114,17 @@ def test_find_by_a_non_unique_field_uses_search_and_returns_every_match(connecto
     assert found["none.example.com"] == []
 
 
+def test_find_by_domain_asks_for_500_values_in_one_search_of_five_filter_groups(connector, hubspot):
+    hits = [hubspot.create_record("companies", {"name": f"Co {n}", "domain": f"co{n}.example.com"}) for n in (3, 250, 499)]
+    domains = [f"co{n}.example.com" for n in range(500)]
+    assert connector.match_chunk_size("companies", "domain") == 500
+    assert connector.match_chunk_size("contacts", "email") == 100  # unique: batch read by idProperty
+    before = hubspot.calls("search")
+    found = connector.find_by("companies", "domain", domains)
+    assert hubspot.calls("search") - before == 1
+    assert sorted(r.id for v in domains for r in found[v]) == sorted(hits)
+
+
 def test_writes_are_sent_in_batches_of_at_most_100(connector, hubspot):
     connector.create("companies", [WriteInput({"name": f"Batch {n}"}, ref=str(n)) for n in range(250)])
     assert hubspot.calls("batch/create") == 3
