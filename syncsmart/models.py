@@ -87,8 +87,8 @@ class RunLease(models.Model):
     """At most one run per integration at a time, across every worker machine.
 
     Taking the lease is one conditional UPDATE (free, expired, or already ours), which is
-    atomic on PostgreSQL and SQLite alike; the holder renews it after every page, so a dead
-    worker's lease simply expires.
+    atomic on PostgreSQL and SQLite alike; the holder renews it at a page's commit once a third
+    of it has passed (until then nobody else can take it), so a dead worker's lease simply expires.
     """
 
     integration = models.OneToOneField("mappings.Integration", on_delete=models.CASCADE, related_name="lease")
@@ -134,7 +134,8 @@ class RecordLink(models.Model):
 
 
 class SyncCursor(models.Model):
-    """Where reading one side of one object mapping got to; saved after every page."""
+    """Where reading one side of one object mapping got to; saved with every page that did work
+    (an empty page's move is saved with the next commit or at the end of the slice)."""
 
     class Kind(models.TextChoices):
         INCREMENTAL = "incremental", "Incremental"
