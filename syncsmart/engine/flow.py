@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -197,8 +197,10 @@ class Flow:
         return link.hubspot_hash if self.source == Side.HUBSPOT else link.other_hash
 
     # --- entry point ---------------------------------------------------------------------
-    def process(self, records: Iterable[Record], depth: int = 0) -> tuple[PageResult, Callable[[], None]]:
-        """Sync one page. Returns the result and the checkpoint to run in the page's transaction."""
+    def process(self, records: Iterable[Record], depth: int = 0,
+                targets: Mapping[str, Record] | None = None) -> tuple[PageResult, Callable[[], None]]:
+        """Sync one page. Returns the result and the checkpoint to run in the page's transaction.
+        `targets`: counterparts' current records the caller already read (by target id)."""
         records = list({str(r.id): r for r in records}.values())
         result = PageResult(processed=len(records))
         links = self._links_for([str(r.id) for r in records])
@@ -217,7 +219,7 @@ class Flow:
         self.resolve_counterparts(live)
         self.recover_interrupted_creates(live)
         self.adopt_opposite_creates(live)
-        self.read_targets([i for i in live if i.target_id and i.outcome is None])
+        self.read_targets([i for i in live if i.target_id and i.outcome is None], targets)
         for item in live:
             if item.outcome is None:
                 self.plan(item, parent_ids)
@@ -466,14 +468,14 @@ class Flow:
         column = "other_id" if self.source == Side.HUBSPOT else "hubspot_id"
         return set(RecordLink.objects.filter(object_mapping=self.mapping, **{f"{column}__in": list(ids)}).values_list(column, flat=True))
 
-    def read_targets(self, items: list[Item]) -> None:
+    def read_targets(self, items: list[Item], known: Mapping[str, Record] | None = None) -> None:
         need = [i for i in items if i.target is None]
         if not need:
             return
         connector = self.target_connector
+        current: dict[str, Record] = {i.target_id: known[i.target_id] for i in need if known and i.target_id in known}
         calls = ((None, partial(connector.read_by_ids, self.target_object, batch))
-                 for batch in chunked([i.target_id for i in need], connector.max_batch_read))
-        current: dict[str, Record] = {}
+                 for batch in chunked([i.target_id for i in need if i.target_id not in current], connector.max_batch_read))
         for _, records in in_flight(calls, connector.concurrency):
             for record in records:
                 current[str(record.id)] = record

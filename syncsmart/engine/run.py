@@ -21,7 +21,9 @@ import concurrent.futures
 import dataclasses
 import logging
 import time
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable, Iterable, Mapping
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,8 +32,8 @@ from connectors import http as vendor_http
 from connectors.base import Page, Record, chunked
 from mappings.models import ObjectMapping
 from syncsmart.engine.context import RunContext
-from syncsmart.engine.flow import Flow
-from syncsmart.engine.jobs import RunSignals, lease_seconds
+from syncsmart.engine.flow import Flow, in_flight
+from syncsmart.engine.jobs import RunSignals, lease_seconds, tuning
 from syncsmart.models import DeferredRecord, InboxItem, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
@@ -39,6 +41,12 @@ log = logging.getLogger("syncsmart.engine")
 INBOX_BATCH = 500
 # Between pages that did no work, the run asks about cancellation, webhooks and waiting tenants at most this often.
 POLL_EVERY_SECONDS = 1.0
+# Vendor reads of one inbox pass in flight at once (each side's records and their counterparts).
+INBOX_READS_IN_FLIGHT = 4
+# How long a webhook run waits for more notifications once its inbox is empty (default of the
+# SYNC_WEBHOOK_LINGER_SECONDS setting; 0 ends it at once), and how often it looks meanwhile.
+WEBHOOK_LINGER_SECONDS = 2.0
+WEBHOOK_POLL_SECONDS = 0.1
 
 
 class LeaseLost(Exception):
@@ -80,12 +88,12 @@ class Engine:
 
     # --- one page, committed as a unit -------------------------------------------------------
     def page(self, mapping: ObjectMapping, side: str, records: list[Record], *, cursor: SyncCursor | None = None,
-             new_cursor: Any = None, inbox_ids: Iterable[int] = ()) -> None:
+             new_cursor: Any = None, inbox_ids: Iterable[int] = (), targets: Mapping[str, Record] | None = None) -> None:
         inbox_ids = list(inbox_ids)
         if not records:
             self._quiet_page(mapping, side, cursor, new_cursor, inbox_ids)
             return
-        result, checkpoint = self.flow(mapping, side).process(records)
+        result, checkpoint = self.flow(mapping, side).process(records, targets=targets)
         with transaction.atomic():
             self._still_ours()
             checkpoint()
@@ -175,7 +183,30 @@ class Engine:
             self.state["step"], self.state["phase"] = step, "reverse"
             if step < len(flows) and self.should_yield(worked=False):
                 return False
+        if self.run is not None and self.run.trigger == SyncRun.Trigger.WEBHOOK:
+            return self._stay_for_webhooks()
         return True
+
+    def _stay_for_webhooks(self) -> bool:
+        """A webhook run works what arrived meanwhile, then waits a moment for more before it ends:
+        notifications come in bursts, and one that finds this run still here is worked at once,
+        instead of paying a new run's start (the queue's pick-up, connectors, schemas). It leaves
+        at once when another run waits for a worker."""
+        linger = tuning("SYNC_WEBHOOK_LINGER_SECONDS", WEBHOOK_LINGER_SECONDS)
+        deadline = time.monotonic() + linger
+        while True:
+            if InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING).exists():
+                if not self._drain_inbox():
+                    return False
+                deadline = time.monotonic() + linger
+            if time.monotonic() >= deadline or self.should_yield(worked=False) or self._other_work_waits():
+                return True
+            time.sleep(WEBHOOK_POLL_SECONDS)
+
+    def _other_work_waits(self) -> bool:
+        """Any queued run but this integration's webhook runs (whose notifications this run works)."""
+        return SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now()).exclude(
+            integration=self.ctx.integration, trigger=SyncRun.Trigger.WEBHOOK).exists()
 
     def _only_mapping(self) -> ObjectMapping | None:
         if self.run is not None and self.run.object_mapping_id:
@@ -264,31 +295,68 @@ class Engine:
             SyncRun.objects.filter(pk=self.run.pk).update(progress_total=self.run.progress_total)
 
     def _drain_inbox(self) -> bool:
-        """Webhook notifications first: each becomes a read by id, then a normal page."""
+        """Webhook notifications first: each becomes a read by id, then a normal page.
+
+        A pass reads its records, and the linked counterparts' current values, side by side
+        (`_read_early`) before it works the pages one after another on this thread: the two vendors
+        answer in parallel instead of each call queueing behind the previous one."""
         while True:
             items = list(InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING)
                          .order_by("received_at", "id")[:INBOX_BATCH])
             if not items:
                 self._signals = dataclasses.replace(self._signals, inbox_waiting=False)
                 return True
-            groups: dict[tuple[str, str], list[InboxItem]] = {}
-            for item in items:
-                groups.setdefault((item.side, item.object_type), []).append(item)
-            for (side, object_type), group in groups.items():
-                flows = [(m, side) for m in self.ctx.mappings
-                         if m.object_for(side) == object_type and (m, side) in self.ctx.flows()]
-                ids = sorted({i.record_id for i in group})
-                inbox_ids = [i.pk for i in group]
-                if not flows:
-                    self.ctx.finish_inbox(inbox_ids)
-                    continue
-                for number, (mapping, _) in enumerate(flows):
-                    batches = self._read_ids(mapping, side, ids) or [[]]
-                    for n, records in enumerate(batches):
-                        last = n == len(batches) - 1 and number == len(flows) - 1
-                        self.page(mapping, side, records, inbox_ids=inbox_ids if last else ())
+            pages = self._inbox_pages(items)
+            sources, targets = self._read_early(pages)
+            for page in pages:
+                batches = sources.get(id(page), []) + self._read_ids(page.mapping, page.side, page.late_ids)
+                batches = [b for b in batches if b] or [[]]
+                for n, records in enumerate(batches):
+                    last = n == len(batches) - 1 and page.closes_group
+                    self.page(page.mapping, page.side, records, inbox_ids=page.inbox_ids if last else (),
+                              targets=targets.get(id(page)))
             if self.should_yield(worked=True):
                 return False
+
+    def _inbox_pages(self, items: list[InboxItem]) -> list[InboxPage]:
+        """One page per flow a notification concerns, grouped by side and object as they came; the
+        group's inbox rows are marked done with its last page."""
+        groups: dict[tuple[str, str], list[InboxItem]] = {}
+        for item in items:
+            groups.setdefault((item.side, item.object_type), []).append(item)
+        pages: list[InboxPage] = []
+        for (side, object_type), group in groups.items():
+            mappings = [m for m in self.ctx.mappings if m.object_for(side) == object_type and (m, side) in self.ctx.flows()]
+            ids = sorted({i.record_id for i in group})
+            inbox_ids = [i.pk for i in group]
+            if not mappings:
+                self.ctx.finish_inbox(inbox_ids)
+                continue
+            for mapping in mappings:
+                pages.append(InboxPage(mapping, side, self.flow(mapping, side), ids, inbox_ids,
+                                       closes_group=mapping is mappings[-1]))
+        _plan_early_reads(pages)
+        return pages
+
+    def _read_early(self, pages: list[InboxPage]) -> tuple[dict[int, list[list[Record]]], dict[int, dict[str, Record]]]:
+        """The pass's early reads, side by side on worker threads (vendor calls only; in_flight hands
+        anything that must touch the database back to this thread). A failed read fails the pass
+        before any of its pages is worked; its notifications stay in the inbox for the retry."""
+        calls = []
+        for page in pages:
+            flow = page.flow
+            for batch in chunked(page.early_ids, flow.source_connector.max_batch_read):
+                calls.append((("source", id(page)), partial(flow.source_connector.read_by_ids, flow.source_object, batch)))
+            for batch in chunked(page.target_ids, flow.target_connector.max_batch_read):
+                calls.append((("target", id(page)), partial(flow.target_connector.read_by_ids, flow.target_object, batch)))
+        sources: dict[int, list[list[Record]]] = {}
+        targets: dict[int, dict[str, Record]] = {}
+        for (kind, key), records in in_flight(calls, INBOX_READS_IN_FLIGHT):
+            if kind == "source":
+                sources.setdefault(key, []).append(records)
+            else:
+                targets.setdefault(key, {}).update((str(r.id), r) for r in records)
+        return sources, targets
 
     def _retry_records(self) -> bool:
         wanted: dict[tuple[int, str], list[str]] = {}
@@ -365,3 +433,54 @@ def _run_handed_back_callbacks() -> None:
     run_owner_callbacks = getattr(vendor_http, "run_owner_callbacks", None)
     if run_owner_callbacks is not None:
         run_owner_callbacks()
+
+
+@dataclass
+class InboxPage:
+    """The notified records of one flow in one inbox pass. `early_ids` (and their counterparts'
+    ids in `target_ids`) are read side by side before the pass works its pages; `late_ids` are
+    read when their page comes, after the pages before it have written."""
+
+    mapping: ObjectMapping
+    side: str
+    flow: Flow
+    ids: list[str]
+    inbox_ids: list[int]
+    closes_group: bool
+    early_ids: list[str] = field(default_factory=list)
+    late_ids: list[str] = field(default_factory=list)
+    target_ids: list[str] = field(default_factory=list)
+
+
+def _plan_early_reads(pages: list[InboxPage]) -> None:
+    """Which records a pass may read before it works its pages (asks the database: run's thread).
+
+    A record read early must not be written by an earlier page of the same pass, or its page would
+    work a stale value (a HubSpot contact and its ConnectWise counterpart notified together: the
+    first page writes the second's source, which must then be read after that write, as before).
+    A page writes only the counterparts of its records (or records it creates or matches, which have
+    no link yet), so only linked records are read early, and only when neither they nor their
+    counterpart appear in any other page of the pass."""
+    keys_of: list[dict[str, set[tuple[str, str, str]]]] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for page in pages:
+        flow = page.flow
+        links = flow._links_for(page.ids)
+        keys: dict[str, set[tuple[str, str, str]]] = {}
+        for record_id in page.ids:
+            link = links.get(record_id)
+            if link is None:
+                continue
+            keys[record_id] = {(flow.source, flow.source_object, record_id),
+                               (flow.target, flow.target_object, flow.link_target_id(link))}
+            for key in keys[record_id]:
+                seen[key] = seen.get(key, 0) + 1
+        keys_of.append(keys)
+    for page, keys in zip(pages, keys_of):
+        for record_id in page.ids:
+            own = keys.get(record_id)
+            if own is not None and all(seen[key] == 1 for key in own):
+                page.early_ids.append(record_id)
+                page.target_ids.append(next(k[2] for k in own if k[0] == page.flow.target))
+            else:
+                page.late_ids.append(record_id)
