@@ -176,7 +176,7 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
-# A run's lease (renewed after every page) and slice length; short values let the fault soak
+# A run's lease (renewed at a page's commit once a third of it has passed) and slice length; short values let the fault soak
 # recover from a SIGKILLed worker within seconds (the engine's defaults are 120 s and 20 s).
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 SYNC_SLICE_SECONDS = env_int("SYNC_SLICE_SECONDS", 20)
