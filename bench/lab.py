@@ -44,6 +44,9 @@ class Lab:
         for emulator in self.emulators.values():
             emulator.reset_counters()
 
+    def emulator_cpu_seconds(self) -> float:
+        return sum(running.handler_cpu_seconds for running in (self.hubspot, self.other, *self.extra))
+
     def stop(self) -> None:
         for running in (self.hubspot, self.other, *self.extra):
             running.stop()

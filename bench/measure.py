@@ -49,6 +49,12 @@ def cpu_seconds() -> float:
     return times.user + times.system
 
 
+def sync_cpu_seconds(lab: Any) -> float:
+    """CPU of this process minus what the lab's emulators spent answering: the sync's own CPU
+    on every thread it uses (the run's, the page read-ahead, the in-flight vendor calls)."""
+    return time.process_time() - lab.emulator_cpu_seconds()
+
+
 def thread_cpu_seconds() -> float:
     """CPU time of the calling thread only: the engine's share, without the emulator threads."""
     return time.thread_time()

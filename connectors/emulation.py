@@ -361,6 +361,12 @@ class RunningEmulator:
     thread: threading.Thread
     base_url: str
 
+    @property
+    def handler_cpu_seconds(self) -> float:
+        """CPU the emulator spent answering requests (its handler threads), so a benchmark can
+        tell the sync's CPU from the emulator's when both share a process."""
+        return self.server.handler_cpu_seconds
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -385,6 +391,20 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.handler_cpu_seconds = 0.0
+        self._cpu_lock = threading.Lock()
+
+    def process_request_thread(self, request, client_address):
+        started = time.thread_time()
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            spent = time.thread_time() - started
+            with self._cpu_lock:
+                self.handler_cpu_seconds += spent
 
     def handle_error(self, request, client_address):
         pass  # dropped connections and client hang-ups are expected here
