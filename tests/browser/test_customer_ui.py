@@ -77,6 +77,27 @@ def test_a_custom_field_mapping_takes_effect_on_the_next_sync(signed_in, live_se
     screenshot(page, "record-log")
 
 
+def test_a_field_checked_while_its_search_is_still_answering_stays_checked(signed_in, live_server, world):
+    page = signed_in
+    page.goto(editor_url(live_server, world, "companies"))
+    held = []
+    page.route("**/fields/search/**", lambda route: held.append(route))  # hold the search's answer until the user has picked
+    option = page.locator("#results-hubspot input[value='createdate']")
+    expect(option).to_be_visible()  # listed before any search
+    page.locator("#search-hubspot").fill("createdate")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the search was not sent"
+    option.check()
+    option.evaluate("radio => radio.dataset.before = 'yes'")  # to tell the list the answer brings from this one
+    held[0].continue_()
+    fresh = page.locator("#results-hubspot input[value='createdate']:not([data-before])")
+    expect(fresh).to_be_attached()
+    expect(fresh).to_be_checked()
+
+
 def test_an_incompatible_pair_is_refused_with_the_reason(signed_in, live_server, world):
     page = signed_in
     page.goto(editor_url(live_server, world, "companies"))
