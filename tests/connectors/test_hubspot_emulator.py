@@ -326,8 +326,10 @@ def test_record_changes_send_signed_batched_webhooks_v3(hubspot):
     for request in received:
         assert verify_v3("s3cret", "POST", target, request.headers, request.content)
         assert not verify_v3("wrong", "POST", target, request.headers, request.content)
-    creation = json.loads(received[0].content)
-    changes = json.loads(received[1].content)
+    # Each batch is its own POST, so they may arrive in either order.
+    bodies = [json.loads(r.content) for r in received]
+    creation = next(b for b in bodies if b[0]["subscriptionType"] == "contact.creation")
+    changes = next(b for b in bodies if b is not creation)
     assert creation[0]["subscriptionType"] == "contact.creation" and creation[0]["objectId"] == int(record_id)
     assert {e["propertyName"]: e["propertyValue"] for e in changes} == {"firstname": "Hook", "lastname": "Line"}
     for event in creation + changes:
