@@ -34,8 +34,10 @@ class Bucket:
         return (self.calls / self.seconds) / self.calls_per_record
 
     def formula(self) -> str:
-        return (f"{self.system}: {self.calls} calls / {self.seconds:g} s ÷ {self.calls_per_record:.4f} calls/record "
-                f"({self.why}) = {self.records_per_second:,.0f} records/s")
+        return (
+            f"{self.system}: {self.calls} calls / {self.seconds:g} s ÷ {self.calls_per_record:.4f} calls/record "
+            f"({self.why}) = {self.records_per_second:,.0f} records/s"
+        )
 
 
 # The bench's mix: one company per five contacts.
@@ -45,23 +47,34 @@ COMPANY_SHARE = 1 / 6
 def hubspot_bucket(per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S, company_share: float = COMPANY_SHARE) -> Bucket:
     batch = hubspot_limits.BATCH_LIMIT
     per_record = (1 - company_share) * 2 / batch + company_share * 1 / batch
-    return Bucket("HubSpot", per_10s, hubspot_limits.TEN_SECOND_WINDOW_MS / 1000, per_record,
-                  f"per {batch} contacts 1 batch read by e-mail + 1 batch create, per {batch} companies 1 batch create; "
-                  f"{company_share:.0%} of records are companies")
+    return Bucket(
+        "HubSpot",
+        per_10s,
+        hubspot_limits.TEN_SECOND_WINDOW_MS / 1000,
+        per_record,
+        f"per {batch} contacts 1 batch read by e-mail + 1 batch create, per {batch} companies 1 batch create; "
+        f"{company_share:.0%} of records are companies",
+    )
 
 
 def hubspot_search_bucket(company_share: float = COMPANY_SHARE) -> Bucket:
     values = hubspot_limits.SEARCH_MAX_IN_VALUES * hubspot_limits.SEARCH_MAX_FILTER_GROUPS
-    return Bucket("HubSpot search", hubspot_limits.SEARCH_PER_SECOND, 1, company_share / values,
-                  f"1 domain search per {values} companies")
+    return Bucket(
+        "HubSpot search", hubspot_limits.SEARCH_PER_SECOND, 1, company_share / values, f"1 domain search per {values} companies"
+    )
 
 
 def source_bucket(system: str) -> Bucket | None:
     if system == "dynamics":
         from connectors.dynamics import limits as dyn
 
-        return Bucket("Dynamics 365", dyn.REQUESTS_PER_WINDOW, dyn.WINDOW_SECONDS, 1 / dyn.MAX_PAGE_SIZE,
-                      f"1 change-tracked page read per {dyn.MAX_PAGE_SIZE} records")
+        return Bucket(
+            "Dynamics 365",
+            dyn.REQUESTS_PER_WINDOW,
+            dyn.WINDOW_SECONDS,
+            1 / dyn.MAX_PAGE_SIZE,
+            f"1 change-tracked page read per {dyn.MAX_PAGE_SIZE} records",
+        )
     return None  # ConnectWise publishes no request-rate limit for its cloud API
 
 

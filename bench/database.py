@@ -47,5 +47,7 @@ def child_environment(database: dict) -> dict[str, str]:
         user = database.get("USER") or ""
         password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
         auth = f"{user}{password}@" if user else ""
-        env["DATABASE_URL"] = f"postgres://{auth}{database.get('HOST') or '127.0.0.1'}:{database.get('PORT') or 5432}/{database['NAME']}"
+        env["DATABASE_URL"] = (
+            f"postgres://{auth}{database.get('HOST') or '127.0.0.1'}:{database.get('PORT') or 5432}/{database['NAME']}"
+        )
     return env

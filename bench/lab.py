@@ -52,8 +52,15 @@ class Lab:
             running.stop()
 
 
-def make_emulator(system: str, *, latency_ms: tuple[float, float], limits: bool, faults: dict[str, float] | None = None,
-                  seed: int = 0, timeout_sleep: float = 35.0) -> Emulator:
+def make_emulator(
+    system: str,
+    *,
+    latency_ms: tuple[float, float],
+    limits: bool,
+    faults: dict[str, float] | None = None,
+    seed: int = 0,
+    timeout_sleep: float = 35.0,
+) -> Emulator:
     knobs = dict(latency_ms=latency_ms, limits=limits, faults=faults or {}, seed=seed, timeout_sleep=timeout_sleep)
     if system == "hubspot":
         from connectors.hubspot.emulator import HubSpotEmulator
@@ -70,8 +77,15 @@ def make_emulator(system: str, *, latency_ms: tuple[float, float], limits: bool,
     return DynamicsEmulator(**knobs)
 
 
-def build_lab(system: str = "connectwise", *, latency_ms: tuple[float, float] = DEFAULT_LATENCY_MS, limits: bool = True,
-              objects: tuple[str, ...] | None = None, tenant_name: str = "", **emulator_knobs: Any) -> Lab:
+def build_lab(
+    system: str = "connectwise",
+    *,
+    latency_ms: tuple[float, float] = DEFAULT_LATENCY_MS,
+    limits: bool = True,
+    objects: tuple[str, ...] | None = None,
+    tenant_name: str = "",
+    **emulator_knobs: Any,
+) -> Lab:
     """Serve HubSpot and `system` on ephemeral ports and wire a fresh tenant's integration to them.
     `objects`: keep only the object mappings whose other-side object is listed (None keeps all)."""
     hubspot = make_emulator("hubspot", latency_ms=latency_ms, limits=limits, **emulator_knobs).serve()
@@ -80,8 +94,9 @@ def build_lab(system: str = "connectwise", *, latency_ms: tuple[float, float] = 
     tenant = Tenant.objects.create(name=tenant_name or slug, slug=slug)
     hub_conn = demo_connection(tenant, "hubspot", hubspot.emulator, hubspot.base_url)
     other_conn = demo_connection(tenant, system, other.emulator, other.base_url)
-    integration = actions.create_integration(tenant, None, hub_conn, other_conn, enabled=True, test_mode=False,
-                                             name=f"Bench HubSpot ↔ {system}")
+    integration = actions.create_integration(
+        tenant, None, hub_conn, other_conn, enabled=True, test_mode=False, name=f"Bench HubSpot ↔ {system}"
+    )
     if objects is not None:
         keep_objects(integration, objects)
     return Lab(tenant, system, hubspot, other, integration)
@@ -121,8 +136,11 @@ def _add_company(system: str, emulator: Any, name: str, domain: str) -> Any:
 def _add_contact(system: str, emulator: Any, first: str, last: str, email: str, company_id: Any) -> str:
     if system == "connectwise":
         return str(emulator.add_contact(first, last, company_id=company_id, email=email)["id"])
-    return str(emulator.create_record("contacts", {"firstname": first, "lastname": last, "emailaddress1": email,
-                                                   "parentcustomerid": company_id}))
+    return str(
+        emulator.create_record(
+            "contacts", {"firstname": first, "lastname": last, "emailaddress1": email, "parentcustomerid": company_id}
+        )
+    )
 
 
 def seed_hubspot(lab: Lab, contacts: int, *, prefix: str = "hub") -> list[str]:
@@ -133,10 +151,18 @@ def seed_hubspot(lab: Lab, contacts: int, *, prefix: str = "hub") -> list[str]:
     for i in range(contacts):
         domain = f"{prefix}{run}c{i // CONTACTS_PER_COMPANY}.example.com"
         if i % CONTACTS_PER_COMPANY == 0:
-            company_id = emulator.create_record("companies", {"name": f"{prefix.title()} {run} Company {i // CONTACTS_PER_COMPANY}",
-                                                              "domain": domain})
-        ids.append(str(emulator.create_record("contacts", {"email": f"person{i}@{domain}", "firstname": f"First{i}",
-                                                           "lastname": f"Last{i}"}, associations={"companies": [company_id]})))
+            company_id = emulator.create_record(
+                "companies", {"name": f"{prefix.title()} {run} Company {i // CONTACTS_PER_COMPANY}", "domain": domain}
+            )
+        ids.append(
+            str(
+                emulator.create_record(
+                    "contacts",
+                    {"email": f"person{i}@{domain}", "firstname": f"First{i}", "lastname": f"Last{i}"},
+                    associations={"companies": [company_id]},
+                )
+            )
+        )
     return ids
 
 

@@ -72,8 +72,11 @@ def judge(figures: dict[str, Any]) -> dict[str, Any]:
 def write_calls(emulator) -> int:
     """Write calls an emulator answered (HubSpot's search and batch read are POSTs that read)."""
     calls = emulator.counters()["calls"]
-    return sum(n for key, n in calls.items()
-               if key.split(" ", 1)[0] in ("POST", "PATCH", "PUT", "DELETE") and not any(r in key for r in READ_ROUTES))
+    return sum(
+        n
+        for key, n in calls.items()
+        if key.split(" ", 1)[0] in ("POST", "PATCH", "PUT", "DELETE") and not any(r in key for r in READ_ROUTES)
+    )
 
 
 def _created(run: SyncRun | dict) -> int:
@@ -105,12 +108,21 @@ def _backfill_pair(opts: BenchOptions, system: str) -> dict[str, Any]:
         ceiling, formula = backfill_ceiling(system, lab.hubspot.emulator.per_10s)
         rate = records / run_seconds if run_seconds else 0.0
         return {
-            "records": records, "contacts": opts.records, "run_status": run.status, "wall_s": round(child.wall_s, 2),
-            "run_s": round(run_seconds, 2), "records_per_s": round(rate, 1), "ceiling_records_per_s": round(ceiling, 1),
-            "ceiling_formula": formula, "ratio_to_ceiling": round(rate / ceiling, 3),
-            "api_calls": calls.total(), "api_calls_per_record": round(calls.total() / max(records, 1), 4),
-            "api_calls_per_record_by_endpoint": calls.per_record(records), "peak_rss_mb": round(child.peak_rss_mb, 1),
-            "worker_cpu_s": round(child.cpu_s, 2), "latency_ms": list(opts.latency_ms),
+            "records": records,
+            "contacts": opts.records,
+            "run_status": run.status,
+            "wall_s": round(child.wall_s, 2),
+            "run_s": round(run_seconds, 2),
+            "records_per_s": round(rate, 1),
+            "ceiling_records_per_s": round(ceiling, 1),
+            "ceiling_formula": formula,
+            "ratio_to_ceiling": round(rate / ceiling, 3),
+            "api_calls": calls.total(),
+            "api_calls_per_record": round(calls.total() / max(records, 1), 4),
+            "api_calls_per_record_by_endpoint": calls.per_record(records),
+            "peak_rss_mb": round(child.peak_rss_mb, 1),
+            "worker_cpu_s": round(child.cpu_s, 2),
+            "latency_ms": list(opts.latency_ms),
         }
     finally:
         lab.stop()
@@ -124,11 +136,18 @@ def engine(opts: BenchOptions) -> dict[str, Any]:
     measured = _engine_pass(opts, system, profile=False)
     profiled = _engine_pass(opts, system, profile=True)
     figures = {"cpu_ms_per_record": measured["cpu_ms_per_record"]}
-    return {**figures, "records": measured["records"], "system": system, "wall_s": measured["wall_s"],
-            "where_the_time_goes": profiled["areas"], "top_functions": profiled["top"],
-            "note": "CPU of the sync on every thread it uses (engine, connectors, HTTP client, ORM and database driver): "
-                    "this process's CPU minus what the emulators' request handlers spent. The profile covers the "
-                    "run's own thread only.", "targets": judge(figures)}
+    return {
+        **figures,
+        "records": measured["records"],
+        "system": system,
+        "wall_s": measured["wall_s"],
+        "where_the_time_goes": profiled["areas"],
+        "top_functions": profiled["top"],
+        "note": "CPU of the sync on every thread it uses (engine, connectors, HTTP client, ORM and database driver): "
+        "this process's CPU minus what the emulators' request handlers spent. The profile covers the "
+        "run's own thread only.",
+        "targets": judge(figures),
+    }
 
 
 def _engine_pass(opts: BenchOptions, system: str, profile: bool) -> dict[str, Any]:
@@ -144,8 +163,11 @@ def _engine_pass(opts: BenchOptions, system: str, profile: bool) -> dict[str, An
             profiler.disable()
         cpu = sync_cpu_seconds(lab) - cpu
         records = _created(run)
-        result = {"records": records, "cpu_ms_per_record": round(cpu * 1000 / max(records, 1), 4),
-                  "wall_s": round(time.monotonic() - started, 2)}
+        result = {
+            "records": records,
+            "cpu_ms_per_record": round(cpu * 1000 / max(records, 1), 4),
+            "wall_s": round(time.monotonic() - started, 2),
+        }
         if profiler:
             result.update(profile_summary(profiler, opts.profile_top))
         return result
@@ -153,10 +175,22 @@ def _engine_pass(opts: BenchOptions, system: str, profile: bool) -> dict[str, An
         lab.stop()
 
 
-AREAS = (("syncsmart/engine", "engine"), ("connectors/", "connectors"), ("mappings/", "mappings"),
-         ("django/db", "ORM + database"), ("sqlite3", "ORM + database"), ("psycopg", "ORM + database"),
-         ("httpx", "HTTP client"), ("httpcore", "HTTP client"), ("h11", "HTTP client"), ("socket", "network I/O"),
-         ("ssl", "network I/O"), ("json", "JSON"), ("cryptography", "crypto"), ("django/", "Django (other)"))
+AREAS = (
+    ("syncsmart/engine", "engine"),
+    ("connectors/", "connectors"),
+    ("mappings/", "mappings"),
+    ("django/db", "ORM + database"),
+    ("sqlite3", "ORM + database"),
+    ("psycopg", "ORM + database"),
+    ("httpx", "HTTP client"),
+    ("httpcore", "HTTP client"),
+    ("h11", "HTTP client"),
+    ("socket", "network I/O"),
+    ("ssl", "network I/O"),
+    ("json", "JSON"),
+    ("cryptography", "crypto"),
+    ("django/", "Django (other)"),
+)
 
 
 def _area(filename: str) -> str:
@@ -175,9 +209,12 @@ def profile_summary(profiler: cProfile.Profile, top: int) -> dict[str, Any]:
         areas[_area(filename)] = areas.get(_area(filename), 0.0) + tottime
         rows.append((tottime, f"{Path(filename).name}:{line}({func})", calls, cumtime))
     rows.sort(reverse=True)
-    return {"areas": {k: round(100 * v / total, 1) for k, v in sorted(areas.items(), key=lambda kv: -kv[1])},
-            "top": [{"function": name, "tottime_s": round(t, 3), "calls": n, "cumtime_s": round(c, 3)}
-                    for t, name, n, c in rows[:top]]}
+    return {
+        "areas": {k: round(100 * v / total, 1) for k, v in sorted(areas.items(), key=lambda kv: -kv[1])},
+        "top": [
+            {"function": name, "tottime_s": round(t, 3), "calls": n, "cumtime_s": round(c, 3)} for t, name, n, c in rows[:top]
+        ],
+    }
 
 
 # --- latency ---------------------------------------------------------------------------------------------
@@ -209,12 +246,15 @@ def latency(opts: BenchOptions) -> dict[str, Any]:
             value = f"Bench{n}"
             if n % 2 == 0:
                 lab.hubspot.emulator.edit_record("contacts", hub_id, {"firstname": value})
-                seen = (lambda cw_id=cw_id, value=value: (lab.other.emulator.get("contacts", cw_id) or {}).get("firstName") == value)
+                seen = lambda cw_id=cw_id, value=value: (
+                    (lab.other.emulator.get("contacts", cw_id) or {}).get("firstName") == value
+                )
                 pending.append(("hubspot_to_other", time.monotonic(), seen))
             else:
                 lab.other.emulator.edit("contacts", cw_id, {"firstName": value})
-                seen = (lambda hub_id=hub_id, value=value:
-                        (lab.hubspot.emulator.get_record("contacts", hub_id) or {}).get("firstname") == value)
+                seen = lambda hub_id=hub_id, value=value: (
+                    (lab.hubspot.emulator.get_record("contacts", hub_id) or {}).get("firstname") == value
+                )
                 pending.append(("other_to_hubspot", time.monotonic(), seen))
             pending = _collect(pending, samples, until=time.monotonic() + opts.update_interval_s)
         pending = _collect(pending, samples, until=time.monotonic() + 30, stop_when_done=True)
@@ -223,13 +263,21 @@ def latency(opts: BenchOptions) -> dict[str, Any]:
         by_direction = {k: {"p50_s": _pct(sorted(v), 50), "p95_s": _pct(sorted(v), 95), "n": len(v)} for k, v in samples.items()}
         calls = ApiCalls.read(lab.emulators)
         runs = _runs_that_worked(lab.integration, since=window_start)
-        return {**figures, "updates": count, "seen": len(all_samples), "never_seen": len(pending),
-                "runs": runs, "api_calls_per_run": round(calls.total() / max(runs, 1), 1),
-                "api_calls_per_update": round(calls.total() / count, 2),
-                "api_calls_by_endpoint": calls.by_endpoint,
-                "interval_s": opts.update_interval_s, "by_direction": by_direction, "latency_ms": list(opts.latency_ms),
-                "path": "emulator edit → signed webhook/callback → Django view → inbox row → q2 (ORM broker, poll 0.2 s) → run → write",
-                "targets": judge(figures)}
+        return {
+            **figures,
+            "updates": count,
+            "seen": len(all_samples),
+            "never_seen": len(pending),
+            "runs": runs,
+            "api_calls_per_run": round(calls.total() / max(runs, 1), 1),
+            "api_calls_per_update": round(calls.total() / count, 2),
+            "api_calls_by_endpoint": calls.by_endpoint,
+            "interval_s": opts.update_interval_s,
+            "by_direction": by_direction,
+            "latency_ms": list(opts.latency_ms),
+            "path": "emulator edit → signed webhook/callback → Django view → inbox row → q2 (ORM broker, poll 0.2 s) → run → write",
+            "targets": judge(figures),
+        }
     finally:
         worker.stop()
         site.stop()
@@ -239,8 +287,11 @@ def latency(opts: BenchOptions) -> dict[str, Any]:
 def _runs_that_worked(integration, since) -> int:
     """Runs that worked during the measured stream: started, and not finished before it began (a
     run still working the warm-up when the stream starts counts; a queued one never started not)."""
-    return (SyncRun.objects.filter(integration=integration, started_at__isnull=False)
-            .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=since)).count())
+    return (
+        SyncRun.objects.filter(integration=integration, started_at__isnull=False)
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=since))
+        .count()
+    )
 
 
 def _subscribe(lab: labs.Lab, site_url: str) -> None:
@@ -258,8 +309,9 @@ def _subscribe(lab: labs.Lab, site_url: str) -> None:
 def _linked_contacts(lab: labs.Lab, other_ids: list[str]) -> list[tuple[str, str]]:
     from syncsmart.models import RecordLink
 
-    links = dict(RecordLink.objects.filter(integration=lab.integration, other_object="contacts")
-                 .values_list("other_id", "hubspot_id"))
+    links = dict(
+        RecordLink.objects.filter(integration=lab.integration, other_object="contacts").values_list("other_id", "hubspot_id")
+    )
     return [(int(i), links[i]) for i in other_ids if i in links]
 
 
@@ -313,11 +365,17 @@ def idle(opts: BenchOptions) -> dict[str, Any]:
         writes = write_calls(lab.hubspot.emulator) + write_calls(lab.other.emulator)
         calls = ApiCalls.read(lab.emulators)
         figures = {"cpu_ms_per_run": round(statistics.mean(cpu_ms), 2), "queries_per_run": round(statistics.mean(queries), 1)}
-        return {**figures, "integrations": len(integrations), "cpu_ms_per_run_max": round(max(cpu_ms), 2),
-                "queries_per_run_max": max(queries), "api_calls_per_run": round(calls.total() / len(integrations), 1),
-                "writes": writes, "object_mappings_per_integration": lab.integration.object_mappings.count(),
-                "queries_of_last_run": dict(by_kind.most_common()),
-                "targets": judge(figures)}
+        return {
+            **figures,
+            "integrations": len(integrations),
+            "cpu_ms_per_run_max": round(max(cpu_ms), 2),
+            "queries_per_run_max": max(queries),
+            "api_calls_per_run": round(calls.total() / len(integrations), 1),
+            "writes": writes,
+            "object_mappings_per_integration": lab.integration.object_mappings.count(),
+            "queries_of_last_run": dict(by_kind.most_common()),
+            "targets": judge(figures),
+        }
     finally:
         lab.stop()
 
@@ -367,8 +425,12 @@ def echo(opts: BenchOptions) -> dict[str, Any]:
             lab.reset_counters()
             final = sync_here(lab.integration)
             writes = write_calls(lab.hubspot.emulator) + write_calls(lab.other.emulator)
-            results[system] = {"writes": writes, "passes_to_converge": passes, "final_counts": final.counts,
-                               "contacts_each_side": lab.hubspot.emulator.count("contacts")}
+            results[system] = {
+                "writes": writes,
+                "passes_to_converge": passes,
+                "final_counts": final.counts,
+                "contacts_each_side": lab.hubspot.emulator.count("contacts"),
+            }
         finally:
             lab.stop()
     figures = {"writes": sum(r["writes"] for r in results.values())}
@@ -376,4 +438,9 @@ def echo(opts: BenchOptions) -> dict[str, Any]:
 
 
 SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
-    "backfill": backfill, "engine": engine, "latency": latency, "idle": idle, "echo": echo}
+    "backfill": backfill,
+    "engine": engine,
+    "latency": latency,
+    "idle": idle,
+    "echo": echo,
+}

@@ -61,8 +61,9 @@ class Worker:
 
     def start(self) -> None:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen([sys.executable, MANAGE, "qcluster"], env=self.env, stdout=log, stderr=log,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            [sys.executable, MANAGE, "qcluster"], env=self.env, stdout=log, stderr=log, start_new_session=True
+        )
 
     def kill(self) -> None:
         """SIGKILL, no warning, no clean-up: what the soak proves the design survives."""

@@ -105,8 +105,9 @@ class Editors(threading.Thread):
     def _create(self, side: str) -> None:
         email = f"new{self.n}@soak-new-{side}.example.com"
         if side == "hubspot":
-            record_id = self.lab.hubspot.emulator.create_record("contacts", {"email": email, "firstname": f"New{self.n}",
-                                                                             "lastname": "Soak"})
+            record_id = self.lab.hubspot.emulator.create_record(
+                "contacts", {"email": email, "firstname": f"New{self.n}", "lastname": "Soak"}
+            )
         else:
             company = next(iter(self.lab.other.emulator.store["companies"]))
             record_id = str(self.lab.other.emulator.add_contact(f"New{self.n}", "Soak", company_id=company, email=email)["id"])
@@ -123,10 +124,19 @@ class Editors(threading.Thread):
 def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict[str, Any]:
     tasks.STALE_QUEUED_SECONDS = STALE_QUEUED_SECONDS
     settings.SYNC_LEASE_SECONDS, settings.SYNC_SLICE_SECONDS = options.lease_seconds, SLICE_SECONDS  # the driver's sweep agrees
-    lab = labs.build_lab("connectwise", latency_ms=options.latency_ms, limits=False, objects=("companies", "contacts"),
-                         seed=options.seed, timeout_sleep=TIMEOUT_SLEEP_S)
-    env = child_environment(database) | {"SYNC_LEASE_SECONDS": str(options.lease_seconds), "SYNC_SLICE_SECONDS": str(SLICE_SECONDS),
-                                         "Q_TIMEOUT": "120"}
+    lab = labs.build_lab(
+        "connectwise",
+        latency_ms=options.latency_ms,
+        limits=False,
+        objects=("companies", "contacts"),
+        seed=options.seed,
+        timeout_sleep=TIMEOUT_SLEEP_S,
+    )
+    env = child_environment(database) | {
+        "SYNC_LEASE_SECONDS": str(options.lease_seconds),
+        "SYNC_SLICE_SECONDS": str(SLICE_SECONDS),
+        "Q_TIMEOUT": "120",
+    }
     worker = Worker(env, log_path=str(workdir / "soak-qcluster.log"))
     rng = random.Random(options.seed)
     started = time.monotonic()
@@ -178,8 +188,10 @@ def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict
 def _kill_schedule(options: SoakOptions, rng: random.Random) -> list[float]:
     """Kill moments (seconds after start), spread over the first part of the sync, jittered."""
     span = max(10.0, min(options.records / 100, 600.0))
-    return sorted(rng.uniform(3 + i * span / max(options.kills, 1), 3 + (i + 1) * span / max(options.kills, 1))
-                  for i in range(options.kills))
+    return sorted(
+        rng.uniform(3 + i * span / max(options.kills, 1), 3 + (i + 1) * span / max(options.kills, 1))
+        for i in range(options.kills)
+    )
 
 
 def _schedule_and_sweep(lab: labs.Lab) -> None:
@@ -200,7 +212,11 @@ def _quiet_run_since(lab: labs.Lab, since) -> Any:
     last = SyncRun.objects.filter(integration=lab.integration, status__in=SyncRun.FINISHED).order_by("-finished_at").first()
     if last is None or last.status != SyncRun.Status.SUCCEEDED or last.started_at is None or last.started_at <= since:
         return None
-    busy = {k: v for k, v in (last.counts or {}).items() if v and (k.startswith("writes") or k in ("created", "updated", "deferred", "failed"))}
+    busy = {
+        k: v
+        for k, v in (last.counts or {}).items()
+        if v and (k.startswith("writes") or k in ("created", "updated", "deferred", "failed"))
+    }
     return None if busy or _deferred_waiting(lab).exists() else last.pk
 
 
@@ -232,10 +248,23 @@ def _hub_contacts(lab: labs.Lab) -> list[dict[str, str]]:
 def _cw_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
     rows = []
     for record in lab.other.emulator.records("contacts"):
-        email = next((i["value"] for i in record.get("communicationItems") or [] if i.get("type", {}).get("name", "Email") == "Email"
-                      and "@" in str(i.get("value"))), "")
-        rows.append({"_id": str(record["id"]), "email": email.lower(), "firstname": record.get("firstName") or "",
-                     "lastname": record.get("lastName") or "", "company": str((record.get("company") or {}).get("id") or "")})
+        email = next(
+            (
+                i["value"]
+                for i in record.get("communicationItems") or []
+                if i.get("type", {}).get("name", "Email") == "Email" and "@" in str(i.get("value"))
+            ),
+            "",
+        )
+        rows.append(
+            {
+                "_id": str(record["id"]),
+                "email": email.lower(),
+                "firstname": record.get("firstName") or "",
+                "lastname": record.get("lastName") or "",
+                "company": str((record.get("company") or {}).get("id") or ""),
+            }
+        )
     return rows
 
 
@@ -265,16 +294,23 @@ def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elaps
     for row in cw:
         cw_by_email.setdefault(row["email"], []).append(row)
     hub_companies, cw_companies, hub_domain, cw_domain = _companies(lab)
-    duplicates = (sum(len(v) - 1 for v in hub_by_email.values()) + sum(len(v) - 1 for v in cw_by_email.values())
-                  + sum(len(v) - 1 for v in hub_companies.values()) + sum(len(v) - 1 for v in cw_companies.values()))
+    duplicates = (
+        sum(len(v) - 1 for v in hub_by_email.values())
+        + sum(len(v) - 1 for v in cw_by_email.values())
+        + sum(len(v) - 1 for v in hub_companies.values())
+        + sum(len(v) - 1 for v in cw_companies.values())
+    )
     one_sided = sorted(set(hub_by_email) ^ set(cw_by_email)) + sorted(set(hub_companies) ^ set(cw_companies))
     missing = len(one_sided)
     mismatched = 0
     for email in set(hub_by_email) & set(cw_by_email):
         h, c = hub_by_email[email][0], cw_by_email[email][0]
         hub_company = {hub_domain.get(i) for i in lab.hubspot.emulator.associated_ids("contacts", h["_id"], "companies")}
-        same = (str(h.get("firstname") or "") == c["firstname"] and str(h.get("lastname") or "") == c["lastname"]
-                and (cw_domain.get(c["company"]) in hub_company if c["company"] else not hub_company))
+        same = (
+            str(h.get("firstname") or "") == c["firstname"]
+            and str(h.get("lastname") or "") == c["lastname"]
+            and (cw_domain.get(c["company"]) in hub_company if c["company"] else not hub_company)
+        )
         mismatched += 0 if same else 1
     lost_edits, lost_examples = _lost_edits(lab, log, hub_by_email, cw_by_email)
     injected = Counter()
@@ -285,13 +321,26 @@ def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elaps
     rerun_writes = write_calls(lab.hubspot.emulator) + write_calls(lab.other.emulator)
     result = {
         "records": len(set(hub_by_email) | set(cw_by_email)) + len(set(hub_companies) | set(cw_companies)),
-        "contacts": len(set(hub_by_email) | set(cw_by_email)), "companies": len(set(hub_companies) | set(cw_companies)),
-        "lost": lost_edits + missing, "lost_edits": lost_edits, "missing_on_one_side": missing, "duplicates": duplicates,
-        "mismatched": mismatched, "rerun_writes": rerun_writes, "rerun_status": rerun.status, "kills": kills,
-        "edits": log.edits, "creates": log.creates, "faults": options.faults, "faults_injected": dict(injected), "elapsed_s": round(elapsed, 1),
+        "contacts": len(set(hub_by_email) | set(cw_by_email)),
+        "companies": len(set(hub_companies) | set(cw_companies)),
+        "lost": lost_edits + missing,
+        "lost_edits": lost_edits,
+        "missing_on_one_side": missing,
+        "duplicates": duplicates,
+        "mismatched": mismatched,
+        "rerun_writes": rerun_writes,
+        "rerun_status": rerun.status,
+        "kills": kills,
+        "edits": log.edits,
+        "creates": log.creates,
+        "faults": options.faults,
+        "faults_injected": dict(injected),
+        "elapsed_s": round(elapsed, 1),
         "runs": SyncRun.objects.filter(integration=lab.integration).count(),
         "deferred_waiting": _deferred_waiting(lab).count(),
-        "deferred_gave_up": DeferredRecord.objects.filter(integration=lab.integration, attempts__gte=DeferredRecord.MAX_ATTEMPTS).count(),
+        "deferred_gave_up": DeferredRecord.objects.filter(
+            integration=lab.integration, attempts__gte=DeferredRecord.MAX_ATTEMPTS
+        ).count(),
         "examples": {"missing_on_one_side": one_sided[:10], "lost_edits": lost_examples[:10], "rerun_counts": rerun.counts},
     }
     say(f"soak: {result}")
@@ -314,6 +363,8 @@ def _lost_edits(lab: labs.Lab, log: EditLog, hub_by_email, cw_by_email) -> tuple
         value = changes["firstname"]
         if str(origin.get("firstname") or "") != value or not other or str(other[0].get("firstname") or "") != value:
             lost += 1
-            examples.append(f"{side} {record_id} {email}: wanted {value!r}, origin {origin.get('firstname')!r}, "
-                            f"other {other[0].get('firstname') if other else None!r}")
+            examples.append(
+                f"{side} {record_id} {email}: wanted {value!r}, origin {origin.get('firstname')!r}, "
+                f"other {other[0].get('firstname') if other else None!r}"
+            )
     return lost, examples

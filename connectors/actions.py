@@ -17,9 +17,16 @@ from connectors.models import Connection
 
 def field_as_dict(field: FieldInfo) -> dict[str, Any]:
     """The JSON shape of Connection.schema_cache entries (read by mappings and the UI)."""
-    return {"name": field.name, "label": field.label, "type": field.type.value, "required": field.required,
-            "read_only": field.read_only, "options": [{"value": o.value, "label": o.label} for o in field.options],
-            "reference_to": field.reference_to or "", "description": field.description}
+    return {
+        "name": field.name,
+        "label": field.label,
+        "type": field.type.value,
+        "required": field.required,
+        "read_only": field.read_only,
+        "options": [{"value": o.value, "label": o.label} for o in field.options],
+        "reference_to": field.reference_to or "",
+        "description": field.description,
+    }
 
 
 def _audit(connection: Connection, actor: Any, action: str, summary: str, **changes: Any) -> None:
@@ -52,8 +59,13 @@ def test_connection(connection: Connection, actor: Any = None, **connector_kwarg
         connection.record_success()
     else:
         _record_failure(connection, result.message)
-    _audit(connection, actor, "connection.tested", f"{connection} test: {'OK' if result.ok else 'failed — ' + result.message}",
-           ok=result.ok)
+    _audit(
+        connection,
+        actor,
+        "connection.tested",
+        f"{connection} test: {'OK' if result.ok else 'failed — ' + result.message}",
+        ok=result.ok,
+    )
     return result
 
 
@@ -91,7 +103,12 @@ def refresh_schema(connection: Connection, actor: Any = None, **connector_kwargs
         _record_failure(connection, "Could not read the fields of " + "; ".join(failures))
     else:
         connection.record_success()
-    _audit(connection, actor, "connection.schema_refreshed",
-           f"Schema of {connection} refreshed: {sum(counts.values())} fields in {len(counts)} object types"
-           + (f"; failed: {'; '.join(failures)}" if failures else ""), object_types=sorted(counts))
+    _audit(
+        connection,
+        actor,
+        "connection.schema_refreshed",
+        f"Schema of {connection} refreshed: {sum(counts.values())} fields in {len(counts)} object types"
+        + (f"; failed: {'; '.join(failures)}" if failures else ""),
+        object_types=sorted(counts),
+    )
     return counts if counts else None

@@ -13,8 +13,20 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_filter = ["system", "environment", "status"]
     search_fields = ["name", "tenant__name"]
     list_select_related = ["tenant"]
-    fields = ["tenant", "system", "environment", "name", "config", "secrets", "token_expires_at", "status",
-              "last_error", "last_checked_at", "last_ok_at", "schema_refreshed_at"]
+    fields = [
+        "tenant",
+        "system",
+        "environment",
+        "name",
+        "config",
+        "secrets",
+        "token_expires_at",
+        "status",
+        "last_error",
+        "last_checked_at",
+        "last_ok_at",
+        "schema_refreshed_at",
+    ]
     readonly_fields = ["secrets", "token_expires_at", "last_checked_at", "last_ok_at", "schema_refreshed_at"]
 
     @admin.display(description="Staff console")

@@ -39,11 +39,28 @@ import httpx
 
 FAULT_KINDS = ("429", "500", "502", "503", "timeout", "drop")
 
-STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 207: "Multi-Status", 302: "Found",
-               400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-               409: "Conflict", 412: "Precondition Failed", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
-               429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-               504: "Gateway Timeout"}
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    207: "Multi-Status",
+    302: "Found",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class DropConnection(Exception):
@@ -143,8 +160,15 @@ class Emulator:
     system = "emulator"
     not_emulated: tuple[str, ...] = ()
 
-    def __init__(self, *, latency_ms: tuple[float, float] = (0, 0), limits: bool = True,
-                 faults: dict[str, float] | None = None, seed: int = 0, timeout_sleep: float = 35.0):
+    def __init__(
+        self,
+        *,
+        latency_ms: tuple[float, float] = (0, 0),
+        limits: bool = True,
+        faults: dict[str, float] | None = None,
+        seed: int = 0,
+        timeout_sleep: float = 35.0,
+    ):
         self.latency_ms = latency_ms
         self.limits = limits
         self.faults = {k: float(v) for k, v in (faults or {}).items() if v}
@@ -170,8 +194,15 @@ class Emulator:
 
     # --- routing ------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler, name: str | None = None, write: bool | None = None) -> None:
-        self.routes.append(Route(method.upper(), re.compile("^" + pattern + "$"), handler, name or pattern,
-                                 write if write is not None else method.upper() in ("POST", "PATCH", "PUT", "DELETE")))
+        self.routes.append(
+            Route(
+                method.upper(),
+                re.compile("^" + pattern + "$"),
+                handler,
+                name or pattern,
+                write if write is not None else method.upper() in ("POST", "PATCH", "PUT", "DELETE"),
+            )
+        )
 
     def setup_routes(self) -> None:
         raise NotImplementedError
@@ -194,8 +225,12 @@ class Emulator:
     # --- knobs and counters ------------------------------------------------------------------
     def counters(self) -> dict[str, Any]:
         with self.lock:
-            return {"calls": dict(self._counts), "total": sum(self._counts.values()), "writes": self._writes,
-                    "faults": dict(self._faults_injected)}
+            return {
+                "calls": dict(self._counts),
+                "total": sum(self._counts.values()),
+                "writes": self._writes,
+                "faults": dict(self._faults_injected),
+            }
 
     def reset_counters(self) -> None:
         with self.lock:
@@ -340,7 +375,9 @@ class Emulator:
         return None
 
     # --- serving on a port ---------------------------------------------------------------
-    def serve(self, host: str = "127.0.0.1", port: int = 0, tls: bool = False, ca_file: str | Path | None = None) -> "RunningEmulator":
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, tls: bool = False, ca_file: str | Path | None = None
+    ) -> "RunningEmulator":
         server = _ThreadingWSGIServer((host, port), _QuietHandler)
         server.set_app(self)
         scheme = "http"
@@ -348,8 +385,9 @@ class Emulator:
             context = tls_context(host, ca_file)
             server.socket = context.wrap_socket(server.socket, server_side=True)
             scheme = "https"
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
-                                  name=f"{self.system}-emulator")
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name=f"{self.system}-emulator"
+        )
         thread.start()
         return RunningEmulator(self, server, thread, f"{scheme}://{host}:{server.server_address[1]}")
 
@@ -434,8 +472,7 @@ class _QuietHandler(WSGIRequestHandler):
         self.raw_requestline = self.rfile.readline(65537)
         if not self.raw_requestline or not self.parse_request():
             return
-        handler = _DroppingServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),
-                                         multithread=True)
+        handler = _DroppingServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True)
         handler.request_handler = self
         handler.http_version = "1.1"
         self.close_connection = True
@@ -453,15 +490,32 @@ def tls_context(host: str, ca_file: str | Path | None) -> ssl.SSLContext:
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SyncSmart emulator CA")])
-    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-               .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-               .not_valid_after(now + dt.timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                            key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                            encipher_only=False, decipher_only=False), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-               .sign(ca_key, hashes.SHA256()))
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = [x509.DNSName("localhost")]
     try:
@@ -470,14 +524,20 @@ def tls_context(host: str, ca_file: str | Path | None) -> ssl.SSLContext:
         names.append(x509.DNSName(host))
     if host != "127.0.0.1":
         names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     if ca_file:
         Path(ca_file).write_bytes(ca_cert.public_bytes(pem))

@@ -234,7 +234,9 @@ class VendorHttp:
         except httpx.TimeoutException as exc:
             raise ConnectorError(f"{self.system} did not answer in time ({method} {path})", ErrorKind.TIMEOUT) from exc
         except httpx.TransportError as exc:
-            raise ConnectorError(f"Could not reach {self.system} at {self.base_url}: {exc.__class__.__name__}", ErrorKind.NETWORK) from exc
+            raise ConnectorError(
+                f"Could not reach {self.system} at {self.base_url}: {exc.__class__.__name__}", ErrorKind.NETWORK
+            ) from exc
         if response.is_success or response.status_code in ok_statuses:
             return response
         error = self.error_parser(response)

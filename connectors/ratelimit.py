@@ -66,10 +66,18 @@ def _with_spread(windows: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int],
 
 def hubspot_policy(tier: str = "starter", oauth_app: bool = False) -> Policy:
     """HubSpot's published limits (see connectors/hubspot/limits.py for the source)."""
-    per_10s = hubspot_limits.OAUTH_APP_PER_10S if oauth_app else (
-        hubspot_limits.PRIVATE_APP_PER_10S_PRO if tier in ("professional", "enterprise") else hubspot_limits.PRIVATE_APP_PER_10S)
+    per_10s = (
+        hubspot_limits.OAUTH_APP_PER_10S
+        if oauth_app
+        else (
+            hubspot_limits.PRIVATE_APP_PER_10S_PRO
+            if tier in ("professional", "enterprise")
+            else hubspot_limits.PRIVATE_APP_PER_10S
+        )
+    )
     daily = {"professional": hubspot_limits.DAILY_LIMIT_PRO, "enterprise": hubspot_limits.DAILY_LIMIT_ENTERPRISE}.get(
-        tier, hubspot_limits.DAILY_LIMIT)
+        tier, hubspot_limits.DAILY_LIMIT
+    )
     return Policy(
         name=f"hubspot-{tier}",
         windows=((_scaled(per_10s), hubspot_limits.TEN_SECOND_WINDOW_MS),),
@@ -89,7 +97,9 @@ class SharedLimiter:
         self.store = store or default_store()
         self.max_wait = max_wait
         self.general = self.store.limiter(f"{self.key}_calls", _with_spread(policy.windows))
-        self.search = self.store.limiter(f"{self.key}_search", _with_spread(policy.search_windows)) if policy.search_windows else None
+        self.search = (
+            self.store.limiter(f"{self.key}_search", _with_spread(policy.search_windows)) if policy.search_windows else None
+        )
 
     def acquire(self, request: httpx.Request) -> None:
         if self.policy.is_free(request):
@@ -98,15 +108,19 @@ class SharedLimiter:
             raise self._daily_spent()
         limiter = self.search if self.search is not None and self.policy.is_search(request) else self.general
         if not limiter.try_acquire(self.key, blocking=True, timeout=self.max_wait):
-            raise ConnectorError(f"Waited {self.max_wait:.0f}s for a rate-limit slot of {self.key}", ErrorKind.RATE_LIMITED,
-                                 retry_after=1.0)
+            raise ConnectorError(
+                f"Waited {self.max_wait:.0f}s for a rate-limit slot of {self.key}", ErrorKind.RATE_LIMITED, retry_after=1.0
+            )
         # Count against the day only once the call is really about to go out.
         if self.policy.daily is not None and self.store.count_today(self.key) > self.policy.daily:
             raise self._daily_spent()
 
     def _daily_spent(self) -> ConnectorError:
-        return ConnectorError(f"The daily API budget of this account ({self.policy.daily:,} calls) is used up; it returns at "
-                              "midnight UTC.", ErrorKind.RATE_LIMITED, retry_after=_seconds_to_midnight())
+        return ConnectorError(
+            f"The daily API budget of this account ({self.policy.daily:,} calls) is used up; it returns at midnight UTC.",
+            ErrorKind.RATE_LIMITED,
+            retry_after=_seconds_to_midnight(),
+        )
 
     def used_today(self) -> int:
         return self.store.peek_today(self.key)
@@ -189,8 +203,11 @@ class SQLiteStore(Store):
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute("INSERT INTO daily_budget (key, day, calls) VALUES (?, ?, 1) "
-                                   "ON CONFLICT (key, day) DO UPDATE SET calls = calls + 1", (key, _today()))
+                self._conn.execute(
+                    "INSERT INTO daily_budget (key, day, calls) VALUES (?, ?, 1) "
+                    "ON CONFLICT (key, day) DO UPDATE SET calls = calls + 1",
+                    (key, _today()),
+                )
                 row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, _today())).fetchone()
             finally:
                 self._conn.commit()

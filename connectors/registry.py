@@ -43,12 +43,28 @@ class System:
 SYSTEMS: dict[str, System] = {
     s.key: s
     for s in [
-        System("hubspot", "HubSpot", "connectors.hubspot.connector:HubSpotConnector",
-               "connectors.hubspot.emulator:HubSpotEmulator", "connectors.hubspot.forms:HubSpotCredentialsForm", is_hub=True),
-        System("connectwise", "ConnectWise Manage", "connectors.connectwise.connector:ConnectWiseConnector",
-               "connectors.connectwise.emulator:ConnectWiseEmulator", "connectors.connectwise.forms:ConnectWiseCredentialsForm"),
-        System("dynamics", "Microsoft Dynamics 365", "connectors.dynamics.connector:DynamicsConnector",
-               "connectors.dynamics.emulator:DynamicsEmulator", "connectors.dynamics.forms:DynamicsCredentialsForm"),
+        System(
+            "hubspot",
+            "HubSpot",
+            "connectors.hubspot.connector:HubSpotConnector",
+            "connectors.hubspot.emulator:HubSpotEmulator",
+            "connectors.hubspot.forms:HubSpotCredentialsForm",
+            is_hub=True,
+        ),
+        System(
+            "connectwise",
+            "ConnectWise Manage",
+            "connectors.connectwise.connector:ConnectWiseConnector",
+            "connectors.connectwise.emulator:ConnectWiseEmulator",
+            "connectors.connectwise.forms:ConnectWiseCredentialsForm",
+        ),
+        System(
+            "dynamics",
+            "Microsoft Dynamics 365",
+            "connectors.dynamics.connector:DynamicsConnector",
+            "connectors.dynamics.emulator:DynamicsEmulator",
+            "connectors.dynamics.forms:DynamicsCredentialsForm",
+        ),
     ]
 }
 

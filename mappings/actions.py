@@ -17,8 +17,16 @@ from mappings.compat import default_transform
 from mappings.models import FieldMapping, Integration, ObjectMapping, Side
 from tenants.actions import audit
 
-INTEGRATION_OPTIONS = ("name", "environment", "test_mode", "test_email_marker", "test_name_marker",
-                       "block_free_emails", "write_back_ids", "schedule_minutes")
+INTEGRATION_OPTIONS = (
+    "name",
+    "environment",
+    "test_mode",
+    "test_email_marker",
+    "test_name_marker",
+    "block_free_emails",
+    "write_back_ids",
+    "schedule_minutes",
+)
 
 
 def _after_commit_schedule(integration: Integration) -> None:
@@ -28,14 +36,20 @@ def _after_commit_schedule(integration: Integration) -> None:
 
 
 @transaction.atomic
-def create_integration(tenant, actor, hubspot_connection, other_connection, *, install_defaults_now: bool = True,
-                       **options: Any) -> Integration:
-    integration = Integration(tenant=tenant, hubspot_connection=hubspot_connection,
-                              other_connection=other_connection, **options)
+def create_integration(
+    tenant, actor, hubspot_connection, other_connection, *, install_defaults_now: bool = True, **options: Any
+) -> Integration:
+    integration = Integration(tenant=tenant, hubspot_connection=hubspot_connection, other_connection=other_connection, **options)
     integration.full_clean()
     integration.save()
-    audit(tenant, actor, "integration.created", integration, summary=f"Integration {integration} created",
-          **{k: v for k, v in options.items() if k in INTEGRATION_OPTIONS})
+    audit(
+        tenant,
+        actor,
+        "integration.created",
+        integration,
+        summary=f"Integration {integration} created",
+        **{k: v for k, v in options.items() if k in INTEGRATION_OPTIONS},
+    )
     if install_defaults_now:
         install_defaults(integration, actor)
     _after_commit_schedule(integration)
@@ -78,11 +92,18 @@ def set_main_switch(integration: Integration, actor, on: bool) -> Integration:
     if integration.enabled != on:
         integration.enabled = on
         integration.save(update_fields=["enabled", "updated_at"])
-        audit(integration.tenant, actor, "integration.switched_on" if on else "integration.switched_off", integration,
-              summary=f"Sync {'on' if on else 'off'} for {integration}", enabled=on)
+        audit(
+            integration.tenant,
+            actor,
+            "integration.switched_on" if on else "integration.switched_off",
+            integration,
+            summary=f"Sync {'on' if on else 'off'} for {integration}",
+            enabled=on,
+        )
     if not on:
         SyncRun.objects.filter(integration=integration, status=SyncRun.Status.QUEUED).update(
-            status=SyncRun.Status.CANCELLED, finished_at=timezone.now(), error="The integration was switched off.")
+            status=SyncRun.Status.CANCELLED, finished_at=timezone.now(), error="The integration was switched off."
+        )
     _after_commit_schedule(integration)
     if on:
         transaction.on_commit(lambda: request_run(integration, actor, trigger="schedule"))
@@ -98,9 +119,15 @@ def install_defaults(integration: Integration, actor, *, reset: bool = False) ->
     from mappings.defaults import install_default_set
 
     mappings, added = install_default_set(integration, reset=reset)
-    audit(integration.tenant, actor, "mappings.defaults_installed", integration,
-          summary=f"Default mappings {'reset' if reset else 'installed'} for {integration}: {added} added",
-          added=added, reset=reset)
+    audit(
+        integration.tenant,
+        actor,
+        "mappings.defaults_installed",
+        integration,
+        summary=f"Default mappings {'reset' if reset else 'installed'} for {integration}: {added} added",
+        added=added,
+        reset=reset,
+    )
     return mappings
 
 
@@ -131,9 +158,16 @@ def save_field_mapping(mapping: FieldMapping, actor) -> FieldMapping:
     created = mapping.pk is None
     mapping.save()
     integration = mapping.object_mapping.integration
-    audit(integration.tenant, actor, "field_mapping.created" if created else "field_mapping.changed", mapping,
-          summary=f"{mapping.object_mapping}: {mapping}", direction=mapping.direction, transform=mapping.transform,
-          only_if_target_empty=mapping.only_if_target_empty)
+    audit(
+        integration.tenant,
+        actor,
+        "field_mapping.created" if created else "field_mapping.changed",
+        mapping,
+        summary=f"{mapping.object_mapping}: {mapping}",
+        direction=mapping.direction,
+        transform=mapping.transform,
+        only_if_target_empty=mapping.only_if_target_empty,
+    )
     return mapping
 
 
@@ -150,10 +184,18 @@ def save_object_mapping(mapping: ObjectMapping, actor) -> ObjectMapping:
     mapping.full_clean()
     created = mapping.pk is None
     mapping.save()
-    audit(mapping.integration.tenant, actor, "object_mapping.created" if created else "object_mapping.changed", mapping,
-          summary=f"{mapping}: {mapping.get_direction_display()}", direction=mapping.direction, enabled=mapping.enabled,
-          system_of_record=mapping.system_of_record, filter_to_other=mapping.filter_to_other,
-          filter_to_hubspot=mapping.filter_to_hubspot)
+    audit(
+        mapping.integration.tenant,
+        actor,
+        "object_mapping.created" if created else "object_mapping.changed",
+        mapping,
+        summary=f"{mapping}: {mapping.get_direction_display()}",
+        direction=mapping.direction,
+        enabled=mapping.enabled,
+        system_of_record=mapping.system_of_record,
+        filter_to_other=mapping.filter_to_other,
+        filter_to_hubspot=mapping.filter_to_hubspot,
+    )
     return mapping
 
 
@@ -170,8 +212,14 @@ def _enqueue_after_commit(run) -> None:
 
 
 @transaction.atomic
-def request_run(integration: Integration, actor=None, *, trigger: str = "manual", object_mapping: ObjectMapping | None = None,
-                records: Iterable[dict[str, Any]] | None = None):
+def request_run(
+    integration: Integration,
+    actor=None,
+    *,
+    trigger: str = "manual",
+    object_mapping: ObjectMapping | None = None,
+    records: Iterable[dict[str, Any]] | None = None,
+):
     """Queue a run. An identical run already waiting is reused instead of piling up another.
 
     `records` limits the run to given records: [{"mapping": id, "side": "hubspot", "id": "123"}]."""
@@ -180,8 +228,9 @@ def request_run(integration: Integration, actor=None, *, trigger: str = "manual"
     if not integration.enabled and trigger not in ("manual", "retry", "historical"):
         raise ValidationError("The integration is switched off.")
     state: dict[str, Any] = {"records": list(records)} if records else {}
-    waiting = SyncRun.objects.filter(integration=integration, status=SyncRun.Status.QUEUED, trigger=trigger,
-                                     object_mapping=object_mapping).order_by("queued_at")
+    waiting = SyncRun.objects.filter(
+        integration=integration, status=SyncRun.Status.QUEUED, trigger=trigger, object_mapping=object_mapping
+    ).order_by("queued_at")
     if not state and trigger in ("schedule", "manual") and (existing := waiting.first()) is not None:
         return existing
     if trigger == "webhook":
@@ -189,11 +238,22 @@ def request_run(integration: Integration, actor=None, *, trigger: str = "manual"
         soon = SyncRun.objects.filter(integration=integration, status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
         if (existing := soon.order_by("queued_at").first()) is not None:
             return existing
-    run = SyncRun.objects.create(integration=integration, trigger=trigger, object_mapping=object_mapping, state=state,
-                                 requested_by=actor if getattr(actor, "pk", None) else None)
+    run = SyncRun.objects.create(
+        integration=integration,
+        trigger=trigger,
+        object_mapping=object_mapping,
+        state=state,
+        requested_by=actor if getattr(actor, "pk", None) else None,
+    )
     if trigger in ("manual", "retry") and actor is not None:
-        audit(integration.tenant, actor, f"run.{trigger}_requested", integration,
-              summary=f"{run.get_trigger_display()} run requested for {integration}", run=str(run.pk))
+        audit(
+            integration.tenant,
+            actor,
+            f"run.{trigger}_requested",
+            integration,
+            summary=f"{run.get_trigger_display()} run requested for {integration}",
+            run=str(run.pk),
+        )
     _enqueue_after_commit(run)
     return run
 
@@ -212,8 +272,7 @@ def retry_record(item, actor):
         mapping_id, side, record_id, integration = item.object_mapping_id, item.source_side, item.source_id, item.integration
     else:
         raise TypeError("retry_record takes a RecordEvent or a DeferredRecord")
-    run = request_run(integration, actor, trigger="retry",
-                      records=[{"mapping": mapping_id, "side": side, "id": record_id}])
+    run = request_run(integration, actor, trigger="retry", records=[{"mapping": mapping_id, "side": side, "id": record_id}])
     return run
 
 
@@ -232,8 +291,14 @@ def start_historical_sync(integration: Integration, actor, object_mapping: Objec
         cursors = cursors.filter(object_mapping=object_mapping)
     cursors.delete()  # a historical sync starts from the very first record
     run = request_run(integration, actor, trigger="historical", object_mapping=object_mapping)
-    audit(integration.tenant, actor, "run.historical_started", integration,
-          summary=f"Historical sync started for {object_mapping or integration}", run=str(run.pk))
+    audit(
+        integration.tenant,
+        actor,
+        "run.historical_started",
+        integration,
+        summary=f"Historical sync started for {object_mapping or integration}",
+        run=str(run.pk),
+    )
     return run
 
 
@@ -250,13 +315,34 @@ def cancel_run(run, actor):
     run.cancel_requested = True
     run.add_log("info", "Cancel requested")
     run.save(update_fields=["status", "finished_at", "cancel_requested", "log"])
-    audit(run.integration.tenant, actor, "run.cancelled", run.integration,
-          summary=f"{run.get_trigger_display()} run cancelled", run=str(run.pk))
+    audit(
+        run.integration.tenant,
+        actor,
+        "run.cancelled",
+        run.integration,
+        summary=f"{run.get_trigger_display()} run cancelled",
+        run=str(run.pk),
+    )
     return run
 
 
 cancel_historical_sync = cancel_run
 
-__all__ = ["create_integration", "update_integration", "delete_integration", "set_main_switch", "install_defaults", "save_field_mapping",
-           "delete_field_mapping", "save_object_mapping", "delete_object_mapping", "request_run", "retry_record",
-           "start_historical_sync", "cancel_run", "cancel_historical_sync", "fill_field_types", "Side"]
+__all__ = [
+    "create_integration",
+    "update_integration",
+    "delete_integration",
+    "set_main_switch",
+    "install_defaults",
+    "save_field_mapping",
+    "delete_field_mapping",
+    "save_object_mapping",
+    "delete_object_mapping",
+    "request_run",
+    "retry_record",
+    "start_historical_sync",
+    "cancel_run",
+    "cancel_historical_sync",
+    "fill_field_types",
+    "Side",
+]

@@ -14,9 +14,17 @@ T = FieldType
 TEXTUAL = {T.STRING, T.TEXT, T.EMAIL, T.PHONE}
 DATES = {T.DATE, T.DATETIME}
 FRIENDLY = {
-    T.STRING: "text", T.TEXT: "long text", T.NUMBER: "number", T.BOOL: "yes/no", T.DATE: "date",
-    T.DATETIME: "date and time", T.ENUM: "dropdown", T.EMAIL: "e-mail", T.PHONE: "phone number",
-    T.REFERENCE: "linked record", T.OWNER: "owner / user",
+    T.STRING: "text",
+    T.TEXT: "long text",
+    T.NUMBER: "number",
+    T.BOOL: "yes/no",
+    T.DATE: "date",
+    T.DATETIME: "date and time",
+    T.ENUM: "dropdown",
+    T.EMAIL: "e-mail",
+    T.PHONE: "phone number",
+    T.REFERENCE: "linked record",
+    T.OWNER: "owner / user",
 }
 
 
@@ -31,8 +39,15 @@ def _as_type(value: str) -> FieldType | None:
         return None
 
 
-def flow_problem(source: FieldType, target: FieldType, *, source_name: str, target_name: str,
-                 transform: str = "none", value_map: dict[str, Any] | None = None) -> str | None:
+def flow_problem(
+    source: FieldType,
+    target: FieldType,
+    *,
+    source_name: str,
+    target_name: str,
+    transform: str = "none",
+    value_map: dict[str, Any] | None = None,
+) -> str | None:
     """None when values of `source` can be written into `target`; else the reason, in words."""
     if source == target or (source in TEXTUAL and target in TEXTUAL):
         return None
@@ -44,8 +59,10 @@ def flow_problem(source: FieldType, target: FieldType, *, source_name: str, targ
     if target == T.ENUM:
         if source in TEXTUAL | {T.NUMBER, T.BOOL} and value_map:
             return None
-        return (f"{where}: free text may not match any option of the dropdown. Add a value map that says "
-                "which option each text value becomes, or pick a dropdown field.")
+        return (
+            f"{where}: free text may not match any option of the dropdown. Add a value map that says "
+            "which option each text value becomes, or pick a dropdown field."
+        )
     if T.REFERENCE in (source, target) or T.OWNER in (source, target):
         return f"{where}: a linked record or owner can only be mapped to the same kind of field on the other side."
     if target in TEXTUAL:
@@ -73,13 +90,21 @@ def compatibility_problems(mapping: "FieldMapping") -> list[str]:
     if hub is None or other is None:
         return []  # unknown field types (schema not discovered yet): checked again at run time
     problems = []
-    flows = [(Side.OTHER, hub, other, mapping.hubspot_field, mapping.other_field),
-             (Side.HUBSPOT, other, hub, mapping.other_field, mapping.hubspot_field)]
+    flows = [
+        (Side.OTHER, hub, other, mapping.hubspot_field, mapping.other_field),
+        (Side.HUBSPOT, other, hub, mapping.other_field, mapping.hubspot_field),
+    ]
     for target_side, source, target, source_name, target_name in flows:
         if not mapping.flows_to(target_side):
             continue
-        problem = flow_problem(source, target, source_name=source_name, target_name=target_name,
-                               transform=mapping.transform, value_map=mapping.value_map)
+        problem = flow_problem(
+            source,
+            target,
+            source_name=source_name,
+            target_name=target_name,
+            transform=mapping.transform,
+            value_map=mapping.value_map,
+        )
         if problem and problem not in problems:
             problems.append(problem)
     return problems

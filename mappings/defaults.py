@@ -43,80 +43,133 @@ class O:
 
 
 CONNECTWISE: tuple[O, ...] = (
-    O("Companies", "companies", "companies", 10, "domain", "website", fields=(
-        F("name", "name", hubspot_type="string", other_type="string"),
-        F("domain", "website", hubspot_type="string", other_type="string"),
-        F("phone", "phoneNumber", hubspot_type="phone", other_type="phone"),
-        F("city", "city", hubspot_type="string", other_type="string"),
-        F("annualrevenue", "annualRevenue", hubspot_type="number", other_type="number"),
-        F("numberofemployees", "numberOfEmployees", hubspot_type="number", other_type="number"),
-    )),
-    O("Contacts", "contacts", "contacts", 20, "email", "email", fields=(
-        F("firstname", "firstName", hubspot_type="string", other_type="string"),
-        F("lastname", "lastName", hubspot_type="string", other_type="string"),
-        F("email", "email", hubspot_type="email", other_type="email"),
-        F("phone", "phone", hubspot_type="phone", other_type="phone"),
-        F("jobtitle", "title", hubspot_type="string", other_type="string"),
-        F("company", "company", "association", hubspot_type="reference", other_type="reference"),
-    )),
-    O("Deals ↔ opportunities", "deals", "opportunities", 30, fields=(
-        F("dealname", "name", hubspot_type="string", other_type="string"),
-        F("closedate", "expectedCloseDate", hubspot_type="datetime", other_type="datetime"),
-        F("dealstage", "stage", "dropdown", hubspot_type="enumeration", other_type="enumeration"),
-        F("description", "notes", hubspot_type="text", other_type="text"),
-        F("company", "company", "association", hubspot_type="reference", other_type="reference"),
-        F("contact", "contact", "association", hubspot_type="reference", other_type="reference"),
-        F("hubspot_owner_id", "primarySalesRep", "owner", hubspot_type="owner", other_type="owner"),
-    )),
+    O(
+        "Companies",
+        "companies",
+        "companies",
+        10,
+        "domain",
+        "website",
+        fields=(
+            F("name", "name", hubspot_type="string", other_type="string"),
+            F("domain", "website", hubspot_type="string", other_type="string"),
+            F("phone", "phoneNumber", hubspot_type="phone", other_type="phone"),
+            F("city", "city", hubspot_type="string", other_type="string"),
+            F("annualrevenue", "annualRevenue", hubspot_type="number", other_type="number"),
+            F("numberofemployees", "numberOfEmployees", hubspot_type="number", other_type="number"),
+        ),
+    ),
+    O(
+        "Contacts",
+        "contacts",
+        "contacts",
+        20,
+        "email",
+        "email",
+        fields=(
+            F("firstname", "firstName", hubspot_type="string", other_type="string"),
+            F("lastname", "lastName", hubspot_type="string", other_type="string"),
+            F("email", "email", hubspot_type="email", other_type="email"),
+            F("phone", "phone", hubspot_type="phone", other_type="phone"),
+            F("jobtitle", "title", hubspot_type="string", other_type="string"),
+            F("company", "company", "association", hubspot_type="reference", other_type="reference"),
+        ),
+    ),
+    O(
+        "Deals ↔ opportunities",
+        "deals",
+        "opportunities",
+        30,
+        fields=(
+            F("dealname", "name", hubspot_type="string", other_type="string"),
+            F("closedate", "expectedCloseDate", hubspot_type="datetime", other_type="datetime"),
+            F("dealstage", "stage", "dropdown", hubspot_type="enumeration", other_type="enumeration"),
+            F("description", "notes", hubspot_type="text", other_type="text"),
+            F("company", "company", "association", hubspot_type="reference", other_type="reference"),
+            F("contact", "contact", "association", hubspot_type="reference", other_type="reference"),
+            F("hubspot_owner_id", "primarySalesRep", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
 )
 
 DYNAMICS: tuple[O, ...] = (
-    O("Companies ↔ accounts", "companies", "accounts", 10, "domain", "websiteurl", fields=(
-        F("name", "name", hubspot_type="string", other_type="string"),
-        F("domain", "websiteurl", hubspot_type="string", other_type="string"),
-        F("phone", "telephone1", hubspot_type="phone", other_type="phone"),
-        F("city", "address1_city", hubspot_type="string", other_type="string"),
-        F("country", "address1_country", hubspot_type="string", other_type="string"),
-        F("industry", "industrycode", "dropdown", hubspot_type="enumeration", other_type="enumeration"),
-        F("numberofemployees", "numberofemployees", hubspot_type="number", other_type="number"),
-        F("annualrevenue", "revenue", hubspot_type="number", other_type="number"),
-        F("description", "description", hubspot_type="text", other_type="text"),
-        F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
-    )),
-    O("Contacts", "contacts", "contacts", 20, "email", "emailaddress1", fields=(
-        F("firstname", "firstname", hubspot_type="string", other_type="string"),
-        F("lastname", "lastname", hubspot_type="string", other_type="string"),
-        F("email", "emailaddress1", hubspot_type="email", other_type="email"),
-        F("phone", "telephone1", hubspot_type="phone", other_type="phone"),
-        F("mobilephone", "mobilephone", hubspot_type="phone", other_type="phone"),
-        F("jobtitle", "jobtitle", hubspot_type="string", other_type="string"),
-        F("city", "address1_city", hubspot_type="string", other_type="string"),
-        F("country", "address1_country", hubspot_type="string", other_type="string"),
-        F("company", "parentcustomerid", "association", hubspot_type="reference", other_type="reference"),
-        F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
-    )),
+    O(
+        "Companies ↔ accounts",
+        "companies",
+        "accounts",
+        10,
+        "domain",
+        "websiteurl",
+        fields=(
+            F("name", "name", hubspot_type="string", other_type="string"),
+            F("domain", "websiteurl", hubspot_type="string", other_type="string"),
+            F("phone", "telephone1", hubspot_type="phone", other_type="phone"),
+            F("city", "address1_city", hubspot_type="string", other_type="string"),
+            F("country", "address1_country", hubspot_type="string", other_type="string"),
+            F("industry", "industrycode", "dropdown", hubspot_type="enumeration", other_type="enumeration"),
+            F("numberofemployees", "numberofemployees", hubspot_type="number", other_type="number"),
+            F("annualrevenue", "revenue", hubspot_type="number", other_type="number"),
+            F("description", "description", hubspot_type="text", other_type="text"),
+            F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+    O(
+        "Contacts",
+        "contacts",
+        "contacts",
+        20,
+        "email",
+        "emailaddress1",
+        fields=(
+            F("firstname", "firstname", hubspot_type="string", other_type="string"),
+            F("lastname", "lastname", hubspot_type="string", other_type="string"),
+            F("email", "emailaddress1", hubspot_type="email", other_type="email"),
+            F("phone", "telephone1", hubspot_type="phone", other_type="phone"),
+            F("mobilephone", "mobilephone", hubspot_type="phone", other_type="phone"),
+            F("jobtitle", "jobtitle", hubspot_type="string", other_type="string"),
+            F("city", "address1_city", hubspot_type="string", other_type="string"),
+            F("country", "address1_country", hubspot_type="string", other_type="string"),
+            F("company", "parentcustomerid", "association", hubspot_type="reference", other_type="reference"),
+            F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
     # Seed 003: a Dynamics lead is a HubSpot contact. New HubSpot contacts go to Dynamics
     # contacts (mapping above), so leads flow one way, into HubSpot.
-    O("Leads → contacts", "contacts", "leads", 25, "email", "emailaddress1", direction=TO_HS, system_of_record=Side.OTHER,
-      fields=(
-        F("firstname", "firstname", direction=TO_HS, hubspot_type="string", other_type="string"),
-        F("lastname", "lastname", direction=TO_HS, hubspot_type="string", other_type="string"),
-        F("email", "emailaddress1", direction=TO_HS, hubspot_type="email", other_type="email"),
-        F("phone", "telephone1", direction=TO_HS, hubspot_type="phone", other_type="phone"),
-        F("mobilephone", "mobilephone", direction=TO_HS, hubspot_type="phone", other_type="phone"),
-        F("jobtitle", "jobtitle", direction=TO_HS, hubspot_type="string", other_type="string"),
-        F("website", "websiteurl", direction=TO_HS, hubspot_type="string", other_type="string"),
-        F("hubspot_owner_id", "ownerid", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
-    )),
-    O("Deals ↔ opportunities", "deals", "opportunities", 30, fields=(
-        F("dealname", "name", hubspot_type="string", other_type="string"),
-        F("amount", "estimatedvalue", hubspot_type="number", other_type="number"),
-        F("closedate", "estimatedclosedate", hubspot_type="datetime", other_type="date"),
-        F("description", "description", hubspot_type="text", other_type="text"),
-        F("company", "parentaccountid", "association", hubspot_type="reference", other_type="reference"),
-        F("contact", "parentcontactid", "association", hubspot_type="reference", other_type="reference"),
-        F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
-    )),
+    O(
+        "Leads → contacts",
+        "contacts",
+        "leads",
+        25,
+        "email",
+        "emailaddress1",
+        direction=TO_HS,
+        system_of_record=Side.OTHER,
+        fields=(
+            F("firstname", "firstname", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("lastname", "lastname", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("email", "emailaddress1", direction=TO_HS, hubspot_type="email", other_type="email"),
+            F("phone", "telephone1", direction=TO_HS, hubspot_type="phone", other_type="phone"),
+            F("mobilephone", "mobilephone", direction=TO_HS, hubspot_type="phone", other_type="phone"),
+            F("jobtitle", "jobtitle", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("website", "websiteurl", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("hubspot_owner_id", "ownerid", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+    O(
+        "Deals ↔ opportunities",
+        "deals",
+        "opportunities",
+        30,
+        fields=(
+            F("dealname", "name", hubspot_type="string", other_type="string"),
+            F("amount", "estimatedvalue", hubspot_type="number", other_type="number"),
+            F("closedate", "estimatedclosedate", hubspot_type="datetime", other_type="date"),
+            F("description", "description", hubspot_type="text", other_type="text"),
+            F("company", "parentaccountid", "association", hubspot_type="reference", other_type="reference"),
+            F("contact", "parentcontactid", "association", hubspot_type="reference", other_type="reference"),
+            F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
 )
 
 DEFAULT_SETS: dict[str, tuple[O, ...]] = {"connectwise": CONNECTWISE, "dynamics": DYNAMICS}
@@ -145,9 +198,19 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
     hub_conn, other_conn = integration.hubspot_connection, integration.other_connection
     for spec in default_set_for(integration.other_system):
         obj, created = ObjectMapping.objects.get_or_create(
-            integration=integration, hubspot_object=spec.hubspot, other_object=spec.other,
-            defaults=dict(name=spec.name, order=spec.order, direction=spec.direction, hubspot_match_field=spec.hubspot_match,
-                          other_match_field=spec.other_match, system_of_record=spec.system_of_record, is_default=True))
+            integration=integration,
+            hubspot_object=spec.hubspot,
+            other_object=spec.other,
+            defaults=dict(
+                name=spec.name,
+                order=spec.order,
+                direction=spec.direction,
+                hubspot_match_field=spec.hubspot_match,
+                other_match_field=spec.other_match,
+                system_of_record=spec.system_of_record,
+                is_default=True,
+            ),
+        )
         added += created
         if reset and not created:
             obj.name, obj.order, obj.direction, obj.enabled = spec.name, spec.order, spec.direction, True
@@ -157,12 +220,20 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
         hub_schema = _schema_names(hub_conn, spec.hubspot)
         other_schema = _schema_names(other_conn, spec.other)
         for position, f in enumerate(spec.fields):
-            if (hub_schema is not None and f.hubspot not in hub_schema) or (other_schema is not None and f.other not in other_schema):
+            if (hub_schema is not None and f.hubspot not in hub_schema) or (
+                other_schema is not None and f.other not in other_schema
+            ):
                 continue
-            values = dict(direction=f.direction, transform=f.transform, order=position * 10, is_default=True, enabled=True,
-                          only_if_target_empty=f.only_if_target_empty,
-                          hubspot_type=(hub_schema or {}).get(f.hubspot) or f.hubspot_type,
-                          other_type=(other_schema or {}).get(f.other) or f.other_type)
+            values = dict(
+                direction=f.direction,
+                transform=f.transform,
+                order=position * 10,
+                is_default=True,
+                enabled=True,
+                only_if_target_empty=f.only_if_target_empty,
+                hubspot_type=(hub_schema or {}).get(f.hubspot) or f.hubspot_type,
+                other_type=(other_schema or {}).get(f.other) or f.other_type,
+            )
             existing = FieldMapping.objects.filter(object_mapping=obj, hubspot_field=f.hubspot, other_field=f.other).first()
             if existing is None:
                 FieldMapping.objects.create(object_mapping=obj, hubspot_field=f.hubspot, other_field=f.other, **values)

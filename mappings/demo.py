@@ -38,8 +38,12 @@ def _hubspot(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _connectwise(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    config = {"base_url": base_url, "company_id": emulator.company, "public_key": emulator.public_key,
-              "client_id": emulator.client_id}
+    config = {
+        "base_url": base_url,
+        "company_id": emulator.company,
+        "public_key": emulator.public_key,
+        "client_id": emulator.client_id,
+    }
     return config, {"private_key": emulator.private_key}
 
 
@@ -77,8 +81,15 @@ def _ready(connection: Connection) -> str:
 def demo_integration(tenant: Tenant, hubspot: Connection, other: Connection) -> Integration:
     integration = Integration.objects.filter(tenant=tenant, hubspot_connection=hubspot, other_connection=other).first()
     if integration is None:
-        integration = actions.create_integration(tenant, None, hubspot, other, name=f"HubSpot ↔ {other.get_system_display()}",
-                                                 schedule_minutes=DEMO_SCHEDULE_MINUTES, test_mode=False)
+        integration = actions.create_integration(
+            tenant,
+            None,
+            hubspot,
+            other,
+            name=f"HubSpot ↔ {other.get_system_display()}",
+            schedule_minutes=DEMO_SCHEDULE_MINUTES,
+            test_mode=False,
+        )
     else:
         actions.install_defaults(integration, None)
     actions.set_main_switch(integration, None, True)
@@ -116,7 +127,9 @@ def connect(tenant: Tenant, running_emulators: Iterable, site_url: str) -> list[
             continue
         integration = demo_integration(tenant, hubspot, connections[system])
         target = _subscribe_webhooks(by_system["hubspot"], integration, site_url)
-        lines.append(f"{integration}: on, syncing every {integration.schedule_minutes} min"
-                     + (f"; HubSpot webhooks → {target}" if target else ""))
+        lines.append(
+            f"{integration}: on, syncing every {integration.schedule_minutes} min"
+            + (f"; HubSpot webhooks → {target}" if target else "")
+        )
     lines.append(f"Edit records in the emulators at {site_url.rstrip('/')}/sandbox/ and watch them arrive.")
     return lines

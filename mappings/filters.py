@@ -32,11 +32,13 @@ OPERATORS: dict[str, str] = {
     "lte": "is at most",
 }
 # The "Free emails blocked" standard option: contacts at these providers do not sync.
-FREE_MAIL_DOMAINS = frozenset("""
+FREE_MAIL_DOMAINS = frozenset(
+    """
 gmail.com googlemail.com yahoo.com yahoo.co.uk ymail.com hotmail.com hotmail.co.uk outlook.com live.com msn.com
 aol.com icloud.com me.com mac.com mail.com gmx.com gmx.de gmx.net web.de protonmail.com proton.me zoho.com
 yandex.com yandex.ru mail.ru qq.com 163.com 126.com comcast.net verizon.net att.net sbcglobal.net btinternet.com
-""".split())
+""".split()
+)
 
 NO_VALUE_OPERATORS = {"is_empty", "is_not_empty"}
 LIST_OPERATORS = {"in", "not_in"}
@@ -79,7 +81,7 @@ def _validate_condition(condition: Any) -> None:
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] 
+    return value is None or value == "" or value == []
 
 
 def _text(value: Any) -> str:

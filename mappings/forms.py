@@ -18,18 +18,24 @@ class IntegrationOptionsForm(forms.ModelForm):
     class Meta:
         model = Integration
         fields = ["test_mode", "test_email_marker", "test_name_marker", "block_free_emails", "schedule_minutes"]
-        labels = {"test_mode": "Test mode: only sync records carrying a test marker",
-                  "test_email_marker": "Test marker in e-mail addresses",
-                  "test_name_marker": "Test marker in company / deal names",
-                  "schedule_minutes": "Sync every (minutes)"}
+        labels = {
+            "test_mode": "Test mode: only sync records carrying a test marker",
+            "test_email_marker": "Test marker in e-mail addresses",
+            "test_name_marker": "Test marker in company / deal names",
+            "schedule_minutes": "Sync every (minutes)",
+        }
 
 
 class ObjectMappingForm(forms.ModelForm):
     class Meta:
         model = ObjectMapping
         fields = ["enabled", "direction", "system_of_record", "create_policy"]
-        labels = {"enabled": "Sync this object", "direction": "Direction",
-                  "system_of_record": "System of record (wins conflicts)", "create_policy": "When no match is found"}
+        labels = {
+            "enabled": "Sync this object",
+            "direction": "Direction",
+            "system_of_record": "System of record (wins conflicts)",
+            "create_policy": "When no match is found",
+        }
 
 
 class FieldMappingRowForm(forms.ModelForm):
@@ -61,16 +67,21 @@ def parse_value_map(text: str) -> dict[str, str]:
 class AddFieldMappingForm(forms.Form):
     """A custom mapping: one field picked from each system's live schema."""
 
-    hubspot_field = forms.CharField(label="HubSpot field", max_length=200,
-                                    error_messages={"required": "Pick a HubSpot field."})
-    other_field = forms.CharField(label="Other system's field", max_length=200,
-                                  error_messages={"required": "Pick a field of the other system."})
+    hubspot_field = forms.CharField(label="HubSpot field", max_length=200, error_messages={"required": "Pick a HubSpot field."})
+    other_field = forms.CharField(
+        label="Other system's field", max_length=200, error_messages={"required": "Pick a field of the other system."}
+    )
     direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.BOTH)
-    transform = forms.ChoiceField(choices=[("", "Automatic (from the field types)")] + list(FieldMapping.Transform.choices),
-                                  required=False)
+    transform = forms.ChoiceField(
+        choices=[("", "Automatic (from the field types)")] + list(FieldMapping.Transform.choices), required=False
+    )
     only_if_target_empty = forms.BooleanField(required=False, label="Only if target empty")
-    value_map = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Value map (text → dropdown)",
-                                help_text="One per line: <code>text = option value</code>. Needed only to map text into a dropdown.")
+    value_map = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Value map (text → dropdown)",
+        help_text="One per line: <code>text = option value</code>. Needed only to map text into a dropdown.",
+    )
 
     def __init__(self, *args: Any, hubspot_fields: dict | None = None, other_fields: dict | None = None, **kwargs: Any):
         # Its own ids: the object settings form on the same page also has a "direction".
@@ -100,11 +111,16 @@ class HistoricalSyncForm(forms.Form):
     SCOPES = [("all", "All records"), ("since", "Records changed since a date")]
 
     scope = forms.ChoiceField(choices=SCOPES, initial="all", widget=forms.RadioSelect, label="Which records")
-    since = forms.DateField(required=False, label="Since", widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text="HubSpot and ConnectWise start at this date; Dynamics 365 change tracking has no "
-                                      "start date, so its side reads every record.")
-    object_mapping = forms.ModelChoiceField(queryset=ObjectMapping.objects.none(), required=False,
-                                            empty_label="Every object", label="Objects")
+    since = forms.DateField(
+        required=False,
+        label="Since",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="HubSpot and ConnectWise start at this date; Dynamics 365 change tracking has no "
+        "start date, so its side reads every record.",
+    )
+    object_mapping = forms.ModelChoiceField(
+        queryset=ObjectMapping.objects.none(), required=False, empty_label="Every object", label="Objects"
+    )
 
     def __init__(self, *args: Any, integration: Integration, **kwargs: Any):
         super().__init__(*args, **kwargs)

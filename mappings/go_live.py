@@ -54,11 +54,13 @@ def webhook_intake_paused(integration: Integration | int) -> bool:
 
 
 def open_switch(integration: Integration) -> GoLiveSwitch | None:
-    return GoLiveSwitch.objects.filter(integration=integration, status__in=[GoLiveSwitch.Status.PREPARING,
-                                                                          GoLiveSwitch.Status.IN_PROGRESS]).first()
+    return GoLiveSwitch.objects.filter(
+        integration=integration, status__in=[GoLiveSwitch.Status.PREPARING, GoLiveSwitch.Status.IN_PROGRESS]
+    ).first()
 
 
 # --- preparing ---------------------------------------------------------------------------------
+
 
 @transaction.atomic
 def prepare(integration: Integration, actor) -> GoLiveSwitch:
@@ -68,9 +70,16 @@ def prepare(integration: Integration, actor) -> GoLiveSwitch:
         return existing
     if integration.environment == Environment.PRODUCTION and integration.other_connection.environment == Environment.PRODUCTION:
         raise GoLiveError("This integration already uses production.")
-    switch = GoLiveSwitch.objects.create(tenant=integration.tenant, integration=integration, started_by=actor,
-                                         sandbox_connection=integration.other_connection)
-    audit(integration.tenant, actor, "go_live.prepared", integration, summary=f"Sandbox → production switch of {integration} prepared")
+    switch = GoLiveSwitch.objects.create(
+        tenant=integration.tenant, integration=integration, started_by=actor, sandbox_connection=integration.other_connection
+    )
+    audit(
+        integration.tenant,
+        actor,
+        "go_live.prepared",
+        integration,
+        summary=f"Sandbox → production switch of {integration} prepared",
+    )
     return switch
 
 
@@ -80,8 +89,9 @@ def save_production_connection(switch: GoLiveSwitch, actor, config: dict[str, An
     if switch.status != GoLiveSwitch.Status.PREPARING:
         raise GoLiveError("The switch has started; its production connection can no longer change.")
     system_key = switch.integration.other_system
-    connection = switch.production_connection or Connection(tenant=switch.tenant, system=system_key,
-                                                            environment=Environment.PRODUCTION)
+    connection = switch.production_connection or Connection(
+        tenant=switch.tenant, system=system_key, environment=Environment.PRODUCTION
+    )
     stored = dict(connection.credentials or {}) if connection.pk else {}
     connection.config = config
     connection.credentials = {**stored, **{k: v for k, v in credentials.items() if v not in (None, "")}}
@@ -90,8 +100,14 @@ def save_production_connection(switch: GoLiveSwitch, actor, config: dict[str, An
     connection.save()
     switch.production_connection = connection
     switch.save(update_fields=["production_connection", "updated_at"])
-    audit(switch.tenant, actor, "go_live.production_connection_saved", connection,
-          summary=f"Production {connection.get_system_display()} connection saved", config=config)
+    audit(
+        switch.tenant,
+        actor,
+        "go_live.production_connection_saved",
+        connection,
+        summary=f"Production {connection.get_system_display()} connection saved",
+        config=config,
+    )
     return connection
 
 
@@ -106,13 +122,20 @@ def start(switch: GoLiveSwitch, actor, *, mappings: str, keep_test_mode: bool) -
         raise GoLiveError("Test the production connection first: it must pass “Test connection” before the switch.")
     switch.mappings, switch.keep_test_mode, switch.status = mappings, keep_test_mode, GoLiveSwitch.Status.IN_PROGRESS
     switch.save(update_fields=["mappings", "keep_test_mode", "status", "updated_at"])
-    audit(switch.tenant, actor, "go_live.started", switch.integration,
-          summary=f"Sandbox → production switch of {switch.integration} started", mappings=mappings,
-          keep_test_mode=keep_test_mode)
+    audit(
+        switch.tenant,
+        actor,
+        "go_live.started",
+        switch.integration,
+        summary=f"Sandbox → production switch of {switch.integration} started",
+        mappings=mappings,
+        keep_test_mode=keep_test_mode,
+    )
     return switch
 
 
 # --- running -----------------------------------------------------------------------------------
+
 
 def resume(switch: GoLiveSwitch, actor) -> GoLiveSwitch:
     """Run every step not done yet, in order. Each step commits on its own."""
@@ -143,8 +166,13 @@ def run_step(switch: GoLiveSwitch, actor, name: str) -> GoLiveSwitch:
     if name == STEP_NAMES[-1]:
         switch.status, switch.finished_at = GoLiveSwitch.Status.DONE, timezone.now()
     switch.save()
-    audit(switch.tenant, actor, f"go_live.step.{name}", integration,
-          summary=f"Go-live step {len(switch.steps_done)}/{len(STEPS)}: {STEP_LABELS[name]}")
+    audit(
+        switch.tenant,
+        actor,
+        f"go_live.step.{name}",
+        integration,
+        summary=f"Go-live step {len(switch.steps_done)}/{len(STEPS)}: {STEP_LABELS[name]}",
+    )
     if switch.status == GoLiveSwitch.Status.DONE:
         audit(switch.tenant, actor, "go_live.finished", integration, summary=f"{integration} now syncs with production")
     return switch
@@ -164,10 +192,12 @@ def _pause_webhooks(switch: GoLiveSwitch, integration: Integration, actor) -> di
 def _clear_test_state(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
     from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
 
-    sets = {"links": RecordLink.objects.filter(integration=integration),
-            "cursors": SyncCursor.objects.filter(integration=integration),
-            "deferred": DeferredRecord.objects.filter(integration=integration),
-            "inbox": InboxItem.objects.filter(integration=integration, status=InboxItem.Status.PENDING)}
+    sets = {
+        "links": RecordLink.objects.filter(integration=integration),
+        "cursors": SyncCursor.objects.filter(integration=integration),
+        "deferred": DeferredRecord.objects.filter(integration=integration),
+        "inbox": InboxItem.objects.filter(integration=integration, status=InboxItem.Status.PENDING),
+    }
     saved = {f"cleared_{name}": _dump(qs) for name, qs in sets.items()}
     for qs in sets.values():
         qs.delete()
@@ -177,8 +207,11 @@ def _clear_test_state(switch: GoLiveSwitch, integration: Integration, actor) -> 
 def _point_to_production(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
     from syncsmart.models import InboxItem
 
-    before = {"other_connection": str(integration.other_connection_id), "environment": integration.environment,
-              "test_mode": integration.test_mode}
+    before = {
+        "other_connection": str(integration.other_connection_id),
+        "environment": integration.environment,
+        "test_mode": integration.test_mode,
+    }
     # Sandbox notifications that slipped in since the inbox was cleared name sandbox record ids:
     # they must not be replayed against production. HubSpot's (same portal either way) stay.
     late = InboxItem.objects.filter(integration=integration, side="other", status=InboxItem.Status.PENDING)
@@ -195,8 +228,12 @@ def _point_to_production(switch: GoLiveSwitch, integration: Integration, actor) 
 def _mappings(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
     if switch.mappings != GoLiveSwitch.Mappings.REINSTALL:
         return {}
-    saved = {"mappings_before": {"objects": _dump(ObjectMapping.objects.filter(integration=integration)),
-                                 "fields": _dump(FieldMapping.objects.filter(object_mapping__integration=integration))}}
+    saved = {
+        "mappings_before": {
+            "objects": _dump(ObjectMapping.objects.filter(integration=integration)),
+            "fields": _dump(FieldMapping.objects.filter(object_mapping__integration=integration)),
+        }
+    }
     mapping_actions.install_defaults(integration, actor, reset=True)
     return saved
 
@@ -208,12 +245,17 @@ def _switch_on(switch: GoLiveSwitch, integration: Integration, actor) -> dict[st
 
 
 STEP_FUNCTIONS: dict[str, Callable[[GoLiveSwitch, Integration, Any], dict[str, Any]]] = {
-    "switch_off": _switch_off, "pause_webhooks": _pause_webhooks, "clear_test_state": _clear_test_state,
-    "point_to_production": _point_to_production, "mappings": _mappings, "switch_on": _switch_on,
+    "switch_off": _switch_off,
+    "pause_webhooks": _pause_webhooks,
+    "clear_test_state": _clear_test_state,
+    "point_to_production": _point_to_production,
+    "mappings": _mappings,
+    "switch_on": _switch_on,
 }
 
 
 # --- rolling back ------------------------------------------------------------------------------
+
 
 def roll_back(switch: GoLiveSwitch, actor) -> GoLiveSwitch:
     """Undo the done steps, newest first, each in its own transaction; then mark the switch rolled back."""
@@ -246,8 +288,13 @@ def undo_step(switch: GoLiveSwitch, actor, name: str) -> GoLiveSwitch:
 def _close_rolled_back(switch: GoLiveSwitch, actor) -> GoLiveSwitch:
     switch.status, switch.finished_at, switch.webhooks_paused = GoLiveSwitch.Status.ROLLED_BACK, timezone.now(), False
     switch.save(update_fields=["status", "finished_at", "webhooks_paused", "updated_at"])
-    audit(switch.tenant, actor, "go_live.rolled_back", switch.integration,
-          summary=f"Sandbox → production switch of {switch.integration} rolled back")
+    audit(
+        switch.tenant,
+        actor,
+        "go_live.rolled_back",
+        switch.integration,
+        summary=f"Sandbox → production switch of {switch.integration} rolled back",
+    )
     return switch
 
 
@@ -284,7 +331,9 @@ def _undo_mappings(switch, integration, actor) -> None:
     ObjectMapping.objects.filter(integration=integration).exclude(pk__in=object_pks).delete()
     _load(before["objects"])
     _load(before["fields"])
-    audit(integration.tenant, actor, "mappings.restored", integration, summary="Mappings restored to their state before the switch")
+    audit(
+        integration.tenant, actor, "mappings.restored", integration, summary="Mappings restored to their state before the switch"
+    )
 
 
 def _undo_switch_on(switch, integration, actor) -> None:
@@ -293,8 +342,12 @@ def _undo_switch_on(switch, integration, actor) -> None:
 
 
 UNDO_FUNCTIONS: dict[str, Callable[[GoLiveSwitch, Integration, Any], None]] = {
-    "switch_off": _undo_switch_off, "pause_webhooks": _undo_pause_webhooks, "clear_test_state": _undo_clear_test_state,
-    "point_to_production": _undo_point_to_production, "mappings": _undo_mappings, "switch_on": _undo_switch_on,
+    "switch_off": _undo_switch_off,
+    "pause_webhooks": _undo_pause_webhooks,
+    "clear_test_state": _undo_clear_test_state,
+    "point_to_production": _undo_point_to_production,
+    "mappings": _undo_mappings,
+    "switch_on": _undo_switch_on,
 }
 
 
@@ -313,5 +366,17 @@ def describe(switch: GoLiveSwitch) -> list[dict[str, Any]]:
     return [{"name": name, "label": label, "done": name in switch.steps_done} for name, label in STEPS]
 
 
-__all__ = ["STEPS", "GoLiveError", "webhook_intake_paused", "open_switch", "prepare", "save_production_connection", "start",
-           "resume", "run_step", "roll_back", "undo_step", "describe"]
+__all__ = [
+    "STEPS",
+    "GoLiveError",
+    "webhook_intake_paused",
+    "open_switch",
+    "prepare",
+    "save_production_connection",
+    "start",
+    "resume",
+    "run_step",
+    "roll_back",
+    "undo_step",
+    "describe",
+]

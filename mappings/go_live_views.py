@@ -16,14 +16,20 @@ from tenants.onboarding.credentials import credential_form, run_connection_test,
 
 
 class ConfirmForm(forms.Form):
-    mappings = forms.ChoiceField(label="Mappings in production", choices=GoLiveSwitch.Mappings.choices,
-                                 initial=GoLiveSwitch.Mappings.KEEP, widget=forms.RadioSelect)
-    keep_test_mode = forms.BooleanField(label="Keep test mode on in production", required=False,
-                                        help_text="Only test-marked records would keep syncing.")
+    mappings = forms.ChoiceField(
+        label="Mappings in production",
+        choices=GoLiveSwitch.Mappings.choices,
+        initial=GoLiveSwitch.Mappings.KEEP,
+        widget=forms.RadioSelect,
+    )
+    keep_test_mode = forms.BooleanField(
+        label="Keep test mode on in production", required=False, help_text="Only test-marked records would keep syncing."
+    )
     confirm = forms.BooleanField(
         label="I understand: the integration stops, the sandbox's sync history (links, cursors, waiting records) is "
-              "cleared, and it restarts against production.",
-        error_messages={"required": "Tick the confirmation to switch."})
+        "cleared, and it restarts against production.",
+        error_messages={"required": "Tick the confirmation to switch."},
+    )
 
 
 @tenant_required
@@ -75,8 +81,9 @@ def _test_or_start(request, integration, switch, action) -> HttpResponse:
     connection = go_live.save_production_connection(switch, request.user, config, secrets)
     result = run_connection_test(request.user, connection)
     if action == "start" and result.ok and confirm.is_valid():
-        switch = go_live.start(switch, request.user, mappings=confirm.cleaned_data["mappings"],
-                               keep_test_mode=confirm.cleaned_data["keep_test_mode"])
+        switch = go_live.start(
+            switch, request.user, mappings=confirm.cleaned_data["mappings"], keep_test_mode=confirm.cleaned_data["keep_test_mode"]
+        )
         go_live.resume(switch, request.user)
         messages.success(request, f"{integration} now syncs with production.")
         return redirect("go_live", integration_id=integration.pk)
@@ -86,11 +93,19 @@ def _test_or_start(request, integration, switch, action) -> HttpResponse:
 
 
 def _render(request, integration, switch, form, confirm, result=None) -> HttpResponse:
-    return render(request, "go_live/page.html", {
-        "integration": integration, "switch": switch, "form": form, "confirm_form": confirm, "result": result,
-        "steps": go_live.describe(switch) if switch else go_live.describe(GoLiveSwitch()),
-        "production": switch.production_connection if switch else None,
-    })
+    return render(
+        request,
+        "go_live/page.html",
+        {
+            "integration": integration,
+            "switch": switch,
+            "form": form,
+            "confirm_form": confirm,
+            "result": result,
+            "steps": go_live.describe(switch) if switch else go_live.describe(GoLiveSwitch()),
+            "production": switch.production_connection if switch else None,
+        },
+    )
 
 
 urlpatterns = [

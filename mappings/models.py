@@ -34,8 +34,7 @@ class Direction(models.TextChoices):
     @classmethod
     def flows(cls, direction: str) -> list[str]:
         """The one-way flows a direction allows, as the target side (a Side value) of each flow."""
-        return {cls.BOTH: [Side.OTHER, Side.HUBSPOT], cls.TO_OTHER: [Side.OTHER],
-                cls.TO_HUBSPOT: [Side.HUBSPOT]}[direction]
+        return {cls.BOTH: [Side.OTHER, Side.HUBSPOT], cls.TO_OTHER: [Side.OTHER], cls.TO_HUBSPOT: [Side.HUBSPOT]}[direction]
 
 
 class Integration(models.Model):
@@ -50,16 +49,23 @@ class Integration(models.Model):
     enabled = models.BooleanField("Sync on", default=False)
     # Test mode: only records carrying a marker sync, so a customer can try a mapping safely.
     test_mode = models.BooleanField(default=False)
-    test_email_marker = models.CharField(max_length=100, default="ss.test", blank=True,
-                                         help_text="Only contacts whose e-mail contains this sync in test mode.")
-    test_name_marker = models.CharField(max_length=100, default="SyncSmart", blank=True,
-                                        help_text="Only companies / deals whose name contains this sync in test mode.")
+    test_email_marker = models.CharField(
+        max_length=100, default="ss.test", blank=True, help_text="Only contacts whose e-mail contains this sync in test mode."
+    )
+    test_name_marker = models.CharField(
+        max_length=100,
+        default="SyncSmart",
+        blank=True,
+        help_text="Only companies / deals whose name contains this sync in test mode.",
+    )
     # Standard options from the installer.
-    block_free_emails = models.BooleanField("Free emails blocked", default=False,
-                                            help_text="Contacts with gmail.com, outlook.com... addresses do not sync.")
+    block_free_emails = models.BooleanField(
+        "Free emails blocked", default=False, help_text="Contacts with gmail.com, outlook.com... addresses do not sync."
+    )
     write_back_ids = models.BooleanField(default=False, help_text="Store the counterpart's id on each record.")
-    schedule_minutes = models.PositiveIntegerField(default=DEFAULT_SCHEDULE_MINUTES,
-                                                   validators=[MinValueValidator(MIN_SCHEDULE_MINUTES)])
+    schedule_minutes = models.PositiveIntegerField(
+        default=DEFAULT_SCHEDULE_MINUTES, validators=[MinValueValidator(MIN_SCHEDULE_MINUTES)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,8 +121,12 @@ class ObjectMapping(models.Model):
     hubspot_match_field = models.CharField(max_length=100, blank=True)
     other_match_field = models.CharField(max_length=100, blank=True)
     create_policy = models.CharField(max_length=12, choices=CreatePolicy.choices, default=CreatePolicy.CREATE)
-    system_of_record = models.CharField(max_length=10, choices=Side.choices, default=Side.HUBSPOT,
-                                        help_text="Wins when both sides changed the same field since the last sync.")
+    system_of_record = models.CharField(
+        max_length=10,
+        choices=Side.choices,
+        default=Side.HUBSPOT,
+        help_text="Wins when both sides changed the same field since the last sync.",
+    )
     # Declarative conditions (see mappings.filters) per flow; {} = everything passes.
     filter_to_other = models.JSONField(default=dict, blank=True)
     filter_to_hubspot = models.JSONField(default=dict, blank=True)
@@ -126,8 +136,9 @@ class ObjectMapping(models.Model):
 
     class Meta:
         ordering = ["integration", "order", "id"]
-        constraints = [models.UniqueConstraint(fields=["integration", "hubspot_object", "other_object"],
-                                               name="one_object_mapping_per_pair")]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "hubspot_object", "other_object"], name="one_object_mapping_per_pair")
+        ]
 
     def __str__(self) -> str:
         return self.name or f"{self.hubspot_object} ↔ {self.other_object}"
@@ -184,8 +195,9 @@ class FieldMapping(models.Model):
 
     class Meta:
         ordering = ["object_mapping", "order", "id"]
-        constraints = [models.UniqueConstraint(fields=["object_mapping", "hubspot_field", "other_field"],
-                                               name="one_field_mapping_per_pair")]
+        constraints = [
+            models.UniqueConstraint(fields=["object_mapping", "hubspot_field", "other_field"], name="one_field_mapping_per_pair")
+        ]
 
     def __str__(self) -> str:
         return f"{self.hubspot_field} ↔ {self.other_field}"

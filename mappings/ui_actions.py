@@ -47,8 +47,9 @@ def estimate_total(integration: Integration, reads: list[SourceRead], since: dat
     return total
 
 
-def start_historical_sync(integration: Integration, actor, *, since: date | None = None,
-                          object_mapping: ObjectMapping | None = None):
+def start_historical_sync(
+    integration: Integration, actor, *, since: date | None = None, object_mapping: ObjectMapping | None = None
+):
     """Start a historical sync of all records, or of records changed since a date, with a total
     for its progress bar. Counting calls the vendors, so it happens before the transaction."""
     start = timezone.make_aware(datetime.combine(since, time.min), timezone.get_current_timezone()) if since else None
@@ -58,8 +59,14 @@ def start_historical_sync(integration: Integration, actor, *, since: date | None
 
 
 @transaction.atomic
-def _start(integration: Integration, actor, reads: list[SourceRead], start: datetime | None, total: int | None,
-           object_mapping: ObjectMapping | None):
+def _start(
+    integration: Integration,
+    actor,
+    reads: list[SourceRead],
+    start: datetime | None,
+    total: int | None,
+    object_mapping: ObjectMapping | None,
+):
     from syncsmart.models import SyncCursor
 
     run = actions.start_historical_sync(integration, actor, object_mapping=object_mapping)
@@ -70,13 +77,24 @@ def _start(integration: Integration, actor, reads: list[SourceRead], start: date
         for read in reads:
             cursor = since_cursor(read.connection(integration).system, start)
             if cursor is not None:
-                SyncCursor.objects.update_or_create(integration=integration, object_mapping=read.mapping, side=read.side,
-                                                    kind=SyncCursor.Kind.HISTORICAL, defaults={"cursor": cursor})
+                SyncCursor.objects.update_or_create(
+                    integration=integration,
+                    object_mapping=read.mapping,
+                    side=read.side,
+                    kind=SyncCursor.Kind.HISTORICAL,
+                    defaults={"cursor": cursor},
+                )
         run.state = {**run.state, "since": start.isoformat()}
     run.progress_total = total
     run.save(update_fields=["state", "progress_total"])
     if start is not None:
-        audit(integration.tenant, actor, "run.historical_since", integration,
-              summary=f"Historical sync limited to records changed since {start.date().isoformat()}", run=str(run.pk),
-              since=start.date().isoformat())
+        audit(
+            integration.tenant,
+            actor,
+            "run.historical_since",
+            integration,
+            summary=f"Historical sync limited to records changed since {start.date().isoformat()}",
+            run=str(run.pk),
+            since=start.date().isoformat(),
+        )
     return run

@@ -40,8 +40,11 @@ def _hubspot_total(connector, object_type: str, since: datetime | None) -> int |
     if object_type not in MODIFIED_PROPERTY:
         return None
     floor = int(since.timestamp() * 1000) if since else 0
-    body = {"filterGroups": [{"filters": [{"propertyName": MODIFIED_PROPERTY[object_type], "operator": "GTE",
-                                           "value": str(floor)}]}], "limit": 1, "properties": ["hs_object_id"]}
+    body = {
+        "filterGroups": [{"filters": [{"propertyName": MODIFIED_PROPERTY[object_type], "operator": "GTE", "value": str(floor)}]}],
+        "limit": 1,
+        "properties": ["hs_object_id"],
+    }
     answer, _ = connector._search(object_type, body)
     return int(answer.get("total", 0))
 
@@ -56,8 +59,9 @@ def _connectwise_total(connector, object_type: str, since: datetime | None) -> i
 
 def _dynamics_total(connector, object_type: str, since: datetime | None) -> int | None:
     table = connector._table(object_type)
-    body = connector.http.request("GET", f"/{table.object_type.name}", params={"$count": "true", "$top": "1",
-                                                                               "$select": table.object_type.primary_key}).json()
+    body = connector.http.request(
+        "GET", f"/{table.object_type.name}", params={"$count": "true", "$top": "1", "$select": table.object_type.primary_key}
+    ).json()
     return int(body["@odata.count"]) if "@odata.count" in body else None
 
 

@@ -29,29 +29,49 @@ def object_mapping_or_404(request: HttpRequest, pk: int, mapping_pk: int) -> Obj
 
 def _schemas(mapping: ObjectMapping) -> tuple[dict, dict]:
     integration = mapping.integration
-    return (field_index(integration.hubspot_connection, mapping.hubspot_object),
-            field_index(integration.other_connection, mapping.other_object))
+    return (
+        field_index(integration.hubspot_connection, mapping.hubspot_object),
+        field_index(integration.other_connection, mapping.other_object),
+    )
 
 
-def _editor_context(request: HttpRequest, mapping: ObjectMapping, *, add_form: AddFieldMappingForm | None = None,
-                    settings_form: ObjectMappingForm | None = None, refused: list[str] | None = None) -> dict:
+def _editor_context(
+    request: HttpRequest,
+    mapping: ObjectMapping,
+    *,
+    add_form: AddFieldMappingForm | None = None,
+    settings_form: ObjectMappingForm | None = None,
+    refused: list[str] | None = None,
+) -> dict:
     hub_fields, other_fields = _schemas(mapping)
     rows = []
     for fm in mapping.field_mappings.all():
-        rows.append({"mapping": fm, "form": FieldMappingRowForm(instance=fm, prefix=f"fm{fm.pk}"),
-                     "hub": hub_fields.get(fm.hubspot_field), "other": other_fields.get(fm.other_field),
-                     "previews": dropdown_previews(hub_fields.get(fm.hubspot_field), other_fields.get(fm.other_field),
-                                                   fm.direction) if fm.transform == FieldMapping.Transform.DROPDOWN else []})
+        rows.append(
+            {
+                "mapping": fm,
+                "form": FieldMappingRowForm(instance=fm, prefix=f"fm{fm.pk}"),
+                "hub": hub_fields.get(fm.hubspot_field),
+                "other": other_fields.get(fm.other_field),
+                "previews": dropdown_previews(hub_fields.get(fm.hubspot_field), other_fields.get(fm.other_field), fm.direction)
+                if fm.transform == FieldMapping.Transform.DROPDOWN
+                else [],
+            }
+        )
     add_form = add_form or AddFieldMappingForm(hubspot_fields=hub_fields, other_fields=other_fields)
     selected_hub = add_form["hubspot_field"].value() or ""
     selected_other = add_form["other_field"].value() or ""
     return {
-        "integration": mapping.integration, "mapping": mapping, "rows": rows, "tab": "mappings",
+        "integration": mapping.integration,
+        "mapping": mapping,
+        "rows": rows,
+        "tab": "mappings",
         "settings_form": settings_form or ObjectMappingForm(instance=mapping),
-        "add_form": add_form, "refused": refused or [],
+        "add_form": add_form,
+        "refused": refused or [],
         "hub_results": search(mapping.integration.hubspot_connection, mapping.hubspot_object, "", keep=selected_hub),
         "other_results": search(mapping.integration.other_connection, mapping.other_object, "", keep=selected_other),
-        "selected_hub": selected_hub, "selected_other": selected_other,
+        "selected_hub": selected_hub,
+        "selected_other": selected_other,
         "schema_known": bool(hub_fields and other_fields),
     }
 
@@ -85,14 +105,20 @@ def field_add(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
     refused: list[str] = []
     if form.is_valid():
         data = form.cleaned_data
-        if FieldMapping.objects.filter(object_mapping=mapping, hubspot_field=data["hubspot_field"],
-                                       other_field=data["other_field"]).exists():
+        if FieldMapping.objects.filter(
+            object_mapping=mapping, hubspot_field=data["hubspot_field"], other_field=data["other_field"]
+        ).exists():
             refused = ["These two fields are already mapped to each other."]
         else:
-            field_mapping = FieldMapping(object_mapping=mapping, hubspot_field=data["hubspot_field"],
-                                         other_field=data["other_field"], direction=data["direction"],
-                                         transform=data["transform"] or FieldMapping.Transform.NONE,
-                                         value_map=data["value_map"], only_if_target_empty=data["only_if_target_empty"])
+            field_mapping = FieldMapping(
+                object_mapping=mapping,
+                hubspot_field=data["hubspot_field"],
+                other_field=data["other_field"],
+                direction=data["direction"],
+                transform=data["transform"] or FieldMapping.Transform.NONE,
+                value_map=data["value_map"],
+                only_if_target_empty=data["only_if_target_empty"],
+            )
             try:
                 actions.save_field_mapping(field_mapping, request.user)
             except ValidationError as exc:
@@ -101,8 +127,9 @@ def field_add(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
                 messages.success(request, f"Mapped {field_mapping.hubspot_field} ↔ {field_mapping.other_field}.")
                 return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
     status = 422 if refused or form.errors else 200
-    return render(request, "mappings/editor.html", _editor_context(request, mapping, add_form=form, refused=refused),
-                  status=status)
+    return render(
+        request, "mappings/editor.html", _editor_context(request, mapping, add_form=form, refused=refused), status=status
+    )
 
 
 def _field_mapping_or_404(request: HttpRequest, mapping: ObjectMapping, field_pk: int) -> FieldMapping:
@@ -163,8 +190,9 @@ def field_search(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse
     name = "hubspot_field" if side == Side.HUBSPOT else "other_field"
     selected = request.GET.get(name, "")
     results = search(connection, mapping.object_for(side), request.GET.get("q", ""), keep=selected)
-    return render(request, "mappings/partials/field_options.html",
-                  {"results": results, "name": name, "selected": selected, "side": side})
+    return render(
+        request, "mappings/partials/field_options.html", {"results": results, "name": name, "selected": selected, "side": side}
+    )
 
 
 @require_GET
@@ -181,10 +209,16 @@ def pair_check(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
         except ValidationError as exc:
             value_map, context["problems"] = {}, exc.messages
         direction = request.GET.get("direction") or "both"
-        candidate = FieldMapping(object_mapping=mapping, hubspot_field=hub.name, other_field=other.name,
-                                 hubspot_type=hub.type, other_type=other.type, direction=direction,
-                                 transform=request.GET.get("transform") or default_transform(hub.type, other.type),
-                                 value_map=value_map)
+        candidate = FieldMapping(
+            object_mapping=mapping,
+            hubspot_field=hub.name,
+            other_field=other.name,
+            hubspot_type=hub.type,
+            other_type=other.type,
+            direction=direction,
+            transform=request.GET.get("transform") or default_transform(hub.type, other.type),
+            value_map=value_map,
+        )
         context["problems"] += compatibility_problems(candidate)
         context["transform"] = candidate.get_transform_display()
         if candidate.transform == FieldMapping.Transform.DROPDOWN:

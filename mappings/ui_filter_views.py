@@ -13,7 +13,17 @@ from mappings import actions
 from mappings.filters import NO_VALUE_OPERATORS, FilterError
 from mappings.models import Direction, ObjectMapping, Side
 from mappings.ui_editor import object_mapping_or_404
-from mappings.ui_filters import FilterCount, Gate, apply_op, as_groups, count_passing, from_post, operator_choices, to_stored, value_text
+from mappings.ui_filters import (
+    FilterCount,
+    Gate,
+    apply_op,
+    as_groups,
+    count_passing,
+    from_post,
+    operator_choices,
+    to_stored,
+    value_text,
+)
 from mappings.ui_samples import cached_sample, sample_for
 from mappings.ui_schema import fields_of
 from mappings.views import validation_text
@@ -21,8 +31,20 @@ from tenants.access import tenant_required, writes_need_role
 
 # One builder per flow; the conditions read the SOURCE record of that flow.
 FLOWS = (
-    {"prefix": "to_other", "attr": "filter_to_other", "source": Side.HUBSPOT, "target": Side.OTHER, "title": "HubSpot → other system"},
-    {"prefix": "to_hubspot", "attr": "filter_to_hubspot", "source": Side.OTHER, "target": Side.HUBSPOT, "title": "Other system → HubSpot"},
+    {
+        "prefix": "to_other",
+        "attr": "filter_to_other",
+        "source": Side.HUBSPOT,
+        "target": Side.OTHER,
+        "title": "HubSpot → other system",
+    },
+    {
+        "prefix": "to_hubspot",
+        "attr": "filter_to_hubspot",
+        "source": Side.OTHER,
+        "target": Side.HUBSPOT,
+        "title": "Other system → HubSpot",
+    },
 )
 EMAIL_HINTS = ("email", "emailaddress1", "emailaddress")
 NAME_HINTS = ("name", "dealname", "companyname")
@@ -44,18 +66,30 @@ def gate_for(mapping: ObjectMapping, flow: dict, field_names: set[str]) -> Gate:
     email = mapping.match_field_for(flow["source"]) if "mail" in mapping.match_field_for(flow["source"]).lower() else ""
     email = email or next((n for n in EMAIL_HINTS if n in field_names), "")
     name = next((n for n in NAME_HINTS if n in field_names), "") if not email else ""
-    return Gate(test_mode=integration.test_mode, email_marker=integration.test_email_marker,
-                name_marker=integration.test_name_marker, block_free_emails=integration.block_free_emails,
-                email_field=email, name_field=name)
+    return Gate(
+        test_mode=integration.test_mode,
+        email_marker=integration.test_email_marker,
+        name_marker=integration.test_name_marker,
+        block_free_emails=integration.block_free_emails,
+        email_field=email,
+        name_field=name,
+    )
 
 
 def _builder_rows(builder: dict) -> list[dict]:
     """Groups and rows with their form names, for the template."""
     groups = []
     for g, group in enumerate(builder["conditions"]):
-        rows = [{"index": c, "field": cond.get("field", ""), "op": cond.get("operator", "eq"), "value": value_text(cond),
-                 "needs_value": cond.get("operator") not in NO_VALUE_OPERATORS}
-                for c, cond in enumerate(group["conditions"])]
+        rows = [
+            {
+                "index": c,
+                "field": cond.get("field", ""),
+                "op": cond.get("operator", "eq"),
+                "value": value_text(cond),
+                "needs_value": cond.get("operator") not in NO_VALUE_OPERATORS,
+            }
+            for c, cond in enumerate(group["conditions"])
+        ]
         groups.append({"index": g, "match": group.get("match", "all"), "rows": rows})
     return groups
 
@@ -77,9 +111,19 @@ def _panel(mapping: ObjectMapping, flow: dict, builder: dict | None = None, erro
     connection, object_type = _source(mapping, flow)
     builder = builder if builder is not None else as_groups(getattr(mapping, flow["attr"]))
     sample, count = _count(mapping, flow, builder, fetch=fetch)
-    return {"flow": flow, "builder": builder, "groups": _builder_rows(builder), "fields": fields_of(connection, object_type),
-            "object_type": object_type, "connection": connection, "sample": sample, "count": count, "error": error,
-            "operators": operator_choices(), "flows_now": flow["target"] in Direction.flows(mapping.direction)}
+    return {
+        "flow": flow,
+        "builder": builder,
+        "groups": _builder_rows(builder),
+        "fields": fields_of(connection, object_type),
+        "object_type": object_type,
+        "connection": connection,
+        "sample": sample,
+        "count": count,
+        "error": error,
+        "operators": operator_choices(),
+        "flows_now": flow["target"] in Direction.flows(mapping.direction),
+    }
 
 
 @tenant_required
@@ -95,8 +139,11 @@ def filter_builder(request: HttpRequest, pk: int, mapping_pk: int) -> HttpRespon
         if op != "save":
             panels[flow["prefix"]] = _panel(mapping, flow, apply_op(builder, op))
             if request.htmx:
-                return render(request, "mappings/partials/filter_panel.html", {"panel": panels[flow["prefix"]], "mapping": mapping,
-                                                                               "integration": mapping.integration})
+                return render(
+                    request,
+                    "mappings/partials/filter_panel.html",
+                    {"panel": panels[flow["prefix"]], "mapping": mapping, "integration": mapping.integration},
+                )
         else:
             try:
                 setattr(mapping, flow["attr"], to_stored(builder))
@@ -107,8 +154,12 @@ def filter_builder(request: HttpRequest, pk: int, mapping_pk: int) -> HttpRespon
             else:
                 messages.success(request, f"Filter saved for {flow['title']}.")
                 return redirect("filter_builder", pk=pk, mapping_pk=mapping.pk)
-    context = {"integration": mapping.integration, "mapping": mapping, "tab": "mappings",
-               "panels": [panels[f["prefix"]] or _panel(mapping, f) for f in FLOWS]}
+    context = {
+        "integration": mapping.integration,
+        "mapping": mapping,
+        "tab": "mappings",
+        "panels": [panels[f["prefix"]] or _panel(mapping, f) for f in FLOWS],
+    }
     return render(request, "mappings/filters.html", context)
 
 
@@ -121,5 +172,8 @@ def filter_count(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse
     mapping = object_mapping_or_404(request, pk, mapping_pk)
     flow = _flow(request.POST.get("flow", ""))
     sample, count = _count(mapping, flow, from_post(request.POST, flow["prefix"]), refresh=request.POST.get("refresh") == "1")
-    return render(request, "mappings/partials/filter_count.html", {"sample": sample, "count": count, "flow": flow,
-                                                                      "integration": mapping.integration, "mapping": mapping})
+    return render(
+        request,
+        "mappings/partials/filter_count.html",
+        {"sample": sample, "count": count, "flow": flow, "integration": mapping.integration, "mapping": mapping},
+    )

@@ -17,9 +17,26 @@ from typing import Any, Mapping
 
 from mappings.filters import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, FilterError, passes, validate_filter
 
-FREE_MAIL_FALLBACK = ("gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "aol.com",
-                      "icloud.com", "me.com", "msn.com", "gmx.com", "gmx.de", "web.de", "mail.com", "protonmail.com",
-                      "proton.me", "yandex.com", "zoho.com")
+FREE_MAIL_FALLBACK = (
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "msn.com",
+    "gmx.com",
+    "gmx.de",
+    "web.de",
+    "mail.com",
+    "protonmail.com",
+    "proton.me",
+    "yandex.com",
+    "zoho.com",
+)
 _CONDITION = re.compile(r"^(?P<p>\w+)-g(?P<g>\d+)-c(?P<c>\d+)-(?P<part>field|op|value)$")
 _GROUP = re.compile(r"^(?P<p>\w+)-g(?P<g>\d+)-match$")
 
@@ -61,8 +78,7 @@ def from_post(data: Mapping[str, str], prefix: str) -> dict[str, Any]:
             condition["value"] = _value_for(operator, row.get("value", ""))
         group["conditions"].append(condition)
     top = data.get(f"{prefix}-match", "all")
-    return {"match": top if top in ("all", "any") else "all",
-            "conditions": [groups[g] for g in sorted(groups)]}
+    return {"match": top if top in ("all", "any") else "all", "conditions": [groups[g] for g in sorted(groups)]}
 
 
 def apply_op(builder: dict[str, Any], op: str) -> dict[str, Any]:
@@ -137,8 +153,11 @@ class Gate:
 
 def free_mail_domains() -> frozenset[str]:
     """The engine's list when it has one, so the count and the run agree."""
-    for module, name in (("syncsmart.engine.gate", "FREE_MAIL_DOMAINS"), ("mappings.filters", "FREE_MAIL_DOMAINS"),
-                         ("syncsmart.engine.gates", "FREE_MAIL_DOMAINS")):
+    for module, name in (
+        ("syncsmart.engine.gate", "FREE_MAIL_DOMAINS"),
+        ("mappings.filters", "FREE_MAIL_DOMAINS"),
+        ("syncsmart.engine.gates", "FREE_MAIL_DOMAINS"),
+    ):
         try:
             found = getattr(__import__(module, fromlist=[name]), name)
         except (ImportError, AttributeError):

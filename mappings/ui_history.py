@@ -39,15 +39,24 @@ def historical(request: HttpRequest, pk: int) -> HttpResponse:
         if _historical_runs(integration).filter(status__in=SyncRun.ACTIVE).exists():
             messages.info(request, "A historical sync is already running; cancel it first to start another.")
             return redirect("historical", pk=integration.pk)
-        run = ui_actions.start_historical_sync(integration, request.user, since=since,
-                                               object_mapping=form.cleaned_data["object_mapping"])
+        run = ui_actions.start_historical_sync(
+            integration, request.user, since=since, object_mapping=form.cleaned_data["object_mapping"]
+        )
         messages.success(request, "Historical sync started." if run.is_active else "Historical sync finished.")
         return redirect("historical", pk=integration.pk)
     past = list(_historical_runs(integration)[:PAST_RUNS_SHOWN])
     current = next((r for r in past if r.is_active), None) or (past[0] if past else None)
-    return render(request, "mappings/historical.html", {
-        "integration": integration, "form": form, "tab": "historical", "past": past,
-        "current": progress_context(current) if current else None})
+    return render(
+        request,
+        "mappings/historical.html",
+        {
+            "integration": integration,
+            "form": form,
+            "tab": "historical",
+            "past": past,
+            "current": progress_context(current) if current else None,
+        },
+    )
 
 
 @tenant_required

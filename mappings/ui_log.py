@@ -33,16 +33,19 @@ COUNT_ORDER = ("created", "updated", "linked", "unchanged", "filtered", "echo", 
 def runs(request: HttpRequest, pk: int) -> HttpResponse:
     integration = integration_or_404(request, pk)
     shown = list(SyncRun.objects.filter(integration=integration).select_related("object_mapping", "requested_by")[:RUNS_SHOWN])
-    return render(request, "mappings/runs.html", {"integration": integration, "runs": shown, "tab": "runs",
-                                                  "count_order": COUNT_ORDER})
+    return render(
+        request, "mappings/runs.html", {"integration": integration, "runs": shown, "tab": "runs", "count_order": COUNT_ORDER}
+    )
 
 
 def _matching_ids(integration, query: str) -> set[str]:
     """Record ids whose last synced values contain the query (an e-mail, a name...)."""
-    links = (RecordLink.objects.filter(integration=integration)
-             .annotate(hub_text=Cast("hubspot_values", TextField()), other_text=Cast("other_values", TextField()))
-             .filter(Q(hub_text__icontains=query) | Q(other_text__icontains=query))
-             .values_list("hubspot_id", "other_id")[:500])
+    links = (
+        RecordLink.objects.filter(integration=integration)
+        .annotate(hub_text=Cast("hubspot_values", TextField()), other_text=Cast("other_values", TextField()))
+        .filter(Q(hub_text__icontains=query) | Q(other_text__icontains=query))
+        .values_list("hubspot_id", "other_id")[:500]
+    )
     return {i for pair in links for i in pair}
 
 
@@ -56,8 +59,11 @@ def looked_up_ids(integration, email: str) -> tuple[set[str], list[str]]:
     problems: list[str] = []
     sides = ((Side.HUBSPOT, integration.hubspot_connection), (Side.OTHER, integration.other_connection))
     for side, connection in sides:
-        wanted = [(m.object_for(side), m.match_field_for(side)) for m in integration.object_mappings.all()
-                  if "mail" in m.match_field_for(side).lower()]
+        wanted = [
+            (m.object_for(side), m.match_field_for(side))
+            for m in integration.object_mappings.all()
+            if "mail" in m.match_field_for(side).lower()
+        ]
         if not wanted:
             continue
         try:
@@ -76,8 +82,9 @@ def looked_up_ids(integration, email: str) -> tuple[set[str], list[str]]:
     return ids, problems
 
 
-def search_events(integration, query: str = "", outcome: str = "", run_id: str = "", mapping_id: str = "",
-                  extra_ids: set[str] | None = None):
+def search_events(
+    integration, query: str = "", outcome: str = "", run_id: str = "", mapping_id: str = "", extra_ids: set[str] | None = None
+):
     events = RecordEvent.objects.filter(integration=integration)
     if outcome:
         events = events.filter(outcome=outcome)
@@ -88,9 +95,9 @@ def search_events(integration, query: str = "", outcome: str = "", run_id: str =
     query = query.strip()
     if query:
         ids = _matching_ids(integration, query) | {query} | (extra_ids or set())
-        events = (events.annotate(details_text=Cast("details", TextField()))
-                  .filter(Q(source_id__in=ids) | Q(target_id__in=ids) | Q(details_text__icontains=query)
-                          | Q(message__icontains=query)))
+        events = events.annotate(details_text=Cast("details", TextField())).filter(
+            Q(source_id__in=ids) | Q(target_id__in=ids) | Q(details_text__icontains=query) | Q(message__icontains=query)
+        )
     return events.select_related("object_mapping", "run")
 
 
@@ -104,8 +111,11 @@ class EventRow:
     def conflicts(self) -> list[dict[str, Any]]:
         found = self.event.details.get("conflicts") if isinstance(self.event.details, dict) else None
         source = found if isinstance(found, dict) else self.event.details if self.event.outcome == "conflict" else {}
-        return [{"field": name, **value} for name, value in (source or {}).items()
-                if isinstance(value, dict) and ("lost" in value or "kept" in value)]
+        return [
+            {"field": name, **value}
+            for name, value in (source or {}).items()
+            if isinstance(value, dict) and ("lost" in value or "kept" in value)
+        ]
 
     @property
     def unmatched(self) -> list[dict[str, Any]]:
@@ -123,18 +133,32 @@ def _label(values: dict[str, Any]) -> str:
 
 def event_rows(integration, events: list[RecordEvent]) -> list[EventRow]:
     """Labels from the links and waits from the deferred queue, two queries for the whole page."""
-    hub_ids = {e.source_id for e in events if e.source_side == Side.HUBSPOT} | {e.target_id for e in events if e.source_side == Side.OTHER}
-    other_ids = {e.source_id for e in events if e.source_side == Side.OTHER} | {e.target_id for e in events if e.source_side == Side.HUBSPOT}
+    hub_ids = {e.source_id for e in events if e.source_side == Side.HUBSPOT} | {
+        e.target_id for e in events if e.source_side == Side.OTHER
+    }
+    other_ids = {e.source_id for e in events if e.source_side == Side.OTHER} | {
+        e.target_id for e in events if e.source_side == Side.HUBSPOT
+    }
     # Ids are unique per object type only (a ConnectWise contact and company can both be 2),
     # so labels are keyed by the object mapping too.
     labels: dict[tuple[int, str, str], str] = {}
-    links = RecordLink.objects.filter(integration=integration).filter(Q(hubspot_id__in=hub_ids - {""}) | Q(other_id__in=other_ids - {""}))
+    links = RecordLink.objects.filter(integration=integration).filter(
+        Q(hubspot_id__in=hub_ids - {""}) | Q(other_id__in=other_ids - {""})
+    )
     for link in links.only("object_mapping_id", "hubspot_id", "other_id", "hubspot_values", "other_values"):
         label = _label(link.hubspot_values or {}) or _label(link.other_values or {})
-        labels[(link.object_mapping_id, Side.HUBSPOT, link.hubspot_id)] = labels[(link.object_mapping_id, Side.OTHER, link.other_id)] = label
+        labels[(link.object_mapping_id, Side.HUBSPOT, link.hubspot_id)] = labels[
+            (link.object_mapping_id, Side.OTHER, link.other_id)
+        ] = label
     deferred_ids = [e.source_id for e in events if e.outcome == RecordEvent.Outcome.DEFERRED]
-    waits = {(d.object_mapping_id, d.source_side, d.record_id): d
-             for d in DeferredRecord.objects.filter(integration=integration, record_id__in=deferred_ids)} if deferred_ids else {}
+    waits = (
+        {
+            (d.object_mapping_id, d.source_side, d.record_id): d
+            for d in DeferredRecord.objects.filter(integration=integration, record_id__in=deferred_ids)
+        }
+        if deferred_ids
+        else {}
+    )
     rows = []
     for event in events:
         details = event.details if isinstance(event.details, dict) else {}
@@ -161,12 +185,27 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
         events = RecordEvent.objects.none()
         page = Paginator(events, EVENTS_PER_PAGE).get_page(1)
     rows = event_rows(integration, list(page.object_list))
-    context = {"integration": integration, "page": page, "rows": rows, "q": query, "outcome": outcome, "run_id": run_id,
-               "mapping_id": mapping_id, "outcomes": RecordEvent.Outcome.choices, "tab": "records",
-               "lookup": lookup, "lookup_problems": lookup_problems, "can_look_up": "@" in query and not lookup,
-               "waiting_total": DeferredRecord.objects.filter(integration=integration).count(),
-               "object_mappings": integration.object_mappings.all()}
-    template = "mappings/partials/record_rows.html" if request.htmx and request.htmx.target == "record-results" else "mappings/records.html"
+    context = {
+        "integration": integration,
+        "page": page,
+        "rows": rows,
+        "q": query,
+        "outcome": outcome,
+        "run_id": run_id,
+        "mapping_id": mapping_id,
+        "outcomes": RecordEvent.Outcome.choices,
+        "tab": "records",
+        "lookup": lookup,
+        "lookup_problems": lookup_problems,
+        "can_look_up": "@" in query and not lookup,
+        "waiting_total": DeferredRecord.objects.filter(integration=integration).count(),
+        "object_mappings": integration.object_mappings.all(),
+    }
+    template = (
+        "mappings/partials/record_rows.html"
+        if request.htmx and request.htmx.target == "record-results"
+        else "mappings/records.html"
+    )
     return render(request, template, context)
 
 
@@ -175,16 +214,20 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
 @writes_need_role
 def retry_event(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     integration = integration_or_404(request, pk)
-    event = tenant_object_or_404(request, RecordEvent.objects.filter(integration=integration),
-                                 tenant_path="integration__tenant", pk=event_pk)
+    event = tenant_object_or_404(
+        request, RecordEvent.objects.filter(integration=integration), tenant_path="integration__tenant", pk=event_pk
+    )
     try:
         run = actions.retry_record(event, request.user)
     except ValidationError as exc:
         messages.error(request, validation_text(exc))
     else:
         run.refresh_from_db()
-        latest = (RecordEvent.objects.filter(run=run, source_side=event.source_side, source_id=event.source_id)
-                  .order_by("-created_at", "-id").first())
+        latest = (
+            RecordEvent.objects.filter(run=run, source_side=event.source_side, source_id=event.source_id)
+            .order_by("-created_at", "-id")
+            .first()
+        )
         if latest is None:
             messages.info(request, f"Retry of {event.source_id} queued.")
         elif latest.outcome == RecordEvent.Outcome.FAILED:

@@ -20,8 +20,12 @@ from mappings.models import Integration
 from mappings.templatetags.ui_charts import HourBucket
 from syncsmart.models import RecordEvent, SyncRun
 
-SYNCED_OUTCOMES = (RecordEvent.Outcome.CREATED, RecordEvent.Outcome.UPDATED, RecordEvent.Outcome.LINKED,
-                   RecordEvent.Outcome.CONFLICT)
+SYNCED_OUTCOMES = (
+    RecordEvent.Outcome.CREATED,
+    RecordEvent.Outcome.UPDATED,
+    RecordEvent.Outcome.LINKED,
+    RecordEvent.Outcome.CONFLICT,
+)
 CHART_HOURS = 72
 
 
@@ -52,10 +56,14 @@ class IntegrationSummary:
 def integrations_of(tenant) -> Any:
     """The tenant's integrations with both connections and the latest runs, in one query."""
     runs = SyncRun.objects.filter(integration=OuterRef("pk"))
-    return (Integration.objects.filter(tenant=tenant)
-            .select_related("hubspot_connection", "other_connection")
-            .annotate(last_run_id=Subquery(runs.filter(status__in=SyncRun.FINISHED).order_by("-created_at").values("pk")[:1]),
-                      active_run_id=Subquery(runs.filter(status__in=SyncRun.ACTIVE).order_by("-created_at").values("pk")[:1])))
+    return (
+        Integration.objects.filter(tenant=tenant)
+        .select_related("hubspot_connection", "other_connection")
+        .annotate(
+            last_run_id=Subquery(runs.filter(status__in=SyncRun.FINISHED).order_by("-created_at").values("pk")[:1]),
+            active_run_id=Subquery(runs.filter(status__in=SyncRun.ACTIVE).order_by("-created_at").values("pk")[:1]),
+        )
+    )
 
 
 def summaries(integrations: Iterable[Integration], now: datetime | None = None) -> list[IntegrationSummary]:
@@ -91,10 +99,14 @@ def _attach_schedules(result: dict[int, IntegrationSummary]) -> None:
 
 def _attach_today_counts(result: dict[int, IntegrationSummary], now: datetime) -> None:
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = (RecordEvent.objects.filter(integration_id__in=list(result), created_at__gte=midnight)
-            .values("integration_id")
-            .annotate(synced=Count("id", filter=Q(outcome__in=SYNCED_OUTCOMES)),
-                      failed=Count("id", filter=Q(outcome=RecordEvent.Outcome.FAILED))))
+    rows = (
+        RecordEvent.objects.filter(integration_id__in=list(result), created_at__gte=midnight)
+        .values("integration_id")
+        .annotate(
+            synced=Count("id", filter=Q(outcome__in=SYNCED_OUTCOMES)),
+            failed=Count("id", filter=Q(outcome=RecordEvent.Outcome.FAILED)),
+        )
+    )
     for row in rows:
         result[row["integration_id"]].synced_today = row["synced"]
         result[row["integration_id"]].failed_today = row["failed"]
@@ -107,12 +119,17 @@ def hour_buckets(now: datetime, hours: int = CHART_HOURS) -> list[datetime]:
 
 def _attach_charts(result: dict[int, IntegrationSummary], now: datetime) -> None:
     hours = hour_buckets(now)
-    rows = (RecordEvent.objects.filter(integration_id__in=list(result), created_at__gte=hours[0],
-                                       outcome__in=(*SYNCED_OUTCOMES, RecordEvent.Outcome.FAILED))
-            .annotate(hour=TruncHour("created_at"))
-            .values("integration_id", "hour")
-            .annotate(synced=Count("id", filter=Q(outcome__in=SYNCED_OUTCOMES)),
-                      failed=Count("id", filter=Q(outcome=RecordEvent.Outcome.FAILED))))
+    rows = (
+        RecordEvent.objects.filter(
+            integration_id__in=list(result), created_at__gte=hours[0], outcome__in=(*SYNCED_OUTCOMES, RecordEvent.Outcome.FAILED)
+        )
+        .annotate(hour=TruncHour("created_at"))
+        .values("integration_id", "hour")
+        .annotate(
+            synced=Count("id", filter=Q(outcome__in=SYNCED_OUTCOMES)),
+            failed=Count("id", filter=Q(outcome=RecordEvent.Outcome.FAILED)),
+        )
+    )
     counts: dict[int, dict[datetime, tuple[int, int]]] = defaultdict(dict)
     for row in rows:
         counts[row["integration_id"]][row["hour"]] = (row["synced"], row["failed"])

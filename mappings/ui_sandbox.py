@@ -19,8 +19,15 @@ from mappings.ui_schema import fields_of
 from tenants.access import tenant_object_or_404, tenant_required, tenant_queryset, writes_need_role
 
 RECORDS_SHOWN = 100
-EDITABLE_TYPES = {FieldType.STRING.value, FieldType.TEXT.value, FieldType.EMAIL.value, FieldType.PHONE.value,
-                  FieldType.NUMBER.value, FieldType.ENUM.value, FieldType.DATE.value}
+EDITABLE_TYPES = {
+    FieldType.STRING.value,
+    FieldType.TEXT.value,
+    FieldType.EMAIL.value,
+    FieldType.PHONE.value,
+    FieldType.NUMBER.value,
+    FieldType.ENUM.value,
+    FieldType.DATE.value,
+}
 
 
 def _emulated(request: HttpRequest, pk) -> Connection:
@@ -63,9 +70,18 @@ def sandbox_records(request: HttpRequest, connection_pk, object_type: str) -> Ht
         records = [r for r in records if query in r.id.lower() or any(query in str(v).lower() for v in r.properties.values())]
     records = sorted(records, key=lambda r: r.updated_at.isoformat() if r.updated_at else "", reverse=True)[:RECORDS_SHOWN]
     columns = [f for f in _editable(connection, object_type)][:5]
-    return render(request, "mappings/sandbox_records.html", {
-        "connection": connection, "object_type": object_type, "records": records, "columns": columns, "q": query,
-        "error": error})
+    return render(
+        request,
+        "mappings/sandbox_records.html",
+        {
+            "connection": connection,
+            "object_type": object_type,
+            "records": records,
+            "columns": columns,
+            "q": query,
+            "error": error,
+        },
+    )
 
 
 @tenant_required
@@ -80,8 +96,11 @@ def sandbox_record(request: HttpRequest, connection_pk, object_type: str, record
             raise Http404("No such record in the emulator.")
         record = found[0]
         if request.method == "POST":
-            changes = {f.name: request.POST.get(f.name, "") for f in fields
-                       if f.name in request.POST and request.POST.get(f.name, "") != _shown(record.properties.get(f.name))}
+            changes = {
+                f.name: request.POST.get(f.name, "")
+                for f in fields
+                if f.name in request.POST and request.POST.get(f.name, "") != _shown(record.properties.get(f.name))
+            }
             if changes:
                 result = connector.update(object_type, [WriteInput(changes, id=record_id, ref=record_id)])[0]
                 if result.ok:
@@ -96,8 +115,11 @@ def sandbox_record(request: HttpRequest, connection_pk, object_type: str, record
     finally:
         connector.close()
     rows = [{"field": f, "value": _shown(record.properties.get(f.name)) if record else ""} for f in fields]
-    return render(request, "mappings/sandbox_record.html", {
-        "connection": connection, "object_type": object_type, "record": record, "rows": rows, "record_id": record_id})
+    return render(
+        request,
+        "mappings/sandbox_record.html",
+        {"connection": connection, "object_type": object_type, "record": record, "rows": rows, "record_id": record_id},
+    )
 
 
 def _shown(value) -> str:

@@ -49,9 +49,14 @@ def _options(raw: Any) -> tuple[tuple[str, str], ...]:
 def _as_field(raw: dict[str, Any]) -> SchemaField:
     kind = raw.get("type", "")
     kind = getattr(kind, "value", kind)
-    return SchemaField(name=str(raw["name"]), label=str(raw.get("label") or raw["name"]), type=str(kind or ""),
-                       options=_options(raw.get("options")), read_only=bool(raw.get("read_only")),
-                       reference_to=str(raw.get("reference_to") or ""))
+    return SchemaField(
+        name=str(raw["name"]),
+        label=str(raw.get("label") or raw["name"]),
+        type=str(kind or ""),
+        options=_options(raw.get("options")),
+        read_only=bool(raw.get("read_only")),
+        reference_to=str(raw.get("reference_to") or ""),
+    )
 
 
 def fields_of(connection, object_type: str) -> list[SchemaField]:

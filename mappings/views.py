@@ -52,9 +52,11 @@ def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return _back(request, integration)
     summary = summaries(integrations_of(request.tenant).filter(pk=integration.pk))[0]
     object_mappings = integration.object_mappings.annotate(field_count=Count("field_mappings"))
-    return render(request, "mappings/integration.html", {
-        "integration": integration, "summary": summary, "object_mappings": object_mappings, "form": form,
-        "tab": "overview"})
+    return render(
+        request,
+        "mappings/integration.html",
+        {"integration": integration, "summary": summary, "object_mappings": object_mappings, "form": form, "tab": "overview"},
+    )
 
 
 @require_POST

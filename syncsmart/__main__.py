@@ -66,8 +66,9 @@ def ensure_chromium() -> None:
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say("installing Debian's chromium for the browser tests")
         subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"], check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        )
     else:
         say("chromium is missing and cannot be installed here: browser tests will fail (apt-get install chromium)")
 
@@ -95,13 +96,18 @@ def postgres_answers() -> bool:
     if not reachable("127.0.0.1", 5432):
         return False
     probe = "import psycopg,sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()"
-    return subprocess.run([str(PY), "-c", probe, PG_URL.replace("postgres://", "postgresql://")],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run([str(PY), "-c", probe, PG_URL.replace("postgres://", "postgresql://")], capture_output=True).returncode
+        == 0
+    )
 
 
 def redis_answers() -> bool:
     probe = "import redis,sys; redis.Redis.from_url(sys.argv[1], socket_timeout=3).ping()"
-    return reachable("127.0.0.1", 6379) and subprocess.run([str(PY), "-c", probe, REDIS_TEST_URL], capture_output=True).returncode == 0
+    return (
+        reachable("127.0.0.1", 6379)
+        and subprocess.run([str(PY), "-c", probe, REDIS_TEST_URL], capture_output=True).returncode == 0
+    )
 
 
 def cmd_test(args: list[str]) -> int:
@@ -113,7 +119,9 @@ def cmd_test(args: list[str]) -> int:
     if postgres_answers() and redis_answers():
         rc = pytest({"DATABASE_URL": PG_URL, "REDIS_URL": REDIS_TEST_URL}, "PostgreSQL + Redis", args)
     else:
-        say("SKIPPED the PostgreSQL + Redis half: PostgreSQL (127.0.0.1:5432, database test) or Redis (127.0.0.1:6379) did not answer")
+        say(
+            "SKIPPED the PostgreSQL + Redis half: PostgreSQL (127.0.0.1:5432, database test) or Redis (127.0.0.1:6379) did not answer"
+        )
     return rc
 
 

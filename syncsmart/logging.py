@@ -8,7 +8,9 @@ import re
 # Each pattern keeps its first group (the label) and replaces the rest with [redacted].
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic)\s+)[^\s'\"]+"),
-    re.compile(r"(?i)((?:access_token|refresh_token|client_secret|private_?key|password|api_?key|secret)[\"']?\s*[:=]\s*[\"']?)[^\s'\",}&]+"),
+    re.compile(
+        r"(?i)((?:access_token|refresh_token|client_secret|private_?key|password|api_?key|secret)[\"']?\s*[:=]\s*[\"']?)[^\s'\",}&]+"
+    ),
     re.compile(r"()ss1:\d+:[A-Za-z0-9+/=]+"),
 ]
 

@@ -41,7 +41,9 @@ class SyncRun(models.Model):
     trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.MANUAL)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     # Limit a run to one object mapping (manage.py sync --object, retry, UI "sync contacts now").
-    object_mapping = models.ForeignKey("mappings.ObjectMapping", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    object_mapping = models.ForeignKey(
+        "mappings.ObjectMapping", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Where a sliced run stopped: {"step": n, ...}; see syncsmart.engine.run.
     state = models.JSONField(default=dict, blank=True)
     # {"created": n, "updated": n, ..., "writes_hubspot": n, "writes_other": n}
@@ -80,7 +82,7 @@ class SyncRun(models.Model):
         return min(100, int(100 * self.progress_done / self.progress_total))
 
     def add_log(self, level: str, message: str) -> None:
-        self.log = (self.log + [[timezone.now().isoformat(), level, message]])[-self.MAX_LOG_LINES:]
+        self.log = (self.log + [[timezone.now().isoformat(), level, message]])[-self.MAX_LOG_LINES :]
 
 
 class RunLease(models.Model):
@@ -123,8 +125,10 @@ class RecordLink(models.Model):
             models.UniqueConstraint(fields=["object_mapping", "hubspot_id"], name="one_link_per_hubspot_record"),
             models.UniqueConstraint(fields=["object_mapping", "other_id"], name="one_link_per_other_record"),
         ]
-        indexes = [models.Index(fields=["integration", "hubspot_object", "hubspot_id"]),
-                   models.Index(fields=["integration", "other_object", "other_id"])]
+        indexes = [
+            models.Index(fields=["integration", "hubspot_object", "hubspot_id"]),
+            models.Index(fields=["integration", "other_object", "other_id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.hubspot_object}/{self.hubspot_id} ↔ {self.other_object}/{self.other_id}"
@@ -171,7 +175,9 @@ class RecordEvent(models.Model):
 
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="events")
-    object_mapping = models.ForeignKey("mappings.ObjectMapping", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    object_mapping = models.ForeignKey(
+        "mappings.ObjectMapping", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     source_side = models.CharField(max_length=10, choices=Side.choices)
     source_object = models.CharField(max_length=100, blank=True)
     source_id = models.CharField(max_length=100, blank=True)
@@ -186,9 +192,11 @@ class RecordEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["integration", "-created_at"]),
-                   models.Index(fields=["integration", "outcome", "-created_at"]),
-                   models.Index(fields=["integration", "source_side", "source_id"])]
+        indexes = [
+            models.Index(fields=["integration", "-created_at"]),
+            models.Index(fields=["integration", "outcome", "-created_at"]),
+            models.Index(fields=["integration", "source_side", "source_id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_object}/{self.source_id}: {self.outcome}"

@@ -158,9 +158,12 @@ REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER: dict = {
     # Parallel test workers, and test runs one after another, share one Redis: each worker of
     # each run gets its own queue, so no test ever sees another's tasks (signed with another key).
-    "name": env_str("Q_CLUSTER_NAME", "syncsmart") + (
+    "name": env_str("Q_CLUSTER_NAME", "syncsmart")
+    + (
         f"-{os.environ['PYTEST_XDIST_WORKER']}-{os.environ.get('PYTEST_XDIST_TESTRUNUID', '')[:8]}"
-        if os.environ.get("PYTEST_XDIST_WORKER") else ""),
+        if os.environ.get("PYTEST_XDIST_WORKER")
+        else ""
+    ),
     "workers": env_int("Q_WORKERS", 2),
     "timeout": env_int("Q_TIMEOUT", 600),
     # retry must exceed timeout, or a slow task is handed to a second worker while it runs.
@@ -182,8 +185,11 @@ SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 SYNC_SLICE_SECONDS = env_int("SYNC_SLICE_SECONDS", 20)
 # Vendor calls one connection keeps in flight during a page, per system, e.g. "hubspot=4,connectwise=8";
 # a system left out keeps its connector's declared bound (Connector.max_concurrency).
-SYNC_VENDOR_CONCURRENCY = {name.strip(): int(bound) for name, _, bound in
-                           (pair.partition("=") for pair in env_list("SYNC_VENDOR_CONCURRENCY")) if bound.strip()}
+SYNC_VENDOR_CONCURRENCY = {
+    name.strip(): int(bound)
+    for name, _, bound in (pair.partition("=") for pair in env_list("SYNC_VENDOR_CONCURRENCY"))
+    if bound.strip()
+}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -207,10 +213,16 @@ HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", "https://api.hubapi.com")
 HUBSPOT_APP_BASE = env_str("HUBSPOT_APP_BASE", "https://app.hubspot.com")
 SOCIAL_AUTH_HUBSPOT_KEY = env_str("HUBSPOT_CLIENT_ID")
 SOCIAL_AUTH_HUBSPOT_SECRET = env_str("HUBSPOT_CLIENT_SECRET")
-SOCIAL_AUTH_HUBSPOT_SCOPE = ["crm.objects.contacts.read", "crm.objects.contacts.write",
-                             "crm.objects.companies.read", "crm.objects.companies.write",
-                             "crm.objects.deals.read", "crm.objects.deals.write",
-                             "crm.objects.owners.read", "crm.schemas.contacts.read"]
+SOCIAL_AUTH_HUBSPOT_SCOPE = [
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.objects.deals.read",
+    "crm.objects.deals.write",
+    "crm.objects.owners.read",
+    "crm.schemas.contacts.read",
+]
 SOCIAL_AUTH_HUBSPOT_AUTHORIZATION_URL = env_str("HUBSPOT_AUTHORIZATION_URL", HUBSPOT_APP_BASE + "/oauth/authorize")
 SOCIAL_AUTH_HUBSPOT_ACCESS_TOKEN_URL = env_str("HUBSPOT_ACCESS_TOKEN_URL", HUBSPOT_API_BASE + "/oauth/v1/token")
 SOCIAL_AUTH_URL_NAMESPACE = "social"
@@ -254,8 +266,11 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage" if PRODUCTION
-                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SyncSmart <no-reply@syncsmart.local>")
@@ -275,8 +290,10 @@ if PRODUCTION:
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Scripts use a tenant's API token; a logged-in browser (the docs page) its session.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["syncsmart.api.auth.ApiTokenAuthentication",
-                                       "rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "syncsmart.api.auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["syncsmart.api.auth.TenantAccess"],
     "DEFAULT_THROTTLE_CLASSES": ["syncsmart.api.throttling.PerTokenThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_RATE_LIMIT", "600/min")},
@@ -288,15 +305,20 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SyncSmart API",
-    "DESCRIPTION": ("Integrations, mappings, filters, runs, record events and connections of one tenant. "
-                    "Authenticate with `Authorization: Bearer <API token>`; errors are always "
-                    '`{"error": {"code", "message", "fields"?}}`; lists use cursor pagination (`next` / `previous`).'),
+    "DESCRIPTION": (
+        "Integrations, mappings, filters, runs, record events and connections of one tenant. "
+        "Authenticate with `Authorization: Bearer <API token>`; errors are always "
+        '`{"error": {"code", "message", "fields"?}}`; lists use cursor pagination (`next` / `previous`).'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ConnectionStatusEnum": "connectors.models.Connection.Status",
-                            "RunStatusEnum": "syncsmart.models.SyncRun.Status", "SideEnum": "mappings.models.Side"},
+    "ENUM_NAME_OVERRIDES": {
+        "ConnectionStatusEnum": "connectors.models.Connection.Status",
+        "RunStatusEnum": "syncsmart.models.SyncRun.Status",
+        "SideEnum": "mappings.models.Side",
+    },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "syncsmart.api.errors.add_error_responses"],
     # Swagger UI / ReDoc from our own static files: a self-hosted install may have no internet.
     "SWAGGER_UI_DIST": "SIDECAR",

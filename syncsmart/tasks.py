@@ -38,9 +38,15 @@ def sync_schedule(integration_id: int) -> None:
     minutes = max(1, integration.schedule_minutes)
     schedule = Schedule.objects.filter(name=name).first()
     if schedule is None:
-        Schedule.objects.create(name=name, func="syncsmart.tasks.scheduled_run", args=repr(integration_id),
-                                schedule_type=Schedule.MINUTES, minutes=minutes, repeats=-1,
-                                next_run=timezone.now() + timedelta(minutes=minutes))
+        Schedule.objects.create(
+            name=name,
+            func="syncsmart.tasks.scheduled_run",
+            args=repr(integration_id),
+            schedule_type=Schedule.MINUTES,
+            minutes=minutes,
+            repeats=-1,
+            next_run=timezone.now() + timedelta(minutes=minutes),
+        )
     elif schedule.minutes != minutes:
         schedule.minutes = minutes
         schedule.next_run = min(schedule.next_run, timezone.now() + timedelta(minutes=minutes))
@@ -50,8 +56,10 @@ def sync_schedule(integration_id: int) -> None:
 def ensure_sweep_schedule() -> None:
     from django_q.models import Schedule
 
-    Schedule.objects.get_or_create(name=SWEEP_SCHEDULE_NAME, defaults=dict(
-        func="syncsmart.tasks.sweep", schedule_type=Schedule.MINUTES, minutes=SWEEP_EVERY_MINUTES, repeats=-1))
+    Schedule.objects.get_or_create(
+        name=SWEEP_SCHEDULE_NAME,
+        defaults=dict(func="syncsmart.tasks.sweep", schedule_type=Schedule.MINUTES, minutes=SWEEP_EVERY_MINUTES, repeats=-1),
+    )
 
 
 def enqueue_run(run_id: Any) -> None:

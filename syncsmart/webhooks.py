@@ -36,8 +36,17 @@ def _event_id(event: WebhookEvent) -> str:
     """The vendor's id, or a content hash when the vendor sends none (replays still collapse)."""
     if event.event_id:
         return event.event_id[:200]
-    raw = json.dumps([event.object_type, event.record_id, event.change,
-                      event.occurred_at.isoformat() if event.occurred_at else "", event.payload], sort_keys=True, default=str)
+    raw = json.dumps(
+        [
+            event.object_type,
+            event.record_id,
+            event.change,
+            event.occurred_at.isoformat() if event.occurred_at else "",
+            event.payload,
+        ],
+        sort_keys=True,
+        default=str,
+    )
     return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -45,10 +54,22 @@ def store_events(integration: Integration, side: str, events: list[WebhookEvent]
     """Put verified events in the inbox; returns how many were new."""
     if not events:
         return 0
-    rows = [InboxItem(integration=integration, side=side, event_id=_event_id(e), object_type=e.object_type,
-                      record_id=str(e.record_id)[:100], change=e.change[:30], payload=e.payload) for e in events]
+    rows = [
+        InboxItem(
+            integration=integration,
+            side=side,
+            event_id=_event_id(e),
+            object_type=e.object_type,
+            record_id=str(e.record_id)[:100],
+            change=e.change[:30],
+            payload=e.payload,
+        )
+        for e in events
+    ]
     wanted = {r.event_id for r in rows}
-    before = set(InboxItem.objects.filter(integration=integration, side=side, event_id__in=wanted).values_list("event_id", flat=True))
+    before = set(
+        InboxItem.objects.filter(integration=integration, side=side, event_id__in=wanted).values_list("event_id", flat=True)
+    )
     InboxItem.objects.bulk_create(rows, ignore_conflicts=True)
     return len(wanted - before)
 

@@ -57,6 +57,12 @@ def sign_up(email: str, password: str, company_name: str) -> tuple[Any, Tenant]:
 @transaction.atomic
 def add_member(tenant: Tenant, actor, user, role: str) -> Membership:
     membership, created = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
-    audit(tenant, actor, "membership.added" if created else "membership.changed", membership,
-          summary=f"{user.get_username()} is {role}", role=role)
+    audit(
+        tenant,
+        actor,
+        "membership.added" if created else "membership.changed",
+        membership,
+        summary=f"{user.get_username()} is {role}",
+        role=role,
+    )
     return membership

@@ -21,16 +21,20 @@ from tenants.models import ApiToken
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Name", help_text="What will use it, e.g. “Nightly report”.",
-                           error_messages={"required": "Give the token a name, so you can tell it apart later."})
-    role = forms.ChoiceField(choices=ApiToken.ROLE_CHOICES, initial=ApiToken.ROLE_CHOICES[1][0], label="Access",
-                             widget=forms.RadioSelect)
+    name = forms.CharField(
+        max_length=100,
+        label="Name",
+        help_text="What will use it, e.g. “Nightly report”.",
+        error_messages={"required": "Give the token a name, so you can tell it apart later."},
+    )
+    role = forms.ChoiceField(
+        choices=ApiToken.ROLE_CHOICES, initial=ApiToken.ROLE_CHOICES[1][0], label="Access", widget=forms.RadioSelect
+    )
 
 
 def _page(request: HttpRequest, form: ApiTokenForm, new_token: str = "", status: int = 200) -> HttpResponse:
     rows = ApiToken.objects.filter(tenant=request.tenant).select_related("created_by", "revoked_by")
-    return render(request, "tenants/api_tokens.html",
-                  {"tokens": rows, "form": form, "new_token": new_token}, status=status)
+    return render(request, "tenants/api_tokens.html", {"tokens": rows, "form": form, "new_token": new_token}, status=status)
 
 
 @never_cache

@@ -6,8 +6,11 @@ from django.contrib.auth.forms import AuthenticationForm
 class SignUpForm(forms.Form):
     email = forms.EmailField(label="Work e-mail", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
     company_name = forms.CharField(label="Company name", max_length=200)
-    password = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                               help_text="At least 10 characters; not only digits; not a common password.")
+    password = forms.CharField(
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters; not only digits; not a common password.",
+    )
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()

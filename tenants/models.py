@@ -98,12 +98,13 @@ class OnboardingProgress(models.Model):
     reached = models.CharField(max_length=20, choices=Step.choices, default=Step.HUBSPOT)
     # {"system": "connectwise", "environment": "sandbox", "config": {...}, "objects": [...], "options": {...}}
     answers = models.JSONField(default=dict, blank=True)
-    hubspot_connection = models.ForeignKey("connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL,
-                                           related_name="+")
-    other_connection = models.ForeignKey("connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL,
-                                         related_name="+")
-    integration = models.ForeignKey("mappings.Integration", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    hubspot_connection = models.ForeignKey(
+        "connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    other_connection = models.ForeignKey(
+        "connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    integration = models.ForeignKey("mappings.Integration", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -175,10 +176,12 @@ class GoLiveSwitch(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="go_live_switches")
     integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="go_live_switches")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    sandbox_connection = models.ForeignKey("connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL,
-                                           related_name="+")
-    production_connection = models.ForeignKey("connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL,
-                                              related_name="+")
+    sandbox_connection = models.ForeignKey(
+        "connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    production_connection = models.ForeignKey(
+        "connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     mappings = models.CharField(max_length=10, choices=Mappings.choices, default=Mappings.KEEP)
     keep_test_mode = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PREPARING, db_index=True)

@@ -22,7 +22,9 @@ def signup(request):
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user, tenant = actions.sign_up(form.cleaned_data["email"], form.cleaned_data["password"], form.cleaned_data["company_name"])
+        user, tenant = actions.sign_up(
+            form.cleaned_data["email"], form.cleaned_data["password"], form.cleaned_data["company_name"]
+        )
         login(request, user, backend="tenants.auth.EmailBackend")
         request.session["tenant_id"] = tenant.pk
         messages.success(request, f"Welcome! Your workspace “{tenant.name}” is ready.")

@@ -35,7 +35,9 @@ def team(db) -> Team:
     users = {}
     for role in (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.VIEWER):
         users[role.value] = MembershipFactory(tenant=tenant, role=role, user=UserFactory(email=f"{role.value}@acme.example")).user
-    users["outsider"] = MembershipFactory(tenant=other, role=Membership.Role.OWNER, user=UserFactory(email="owner@other.example")).user
+    users["outsider"] = MembershipFactory(
+        tenant=other, role=Membership.Role.OWNER, user=UserFactory(email="owner@other.example")
+    ).user
     return Team(
         tenant=tenant,
         other_tenant=other,

@@ -16,7 +16,12 @@ def test_check_deploy_under_production_settings_reports_nothing(tmp_path):
         ALLOWED_HOSTS="sync.example.com",
         SYNCSMART_LOCAL_DIR=str(tmp_path),
     )
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout

@@ -37,13 +37,23 @@ def test_the_readme_run_command_serves_the_demo_and_its_printed_login_works(tmp_
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    env.update(SYNCSMART_VENV=sys.prefix, SYNCSMART_PORT=str(port), SYNCSMART_EMULATOR_PORT_BASE="0",
-               SYNCSMART_DEMO_SEED_SIZE="20", Q_CLUSTER_NAME=f"readme-{port}")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
+    env.update(
+        SYNCSMART_VENV=sys.prefix,
+        SYNCSMART_PORT=str(port),
+        SYNCSMART_EMULATOR_PORT_BASE="0",
+        SYNCSMART_DEMO_SEED_SIZE="20",
+        Q_CLUSTER_NAME=f"readme-{port}",
+    )
     command = readme_commands()[0].split()
     command[0] = sys.executable  # "python3" of a machine with only Python: here, this interpreter
-    proc = subprocess.Popen(command, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        command, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     output: list[str] = []
     try:
         deadline = time.monotonic() + 240
@@ -67,8 +77,11 @@ def test_the_readme_run_command_serves_the_demo_and_its_printed_login_works(tmp_
                     time.sleep(0.2)
             assert page.status_code == 200 and "Log in" in page.text
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-            response = browser.post("/login/", data={"username": email, "password": password, "csrfmiddlewaretoken": token},
-                                    headers={"Referer": base + "/login/"})
+            response = browser.post(
+                "/login/",
+                data={"username": email, "password": password, "csrfmiddlewaretoken": token},
+                headers={"Referer": base + "/login/"},
+            )
             assert response.status_code == 302, response.text[:500]
             home = browser.get("/")
             assert home.status_code == 200 and "Integrations" in home.text

@@ -21,7 +21,9 @@ KEY2 = "2:" + base64.b64encode(b"\x02" * 32).decode()
 
 def raw_column(pk, column="credentials") -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM connectors_connection WHERE id = %s", [pk.hex if connection.vendor == "sqlite" else pk])
+        cursor.execute(
+            f"SELECT {column} FROM connectors_connection WHERE id = %s", [pk.hex if connection.vendor == "sqlite" else pk]
+        )
         return cursor.fetchone()[0]
 
 
@@ -113,7 +115,9 @@ def test_key_rotation_re_encrypts_everything_and_survives_an_interruption(monkey
         call_command("rotate_keys", stdout=out)
         assert "3 rotated, 2 already current, 0 failed" in out.getvalue()
         assert {crypto.key_id_of(raw_column(c.pk)) for c in conns} == {2}
-        assert [Connection.objects.get(pk=c.pk).credentials["private_key"] for c in conns] == [f"{PLAINTEXT}-{i}" for i in range(5)]
+        assert [Connection.objects.get(pk=c.pk).credentials["private_key"] for c in conns] == [
+            f"{PLAINTEXT}-{i}" for i in range(5)
+        ]
 
     # Once rotated, the old key can be retired.
     with override_settings(SYNCSMART_ENCRYPTION_KEYS=KEY2):

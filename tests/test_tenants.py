@@ -49,10 +49,12 @@ def test_password_reset_sends_an_email_with_a_working_link(client):
     client.post("/password-reset/", {"email": "forgetful@example.com"})
     assert len(mail.outbox) == 1
     link = next(line for line in mail.outbox[0].body.splitlines() if "/reset/" in line).strip()
-    path = link[link.index("/reset/"):]
+    path = link[link.index("/reset/") :]
     response = client.get(path, follow=True)
     assert response.status_code == 200
-    response = client.post(response.redirect_chain[-1][0], {"new_password1": "another-good-pass-42", "new_password2": "another-good-pass-42"})
+    response = client.post(
+        response.redirect_chain[-1][0], {"new_password1": "another-good-pass-42", "new_password2": "another-good-pass-42"}
+    )
     assert response.status_code == 302
     assert client.login(username="forgetful@example.com", password="another-good-pass-42")
 
@@ -101,4 +103,7 @@ def test_audit_rows_never_keep_a_secret_value():
     from tenants.actions import _scrub
 
     assert _scrub({"client_secret": "s3cr3t", "name": "x", "config": {"private_key": "k", "site": "a"}}) == {
-        "client_secret": "(changed)", "name": "x", "config": {"private_key": "(changed)", "site": "a"}}
+        "client_secret": "(changed)",
+        "name": "x",
+        "config": {"private_key": "(changed)", "site": "a"},
+    }

@@ -37,8 +37,19 @@ def signature_matches(signing_key: str, body: bytes, header_value: str) -> bool:
     return hmac.compare_digest(signature(signing_key, body), (header_value or "").strip())
 
 
-def payload(*, message_id: str, from_url: str, company_id: str, member_id: str, action: str, type_: str,
-            record_id: int, callback_id: int, entity: dict[str, Any] | None, key_url: str) -> dict[str, Any]:
+def payload(
+    *,
+    message_id: str,
+    from_url: str,
+    company_id: str,
+    member_id: str,
+    action: str,
+    type_: str,
+    record_id: int,
+    callback_id: int,
+    entity: dict[str, Any] | None,
+    key_url: str,
+) -> dict[str, Any]:
     return {
         "MessageId": message_id,
         "FromUrl": from_url,

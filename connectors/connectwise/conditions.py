@@ -68,19 +68,24 @@ def tokenize(text: str) -> list[Token]:
         if ch.isspace():
             i += 1
         elif ch == "(":
-            tokens.append(Token("lparen", ch, i)); i += 1
+            tokens.append(Token("lparen", ch, i))
+            i += 1
         elif ch == ")":
-            tokens.append(Token("rparen", ch, i)); i += 1
+            tokens.append(Token("rparen", ch, i))
+            i += 1
         elif ch == ",":
-            tokens.append(Token("comma", ch, i)); i += 1
+            tokens.append(Token("comma", ch, i))
+            i += 1
         elif ch in "=!<>":
-            two = text[i:i + 2]
+            two = text[i : i + 2]
             if two in ("!=", "<=", ">="):
-                tokens.append(Token("op", two, i)); i += 2
+                tokens.append(Token("op", two, i))
+                i += 2
             elif ch == "!":
                 raise ConditionError("'!' must be followed by '='", i)
             else:
-                tokens.append(Token("op", ch, i)); i += 1
+                tokens.append(Token("op", ch, i))
+                i += 1
         elif ch in "\"'":
             value, end = _read_string(text, i)
             tokens.append(Token("string", value, i))
@@ -89,13 +94,14 @@ def tokenize(text: str) -> list[Token]:
             end = text.find("]", i)
             if end < 0:
                 raise ConditionError("unterminated [datetime]", i)
-            tokens.append(Token("datetime", _parse_datetime(text[i + 1:end], i), i))
+            tokens.append(Token("datetime", _parse_datetime(text[i + 1 : end], i), i))
             i = end + 1
         elif ch == "-" or ch.isdigit():
             m = _NUMBER.match(text, i)
             if not m:
                 raise ConditionError(f"unexpected character {ch!r}", i)
-            tokens.append(Token("number", _number(m.group()), i)); i = m.end()
+            tokens.append(Token("number", _number(m.group()), i))
+            i = m.end()
         elif ch.isascii() and (ch.isalpha() or ch == "_"):
             m = _NAME.match(text, i)
             assert m is not None
@@ -120,11 +126,13 @@ def _read_string(text: str, start: int) -> tuple[str, int]:
     while i < len(text):
         ch = text[i]
         if ch == "\\" and i + 1 < len(text):
-            out.append(text[i + 1]); i += 2
+            out.append(text[i + 1])
+            i += 2
         elif ch == quote_char:
             return "".join(out), i + 1
         else:
-            out.append(ch); i += 1
+            out.append(ch)
+            i += 1
     raise ConditionError("unterminated string", start)
 
 
@@ -355,7 +363,7 @@ def resolve_path(record: Any, path: str) -> list[Any]:
     for step in path.split("/"):
         following: list[Any] = []
         for item in current:
-            for element in (item if isinstance(item, list) else [item]):
+            for element in item if isinstance(item, list) else [item]:
                 if isinstance(element, dict) and element.get(step) is not None:
                     following.append(element[step])
         current = following
@@ -387,14 +395,26 @@ def compare(value: Any, op: str, literal: Any) -> bool:
     if left is None:
         return False
     try:
-        return {"=": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
-                ">": left > right, ">=": left >= right}[op]
+        return {
+            "=": left == right,
+            "!=": left != right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[op]
     except TypeError:
         return False
 
 
-_OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_OPS = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 _CANONICAL_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
@@ -405,8 +425,9 @@ def _fast_comparator(op: str, literal: Any) -> Callable[[Any], bool]:
         # Canonical UTC stamps (what ConnectWise stores) order like the instants they name.
         canonical, operator = literal.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), _OPS[op]
         if literal.microsecond == 0:
-            return lambda value: (operator(value, canonical) if type(value) is str and _CANONICAL_INSTANT.match(value)
-                                  else slow(value))
+            return lambda value: (
+                operator(value, canonical) if type(value) is str and _CANONICAL_INSTANT.match(value) else slow(value)
+            )
     if op in _OPS and type(literal) in (int, float):
         operator = _OPS[op]
         return lambda value: operator(value, literal) if type(value) in (int, float) else slow(value)

@@ -68,8 +68,14 @@ MAX_CONDITION_CHARS = 3000
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
 IDENTIFIER_LENGTH = 25
 # "Test connection" is interactive: one quick retry, not the sync's patient backoff.
-QUICK_RETRY = Retry(total=1, backoff_factor=0.2, respect_retry_after_header=False, max_backoff_wait=1.0,
-                    status_forcelist=(502, 503, 504), allowed_methods=["GET"])  # ConnectWise's company identifier ("Company ID" on screen) limit
+QUICK_RETRY = Retry(
+    total=1,
+    backoff_factor=0.2,
+    respect_retry_after_header=False,
+    max_backoff_wait=1.0,
+    status_forcelist=(502, 503, 504),
+    allowed_methods=["GET"],
+)  # ConnectWise's company identifier ("Company ID" on screen) limit
 
 
 @dataclass(frozen=True)
@@ -111,63 +117,111 @@ S, T, N, B, DT = FieldType.STRING, FieldType.TEXT, FieldType.NUMBER, FieldType.B
 OBJECTS: dict[str, ObjectSpec] = {
     o.name: o
     for o in [
-        ObjectSpec("companies", "Companies", "company/companies", "Company", (
-            FieldSpec("identifier", "Company ID", S),
-            FieldSpec("name", "Company name", S, required=True),
-            FieldSpec("status", "Status", FieldType.ENUM, "ref", lookup="company/companies/statuses"),
-            FieldSpec("type", "Type", FieldType.ENUM, "types", path="types", lookup="company/companies/types"),
-            FieldSpec("website", "Website", S),
-            FieldSpec("phoneNumber", "Phone", FieldType.PHONE),
-            FieldSpec("faxNumber", "Fax", FieldType.PHONE),
-            FieldSpec("addressLine1", "Address line 1", S),
-            FieldSpec("addressLine2", "Address line 2", S),
-            FieldSpec("city", "City", S),
-            FieldSpec("state", "State", S),
-            FieldSpec("zip", "Zip", S),
-            FieldSpec("accountNumber", "Account number", S),
-            FieldSpec("annualRevenue", "Annual revenue", N),
-            FieldSpec("numberOfEmployees", "Number of employees", N),
-            FieldSpec("leadSource", "Lead source", S),
-            FieldSpec("dateAcquired", "Date acquired", DT),
-        ), match_fields=("identifier", "website")),
-        ObjectSpec("contacts", "Contacts", "company/contacts", "Contact", (
-            FieldSpec("firstName", "First name", S, required=True),
-            FieldSpec("lastName", "Last name", S),
-            FieldSpec("email", "E-mail", FieldType.EMAIL, "email"),
-            FieldSpec("phone", "Direct phone", FieldType.PHONE, "phone"),
-            FieldSpec("title", "Title", S),
-            FieldSpec("company", "Company", FieldType.REFERENCE, "ref", reference_to="companies", required=True),
-            FieldSpec("type", "Type", FieldType.ENUM, "types", path="types", lookup="company/contacts/types",
-                      lookup_label="description"),
-            FieldSpec("inactiveFlag", "Inactive", B),
-        ), match_fields=("email",), parents=("companies",), required_refs=("company",)),
-        ObjectSpec("opportunities", "Opportunities", "sales/opportunities", "Opportunity", (
-            FieldSpec("name", "Opportunity name", S, required=True),
-            FieldSpec("expectedCloseDate", "Expected close date", DT),
-            FieldSpec("stage", "Stage", FieldType.ENUM, "ref", lookup="sales/stages"),
-            FieldSpec("status", "Status", FieldType.ENUM, "ref", lookup="sales/opportunities/statuses"),
-            FieldSpec("type", "Type", FieldType.ENUM, "ref", lookup="sales/opportunities/types", lookup_label="description"),
-            FieldSpec("notes", "Notes", T),
-            FieldSpec("source", "Source", S),
-            FieldSpec("customerPO", "Customer PO", S),
-            FieldSpec("company", "Company", FieldType.REFERENCE, "ref", reference_to="companies", required=True),
-            FieldSpec("contact", "Contact", FieldType.REFERENCE, "ref", reference_to="contacts", required=True),
-            FieldSpec("primarySalesRep", "Sales rep", FieldType.OWNER, "ref", reference_to="members"),
-            FieldSpec("closedDate", "Closed date", DT, read_only=True),
-            FieldSpec("closedFlag", "Closed", B, read_only=True),
-        ), parents=("companies", "contacts"), required_refs=("company", "contact")),
-        ObjectSpec("members", "Members", "system/members", None, (
-            FieldSpec("identifier", "Member ID", S, read_only=True),
-            FieldSpec("firstName", "First name", S, read_only=True),
-            FieldSpec("lastName", "Last name", S, read_only=True),
-            FieldSpec("email", "E-mail", FieldType.EMAIL, path="primaryEmail", read_only=True),
-            FieldSpec("title", "Title", S, read_only=True),
-            FieldSpec("inactiveFlag", "Inactive", B, read_only=True),
-        ), match_fields=("email",), read_only=True, email_field="email"),
+        ObjectSpec(
+            "companies",
+            "Companies",
+            "company/companies",
+            "Company",
+            (
+                FieldSpec("identifier", "Company ID", S),
+                FieldSpec("name", "Company name", S, required=True),
+                FieldSpec("status", "Status", FieldType.ENUM, "ref", lookup="company/companies/statuses"),
+                FieldSpec("type", "Type", FieldType.ENUM, "types", path="types", lookup="company/companies/types"),
+                FieldSpec("website", "Website", S),
+                FieldSpec("phoneNumber", "Phone", FieldType.PHONE),
+                FieldSpec("faxNumber", "Fax", FieldType.PHONE),
+                FieldSpec("addressLine1", "Address line 1", S),
+                FieldSpec("addressLine2", "Address line 2", S),
+                FieldSpec("city", "City", S),
+                FieldSpec("state", "State", S),
+                FieldSpec("zip", "Zip", S),
+                FieldSpec("accountNumber", "Account number", S),
+                FieldSpec("annualRevenue", "Annual revenue", N),
+                FieldSpec("numberOfEmployees", "Number of employees", N),
+                FieldSpec("leadSource", "Lead source", S),
+                FieldSpec("dateAcquired", "Date acquired", DT),
+            ),
+            match_fields=("identifier", "website"),
+        ),
+        ObjectSpec(
+            "contacts",
+            "Contacts",
+            "company/contacts",
+            "Contact",
+            (
+                FieldSpec("firstName", "First name", S, required=True),
+                FieldSpec("lastName", "Last name", S),
+                FieldSpec("email", "E-mail", FieldType.EMAIL, "email"),
+                FieldSpec("phone", "Direct phone", FieldType.PHONE, "phone"),
+                FieldSpec("title", "Title", S),
+                FieldSpec("company", "Company", FieldType.REFERENCE, "ref", reference_to="companies", required=True),
+                FieldSpec(
+                    "type",
+                    "Type",
+                    FieldType.ENUM,
+                    "types",
+                    path="types",
+                    lookup="company/contacts/types",
+                    lookup_label="description",
+                ),
+                FieldSpec("inactiveFlag", "Inactive", B),
+            ),
+            match_fields=("email",),
+            parents=("companies",),
+            required_refs=("company",),
+        ),
+        ObjectSpec(
+            "opportunities",
+            "Opportunities",
+            "sales/opportunities",
+            "Opportunity",
+            (
+                FieldSpec("name", "Opportunity name", S, required=True),
+                FieldSpec("expectedCloseDate", "Expected close date", DT),
+                FieldSpec("stage", "Stage", FieldType.ENUM, "ref", lookup="sales/stages"),
+                FieldSpec("status", "Status", FieldType.ENUM, "ref", lookup="sales/opportunities/statuses"),
+                FieldSpec("type", "Type", FieldType.ENUM, "ref", lookup="sales/opportunities/types", lookup_label="description"),
+                FieldSpec("notes", "Notes", T),
+                FieldSpec("source", "Source", S),
+                FieldSpec("customerPO", "Customer PO", S),
+                FieldSpec("company", "Company", FieldType.REFERENCE, "ref", reference_to="companies", required=True),
+                FieldSpec("contact", "Contact", FieldType.REFERENCE, "ref", reference_to="contacts", required=True),
+                FieldSpec("primarySalesRep", "Sales rep", FieldType.OWNER, "ref", reference_to="members"),
+                FieldSpec("closedDate", "Closed date", DT, read_only=True),
+                FieldSpec("closedFlag", "Closed", B, read_only=True),
+            ),
+            parents=("companies", "contacts"),
+            required_refs=("company", "contact"),
+        ),
+        ObjectSpec(
+            "members",
+            "Members",
+            "system/members",
+            None,
+            (
+                FieldSpec("identifier", "Member ID", S, read_only=True),
+                FieldSpec("firstName", "First name", S, read_only=True),
+                FieldSpec("lastName", "Last name", S, read_only=True),
+                FieldSpec("email", "E-mail", FieldType.EMAIL, path="primaryEmail", read_only=True),
+                FieldSpec("title", "Title", S, read_only=True),
+                FieldSpec("inactiveFlag", "Inactive", B, read_only=True),
+            ),
+            match_fields=("email",),
+            read_only=True,
+            email_field="email",
+        ),
     ]
 }
-UDF_TYPES = {"Text": S, "TextArea": T, "Hyperlink": S, "Number": N, "Currency": N, "Percent": N, "Date": FieldType.DATE,
-             "Checkbox": B}
+UDF_TYPES = {
+    "Text": S,
+    "TextArea": T,
+    "Hyperlink": S,
+    "Number": N,
+    "Currency": N,
+    "Percent": N,
+    "Date": FieldType.DATE,
+    "Checkbox": B,
+}
 
 
 def parse_error(response: httpx.Response) -> ConnectorError:
@@ -186,12 +240,21 @@ def parse_error(response: httpx.Response) -> ConnectorError:
         if details:
             message = "; ".join(str(e.get("message") or e.get("code")) for e in details) or message
     if status == 401:
-        message = ("ConnectWise refused the credentials: check the company ID, the public and private API keys and "
-                   "the clientId." + (f" ({message})" if message else ""))
+        message = (
+            "ConnectWise refused the credentials: check the company ID, the public and private API keys and "
+            "the clientId." + (f" ({message})" if message else "")
+        )
     elif status == 403:
         message = ("The API member's security role does not allow this. " + message).strip()
-    return ConnectorError(message or f"ConnectWise answered HTTP {status}", kind_for_status(status), status=status,
-                          fields=fields, vendor_code=vendor_code, retry_after=retry_after_seconds(response), body=body)
+    return ConnectorError(
+        message or f"ConnectWise answered HTTP {status}",
+        kind_for_status(status),
+        status=status,
+        fields=fields,
+        vendor_code=vendor_code,
+        retry_after=retry_after_seconds(response),
+        body=body,
+    )
 
 
 _SIGNING_KEYS: dict[str, str] = {}  # callback key URL -> signing key (key URLs are per site and callback)
@@ -218,16 +281,34 @@ class ConnectWiseConnector(Connector):
     # a time rather than one after another.
     max_concurrency: ClassVar[int] = 8
 
-    def __init__(self, *, base_url: str, company_id: str, public_key: str, private_key: str, client_id: str,
-                 transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, retry: Retry | None = None,
-                 verify: bool | str = True, overlap: dt.timedelta = OVERLAP):
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        company_id: str,
+        public_key: str,
+        private_key: str,
+        client_id: str,
+        transport: httpx.BaseTransport | None = None,
+        limiter: Limiter | None = None,
+        retry: Retry | None = None,
+        verify: bool | str = True,
+        overlap: dt.timedelta = OVERLAP,
+    ):
         self.site_root = base_url.rstrip("/")
         self.company_id = company_id
         self.overlap = overlap
         self.http = VendorHttp(
-            self.site_root + API_PATH, system="ConnectWise", auth=httpx.BasicAuth(f"{company_id}+{public_key}", private_key),
-            headers={"clientId": client_id, "Accept": ACCEPT}, limiter=limiter, error_parser=parse_error, retry=retry,
-            verify=self._tls(verify), transport=transport)
+            self.site_root + API_PATH,
+            system="ConnectWise",
+            auth=httpx.BasicAuth(f"{company_id}+{public_key}", private_key),
+            headers={"clientId": client_id, "Accept": ACCEPT},
+            limiter=limiter,
+            error_parser=parse_error,
+            retry=retry,
+            verify=self._tls(verify),
+            transport=transport,
+        )
         self.caches = _Caches()
         # Concurrent writes of a page may all need the communication types first: fetch them once.
         self._caches_lock = threading.Lock()
@@ -238,14 +319,22 @@ class ConnectWiseConnector(Connector):
         return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
     @classmethod
-    def from_connection(cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None,
-                        retry: Retry | None = None, **kwargs: Any) -> "ConnectWiseConnector":
+    def from_connection(
+        cls,
+        connection: Any,
+        transport: httpx.BaseTransport | None = None,
+        limiter: Limiter | None = None,
+        retry: Retry | None = None,
+        **kwargs: Any,
+    ) -> "ConnectWiseConnector":
         config = connection.config or {}
         credentials = connection.credentials or {}
         missing = [k for k in ("base_url", "company_id", "public_key", "client_id") if not config.get(k)]
         if missing or not credentials.get("private_key"):
-            raise ConnectorError("The ConnectWise connection is incomplete: enter the site, company ID, keys and client id "
-                                 "again.", ErrorKind.CONFIG)
+            raise ConnectorError(
+                "The ConnectWise connection is incomplete: enter the site, company ID, keys and client id again.",
+                ErrorKind.CONFIG,
+            )
         from django.core.exceptions import ValidationError
 
         from connectors.connectwise.forms import check_base_url
@@ -254,15 +343,34 @@ class ConnectWiseConnector(Connector):
             check_base_url(config["base_url"])
         except ValidationError as error:
             raise ConnectorError(" ".join(error.messages), ErrorKind.CONFIG) from None
-        return cls(base_url=config["base_url"], company_id=config["company_id"], public_key=config["public_key"],
-                   private_key=credentials["private_key"], client_id=config["client_id"], transport=transport,
-                   limiter=limiter, retry=retry, verify=config.get("ca_file") or True, **kwargs)
+        return cls(
+            base_url=config["base_url"],
+            company_id=config["company_id"],
+            public_key=config["public_key"],
+            private_key=credentials["private_key"],
+            client_id=config["client_id"],
+            transport=transport,
+            limiter=limiter,
+            retry=retry,
+            verify=config.get("ca_file") or True,
+            **kwargs,
+        )
 
     # --- object types and fields -------------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
-        return [ObjectType(name=o.name, label=o.label, primary_key="id", cursor_field="lastUpdated",
-                           match_fields=o.match_fields, parents=o.parents, read_only=o.read_only, email_field=o.email_field)
-                for o in OBJECTS.values()]
+        return [
+            ObjectType(
+                name=o.name,
+                label=o.label,
+                primary_key="id",
+                cursor_field="lastUpdated",
+                match_fields=o.match_fields,
+                parents=o.parents,
+                read_only=o.read_only,
+                email_field=o.email_field,
+            )
+            for o in OBJECTS.values()
+        ]
 
     def _spec(self, object_type: str) -> ObjectSpec:
         spec = OBJECTS.get(object_type)
@@ -272,9 +380,18 @@ class ConnectWiseConnector(Connector):
 
     def discover_fields(self, object_type: str) -> list[FieldInfo]:
         spec = self._spec(object_type)
-        fields = [FieldInfo(name=f.name, label=f.label, type=f.type, required=f.required, read_only=f.read_only or spec.read_only,
-                            options=self._options(f) if f.lookup else (), reference_to=f.reference_to)
-                  for f in spec.fields]
+        fields = [
+            FieldInfo(
+                name=f.name,
+                label=f.label,
+                type=f.type,
+                required=f.required,
+                read_only=f.read_only or spec.read_only,
+                options=self._options(f) if f.lookup else (),
+                reference_to=f.reference_to,
+            )
+            for f in spec.fields
+        ]
         if spec.screen:
             fields += [self._custom_field_info(udf) for udf in self._udfs(spec.screen)]
         return fields
@@ -283,8 +400,11 @@ class ConnectWiseConnector(Connector):
         if spec.lookup not in self.caches.options:
             rows = self._get_all(spec.lookup, {"pageSize": MAX_PAGE_SIZE, "orderBy": "id asc"})
             self.caches.options[spec.lookup] = tuple(
-                Option(value=str(r["id"]), label=str(r.get(spec.lookup_label) or r.get("name") or r.get("description") or r["id"]))
-                for r in rows)  # retired options stay: records may still carry them
+                Option(
+                    value=str(r["id"]), label=str(r.get(spec.lookup_label) or r.get("name") or r.get("description") or r["id"])
+                )
+                for r in rows
+            )  # retired options stay: records may still carry them
         return self.caches.options[spec.lookup]
 
     def _udfs(self, screen: str) -> list[dict]:
@@ -299,8 +419,14 @@ class ConnectWiseConnector(Connector):
         if udf.get("entryTypeIdentifier") in ("List", "Option") and udf.get("listItems"):
             kind = FieldType.ENUM
             options = tuple(Option(value=i["description"], label=i["description"]) for i in udf["listItems"])
-        return FieldInfo(name=f"custom_{udf['id']}", label=udf.get("caption") or f"Custom field {udf['id']}", type=kind,
-                         required=bool(udf.get("requiredFlag")), options=options, description=udf.get("helpText") or "")
+        return FieldInfo(
+            name=f"custom_{udf['id']}",
+            label=udf.get("caption") or f"Custom field {udf['id']}",
+            type=kind,
+            required=bool(udf.get("requiredFlag")),
+            options=options,
+            description=udf.get("helpText") or "",
+        )
 
     # --- reading ---------------------------------------------------------------------------------
     def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
@@ -348,7 +474,9 @@ class ConnectWiseConnector(Connector):
         numeric = sorted({int(i) for i in ids if str(i).isdigit()})
         records: list[Record] = []
         for chunk in _condition_chunks("id", numeric, self.max_batch_read):
-            records += [self._record(spec, row) for row in self._get_all(spec.path, {"conditions": chunk, "pageSize": MAX_PAGE_SIZE})]
+            records += [
+                self._record(spec, row) for row in self._get_all(spec.path, {"conditions": chunk, "pageSize": MAX_PAGE_SIZE})
+            ]
         return records
 
     def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
@@ -378,8 +506,11 @@ class ConnectWiseConnector(Connector):
             params = {"childConditions": f'{chunk} and communicationItems/communicationType = "Email"', "pageSize": MAX_PAGE_SIZE}
             for row in self._get_all(spec.path, params):
                 record = self._record(spec, row)
-                for email in {str(i.get("value") or "").lower() for i in row.get("communicationItems") or []
-                              if i.get("communicationType") == "Email"}:
+                for email in {
+                    str(i.get("value") or "").lower()
+                    for i in row.get("communicationItems") or []
+                    if i.get("communicationType") == "Email"
+                }:
                     if email in found:
                         found[email].append(record)
 
@@ -403,17 +534,21 @@ class ConnectWiseConnector(Connector):
             if not next_url:
                 return rows
             if not next_url.startswith(self.site_root + API_PATH):
-                raise ConnectorError(f"ConnectWise sent a next-page link off its own site: {urlsplit(next_url).netloc}",
-                                     ErrorKind.SERVER)
+                raise ConnectorError(
+                    f"ConnectWise sent a next-page link off its own site: {urlsplit(next_url).netloc}", ErrorKind.SERVER
+                )
             response = self.http.request("GET", next_url)
         raise ConnectorError(f"ConnectWise kept sending pages for {path} after {max_pages}", ErrorKind.SERVER)
 
     # --- flattening ------------------------------------------------------------------------------
     def _record(self, spec: ObjectSpec, row: dict) -> Record:
         info = row.get("_info") or {}
-        return Record(id=str(row["id"]), properties=self._flatten(spec, row),
-                      updated_at=_parse_time(info["lastUpdated"]) if info.get("lastUpdated") else None,
-                      created_at=_parse_time(info["dateEntered"]) if info.get("dateEntered") else None)
+        return Record(
+            id=str(row["id"]),
+            properties=self._flatten(spec, row),
+            updated_at=_parse_time(info["lastUpdated"]) if info.get("lastUpdated") else None,
+            created_at=_parse_time(info["dateEntered"]) if info.get("dateEntered") else None,
+        )
 
     def _flatten(self, spec: ObjectSpec, row: dict) -> dict[str, Any]:
         props: dict[str, Any] = {}
@@ -470,15 +605,25 @@ class ConnectWiseConnector(Connector):
                 items = _set_item(items, self._communication_type(f.kind), "Email" if f.kind == "email" else "Phone", value)
                 items_changed = True
             elif f.kind == "types":
-                ops.append({"op": "replace", "path": "types", "value": [{"id": _int_id(value, name)}] if value not in (None, "") else []})
+                ops.append(
+                    {"op": "replace", "path": "types", "value": [{"id": _int_id(value, name)}] if value not in (None, "") else []}
+                )
             elif f.kind == "ref":
-                ops.append({"op": "replace", "path": f.cw_path, "value": {"id": _int_id(value, name)} if value not in (None, "") else None})
+                ops.append(
+                    {
+                        "op": "replace",
+                        "path": f.cw_path,
+                        "value": {"id": _int_id(value, name)} if value not in (None, "") else None,
+                    }
+                )
             else:
                 ops.append({"op": "replace", "path": f.cw_path, "value": _wire(value)})
         if items_changed:
             ops.append({"op": "replace", "path": "communicationItems", "value": items})
         if customs:
-            merged = [{"id": c["id"], "value": customs.pop(c["id"], c.get("value"))} for c in (current or {}).get("customFields") or []]
+            merged = [
+                {"id": c["id"], "value": customs.pop(c["id"], c.get("value"))} for c in (current or {}).get("customFields") or []
+            ]
             merged += [{"id": k, "value": v} for k, v in customs.items()]
             ops.append({"op": "replace", "path": "customFields", "value": merged})
         return ops
@@ -523,9 +668,14 @@ class ConnectWiseConnector(Connector):
         properties = dict(item.properties)
         missing = [name for name in spec.required_refs if properties.get(name) in (None, "")]
         if missing:
-            return WriteResult(ref=item.ref, error=ConnectorError(
-                f"A ConnectWise {spec.name[:-1]} needs a {' and a '.join(missing)}: link it first.", ErrorKind.VALIDATION,
-                fields=missing))
+            return WriteResult(
+                ref=item.ref,
+                error=ConnectorError(
+                    f"A ConnectWise {spec.name[:-1]} needs a {' and a '.join(missing)}: link it first.",
+                    ErrorKind.VALIDATION,
+                    fields=missing,
+                ),
+            )
         if spec.name == "companies" and not properties.get("identifier"):
             properties["identifier"] = generate_identifier(str(properties.get("name") or ""), item.ref)
         try:
@@ -542,20 +692,32 @@ class ConnectWiseConnector(Connector):
             return error
         existing = self.find_by("companies", "identifier", [str(properties["identifier"])])
         matches = existing.get(str(properties["identifier"]).lower()) or []
-        return ConnectorError(error.message, ErrorKind.CONFLICT, status=error.status, fields=error.fields,
-                              vendor_code=error.vendor_code, existing_id=matches[0].id if matches else None, body=error.body)
+        return ConnectorError(
+            error.message,
+            ErrorKind.CONFLICT,
+            status=error.status,
+            fields=error.fields,
+            vendor_code=error.vendor_code,
+            existing_id=matches[0].id if matches else None,
+            body=error.body,
+        )
 
     def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
         spec = self._spec(object_type)
         self._refuse_read_only(spec)
-        needs_current = [i.id for i in inputs if i.id and any(k in ("email", "phone") or k.startswith("custom_") for k in i.properties)]
+        needs_current = [
+            i.id for i in inputs if i.id and any(k in ("email", "phone") or k.startswith("custom_") for k in i.properties)
+        ]
         current = {r["id"]: r for r in self._rows_by_ids(spec, needs_current)} if needs_current else {}
         return [self._update_one(spec, item, current) for item in inputs]
 
     def _update_one(self, spec: ObjectSpec, item: WriteInput, current: dict[int, dict]) -> WriteResult:
         if not item.id or not str(item.id).isdigit():
-            return WriteResult(ref=item.ref, id=item.id, error=ConnectorError(
-                f"ConnectWise {spec.name} ids are numbers, not {item.id!r}", ErrorKind.NOT_FOUND))
+            return WriteResult(
+                ref=item.ref,
+                id=item.id,
+                error=ConnectorError(f"ConnectWise {spec.name} ids are numbers, not {item.id!r}", ErrorKind.NOT_FOUND),
+            )
         try:
             ops = self._patch(spec, item.properties, current.get(int(item.id)))
             if not ops:
@@ -646,43 +808,67 @@ class ConnectWiseConnector(Connector):
                 continue
             entity = _entity(item.get("Entity"))
             stamp = (entity.get("_info") or {}).get("lastUpdated") if entity else None
-            events.append(WebhookEvent(
-                object_type=object_type, record_id=str(item["ID"]),
-                change={"added": "created", "deleted": "deleted"}.get(str(item.get("Action", "")).lower(), "updated"),
-                occurred_at=_parse_time(stamp) if stamp else None, event_id=str(item.get("MessageId") or ""), payload=item))
+            events.append(
+                WebhookEvent(
+                    object_type=object_type,
+                    record_id=str(item["ID"]),
+                    change={"added": "created", "deleted": "deleted"}.get(str(item.get("Action", "")).lower(), "updated"),
+                    occurred_at=_parse_time(stamp) if stamp else None,
+                    event_id=str(item.get("MessageId") or ""),
+                    payload=item,
+                )
+            )
         return events
 
     # --- connection test ----------------------------------------------------------------------------
     def test_connection(self) -> ConnectionTest:
         site = urlsplit(self.site_root).netloc
         try:
-            info = self.http.request("GET", f"{self.site_root}/login/companyinfo/{self.company_id}", ok_statuses=(404,),
-                                     extensions={"retry": QUICK_RETRY})
+            info = self.http.request(
+                "GET",
+                f"{self.site_root}/login/companyinfo/{self.company_id}",
+                ok_statuses=(404,),
+                extensions={"retry": QUICK_RETRY},
+            )
         except ConnectorError as error:
             if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
-                return ConnectionTest(False, f"Could not reach the ConnectWise site {site}. Check the site name (the host "
-                                             f"you log in at, e.g. na.myconnectwise.net) and that it is online.")
+                return ConnectionTest(
+                    False,
+                    f"Could not reach the ConnectWise site {site}. Check the site name (the host "
+                    f"you log in at, e.g. na.myconnectwise.net) and that it is online.",
+                )
             return ConnectionTest(False, f"The ConnectWise site {site} answered unexpectedly: {error.message}")
         company = _json_or_none(info)
         if info.status_code == 404 or not isinstance(company, dict) or not company.get("CompanyID"):
-            return ConnectionTest(False, f"The site {site} does not know the company ID {self.company_id!r}. Enter the "
-                                         f"company you type on the ConnectWise log-in page.")
+            return ConnectionTest(
+                False,
+                f"The site {site} does not know the company ID {self.company_id!r}. Enter the "
+                f"company you type on the ConnectWise log-in page.",
+            )
         try:
             system = self.http.request("GET", "system/info", extensions={"retry": QUICK_RETRY}).json()
         except ConnectorError as error:
             if error.kind == ErrorKind.AUTH:
                 vendor_words = str(error.body.get("message") or "") if isinstance(error.body, dict) else ""
                 detail = "clientId" if "clientid" in vendor_words.lower() else "keys"
-                hint = ("The clientId is missing or not registered: use the client id from developer.connectwise.com."
-                        if detail == "clientId" else
-                        "Check the public and private key of the API member (System > Members > API Members > API Keys); "
-                        "a private key is shown only once, so generate a new pair if in doubt.")
-                return ConnectionTest(False, f"ConnectWise refused the API credentials for company {self.company_id!r}. {hint}",
-                                      account=self.company_id)
+                hint = (
+                    "The clientId is missing or not registered: use the client id from developer.connectwise.com."
+                    if detail == "clientId"
+                    else "Check the public and private key of the API member (System > Members > API Members > API Keys); "
+                    "a private key is shown only once, so generate a new pair if in doubt."
+                )
+                return ConnectionTest(
+                    False,
+                    f"ConnectWise refused the API credentials for company {self.company_id!r}. {hint}",
+                    account=self.company_id,
+                )
             return ConnectionTest(False, f"ConnectWise answered with an error: {error.message}", account=self.company_id)
-        return ConnectionTest(True, f"Connected to ConnectWise {system.get('version', '')} as company "
-                                    f"{company.get('CompanyName') or self.company_id}.".replace("  ", " "),
-                              account=str(company.get("CompanyID") or self.company_id))
+        return ConnectionTest(
+            True,
+            f"Connected to ConnectWise {system.get('version', '')} as company "
+            f"{company.get('CompanyName') or self.company_id}.".replace("  ", " "),
+            account=str(company.get("CompanyID") or self.company_id),
+        )
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -690,7 +876,7 @@ def generate_identifier(name: str, ref: str | None = None) -> str:
     """An alphanumeric company identifier (≤25) derived from the name and the caller's ref, so a
     retried create of the same source record asks for the same identifier and is refused as a
     duplicate instead of creating a second company."""
-    stem = re.sub(r"[^A-Za-z0-9]", "", name)[:IDENTIFIER_LENGTH - 6] or "Company"
+    stem = re.sub(r"[^A-Za-z0-9]", "", name)[: IDENTIFIER_LENGTH - 6] or "Company"
     digest = hashlib.sha256(f"{name.lower()}|{ref or ''}".encode()).hexdigest()[:6].upper()
     return f"{stem}{digest}"[:IDENTIFIER_LENGTH]
 
@@ -756,8 +942,9 @@ def _int_id(value: Any, name: str) -> int:
     try:
         return int(str(value))
     except ValueError:
-        raise ConnectorError(f"{name} must be a ConnectWise id (a number), not {value!r}", ErrorKind.VALIDATION,
-                             fields=[name]) from None
+        raise ConnectorError(
+            f"{name} must be a ConnectWise id (a number), not {value!r}", ErrorKind.VALIDATION, fields=[name]
+        ) from None
 
 
 def _wire(value: Any) -> Any:

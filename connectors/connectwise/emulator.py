@@ -96,9 +96,19 @@ DEMO_PRIVATE_KEY = "demoPrivateKey5678"
 DEMO_CLIENT_ID = "8f0a4c2e-5b1d-4e7a-9c3f-2d6b1a0e9f57"
 VERSION = "v2025.1.0.00001"
 
-ERROR_CODES = {400: "InvalidObject", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-               409: "Conflict", 429: "TooManyRequests", 500: "InternalServerError", 502: "BadGateway",
-               503: "ServiceUnavailable", 504: "GatewayTimeout"}
+ERROR_CODES = {
+    400: "InvalidObject",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
 INFO_ALIASES = ("lastUpdated", "dateEntered", "updatedBy", "enteredBy")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_\-.]{1,25}$")
 
@@ -118,20 +128,107 @@ _COMMON = {"id", "_info", "customFields", *INFO_ALIASES}
 RESOURCES = {
     r.key: r
     for r in [
-        Resource("companies", "company/companies", "company", "company", frozenset(_COMMON | {
-            "identifier", "name", "status", "types", "addressLine1", "addressLine2", "city", "state", "zip", "country",
-            "phoneNumber", "faxNumber", "website", "territory", "market", "accountNumber", "defaultContact",
-            "dateAcquired", "annualRevenue", "numberOfEmployees", "leadSource", "deletedFlag"}), screen="Company"),
-        Resource("contacts", "company/contacts", "contact", "contact", frozenset(_COMMON | {
-            "firstName", "lastName", "company", "site", "title", "department", "inactiveFlag", "types",
-            "communicationItems", "defaultPhoneType", "defaultPhoneNbr", "defaultPhoneExtension"}), screen="Contact"),
-        Resource("opportunities", "sales/opportunities", "opportunity", "opportunity", frozenset(_COMMON | {
-            "name", "expectedCloseDate", "type", "stage", "status", "priority", "notes", "source", "rating",
-            "probability", "primarySalesRep", "secondarySalesRep", "company", "contact", "site", "customerPO",
-            "closedDate", "closedFlag", "dateBecameLead", "totalSalesTax"}), screen="Opportunity"),
-        Resource("members", "system/members", "member", None, frozenset(_COMMON | {
-            "identifier", "firstName", "lastName", "primaryEmail", "title", "officePhone", "inactiveFlag",
-            "licenseClass"}), writable=False),
+        Resource(
+            "companies",
+            "company/companies",
+            "company",
+            "company",
+            frozenset(
+                _COMMON
+                | {
+                    "identifier",
+                    "name",
+                    "status",
+                    "types",
+                    "addressLine1",
+                    "addressLine2",
+                    "city",
+                    "state",
+                    "zip",
+                    "country",
+                    "phoneNumber",
+                    "faxNumber",
+                    "website",
+                    "territory",
+                    "market",
+                    "accountNumber",
+                    "defaultContact",
+                    "dateAcquired",
+                    "annualRevenue",
+                    "numberOfEmployees",
+                    "leadSource",
+                    "deletedFlag",
+                }
+            ),
+            screen="Company",
+        ),
+        Resource(
+            "contacts",
+            "company/contacts",
+            "contact",
+            "contact",
+            frozenset(
+                _COMMON
+                | {
+                    "firstName",
+                    "lastName",
+                    "company",
+                    "site",
+                    "title",
+                    "department",
+                    "inactiveFlag",
+                    "types",
+                    "communicationItems",
+                    "defaultPhoneType",
+                    "defaultPhoneNbr",
+                    "defaultPhoneExtension",
+                }
+            ),
+            screen="Contact",
+        ),
+        Resource(
+            "opportunities",
+            "sales/opportunities",
+            "opportunity",
+            "opportunity",
+            frozenset(
+                _COMMON
+                | {
+                    "name",
+                    "expectedCloseDate",
+                    "type",
+                    "stage",
+                    "status",
+                    "priority",
+                    "notes",
+                    "source",
+                    "rating",
+                    "probability",
+                    "primarySalesRep",
+                    "secondarySalesRep",
+                    "company",
+                    "contact",
+                    "site",
+                    "customerPO",
+                    "closedDate",
+                    "closedFlag",
+                    "dateBecameLead",
+                    "totalSalesTax",
+                }
+            ),
+            screen="Opportunity",
+        ),
+        Resource(
+            "members",
+            "system/members",
+            "member",
+            None,
+            frozenset(
+                _COMMON
+                | {"identifier", "firstName", "lastName", "primaryEmail", "title", "officePhone", "inactiveFlag", "licenseClass"}
+            ),
+            writable=False,
+        ),
     ]
 }
 LOOKUPS = {
@@ -139,23 +236,50 @@ LOOKUPS = {
     "company_statuses": ("company/companies/statuses", {"id", "name", "defaultFlag", "inactiveFlag", "_info"}),
     "company_types": ("company/companies/types", {"id", "name", "defaultFlag", "vendorFlag", "_info"}),
     "contact_types": ("company/contacts/types", {"id", "description", "defaultFlag", "_info"}),
-    "communication_types": ("company/communicationTypes", {"id", "description", "phoneFlag", "faxFlag", "emailFlag",
-                                                           "defaultFlag", "_info"}),
+    "communication_types": (
+        "company/communicationTypes",
+        {"id", "description", "phoneFlag", "faxFlag", "emailFlag", "defaultFlag", "_info"},
+    ),
     "stages": ("sales/stages", {"id", "name", "probability", "defaultFlag", "_info"}),
-    "opportunity_statuses": ("sales/opportunities/statuses", {"id", "name", "wonFlag", "lostFlag", "closedFlag",
-                                                              "inactiveFlag", "defaultFlag", "_info"}),
+    "opportunity_statuses": (
+        "sales/opportunities/statuses",
+        {"id", "name", "wonFlag", "lostFlag", "closedFlag", "inactiveFlag", "defaultFlag", "_info"},
+    ),
     "opportunity_types": ("sales/opportunities/types", {"id", "description", "inactiveFlag", "_info"}),
-    "udfs": ("system/userDefinedFields", {"id", "podId", "caption", "sequenceNumber", "helpText", "fieldTypeIdentifier",
-                                          "entryTypeIdentifier", "screenId", "listItems", "requiredFlag", "_info"}),
+    "udfs": (
+        "system/userDefinedFields",
+        {
+            "id",
+            "podId",
+            "caption",
+            "sequenceNumber",
+            "helpText",
+            "fieldTypeIdentifier",
+            "entryTypeIdentifier",
+            "screenId",
+            "listItems",
+            "requiredFlag",
+            "_info",
+        },
+    ),
 }
 
 
 class ConnectWiseEmulator(Emulator):
     system = "connectwise"
 
-    def __init__(self, *, company: str = DEMO_COMPANY, public_key: str = DEMO_PUBLIC_KEY,
-                 private_key: str = DEMO_PRIVATE_KEY, client_id: str = DEMO_CLIENT_ID, seed_size: int = 0,
-                 rate_limit: tuple[int, float] | None = None, contacts_require_company: bool = True, **knobs: Any):
+    def __init__(
+        self,
+        *,
+        company: str = DEMO_COMPANY,
+        public_key: str = DEMO_PUBLIC_KEY,
+        private_key: str = DEMO_PRIVATE_KEY,
+        client_id: str = DEMO_CLIENT_ID,
+        seed_size: int = 0,
+        rate_limit: tuple[int, float] | None = None,
+        contacts_require_company: bool = True,
+        **knobs: Any,
+    ):
         self.company = company
         self.public_key = public_key
         self.private_key = private_key
@@ -183,16 +307,23 @@ class ConnectWiseEmulator(Emulator):
         parser.add_argument("--public-key", default=DEMO_PUBLIC_KEY)
         parser.add_argument("--private-key", default=DEMO_PRIVATE_KEY)
         parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
-        parser.add_argument("--rate-limit", default="", help="e.g. '600/60': calls per seconds per API member "
-                                                             "(ConnectWise publishes no number; off by default)")
+        parser.add_argument(
+            "--rate-limit",
+            default="",
+            help="e.g. '600/60': calls per seconds per API member (ConnectWise publishes no number; off by default)",
+        )
 
     @classmethod
     def from_options(cls, options: dict[str, Any], **knobs: Any) -> "ConnectWiseEmulator":
-        return cls(company=options.get("company") or DEMO_COMPANY, public_key=options.get("public_key") or DEMO_PUBLIC_KEY,
-                   private_key=options.get("private_key") or DEMO_PRIVATE_KEY,
-                   client_id=options.get("client_id") or DEMO_CLIENT_ID,
-                   rate_limit=parse_rate_limit(options.get("rate_limit") or ""),
-                   seed_size=int(options.get("seed_size") or 0), **knobs)
+        return cls(
+            company=options.get("company") or DEMO_COMPANY,
+            public_key=options.get("public_key") or DEMO_PUBLIC_KEY,
+            private_key=options.get("private_key") or DEMO_PRIVATE_KEY,
+            client_id=options.get("client_id") or DEMO_CLIENT_ID,
+            rate_limit=parse_rate_limit(options.get("rate_limit") or ""),
+            seed_size=int(options.get("seed_size") or 0),
+            **knobs,
+        )
 
     @classmethod
     def demo(cls, seed_size: int = 100, **kwargs: Any) -> "ConnectWiseEmulator":
@@ -222,7 +353,12 @@ class ConnectWiseEmulator(Emulator):
         self.route("POST", api + r"/system/callbacks", self.create_callback, name="system/callbacks create")
         self.route("GET", api + r"/system/callbacks/(?P<id>\d+)", self.get_callback, name="system/callbacks get")
         self.route("DELETE", api + r"/system/callbacks/(?P<id>\d+)", self.delete_callback, name="system/callbacks delete")
-        self.route("GET", api + r"/system/callbackKeys/(?P<kid>[A-Za-z0-9]+)", public(lambda r: self.callback_key(r)), name="callback key")
+        self.route(
+            "GET",
+            api + r"/system/callbackKeys/(?P<kid>[A-Za-z0-9]+)",
+            public(lambda r: self.callback_key(r)),
+            name="callback key",
+        )
 
     @staticmethod
     def _bind(handler: Callable[[Request, str], Response], key: str) -> Callable[[Request], Response]:
@@ -238,8 +374,11 @@ class ConnectWiseEmulator(Emulator):
     def authenticate(self, request: Request) -> Response | None:
         client_id = request.headers.get("clientid", "")
         if not client_id:
-            return self.error(401, "The clientId header is missing. Every request needs the clientId of a registered "
-                                   "integration (developer.connectwise.com/ClientID).")
+            return self.error(
+                401,
+                "The clientId header is missing. Every request needs the clientId of a registered "
+                "integration (developer.connectwise.com/ClientID).",
+            )
         if self.client_id and client_id != self.client_id:
             return self.error(401, "The clientId is not valid for this integration.")
         company, public_key, private_key = _basic_credentials(request.headers.get("authorization", ""))
@@ -272,13 +411,28 @@ class ConnectWiseEmulator(Emulator):
     def company_info(self, request: Request) -> Response:
         if request.params["company"].lower() != self.company.lower():
             return self.error(404, f"Company {request.params['company']!r} was not found.")
-        return json_response({"CompanyName": self.company, "Codebase": "v4_6_release/", "VersionCode": VERSION[:7],
-                              "VersionNumber": VERSION, "CompanyID": self.company, "IsCloud": True,
-                              "SiteUrl": _host_of(request)})
+        return json_response(
+            {
+                "CompanyName": self.company,
+                "Codebase": "v4_6_release/",
+                "VersionCode": VERSION[:7],
+                "VersionNumber": VERSION,
+                "CompanyID": self.company,
+                "IsCloud": True,
+                "SiteUrl": _host_of(request),
+            }
+        )
 
     def system_info(self, request: Request) -> Response:
-        return json_response({"version": VERSION, "isCloud": True, "serverTimeZone": "Eastern Standard Time",
-                              "cloudRegion": "NA", "licenseBits": []})
+        return json_response(
+            {
+                "version": VERSION,
+                "isCloud": True,
+                "serverTimeZone": "Eastern Standard Time",
+                "cloudRegion": "NA",
+                "licenseBits": [],
+            }
+        )
 
     def callback_key(self, request: Request) -> Response:
         key = self.signing_keys.get(request.params["kid"])
@@ -315,16 +469,22 @@ class ConnectWiseEmulator(Emulator):
 
     def get_lookup(self, request: Request, key: str) -> Response:
         record = self.store[key].get(int(request.params["id"]))
-        return json_response(copy.deepcopy(record)) if record else self.error(404, f"{key} recId {request.params['id']} not found.")
+        return (
+            json_response(copy.deepcopy(record)) if record else self.error(404, f"{key} recId {request.params['id']} not found.")
+        )
 
     def _filter(self, request: Request, rows: list[dict], fields: frozenset[str], resource: str) -> list[dict] | Response:
         query = _query(request)
         try:
-            matchers = [m for m in (
-                _condition_matcher(query.get("conditions"), fields, resource),
-                _child_matcher(query.get("childconditions"), fields, resource),
-                _custom_field_matcher(query.get("customfieldconditions"), resource),
-            ) if m is not None]
+            matchers = [
+                m
+                for m in (
+                    _condition_matcher(query.get("conditions"), fields, resource),
+                    _child_matcher(query.get("childconditions"), fields, resource),
+                    _custom_field_matcher(query.get("customfieldconditions"), resource),
+                )
+                if m is not None
+            ]
         except ConditionError as exc:
             return self._bad_query(resource, "conditions", str(exc))
         return [row for row in rows if all(m(row) for m in matchers)]
@@ -352,7 +512,7 @@ class ConnectWiseEmulator(Emulator):
             return self._forward_only_page(request, selected, page_size, query, wanted)
         ordered = _sorted(selected, order)
         start = (page - 1) * page_size
-        chunk = ordered[start:start + page_size]
+        chunk = ordered[start : start + page_size]
         last_page = max(1, math.ceil(len(ordered) / page_size))
         links = []
         if page > 1:
@@ -379,8 +539,11 @@ class ConnectWiseEmulator(Emulator):
         return json_response(body, 200, **headers)
 
     def _bad_query(self, resource: str, field: str, detail: str) -> Response:
-        return self.error(400, f"The {field} parameter is invalid: {detail}",
-                          errors=[{"code": "InvalidField", "message": detail, "resource": resource, "field": field}])
+        return self.error(
+            400,
+            f"The {field} parameter is invalid: {detail}",
+            errors=[{"code": "InvalidField", "message": detail, "resource": resource, "field": field}],
+        )
 
     def _not_found(self, key: str, record_id: Any) -> Response:
         return self.error(404, f"{RESOURCES[key].singular.capitalize()} with id {record_id} was not found.")
@@ -420,8 +583,9 @@ class ConnectWiseEmulator(Emulator):
     def patch_record(self, request: Request, key: str) -> Response:
         ops = _json_body(request)
         if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
-            return self._invalid(key, [_problem("InvalidObject", "PATCH needs a JSON array of operations "
-                                                                 "[{op, path, value}].", key, "")])
+            return self._invalid(
+                key, [_problem("InvalidObject", "PATCH needs a JSON array of operations [{op, path, value}].", key, "")]
+            )
         with self.data_lock:
             existing = self.store[key].get(int(request.params["id"]))
             if existing is None:
@@ -470,8 +634,12 @@ class ConnectWiseEmulator(Emulator):
         """Validate a record body; return it with references expanded (names filled in)."""
         record = {k: copy.deepcopy(v) for k, v in body.items() if k not in ("id", "_info")}
         problems: list[dict] = []
-        prepare = {"companies": self._prepare_company, "contacts": self._prepare_contact,
-                   "opportunities": self._prepare_opportunity, "members": lambda r, p, e: None}[key]
+        prepare = {
+            "companies": self._prepare_company,
+            "contacts": self._prepare_contact,
+            "opportunities": self._prepare_opportunity,
+            "members": lambda r, p, e: None,
+        }[key]
         prepare(record, problems, existing)
         if RESOURCES[key].screen:
             self._prepare_custom_fields(key, record, problems, existing)
@@ -483,17 +651,30 @@ class ConnectWiseEmulator(Emulator):
                 problems.append(_problem("NullValue", f"The {field} field is required.", "company", field))
         identifier = str(record.get("identifier") or "")
         if identifier and not IDENTIFIER.match(identifier):
-            problems.append(_problem("InvalidField", "The identifier may have at most 25 letters, digits, '-', '_' or '.', "
-                                                     "without spaces.", "company", "identifier"))
+            problems.append(
+                _problem(
+                    "InvalidField",
+                    "The identifier may have at most 25 letters, digits, '-', '_' or '.', without spaces.",
+                    "company",
+                    "identifier",
+                )
+            )
         elif identifier:
             clash = self.identifiers.get(identifier.lower())
             if clash is not None and (existing is None or clash != existing["id"]):
-                problems.append(_problem("InvalidField", f"The identifier {identifier!r} is already in use by company "
-                                                         f"id {clash}.", "company", "identifier"))
+                problems.append(
+                    _problem(
+                        "InvalidField",
+                        f"The identifier {identifier!r} is already in use by company id {clash}.",
+                        "company",
+                        "identifier",
+                    )
+                )
         if len(str(record.get("name") or "")) > 50:
             problems.append(_problem("InvalidField", "The name may have at most 50 characters.", "company", "name"))
-        record["status"] = self._reference(record.get("status"), "company_statuses", "company", "status", problems,
-                                           default=self._default_id("company_statuses"))
+        record["status"] = self._reference(
+            record.get("status"), "company_statuses", "company", "status", problems, default=self._default_id("company_statuses")
+        )
         types = record.get("types") or []
         if not isinstance(types, list):
             problems.append(_problem("InvalidField", "types must be a list of {id}.", "company", "types"))
@@ -508,8 +689,11 @@ class ConnectWiseEmulator(Emulator):
             problems.append(_problem("NullValue", "The company field is required.", "contact", "company"))
         record["company"] = self._company_reference(record.get("company"), "contact", problems)
         types = record.get("types") or []
-        record["types"] = [t for t in (self._reference(t, "contact_types", "contact", "types", problems) for t in types
-                                       if isinstance(types, list)) if t]
+        record["types"] = [
+            t
+            for t in (self._reference(t, "contact_types", "contact", "types", problems) for t in types if isinstance(types, list))
+            if t
+        ]
         record["communicationItems"] = self._communication_items(record.get("communicationItems") or [], problems, existing)
         record.setdefault("inactiveFlag", False)
 
@@ -521,18 +705,27 @@ class ConnectWiseEmulator(Emulator):
                 problems.append(_problem("NullValue", f"The {field} field is required.", "opportunity", field))
         record["company"] = self._company_reference(record.get("company"), "opportunity", problems)
         record["contact"] = self._contact_reference(record.get("contact"), problems)
-        record["stage"] = self._reference(record.get("stage"), "stages", "opportunity", "stage", problems,
-                                          default=self._default_id("stages"))
-        record["status"] = self._reference(record.get("status"), "opportunity_statuses", "opportunity", "status", problems,
-                                           default=self._default_id("opportunity_statuses"))
+        record["stage"] = self._reference(
+            record.get("stage"), "stages", "opportunity", "stage", problems, default=self._default_id("stages")
+        )
+        record["status"] = self._reference(
+            record.get("status"),
+            "opportunity_statuses",
+            "opportunity",
+            "status",
+            problems,
+            default=self._default_id("opportunity_statuses"),
+        )
         record["type"] = self._reference(record.get("type"), "opportunity_types", "opportunity", "type", problems)
-        record["primarySalesRep"] = self._member_reference(record.get("primarySalesRep") or {"id": self.api_member_id},
-                                                           "primarySalesRep", problems)
+        record["primarySalesRep"] = self._member_reference(
+            record.get("primarySalesRep") or {"id": self.api_member_id}, "primarySalesRep", problems
+        )
         status = self.store["opportunity_statuses"].get((record["status"] or {}).get("id"))
         record["closedFlag"] = bool(status and status.get("closedFlag"))
 
-    def _reference(self, value: Any, store: str, resource: str, field: str, problems: list[dict],
-                   default: int | None = None) -> dict | None:
+    def _reference(
+        self, value: Any, store: str, resource: str, field: str, problems: list[dict], default: int | None = None
+    ) -> dict | None:
         if value in (None, {}):
             value = {"id": default} if default else None
         if value is None:
@@ -583,19 +776,29 @@ class ConnectWiseEmulator(Emulator):
             type_ref = item.get("type") if isinstance(item, dict) else None
             ctype = self.store["communication_types"].get((type_ref or {}).get("id")) if isinstance(type_ref, dict) else None
             if ctype is None:
-                problems.append(_problem("InvalidField", f"The communication type {type_ref!r} was not found.", "contact",
-                                         "communicationItems"))
+                problems.append(
+                    _problem(
+                        "InvalidField", f"The communication type {type_ref!r} was not found.", "contact", "communicationItems"
+                    )
+                )
                 continue
             value = str(item.get("value") or "").strip()
             kind = "Email" if ctype["emailFlag"] else "Fax" if ctype["faxFlag"] else "Phone"
             if kind == "Email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-                problems.append(_problem("InvalidField", f"{value!r} is not a valid e-mail address.", "contact",
-                                         "communicationItems"))
+                problems.append(
+                    _problem("InvalidField", f"{value!r} is not a valid e-mail address.", "contact", "communicationItems")
+                )
                 continue
-            out.append({"id": item.get("id") or self._next("communication_items"),
-                        "type": {"id": ctype["id"], "name": ctype["description"]}, "value": value,
-                        "extension": item.get("extension"), "defaultFlag": bool(item.get("defaultFlag")),
-                        "communicationType": kind})
+            out.append(
+                {
+                    "id": item.get("id") or self._next("communication_items"),
+                    "type": {"id": ctype["id"], "name": ctype["description"]},
+                    "value": value,
+                    "extension": item.get("extension"),
+                    "defaultFlag": bool(item.get("defaultFlag")),
+                    "communicationType": kind,
+                }
+            )
         for kind in ("Email", "Phone"):  # ConnectWise keeps one default per kind
             of_kind = [i for i in out if i["communicationType"] == kind]
             if of_kind and not any(i["defaultFlag"] for i in of_kind):
@@ -608,19 +811,34 @@ class ConnectWiseEmulator(Emulator):
         current = {cf["id"]: cf.get("value") for cf in (existing or {}).get("customFields") or []}
         incoming = record.get("customFields") or []
         if not isinstance(incoming, list):
-            problems.append(_problem("InvalidField", "customFields must be a list of {id, value}.", RESOURCES[key].singular,
-                                     "customFields"))
+            problems.append(
+                _problem("InvalidField", "customFields must be a list of {id, value}.", RESOURCES[key].singular, "customFields")
+            )
             incoming = []
         known = {u["id"] for u in udfs}
         for item in incoming:
             if not isinstance(item, dict) or item.get("id") not in known:
-                problems.append(_problem("InvalidField", f"Custom field {item!r} does not exist on this screen.",
-                                         RESOURCES[key].singular, "customFields"))
+                problems.append(
+                    _problem(
+                        "InvalidField",
+                        f"Custom field {item!r} does not exist on this screen.",
+                        RESOURCES[key].singular,
+                        "customFields",
+                    )
+                )
                 continue
             current[item["id"]] = item.get("value")
-        record["customFields"] = [{"id": u["id"], "caption": u["caption"], "type": u["fieldTypeIdentifier"],
-                                   "entryMethod": u["entryTypeIdentifier"], "numberOfDecimals": 0,
-                                   "value": current.get(u["id"])} for u in udfs]
+        record["customFields"] = [
+            {
+                "id": u["id"],
+                "caption": u["caption"],
+                "type": u["fieldTypeIdentifier"],
+                "entryMethod": u["entryTypeIdentifier"],
+                "numberOfDecimals": 0,
+                "value": current.get(u["id"]),
+            }
+            for u in udfs
+        ]
 
     # --- storing and callbacks --------------------------------------------------------------------
     def now(self) -> str:
@@ -636,8 +854,11 @@ class ConnectWiseEmulator(Emulator):
 
     def _store_new(self, key: str, record: dict) -> dict:
         stamp = self.now()
-        record = {"id": self._next(key), **record,
-                  "_info": {"lastUpdated": stamp, "updatedBy": "apimember", "dateEntered": stamp, "enteredBy": "apimember"}}
+        record = {
+            "id": self._next(key),
+            **record,
+            "_info": {"lastUpdated": stamp, "updatedBy": "apimember", "dateEntered": stamp, "enteredBy": "apimember"},
+        }
         self.store[key][record["id"]] = record
         if key == "companies":
             self.identifiers[record["identifier"].lower()] = record["id"]
@@ -669,13 +890,26 @@ class ConnectWiseEmulator(Emulator):
         if not callback_type:
             return
         with self.data_lock:
-            hooks = [c for c in self.store["callbacks"].values()
-                     if c["type"].lower() == callback_type and not c.get("inactiveFlag") and _level_matches(c, record)]
+            hooks = [
+                c
+                for c in self.store["callbacks"].values()
+                if c["type"].lower() == callback_type and not c.get("inactiveFlag") and _level_matches(c, record)
+            ]
         for hook in hooks:
-            body = json.dumps(cb.payload(
-                message_id=str(uuid.uuid4()), from_url=hook["_site"], company_id=self.company, member_id="apimember",
-                action=action, type_=callback_type, record_id=record["id"], callback_id=hook["id"],
-                entity=copy.deepcopy(record) if entity == "record" else None, key_url=hook["_key_url"])).encode()
+            body = json.dumps(
+                cb.payload(
+                    message_id=str(uuid.uuid4()),
+                    from_url=hook["_site"],
+                    company_id=self.company,
+                    member_id="apimember",
+                    action=action,
+                    type_=callback_type,
+                    record_id=record["id"],
+                    callback_id=hook["id"],
+                    entity=copy.deepcopy(record) if entity == "record" else None,
+                    key_url=hook["_key_url"],
+                )
+            ).encode()
             key_id = hook["_key_url"].rsplit("/", 1)[-1]
             headers = {"Content-Type": "application/json", cb.SIGNATURE_HEADER: cb.signature(self.signing_keys[key_id], body)}
             self.webhooks.send(hook["url"], body, headers)
@@ -684,8 +918,14 @@ class ConnectWiseEmulator(Emulator):
     def list_callbacks(self, request: Request) -> Response:
         with self.data_lock:
             rows = [_public_callback(c) for c in self.store["callbacks"].values()]
-        return self._list(request, rows, frozenset({"id", "url", "objectId", "type", "level", "description",
-                                                    "inactiveFlag", "memberId", "payloadVersion", "_info"}), "callback")
+        return self._list(
+            request,
+            rows,
+            frozenset(
+                {"id", "url", "objectId", "type", "level", "description", "inactiveFlag", "memberId", "payloadVersion", "_info"}
+            ),
+            "callback",
+        )
 
     def get_callback(self, request: Request) -> Response:
         hook = self.store["callbacks"].get(int(request.params["id"]))
@@ -711,11 +951,20 @@ class ConnectWiseEmulator(Emulator):
         self.signing_keys[key_id] = secrets.token_urlsafe(32)
         site = f"{request.environ.get('wsgi.url_scheme', 'http')}://{_host_of(request)}"
         with self.data_lock:
-            hook = {"id": self._next("callbacks"), "url": url, "objectId": int(body.get("objectId") or 0),
-                    "type": str(body["type"]).lower(), "level": level, "description": body.get("description") or "",
-                    "inactiveFlag": bool(body.get("inactiveFlag")), "memberId": self.api_member_id, "payloadVersion": "2",
-                    "_info": {"lastUpdated": self.now(), "dateEntered": self.now()},
-                    "_site": _host_of(request), "_key_url": f"{site}{API_PATH}/system/callbackKeys/{key_id}"}
+            hook = {
+                "id": self._next("callbacks"),
+                "url": url,
+                "objectId": int(body.get("objectId") or 0),
+                "type": str(body["type"]).lower(),
+                "level": level,
+                "description": body.get("description") or "",
+                "inactiveFlag": bool(body.get("inactiveFlag")),
+                "memberId": self.api_member_id,
+                "payloadVersion": "2",
+                "_info": {"lastUpdated": self.now(), "dateEntered": self.now()},
+                "_site": _host_of(request),
+                "_key_url": f"{site}{API_PATH}/system/callbackKeys/{key_id}",
+            }
             self.store["callbacks"][hook["id"]] = hook
         return json_response(_public_callback(hook), 201)
 
@@ -734,8 +983,9 @@ class ConnectWiseEmulator(Emulator):
         self._fire(key, "updated" if existing else "added", stored, None)
         return copy.deepcopy(stored)
 
-    def add_company(self, name: str, identifier: str | None = None, *, status: str | None = None,
-                    type: str | None = None, **fields: Any) -> dict:
+    def add_company(
+        self, name: str, identifier: str | None = None, *, status: str | None = None, type: str | None = None, **fields: Any
+    ) -> dict:
         identifier = identifier or (re.sub(r"[^A-Za-z0-9]", "", name)[:19] or "Company") + str(self.next_ids["companies"])
         body: dict[str, Any] = {"name": name, "identifier": identifier, **fields}
         if status:
@@ -744,8 +994,16 @@ class ConnectWiseEmulator(Emulator):
             body["types"] = [{"id": self._lookup_id("company_types", type)}]
         return self._helper_write("companies", body)
 
-    def add_contact(self, first_name: str, last_name: str = "", *, company_id: int | None = None, email: str | None = None,
-                    phone: str | None = None, **fields: Any) -> dict:
+    def add_contact(
+        self,
+        first_name: str,
+        last_name: str = "",
+        *,
+        company_id: int | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        **fields: Any,
+    ) -> dict:
         items = []
         if email:
             items.append({"type": {"id": self._lookup_id("communication_types", "Email")}, "value": email, "defaultFlag": True})
@@ -756,8 +1014,17 @@ class ConnectWiseEmulator(Emulator):
             body["company"] = {"id": int(company_id)}
         return self._helper_write("contacts", body)
 
-    def add_opportunity(self, name: str, *, company_id: int, contact_id: int, stage: str | None = None,
-                        status: str | None = None, sales_rep_id: int | None = None, **fields: Any) -> dict:
+    def add_opportunity(
+        self,
+        name: str,
+        *,
+        company_id: int,
+        contact_id: int,
+        stage: str | None = None,
+        status: str | None = None,
+        sales_rep_id: int | None = None,
+        **fields: Any,
+    ) -> dict:
         body: dict[str, Any] = {"name": name, "company": {"id": company_id}, "contact": {"id": contact_id}, **fields}
         if stage:
             body["stage"] = {"id": self._lookup_id("stages", stage)}
@@ -768,8 +1035,15 @@ class ConnectWiseEmulator(Emulator):
         return self._helper_write("opportunities", body)
 
     def add_member(self, identifier: str, first_name: str, last_name: str, email: str, **fields: Any) -> dict:
-        body = {"identifier": identifier, "firstName": first_name, "lastName": last_name, "primaryEmail": email,
-                "inactiveFlag": False, "licenseClass": "F", **fields}
+        body = {
+            "identifier": identifier,
+            "firstName": first_name,
+            "lastName": last_name,
+            "primaryEmail": email,
+            "inactiveFlag": False,
+            "licenseClass": "F",
+            **fields,
+        }
         with self.data_lock:
             return copy.deepcopy(self._store_new("members", body))
 
@@ -786,8 +1060,11 @@ class ConnectWiseEmulator(Emulator):
                 for flat, type_name in (("email", "Email"), ("phone", "Direct")):
                     if flat in changes:
                         body["communicationItems"] = _set_default_item(
-                            body.get("communicationItems") or [], self._lookup_id("communication_types", type_name),
-                            changes.pop(flat), "Email" if flat == "email" else "Phone")
+                            body.get("communicationItems") or [],
+                            self._lookup_id("communication_types", type_name),
+                            changes.pop(flat),
+                            "Email" if flat == "email" else "Phone",
+                        )
             body.update(changes)
         return self._helper_write(key, body, existing)
 
@@ -830,35 +1107,101 @@ class ConnectWiseEmulator(Emulator):
             self._add_lookup("company_types", name=name, defaultFlag=name == "Prospect", vendorFlag=name == "Vendor")
         for name in ("Decision Maker", "End User", "Billing"):
             self._add_lookup("contact_types", description=name, defaultFlag=False)
-        for name, phone, fax, email in (("Email", False, False, True), ("Direct", True, False, False),
-                                        ("Cell", True, False, False), ("Fax", False, True, False)):
-            self._add_lookup("communication_types", description=name, phoneFlag=phone, faxFlag=fax, emailFlag=email,
-                             defaultFlag=name in ("Email", "Direct"))
-        for n, (name, probability) in enumerate((("1.Prospect", 10), ("2.Qualification", 25), ("3.Proposal", 50),
-                                                 ("4.Negotiation", 75), ("5.Closed", 100))):
+        for name, phone, fax, email in (
+            ("Email", False, False, True),
+            ("Direct", True, False, False),
+            ("Cell", True, False, False),
+            ("Fax", False, True, False),
+        ):
+            self._add_lookup(
+                "communication_types",
+                description=name,
+                phoneFlag=phone,
+                faxFlag=fax,
+                emailFlag=email,
+                defaultFlag=name in ("Email", "Direct"),
+            )
+        for n, (name, probability) in enumerate(
+            (("1.Prospect", 10), ("2.Qualification", 25), ("3.Proposal", 50), ("4.Negotiation", 75), ("5.Closed", 100))
+        ):
             self._add_lookup("stages", name=name, probability=probability, defaultFlag=n == 0)
-        for name, won, lost in (("Open", False, False), ("Won", True, False), ("Lost", False, True), ("No Decision", False, True)):
-            self._add_lookup("opportunity_statuses", name=name, wonFlag=won, lostFlag=lost, closedFlag=won or lost,
-                             inactiveFlag=False, defaultFlag=name == "Open")
+        for name, won, lost in (
+            ("Open", False, False),
+            ("Won", True, False),
+            ("Lost", False, True),
+            ("No Decision", False, True),
+        ):
+            self._add_lookup(
+                "opportunity_statuses",
+                name=name,
+                wonFlag=won,
+                lostFlag=lost,
+                closedFlag=won or lost,
+                inactiveFlag=False,
+                defaultFlag=name == "Open",
+            )
         for name in ("New Business", "Existing Business", "Renewal"):
             self._add_lookup("opportunity_types", description=name, inactiveFlag=False)
-        self._add_lookup("udfs", podId=1, caption="Industry Segment", sequenceNumber=1, helpText="", screenId="Company",
-                         fieldTypeIdentifier="Text", entryTypeIdentifier="List", requiredFlag=False,
-                         listItems=[{"id": i, "description": d, "defaultFlag": False}
-                                    for i, d in enumerate(("SMB", "Mid-Market", "Enterprise"), start=1)])
-        self._add_lookup("udfs", podId=1, caption="Employees (estimate)", sequenceNumber=2, helpText="", screenId="Company",
-                         fieldTypeIdentifier="Number", entryTypeIdentifier="EntryField", requiredFlag=False, listItems=[])
-        self._add_lookup("udfs", podId=2, caption="Newsletter Opt-in", sequenceNumber=1, helpText="", screenId="Contact",
-                         fieldTypeIdentifier="Checkbox", entryTypeIdentifier="EntryField", requiredFlag=False, listItems=[])
-        self._add_lookup("udfs", podId=3, caption="Competitor", sequenceNumber=1, helpText="", screenId="Opportunity",
-                         fieldTypeIdentifier="Text", entryTypeIdentifier="EntryField", requiredFlag=False, listItems=[])
+        self._add_lookup(
+            "udfs",
+            podId=1,
+            caption="Industry Segment",
+            sequenceNumber=1,
+            helpText="",
+            screenId="Company",
+            fieldTypeIdentifier="Text",
+            entryTypeIdentifier="List",
+            requiredFlag=False,
+            listItems=[
+                {"id": i, "description": d, "defaultFlag": False}
+                for i, d in enumerate(("SMB", "Mid-Market", "Enterprise"), start=1)
+            ],
+        )
+        self._add_lookup(
+            "udfs",
+            podId=1,
+            caption="Employees (estimate)",
+            sequenceNumber=2,
+            helpText="",
+            screenId="Company",
+            fieldTypeIdentifier="Number",
+            entryTypeIdentifier="EntryField",
+            requiredFlag=False,
+            listItems=[],
+        )
+        self._add_lookup(
+            "udfs",
+            podId=2,
+            caption="Newsletter Opt-in",
+            sequenceNumber=1,
+            helpText="",
+            screenId="Contact",
+            fieldTypeIdentifier="Checkbox",
+            entryTypeIdentifier="EntryField",
+            requiredFlag=False,
+            listItems=[],
+        )
+        self._add_lookup(
+            "udfs",
+            podId=3,
+            caption="Competitor",
+            sequenceNumber=1,
+            helpText="",
+            screenId="Opportunity",
+            fieldTypeIdentifier="Text",
+            entryTypeIdentifier="EntryField",
+            requiredFlag=False,
+            listItems=[],
+        )
 
     def seed_demo(self, size: int, seed: int = 0) -> None:
         """Companies with types and statuses, contacts with e-mails and phones, opportunities
         with stages and statuses, members with e-mails: `size` companies and contacts."""
         rng = random.Random(seed)
-        reps = [self.add_member(f"{first[0]}{last}".lower(), first, last, f"{first}.{last}@{_domain(self.company)}".lower())
-                for first, last in (("Dana", "Reyes"), ("Sam", "Okafor"), ("Lee", "Novak"), ("Kim", "Walsh"))]
+        reps = [
+            self.add_member(f"{first[0]}{last}".lower(), first, last, f"{first}.{last}@{_domain(self.company)}".lower())
+            for first, last in (("Dana", "Reyes"), ("Sam", "Okafor"), ("Lee", "Novak"), ("Kim", "Walsh"))
+        ]
         words = ("Blue", "North", "Iron", "Bright", "Cedar", "Summit", "Harbor", "Quantum", "Silver", "Pioneer")
         kinds = ("Systems", "Networks", "Logistics", "Dental", "Legal", "Labs", "Partners", "Foods")
         firsts = ("Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Drew")
@@ -867,18 +1210,33 @@ class ConnectWiseEmulator(Emulator):
         for n in range(size):
             name = f"{rng.choice(words)} {rng.choice(kinds)} {n + 1}"
             domain = re.sub(r"[^a-z0-9]", "", name.lower()) + ".example.com"
-            company = self.add_company(name, status=rng.choice(["Active", "Active", "Inactive"]),
-                                       type=rng.choice(["Customer", "Prospect", "Partner"]), website=f"www.{domain}",
-                                       city=rng.choice(["Tampa", "Denver", "Austin", "Boston"]),
-                                       phoneNumber=f"555-01{n % 100:02d}")
+            company = self.add_company(
+                name,
+                status=rng.choice(["Active", "Active", "Inactive"]),
+                type=rng.choice(["Customer", "Prospect", "Partner"]),
+                website=f"www.{domain}",
+                city=rng.choice(["Tampa", "Denver", "Austin", "Boston"]),
+                phoneNumber=f"555-01{n % 100:02d}",
+            )
             first, last = rng.choice(firsts), rng.choice(lasts)
-            contact = self.add_contact(first, last, company_id=company["id"], email=f"{first}.{last}{n}@{domain}".lower(),
-                                       phone=f"555-02{n % 100:02d}", title=rng.choice(["CEO", "IT Manager", "Office Manager"]))
+            contact = self.add_contact(
+                first,
+                last,
+                company_id=company["id"],
+                email=f"{first}.{last}{n}@{domain}".lower(),
+                phone=f"555-02{n % 100:02d}",
+                title=rng.choice(["CEO", "IT Manager", "Office Manager"]),
+            )
             if n % 2 == 0:
-                self.add_opportunity(f"{name} managed services", company_id=company["id"], contact_id=contact["id"],
-                                     stage=rng.choice(stages), status=rng.choice(["Open", "Open", "Won", "Lost"]),
-                                     sales_rep_id=rng.choice(reps)["id"],
-                                     expectedCloseDate=iso(self.clock() + dt.timedelta(days=rng.randint(5, 90))))
+                self.add_opportunity(
+                    f"{name} managed services",
+                    company_id=company["id"],
+                    contact_id=contact["id"],
+                    stage=rng.choice(stages),
+                    status=rng.choice(["Open", "Open", "Won", "Lost"]),
+                    sales_rep_id=rng.choice(reps)["id"],
+                    expectedCloseDate=iso(self.clock() + dt.timedelta(days=rng.randint(5, 90))),
+                )
 
     # --- control endpoints (demo UI, scripts) ---------------------------------------------------------
     def control(self, request: Request) -> Response | None:
@@ -929,15 +1287,18 @@ def _getter(path: str) -> Callable[[dict], list[Any]]:
     if "/" in path:
         return lambda row: _resolve(row, path)
     if path in INFO_ALIASES:
+
         def info_value(row: dict) -> list[Any]:
             if path in row:
                 return _resolve(row, path)
             return [(row.get("_info") or {}).get(path)]
+
         return info_value
 
     def value(row: dict) -> list[Any]:
         found = row.get(path)
         return _resolve(row, path) if isinstance(found, (list, dict)) else [found]
+
     return value
 
 
@@ -1018,8 +1379,11 @@ def _fields_param(request: Request) -> list[list[str]] | None:
 
 def _with_params(request: Request, **changes: Any) -> str:
     scheme = request.environ.get("wsgi.url_scheme", "http")
-    params = [(k, v) for k, v in parse_qsl(request.environ.get("QUERY_STRING", ""), keep_blank_values=True)
-              if k.lower() not in {c.lower() for c in changes}]
+    params = [
+        (k, v)
+        for k, v in parse_qsl(request.environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if k.lower() not in {c.lower() for c in changes}
+    ]
     params += [(k, str(v)) for k, v in changes.items() if v is not None]
     return urlunsplit((scheme, _host_of(request), request.path, urlencode(params), ""))
 
@@ -1043,13 +1407,18 @@ def _apply_patch(record: dict, op: dict, key: str) -> dict | None:
     kind = str(op.get("op") or "").lower()
     path = [p for p in str(op.get("path") or "").strip("/").split("/") if p]
     if kind not in ("replace", "add", "remove") or not path:
-        return _problem("InvalidField", f"Unsupported patch operation {op!r}: use op replace/add/remove with a path.",
-                        RESOURCES[key].singular, str(op.get("path") or ""))
+        return _problem(
+            "InvalidField",
+            f"Unsupported patch operation {op!r}: use op replace/add/remove with a path.",
+            RESOURCES[key].singular,
+            str(op.get("path") or ""),
+        )
     if path[0] in ("id", "_info"):
         return _problem("InvalidField", f"{path[0]} cannot be changed.", RESOURCES[key].singular, path[0])
     if path[0] not in RESOURCES[key].fields:
-        return _problem("InvalidField", f"{path[0]} is not a field of {RESOURCES[key].singular}.", RESOURCES[key].singular,
-                        path[0])
+        return _problem(
+            "InvalidField", f"{path[0]} is not a field of {RESOURCES[key].singular}.", RESOURCES[key].singular, path[0]
+        )
     target = record
     for step in path[:-1]:
         nxt = target.get(step)
@@ -1066,8 +1435,9 @@ def _apply_patch(record: dict, op: dict, key: str) -> dict | None:
 
 def _set_default_item(items: list[dict], type_id: int, value: str | None, kind: str) -> list[dict]:
     items = [dict(i) for i in items]
-    current = next((i for i in items if (i.get("type") or {}).get("id") == type_id and i.get("defaultFlag")), None) \
-        or next((i for i in items if (i.get("type") or {}).get("id") == type_id), None)
+    current = next((i for i in items if (i.get("type") or {}).get("id") == type_id and i.get("defaultFlag")), None) or next(
+        (i for i in items if (i.get("type") or {}).get("id") == type_id), None
+    )
     if value in (None, ""):
         return [i for i in items if i is not current]
     if current is None:

@@ -38,28 +38,33 @@ def clean_site(value: str) -> str:
     """Return the site as a lower-case host[:port], or raise ValidationError saying what to type."""
     site = (value or "").strip()
     if not site:
-        raise forms.ValidationError(f"Enter your ConnectWise site, the host you log in at, e.g. {SITE_EXAMPLE}.",
-                                    code="required")
+        raise forms.ValidationError(f"Enter your ConnectWise site, the host you log in at, e.g. {SITE_EXAMPLE}.", code="required")
     lowered = site.lower()
     if re.match(r"^[a-z][a-z0-9+.-]*://", lowered) or lowered.startswith(("http:", "https:", "//")):
         host = re.sub(r"^[a-z][a-z0-9+.-]*:/*|^/+", "", lowered).split("/")[0]
         raise forms.ValidationError(
-            f"Enter the site without https:// — only the host name, e.g. {host or SITE_EXAMPLE}.", code="scheme")
+            f"Enter the site without https:// — only the host name, e.g. {host or SITE_EXAMPLE}.", code="scheme"
+        )
     if any(ch.isspace() for ch in site):
-        raise forms.ValidationError(f"The site cannot contain spaces. Type only the host name, e.g. {SITE_EXAMPLE}.",
-                                    code="spaces")
+        raise forms.ValidationError(
+            f"The site cannot contain spaces. Type only the host name, e.g. {SITE_EXAMPLE}.", code="spaces"
+        )
     if "/" in site or "?" in site or "#" in site:
         host = re.split(r"[/?#]", lowered)[0]
         raise forms.ValidationError(
-            f"Enter only the host name, without a path such as /v4_6_release: e.g. {host or SITE_EXAMPLE}.", code="path")
+            f"Enter only the host name, without a path such as /v4_6_release: e.g. {host or SITE_EXAMPLE}.", code="path"
+        )
     if "@" in site:
-        raise forms.ValidationError(f"The site is a host name such as {SITE_EXAMPLE}, not an e-mail or user@host.",
-                                    code="invalid")
+        raise forms.ValidationError(
+            f"The site is a host name such as {SITE_EXAMPLE}, not an e-mail or user@host.", code="invalid"
+        )
     host, port = _split_port(lowered)
     allowed = allowed_emulator_hosts()
     if port is not None and host not in allowed:
-        raise forms.ValidationError(f"Enter the site without a port (:{port}): ConnectWise sites answer on the standard "
-                                    f"HTTPS port, e.g. {SITE_EXAMPLE}.", code="port")
+        raise forms.ValidationError(
+            f"Enter the site without a port (:{port}): ConnectWise sites answer on the standard HTTPS port, e.g. {SITE_EXAMPLE}.",
+            code="port",
+        )
     if host in allowed:
         return lowered
     _check_host_is_public(host)
@@ -100,8 +105,7 @@ def _split_port(site: str) -> tuple[str, int | None]:
     if not port_text:
         return host, None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise forms.ValidationError(f"{port_text!r} is not a port. Type only the host name, e.g. {SITE_EXAMPLE}.",
-                                    code="port")
+        raise forms.ValidationError(f"{port_text!r} is not a port. Type only the host name, e.g. {SITE_EXAMPLE}.", code="port")
     return host, int(port_text)
 
 
@@ -113,8 +117,9 @@ def _check_host_syntax(host: str) -> None:
         pass
     labels = host.rstrip(".").split(".")
     if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise forms.ValidationError(f"{host!r} is not a host name. Type the site you log in at, e.g. {SITE_EXAMPLE}.",
-                                    code="invalid")
+        raise forms.ValidationError(
+            f"{host!r} is not a host name. Type the site you log in at, e.g. {SITE_EXAMPLE}.", code="invalid"
+        )
 
 
 def _check_host_is_public(host: str) -> None:
@@ -132,7 +137,9 @@ def _check_host_is_public(host: str) -> None:
         if not address.is_global:
             raise forms.ValidationError(
                 f"{host} points to a private or local network address ({address}); SyncSmart only connects to public "
-                f"ConnectWise sites such as {SITE_EXAMPLE}.", code="private")
+                f"ConnectWise sites such as {SITE_EXAMPLE}.",
+                code="private",
+            )
 
 
 class ConnectWiseCredentialsForm(CredentialsForm):
@@ -140,22 +147,28 @@ class ConnectWiseCredentialsForm(CredentialsForm):
     secret_field = "private_key"
 
     company_id = forms.CharField(
-        label="Company ID", max_length=100,
-        help_text="The company you type on the ConnectWise log-in page.")
+        label="Company ID", max_length=100, help_text="The company you type on the ConnectWise log-in page."
+    )
     site = forms.CharField(
-        label="Site", max_length=255,
+        label="Site",
+        max_length=255,
         error_messages={"required": f"Enter your ConnectWise site, the host you log in at, e.g. {SITE_EXAMPLE}."},
-        help_text=f"Only the host name you log in at, e.g. {SITE_EXAMPLE}. Do not type https:// or a path.")
+        help_text=f"Only the host name you log in at, e.g. {SITE_EXAMPLE}. Do not type https:// or a path.",
+    )
     public_key = forms.CharField(
-        label="Public key", max_length=100,
-        help_text="System > Members > API Members > your API member > API Keys.")
+        label="Public key", max_length=100, help_text="System > Members > API Members > your API member > API Keys."
+    )
     private_key = forms.CharField(
-        label="Private key", max_length=200, required=False, strip=True,
+        label="Private key",
+        max_length=200,
+        required=False,
+        strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Shown only once when the key is generated. Left blank, the saved key is kept.")
+        help_text="Shown only once when the key is generated. Left blank, the saved key is kept.",
+    )
     client_id = forms.CharField(
-        label="Client ID", max_length=100,
-        help_text="The clientId of the integration, registered at developer.connectwise.com.")
+        label="Client ID", max_length=100, help_text="The clientId of the integration, registered at developer.connectwise.com."
+    )
 
     def clean_site(self) -> str:
         return clean_site(self.cleaned_data.get("site", ""))
@@ -184,13 +197,23 @@ class ConnectWiseCredentialsForm(CredentialsForm):
     # --- what the Connection gets -------------------------------------------------------------
     def get_config(self) -> dict[str, str]:
         data = self.cleaned_data
-        return {"site": data["site"], "company_id": data["company_id"], "client_id": data["client_id"],
-                "public_key": data["public_key"], "base_url": base_url_for(data["site"])}
+        return {
+            "site": data["site"],
+            "company_id": data["company_id"],
+            "client_id": data["client_id"],
+            "public_key": data["public_key"],
+            "base_url": base_url_for(data["site"]),
+        }
 
     def connector(self, **kwargs: Any):
         from connectors.connectwise.connector import ConnectWiseConnector
 
         config = self.get_config()
-        return ConnectWiseConnector(base_url=config["base_url"], company_id=config["company_id"],
-                                    public_key=config["public_key"], private_key=self.get_credentials()["private_key"],
-                                    client_id=config["client_id"], **kwargs)
+        return ConnectWiseConnector(
+            base_url=config["base_url"],
+            company_id=config["company_id"],
+            public_key=config["public_key"],
+            private_key=self.get_credentials()["private_key"],
+            client_id=config["client_id"],
+            **kwargs,
+        )

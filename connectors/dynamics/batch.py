@@ -77,9 +77,21 @@ class ChangeSetResult:
 
 ResultPart = Union[OperationResult, ChangeSetResult]
 
-STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-               404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 412: "Precondition Failed",
-               429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def operation_count(parts: list[Part]) -> int:
@@ -137,8 +149,10 @@ def encode_batch_response(results: list[ResultPart], boundary: str | None = None
     for part in results:
         if isinstance(part, ChangeSetResult):
             inner = f"changesetresponse_{uuid.uuid4()}"
-            chunks.append(f"Content-Type: multipart/mixed; boundary={inner}{CRLF}{CRLF}"
-                          + _multipart(inner, [_response_part(r) for r in part.results]))
+            chunks.append(
+                f"Content-Type: multipart/mixed; boundary={inner}{CRLF}{CRLF}"
+                + _multipart(inner, [_response_part(r) for r in part.results])
+            )
         else:
             chunks.append(_response_part(part))
     return _multipart(boundary, chunks).encode(), f"multipart/mixed; boundary={boundary}"
@@ -161,7 +175,7 @@ def _split(text: str, boundary: str) -> list[str]:
     parts, last, closed = [], None, False
     for m in delimiter.finditer(text):
         if last is not None:
-            parts.append(text[last:m.start()])
+            parts.append(text[last : m.start()])
         if m.group(1):
             closed = True
             break

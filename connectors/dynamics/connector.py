@@ -81,21 +81,48 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 class _Table:
-    def __init__(self, name: str, logical: str, label: str, primary_key: str, match_fields: tuple[str, ...],
-                 parents: tuple[str, ...] = (), read_only: bool = False, email_field: str | None = None):
-        self.object_type = ObjectType(name=name, label=label, primary_key=primary_key, cursor_field="modifiedon",
-                                      match_fields=match_fields, parents=parents, read_only=read_only, email_field=email_field)
+    def __init__(
+        self,
+        name: str,
+        logical: str,
+        label: str,
+        primary_key: str,
+        match_fields: tuple[str, ...],
+        parents: tuple[str, ...] = (),
+        read_only: bool = False,
+        email_field: str | None = None,
+    ):
+        self.object_type = ObjectType(
+            name=name,
+            label=label,
+            primary_key=primary_key,
+            cursor_field="modifiedon",
+            match_fields=match_fields,
+            parents=parents,
+            read_only=read_only,
+            email_field=email_field,
+        )
         self.logical = logical
 
 
-TABLES = {t.object_type.name: t for t in (
-    _Table("accounts", "account", "Accounts", "accountid", ("websiteurl", "name")),
-    _Table("contacts", "contact", "Contacts", "contactid", ("emailaddress1",), parents=("accounts",)),
-    _Table("leads", "lead", "Leads", "leadid", ("emailaddress1",)),
-    _Table("opportunities", "opportunity", "Opportunities", "opportunityid", ("name",), parents=("accounts", "contacts")),
-    _Table("systemusers", "systemuser", "Users", "systemuserid", ("internalemailaddress",), read_only=True,
-           email_field="internalemailaddress"),
-)}
+TABLES = {
+    t.object_type.name: t
+    for t in (
+        _Table("accounts", "account", "Accounts", "accountid", ("websiteurl", "name")),
+        _Table("contacts", "contact", "Contacts", "contactid", ("emailaddress1",), parents=("accounts",)),
+        _Table("leads", "lead", "Leads", "leadid", ("emailaddress1",)),
+        _Table("opportunities", "opportunity", "Opportunities", "opportunityid", ("name",), parents=("accounts", "contacts")),
+        _Table(
+            "systemusers",
+            "systemuser",
+            "Users",
+            "systemuserid",
+            ("internalemailaddress",),
+            read_only=True,
+            email_field="internalemailaddress",
+        ),
+    )
+}
 SET_OF_LOGICAL = {t.logical: name for name, t in TABLES.items()}
 # Polymorphic lookups: the one target SyncSmart maps them to (customer: account or contact;
 # owner: systemuser or team).
@@ -158,8 +185,14 @@ def dataverse_error(response: httpx.Response) -> ConnectorError:
         message, code = "", ""
     if response.status_code == 401 and not message:
         message = "Dynamics 365 rejected the access token (401): the app's credentials or its application user are not valid."
-    return ConnectorError(message or f"Dynamics 365 answered HTTP {response.status_code}", kind_for_status(response.status_code),
-                          status=response.status_code, vendor_code=code, retry_after=retry_after_seconds(response), body=body)
+    return ConnectorError(
+        message or f"Dynamics 365 answered HTTP {response.status_code}",
+        kind_for_status(response.status_code),
+        status=response.status_code,
+        vendor_code=code,
+        retry_after=retry_after_seconds(response),
+        body=body,
+    )
 
 
 def azure_ad_error(response: httpx.Response) -> ConnectorError:
@@ -175,20 +208,26 @@ def azure_ad_error(response: httpx.Response) -> ConnectorError:
     status = response.status_code
     kind = ErrorKind.AUTH if status in (400, 401, 403) else kind_for_status(status)
     message = f"{hint} (Azure AD AADSTS{code}: {detail})" if hint else f"Azure AD refused the token request: {detail or status}"
-    return ConnectorError(message, kind, status=status, vendor_code=f"AADSTS{code}" if code else "",
-                          retry_after=retry_after_seconds(response), body={"error": body.get("error") if isinstance(body, dict) else None})
+    return ConnectorError(
+        message,
+        kind,
+        status=status,
+        vendor_code=f"AADSTS{code}" if code else "",
+        retry_after=retry_after_seconds(response),
+        body={"error": body.get("error") if isinstance(body, dict) else None},
+    )
 
 
 AAD_HINTS = {
     "7000215": "Azure AD rejected the app's credentials: the client secret is wrong. Paste the secret's Value (not its "
-               "Secret ID) from Azure portal > App registrations > Certificates & secrets, and check it has not expired",
+    "Secret ID) from Azure portal > App registrations > Certificates & secrets, and check it has not expired",
     "7000222": "Azure AD rejected the app's credentials: the client secret has expired. Create a new secret and enter it here",
     "700016": "Azure AD does not know this Application (client) ID in this tenant: check the client ID and the Directory "
-              "(tenant) ID on the app registration's Overview page",
+    "(tenant) ID on the app registration's Overview page",
     "90002": "Azure AD could not find this Directory (tenant) ID: copy it from the app registration's Overview page",
     "900023": "The Directory (tenant) ID is not valid: copy it from the app registration's Overview page",
     "500011": "Azure AD does not know this org URL as a Dynamics 365 environment in the tenant: check the org URL "
-              "(e.g. https://contoso.crm.dynamics.com) and that the environment belongs to this tenant",
+    "(e.g. https://contoso.crm.dynamics.com) and that the environment belongs to this tenant",
     "70011": "The token scope was refused: check the org URL",
 }
 
@@ -199,8 +238,17 @@ class ClientCredentials(httpx.Auth):
 
     requires_request_body = True
 
-    def __init__(self, token_http: VendorHttp, *, tenant_id: str, client_id: str, client_secret: str, scope: str,
-                 tokens: Mapping[str, Any] | None = None, on_refresh: Callable[[dict[str, Any]], None] | None = None):
+    def __init__(
+        self,
+        token_http: VendorHttp,
+        *,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        scope: str,
+        tokens: Mapping[str, Any] | None = None,
+        on_refresh: Callable[[dict[str, Any]], None] | None = None,
+    ):
         self.token_http = token_http
         self.tenant_id, self.client_id, self._secret, self.scope = tenant_id, client_id, client_secret, scope
         self._token = dict(tokens or {})
@@ -209,7 +257,9 @@ class ClientCredentials(httpx.Auth):
         self.refreshes = 0
 
     def _valid(self) -> bool:
-        return bool(self._token.get("access_token")) and float(self._token.get("expires_at", 0)) - TOKEN_REFRESH_MARGIN > time.time()
+        return (
+            bool(self._token.get("access_token")) and float(self._token.get("expires_at", 0)) - TOKEN_REFRESH_MARGIN > time.time()
+        )
 
     def access_token(self, force: bool = False, stale: str | None = None) -> str:
         with self._lock:
@@ -224,14 +274,23 @@ class ClientCredentials(httpx.Auth):
 
     def _fetch(self) -> dict[str, Any]:
         response = self.token_http.request(
-            "POST", f"/{self.tenant_id}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret,
-                  "scope": self.scope})
+            "POST",
+            f"/{self.tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self._secret,
+                "scope": self.scope,
+            },
+        )
         body = response.json()
         if not body.get("access_token"):
             raise ConnectorError("Azure AD answered without an access token.", ErrorKind.AUTH)
-        return {"access_token": body["access_token"], "token_type": body.get("token_type", "Bearer"),
-                "expires_at": time.time() + float(body.get("expires_in", 3599))}
+        return {
+            "access_token": body["access_token"],
+            "token_type": body.get("token_type", "Bearer"),
+            "expires_at": time.time() + float(body.get("expires_in", 3599)),
+        }
 
     def auth_flow(self, request: httpx.Request):
         token = self.access_token()
@@ -251,12 +310,25 @@ class DynamicsConnector(Connector):
     # (the next page's read, a token request) so our own fan-out never meets that 429.
     max_concurrency = limits.MAX_CONCURRENT - 4
 
-    def __init__(self, org_url: str, tenant_id: str, client_id: str, client_secret: str, *,
-                 token_url_base: str = LOGIN_BASE, transport: httpx.BaseTransport | None = None,
-                 limiter: Limiter | None = None, verify: bool | str = True, tokens: Mapping[str, Any] | None = None,
-                 on_tokens: Callable[[dict[str, Any]], None] | None = None, webhook_auth: str = "WebhookKey",
-                 webhook_secrets: Mapping[str, Any] | None = None, changeset_size: int = 1, retry=None,
-                 default_page_size: int = 1000):
+    def __init__(
+        self,
+        org_url: str,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        token_url_base: str = LOGIN_BASE,
+        transport: httpx.BaseTransport | None = None,
+        limiter: Limiter | None = None,
+        verify: bool | str = True,
+        tokens: Mapping[str, Any] | None = None,
+        on_tokens: Callable[[dict[str, Any]], None] | None = None,
+        webhook_auth: str = "WebhookKey",
+        webhook_secrets: Mapping[str, Any] | None = None,
+        changeset_size: int = 1,
+        retry=None,
+        default_page_size: int = 1000,
+    ):
         self.org_url = org_url.rstrip("/")
         self.api_root = self.org_url + API_PATH
         self.tenant_id = tenant_id
@@ -266,27 +338,46 @@ class DynamicsConnector(Connector):
         self.default_page_size = default_page_size
         if isinstance(verify, str):  # a CA file (the emulator's, or a corporate proxy's)
             verify = ssl.create_default_context(cafile=verify)
-        self.token_http = VendorHttp(token_url_base, system="Azure AD", error_parser=azure_ad_error, transport=transport,
-                                     verify=verify, retry=retry)
-        self.auth = ClientCredentials(self.token_http, tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
-                                      scope=f"{self.org_url}/.default", tokens=tokens, on_refresh=on_tokens)
-        self.http = VendorHttp(self.api_root, system="Dynamics 365", auth=self.auth, limiter=limiter, error_parser=dataverse_error,
-                               transport=transport, verify=verify, retry=retry,
-                               headers={"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"})
+        self.token_http = VendorHttp(
+            token_url_base, system="Azure AD", error_parser=azure_ad_error, transport=transport, verify=verify, retry=retry
+        )
+        self.auth = ClientCredentials(
+            self.token_http,
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=f"{self.org_url}/.default",
+            tokens=tokens,
+            on_refresh=on_tokens,
+        )
+        self.http = VendorHttp(
+            self.api_root,
+            system="Dynamics 365",
+            auth=self.auth,
+            limiter=limiter,
+            error_parser=dataverse_error,
+            transport=transport,
+            verify=verify,
+            retry=retry,
+            headers={"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"},
+        )
         self._columns: dict[str, dict[str, _Column]] = {}
         self._options: dict[str, dict[str, tuple[Option, ...]]] = {}
         # Concurrent writes of a page all need a table's columns first: fetch them once.
         self._metadata_lock = threading.Lock()
 
     @classmethod
-    def from_connection(cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None,
-                        **kwargs: Any) -> "DynamicsConnector":
+    def from_connection(
+        cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, **kwargs: Any
+    ) -> "DynamicsConnector":
         config = connection.config or {}
         credentials = connection.credentials or {}
         missing = [k for k in ("org_url", "tenant_id", "client_id") if not config.get(k)]
         if missing or not credentials.get("client_secret"):
-            raise ConnectorError("The Dynamics 365 connection is incomplete: enter the org URL, tenant ID, client ID and "
-                                 "client secret again.", ErrorKind.CONFIG)
+            raise ConnectorError(
+                "The Dynamics 365 connection is incomplete: enter the org URL, tenant ID, client ID and client secret again.",
+                ErrorKind.CONFIG,
+            )
         stored = connection.oauth_tokens or {}
 
         @on_owner_thread  # a token may be fetched in a concurrent call; the database is the run's thread's
@@ -294,12 +385,21 @@ class DynamicsConnector(Connector):
             if getattr(connection, "pk", None):
                 connection.save_tokens(tokens, dt.datetime.fromtimestamp(tokens["expires_at"], dt.timezone.utc))
 
-        return cls(config["org_url"], config["tenant_id"], config["client_id"], credentials["client_secret"],
-                   token_url_base=config.get("token_url_base") or LOGIN_BASE, transport=transport,
-                   limiter=limiter if limiter is not None else limits.dynamics_limiter(config["org_url"], config["client_id"]),
-                   verify=config.get("ca_file") or True, tokens=stored if stored.get("access_token") else None,
-                   on_tokens=persist, webhook_auth=config.get("webhook_auth", "WebhookKey"),
-                   webhook_secrets={k: v for k, v in credentials.items() if k.startswith("webhook_")}, **kwargs)
+        return cls(
+            config["org_url"],
+            config["tenant_id"],
+            config["client_id"],
+            credentials["client_secret"],
+            token_url_base=config.get("token_url_base") or LOGIN_BASE,
+            transport=transport,
+            limiter=limiter if limiter is not None else limits.dynamics_limiter(config["org_url"], config["client_id"]),
+            verify=config.get("ca_file") or True,
+            tokens=stored if stored.get("access_token") else None,
+            on_tokens=persist,
+            webhook_auth=config.get("webhook_auth", "WebhookKey"),
+            webhook_secrets={k: v for k, v in credentials.items() if k.startswith("webhook_")},
+            **kwargs,
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -320,8 +420,10 @@ class DynamicsConnector(Connector):
         if object_type not in self._options:
             self._options[object_type] = self._option_sets(self._table(object_type).logical)
         options = self._options[object_type]
-        return [dataclasses.replace(c.info, options=options.get(name, ())) if c.info.type == FieldType.ENUM else c.info
-                for name, c in self._schema(object_type).items()]
+        return [
+            dataclasses.replace(c.info, options=options.get(name, ())) if c.info.type == FieldType.ENUM else c.info
+            for name, c in self._schema(object_type).items()
+        ]
 
     def _schema(self, object_type: str) -> dict[str, _Column]:
         """Columns from EntityDefinitions with $expand=Attributes: one call per table, cached.
@@ -336,8 +438,11 @@ class DynamicsConnector(Connector):
 
     def _load_schema(self, object_type: str) -> dict[str, _Column]:
         table = self._table(object_type)
-        definition = self.http.request("GET", f"/EntityDefinitions(LogicalName='{table.logical}')", params={
-            "$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute", "$expand": "Attributes"}).json()
+        definition = self.http.request(
+            "GET",
+            f"/EntityDefinitions(LogicalName='{table.logical}')",
+            params={"$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute", "$expand": "Attributes"},
+        ).json()
         columns: dict[str, _Column] = {}
         for attribute in definition.get("Attributes", []):
             column = self._column(table, definition, attribute)
@@ -349,9 +454,11 @@ class DynamicsConnector(Connector):
     def _option_sets(self, logical: str) -> dict[str, tuple[Option, ...]]:
         found: dict[str, tuple[Option, ...]] = {}
         for cast in ("Picklist", "State", "Status"):
-            body = self.http.request("GET", f"/EntityDefinitions(LogicalName='{logical}')/Attributes/Microsoft.Dynamics.CRM."
-                                            f"{cast}AttributeMetadata",
-                                     params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"}).json()
+            body = self.http.request(
+                "GET",
+                f"/EntityDefinitions(LogicalName='{logical}')/Attributes/Microsoft.Dynamics.CRM.{cast}AttributeMetadata",
+                params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
+            ).json()
             for attribute in body.get("value", []):
                 raw = ((attribute.get("OptionSet") or {}).get("Options")) or []
                 found[attribute["LogicalName"]] = tuple(Option(str(o["Value"]), _label(o.get("Label"))) for o in raw)
@@ -370,10 +477,19 @@ class DynamicsConnector(Connector):
             if reference_to is None:
                 return None  # a lookup to a table SyncSmart does not sync
         read_only = table.object_type.read_only or not (attribute.get("IsValidForCreate") or attribute.get("IsValidForUpdate"))
-        required = (attribute.get("RequiredLevel") or {}).get("Value") in ("ApplicationRequired", "SystemRequired") and not read_only
-        info = FieldInfo(name=name, label=_label(attribute.get("DisplayName")) or name, type=field_type,
-                         required=required and kind != "Owner", read_only=read_only, reference_to=reference_to,
-                         description=f"Dataverse {kind} column {table.logical}.{name}")
+        required = (attribute.get("RequiredLevel") or {}).get("Value") in (
+            "ApplicationRequired",
+            "SystemRequired",
+        ) and not read_only
+        info = FieldInfo(
+            name=name,
+            label=_label(attribute.get("DisplayName")) or name,
+            type=field_type,
+            required=required and kind != "Owner",
+            read_only=read_only,
+            reference_to=reference_to,
+            description=f"Dataverse {kind} column {table.logical}.{name}",
+        )
         return _Column(info, kind, targets)
 
     # --- reading -------------------------------------------------------------------------------------
@@ -406,24 +522,34 @@ class DynamicsConnector(Connector):
             log.warning("Dynamics 365 change token for %s expired; reading the table in full again", object_type)
             response, cursor = None, {}
         if response is None:
-            response = self.http.request("GET", f"/{table.object_type.name}", params={"$select": self._select(object_type)},
-                                         headers=self._prefer(size, tracking=True))
+            response = self.http.request(
+                "GET",
+                f"/{table.object_type.name}",
+                params={"$select": self._select(object_type)},
+                headers=self._prefer(size, tracking=True),
+            )
         body = response.json()
         records = [self._record(table, columns, item) for item in body.get("value", [])]
         records.sort(key=lambda r: (r.updated_at is None, r.updated_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc)))
         if body.get("@odata.nextLink"):
-            return Page(records, {"next_link": self._relative(body["@odata.nextLink"]), "delta_link": cursor.get("delta_link")},
-                        has_more=True)
+            return Page(
+                records,
+                {"next_link": self._relative(body["@odata.nextLink"]), "delta_link": cursor.get("delta_link")},
+                has_more=True,
+            )
         delta = body.get("@odata.deltaLink")
         if not delta:
-            raise ConnectorError("Dynamics 365 returned neither a next link nor a delta link for a change-tracked read; "
-                                 f"is change tracking enabled for {table.logical}?", ErrorKind.CONFIG)
+            raise ConnectorError(
+                "Dynamics 365 returned neither a next link nor a delta link for a change-tracked read; "
+                f"is change tracking enabled for {table.logical}?",
+                ErrorKind.CONFIG,
+            )
         return Page(records, {"delta_link": self._relative(delta)}, has_more=False)
 
     def _relative(self, link: str) -> str:
         """Links are stored relative to the Web API root, so a moved org URL keeps its cursor."""
         if link.startswith(self.api_root):
-            return link[len(self.api_root):]
+            return link[len(self.api_root) :]
         return link.split(API_PATH, 1)[-1] if API_PATH in link else link
 
     def _absolute(self, link: str) -> str:
@@ -444,22 +570,31 @@ class DynamicsConnector(Connector):
                 properties[name] = None if value is None else str(value)
             else:
                 properties[name] = item.get(name)
-        return Record(id=str(item[table.object_type.primary_key]).lower(), properties=properties,
-                      updated_at=_parse_time(item.get("modifiedon")), created_at=_parse_time(item.get("createdon")))
+        return Record(
+            id=str(item[table.object_type.primary_key]).lower(),
+            properties=properties,
+            updated_at=_parse_time(item.get("modifiedon")),
+            created_at=_parse_time(item.get("createdon")),
+        )
 
     def _query(self, object_type: str, filter_text: str, page_size: int = LOOKUP_VALUES_PER_QUERY) -> list[Record]:
         table = self._table(object_type)
         columns = self._schema(object_type)
         records: list[Record] = []
-        response = self.http.request("GET", f"/{object_type}", params={"$select": self._select(object_type), "$filter": filter_text},
-                                     headers=self._prefer(page_size))
+        response = self.http.request(
+            "GET",
+            f"/{object_type}",
+            params={"$select": self._select(object_type), "$filter": filter_text},
+            headers=self._prefer(page_size),
+        )
         while True:
             body = response.json()
             records.extend(self._record(table, columns, item) for item in body.get("value", []))
             if not body.get("@odata.nextLink"):
                 return records
-            response = self.http.request("GET", self._absolute(self._relative(body["@odata.nextLink"])),
-                                         headers=self._prefer(page_size))
+            response = self.http.request(
+                "GET", self._absolute(self._relative(body["@odata.nextLink"])), headers=self._prefer(page_size)
+            )
 
     def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
         key = self._table(object_type).object_type.primary_key
@@ -473,8 +608,11 @@ class DynamicsConnector(Connector):
     def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
         table = self._table(object_type)
         if field_name not in table.object_type.match_fields:
-            raise ConnectorError(f"Dynamics 365 {object_type} cannot be looked up by {field_name!r}; use one of "
-                                 f"{', '.join(table.object_type.match_fields)}.", ErrorKind.CONFIG)
+            raise ConnectorError(
+                f"Dynamics 365 {object_type} cannot be looked up by {field_name!r}; use one of "
+                f"{', '.join(table.object_type.match_fields)}.",
+                ErrorKind.CONFIG,
+            )
         keys = [k for k in dict.fromkeys(_match_key(field_name, v) for v in values if v) if k]
         found: dict[str, list[Record]] = {k: [] for k in keys}
         for chunk in chunked(keys, LOOKUP_VALUES_PER_QUERY):
@@ -520,8 +658,17 @@ class DynamicsConnector(Connector):
             chosen = inp.properties.get(key)
             record_id = str(chosen or uuid.uuid4()).lower()
             properties = {k: v for k, v in inp.properties.items() if k != key}
-            ops.append(_Op("PATCH", f"{object_type}({record_id})", {"If-None-Match": "*"}, inp.ref, record_id, properties,
-                           ours=not chosen))
+            ops.append(
+                _Op(
+                    "PATCH",
+                    f"{object_type}({record_id})",
+                    {"If-None-Match": "*"},
+                    inp.ref,
+                    record_id,
+                    properties,
+                    ours=not chosen,
+                )
+            )
         return self._run_batches(object_type, ops)
 
     def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
@@ -532,8 +679,17 @@ class DynamicsConnector(Connector):
         overwrites) or "upsert" (no guard: creates the row with this id when missing)."""
         self._writable(object_type)
         guard = {"update": {"If-Match": "*"}, "create": {"If-None-Match": "*"}, "upsert": {}}[mode]
-        ops = [_Op("PATCH", f"{object_type}({str(inp.id or '').lower()})", guard, inp.ref, str(inp.id or "").lower(),
-                   dict(inp.properties)) for inp in inputs]
+        ops = [
+            _Op(
+                "PATCH",
+                f"{object_type}({str(inp.id or '').lower()})",
+                guard,
+                inp.ref,
+                str(inp.id or "").lower(),
+                dict(inp.properties),
+            )
+            for inp in inputs
+        ]
         return self._run_batches(object_type, ops)
 
     def _writable(self, object_type: str) -> None:
@@ -545,9 +701,14 @@ class DynamicsConnector(Connector):
         pending: list[int] = []
         for index, op in enumerate(ops):
             if not GUID.match(op.record_id):
-                results[index] = WriteResult(op.ref, error=ConnectorError(
-                    f"{op.record_id!r} is not a Dynamics 365 record id, so no {object_type} record has it.", ErrorKind.NOT_FOUND,
-                    status=404))
+                results[index] = WriteResult(
+                    op.ref,
+                    error=ConnectorError(
+                        f"{op.record_id!r} is not a Dynamics 365 record id, so no {object_type} record has it.",
+                        ErrorKind.NOT_FOUND,
+                        status=404,
+                    ),
+                )
                 continue
             try:
                 op.body = self._body(object_type, op.properties)
@@ -570,12 +731,28 @@ class DynamicsConnector(Connector):
         Every operation is a guarded PATCH by id, so the whole batch is safe to retry."""
         parts: list[batchfmt.Part] = []
         for group in chunked(indexes, self.changeset_size):
-            parts.append(batchfmt.ChangeSet([
-                batchfmt.BatchRequest(ops[i].method, f"{self.api_root}/{ops[i].url}", {**ops[i].headers, "Prefer": "return=representation"},
-                                      ops[i].body, content_id=str(i + 1)) for i in group]))
+            parts.append(
+                batchfmt.ChangeSet(
+                    [
+                        batchfmt.BatchRequest(
+                            ops[i].method,
+                            f"{self.api_root}/{ops[i].url}",
+                            {**ops[i].headers, "Prefer": "return=representation"},
+                            ops[i].body,
+                            content_id=str(i + 1),
+                        )
+                        for i in group
+                    ]
+                )
+            )
         body, content_type = batchfmt.encode_batch(parts)
-        response = self.http.request("POST", "/$batch", content=body, idempotent=True,
-                                     headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"})
+        response = self.http.request(
+            "POST",
+            "/$batch",
+            content=body,
+            idempotent=True,
+            headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
+        )
         answered = batchfmt.decode_batch_response(response.content, response.headers.get("content-type", ""))
         retry: list[int] = []
         for group_indexes, result in zip(chunked(indexes, self.changeset_size), answered):
@@ -594,12 +771,15 @@ class DynamicsConnector(Connector):
             else:
                 for index in group_indexes:
                     if index == failed or failed is None:
-                        results[index] = WriteResult(ops[index].ref, error=self._operation_error(result, rolled_back=failed is None))
+                        results[index] = WriteResult(
+                            ops[index].ref, error=self._operation_error(result, rolled_back=failed is None)
+                        )
                     else:
                         retry.append(index)  # rolled back only because another operation of its change set failed
         for index in [i for i in indexes if i not in results and i not in retry]:
-            results[index] = WriteResult(ops[index].ref, error=ConnectorError(
-                "Dynamics 365 did not answer this operation of the batch.", ErrorKind.SERVER))
+            results[index] = WriteResult(
+                ops[index].ref, error=ConnectorError("Dynamics 365 did not answer this operation of the batch.", ErrorKind.SERVER)
+            )
         return retry
 
     def _write_result(self, object_type: str, op: "_Op", result: batchfmt.OperationResult) -> WriteResult:
@@ -620,8 +800,9 @@ class DynamicsConnector(Connector):
         if rolled_back:
             message = f"Rolled back with its change set: {message}"
         kind = ErrorKind.CONFLICT if result.status == 412 else kind_for_status(result.status)
-        return ConnectorError(message, kind, status=result.status, vendor_code=str((error or {}).get("code") or ""),
-                              body=result.body)
+        return ConnectorError(
+            message, kind, status=result.status, vendor_code=str((error or {}).get("code") or ""), body=result.body
+        )
 
     # --- webhooks ------------------------------------------------------------------------------------
     def verify_webhook(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> bool:
@@ -636,22 +817,30 @@ class DynamicsConnector(Connector):
             self.auth.access_token(force=True)
         except ConnectorError as error:
             if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
-                return ConnectionTest(False, f"Could not reach the Azure AD token endpoint: {error.message}. Check the network "
-                                             "and the token endpoint setting.")
+                return ConnectionTest(
+                    False,
+                    f"Could not reach the Azure AD token endpoint: {error.message}. Check the network "
+                    "and the token endpoint setting.",
+                )
             return ConnectionTest(False, error.message)
         try:
             who = self.http.request("GET", "/WhoAmI").json()
         except ConnectorError as error:
             return ConnectionTest(False, self._who_am_i_hint(error))
-        return ConnectionTest(True, f"Connected to {self.org_url} as the application user {who.get('UserId')}.",
-                              account=str(who.get("OrganizationId", "")))
+        return ConnectionTest(
+            True,
+            f"Connected to {self.org_url} as the application user {who.get('UserId')}.",
+            account=str(who.get("OrganizationId", "")),
+        )
 
     def _who_am_i_hint(self, error: ConnectorError) -> str:
         if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
             return f"Could not reach Dynamics 365 at {self.org_url}: check the org URL. ({error.message})"
         if error.kind == ErrorKind.AUTH:
-            return ("Azure AD issued a token but Dynamics 365 refused it (auth failed): add the app as an application user "
-                    f"in the environment (Power Platform admin center > Users > App users) with a security role. ({error.message})")
+            return (
+                "Azure AD issued a token but Dynamics 365 refused it (auth failed): add the app as an application user "
+                f"in the environment (Power Platform admin center > Users > App users) with a security role. ({error.message})"
+            )
         if error.kind == ErrorKind.NOT_FOUND:
             return f"{self.org_url} answered, but it is not a Dynamics 365 Web API v9.2 endpoint: check the org URL."
         return f"Dynamics 365 refused the connection test: {error.message}"
@@ -703,8 +892,11 @@ def _as_int(value: Any, name: str) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ConnectorError(f"{value!r} is not an option value of {name} (Dynamics option values are numbers).",
-                             ErrorKind.VALIDATION, fields=[name]) from None
+        raise ConnectorError(
+            f"{value!r} is not an option value of {name} (Dynamics option values are numbers).",
+            ErrorKind.VALIDATION,
+            fields=[name],
+        ) from None
 
 
 def _as_number(value: str, name: str) -> int | float:
@@ -728,4 +920,3 @@ def _match_key(field_name: str, value: Any) -> str:
     if value is None:
         return ""
     return domain_of(value) if field_name == "websiteurl" else str(value).strip().lower()
-

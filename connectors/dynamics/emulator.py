@@ -130,11 +130,21 @@ class _Undo:
 class DynamicsEmulator(Emulator):
     system = "dynamics"
 
-    def __init__(self, *, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                 tenant_id: str = DEFAULT_TENANT, org_name: str = "contoso", seed_size: int = 0,
-                 token_lifetime: int = 3599, requests_per_window: int = REQUESTS_PER_WINDOW,
-                 window_seconds: float = WINDOW_SECONDS, max_concurrent: int = MAX_CONCURRENT,
-                 change_retention: dt.timedelta = dt.timedelta(days=7), **knobs: Any):
+    def __init__(
+        self,
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        tenant_id: str = DEFAULT_TENANT,
+        org_name: str = "contoso",
+        seed_size: int = 0,
+        token_lifetime: int = 3599,
+        requests_per_window: int = REQUESTS_PER_WINDOW,
+        window_seconds: float = WINDOW_SECONDS,
+        max_concurrent: int = MAX_CONCURRENT,
+        change_retention: dt.timedelta = dt.timedelta(days=7),
+        **knobs: Any,
+    ):
         self.apps = {client_id: client_secret}
         self.client_id, self.client_secret = client_id, client_secret  # the app the demo and tests sign in as
         self.tenant_id = tenant_id
@@ -171,17 +181,22 @@ class DynamicsEmulator(Emulator):
 
     @classmethod
     def from_options(cls, options: dict[str, Any], **knobs: Any) -> "DynamicsEmulator":
-        return cls(client_id=options.get("client_id") or DEFAULT_CLIENT_ID,
-                   client_secret=options.get("client_secret") or DEFAULT_CLIENT_SECRET,
-                   tenant_id=options.get("tenant_id") or DEFAULT_TENANT, org_name=options.get("org_name") or "contoso",
-                   seed_size=options.get("seed_size", 0) or 0, **knobs)
+        return cls(
+            client_id=options.get("client_id") or DEFAULT_CLIENT_ID,
+            client_secret=options.get("client_secret") or DEFAULT_CLIENT_SECRET,
+            tenant_id=options.get("tenant_id") or DEFAULT_TENANT,
+            org_name=options.get("org_name") or "contoso",
+            seed_size=options.get("seed_size", 0) or 0,
+            **knobs,
+        )
 
     # --- routes --------------------------------------------------------------------------------
     def setup_routes(self) -> None:
         self.route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", self.token, name="token", write=False)
         self.route("GET", API + r"/WhoAmI(?:\(\))?", self.who_am_i, name="WhoAmI")
-        self.route("GET", API + r"/EntityDefinitions(?P<key>\([^)]*\))?(?P<rest>/.*)?", self.entity_definitions,
-                   name="EntityDefinitions")
+        self.route(
+            "GET", API + r"/EntityDefinitions(?P<key>\([^)]*\))?(?P<rest>/.*)?", self.entity_definitions, name="EntityDefinitions"
+        )
         self.route("POST", API + r"/\$batch", self.batch, name="$batch")
         self.route("POST", API + r"/serviceendpoints", self.register_service_endpoint, name="serviceendpoints")
         self.route("GET", API + r"/serviceendpoints", self.list_service_endpoints, name="serviceendpoints")
@@ -209,7 +224,9 @@ class DynamicsEmulator(Emulator):
                 if admitted:
                     self.in_flight[user] = self.in_flight.get(user, 0) + 1
             if not admitted:
-                refused = self._limit_error("0x80072326", f"Number of concurrent requests exceeded the limit of {self.max_concurrent}.", 1)
+                refused = self._limit_error(
+                    "0x80072326", f"Number of concurrent requests exceeded the limit of {self.max_concurrent}.", 1
+                )
                 self.decorate(request, refused)
                 return refused
         try:
@@ -231,9 +248,14 @@ class DynamicsEmulator(Emulator):
     def authenticate(self, request: Request) -> Response | None:
         if self._token_user(request):
             return None
-        response = Response(401, None, {
-            "WWW-Authenticate": f"Bearer authorization_uri={self._base(request)}/{self.tenant_id}/oauth2/authorize, "
-                                f"resource_id={self._base(request)}/"})
+        response = Response(
+            401,
+            None,
+            {
+                "WWW-Authenticate": f"Bearer authorization_uri={self._base(request)}/{self.tenant_id}/oauth2/authorize, "
+                f"resource_id={self._base(request)}/"
+            },
+        )
         return response
 
     @public
@@ -243,50 +265,84 @@ class DynamicsEmulator(Emulator):
         form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
         tenant = request.params["tenant"]
         if tenant.lower() not in (self.tenant_id.lower(), f"{self.org_name}.onmicrosoft.com"):
-            return self._aad_error(400, "invalid_request", 90002,
-                                   f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are "
-                                   "signing into the correct cloud.")
+            return self._aad_error(
+                400,
+                "invalid_request",
+                90002,
+                f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are "
+                "signing into the correct cloud.",
+            )
         if form.get("grant_type") != "client_credentials":
-            return self._aad_error(400, "unsupported_grant_type", 70003,
-                                   "The app requested an unsupported grant type '%s'." % form.get("grant_type", ""))
+            return self._aad_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type '%s'." % form.get("grant_type", ""),
+            )
         client_id = form.get("client_id", "")
         if client_id not in self.apps:
-            return self._aad_error(400, "unauthorized_client", 700016,
-                                   f"Application with identifier '{client_id}' was not found in the directory '{tenant}'. "
-                                   "This can happen if the application has not been installed by the administrator of the "
-                                   "tenant or consented to by any user in the tenant.")
+            return self._aad_error(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory '{tenant}'. "
+                "This can happen if the application has not been installed by the administrator of the "
+                "tenant or consented to by any user in the tenant.",
+            )
         if not secrets.compare_digest(form.get("client_secret", ""), self.apps[client_id]):
-            return self._aad_error(401, "invalid_client", 7000215,
-                                   "Invalid client secret provided. Ensure the secret being sent in the request is the client "
-                                   f"secret value, not the client secret ID, for a secret added to app '{client_id}'.")
+            return self._aad_error(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client "
+                f"secret value, not the client secret ID, for a secret added to app '{client_id}'.",
+            )
         scope = form.get("scope", "")
         resource = scope[: -len("/.default")] if scope.endswith("/.default") else ""
         if not resource or resource.rstrip("/").lower() != self._base(request).lower():
-            return self._aad_error(400, "invalid_resource" if resource else "invalid_scope", 500011 if resource else 70011,
-                                   f"The resource principal named {resource or scope} was not found in the tenant named "
-                                   f"{tenant}. This can happen if the application has not been installed by the "
-                                   "administrator of the tenant.")
+            return self._aad_error(
+                400,
+                "invalid_resource" if resource else "invalid_scope",
+                500011 if resource else 70011,
+                f"The resource principal named {resource or scope} was not found in the tenant named "
+                f"{tenant}. This can happen if the application has not been installed by the "
+                "administrator of the tenant.",
+            )
         token = secrets.token_urlsafe(32)
         with self.lock:
             self.tokens[token] = (self.app_user_ids[client_id], time.time() + self.token_lifetime)
-        return json_response({"token_type": "Bearer", "expires_in": self.token_lifetime,
-                              "ext_expires_in": self.token_lifetime, "access_token": token})
+        return json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime,
+                "ext_expires_in": self.token_lifetime,
+                "access_token": token,
+            }
+        )
 
     def _aad_error(self, status: int, error: str, code: int, description: str) -> Response:
         now = dt.datetime.now(dt.timezone.utc)
         trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
-        return json_response({
-            "error": error,
-            "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\n"
-                                 f"Timestamp: {now:%Y-%m-%d %H:%M:%SZ}",
-            "error_codes": [code], "timestamp": f"{now:%Y-%m-%d %H:%M:%SZ}", "trace_id": trace,
-            "correlation_id": correlation, "error_uri": f"https://login.microsoftonline.com/error?code={code}",
-        }, status)
+        return json_response(
+            {
+                "error": error,
+                "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\n"
+                f"Timestamp: {now:%Y-%m-%d %H:%M:%SZ}",
+                "error_codes": [code],
+                "timestamp": f"{now:%Y-%m-%d %H:%M:%SZ}",
+                "trace_id": trace,
+                "correlation_id": correlation,
+                "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+            },
+            status,
+        )
 
     def connection_settings(self, base_url: str) -> tuple[dict[str, str], dict[str, str]]:
         """(Connection.config, Connection.credentials) for a connection to this emulator at `base_url`."""
-        return ({"org_url": base_url, "tenant_id": self.tenant_id, "client_id": self.client_id, "token_url_base": base_url},
-                {"client_secret": self.client_secret})
+        return (
+            {"org_url": base_url, "tenant_id": self.tenant_id, "client_id": self.client_id, "token_url_base": base_url},
+            {"client_secret": self.client_secret},
+        )
 
     def expire_tokens(self) -> None:
         """Every issued token stops working now (as if its hour ran out)."""
@@ -305,8 +361,12 @@ class DynamicsEmulator(Emulator):
             return None
         allowed, _, wait = self.window.hit(user)
         if not allowed:
-            return self._limit_error("0x80072322", f"Number of requests exceeded the limit of {self.window.limit} over time "
-                                                   f"window of {int(self.window.seconds)} seconds.", wait)
+            return self._limit_error(
+                "0x80072322",
+                f"Number of requests exceeded the limit of {self.window.limit} over time "
+                f"window of {int(self.window.seconds)} seconds.",
+                wait,
+            )
         return None
 
     def _limit_error(self, code: str, message: str, wait: float) -> Response:
@@ -376,8 +436,16 @@ class DynamicsEmulator(Emulator):
             self.rows[logical][record_id] = row
 
     # --- writing (API and direct helpers share this) --------------------------------------------------
-    def _write(self, entity: Entity, record_id: str | None, body: dict[str, Any], *, creating: bool,
-               user: str | None, content_ids: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
+    def _write(
+        self,
+        entity: Entity,
+        record_id: str | None,
+        body: dict[str, Any],
+        *,
+        creating: bool,
+        user: str | None,
+        content_ids: dict[str, tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object.")
         with self.lock:
@@ -413,20 +481,26 @@ class DynamicsEmulator(Emulator):
                 nav = key[: -len("@odata.bind")]
                 found = entity.by_navigation(nav)
                 if not found:
-                    raise bad_request(f"An undeclared property '{nav}' which only has property annotations in the payload "
-                                      "but no property value was found in the payload. In OData, only declared navigation "
-                                      "properties and declared named streams can be represented as properties without values.")
+                    raise bad_request(
+                        f"An undeclared property '{nav}' which only has property annotations in the payload "
+                        "but no property value was found in the payload. In OData, only declared navigation "
+                        "properties and declared named streams can be represented as properties without values."
+                    )
                 attr, target = found
                 values[attr.name] = None if value is None else (target, self._bound_id(target, value, content_ids))
                 continue
             if key.startswith("@") or "@" in key:
                 continue  # instance annotations are ignored on writes
             if key.startswith("_") and key.endswith("_value"):
-                raise bad_request("CRM do not support direct update of Entity Reference properties, Use Navigation properties instead.")
+                raise bad_request(
+                    "CRM do not support direct update of Entity Reference properties, Use Navigation properties instead."
+                )
             attr = entity.attr(key)
             if attr is None:
-                raise bad_request(f"The property '{key}' does not exist on type 'Microsoft.Dynamics.CRM.{entity.logical}'. "
-                                  "Make sure to only use property names that are defined by the type.")
+                raise bad_request(
+                    f"The property '{key}' does not exist on type 'Microsoft.Dynamics.CRM.{entity.logical}'. "
+                    "Make sure to only use property names that are defined by the type."
+                )
             if attr.is_lookup:
                 raise bad_request(f"Lookup '{key}' must be set with '{attr.navigation(attr.targets[0])}@odata.bind'.")
             if not (attr.create or attr.update) and key != entity.primary_id:
@@ -458,15 +532,21 @@ class DynamicsEmulator(Emulator):
             if not isinstance(value, str):
                 raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.String'.")
             if attr.max_length and len(value) > attr.max_length:
-                raise bad_request(f"A validation error occurred. The length of {where} exceeded the maximum allowed length "
-                                  f"of '{attr.max_length}'.", "0x80044331")
+                raise bad_request(
+                    f"A validation error occurred. The length of {where} exceeded the maximum allowed length "
+                    f"of '{attr.max_length}'.",
+                    "0x80044331",
+                )
             return value
         if attr.type in ("Integer", "BigInt", "Picklist", "State", "Status"):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Int32'.")
             if attr.has_options and attr.option(value) is None:
-                raise bad_request(f"A validation error occurred. The value {value} of '{attr.name}' on record of type "
-                                  f"'{entity.logical}' is outside the valid range.", "0x8004431a")
+                raise bad_request(
+                    f"A validation error occurred. The value {value} of '{attr.name}' on record of type "
+                    f"'{entity.logical}' is outside the valid range.",
+                    "0x8004431a",
+                )
             return value
         if attr.type in ("Money", "Decimal"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -497,8 +577,7 @@ class DynamicsEmulator(Emulator):
         if status is None or ("statecode" in values and "statuscode" not in values):
             row["statuscode"] = next(o.value for o in status_attr.options if o.state == state)
         elif status_attr.option(status).state != state:
-            raise bad_request(f"{status} is not a valid status code for state code {entity.display}State.{state}",
-                              "0x80040203")
+            raise bad_request(f"{status} is not a valid status code for state code {entity.display}State.{state}", "0x80040203")
 
     def _delete(self, entity: Entity, record_id: str) -> None:
         with self.lock:
@@ -522,9 +601,16 @@ class DynamicsEmulator(Emulator):
             return
         attributes = {k: self._context_value(v) for k, v in row.items()}
         context = hooks.remote_execution_context(
-            message=message, logical_name=logical, record_id=record_id, attributes=attributes,
-            user_id=self._current_user or next(iter(self.app_user_ids.values())), organization_id=self.organization_id,
-            organization_name=self.org_name, business_unit_id=self.business_unit_id, occurred_at=row["modifiedon"])
+            message=message,
+            logical_name=logical,
+            record_id=record_id,
+            attributes=attributes,
+            user_id=self._current_user or next(iter(self.app_user_ids.values())),
+            organization_id=self.organization_id,
+            organization_name=self.org_name,
+            business_unit_id=self.business_unit_id,
+            occurred_at=row["modifiedon"],
+        )
         body = json.dumps(context).encode()
         for endpoint in list(self.endpoints):
             url, auth_headers = hooks.delivery_url_and_headers(endpoint.url, endpoint.auth_type, endpoint.auth_value)
@@ -533,16 +619,28 @@ class DynamicsEmulator(Emulator):
     @staticmethod
     def _context_value(value: Any) -> Any:
         if isinstance(value, tuple):
-            return {"__type": "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts", "Id": value[1],
-                    "KeyAttributes": [], "LogicalName": value[0], "Name": None, "RowVersion": None}
+            return {
+                "__type": "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts",
+                "Id": value[1],
+                "KeyAttributes": [],
+                "LogicalName": value[0],
+                "Name": None,
+                "RowVersion": None,
+            }
         if isinstance(value, dt.datetime):
             return hooks.wcf_date(value)
         if isinstance(value, dt.date):
             return hooks.wcf_date(dt.datetime.combine(value, dt.time(), dt.timezone.utc))
         return value
 
-    def register_webhook(self, url: str, auth_type: str = "WebhookKey", key: str | None = None,
-                         pairs: dict[str, str] | None = None, name: str = "SyncSmart") -> ServiceEndpoint:
+    def register_webhook(
+        self,
+        url: str,
+        auth_type: str = "WebhookKey",
+        key: str | None = None,
+        pairs: dict[str, str] | None = None,
+        name: str = "SyncSmart",
+    ) -> ServiceEndpoint:
         """As an admin registering a webhook in the Plug-in Registration tool."""
         auth_value = key if auth_type == "WebhookKey" else hooks.settings_xml(pairs or {})
         endpoint = ServiceEndpoint(str(uuid.uuid4()), name, url, auth_type, auth_value or "")
@@ -559,17 +657,33 @@ class DynamicsEmulator(Emulator):
             raise ApiError(400, "0x80040203", "Only the Webhook contract (8) is supported by this emulator.")
         auth_type = hooks.AUTH_TYPE_NAMES.get(body.get("authtype"))
         if not auth_type or not body.get("url"):
-            raise bad_request("A webhook service endpoint needs url and authtype 4 (WebhookKey), 5 (HttpHeader) or 6 (HttpQueryString).",
-                              "0x80040203")
-        endpoint = ServiceEndpoint(str(uuid.uuid4()), body.get("name", "webhook"), body["url"], auth_type, body.get("authvalue", ""))
+            raise bad_request(
+                "A webhook service endpoint needs url and authtype 4 (WebhookKey), 5 (HttpHeader) or 6 (HttpQueryString).",
+                "0x80040203",
+            )
+        endpoint = ServiceEndpoint(
+            str(uuid.uuid4()), body.get("name", "webhook"), body["url"], auth_type, body.get("authvalue", "")
+        )
         with self.lock:
             self.endpoints.append(endpoint)
         return Response(204, None, {"OData-EntityId": f"{self._api_root(request)}/serviceendpoints({endpoint.id})"})
 
     def list_service_endpoints(self, request: Request) -> Response:
-        return json_response({"@odata.context": f"{self._api_root(request)}/$metadata#serviceendpoints",
-                              "value": [{"serviceendpointid": e.id, "name": e.name, "url": e.url, "contract": 8,
-                                         "authtype": hooks.AUTH_TYPES[e.auth_type]} for e in self.endpoints]})
+        return json_response(
+            {
+                "@odata.context": f"{self._api_root(request)}/$metadata#serviceendpoints",
+                "value": [
+                    {
+                        "serviceendpointid": e.id,
+                        "name": e.name,
+                        "url": e.url,
+                        "contract": 8,
+                        "authtype": hooks.AUTH_TYPES[e.auth_type],
+                    }
+                    for e in self.endpoints
+                ],
+            }
+        )
 
     # --- direct helpers: a user working in Dynamics ----------------------------------------------------------
     def _helper_values(self, entity: Entity, properties: dict[str, Any]) -> dict[str, Any]:
@@ -579,7 +693,9 @@ class DynamicsEmulator(Emulator):
             attr = entity.attr(key)
             if attr is not None and attr.is_lookup:
                 target = attr.targets[0]
-                body[f"{attr.navigation(target)}@odata.bind"] = None if value is None else f"/{ENTITIES[target].set_name}({value})"
+                body[f"{attr.navigation(target)}@odata.bind"] = (
+                    None if value is None else f"/{ENTITIES[target].set_name}({value})"
+                )
             else:
                 body[key] = value
         return body
@@ -615,10 +731,18 @@ class DynamicsEmulator(Emulator):
         if user_id not in self.rows["systemuser"]:
             version, now = self._bump()
             self.rows["systemuser"][user_id] = {
-                "systemuserid": user_id, "firstname": "#", "lastname": "SyncSmart Integration", "fullname": "# SyncSmart Integration",
+                "systemuserid": user_id,
+                "firstname": "#",
+                "lastname": "SyncSmart Integration",
+                "fullname": "# SyncSmart Integration",
                 "internalemailaddress": f"syncsmart-{client_id[:8]}@{self.org_name}.onmicrosoft.com",
-                "domainname": f"syncsmart-{client_id[:8]}@{self.org_name}.onmicrosoft.com", "applicationid": client_id,
-                "isdisabled": False, "createdon": now, "modifiedon": now, "versionnumber": version}
+                "domainname": f"syncsmart-{client_id[:8]}@{self.org_name}.onmicrosoft.com",
+                "applicationid": client_id,
+                "isdisabled": False,
+                "createdon": now,
+                "modifiedon": now,
+                "versionnumber": version,
+            }
         return user_id
 
     def seed_demo_data(self, size: int) -> None:
@@ -630,37 +754,82 @@ class DynamicsEmulator(Emulator):
         users = []
         for n in range(max(3, size // 20)):
             f, last_name = first[n % len(first)], last[n % len(last)]
-            users.append(self.create_record("systemusers", {
-                "firstname": f, "lastname": last_name, "internalemailaddress": f"{f.lower()}.{last_name.lower()}{n}@{self.org_name}.com",
-                "domainname": f"{f.lower()}.{last_name.lower()}{n}@{self.org_name}.com", "title": "Account Executive"}))
+            users.append(
+                self.create_record(
+                    "systemusers",
+                    {
+                        "firstname": f,
+                        "lastname": last_name,
+                        "internalemailaddress": f"{f.lower()}.{last_name.lower()}{n}@{self.org_name}.com",
+                        "domainname": f"{f.lower()}.{last_name.lower()}{n}@{self.org_name}.com",
+                        "title": "Account Executive",
+                    },
+                )
+            )
         accounts = []
         for n in range(size):
             name = f"{words[n % len(words)]} {rng.choice(['Traders', 'Systems', 'Labs', 'Holdings', 'Group'])} {n}"
             domain = re.sub(r"\W+", "", name.lower()) + ".example.com"
-            accounts.append(self.create_record("accounts", {
-                "name": name, "websiteurl": f"https://www.{domain}", "telephone1": f"+1 425 555 {n % 10000:04d}",
-                "address1_city": rng.choice(["Seattle", "Redmond", "Berlin", "London", "Sydney"]),
-                "industrycode": rng.randint(1, 33), "customertypecode": rng.choice([3, 8, 5]),
-                "numberofemployees": rng.randint(5, 5000), "ownerid": rng.choice(users)}))
+            accounts.append(
+                self.create_record(
+                    "accounts",
+                    {
+                        "name": name,
+                        "websiteurl": f"https://www.{domain}",
+                        "telephone1": f"+1 425 555 {n % 10000:04d}",
+                        "address1_city": rng.choice(["Seattle", "Redmond", "Berlin", "London", "Sydney"]),
+                        "industrycode": rng.randint(1, 33),
+                        "customertypecode": rng.choice([3, 8, 5]),
+                        "numberofemployees": rng.randint(5, 5000),
+                        "ownerid": rng.choice(users),
+                    },
+                )
+            )
         contacts = []
         for n in range(size):
             f, last_name = rng.choice(first), rng.choice(last)
-            contacts.append(self.create_record("contacts", {
-                "firstname": f, "lastname": last_name, "emailaddress1": f"{f.lower()}.{last_name.lower()}{n}@example.com",
-                "jobtitle": rng.choice(["CEO", "CTO", "Buyer", "IT Manager"]), "preferredcontactmethodcode": rng.randint(1, 5),
-                "parentcustomerid": accounts[n % len(accounts)] if accounts else None, "ownerid": rng.choice(users)}))
+            contacts.append(
+                self.create_record(
+                    "contacts",
+                    {
+                        "firstname": f,
+                        "lastname": last_name,
+                        "emailaddress1": f"{f.lower()}.{last_name.lower()}{n}@example.com",
+                        "jobtitle": rng.choice(["CEO", "CTO", "Buyer", "IT Manager"]),
+                        "preferredcontactmethodcode": rng.randint(1, 5),
+                        "parentcustomerid": accounts[n % len(accounts)] if accounts else None,
+                        "ownerid": rng.choice(users),
+                    },
+                )
+            )
         for n in range(size):
             f, last_name = rng.choice(first), rng.choice(last)
-            self.create_record("leads", {
-                "subject": f"Interested in {rng.choice(['licences', 'support', 'a demo'])}", "firstname": f, "lastname": last_name,
-                "emailaddress1": f"lead.{f.lower()}.{last_name.lower()}{n}@example.org", "companyname": f"{rng.choice(words)} Ltd",
-                "leadsourcecode": rng.randint(1, 10), "leadqualitycode": rng.randint(1, 3), "ownerid": rng.choice(users)})
+            self.create_record(
+                "leads",
+                {
+                    "subject": f"Interested in {rng.choice(['licences', 'support', 'a demo'])}",
+                    "firstname": f,
+                    "lastname": last_name,
+                    "emailaddress1": f"lead.{f.lower()}.{last_name.lower()}{n}@example.org",
+                    "companyname": f"{rng.choice(words)} Ltd",
+                    "leadsourcecode": rng.randint(1, 10),
+                    "leadqualitycode": rng.randint(1, 3),
+                    "ownerid": rng.choice(users),
+                },
+            )
         for n in range(size // 2):
-            self.create_record("opportunities", {
-                "name": f"{rng.choice(['Renewal', 'Upsell', 'New business'])} {n}", "estimatedvalue": rng.randint(1, 500) * 100,
-                "closeprobability": rng.randint(0, 100), "opportunityratingcode": rng.randint(1, 3),
-                "parentaccountid": accounts[n % len(accounts)], "parentcontactid": contacts[n % len(contacts)],
-                "ownerid": rng.choice(users)})
+            self.create_record(
+                "opportunities",
+                {
+                    "name": f"{rng.choice(['Renewal', 'Upsell', 'New business'])} {n}",
+                    "estimatedvalue": rng.randint(1, 500) * 100,
+                    "closeprobability": rng.randint(0, 100),
+                    "opportunityratingcode": rng.randint(1, 3),
+                    "parentaccountid": accounts[n % len(accounts)],
+                    "parentcontactid": contacts[n % len(contacts)],
+                    "ownerid": rng.choice(users),
+                },
+            )
 
     # --- reading ----------------------------------------------------------------------------------------------
     def _view(self, entity: Entity, row: dict[str, Any]) -> dict[str, Any]:
@@ -707,8 +876,15 @@ class DynamicsEmulator(Emulator):
             columns.append(entity.attr(entity.primary_id))
         return columns
 
-    def _serialize(self, entity: Entity, row: dict[str, Any], columns: list[Attr], annotations: str,
-                   expand: dict[str, list[str] | None], request: Request) -> dict[str, Any]:
+    def _serialize(
+        self,
+        entity: Entity,
+        row: dict[str, Any],
+        columns: list[Attr],
+        annotations: str,
+        expand: dict[str, list[str] | None],
+        request: Request,
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"@odata.etag": f'W/"{row.get("versionnumber")}"'}
         for attr in columns:
             value = row.get(attr.name)
@@ -734,8 +910,11 @@ class DynamicsEmulator(Emulator):
             value = row.get(attr.name)
             target_entity = ENTITIES[target]
             target_row = self.rows[target].get(value[1]) if value and value[0] == target else None
-            out[nav] = (self._serialize(target_entity, target_row, self._columns(target_entity, nav_select), annotations, {}, request)
-                        if target_row else None)
+            out[nav] = (
+                self._serialize(target_entity, target_row, self._columns(target_entity, nav_select), annotations, {}, request)
+                if target_row
+                else None
+            )
         return out
 
     def api_list(self, request: Request) -> Response:
@@ -766,16 +945,22 @@ class DynamicsEmulator(Emulator):
             if top is not None:
                 rows = rows[: int(top)]
             offset = _cookie_page(skiptoken) * page_size
-            page = rows[offset: offset + page_size]
+            page = rows[offset : offset + page_size]
             expand = _parse_expand(request.arg("$expand"))
             columns = self._columns(entity, select)
-            body: dict[str, Any] = {"@odata.context": f"{root}/$metadata#{entity.set_name}" + (f"({','.join(select)})" if select else ""),
-                                    "value": [self._serialize(entity, r, columns, annotations, expand, request) for r in page]}
+            body: dict[str, Any] = {
+                "@odata.context": f"{root}/$metadata#{entity.set_name}" + (f"({','.join(select)})" if select else ""),
+                "value": [self._serialize(entity, r, columns, annotations, expand, request) for r in page],
+            }
             if request.arg("$count") == "true":
                 body["@odata.count"] = len(rows)
         if offset + page_size < len(rows):
-            body["@odata.nextLink"] = _link(root, entity.set_name, request, {
-                "$skiptoken": f'<cookie pagenumber="{offset // page_size + 2}" istracking="False" />'})
+            body["@odata.nextLink"] = _link(
+                root,
+                entity.set_name,
+                request,
+                {"$skiptoken": f'<cookie pagenumber="{offset // page_size + 2}" istracking="False" />'},
+            )
         headers = {"Preference-Applied": f"odata.maxpagesize={page_size}"} if "odata.maxpagesize" in prefer else {}
         return json_response(body, **headers)
 
@@ -798,11 +983,20 @@ class DynamicsEmulator(Emulator):
             values = []
             for version, record_id, row in page:
                 if row is None:
-                    values.append({"@odata.context": f"{root}/$metadata#{entity.set_name}/$deletedEntity", "id": record_id,
-                                   "reason": "deleted"})
+                    values.append(
+                        {
+                            "@odata.context": f"{root}/$metadata#{entity.set_name}/$deletedEntity",
+                            "id": record_id,
+                            "reason": "deleted",
+                        }
+                    )
                 else:
                     values.append(self._serialize(entity, row, columns, annotations, {}, request))
-        context = f"{root}/$metadata#{entity.set_name}" + (f"({','.join(select)})" if select else "") + ("/$delta" if delta or since else "")
+        context = (
+            f"{root}/$metadata#{entity.set_name}"
+            + (f"({','.join(select)})" if select else "")
+            + ("/$delta" if delta or since else "")
+        )
         body: dict[str, Any] = {"@odata.context": context, "value": values}
         base_params = {"$select": ",".join(select)} if select else {}
         if more:
@@ -811,7 +1005,9 @@ class DynamicsEmulator(Emulator):
         else:
             stamp = dt.datetime.now(dt.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
             body["@odata.deltaLink"] = _link(root, entity.set_name, None, {**base_params, "$deltatoken": f"{snapshot}!{stamp}"})
-        applied = ["odata.track-changes"] + ([f"odata.maxpagesize={page_size}"] if "odata.maxpagesize" in _prefer(request) else [])
+        applied = ["odata.track-changes"] + (
+            [f"odata.maxpagesize={page_size}"] if "odata.maxpagesize" in _prefer(request) else []
+        )
         return json_response(body, **{"Preference-Applied": ",".join(applied)})
 
     def _delta_version(self, token: str) -> int:
@@ -848,8 +1044,14 @@ class DynamicsEmulator(Emulator):
                 if row is None:
                     raise not_found(entity, record_id)
                 columns = self._columns(entity, odata.parse_select(request.arg("$select")))
-                body = self._serialize(entity, row, columns, _prefer(request).get("odata.include-annotations", ""),
-                                       _parse_expand(request.arg("$expand")), request)
+                body = self._serialize(
+                    entity,
+                    row,
+                    columns,
+                    _prefer(request).get("odata.include-annotations", ""),
+                    _parse_expand(request.arg("$expand")),
+                    request,
+                )
             body = {"@odata.context": f"{self._api_root(request)}/$metadata#{entity.set_name}/$entity", **body}
             return json_response(body)
         except (ApiError, odata.ODataError) as exc:
@@ -860,14 +1062,16 @@ class DynamicsEmulator(Emulator):
         return self._respond(lambda: self._create(request, request.params["set"], request.json(), request.headers, {}))
 
     def api_patch(self, request: Request) -> Response:
-        return self._respond(lambda: self._patch(request, request.params["set"], request.params["key"], request.json(),
-                                                 request.headers, {}))
+        return self._respond(
+            lambda: self._patch(request, request.params["set"], request.params["key"], request.json(), request.headers, {})
+        )
 
     def api_delete(self, request: Request) -> Response:
         def delete() -> Response:
             entity = self._entity_for_set(request.params["set"])
             self._delete(entity, self._key(entity, request.params["key"]))
             return Response(204)
+
         return self._respond(delete)
 
     def _respond(self, action: Callable[[], Response]) -> Response:
@@ -878,14 +1082,22 @@ class DynamicsEmulator(Emulator):
         except ValueError as exc:  # malformed JSON bodies, $top=abc, odata.maxpagesize=abc...
             return self.error(400, f"The request is not valid: {exc}", "0x80060891")
 
-    def _create(self, request: Request, set_name: str, body: Any, headers: dict[str, str],
-                content_ids: dict[str, tuple[str, str]]) -> Response:
+    def _create(
+        self, request: Request, set_name: str, body: Any, headers: dict[str, str], content_ids: dict[str, tuple[str, str]]
+    ) -> Response:
         entity = self._entity_for_set(set_name)
         row = self._write(entity, None, body, creating=True, user=self._token_user(request), content_ids=content_ids)
         return self._written(request, entity, row, headers, 201)
 
-    def _patch(self, request: Request, set_name: str, key: str, body: Any, headers: dict[str, str],
-               content_ids: dict[str, tuple[str, str]]) -> Response:
+    def _patch(
+        self,
+        request: Request,
+        set_name: str,
+        key: str,
+        body: Any,
+        headers: dict[str, str],
+        content_ids: dict[str, tuple[str, str]],
+    ) -> Response:
         entity = self._entity_for_set(set_name)
         record_id = self._key(entity, key)
         if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
@@ -896,7 +1108,9 @@ class DynamicsEmulator(Emulator):
             if existing is not None and if_none_match == "*":
                 raise ApiError(412, "0x80040237", "A record with matching key values already exists.")
             if existing is not None and if_match not in (None, "*") and if_match.strip('W/"') != str(existing["versionnumber"]):
-                raise ApiError(412, "0x80060882", "The version of the existing record doesn't match the RowVersion property provided.")
+                raise ApiError(
+                    412, "0x80060882", "The version of the existing record doesn't match the RowVersion property provided."
+                )
             creating = existing is None
             body = dict(body or {})
             if creating:
@@ -919,8 +1133,9 @@ class DynamicsEmulator(Emulator):
         except batchfmt.BatchFormatError as exc:
             return self.error(400, str(exc), "0x80048d19")
         if batchfmt.operation_count(parts) > batchfmt.MAX_BATCH_OPERATIONS:
-            return self.error(400, f"The number of requests in the batch exceeds the limit of {batchfmt.MAX_BATCH_OPERATIONS}.",
-                              "0x80048d1a")
+            return self.error(
+                400, f"The number of requests in the batch exceeds the limit of {batchfmt.MAX_BATCH_OPERATIONS}.", "0x80048d1a"
+            )
         continue_on_error = "odata.continue-on-error" in _prefer(request)
         results: list[batchfmt.ResultPart] = []
         with self.lock:
@@ -943,9 +1158,12 @@ class DynamicsEmulator(Emulator):
         try:
             for op in changeset.requests:
                 if op.method == "GET":
-                    result = batchfmt.OperationResult(400, {}, {"error": {"code": "0x80048d19",
-                                                                          "message": "GET requests are not allowed in a change set."}},
-                                                      op.content_id)
+                    result = batchfmt.OperationResult(
+                        400,
+                        {},
+                        {"error": {"code": "0x80048d19", "message": "GET requests are not allowed in a change set."}},
+                        op.content_id,
+                    )
                 else:
                     result = self._run_operation(request, op, undo.created)
                 if not result.ok:
@@ -967,11 +1185,19 @@ class DynamicsEmulator(Emulator):
         for logical, tomb in undo.tombstones:
             self.tombstones[logical].remove(tomb)
 
-    def _run_operation(self, request: Request, op: batchfmt.BatchRequest, content_ids: dict[str, tuple[str, str]]) -> batchfmt.OperationResult:
+    def _run_operation(
+        self, request: Request, op: batchfmt.BatchRequest, content_ids: dict[str, tuple[str, str]]
+    ) -> batchfmt.OperationResult:
         path, query = _inner_path(op.url, content_ids)
         headers = {k.lower(): v for k, v in op.headers.items()}
-        inner = Request(op.method, API + "/" + path, query, {**request.headers, **headers},
-                        json.dumps(op.body).encode() if op.body is not None else b"", request.environ)
+        inner = Request(
+            op.method,
+            API + "/" + path,
+            query,
+            {**request.headers, **headers},
+            json.dumps(op.body).encode() if op.body is not None else b"",
+            request.environ,
+        )
         try:
             response = self._dispatch_inner(inner, path, op, content_ids)
         except (ApiError, odata.ODataError) as exc:
@@ -983,8 +1209,9 @@ class DynamicsEmulator(Emulator):
                 content_ids[op.content_id] = (m.group(1), m.group(2))
         return result
 
-    def _dispatch_inner(self, inner: Request, path: str, op: batchfmt.BatchRequest,
-                        content_ids: dict[str, tuple[str, str]]) -> Response:
+    def _dispatch_inner(
+        self, inner: Request, path: str, op: batchfmt.BatchRequest, content_ids: dict[str, tuple[str, str]]
+    ) -> Response:
         m = re.fullmatch(r"([a-z]+)(?:\(([^)]*)\))?", path)
         if op.method == "GET":
             route, _ = self._match(inner)
@@ -1006,9 +1233,14 @@ class DynamicsEmulator(Emulator):
 
     # --- WhoAmI and metadata ----------------------------------------------------------------------------------------
     def who_am_i(self, request: Request) -> Response:
-        return json_response({"@odata.context": f"{self._api_root(request)}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
-                              "BusinessUnitId": self.business_unit_id, "UserId": self._token_user(request),
-                              "OrganizationId": self.organization_id})
+        return json_response(
+            {
+                "@odata.context": f"{self._api_root(request)}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
+                "BusinessUnitId": self.business_unit_id,
+                "UserId": self._token_user(request),
+                "OrganizationId": self.organization_id,
+            }
+        )
 
     def entity_definitions(self, request: Request) -> Response:
         try:
@@ -1028,8 +1260,9 @@ class DynamicsEmulator(Emulator):
             return json_response({"@odata.context": f"{root}/$metadata#EntityDefinitions", "value": items})
         entity = self._entity_by_metadata_key(key[1:-1])
         if not rest:
-            return json_response({"@odata.context": f"{root}/$metadata#EntityDefinitions/$entity",
-                                  **self._entity_json(entity, expand, select)})
+            return json_response(
+                {"@odata.context": f"{root}/$metadata#EntityDefinitions/$entity", **self._entity_json(entity, expand, select)}
+            )
         m = re.fullmatch(r"/Attributes(?:\(([^)]*)\))?(?:/Microsoft\.Dynamics\.CRM\.(\w+)AttributeMetadata)?", rest)
         if not m:
             raise ApiError(404, "0x8006088a", f"Resource not found for the segment '{rest.strip('/')}'.")
@@ -1040,10 +1273,18 @@ class DynamicsEmulator(Emulator):
             attrs = [a for a in attrs if a.name == name]
             if not attrs:
                 raise ApiError(404, "0x80041102", f"Could not find attribute '{name}' for entity '{entity.logical}'.")
-            return json_response({"@odata.context": f"{root}/$metadata#EntityDefinitions('{entity.logical}')/Attributes/$entity",
-                                  **self._attribute_json(entity, attrs[0], expand, select)})
-        return json_response({"@odata.context": f"{root}/$metadata#EntityDefinitions('{entity.logical}')/Attributes",
-                              "value": [self._attribute_json(entity, a, expand, select) for a in attrs]})
+            return json_response(
+                {
+                    "@odata.context": f"{root}/$metadata#EntityDefinitions('{entity.logical}')/Attributes/$entity",
+                    **self._attribute_json(entity, attrs[0], expand, select),
+                }
+            )
+        return json_response(
+            {
+                "@odata.context": f"{root}/$metadata#EntityDefinitions('{entity.logical}')/Attributes",
+                "value": [self._attribute_json(entity, a, expand, select) for a in attrs],
+            }
+        )
 
     def _entity_by_metadata_key(self, key: str) -> Entity:
         m = re.fullmatch(r"LogicalName='([^']*)'", key)
@@ -1056,10 +1297,19 @@ class DynamicsEmulator(Emulator):
         return entity
 
     def _entity_json(self, entity: Entity, expand: dict, select: list[str] | None) -> dict[str, Any]:
-        item = {"MetadataId": _metadata_id(entity.logical), "LogicalName": entity.logical, "SchemaName": entity.logical.capitalize(),
-                "EntitySetName": entity.set_name, "PrimaryIdAttribute": entity.primary_id, "PrimaryNameAttribute": entity.primary_name,
-                "ObjectTypeCode": entity.object_type_code, "ChangeTrackingEnabled": True, "IsCustomEntity": False,
-                "DisplayName": _label(entity.display), "DisplayCollectionName": _label(entity.display + "s")}
+        item = {
+            "MetadataId": _metadata_id(entity.logical),
+            "LogicalName": entity.logical,
+            "SchemaName": entity.logical.capitalize(),
+            "EntitySetName": entity.set_name,
+            "PrimaryIdAttribute": entity.primary_id,
+            "PrimaryNameAttribute": entity.primary_name,
+            "ObjectTypeCode": entity.object_type_code,
+            "ChangeTrackingEnabled": True,
+            "IsCustomEntity": False,
+            "DisplayName": _label(entity.display),
+            "DisplayCollectionName": _label(entity.display + "s"),
+        }
         if select:
             item = {k: v for k, v in item.items() if k in select or k == "MetadataId"}
         if "Attributes" in expand:
@@ -1069,14 +1319,26 @@ class DynamicsEmulator(Emulator):
     def _attribute_json(self, entity: Entity, attr: Attr, expand: dict, select: list[str] | None) -> dict[str, Any]:
         kind = _metadata_type(attr)
         item: dict[str, Any] = {
-            "@odata.type": f"#Microsoft.Dynamics.CRM.{kind}AttributeMetadata", "MetadataId": _metadata_id(f"{entity.logical}.{attr.name}"),
-            "LogicalName": attr.name, "SchemaName": attr.name.capitalize(), "EntityLogicalName": entity.logical,
-            "AttributeType": attr.type, "AttributeTypeName": {"Value": f"{attr.type}Type"}, "DisplayName": _label(attr.label),
-            "RequiredLevel": {"Value": attr.required, "CanBeChanged": attr.required != "SystemRequired",
-                              "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings"},
-            "IsValidForCreate": attr.create, "IsValidForUpdate": attr.update, "IsValidForRead": True,
-            "IsPrimaryId": attr.name == entity.primary_id, "IsPrimaryName": attr.name == entity.primary_name,
-            "AttributeOf": None, "IsCustomAttribute": False,
+            "@odata.type": f"#Microsoft.Dynamics.CRM.{kind}AttributeMetadata",
+            "MetadataId": _metadata_id(f"{entity.logical}.{attr.name}"),
+            "LogicalName": attr.name,
+            "SchemaName": attr.name.capitalize(),
+            "EntityLogicalName": entity.logical,
+            "AttributeType": attr.type,
+            "AttributeTypeName": {"Value": f"{attr.type}Type"},
+            "DisplayName": _label(attr.label),
+            "RequiredLevel": {
+                "Value": attr.required,
+                "CanBeChanged": attr.required != "SystemRequired",
+                "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings",
+            },
+            "IsValidForCreate": attr.create,
+            "IsValidForUpdate": attr.update,
+            "IsValidForRead": True,
+            "IsPrimaryId": attr.name == entity.primary_id,
+            "IsPrimaryName": attr.name == entity.primary_name,
+            "AttributeOf": None,
+            "IsCustomAttribute": False,
         }
         if attr.type in ("String", "Memo"):
             item["MaxLength"] = attr.max_length
@@ -1109,12 +1371,19 @@ class DynamicsEmulator(Emulator):
                 self.expire_tokens()
                 return json_response({"ok": True})
             if request.path == "/_emulator/webhooks" and request.method == "POST":
-                endpoint = self.register_webhook(body["url"], body.get("auth_type", "WebhookKey"), body.get("key"), body.get("pairs"))
+                endpoint = self.register_webhook(
+                    body["url"], body.get("auth_type", "WebhookKey"), body.get("key"), body.get("pairs")
+                )
                 return json_response({"id": endpoint.id}, 201)
             if request.path == "/_emulator/state" and request.method == "GET":
-                return json_response({"counts": {e.set_name: len(self.rows[e.logical]) for e in ENTITIES.values()},
-                                      "version": self.version, "webhooks": len(self.endpoints),
-                                      "deliveries": list(self.webhook_sender.deliveries)})
+                return json_response(
+                    {
+                        "counts": {e.set_name: len(self.rows[e.logical]) for e in ENTITIES.values()},
+                        "version": self.version,
+                        "webhooks": len(self.endpoints),
+                        "deliveries": list(self.webhook_sender.deliveries),
+                    }
+                )
         except ApiError as exc:
             return self._api_error(exc)
         except (KeyError, TypeError) as exc:
@@ -1228,10 +1497,23 @@ def _inner_path(url: str, content_ids: dict[str, tuple[str, str]]) -> tuple[str,
 
 
 def _metadata_type(attr: Attr) -> str:
-    return {"String": "String", "Memo": "Memo", "Integer": "Integer", "BigInt": "BigInt", "Money": "Money",
-            "Decimal": "Decimal", "Boolean": "Boolean", "DateTime": "DateTime", "Picklist": "Picklist", "State": "State",
-            "Status": "Status", "Lookup": "Lookup", "Customer": "Lookup", "Owner": "Lookup",
-            "Uniqueidentifier": "UniqueIdentifier"}[attr.type]
+    return {
+        "String": "String",
+        "Memo": "Memo",
+        "Integer": "Integer",
+        "BigInt": "BigInt",
+        "Money": "Money",
+        "Decimal": "Decimal",
+        "Boolean": "Boolean",
+        "DateTime": "DateTime",
+        "Picklist": "Picklist",
+        "State": "State",
+        "Status": "Status",
+        "Lookup": "Lookup",
+        "Customer": "Lookup",
+        "Owner": "Lookup",
+        "Uniqueidentifier": "UniqueIdentifier",
+    }[attr.type]
 
 
 def _metadata_id(name: str) -> str:
@@ -1240,7 +1522,14 @@ def _metadata_id(name: str) -> str:
 
 def _label(text: str, german: str | None = None) -> dict[str, Any]:
     def one(label: str, lang: int) -> dict[str, Any]:
-        return {"Label": label, "LanguageCode": lang, "IsManaged": True, "MetadataId": _metadata_id(f"{label}:{lang}"), "HasChanged": None}
+        return {
+            "Label": label,
+            "LanguageCode": lang,
+            "IsManaged": True,
+            "MetadataId": _metadata_id(f"{label}:{lang}"),
+            "HasChanged": None,
+        }
+
     localized = [one(text, ENGLISH)] + ([one(german, GERMAN)] if german else [])
     return {"LocalizedLabels": localized, "UserLocalizedLabel": one(text, ENGLISH)}
 
@@ -1248,8 +1537,16 @@ def _label(text: str, german: str | None = None) -> dict[str, Any]:
 def _option_set(entity: Entity, attr: Attr) -> dict[str, Any]:
     options = []
     for o in attr.options:
-        item: dict[str, Any] = {"Value": o.value, "Color": None, "IsManaged": True, "ExternalValue": "", "MetadataId": None,
-                                "HasChanged": None, "Label": _label(o.label, o.german), "Description": _label("")}
+        item: dict[str, Any] = {
+            "Value": o.value,
+            "Color": None,
+            "IsManaged": True,
+            "ExternalValue": "",
+            "MetadataId": None,
+            "HasChanged": None,
+            "Label": _label(o.label, o.german),
+            "Description": _label(""),
+        }
         if attr.type == "Status":
             item["State"] = o.state
         if attr.type == "State":
@@ -1258,6 +1555,11 @@ def _option_set(entity: Entity, attr: Attr) -> dict[str, Any]:
             item["InvariantName"] = o.label
         options.append(item)
     kinds = {"Picklist": "Picklist", "State": "State", "Status": "Status"}
-    return {"MetadataId": _metadata_id(f"{entity.logical}_{attr.name}_optionset"), "Name": f"{entity.logical}_{attr.name}",
-            "OptionSetType": kinds[attr.type], "IsGlobal": False, "IsCustomOptionSet": False, "Options": options}
-
+    return {
+        "MetadataId": _metadata_id(f"{entity.logical}_{attr.name}_optionset"),
+        "Name": f"{entity.logical}_{attr.name}",
+        "OptionSetType": kinds[attr.type],
+        "IsGlobal": False,
+        "IsCustomOptionSet": False,
+        "Options": options,
+    }

@@ -58,15 +58,18 @@ def clean_org_url(value: str) -> str:
     parts, port = _parts(value, "organization URL", ORG_EXAMPLE)
     host = (parts.hostname or "").lower()
     if parts.username or parts.password:
-        raise forms.ValidationError(f"The org URL cannot contain a user name or password. Enter e.g. {ORG_EXAMPLE}.",
-                                    code="userinfo")
+        raise forms.ValidationError(
+            f"The org URL cannot contain a user name or password. Enter e.g. {ORG_EXAMPLE}.", code="userinfo"
+        )
     emulator = host in allowed_emulator_hosts()
     if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not emulator):
         raise forms.ValidationError(f"The org URL must start with https://, e.g. {ORG_EXAMPLE}.", code="scheme")
     if parts.path.rstrip("/") or parts.query or parts.fragment:
         raise forms.ValidationError(
             f"Enter only the organization URL, without a path such as /main.aspx or /api/data: e.g. "
-            f"{parts.scheme}://{host or 'contoso.crm.dynamics.com'}.", code="path")
+            f"{parts.scheme}://{host or 'contoso.crm.dynamics.com'}.",
+            code="path",
+        )
     if emulator:
         return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
     if port is not None:
@@ -75,7 +78,8 @@ def clean_org_url(value: str) -> str:
         raise forms.ValidationError(
             f"{host or 'That'} is not a Dynamics 365 address. The org URL looks like {ORG_EXAMPLE} (or a regional "
             "https://contoso.crm4.dynamics.com); find it in Power Platform admin center > Environments > Environment URL.",
-            code="host")
+            code="host",
+        )
     return f"https://{host}"
 
 
@@ -87,8 +91,11 @@ def clean_token_url_base(value: str) -> str:
     if host in allowed_emulator_hosts() and parts.scheme in ("http", "https") and not parts.path.strip("/"):
         return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
     if parts.scheme != "https" or host not in AZURE_LOGIN_HOSTS or port or parts.path.strip("/"):
-        raise forms.ValidationError("The token endpoint must be an Azure AD login host such as https://login.microsoftonline.com "
-                                    "(leave it blank for the default).", code="token_url_base")
+        raise forms.ValidationError(
+            "The token endpoint must be an Azure AD login host such as https://login.microsoftonline.com "
+            "(leave it blank for the default).",
+            code="token_url_base",
+        )
     return f"https://{host}"
 
 
@@ -97,24 +104,37 @@ class DynamicsCredentialsForm(CredentialsForm):
     secret_field = "client_secret"
 
     org_url = forms.CharField(
-        label="Organization URL", max_length=255,
+        label="Organization URL",
+        max_length=255,
         error_messages={"required": f"Enter the organization URL, e.g. {ORG_EXAMPLE}."},
         help_text="Power Platform admin center > Environments > your environment > Environment URL, e.g. "
-                  f"{ORG_EXAMPLE}. Only the address, no /main.aspx.")
+        f"{ORG_EXAMPLE}. Only the address, no /main.aspx.",
+    )
     tenant_id = forms.CharField(
-        label="Directory (tenant) ID", max_length=255,
-        help_text="Azure portal > App registrations > your app > Overview > Directory (tenant) ID.")
+        label="Directory (tenant) ID",
+        max_length=255,
+        help_text="Azure portal > App registrations > your app > Overview > Directory (tenant) ID.",
+    )
     client_id = forms.CharField(
-        label="Application (client) ID", max_length=64,
+        label="Application (client) ID",
+        max_length=64,
         help_text="Azure portal > App registrations > your app > Overview > Application (client) ID. The app must be an "
-                  "application user in the environment with a security role.")
+        "application user in the environment with a security role.",
+    )
     client_secret = forms.CharField(
-        label="Client secret", max_length=500, required=False, strip=True,
+        label="Client secret",
+        max_length=500,
+        required=False,
+        strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Certificates & secrets > the secret's Value (not its Secret ID). Left blank, the saved secret is kept.")
+        help_text="Certificates & secrets > the secret's Value (not its Secret ID). Left blank, the saved secret is kept.",
+    )
     token_url_base = forms.CharField(
-        label="Token endpoint (advanced)", max_length=255, required=False,
-        help_text="Leave blank for https://login.microsoftonline.com (sovereign clouds: login.microsoftonline.us).")
+        label="Token endpoint (advanced)",
+        max_length=255,
+        required=False,
+        help_text="Leave blank for https://login.microsoftonline.com (sovereign clouds: login.microsoftonline.us).",
+    )
 
     def clean_org_url(self) -> str:
         return clean_org_url(self.cleaned_data.get("org_url", ""))
@@ -126,28 +146,38 @@ class DynamicsCredentialsForm(CredentialsForm):
         value = self.cleaned_data["tenant_id"].strip().lower()
         if _is_guid(value) or TENANT_DOMAIN.match(value):
             return value
-        raise forms.ValidationError("The tenant ID is a GUID like 8f5d2a6c-1b3e-4c7a-9d2f-6e4b1a0c9d11 (or your "
-                                    "contoso.onmicrosoft.com domain); copy it from the app registration's Overview page.")
+        raise forms.ValidationError(
+            "The tenant ID is a GUID like 8f5d2a6c-1b3e-4c7a-9d2f-6e4b1a0c9d11 (or your "
+            "contoso.onmicrosoft.com domain); copy it from the app registration's Overview page."
+        )
 
     def clean_client_id(self) -> str:
         value = self.cleaned_data["client_id"].strip().lower()
         if not _is_guid(value):
-            raise forms.ValidationError("The client ID is a GUID like 5b1c7e2a-3d4f-4a6b-8c9d-0e1f2a3b4c5d; copy the "
-                                        "Application (client) ID from the app registration's Overview page.")
+            raise forms.ValidationError(
+                "The client ID is a GUID like 5b1c7e2a-3d4f-4a6b-8c9d-0e1f2a3b4c5d; copy the "
+                "Application (client) ID from the app registration's Overview page."
+            )
         return value
 
     def clean_client_secret(self) -> str:
         value = self.entered_secret("Enter the client secret (its Value is shown only once, when the secret is created).")
         if value and _is_guid(value):
-            raise forms.ValidationError("That looks like the secret's ID. Enter the secret's Value instead (Certificates & "
-                                        "secrets > Client secrets > Value).")
+            raise forms.ValidationError(
+                "That looks like the secret's ID. Enter the secret's Value instead (Certificates & "
+                "secrets > Client secrets > Value)."
+            )
         return value
 
     # --- what the Connection gets -------------------------------------------------------------
     def get_config(self) -> dict[str, str]:
         data = self.cleaned_data
-        return {"org_url": data["org_url"], "tenant_id": data["tenant_id"], "client_id": data["client_id"],
-                "token_url_base": data.get("token_url_base") or "https://login.microsoftonline.com"}
+        return {
+            "org_url": data["org_url"],
+            "tenant_id": data["tenant_id"],
+            "client_id": data["client_id"],
+            "token_url_base": data.get("token_url_base") or "https://login.microsoftonline.com",
+        }
 
     def get_credentials(self) -> dict[str, Any]:
         kept = dict(getattr(self.connection, "credentials", None) or {})  # webhook keys live here too
@@ -158,7 +188,9 @@ class DynamicsCredentialsForm(CredentialsForm):
         before = dict(connection.config or {})
         connection.config = {**before, **self.get_config()}
         connection.credentials = self.get_credentials()
-        if any(before.get(k) != connection.config[k] for k in ("org_url", "tenant_id", "client_id")) or self.cleaned_data.get("client_secret"):
+        if any(before.get(k) != connection.config[k] for k in ("org_url", "tenant_id", "client_id")) or self.cleaned_data.get(
+            "client_secret"
+        ):
             connection.oauth_tokens = {}
         return connection
 
@@ -168,8 +200,14 @@ class DynamicsCredentialsForm(CredentialsForm):
         config = self.get_config()
         ca_file = (getattr(self.connection, "config", None) or {}).get("ca_file")
         kwargs.setdefault("verify", ca_file or True)
-        return DynamicsConnector(config["org_url"], config["tenant_id"], config["client_id"],
-                                 self.get_credentials()["client_secret"], token_url_base=config["token_url_base"], **kwargs)
+        return DynamicsConnector(
+            config["org_url"],
+            config["tenant_id"],
+            config["client_id"],
+            self.get_credentials()["client_secret"],
+            token_url_base=config["token_url_base"],
+            **kwargs,
+        )
 
 
 def _is_guid(value: str) -> bool:

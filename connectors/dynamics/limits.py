@@ -21,8 +21,11 @@ def dynamics_policy():
     """The shared-limiter policy: the request window, a little under the published number."""
     from connectors.ratelimit import Policy, _scaled
 
-    return Policy(name="dynamics", windows=((_scaled(REQUESTS_PER_WINDOW), WINDOW_SECONDS * 1000),),
-                  is_free=lambda request: "/oauth2/" in request.url.path)
+    return Policy(
+        name="dynamics",
+        windows=((_scaled(REQUESTS_PER_WINDOW), WINDOW_SECONDS * 1000),),
+        is_free=lambda request: "/oauth2/" in request.url.path,
+    )
 
 
 def dynamics_limiter(org_url: str, client_id: str):

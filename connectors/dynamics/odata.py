@@ -196,8 +196,10 @@ class _Parser:
             raise ODataError(f"Syntax error at position {name.pos} in '{self.text}': expected a property name.")
         op = self.take("name")
         if op.text not in COMPARISONS:
-            raise ODataError(f"Syntax error at position {op.pos} in '{self.text}': "
-                             f"'{op.text}' is not a comparison operator (use {', '.join(COMPARISONS)}).")
+            raise ODataError(
+                f"Syntax error at position {op.pos} in '{self.text}': "
+                f"'{op.text}' is not a comparison operator (use {', '.join(COMPARISONS)})."
+            )
         return Compare(op.text, Field(name.text), self.literal())
 
     def string_call(self) -> Call:
@@ -362,8 +364,14 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     left, right = _comparable(actual, expected)
     if left is None:
         return op == "ne"
-    return {"eq": left == right, "ne": left != right, "gt": left > right, "ge": left >= right,
-            "lt": left < right, "le": left <= right}[op]
+    return {
+        "eq": left == right,
+        "ne": left != right,
+        "gt": left > right,
+        "ge": left >= right,
+        "lt": left < right,
+        "le": left <= right,
+    }[op]
 
 
 def _comparable(actual: Any, expected: Any) -> tuple[Any, Any]:
@@ -378,7 +386,13 @@ def _comparable(actual: Any, expected: Any) -> tuple[Any, Any]:
         if isinstance(expected, dt.datetime):
             return (actual if isinstance(actual, dt.datetime) else parse_datetime(str(actual))), expected
         if isinstance(expected, dt.date):
-            value = actual if isinstance(actual, dt.date) else parse_datetime(str(actual)) if "T" in str(actual) else dt.date.fromisoformat(str(actual))
+            value = (
+                actual
+                if isinstance(actual, dt.date)
+                else parse_datetime(str(actual))
+                if "T" in str(actual)
+                else dt.date.fromisoformat(str(actual))
+            )
             return (value.date() if isinstance(value, dt.datetime) else value), expected
     except (ValueError, ArithmeticError):
         return None, None

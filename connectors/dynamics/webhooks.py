@@ -31,8 +31,13 @@ WEBHOOK_CONTRACT = 8
 AUTH_TYPES = {"WebhookKey": 4, "HttpHeader": 5, "HttpQueryString": 6}
 AUTH_TYPE_NAMES = {v: k for k, v in AUTH_TYPES.items()}
 MESSAGE_CHANGES = {"Create": "created", "Update": "updated", "Delete": "deleted"}
-OBJECT_TYPE_OF = {"lead": "leads", "contact": "contacts", "account": "accounts", "opportunity": "opportunities",
-                  "systemuser": "systemusers"}
+OBJECT_TYPE_OF = {
+    "lead": "leads",
+    "contact": "contacts",
+    "account": "accounts",
+    "opportunity": "opportunities",
+    "systemuser": "systemusers",
+}
 
 
 # --- authvalue XML -------------------------------------------------------------------------------
@@ -94,9 +99,19 @@ def entity_json(logical_name: str, record_id: str, attributes: Mapping[str, Any]
     }
 
 
-def remote_execution_context(*, message: str, logical_name: str, record_id: str, attributes: Mapping[str, Any],
-                             user_id: str, organization_id: str, organization_name: str, business_unit_id: str,
-                             occurred_at: dt.datetime, post_image: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def remote_execution_context(
+    *,
+    message: str,
+    logical_name: str,
+    record_id: str,
+    attributes: Mapping[str, Any],
+    user_id: str,
+    organization_id: str,
+    organization_name: str,
+    business_unit_id: str,
+    occurred_at: dt.datetime,
+    post_image: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     correlation = str(uuid.uuid4())
     return {
         "BusinessUnitId": business_unit_id,
@@ -115,10 +130,17 @@ def remote_execution_context(*, message: str, logical_name: str, record_id: str,
         "OrganizationId": organization_id,
         "OrganizationName": organization_name,
         "OutputParameters": [{"key": "id", "value": record_id}] if message == "Create" else [],
-        "OwningExtension": {"Id": str(uuid.uuid4()), "KeyAttributes": [], "LogicalName": "sdkmessageprocessingstep",
-                            "Name": f"SyncSmart: {message} of {logical_name}", "RowVersion": None},
+        "OwningExtension": {
+            "Id": str(uuid.uuid4()),
+            "KeyAttributes": [],
+            "LogicalName": "sdkmessageprocessingstep",
+            "Name": f"SyncSmart: {message} of {logical_name}",
+            "RowVersion": None,
+        },
         "ParentContext": None,
-        "PostEntityImages": [{"key": "PostImage", "value": entity_json(logical_name, record_id, post_image)}] if post_image else [],
+        "PostEntityImages": [{"key": "PostImage", "value": entity_json(logical_name, record_id, post_image)}]
+        if post_image
+        else [],
         "PreEntityImages": [],
         "PrimaryEntityId": record_id,
         "PrimaryEntityName": logical_name,
@@ -175,14 +197,16 @@ def parse(body: bytes) -> list[WebhookEvent]:
     record_id = str(context.get("PrimaryEntityId") or "")
     if not object_type or not record_id:
         return []
-    return [WebhookEvent(
-        object_type=object_type,
-        record_id=record_id.lower(),
-        change=MESSAGE_CHANGES.get(str(context.get("MessageName")), "updated"),
-        occurred_at=parse_wcf_date(str(context.get("OperationCreatedOn", ""))),
-        event_id=str(context.get("OperationId") or context.get("RequestId") or context.get("CorrelationId") or ""),
-        payload={"message": context.get("MessageName"), "attributes": _target_attributes(context)},
-    )]
+    return [
+        WebhookEvent(
+            object_type=object_type,
+            record_id=record_id.lower(),
+            change=MESSAGE_CHANGES.get(str(context.get("MessageName")), "updated"),
+            occurred_at=parse_wcf_date(str(context.get("OperationCreatedOn", ""))),
+            event_id=str(context.get("OperationId") or context.get("RequestId") or context.get("CorrelationId") or ""),
+            payload={"message": context.get("MessageName"), "attributes": _target_attributes(context)},
+        )
+    ]
 
 
 def _target_attributes(context: Mapping[str, Any]) -> dict[str, Any]:

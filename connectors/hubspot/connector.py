@@ -93,9 +93,16 @@ def hubspot_error(response: httpx.Response) -> ConnectorError:
     kind = kind_for_status(status)
     if category == "MISSING_SCOPES":
         message = f"{message} (the HubSpot app lacks a permission: reconnect HubSpot and grant the requested scopes)"
-    return ConnectorError(message, kind, status=status, vendor_code=category or str(body.get("status") or ""),
-                          retry_after=retry_after_seconds(response), existing_id=_existing_id(message), body=body,
-                          fields=_invalid_fields(message))
+    return ConnectorError(
+        message,
+        kind,
+        status=status,
+        vendor_code=category or str(body.get("status") or ""),
+        retry_after=retry_after_seconds(response),
+        existing_id=_existing_id(message),
+        body=body,
+        fields=_invalid_fields(message),
+    )
 
 
 def _existing_id(message: str) -> str | None:
@@ -112,8 +119,15 @@ def _error_from_item(item: dict[str, Any]) -> ConnectorError:
     category = item.get("category") or item.get("subCategory") or ""
     status = {"OBJECT_NOT_FOUND": 404, "CONFLICT": 409, "RATE_LIMITS": 429}.get(category, 400)
     message = item.get("message") or category
-    return ConnectorError(message, kind_for_status(status), status=status, vendor_code=category, existing_id=_existing_id(message),
-                          body=item, fields=_invalid_fields(message))
+    return ConnectorError(
+        message,
+        kind_for_status(status),
+        status=status,
+        vendor_code=category,
+        existing_id=_existing_id(message),
+        body=item,
+        fields=_invalid_fields(message),
+    )
 
 
 def _ms(value: Any) -> int | None:
@@ -144,12 +158,24 @@ class HubSpotConnector(Connector):
     # and the shared limiter spaces them.
     max_concurrency = 4
 
-    def __init__(self, base_url: str | None = None, *, token: str = "", tokens: oauth.OAuthTokens | None = None,
-                 client_id: str = "", client_secret: str = "", portal_id: str = "", transport: httpx.BaseTransport | None = None,
-                 limiter: Limiter | None = None, retry=None, overlap_ms: int = DEFAULT_OVERLAP_MS,
-                 on_tokens: Callable[[oauth.OAuthTokens], None] | None = None,
-                 on_reconnect_needed: Callable[[str], None] | None = None, timeout: float | httpx.Timeout | None = None,
-                 verify: bool | str | ssl.SSLContext = True):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        token: str = "",
+        tokens: oauth.OAuthTokens | None = None,
+        client_id: str = "",
+        client_secret: str = "",
+        portal_id: str = "",
+        transport: httpx.BaseTransport | None = None,
+        limiter: Limiter | None = None,
+        retry=None,
+        overlap_ms: int = DEFAULT_OVERLAP_MS,
+        on_tokens: Callable[[oauth.OAuthTokens], None] | None = None,
+        on_reconnect_needed: Callable[[str], None] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+    ):
         self.base_url = (base_url or settings.HUBSPOT_API_BASE).rstrip("/")
         self.portal_id = str(portal_id or "")
         self.client_id, self.client_secret = client_id, client_secret
@@ -166,16 +192,27 @@ class HubSpotConnector(Connector):
         if isinstance(verify, str):  # a CA file, e.g. the emulator's locally generated one
             verify = ssl.create_default_context(cafile=verify)
         kwargs: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
-        self.http = VendorHttp(self.base_url, system="HubSpot", auth=self.oauth, headers=headers, limiter=limiter,
-                               error_parser=hubspot_error, retry=retry, transport=transport, verify=verify, **kwargs)
+        self.http = VendorHttp(
+            self.base_url,
+            system="HubSpot",
+            auth=self.oauth,
+            headers=headers,
+            limiter=limiter,
+            error_parser=hubspot_error,
+            retry=retry,
+            transport=transport,
+            verify=verify,
+            **kwargs,
+        )
         self._properties: dict[str, list[dict[str, Any]]] = {}
         self._write_id_ready: set[str] = set()
         # Metadata is fetched once however many of a page's concurrent calls first ask for it.
         self._metadata_lock = threading.RLock()
 
     @classmethod
-    def from_connection(cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None,
-                        **kwargs: Any) -> "HubSpotConnector":
+    def from_connection(
+        cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, **kwargs: Any
+    ) -> "HubSpotConnector":
         from connectors.ratelimit import hubspot_limiter
 
         config = connection.config or {}
@@ -196,22 +233,36 @@ class HubSpotConnector(Connector):
         def reconnect(message: str) -> None:
             connection.record_failure(message, reconnect=True)
 
-        return cls(config.get("base_url") or settings.HUBSPOT_API_BASE, token=token, tokens=tokens,
-                   client_id=config.get("client_id") or getattr(settings, "SOCIAL_AUTH_HUBSPOT_KEY", "") or "",
-                   client_secret=credentials.get("client_secret") or getattr(settings, "SOCIAL_AUTH_HUBSPOT_SECRET", "") or "",
-                   portal_id=portal_id, transport=transport,
-                   limiter=limiter if limiter is not None else hubspot_limiter(account, tier=config.get("rate_tier", "starter")),
-                   overlap_ms=int(config.get("search_overlap_ms", DEFAULT_OVERLAP_MS)),
-                   on_tokens=save, on_reconnect_needed=reconnect, **kwargs)
+        return cls(
+            config.get("base_url") or settings.HUBSPOT_API_BASE,
+            token=token,
+            tokens=tokens,
+            client_id=config.get("client_id") or getattr(settings, "SOCIAL_AUTH_HUBSPOT_KEY", "") or "",
+            client_secret=credentials.get("client_secret") or getattr(settings, "SOCIAL_AUTH_HUBSPOT_SECRET", "") or "",
+            portal_id=portal_id,
+            transport=transport,
+            limiter=limiter if limiter is not None else hubspot_limiter(account, tier=config.get("rate_tier", "starter")),
+            overlap_ms=int(config.get("search_overlap_ms", DEFAULT_OVERLAP_MS)),
+            on_tokens=save,
+            on_reconnect_needed=reconnect,
+            **kwargs,
+        )
 
     # --- object types and fields ------------------------------------------------------------------
     def object_types(self) -> list[ObjectType]:
         return [
             ObjectType("companies", "Companies", cursor_field="hs_lastmodifieddate", match_fields=("domain", "name")),
             ObjectType("contacts", "Contacts", cursor_field="lastmodifieddate", match_fields=("email",), parents=("companies",)),
-            ObjectType("deals", "Deals", cursor_field="hs_lastmodifieddate", match_fields=("dealname",),
-                       parents=("companies", "contacts")),
-            ObjectType("owners", "Owners", cursor_field="updatedAt", match_fields=("email",), read_only=True, email_field="email"),
+            ObjectType(
+                "deals",
+                "Deals",
+                cursor_field="hs_lastmodifieddate",
+                match_fields=("dealname",),
+                parents=("companies", "contacts"),
+            ),
+            ObjectType(
+                "owners", "Owners", cursor_field="updatedAt", match_fields=("email",), read_only=True, email_field="email"
+            ),
         ]
 
     def _crm_type(self, object_type: str) -> str:
@@ -238,14 +289,25 @@ class HubSpotConnector(Connector):
         if object_type == "owners":
             return list(OWNER_FIELDS)
         stages = self._deal_stage_options() if object_type == "deals" else None
-        fields = [self._field(object_type, p, stages) for p in self._property_defs(object_type, refresh=True)
-                  if p["name"] != WRITE_ID_PROPERTY and not p.get("hidden")]
-        fields = [dataclasses.replace(f, name=RENAMED[(object_type, f.name)]) if (object_type, f.name) in RENAMED else f
-                  for f in fields]
+        fields = [
+            self._field(object_type, p, stages)
+            for p in self._property_defs(object_type, refresh=True)
+            if p["name"] != WRITE_ID_PROPERTY and not p.get("hidden")
+        ]
+        fields = [
+            dataclasses.replace(f, name=RENAMED[(object_type, f.name)]) if (object_type, f.name) in RENAMED else f for f in fields
+        ]
         for (owner_type, name), target in REFERENCES.items():
             if owner_type == object_type:
-                fields.append(FieldInfo(name, name.capitalize(), FieldType.REFERENCE, reference_to=target,
-                                        description=f"The associated {target} record (HubSpot association)"))
+                fields.append(
+                    FieldInfo(
+                        name,
+                        name.capitalize(),
+                        FieldType.REFERENCE,
+                        reference_to=target,
+                        description=f"The associated {target} record (HubSpot association)",
+                    )
+                )
         return fields
 
     def _field(self, object_type: str, prop: dict[str, Any], stages: tuple[Option, ...] | None) -> FieldInfo:
@@ -275,8 +337,15 @@ class HubSpotConnector(Connector):
             kind = FieldType.STRING
         if object_type == "deals" and name == "dealstage" and stages:
             options = stages
-        return FieldInfo(name, prop.get("label") or name, kind, read_only=read_only,
-                         options=options, reference_to=reference_to, description=prop.get("description", ""))
+        return FieldInfo(
+            name,
+            prop.get("label") or name,
+            kind,
+            read_only=read_only,
+            options=options,
+            reference_to=reference_to,
+            description=prop.get("description", ""),
+        )
 
     def _deal_stage_options(self) -> tuple[Option, ...]:
         # Stage ids are unique across pipelines in HubSpot; labels stay as users see them (the
@@ -292,8 +361,10 @@ class HubSpotConnector(Connector):
         """Append a dropdown option (the dropdown algorithm's last resort); existing values are kept."""
         self._crm_type(object_type)
         prop = self.http.request("GET", f"/crm/v3/properties/{object_type}/{field_name}").json()
-        options = [{"label": o["label"], "value": o["value"], "displayOrder": o.get("displayOrder", i), "hidden": o.get("hidden", False)}
-                   for i, o in enumerate(prop.get("options", []))]
+        options = [
+            {"label": o["label"], "value": o["value"], "displayOrder": o.get("displayOrder", i), "hidden": o.get("hidden", False)}
+            for i, o in enumerate(prop.get("options", []))
+        ]
         existing = next((o for o in options if o["value"] == value), None)
         if existing is not None:
             return Option(existing["value"], existing["label"])
@@ -305,9 +376,13 @@ class HubSpotConnector(Connector):
     # --- reading --------------------------------------------------------------------------------------
     def _record(self, object_type: str, item: dict[str, Any]) -> Record:
         props = {RENAMED.get((object_type, k), k): v for k, v in (item.get("properties") or {}).items() if k != WRITE_ID_PROPERTY}
-        return Record(id=str(item["id"]), properties=props,
-                      updated_at=_dt(props.get(MODIFIED_PROPERTY.get(object_type, "")) or item.get("updatedAt")),
-                      created_at=_dt(props.get("createdate") or item.get("createdAt")), deleted=bool(item.get("archived")))
+        return Record(
+            id=str(item["id"]),
+            properties=props,
+            updated_at=_dt(props.get(MODIFIED_PROPERTY.get(object_type, "")) or item.get("updatedAt")),
+            created_at=_dt(props.get("createdate") or item.get("createdAt")),
+            deleted=bool(item.get("archived")),
+        )
 
     def _attach_references(self, object_type: str, records: list[Record]) -> None:
         """Fill the association pseudo-fields with one v4 batch read per association per 100 records."""
@@ -316,8 +391,12 @@ class HubSpotConnector(Connector):
                 continue
             found: dict[str, list[str]] = {}
             for chunk in chunked([r.id for r in records], limits.BATCH_LIMIT):
-                response = self.http.request("POST", f"/crm/v4/associations/{object_type}/{target}/batch/read",
-                                             json={"inputs": [{"id": i} for i in chunk]}, ok_statuses=(207,))
+                response = self.http.request(
+                    "POST",
+                    f"/crm/v4/associations/{object_type}/{target}/batch/read",
+                    json={"inputs": [{"id": i} for i in chunk]},
+                    ok_statuses=(207,),
+                )
                 for result in response.json().get("results", []):
                     found[str(result["from"]["id"])] = sorted((str(t["toObjectId"]) for t in result.get("to", [])), key=int)
             for record in records:
@@ -332,8 +411,12 @@ class HubSpotConnector(Connector):
         records: list[Record] = []
         names = self._property_names(object_type)
         for chunk in chunked([str(i) for i in ids], limits.BATCH_LIMIT):
-            response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/read",
-                                         json={"properties": names, "inputs": [{"id": i} for i in chunk]}, ok_statuses=(207,))
+            response = self.http.request(
+                "POST",
+                f"/crm/v3/objects/{object_type}/batch/read",
+                json={"properties": names, "inputs": [{"id": i} for i in chunk]},
+                ok_statuses=(207,),
+            )
             records += [self._record(object_type, item) for item in response.json().get("results", [])]
         self._attach_references(object_type, records)
         return records
@@ -371,13 +454,19 @@ class HubSpotConnector(Connector):
         records: list[Record] = []
         for chunk in chunked(wanted, self.match_chunk_size(object_type, field_name)):
             if unique:
-                response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/read", ok_statuses=(207,),
-                                             json={"properties": names, "idProperty": vendor_field, "inputs": [{"id": v} for v in chunk]})
+                response = self.http.request(
+                    "POST",
+                    f"/crm/v3/objects/{object_type}/batch/read",
+                    ok_statuses=(207,),
+                    json={"properties": names, "idProperty": vendor_field, "inputs": [{"id": v} for v in chunk]},
+                )
                 records += [self._record(object_type, item) for item in response.json().get("results", [])]
             else:
                 # Filter groups are ORed: one search asks for up to 5 × 100 values.
-                groups = [{"filters": [{"propertyName": vendor_field, "operator": "IN", "values": part}]}
-                          for part in chunked(chunk, limits.SEARCH_MAX_IN_VALUES)]
+                groups = [
+                    {"filters": [{"propertyName": vendor_field, "operator": "IN", "values": part}]}
+                    for part in chunked(chunk, limits.SEARCH_MAX_IN_VALUES)
+                ]
                 records += self._search_all(object_type, groups, names)
         self._attach_references(object_type, records)
         for record in records:
@@ -416,10 +505,18 @@ class HubSpotConnector(Connector):
                 params["after"] = after
             answer = self.http.request("GET", "/crm/v3/owners/", params=params).json()
             for owner in answer.get("results", []):
-                records.append(Record(str(owner["id"]), {k: (str(owner[k]) if owner.get(k) is not None else None)
-                                                         for k in ("email", "firstName", "lastName", "userId")},
-                                      updated_at=_dt(owner.get("updatedAt")), created_at=_dt(owner.get("createdAt")),
-                                      deleted=bool(owner.get("archived"))))
+                records.append(
+                    Record(
+                        str(owner["id"]),
+                        {
+                            k: (str(owner[k]) if owner.get(k) is not None else None)
+                            for k in ("email", "firstName", "lastName", "userId")
+                        },
+                        updated_at=_dt(owner.get("updatedAt")),
+                        created_at=_dt(owner.get("createdAt")),
+                        deleted=bool(owner.get("archived")),
+                    )
+                )
             after = answer.get("paging", {}).get("next", {}).get("after")
             if not after:
                 return records
@@ -439,14 +536,20 @@ class HubSpotConnector(Connector):
         return self._read_window(object_type, state, limit)
 
     def _page_body(self, object_type: str, filters: list[dict[str, Any]], sort: str, limit: int) -> dict[str, Any]:
-        return {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
-                "properties": self._property_names(object_type), "limit": limit}
+        return {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+            "properties": self._property_names(object_type),
+            "limit": limit,
+        }
 
     def _read_window(self, object_type: str, state: dict[str, Any], limit: int) -> Page:
         modified = MODIFIED_PROPERTY[object_type]
         floor = int(state["floor"])
-        answer, server_ms = self._search(object_type, self._page_body(
-            object_type, [{"propertyName": modified, "operator": "GTE", "value": str(floor)}], modified, limit))
+        answer, server_ms = self._search(
+            object_type,
+            self._page_body(object_type, [{"propertyName": modified, "operator": "GTE", "value": str(floor)}], modified, limit),
+        )
         if state.get("pass_start") is None:
             state["pass_start"] = server_ms if server_ms is not None else int(time.time() * 1000)
         items = answer.get("results", [])
@@ -466,9 +569,18 @@ class HubSpotConnector(Connector):
     def _read_tie(self, object_type: str, state: dict[str, Any], limit: int) -> Page:
         modified = MODIFIED_PROPERTY[object_type]
         tie = state["tie"]
-        answer, _ = self._search(object_type, self._page_body(object_type, [
-            {"propertyName": modified, "operator": "EQ", "value": str(tie["ts"])},
-            {"propertyName": "hs_object_id", "operator": "GT", "value": str(tie["after_id"])}], "hs_object_id", limit))
+        answer, _ = self._search(
+            object_type,
+            self._page_body(
+                object_type,
+                [
+                    {"propertyName": modified, "operator": "EQ", "value": str(tie["ts"])},
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": str(tie["after_id"])},
+                ],
+                "hs_object_id",
+                limit,
+            ),
+        )
         records = [self._record(object_type, item) for item in answer.get("results", [])]
         fresh = self._unseen(records, [int(tie["ts"])] * len(records), state["seen"])
         if len(records) >= limit:
@@ -515,7 +627,9 @@ class HubSpotConnector(Connector):
             if (object_type, name) in REFERENCES:
                 refs[name] = str(value) if value not in (None, "") else None
             else:
-                props[VENDOR_NAME.get((object_type, name), name)] = "" if value is None else (("true" if value else "false") if isinstance(value, bool) else str(value))
+                props[VENDOR_NAME.get((object_type, name), name)] = (
+                    "" if value is None else (("true" if value else "false") if isinstance(value, bool) else str(value))
+                )
         return props, refs
 
     def _ensure_write_id_property(self, object_type: str) -> None:
@@ -532,10 +646,20 @@ class HubSpotConnector(Connector):
             if exc.kind != ErrorKind.NOT_FOUND:
                 raise
             try:
-                self.http.request("POST", f"/crm/v3/properties/{object_type}", json={
-                    "name": WRITE_ID_PROPERTY, "label": "SyncSmart write id", "type": "string", "fieldType": "text",
-                    "groupName": PROPERTY_GROUPS[object_type], "hasUniqueValue": True, "formField": False,
-                    "description": "Set once by SyncSmart when it creates the record, so a retried create never duplicates it."})
+                self.http.request(
+                    "POST",
+                    f"/crm/v3/properties/{object_type}",
+                    json={
+                        "name": WRITE_ID_PROPERTY,
+                        "label": "SyncSmart write id",
+                        "type": "string",
+                        "fieldType": "text",
+                        "groupName": PROPERTY_GROUPS[object_type],
+                        "hasUniqueValue": True,
+                        "formField": False,
+                        "description": "Set once by SyncSmart when it creates the record, so a retried create never duplicates it.",
+                    },
+                )
             except ConnectorError as again:
                 if again.status != 409:
                     raise
@@ -559,9 +683,19 @@ class HubSpotConnector(Connector):
             props, refs = self._split_references(object_type, item.properties)
             props[WRITE_ID_PROPERTY] = write_id
             body: dict[str, Any] = {"properties": props, "objectWriteTraceId": write_id}
-            assoc = [{"to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
-                                                      "associationTypeId": ASSOCIATION_TYPE_IDS[(object_type, REFERENCES[(object_type, name)])]}]}
-                     for name, to_id in refs.items() if to_id]
+            assoc = [
+                {
+                    "to": {"id": to_id},
+                    "types": [
+                        {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": ASSOCIATION_TYPE_IDS[(object_type, REFERENCES[(object_type, name)])],
+                        }
+                    ],
+                }
+                for name, to_id in refs.items()
+                if to_id
+            ]
             if assoc:
                 body["associations"] = assoc
             payloads[n] = body
@@ -588,8 +722,13 @@ class HubSpotConnector(Connector):
                 if not pending:
                     break
             try:
-                response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/create", idempotent=False,
-                                             ok_statuses=(207,), json={"inputs": [payloads[n] for n in pending]})
+                response = self.http.request(
+                    "POST",
+                    f"/crm/v3/objects/{object_type}/batch/create",
+                    idempotent=False,
+                    ok_statuses=(207,),
+                    json={"inputs": [payloads[n] for n in pending]},
+                )
             except ConnectorError as exc:
                 last_error = exc
                 if exc.kind in (ErrorKind.TIMEOUT, ErrorKind.NETWORK):
@@ -609,11 +748,20 @@ class HubSpotConnector(Connector):
             self._read_create_answer(object_type, response.json(), chunk, write_ids, pending, outcome)
             pending = []
         for n in pending:
-            outcome[n] = WriteResult(chunk[n].ref, error=last_error or ConnectorError("HubSpot did not confirm the create", ErrorKind.SERVER))
+            outcome[n] = WriteResult(
+                chunk[n].ref, error=last_error or ConnectorError("HubSpot did not confirm the create", ErrorKind.SERVER)
+            )
         return [outcome[n] for n in range(len(chunk))]
 
-    def _read_create_answer(self, object_type: str, answer: dict[str, Any], chunk: list[WriteInput], write_ids: list[str],
-                            pending: list[int], outcome: dict[int, WriteResult]) -> None:
+    def _read_create_answer(
+        self,
+        object_type: str,
+        answer: dict[str, Any],
+        chunk: list[WriteInput],
+        write_ids: list[str],
+        pending: list[int],
+        outcome: dict[int, WriteResult],
+    ) -> None:
         by_write_id = {write_ids[n]: n for n in pending}
         created: list[Record] = []
         for item in answer.get("results", []):
@@ -634,7 +782,11 @@ class HubSpotConnector(Connector):
                 outcome[n] = WriteResult(chunk[n].ref, error=_error_from_item(item))
         for n in pending:
             if n not in outcome:
-                item = unmatched_errors.pop(0) if unmatched_errors else {"message": "HubSpot did not report this input", "category": "UNKNOWN"}
+                item = (
+                    unmatched_errors.pop(0)
+                    if unmatched_errors
+                    else {"message": "HubSpot did not report this input", "category": "UNKNOWN"}
+                )
                 outcome[n] = WriteResult(chunk[n].ref, error=_error_from_item(item))
         for n, item in enumerate(chunk):
             if n in outcome and outcome[n].record is not None:
@@ -642,9 +794,16 @@ class HubSpotConnector(Connector):
                 outcome[n].record.properties.update(refs)
 
     def _find_by_write_ids(self, object_type: str, write_ids: list[str]) -> dict[str, Record]:
-        response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/read", ok_statuses=(207,), json={
-            "idProperty": WRITE_ID_PROPERTY, "properties": [WRITE_ID_PROPERTY] + self._property_names(object_type),
-            "inputs": [{"id": w} for w in write_ids]})
+        response = self.http.request(
+            "POST",
+            f"/crm/v3/objects/{object_type}/batch/read",
+            ok_statuses=(207,),
+            json={
+                "idProperty": WRITE_ID_PROPERTY,
+                "properties": [WRITE_ID_PROPERTY] + self._property_names(object_type),
+                "inputs": [{"id": w} for w in write_ids],
+            },
+        )
         found = {}
         for item in response.json().get("results", []):
             write_id = (item.get("properties") or {}).get(WRITE_ID_PROPERTY)
@@ -662,9 +821,17 @@ class HubSpotConnector(Connector):
         for chunk in chunked(list(inputs), limits.BATCH_LIMIT):
             split = [self._split_references(object_type, item.properties) for item in chunk]
             try:
-                answer = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/upsert", ok_statuses=(207,), json={
-                    "inputs": [{"idProperty": vendor_property, "id": str(item.id), "properties": props}
-                               for item, (props, _) in zip(chunk, split)]}).json()
+                answer = self.http.request(
+                    "POST",
+                    f"/crm/v3/objects/{object_type}/batch/upsert",
+                    ok_statuses=(207,),
+                    json={
+                        "inputs": [
+                            {"idProperty": vendor_property, "id": str(item.id), "properties": props}
+                            for item, (props, _) in zip(chunk, split)
+                        ]
+                    },
+                ).json()
             except ConnectorError as exc:
                 results += [WriteResult(item.ref, error=exc) for item in chunk]
                 continue
@@ -686,16 +853,28 @@ class HubSpotConnector(Connector):
             for n, (_, refs) in enumerate(split):
                 if refs and n in outcome and outcome[n].ok:
                     self._set_references(object_type, outcome[n].id, refs)
-            results += [outcome.get(n) or WriteResult(chunk[n].ref, error=ConnectorError("HubSpot did not report this input",
-                                                                                        ErrorKind.SERVER)) for n in range(len(chunk))]
+            results += [
+                outcome.get(n)
+                or WriteResult(chunk[n].ref, error=ConnectorError("HubSpot did not report this input", ErrorKind.SERVER))
+                for n in range(len(chunk))
+            ]
         return results
 
-    def search(self, object_type: str, filter_groups: list[dict[str, Any]], sorts: list[dict[str, Any]] | None = None,
-               limit: int = limits.SEARCH_PAGE_LIMIT, after: str | None = None) -> tuple[list[Record], str | None]:
+    def search(
+        self,
+        object_type: str,
+        filter_groups: list[dict[str, Any]],
+        sorts: list[dict[str, Any]] | None = None,
+        limit: int = limits.SEARCH_PAGE_LIMIT,
+        after: str | None = None,
+    ) -> tuple[list[Record], str | None]:
         """One page of HubSpot search (filterGroups, one sort, <=200 per page); returns (records, next after)."""
         self._crm_type(object_type)
-        body: dict[str, Any] = {"filterGroups": filter_groups, "properties": self._property_names(object_type),
-                                "limit": min(limit, limits.SEARCH_PAGE_LIMIT)}
+        body: dict[str, Any] = {
+            "filterGroups": filter_groups,
+            "properties": self._property_names(object_type),
+            "limit": min(limit, limits.SEARCH_PAGE_LIMIT),
+        }
         if sorts:
             body["sorts"] = sorts
         if after:
@@ -719,8 +898,12 @@ class HubSpotConnector(Connector):
         if with_props:
             try:
                 # Updates are idempotent (same values again), so every failure may be retried.
-                response = self.http.request("POST", f"/crm/v3/objects/{object_type}/batch/update", ok_statuses=(207,), json={
-                    "inputs": [{"id": str(chunk[n].id), "properties": split[n][0]} for n in with_props]})
+                response = self.http.request(
+                    "POST",
+                    f"/crm/v3/objects/{object_type}/batch/update",
+                    ok_statuses=(207,),
+                    json={"inputs": [{"id": str(chunk[n].id), "properties": split[n][0]} for n in with_props]},
+                )
             except ConnectorError as exc:
                 if exc.retryable or len(with_props) == 1:
                     for n in with_props:
@@ -739,8 +922,14 @@ class HubSpotConnector(Connector):
                     outcome[n] = WriteResult(chunk[n].ref, id=str(chunk[n].id), error=exc)
         return [outcome.get(n) or WriteResult(chunk[n].ref, id=str(chunk[n].id)) for n in range(len(chunk))]
 
-    def _read_update_answer(self, object_type: str, answer: dict[str, Any], chunk: list[WriteInput], indexes: list[int],
-                            outcome: dict[int, WriteResult]) -> None:
+    def _read_update_answer(
+        self,
+        object_type: str,
+        answer: dict[str, Any],
+        chunk: list[WriteInput],
+        indexes: list[int],
+        outcome: dict[int, WriteResult],
+    ) -> None:
         by_id = {str(chunk[n].id): n for n in indexes}
         for item in answer.get("results", []):
             n = by_id.get(str(item["id"]))
@@ -752,23 +941,38 @@ class HubSpotConnector(Connector):
                 if n is not None:
                     outcome[n] = WriteResult(chunk[n].ref, id=str(record_id), error=_error_from_item(item))
         for n in indexes:
-            outcome.setdefault(n, WriteResult(chunk[n].ref, id=str(chunk[n].id),
-                                              error=ConnectorError("HubSpot did not report this input", ErrorKind.SERVER)))
+            outcome.setdefault(
+                n,
+                WriteResult(
+                    chunk[n].ref, id=str(chunk[n].id), error=ConnectorError("HubSpot did not report this input", ErrorKind.SERVER)
+                ),
+            )
 
     def _set_references(self, object_type: str, record_id: str, refs: dict[str, str | None]) -> None:
         """Make the record's association to each target exactly the given id (or none)."""
         for name, to_id in refs.items():
             target = REFERENCES[(object_type, name)]
-            answer = self.http.request("POST", f"/crm/v4/associations/{object_type}/{target}/batch/read", ok_statuses=(207,),
-                                       json={"inputs": [{"id": record_id}]}).json()
+            answer = self.http.request(
+                "POST",
+                f"/crm/v4/associations/{object_type}/{target}/batch/read",
+                ok_statuses=(207,),
+                json={"inputs": [{"id": record_id}]},
+            ).json()
             current = {str(t["toObjectId"]) for r in answer.get("results", []) for t in r.get("to", [])}
             stale = sorted(current - ({to_id} if to_id else set()))
             if stale:
-                self.http.request("POST", f"/crm/v4/associations/{object_type}/{target}/batch/archive",
-                                  json={"inputs": [{"from": {"id": record_id}, "to": [{"id": s} for s in stale]}]})
+                self.http.request(
+                    "POST",
+                    f"/crm/v4/associations/{object_type}/{target}/batch/archive",
+                    json={"inputs": [{"from": {"id": record_id}, "to": [{"id": s} for s in stale]}]},
+                )
             if to_id and to_id not in current:
-                response = self.http.request("POST", f"/crm/v4/associations/{object_type}/{target}/batch/associate/default",
-                                             ok_statuses=(207,), json={"inputs": [{"from": {"id": record_id}, "to": {"id": to_id}}]})
+                response = self.http.request(
+                    "POST",
+                    f"/crm/v4/associations/{object_type}/{target}/batch/associate/default",
+                    ok_statuses=(207,),
+                    json={"inputs": [{"from": {"id": record_id}, "to": {"id": to_id}}]},
+                )
                 errors = response.json().get("errors") or []
                 if errors:
                     raise _error_from_item(errors[0])
@@ -787,8 +991,12 @@ class HubSpotConnector(Connector):
             if self.oauth.tokens.expiring():
                 self.http.request("GET", "/account-info/v3/details")  # triggers the refresh
             info = self.http.request("GET", f"/oauth/v1/access-tokens/{self.oauth.tokens.access_token}").json()
-            return {"portalId": info.get("hub_id"), "hub_domain": info.get("hub_domain"), "user": info.get("user"),
-                    "scopes": info.get("scopes", [])}
+            return {
+                "portalId": info.get("hub_id"),
+                "hub_domain": info.get("hub_domain"),
+                "user": info.get("user"),
+                "scopes": info.get("scopes", []),
+            }
         return self.http.request("GET", "/account-info/v3/details").json()
 
     def test_connection(self) -> ConnectionTest:
@@ -799,8 +1007,12 @@ class HubSpotConnector(Connector):
             return ConnectionTest(False, self._explain(exc))
         portal = str(info.get("portalId") or "")
         if self.portal_id and portal and portal != self.portal_id:
-            return ConnectionTest(False, f"These credentials belong to HubSpot portal {portal}, not {self.portal_id}. "
-                                         "Connect the portal this integration was set up with.", account=portal)
+            return ConnectionTest(
+                False,
+                f"These credentials belong to HubSpot portal {portal}, not {self.portal_id}. "
+                "Connect the portal this integration was set up with.",
+                account=portal,
+            )
         return ConnectionTest(True, f"Connected to HubSpot portal {portal}.", account=portal)
 
     def _explain(self, exc: ConnectorError) -> str:
@@ -808,13 +1020,16 @@ class HubSpotConnector(Connector):
             return exc.message
         if exc.kind == ErrorKind.AUTH:
             if self.uses_oauth:
-                return ("HubSpot rejected the OAuth access token (auth failed): reconnect HubSpot to authorise SyncSmart again. "
-                        f"HubSpot said: {exc.message}")
-            return ("HubSpot rejected the private-app access token (auth failed): check that the token was copied completely "
-                    f"and that the private app is still active and has the CRM scopes. HubSpot said: {exc.message}")
+                return (
+                    "HubSpot rejected the OAuth access token (auth failed): reconnect HubSpot to authorise SyncSmart again. "
+                    f"HubSpot said: {exc.message}"
+                )
+            return (
+                "HubSpot rejected the private-app access token (auth failed): check that the token was copied completely "
+                f"and that the private app is still active and has the CRM scopes. HubSpot said: {exc.message}"
+            )
         if exc.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
             return f"Could not reach HubSpot at {self.base_url}; try again in a minute. ({exc.message})"
         if exc.kind == ErrorKind.RATE_LIMITED:
             return f"HubSpot is rate limiting this account right now; try again shortly. ({exc.message})"
         return f"HubSpot answered with an error: {exc.message}"
-

@@ -85,55 +85,201 @@ SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
 # Association type ids of HubSpot's default (unlabelled) associations.
 ASSOCIATION_TYPE_IDS = {
-    ("contacts", "companies"): 1, ("companies", "contacts"): 2,
-    ("deals", "contacts"): 3, ("contacts", "deals"): 4,
-    ("deals", "companies"): 5, ("companies", "deals"): 6,
+    ("contacts", "companies"): 1,
+    ("companies", "contacts"): 2,
+    ("deals", "contacts"): 3,
+    ("contacts", "deals"): 4,
+    ("deals", "companies"): 5,
+    ("companies", "deals"): 6,
 }
 DEFAULT_PORTAL_ID = 62515
 DEFAULT_TOKEN = "pat-na1-emulator-token"
 DEFAULT_CLIENT_ID = "emulator-client-id"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"
 
-LIFECYCLE_STAGES = [("subscriber", "Subscriber"), ("lead", "Lead"), ("marketingqualifiedlead", "Marketing Qualified Lead"),
-                    ("salesqualifiedlead", "Sales Qualified Lead"), ("opportunity", "Opportunity"), ("customer", "Customer"),
-                    ("evangelist", "Evangelist"), ("other", "Other")]
-LEAD_STATUSES = [("NEW", "New"), ("OPEN", "Open"), ("IN_PROGRESS", "In Progress"), ("OPEN_DEAL", "Open Deal"),
-                 ("UNQUALIFIED", "Unqualified"), ("ATTEMPTED_TO_CONTACT", "Attempted to Contact"), ("CONNECTED", "Connected"),
-                 ("BAD_TIMING", "Bad Timing")]
-INDUSTRIES = [("ACCOUNTING", "Accounting"), ("COMPUTER_SOFTWARE", "Computer Software"), ("FINANCIAL_SERVICES", "Financial Services"),
-              ("HOSPITAL_HEALTH_CARE", "Hospital & Health Care"), ("INFORMATION_TECHNOLOGY_AND_SERVICES", "Information Technology and Services"),
-              ("MARKETING_AND_ADVERTISING", "Marketing and Advertising"), ("RETAIL", "Retail"), ("CONSTRUCTION", "Construction")]
-COMPANY_TYPES = [("PROSPECT", "Prospect"), ("PARTNER", "Partner"), ("RESELLER", "Reseller"), ("VENDOR", "Vendor"), ("OTHER", "Other")]
+LIFECYCLE_STAGES = [
+    ("subscriber", "Subscriber"),
+    ("lead", "Lead"),
+    ("marketingqualifiedlead", "Marketing Qualified Lead"),
+    ("salesqualifiedlead", "Sales Qualified Lead"),
+    ("opportunity", "Opportunity"),
+    ("customer", "Customer"),
+    ("evangelist", "Evangelist"),
+    ("other", "Other"),
+]
+LEAD_STATUSES = [
+    ("NEW", "New"),
+    ("OPEN", "Open"),
+    ("IN_PROGRESS", "In Progress"),
+    ("OPEN_DEAL", "Open Deal"),
+    ("UNQUALIFIED", "Unqualified"),
+    ("ATTEMPTED_TO_CONTACT", "Attempted to Contact"),
+    ("CONNECTED", "Connected"),
+    ("BAD_TIMING", "Bad Timing"),
+]
+INDUSTRIES = [
+    ("ACCOUNTING", "Accounting"),
+    ("COMPUTER_SOFTWARE", "Computer Software"),
+    ("FINANCIAL_SERVICES", "Financial Services"),
+    ("HOSPITAL_HEALTH_CARE", "Hospital & Health Care"),
+    ("INFORMATION_TECHNOLOGY_AND_SERVICES", "Information Technology and Services"),
+    ("MARKETING_AND_ADVERTISING", "Marketing and Advertising"),
+    ("RETAIL", "Retail"),
+    ("CONSTRUCTION", "Construction"),
+]
+COMPANY_TYPES = [
+    ("PROSPECT", "Prospect"),
+    ("PARTNER", "Partner"),
+    ("RESELLER", "Reseller"),
+    ("VENDOR", "Vendor"),
+    ("OTHER", "Other"),
+]
 PIPELINES = [
-    {"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "stages": [
-        ("appointmentscheduled", "Appointment Scheduled", "0.2", False), ("qualifiedtobuy", "Qualified To Buy", "0.4", False),
-        ("presentationscheduled", "Presentation Scheduled", "0.6", False), ("decisionmakerboughtin", "Decision Maker Bought-In", "0.8", False),
-        ("contractsent", "Contract Sent", "0.9", False), ("closedwon", "Closed Won", "1.0", True), ("closedlost", "Closed Lost", "0.0", True)]},
-    {"id": "renewals", "label": "Renewals", "displayOrder": 1, "stages": [
-        ("renewalopen", "Renewal Open", "0.5", False), ("renewalwon", "Renewed", "1.0", True), ("renewallost", "Not Renewed", "0.0", True)]},
+    {
+        "id": "default",
+        "label": "Sales Pipeline",
+        "displayOrder": 0,
+        "stages": [
+            ("appointmentscheduled", "Appointment Scheduled", "0.2", False),
+            ("qualifiedtobuy", "Qualified To Buy", "0.4", False),
+            ("presentationscheduled", "Presentation Scheduled", "0.6", False),
+            ("decisionmakerboughtin", "Decision Maker Bought-In", "0.8", False),
+            ("contractsent", "Contract Sent", "0.9", False),
+            ("closedwon", "Closed Won", "1.0", True),
+            ("closedlost", "Closed Lost", "0.0", True),
+        ],
+    },
+    {
+        "id": "renewals",
+        "label": "Renewals",
+        "displayOrder": 1,
+        "stages": [
+            ("renewalopen", "Renewal Open", "0.5", False),
+            ("renewalwon", "Renewed", "1.0", True),
+            ("renewallost", "Not Renewed", "0.0", True),
+        ],
+    },
 ]
 
-FIRST_NAMES = ["Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Lena", "Omar", "Priya", "Lucas", "Sofia", "Mateo", "Hana", "Jonas",
-               "Amara", "Felix", "Nora", "Ravi", "Elena", "Kai", "Ines", "Tomas", "Yara", "Hugo"]
-LAST_NAMES = ["Smith", "Garcia", "Chen", "Okafor", "Novak", "Ivanova", "Müller", "Rossi", "Tanaka", "Kowalski", "Haddad", "Jensen",
-              "Silva", "Dubois", "Patel", "Andersen", "Moreau", "Fischer", "Nakamura", "O'Brien"]
-COMPANY_WORDS = ["Northwind", "Contoso", "Fabrikam", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Acme", "Tyrell", "Cyberdyne",
-                 "Hooli", "Vandelay", "Soylent", "Wonka", "Oscorp", "Aperture", "Massive", "Pied Piper", "Gringotts"]
+FIRST_NAMES = [
+    "Ava",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Zoe",
+    "Ethan",
+    "Lena",
+    "Omar",
+    "Priya",
+    "Lucas",
+    "Sofia",
+    "Mateo",
+    "Hana",
+    "Jonas",
+    "Amara",
+    "Felix",
+    "Nora",
+    "Ravi",
+    "Elena",
+    "Kai",
+    "Ines",
+    "Tomas",
+    "Yara",
+    "Hugo",
+]
+LAST_NAMES = [
+    "Smith",
+    "Garcia",
+    "Chen",
+    "Okafor",
+    "Novak",
+    "Ivanova",
+    "Müller",
+    "Rossi",
+    "Tanaka",
+    "Kowalski",
+    "Haddad",
+    "Jensen",
+    "Silva",
+    "Dubois",
+    "Patel",
+    "Andersen",
+    "Moreau",
+    "Fischer",
+    "Nakamura",
+    "O'Brien",
+]
+COMPANY_WORDS = [
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Acme",
+    "Tyrell",
+    "Cyberdyne",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Wonka",
+    "Oscorp",
+    "Aperture",
+    "Massive",
+    "Pied Piper",
+    "Gringotts",
+]
 COMPANY_SUFFIXES = ["Labs", "Systems", "Logistics", "Health", "Partners", "Software", "Retail", "Energy", "Foods", "Consulting"]
-CITIES = [("Boston", "United States"), ("Dublin", "Ireland"), ("Berlin", "Germany"), ("Toronto", "Canada"), ("Austin", "United States"),
-          ("London", "United Kingdom"), ("Sydney", "Australia"), ("Lyon", "France")]
+CITIES = [
+    ("Boston", "United States"),
+    ("Dublin", "Ireland"),
+    ("Berlin", "Germany"),
+    ("Toronto", "Canada"),
+    ("Austin", "United States"),
+    ("London", "United Kingdom"),
+    ("Sydney", "Australia"),
+    ("Lyon", "France"),
+]
 
 
-def _prop(name: str, label: str, type_: str = "string", field_type: str = "text", *, group: str = "contactinformation",
-          options: Iterable[tuple[str, str]] = (), read_only: bool = False, unique: bool = False, hubspot_defined: bool = True,
-          referenced: str | None = None) -> dict[str, Any]:
+def _prop(
+    name: str,
+    label: str,
+    type_: str = "string",
+    field_type: str = "text",
+    *,
+    group: str = "contactinformation",
+    options: Iterable[tuple[str, str]] = (),
+    read_only: bool = False,
+    unique: bool = False,
+    hubspot_defined: bool = True,
+    referenced: str | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "name": name, "label": label, "type": type_, "fieldType": field_type, "groupName": group, "description": "",
+        "name": name,
+        "label": label,
+        "type": type_,
+        "fieldType": field_type,
+        "groupName": group,
+        "description": "",
         "options": [{"label": lab, "value": val, "displayOrder": i, "hidden": False} for i, (val, lab) in enumerate(options)],
-        "displayOrder": -1, "calculated": False, "externalOptions": referenced is not None, "hasUniqueValue": unique,
-        "hidden": False, "hubspotDefined": hubspot_defined, "formField": not read_only,
-        "modificationMetadata": {"archivable": not hubspot_defined, "readOnlyDefinition": hubspot_defined, "readOnlyValue": read_only},
-        "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z", "archived": False,
+        "displayOrder": -1,
+        "calculated": False,
+        "externalOptions": referenced is not None,
+        "hasUniqueValue": unique,
+        "hidden": False,
+        "hubspotDefined": hubspot_defined,
+        "formField": not read_only,
+        "modificationMetadata": {
+            "archivable": not hubspot_defined,
+            "readOnlyDefinition": hubspot_defined,
+            "readOnlyValue": read_only,
+        },
+        "createdAt": "2020-01-01T00:00:00.000Z",
+        "updatedAt": "2020-01-01T00:00:00.000Z",
+        "archived": False,
     }
     if referenced:
         body["referencedObjectType"] = referenced
@@ -149,19 +295,26 @@ def default_properties() -> dict[str, dict[str, dict[str, Any]]]:
     contacts = common("contactinformation") + [
         _prop("lastmodifieddate", "Last Modified Date", "datetime", "date", read_only=True),
         _prop("email", "Email", unique=True),
-        _prop("firstname", "First Name"), _prop("lastname", "Last Name"),
-        _prop("phone", "Phone Number", field_type="phonenumber"), _prop("mobilephone", "Mobile Phone Number", field_type="phonenumber"),
-        _prop("company", "Company Name"), _prop("jobtitle", "Job Title"), _prop("website", "Website URL"),
-        _prop("city", "City"), _prop("country", "Country/Region"),
+        _prop("firstname", "First Name"),
+        _prop("lastname", "Last Name"),
+        _prop("phone", "Phone Number", field_type="phonenumber"),
+        _prop("mobilephone", "Mobile Phone Number", field_type="phonenumber"),
+        _prop("company", "Company Name"),
+        _prop("jobtitle", "Job Title"),
+        _prop("website", "Website URL"),
+        _prop("city", "City"),
+        _prop("country", "Country/Region"),
         _prop("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", options=LIFECYCLE_STAGES),
         _prop("hs_lead_status", "Lead Status", "enumeration", "radio", options=LEAD_STATUSES),
         _prop("notes", "Notes", field_type="textarea"),
     ]
     companies = common("companyinformation") + [
         _prop("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", group="companyinformation", read_only=True),
-        _prop("name", "Company name", group="companyinformation"), _prop("domain", "Company Domain Name", group="companyinformation"),
+        _prop("name", "Company name", group="companyinformation"),
+        _prop("domain", "Company Domain Name", group="companyinformation"),
         _prop("phone", "Phone Number", field_type="phonenumber", group="companyinformation"),
-        _prop("city", "City", group="companyinformation"), _prop("country", "Country/Region", group="companyinformation"),
+        _prop("city", "City", group="companyinformation"),
+        _prop("country", "Country/Region", group="companyinformation"),
         _prop("industry", "Industry", "enumeration", "select", group="companyinformation", options=INDUSTRIES),
         _prop("type", "Type", "enumeration", "select", group="companyinformation", options=COMPANY_TYPES),
         _prop("numberofemployees", "Number of Employees", "number", "number", group="companyinformation"),
@@ -171,12 +324,26 @@ def default_properties() -> dict[str, dict[str, dict[str, Any]]]:
     stage_options = [(s[0], s[1]) for p in PIPELINES for s in p["stages"]]
     deals = common("dealinformation") + [
         _prop("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", group="dealinformation", read_only=True),
-        _prop("dealname", "Deal Name", group="dealinformation"), _prop("amount", "Amount", "number", "number", group="dealinformation"),
+        _prop("dealname", "Deal Name", group="dealinformation"),
+        _prop("amount", "Amount", "number", "number", group="dealinformation"),
         _prop("closedate", "Close Date", "datetime", "date", group="dealinformation"),
-        _prop("pipeline", "Pipeline", "enumeration", "select", group="dealinformation", options=[(p["id"], p["label"]) for p in PIPELINES]),
+        _prop(
+            "pipeline",
+            "Pipeline",
+            "enumeration",
+            "select",
+            group="dealinformation",
+            options=[(p["id"], p["label"]) for p in PIPELINES],
+        ),
         _prop("dealstage", "Deal Stage", "enumeration", "radio", group="dealinformation", options=stage_options),
-        _prop("dealtype", "Deal Type", "enumeration", "radio", group="dealinformation",
-              options=[("newbusiness", "New Business"), ("existingbusiness", "Existing Business")]),
+        _prop(
+            "dealtype",
+            "Deal Type",
+            "enumeration",
+            "radio",
+            group="dealinformation",
+            options=[("newbusiness", "New Business"), ("existingbusiness", "Existing Business")],
+        ),
         _prop("description", "Deal Description", field_type="textarea", group="dealinformation"),
     ]
     return {t: {p["name"]: p for p in props} for t, props in (("contacts", contacts), ("companies", companies), ("deals", deals))}
@@ -206,9 +373,17 @@ class Owner:
     archived: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "email": self.email, "firstName": self.first_name, "lastName": self.last_name,
-                "userId": self.user_id, "createdAt": iso_ms(self.created_ms), "updatedAt": iso_ms(self.created_ms),
-                "archived": self.archived, "teams": []}
+        return {
+            "id": self.id,
+            "email": self.email,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "userId": self.user_id,
+            "createdAt": iso_ms(self.created_ms),
+            "updatedAt": iso_ms(self.created_ms),
+            "archived": self.archived,
+            "teams": [],
+        }
 
 
 @dataclass
@@ -228,8 +403,15 @@ class BatchError:
     http_status: int = 400
 
     def as_json(self) -> dict[str, Any]:
-        return {"status": "error", "category": self.category, "message": self.message, "context": self.context,
-                "subCategory": self.status, "errors": [], "links": {}}
+        return {
+            "status": "error",
+            "category": self.category,
+            "message": self.message,
+            "context": self.context,
+            "subCategory": self.status,
+            "errors": [],
+            "links": {},
+        }
 
 
 class InputError(Exception):
@@ -267,11 +449,20 @@ def _to_ms(text: str) -> int | None:
 class HubSpotEmulator(Emulator):
     system = "hubspot"
 
-    def __init__(self, *, token: str = DEFAULT_TOKEN, client_id: str = DEFAULT_CLIENT_ID,
-                 client_secret: str = DEFAULT_CLIENT_SECRET, portal_id: int = DEFAULT_PORTAL_ID,
-                 per_10s: int = limits.PRIVATE_APP_PER_10S, daily: int = limits.DAILY_LIMIT,
-                 search_per_second: int = limits.SEARCH_PER_SECOND, search_lag_ms: int = 0, search_lag_jitter_ms: int = 0,
-                 **knobs: Any):
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        portal_id: int = DEFAULT_PORTAL_ID,
+        per_10s: int = limits.PRIVATE_APP_PER_10S,
+        daily: int = limits.DAILY_LIMIT,
+        search_per_second: int = limits.SEARCH_PER_SECOND,
+        search_lag_ms: int = 0,
+        search_lag_jitter_ms: int = 0,
+        **knobs: Any,
+    ):
         self.tokens = {token} if token else set()
         self.client_id, self.client_secret, self.portal_id = client_id, client_secret, portal_id
         self.per_10s, self.daily, self.search_per_second = per_10s, daily, search_per_second
@@ -318,11 +509,16 @@ class HubSpotEmulator(Emulator):
 
     @classmethod
     def from_options(cls, options: dict[str, Any], **knobs: Any) -> "HubSpotEmulator":
-        emulator = cls(token=options.get("token") or DEFAULT_TOKEN, client_id=options.get("client_id") or DEFAULT_CLIENT_ID,
-                       client_secret=options.get("client_secret") or DEFAULT_CLIENT_SECRET,
-                       portal_id=options.get("portal_id") or DEFAULT_PORTAL_ID, search_lag_ms=options.get("search_lag_ms") or 0,
-                       per_10s=options.get("per_10s") or limits.PRIVATE_APP_PER_10S, daily=options.get("daily") or limits.DAILY_LIMIT,
-                       **knobs)
+        emulator = cls(
+            token=options.get("token") or DEFAULT_TOKEN,
+            client_id=options.get("client_id") or DEFAULT_CLIENT_ID,
+            client_secret=options.get("client_secret") or DEFAULT_CLIENT_SECRET,
+            portal_id=options.get("portal_id") or DEFAULT_PORTAL_ID,
+            search_lag_ms=options.get("search_lag_ms") or 0,
+            per_10s=options.get("per_10s") or limits.PRIVATE_APP_PER_10S,
+            daily=options.get("daily") or limits.DAILY_LIMIT,
+            **knobs,
+        )
         emulator.seed_demo(int(options.get("seed_size", 100) or 0))
         if options.get("webhook_url"):
             emulator.subscribe(options["webhook_url"], emulator.client_secret)
@@ -377,30 +573,63 @@ class HubSpotEmulator(Emulator):
         r("GET", r"/crm/v3/owners/?", self.list_owners, name="owners/list")
         r("GET", r"/crm/v3/owners/(?P<id>[^/]+)", self.get_owner, name="owners/get")
         r("GET", r"/crm/v3/pipelines/deals", self.list_pipelines, name="pipelines/list")
-        r("PUT", rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/default/(?P<to>contacts|companies|deals)/(?P<to_id>\d+)",
-          self.associate_default, name="associations/default")
-        r("GET", rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/(?P<to>contacts|companies|deals)", self.list_associations,
-          name="associations/list")
-        r("POST", rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/read", self.batch_read_associations,
-          name="associations/batch/read", write=False)
-        r("POST", rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/associate/default",
-          self.batch_associate_default, name="associations/batch/associate")
-        r("POST", rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/archive", self.batch_archive_associations,
-          name="associations/batch/archive")
+        r(
+            "PUT",
+            rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/default/(?P<to>contacts|companies|deals)/(?P<to_id>\d+)",
+            self.associate_default,
+            name="associations/default",
+        )
+        r(
+            "GET",
+            rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/(?P<to>contacts|companies|deals)",
+            self.list_associations,
+            name="associations/list",
+        )
+        r(
+            "POST",
+            rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/read",
+            self.batch_read_associations,
+            name="associations/batch/read",
+            write=False,
+        )
+        r(
+            "POST",
+            rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/associate/default",
+            self.batch_associate_default,
+            name="associations/batch/associate",
+        )
+        r(
+            "POST",
+            rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/archive",
+            self.batch_archive_associations,
+            name="associations/batch/archive",
+        )
         r("GET", r"/account-info/v3/details", self.account_details, name="account-info")
         r("GET", r"/oauth/authorize", self.oauth_authorize, name="oauth/authorize")
         r("POST", r"/oauth/authorize", self.oauth_approve, name="oauth/approve", write=False)
         r("POST", r"/oauth/v1/token", self.oauth_token, name="oauth/token", write=False)
         r("GET", r"/oauth/v1/access-tokens/(?P<token>[^/]+)", self.access_token_info, name="oauth/access-token")
         r("GET", r"/oauth/v1/refresh-tokens/(?P<token>[^/]+)", self.refresh_token_info, name="oauth/refresh-token")
-        for handler in (self.oauth_authorize, self.oauth_approve, self.oauth_token, self.access_token_info, self.refresh_token_info):
+        for handler in (
+            self.oauth_authorize,
+            self.oauth_approve,
+            self.oauth_token,
+            self.access_token_info,
+            self.refresh_token_info,
+        ):
             public(handler.__func__)
 
     # --- HubSpot's error shape, auth, limits, headers ---------------------------------------------------
     def error(self, status: int, message: str, **extra: Any) -> Response:
         category = extra.pop("category", None) or {
-            400: "VALIDATION_ERROR", 401: "INVALID_AUTHENTICATION", 403: "MISSING_SCOPES", 404: "OBJECT_NOT_FOUND",
-            405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 429: "RATE_LIMITS"}.get(status, "INTERNAL_ERROR")
+            400: "VALIDATION_ERROR",
+            401: "INVALID_AUTHENTICATION",
+            403: "MISSING_SCOPES",
+            404: "OBJECT_NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            409: "CONFLICT",
+            429: "RATE_LIMITS",
+        }.get(status, "INTERNAL_ERROR")
         body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra}
         return json_response(body, status)
 
@@ -408,8 +637,11 @@ class HubSpotEmulator(Emulator):
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return self.error(401, "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
-                                   "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
+            return self.error(
+                401,
+                "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
+                "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            )
         if token in self.tokens:
             return None
         with self.lock:
@@ -417,8 +649,12 @@ class HubSpotEmulator(Emulator):
         if info is None:
             return self.error(401, "The OAuth token used to make this call is not valid.", category="INVALID_AUTHENTICATION")
         if info["expires_ms"] <= self.now_ms():
-            return self.error(401, "The OAuth token used to make this call expired " +
-                              f"{(self.now_ms() - info['expires_ms']) // 1000} second(s) ago.", category="EXPIRED_AUTHENTICATION")
+            return self.error(
+                401,
+                "The OAuth token used to make this call expired "
+                + f"{(self.now_ms() - info['expires_ms']) // 1000} second(s) ago.",
+                category="EXPIRED_AUTHENTICATION",
+            )
         return None
 
     def rate_limit(self, request: Request, route) -> Response | None:
@@ -436,13 +672,20 @@ class HubSpotEmulator(Emulator):
         allowed, remaining, wait = self.ten_second.hit("api")
         request.environ["hubspot.remaining"] = remaining
         if not allowed:
-            return self._limited("You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING",
-                                 retry_after=max(1, round(wait + 0.5)))
+            return self._limited(
+                "You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING", retry_after=max(1, round(wait + 0.5))
+            )
         return None
 
     def _limited(self, message: str, policy: str, retry_after: int | None) -> Response:
-        response = self.error(429, message, errorType="RATE_LIMIT", policyName=policy, groupName=f"publicapi:{self.portal_id}",
-                              category="RATE_LIMITS")
+        response = self.error(
+            429,
+            message,
+            errorType="RATE_LIMIT",
+            policyName=policy,
+            groupName=f"publicapi:{self.portal_id}",
+            category="RATE_LIMITS",
+        )
         if retry_after:
             response.headers["Retry-After"] = str(retry_after)
         return response
@@ -457,16 +700,28 @@ class HubSpotEmulator(Emulator):
         remaining = request.environ.get("hubspot.remaining")
         if remaining is None:
             remaining = max(0, self.per_10s - len(self.ten_second.calls.get("api", ())))
-        response.headers.update({
-            "X-HubSpot-RateLimit-Daily": str(self.daily),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(daily_remaining),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": str(limits.TEN_SECOND_WINDOW_MS),
-            "X-HubSpot-RateLimit-Max": str(self.per_10s),
-            "X-HubSpot-RateLimit-Remaining": str(remaining),
-        })
+        response.headers.update(
+            {
+                "X-HubSpot-RateLimit-Daily": str(self.daily),
+                "X-HubSpot-RateLimit-Daily-Remaining": str(daily_remaining),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(limits.TEN_SECOND_WINDOW_MS),
+                "X-HubSpot-RateLimit-Max": str(self.per_10s),
+                "X-HubSpot-RateLimit-Remaining": str(remaining),
+            }
+        )
 
-    def set_knobs(self, latency_ms=None, limits=None, faults=None, seed=None, search_lag_ms=None, per_10s=None, daily=None,
-                  search_per_second=None, search_lag_jitter_ms=None) -> None:
+    def set_knobs(
+        self,
+        latency_ms=None,
+        limits=None,
+        faults=None,
+        seed=None,
+        search_lag_ms=None,
+        per_10s=None,
+        daily=None,
+        search_per_second=None,
+        search_lag_jitter_ms=None,
+    ) -> None:
         super().set_knobs(latency_ms=latency_ms, limits=limits, faults=faults, seed=seed)
         if seed is not None:
             self.lag_rng = random.Random(seed)
@@ -501,7 +756,9 @@ class HubSpotEmulator(Emulator):
     def _control_endpoint(self, request: Request) -> Response | None:
         body = request.json() if request.body else {}
         if request.path == "/_emulator/webhooks" and request.method == "POST":
-            self.subscribe(body["target_url"], body.get("client_secret") or self.client_secret, types=tuple(body.get("types", ())))
+            self.subscribe(
+                body["target_url"], body.get("client_secret") or self.client_secret, types=tuple(body.get("types", ()))
+            )
             return json_response({"ok": True})
         if request.path == "/_emulator/seed" and request.method == "POST":
             return json_response(self.seed_demo(int(body.get("size", 100))))
@@ -520,8 +777,10 @@ class HubSpotEmulator(Emulator):
             return json_response({"now": self.freeze_clock(body.get("freeze_ms"))})
         if request.path == "/_emulator/state" and request.method == "GET":
             with self.lock:
-                return json_response({t: len([r for r in recs.values() if not r.archived]) for t, recs in self.records.items()}
-                                     | {"owners": len(self.owners), "daily_used": self.daily_used})
+                return json_response(
+                    {t: len([r for r in recs.values() if not r.archived]) for t, recs in self.records.items()}
+                    | {"owners": len(self.owners), "daily_used": self.daily_used}
+                )
         return None
 
     # --- in-process helpers (tests, demo, benchmarks) ----------------------------------------------------
@@ -532,16 +791,28 @@ class HubSpotEmulator(Emulator):
 
     def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
         with self.lock:
-            owner = Owner(str(next(self.owner_ids)), email, first_name, last_name, user_id=len(self.owners) + 7001,
-                          created_ms=self.now_ms())
+            owner = Owner(
+                str(next(self.owner_ids)), email, first_name, last_name, user_id=len(self.owners) + 7001, created_ms=self.now_ms()
+            )
             self.owners[owner.id] = owner
             return owner.id
 
-    def create_record(self, object_type: str, properties: dict[str, Any], *, validate: bool = True,
-                      associations: dict[str, list[str | int]] | None = None, notify: bool = True) -> str:
+    def create_record(
+        self,
+        object_type: str,
+        properties: dict[str, Any],
+        *,
+        validate: bool = True,
+        associations: dict[str, list[str | int]] | None = None,
+        notify: bool = True,
+    ) -> str:
         """Create a record as a user would in HubSpot's UI; returns its id."""
         with self.lock:
-            clean = self._validated(object_type, properties, creating=True) if validate else {k: _str(v) for k, v in properties.items()}
+            clean = (
+                self._validated(object_type, properties, creating=True)
+                if validate
+                else {k: _str(v) for k, v in properties.items()}
+            )
             record = self._insert(object_type, clean)
             for to_type, ids in (associations or {}).items():
                 for to_id in ids:
@@ -557,7 +828,11 @@ class HubSpotEmulator(Emulator):
             record = self._live(object_type, record_id)
             if record is None:
                 raise KeyError(f"{object_type} {record_id} does not exist")
-            clean = self._validated(object_type, properties, record=record) if validate else {k: _str(v) for k, v in properties.items()}
+            clean = (
+                self._validated(object_type, properties, record=record)
+                if validate
+                else {k: _str(v) for k, v in properties.items()}
+            )
             changed = self._apply(object_type, record, clean)
             events = self._events(object_type, record, "propertyChange", changed)
         self._send(events)
@@ -570,8 +845,11 @@ class HubSpotEmulator(Emulator):
 
     def find_records(self, object_type: str, property_name: str, value: str) -> list[str]:
         with self.lock:
-            return [str(r.id) for r in self.records[object_type].values()
-                    if not r.archived and str(r.properties.get(property_name) or "").lower() == str(value).lower()]
+            return [
+                str(r.id)
+                for r in self.records[object_type].values()
+                if not r.archived and str(r.properties.get(property_name) or "").lower() == str(value).lower()
+            ]
 
     def count(self, object_type: str) -> int:
         with self.lock:
@@ -599,33 +877,65 @@ class HubSpotEmulator(Emulator):
             city, country = rng.choice(CITIES)
             name = f"{word} {suffix}" + (f" {n}" if n >= len(COMPANY_WORDS) else "")
             domain = f"{word}{suffix}{n}".lower().replace(" ", "").replace("'", "") + ".example.com"
-            company_ids.append(self.create_record("companies", {
-                "name": name, "domain": domain, "city": city, "country": country, "industry": rng.choice(INDUSTRIES)[0],
-                "type": rng.choice(COMPANY_TYPES)[0], "numberofemployees": str(rng.randint(5, 5000)),
-                "phone": f"+1 617 555 {rng.randint(1000, 9999)}", "hubspot_owner_id": rng.choice(owner_ids)}, notify=False))
+            company_ids.append(
+                self.create_record(
+                    "companies",
+                    {
+                        "name": name,
+                        "domain": domain,
+                        "city": city,
+                        "country": country,
+                        "industry": rng.choice(INDUSTRIES)[0],
+                        "type": rng.choice(COMPANY_TYPES)[0],
+                        "numberofemployees": str(rng.randint(5, 5000)),
+                        "phone": f"+1 617 555 {rng.randint(1000, 9999)}",
+                        "hubspot_owner_id": rng.choice(owner_ids),
+                    },
+                    notify=False,
+                )
+            )
         contact_ids = []
         for n in range(size):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             company = company_ids[n % len(company_ids)] if company_ids else None
             domain = self.records["companies"][int(company)].properties["domain"] if company else "example.org"
-            contact_ids.append(self.create_record("contacts", {
-                "email": f"{first}.{last}.{n}@{domain}".lower().replace("'", "").replace("ü", "u"), "firstname": first, "lastname": last,
-                "jobtitle": rng.choice(["CEO", "CTO", "Office Manager", "Buyer", "IT Director", "Sales Lead"]),
-                "phone": f"+1 617 555 {rng.randint(1000, 9999)}", "lifecyclestage": rng.choice(LIFECYCLE_STAGES[:6])[0],
-                "hs_lead_status": rng.choice(LEAD_STATUSES)[0], "hubspot_owner_id": rng.choice(owner_ids)},
-                associations={"companies": [company]} if company else None, notify=False))
+            contact_ids.append(
+                self.create_record(
+                    "contacts",
+                    {
+                        "email": f"{first}.{last}.{n}@{domain}".lower().replace("'", "").replace("ü", "u"),
+                        "firstname": first,
+                        "lastname": last,
+                        "jobtitle": rng.choice(["CEO", "CTO", "Office Manager", "Buyer", "IT Director", "Sales Lead"]),
+                        "phone": f"+1 617 555 {rng.randint(1000, 9999)}",
+                        "lifecyclestage": rng.choice(LIFECYCLE_STAGES[:6])[0],
+                        "hs_lead_status": rng.choice(LEAD_STATUSES)[0],
+                        "hubspot_owner_id": rng.choice(owner_ids),
+                    },
+                    associations={"companies": [company]} if company else None,
+                    notify=False,
+                )
+            )
         deals = 0
         for n in range(size // 2):
             pipeline = PIPELINES[0] if n % 5 else PIPELINES[1]
             company = company_ids[n % len(company_ids)] if company_ids else None
             contact = contact_ids[n % len(contact_ids)] if contact_ids else None
             assoc = {k: [v] for k, v in (("companies", company), ("contacts", contact)) if v}
-            self.create_record("deals", {
-                "dealname": f"{self.records['companies'][int(company)].properties['name'] if company else 'New'} – "
-                            f"{rng.choice(['Renewal', 'Expansion', 'New Licences', 'Services', 'Pilot'])}",
-                "amount": str(rng.randrange(1000, 250000, 500)), "pipeline": pipeline["id"],
-                "dealstage": rng.choice(pipeline["stages"])[0], "closedate": iso_ms(self.now_ms() + rng.randint(1, 120) * 86_400_000),
-                "hubspot_owner_id": rng.choice(owner_ids)}, associations=assoc, notify=False)
+            self.create_record(
+                "deals",
+                {
+                    "dealname": f"{self.records['companies'][int(company)].properties['name'] if company else 'New'} – "
+                    f"{rng.choice(['Renewal', 'Expansion', 'New Licences', 'Services', 'Pilot'])}",
+                    "amount": str(rng.randrange(1000, 250000, 500)),
+                    "pipeline": pipeline["id"],
+                    "dealstage": rng.choice(pipeline["stages"])[0],
+                    "closedate": iso_ms(self.now_ms() + rng.randint(1, 120) * 86_400_000),
+                    "hubspot_owner_id": rng.choice(owner_ids),
+                },
+                associations=assoc,
+                notify=False,
+            )
             deals += 1
         return {"companies": len(company_ids), "contacts": len(contact_ids), "deals": deals, "owners": len(self.owners)}
 
@@ -700,8 +1010,9 @@ class HubSpotEmulator(Emulator):
         if record.pending is not None and record.pending[2] <= now:
             record.indexed, record.pending = (record.pending[0], record.pending[1]), None
 
-    def _validated(self, object_type: str, properties: dict[str, Any], creating: bool = False,
-                   record: StoredRecord | None = None) -> dict[str, str | None]:
+    def _validated(
+        self, object_type: str, properties: dict[str, Any], creating: bool = False, record: StoredRecord | None = None
+    ) -> dict[str, str | None]:
         """HubSpot's property validation; raises InputError with HubSpot's message."""
         defs = self.properties[object_type]
         problems = []
@@ -710,44 +1021,74 @@ class HubSpotEmulator(Emulator):
             prop = defs.get(name)
             value = _str(raw)
             if prop is None:
-                problems.append({"isValid": False, "message": f'Property "{name}" does not exist', "error": "PROPERTY_DOESNT_EXIST",
-                                 "name": name, "localizedErrorMessage": f'Property "{name}" does not exist'})
+                problems.append(
+                    {
+                        "isValid": False,
+                        "message": f'Property "{name}" does not exist',
+                        "error": "PROPERTY_DOESNT_EXIST",
+                        "name": name,
+                        "localizedErrorMessage": f'Property "{name}" does not exist',
+                    }
+                )
                 continue
             if prop["modificationMetadata"]["readOnlyValue"]:
-                problems.append({"isValid": False, "message": f'"{name}" is a read only property; its value cannot be set.',
-                                 "error": "READ_ONLY_VALUE", "name": name})
+                problems.append(
+                    {
+                        "isValid": False,
+                        "message": f'"{name}" is a read only property; its value cannot be set.',
+                        "error": "READ_ONLY_VALUE",
+                        "name": name,
+                    }
+                )
                 continue
             if value not in (None, "") and prop["type"] == "enumeration":
                 allowed = self._allowed_values(object_type, prop)
                 values = value.split(";") if prop["fieldType"] == "checkbox" else [value]
                 bad = [v for v in values if v not in allowed]
                 if bad:
-                    problems.append({"isValid": False, "error": "INVALID_OPTION", "name": name,
-                                     "message": f"{bad[0]} was not one of the allowed options: " +
-                                                ", ".join(f'[label: "{o["label"]}" value: "{o["value"]}"]' for o in prop["options"]),
-                                     "allowedOptions": [{"label": o["label"], "value": o["value"]} for o in prop["options"]]})
+                    problems.append(
+                        {
+                            "isValid": False,
+                            "error": "INVALID_OPTION",
+                            "name": name,
+                            "message": f"{bad[0]} was not one of the allowed options: "
+                            + ", ".join(f'[label: "{o["label"]}" value: "{o["value"]}"]' for o in prop["options"]),
+                            "allowedOptions": [{"label": o["label"], "value": o["value"]} for o in prop["options"]],
+                        }
+                    )
                     continue
             if value not in (None, "") and prop["type"] == "number":
                 try:
                     float(value)
                 except ValueError:
-                    problems.append({"isValid": False, "error": "INVALID_LONG", "name": name,
-                                     "message": f'{value} was not a valid number.'})
+                    problems.append(
+                        {"isValid": False, "error": "INVALID_LONG", "name": name, "message": f"{value} was not a valid number."}
+                    )
                     continue
             if value not in (None, "") and prop["type"] in ("datetime", "date"):
                 ms = to_ms(value)
                 if ms is None:
-                    problems.append({"isValid": False, "error": "INVALID_DATE", "name": name, "message": f"{value} was not a valid date."})
+                    problems.append(
+                        {"isValid": False, "error": "INVALID_DATE", "name": name, "message": f"{value} was not a valid date."}
+                    )
                     continue
             if name == "email" and value:
                 value = value.strip()
                 if "@" not in value:
-                    problems.append({"isValid": False, "error": "INVALID_EMAIL", "name": name, "message": f"Email address {value} is invalid"})
+                    problems.append(
+                        {"isValid": False, "error": "INVALID_EMAIL", "name": name, "message": f"Email address {value} is invalid"}
+                    )
                     continue
             clean[name] = value
         if problems:
-            raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
-                                        "Property values were not valid: " + json.dumps(problems), http_status=400))
+            raise InputError(
+                BatchError(
+                    "VALIDATION_ERROR",
+                    "VALIDATION_ERROR",
+                    "Property values were not valid: " + json.dumps(problems),
+                    http_status=400,
+                )
+            )
         self._check_unique(object_type, clean, record)
         return clean
 
@@ -765,10 +1106,17 @@ class HubSpotEmulator(Emulator):
             other = self.records[object_type].get(other_id) if other_id is not None else None
             if other is not None and not other.archived and (record is None or other.id != record.id):
                 if object_type == "contacts" and name == "email":
-                    raise InputError(BatchError("CONFLICT", "CONFLICT", f"Contact already exists. Existing ID: {other.id}",
-                                                http_status=409))
-                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
-                                            f"{value} already has that value for {name}: {other.id}", http_status=400))
+                    raise InputError(
+                        BatchError("CONFLICT", "CONFLICT", f"Contact already exists. Existing ID: {other.id}", http_status=409)
+                    )
+                raise InputError(
+                    BatchError(
+                        "VALIDATION_ERROR",
+                        "VALIDATION_ERROR",
+                        f"{value} already has that value for {name}: {other.id}",
+                        http_status=400,
+                    )
+                )
 
     def _associate(self, from_type: str, from_id: int, to_type: str, to_id: int) -> None:
         self.associations.setdefault((from_type, to_type), {}).setdefault(from_id, set()).add(to_id)
@@ -778,14 +1126,22 @@ class HubSpotEmulator(Emulator):
         self.associations.get((from_type, to_type), {}).get(from_id, set()).discard(to_id)
         self.associations.get((to_type, from_type), {}).get(to_id, set()).discard(from_id)
 
-    def _record_json(self, object_type: str, record: StoredRecord, wanted: list[str] | None,
-                     associations: list[str] | None = None, view: tuple[dict, int] | None = None) -> dict[str, Any]:
+    def _record_json(
+        self,
+        object_type: str,
+        record: StoredRecord,
+        wanted: list[str] | None,
+        associations: list[str] | None = None,
+        view: tuple[dict, int] | None = None,
+    ) -> dict[str, Any]:
         props, updated = view if view is not None else (record.properties, record.updated_ms)
         names = wanted if wanted else self._default_names(object_type)
         body: dict[str, Any] = {
             "id": str(record.id),
             "properties": {n: props.get(n) for n in names if n in self.properties[object_type] or n in props},
-            "createdAt": iso_ms(record.created_ms), "updatedAt": iso_ms(updated), "archived": record.archived,
+            "createdAt": iso_ms(record.created_ms),
+            "updatedAt": iso_ms(updated),
+            "archived": record.archived,
         }
         for n in ("hs_object_id", "createdate", MODIFIED_PROPERTY[object_type]):
             body["properties"].setdefault(n, props.get(n))
@@ -794,33 +1150,65 @@ class HubSpotEmulator(Emulator):
             for to_type in associations:
                 ids = self.associations.get((object_type, to_type), {}).get(record.id, set())
                 if ids:
-                    assoc[to_type] = {"results": [{"id": str(i), "type": f"{SINGULAR[object_type]}_to_{SINGULAR[to_type]}"}
-                                                  for i in sorted(ids)]}
+                    assoc[to_type] = {
+                        "results": [
+                            {"id": str(i), "type": f"{SINGULAR[object_type]}_to_{SINGULAR[to_type]}"} for i in sorted(ids)
+                        ]
+                    }
             if assoc:
                 body["associations"] = assoc
         return body
 
     @staticmethod
     def _default_names(object_type: str) -> list[str]:
-        return {"contacts": ["email", "firstname", "lastname"], "companies": ["name", "domain"],
-                "deals": ["dealname", "amount", "closedate", "dealstage", "pipeline"]}[object_type]
+        return {
+            "contacts": ["email", "firstname", "lastname"],
+            "companies": ["name", "domain"],
+            "deals": ["dealname", "amount", "closedate", "dealstage", "pipeline"],
+        }[object_type]
 
     # --- webhooks ----------------------------------------------------------------------------------------
     def _events(self, object_type: str, record: StoredRecord, kind: str, changed: dict[str, Any]) -> list[dict[str, Any]]:
         if not self.subscriptions or (kind == "propertyChange" and not changed):
             return []
         singular = SINGULAR[object_type]
-        base = {"portalId": self.portal_id, "appId": self.subscriptions[0].app_id, "occurredAt": record.updated_ms,
-                "objectId": record.id, "changeSource": "CRM_UI", "attemptNumber": 0}
+        base = {
+            "portalId": self.portal_id,
+            "appId": self.subscriptions[0].app_id,
+            "occurredAt": record.updated_ms,
+            "objectId": record.id,
+            "changeSource": "CRM_UI",
+            "attemptNumber": 0,
+        }
         if kind == "creation":
-            return [base | {"eventId": next(self.event_ids), "subscriptionId": _subscription_id(f"{singular}.creation"),
-                            "subscriptionType": f"{singular}.creation"}]
+            return [
+                base
+                | {
+                    "eventId": next(self.event_ids),
+                    "subscriptionId": _subscription_id(f"{singular}.creation"),
+                    "subscriptionType": f"{singular}.creation",
+                }
+            ]
         if kind == "deletion":
-            return [base | {"eventId": next(self.event_ids), "subscriptionId": _subscription_id(f"{singular}.deletion"),
-                            "subscriptionType": f"{singular}.deletion"}]
-        return [base | {"eventId": next(self.event_ids), "subscriptionId": _subscription_id(f"{singular}.propertyChange"),
-                        "subscriptionType": f"{singular}.propertyChange", "propertyName": name, "propertyValue": value or ""}
-                for name, value in changed.items()]
+            return [
+                base
+                | {
+                    "eventId": next(self.event_ids),
+                    "subscriptionId": _subscription_id(f"{singular}.deletion"),
+                    "subscriptionType": f"{singular}.deletion",
+                }
+            ]
+        return [
+            base
+            | {
+                "eventId": next(self.event_ids),
+                "subscriptionId": _subscription_id(f"{singular}.propertyChange"),
+                "subscriptionType": f"{singular}.propertyChange",
+                "propertyName": name,
+                "propertyValue": value or "",
+            }
+            for name, value in changed.items()
+        ]
 
     def _send(self, events: list[dict[str, Any]], change_source: str | None = None) -> None:
         if not events:
@@ -828,14 +1216,20 @@ class HubSpotEmulator(Emulator):
         with self.lock:
             subscriptions = list(self.subscriptions)
         for sub in subscriptions:
-            chosen = [e | ({"changeSource": change_source} if change_source else {}) for e in events
-                      if not sub.types or e["subscriptionType"] in sub.types]
+            chosen = [
+                e | ({"changeSource": change_source} if change_source else {})
+                for e in events
+                if not sub.types or e["subscriptionType"] in sub.types
+            ]
             for start in range(0, len(chosen), 100):
-                body = json.dumps(chosen[start:start + 100]).encode()
+                body = json.dumps(chosen[start : start + 100]).encode()
                 timestamp = str(self.now_ms())
-                headers = {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": timestamp,
-                           "X-HubSpot-Signature-Version": "v3",
-                           "X-HubSpot-Signature-v3": signature_v3(sub.client_secret, "POST", sub.target_url, body, timestamp)}
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-HubSpot-Request-Timestamp": timestamp,
+                    "X-HubSpot-Signature-Version": "v3",
+                    "X-HubSpot-Signature-v3": signature_v3(sub.client_secret, "POST", sub.target_url, body, timestamp),
+                }
                 self.webhooks.send(sub.target_url, body, headers)
 
     # --- objects API ---------------------------------------------------------------------------------------
@@ -846,14 +1240,24 @@ class HubSpotEmulator(Emulator):
             return [], self.error(400, "Invalid input JSON on line 1, column 1: Cannot build BatchInput, the body is not JSON")
         inputs = body.get("inputs")
         if not isinstance(inputs, list):
-            return [], self.error(400, "Invalid input JSON: Cannot build BatchInput, some of required attributes are not set [inputs]")
+            return [], self.error(
+                400, "Invalid input JSON: Cannot build BatchInput, some of required attributes are not set [inputs]"
+            )
         if len(inputs) > limits.BATCH_LIMIT:
-            return [], self.error(400, f"Too many inputs: {len(inputs)} exceeds the limit of {limits.BATCH_LIMIT}.",
-                                  category="VALIDATION_ERROR")
+            return [], self.error(
+                400, f"Too many inputs: {len(inputs)} exceeds the limit of {limits.BATCH_LIMIT}.", category="VALIDATION_ERROR"
+            )
         return inputs, None
 
-    def _batch_answer(self, results: list[dict[str, Any]], errors: list[BatchError], started: str, status_ok: int = 200) -> Response:
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": iso_ms(self.now_ms())}
+    def _batch_answer(
+        self, results: list[dict[str, Any]], errors: list[BatchError], started: str, status_ok: int = 200
+    ) -> Response:
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": iso_ms(self.now_ms()),
+        }
         if errors:
             body["numErrors"] = len(errors)
             body["errors"] = [e.as_json() for e in errors]
@@ -899,10 +1303,17 @@ class HubSpotEmulator(Emulator):
             type_ids = {t.get("associationTypeId") for t in assoc.get("types", [])}
             target = next((to for (frm, to), tid in ASSOCIATION_TYPE_IDS.items() if frm == object_type and tid in type_ids), None)
             if target is None:
-                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
-                                            f"Association type {sorted(type_ids)} is not valid from {object_type}"))
+                raise InputError(
+                    BatchError(
+                        "VALIDATION_ERROR",
+                        "VALIDATION_ERROR",
+                        f"Association type {sorted(type_ids)} is not valid from {object_type}",
+                    )
+                )
             if self._live(target, to_id) is None:
-                raise InputError(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR", f"Association target {target} {to_id} does not exist"))
+                raise InputError(
+                    BatchError("VALIDATION_ERROR", "VALIDATION_ERROR", f"Association target {target} {to_id} does not exist")
+                )
             out.append((target, to_id))
         return out
 
@@ -917,9 +1328,17 @@ class HubSpotEmulator(Emulator):
             for item in inputs:
                 record = self._by_id_property(object_type, item.get("id"), item.get("idProperty"))
                 if record is None:
-                    errors.append(BatchError("OBJECT_NOT_FOUND", "OBJECT_NOT_FOUND", "Could not get some " + object_type.upper() +
-                                             " objects, they may be deleted or not exist. Check that ids are valid.",
-                                             context={"ids": [str(item.get("id"))]}, http_status=404))
+                    errors.append(
+                        BatchError(
+                            "OBJECT_NOT_FOUND",
+                            "OBJECT_NOT_FOUND",
+                            "Could not get some "
+                            + object_type.upper()
+                            + " objects, they may be deleted or not exist. Check that ids are valid.",
+                            context={"ids": [str(item.get("id"))]},
+                            http_status=404,
+                        )
+                    )
                     continue
                 try:
                     clean = self._validated(object_type, item.get("properties") or {}, record=record)
@@ -945,9 +1364,14 @@ class HubSpotEmulator(Emulator):
                 id_property = item.get("idProperty") or "hs_object_id"
                 prop = self.properties[object_type].get(id_property)
                 if prop is None or not (prop.get("hasUniqueValue") or id_property == "hs_object_id"):
-                    errors.append(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR",
-                                             f"{id_property} is not a unique property and cannot be used as idProperty",
-                                             context={"ids": [str(item.get("id"))]}))
+                    errors.append(
+                        BatchError(
+                            "VALIDATION_ERROR",
+                            "VALIDATION_ERROR",
+                            f"{id_property} is not a unique property and cannot be used as idProperty",
+                            context={"ids": [str(item.get("id"))]},
+                        )
+                    )
                     continue
                 record = self._by_id_property(object_type, item.get("id"), id_property)
                 properties = dict(item.get("properties") or {})
@@ -967,7 +1391,9 @@ class HubSpotEmulator(Emulator):
                     exc.error.context = {"ids": [str(item.get("id"))]}
                     errors.append(exc.error)
                     continue
-                results.append(self._record_json(object_type, record, list(dict.fromkeys(list(clean) + [id_property]))) | {"new": new})
+                results.append(
+                    self._record_json(object_type, record, list(dict.fromkeys(list(clean) + [id_property]))) | {"new": new}
+                )
         self._send(events, "INTEGRATION")
         return self._batch_answer(results, errors, started)
 
@@ -988,8 +1414,20 @@ class HubSpotEmulator(Emulator):
                     missing.append(str(item.get("id")))
                 else:
                     results.append(self._record_json(object_type, record, wanted))
-        errors = [BatchError("OBJECT_NOT_FOUND", "OBJECT_NOT_FOUND", f"Could not get some {object_type.upper()} objects, they may be "
-                             "deleted or not exist. Check that ids are valid.", context={"ids": missing}, http_status=404)] if missing else []
+        errors = (
+            [
+                BatchError(
+                    "OBJECT_NOT_FOUND",
+                    "OBJECT_NOT_FOUND",
+                    f"Could not get some {object_type.upper()} objects, they may be "
+                    "deleted or not exist. Check that ids are valid.",
+                    context={"ids": missing},
+                    http_status=404,
+                )
+            ]
+            if missing
+            else []
+        )
         return self._batch_answer(results, errors, started)
 
     def batch_archive(self, request: Request) -> Response:
@@ -1028,14 +1466,16 @@ class HubSpotEmulator(Emulator):
         assoc = _csv(request.query.get("associations"))
         archived = request.arg("archived", "false") == "true"
         with self.lock:
-            records = sorted((r for r in self.records[object_type].values() if r.archived == archived and r.id > after),
-                             key=lambda r: r.id)
+            records = sorted(
+                (r for r in self.records[object_type].values() if r.archived == archived and r.id > after), key=lambda r: r.id
+            )
             page = records[:limit]
             results = [self._record_json(object_type, r, wanted, assoc) for r in page]
         body: dict[str, Any] = {"results": results}
         if len(records) > limit:
-            body["paging"] = {"next": {"after": str(page[-1].id),
-                                       "link": f"{request.path}?{urlencode({'limit': limit, 'after': page[-1].id})}"}}
+            body["paging"] = {
+                "next": {"after": str(page[-1].id), "link": f"{request.path}?{urlencode({'limit': limit, 'after': page[-1].id})}"}
+            }
         return json_response(body)
 
     def get_object(self, request: Request) -> Response:
@@ -1044,8 +1484,11 @@ class HubSpotEmulator(Emulator):
             record = self._by_id_property(object_type, request.params["id"], request.arg("idProperty"))
             if record is None:
                 return self.error(404, "Object not found.  objectId are usually numeric.", category="OBJECT_NOT_FOUND")
-            return json_response(self._record_json(object_type, record, _csv(request.query.get("properties")),
-                                                   _csv(request.query.get("associations"))))
+            return json_response(
+                self._record_json(
+                    object_type, record, _csv(request.query.get("properties")), _csv(request.query.get("associations"))
+                )
+            )
 
     def create_object(self, request: Request) -> Response:
         object_type = request.params["object"]
@@ -1106,8 +1549,12 @@ class HubSpotEmulator(Emulator):
         if limit > limits.SEARCH_PAGE_LIMIT:
             return self.error(400, f"limit must be no greater than {limits.SEARCH_PAGE_LIMIT}", category="VALIDATION_ERROR")
         if after + limit > limits.SEARCH_RESULT_CAP:
-            return self.error(400, f"There was a problem with the request. The maximum number of results is "
-                                   f"{limits.SEARCH_RESULT_CAP}; after + limit must not exceed it.", category="VALIDATION_ERROR")
+            return self.error(
+                400,
+                f"There was a problem with the request. The maximum number of results is "
+                f"{limits.SEARCH_RESULT_CAP}; after + limit must not exceed it.",
+                category="VALIDATION_ERROR",
+            )
         groups = body.get("filterGroups") or []
         problem = _check_filter_shape(groups, self.properties[object_type])
         if problem:
@@ -1136,7 +1583,7 @@ class HubSpotEmulator(Emulator):
                 matches.append(record)
             matches.sort(key=_sort_key(sorts, self.properties[object_type]))
             total = len(matches)
-            page = matches[after:after + limit]
+            page = matches[after : after + limit]
             results = [self._record_json(object_type, r, wanted, view=r.indexed) for r in page]
         answer: dict[str, Any] = {"total": total, "results": results}
         if after + limit < total:
@@ -1182,14 +1629,22 @@ class HubSpotEmulator(Emulator):
     # --- properties, owners, pipelines ---------------------------------------------------------------------------------
     def list_properties(self, request: Request) -> Response:
         with self.lock:
-            return json_response({"results": [self._property_json(request.params["object"], p)
-                                              for p in self.properties[request.params["object"]].values()]})
+            return json_response(
+                {
+                    "results": [
+                        self._property_json(request.params["object"], p)
+                        for p in self.properties[request.params["object"]].values()
+                    ]
+                }
+            )
 
     def _property_json(self, object_type: str, prop: dict[str, Any]) -> dict[str, Any]:
         body = copy.deepcopy(prop)
         if prop.get("referencedObjectType") == "OWNER":
-            body["options"] = [{"label": f"{o.first_name} {o.last_name}".strip() or o.email, "value": o.id, "displayOrder": i,
-                                "hidden": False} for i, o in enumerate(self.owners.values())]
+            body["options"] = [
+                {"label": f"{o.first_name} {o.last_name}".strip() or o.email, "value": o.id, "displayOrder": i, "hidden": False}
+                for i, o in enumerate(self.owners.values())
+            ]
         return body
 
     def get_property(self, request: Request) -> Response:
@@ -1208,14 +1663,24 @@ class HubSpotEmulator(Emulator):
         with self.lock:
             if name in self.properties[object_type]:
                 return self.error(409, f"A property named '{name}' already exists.", category="OBJECT_ALREADY_EXISTS")
-            prop = _prop(name, body["label"], body["type"], body["fieldType"], group=body["groupName"],
-                         options=[(o["value"], o["label"]) for o in body.get("options", [])], unique=bool(body.get("hasUniqueValue")),
-                         hubspot_defined=False)
+            prop = _prop(
+                name,
+                body["label"],
+                body["type"],
+                body["fieldType"],
+                group=body["groupName"],
+                options=[(o["value"], o["label"]) for o in body.get("options", [])],
+                unique=bool(body.get("hasUniqueValue")),
+                hubspot_defined=False,
+            )
             prop["description"] = body.get("description", "")
             self.properties[object_type][name] = prop
             if prop["hasUniqueValue"]:
-                self.unique_index[(object_type, name)] = {str(r.properties[name]).lower(): r.id for r in self.records[object_type].values()
-                                                          if not r.archived and r.properties.get(name)}
+                self.unique_index[(object_type, name)] = {
+                    str(r.properties[name]).lower(): r.id
+                    for r in self.records[object_type].values()
+                    if not r.archived and r.properties.get(name)
+                }
             return json_response(copy.deepcopy(prop), 201)
 
     def update_property(self, request: Request) -> Response:
@@ -1230,8 +1695,15 @@ class HubSpotEmulator(Emulator):
                 values = [str(o.get("value", "")) for o in options]
                 if any(not o.get("label") or not str(o.get("value", "")) for o in options) or len(set(values)) != len(values):
                     return self.error(400, "Options must have a unique, non-empty value and a label", category="VALIDATION_ERROR")
-                prop["options"] = [{"label": o["label"], "value": str(o["value"]), "displayOrder": o.get("displayOrder", i),
-                                    "hidden": bool(o.get("hidden", False))} for i, o in enumerate(options)]
+                prop["options"] = [
+                    {
+                        "label": o["label"],
+                        "value": str(o["value"]),
+                        "displayOrder": o.get("displayOrder", i),
+                        "hidden": bool(o.get("hidden", False)),
+                    }
+                    for i, o in enumerate(options)
+                ]
             for key in ("label", "description", "groupName"):
                 if key in body:
                     prop[key] = body[key]
@@ -1261,26 +1733,60 @@ class HubSpotEmulator(Emulator):
         return json_response(owner.as_json())
 
     def list_pipelines(self, request: Request) -> Response:
-        return json_response({"results": [
-            {"id": p["id"], "label": p["label"], "displayOrder": p["displayOrder"], "archived": False,
-             "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z",
-             "stages": [{"id": sid, "label": label, "displayOrder": i, "archived": False,
-                         "metadata": {"probability": prob, "isClosed": "true" if closed else "false"},
-                         "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z"}
-                        for i, (sid, label, prob, closed) in enumerate(p["stages"])]}
-            for p in PIPELINES]})
+        return json_response(
+            {
+                "results": [
+                    {
+                        "id": p["id"],
+                        "label": p["label"],
+                        "displayOrder": p["displayOrder"],
+                        "archived": False,
+                        "createdAt": "2020-01-01T00:00:00.000Z",
+                        "updatedAt": "2020-01-01T00:00:00.000Z",
+                        "stages": [
+                            {
+                                "id": sid,
+                                "label": label,
+                                "displayOrder": i,
+                                "archived": False,
+                                "metadata": {"probability": prob, "isClosed": "true" if closed else "false"},
+                                "createdAt": "2020-01-01T00:00:00.000Z",
+                                "updatedAt": "2020-01-01T00:00:00.000Z",
+                            }
+                            for i, (sid, label, prob, closed) in enumerate(p["stages"])
+                        ],
+                    }
+                    for p in PIPELINES
+                ]
+            }
+        )
 
     def account_details(self, request: Request) -> Response:
-        return json_response({"portalId": self.portal_id, "accountType": "STANDARD", "timeZone": "US/Eastern",
-                              "companyCurrency": "USD", "additionalCurrencies": [], "utcOffset": "-05:00",
-                              "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"})
+        return json_response(
+            {
+                "portalId": self.portal_id,
+                "accountType": "STANDARD",
+                "timeZone": "US/Eastern",
+                "companyCurrency": "USD",
+                "additionalCurrencies": [],
+                "utcOffset": "-05:00",
+                "utcOffsetMilliseconds": -18000000,
+                "uiDomain": "app.hubspot.com",
+                "dataHostingLocation": "na1",
+            }
+        )
 
     # --- associations v4 ------------------------------------------------------------------------------------------------
     def _assoc_result(self, from_type: str, from_id: int, to_type: str) -> dict[str, Any]:
         type_id = ASSOCIATION_TYPE_IDS[(from_type, to_type)]
         ids = sorted(self.associations.get((from_type, to_type), {}).get(from_id, set()))
-        return {"from": {"id": str(from_id)}, "to": [
-            {"toObjectId": i, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]} for i in ids]}
+        return {
+            "from": {"id": str(from_id)},
+            "to": [
+                {"toObjectId": i, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]}
+                for i in ids
+            ],
+        }
 
     def associate_default(self, request: Request) -> Response:
         from_type, to_type = request.params["object"], request.params["to"]
@@ -1288,9 +1794,21 @@ class HubSpotEmulator(Emulator):
             if self._live(from_type, request.params["id"]) is None or self._live(to_type, request.params["to_id"]) is None:
                 return self.error(404, "One of the objects does not exist", category="OBJECT_NOT_FOUND")
             self._associate(from_type, int(request.params["id"]), to_type, int(request.params["to_id"]))
-        return json_response({"status": "COMPLETE", "results": [{"from": {"id": request.params["id"]}, "to": {"id": request.params["to_id"]},
-                                                                 "associationSpec": {"associationCategory": "HUBSPOT_DEFINED",
-                                                                                     "associationTypeId": ASSOCIATION_TYPE_IDS[(from_type, to_type)]}}]})
+        return json_response(
+            {
+                "status": "COMPLETE",
+                "results": [
+                    {
+                        "from": {"id": request.params["id"]},
+                        "to": {"id": request.params["to_id"]},
+                        "associationSpec": {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": ASSOCIATION_TYPE_IDS[(from_type, to_type)],
+                        },
+                    }
+                ],
+            }
+        )
 
     def list_associations(self, request: Request) -> Response:
         from_type, to_type = request.params["object"], request.params["to"]
@@ -1311,8 +1829,14 @@ class HubSpotEmulator(Emulator):
             for item in inputs:
                 record = self._live(from_type, item.get("id"))
                 if record is None:
-                    errors.append(BatchError("OBJECT_NOT_FOUND", "OBJECT_NOT_FOUND", f"No {from_type} with id {item.get('id')}",
-                                             context={"fromObjectId": [str(item.get("id"))]}))
+                    errors.append(
+                        BatchError(
+                            "OBJECT_NOT_FOUND",
+                            "OBJECT_NOT_FOUND",
+                            f"No {from_type} with id {item.get('id')}",
+                            context={"fromObjectId": [str(item.get("id"))]},
+                        )
+                    )
                     continue
                 result = self._assoc_result(from_type, record.id, to_type)
                 if result["to"]:
@@ -1330,13 +1854,26 @@ class HubSpotEmulator(Emulator):
             for item in inputs:
                 frm, to = item.get("from", {}).get("id"), item.get("to", {}).get("id")
                 if self._live(from_type, frm) is None or self._live(to_type, to) is None:
-                    errors.append(BatchError("VALIDATION_ERROR", "VALIDATION_ERROR", f"{from_type} {frm} or {to_type} {to} does not exist",
-                                             context={"fromObjectId": [str(frm)], "toObjectId": [str(to)]}))
+                    errors.append(
+                        BatchError(
+                            "VALIDATION_ERROR",
+                            "VALIDATION_ERROR",
+                            f"{from_type} {frm} or {to_type} {to} does not exist",
+                            context={"fromObjectId": [str(frm)], "toObjectId": [str(to)]},
+                        )
+                    )
                     continue
                 self._associate(from_type, int(frm), to_type, int(to))
-                results.append({"from": {"id": str(frm)}, "to": {"id": str(to)},
-                                "associationSpec": {"associationCategory": "HUBSPOT_DEFINED",
-                                                    "associationTypeId": ASSOCIATION_TYPE_IDS[(from_type, to_type)]}})
+                results.append(
+                    {
+                        "from": {"id": str(frm)},
+                        "to": {"id": str(to)},
+                        "associationSpec": {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": ASSOCIATION_TYPE_IDS[(from_type, to_type)],
+                        },
+                    }
+                )
         return self._batch_answer(results, errors, started)
 
     def batch_archive_associations(self, request: Request) -> Response:
@@ -1366,13 +1903,20 @@ class HubSpotEmulator(Emulator):
         client_id = request.arg("client_id", "")
         redirect_uri = request.arg("redirect_uri", "")
         if client_id != self.client_id or not redirect_uri:
-            return Response(400, "<h1>Authorization failed</h1><p>Unknown app (client_id) or missing redirect_uri.</p>",
-                            content_type="text/html; charset=utf-8")
-        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v[0])}">' for k, v in request.query.items())
-        page = (f"<!doctype html><title>Connect to HubSpot</title><h1>Connect SyncSmart to HubSpot</h1>"
-                f"<p>Account: Demo portal {self.portal_id}</p><p>Requested scopes: {html.escape(request.arg('scope', ''))}</p>"
-                f'<form method="post" action="/oauth/authorize">{fields}'
-                f'<button type="submit" name="decision" value="approve">Connect app</button></form>')
+            return Response(
+                400,
+                "<h1>Authorization failed</h1><p>Unknown app (client_id) or missing redirect_uri.</p>",
+                content_type="text/html; charset=utf-8",
+            )
+        fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v[0])}">' for k, v in request.query.items()
+        )
+        page = (
+            f"<!doctype html><title>Connect to HubSpot</title><h1>Connect SyncSmart to HubSpot</h1>"
+            f"<p>Account: Demo portal {self.portal_id}</p><p>Requested scopes: {html.escape(request.arg('scope', ''))}</p>"
+            f'<form method="post" action="/oauth/authorize">{fields}'
+            f'<button type="submit" name="decision" value="approve">Connect app</button></form>'
+        )
         return Response(200, page, content_type="text/html; charset=utf-8")
 
     def oauth_approve(self, request: Request) -> Response:
@@ -1397,23 +1941,29 @@ class HubSpotEmulator(Emulator):
         form = {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
         grant = form.get("grant_type")
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
-            return self._oauth_error("BAD_CLIENT_ID" if form.get("client_id") != self.client_id else "BAD_CLIENT_SECRET",
-                                     "missing or unknown client id" if form.get("client_id") != self.client_id
-                                     else "missing or invalid client secret", "invalid_client")
+            return self._oauth_error(
+                "BAD_CLIENT_ID" if form.get("client_id") != self.client_id else "BAD_CLIENT_SECRET",
+                "missing or unknown client id" if form.get("client_id") != self.client_id else "missing or invalid client secret",
+                "invalid_client",
+            )
         with self.lock:
             if grant == "authorization_code":
                 info = self.auth_codes.pop(form.get("code", ""), None)
                 if info is None or info["expires_ms"] < self.now_ms():
                     return self._oauth_error("BAD_AUTH_CODE", "missing or unknown auth code", "invalid_grant")
                 if info["redirect_uri"] != form.get("redirect_uri"):
-                    return self._oauth_error("BAD_REDIRECT_URI", "redirect_uri does not match the authorize request", "invalid_grant")
+                    return self._oauth_error(
+                        "BAD_REDIRECT_URI", "redirect_uri does not match the authorize request", "invalid_grant"
+                    )
                 return json_response(self._new_tokens())
             if grant == "refresh_token":
                 refresh = form.get("refresh_token", "")
                 if refresh not in self.refresh_tokens:
                     return self._oauth_error("BAD_REFRESH_TOKEN", "missing or unknown refresh token", "invalid_grant")
                 return json_response(self._new_tokens(refresh=refresh))
-        return self._oauth_error("BAD_GRANT_TYPE", "grant_type must be authorization_code or refresh_token", "unsupported_grant_type")
+        return self._oauth_error(
+            "BAD_GRANT_TYPE", "grant_type must be authorization_code or refresh_token", "unsupported_grant_type"
+        )
 
     def revoke_refresh_token(self, refresh: str) -> None:
         """As if the user uninstalled the app: the refresh token stops working."""
@@ -1424,8 +1974,16 @@ class HubSpotEmulator(Emulator):
                     del self.access_tokens[token]
 
     def _oauth_error(self, status: str, message: str, error: str) -> Response:
-        return json_response({"status": status, "message": message, "correlationId": str(uuid.uuid4()),
-                              "error": error, "error_description": message}, 400)
+        return json_response(
+            {
+                "status": status,
+                "message": message,
+                "correlationId": str(uuid.uuid4()),
+                "error": error,
+                "error_description": message,
+            },
+            400,
+        )
 
     def access_token_info(self, request: Request) -> Response:
         token = request.params["token"]
@@ -1433,21 +1991,45 @@ class HubSpotEmulator(Emulator):
             info = self.access_tokens.get(token)
         if info is None or info["expires_ms"] <= self.now_ms():
             return self.error(404, "Token not found or expired", category="OBJECT_NOT_FOUND")
-        return json_response({"token": token, "user": "installer@example.com", "hub_domain": f"demo-{self.portal_id}.hubspot.com",
-                              "scopes": ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write",
-                                         "crm.objects.companies.read", "crm.objects.companies.write", "crm.objects.deals.read",
-                                         "crm.objects.deals.write", "crm.objects.owners.read", "crm.schemas.contacts.read"],
-                              "hub_id": self.portal_id, "app_id": 1234567,
-                              "expires_in": max(0, (info["expires_ms"] - self.now_ms()) // 1000), "user_id": 7001,
-                              "token_type": "access"})
+        return json_response(
+            {
+                "token": token,
+                "user": "installer@example.com",
+                "hub_domain": f"demo-{self.portal_id}.hubspot.com",
+                "scopes": [
+                    "oauth",
+                    "crm.objects.contacts.read",
+                    "crm.objects.contacts.write",
+                    "crm.objects.companies.read",
+                    "crm.objects.companies.write",
+                    "crm.objects.deals.read",
+                    "crm.objects.deals.write",
+                    "crm.objects.owners.read",
+                    "crm.schemas.contacts.read",
+                ],
+                "hub_id": self.portal_id,
+                "app_id": 1234567,
+                "expires_in": max(0, (info["expires_ms"] - self.now_ms()) // 1000),
+                "user_id": 7001,
+                "token_type": "access",
+            }
+        )
 
     def refresh_token_info(self, request: Request) -> Response:
         with self.lock:
             info = self.refresh_tokens.get(request.params["token"])
         if info is None:
             return self.error(404, "Refresh token not found", category="OBJECT_NOT_FOUND")
-        return json_response({"token": request.params["token"], "user": "installer@example.com", "hub_id": self.portal_id,
-                              "client_id": self.client_id, "hub_domain": f"demo-{self.portal_id}.hubspot.com", "token_type": "refresh"})
+        return json_response(
+            {
+                "token": request.params["token"],
+                "user": "installer@example.com",
+                "hub_id": self.portal_id,
+                "client_id": self.client_id,
+                "hub_domain": f"demo-{self.portal_id}.hubspot.com",
+                "token_type": "refresh",
+            }
+        )
 
 
 def signature_v3(client_secret: str, method: str, uri: str, body: bytes | str, timestamp: str) -> str:
@@ -1477,8 +2059,21 @@ def _csv(values: list[str] | None) -> list[str]:
     return out
 
 
-OPERATORS = {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY", "CONTAINS_TOKEN",
-             "NOT_CONTAINS_TOKEN"}
+OPERATORS = {
+    "EQ",
+    "NEQ",
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
+}
 
 
 def _check_filter_shape(groups: list[dict[str, Any]], defs: dict[str, Any]) -> str | None:
@@ -1557,10 +2152,17 @@ def _compile_filter(f: dict[str, Any], defs: dict[str, Any], modified: str):
     high = typed(f.get("highValue")) if op == "BETWEEN" else None
     pick = (lambda updated, record_id: updated) if name == modified else (lambda updated, record_id: float(record_id))
     checks = {
-        "EQ": lambda a: a == value, "NEQ": lambda a: a != value, "LT": lambda a: a < value, "LTE": lambda a: a <= value,
-        "GT": lambda a: a > value, "GTE": lambda a: a >= value, "BETWEEN": lambda a: value <= a <= high,
-        "IN": lambda a: a in values, "NOT_IN": lambda a: a not in values,
-        "HAS_PROPERTY": lambda a: True, "NOT_HAS_PROPERTY": lambda a: False,
+        "EQ": lambda a: a == value,
+        "NEQ": lambda a: a != value,
+        "LT": lambda a: a < value,
+        "LTE": lambda a: a <= value,
+        "GT": lambda a: a > value,
+        "GTE": lambda a: a >= value,
+        "BETWEEN": lambda a: value <= a <= high,
+        "IN": lambda a: a in values,
+        "NOT_IN": lambda a: a not in values,
+        "HAS_PROPERTY": lambda a: True,
+        "NOT_HAS_PROPERTY": lambda a: False,
     }
     check = checks[op]
     if value is None and op in ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN"):
@@ -1603,8 +2205,11 @@ def _filter_matches(f: dict[str, Any], props: dict[str, Any], defs: dict[str, An
 
 
 def _query_matches(object_type: str, props: dict[str, Any], query: str) -> bool:
-    fields = {"contacts": ("firstname", "lastname", "email", "phone", "company"), "companies": ("name", "domain", "phone", "website"),
-              "deals": ("dealname",)}[object_type]
+    fields = {
+        "contacts": ("firstname", "lastname", "email", "phone", "company"),
+        "companies": ("name", "domain", "phone", "website"),
+        "deals": ("dealname",),
+    }[object_type]
     return any(query in str(props.get(f) or "").lower() for f in fields)
 
 

@@ -25,12 +25,20 @@ class HubSpotCredentialsForm(CredentialsForm):
     initial_from_config = ("portal_id",)
     secret_field = "token"
 
-    token = forms.CharField(label="Private app access token", required=False, strip=True,
-                            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-                            help_text="HubSpot → Settings → Integrations → Private apps → your app → Access token "
-                                      "(starts with pat-). Leave blank to keep the stored token.")
-    portal_id = forms.CharField(label="HubSpot account (portal) ID", required=False, max_length=20,
-                                help_text="Optional: the number in your HubSpot URL; we check the token belongs to it.")
+    token = forms.CharField(
+        label="Private app access token",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="HubSpot → Settings → Integrations → Private apps → your app → Access token "
+        "(starts with pat-). Leave blank to keep the stored token.",
+    )
+    portal_id = forms.CharField(
+        label="HubSpot account (portal) ID",
+        required=False,
+        max_length=20,
+        help_text="Optional: the number in your HubSpot URL; we check the token belongs to it.",
+    )
 
     def clean_token(self) -> str:
         value = self.entered_secret("Enter the private app's access token (it starts with pat-).")
@@ -39,8 +47,10 @@ class HubSpotCredentialsForm(CredentialsForm):
         if any(ch.isspace() for ch in value):
             raise forms.ValidationError("The token has no spaces; copy it again with the Copy button in HubSpot.")
         if not TOKEN_PATTERN.match(value):
-            raise forms.ValidationError("That is not a private app access token: it starts with pat- (e.g. pat-na1-…). "
-                                        "An API key or a client secret will not work.")
+            raise forms.ValidationError(
+                "That is not a private app access token: it starts with pat- (e.g. pat-na1-…). "
+                "An API key or a client secret will not work."
+            )
         return value
 
     def clean_portal_id(self) -> str:
@@ -55,9 +65,10 @@ class HubSpotCredentialsForm(CredentialsForm):
         base_url = existing.get("base_url") or settings.HUBSPOT_API_BASE
         return {**existing, "base_url": base_url, "portal_id": self.cleaned_data.get("portal_id", "")}
 
-
     def connector(self, **kwargs: Any):
         from connectors.hubspot.connector import HubSpotConnector
 
         config = self.get_config()
-        return HubSpotConnector(config["base_url"], token=self.get_credentials()["token"], portal_id=config["portal_id"], **kwargs)
+        return HubSpotConnector(
+            config["base_url"], token=self.get_credentials()["token"], portal_id=config["portal_id"], **kwargs
+        )

@@ -23,12 +23,24 @@ TOKEN_PATH = "/oauth/v1/token"
 AUTHORIZE_PATH = "/oauth/authorize"
 # Refresh this long before HubSpot's expiry so a call never starts with a token about to die.
 REFRESH_MARGIN = dt.timedelta(minutes=5)
-DEFAULT_SCOPES = ("oauth", "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.companies.read",
-                  "crm.objects.companies.write", "crm.objects.deals.read", "crm.objects.deals.write", "crm.objects.owners.read",
-                  "crm.schemas.contacts.read", "crm.schemas.companies.read", "crm.schemas.deals.read")
+DEFAULT_SCOPES = (
+    "oauth",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.objects.deals.read",
+    "crm.objects.deals.write",
+    "crm.objects.owners.read",
+    "crm.schemas.contacts.read",
+    "crm.schemas.companies.read",
+    "crm.schemas.deals.read",
+)
 
 
-def authorize_url(app_base: str, client_id: str, redirect_uri: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, state: str = "") -> str:
+def authorize_url(
+    app_base: str, client_id: str, redirect_uri: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, state: str = ""
+) -> str:
     """Where to send the installing user (HubSpot's app host, e.g. https://app.hubspot.com)."""
     query = {"client_id": client_id, "redirect_uri": redirect_uri, "scope": " ".join(scopes)}
     if state:
@@ -66,37 +78,74 @@ def token_error(response: httpx.Response) -> ConnectorError:
     status = body.get("status") or ""
     message = body.get("message") or body.get("error_description") or f"HTTP {response.status_code}"
     if code == "invalid_grant" or status in ("BAD_REFRESH_TOKEN", "BAD_AUTH_CODE", "BAD_REDIRECT_URI"):
-        return ConnectorError(f"HubSpot refused the authorization ({message}). Reconnect HubSpot to grant access again.",
-                              ErrorKind.AUTH, status=response.status_code, vendor_code="invalid_grant", body=body)
+        return ConnectorError(
+            f"HubSpot refused the authorization ({message}). Reconnect HubSpot to grant access again.",
+            ErrorKind.AUTH,
+            status=response.status_code,
+            vendor_code="invalid_grant",
+            body=body,
+        )
     if code == "invalid_client" or status in ("BAD_CLIENT_ID", "BAD_CLIENT_SECRET"):
-        return ConnectorError(f"HubSpot does not recognise this app's client id / secret ({message}).", ErrorKind.CONFIG,
-                              status=response.status_code, vendor_code="invalid_client", body=body)
-    kind = ErrorKind.RATE_LIMITED if response.status_code == 429 else ErrorKind.SERVER if response.status_code >= 500 else ErrorKind.AUTH
-    return ConnectorError(f"HubSpot token request failed: {message}", kind, status=response.status_code, vendor_code=code or status, body=body)
+        return ConnectorError(
+            f"HubSpot does not recognise this app's client id / secret ({message}).",
+            ErrorKind.CONFIG,
+            status=response.status_code,
+            vendor_code="invalid_client",
+            body=body,
+        )
+    kind = (
+        ErrorKind.RATE_LIMITED
+        if response.status_code == 429
+        else ErrorKind.SERVER
+        if response.status_code >= 500
+        else ErrorKind.AUTH
+    )
+    return ConnectorError(
+        f"HubSpot token request failed: {message}", kind, status=response.status_code, vendor_code=code or status, body=body
+    )
 
 
 def _token_request(base_url: str, form: dict[str, str]) -> httpx.Request:
-    return httpx.Request("POST", f"{base_url.rstrip('/')}{TOKEN_PATH}", data=form,
-                         headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
+    return httpx.Request(
+        "POST",
+        f"{base_url.rstrip('/')}{TOKEN_PATH}",
+        data=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+    )
 
 
 def exchange_code(http, code: str, redirect_uri: str, client_id: str, client_secret: str) -> OAuthTokens:
     """Trade an authorization code for tokens through a VendorHttp pointed at the API base."""
-    response = _send_token_request(http, {"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret,
-                                          "redirect_uri": redirect_uri, "code": code})
+    response = _send_token_request(
+        http,
+        {
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "redirect_uri": redirect_uri,
+            "code": code,
+        },
+    )
     return OAuthTokens.from_response(response.json())
 
 
 def refresh_tokens(http, refresh_token: str, client_id: str, client_secret: str) -> OAuthTokens:
-    response = _send_token_request(http, {"grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
-                                          "refresh_token": refresh_token})
+    response = _send_token_request(
+        http,
+        {"grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token},
+    )
     return OAuthTokens.from_response(response.json())
 
 
 def _send_token_request(http, form: dict[str, str]) -> httpx.Response:
     try:
-        return http.request("POST", TOKEN_PATH, data=form, idempotent=False,
-                            headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
+        return http.request(
+            "POST",
+            TOKEN_PATH,
+            data=form,
+            idempotent=False,
+            headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+        )
     except ConnectorError as exc:
         if exc.status is not None and 400 <= exc.status < 500 and isinstance(exc.body, dict):
             raise token_error(httpx.Response(exc.status, json=exc.body)) from None
@@ -106,9 +155,15 @@ def _send_token_request(http, form: dict[str, str]) -> httpx.Response:
 class HubSpotOAuth(httpx.Auth):
     """Bearer auth with the current access token; refreshes it before expiry and once on a 401."""
 
-    def __init__(self, tokens: OAuthTokens, base_url: str, client_id: str, client_secret: str,
-                 on_tokens: Callable[[OAuthTokens], None] | None = None,
-                 on_reconnect_needed: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        tokens: OAuthTokens,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        on_tokens: Callable[[OAuthTokens], None] | None = None,
+        on_reconnect_needed: Callable[[str], None] | None = None,
+    ):
         self.tokens = tokens
         self.base_url = base_url
         self.client_id, self.client_secret = client_id, client_secret
@@ -133,9 +188,15 @@ class HubSpotOAuth(httpx.Auth):
         with self._lock:
             if self.tokens is not stale and not self.tokens.expiring():
                 return  # a concurrent call of the same page refreshed while we waited for the lock
-            response = yield _token_request(self.base_url, {"grant_type": "refresh_token", "client_id": self.client_id,
-                                                            "client_secret": self.client_secret,
-                                                            "refresh_token": self.tokens.refresh_token})
+            response = yield _token_request(
+                self.base_url,
+                {
+                    "grant_type": "refresh_token",
+                    "client_id": self.client_id,
+                    "client_secret": self.client_secret,
+                    "refresh_token": self.tokens.refresh_token,
+                },
+            )
             response.read()
             if response.status_code != 200:
                 error = token_error(response)

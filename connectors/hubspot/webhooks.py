@@ -20,11 +20,29 @@ from connectors.base import WebhookEvent
 from connectors.hubspot.limits import WEBHOOK_MAX_AGE_MS
 
 # HubSpot decodes these in the URI before signing (its docs list them).
-_DECODE = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'", "%28": "(", "%29": ")",
-           "%2A": "*", "%2C": ",", "%3B": ";"}
+_DECODE = {
+    "%3A": ":",
+    "%2F": "/",
+    "%3F": "?",
+    "%40": "@",
+    "%21": "!",
+    "%24": "$",
+    "%27": "'",
+    "%28": "(",
+    "%29": ")",
+    "%2A": "*",
+    "%2C": ",",
+    "%3B": ";",
+}
 OBJECT_TYPES = {"contact": "contacts", "company": "companies", "deal": "deals"}
-CHANGES = {"creation": "created", "deletion": "deleted", "propertyChange": "property_change", "merge": "updated",
-           "restore": "created", "associationChange": "updated"}
+CHANGES = {
+    "creation": "created",
+    "deletion": "deleted",
+    "propertyChange": "property_change",
+    "merge": "updated",
+    "restore": "created",
+    "associationChange": "updated",
+}
 
 
 def _decoded_uri(uri: str) -> str:
@@ -48,8 +66,9 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
-def verify_v3(client_secret: str, method: str, uri: str, headers: Mapping[str, str], body: bytes,
-              now_ms: int | None = None) -> bool:
+def verify_v3(
+    client_secret: str, method: str, uri: str, headers: Mapping[str, str], body: bytes, now_ms: int | None = None
+) -> bool:
     """True when the signature matches and the timestamp is no older than 5 minutes."""
     if not client_secret:
         return False
@@ -78,12 +97,16 @@ def parse_events(body: bytes) -> list[WebhookEvent]:
         if object_type is None or event.get("objectId") is None:
             continue
         occurred = event.get("occurredAt")
-        parsed.append(WebhookEvent(
-            object_type=object_type,
-            record_id=str(event["objectId"]),
-            change=CHANGES.get(change, "updated"),
-            occurred_at=dt.datetime.fromtimestamp(occurred / 1000, dt.timezone.utc) if isinstance(occurred, (int, float)) else None,
-            event_id=str(event.get("eventId", "")),
-            payload=event,
-        ))
+        parsed.append(
+            WebhookEvent(
+                object_type=object_type,
+                record_id=str(event["objectId"]),
+                change=CHANGES.get(change, "updated"),
+                occurred_at=dt.datetime.fromtimestamp(occurred / 1000, dt.timezone.utc)
+                if isinstance(occurred, (int, float))
+                else None,
+                event_id=str(event.get("eventId", "")),
+                payload=event,
+            )
+        )
     return parsed

@@ -7,38 +7,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('system', models.CharField(choices=[('hubspot', 'HubSpot'), ('connectwise', 'ConnectWise Manage'), ('dynamics', 'Microsoft Dynamics 365')], max_length=20)),
-                ('environment', models.CharField(choices=[('sandbox', 'Sandbox'), ('production', 'Production')], default='sandbox', max_length=12)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('credentials', syncsmart.fields.EncryptedJSONField(blank=True, default=dict)),
-                ('oauth_tokens', syncsmart.fields.EncryptedJSONField(blank=True, default=dict)),
-                ('token_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('untested', 'Not tested yet'), ('ok', 'Connected'), ('error', 'Failing'), ('reconnect_needed', 'Reconnect needed')], default='untested', max_length=20)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_ok_at', models.DateTimeField(blank=True, null=True)),
-                ('schema_cache', models.JSONField(blank=True, default=dict)),
-                ('schema_refreshed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connections', to='tenants.tenant')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "system",
+                    models.CharField(
+                        choices=[
+                            ("hubspot", "HubSpot"),
+                            ("connectwise", "ConnectWise Manage"),
+                            ("dynamics", "Microsoft Dynamics 365"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[("sandbox", "Sandbox"), ("production", "Production")], default="sandbox", max_length=12
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("config", models.JSONField(blank=True, default=dict)),
+                ("credentials", syncsmart.fields.EncryptedJSONField(blank=True, default=dict)),
+                ("oauth_tokens", syncsmart.fields.EncryptedJSONField(blank=True, default=dict)),
+                ("token_expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("untested", "Not tested yet"),
+                            ("ok", "Connected"),
+                            ("error", "Failing"),
+                            ("reconnect_needed", "Reconnect needed"),
+                        ],
+                        default="untested",
+                        max_length=20,
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True)),
+                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_ok_at", models.DateTimeField(blank=True, null=True)),
+                ("schema_cache", models.JSONField(blank=True, default=dict)),
+                ("schema_refreshed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="connections", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tenant__name', 'system', 'name'],
-                'indexes': [models.Index(fields=['tenant', 'system'], name='connectors__tenant__51c08c_idx')],
+                "ordering": ["tenant__name", "system", "name"],
+                "indexes": [models.Index(fields=["tenant", "system"], name="connectors__tenant__51c08c_idx")],
             },
         ),
     ]

@@ -6,89 +6,203 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('connectors', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("connectors", "0001_initial"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Integration',
+            name="Integration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('environment', models.CharField(choices=[('sandbox', 'Sandbox'), ('production', 'Production')], default='sandbox', max_length=12)),
-                ('enabled', models.BooleanField(default=False, verbose_name='Sync on')),
-                ('test_mode', models.BooleanField(default=False)),
-                ('test_email_marker', models.CharField(blank=True, default='ss.test', help_text='Only contacts whose e-mail contains this sync in test mode.', max_length=100)),
-                ('test_name_marker', models.CharField(blank=True, default='SyncSmart', help_text='Only companies / deals whose name contains this sync in test mode.', max_length=100)),
-                ('block_free_emails', models.BooleanField(default=False, help_text='Contacts with gmail.com, outlook.com... addresses do not sync.', verbose_name='Free emails blocked')),
-                ('write_back_ids', models.BooleanField(default=False, help_text="Store the counterpart's id on each record.")),
-                ('schedule_minutes', models.PositiveIntegerField(default=5, validators=[django.core.validators.MinValueValidator(1)])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('hubspot_connection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='connectors.connection')),
-                ('other_connection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='connectors.connection')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='integrations', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(blank=True, max_length=200)),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[("sandbox", "Sandbox"), ("production", "Production")], default="sandbox", max_length=12
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=False, verbose_name="Sync on")),
+                ("test_mode", models.BooleanField(default=False)),
+                (
+                    "test_email_marker",
+                    models.CharField(
+                        blank=True,
+                        default="ss.test",
+                        help_text="Only contacts whose e-mail contains this sync in test mode.",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "test_name_marker",
+                    models.CharField(
+                        blank=True,
+                        default="SyncSmart",
+                        help_text="Only companies / deals whose name contains this sync in test mode.",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "block_free_emails",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Contacts with gmail.com, outlook.com... addresses do not sync.",
+                        verbose_name="Free emails blocked",
+                    ),
+                ),
+                ("write_back_ids", models.BooleanField(default=False, help_text="Store the counterpart's id on each record.")),
+                (
+                    "schedule_minutes",
+                    models.PositiveIntegerField(default=5, validators=[django.core.validators.MinValueValidator(1)]),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "hubspot_connection",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="connectors.connection"),
+                ),
+                (
+                    "other_connection",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="connectors.connection"),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="integrations", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tenant__name', 'name', 'id'],
+                "ordering": ["tenant__name", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ObjectMapping',
+            name="ObjectMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('hubspot_object', models.CharField(max_length=100)),
-                ('other_object', models.CharField(max_length=100)),
-                ('direction', models.CharField(choices=[('both', 'Both ways'), ('to_other', 'HubSpot → other system'), ('to_hubspot', 'Other system → HubSpot')], default='both', max_length=12)),
-                ('enabled', models.BooleanField(default=True)),
-                ('hubspot_match_field', models.CharField(blank=True, max_length=100)),
-                ('other_match_field', models.CharField(blank=True, max_length=100)),
-                ('create_policy', models.CharField(choices=[('create', 'Create a new record when no match is found'), ('match_only', 'Only update records that already exist')], default='create', max_length=12)),
-                ('system_of_record', models.CharField(choices=[('hubspot', 'HubSpot'), ('other', 'Other system')], default='hubspot', help_text='Wins when both sides changed the same field since the last sync.', max_length=10)),
-                ('filter_to_other', models.JSONField(blank=True, default=dict)),
-                ('filter_to_hubspot', models.JSONField(blank=True, default=dict)),
-                ('order', models.PositiveIntegerField(default=100)),
-                ('is_default', models.BooleanField(default=False, help_text='Installed by the default mapping set.')),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='object_mappings', to='mappings.integration')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(blank=True, max_length=100)),
+                ("hubspot_object", models.CharField(max_length=100)),
+                ("other_object", models.CharField(max_length=100)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("both", "Both ways"),
+                            ("to_other", "HubSpot → other system"),
+                            ("to_hubspot", "Other system → HubSpot"),
+                        ],
+                        default="both",
+                        max_length=12,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("hubspot_match_field", models.CharField(blank=True, max_length=100)),
+                ("other_match_field", models.CharField(blank=True, max_length=100)),
+                (
+                    "create_policy",
+                    models.CharField(
+                        choices=[
+                            ("create", "Create a new record when no match is found"),
+                            ("match_only", "Only update records that already exist"),
+                        ],
+                        default="create",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "system_of_record",
+                    models.CharField(
+                        choices=[("hubspot", "HubSpot"), ("other", "Other system")],
+                        default="hubspot",
+                        help_text="Wins when both sides changed the same field since the last sync.",
+                        max_length=10,
+                    ),
+                ),
+                ("filter_to_other", models.JSONField(blank=True, default=dict)),
+                ("filter_to_hubspot", models.JSONField(blank=True, default=dict)),
+                ("order", models.PositiveIntegerField(default=100)),
+                ("is_default", models.BooleanField(default=False, help_text="Installed by the default mapping set.")),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="object_mappings", to="mappings.integration"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['integration', 'order', 'id'],
+                "ordering": ["integration", "order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='FieldMapping',
+            name="FieldMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hubspot_field', models.CharField(max_length=200)),
-                ('other_field', models.CharField(max_length=200)),
-                ('hubspot_type', models.CharField(blank=True, max_length=20)),
-                ('other_type', models.CharField(blank=True, max_length=20)),
-                ('direction', models.CharField(choices=[('both', 'Both ways'), ('to_other', 'HubSpot → other system'), ('to_hubspot', 'Other system → HubSpot')], default='both', max_length=12)),
-                ('transform', models.CharField(choices=[('none', 'Copy as is'), ('convert', 'Convert type'), ('dropdown', 'Dropdown by label'), ('owner', 'Owner by e-mail'), ('association', 'Association (linked record)')], default='none', max_length=12)),
-                ('value_map', models.JSONField(blank=True, default=dict)),
-                ('only_if_target_empty', models.BooleanField(default=False, help_text='Write only when the target field is empty.')),
-                ('system_of_record', models.CharField(blank=True, choices=[('hubspot', 'HubSpot'), ('other', 'Other system')], max_length=10)),
-                ('enabled', models.BooleanField(default=True)),
-                ('is_default', models.BooleanField(default=False)),
-                ('order', models.PositiveIntegerField(default=100)),
-                ('object_mapping', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='field_mappings', to='mappings.objectmapping')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("hubspot_field", models.CharField(max_length=200)),
+                ("other_field", models.CharField(max_length=200)),
+                ("hubspot_type", models.CharField(blank=True, max_length=20)),
+                ("other_type", models.CharField(blank=True, max_length=20)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("both", "Both ways"),
+                            ("to_other", "HubSpot → other system"),
+                            ("to_hubspot", "Other system → HubSpot"),
+                        ],
+                        default="both",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "transform",
+                    models.CharField(
+                        choices=[
+                            ("none", "Copy as is"),
+                            ("convert", "Convert type"),
+                            ("dropdown", "Dropdown by label"),
+                            ("owner", "Owner by e-mail"),
+                            ("association", "Association (linked record)"),
+                        ],
+                        default="none",
+                        max_length=12,
+                    ),
+                ),
+                ("value_map", models.JSONField(blank=True, default=dict)),
+                (
+                    "only_if_target_empty",
+                    models.BooleanField(default=False, help_text="Write only when the target field is empty."),
+                ),
+                (
+                    "system_of_record",
+                    models.CharField(blank=True, choices=[("hubspot", "HubSpot"), ("other", "Other system")], max_length=10),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("is_default", models.BooleanField(default=False)),
+                ("order", models.PositiveIntegerField(default=100)),
+                (
+                    "object_mapping",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="field_mappings", to="mappings.objectmapping"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['object_mapping', 'order', 'id'],
+                "ordering": ["object_mapping", "order", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='objectmapping',
-            constraint=models.UniqueConstraint(fields=('integration', 'hubspot_object', 'other_object'), name='one_object_mapping_per_pair'),
+            model_name="objectmapping",
+            constraint=models.UniqueConstraint(
+                fields=("integration", "hubspot_object", "other_object"), name="one_object_mapping_per_pair"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fieldmapping',
-            constraint=models.UniqueConstraint(fields=('object_mapping', 'hubspot_field', 'other_field'), name='one_field_mapping_per_pair'),
+            model_name="fieldmapping",
+            constraint=models.UniqueConstraint(
+                fields=("object_mapping", "hubspot_field", "other_field"), name="one_field_mapping_per_pair"
+            ),
         ),
     ]

@@ -38,15 +38,26 @@ def hourly_chart(buckets: list[HourBucket], title: str = "Records per hour") -> 
         synced_h = round(plot_height * bucket.synced / peak, 2)
         failed_h = round(plot_height * bucket.failed / peak, 2)
         label = f"{bucket.hour:%a %H:00}: {bucket.synced} synced, {bucket.failed} failed"
-        bars.append((x, round(plot_height - synced_h, 2), max(bar_width - 1, 1), synced_h,
-                     round(plot_height - synced_h - failed_h, 2), failed_h, label))
+        bars.append(
+            (
+                x,
+                round(plot_height - synced_h, 2),
+                max(bar_width - 1, 1),
+                synced_h,
+                round(plot_height - synced_h - failed_h, 2),
+                failed_h,
+                label,
+            )
+        )
     body = format_html_join(
-        "", '<g><title>{}</title><rect class="bar-ok" x="{}" y="{}" width="{}" height="{}"/>'
+        "",
+        '<g><title>{}</title><rect class="bar-ok" x="{}" y="{}" width="{}" height="{}"/>'
         '<rect class="bar-bad" x="{}" y="{}" width="{}" height="{}"/></g>',
         ((label, x, y_ok, w, h_ok, x, y_bad, w, h_bad) for x, y_ok, w, h_ok, y_bad, h_bad, label in bars),
     )
     day_marks = format_html_join(
-        "", '<text class="axis" x="{}" y="{}">{}</text>',
+        "",
+        '<text class="axis" x="{}" y="{}">{}</text>',
         ((round(i * bar_width, 2), CHART_HEIGHT - 2, f"{b.hour:%a}") for i, b in enumerate(buckets) if b.hour.hour == 0),
     )
     synced = sum(b.synced for b in buckets)
@@ -54,7 +65,18 @@ def hourly_chart(buckets: list[HourBucket], title: str = "Records per hour") -> 
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" preserveAspectRatio="none">'
         '<title id="{}-t">{}</title><desc id="{}-d">{} records synced and {} failed in the last {} hours; peak {} in one hour.</desc>'
-        '{}{}</svg>',
-        CHART_WIDTH, CHART_HEIGHT, id(buckets), id(buckets), id(buckets), title, id(buckets),
-        synced, failed, len(buckets), peak, body, day_marks,
+        "{}{}</svg>",
+        CHART_WIDTH,
+        CHART_HEIGHT,
+        id(buckets),
+        id(buckets),
+        id(buckets),
+        title,
+        id(buckets),
+        synced,
+        failed,
+        len(buckets),
+        peak,
+        body,
+        day_marks,
     )

@@ -107,5 +107,9 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "ApiToken"
 
     def get_security_definition(self, auto_schema) -> dict:
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "ss_…",
-                "description": "A tenant's API token (Settings → API tokens): `Authorization: Bearer ss_…`."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "ss_…",
+            "description": "A tenant's API token (Settings → API tokens): `Authorization: Bearer ss_…`.",
+        }

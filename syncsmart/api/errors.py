@@ -87,8 +87,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # A bug of ours: log it (with the traceback) and still answer in the documented shape.
         logger.error("Unhandled error in API view %s", context.get("view").__class__.__name__, exc_info=exc)
         set_rollback()
-        return error_response("server_error", "Something went wrong on our side. It has been logged.",
-                              status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return error_response(
+            "server_error", "Something went wrong on our side. It has been logged.", status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"error": validation_body(exc.detail)}
     else:
@@ -143,5 +144,7 @@ def add_error_responses(result: dict[str, Any], generator, request, public) -> d
                 responses.setdefault(code, {"content": {"application/json": {"schema": ref}}, "description": description})
             if "429" in responses:
                 responses["429"].setdefault("headers", {})["Retry-After"] = {
-                    "schema": {"type": "integer"}, "description": "Seconds to wait before the next request."}
+                    "schema": {"type": "integer"},
+                    "description": "Seconds to wait before the next request.",
+                }
     return result

@@ -33,6 +33,7 @@ class TenantScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
 
 # --- Connections --------------------------------------------------------------------------
 
+
 class ConnectionSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Connection
@@ -50,9 +51,23 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Connection
-        fields = ["id", "system", "system_label", "environment", "name", "status", "status_label", "last_error",
-                  "last_checked_at", "last_ok_at", "has_credentials", "token_expires_at", "schema_refreshed_at",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "system",
+            "system_label",
+            "environment",
+            "name",
+            "status",
+            "status_label",
+            "last_error",
+            "last_checked_at",
+            "last_ok_at",
+            "has_credentials",
+            "token_expires_at",
+            "schema_refreshed_at",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_last_error(self, connection: Connection) -> str:
@@ -69,15 +84,32 @@ class ConnectionTestResultSerializer(serializers.Serializer):
 
 # --- Runs ---------------------------------------------------------------------------------
 
+
 class RunSerializer(serializers.ModelSerializer):
     progress_percent = serializers.IntegerField(read_only=True, allow_null=True)
     requested_by = serializers.SerializerMethodField()
 
     class Meta:
         model = SyncRun
-        fields = ["id", "integration", "trigger", "status", "object_mapping", "counts", "progress_done", "progress_total",
-                  "progress_percent", "pages", "cancel_requested", "error", "requested_by", "queued_at", "started_at",
-                  "finished_at", "created_at"]
+        fields = [
+            "id",
+            "integration",
+            "trigger",
+            "status",
+            "object_mapping",
+            "counts",
+            "progress_done",
+            "progress_total",
+            "progress_percent",
+            "pages",
+            "cancel_requested",
+            "error",
+            "requested_by",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "created_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.EmailField(allow_null=True))
@@ -86,8 +118,11 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunDetailSerializer(RunSerializer):
-    log = serializers.ListField(child=serializers.ListField(child=serializers.CharField()), read_only=True,
-                                help_text="[[ISO time, level, message], ...], oldest first.")
+    log = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()),
+        read_only=True,
+        help_text="[[ISO time, level, message], ...], oldest first.",
+    )
 
     class Meta(RunSerializer.Meta):
         fields = RunSerializer.Meta.fields + ["log"]
@@ -107,9 +142,16 @@ class RunProgressSerializer(serializers.Serializer):
     @staticmethod
     def of(run: SyncRun) -> dict[str, Any]:
         rate, left = run_rate(run)
-        return {"id": run.pk, "status": run.status, "done": run.progress_done, "total": run.progress_total,
-                "percent": run.progress_percent, "records_per_second": round(rate, 3) if rate is not None else None,
-                "seconds_left": int(left.total_seconds()) if left is not None else None, "finished": not run.is_active}
+        return {
+            "id": run.pk,
+            "status": run.status,
+            "done": run.progress_done,
+            "total": run.progress_total,
+            "percent": run.progress_percent,
+            "records_per_second": round(rate, 3) if rate is not None else None,
+            "seconds_left": int(left.total_seconds()) if left is not None else None,
+            "finished": not run.is_active,
+        }
 
 
 class RunSummarySerializer(serializers.ModelSerializer):
@@ -121,6 +163,7 @@ class RunSummarySerializer(serializers.ModelSerializer):
 
 # --- Integrations -------------------------------------------------------------------------
 
+
 class IntegrationSerializer(serializers.ModelSerializer):
     display_name = serializers.CharField(source="__str__", read_only=True)
     other_system = serializers.CharField(source="other_connection.system", read_only=True)
@@ -130,9 +173,25 @@ class IntegrationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Integration
-        fields = ["id", "name", "display_name", "other_system", "environment", "enabled", "test_mode",
-                  "test_email_marker", "test_name_marker", "block_free_emails", "write_back_ids", "schedule_minutes",
-                  "hubspot_connection", "other_connection", "last_run", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "display_name",
+            "other_system",
+            "environment",
+            "enabled",
+            "test_mode",
+            "test_email_marker",
+            "test_name_marker",
+            "block_free_emails",
+            "write_back_ids",
+            "schedule_minutes",
+            "hubspot_connection",
+            "other_connection",
+            "last_run",
+            "created_at",
+            "updated_at",
+        ]
         # Writable: exactly the options the UI's integration page edits. The main switch has its
         # own endpoint; sandbox -> production is the go-live flow, not a field.
         read_only_fields = [name for name in fields if name not in IntegrationOptionsForm.Meta.fields]
@@ -151,16 +210,19 @@ class MainSwitchSerializer(serializers.Serializer):
 
 
 class SyncNowSerializer(serializers.Serializer):
-    object_mapping = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
-                                              help_text="Sync only this object mapping (default: all).")
+    object_mapping = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="Sync only this object mapping (default: all)."
+    )
 
 
 class HistoricalSyncSerializer(SyncNowSerializer):
-    since = serializers.DateField(required=False, allow_null=True,
-                                  help_text="Only records changed since this date (default: all records).")
+    since = serializers.DateField(
+        required=False, allow_null=True, help_text="Only records changed since this date (default: all records)."
+    )
 
 
 # --- Object mappings and filters ----------------------------------------------------------
+
 
 class ObjectMappingSerializer(serializers.ModelSerializer):
     integration = TenantScopedPrimaryKey("tenant", queryset=Integration.objects.all())
@@ -168,9 +230,24 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ObjectMapping
-        fields = ["id", "integration", "name", "hubspot_object", "other_object", "direction", "enabled",
-                  "hubspot_match_field", "other_match_field", "create_policy", "system_of_record", "filter_to_other",
-                  "filter_to_hubspot", "order", "is_default", "field_mapping_count"]
+        fields = [
+            "id",
+            "integration",
+            "name",
+            "hubspot_object",
+            "other_object",
+            "direction",
+            "enabled",
+            "hubspot_match_field",
+            "other_match_field",
+            "create_policy",
+            "system_of_record",
+            "filter_to_other",
+            "filter_to_hubspot",
+            "order",
+            "is_default",
+            "field_mapping_count",
+        ]
         read_only_fields = ["id", "is_default", "field_mapping_count"]
         # Uniqueness and filter syntax are checked by the model (full_clean in the action),
         # with the UI's messages, not by DRF's own validators.
@@ -188,9 +265,10 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
         if integration is None:
             return attrs
         errors = {}
-        for name, connection, system in (("hubspot_object", integration.hubspot_connection, "HubSpot"),
-                                         ("other_object", integration.other_connection,
-                                          integration.other_connection.get_system_display())):
+        for name, connection, system in (
+            ("hubspot_object", integration.hubspot_connection, "HubSpot"),
+            ("other_object", integration.other_connection, integration.other_connection.get_system_display()),
+        ):
             known = connection.schema_cache or {}
             if name in attrs and known and attrs[name] not in known:
                 errors[name] = [f"{system} has no object type “{attrs[name]}”. Known: {', '.join(sorted(known))}."]
@@ -201,23 +279,46 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
 
 class FiltersSerializer(serializers.Serializer):
     filter_to_other = serializers.JSONField(
-        required=False, help_text='Records HubSpot → other must pass: {"match": "all"|"any", "conditions": [...]}; {} = all.')
+        required=False, help_text='Records HubSpot → other must pass: {"match": "all"|"any", "conditions": [...]}; {} = all.'
+    )
     filter_to_hubspot = serializers.JSONField(required=False, help_text="Records other → HubSpot must pass; {} = all.")
 
 
 # --- Field mappings -----------------------------------------------------------------------
 
+
 class FieldMappingSerializer(serializers.ModelSerializer):
     object_mapping = TenantScopedPrimaryKey("integration__tenant", queryset=ObjectMapping.objects.all())
-    value_map = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
-                                      help_text="For text → dropdown: {\"source text\": \"option value\"}.")
-    system_of_record = serializers.ChoiceField(choices=Side.choices, required=False, allow_blank=True,
-                                               help_text="Blank: the object mapping's system of record wins conflicts.")
+    value_map = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text='For text → dropdown: {"source text": "option value"}.',
+    )
+    system_of_record = serializers.ChoiceField(
+        choices=Side.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Blank: the object mapping's system of record wins conflicts.",
+    )
 
     class Meta:
         model = FieldMapping
-        fields = ["id", "object_mapping", "hubspot_field", "other_field", "hubspot_type", "other_type", "direction",
-                  "transform", "value_map", "only_if_target_empty", "system_of_record", "enabled", "order", "is_default"]
+        fields = [
+            "id",
+            "object_mapping",
+            "hubspot_field",
+            "other_field",
+            "hubspot_type",
+            "other_type",
+            "direction",
+            "transform",
+            "value_map",
+            "only_if_target_empty",
+            "system_of_record",
+            "enabled",
+            "order",
+            "is_default",
+        ]
         read_only_fields = ["id", "hubspot_type", "other_type", "is_default"]
         validators: list = []
         extra_kwargs = {"transform": {"required": False}}
@@ -233,15 +334,30 @@ class FieldMappingSerializer(serializers.ModelSerializer):
 
 # --- Record events ------------------------------------------------------------------------
 
+
 class RecordEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecordEvent
-        fields = ["id", "run", "integration", "object_mapping", "source_side", "source_object", "source_id", "target_id",
-                  "outcome", "message", "fields", "details", "created_at"]
+        fields = [
+            "id",
+            "run",
+            "integration",
+            "object_mapping",
+            "source_side",
+            "source_object",
+            "source_id",
+            "target_id",
+            "outcome",
+            "message",
+            "fields",
+            "details",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
 # --- Query parameters (validated like bodies: a bad value is a 400 that names it) -----------
+
 
 def _id_field(help_text: str) -> serializers.IntegerField:
     return serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text=help_text)
@@ -274,9 +390,12 @@ class RecordEventQuery(serializers.Serializer):
     object_mapping = _id_field("Only this object mapping's events.")
     outcome = serializers.ChoiceField(choices=RecordEvent.Outcome.choices, required=False)
     source_side = serializers.ChoiceField(choices=Side.choices, required=False)
-    q = serializers.CharField(required=False, max_length=200, trim_whitespace=True,
-                              help_text="Search: a record id on either side, or text in the message or details "
-                                        "(e-mail, name...).")
+    q = serializers.CharField(
+        required=False,
+        max_length=200,
+        trim_whitespace=True,
+        help_text="Search: a record id on either side, or text in the message or details (e-mail, name...).",
+    )
 
 
 class ConnectionQuery(serializers.Serializer):

@@ -45,8 +45,12 @@ def issue_token(tenant: Tenant, actor, name: str, role: str) -> tuple[ApiToken, 
         raise ValidationError({"role": "Choose read-only or read and write."})
     plaintext = _new_plaintext()
     token = ApiToken.objects.create(
-        tenant=tenant, name=name[:100], role=role, prefix=plaintext[: len(ApiToken.PREFIX) + PREFIX_CHARS],
-        token_hash=hash_token(plaintext), created_by=actor if getattr(actor, "pk", None) else None,
+        tenant=tenant,
+        name=name[:100],
+        role=role,
+        prefix=plaintext[: len(ApiToken.PREFIX) + PREFIX_CHARS],
+        token_hash=hash_token(plaintext),
+        created_by=actor if getattr(actor, "pk", None) else None,
     )
     audit(tenant, actor, "api_token.created", token, summary=f"API token “{token.name}” ({token.prefix}…) created", role=role)
     return token, plaintext
@@ -68,8 +72,7 @@ def active_token_for(plaintext: str) -> ApiToken | None:
     """The live token with this plaintext, or None (unknown, malformed or revoked)."""
     if not plaintext.startswith(ApiToken.PREFIX) or len(plaintext) > 200:
         return None
-    return (ApiToken.objects.select_related("tenant")
-            .filter(token_hash=hash_token(plaintext), revoked_at__isnull=True).first())
+    return ApiToken.objects.select_related("tenant").filter(token_hash=hash_token(plaintext), revoked_at__isnull=True).first()
 
 
 def note_use(token: ApiToken) -> None:

@@ -60,10 +60,12 @@ def _list_doc(query: type, description: str) -> dict:
 
 # --- Integrations -------------------------------------------------------------------------
 
+
 @extend_schema_view(
     **_list_doc(s.IntegrationQuery, "The tenant's integrations with their connections' status and last run."),
-    partial_update=extend_schema(description="Change standard options, test mode or the schedule "
-                                             "(the main switch has its own endpoint)."),
+    partial_update=extend_schema(
+        description="Change standard options, test mode or the schedule (the main switch has its own endpoint)."
+    ),
 )
 class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantViewSet):
     model = Integration
@@ -74,8 +76,11 @@ class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
 
     def get_queryset(self) -> QuerySet:
         latest = SyncRun.objects.order_by("-created_at").defer("log", "state")[:1]
-        rows = (self.tenant_rows().select_related("hubspot_connection", "other_connection")
-                .prefetch_related(Prefetch("runs", queryset=latest, to_attr="latest_runs")))
+        rows = (
+            self.tenant_rows()
+            .select_related("hubspot_connection", "other_connection")
+            .prefetch_related(Prefetch("runs", queryset=latest, to_attr="latest_runs"))
+        )
         filters = self.query()
         if "enabled" in filters:
             rows = rows.filter(enabled=filters["enabled"])
@@ -94,9 +99,12 @@ class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
             raise exceptions.ValidationError({"object_mapping": ["Not an object mapping of this integration."]})
         return mapping
 
-    @extend_schema(request=s.MainSwitchSerializer, responses=s.IntegrationSerializer,
-                   description="The main switch: on syncs on schedule and on webhooks; off stops everything, "
-                               "including runs still waiting in the queue.")
+    @extend_schema(
+        request=s.MainSwitchSerializer,
+        responses=s.IntegrationSerializer,
+        description="The main switch: on syncs on schedule and on webhooks; off stops everything, "
+        "including runs still waiting in the queue.",
+    )
     @action(detail=True, methods=["post"])
     def switch(self, request: Request, pk: str | None = None) -> Response:
         integration = self.get_object()
@@ -105,8 +113,11 @@ class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         actions.set_main_switch(integration, self.actor, body.validated_data["enabled"])
         return Response(self.get_serializer(self.get_queryset().get(pk=integration.pk)).data)
 
-    @extend_schema(request=s.SyncNowSerializer, responses={202: s.RunSerializer},
-                   description="Sync now: queues a run for a worker and answers at once with the queued run.")
+    @extend_schema(
+        request=s.SyncNowSerializer,
+        responses={202: s.RunSerializer},
+        description="Sync now: queues a run for a worker and answers at once with the queued run.",
+    )
     @action(detail=True, methods=["post"])
     def sync(self, request: Request, pk: str | None = None) -> Response:
         integration = self.get_object()
@@ -116,25 +127,36 @@ class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         run = actions.request_run(integration, self.actor, trigger=SyncRun.Trigger.MANUAL, object_mapping=mapping)
         return self.accepted(run)
 
-    @extend_schema(request=s.HistoricalSyncSerializer, responses={202: s.RunSerializer},
-                   description="Re-read every record (or those changed since a date) and sync it, with progress "
-                               "(see /api/runs/{id}/progress/). A historical sync already under way is returned as is.")
+    @extend_schema(
+        request=s.HistoricalSyncSerializer,
+        responses={202: s.RunSerializer},
+        description="Re-read every record (or those changed since a date) and sync it, with progress "
+        "(see /api/runs/{id}/progress/). A historical sync already under way is returned as is.",
+    )
     @action(detail=True, methods=["post"], url_path="historical-sync")
     def historical_sync(self, request: Request, pk: str | None = None) -> Response:
         integration = self.get_object()
         body = s.HistoricalSyncSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         mapping = self._object_mapping_of(integration, body.validated_data.get("object_mapping"))
-        run = ui_actions.start_historical_sync(integration, self.actor, since=body.validated_data.get("since"),
-                                               object_mapping=mapping)
+        run = ui_actions.start_historical_sync(
+            integration, self.actor, since=body.validated_data.get("since"), object_mapping=mapping
+        )
         return self.accepted(run)
 
 
 # --- Object mappings and their filters ----------------------------------------------------
 
+
 @extend_schema_view(**_list_doc(s.ObjectMappingQuery, "Object mappings (HubSpot object ↔ other object) of the tenant."))
-class ObjectMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                           mixins.UpdateModelMixin, mixins.DestroyModelMixin, TenantViewSet):
+class ObjectMappingViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantViewSet,
+):
     model = ObjectMapping
     tenant_path = "integration__tenant"
     serializer_class = s.ObjectMappingSerializer
@@ -167,9 +189,13 @@ class ObjectMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         actions.delete_object_mapping(instance, self.actor)
 
     @extend_schema(methods=["GET"], responses=s.FiltersSerializer, description="The mapping's filter per direction.")
-    @extend_schema(methods=["PATCH"], request=s.FiltersSerializer, responses=s.FiltersSerializer,
-                   description="Replace one or both directions' filter; {} lets every record through. "
-                               "Malformed filters are refused with the UI's message.")
+    @extend_schema(
+        methods=["PATCH"],
+        request=s.FiltersSerializer,
+        responses=s.FiltersSerializer,
+        description="Replace one or both directions' filter; {} lets every record through. "
+        "Malformed filters are refused with the UI's message.",
+    )
     @action(detail=True, methods=["get", "patch"])
     def filters(self, request: Request, pk: str | None = None) -> Response:
         mapping = self.get_object()
@@ -184,9 +210,16 @@ class ObjectMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
 # --- Field mappings -----------------------------------------------------------------------
 
+
 @extend_schema_view(**_list_doc(s.FieldMappingQuery, "Field mappings of the tenant's object mappings."))
-class FieldMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                          mixins.UpdateModelMixin, mixins.DestroyModelMixin, TenantViewSet):
+class FieldMappingViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantViewSet,
+):
     model = FieldMapping
     tenant_path = "object_mapping__integration__tenant"
     serializer_class = s.FieldMappingSerializer
@@ -216,16 +249,21 @@ class FieldMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         schema (when discovered), and the pair is not mapped already."""
         integration = mapping.integration
         form = AddFieldMappingForm(
-            {"hubspot_field": data["hubspot_field"], "other_field": data["other_field"],
-             "direction": data.get("direction", FieldMapping._meta.get_field("direction").default),
-             "transform": data.get("transform", ""), "only_if_target_empty": data.get("only_if_target_empty", False)},
+            {
+                "hubspot_field": data["hubspot_field"],
+                "other_field": data["other_field"],
+                "direction": data.get("direction", FieldMapping._meta.get_field("direction").default),
+                "transform": data.get("transform", ""),
+                "only_if_target_empty": data.get("only_if_target_empty", False),
+            },
             hubspot_fields=field_index(integration.hubspot_connection, mapping.hubspot_object),
             other_fields=field_index(integration.other_connection, mapping.other_object),
         )
         if not form.is_valid():
             raise exceptions.ValidationError({name: list(errors) for name, errors in form.errors.items()})
-        if FieldMapping.objects.filter(object_mapping=mapping, hubspot_field=data["hubspot_field"],
-                                       other_field=data["other_field"]).exists():
+        if FieldMapping.objects.filter(
+            object_mapping=mapping, hubspot_field=data["hubspot_field"], other_field=data["other_field"]
+        ).exists():
             raise exceptions.ValidationError("These two fields are already mapped to each other.")
 
     def perform_update(self, serializer) -> None:
@@ -239,8 +277,11 @@ class FieldMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
 # --- Runs ---------------------------------------------------------------------------------
 
-@extend_schema_view(**_list_doc(s.RunQuery, "Sync runs, newest first, with their counts."),
-                    retrieve=extend_schema(responses=s.RunDetailSerializer))
+
+@extend_schema_view(
+    **_list_doc(s.RunQuery, "Sync runs, newest first, with their counts."),
+    retrieve=extend_schema(responses=s.RunDetailSerializer),
+)
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = SyncRun
     tenant_path = "integration__tenant"
@@ -263,14 +304,15 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     def get_serializer_class(self):
         return s.RunDetailSerializer if self.action == "retrieve" else s.RunSerializer
 
-    @extend_schema(responses=s.RunProgressSerializer,
-                   description="Progress of a run (historical syncs count records done of total), rate and time left.")
+    @extend_schema(
+        responses=s.RunProgressSerializer,
+        description="Progress of a run (historical syncs count records done of total), rate and time left.",
+    )
     @action(detail=True, methods=["get"])
     def progress(self, request: Request, pk: str | None = None) -> Response:
         return Response(s.RunProgressSerializer(s.RunProgressSerializer.of(self.get_object())).data)
 
-    @extend_schema(request=None, responses=s.RunSerializer,
-                   description="Stop a queued or running run after its current page.")
+    @extend_schema(request=None, responses=s.RunSerializer, description="Stop a queued or running run after its current page.")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         run = actions.cancel_run(self.get_object(), self.actor)
@@ -278,6 +320,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
 
 
 # --- Record events ------------------------------------------------------------------------
+
 
 @extend_schema_view(**_list_doc(s.RecordEventQuery, "What happened to each record, newest first: search and filter."))
 class RecordEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -301,14 +344,16 @@ class RecordEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
             rows = rows.filter(Q(source_id=q) | Q(target_id=q) | Q(message__icontains=q) | Q(details__icontains=q))
         return rows
 
-    @extend_schema(request=None, responses={202: s.RunSerializer},
-                   description="Retry this record now: queues a run limited to it.")
+    @extend_schema(
+        request=None, responses={202: s.RunSerializer}, description="Retry this record now: queues a run limited to it."
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         return self.accepted(actions.retry_record(self.get_object(), self.actor))
 
 
 # --- Connections --------------------------------------------------------------------------
+
 
 @extend_schema_view(**_list_doc(s.ConnectionQuery, "The tenant's connections: status and last error, never a secret."))
 class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -325,8 +370,11 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
                 rows = rows.filter(**{name: filters[name]})
         return rows
 
-    @extend_schema(request=None, responses=s.ConnectionTestResultSerializer,
-                   description="Test the connection against the vendor now and record the result on it.")
+    @extend_schema(
+        request=None,
+        responses=s.ConnectionTestResultSerializer,
+        description="Test the connection against the vendor now and record the result on it.",
+    )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
         from connectors.actions import test_connection
@@ -338,5 +386,11 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return Response(s.ConnectionTestResultSerializer(data).data)
 
 
-__all__ = ["ConnectionViewSet", "FieldMappingViewSet", "IntegrationViewSet", "ObjectMappingViewSet",
-           "RecordEventViewSet", "RunViewSet"]
+__all__ = [
+    "ConnectionViewSet",
+    "FieldMappingViewSet",
+    "IntegrationViewSet",
+    "ObjectMappingViewSet",
+    "RecordEventViewSet",
+    "RunViewSet",
+]

@@ -26,8 +26,7 @@ def other_side(side: str) -> str:
 
 
 class RunContext:
-    def __init__(self, integration: Integration, run: SyncRun | None = None,
-                 connectors: dict[str, Connector] | None = None):
+    def __init__(self, integration: Integration, run: SyncRun | None = None, connectors: dict[str, Connector] | None = None):
         self.integration = integration
         self.run = run
         raw = connectors or {
@@ -39,7 +38,10 @@ class RunContext:
         self._owners: dict[tuple[str, str], OwnerDirectory] = {}
         self._object_types: dict[tuple[str, str], ObjectType] = {}
         self.mappings: list[ObjectMapping] = list(
-            ObjectMapping.objects.filter(integration=integration, enabled=True).prefetch_related("field_mappings").order_by("order", "id"))
+            ObjectMapping.objects.filter(integration=integration, enabled=True)
+            .prefetch_related("field_mappings")
+            .order_by("order", "id")
+        )
         # Counts of earlier slices of this run carry on.
         self.counts: collections.Counter = collections.Counter(run.counts if run is not None else {})
         # Renews the run's lease; set by the job. Long pages call it between write batches.
@@ -131,7 +133,9 @@ class RunContext:
         for mapping in self.mappings:
             for side in (Side.HUBSPOT, Side.OTHER):
                 if (mapping.pk, side) not in rows:
-                    rows[(mapping.pk, side)] = SyncCursor(integration=self.integration, object_mapping=mapping, side=side, kind=kind)
+                    rows[(mapping.pk, side)] = SyncCursor(
+                        integration=self.integration, object_mapping=mapping, side=side, kind=kind
+                    )
         return rows
 
     def save_events(self, events: Iterable[RecordEvent]) -> None:
@@ -154,8 +158,9 @@ class RunContext:
         self.run.counts = dict(self.counts)
         self.run.heartbeat_at = timezone.now()
         self._heartbeat_at = time.monotonic()
-        SyncRun.objects.filter(pk=self.run.pk).update(pages=self.run.pages, progress_done=self.run.progress_done,
-                                                       counts=self.run.counts, heartbeat_at=self.run.heartbeat_at)
+        SyncRun.objects.filter(pk=self.run.pk).update(
+            pages=self.run.pages, progress_done=self.run.progress_done, counts=self.run.counts, heartbeat_at=self.run.heartbeat_at
+        )
 
     def heartbeat_if_due(self, every: float) -> None:
         """Between pages that changed nothing: only often enough that the sweep (which takes a
@@ -195,5 +200,3 @@ def mapping_flows(mapping: ObjectMapping) -> list[str]:
     from mappings.models import Direction
 
     return Direction.flows(mapping.direction)
-
-

@@ -197,8 +197,9 @@ class Flow:
         return link.hubspot_hash if self.source == Side.HUBSPOT else link.other_hash
 
     # --- entry point ---------------------------------------------------------------------
-    def process(self, records: Iterable[Record], depth: int = 0,
-                targets: Mapping[str, Record] | None = None) -> tuple[PageResult, Callable[[], None]]:
+    def process(
+        self, records: Iterable[Record], depth: int = 0, targets: Mapping[str, Record] | None = None
+    ) -> tuple[PageResult, Callable[[], None]]:
         """Sync one page. Returns the result and the checkpoint to run in the page's transaction.
         `targets`: counterparts' current records the caller already read (by target id)."""
         records = list({str(r.id): r for r in records}.values())
@@ -231,6 +232,7 @@ class Flow:
     def _primary_email_field(self) -> str | None:
         """The e-mail that identifies a person-like record (contacts, leads). Companies and deals
         have none here even when they carry an address: their test marker is in the name."""
+
         def is_email(name: str) -> bool:
             info = self.source_schema.get(name)
             return info is not None and (info.type == FieldType.EMAIL or "email" in name.lower())
@@ -266,8 +268,11 @@ class Flow:
     def _linked_elsewhere(self, ids: list[str]) -> dict[str, str]:
         """Records already linked through another mapping of the same object that does not
         sync this way (a HubSpot contact that came from a Dynamics lead is not also a contact)."""
-        others = [m for m in self.ctx.mappings if m.pk != self.mapping.pk and m.object_for(self.source) == self.source_object
-                  and self.target not in mapping_flows(m)]
+        others = [
+            m
+            for m in self.ctx.mappings
+            if m.pk != self.mapping.pk and m.object_for(self.source) == self.source_object and self.target not in mapping_flows(m)
+        ]
         if not others or not ids:
             return {}
         column = "hubspot_id" if self.source == Side.HUBSPOT else "other_id"
@@ -365,7 +370,7 @@ class Flow:
                 first.target_id, first.target, first.matched = str(match.id), match, True
                 first.notes.append(f"Matched an existing record by {target_match} {value}.")
                 taken.add(str(match.id))
-            for twin in group[1 if match is not None else 1:]:
+            for twin in group[1 if match is not None else 1 :]:
                 twin.outcome = O.DEFERRED
                 twin.message = f"Another record with {source_match} {value} is synced first."
                 twin.retry_later = True
@@ -373,8 +378,10 @@ class Flow:
     def _find_targets(self, field_name: str, values: list[str]) -> dict[str, list[Record]]:
         """The batched match look-up, one call per chunk of values, the chunks in flight together."""
         connector = self.target_connector
-        calls = ((None, partial(connector.find_by, self.target_object, field_name, chunk))
-                 for chunk in chunked(values, connector.match_chunk_size(self.target_object, field_name)))
+        calls = (
+            (None, partial(connector.find_by, self.target_object, field_name, chunk))
+            for chunk in chunked(values, connector.match_chunk_size(self.target_object, field_name))
+        )
         found: dict[str, list[Record]] = {}
         for _, part in in_flight(calls, connector.concurrency):
             for value, records in part.items():
@@ -395,8 +402,9 @@ class Flow:
         unlinked = {i.id: i for i in items if i.target_id is None and i.outcome is None}
         if not unlinked:
             return
-        pending = list(PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.source,
-                                                    source_id__in=list(unlinked)))
+        pending = list(
+            PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.source, source_id__in=list(unlinked))
+        )
         if not pending:
             return
         self._pending |= {p.source_id for p in pending}
@@ -422,11 +430,15 @@ class Flow:
             candidates = {str(r.id) for records in found.values() for r in records}
             taken = self._taken_target_ids(candidates)
             for row in rows:
-                match = next((r for r in found.get(row.value.strip().lower(), []) if str(r.id) not in taken and not r.deleted), None)
+                match = next(
+                    (r for r in found.get(row.value.strip().lower(), []) if str(r.id) not in taken and not r.deleted), None
+                )
                 if match is not None:
                     item = unlinked[row.source_id]
                     item.target_id, item.target, item.matched = str(match.id), match, True
-                    item.notes.append(f"Linked to the {self.target_object} an interrupted create had made ({field_name} {row.value}).")
+                    item.notes.append(
+                        f"Linked to the {self.target_object} an interrupted create had made ({field_name} {row.value})."
+                    )
                     taken.add(str(match.id))
 
     def adopt_opposite_creates(self, items: list[Item]) -> None:
@@ -434,7 +446,9 @@ class Flow:
         unlinked = [i for i in items if i.target_id is None and i.outcome is None]
         if not unlinked:
             return
-        rows = [r for r in PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.target) if r.field and r.value]
+        rows = [
+            r for r in PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.target) if r.field and r.value
+        ]
         if not rows:
             return
         by_key = {(r.field, r.value.strip().lower()): r for r in rows}
@@ -450,11 +464,20 @@ class Flow:
     def _remember_creates(self, batch: list[Item]) -> None:
         if self.mapping.match_field_for(self.target) and self.mapping.match_field_for(self.source):
             return  # every retry looks the record up by its match field anyway
-        rows = [PendingCreate(object_mapping=self.mapping, source_side=self.source, source_id=i.id, field=self.recovery_field,
-                              value=str(i.writes.get(self.recovery_field) or "")[:500]) for i in batch]
+        rows = [
+            PendingCreate(
+                object_mapping=self.mapping,
+                source_side=self.source,
+                source_id=i.id,
+                field=self.recovery_field,
+                value=str(i.writes.get(self.recovery_field) or "")[:500],
+            )
+            for i in batch
+        ]
         with transaction.atomic():
-            PendingCreate.objects.filter(object_mapping=self.mapping, source_side=self.source,
-                                         source_id__in=[i.id for i in batch]).delete()
+            PendingCreate.objects.filter(
+                object_mapping=self.mapping, source_side=self.source, source_id__in=[i.id for i in batch]
+            ).delete()
             PendingCreate.objects.bulk_create(rows)
         self._pending |= {i.id for i in batch}
 
@@ -466,7 +489,9 @@ class Flow:
 
     def _taken_target_ids(self, ids: set[str]) -> set[str]:
         column = "other_id" if self.source == Side.HUBSPOT else "hubspot_id"
-        return set(RecordLink.objects.filter(object_mapping=self.mapping, **{f"{column}__in": list(ids)}).values_list(column, flat=True))
+        return set(
+            RecordLink.objects.filter(object_mapping=self.mapping, **{f"{column}__in": list(ids)}).values_list(column, flat=True)
+        )
 
     def read_targets(self, items: list[Item], known: Mapping[str, Record] | None = None) -> None:
         need = [i for i in items if i.target is None]
@@ -474,8 +499,10 @@ class Flow:
             return
         connector = self.target_connector
         current: dict[str, Record] = {i.target_id: known[i.target_id] for i in need if known and i.target_id in known}
-        calls = ((None, partial(connector.read_by_ids, self.target_object, batch))
-                 for batch in chunked([i.target_id for i in need if i.target_id not in current], connector.max_batch_read))
+        calls = (
+            (None, partial(connector.read_by_ids, self.target_object, batch))
+            for batch in chunked([i.target_id for i in need if i.target_id not in current], connector.max_batch_read)
+        )
         for _, records in in_flight(calls, connector.concurrency):
             for record in records:
                 current[str(record.id)] = record
@@ -544,8 +571,13 @@ class Flow:
                 s_changed = False  # an empty field never blanks the counterpart of a newly matched record
             if s_changed and t_changed:
                 kept, lost = (new, target_props.get(t_name)) if source_wins else (target_props.get(t_name), props[s_name])
-                item.conflicts[t_name] = {"winner": fm.winner, "kept": kept, "lost": lost,
-                                          "source_field": s_name, "target_field": t_name}
+                item.conflicts[t_name] = {
+                    "winner": fm.winner,
+                    "kept": kept,
+                    "lost": lost,
+                    "source_field": s_name,
+                    "target_field": t_name,
+                }
                 if not source_wins:
                     self._queue_reverse(item)
                     continue
@@ -588,18 +620,25 @@ class Flow:
             ref = s_info.reference_to if s_info else ""
             target_id = parents.get((ref, str(value)))
             if target_id is None:
-                raise DeferParent(f"{ref} {value} is not synced yet",
-                                  {"object": ref, "id": str(value), "target_object": t_info.reference_to if t_info else ""})
+                raise DeferParent(
+                    f"{ref} {value} is not synced yet",
+                    {"object": ref, "id": str(value), "target_object": t_info.reference_to if t_info else ""},
+                )
             return target_id
         if fm.transform == FieldMapping.Transform.OWNER or s_kind == FieldType.OWNER:
-            source_owners = self.ctx.owners(self.source, (s_info.reference_to if s_info and s_info.reference_to else self.ctx.owner_object(self.source)))
-            target_owners = self.ctx.owners(self.target, (t_info.reference_to if t_info and t_info.reference_to else self.ctx.owner_object(self.target)))
+            source_owners = self.ctx.owners(
+                self.source, (s_info.reference_to if s_info and s_info.reference_to else self.ctx.owner_object(self.source))
+            )
+            target_owners = self.ctx.owners(
+                self.target, (t_info.reference_to if t_info and t_info.reference_to else self.ctx.owner_object(self.target))
+            )
             return owner_across(value, source_owners, target_owners, self.src(fm))
         if s_kind == FieldType.ENUM and t_kind == FieldType.ENUM and s_info and t_info:
             if self.source == Side.HUBSPOT:
                 return dropdown_to_other(value, s_info, t_info)
-            return dropdown_to_hubspot(value, s_info, t_info,
-                                       lambda label: self.ctx.add_hubspot_option(self.target_object, t_info.name, label))
+            return dropdown_to_hubspot(
+                value, s_info, t_info, lambda label: self.ctx.add_hubspot_option(self.target_object, t_info.name, label)
+            )
         if s_kind == FieldType.ENUM and s_info is not None and t_kind != FieldType.ENUM:
             option = s_info.option_by_value(str(value))
             value = option.label if option else value
@@ -669,8 +708,14 @@ class Flow:
         def sends() -> Iterator[tuple[list[Item], Callable[[], list[WriteResult]]]]:
             for batch in chunked(items, connector.max_batch_write):
                 self.ctx.keep_alive()
-                yield batch, partial(connector.update, self.target_object,
-                                     [WriteInput(dict(i.writes), id=i.target_id, ref=i.id) for i in batch])
+                yield (
+                    batch,
+                    partial(
+                        connector.update,
+                        self.target_object,
+                        [WriteInput(dict(i.writes), id=i.target_id, ref=i.id) for i in batch],
+                    ),
+                )
 
         for batch, results in in_flight(sends(), connector.concurrency):
             self.ctx.counts[f"writes_{self.target}"] += len(batch)
@@ -686,9 +731,13 @@ class Flow:
     def _in_order(batch: list[Item], results: list[WriteResult]) -> list[WriteResult]:
         by_ref = {r.ref: r for r in results if r.ref is not None}
         if len(by_ref) == len(batch):
-            return [by_ref.get(i.id) or WriteResult(i.id, error=ConnectorError("No result for this record", ErrorKind.SERVER))
-                    for i in batch]
-        return list(results) + [WriteResult(None, error=ConnectorError("No result for this record", ErrorKind.SERVER))] * (len(batch) - len(results))
+            return [
+                by_ref.get(i.id) or WriteResult(i.id, error=ConnectorError("No result for this record", ErrorKind.SERVER))
+                for i in batch
+            ]
+        return list(results) + [WriteResult(None, error=ConnectorError("No result for this record", ErrorKind.SERVER))] * (
+            len(batch) - len(results)
+        )
 
     def _adopt_written(self, item: Item, outcome: WriteResult) -> None:
         """Baseline in the target's own spelling when the vendor echoed the record back."""
@@ -709,8 +758,9 @@ class Flow:
             # The vendor insists on a parent this record does not have yet (a ConnectWise
             # contact needs a company): wait for it rather than fail or create an orphan.
             item.outcome, item.retry_later = O.DEFERRED, True
-            item.waiting_for.extend({"object": self.target_schema.get(f).reference_to or f, "id": "", "target_object": ""}
-                                    for f in error.fields)
+            item.waiting_for.extend(
+                {"object": self.target_schema.get(f).reference_to or f, "id": "", "target_object": ""} for f in error.fields
+            )
             item.message = f"Waiting for a parent: {error.message}"
         else:
             item.outcome = O.FAILED
@@ -724,9 +774,14 @@ class Flow:
     # --- 8. checkpoint -------------------------------------------------------------------
     def _new_link(self, item: Item) -> RecordLink:
         hub_id, other_id = (item.id, item.target_id) if self.source == Side.HUBSPOT else (item.target_id, item.id)
-        return RecordLink(integration=self.ctx.integration, object_mapping=self.mapping,
-                          hubspot_object=self.mapping.hubspot_object, other_object=self.mapping.other_object,
-                          hubspot_id=hub_id, other_id=other_id)
+        return RecordLink(
+            integration=self.ctx.integration,
+            object_mapping=self.mapping,
+            hubspot_object=self.mapping.hubspot_object,
+            other_object=self.mapping.other_object,
+            hubspot_id=hub_id,
+            other_id=other_id,
+        )
 
     def _apply_baseline(self, item: Item) -> None:
         link = item.link
@@ -742,8 +797,10 @@ class Flow:
 
     def _hash_for(self, side: str, values: dict[str, Any]) -> str:
         """Hash of the values a side sends (the fields flowing from it); '' when one is unknown."""
-        names = [f.hubspot_field if side == Side.HUBSPOT else f.other_field
-                 for f in (self.fields if side == self.source else self.reverse_fields)]
+        names = [
+            f.hubspot_field if side == Side.HUBSPOT else f.other_field
+            for f in (self.fields if side == self.source else self.reverse_fields)
+        ]
         if any(name not in values for name in names):
             return ""
         return values_hash({name: values[name] for name in names})
@@ -783,17 +840,24 @@ class Flow:
             if new_links:
                 self._bulk_create_links(new_links)
             if changed_links:
-                RecordLink.objects.bulk_update([l for l in changed_links if l.pk], ["hubspot_values", "other_values", "hubspot_hash",
-                                                                                   "other_hash", "updated_at"], batch_size=500)
+                RecordLink.objects.bulk_update(
+                    [l for l in changed_links if l.pk],
+                    ["hubspot_values", "other_values", "hubspot_hash", "other_hash", "updated_at"],
+                    batch_size=500,
+                )
             if self._pending:
                 self._forget_creates([i for i in done_ids if i in self._pending])
             if self._adopted:
                 adopted_ids = [r.source_id for r in self._adopted]
                 PendingCreate.objects.filter(pk__in=[r.pk for r in self._adopted]).delete()
-                DeferredRecord.objects.filter(object_mapping=self.mapping, source_side=self.target, record_id__in=adopted_ids).delete()
+                DeferredRecord.objects.filter(
+                    object_mapping=self.mapping, source_side=self.target, record_id__in=adopted_ids
+                ).delete()
                 self._adopted = []
             if done_ids:
-                DeferredRecord.objects.filter(object_mapping=self.mapping, source_side=self.source, record_id__in=done_ids).delete()
+                DeferredRecord.objects.filter(
+                    object_mapping=self.mapping, source_side=self.source, record_id__in=done_ids
+                ).delete()
             if deferred:
                 self._defer(deferred, now)
             self.ctx.save_events(events)
@@ -819,24 +883,40 @@ class Flow:
         """A record deferred MAX_ATTEMPTS times fails, visibly, instead of waiting forever."""
         if not items:
             return
-        attempts = dict(DeferredRecord.objects.filter(object_mapping=self.mapping, source_side=self.source,
-                                                      record_id__in=[i.id for i in items]).values_list("record_id", "attempts"))
+        attempts = dict(
+            DeferredRecord.objects.filter(
+                object_mapping=self.mapping, source_side=self.source, record_id__in=[i.id for i in items]
+            ).values_list("record_id", "attempts")
+        )
         for item in items:
             if attempts.get(item.id, 0) + 1 >= DeferredRecord.MAX_ATTEMPTS:
                 item.outcome = O.FAILED
                 item.message = f"Gave up after {DeferredRecord.MAX_ATTEMPTS} tries: {item.message}"
 
     def _defer(self, items: list[Item], now) -> None:
-        existing = {d.record_id: d for d in DeferredRecord.objects.filter(
-            object_mapping=self.mapping, source_side=self.source, record_id__in=[i.id for i in items])}
+        existing = {
+            d.record_id: d
+            for d in DeferredRecord.objects.filter(
+                object_mapping=self.mapping, source_side=self.source, record_id__in=[i.id for i in items]
+            )
+        }
         for item in items:
             row = existing.get(item.id)
             attempts = (row.attempts + 1) if row else 1
-            values = dict(reason=item.message[:2000], waiting_for=item.waiting_for, attempts=attempts,
-                          next_attempt_at=now + DeferredRecord.backoff(attempts))
+            values = dict(
+                reason=item.message[:2000],
+                waiting_for=item.waiting_for,
+                attempts=attempts,
+                next_attempt_at=now + DeferredRecord.backoff(attempts),
+            )
             if row is None:
-                DeferredRecord.objects.create(integration=self.ctx.integration, object_mapping=self.mapping,
-                                              source_side=self.source, record_id=item.id, **values)
+                DeferredRecord.objects.create(
+                    integration=self.ctx.integration,
+                    object_mapping=self.mapping,
+                    source_side=self.source,
+                    record_id=item.id,
+                    **values,
+                )
             else:
                 DeferredRecord.objects.filter(pk=row.pk).update(**values)
 
@@ -860,11 +940,19 @@ class Flow:
         message = item.message or "; ".join(item.notes)
         if item.outcome == O.CONFLICT and not item.message:
             message = "Both sides changed " + ", ".join(sorted(item.conflicts)) + "; the system of record won."
-        return RecordEvent(object_mapping=self.mapping, source_side=self.source, source_object=self.source_object,
-                           source_id=item.id, target_id=item.target_id or "", outcome=item.outcome, message=message[:4000],
-                           fields=fields, details=details, created_at=now)
+        return RecordEvent(
+            object_mapping=self.mapping,
+            source_side=self.source,
+            source_object=self.source_object,
+            source_id=item.id,
+            target_id=item.target_id or "",
+            outcome=item.outcome,
+            message=message[:4000],
+            fields=fields,
+            details=details,
+            created_at=now,
+        )
 
     def _links_for(self, ids: list[str]) -> dict[str, RecordLink]:
         column = "hubspot_id" if self.source == Side.HUBSPOT else "other_id"
         return {getattr(l, column): l for l in RecordLink.objects.filter(object_mapping=self.mapping, **{f"{column}__in": ids})}
-

@@ -74,15 +74,21 @@ def acquire_lease(integration_id: int, holder: str) -> bool:
 
 def _take_lease(integration_id: int, holder: str) -> bool:
     now = timezone.now()
-    return (RunLease.objects.filter(integration_id=integration_id)
-            .filter(Q(holder="") | Q(expires_at__lt=now) | Q(holder=holder))
-            .update(holder=holder, expires_at=now + timedelta(seconds=lease_seconds()))) == 1
+    return (
+        RunLease.objects.filter(integration_id=integration_id)
+        .filter(Q(holder="") | Q(expires_at__lt=now) | Q(holder=holder))
+        .update(holder=holder, expires_at=now + timedelta(seconds=lease_seconds()))
+    ) == 1
 
 
 def renew_lease(integration_id: int, holder: str) -> bool:
     now = timezone.now()
-    return RunLease.objects.filter(integration_id=integration_id, holder=holder).update(
-        expires_at=now + timedelta(seconds=lease_seconds())) == 1
+    return (
+        RunLease.objects.filter(integration_id=integration_id, holder=holder).update(
+            expires_at=now + timedelta(seconds=lease_seconds())
+        )
+        == 1
+    )
 
 
 def release_lease(integration_id: int, holder: str) -> None:
@@ -130,8 +136,11 @@ def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float
     from syncsmart.engine.context import RunContext
     from syncsmart.engine.run import Engine, LeaseLost, RunCancelled
 
-    run = (SyncRun.objects.select_related("integration__hubspot_connection", "integration__other_connection")
-           .filter(pk=run_id).first())
+    run = (
+        SyncRun.objects.select_related("integration__hubspot_connection", "integration__other_connection")
+        .filter(pk=run_id)
+        .first()
+    )
     if run is None or run.status in SyncRun.FINISHED:
         return {"skipped": "finished"}
     integration = run.integration
@@ -147,8 +156,13 @@ def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float
     try:
         _mark_running(run)
         ctx = RunContext(integration, run, connectors=connectors)
-        engine = Engine(ctx, historical=run.trigger == SyncRun.Trigger.HISTORICAL, renew=lease.renew,
-                        out_of_time=lambda: _slice_over(run, time.monotonic() - started, budget), poll=lambda: _poll(run))
+        engine = Engine(
+            ctx,
+            historical=run.trigger == SyncRun.Trigger.HISTORICAL,
+            renew=lease.renew,
+            out_of_time=lambda: _slice_over(run, time.monotonic() - started, budget),
+            poll=lambda: _poll(run),
+        )
         try:
             done = engine.execute()
         finally:
@@ -187,8 +201,11 @@ def _slice_over(run: SyncRun, elapsed: float, budget: float) -> bool:
         return False
     if elapsed >= budget * SLICE_OVERRUN_BUDGETS:
         return True
-    return SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now()).exclude(
-        integration_id=run.integration_id).exists()
+    return (
+        SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
+        .exclude(integration_id=run.integration_id)
+        .exists()
+    )
 
 
 def _poll(run: SyncRun) -> RunSignals:
@@ -199,11 +216,16 @@ def _poll(run: SyncRun) -> RunSignals:
     pages than this one gets the worker: the engine asks after every page that did work (and at
     least once a second otherwise), so a new small run waits at most one page behind any backlog,
     and two backlogs take turns page by page."""
-    others = (SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now(), pages__lte=run.pages)
-              .exclude(integration_id=run.integration_id))
+    others = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now(), pages__lte=run.pages).exclude(
+        integration_id=run.integration_id
+    )
     inbox = InboxItem.objects.filter(integration_id=run.integration_id, status=InboxItem.Status.PENDING)
-    row = (SyncRun.objects.filter(pk=run.pk).annotate(inbox_waiting=Exists(inbox), others_waiting=Exists(others))
-           .values_list("cancel_requested", "inbox_waiting", "others_waiting").first())
+    row = (
+        SyncRun.objects.filter(pk=run.pk)
+        .annotate(inbox_waiting=Exists(inbox), others_waiting=Exists(others))
+        .values_list("cancel_requested", "inbox_waiting", "others_waiting")
+        .first()
+    )
     if row is None:  # the run was deleted under us: stop as if cancelled
         return RunSignals(cancelled=True)
     return RunSignals(cancelled=row[0], inbox_waiting=row[1], others_waiting=row[2])
@@ -255,8 +277,13 @@ def _connections_work(integration) -> None:
 
 def _kick_next(integration_id: int, finished_run_id: Any) -> None:
     """A run waiting for this integration's lease may go now."""
-    waiting = (SyncRun.objects.filter(integration_id=integration_id, status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
-               .exclude(pk=finished_run_id).order_by("queued_at").values_list("pk", flat=True).first())
+    waiting = (
+        SyncRun.objects.filter(integration_id=integration_id, status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
+        .exclude(pk=finished_run_id)
+        .order_by("queued_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
     if waiting is not None:
         from syncsmart import tasks
 
@@ -273,17 +300,26 @@ def sweep_once() -> dict[str, int]:
 
     now = timezone.now()
     stale = now - timedelta(seconds=lease_seconds())
-    dead = list(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).filter(
-        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)).values_list("pk", flat=True))
+    dead = list(
+        SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
+        .filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale))
+        .values_list("pk", flat=True)
+    )
     for run_id in dead:
         SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.RUNNING).update(status=SyncRun.Status.QUEUED, queued_at=now)
-    forgotten = list(SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lt=now - timedelta(seconds=tasks.STALE_QUEUED_SECONDS))
-                     .values_list("pk", flat=True))
+    forgotten = list(
+        SyncRun.objects.filter(
+            status=SyncRun.Status.QUEUED, queued_at__lt=now - timedelta(seconds=tasks.STALE_QUEUED_SECONDS)
+        ).values_list("pk", flat=True)
+    )
     for run_id in dead + forgotten:
         tasks.enqueue_run(run_id)
     orphan_inbox = 0
-    waiting = (InboxItem.objects.filter(status=InboxItem.Status.PENDING, received_at__lt=now - timedelta(seconds=5))
-               .values_list("integration_id", flat=True).distinct())
+    waiting = (
+        InboxItem.objects.filter(status=InboxItem.Status.PENDING, received_at__lt=now - timedelta(seconds=5))
+        .values_list("integration_id", flat=True)
+        .distinct()
+    )
     from mappings.models import Integration
 
     for integration in Integration.objects.filter(pk__in=list(waiting), enabled=True):

@@ -58,8 +58,15 @@ class RunCancelled(Exception):
 
 
 class Engine:
-    def __init__(self, ctx: RunContext, *, historical: bool = False, renew: Callable[[], bool] | None = None,
-                 out_of_time: Callable[[], bool] | None = None, poll: Callable[[], RunSignals] | None = None):
+    def __init__(
+        self,
+        ctx: RunContext,
+        *,
+        historical: bool = False,
+        renew: Callable[[], bool] | None = None,
+        out_of_time: Callable[[], bool] | None = None,
+        poll: Callable[[], RunSignals] | None = None,
+    ):
         self.ctx = ctx
         self.run = ctx.run
         self.kind = SyncCursor.Kind.HISTORICAL if historical else SyncCursor.Kind.INCREMENTAL
@@ -87,8 +94,17 @@ class Engine:
         return self._flows[key]
 
     # --- one page, committed as a unit -------------------------------------------------------
-    def page(self, mapping: ObjectMapping, side: str, records: list[Record], *, cursor: SyncCursor | None = None,
-             new_cursor: Any = None, inbox_ids: Iterable[int] = (), targets: Mapping[str, Record] | None = None) -> None:
+    def page(
+        self,
+        mapping: ObjectMapping,
+        side: str,
+        records: list[Record],
+        *,
+        cursor: SyncCursor | None = None,
+        new_cursor: Any = None,
+        inbox_ids: Iterable[int] = (),
+        targets: Mapping[str, Record] | None = None,
+    ) -> None:
         inbox_ids = list(inbox_ids)
         if not records:
             self._quiet_page(mapping, side, cursor, new_cursor, inbox_ids)
@@ -105,8 +121,9 @@ class Engine:
                 self.ctx.finish_inbox(inbox_ids)
             self.ctx.heartbeat(pages=1, processed=len(records))
 
-    def _quiet_page(self, mapping: ObjectMapping, side: str, cursor: SyncCursor | None, new_cursor: Any,
-                    inbox_ids: list[int]) -> None:
+    def _quiet_page(
+        self, mapping: ObjectMapping, side: str, cursor: SyncCursor | None, new_cursor: Any, inbox_ids: list[int]
+    ) -> None:
         """A page without records has no links or events to commit with its cursor."""
         if cursor is not None and new_cursor != cursor.cursor:
             cursor.cursor = new_cursor
@@ -205,8 +222,11 @@ class Engine:
 
     def _other_work_waits(self) -> bool:
         """Any queued run but this integration's webhook runs (whose notifications this run works)."""
-        return SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now()).exclude(
-            integration=self.ctx.integration, trigger=SyncRun.Trigger.WEBHOOK).exists()
+        return (
+            SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
+            .exclude(integration=self.ctx.integration, trigger=SyncRun.Trigger.WEBHOOK)
+            .exists()
+        )
 
     def _only_mapping(self) -> ObjectMapping | None:
         if self.run is not None and self.run.object_mapping_id:
@@ -238,8 +258,11 @@ class Engine:
     def _flows_with_due_records(self) -> set[tuple[int, str]]:
         """(mapping id, side) of every flow with a deferred record due: one query per run."""
         if self._due is None:
-            self._due = set(self._due_rows(DeferredRecord.objects.filter(integration=self.ctx.integration))
-                            .values_list("object_mapping_id", "source_side").distinct())
+            self._due = set(
+                self._due_rows(DeferredRecord.objects.filter(integration=self.ctx.integration))
+                .values_list("object_mapping_id", "source_side")
+                .distinct()
+            )
         return self._due
 
     @staticmethod
@@ -301,8 +324,11 @@ class Engine:
         (`_read_early`) before it works the pages one after another on this thread: the two vendors
         answer in parallel instead of each call queueing behind the previous one."""
         while True:
-            items = list(InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING)
-                         .order_by("received_at", "id")[:INBOX_BATCH])
+            items = list(
+                InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING).order_by(
+                    "received_at", "id"
+                )[:INBOX_BATCH]
+            )
             if not items:
                 self._signals = dataclasses.replace(self._signals, inbox_waiting=False)
                 return True
@@ -313,8 +339,9 @@ class Engine:
                 batches = [b for b in batches if b] or [[]]
                 for n, records in enumerate(batches):
                     last = n == len(batches) - 1 and page.closes_group
-                    self.page(page.mapping, page.side, records, inbox_ids=page.inbox_ids if last else (),
-                              targets=targets.get(id(page)))
+                    self.page(
+                        page.mapping, page.side, records, inbox_ids=page.inbox_ids if last else (), targets=targets.get(id(page))
+                    )
             if self.should_yield(worked=True):
                 return False
 
@@ -333,8 +360,9 @@ class Engine:
                 self.ctx.finish_inbox(inbox_ids)
                 continue
             for mapping in mappings:
-                pages.append(InboxPage(mapping, side, self.flow(mapping, side), ids, inbox_ids,
-                                       closes_group=mapping is mappings[-1]))
+                pages.append(
+                    InboxPage(mapping, side, self.flow(mapping, side), ids, inbox_ids, closes_group=mapping is mappings[-1])
+                )
         _plan_early_reads(pages)
         return pages
 
@@ -471,8 +499,10 @@ def _plan_early_reads(pages: list[InboxPage]) -> None:
             link = links.get(record_id)
             if link is None:
                 continue
-            keys[record_id] = {(flow.source, flow.source_object, record_id),
-                               (flow.target, flow.target_object, flow.link_target_id(link))}
+            keys[record_id] = {
+                (flow.source, flow.source_object, record_id),
+                (flow.target, flow.target_object, flow.link_target_id(link)),
+            }
             for key in keys[record_id]:
                 seen[key] = seen.get(key, 0) + 1
         keys_of.append(keys)

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.base import Connector, FieldInfo, FieldType, Option
 
+
 class Unmatched(Exception):
     """A value has no counterpart on the target side; `detail` is what the event reports."""
 
@@ -54,8 +55,9 @@ def dropdown_to_other(value: Any, hub_field: FieldInfo, other_field: FieldInfo) 
         match = next((o for o in other_field.options if o.label == wanted), None)
         if match is not None:
             return match.value
-    raise Unmatched(f"No option of {other_field.label or other_field.name} matches “{text}”",
-                    {"property": hub_field.name, "value": text})
+    raise Unmatched(
+        f"No option of {other_field.label or other_field.name} matches “{text}”", {"property": hub_field.name, "value": text}
+    )
 
 
 def dropdown_to_hubspot(value: Any, other_field: FieldInfo, hub_field: FieldInfo, add_option) -> str:
@@ -104,10 +106,14 @@ def owner_across(value: Any, source: OwnerDirectory, target: OwnerDirectory, pro
     """Source owner id -> target owner id by exact e-mail, or Unmatched."""
     email = source.email_by_id.get(str(value))
     if email is None:
-        raise Unmatched(f"Owner {value} has no e-mail address we can match",
-                        {"property": property_name, "value": str(value), "reason": "owner has no e-mail"})
+        raise Unmatched(
+            f"Owner {value} has no e-mail address we can match",
+            {"property": property_name, "value": str(value), "reason": "owner has no e-mail"},
+        )
     target_id = target.id_by_email.get(email)
     if target_id is None:
-        raise Unmatched(f"No {target.object_type} has the e-mail {email}",
-                        {"property": property_name, "value": str(value), "email": email, "reason": "no owner with this e-mail"})
+        raise Unmatched(
+            f"No {target.object_type} has the e-mail {email}",
+            {"property": property_name, "value": str(value), "email": email, "reason": "no owner with this e-mail"},
+        )
     return target_id

@@ -8,177 +8,339 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('mappings', '0001_initial'),
+        ("mappings", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RunLease',
+            name="RunLease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('holder', models.CharField(blank=True, max_length=64)),
-                ('expires_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('integration', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='lease', to='mappings.integration')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("holder", models.CharField(blank=True, max_length=64)),
+                ("expires_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "integration",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lease", to="mappings.integration"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('trigger', models.CharField(choices=[('schedule', 'Schedule'), ('webhook', 'Webhook'), ('manual', 'Manual'), ('historical', 'Historical sync'), ('retry', 'Retry')], default='manual', max_length=12)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('partial', 'Finished with failures'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=12)),
-                ('state', models.JSONField(blank=True, default=dict)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('progress_done', models.PositiveIntegerField(default=0)),
-                ('progress_total', models.PositiveIntegerField(blank=True, null=True)),
-                ('pages', models.PositiveIntegerField(default=0)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('error', models.TextField(blank=True)),
-                ('log', models.JSONField(blank=True, default=list)),
-                ('worker', models.CharField(blank=True, max_length=200)),
-                ('queued_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='mappings.integration')),
-                ('object_mapping', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mappings.objectmapping')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("schedule", "Schedule"),
+                            ("webhook", "Webhook"),
+                            ("manual", "Manual"),
+                            ("historical", "Historical sync"),
+                            ("retry", "Retry"),
+                        ],
+                        default="manual",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("partial", "Finished with failures"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("state", models.JSONField(blank=True, default=dict)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("progress_done", models.PositiveIntegerField(default=0)),
+                ("progress_total", models.PositiveIntegerField(blank=True, null=True)),
+                ("pages", models.PositiveIntegerField(default=0)),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("error", models.TextField(blank=True)),
+                ("log", models.JSONField(blank=True, default=list)),
+                ("worker", models.CharField(blank=True, max_length=200)),
+                ("queued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="mappings.integration"
+                    ),
+                ),
+                (
+                    "object_mapping",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mappings.objectmapping",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='RecordEvent',
+            name="RecordEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_side', models.CharField(choices=[('hubspot', 'HubSpot'), ('other', 'Other system')], max_length=10)),
-                ('source_object', models.CharField(blank=True, max_length=100)),
-                ('source_id', models.CharField(blank=True, max_length=100)),
-                ('target_id', models.CharField(blank=True, max_length=100)),
-                ('outcome', models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('unchanged', 'Unchanged'), ('filtered', 'Filtered out'), ('echo', 'Our own change'), ('deferred', 'Waiting for a parent'), ('conflict', 'Conflict resolved'), ('failed', 'Failed'), ('linked', 'Linked to an existing record')], db_index=True, max_length=12)),
-                ('message', models.TextField(blank=True)),
-                ('fields', models.JSONField(blank=True, default=list)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='mappings.integration')),
-                ('object_mapping', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mappings.objectmapping')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='syncsmart.syncrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source_side", models.CharField(choices=[("hubspot", "HubSpot"), ("other", "Other system")], max_length=10)),
+                ("source_object", models.CharField(blank=True, max_length=100)),
+                ("source_id", models.CharField(blank=True, max_length=100)),
+                ("target_id", models.CharField(blank=True, max_length=100)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("updated", "Updated"),
+                            ("unchanged", "Unchanged"),
+                            ("filtered", "Filtered out"),
+                            ("echo", "Our own change"),
+                            ("deferred", "Waiting for a parent"),
+                            ("conflict", "Conflict resolved"),
+                            ("failed", "Failed"),
+                            ("linked", "Linked to an existing record"),
+                        ],
+                        db_index=True,
+                        max_length=12,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("fields", models.JSONField(blank=True, default=list)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="mappings.integration"
+                    ),
+                ),
+                (
+                    "object_mapping",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mappings.objectmapping",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="syncsmart.syncrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='InboxItem',
+            name="InboxItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('side', models.CharField(choices=[('hubspot', 'HubSpot'), ('other', 'Other system')], max_length=10)),
-                ('event_id', models.CharField(max_length=200)),
-                ('object_type', models.CharField(max_length=100)),
-                ('record_id', models.CharField(max_length=100)),
-                ('change', models.CharField(default='updated', max_length=30)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inbox', to='mappings.integration')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='syncsmart.syncrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("side", models.CharField(choices=[("hubspot", "HubSpot"), ("other", "Other system")], max_length=10)),
+                ("event_id", models.CharField(max_length=200)),
+                ("object_type", models.CharField(max_length=100)),
+                ("record_id", models.CharField(max_length=100)),
+                ("change", models.CharField(default="updated", max_length=30)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("done", "Done"), ("failed", "Failed")],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="inbox", to="mappings.integration"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="syncsmart.syncrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['received_at', 'id'],
+                "ordering": ["received_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DeferredRecord',
+            name="DeferredRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_side', models.CharField(choices=[('hubspot', 'HubSpot'), ('other', 'Other system')], max_length=10)),
-                ('record_id', models.CharField(max_length=100)),
-                ('reason', models.TextField(blank=True)),
-                ('waiting_for', models.JSONField(blank=True, default=list)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deferred', to='mappings.integration')),
-                ('object_mapping', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deferred', to='mappings.objectmapping')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source_side", models.CharField(choices=[("hubspot", "HubSpot"), ("other", "Other system")], max_length=10)),
+                ("record_id", models.CharField(max_length=100)),
+                ("reason", models.TextField(blank=True)),
+                ("waiting_for", models.JSONField(blank=True, default=list)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deferred", to="mappings.integration"
+                    ),
+                ),
+                (
+                    "object_mapping",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deferred", to="mappings.objectmapping"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['next_attempt_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('object_mapping', 'source_side', 'record_id'), name='deferred_once')],
+                "ordering": ["next_attempt_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("object_mapping", "source_side", "record_id"), name="deferred_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RecordLink',
+            name="RecordLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hubspot_object', models.CharField(max_length=100)),
-                ('other_object', models.CharField(max_length=100)),
-                ('hubspot_id', models.CharField(max_length=100)),
-                ('other_id', models.CharField(max_length=100)),
-                ('hubspot_values', models.JSONField(blank=True, default=dict)),
-                ('other_values', models.JSONField(blank=True, default=dict)),
-                ('hubspot_hash', models.CharField(blank=True, max_length=64)),
-                ('other_hash', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='mappings.integration')),
-                ('object_mapping', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='mappings.objectmapping')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("hubspot_object", models.CharField(max_length=100)),
+                ("other_object", models.CharField(max_length=100)),
+                ("hubspot_id", models.CharField(max_length=100)),
+                ("other_id", models.CharField(max_length=100)),
+                ("hubspot_values", models.JSONField(blank=True, default=dict)),
+                ("other_values", models.JSONField(blank=True, default=dict)),
+                ("hubspot_hash", models.CharField(blank=True, max_length=64)),
+                ("other_hash", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="links", to="mappings.integration"
+                    ),
+                ),
+                (
+                    "object_mapping",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="links", to="mappings.objectmapping"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['integration', 'hubspot_object', 'hubspot_id'], name='syncsmart_r_integra_6a68a2_idx'), models.Index(fields=['integration', 'other_object', 'other_id'], name='syncsmart_r_integra_4350aa_idx')],
-                'constraints': [models.UniqueConstraint(fields=('object_mapping', 'hubspot_id'), name='one_link_per_hubspot_record'), models.UniqueConstraint(fields=('object_mapping', 'other_id'), name='one_link_per_other_record')],
+                "indexes": [
+                    models.Index(fields=["integration", "hubspot_object", "hubspot_id"], name="syncsmart_r_integra_6a68a2_idx"),
+                    models.Index(fields=["integration", "other_object", "other_id"], name="syncsmart_r_integra_4350aa_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("object_mapping", "hubspot_id"), name="one_link_per_hubspot_record"),
+                    models.UniqueConstraint(fields=("object_mapping", "other_id"), name="one_link_per_other_record"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SyncCursor',
+            name="SyncCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('side', models.CharField(choices=[('hubspot', 'HubSpot'), ('other', 'Other system')], max_length=10)),
-                ('kind', models.CharField(choices=[('incremental', 'Incremental'), ('historical', 'Historical')], default='incremental', max_length=12)),
-                ('cursor', models.JSONField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cursors', to='mappings.integration')),
-                ('object_mapping', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cursors', to='mappings.objectmapping')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("side", models.CharField(choices=[("hubspot", "HubSpot"), ("other", "Other system")], max_length=10)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("incremental", "Incremental"), ("historical", "Historical")],
+                        default="incremental",
+                        max_length=12,
+                    ),
+                ),
+                ("cursor", models.JSONField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="cursors", to="mappings.integration"
+                    ),
+                ),
+                (
+                    "object_mapping",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="cursors", to="mappings.objectmapping"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('object_mapping', 'side', 'kind'), name='one_cursor_per_side')],
+                "constraints": [models.UniqueConstraint(fields=("object_mapping", "side", "kind"), name="one_cursor_per_side")],
             },
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['integration', '-created_at'], name='syncsmart_s_integra_5fafa2_idx'),
+            model_name="syncrun",
+            index=models.Index(fields=["integration", "-created_at"], name="syncsmart_s_integra_5fafa2_idx"),
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['status', 'queued_at'], name='syncsmart_s_status_ea4b25_idx'),
+            model_name="syncrun",
+            index=models.Index(fields=["status", "queued_at"], name="syncsmart_s_status_ea4b25_idx"),
         ),
         migrations.AddIndex(
-            model_name='recordevent',
-            index=models.Index(fields=['integration', '-created_at'], name='syncsmart_r_integra_a168c0_idx'),
+            model_name="recordevent",
+            index=models.Index(fields=["integration", "-created_at"], name="syncsmart_r_integra_a168c0_idx"),
         ),
         migrations.AddIndex(
-            model_name='recordevent',
-            index=models.Index(fields=['integration', 'outcome', '-created_at'], name='syncsmart_r_integra_d2b6f6_idx'),
+            model_name="recordevent",
+            index=models.Index(fields=["integration", "outcome", "-created_at"], name="syncsmart_r_integra_d2b6f6_idx"),
         ),
         migrations.AddIndex(
-            model_name='recordevent',
-            index=models.Index(fields=['integration', 'source_side', 'source_id'], name='syncsmart_r_integra_71b087_idx'),
+            model_name="recordevent",
+            index=models.Index(fields=["integration", "source_side", "source_id"], name="syncsmart_r_integra_71b087_idx"),
         ),
         migrations.AddIndex(
-            model_name='inboxitem',
-            index=models.Index(fields=['integration', 'status', 'received_at'], name='syncsmart_i_integra_a2b134_idx'),
+            model_name="inboxitem",
+            index=models.Index(fields=["integration", "status", "received_at"], name="syncsmart_i_integra_a2b134_idx"),
         ),
         migrations.AddConstraint(
-            model_name='inboxitem',
-            constraint=models.UniqueConstraint(fields=('integration', 'side', 'event_id'), name='webhook_stored_once'),
+            model_name="inboxitem",
+            constraint=models.UniqueConstraint(fields=("integration", "side", "event_id"), name="webhook_stored_once"),
         ),
     ]

@@ -5,26 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mappings', '0001_initial'),
-        ('syncsmart', '0001_initial'),
+        ("mappings", "0001_initial"),
+        ("syncsmart", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PendingCreate',
+            name="PendingCreate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_side', models.CharField(choices=[('hubspot', 'HubSpot'), ('other', 'Other system')], max_length=10)),
-                ('source_id', models.CharField(max_length=100)),
-                ('field', models.CharField(blank=True, max_length=200)),
-                ('value', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('object_mapping', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='mappings.objectmapping')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source_side", models.CharField(choices=[("hubspot", "HubSpot"), ("other", "Other system")], max_length=10)),
+                ("source_id", models.CharField(max_length=100)),
+                ("field", models.CharField(blank=True, max_length=200)),
+                ("value", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "object_mapping",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="mappings.objectmapping"),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('object_mapping', 'source_side', 'source_id'), name='one_pending_create')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("object_mapping", "source_side", "source_id"), name="one_pending_create")
+                ],
             },
         ),
     ]

@@ -8,8 +8,9 @@ SWEEP = "syncsmart-sweep"
 
 def add_sweep(apps, schema_editor):
     Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.get_or_create(name=SWEEP, defaults={"func": "syncsmart.tasks.sweep", "schedule_type": "I",
-                                                         "minutes": 1, "repeats": -1})
+    Schedule.objects.get_or_create(
+        name=SWEEP, defaults={"func": "syncsmart.tasks.sweep", "schedule_type": "I", "minutes": 1, "repeats": -1}
+    )
 
 
 def remove_sweep(apps, schema_editor):

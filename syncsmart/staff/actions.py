@@ -17,24 +17,37 @@ from tenants.models import Tenant
 @transaction.atomic
 def sync_now(integration: Integration, staff) -> Any:
     run = mapping_actions.request_run(integration, staff, trigger="manual")
-    audit(integration.tenant, staff, "staff.sync_now", integration, summary=f"Staff queued a sync of {integration}",
-          run=str(run.pk))
+    audit(
+        integration.tenant, staff, "staff.sync_now", integration, summary=f"Staff queued a sync of {integration}", run=str(run.pk)
+    )
     return run
 
 
 @transaction.atomic
 def historical_resync(integration: Integration, staff) -> Any:
     run = mapping_actions.start_historical_sync(integration, staff)
-    audit(integration.tenant, staff, "staff.historical_resync", integration,
-          summary=f"Staff started a historical resync of {integration}", run=str(run.pk))
+    audit(
+        integration.tenant,
+        staff,
+        "staff.historical_resync",
+        integration,
+        summary=f"Staff started a historical resync of {integration}",
+        run=str(run.pk),
+    )
     return run
 
 
 @transaction.atomic
 def main_switch(integration: Integration, staff, on: bool) -> Integration:
     integration = mapping_actions.set_main_switch(integration, staff, on=on)
-    audit(integration.tenant, staff, "staff.main_switch", integration,
-          summary=f"Staff switched {integration} {'on' if on else 'off'}", enabled=on)
+    audit(
+        integration.tenant,
+        staff,
+        "staff.main_switch",
+        integration,
+        summary=f"Staff switched {integration} {'on' if on else 'off'}",
+        enabled=on,
+    )
     return integration
 
 
@@ -48,8 +61,15 @@ def refresh_schema(connection: Connection, staff) -> str:
         message = f"Schema of {connection} refreshed: {sum(counts.values())} fields in {len(counts)} object types."
     else:
         message = f"Schema refresh of {connection} failed: {connection.last_error or 'the vendor could not be reached'}"
-    audit(connection.tenant, staff, "staff.schema_refreshed", connection, summary=message, ok=bool(counts),
-          object_types=sorted(counts or {}))
+    audit(
+        connection.tenant,
+        staff,
+        "staff.schema_refreshed",
+        connection,
+        summary=message,
+        ok=bool(counts),
+        object_types=sorted(counts or {}),
+    )
     return message
 
 
@@ -59,7 +79,9 @@ def begin_view_as(session, tenant: Tenant, staff) -> None:
     session[VIEW_AS_SESSION_KEY] = tenant.pk
     session["view_as_tenant_name"] = tenant.name
     session.pop(SESSION_KEY, None)
-    audit(tenant, staff, "staff.view_as_started", tenant, summary=f"Staff started viewing {tenant.name} as a customer (read-only)")
+    audit(
+        tenant, staff, "staff.view_as_started", tenant, summary=f"Staff started viewing {tenant.name} as a customer (read-only)"
+    )
 
 
 def end_view_as(session, staff) -> Tenant | None:

@@ -35,8 +35,11 @@ class IntegrationHealth:
 
     @property
     def problems(self) -> list[str]:
-        found = [f"{c.get_system_display()}: {c.get_status_display()}" for c in self.connections
-                 if c.status in (c.Status.ERROR, c.Status.RECONNECT_NEEDED)]
+        found = [
+            f"{c.get_system_display()}: {c.get_status_display()}"
+            for c in self.connections
+            if c.status in (c.Status.ERROR, c.Status.RECONNECT_NEEDED)
+        ]
         if self.last_run is not None and self.last_run.status == SyncRun.Status.FAILED:
             found.append("Last run failed")
         if self.error_rate is not None and self.error_rate >= 0.05:
@@ -48,18 +51,31 @@ def health_of(integrations) -> list[IntegrationHealth]:
     integrations = list(integrations.select_related("tenant", "hubspot_connection", "other_connection"))
     ids = [i.pk for i in integrations]
     since = timezone.now() - ERROR_RATE_WINDOW
-    events = {row["integration"]: row for row in RecordEvent.objects.filter(integration__in=ids, created_at__gte=since)
-              .values("integration").annotate(total=Count("id"), failed=Count("id", filter=Q(outcome=RecordEvent.Outcome.FAILED)))}
+    events = {
+        row["integration"]: row
+        for row in RecordEvent.objects.filter(integration__in=ids, created_at__gte=since)
+        .values("integration")
+        .annotate(total=Count("id"), failed=Count("id", filter=Q(outcome=RecordEvent.Outcome.FAILED)))
+    }
     deferred = dict(DeferredRecord.objects.filter(integration__in=ids).values_list("integration").annotate(n=Count("id")))
-    inbox = dict(InboxItem.objects.filter(integration__in=ids, status=InboxItem.Status.PENDING)
-                 .values_list("integration").annotate(n=Count("id")))
+    inbox = dict(
+        InboxItem.objects.filter(integration__in=ids, status=InboxItem.Status.PENDING)
+        .values_list("integration")
+        .annotate(n=Count("id"))
+    )
     last_runs = {run.integration_id: run for run in _latest_runs(ids)}
-    return [IntegrationHealth(integration=i, last_run=last_runs.get(i.pk),
-                              events_total=events.get(i.pk, {}).get("total", 0),
-                              events_failed=events.get(i.pk, {}).get("failed", 0),
-                              deferred=deferred.get(i.pk, 0), inbox_pending=inbox.get(i.pk, 0),
-                              connections=[i.hubspot_connection, i.other_connection])
-            for i in integrations]
+    return [
+        IntegrationHealth(
+            integration=i,
+            last_run=last_runs.get(i.pk),
+            events_total=events.get(i.pk, {}).get("total", 0),
+            events_failed=events.get(i.pk, {}).get("failed", 0),
+            deferred=deferred.get(i.pk, 0),
+            inbox_pending=inbox.get(i.pk, 0),
+            connections=[i.hubspot_connection, i.other_connection],
+        )
+        for i in integrations
+    ]
 
 
 def _latest_runs(integration_ids: list[int]) -> list[SyncRun]:

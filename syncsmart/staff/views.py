@@ -26,8 +26,12 @@ def index(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     tenants = Tenant.objects.order_by("name")
     if query:
-        tenants = tenants.filter(Q(name__icontains=query) | Q(slug__icontains=query) | Q(hubspot_portal_id__icontains=query)
-                                 | Q(memberships__user__email__icontains=query)).distinct()
+        tenants = tenants.filter(
+            Q(name__icontains=query)
+            | Q(slug__icontains=query)
+            | Q(hubspot_portal_id__icontains=query)
+            | Q(memberships__user__email__icontains=query)
+        ).distinct()
     tenants = list(tenants[:PAGE_SIZE])
     health = health_of(Integration.objects.filter(tenant__in=tenants))
     by_tenant: dict[int, list] = {}
@@ -45,10 +49,12 @@ def tenant_detail(request: HttpRequest, tenant_id: int) -> HttpResponse:
         "tenant": tenant,
         "health": health_of(integrations),
         "connections": Connection.objects.filter(tenant=tenant),
-        "runs": SyncRun.objects.filter(integration__tenant=tenant).select_related("integration__other_connection")
-                .order_by("-queued_at")[:30],
-        "failures": RecordEvent.objects.filter(integration__tenant=tenant, outcome=RecordEvent.Outcome.FAILED)
-                    .select_related("object_mapping")[:50],
+        "runs": SyncRun.objects.filter(integration__tenant=tenant)
+        .select_related("integration__other_connection")
+        .order_by("-queued_at")[:30],
+        "failures": RecordEvent.objects.filter(integration__tenant=tenant, outcome=RecordEvent.Outcome.FAILED).select_related(
+            "object_mapping"
+        )[:50],
         "deferred": DeferredRecord.objects.filter(integration__tenant=tenant).select_related("object_mapping")[:50],
         "audit": AuditLog.objects.filter(tenant=tenant)[:100],
         "members": tenant.memberships.select_related("user"),

@@ -6,51 +6,158 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0001_initial'),
-        ('mappings', '0001_initial'),
-        ('tenants', '0002_apitoken'),
+        ("connectors", "0001_initial"),
+        ("mappings", "0001_initial"),
+        ("tenants", "0002_apitoken"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GoLiveSwitch',
+            name="GoLiveSwitch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mappings', models.CharField(choices=[('keep', 'Keep my current mappings'), ('reinstall', 'Re-install the default mappings')], default='keep', max_length=10)),
-                ('keep_test_mode', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('preparing', 'Preparing (production connection not switched yet)'), ('in_progress', 'In progress'), ('done', 'Done'), ('rolled_back', 'Rolled back')], db_index=True, default='preparing', max_length=12)),
-                ('steps_done', models.JSONField(blank=True, default=list)),
-                ('snapshot', models.JSONField(blank=True, default=dict)),
-                ('webhooks_paused', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='go_live_switches', to='mappings.integration')),
-                ('production_connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='connectors.connection')),
-                ('sandbox_connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='connectors.connection')),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='go_live_switches', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "mappings",
+                    models.CharField(
+                        choices=[("keep", "Keep my current mappings"), ("reinstall", "Re-install the default mappings")],
+                        default="keep",
+                        max_length=10,
+                    ),
+                ),
+                ("keep_test_mode", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("preparing", "Preparing (production connection not switched yet)"),
+                            ("in_progress", "In progress"),
+                            ("done", "Done"),
+                            ("rolled_back", "Rolled back"),
+                        ],
+                        db_index=True,
+                        default="preparing",
+                        max_length=12,
+                    ),
+                ),
+                ("steps_done", models.JSONField(blank=True, default=list)),
+                ("snapshot", models.JSONField(blank=True, default=dict)),
+                ("webhooks_paused", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="go_live_switches", to="mappings.integration"
+                    ),
+                ),
+                (
+                    "production_connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="connectors.connection",
+                    ),
+                ),
+                (
+                    "sandbox_connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="connectors.connection",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="go_live_switches", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OnboardingProgress',
+            name="OnboardingProgress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reached', models.CharField(choices=[('account', 'Your account'), ('hubspot', 'Connect HubSpot'), ('system', 'Choose the other system'), ('credentials', 'Connect it'), ('objects', 'What to sync'), ('finish', 'Finish')], default='hubspot', max_length=20)),
-                ('answers', models.JSONField(blank=True, default=dict)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('hubspot_connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='connectors.connection')),
-                ('integration', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mappings.integration')),
-                ('other_connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='connectors.connection')),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='onboarding', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reached",
+                    models.CharField(
+                        choices=[
+                            ("account", "Your account"),
+                            ("hubspot", "Connect HubSpot"),
+                            ("system", "Choose the other system"),
+                            ("credentials", "Connect it"),
+                            ("objects", "What to sync"),
+                            ("finish", "Finish"),
+                        ],
+                        default="hubspot",
+                        max_length=20,
+                    ),
+                ),
+                ("answers", models.JSONField(blank=True, default=dict)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "hubspot_connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="connectors.connection",
+                    ),
+                ),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mappings.integration",
+                    ),
+                ),
+                (
+                    "other_connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="connectors.connection",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="onboarding", to="tenants.tenant"
+                    ),
+                ),
             ],
         ),
     ]

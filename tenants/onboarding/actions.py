@@ -46,14 +46,22 @@ def connect_hubspot(progress: OnboardingProgress, actor, token_response: dict[st
     """Store the install flow's OAuth tokens in the tenant's encrypted HubSpot connection."""
     portal_id = str(token_response.get("hub_id") or "")
     expires_in = int(token_response.get("expires_in") or 1800)
-    tokens = {"access_token": token_response["access_token"], "refresh_token": token_response.get("refresh_token", ""),
-              "token_type": token_response.get("token_type", "bearer")}
+    tokens = {
+        "access_token": token_response["access_token"],
+        "refresh_token": token_response.get("refresh_token", ""),
+        "token_type": token_response.get("token_type", "bearer"),
+    }
     connection = progress.hubspot_connection or Connection(tenant=progress.tenant, system="hubspot")
     connection.environment = Environment.PRODUCTION
     connection.name = f"HubSpot {token_response.get('hub_domain') or portal_id}".strip()
-    connection.config = {**(connection.config or {}), "base_url": settings.HUBSPOT_API_BASE, "portal_id": portal_id,
-                         "hub_domain": token_response.get("hub_domain", ""), "client_id": settings.SOCIAL_AUTH_HUBSPOT_KEY,
-                         "auth": "oauth"}
+    connection.config = {
+        **(connection.config or {}),
+        "base_url": settings.HUBSPOT_API_BASE,
+        "portal_id": portal_id,
+        "hub_domain": token_response.get("hub_domain", ""),
+        "client_id": settings.SOCIAL_AUTH_HUBSPOT_KEY,
+        "auth": "oauth",
+    }
     connection.oauth_tokens = tokens
     connection.token_expires_at = timezone.now() + dt.timedelta(seconds=expires_in)
     connection.status = Connection.Status.OK
@@ -61,22 +69,40 @@ def connect_hubspot(progress: OnboardingProgress, actor, token_response: dict[st
     connection.last_checked_at = connection.last_ok_at = timezone.now()
     connection.save()
     progress.hubspot_connection = connection
-    progress.answers = {**progress.answers, "hubspot": {"portal_id": portal_id, "hub_domain": token_response.get("hub_domain", ""),
-                                                        "installer": token_response.get("user", "")}}
+    progress.answers = {
+        **progress.answers,
+        "hubspot": {
+            "portal_id": portal_id,
+            "hub_domain": token_response.get("hub_domain", ""),
+            "installer": token_response.get("user", ""),
+        },
+    }
     progress.save(update_fields=["hubspot_connection", "answers", "updated_at"])
     tenant = progress.tenant
     if tenant.hubspot_portal_id != portal_id:
         tenant.hubspot_portal_id = portal_id
         tenant.save(update_fields=["hubspot_portal_id"])
-    audit(tenant, actor, "onboarding.hubspot_connected", connection,
-          summary=f"Connected HubSpot portal {portal_id} through OAuth", portal_id=portal_id, oauth_tokens="stored")
+    audit(
+        tenant,
+        actor,
+        "onboarding.hubspot_connected",
+        connection,
+        summary=f"Connected HubSpot portal {portal_id} through OAuth",
+        portal_id=portal_id,
+        oauth_tokens="stored",
+    )
     return connection
 
 
 @transaction.atomic
 def confirm_portal(progress: OnboardingProgress, actor) -> None:
-    audit(progress.tenant, actor, "onboarding.portal_confirmed", progress.hubspot_connection,
-          summary=f"Chose HubSpot portal {progress.tenant.hubspot_portal_id}")
+    audit(
+        progress.tenant,
+        actor,
+        "onboarding.portal_confirmed",
+        progress.hubspot_connection,
+        summary=f"Chose HubSpot portal {progress.tenant.hubspot_portal_id}",
+    )
     reach(progress, steps.Step.SYSTEM)
 
 
@@ -91,8 +117,15 @@ def choose_system(progress: OnboardingProgress, actor, system_key: str, environm
         progress.other_connection = Connection.objects.filter(pk=saved, tenant=progress.tenant).first() if saved else None
         progress.answers.pop("objects", None)
     progress.save(update_fields=["answers", "other_connection", "updated_at"])
-    audit(progress.tenant, actor, "onboarding.system_chosen", progress, summary=f"Chose {system_key} ({environment})",
-          system=system_key, environment=environment)
+    audit(
+        progress.tenant,
+        actor,
+        "onboarding.system_chosen",
+        progress,
+        summary=f"Chose {system_key} ({environment})",
+        system=system_key,
+        environment=environment,
+    )
     reach(progress, steps.Step.CREDENTIALS)
 
 
@@ -115,9 +148,15 @@ def save_other_connection(progress: OnboardingProgress, actor, config: dict[str,
     connections = {**progress.answers.get("connections", {}), system_key: str(connection.pk)}
     progress.answers = {**progress.answers, "config": config, "connections": connections}
     progress.save(update_fields=["other_connection", "answers", "updated_at"])
-    audit(progress.tenant, actor, "onboarding.credentials_saved", connection,
-          summary=f"Saved {connection.get_system_display()} credentials", config=config,
-          credentials="changed" if kept_secrets else "kept")
+    audit(
+        progress.tenant,
+        actor,
+        "onboarding.credentials_saved",
+        connection,
+        summary=f"Saved {connection.get_system_display()} credentials",
+        config=config,
+        credentials="changed" if kept_secrets else "kept",
+    )
     return connection
 
 
@@ -125,6 +164,13 @@ def save_other_connection(progress: OnboardingProgress, actor, config: dict[str,
 def choose_objects(progress: OnboardingProgress, actor, objects: list[str], options: dict[str, Any]) -> None:
     progress.answers = {**progress.answers, "objects": objects, "options": options}
     progress.save(update_fields=["answers", "updated_at"])
-    audit(progress.tenant, actor, "onboarding.objects_chosen", progress, summary=f"Chose {', '.join(objects)}",
-          objects=objects, options=options)
+    audit(
+        progress.tenant,
+        actor,
+        "onboarding.objects_chosen",
+        progress,
+        summary=f"Chose {', '.join(objects)}",
+        objects=objects,
+        options=options,
+    )
     reach(progress, steps.Step.FINISH)

@@ -33,9 +33,14 @@ def finish_onboarding(progress: OnboardingProgress, actor) -> Integration:
     answers = progress.answers
     options = answers.get("options", {})
     integration = mapping_actions.create_integration(
-        progress.tenant, actor, progress.hubspot_connection, progress.other_connection,
-        environment=answers.get("environment", "sandbox"), test_mode=bool(options.get("test_mode", True)),
-        block_free_emails=bool(options.get("block_free_emails", True)))
+        progress.tenant,
+        actor,
+        progress.hubspot_connection,
+        progress.other_connection,
+        environment=answers.get("environment", "sandbox"),
+        test_mode=bool(options.get("test_mode", True)),
+        block_free_emails=bool(options.get("block_free_emails", True)),
+    )
     chosen = set(answers.get("objects", []))
     for mapping in integration.object_mappings.all():
         if f"{mapping.hubspot_object}:{mapping.other_object}" not in chosen and mapping.enabled:
@@ -49,6 +54,12 @@ def finish_onboarding(progress: OnboardingProgress, actor) -> Integration:
     if tenant.status == tenant.Status.ONBOARDING:
         tenant.status = tenant.Status.ACTIVE
         tenant.save(update_fields=["status"])
-    audit(tenant, actor, "onboarding.finished", integration,
-          summary=f"Installer finished: {integration} on, first sync queued", objects=sorted(chosen))
+    audit(
+        tenant,
+        actor,
+        "onboarding.finished",
+        integration,
+        summary=f"Installer finished: {integration} on, first sync queued",
+        objects=sorted(chosen),
+    )
     return integration

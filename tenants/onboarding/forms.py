@@ -9,24 +9,37 @@ from connectors.registry import OTHER_SYSTEM_CHOICES
 
 
 class SystemForm(forms.Form):
-    system = forms.ChoiceField(label="Which system should HubSpot sync with?", choices=OTHER_SYSTEM_CHOICES,
-                               widget=forms.RadioSelect)
+    system = forms.ChoiceField(
+        label="Which system should HubSpot sync with?", choices=OTHER_SYSTEM_CHOICES, widget=forms.RadioSelect
+    )
     environment = forms.ChoiceField(
-        label="Which account will you connect first?", choices=Environment.choices, initial=Environment.SANDBOX,
+        label="Which account will you connect first?",
+        choices=Environment.choices,
+        initial=Environment.SANDBOX,
         widget=forms.RadioSelect,
-        help_text="Start with a sandbox to try the mappings safely; switch to production later in one guided step.")
+        help_text="Start with a sandbox to try the mappings safely; switch to production later in one guided step.",
+    )
 
 
 class ObjectsForm(forms.Form):
-    objects = forms.MultipleChoiceField(label="Objects to sync", widget=forms.CheckboxSelectMultiple,
-                                        error_messages={"required": "Pick at least one object to sync."})
+    objects = forms.MultipleChoiceField(
+        label="Objects to sync",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Pick at least one object to sync."},
+    )
     block_free_emails = forms.BooleanField(
-        label="Free emails blocked", required=False, initial=True,
-        help_text="Contacts with gmail.com, outlook.com, yahoo.com… addresses are not synced.")
+        label="Free emails blocked",
+        required=False,
+        initial=True,
+        help_text="Contacts with gmail.com, outlook.com, yahoo.com… addresses are not synced.",
+    )
     test_mode = forms.BooleanField(
-        label="Test mode", required=False, initial=True,
+        label="Test mode",
+        required=False,
+        initial=True,
         help_text="Only records marked for testing sync: contacts whose e-mail contains “ss.test”, companies and "
-                  "deals whose name contains “SyncSmart”. Turn it off when the results look right.")
+        "deals whose name contains “SyncSmart”. Turn it off when the results look right.",
+    )
 
     def __init__(self, *args, object_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)

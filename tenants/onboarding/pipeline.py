@@ -30,8 +30,7 @@ def require_installer(strategy, backend, user=None, *args: Any, **kwargs: Any):
     return {"membership": membership}
 
 
-def store_hubspot_connection(strategy, backend, response: dict[str, Any], membership=None, user=None,
-                             *args: Any, **kwargs: Any):
+def store_hubspot_connection(strategy, backend, response: dict[str, Any], membership=None, user=None, *args: Any, **kwargs: Any):
     progress = actions.progress_for(membership.tenant, user)
     actions.connect_hubspot(progress, user, response)
     # Returning the logged-in user ends the pipeline as a successful "association" without storing one.

@@ -28,6 +28,14 @@ def may_open(progress: OnboardingProgress, step: str) -> bool:
 
 def steps_for_display(progress: OnboardingProgress | None, current: str) -> list[dict]:
     reached = index_of(progress.reached) if progress else 0
-    return [{"key": key, "label": Step(key).label, "number": i + 1, "current": key == current,
-             "done": i < reached and key != current, "open": i <= reached}
-            for i, key in enumerate(ORDER)]
+    return [
+        {
+            "key": key,
+            "label": Step(key).label,
+            "number": i + 1,
+            "current": key == current,
+            "done": i < reached and key != current,
+            "open": i <= reached,
+        }
+        for i, key in enumerate(ORDER)
+    ]

@@ -111,9 +111,13 @@ def hubspot(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
         actions.confirm_portal(progress, request.user)
         return redirect("onboarding_step", step=Step.SYSTEM)
     connect_url = reverse("social:begin", args=["hubspot"]) + "?next=" + reverse("onboarding_step", args=[Step.HUBSPOT])
-    return _render(request, progress, Step.HUBSPOT, "onboarding/hubspot.html",
-                   {"connect_url": connect_url, "hubspot": progress.answers.get("hubspot"),
-                    "connection": progress.hubspot_connection})
+    return _render(
+        request,
+        progress,
+        Step.HUBSPOT,
+        "onboarding/hubspot.html",
+        {"connect_url": connect_url, "hubspot": progress.answers.get("hubspot"), "connection": progress.hubspot_connection},
+    )
 
 
 @_wizard_step(Step.SYSTEM)
@@ -148,9 +152,19 @@ def credentials(request: HttpRequest, progress: OnboardingProgress) -> HttpRespo
     else:
         form = build_credential_form(progress)
     tested_ok = connection is not None and connection.status == connection.Status.OK
-    return _render(request, progress, Step.CREDENTIALS, "onboarding/credentials.html",
-                   {"form": form, "system": system(progress.answers["system"]), "connection": connection,
-                    "result": result, "tested_ok": tested_ok})
+    return _render(
+        request,
+        progress,
+        Step.CREDENTIALS,
+        "onboarding/credentials.html",
+        {
+            "form": form,
+            "system": system(progress.answers["system"]),
+            "connection": connection,
+            "result": result,
+            "tested_ok": tested_ok,
+        },
+    )
 
 
 @_wizard_step(Step.OBJECTS)
@@ -158,13 +172,20 @@ def choose_objects(request: HttpRequest, progress: OnboardingProgress) -> HttpRe
     """(e) Objects to sync and the standard options; test mode is on unless the customer turns it off."""
     choices = object_choices(progress.answers["system"])
     options = progress.answers.get("options", {})
-    initial = {"objects": progress.answers.get("objects", [key for key, _ in choices]),
-               "block_free_emails": options.get("block_free_emails", True), "test_mode": options.get("test_mode", True)}
+    initial = {
+        "objects": progress.answers.get("objects", [key for key, _ in choices]),
+        "block_free_emails": options.get("block_free_emails", True),
+        "test_mode": options.get("test_mode", True),
+    }
     form = ObjectsForm(request.POST or None, initial=initial, object_choices=choices)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        actions.choose_objects(progress, request.user, list(data["objects"]),
-                               {"block_free_emails": data["block_free_emails"], "test_mode": data["test_mode"]})
+        actions.choose_objects(
+            progress,
+            request.user,
+            list(data["objects"]),
+            {"block_free_emails": data["block_free_emails"], "test_mode": data["test_mode"]},
+        )
         return redirect("onboarding_step", step=Step.FINISH)
     return _render(request, progress, Step.OBJECTS, "onboarding/objects.html", {"form": form})
 
@@ -180,10 +201,18 @@ def finish(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
             return redirect("onboarding_done")
         for problem in problems:
             messages.error(request, problem)
-    return _render(request, progress, Step.FINISH, "onboarding/finish.html",
-                   {"chosen": [labels.get(key, key) for key in progress.answers.get("objects", [])],
-                    "options": progress.answers.get("options", {}), "system": system(progress.answers["system"]),
-                    "problems": finish_problems(progress)})
+    return _render(
+        request,
+        progress,
+        Step.FINISH,
+        "onboarding/finish.html",
+        {
+            "chosen": [labels.get(key, key) for key in progress.answers.get("objects", [])],
+            "options": progress.answers.get("options", {}),
+            "system": system(progress.answers["system"]),
+            "problems": finish_problems(progress),
+        },
+    )
 
 
 def finish_problems(progress: OnboardingProgress) -> list[str]:
@@ -209,12 +238,21 @@ def done(request: HttpRequest) -> HttpResponse:
     return render(request, "onboarding/done.html", {"integration": integration, "run": run})
 
 
-STEP_VIEWS = {Step.HUBSPOT: hubspot, Step.SYSTEM: choose_system, Step.CREDENTIALS: credentials,
-              Step.OBJECTS: choose_objects, Step.FINISH: finish}
+STEP_VIEWS = {
+    Step.HUBSPOT: hubspot,
+    Step.SYSTEM: choose_system,
+    Step.CREDENTIALS: credentials,
+    Step.OBJECTS: choose_objects,
+    Step.FINISH: finish,
+}
 
 
 def _render(request, progress, step: str, template: str, context: dict) -> HttpResponse:
     previous = steps.previous_step(step)
-    context.update(progress=progress, step=step, steps=steps.steps_for_display(progress, step),
-                   previous_url=reverse("onboarding_step", args=[previous]) if previous and previous != Step.ACCOUNT else None)
+    context.update(
+        progress=progress,
+        step=step,
+        steps=steps.steps_for_display(progress, step),
+        previous_url=reverse("onboarding_step", args=[previous]) if previous and previous != Step.ACCOUNT else None,
+    )
     return render(request, template, context)

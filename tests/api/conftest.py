@@ -50,10 +50,16 @@ def api(team) -> ApiTeam:
     _, admin_plain = tokens.issue_token(team.tenant, owner, "Read-write script", ApiToken.ROLE_CHOICES[0][0])
     _, viewer_plain = tokens.issue_token(team.tenant, owner, "Read-only report", ApiToken.ROLE_CHOICES[1][0])
     _, outsider_plain = tokens.issue_token(team.other_tenant, team.users["outsider"], "Theirs", ApiToken.ROLE_CHOICES[0][0])
-    return ApiTeam(team=team, tenant=team.tenant, other_tenant=team.other_tenant,
-                   admin=token_client(admin_plain), viewer=token_client(viewer_plain),
-                   outsider=token_client(outsider_plain), anonymous=APIClient(),
-                   plaintexts={"admin": admin_plain, "viewer": viewer_plain, "outsider": outsider_plain})
+    return ApiTeam(
+        team=team,
+        tenant=team.tenant,
+        other_tenant=team.other_tenant,
+        admin=token_client(admin_plain),
+        viewer=token_client(viewer_plain),
+        outsider=token_client(outsider_plain),
+        anonymous=APIClient(),
+        plaintexts={"admin": admin_plain, "viewer": viewer_plain, "outsider": outsider_plain},
+    )
 
 
 def error_of(response) -> dict:
@@ -79,5 +85,7 @@ def queued_tasks() -> list[dict]:
 
 
 def run_is_queued(run_id) -> bool:
-    return any(task.get("func") == "syncsmart.tasks.execute_run" and list(task.get("args", ())) == [str(run_id)]
-               for task in queued_tasks())
+    return any(
+        task.get("func") == "syncsmart.tasks.execute_run" and list(task.get("args", ())) == [str(run_id)]
+        for task in queued_tasks()
+    )

@@ -15,10 +15,18 @@ class IntegrationFactory(factory.django.DjangoModelFactory):
         model = Integration
 
     tenant = factory.SubFactory(TenantFactory)
-    hubspot_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="hubspot",
-                                            credentials=factory.LazyFunction(lambda: {"token": SECRET}))
-    other_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="connectwise",
-                                          credentials=factory.LazyFunction(lambda: {"private_key": SECRET}))
+    hubspot_connection = factory.SubFactory(
+        ConnectionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        system="hubspot",
+        credentials=factory.LazyFunction(lambda: {"token": SECRET}),
+    )
+    other_connection = factory.SubFactory(
+        ConnectionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        system="connectwise",
+        credentials=factory.LazyFunction(lambda: {"private_key": SECRET}),
+    )
     enabled = True
 
 

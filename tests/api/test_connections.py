@@ -23,10 +23,14 @@ def hubspot():
 
 
 def hubspot_connection(tenant, token: str) -> Connection:
-    return ConnectionFactory(tenant=tenant, system="hubspot", name="HubSpot portal",
-                             config={"base_url": EMULATED_HUBSPOT},
-                             credentials={"token": token, "client_secret": SECRET},
-                             oauth_tokens={"access_token": SECRET, "refresh_token": SECRET})
+    return ConnectionFactory(
+        tenant=tenant,
+        system="hubspot",
+        name="HubSpot portal",
+        config={"base_url": EMULATED_HUBSPOT},
+        credentials={"token": token, "client_secret": SECRET},
+        oauth_tokens={"access_token": SECRET, "refresh_token": SECRET},
+    )
 
 
 def test_connections_show_status_but_no_secret(api):

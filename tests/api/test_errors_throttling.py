@@ -60,8 +60,9 @@ def test_unsupported_methods_are_405_with_the_error_body(api):
 
 def test_non_json_bodies_are_415(api):
     integration = IntegrationFactory(tenant=api.tenant)
-    response = api.admin.post(f"/api/integrations/{integration.pk}/switch/", "enabled=true",
-                              content_type="application/x-www-form-urlencoded")
+    response = api.admin.post(
+        f"/api/integrations/{integration.pk}/switch/", "enabled=true", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415
     assert error_of(response)["code"] == "unsupported_media_type"
 
@@ -86,8 +87,9 @@ def test_validation_errors_name_each_field(api):
 def test_a_bug_is_a_500_in_the_same_shape_and_logged(caplog):
     response = api_exception_handler(RuntimeError("boom"), {"view": None})
     assert response.status_code == 500
-    assert response.data == {"error": {"code": "server_error",
-                                       "message": "Something went wrong on our side. It has been logged."}}
+    assert response.data == {
+        "error": {"code": "server_error", "message": "Something went wrong on our side. It has been logged."}
+    }
     assert "boom" in caplog.text
 
 

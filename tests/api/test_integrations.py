@@ -67,13 +67,16 @@ def test_options_are_validated_by_the_model(api, integration):
 
 
 def test_only_the_options_the_ui_edits_are_writable(api, integration):
-    response = api.admin.patch(f"/api/integrations/{integration.pk}/", {
-        "enabled": True, "environment": "production", "name": "Renamed", "block_free_emails": True})
+    response = api.admin.patch(
+        f"/api/integrations/{integration.pk}/",
+        {"enabled": True, "environment": "production", "name": "Renamed", "block_free_emails": True},
+    )
     assert response.status_code == 200
     integration.refresh_from_db()
     assert integration.block_free_emails is True
-    assert (integration.enabled, integration.environment, integration.name) == (False, "sandbox", "Acme CW"), \
+    assert (integration.enabled, integration.environment, integration.name) == (False, "sandbox", "Acme CW"), (
         "the main switch and go-live have their own flows"
+    )
 
 
 def test_viewer_and_outsider_cannot_change_an_integration(api, integration):

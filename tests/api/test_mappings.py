@@ -12,10 +12,24 @@ from tests.api.factories import FieldMappingFactory, IntegrationFactory, ObjectM
 
 pytestmark = pytest.mark.django_db
 
-HUB_SCHEMA = {"companies": [{"name": "domain", "type": "string"}], "contacts": [{"name": "email", "type": "email"}, {"name": "firstname", "type": "string"},
-                           {"name": "birthdate", "type": "date"}, {"name": "lifecyclestage", "type": "enumeration"}]}
-CW_SCHEMA = {"companies": [{"name": "website", "type": "string"}], "contacts": [{"name": "email", "type": "email"}, {"name": "firstName", "type": "string"},
-                          {"name": "age", "type": "number"}, {"name": "title", "type": "string"}]}
+HUB_SCHEMA = {
+    "companies": [{"name": "domain", "type": "string"}],
+    "contacts": [
+        {"name": "email", "type": "email"},
+        {"name": "firstname", "type": "string"},
+        {"name": "birthdate", "type": "date"},
+        {"name": "lifecyclestage", "type": "enumeration"},
+    ],
+}
+CW_SCHEMA = {
+    "companies": [{"name": "website", "type": "string"}],
+    "contacts": [
+        {"name": "email", "type": "email"},
+        {"name": "firstName", "type": "string"},
+        {"name": "age", "type": "number"},
+        {"name": "title", "type": "string"},
+    ],
+}
 
 
 @pytest.fixture
@@ -34,10 +48,19 @@ def contacts(integration):
 
 # --- Object mappings ---------------------------------------------------------------------
 
+
 def test_create_an_object_mapping(api, integration):
-    response = api.admin.post("/api/object-mappings/", {
-        "integration": integration.pk, "hubspot_object": "companies", "other_object": "companies",
-        "direction": "to_other", "hubspot_match_field": "domain", "other_match_field": "website"})
+    response = api.admin.post(
+        "/api/object-mappings/",
+        {
+            "integration": integration.pk,
+            "hubspot_object": "companies",
+            "other_object": "companies",
+            "direction": "to_other",
+            "hubspot_match_field": "domain",
+            "other_match_field": "website",
+        },
+    )
 
     assert response.status_code == 201, response.json()
     mapping = ObjectMapping.objects.get(pk=response.json()["id"])
@@ -47,25 +70,30 @@ def test_create_an_object_mapping(api, integration):
 
 
 def test_a_second_mapping_of_the_same_pair_is_refused_by_the_model(api, contacts):
-    response = api.admin.post("/api/object-mappings/", {
-        "integration": contacts.integration_id, "hubspot_object": "contacts", "other_object": "contacts"})
+    response = api.admin.post(
+        "/api/object-mappings/",
+        {"integration": contacts.integration_id, "hubspot_object": "contacts", "other_object": "contacts"},
+    )
     assert response.status_code == 400
     assert "already exists" in error_of(response)["message"]
     assert ObjectMapping.objects.filter(integration=contacts.integration).count() == 1
 
 
 def test_object_types_must_exist_in_the_discovered_schema(api, integration):
-    response = api.admin.post("/api/object-mappings/", {
-        "integration": integration.pk, "hubspot_object": "contacts", "other_object": "tickets"})
+    response = api.admin.post(
+        "/api/object-mappings/", {"integration": integration.pk, "hubspot_object": "contacts", "other_object": "tickets"}
+    )
     assert response.status_code == 400
     assert error_of(response)["fields"] == {
-        "other_object": ["ConnectWise Manage has no object type “tickets”. Known: companies, contacts."]}
+        "other_object": ["ConnectWise Manage has no object type “tickets”. Known: companies, contacts."]
+    }
 
 
 def test_an_object_mapping_cannot_be_added_to_another_tenants_integration(api):
     theirs = IntegrationFactory(tenant=api.other_tenant)
-    response = api.admin.post("/api/object-mappings/", {
-        "integration": theirs.pk, "hubspot_object": "deals", "other_object": "opportunities"})
+    response = api.admin.post(
+        "/api/object-mappings/", {"integration": theirs.pk, "hubspot_object": "deals", "other_object": "opportunities"}
+    )
     assert response.status_code == 400
     assert "integration" in error_of(response)["fields"]
     assert not ObjectMapping.objects.filter(integration=theirs).exists()
@@ -102,19 +130,30 @@ def test_object_mappings_are_read_only_for_viewers_and_invisible_to_outsiders(ap
     assert api.outsider.patch(url, {"enabled": False}).status_code == 404
     assert api.viewer.delete(url).status_code == 403
     assert api.outsider.delete(url).status_code == 404
-    assert api.viewer.post("/api/object-mappings/", {"integration": contacts.integration_id, "hubspot_object": "deals",
-                                                      "other_object": "opportunities"}).status_code == 403
+    assert (
+        api.viewer.post(
+            "/api/object-mappings/",
+            {"integration": contacts.integration_id, "hubspot_object": "deals", "other_object": "opportunities"},
+        ).status_code
+        == 403
+    )
     contacts.refresh_from_db()
     assert contacts.enabled
 
 
 # --- Filters -----------------------------------------------------------------------------
 
+
 def test_read_and_replace_a_filter(api, contacts):
     url = f"/api/object-mappings/{contacts.pk}/filters/"
     assert api.viewer.get(url).json() == {"filter_to_other": {}, "filter_to_hubspot": {}}
-    group = {"match": "any", "conditions": [{"field": "lifecyclestage", "operator": "eq", "value": "customer"},
-                                            {"field": "email", "operator": "is_not_empty"}]}
+    group = {
+        "match": "any",
+        "conditions": [
+            {"field": "lifecyclestage", "operator": "eq", "value": "customer"},
+            {"field": "email", "operator": "is_not_empty"},
+        ],
+    }
 
     response = api.admin.patch(url, {"filter_to_other": group})
 
@@ -147,10 +186,18 @@ def test_filters_are_read_only_for_viewers_and_invisible_to_outsiders(api, conta
 
 # --- Field mappings ----------------------------------------------------------------------
 
+
 def test_create_a_field_mapping_with_types_from_the_live_schema(api, contacts):
-    response = api.admin.post("/api/field-mappings/", {
-        "object_mapping": contacts.pk, "hubspot_field": "firstname", "other_field": "title", "direction": "to_other",
-        "only_if_target_empty": True})
+    response = api.admin.post(
+        "/api/field-mappings/",
+        {
+            "object_mapping": contacts.pk,
+            "hubspot_field": "firstname",
+            "other_field": "title",
+            "direction": "to_other",
+            "only_if_target_empty": True,
+        },
+    )
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -161,12 +208,21 @@ def test_create_a_field_mapping_with_types_from_the_live_schema(api, contacts):
 
 
 def test_an_incompatible_pair_is_refused_with_the_editors_words(api, contacts):
-    expected = compatibility_problems(FieldMapping(object_mapping=contacts, hubspot_field="birthdate", other_field="age",
-                                                   hubspot_type="date", other_type="number", transform="convert"))
+    expected = compatibility_problems(
+        FieldMapping(
+            object_mapping=contacts,
+            hubspot_field="birthdate",
+            other_field="age",
+            hubspot_type="date",
+            other_type="number",
+            transform="convert",
+        )
+    )
     assert expected and "a date and a number mean different things" in expected[0]
 
-    response = api.admin.post("/api/field-mappings/", {
-        "object_mapping": contacts.pk, "hubspot_field": "birthdate", "other_field": "age"})
+    response = api.admin.post(
+        "/api/field-mappings/", {"object_mapping": contacts.pk, "hubspot_field": "birthdate", "other_field": "age"}
+    )
 
     assert response.status_code == 400
     assert error_of(response)["message"] == " ".join(expected)
@@ -174,8 +230,12 @@ def test_an_incompatible_pair_is_refused_with_the_editors_words(api, contacts):
 
 
 def test_text_into_a_dropdown_needs_a_value_map(api, contacts):
-    payload = {"object_mapping": contacts.pk, "hubspot_field": "lifecyclestage", "other_field": "title",
-               "direction": "to_hubspot"}
+    payload = {
+        "object_mapping": contacts.pk,
+        "hubspot_field": "lifecyclestage",
+        "other_field": "title",
+        "direction": "to_hubspot",
+    }
     refused = api.admin.post("/api/field-mappings/", payload)
     assert refused.status_code == 400
     assert "Add a value map" in error_of(refused)["message"]
@@ -186,24 +246,33 @@ def test_text_into_a_dropdown_needs_a_value_map(api, contacts):
 
 
 def test_a_field_the_schema_does_not_have_is_refused_like_in_the_editor(api, contacts):
-    response = api.admin.post("/api/field-mappings/", {
-        "object_mapping": contacts.pk, "hubspot_field": "shoe_size", "other_field": "title"})
+    response = api.admin.post(
+        "/api/field-mappings/", {"object_mapping": contacts.pk, "hubspot_field": "shoe_size", "other_field": "title"}
+    )
     assert response.status_code == 400
     assert error_of(response)["fields"] == {"hubspot_field": ["HubSpot has no field “shoe_size”. Pick one from the list."]}
 
 
 def test_mapping_the_same_pair_twice_is_refused(api, contacts):
-    FieldMappingFactory(object_mapping=contacts, hubspot_field="email", other_field="email",
-                        hubspot_type="email", other_type="email")
-    response = api.admin.post("/api/field-mappings/", {
-        "object_mapping": contacts.pk, "hubspot_field": "email", "other_field": "email"})
+    FieldMappingFactory(
+        object_mapping=contacts, hubspot_field="email", other_field="email", hubspot_type="email", other_type="email"
+    )
+    response = api.admin.post(
+        "/api/field-mappings/", {"object_mapping": contacts.pk, "hubspot_field": "email", "other_field": "email"}
+    )
     assert response.status_code == 400
     assert error_of(response)["message"] == "These two fields are already mapped to each other."
 
 
 def test_changing_a_field_mapping_is_checked_again(api, contacts):
-    mapping = FieldMappingFactory(object_mapping=contacts, hubspot_field="firstname", other_field="age",
-                                  hubspot_type="string", other_type="number", direction="to_hubspot")
+    mapping = FieldMappingFactory(
+        object_mapping=contacts,
+        hubspot_field="firstname",
+        other_field="age",
+        hubspot_type="string",
+        other_type="number",
+        direction="to_hubspot",
+    )
     url = f"/api/field-mappings/{mapping.pk}/"
 
     refused = api.admin.patch(url, {"direction": "both"})

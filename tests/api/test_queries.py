@@ -3,8 +3,7 @@
 import pytest
 
 from syncsmart.models import SyncRun
-from tests.api.factories import (FieldMappingFactory, IntegrationFactory, ObjectMappingFactory, RecordEventFactory,
-                                 SyncRunFactory)
+from tests.api.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory, RecordEventFactory, SyncRunFactory
 from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db

@@ -20,6 +20,7 @@ def integration(api):
 
 # --- Runs --------------------------------------------------------------------------------
 
+
 def test_runs_are_listed_newest_first_and_filtered(api, integration):
     older = SyncRunFactory(integration=integration, status=SyncRun.Status.FAILED, error="HubSpot said no")
     SyncRun.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(hours=1))
@@ -57,9 +58,15 @@ def test_run_detail_has_the_log_and_outsiders_get_404(api, integration):
 
 
 def test_progress_of_a_historical_run(api, integration):
-    run = SyncRunFactory(integration=integration, trigger=SyncRun.Trigger.HISTORICAL, status=SyncRun.Status.RUNNING,
-                         progress_done=250, progress_total=1000, finished_at=None,
-                         started_at=timezone.now() - timedelta(seconds=100))
+    run = SyncRunFactory(
+        integration=integration,
+        trigger=SyncRun.Trigger.HISTORICAL,
+        status=SyncRun.Status.RUNNING,
+        progress_done=250,
+        progress_total=1000,
+        finished_at=None,
+        started_at=timezone.now() - timedelta(seconds=100),
+    )
 
     body = api.viewer.get(f"/api/runs/{run.pk}/progress/").json()
 
@@ -71,8 +78,16 @@ def test_progress_of_a_historical_run(api, integration):
 def test_progress_before_a_run_starts(api, integration):
     run = SyncRunFactory(integration=integration, status=SyncRun.Status.QUEUED, started_at=None, finished_at=None)
     body = api.viewer.get(f"/api/runs/{run.pk}/progress/").json()
-    assert body == {"id": str(run.pk), "status": "queued", "done": 0, "total": None, "percent": None,
-                    "records_per_second": None, "seconds_left": None, "finished": False}
+    assert body == {
+        "id": str(run.pk),
+        "status": "queued",
+        "done": 0,
+        "total": None,
+        "percent": None,
+        "records_per_second": None,
+        "seconds_left": None,
+        "finished": False,
+    }
 
 
 def test_cancel_a_queued_run(api, integration):
@@ -91,10 +106,16 @@ def test_cancel_a_queued_run(api, integration):
 
 # --- Record events -----------------------------------------------------------------------
 
+
 def test_events_filter_by_outcome_and_search_by_id_or_text(api, integration):
     run = SyncRunFactory(integration=integration)
-    failed = RecordEventFactory(run=run, outcome=RecordEvent.Outcome.FAILED, source_id="501",
-                                message="Property 'email' is invalid", details={"email": "ann@example.com"})
+    failed = RecordEventFactory(
+        run=run,
+        outcome=RecordEvent.Outcome.FAILED,
+        source_id="501",
+        message="Property 'email' is invalid",
+        details={"email": "ann@example.com"},
+    )
     created = RecordEventFactory(run=run, outcome=RecordEvent.Outcome.CREATED, source_id="502", target_id="CW-77")
     RecordEventFactory(run=SyncRunFactory(integration=IntegrationFactory(tenant=api.other_tenant)), source_id="501")
 
@@ -116,16 +137,22 @@ def test_events_filter_by_outcome_and_search_by_id_or_text(api, integration):
 
 
 def test_event_detail_shows_the_vendors_message_and_fields(api, integration):
-    event = RecordEventFactory(run=SyncRunFactory(integration=integration), outcome=RecordEvent.Outcome.FAILED,
-                               message="Company 12 does not exist", fields=["company"], details={"code": 400})
+    event = RecordEventFactory(
+        run=SyncRunFactory(integration=integration),
+        outcome=RecordEvent.Outcome.FAILED,
+        message="Company 12 does not exist",
+        fields=["company"],
+        details={"code": 400},
+    )
     body = api.viewer.get(f"/api/events/{event.pk}/").json()
     assert (body["message"], body["fields"], body["details"]) == ("Company 12 does not exist", ["company"], {"code": 400})
     assert api.outsider.get(f"/api/events/{event.pk}/").status_code == 404
 
 
 def test_retrying_a_failed_record_queues_a_run_for_just_that_record(api, integration, django_capture_on_commit_callbacks):
-    event = RecordEventFactory(run=SyncRunFactory(integration=integration), outcome=RecordEvent.Outcome.FAILED,
-                               source_side="other", source_id="CW-9")
+    event = RecordEventFactory(
+        run=SyncRunFactory(integration=integration), outcome=RecordEvent.Outcome.FAILED, source_side="other", source_id="CW-9"
+    )
     url = f"/api/events/{event.pk}/retry/"
     assert api.viewer.post(url).status_code == 403
     assert api.outsider.post(url).status_code == 404
@@ -142,8 +169,9 @@ def test_retrying_a_failed_record_queues_a_run_for_just_that_record(api, integra
 
 
 def test_an_event_about_no_record_cannot_be_retried(api, integration):
-    event = RecordEventFactory(run=SyncRunFactory(integration=integration), object_mapping=None, source_id="",
-                               outcome=RecordEvent.Outcome.FAILED)
+    event = RecordEventFactory(
+        run=SyncRunFactory(integration=integration), object_mapping=None, source_id="", outcome=RecordEvent.Outcome.FAILED
+    )
     response = api.admin.post(f"/api/events/{event.pk}/retry/")
     assert response.status_code == 400
     assert error_of(response)["message"] == "This event is not about one record, so there is nothing to retry."

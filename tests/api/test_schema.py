@@ -10,8 +10,12 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from connectors import http
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
@@ -20,8 +24,13 @@ from syncsmart.wsgi import application
 from tests.api.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory, RecordEventFactory, SyncRunFactory
 
 EMULATED_HUBSPOT = "https://hubspot-api.schema-tests.test"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 # Most generated ids are swapped for ids of real rows, so the success paths are exercised too;
 # every fourth keeps the generated id, which exercises the 404 paths.
 _swap = itertools.cycle([True, True, True, False])
@@ -33,9 +42,17 @@ def test_schema_is_served_as_openapi_3(client):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     paths = set(schema["paths"])
-    assert {"/api/integrations/", "/api/integrations/{id}/switch/", "/api/integrations/{id}/sync/",
-            "/api/integrations/{id}/historical-sync/", "/api/object-mappings/{id}/filters/", "/api/field-mappings/",
-            "/api/runs/{id}/progress/", "/api/events/{id}/retry/", "/api/connections/{id}/test/"} <= paths
+    assert {
+        "/api/integrations/",
+        "/api/integrations/{id}/switch/",
+        "/api/integrations/{id}/sync/",
+        "/api/integrations/{id}/historical-sync/",
+        "/api/object-mappings/{id}/filters/",
+        "/api/field-mappings/",
+        "/api/runs/{id}/progress/",
+        "/api/events/{id}/retry/",
+        "/api/connections/{id}/test/",
+    } <= paths
     assert schema["components"]["securitySchemes"]["ApiToken"]["scheme"] == "bearer"
     assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
 
@@ -94,8 +111,12 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONF
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_every_operation_answers_as_its_schema_says(case, world):
     api, ids = world
     resource = case.path.split("/")[2]

@@ -129,8 +129,16 @@ def test_logged_in_browsers_use_the_api_with_their_role(api):
 
     integration = IntegrationFactory(tenant=api.tenant, enabled=False)
     assert api.team.viewer.get(INTEGRATIONS).status_code == 200
-    assert api.team.viewer.post(f"/api/integrations/{integration.pk}/switch/", {"enabled": True},
-                                content_type="application/json").status_code == 403
-    assert api.team.admin.post(f"/api/integrations/{integration.pk}/switch/", {"enabled": True},
-                               content_type="application/json").status_code == 200
+    assert (
+        api.team.viewer.post(
+            f"/api/integrations/{integration.pk}/switch/", {"enabled": True}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    assert (
+        api.team.admin.post(
+            f"/api/integrations/{integration.pk}/switch/", {"enabled": True}, content_type="application/json"
+        ).status_code
+        == 200
+    )
     assert api.team.outsider.get(f"/api/integrations/{integration.pk}/").status_code == 404

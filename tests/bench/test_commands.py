@@ -21,19 +21,43 @@ def manage(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 
 def test_bench_runs_every_scenario_and_writes_json_keyed_by_scenario(tmp_path):
     out = tmp_path / "bench.json"
-    done = manage("bench", "--records", "60", "--latency-ms", "2-5", "--integrations", "3", "--updates", "4",
-                  "--update-interval", "0.1", "--json", str(out))
+    done = manage(
+        "bench",
+        "--records",
+        "60",
+        "--latency-ms",
+        "2-5",
+        "--integrations",
+        "3",
+        "--updates",
+        "4",
+        "--update-interval",
+        "0.1",
+        "--json",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
     assert {"backfill", "engine", "latency", "idle", "echo"} <= set(results)
-    for scenario, keys in {"backfill": ("ratio_to_ceiling", "api_calls_per_record", "peak_rss_mb"),
-                           "engine": ("cpu_ms_per_record",), "latency": ("p50_s", "p95_s", "p99_s"),
-                           "idle": ("cpu_ms_per_run", "queries_per_run"), "echo": ("writes",)}.items():
+    for scenario, keys in {
+        "backfill": ("ratio_to_ceiling", "api_calls_per_record", "peak_rss_mb"),
+        "engine": ("cpu_ms_per_record",),
+        "latency": ("p50_s", "p95_s", "p99_s"),
+        "idle": ("cpu_ms_per_run", "queries_per_run"),
+        "echo": ("writes",),
+    }.items():
         for key in keys:
             assert isinstance(results[scenario][key], (int, float)), (scenario, key, results[scenario].get(key))
-    for scenario, key in (("backfill", "ratio_to_ceiling"), ("backfill", "api_calls_per_record"), ("backfill", "peak_rss_mb"),
-                          ("engine", "cpu_ms_per_record"), ("latency", "p95_s"), ("idle", "cpu_ms_per_run"),
-                          ("idle", "queries_per_run"), ("echo", "writes")):
+    for scenario, key in (
+        ("backfill", "ratio_to_ceiling"),
+        ("backfill", "api_calls_per_record"),
+        ("backfill", "peak_rss_mb"),
+        ("engine", "cpu_ms_per_record"),
+        ("latency", "p95_s"),
+        ("idle", "cpu_ms_per_run"),
+        ("idle", "queries_per_run"),
+        ("echo", "writes"),
+    ):
         assert isinstance(results[scenario]["targets"][key]["met"], bool)
     # 60 contacts and their 12 companies reached HubSpot from each system
     assert {pair["records"] for pair in results["backfill"]["pairs"].values()} == {72}
@@ -45,7 +69,20 @@ def test_bench_runs_every_scenario_and_writes_json_keyed_by_scenario(tmp_path):
 
 def test_soak_loses_nothing_duplicates_nothing_and_reruns_without_writes(tmp_path):
     out = tmp_path / "soak.json"
-    done = manage("soak", "--records", "150", "--kills", "1", "--edits-per-second", "8", "--lease-seconds", "20", "--json", str(out), timeout=300)
+    done = manage(
+        "soak",
+        "--records",
+        "150",
+        "--kills",
+        "1",
+        "--edits-per-second",
+        "8",
+        "--lease-seconds",
+        "20",
+        "--json",
+        str(out),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
     result = json.loads(out.read_text())
     assert (result["lost"], result["duplicates"], result["mismatched"], result["rerun_writes"]) == (0, 0, 0, 0)

@@ -22,8 +22,15 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -75,10 +82,19 @@ from typing import Any  # noqa: E402
 from connectors import http  # noqa: E402
 
 _hosts = itertools.count(1)
-HUB_COMPANIES = [("Initech SyncSmart", "initech.example.com"), ("Globex SyncSmart", "globex.example.com"),
-                 ("Umbrella SyncSmart", "umbrella.example.com")]
-HUB_CONTACTS = [("Peter", "Gibbons", "customer"), ("Ann", "Lee", "customer"), ("Bill", "Lumbergh", "lead"),
-                ("Milton", "Waddams", "lead"), ("Joanna", "Smith", "customer"), ("Tom", "Smykowski", "evangelist")]
+HUB_COMPANIES = [
+    ("Initech SyncSmart", "initech.example.com"),
+    ("Globex SyncSmart", "globex.example.com"),
+    ("Umbrella SyncSmart", "umbrella.example.com"),
+]
+HUB_CONTACTS = [
+    ("Peter", "Gibbons", "customer"),
+    ("Ann", "Lee", "customer"),
+    ("Bill", "Lumbergh", "lead"),
+    ("Milton", "Waddams", "lead"),
+    ("Joanna", "Smith", "customer"),
+    ("Tom", "Smykowski", "evangelist"),
+]
 
 
 class NoLimit:
@@ -101,8 +117,10 @@ class Worker:
 
     def connectors(self) -> dict[str, Any]:
         retry = http.default_retry(total=4, backoff_factor=0.01, max_backoff_wait=0.05)
-        return {"hubspot": self.integration.hubspot_connection.connector(retry=retry, limiter=NoLimit()),
-                "other": self.integration.other_connection.connector(retry=retry, limiter=NoLimit())}
+        return {
+            "hubspot": self.integration.hubspot_connection.connector(retry=retry, limiter=NoLimit()),
+            "other": self.integration.other_connection.connector(retry=retry, limiter=NoLimit()),
+        }
 
     def slice(self, run_id: str, max_seconds: float | None = None) -> None:
         from syncsmart.engine.jobs import run_slice
@@ -161,8 +179,13 @@ def world(transactional_db, worker, settings):
     """A tenant whose HubSpot ↔ ConnectWise integration runs against in-process emulators, after
     its first sync; the owner logs in with e-mail and password."""
     from connectors.actions import refresh_schema
-    from connectors.connectwise.emulator import (DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY,
-                                                 ConnectWiseEmulator)
+    from connectors.connectwise.emulator import (
+        DEMO_CLIENT_ID,
+        DEMO_COMPANY,
+        DEMO_PRIVATE_KEY,
+        DEMO_PUBLIC_KEY,
+        ConnectWiseEmulator,
+    )
     from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
     from mappings import actions
     from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, TenantFactory, UserFactory
@@ -175,11 +198,26 @@ def world(transactional_db, worker, settings):
     http.mount(cw_url, connectwise.transport())
     tenant = TenantFactory(name="Initrode")
     user = MembershipFactory(tenant=tenant, user=UserFactory(email="owner@initrode.example")).user
-    hub = ConnectionFactory(tenant=tenant, system="hubspot", name="HubSpot", credentials={"token": DEFAULT_TOKEN},
-                            config={"base_url": hub_url, "emulator": True})
-    cw = ConnectionFactory(tenant=tenant, system="connectwise", name="ConnectWise", credentials={"private_key": DEMO_PRIVATE_KEY},
-                           config={"base_url": cw_url, "company_id": DEMO_COMPANY, "public_key": DEMO_PUBLIC_KEY,
-                                   "client_id": DEMO_CLIENT_ID, "emulator": True})
+    hub = ConnectionFactory(
+        tenant=tenant,
+        system="hubspot",
+        name="HubSpot",
+        credentials={"token": DEFAULT_TOKEN},
+        config={"base_url": hub_url, "emulator": True},
+    )
+    cw = ConnectionFactory(
+        tenant=tenant,
+        system="connectwise",
+        name="ConnectWise",
+        credentials={"private_key": DEMO_PRIVATE_KEY},
+        config={
+            "base_url": cw_url,
+            "company_id": DEMO_COMPANY,
+            "public_key": DEMO_PUBLIC_KEY,
+            "client_id": DEMO_CLIENT_ID,
+            "emulator": True,
+        },
+    )
     for connection in (hub, cw):
         assert refresh_schema(connection, retry=http.default_retry(total=2, backoff_factor=0.01)) is not None
     w = World(None, hubspot, connectwise, user.email, PASSWORD)
@@ -188,9 +226,11 @@ def world(transactional_db, worker, settings):
     companies = list(w.hub_companies.values())
     for k, (first, last, stage) in enumerate(HUB_CONTACTS):
         email = f"{first}.{last}@{HUB_COMPANIES[k % 3][1]}".lower()
-        w.hub_contacts[email] = hubspot.create_record("contacts", {"email": email, "firstname": first, "lastname": last,
-                                                                   "lifecyclestage": stage},
-                                                      associations={"companies": [companies[k % 3]]})
+        w.hub_contacts[email] = hubspot.create_record(
+            "contacts",
+            {"email": email, "firstname": first, "lastname": last, "lifecyclestage": stage},
+            associations={"companies": [companies[k % 3]]},
+        )
     company = connectwise.add_company("Vandelay SyncSmart", website="vandelay.example.com")
     connectwise.add_contact("Art", "Vandelay", company_id=company["id"], email="art@vandelay.example.com")
     w.integration = actions.create_integration(tenant, user, hub, cw, enabled=True, name="HubSpot ↔ ConnectWise")

@@ -129,7 +129,8 @@ def test_build_a_filter_and_see_how_many_current_records_pass(signed_in, live_se
     expect(page.get_by_text("Filter saved")).to_be_visible()
     contacts.refresh_from_db()
     assert contacts.filter_to_other["conditions"][0]["conditions"] == [
-        {"field": "lifecyclestage", "operator": "eq", "value": "customer"}]
+        {"field": "lifecyclestage", "operator": "eq", "value": "customer"}
+    ]
 
 
 def test_flip_the_direction_and_the_other_side_stops_writing_into_hubspot(signed_in, live_server, world, worker):
@@ -150,8 +151,9 @@ def test_flip_the_direction_and_the_other_side_stops_writing_into_hubspot(signed
 def test_find_a_failed_record_fix_the_cause_and_retry(signed_in, live_server, world, worker, screenshot):
     page = signed_in
     company = world.hub_companies["Globex SyncSmart"]
-    nameless = world.hubspot.create_record("contacts", {"email": "nameless@globex.example.com", "lastname": "Nobody"},
-                                           associations={"companies": [company]})
+    nameless = world.hubspot.create_record(
+        "contacts", {"email": "nameless@globex.example.com", "lastname": "Nobody"}, associations={"companies": [company]}
+    )
     page.get_by_role("button", name="Sync now").first.click()
     worker.drain()
     page.goto(f"{live_server.url}/integrations/{world.integration.pk}/records/")
@@ -217,9 +219,16 @@ def test_every_form_control_on_the_main_pages_has_a_label(signed_in, live_server
     page = signed_in
     i = world.integration.pk
     contacts = mapping_of(world, "contacts")
-    pages = {"overview": "/", "integration": f"/integrations/{i}/", "mapping-editor-contacts": f"/integrations/{i}/mappings/{contacts.pk}/",
-             "filters-empty": f"/integrations/{i}/mappings/{contacts.pk}/filters/", "sync-health": f"/integrations/{i}/runs/",
-             "records": f"/integrations/{i}/records/", "historical": f"/integrations/{i}/historical/", "sandbox": "/sandbox/"}
+    pages = {
+        "overview": "/",
+        "integration": f"/integrations/{i}/",
+        "mapping-editor-contacts": f"/integrations/{i}/mappings/{contacts.pk}/",
+        "filters-empty": f"/integrations/{i}/mappings/{contacts.pk}/filters/",
+        "sync-health": f"/integrations/{i}/runs/",
+        "records": f"/integrations/{i}/records/",
+        "historical": f"/integrations/{i}/historical/",
+        "sandbox": "/sandbox/",
+    }
     for name, path in pages.items():
         page.goto(live_server.url + path)
         assert page.evaluate(UNLABELLED) == [], path

@@ -34,36 +34,54 @@ def other_system(request):
 
         emulator = cw.ConnectWiseEmulator()
         base = f"http://{CW_SITE}"
-        fields = {"Company ID": cw.DEMO_COMPANY, "Site": CW_SITE, "Public key": cw.DEMO_PUBLIC_KEY, "Client ID": cw.DEMO_CLIENT_ID}
+        fields = {
+            "Company ID": cw.DEMO_COMPANY,
+            "Site": CW_SITE,
+            "Public key": cw.DEMO_PUBLIC_KEY,
+            "Client ID": cw.DEMO_CLIENT_ID,
+        }
         secret_label, secret = "Private key", cw.DEMO_PRIVATE_KEY
 
         def synced_emails():
             return {item.get("value") for c in emulator.records("contacts") for item in c.get("communicationItems", [])}
+
         label = "ConnectWise Manage"
     else:
         from connectors.dynamics import emulator as dyn
 
         emulator = dyn.DynamicsEmulator()
         base = DYNAMICS_ORG
-        fields = {"Organization URL": DYNAMICS_ORG, "Directory (tenant) ID": dyn.DEFAULT_TENANT,
-                  "Application (client) ID": dyn.DEFAULT_CLIENT_ID, "Token endpoint (advanced)": DYNAMICS_ORG}
+        fields = {
+            "Organization URL": DYNAMICS_ORG,
+            "Directory (tenant) ID": dyn.DEFAULT_TENANT,
+            "Application (client) ID": dyn.DEFAULT_CLIENT_ID,
+            "Token endpoint (advanced)": DYNAMICS_ORG,
+        }
         secret_label, secret = "Client secret", dyn.DEFAULT_CLIENT_SECRET
 
         def synced_emails():
             with emulator.lock:
                 return {row.get("emailaddress1") for row in emulator.rows["contact"].values()}
+
         label = "Microsoft Dynamics 365"
     mount(base, emulator.transport())
-    yield {"key": request.param, "label": label, "fields": fields, "secret_label": secret_label, "secret": secret,
-           "synced_emails": synced_emails}
+    yield {
+        "key": request.param,
+        "label": label,
+        "fields": fields,
+        "secret_label": secret_label,
+        "secret": secret,
+        "synced_emails": synced_emails,
+    }
     unmount(base)
 
 
 @pytest.mark.parametrize("other_system", ["connectwise", "dynamics"], indirect=True)
 def test_install_link_to_first_synced_record(page, live_server, hubspot, other_system, screenshot):  # noqa: F811
     company = hubspot.create_record("companies", {"name": "SyncSmart Pilot Ltd", "domain": "syncsmart-demo.example"})
-    hubspot.create_record("contacts", {"email": TEST_EMAIL, "firstname": "Grace", "lastname": "Hopper"},
-                          associations={"companies": [company]})
+    hubspot.create_record(
+        "contacts", {"email": TEST_EMAIL, "firstname": "Grace", "lastname": "Hopper"}, associations={"companies": [company]}
+    )
     started = time.monotonic()
 
     # The marketplace listing's "Install" button lands here.

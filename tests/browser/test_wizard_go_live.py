@@ -32,8 +32,13 @@ def test_a_customer_switches_to_production_and_back(page, live_server, productio
 
     log_in(page, live_server, "owner@cascade.example", PASSWORD)
     page.goto(f"{live_server.url}/integrations/{integration.pk}/go-live/")
-    for label, value in {"Company ID": cw.DEMO_COMPANY, "Site": PRODUCTION_SITE, "Public key": cw.DEMO_PUBLIC_KEY,
-                         "Private key": cw.DEMO_PRIVATE_KEY, "Client ID": cw.DEMO_CLIENT_ID}.items():
+    for label, value in {
+        "Company ID": cw.DEMO_COMPANY,
+        "Site": PRODUCTION_SITE,
+        "Public key": cw.DEMO_PUBLIC_KEY,
+        "Private key": cw.DEMO_PRIVATE_KEY,
+        "Client ID": cw.DEMO_CLIENT_ID,
+    }.items():
         page.get_by_label(label).fill(value)
     page.get_by_role("button", name="Test connection").click()
     assert "Connection works." in page.locator("#test-result").inner_text()

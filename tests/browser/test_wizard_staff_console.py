@@ -17,12 +17,24 @@ def test_staff_find_a_tenant_see_its_health_and_view_it_read_only(page, live_ser
     tenant = TenantFactory(name="Borealis Inc")
     MembershipFactory(tenant=tenant, user=UserFactory(email="owner@borealis.example"))
     hub = ConnectionFactory(tenant=tenant, system="hubspot")
-    other = ConnectionFactory(tenant=tenant, system="connectwise", status="error", last_error="401 Unauthorized",
-                              credentials={"private_key": "borealis-private-key"})
+    other = ConnectionFactory(
+        tenant=tenant,
+        system="connectwise",
+        status="error",
+        last_error="401 Unauthorized",
+        credentials={"private_key": "borealis-private-key"},
+    )
     integration = mapping_actions.create_integration(tenant, None, hub, other, name="Borealis CW")
     run = SyncRun.objects.create(integration=integration, status=SyncRun.Status.PARTIAL, counts={"created": 4, "failed": 1})
-    RecordEvent.objects.create(run=run, integration=integration, source_side="hubspot", source_id="501",
-                               outcome=RecordEvent.Outcome.FAILED, message="Company name is required", fields=["name"])
+    RecordEvent.objects.create(
+        run=run,
+        integration=integration,
+        source_side="hubspot",
+        source_id="501",
+        outcome=RecordEvent.Outcome.FAILED,
+        message="Company name is required",
+        fields=["name"],
+    )
     TenantFactory(name="Unrelated LLC")
     UserFactory(email="support@syncsmart.example", is_staff=True)
 
@@ -47,5 +59,6 @@ def test_staff_find_a_tenant_see_its_health_and_view_it_read_only(page, live_ser
     banner.get_by_role("link", name="Leave").click()
     page.wait_for_url(f"{live_server.url}/staff/tenants/{tenant.pk}/")
     assert page.get_by_text("Staff view of").count() == 0
-    assert list(AuditLog.objects.filter(tenant=tenant, action__startswith="staff.view_as").order_by("id")
-                .values_list("action", flat=True)) == ["staff.view_as_started", "staff.view_as_ended"]
+    assert list(
+        AuditLog.objects.filter(tenant=tenant, action__startswith="staff.view_as").order_by("id").values_list("action", flat=True)
+    ) == ["staff.view_as_started", "staff.view_as_ended"]

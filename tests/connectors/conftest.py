@@ -32,8 +32,9 @@ def connector(request, hubspot: HubSpotEmulator) -> Iterator[HubSpotConnector]:
     else:
         running = hubspot.serve("127.0.0.1", 0)
         base_url, transport = running.base_url, None
-    connector = HubSpotConnector(base_url, token=DEFAULT_TOKEN, transport=transport, retry=fast_retry(),
-                                 client_secret=hubspot.client_secret)
+    connector = HubSpotConnector(
+        base_url, token=DEFAULT_TOKEN, transport=transport, retry=fast_retry(), client_secret=hubspot.client_secret
+    )
     yield connector
     connector.close()
     if running is not None:

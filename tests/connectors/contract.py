@@ -154,8 +154,9 @@ class ConnectorContract:
 
     # --- helpers ---------------------------------------------------------------------------------
     @staticmethod
-    def read_all(connector: Connector, object_type: str, cursor: dict | None, page_size: int | None = None,
-                 max_pages: int = 200) -> tuple[list[Record], dict]:
+    def read_all(
+        connector: Connector, object_type: str, cursor: dict | None, page_size: int | None = None, max_pages: int = 200
+    ) -> tuple[list[Record], dict]:
         """Read pages until has_more is False; every cursor must survive a JSON round trip."""
         records: list[Record] = []
         for _ in range(max_pages):
@@ -300,8 +301,11 @@ class ConnectorContract:
             assert str(stored).lower() == harness.match_value(harness.new_properties(n)).lower()
 
     def test_partial_batch_reports_per_record_errors_and_keeps_good_records(self, connector, harness, emulator):
-        inputs = [WriteInput(harness.new_properties(1), ref="good-1"), WriteInput(harness.invalid_properties(), ref="bad"),
-                  WriteInput(harness.new_properties(2), ref="good-2")]
+        inputs = [
+            WriteInput(harness.new_properties(1), ref="good-1"),
+            WriteInput(harness.invalid_properties(), ref="bad"),
+            WriteInput(harness.new_properties(2), ref="good-2"),
+        ]
         results = connector.create(harness.object_type, inputs)
         assert [r.ref for r in results] == ["good-1", "bad", "good-2"]
         good = [r for r in results if r.ref != "bad"]
@@ -317,17 +321,22 @@ class ConnectorContract:
     def test_update_changes_only_the_given_field(self, connector, harness, emulator):
         props = harness.new_properties(4)
         record_id = harness.make_record(emulator, props)
-        results = connector.update(harness.object_type, [WriteInput({harness.update_field: "Updated Name"}, id=record_id, ref="r")])
+        results = connector.update(
+            harness.object_type, [WriteInput({harness.update_field: "Updated Name"}, id=record_id, ref="r")]
+        )
         assert [r.ref for r in results] == ["r"] and results[0].ok
         assert harness.stored_value(emulator, record_id, harness.update_field) == "Updated Name"
         assert str(harness.stored_value(emulator, record_id, harness.match_field)).lower() == harness.match_value(props).lower()
 
     def test_update_of_missing_record_is_a_permanent_per_record_error(self, connector, harness, emulator):
         record_id = harness.make_record(emulator, harness.new_properties(5))
-        results = connector.update(harness.object_type, [
-            WriteInput({harness.update_field: "Fine"}, id=record_id, ref="ok"),
-            WriteInput({harness.update_field: "Nope"}, id="999999999", ref="missing"),
-        ])
+        results = connector.update(
+            harness.object_type,
+            [
+                WriteInput({harness.update_field: "Fine"}, id=record_id, ref="ok"),
+                WriteInput({harness.update_field: "Nope"}, id="999999999", ref="missing"),
+            ],
+        )
         assert [r.ref for r in results] == ["ok", "missing"]
         assert results[0].ok
         assert not results[1].ok and not results[1].error.retryable

@@ -14,9 +14,15 @@ from tests.connectors.contract import Harness
 
 def fast_retry(total: int = 6) -> Retry:
     """Backoff short enough for tests; the shape (exponential, jitter, Retry-After) is the product's."""
-    return Retry(total=total, backoff_factor=0.01, backoff_jitter=0.5, max_backoff_wait=0.2, respect_retry_after_header=True,
-                 status_forcelist=(429, 500, 502, 503, 504),
-                 allowed_methods=["HEAD", "GET", "PUT", "DELETE", "OPTIONS", "PATCH", "POST"])
+    return Retry(
+        total=total,
+        backoff_factor=0.01,
+        backoff_jitter=0.5,
+        max_backoff_wait=0.2,
+        respect_retry_after_header=True,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=["HEAD", "GET", "PUT", "DELETE", "OPTIONS", "PATCH", "POST"],
+    )
 
 
 class HubSpotHarness(Harness):
@@ -34,15 +40,20 @@ class HubSpotHarness(Harness):
         return emulator
 
     def make_connector(self, emulator, base_url: str, transport: Any | None) -> HubSpotConnector:
-        return HubSpotConnector(base_url, token=DEFAULT_TOKEN, transport=transport, retry=fast_retry(),
-                                client_secret=emulator.client_secret)
+        return HubSpotConnector(
+            base_url, token=DEFAULT_TOKEN, transport=transport, retry=fast_retry(), client_secret=emulator.client_secret
+        )
 
     def make_bad_credentials_connector(self, emulator, base_url: str, transport: Any | None) -> HubSpotConnector:
         return HubSpotConnector(base_url, token="pat-na1-wrong", transport=transport, retry=fast_retry())
 
     def new_properties(self, n: int) -> dict[str, Any]:
-        return {"email": f"person{n}@contract.example.com", "firstname": f"Person{n}", "lastname": "Contract",
-                "lifecyclestage": "lead"}
+        return {
+            "email": f"person{n}@contract.example.com",
+            "firstname": f"Person{n}",
+            "lastname": "Contract",
+            "lifecyclestage": "lead",
+        }
 
     def invalid_properties(self) -> dict[str, Any]:
         return {"email": "invalid-option@contract.example.com", "lifecyclestage": "not-a-stage"}

@@ -21,7 +21,8 @@ UTC = dt.timezone.utc
 TEXT = st.text(alphabet="aAbB '\"\\*%", max_size=4)
 SAFE_TEXT = st.text(alphabet="aAbB .", max_size=3)
 DATES = st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
-    lambda d: d.replace(microsecond=0, tzinfo=UTC))
+    lambda d: d.replace(microsecond=0, tzinfo=UTC)
+)
 
 
 def lookup(record: dict, path: str):
@@ -72,8 +73,14 @@ def reference_compare(value, op, literal) -> bool:
         left, right = float(value), float(literal)
     else:
         left, right = str(value).casefold(), literal.casefold()
-    return {"=": left == right, "!=": left != right, "<": left < right, "<=": left <= right, ">": left > right,
-            ">=": left >= right}[op]
+    return {
+        "=": left == right,
+        "!=": left != right,
+        "<": left < right,
+        "<=": left <= right,
+        ">": left > right,
+        ">=": left >= right,
+    }[op]
 
 
 def reference_eval(tree, record) -> bool:
@@ -124,8 +131,7 @@ def comparisons(draw):
             return ("cmp", field, op, tuple(draw(st.lists(st.integers(-5, 5), min_size=1, max_size=4))), draw(st.booleans()))
         return ("cmp", field, op, draw(st.integers(-5, 5)), False)
     if field == "score":
-        return ("cmp", field, draw(st.sampled_from(["<", "<=", ">", ">=", "="])),
-                float(draw(st.integers(-400, 400))) / 4, False)
+        return ("cmp", field, draw(st.sampled_from(["<", "<=", ">", ">=", "="])), float(draw(st.integers(-400, 400))) / 4, False)
     if field == "active":
         return ("cmp", field, draw(st.sampled_from(["=", "!="])), draw(st.booleans()), False)
     return ("cmp", field, draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">="])), draw(DATES), False)
@@ -251,7 +257,7 @@ def test_mutilated_expressions_parse_or_raise_condition_error(case, data):
     text, _tree = case
     start = data.draw(st.integers(0, len(text)))
     end = data.draw(st.integers(start, len(text)))
-    junk = data.draw(st.text(alphabet='()[]"\',=!<> andornot', max_size=3))
+    junk = data.draw(st.text(alphabet="()[]\"',=!<> andornot", max_size=3))
     try:
         parse(text[:start] + junk + text[end:])
     except ConditionError:
@@ -282,54 +288,68 @@ def _emulator() -> ConnectWiseEmulator:
 
 
 def _client(emulator) -> httpx.Client:
-    return httpx.Client(transport=emulator.transport(), base_url="http://cw.test" + API_PATH,
-                        auth=httpx.BasicAuth(f"{DEMO_COMPANY}+{DEMO_PUBLIC_KEY}", DEMO_PRIVATE_KEY),
-                        headers={"clientId": DEMO_CLIENT_ID})
+    return httpx.Client(
+        transport=emulator.transport(),
+        base_url="http://cw.test" + API_PATH,
+        auth=httpx.BasicAuth(f"{DEMO_COMPANY}+{DEMO_PUBLIC_KEY}", DEMO_PRIVATE_KEY),
+        headers={"clientId": DEMO_CLIENT_ID},
+    )
 
 
-@given(st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), TEXT, DATES))
+@given(st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), TEXT, DATES))
 def test_quote_builds_literals_that_parse_back_to_the_same_value(value):
     assert parse("name = " + quote(value)).value == value
 
 
 # --- examples that pin the documented behaviour ----------------------------------------------------------
-@pytest.mark.parametrize("text, expected", [
-    ('name like "Ac*"', True),
-    ('name like "*ME"', True),
-    ('name like "c*"', False),
-    ('name contains "cm"', True),
-    ('name = "ACME"', True),
-    ('company/id in (3, 4)', True),
-    ('company/id not in (3, 4)', False),
-    ('status/name = "Active" and not (company/id = 4)', True),
-    ('lastUpdated > [2025-01-01T00:00:00Z]', True),
-    ('lastUpdated >= [2025-06-01T00:00:00Z]', False),
-    ('missing = null', True),
-    ('missing != null', False),
-    ('missing > 3', False),
-    ('not missing > 3', True),
-    ('types/name = "Customer"', True),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('name like "Ac*"', True),
+        ('name like "*ME"', True),
+        ('name like "c*"', False),
+        ('name contains "cm"', True),
+        ('name = "ACME"', True),
+        ("company/id in (3, 4)", True),
+        ("company/id not in (3, 4)", False),
+        ('status/name = "Active" and not (company/id = 4)', True),
+        ("lastUpdated > [2025-01-01T00:00:00Z]", True),
+        ("lastUpdated >= [2025-06-01T00:00:00Z]", False),
+        ("missing = null", True),
+        ("missing != null", False),
+        ("missing > 3", False),
+        ("not missing > 3", True),
+        ('types/name = "Customer"', True),
+    ],
+)
 def test_documented_examples(text, expected):
-    row = {"name": "Acme", "company": {"id": 3}, "status": {"name": "Active"}, "lastUpdated": "2025-02-01T10:00:00Z",
-           "types": [{"name": "Prospect"}, {"name": "Customer"}]}
+    row = {
+        "name": "Acme",
+        "company": {"id": 3},
+        "status": {"name": "Active"},
+        "lastUpdated": "2025-02-01T10:00:00Z",
+        "types": [{"name": "Prospect"}, {"name": "Customer"}],
+    }
     assert parse(text).matches(row) is expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "empty"),
-    ("name =", "expected a value"),
-    ('name = "open', "unterminated string"),
-    ("(name = 1", "expected ')'"),
-    ("name = 1)", "unexpected ')'"),
-    ("name ! 1", "'!' must be followed by '='"),
-    ("name like 3", "like needs a quoted string"),
-    ("lastUpdated > [yesterday]", "is not a date and time"),
-    ("name in ()", "expected a value"),
-    ("name not = 1", "expected contains, like or in"),
-    ("company/ = 1", "cannot end with '/'"),
-    ("not " * 100 + "a = 1", "nest deeper"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty"),
+        ("name =", "expected a value"),
+        ('name = "open', "unterminated string"),
+        ("(name = 1", "expected ')'"),
+        ("name = 1)", "unexpected ')'"),
+        ("name ! 1", "'!' must be followed by '='"),
+        ("name like 3", "like needs a quoted string"),
+        ("lastUpdated > [yesterday]", "is not a date and time"),
+        ("name in ()", "expected a value"),
+        ("name not = 1", "expected contains, like or in"),
+        ("company/ = 1", "cannot end with '/'"),
+        ("not " * 100 + "a = 1", "nest deeper"),
+    ],
+)
 def test_malformed_conditions_say_what_is_wrong_and_where(text, message):
     with pytest.raises(ConditionError, match=re.escape(message)):
         parse(text)

@@ -38,7 +38,9 @@ class Recording(httpx.BaseTransport):
 def emulator() -> ConnectWiseEmulator:
     emulator = ConnectWiseEmulator(limits=False)
     emulator.clock = Clock("2030-01-01T10:00:00Z")
-    acme = emulator.add_company("Acme Corp", "AcmeCorp", status="Active", type="Customer", website="https://www.Acme.example/home")
+    acme = emulator.add_company(
+        "Acme Corp", "AcmeCorp", status="Active", type="Customer", website="https://www.Acme.example/home"
+    )
     emulator.add_contact("Ann", "Lee", company_id=acme["id"], email="ann@acme.example", phone="555-1000")
     emulator.add_member("dana", "Dana", "Reyes", "Dana.Reyes@acme.example")
     return emulator
@@ -51,9 +53,15 @@ def recording(emulator) -> Recording:
 
 @pytest.fixture
 def connector(recording) -> ConnectWiseConnector:
-    connector = ConnectWiseConnector(base_url="http://cw.test", company_id=DEMO_COMPANY, public_key=DEMO_PUBLIC_KEY,
-                                     private_key=DEMO_PRIVATE_KEY, client_id=DEMO_CLIENT_ID, transport=recording,
-                                     retry=default_retry(backoff_factor=0.01, max_backoff_wait=0.05))
+    connector = ConnectWiseConnector(
+        base_url="http://cw.test",
+        company_id=DEMO_COMPANY,
+        public_key=DEMO_PUBLIC_KEY,
+        private_key=DEMO_PRIVATE_KEY,
+        client_id=DEMO_CLIENT_ID,
+        transport=recording,
+        retry=default_retry(backoff_factor=0.01, max_backoff_wait=0.05),
+    )
     yield connector
     connector.close()
 
@@ -103,8 +111,14 @@ def test_discovering_fields_twice_asks_connectwise_once(connector, emulator):
 
 
 def test_records_are_flat_with_email_phone_and_reference_ids(connector, emulator):
-    emulator.edit("contacts", 1, {"communicationItems": emulator.get("contacts", 1)["communicationItems"] + [
-        {"type": {"id": 3}, "value": "555-9999", "defaultFlag": False}]})  # a cell phone is not the direct phone
+    emulator.edit(
+        "contacts",
+        1,
+        {
+            "communicationItems": emulator.get("contacts", 1)["communicationItems"]
+            + [{"type": {"id": 3}, "value": "555-9999", "defaultFlag": False}]
+        },
+    )  # a cell phone is not the direct phone
     record = connector.read_by_ids("contacts", ["1"])[0]
     assert record.properties["email"] == "ann@acme.example"
     assert record.properties["phone"] == "555-1000"
@@ -121,7 +135,9 @@ def test_fresh_reads_rewind_by_the_overlap_and_mid_reads_continue_by_keyset(conn
     first = connector.read_changes("companies", None, page_size=2)
     assert first.has_more and first.cursor == {"since": "2030-01-01T10:00:00Z", "after_id": 2, "paging": True}
     connector.read_changes("companies", first.cursor, page_size=2)
-    assert recording.conditions()[-1] == "lastUpdated > [2030-01-01T10:00:00Z] or (lastUpdated = [2030-01-01T10:00:00Z] and id > 2)"
+    assert (
+        recording.conditions()[-1] == "lastUpdated > [2030-01-01T10:00:00Z] or (lastUpdated = [2030-01-01T10:00:00Z] and id > 2)"
+    )
     connector.read_changes("companies", {"since": "2030-01-01T10:00:00Z", "after_id": 5, "paging": False})
     assert recording.conditions()[-1] == "lastUpdated >= [2030-01-01T09:59:00Z]"
 
@@ -176,8 +192,9 @@ def test_find_members_by_exact_email_ignoring_case(connector):
 def test_find_contacts_by_email_uses_one_child_conditions_call(connector, recording):
     connector.find_by("contacts", "email", ["ann@acme.example", "x@y.example"])
     query = parse_qs(urlsplit(str(recording.requests[-1].url)).query)
-    assert query["childConditions"] == ['communicationItems/value in ("ann@acme.example", "x@y.example") and '
-                                        'communicationItems/communicationType = "Email"']
+    assert query["childConditions"] == [
+        'communicationItems/value in ("ann@acme.example", "x@y.example") and communicationItems/communicationType = "Email"'
+    ]
 
 
 def test_look_up_by_a_field_that_is_not_a_match_field_is_a_config_error(connector):
@@ -187,8 +204,8 @@ def test_look_up_by_a_field_that_is_not_a_match_field_is_a_config_error(connecto
 
 
 def test_values_with_quotes_are_quoted_not_pasted(connector, emulator):
-    emulator.add_company('Quote "Inc"', 'QuoteInc')
-    found = connector.find_by("companies", "identifier", ['QuoteInc', 'x") or (id > 0'])
+    emulator.add_company('Quote "Inc"', "QuoteInc")
+    found = connector.find_by("companies", "identifier", ["QuoteInc", 'x") or (id > 0'])
     assert [r.id for r in found["quoteinc"]] == ["2"]
     assert found['x") or (id > 0'] == []
 
@@ -217,8 +234,14 @@ def test_companies_get_a_generated_alphanumeric_identifier_and_a_retry_is_a_conf
 
 
 def test_updating_email_keeps_other_communication_items(connector, emulator):
-    emulator.edit("contacts", 1, {"communicationItems": emulator.get("contacts", 1)["communicationItems"] + [
-        {"type": {"id": 3}, "value": "555-9999", "defaultFlag": False}]})
+    emulator.edit(
+        "contacts",
+        1,
+        {
+            "communicationItems": emulator.get("contacts", 1)["communicationItems"]
+            + [{"type": {"id": 3}, "value": "555-9999", "defaultFlag": False}]
+        },
+    )
     result = connector.update("contacts", [WriteInput({"email": "ann.lee@acme.example"}, id="1", ref="r")])[0]
     assert result.ok and result.record.properties["email"] == "ann.lee@acme.example"
     items = {(i["type"]["name"], i["value"]) for i in emulator.get("contacts", 1)["communicationItems"]}
@@ -229,9 +252,11 @@ def test_updates_are_json_patch_operations(connector, recording):
     connector.update("companies", [WriteInput({"name": "Acme Inc", "status": "2", "type": "2"}, id="1")])
     patch = recording.requests[-1]
     assert patch.method == "PATCH" and patch.url.path.endswith("/company/companies/1")
-    assert json.loads(patch.content) == [{"op": "replace", "path": "name", "value": "Acme Inc"},
-                                         {"op": "replace", "path": "status", "value": {"id": 2}},
-                                         {"op": "replace", "path": "types", "value": [{"id": 2}]}]
+    assert json.loads(patch.content) == [
+        {"op": "replace", "path": "name", "value": "Acme Inc"},
+        {"op": "replace", "path": "status", "value": {"id": 2}},
+        {"op": "replace", "path": "types", "value": [{"id": 2}]},
+    ]
 
 
 def test_custom_field_updates_merge_with_the_stored_values(connector, emulator):
@@ -250,9 +275,22 @@ def test_read_only_fields_and_objects_are_refused(connector):
 
 
 def test_an_opportunity_is_created_with_its_references(connector):
-    result = connector.create("opportunities", [WriteInput(
-        {"name": "Managed services", "company": "1", "contact": "1", "primarySalesRep": "2", "stage": "3",
-         "expectedCloseDate": dt.datetime(2030, 3, 1, tzinfo=UTC)}, ref="d")])[0]
+    result = connector.create(
+        "opportunities",
+        [
+            WriteInput(
+                {
+                    "name": "Managed services",
+                    "company": "1",
+                    "contact": "1",
+                    "primarySalesRep": "2",
+                    "stage": "3",
+                    "expectedCloseDate": dt.datetime(2030, 3, 1, tzinfo=UTC),
+                },
+                ref="d",
+            )
+        ],
+    )[0]
     assert result.ok, result.error
     props = result.record.properties
     assert (props["company"], props["contact"], props["primarySalesRep"], props["stage"]) == ("1", "1", "2", "3")
@@ -260,8 +298,14 @@ def test_an_opportunity_is_created_with_its_references(connector):
 
 
 def test_bad_credentials_stop_a_write_batch_with_an_auth_error(emulator):
-    bad = ConnectWiseConnector(base_url="http://cw.test", company_id=DEMO_COMPANY, public_key=DEMO_PUBLIC_KEY,
-                               private_key="wrong", client_id=DEMO_CLIENT_ID, transport=emulator.transport())
+    bad = ConnectWiseConnector(
+        base_url="http://cw.test",
+        company_id=DEMO_COMPANY,
+        public_key=DEMO_PUBLIC_KEY,
+        private_key="wrong",
+        client_id=DEMO_CLIENT_ID,
+        transport=emulator.transport(),
+    )
     with pytest.raises(Exception) as caught:
         bad.create("companies", [WriteInput({"name": "X"})])
     assert caught.value.kind == ErrorKind.AUTH and "private key" in caught.value.message
@@ -288,7 +332,10 @@ def test_callbacks_from_the_emulator_verify_and_parse_into_events(connector, emu
         assert connector.verify_webhook("POST", str(request.url), dict(request.headers), request.content)
     # Each callback is its own POST, so (as from ConnectWise) they may arrive in either order.
     events = [e for r in received for e in connector.parse_webhook(r.content)]
-    assert sorted((e.object_type, e.record_id, e.change) for e in events) == [("contacts", "1", "deleted"), ("contacts", "1", "updated")]
+    assert sorted((e.object_type, e.record_id, e.change) for e in events) == [
+        ("contacts", "1", "deleted"),
+        ("contacts", "1", "updated"),
+    ]
     updated = next(e for e in events if e.change == "updated")
     assert updated.occurred_at == dt.datetime(2030, 1, 1, 10, tzinfo=UTC) and updated.event_id
     edit = next(r for r in received if b"CTO" in r.content)
@@ -307,8 +354,14 @@ def test_connector_talks_https_to_the_emulator_trusting_its_generated_ca(emulato
     ca = tmp_path / "ca.pem"
     running = emulator.serve("127.0.0.1", 0, tls=True, ca_file=ca)
     try:
-        secure = ConnectWiseConnector(base_url=running.base_url, company_id=DEMO_COMPANY, public_key=DEMO_PUBLIC_KEY,
-                                      private_key=DEMO_PRIVATE_KEY, client_id=DEMO_CLIENT_ID, verify=str(ca))
+        secure = ConnectWiseConnector(
+            base_url=running.base_url,
+            company_id=DEMO_COMPANY,
+            public_key=DEMO_PUBLIC_KEY,
+            private_key=DEMO_PRIVATE_KEY,
+            client_id=DEMO_CLIENT_ID,
+            verify=str(ca),
+        )
         assert running.base_url.startswith("https://") and secure.test_connection().ok
         secure.close()
     finally:
@@ -318,9 +371,17 @@ def test_connector_talks_https_to_the_emulator_trusting_its_generated_ca(emulato
 # --- building from a Connection ------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_from_connection_uses_config_and_encrypted_private_key(emulator):
-    connection = ConnectionFactory(system="connectwise", config={
-        "site": "cw-demo.test", "company_id": DEMO_COMPANY, "client_id": DEMO_CLIENT_ID, "public_key": DEMO_PUBLIC_KEY,
-        "base_url": "https://cw-demo.test"}, credentials={"private_key": DEMO_PRIVATE_KEY})
+    connection = ConnectionFactory(
+        system="connectwise",
+        config={
+            "site": "cw-demo.test",
+            "company_id": DEMO_COMPANY,
+            "client_id": DEMO_CLIENT_ID,
+            "public_key": DEMO_PUBLIC_KEY,
+            "base_url": "https://cw-demo.test",
+        },
+        credentials={"private_key": DEMO_PRIVATE_KEY},
+    )
     mount("https://cw-demo.test", emulator.transport())
     try:
         connector = connection.connector()
@@ -342,8 +403,11 @@ def test_an_incomplete_connection_is_a_config_error():
 @override_settings(SYNCSMART_ALLOWED_EMULATOR_HOSTS=[])
 @pytest.mark.parametrize("base_url", ["http://169.254.169.254", "https://10.1.2.3", "http://na.myconnectwise.net"])
 def test_a_connection_pointing_at_internal_or_plain_http_hosts_is_refused(base_url):
-    connection = ConnectionFactory(system="connectwise", config={
-        "base_url": base_url, "company_id": "c", "public_key": "p", "client_id": "i"}, credentials={"private_key": "k"})
+    connection = ConnectionFactory(
+        system="connectwise",
+        config={"base_url": base_url, "company_id": "c", "public_key": "p", "client_id": "i"},
+        credentials={"private_key": "k"},
+    )
     with pytest.raises(Exception) as caught:
         connection.connector()
     assert caught.value.kind == ErrorKind.CONFIG

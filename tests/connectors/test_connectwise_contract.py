@@ -16,8 +16,15 @@ FAST_RETRY = default_retry(total=8, backoff_factor=0.01, max_backoff_wait=0.05)
 
 
 def connector_for(base_url: str, transport: Any, private_key: str = DEMO_PRIVATE_KEY) -> ConnectWiseConnector:
-    return ConnectWiseConnector(base_url=base_url, company_id=DEMO_COMPANY, public_key=DEMO_PUBLIC_KEY,
-                                private_key=private_key, client_id=DEMO_CLIENT_ID, transport=transport, retry=FAST_RETRY)
+    return ConnectWiseConnector(
+        base_url=base_url,
+        company_id=DEMO_COMPANY,
+        public_key=DEMO_PUBLIC_KEY,
+        private_key=private_key,
+        client_id=DEMO_CLIENT_ID,
+        transport=transport,
+        retry=FAST_RETRY,
+    )
 
 
 class ConnectWiseHarness(Harness):
@@ -54,16 +61,25 @@ class ConnectWiseContactsHarness(ConnectWiseHarness):
     enum_field = "type"
 
     def new_properties(self, n: int) -> dict[str, Any]:
-        return {"firstName": f"First{n}", "lastName": f"Last{n}", "email": f"person{n}@contract.example.com",
-                "company": str(self.company_id), "type": "1"}
+        return {
+            "firstName": f"First{n}",
+            "lastName": f"Last{n}",
+            "email": f"person{n}@contract.example.com",
+            "company": str(self.company_id),
+            "type": "1",
+        }
 
     def invalid_properties(self) -> dict[str, Any]:
         # An unknown contact type id: ConnectWise refuses the record with its own message.
         return {"firstName": "Bad", "email": "bad@contract.example.com", "company": str(self.company_id), "type": "999"}
 
     def make_record(self, emulator, properties):
-        record = emulator.add_contact(properties["firstName"], properties.get("lastName", ""),
-                                      company_id=int(properties["company"]), email=properties["email"])
+        record = emulator.add_contact(
+            properties["firstName"],
+            properties.get("lastName", ""),
+            company_id=int(properties["company"]),
+            email=properties["email"],
+        )
         return str(record["id"])
 
     def edit_record(self, emulator, record_id, properties):

@@ -29,8 +29,9 @@ AUTH = httpx.BasicAuth(f"{DEMO_COMPANY}+{DEMO_PUBLIC_KEY}", DEMO_PRIVATE_KEY)
 
 
 def client(emulator: ConnectWiseEmulator, **headers: str) -> httpx.Client:
-    return httpx.Client(transport=emulator.transport(), base_url=BASE + API_PATH, auth=AUTH,
-                        headers={"clientId": DEMO_CLIENT_ID, **headers})
+    return httpx.Client(
+        transport=emulator.transport(), base_url=BASE + API_PATH, auth=AUTH, headers={"clientId": DEMO_CLIENT_ID, **headers}
+    )
 
 
 @pytest.fixture
@@ -48,14 +49,21 @@ def test_good_credentials_and_client_id_are_accepted(emulator):
     assert client(emulator).get("/system/info").status_code == 200
 
 
-@pytest.mark.parametrize("auth, headers, words", [
-    (AUTH, {}, "clientId header is missing"),
-    (AUTH, {"clientId": "someone-else"}, "clientId is not valid"),
-    (httpx.BasicAuth(f"{DEMO_COMPANY}+{DEMO_PUBLIC_KEY}", "wrong"), {"clientId": DEMO_CLIENT_ID}, "Authentication failed"),
-    (httpx.BasicAuth(f"othercompany+{DEMO_PUBLIC_KEY}", DEMO_PRIVATE_KEY), {"clientId": DEMO_CLIENT_ID}, "Authentication failed"),
-    (httpx.BasicAuth(DEMO_PUBLIC_KEY, DEMO_PRIVATE_KEY), {"clientId": DEMO_CLIENT_ID}, "Authentication failed"),
-    (None, {"clientId": DEMO_CLIENT_ID}, "Authorization is missing"),
-])
+@pytest.mark.parametrize(
+    "auth, headers, words",
+    [
+        (AUTH, {}, "clientId header is missing"),
+        (AUTH, {"clientId": "someone-else"}, "clientId is not valid"),
+        (httpx.BasicAuth(f"{DEMO_COMPANY}+{DEMO_PUBLIC_KEY}", "wrong"), {"clientId": DEMO_CLIENT_ID}, "Authentication failed"),
+        (
+            httpx.BasicAuth(f"othercompany+{DEMO_PUBLIC_KEY}", DEMO_PRIVATE_KEY),
+            {"clientId": DEMO_CLIENT_ID},
+            "Authentication failed",
+        ),
+        (httpx.BasicAuth(DEMO_PUBLIC_KEY, DEMO_PRIVATE_KEY), {"clientId": DEMO_CLIENT_ID}, "Authentication failed"),
+        (None, {"clientId": DEMO_CLIENT_ID}, "Authorization is missing"),
+    ],
+)
 def test_bad_auth_or_missing_client_id_is_401_with_connectwise_body(emulator, auth, headers, words):
     anonymous = httpx.Client(transport=emulator.transport(), base_url=BASE + API_PATH, auth=auth, headers=headers)
     response = anonymous.get("/company/companies")
@@ -66,8 +74,9 @@ def test_bad_auth_or_missing_client_id_is_401_with_connectwise_body(emulator, au
 
 def test_company_id_is_case_insensitive_like_the_log_in_page(emulator):
     upper = httpx.BasicAuth(f"{DEMO_COMPANY.upper()}+{DEMO_PUBLIC_KEY}", DEMO_PRIVATE_KEY)
-    response = httpx.Client(transport=emulator.transport(), base_url=BASE + API_PATH, auth=upper,
-                            headers={"clientId": DEMO_CLIENT_ID}).get("/system/info")
+    response = httpx.Client(
+        transport=emulator.transport(), base_url=BASE + API_PATH, auth=upper, headers={"clientId": DEMO_CLIENT_ID}
+    ).get("/system/info")
     assert response.status_code == 200
 
 
@@ -131,22 +140,31 @@ def test_conditions_filter_on_nested_fields_and_last_updated(emulator):
 
 
 def test_child_conditions_find_contacts_by_any_email_item(emulator):
-    response = client(emulator).get("/company/contacts", params={
-        "childConditions": 'communicationItems/value in ("ANN@acme.example") and communicationItems/communicationType = "Email"'})
+    response = client(emulator).get(
+        "/company/contacts",
+        params={
+            "childConditions": 'communicationItems/value in ("ANN@acme.example") and communicationItems/communicationType = "Email"'
+        },
+    )
     assert [r["firstName"] for r in response.json()] == ["Ann"]
 
 
 def test_custom_field_conditions_match_caption_and_value(emulator):
     emulator.edit("companies", 1, {"customFields": [{"id": 1, "value": "Enterprise"}]})
-    response = client(emulator).get("/company/companies",
-                                    params={"customFieldConditions": 'caption = "Industry Segment" and value = "Enterprise"'})
+    response = client(emulator).get(
+        "/company/companies", params={"customFieldConditions": 'caption = "Industry Segment" and value = "Enterprise"'}
+    )
     assert [r["id"] for r in response.json()] == [1]
 
 
 def test_order_by_and_fields_shape_the_answer(emulator):
-    response = client(emulator).get("/company/contacts", params={"orderBy": "firstName desc", "fields": "id,firstName,company/name"})
-    assert response.json() == [{"id": 2, "firstName": "Bob", "company": {"name": "Globex"}},
-                               {"id": 1, "firstName": "Ann", "company": {"name": "Acme Corp"}}]
+    response = client(emulator).get(
+        "/company/contacts", params={"orderBy": "firstName desc", "fields": "id,firstName,company/name"}
+    )
+    assert response.json() == [
+        {"id": 2, "firstName": "Bob", "company": {"name": "Globex"}},
+        {"id": 1, "firstName": "Ann", "company": {"name": "Acme Corp"}},
+    ]
 
 
 def test_count_endpoints_honour_conditions(emulator):
@@ -155,13 +173,16 @@ def test_count_endpoints_honour_conditions(emulator):
     assert api.get("/company/companies/count", params={"conditions": 'name like "Ac*"'}).json() == {"count": 1}
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"conditions": 'name = "x" and'}, "conditions"),
-    ({"conditions": "password = 1"}, "conditions"),
-    ({"childConditions": 'name = "x"'}, "conditions"),
-    ({"orderBy": "name sideways"}, "orderBy"),
-    ({"pageSize": "lots"}, "page"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"conditions": 'name = "x" and'}, "conditions"),
+        ({"conditions": "password = 1"}, "conditions"),
+        ({"childConditions": 'name = "x"'}, "conditions"),
+        ({"orderBy": "name sideways"}, "orderBy"),
+        ({"pageSize": "lots"}, "page"),
+    ],
+)
 def test_malformed_queries_are_400_in_connectwise_shape(emulator, params, field):
     response = client(emulator).get("/company/companies", params=params)
     assert response.status_code == 400
@@ -184,8 +205,11 @@ def test_lookup_lists_serve_statuses_types_stages_and_custom_fields(emulator):
 def test_contact_without_company_is_refused_with_connectwise_validation_error(emulator):
     response = client(emulator).post("/company/contacts", json={"firstName": "Orphan"})
     assert response.status_code == 400
-    assert response.json() == {"code": "InvalidObject", "message": "contact object is invalid", "errors": [
-        {"code": "NullValue", "message": "The company field is required.", "resource": "contact", "field": "company"}]}
+    assert response.json() == {
+        "code": "InvalidObject",
+        "message": "contact object is invalid",
+        "errors": [{"code": "NullValue", "message": "The company field is required.", "resource": "contact", "field": "company"}],
+    }
 
 
 def test_company_less_contacts_are_allowed_when_the_vendor_default_is_chosen():
@@ -212,9 +236,10 @@ def test_duplicate_identifier_and_unknown_references_are_field_errors(emulator):
 
 def test_patch_applies_json_patch_operations_and_bumps_last_updated(emulator):
     emulator.clock = lambda: _at("2030-01-01T00:00:00Z")
-    response = client(emulator).patch("/company/contacts/1", json=[
-        {"op": "replace", "path": "lastName", "value": "Leigh"},
-        {"op": "replace", "path": "company", "value": {"id": 2}}])
+    response = client(emulator).patch(
+        "/company/contacts/1",
+        json=[{"op": "replace", "path": "lastName", "value": "Leigh"}, {"op": "replace", "path": "company", "value": {"id": 2}}],
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["lastName"] == "Leigh" and body["company"] == {"id": 2, "identifier": "Globex", "name": "Globex"}
@@ -266,8 +291,9 @@ def test_changes_fire_signed_callbacks_whose_key_is_served_at_key_url(emulator):
 def test_company_level_callbacks_only_fire_for_that_company(emulator):
     received: list[dict] = []
     emulator.webhooks.transport = httpx.MockTransport(lambda r: received.append(json.loads(r.content)) or httpx.Response(200))
-    client(emulator).post("/system/callbacks", json={"url": "https://hooks.example/cw", "type": "contact", "level": "company",
-                                                     "objectId": 2})
+    client(emulator).post(
+        "/system/callbacks", json={"url": "https://hooks.example/cw", "type": "contact", "level": "company", "objectId": 2}
+    )
     emulator.edit("contacts", 1, {"title": "A"})
     emulator.edit("contacts", 2, {"title": "B"})
     emulator.delete("contacts", 2)
@@ -341,9 +367,29 @@ def test_control_endpoint_edits_a_record_like_a_user():
 @pytest.mark.slow
 def test_management_command_serves_the_emulator_with_the_given_credentials(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "emulator", "connectwise", "--port", "0", "--company", "acme", "--public-key", "pub",
-         "--private-key", "priv", "--client-id", "cid", "--seed-size", "3"],
-        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "manage.py",
+            "emulator",
+            "connectwise",
+            "--port",
+            "0",
+            "--company",
+            "acme",
+            "--public-key",
+            "pub",
+            "--private-key",
+            "priv",
+            "--client-id",
+            "cid",
+            "--seed-size",
+            "3",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         line = process.stdout.readline()
         deadline = time.time() + 30

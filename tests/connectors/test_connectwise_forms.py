@@ -11,8 +11,13 @@ from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_P
 from connectors.connectwise.forms import ConnectWiseCredentialsForm, base_url_for
 from tests.factories import ConnectionFactory
 
-GOOD = {"company_id": DEMO_COMPANY, "site": "na.myconnectwise.net", "public_key": DEMO_PUBLIC_KEY,
-        "private_key": DEMO_PRIVATE_KEY, "client_id": DEMO_CLIENT_ID}
+GOOD = {
+    "company_id": DEMO_COMPANY,
+    "site": "na.myconnectwise.net",
+    "public_key": DEMO_PUBLIC_KEY,
+    "private_key": DEMO_PRIVATE_KEY,
+    "client_id": DEMO_CLIENT_ID,
+}
 LOOPBACK_ONLY = override_settings(SYNCSMART_ALLOWED_EMULATOR_HOSTS=["127.0.0.1"])
 NOTHING_ALLOWED = override_settings(SYNCSMART_ALLOWED_EMULATOR_HOSTS=[])
 
@@ -24,27 +29,30 @@ def site_errors(site: str) -> list[str]:
 
 
 # --- the site -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("site, words", [
-    ("https://na.myconnectwise.net", ["without https://", "na.myconnectwise.net"]),
-    ("http://na.myconnectwise.net", ["without https://", "na.myconnectwise.net"]),
-    ("HTTPS://na.myconnectwise.net/", ["without https://", "na.myconnectwise.net"]),
-    ("https:/na.myconnectwise.net", ["without https://", "na.myconnectwise.net"]),
-    ("//na.myconnectwise.net", ["without https://", "na.myconnectwise.net"]),
-    ("na.myconnectwise.net/v4_6_release/apis/3.0", ["without a path", "e.g. na.myconnectwise.net"]),
-    ("na.myconnectwise.net/", ["without a path"]),
-    ("na.myconnectwise.net?company=x", ["without a path"]),
-    ("na.myconnectwise.net:443", ["without a port (:443)"]),
-    ("na.myconnectwise.net:8443", ["without a port (:8443)"]),
-    ("na.myconnectwise.net:http", ["is not a port"]),
-    ("na.myconnectwise .net", ["cannot contain spaces"]),
-    ("na myconnectwise net", ["cannot contain spaces"]),
-    ("", ["Enter your ConnectWise site", "na.myconnectwise.net"]),
-    ("   ", ["Enter your ConnectWise site"]),
-    ("me@na.myconnectwise.net", ["not an e-mail"]),
-    ("myconnectwise", ["is not a host name"]),
-    ("na..myconnectwise.net", ["is not a host name"]),
-    ("-na.myconnectwise.net", ["is not a host name"]),
-])
+@pytest.mark.parametrize(
+    "site, words",
+    [
+        ("https://na.myconnectwise.net", ["without https://", "na.myconnectwise.net"]),
+        ("http://na.myconnectwise.net", ["without https://", "na.myconnectwise.net"]),
+        ("HTTPS://na.myconnectwise.net/", ["without https://", "na.myconnectwise.net"]),
+        ("https:/na.myconnectwise.net", ["without https://", "na.myconnectwise.net"]),
+        ("//na.myconnectwise.net", ["without https://", "na.myconnectwise.net"]),
+        ("na.myconnectwise.net/v4_6_release/apis/3.0", ["without a path", "e.g. na.myconnectwise.net"]),
+        ("na.myconnectwise.net/", ["without a path"]),
+        ("na.myconnectwise.net?company=x", ["without a path"]),
+        ("na.myconnectwise.net:443", ["without a port (:443)"]),
+        ("na.myconnectwise.net:8443", ["without a port (:8443)"]),
+        ("na.myconnectwise.net:http", ["is not a port"]),
+        ("na.myconnectwise .net", ["cannot contain spaces"]),
+        ("na myconnectwise net", ["cannot contain spaces"]),
+        ("", ["Enter your ConnectWise site", "na.myconnectwise.net"]),
+        ("   ", ["Enter your ConnectWise site"]),
+        ("me@na.myconnectwise.net", ["not an e-mail"]),
+        ("myconnectwise", ["is not a host name"]),
+        ("na..myconnectwise.net", ["is not a host name"]),
+        ("-na.myconnectwise.net", ["is not a host name"]),
+    ],
+)
 def test_bad_site_forms_say_exactly_what_to_type(site, words):
     errors = " ".join(site_errors(site))
     for word in words:
@@ -74,18 +82,26 @@ def test_localhost_is_refused_when_only_the_loopback_ip_is_allowed():
 def test_a_real_site_is_lower_cased_and_gets_https():
     form = ConnectWiseCredentialsForm(data={**GOOD, "site": "  NA.MyConnectWise.net "})
     assert form.is_valid(), form.errors
-    assert form.get_config() == {"site": "na.myconnectwise.net", "company_id": DEMO_COMPANY, "client_id": DEMO_CLIENT_ID,
-                                 "public_key": DEMO_PUBLIC_KEY, "base_url": "https://na.myconnectwise.net"}
+    assert form.get_config() == {
+        "site": "na.myconnectwise.net",
+        "company_id": DEMO_COMPANY,
+        "client_id": DEMO_CLIENT_ID,
+        "public_key": DEMO_PUBLIC_KEY,
+        "base_url": "https://na.myconnectwise.net",
+    }
     assert form.get_credentials() == {"private_key": DEMO_PRIVATE_KEY}
     assert base_url_for("api-eu.myconnectwise.net") == "https://api-eu.myconnectwise.net"
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("company_id", "my company", "one word"),
-    ("public_key", "abc def", "no spaces"),
-    ("client_id", "a b", "no spaces"),
-    ("private_key", "", "Enter the private key"),
-])
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("company_id", "my company", "one word"),
+        ("public_key", "abc def", "no spaces"),
+        ("client_id", "a b", "no spaces"),
+        ("private_key", "", "Enter the private key"),
+    ],
+)
 def test_other_fields_explain_their_mistakes(field, value, words):
     form = ConnectWiseCredentialsForm(data={**GOOD, field: value})
     assert not form.is_valid()
@@ -95,9 +111,11 @@ def test_other_fields_explain_their_mistakes(field, value, words):
 # --- the private key is write-only ------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_saved_private_key_is_never_rendered_and_blank_keeps_it():
-    connection = ConnectionFactory(system="connectwise", config={**{k: GOOD[k] for k in ("company_id", "site", "public_key",
-                                                                                         "client_id")}},
-                                   credentials={"private_key": "s3cret-private-key"})
+    connection = ConnectionFactory(
+        system="connectwise",
+        config={**{k: GOOD[k] for k in ("company_id", "site", "public_key", "client_id")}},
+        credentials={"private_key": "s3cret-private-key"},
+    )
     form = ConnectWiseCredentialsForm(connection=connection)
     html = form.as_p()
     assert "s3cret-private-key" not in html
@@ -114,8 +132,9 @@ def test_saved_private_key_is_never_rendered_and_blank_keeps_it():
 @pytest.mark.django_db
 def test_a_new_private_key_replaces_the_saved_one_and_is_not_echoed_on_errors():
     connection = ConnectionFactory(system="connectwise", config={}, credentials={"private_key": "old-key"})
-    bad = ConnectWiseCredentialsForm(data={**GOOD, "private_key": "brand-new-key", "site": "https://x.example"},
-                                     connection=connection)
+    bad = ConnectWiseCredentialsForm(
+        data={**GOOD, "private_key": "brand-new-key", "site": "https://x.example"}, connection=connection
+    )
     assert not bad.is_valid()
     assert "brand-new-key" not in bad.as_p()
     good = ConnectWiseCredentialsForm(data={**GOOD, "private_key": "brand-new-key"}, connection=connection)

@@ -27,9 +27,15 @@ def emulator() -> DynamicsEmulator:
 def client(emulator):
     """A raw HTTP client with a valid token, for driving the emulator as any Web API client would."""
     http = httpx.Client(transport=emulator.transport(), base_url=BASE)
-    token = http.post(f"/{DEFAULT_TENANT}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET,
-        "scope": f"{BASE}/.default"}).json()["access_token"]
+    token = http.post(
+        f"/{DEFAULT_TENANT}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "scope": f"{BASE}/.default",
+        },
+    ).json()["access_token"]
     http.headers["Authorization"] = f"Bearer {token}"
     yield http
     http.close()
@@ -45,10 +51,21 @@ def post_batch(client, parts, prefer: str | None = None):
 
 
 def test_codec_round_trips_requests_and_change_sets():
-    parts = [ChangeSet([BatchRequest("POST", f"{API}/accounts", {}, {"name": "A"}, "1"),
-                        BatchRequest("PATCH", f"{API}/accounts(00000000-0000-0000-0000-000000000001)", {"If-Match": "*"},
-                                     {"name": "B; --not a boundary"}, "2")]),
-             BatchRequest("GET", f"{API}/WhoAmI")]
+    parts = [
+        ChangeSet(
+            [
+                BatchRequest("POST", f"{API}/accounts", {}, {"name": "A"}, "1"),
+                BatchRequest(
+                    "PATCH",
+                    f"{API}/accounts(00000000-0000-0000-0000-000000000001)",
+                    {"If-Match": "*"},
+                    {"name": "B; --not a boundary"},
+                    "2",
+                ),
+            ]
+        ),
+        BatchRequest("GET", f"{API}/WhoAmI"),
+    ]
     body, content_type = batchfmt.encode_batch(parts)
     assert b"\r\n" in body and content_type.startswith("multipart/mixed; boundary=batch_")
     decoded = batchfmt.decode_batch(body, content_type)
@@ -57,8 +74,10 @@ def test_codec_round_trips_requests_and_change_sets():
     assert decoded[0].requests[1].body == {"name": "B; --not a boundary"}
     assert decoded[1].method == "GET" and decoded[1].url.endswith("/WhoAmI")
 
-    results = [ChangeSetResult([OperationResult(204, {"OData-EntityId": "x"}, None, "1")]),
-               OperationResult(400, {}, {"error": {"code": "0x1", "message": "no"}}, "3")]
+    results = [
+        ChangeSetResult([OperationResult(204, {"OData-EntityId": "x"}, None, "1")]),
+        OperationResult(400, {}, {"error": {"code": "0x1", "message": "no"}}, "3"),
+    ]
     body, content_type = batchfmt.encode_batch_response(results)
     back = batchfmt.decode_batch_response(body, content_type)
     assert back[0].results[0].status == 204 and back[0].results[0].in_changeset
@@ -74,11 +93,20 @@ def test_unclosed_multipart_is_refused():
 def test_change_set_with_a_failing_operation_is_rolled_back_entirely(client, emulator):
     existing = emulator.create_record("accounts", {"name": "Before"})
     version_rows = emulator.count("accounts")
-    results = post_batch(client, [ChangeSet([
-        BatchRequest("POST", f"{API}/accounts", {}, {"name": "Created in change set"}, "1"),
-        BatchRequest("PATCH", f"{API}/accounts({existing})", {"If-Match": "*"}, {"name": "Changed in change set"}, "2"),
-        BatchRequest("POST", f"{API}/accounts", {}, {"name": "Bad", "industrycode": 999}, "3"),
-    ])])
+    results = post_batch(
+        client,
+        [
+            ChangeSet(
+                [
+                    BatchRequest("POST", f"{API}/accounts", {}, {"name": "Created in change set"}, "1"),
+                    BatchRequest(
+                        "PATCH", f"{API}/accounts({existing})", {"If-Match": "*"}, {"name": "Changed in change set"}, "2"
+                    ),
+                    BatchRequest("POST", f"{API}/accounts", {}, {"name": "Bad", "industrycode": 999}, "3"),
+                ]
+            )
+        ],
+    )
     assert len(results) == 1
     failure = results[0]
     assert isinstance(failure, OperationResult) and failure.status == 400 and failure.content_id == "3"
@@ -89,8 +117,17 @@ def test_change_set_with_a_failing_operation_is_rolled_back_entirely(client, emu
 
 def test_rolled_back_change_set_leaves_nothing_for_change_tracking(client, emulator):
     first = client.get("/api/data/v9.2/accounts", headers={"Prefer": "odata.track-changes"}).json()
-    post_batch(client, [ChangeSet([BatchRequest("POST", f"{API}/accounts", {}, {"name": "Ghost"}, "1"),
-                                   BatchRequest("POST", f"{API}/accounts", {}, {"name": "x" * 161}, "2")])])
+    post_batch(
+        client,
+        [
+            ChangeSet(
+                [
+                    BatchRequest("POST", f"{API}/accounts", {}, {"name": "Ghost"}, "1"),
+                    BatchRequest("POST", f"{API}/accounts", {}, {"name": "x" * 161}, "2"),
+                ]
+            )
+        ],
+    )
     delta = client.get(first["@odata.deltaLink"], headers={"Prefer": "odata.track-changes"}).json()
     assert delta["value"] == []
 
@@ -106,18 +143,28 @@ def test_batch_stops_at_the_first_failure_unless_continue_on_error(client, emula
 
 
 def test_content_id_reference_binds_a_record_created_earlier_in_the_change_set(client, emulator):
-    results = post_batch(client, [ChangeSet([
-        BatchRequest("POST", f"{API}/accounts", {}, {"name": "Parent"}, "1"),
-        BatchRequest("POST", f"{API}/contacts", {}, {"lastname": "Child", "parentcustomerid_account@odata.bind": "$1"}, "2"),
-    ])])
+    results = post_batch(
+        client,
+        [
+            ChangeSet(
+                [
+                    BatchRequest("POST", f"{API}/accounts", {}, {"name": "Parent"}, "1"),
+                    BatchRequest(
+                        "POST", f"{API}/contacts", {}, {"lastname": "Child", "parentcustomerid_account@odata.bind": "$1"}, "2"
+                    ),
+                ]
+            )
+        ],
+    )
     account_id = results[0].results[0].headers["odata-entityid"].rsplit("(", 1)[1].rstrip(")")
     contact_id = results[0].results[1].headers["odata-entityid"].rsplit("(", 1)[1].rstrip(")")
     assert emulator.record("contacts", contact_id)["parentcustomerid"] == ("account", account_id)
 
 
 def test_more_than_1000_operations_are_refused(client):
-    body, content_type = batchfmt.encode_batch([ChangeSet([BatchRequest("POST", f"{API}/accounts", {}, {"name": str(n)}, str(n))
-                                                           for n in range(1001)])])
+    body, content_type = batchfmt.encode_batch(
+        [ChangeSet([BatchRequest("POST", f"{API}/accounts", {}, {"name": str(n)}, str(n)) for n in range(1001)])]
+    )
     response = client.post("/api/data/v9.2/$batch", content=body, headers={"Content-Type": content_type})
     assert response.status_code == 400
     assert "1000" in response.json()["error"]["message"]
@@ -125,8 +172,15 @@ def test_more_than_1000_operations_are_refused(client):
 
 # --- the connector -----------------------------------------------------------------------------------
 def connector_for(emulator: DynamicsEmulator, **kwargs) -> DynamicsConnector:
-    return DynamicsConnector(BASE, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url_base=BASE,
-                             transport=emulator.transport(), **kwargs)
+    return DynamicsConnector(
+        BASE,
+        DEFAULT_TENANT,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        token_url_base=BASE,
+        transport=emulator.transport(),
+        **kwargs,
+    )
 
 
 def test_connector_writes_a_page_of_creates_in_one_batch_call(emulator):
@@ -134,8 +188,9 @@ def test_connector_writes_a_page_of_creates_in_one_batch_call(emulator):
     try:
         connector.discover_fields("contacts")
         before = emulator.calls("$batch")
-        results = connector.create("contacts", [WriteInput({"lastname": f"P{n}", "emailaddress1": f"p{n}@x.com"}, ref=str(n))
-                                                for n in range(250)])
+        results = connector.create(
+            "contacts", [WriteInput({"lastname": f"P{n}", "emailaddress1": f"p{n}@x.com"}, ref=str(n)) for n in range(250)]
+        )
         assert emulator.calls("$batch") - before == 1
         assert [r.ref for r in results] == [str(n) for n in range(250)] and all(r.ok for r in results)
         assert results[0].record.properties["emailaddress1"] == "p0@x.com"
@@ -147,8 +202,12 @@ def test_connector_writes_a_page_of_creates_in_one_batch_call(emulator):
 def test_connector_reports_the_failing_record_of_a_rolled_back_change_set_and_resends_the_others(emulator):
     connector = connector_for(emulator, changeset_size=3)  # several records per atomic change set
     try:
-        inputs = [WriteInput({"name": "One"}, ref="1"), WriteInput({"name": "Two", "industrycode": "999"}, ref="2"),
-                  WriteInput({"name": "Three"}, ref="3"), WriteInput({"name": "Four"}, ref="4")]
+        inputs = [
+            WriteInput({"name": "One"}, ref="1"),
+            WriteInput({"name": "Two", "industrycode": "999"}, ref="2"),
+            WriteInput({"name": "Three"}, ref="3"),
+            WriteInput({"name": "Four"}, ref="4"),
+        ]
         results = connector.create("accounts", inputs)
         assert [r.ref for r in results] == ["1", "2", "3", "4"]
         assert [r.ok for r in results] == [True, False, True, True]
@@ -170,8 +229,9 @@ def test_upsert_guards_follow_if_match_and_if_none_match(emulator):
         assert update_only[0].error.kind == ErrorKind.NOT_FOUND and emulator.record("accounts", missing) is None
         create_only = connector.upsert("accounts", [WriteInput({"name": "C"}, id=existing, ref="e")], mode="create")
         assert create_only[0].error.kind == ErrorKind.CONFLICT and emulator.record("accounts", existing)["name"] == "Existing"
-        upserted = connector.upsert("accounts", [WriteInput({"name": "New"}, id=missing, ref="n"),
-                                                 WriteInput({"name": "Changed"}, id=existing, ref="x")])
+        upserted = connector.upsert(
+            "accounts", [WriteInput({"name": "New"}, id=missing, ref="n"), WriteInput({"name": "Changed"}, id=existing, ref="x")]
+        )
         assert all(r.ok for r in upserted)
         assert emulator.record("accounts", missing)["name"] == "New"
         assert emulator.record("accounts", existing)["name"] == "Changed"
@@ -190,8 +250,9 @@ def test_connector_writes_lookups_with_odata_bind_and_reads_them_back_as_referen
         assert emulator.record("contacts", contact)["parentcustomerid"] == ("account", account)
         [record] = connector.read_by_ids("contacts", [contact])
         assert record.properties["parentcustomerid"] == account and record.properties["ownerid"] == user
-        opportunity = connector.create("opportunities", [WriteInput({"name": "Deal", "parentaccountid": account,
-                                                                     "parentcontactid": contact})])[0]
+        opportunity = connector.create(
+            "opportunities", [WriteInput({"name": "Deal", "parentaccountid": account, "parentcontactid": contact})]
+        )[0]
         assert emulator.record("opportunities", opportunity.id)["parentcontactid"] == ("contact", contact)
         cleared = connector.update("contacts", [WriteInput({"parentcustomerid": None}, id=contact)])
         assert cleared[0].ok and emulator.record("contacts", contact)["parentcustomerid"] is None
@@ -202,8 +263,9 @@ def test_connector_writes_lookups_with_odata_bind_and_reads_them_back_as_referen
 def test_binding_a_missing_parent_is_a_per_record_not_found(emulator):
     connector = connector_for(emulator)
     try:
-        [result] = connector.create("contacts", [WriteInput({"lastname": "Orphan",
-                                                             "parentcustomerid": "99999999-9999-9999-9999-999999999999"})])
+        [result] = connector.create(
+            "contacts", [WriteInput({"lastname": "Orphan", "parentcustomerid": "99999999-9999-9999-9999-999999999999"})]
+        )
         assert result.error.kind == ErrorKind.NOT_FOUND and "Does Not Exist" in result.error.message
         assert emulator.count("contacts") == 0
     finally:
@@ -239,9 +301,16 @@ def test_creates_lost_in_transit_are_retried_without_duplicates(emulator):
         emulator.set_knobs(faults={"drop": 0.5}, seed=11)
         results = []
         for batch_number in range(6):
-            results += connector.create("contacts", [WriteInput({"lastname": f"P{batch_number}-{n}",
-                                                                 "emailaddress1": f"p{batch_number}-{n}@x.com"}, ref=f"{batch_number}-{n}")
-                                                     for n in range(5)])
+            results += connector.create(
+                "contacts",
+                [
+                    WriteInput(
+                        {"lastname": f"P{batch_number}-{n}", "emailaddress1": f"p{batch_number}-{n}@x.com"},
+                        ref=f"{batch_number}-{n}",
+                    )
+                    for n in range(5)
+                ],
+            )
         emulator.set_knobs(faults={})
         assert emulator.counters()["faults"].get("drop after", 0) > 0, "no answer was lost after its effect; nothing was proved"
         assert all(r.ok for r in results), [r.error for r in results if not r.ok]
@@ -263,17 +332,27 @@ def test_a_chosen_id_that_already_exists_is_a_conflict_not_a_success(emulator):
         connector.close()
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                           max_leaves=10)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.lists(st.dictionaries(st.text(min_size=1, max_size=10), json_values, max_size=4), min_size=1, max_size=3),
-                min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.lists(st.dictionaries(st.text(min_size=1, max_size=10), json_values, max_size=4), min_size=1, max_size=3),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_any_json_bodies_survive_the_multipart_round_trip(changesets):
-    parts = [ChangeSet([BatchRequest("POST", f"{API}/accounts", {}, body, f"{i}-{j}") for j, body in enumerate(bodies)])
-             for i, bodies in enumerate(changesets)]
+    parts = [
+        ChangeSet([BatchRequest("POST", f"{API}/accounts", {}, body, f"{i}-{j}") for j, body in enumerate(bodies)])
+        for i, bodies in enumerate(changesets)
+    ]
     decoded = batchfmt.decode_batch(*batchfmt.encode_batch(parts))
-    assert [[(r.body, r.content_id) for r in cs.requests] for cs in decoded] == \
-        [[(r.body, r.content_id) for r in cs.requests] for cs in parts]
+    assert [[(r.body, r.content_id) for r in cs.requests] for cs in decoded] == [
+        [(r.body, r.content_id) for r in cs.requests] for cs in parts
+    ]

@@ -18,8 +18,9 @@ BASE = "http://dynamics.invalid"
 
 
 def connector_for(emulator: DynamicsEmulator) -> DynamicsConnector:
-    return DynamicsConnector(BASE, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url_base=BASE,
-                             transport=emulator.transport())
+    return DynamicsConnector(
+        BASE, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url_base=BASE, transport=emulator.transport()
+    )
 
 
 def read_sequence(connector: DynamicsConnector, cursor, page_size: int):
@@ -34,12 +35,15 @@ def read_sequence(connector: DynamicsConnector, cursor, page_size: int):
     raise AssertionError("delta pages never ended")
 
 
-operations = st.lists(st.one_of(
-    st.tuples(st.just("create"), st.integers(0, 10**6)),
-    st.tuples(st.just("edit"), st.integers(0, 50)),
-    st.tuples(st.just("delete"), st.integers(0, 50)),
-    st.tuples(st.just("read"), st.integers(1, 4)),
-), max_size=40)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), st.integers(0, 10**6)),
+        st.tuples(st.just("edit"), st.integers(0, 50)),
+        st.tuples(st.just("delete"), st.integers(0, 50)),
+        st.tuples(st.just("read"), st.integers(1, 4)),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -142,8 +146,9 @@ def test_tracked_query_refuses_filter_as_dataverse_does():
     emulator = DynamicsEmulator(limits=False)
     connector = connector_for(emulator)
     try:
-        response = connector.http._client.get("/accounts", params={"$filter": "name eq 'x'"},
-                                              headers={"Prefer": "odata.track-changes"})
+        response = connector.http._client.get(
+            "/accounts", params={"$filter": "name eq 'x'"}, headers={"Prefer": "odata.track-changes"}
+        )
         assert response.status_code == 400
         assert "change tracking" in response.json()["error"]["message"]
     finally:

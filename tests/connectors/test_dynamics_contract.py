@@ -24,8 +24,9 @@ class DynamicsHarness(Harness):
         return DynamicsEmulator(limits=False)
 
     def _connector(self, base_url: str, transport: Any, secret: str) -> DynamicsConnector:
-        return DynamicsConnector(base_url, DEFAULT_TENANT, DEFAULT_CLIENT_ID, secret, token_url_base=base_url,
-                                 transport=transport)
+        return DynamicsConnector(
+            base_url, DEFAULT_TENANT, DEFAULT_CLIENT_ID, secret, token_url_base=base_url, transport=transport
+        )
 
     def make_connector(self, emulator, base_url, transport) -> DynamicsConnector:
         connector = self._connector(base_url, transport, DEFAULT_CLIENT_SECRET)
@@ -39,8 +40,12 @@ class DynamicsHarness(Harness):
         return self._connector(base_url, transport, "not-the-secret")
 
     def new_properties(self, n: int) -> dict[str, Any]:
-        return {"firstname": f"Test{n}", "lastname": f"Person {n}", "emailaddress1": f"person{n}@example.com",
-                "jobtitle": "Engineer"}
+        return {
+            "firstname": f"Test{n}",
+            "lastname": f"Person {n}",
+            "emailaddress1": f"person{n}@example.com",
+            "jobtitle": "Engineer",
+        }
 
     def invalid_properties(self) -> dict[str, Any]:
         return {"lastname": "Invalid", "emailaddress1": "invalid@example.com", "preferredcontactmethodcode": "99"}
@@ -71,8 +76,14 @@ def test_connector_reads_and_writes_over_https_trusting_the_emulator_ca(tmp_path
     running = emulator.serve("127.0.0.1", 0, tls=True, ca_file=ca_file)
     try:
         assert running.base_url.startswith("https://")
-        connector = DynamicsConnector(running.base_url, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-                                      token_url_base=running.base_url, verify=str(ca_file))
+        connector = DynamicsConnector(
+            running.base_url,
+            DEFAULT_TENANT,
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            token_url_base=running.base_url,
+            verify=str(ca_file),
+        )
         try:
             assert connector.test_connection().ok
             emulator.create_record("contacts", {"lastname": "Secure", "emailaddress1": "secure@example.com"})
@@ -89,8 +100,14 @@ def test_connector_refuses_the_emulator_certificate_without_its_ca():
     emulator = DynamicsEmulator(limits=False)
     running = emulator.serve("127.0.0.1", 0, tls=True)
     try:
-        connector = DynamicsConnector(running.base_url, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-                                      token_url_base=running.base_url, retry=default_retry(total=0))
+        connector = DynamicsConnector(
+            running.base_url,
+            DEFAULT_TENANT,
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            token_url_base=running.base_url,
+            retry=default_retry(total=0),
+        )
         try:
             result = connector.test_connection()
         finally:

@@ -23,9 +23,13 @@ BASE = "http://dynamics.invalid"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def token_for(http: httpx.Client, base: str = BASE, client_id: str = DEFAULT_CLIENT_ID, secret: str = DEFAULT_CLIENT_SECRET) -> str:
-    response = http.post(f"{base}/{DEFAULT_TENANT}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": f"{base}/.default"})
+def token_for(
+    http: httpx.Client, base: str = BASE, client_id: str = DEFAULT_CLIENT_ID, secret: str = DEFAULT_CLIENT_SECRET
+) -> str:
+    response = http.post(
+        f"{base}/{DEFAULT_TENANT}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": f"{base}/.default"},
+    )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
@@ -44,35 +48,50 @@ def api(emulator):
 
 
 def connector_for(emulator, **kwargs) -> DynamicsConnector:
-    return DynamicsConnector(BASE, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url_base=BASE,
-                             transport=emulator.transport(), **kwargs)
+    return DynamicsConnector(
+        BASE,
+        DEFAULT_TENANT,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        token_url_base=BASE,
+        transport=emulator.transport(),
+        **kwargs,
+    )
 
 
 # --- metadata -------------------------------------------------------------------------------------------
 def test_entity_definition_resolves_a_table_as_clients_use_it(api):
-    body = api.get("EntityDefinitions(LogicalName='account')",
-                   params={"$select": "LogicalName,EntitySetName,PrimaryIdAttribute", "$expand": "Attributes"}).json()
+    body = api.get(
+        "EntityDefinitions(LogicalName='account')",
+        params={"$select": "LogicalName,EntitySetName,PrimaryIdAttribute", "$expand": "Attributes"},
+    ).json()
     assert (body["EntitySetName"], body["PrimaryIdAttribute"], body["LogicalName"]) == ("accounts", "accountid", "account")
     by_name = {a["LogicalName"]: a for a in body["Attributes"]}
     assert by_name["name"]["@odata.type"] == "#Microsoft.Dynamics.CRM.StringAttributeMetadata"
     assert by_name["name"]["MaxLength"] == 160 and by_name["name"]["RequiredLevel"]["Value"] == "ApplicationRequired"
     assert by_name["primarycontactid"]["Targets"] == ["contact"]
-    listed = api.get("EntityDefinitions", params={"$filter": "LogicalName eq 'contact'", "$select": "LogicalName,EntitySetName"}).json()
+    listed = api.get(
+        "EntityDefinitions", params={"$filter": "LogicalName eq 'contact'", "$select": "LogicalName,EntitySetName"}
+    ).json()
     assert [e["EntitySetName"] for e in listed["value"]] == ["contacts"]
     missing = api.get("EntityDefinitions(LogicalName='nosuchtable')")
     assert missing.status_code == 404 and set(missing.json()["error"]) == {"code", "message"}
 
 
 def test_option_set_metadata_carries_values_and_localized_labels(api):
-    body = api.get("EntityDefinitions(LogicalName='lead')/Attributes(LogicalName='leadsourcecode')/"
-                   "Microsoft.Dynamics.CRM.PicklistAttributeMetadata", params={"$select": "LogicalName",
-                                                                              "$expand": "OptionSet($select=Options)"}).json()
+    body = api.get(
+        "EntityDefinitions(LogicalName='lead')/Attributes(LogicalName='leadsourcecode')/"
+        "Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
+        params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
+    ).json()
     trade_show = next(o for o in body["OptionSet"]["Options"] if o["Value"] == 7)
     labels = {l["LanguageCode"]: l["Label"] for l in trade_show["Label"]["LocalizedLabels"]}
     assert labels == {1033: "Trade Show", 1031: "Messe"}
     assert trade_show["Label"]["UserLocalizedLabel"]["Label"] == "Trade Show"
-    status = api.get("EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.StatusAttributeMetadata",
-                     params={"$expand": "OptionSet"}).json()["value"][0]
+    status = api.get(
+        "EntityDefinitions(LogicalName='lead')/Attributes/Microsoft.Dynamics.CRM.StatusAttributeMetadata",
+        params={"$expand": "OptionSet"},
+    ).json()["value"][0]
     assert {o["Value"]: o["State"] for o in status["OptionSet"]["Options"]}[3] == 1  # Qualified belongs to statecode 1
 
 
@@ -80,17 +99,25 @@ def test_connector_discovers_fields_as_the_engine_expects(emulator):
     connector = connector_for(emulator)
     try:
         contacts = {f.name: f for f in connector.discover_fields("contacts")}
-        assert contacts["parentcustomerid"].type == FieldType.REFERENCE and contacts["parentcustomerid"].reference_to == "accounts"
+        assert (
+            contacts["parentcustomerid"].type == FieldType.REFERENCE and contacts["parentcustomerid"].reference_to == "accounts"
+        )
         assert contacts["ownerid"].type == FieldType.OWNER and contacts["ownerid"].reference_to == "systemusers"
         assert contacts["emailaddress1"].type == FieldType.EMAIL and contacts["fullname"].read_only
         assert "contactid" not in contacts and contacts["lastname"].required
         status = contacts["statuscode"]
-        assert status.type == FieldType.ENUM and {(o.value, o.label) for o in status.options} == {("1", "Active"), ("2", "Inactive")}
+        assert status.type == FieldType.ENUM and {(o.value, o.label) for o in status.options} == {
+            ("1", "Active"),
+            ("2", "Inactive"),
+        }
         accounts = {f.name: f for f in connector.discover_fields("accounts")}
         assert accounts["industrycode"].option_by_value("1").label == "Accounting"
         assert accounts["customertypecode"].option_by_value("3").label == "Customer"
         opportunities = {f.name: f for f in connector.discover_fields("opportunities")}
-        assert (opportunities["parentaccountid"].reference_to, opportunities["parentcontactid"].reference_to) == ("accounts", "contacts")
+        assert (opportunities["parentaccountid"].reference_to, opportunities["parentcontactid"].reference_to) == (
+            "accounts",
+            "contacts",
+        )
         assert opportunities["estimatedclosedate"].type == FieldType.DATE
         users = connector.object_type("systemusers")
         assert users.read_only and users.email_field == "internalemailaddress"
@@ -104,11 +131,20 @@ def test_connector_discovers_fields_as_the_engine_expects(emulator):
 def test_select_filter_orderby_top_count_and_paging(api, emulator):
     for n, city in enumerate(["Berlin", "Seattle", "berlin", "London", "Berlin"]):
         emulator.create_record("accounts", {"name": f"Acme {n}", "address1_city": city, "numberofemployees": n * 10})
-    body = api.get("accounts", params={"$select": "name,numberofemployees", "$filter": "address1_city eq 'BERLIN' and numberofemployees ge 20",
-                                       "$orderby": "numberofemployees desc", "$count": "true"}).json()
+    body = api.get(
+        "accounts",
+        params={
+            "$select": "name,numberofemployees",
+            "$filter": "address1_city eq 'BERLIN' and numberofemployees ge 20",
+            "$orderby": "numberofemployees desc",
+            "$count": "true",
+        },
+    ).json()
     assert [r["name"] for r in body["value"]] == ["Acme 4", "Acme 2"] and body["@odata.count"] == 2
     assert set(body["value"][0]) == {"@odata.etag", "name", "numberofemployees", "accountid"}
-    assert [r["name"] for r in api.get("accounts", params={"$orderby": "name", "$top": "2", "$select": "name"}).json()["value"]] == ["Acme 0", "Acme 1"]
+    assert [
+        r["name"] for r in api.get("accounts", params={"$orderby": "name", "$top": "2", "$select": "name"}).json()["value"]
+    ] == ["Acme 0", "Acme 1"]
     first = api.get("accounts", params={"$select": "name", "$orderby": "name"}, headers={"Prefer": "odata.maxpagesize=2"})
     assert first.headers["Preference-Applied"] == "odata.maxpagesize=2"
     names, page = [], first.json()
@@ -123,9 +159,11 @@ def test_select_filter_orderby_top_count_and_paging(api, emulator):
 def test_lookup_values_annotations_and_expand(api, emulator):
     account = emulator.create_record("accounts", {"name": "Parent Co", "industrycode": 7})
     contact = emulator.create_record("contacts", {"lastname": "Child", "parentcustomerid": account})
-    body = api.get(f"contacts({contact})", params={"$select": "lastname,_parentcustomerid_value",
-                                                   "$expand": "parentcustomerid_account($select=name,industrycode)"},
-                   headers={"Prefer": 'odata.include-annotations="*"'}).json()
+    body = api.get(
+        f"contacts({contact})",
+        params={"$select": "lastname,_parentcustomerid_value", "$expand": "parentcustomerid_account($select=name,industrycode)"},
+        headers={"Prefer": 'odata.include-annotations="*"'},
+    ).json()
     assert body["_parentcustomerid_value"] == account
     assert body["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
     assert body["parentcustomerid_account"]["name"] == "Parent Co"
@@ -175,13 +213,16 @@ def test_create_answers_204_with_entity_id_or_201_with_representation(api):
     assert rich.status_code == 201 and rich.json()["name"] == "Rich" and rich.json()["statecode"] == 0
 
 
-@pytest.mark.parametrize("body, says", [
-    ({"nosuch": 1}, "does not exist on type"),
-    ({"name": "x" * 161}, "exceeded the maximum allowed length"),
-    ({"name": "A", "industrycode": 999}, "outside the valid range"),
-    ({"name": "A", "numberofemployees": "many"}, "Edm.Int32"),
-    ({"name": "A", "primarycontactid@odata.bind": "/contacts(11111111-2222-3333-4444-555555555555)"}, "Does Not Exist"),
-])
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ({"nosuch": 1}, "does not exist on type"),
+        ({"name": "x" * 161}, "exceeded the maximum allowed length"),
+        ({"name": "A", "industrycode": 999}, "outside the valid range"),
+        ({"name": "A", "numberofemployees": "many"}, "Edm.Int32"),
+        ({"name": "A", "primarycontactid@odata.bind": "/contacts(11111111-2222-3333-4444-555555555555)"}, "Does Not Exist"),
+    ],
+)
 def test_validation_errors_use_the_dataverse_error_body(api, body, says):
     response = api.post("accounts", json=body)
     assert response.status_code in (400, 404)
@@ -199,14 +240,28 @@ def test_missing_or_bad_token_is_401_with_www_authenticate(emulator):
 
 def test_token_endpoint_speaks_azure_ad(emulator):
     http = httpx.Client(transport=emulator.transport(), base_url=BASE)
-    wrong = http.post(f"/{DEFAULT_TENANT}/oauth2/v2.0/token", data={"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
-                                                                     "client_secret": "bad", "scope": f"{BASE}/.default"})
+    wrong = http.post(
+        f"/{DEFAULT_TENANT}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": "bad",
+            "scope": f"{BASE}/.default",
+        },
+    )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     assert wrong.json()["error_codes"] == [7000215] and wrong.json()["error_description"].startswith("AADSTS7000215:")
     grant = http.post(f"/{DEFAULT_TENANT}/oauth2/v2.0/token", data={"grant_type": "password", "client_id": DEFAULT_CLIENT_ID})
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
-    ok = http.post(f"/{DEFAULT_TENANT}/oauth2/v2.0/token", data={"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID,
-                                                                  "client_secret": DEFAULT_CLIENT_SECRET, "scope": f"{BASE}/.default"})
+    ok = http.post(
+        f"/{DEFAULT_TENANT}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "scope": f"{BASE}/.default",
+        },
+    )
     assert ok.json()["token_type"] == "Bearer" and ok.json()["expires_in"] == 3599
 
 
@@ -221,13 +276,18 @@ def test_request_limit_answers_429_with_retry_after_and_dataverse_code():
     emulator = DynamicsEmulator(requests_per_window=3, window_seconds=300)
     http = httpx.Client(transport=emulator.transport(), base_url=BASE)
     headers = {"Authorization": f"Bearer {token_for(http)}"}
-    remaining = [http.get("/api/data/v9.2/WhoAmI", headers=headers).headers["x-ms-ratelimit-burst-remaining-xrm-requests"]
-                 for _ in range(3)]
+    remaining = [
+        http.get("/api/data/v9.2/WhoAmI", headers=headers).headers["x-ms-ratelimit-burst-remaining-xrm-requests"]
+        for _ in range(3)
+    ]
     assert remaining == ["2", "1", "0"]
     refused = http.get("/api/data/v9.2/WhoAmI", headers=headers)
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert refused.json()["error"]["code"] == "0x80072322"
-    assert "6000" not in refused.json()["error"]["message"] and "over time window of 300 seconds" in refused.json()["error"]["message"]
+    assert (
+        "6000" not in refused.json()["error"]["message"]
+        and "over time window of 300 seconds" in refused.json()["error"]["message"]
+    )
     assert "x-ms-ratelimit-time-remaining-xrm-requests" in refused.headers
 
 
@@ -300,7 +360,9 @@ def test_control_endpoints_edit_records_over_http(emulator):
     http = httpx.Client(transport=emulator.transport(), base_url=BASE)
     created = http.post("/_emulator/records", json={"entity_set": "accounts", "properties": {"name": "Over HTTP"}})
     record_id = created.json()["id"]
-    assert http.post("/_emulator/edit", json={"entity_set": "accounts", "id": record_id, "properties": {"name": "Edited"}}).json()["ok"]
+    assert http.post(
+        "/_emulator/edit", json={"entity_set": "accounts", "id": record_id, "properties": {"name": "Edited"}}
+    ).json()["ok"]
     assert emulator.record("accounts", record_id)["name"] == "Edited"
     assert http.get("/_emulator/state").json()["counts"]["accounts"] == 1
     assert http.post("/_emulator/expire-tokens").json()["ok"]
@@ -309,20 +371,41 @@ def test_control_endpoints_edit_records_over_http(emulator):
 @pytest.mark.slow
 def test_manage_py_emulator_serves_the_app_it_was_given_over_https(tmp_path):
     ca_file = tmp_path / "ca.pem"
-    process = subprocess.Popen([sys.executable, "manage.py", "emulator", "dynamics", "--port", "0", "--seed-size", "4",
-                                "--client-id", "0a0b0c0d-0000-4000-8000-000000000001", "--client-secret", "cli-secret",
-                                "--tls", "--ca-file", str(ca_file)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "emulator",
+            "dynamics",
+            "--port",
+            "0",
+            "--seed-size",
+            "4",
+            "--client-id",
+            "0a0b0c0d-0000-4000-8000-000000000001",
+            "--client-secret",
+            "cli-secret",
+            "--tls",
+            "--ca-file",
+            str(ca_file),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         line = process.stdout.readline()
         match = re.search(r"(https://127\.0\.0\.1:\d+)", line)
         assert match, line + (process.stderr.read() if process.poll() is not None else "")
         base = match.group(1)
-        good = DynamicsConnector(base, DEFAULT_TENANT, "0a0b0c0d-0000-4000-8000-000000000001", "cli-secret",
-                                 token_url_base=base, verify=str(ca_file))
-        default_app = DynamicsConnector(base, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url_base=base,
-                                        verify=str(ca_file))
+        good = DynamicsConnector(
+            base, DEFAULT_TENANT, "0a0b0c0d-0000-4000-8000-000000000001", "cli-secret", token_url_base=base, verify=str(ca_file)
+        )
+        default_app = DynamicsConnector(
+            base, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url_base=base, verify=str(ca_file)
+        )
         try:
             assert good.test_connection().ok
             page = good.read_changes("accounts", None, 100)
@@ -342,21 +425,30 @@ def test_manage_py_emulator_serves_the_app_it_was_given_over_https(tmp_path):
 def test_connection_settings_point_a_connector_at_the_emulator():
     emulator = DynamicsEmulator(limits=False, client_id="0a0b0c0d-0000-4000-8000-000000000009", client_secret="s")
     config, credentials = emulator.connection_settings(BASE)
-    connector = DynamicsConnector(config["org_url"], config["tenant_id"], config["client_id"], credentials["client_secret"],
-                                  token_url_base=config["token_url_base"], transport=emulator.transport())
+    connector = DynamicsConnector(
+        config["org_url"],
+        config["tenant_id"],
+        config["client_id"],
+        credentials["client_secret"],
+        token_url_base=config["token_url_base"],
+        transport=emulator.transport(),
+    )
     try:
         assert connector.test_connection().ok
     finally:
         connector.close()
 
 
-@pytest.mark.parametrize("params, headers", [
-    ({"$top": "many"}, {}),
-    ({}, {"Prefer": "odata.maxpagesize=lots"}),
-    ({"$filter": "name eq"}, {}),
-    ({"$orderby": "name sideways"}, {}),
-    ({"$select": "nosuchcolumn"}, {}),
-])
+@pytest.mark.parametrize(
+    "params, headers",
+    [
+        ({"$top": "many"}, {}),
+        ({}, {"Prefer": "odata.maxpagesize=lots"}),
+        ({"$filter": "name eq"}, {}),
+        ({"$orderby": "name sideways"}, {}),
+        ({"$select": "nosuchcolumn"}, {}),
+    ],
+)
 def test_malformed_queries_are_400_with_the_error_body(api, params, headers):
     response = api.get("accounts", params=params, headers=headers)
     assert response.status_code == 400 and set(response.json()["error"]) == {"code", "message"}

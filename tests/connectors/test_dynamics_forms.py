@@ -28,27 +28,36 @@ def emulator() -> DynamicsEmulator:
 
 
 def form_data(**overrides) -> dict[str, str]:
-    return {"org_url": EMULATOR_URL, "tenant_id": DEFAULT_TENANT, "client_id": DEFAULT_CLIENT_ID,
-            "client_secret": DEFAULT_CLIENT_SECRET, "token_url_base": EMULATOR_URL, **overrides}
+    return {
+        "org_url": EMULATOR_URL,
+        "tenant_id": DEFAULT_TENANT,
+        "client_id": DEFAULT_CLIENT_ID,
+        "client_secret": DEFAULT_CLIENT_SECRET,
+        "token_url_base": EMULATOR_URL,
+        **overrides,
+    }
 
 
-@pytest.mark.parametrize("org_url, says", [
-    ("", "Enter the organization URL"),
-    ("contoso.crm.dynamics.com", "starting with https://"),
-    ("http://contoso.crm.dynamics.com", "must start with https://"),
-    ("ftp://contoso.crm.dynamics.com", "must start with https://"),
-    ("https://contoso.crm.dynamics.com/main.aspx?appid=1234", "without a path such as /main.aspx"),
-    ("https://contoso.crm.dynamics.com/api/data/v9.2", "without a path"),
-    ("https://contoso.crm.dynamics.com:8443", "without a port"),
-    ("https://user:pw@contoso.crm.dynamics.com", "user name or password"),
-    ("https://contoso .crm.dynamics.com", "cannot contain spaces"),
-    ("https://contoso.dynamics.com", "is not a Dynamics 365 address"),
-    ("https://crm.dynamics.com", "is not a Dynamics 365 address"),
-    ("https://contoso.crm.dynamics.com.evil.example", "is not a Dynamics 365 address"),
-    ("https://contoso.crm99.dynamics.com", "is not a Dynamics 365 address"),
-    ("https://10.0.0.5", "is not a Dynamics 365 address"),
-    ("https://169.254.169.254", "is not a Dynamics 365 address"),
-])
+@pytest.mark.parametrize(
+    "org_url, says",
+    [
+        ("", "Enter the organization URL"),
+        ("contoso.crm.dynamics.com", "starting with https://"),
+        ("http://contoso.crm.dynamics.com", "must start with https://"),
+        ("ftp://contoso.crm.dynamics.com", "must start with https://"),
+        ("https://contoso.crm.dynamics.com/main.aspx?appid=1234", "without a path such as /main.aspx"),
+        ("https://contoso.crm.dynamics.com/api/data/v9.2", "without a path"),
+        ("https://contoso.crm.dynamics.com:8443", "without a port"),
+        ("https://user:pw@contoso.crm.dynamics.com", "user name or password"),
+        ("https://contoso .crm.dynamics.com", "cannot contain spaces"),
+        ("https://contoso.dynamics.com", "is not a Dynamics 365 address"),
+        ("https://crm.dynamics.com", "is not a Dynamics 365 address"),
+        ("https://contoso.crm.dynamics.com.evil.example", "is not a Dynamics 365 address"),
+        ("https://contoso.crm99.dynamics.com", "is not a Dynamics 365 address"),
+        ("https://10.0.0.5", "is not a Dynamics 365 address"),
+        ("https://169.254.169.254", "is not a Dynamics 365 address"),
+    ],
+)
 def test_bad_org_urls_are_refused_with_what_to_type(org_url, says):
     form = DynamicsCredentialsForm(form_data(org_url=org_url))
     assert not form.is_valid()
@@ -61,13 +70,16 @@ def test_loopback_is_refused_when_not_an_allowed_emulator_host(settings):
     assert not form.is_valid() and "org_url" in form.errors and "token_url_base" in form.errors
 
 
-@pytest.mark.parametrize("org_url, stored", [
-    ("https://contoso.crm.dynamics.com/", "https://contoso.crm.dynamics.com"),
-    ("https://Contoso.CRM4.dynamics.com", "https://contoso.crm4.dynamics.com"),
-    ("https://fabrikam.crm11.dynamics.com", "https://fabrikam.crm11.dynamics.com"),
-    (" https://org-1.crm21.dynamics.com ", "https://org-1.crm21.dynamics.com"),
-    (EMULATOR_URL, EMULATOR_URL),
-])
+@pytest.mark.parametrize(
+    "org_url, stored",
+    [
+        ("https://contoso.crm.dynamics.com/", "https://contoso.crm.dynamics.com"),
+        ("https://Contoso.CRM4.dynamics.com", "https://contoso.crm4.dynamics.com"),
+        ("https://fabrikam.crm11.dynamics.com", "https://fabrikam.crm11.dynamics.com"),
+        (" https://org-1.crm21.dynamics.com ", "https://org-1.crm21.dynamics.com"),
+        (EMULATOR_URL, EMULATOR_URL),
+    ],
+)
 def test_dynamics_hosts_and_regional_variants_are_accepted(org_url, stored):
     form = DynamicsCredentialsForm(form_data(org_url=org_url, token_url_base=""))
     assert form.is_valid(), form.errors
@@ -75,14 +87,17 @@ def test_dynamics_hosts_and_regional_variants_are_accepted(org_url, stored):
     assert form.get_config()["token_url_base"] == "https://login.microsoftonline.com"
 
 
-@pytest.mark.parametrize("field, value, says", [
-    ("tenant_id", "not a tenant", "tenant ID is a GUID"),
-    ("client_id", "my-app", "client ID is a GUID"),
-    ("client_secret", "", "Enter the client secret"),
-    ("client_secret", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "secret's ID"),
-    ("token_url_base", "https://evil.example.com", "Azure AD login host"),
-    ("token_url_base", "http://login.microsoftonline.com", "Azure AD login host"),
-])
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        ("tenant_id", "not a tenant", "tenant ID is a GUID"),
+        ("client_id", "my-app", "client ID is a GUID"),
+        ("client_secret", "", "Enter the client secret"),
+        ("client_secret", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "secret's ID"),
+        ("token_url_base", "https://evil.example.com", "Azure AD login host"),
+        ("token_url_base", "http://login.microsoftonline.com", "Azure AD login host"),
+    ],
+)
 def test_other_fields_say_what_is_wrong(field, value, says):
     form = DynamicsCredentialsForm(form_data(**{field: value}))
     assert not form.is_valid()
@@ -97,8 +112,11 @@ def test_tenant_may_be_given_as_its_onmicrosoft_domain():
 
 @pytest.mark.django_db
 def test_secret_is_write_only_and_blank_keeps_the_saved_one():
-    saved = ConnectionFactory(system="dynamics", config=form_data(client_secret=None),
-                              credentials={"client_secret": "the-saved-secret", "webhook_key": "hook-key"})
+    saved = ConnectionFactory(
+        system="dynamics",
+        config=form_data(client_secret=None),
+        credentials={"client_secret": "the-saved-secret", "webhook_key": "hook-key"},
+    )
     form = DynamicsCredentialsForm(connection=saved)
     html = form.as_p()
     assert "the-saved-secret" not in html and "hook-key" not in html
@@ -110,7 +128,9 @@ def test_secret_is_write_only_and_blank_keeps_the_saved_one():
     saved.refresh_from_db()
     assert saved.credentials == {"client_secret": "the-saved-secret", "webhook_key": "hook-key"}
     with db.cursor() as cursor:
-        cursor.execute("SELECT credentials FROM connectors_connection WHERE id = %s", [saved.pk.hex if db.vendor == "sqlite" else saved.pk])
+        cursor.execute(
+            "SELECT credentials FROM connectors_connection WHERE id = %s", [saved.pk.hex if db.vendor == "sqlite" else saved.pk]
+        )
         raw = cursor.fetchone()[0]
     assert "the-saved-secret" not in str(raw)
 
@@ -123,12 +143,15 @@ def test_connection_test_passes_with_the_emulator_app(emulator):
     assert result.account == emulator.organization_id
 
 
-@pytest.mark.parametrize("overrides, says", [
-    ({"client_secret": "wrong-secret"}, "client secret is wrong"),
-    ({"client_id": "00000000-1111-2222-3333-444444444444"}, "Application (client) ID"),
-    ({"tenant_id": "99999999-8888-7777-6666-555555555555"}, "Directory (tenant) ID"),
-    ({"token_url_base": "http://localhost:8555"}, "org URL"),  # a token for another resource than the org
-])
+@pytest.mark.parametrize(
+    "overrides, says",
+    [
+        ({"client_secret": "wrong-secret"}, "client secret is wrong"),
+        ({"client_id": "00000000-1111-2222-3333-444444444444"}, "Application (client) ID"),
+        ({"tenant_id": "99999999-8888-7777-6666-555555555555"}, "Directory (tenant) ID"),
+        ({"token_url_base": "http://localhost:8555"}, "org URL"),  # a token for another resource than the org
+    ],
+)
 def test_connection_test_explains_each_azure_ad_refusal(emulator, overrides, says, caplog):
     caplog.set_level(logging.DEBUG)
     form = DynamicsCredentialsForm(form_data(**overrides))
@@ -158,8 +181,15 @@ def test_unreachable_org_is_explained():
 
 
 def connector_for(emulator, **kwargs) -> DynamicsConnector:
-    return DynamicsConnector(EMULATOR_URL, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url_base=EMULATOR_URL,
-                             transport=emulator.transport(), **kwargs)
+    return DynamicsConnector(
+        EMULATOR_URL,
+        DEFAULT_TENANT,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        token_url_base=EMULATOR_URL,
+        transport=emulator.transport(),
+        **kwargs,
+    )
 
 
 def test_token_expired_mid_run_is_refreshed_transparently(emulator):
@@ -188,8 +218,9 @@ def test_cached_token_is_used_until_close_to_expiry(emulator):
 
 
 def test_bad_secret_is_a_permanent_auth_error_on_operations(emulator):
-    connector = DynamicsConnector(EMULATOR_URL, DEFAULT_TENANT, DEFAULT_CLIENT_ID, "nope", token_url_base=EMULATOR_URL,
-                                  transport=emulator.transport())
+    connector = DynamicsConnector(
+        EMULATOR_URL, DEFAULT_TENANT, DEFAULT_CLIENT_ID, "nope", token_url_base=EMULATOR_URL, transport=emulator.transport()
+    )
     try:
         with pytest.raises(Exception) as caught:
             connector.read_changes("contacts", None)
@@ -201,8 +232,9 @@ def test_bad_secret_is_a_permanent_auth_error_on_operations(emulator):
 
 @pytest.mark.django_db
 def test_tokens_are_kept_encrypted_on_the_connection_and_reused_by_the_next_run(emulator):
-    connection = ConnectionFactory(system="dynamics", config=form_data(client_secret=None),
-                                   credentials={"client_secret": DEFAULT_CLIENT_SECRET})
+    connection = ConnectionFactory(
+        system="dynamics", config=form_data(client_secret=None), credentials={"client_secret": DEFAULT_CLIENT_SECRET}
+    )
     transport = emulator.transport()
     first = connection.connector(transport=transport)
     try:
@@ -213,7 +245,10 @@ def test_tokens_are_kept_encrypted_on_the_connection_and_reused_by_the_next_run(
     token = connection.oauth_tokens["access_token"]
     assert connection.token_expires_at is not None
     with db.cursor() as cursor:
-        cursor.execute("SELECT oauth_tokens FROM connectors_connection WHERE id = %s", [connection.pk.hex if db.vendor == "sqlite" else connection.pk])
+        cursor.execute(
+            "SELECT oauth_tokens FROM connectors_connection WHERE id = %s",
+            [connection.pk.hex if db.vendor == "sqlite" else connection.pk],
+        )
         assert token not in str(cursor.fetchone()[0])
     second = connection.connector(transport=transport)
     try:
@@ -235,8 +270,9 @@ def test_incomplete_connection_is_a_config_error():
 def test_connection_actions_record_status_and_cache_the_schema(emulator):
     from connectors import actions
 
-    connection = ConnectionFactory(system="dynamics", config=form_data(client_secret=None),
-                                   credentials={"client_secret": DEFAULT_CLIENT_SECRET})
+    connection = ConnectionFactory(
+        system="dynamics", config=form_data(client_secret=None), credentials={"client_secret": DEFAULT_CLIENT_SECRET}
+    )
     result = actions.test_connection(connection, transport=emulator.transport())
     assert result.ok, result.message
     connection.refresh_from_db()

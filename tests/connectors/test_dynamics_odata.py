@@ -17,27 +17,38 @@ FIELDS = ["name", "emailaddress1", "numberofemployees", "revenue", "statecode", 
 
 strings = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 guids = st.uuids()
-datetimes = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2040, 1, 1),
-                         timezones=st.just(dt.timezone.utc)).map(lambda d: d.replace(microsecond=0))
+datetimes = st.datetimes(
+    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2040, 1, 1), timezones=st.just(dt.timezone.utc)
+).map(lambda d: d.replace(microsecond=0))
 literals = st.one_of(
-    strings, st.integers(-10**6, 10**6), st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False),
-    st.booleans(), st.none(), guids, datetimes, st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2040, 1, 1)),
+    strings,
+    st.integers(-(10**6), 10**6),
+    st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False),
+    st.booleans(),
+    st.none(),
+    guids,
+    datetimes,
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2040, 1, 1)),
 ).map(Literal)
 fields = st.sampled_from(FIELDS).map(Field)
 comparisons = st.builds(Compare, st.sampled_from(odata.COMPARISONS), fields, literals)
 calls = st.builds(Call, st.sampled_from(odata.STRING_FUNCTIONS), fields, strings.map(Literal))
 ins = st.builds(In, fields, st.lists(literals, min_size=1, max_size=4).map(tuple))
-trees = st.recursive(st.one_of(comparisons, calls, ins),
-                     lambda inner: st.one_of(st.builds(And, inner, inner), st.builds(Or, inner, inner), st.builds(Not, inner)),
-                     max_leaves=8)
+trees = st.recursive(
+    st.one_of(comparisons, calls, ins),
+    lambda inner: st.one_of(st.builds(And, inner, inner), st.builds(Or, inner, inner), st.builds(Not, inner)),
+    max_leaves=8,
+)
 
 row_values = {
-    "name": st.one_of(st.none(), strings), "emailaddress1": st.one_of(st.none(), strings),
+    "name": st.one_of(st.none(), strings),
+    "emailaddress1": st.one_of(st.none(), strings),
     "numberofemployees": st.one_of(st.none(), st.integers(-100, 100)),
     "revenue": st.one_of(st.none(), st.decimals(min_value=-100, max_value=100, places=2, allow_nan=False)),
     "statecode": st.one_of(st.none(), st.integers(0, 2)),
     "modifiedon": st.one_of(st.none(), datetimes.map(lambda d: d.isoformat().replace("+00:00", "Z"))),
-    "_ownerid_value": st.one_of(st.none(), guids.map(str)), "donotemail": st.one_of(st.none(), st.booleans()),
+    "_ownerid_value": st.one_of(st.none(), guids.map(str)),
+    "donotemail": st.one_of(st.none(), st.booleans()),
 }
 rows = st.fixed_dictionaries(row_values)
 
@@ -139,7 +150,9 @@ def test_guid_date_and_datetime_literals_are_typed():
     assert tree.left.left.right.value == owner
     assert tree.left.right.right.value == dt.datetime(2024, 5, 1, 10, tzinfo=dt.timezone.utc)
     assert tree.right.right.value == dt.date(2025, 1, 1)
-    assert odata.matches(tree, {"_ownerid_value": str(owner).upper(), "modifiedon": "2024-06-01T00:00:00Z", "createdon": "2024-12-31"})
+    assert odata.matches(
+        tree, {"_ownerid_value": str(owner).upper(), "modifiedon": "2024-06-01T00:00:00Z", "createdon": "2024-12-31"}
+    )
 
 
 def test_dataverse_in_function_matches_any_listed_value():
@@ -154,10 +167,22 @@ def test_null_compares_only_with_eq_and_ne():
     assert odata.matches(odata.parse_filter("numberofemployees ne 5"), {"numberofemployees": None})
 
 
-@pytest.mark.parametrize("text", [
-    "name eq", "name equals 'x'", "eq 'x'", "(name eq 'x'", "name eq 'x')", "contains(name)", "name eq 'unterminated",
-    "name eq 'x' and", "name eq 'x' or or name eq 'y'", "contains(name,5)", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name eq",
+        "name equals 'x'",
+        "eq 'x'",
+        "(name eq 'x'",
+        "name eq 'x')",
+        "contains(name)",
+        "name eq 'unterminated",
+        "name eq 'x' and",
+        "name eq 'x' or or name eq 'y'",
+        "contains(name,5)",
+        "",
+    ],
+)
 def test_malformed_filters_are_refused_with_a_position(text):
     with pytest.raises(ODataError) as caught:
         odata.parse_filter(text)
@@ -165,7 +190,11 @@ def test_malformed_filters_are_refused_with_a_position(text):
 
 
 def test_orderby_and_select_parse():
-    assert odata.parse_orderby("name asc, modifiedon desc,statecode") == [("name", False), ("modifiedon", True), ("statecode", False)]
+    assert odata.parse_orderby("name asc, modifiedon desc,statecode") == [
+        ("name", False),
+        ("modifiedon", True),
+        ("statecode", False),
+    ]
     with pytest.raises(ODataError):
         odata.parse_orderby("name sideways")
     assert odata.parse_select("name, websiteurl") == ["name", "websiteurl"]

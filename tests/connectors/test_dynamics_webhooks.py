@@ -44,8 +44,15 @@ def emulator(inbox) -> DynamicsEmulator:
 
 
 def connector(auth: str, **secrets) -> DynamicsConnector:
-    return DynamicsConnector(BASE, DEFAULT_TENANT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, token_url_base=BASE,
-                             webhook_auth=auth, webhook_secrets=secrets)
+    return DynamicsConnector(
+        BASE,
+        DEFAULT_TENANT,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        token_url_base=BASE,
+        webhook_auth=auth,
+        webhook_secrets=secrets,
+    )
 
 
 def delivered(emulator, inbox, count: int = 1) -> list[httpx.Request]:
@@ -66,7 +73,9 @@ def test_webhook_key_is_sent_as_code_and_verified(emulator, inbox):
         assert request.headers[name]
     good = connector("WebhookKey", webhook_key="s3cret-key")
     assert good.verify_webhook("POST", str(request.url), dict(request.headers), request.content)
-    assert not connector("WebhookKey", webhook_key="other").verify_webhook("POST", str(request.url), dict(request.headers), request.content)
+    assert not connector("WebhookKey", webhook_key="other").verify_webhook(
+        "POST", str(request.url), dict(request.headers), request.content
+    )
     assert not good.verify_webhook("POST", HOOK_URL, dict(request.headers), request.content)  # no code at all
     assert not good.verify_webhook("GET", str(request.url), dict(request.headers), request.content)
     assert not connector("WebhookKey").verify_webhook("POST", str(request.url), {}, request.content)  # nothing configured
@@ -99,17 +108,32 @@ def test_http_query_string_pairs_are_sent_in_the_query_and_verified(emulator, in
     hook = connector("HttpQueryString", webhook_pairs={"token": "t-1"})
     assert hook.verify_webhook("POST", str(request.url), dict(request.headers), request.content)
     assert not connector("HttpQueryString", webhook_pairs={"token": "t-2"}).verify_webhook(
-        "POST", str(request.url), dict(request.headers), request.content)
+        "POST", str(request.url), dict(request.headers), request.content
+    )
 
 
 def test_service_endpoint_registered_through_the_web_api_receives_posts(emulator, inbox):
     http = httpx.Client(transport=emulator.transport(), base_url=BASE)
-    token = http.post(f"/{DEFAULT_TENANT}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET,
-        "scope": f"{BASE}/.default"}).json()["access_token"]
-    response = http.post("/api/data/v9.2/serviceendpoints", headers={"Authorization": f"Bearer {token}"}, json={
-        "name": "SyncSmart", "url": HOOK_URL, "contract": 8, "authtype": 5,
-        "authvalue": hooks.settings_xml({"X-Key": "from-xml"})})
+    token = http.post(
+        f"/{DEFAULT_TENANT}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "scope": f"{BASE}/.default",
+        },
+    ).json()["access_token"]
+    response = http.post(
+        "/api/data/v9.2/serviceendpoints",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "name": "SyncSmart",
+            "url": HOOK_URL,
+            "contract": 8,
+            "authtype": 5,
+            "authvalue": hooks.settings_xml({"X-Key": "from-xml"}),
+        },
+    )
     assert response.status_code == 204 and "serviceendpoints(" in response.headers["OData-EntityId"]
     emulator.create_record("opportunities", {"name": "Deal"})
     [request] = delivered(emulator, inbox)
@@ -120,12 +144,25 @@ def test_only_synced_tables_fire_and_rolled_back_changes_fire_nothing(emulator, 
     emulator.register_webhook(HOOK_URL, "WebhookKey", key="k")
     emulator.create_record("systemusers", {"lastname": "User", "domainname": "u@x.com"})
     http = httpx.Client(transport=emulator.transport(), base_url=BASE)
-    token = http.post(f"/{DEFAULT_TENANT}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET,
-        "scope": f"{BASE}/.default"}).json()["access_token"]
-    body, content_type = batchfmt.encode_batch([batchfmt.ChangeSet([
-        batchfmt.BatchRequest("POST", "accounts", {}, {"name": "Ghost"}, "1"),
-        batchfmt.BatchRequest("POST", "accounts", {}, {"name": "Bad", "customertypecode": 77}, "2")])])
+    token = http.post(
+        f"/{DEFAULT_TENANT}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "scope": f"{BASE}/.default",
+        },
+    ).json()["access_token"]
+    body, content_type = batchfmt.encode_batch(
+        [
+            batchfmt.ChangeSet(
+                [
+                    batchfmt.BatchRequest("POST", "accounts", {}, {"name": "Ghost"}, "1"),
+                    batchfmt.BatchRequest("POST", "accounts", {}, {"name": "Bad", "customertypecode": 77}, "2"),
+                ]
+            )
+        ]
+    )
     http.post("/api/data/v9.2/$batch", content=body, headers={"Content-Type": content_type, "Authorization": f"Bearer {token}"})
     assert emulator.webhook_sender.wait_idle(10)
     assert inbox.requests == []

@@ -27,8 +27,15 @@ class Script:
             raise answer
         if isinstance(answer, httpx.Response):
             return answer
-        return httpx.Response(answer, json={"status": "error" if answer >= 400 else "ok", "message": f"answer {answer}",
-                                            "correlationId": "c", "category": "VALIDATION_ERROR" if answer == 400 else "X"})
+        return httpx.Response(
+            answer,
+            json={
+                "status": "error" if answer >= 400 else "ok",
+                "message": f"answer {answer}",
+                "correlationId": "c",
+                "category": "VALIDATION_ERROR" if answer == 400 else "X",
+            },
+        )
 
 
 class CountingLimiter:
@@ -48,8 +55,14 @@ def sleeps(monkeypatch) -> list[float]:
 
 
 def seam(script: Script, limiter=None, retry: Retry | None = None) -> VendorHttp:
-    return VendorHttp("https://vendor.test", system="Vendor", transport=httpx.MockTransport(script), limiter=limiter,
-                      error_parser=hubspot_error, retry=retry or default_retry(total=4, backoff_factor=0.5))
+    return VendorHttp(
+        "https://vendor.test",
+        system="Vendor",
+        transport=httpx.MockTransport(script),
+        limiter=limiter,
+        error_parser=hubspot_error,
+        retry=retry or default_retry(total=4, backoff_factor=0.5),
+    )
 
 
 def test_server_errors_are_retried_with_growing_backoff_until_success(sleeps):
@@ -60,7 +73,10 @@ def test_server_errors_are_retried_with_growing_backoff_until_success(sleeps):
 
 
 def test_retry_after_is_honoured(sleeps):
-    script = Script(httpx.Response(429, headers={"Retry-After": "7"}, json={"message": "slow down", "policyName": "TEN_SECONDLY_ROLLING"}), 200)
+    script = Script(
+        httpx.Response(429, headers={"Retry-After": "7"}, json={"message": "slow down", "policyName": "TEN_SECONDLY_ROLLING"}),
+        200,
+    )
     seam(script).request("GET", "/thing")
     assert sleeps == [7.0]
 
@@ -73,8 +89,16 @@ def test_exhausted_retries_surface_a_retryable_error_with_the_vendor_message(sle
     assert len(script.requests) == 5
 
 
-@pytest.mark.parametrize("status, kind", [(400, ErrorKind.VALIDATION), (401, ErrorKind.AUTH), (403, ErrorKind.AUTH),
-                                          (404, ErrorKind.NOT_FOUND), (409, ErrorKind.CONFLICT)])
+@pytest.mark.parametrize(
+    "status, kind",
+    [
+        (400, ErrorKind.VALIDATION),
+        (401, ErrorKind.AUTH),
+        (403, ErrorKind.AUTH),
+        (404, ErrorKind.NOT_FOUND),
+        (409, ErrorKind.CONFLICT),
+    ],
+)
 def test_permanent_errors_are_not_retried(sleeps, status, kind):
     script = Script(status)
     with pytest.raises(ConnectorError) as caught:
@@ -130,9 +154,18 @@ def test_mounted_base_url_is_served_in_process():
 
 
 def test_hubspot_error_bodies_carry_message_category_and_existing_id():
-    response = httpx.Response(409, json={"status": "error", "message": "Contact already exists. Existing ID: 123",
-                                         "correlationId": "c", "category": "CONFLICT"})
+    response = httpx.Response(
+        409,
+        json={
+            "status": "error",
+            "message": "Contact already exists. Existing ID: 123",
+            "correlationId": "c",
+            "category": "CONFLICT",
+        },
+    )
     error = hubspot_error(response)
     assert error.kind == ErrorKind.CONFLICT and error.existing_id == "123" and error.vendor_code == "CONFLICT"
-    scopes = hubspot_error(httpx.Response(403, json={"message": "This app hasn't been granted all required scopes", "category": "MISSING_SCOPES"}))
+    scopes = hubspot_error(
+        httpx.Response(403, json={"message": "This app hasn't been granted all required scopes", "category": "MISSING_SCOPES"})
+    )
     assert scopes.kind == ErrorKind.AUTH and "reconnect HubSpot" in scopes.message

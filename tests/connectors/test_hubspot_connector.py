@@ -69,8 +69,15 @@ def test_creating_a_contact_whose_email_exists_is_a_conflict_with_the_existing_i
 def test_references_are_written_on_create_and_read_back(connector, hubspot):
     company = hubspot.create_record("companies", {"name": "Parent Co"})
     contact = hubspot.create_record("contacts", {"email": "kid@example.com"})
-    [deal] = connector.create("deals", [WriteInput({"dealname": "Big", "pipeline": "default", "dealstage": "qualifiedtobuy",
-                                                     "company": company, "contact": contact}, ref="d")])
+    [deal] = connector.create(
+        "deals",
+        [
+            WriteInput(
+                {"dealname": "Big", "pipeline": "default", "dealstage": "qualifiedtobuy", "company": company, "contact": contact},
+                ref="d",
+            )
+        ],
+    )
     assert deal.ok
     assert hubspot.associated_ids("deals", deal.id, "companies") == [company]
     assert hubspot.associated_ids("deals", deal.id, "contacts") == [contact]
@@ -132,8 +139,9 @@ def test_writes_are_sent_in_batches_of_at_most_100(connector, hubspot):
 
 def test_faults_at_30_percent_still_create_5000_records_exactly_once(hubspot):
     hubspot.set_knobs(faults={"500": 0.07, "502": 0.04, "503": 0.04, "429": 0.03, "timeout": 0.06, "drop": 0.06}, seed=11)
-    connector = HubSpotConnector("https://api.hubapi.test", token=DEFAULT_TOKEN, transport=hubspot.transport(),
-                                 retry=fast_retry(total=8))
+    connector = HubSpotConnector(
+        "https://api.hubapi.test", token=DEFAULT_TOKEN, transport=hubspot.transport(), retry=fast_retry(total=8)
+    )
     inputs = [WriteInput({"email": f"bulk{n}@example.com", "firstname": f"Bulk{n}"}, ref=str(n)) for n in range(5000)]
     results = connector.create("contacts", inputs)
     hubspot.set_knobs(faults={})
@@ -157,7 +165,9 @@ def test_a_whole_batch_refusal_is_isolated_to_the_bad_input(connector, hubspot, 
         return original(request)
 
     monkeypatch.setattr(hubspot.routes[[r.name for r in hubspot.routes].index("batch/create")], "handler", strict)
-    results = connector.create("companies", [WriteInput({"name": "Fine"}, ref="a"), WriteInput({"name": "X", "industry": "NOPE"}, ref="b")])
+    results = connector.create(
+        "companies", [WriteInput({"name": "Fine"}, ref="a"), WriteInput({"name": "X", "industry": "NOPE"}, ref="b")]
+    )
     assert [r.ok for r in results] == [True, False]
     assert hubspot.count("companies") == 1
 
@@ -168,7 +178,9 @@ def test_contact_company_name_text_is_exposed_as_company_name_beside_the_company
     assert len(names) == len(set(names))
     assert fields["company"].type == FieldType.REFERENCE and fields["company_name"].label == "Company Name"
     company = hubspot.create_record("companies", {"name": "Real Co"})
-    [result] = connector.create("contacts", [WriteInput({"email": "cn@example.com", "company_name": "Typed Co", "company": company}, ref="c")])
+    [result] = connector.create(
+        "contacts", [WriteInput({"email": "cn@example.com", "company_name": "Typed Co", "company": company}, ref="c")]
+    )
     assert hubspot.get_record("contacts", result.id)["company"] == "Typed Co"
     [read] = connector.read_by_ids("contacts", [result.id])
     assert read.properties["company_name"] == "Typed Co" and read.properties["company"] == company
@@ -178,8 +190,14 @@ def test_contact_company_name_text_is_exposed_as_company_name_beside_the_company
 def test_upsert_by_email_creates_then_updates_without_duplicates(connector, hubspot):
     first = connector.upsert("contacts", "email", [WriteInput({"firstname": "Up"}, id="UP@example.com", ref="u")])
     assert first[0].ok and hubspot.count("contacts") == 1
-    second = connector.upsert("contacts", "email", [WriteInput({"firstname": "Again"}, id="up@example.com", ref="u"),
-                                                    WriteInput({"lifecyclestage": "royalty"}, id="bad@example.com", ref="b")])
+    second = connector.upsert(
+        "contacts",
+        "email",
+        [
+            WriteInput({"firstname": "Again"}, id="up@example.com", ref="u"),
+            WriteInput({"lifecyclestage": "royalty"}, id="bad@example.com", ref="b"),
+        ],
+    )
     assert second[0].ok and second[0].id == first[0].id and hubspot.get_record("contacts", first[0].id)["firstname"] == "Again"
     assert not second[1].ok and second[1].error.kind == ErrorKind.VALIDATION
     assert hubspot.count("contacts") == 1

@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def in_process(emulator: HubSpotEmulator, token: str = DEFAULT_TOKEN) -> httpx.Client:
-    return httpx.Client(transport=emulator.transport(), base_url="https://api.hubapi.test",
-                        headers={"Authorization": f"Bearer {token}"} if token else {})
+    return httpx.Client(
+        transport=emulator.transport(),
+        base_url="https://api.hubapi.test",
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
 
 
 def assert_error_body(response: httpx.Response, status: int, category: str) -> dict:
@@ -54,8 +57,13 @@ def test_create_get_update_contact_over_a_real_port(api, hubspot):
 
 def test_every_answer_carries_rate_limit_headers_except_search(api):
     response = api.get("/crm/v3/objects/contacts", params={"limit": 1})
-    for header in ("X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining", "X-HubSpot-RateLimit-Interval-Milliseconds",
-                   "X-HubSpot-RateLimit-Max", "X-HubSpot-RateLimit-Remaining"):
+    for header in (
+        "X-HubSpot-RateLimit-Daily",
+        "X-HubSpot-RateLimit-Daily-Remaining",
+        "X-HubSpot-RateLimit-Interval-Milliseconds",
+        "X-HubSpot-RateLimit-Max",
+        "X-HubSpot-RateLimit-Remaining",
+    ):
         assert header in response.headers
     assert response.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
     search = api.post("/crm/v3/objects/contacts/search", json={"limit": 1})
@@ -80,20 +88,30 @@ def test_duplicate_contact_email_is_409_naming_the_existing_id(api, hubspot):
 
 
 def test_unknown_property_and_invalid_dropdown_value_are_400_validation_errors(api):
-    unknown = assert_error_body(api.post("/crm/v3/objects/contacts", json={"properties": {"favourite_colour": "teal"}}),
-                                400, "VALIDATION_ERROR")
+    unknown = assert_error_body(
+        api.post("/crm/v3/objects/contacts", json={"properties": {"favourite_colour": "teal"}}), 400, "VALIDATION_ERROR"
+    )
     assert 'Property \\"favourite_colour\\" does not exist' in unknown["message"] or "PROPERTY_DOESNT_EXIST" in unknown["message"]
-    invalid = assert_error_body(api.post("/crm/v3/objects/contacts", json={"properties": {"lifecyclestage": "royalty"}}),
-                                400, "VALIDATION_ERROR")
+    invalid = assert_error_body(
+        api.post("/crm/v3/objects/contacts", json={"properties": {"lifecyclestage": "royalty"}}), 400, "VALIDATION_ERROR"
+    )
     assert "royalty was not one of the allowed options" in invalid["message"]
 
 
 def test_batch_create_is_201_when_all_work_and_207_with_per_input_errors_otherwise(api, hubspot):
-    ok = api.post("/crm/v3/objects/companies/batch/create", json={"inputs": [{"properties": {"name": "A"}}, {"properties": {"name": "B"}}]})
+    ok = api.post(
+        "/crm/v3/objects/companies/batch/create", json={"inputs": [{"properties": {"name": "A"}}, {"properties": {"name": "B"}}]}
+    )
     assert ok.status_code == 201 and ok.json()["status"] == "COMPLETE" and len(ok.json()["results"]) == 2
-    mixed = api.post("/crm/v3/objects/companies/batch/create", json={"inputs": [
-        {"properties": {"name": "C"}, "objectWriteTraceId": "t1"},
-        {"properties": {"industry": "SPACE_PIRACY"}, "objectWriteTraceId": "t2"}]})
+    mixed = api.post(
+        "/crm/v3/objects/companies/batch/create",
+        json={
+            "inputs": [
+                {"properties": {"name": "C"}, "objectWriteTraceId": "t1"},
+                {"properties": {"industry": "SPACE_PIRACY"}, "objectWriteTraceId": "t2"},
+            ]
+        },
+    )
     assert mixed.status_code == 207
     body = mixed.json()
     assert body["numErrors"] == 1 and [r["properties"]["name"] for r in body["results"]] == ["C"]
@@ -103,18 +121,24 @@ def test_batch_create_is_201_when_all_work_and_207_with_per_input_errors_otherwi
 
 def test_batch_read_reports_missing_ids_in_a_207(api, hubspot):
     record_id = hubspot.create_record("companies", {"name": "Here"})
-    response = api.post("/crm/v3/objects/companies/batch/read", json={"properties": ["name"], "inputs": [{"id": record_id}, {"id": "999"}]})
+    response = api.post(
+        "/crm/v3/objects/companies/batch/read", json={"properties": ["name"], "inputs": [{"id": record_id}, {"id": "999"}]}
+    )
     assert response.status_code == 207
     assert [r["id"] for r in response.json()["results"]] == [record_id]
     assert response.json()["errors"][0]["context"] == {"ids": ["999"]}
 
 
 def test_batch_upsert_by_email_creates_then_updates(api, hubspot):
-    first = api.post("/crm/v3/objects/contacts/batch/upsert", json={"inputs": [
-        {"idProperty": "email", "id": "up@example.com", "properties": {"firstname": "Up"}}]})
+    first = api.post(
+        "/crm/v3/objects/contacts/batch/upsert",
+        json={"inputs": [{"idProperty": "email", "id": "up@example.com", "properties": {"firstname": "Up"}}]},
+    )
     assert first.status_code == 200 and first.json()["results"][0]["new"] is True
-    second = api.post("/crm/v3/objects/contacts/batch/upsert", json={"inputs": [
-        {"idProperty": "email", "id": "up@example.com", "properties": {"firstname": "Again"}}]})
+    second = api.post(
+        "/crm/v3/objects/contacts/batch/upsert",
+        json={"inputs": [{"idProperty": "email", "id": "up@example.com", "properties": {"firstname": "Again"}}]},
+    )
     assert second.json()["results"][0]["new"] is False and hubspot.count("contacts") == 1
 
 
@@ -127,31 +151,46 @@ def test_more_than_100_batch_inputs_are_refused(api):
 @pytest.fixture
 def companies(hubspot):
     names = {}
-    for name, employees, industry in [("Alpha Labs", 10, "RETAIL"), ("Beta Foods", 50, "ACCOUNTING"), ("Gamma Health", 200, None),
-                                      ("Delta Systems", 1000, "RETAIL")]:
+    for name, employees, industry in [
+        ("Alpha Labs", 10, "RETAIL"),
+        ("Beta Foods", 50, "ACCOUNTING"),
+        ("Gamma Health", 200, None),
+        ("Delta Systems", 1000, "RETAIL"),
+    ]:
         props = {"name": name, "numberofemployees": str(employees)} | ({"industry": industry} if industry else {})
         names[hubspot.create_record("companies", props)] = name
     return names
 
 
-@pytest.mark.parametrize("filter_, expected", [
-    ({"propertyName": "industry", "operator": "EQ", "value": "RETAIL"}, {"Alpha Labs", "Delta Systems"}),
-    ({"propertyName": "industry", "operator": "NEQ", "value": "RETAIL"}, {"Beta Foods", "Gamma Health"}),
-    ({"propertyName": "numberofemployees", "operator": "LT", "value": "50"}, {"Alpha Labs"}),
-    ({"propertyName": "numberofemployees", "operator": "LTE", "value": "50"}, {"Alpha Labs", "Beta Foods"}),
-    ({"propertyName": "numberofemployees", "operator": "GT", "value": "200"}, {"Delta Systems"}),
-    ({"propertyName": "numberofemployees", "operator": "GTE", "value": "200"}, {"Gamma Health", "Delta Systems"}),
-    ({"propertyName": "numberofemployees", "operator": "BETWEEN", "value": "20", "highValue": "500"}, {"Beta Foods", "Gamma Health"}),
-    ({"propertyName": "name", "operator": "IN", "values": ["alpha labs", "Beta Foods"]}, {"Alpha Labs", "Beta Foods"}),
-    ({"propertyName": "name", "operator": "NOT_IN", "values": ["Alpha Labs"]}, {"Beta Foods", "Gamma Health", "Delta Systems"}),
-    ({"propertyName": "industry", "operator": "HAS_PROPERTY"}, {"Alpha Labs", "Beta Foods", "Delta Systems"}),
-    ({"propertyName": "industry", "operator": "NOT_HAS_PROPERTY"}, {"Gamma Health"}),
-    ({"propertyName": "name", "operator": "CONTAINS_TOKEN", "value": "health"}, {"Gamma Health"}),
-])
+@pytest.mark.parametrize(
+    "filter_, expected",
+    [
+        ({"propertyName": "industry", "operator": "EQ", "value": "RETAIL"}, {"Alpha Labs", "Delta Systems"}),
+        ({"propertyName": "industry", "operator": "NEQ", "value": "RETAIL"}, {"Beta Foods", "Gamma Health"}),
+        ({"propertyName": "numberofemployees", "operator": "LT", "value": "50"}, {"Alpha Labs"}),
+        ({"propertyName": "numberofemployees", "operator": "LTE", "value": "50"}, {"Alpha Labs", "Beta Foods"}),
+        ({"propertyName": "numberofemployees", "operator": "GT", "value": "200"}, {"Delta Systems"}),
+        ({"propertyName": "numberofemployees", "operator": "GTE", "value": "200"}, {"Gamma Health", "Delta Systems"}),
+        (
+            {"propertyName": "numberofemployees", "operator": "BETWEEN", "value": "20", "highValue": "500"},
+            {"Beta Foods", "Gamma Health"},
+        ),
+        ({"propertyName": "name", "operator": "IN", "values": ["alpha labs", "Beta Foods"]}, {"Alpha Labs", "Beta Foods"}),
+        (
+            {"propertyName": "name", "operator": "NOT_IN", "values": ["Alpha Labs"]},
+            {"Beta Foods", "Gamma Health", "Delta Systems"},
+        ),
+        ({"propertyName": "industry", "operator": "HAS_PROPERTY"}, {"Alpha Labs", "Beta Foods", "Delta Systems"}),
+        ({"propertyName": "industry", "operator": "NOT_HAS_PROPERTY"}, {"Gamma Health"}),
+        ({"propertyName": "name", "operator": "CONTAINS_TOKEN", "value": "health"}, {"Gamma Health"}),
+    ],
+)
 def test_search_operators_select_what_hubspot_would(hubspot, companies, filter_, expected):
     with in_process(hubspot) as client:
-        response = client.post("/crm/v3/objects/companies/search",
-                               json={"filterGroups": [{"filters": [filter_]}], "properties": ["name"], "limit": 100})
+        response = client.post(
+            "/crm/v3/objects/companies/search",
+            json={"filterGroups": [{"filters": [filter_]}], "properties": ["name"], "limit": 100},
+        )
     assert response.status_code == 200
     assert {r["properties"]["name"] for r in response.json()["results"]} == expected
     assert response.json()["total"] == len(expected)
@@ -159,10 +198,17 @@ def test_search_operators_select_what_hubspot_would(hubspot, companies, filter_,
 
 def test_search_filter_groups_are_ored_and_sorts_order_results(hubspot, companies):
     with in_process(hubspot) as client:
-        body = client.post("/crm/v3/objects/companies/search", json={
-            "filterGroups": [{"filters": [{"propertyName": "name", "operator": "EQ", "value": "Alpha Labs"}]},
-                             {"filters": [{"propertyName": "numberofemployees", "operator": "GTE", "value": "200"}]}],
-            "sorts": [{"propertyName": "numberofemployees", "direction": "DESCENDING"}], "properties": ["name"]}).json()
+        body = client.post(
+            "/crm/v3/objects/companies/search",
+            json={
+                "filterGroups": [
+                    {"filters": [{"propertyName": "name", "operator": "EQ", "value": "Alpha Labs"}]},
+                    {"filters": [{"propertyName": "numberofemployees", "operator": "GTE", "value": "200"}]},
+                ],
+                "sorts": [{"propertyName": "numberofemployees", "direction": "DESCENDING"}],
+                "properties": ["name"],
+            },
+        ).json()
     assert [r["properties"]["name"] for r in body["results"]] == ["Delta Systems", "Gamma Health", "Alpha Labs"]
 
 
@@ -186,8 +232,10 @@ def test_search_index_lag_hides_changes_until_the_lag_passes(hubspot):
     hubspot.set_knobs(search_lag_ms=2000)
     hubspot.freeze_clock()
     record_id = hubspot.create_record("contacts", {"email": "late@example.com", "firstname": "Before"})
-    query = {"filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ", "value": "late@example.com"}]}],
-             "properties": ["firstname"]}
+    query = {
+        "filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ", "value": "late@example.com"}]}],
+        "properties": ["firstname"],
+    }
     with in_process(hubspot) as client:
         assert client.post("/crm/v3/objects/contacts/search", json=query).json()["total"] == 0
         hubspot.advance_clock(2000)
@@ -195,9 +243,16 @@ def test_search_index_lag_hides_changes_until_the_lag_passes(hubspot):
         hubspot.edit_record("contacts", record_id, {"firstname": "After"})
         stale = client.post("/crm/v3/objects/contacts/search", json=query).json()["results"][0]
         assert stale["properties"]["firstname"] == "Before"  # the index still has the old version
-        assert client.get(f"/crm/v3/objects/contacts/{record_id}", params={"properties": "firstname"}).json()["properties"]["firstname"] == "After"
+        assert (
+            client.get(f"/crm/v3/objects/contacts/{record_id}", params={"properties": "firstname"}).json()["properties"][
+                "firstname"
+            ]
+            == "After"
+        )
         hubspot.advance_clock(2000)
-        assert client.post("/crm/v3/objects/contacts/search", json=query).json()["results"][0]["properties"]["firstname"] == "After"
+        assert (
+            client.post("/crm/v3/objects/contacts/search", json=query).json()["results"][0]["properties"]["firstname"] == "After"
+        )
 
 
 # --- properties, owners, pipelines, associations -----------------------------------------------------------
@@ -234,8 +289,13 @@ def test_associations_v4_associate_list_batch_read_and_archive(api, hubspot):
     assert listed[0]["toObjectId"] == int(company) and listed[0]["associationTypes"][0]["typeId"] == 1
     batch = api.post("/crm/v4/associations/companies/contacts/batch/read", json={"inputs": [{"id": company}]}).json()
     assert batch["results"][0]["to"][0]["toObjectId"] == int(contact)
-    assert api.post("/crm/v4/associations/contacts/companies/batch/archive",
-                    json={"inputs": [{"from": {"id": contact}, "to": [{"id": company}]}]}).status_code == 204
+    assert (
+        api.post(
+            "/crm/v4/associations/contacts/companies/batch/archive",
+            json={"inputs": [{"from": {"id": contact}, "to": [{"id": company}]}]},
+        ).status_code
+        == 204
+    )
     assert hubspot.associated_ids("contacts", contact, "companies") == []
 
 
@@ -243,30 +303,63 @@ def test_associations_v4_associate_list_batch_read_and_archive(api, hubspot):
 def test_oauth_install_flow_authorize_approve_exchange_and_introspect(served, hubspot):
     redirect = "http://127.0.0.1:9/oauth/complete"
     with httpx.Client(base_url=served, timeout=10) as browser:
-        page = browser.get("/oauth/authorize", params={"client_id": DEFAULT_CLIENT_ID, "redirect_uri": redirect,
-                                                       "scope": "crm.objects.contacts.read", "state": "xyz"})
+        page = browser.get(
+            "/oauth/authorize",
+            params={
+                "client_id": DEFAULT_CLIENT_ID,
+                "redirect_uri": redirect,
+                "scope": "crm.objects.contacts.read",
+                "state": "xyz",
+            },
+        )
         assert page.status_code == 200 and "Connect app" in page.text
-        approved = browser.post("/oauth/authorize", data={"client_id": DEFAULT_CLIENT_ID, "redirect_uri": redirect, "state": "xyz"})
+        approved = browser.post(
+            "/oauth/authorize", data={"client_id": DEFAULT_CLIENT_ID, "redirect_uri": redirect, "state": "xyz"}
+        )
         assert approved.status_code == 302
         query = parse_qs(urlparse(approved.headers["Location"]).query)
         assert query["state"] == ["xyz"]
-        tokens = browser.post("/oauth/v1/token", data={"grant_type": "authorization_code", "client_id": DEFAULT_CLIENT_ID,
-                                                       "client_secret": DEFAULT_CLIENT_SECRET, "redirect_uri": redirect,
-                                                       "code": query["code"][0]})
+        tokens = browser.post(
+            "/oauth/v1/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+                "redirect_uri": redirect,
+                "code": query["code"][0],
+            },
+        )
         assert tokens.status_code == 200
         body = tokens.json()
         assert set(body) >= {"access_token", "refresh_token", "expires_in", "token_type"} and body["expires_in"] == 1800
         info = browser.get(f"/oauth/v1/access-tokens/{body['access_token']}").json()
         assert info["hub_id"] == hubspot.portal_id and info["token_type"] == "access"
-        assert browser.get("/crm/v3/objects/contacts", headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 200
-        refreshed = browser.post("/oauth/v1/token", data={"grant_type": "refresh_token", "client_id": DEFAULT_CLIENT_ID,
-                                                          "client_secret": DEFAULT_CLIENT_SECRET, "refresh_token": body["refresh_token"]})
+        assert (
+            browser.get("/crm/v3/objects/contacts", headers={"Authorization": f"Bearer {body['access_token']}"}).status_code
+            == 200
+        )
+        refreshed = browser.post(
+            "/oauth/v1/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+                "refresh_token": body["refresh_token"],
+            },
+        )
         assert refreshed.status_code == 200 and refreshed.json()["access_token"] != body["access_token"]
 
 
 def test_bad_refresh_token_is_invalid_grant(served):
-    response = httpx.post(f"{served}/oauth/v1/token", data={"grant_type": "refresh_token", "client_id": DEFAULT_CLIENT_ID,
-                                                           "client_secret": DEFAULT_CLIENT_SECRET, "refresh_token": "nope"})
+    response = httpx.post(
+        f"{served}/oauth/v1/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "refresh_token": "nope",
+        },
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["status"] == "BAD_REFRESH_TOKEN" and body["error"] == "invalid_grant" and "correlationId" in body
@@ -333,11 +426,21 @@ def test_record_changes_send_signed_batched_webhooks_v3(hubspot):
     assert creation[0]["subscriptionType"] == "contact.creation" and creation[0]["objectId"] == int(record_id)
     assert {e["propertyName"]: e["propertyValue"] for e in changes} == {"firstname": "Hook", "lastname": "Line"}
     for event in creation + changes:
-        assert set(event) >= {"eventId", "subscriptionId", "portalId", "occurredAt", "subscriptionType", "objectId", "changeSource"}
+        assert set(event) >= {
+            "eventId",
+            "subscriptionId",
+            "portalId",
+            "occurredAt",
+            "subscriptionType",
+            "objectId",
+            "changeSource",
+        }
 
 
 def test_webhook_subscription_through_the_control_endpoint(api, hubspot):
-    assert api.post("/_emulator/webhooks", json={"target_url": "http://127.0.0.1:9/hook", "client_secret": "abc"}).status_code == 200
+    assert (
+        api.post("/_emulator/webhooks", json={"target_url": "http://127.0.0.1:9/hook", "client_secret": "abc"}).status_code == 200
+    )
     assert hubspot.subscriptions[-1].target_url == "http://127.0.0.1:9/hook" and hubspot.subscriptions[-1].client_secret == "abc"
 
 
@@ -371,7 +474,9 @@ def test_counters_count_calls_per_endpoint(api, hubspot):
 def test_seed_demo_makes_realistic_associated_data():
     emulator = HubSpotEmulator.demo(seed_size=20)
     assert emulator.count("companies") == 20 and emulator.count("contacts") == 20 and emulator.count("deals") == 10
-    contact = emulator.find_records("contacts", "lifecyclestage", "lead") or emulator.find_records("contacts", "lifecyclestage", "customer")
+    contact = emulator.find_records("contacts", "lifecyclestage", "lead") or emulator.find_records(
+        "contacts", "lifecyclestage", "customer"
+    )
     assert contact
     some_deal = next(iter(emulator.records["deals"]))
     assert emulator.associated_ids("deals", some_deal, "companies") and emulator.associated_ids("deals", some_deal, "contacts")
@@ -380,9 +485,26 @@ def test_seed_demo_makes_realistic_associated_data():
 
 @pytest.mark.slow
 def test_manage_py_emulator_prints_its_base_url_and_serves_the_token_it_was_given():
-    process = subprocess.Popen([sys.executable, "manage.py", "emulator", "hubspot", "--port", "0", "--token", "pat-na1-cli",
-                                "--seed-size", "3", "--no-limits"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "emulator",
+            "hubspot",
+            "--port",
+            "0",
+            "--token",
+            "pat-na1-cli",
+            "--seed-size",
+            "3",
+            "--no-limits",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         line = process.stdout.readline()
         match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
@@ -390,7 +512,9 @@ def test_manage_py_emulator_prints_its_base_url_and_serves_the_token_it_was_give
         base = match.group(1)
         ok = httpx.get(f"{base}/crm/v3/objects/companies", headers={"Authorization": "Bearer pat-na1-cli"}, params={"limit": 10})
         assert ok.status_code == 200 and len(ok.json()["results"]) == 3
-        assert httpx.get(f"{base}/crm/v3/objects/companies", headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}).status_code == 401
+        assert (
+            httpx.get(f"{base}/crm/v3/objects/companies", headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}).status_code == 401
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
@@ -407,6 +531,9 @@ def test_control_endpoints_make_and_edit_records_like_a_user_and_move_the_clock(
     assert after["firstname"] == "Ctl" and after["lastmodifieddate"] != before and frozen == 1_800_000_000_000
     assert api.get("/_emulator/state").json()["contacts"] == 1
     assert_error_body(api.patch("/_emulator/records/contacts/424242", json={"properties": {}}), 404, "OBJECT_NOT_FOUND")
-    assert_error_body(api.post("/_emulator/records", json={"objectType": "contacts", "properties": {"email": "ctl@example.com"}}),
-                      409, "CONFLICT")
+    assert_error_body(
+        api.post("/_emulator/records", json={"objectType": "contacts", "properties": {"email": "ctl@example.com"}}),
+        409,
+        "CONFLICT",
+    )
     assert api.post("/_emulator/records", json={"objectType": "tickets"}).status_code == 400

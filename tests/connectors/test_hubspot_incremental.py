@@ -26,8 +26,9 @@ def portal(lag_ms: int = 0, jitter_ms: int = 0, seed: int = 0) -> HubSpotEmulato
 
 
 def connect(emulator: HubSpotEmulator, overlap_ms: int = 5_000) -> HubSpotConnector:
-    return HubSpotConnector("https://api.hubapi.test", token=DEFAULT_TOKEN, transport=emulator.transport(), retry=fast_retry(),
-                            overlap_ms=overlap_ms)
+    return HubSpotConnector(
+        "https://api.hubapi.test", token=DEFAULT_TOKEN, transport=emulator.transport(), retry=fast_retry(), overlap_ms=overlap_ms
+    )
 
 
 class Reader:
@@ -73,17 +74,26 @@ def settle(emulator: HubSpotEmulator, reader: Reader, lag_ms: int) -> None:
     reader.full_pass()
 
 
-operations = st.lists(st.one_of(
-    st.tuples(st.just("create"), st.integers(1, 30)),
-    st.tuples(st.just("edit"), st.integers(0, 10_000), st.integers(1, 20)),
-    st.tuples(st.just("advance"), st.integers(0, 2_500)),
-    st.tuples(st.just("read"), st.integers(1, 4)),
-), min_size=5, max_size=40)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("create"), st.integers(1, 30)),
+        st.tuples(st.just("edit"), st.integers(0, 10_000), st.integers(1, 20)),
+        st.tuples(st.just("advance"), st.integers(0, 2_500)),
+        st.tuples(st.just("read"), st.integers(1, 4)),
+    ),
+    min_size=5,
+    max_size=40,
+)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=operations, page_size=st.integers(1, 25), lag=st.integers(0, 1_500), jitter=st.integers(0, 2_000),
-       seed=st.integers(0, 1_000))
+@given(
+    ops=operations,
+    page_size=st.integers(1, 25),
+    lag=st.integers(0, 1_500),
+    jitter=st.integers(0, 2_000),
+    seed=st.integers(0, 1_000),
+)
 def test_changes_made_while_reading_are_all_seen_despite_index_lag(ops, page_size, lag, jitter, seed):
     emulator = portal(lag, jitter, seed)
     reader = Reader(connect(emulator, overlap_ms=5_000), page_size)
@@ -105,9 +115,15 @@ def test_changes_made_while_reading_are_all_seen_despite_index_lag(ops, page_siz
 
 
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(in_one_ms=st.integers(10_001, 10_100), spread=st.integers(100, 400), edits_between_pages=st.integers(1, 40),
-       seed=st.integers(0, 100))
-def test_more_than_10000_changes_in_one_window_are_all_seen_while_records_keep_changing(in_one_ms, spread, edits_between_pages, seed):
+@given(
+    in_one_ms=st.integers(10_001, 10_100),
+    spread=st.integers(100, 400),
+    edits_between_pages=st.integers(1, 40),
+    seed=st.integers(0, 100),
+)
+def test_more_than_10000_changes_in_one_window_are_all_seen_while_records_keep_changing(
+    in_one_ms, spread, edits_between_pages, seed
+):
     emulator = portal(lag_ms=300, jitter_ms=700, seed=seed)
     ids = [emulator.create_record("companies", {"name": f"Bulk {n}"}, notify=False) for n in range(in_one_ms)]  # one millisecond
     for n in range(spread):  # and more in the same window, a few per millisecond

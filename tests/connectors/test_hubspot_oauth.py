@@ -23,8 +23,15 @@ from tests.factories import ConnectionFactory
 
 
 def oauth_connector(hubspot, tokens: oauth.OAuthTokens, **kwargs) -> HubSpotConnector:
-    return HubSpotConnector(IN_PROCESS_BASE, tokens=tokens, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                            transport=hubspot.transport(), retry=fast_retry(), **kwargs)
+    return HubSpotConnector(
+        IN_PROCESS_BASE,
+        tokens=tokens,
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+        transport=hubspot.transport(),
+        retry=fast_retry(),
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -41,9 +48,15 @@ class NoLimits:
 
 
 def test_authorize_url_points_at_the_app_host_with_scopes_and_state():
-    url = oauth.authorize_url("https://app.hubspot.com", "cid", "https://sync.example.com/cb", ("oauth", "crm.objects.contacts.read"), "s1")
+    url = oauth.authorize_url(
+        "https://app.hubspot.com", "cid", "https://sync.example.com/cb", ("oauth", "crm.objects.contacts.read"), "s1"
+    )
     assert url.startswith("https://app.hubspot.com/oauth/authorize?client_id=cid&")
-    assert "redirect_uri=https%3A%2F%2Fsync.example.com%2Fcb" in url and "scope=oauth+crm.objects.contacts.read" in url and "state=s1" in url
+    assert (
+        "redirect_uri=https%3A%2F%2Fsync.example.com%2Fcb" in url
+        and "scope=oauth+crm.objects.contacts.read" in url
+        and "state=s1" in url
+    )
 
 
 def test_code_exchange_returns_tokens_with_expiry(hubspot):
@@ -63,7 +76,9 @@ def test_expiring_access_token_is_refreshed_before_the_call(hubspot):
     tokens = oauth.OAuthTokens(issued["access_token"], issued["refresh_token"], timezone.now() + dt.timedelta(minutes=2))
     connector = oauth_connector(hubspot, tokens, on_tokens=saved.append)
     assert connector.test_connection().ok
-    assert len(saved) == 1 and saved[0].access_token != issued["access_token"] and saved[0].refresh_token == issued["refresh_token"]
+    assert (
+        len(saved) == 1 and saved[0].access_token != issued["access_token"] and saved[0].refresh_token == issued["refresh_token"]
+    )
     assert hubspot.calls("oauth/token") == 1
 
 
@@ -79,9 +94,12 @@ def test_a_401_refreshes_once_and_retries(hubspot):
 @pytest.mark.django_db
 def test_invalid_grant_marks_the_connection_reconnect_needed_instead_of_crashing(hubspot, mounted):
     issued = hubspot.issue_oauth_tokens()
-    connection = ConnectionFactory(config={"base_url": mounted, "portal_id": str(hubspot.portal_id), "client_id": DEFAULT_CLIENT_ID},
-                                   credentials={"client_secret": DEFAULT_CLIENT_SECRET}, oauth_tokens=issued,
-                                   token_expires_at=timezone.now() - dt.timedelta(minutes=1))
+    connection = ConnectionFactory(
+        config={"base_url": mounted, "portal_id": str(hubspot.portal_id), "client_id": DEFAULT_CLIENT_ID},
+        credentials={"client_secret": DEFAULT_CLIENT_SECRET},
+        oauth_tokens=issued,
+        token_expires_at=timezone.now() - dt.timedelta(minutes=1),
+    )
     hubspot.revoke_refresh_token(issued["refresh_token"])  # the customer uninstalled the app
     result = actions.test_connection(connection, limiter=NoLimits())
     assert not result.ok and "Reconnect HubSpot" in result.message
@@ -96,14 +114,19 @@ def test_invalid_grant_marks_the_connection_reconnect_needed_instead_of_crashing
 @pytest.mark.django_db
 def test_refreshed_tokens_are_saved_encrypted_on_the_connection(hubspot, mounted):
     issued = hubspot.issue_oauth_tokens()
-    connection = ConnectionFactory(config={"base_url": mounted, "client_id": DEFAULT_CLIENT_ID}, credentials={"client_secret": DEFAULT_CLIENT_SECRET},
-                                   oauth_tokens=issued, token_expires_at=timezone.now() + dt.timedelta(seconds=30))
+    connection = ConnectionFactory(
+        config={"base_url": mounted, "client_id": DEFAULT_CLIENT_ID},
+        credentials={"client_secret": DEFAULT_CLIENT_SECRET},
+        oauth_tokens=issued,
+        token_expires_at=timezone.now() + dt.timedelta(seconds=30),
+    )
     assert actions.test_connection(connection, limiter=NoLimits()).ok
     stored = Connection.objects.get(pk=connection.pk)
     assert stored.oauth_tokens["access_token"] != issued["access_token"]
     assert stored.token_expires_at > timezone.now() + dt.timedelta(minutes=25)
     raw = Connection.objects.filter(pk=connection.pk).values_list("oauth_tokens", flat=True).query
     from django.db import connection as db
+
     with db.cursor() as cursor:
         cursor.execute(*raw.sql_with_params())
         assert stored.oauth_tokens["access_token"] not in str(cursor.fetchone()[0])
@@ -149,8 +172,11 @@ def test_refresh_schema_caches_the_fields_of_every_object_type(hubspot, mounted)
 
 @pytest.mark.django_db
 def test_refresh_schema_tolerates_an_unreachable_vendor_and_keeps_the_old_cache():
-    connection = ConnectionFactory(config={"base_url": "http://127.0.0.1:9"}, credentials={"token": DEFAULT_TOKEN},
-                                   schema_cache={"contacts": [{"name": "email", "type": "email"}]})
+    connection = ConnectionFactory(
+        config={"base_url": "http://127.0.0.1:9"},
+        credentials={"token": DEFAULT_TOKEN},
+        schema_cache={"contacts": [{"name": "email", "type": "email"}]},
+    )
     counts = actions.refresh_schema(connection, limiter=NoLimits(), retry=fast_retry(total=1))
     assert "contacts" not in (counts or {})
     connection.refresh_from_db()
@@ -168,8 +194,9 @@ def test_actions_write_an_audit_row_when_given_an_actor(mounted, team):
 
 @pytest.mark.django_db
 def test_from_connection_uses_the_shared_limiter_for_the_portal(mounted, hubspot):
-    connection = ConnectionFactory(config={"base_url": mounted, "portal_id": f"{uuid.uuid4().int % 10**9}"},
-                                   credentials={"token": DEFAULT_TOKEN})
+    connection = ConnectionFactory(
+        config={"base_url": mounted, "portal_id": f"{uuid.uuid4().int % 10**9}"}, credentials={"token": DEFAULT_TOKEN}
+    )
     connector = connection.connector()
     limiter = connector.limiter
     before = limiter.used_today()

@@ -9,8 +9,10 @@ from connectors.hubspot.webhooks import compute_signature_v3, parse_events, veri
 
 # HubSpot's published example (developers.hubspot.com/docs/api/webhooks/validating-requests, v1 and v2 sections).
 SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
-BODY = ('[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation",'
-        '"attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]')
+BODY = (
+    '[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation",'
+    '"attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]'
+)
 URI = "https://www.example.com/webhook_uri"
 TIMESTAMP = "1564113600000"
 # HubSpot publishes no v3 worked example; this one was computed outside our code, with
@@ -26,8 +28,13 @@ def headers(signature: str = V3_SIGNATURE, timestamp: str = TIMESTAMP) -> dict[s
 
 def test_hubspot_published_v1_and_v2_vectors_confirm_the_inputs():
     """The inputs we use for v3 are HubSpot's own: their v1 / v2 hashes come out as published."""
-    assert hashlib.sha256((SECRET + BODY).encode()).hexdigest() == "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"
-    assert hashlib.sha256((SECRET + "GET" + URI).encode()).hexdigest() == "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e"
+    assert (
+        hashlib.sha256((SECRET + BODY).encode()).hexdigest() == "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"
+    )
+    assert (
+        hashlib.sha256((SECRET + "GET" + URI).encode()).hexdigest()
+        == "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e"
+    )
 
 
 def test_v3_signature_matches_the_independently_computed_vector():
@@ -72,15 +79,35 @@ def test_connector_verifies_with_the_app_client_secret(connector):
 
 
 def test_events_parse_into_webhook_events():
-    body = json.dumps([
-        {"eventId": 7, "subscriptionId": 1, "portalId": 62515, "occurredAt": 1564113600000, "subscriptionType": "contact.propertyChange",
-         "objectId": 123, "propertyName": "firstname", "propertyValue": "Ada", "changeSource": "CRM_UI"},
-        {"eventId": 8, "subscriptionId": 2, "portalId": 62515, "occurredAt": 1564113600001, "subscriptionType": "deal.deletion",
-         "objectId": 9, "changeSource": "CRM_UI"},
-        {"eventId": 9, "subscriptionType": "ticket.creation", "objectId": 1},  # not an object type we sync
-    ]).encode()
+    body = json.dumps(
+        [
+            {
+                "eventId": 7,
+                "subscriptionId": 1,
+                "portalId": 62515,
+                "occurredAt": 1564113600000,
+                "subscriptionType": "contact.propertyChange",
+                "objectId": 123,
+                "propertyName": "firstname",
+                "propertyValue": "Ada",
+                "changeSource": "CRM_UI",
+            },
+            {
+                "eventId": 8,
+                "subscriptionId": 2,
+                "portalId": 62515,
+                "occurredAt": 1564113600001,
+                "subscriptionType": "deal.deletion",
+                "objectId": 9,
+                "changeSource": "CRM_UI",
+            },
+            {"eventId": 9, "subscriptionType": "ticket.creation", "objectId": 1},  # not an object type we sync
+        ]
+    ).encode()
     events = parse_events(body)
     assert [(e.object_type, e.record_id, e.change, e.event_id) for e in events] == [
-        ("contacts", "123", "property_change", "7"), ("deals", "9", "deleted", "8")]
+        ("contacts", "123", "property_change", "7"),
+        ("deals", "9", "deleted", "8"),
+    ]
     assert events[0].occurred_at.year == 2019 and events[0].payload["propertyName"] == "firstname"
     assert parse_events(b"not json") == []

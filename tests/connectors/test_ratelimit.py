@@ -27,7 +27,9 @@ def call(path: str = "/crm/v3/objects/contacts/batch/read") -> httpx.Request:
 
 def policy(calls: int = 3, daily: int | None = None) -> Policy:
     hub = hubspot_policy()
-    return Policy("test", ((calls, MINUTE),), daily=daily, search_windows=((1, MINUTE),), is_search=hub.is_search, is_free=hub.is_free)
+    return Policy(
+        "test", ((calls, MINUTE),), daily=daily, search_windows=((1, MINUTE),), is_search=hub.is_search, is_free=hub.is_free
+    )
 
 
 def refused(limiter: SharedLimiter) -> ConnectorError:
@@ -66,8 +68,14 @@ def test_another_process_draws_from_the_same_sqlite_bucket(db_path):
         "    limiter.acquire(httpx.Request('GET', 'https://api.hubapi.com/crm/v3/owners'))\n"
         "print('took 3')\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "syncsmart.settings"})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "syncsmart.settings"},
+    )
     assert done.stdout.strip() == "took 3", done.stderr
     here = SharedLimiter(key, Policy("test", ((3, MINUTE),)), store=SQLiteStore(db_path), max_wait=0.2)
     refused(here)

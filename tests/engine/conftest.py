@@ -38,8 +38,10 @@ class Pair:
 
     def connectors(self) -> dict[str, Any]:
         kwargs = dict(retry=fast_retry(10), limiter=NoLimit())
-        return {"hubspot": self.integration.hubspot_connection.connector(**kwargs),
-                "other": self.integration.other_connection.connector(**kwargs)}
+        return {
+            "hubspot": self.integration.hubspot_connection.connector(**kwargs),
+            "other": self.integration.other_connection.connector(**kwargs),
+        }
 
     def sync(self, trigger: str = SyncRun.Trigger.MANUAL, max_slices: int = 200, **run_fields: Any) -> SyncRun:
         """Run one pass to the end in the foreground (slices included) and return the run."""
@@ -74,8 +76,11 @@ READ_ROUTES = ("search", "batch/read", "oauth", "token")
 
 def write_calls(emulator) -> int:
     calls = emulator.counters()["calls"]
-    return sum(n for key, n in calls.items()
-               if key.split(" ", 1)[0] in ("POST", "PATCH", "PUT", "DELETE") and not any(r in key for r in READ_ROUTES))
+    return sum(
+        n
+        for key, n in calls.items()
+        if key.split(" ", 1)[0] in ("POST", "PATCH", "PUT", "DELETE") and not any(r in key for r in READ_ROUTES)
+    )
 
 
 def make_hubspot() -> tuple[HubSpotEmulator, str, dict]:
@@ -96,8 +101,12 @@ def make_connectwise() -> tuple[ConnectWiseEmulator, str, dict, dict]:
 def build_pair(other_system: str = "connectwise", **integration_options: Any) -> Pair:
     tenant = TenantFactory()
     hubspot, hub_url, hub_config = make_hubspot()
-    hub_conn = ConnectionFactory(tenant=tenant, system="hubspot", config=hub_config,
-                                 credentials={"token": DEFAULT_TOKEN, "client_secret": hubspot.client_secret})
+    hub_conn = ConnectionFactory(
+        tenant=tenant,
+        system="hubspot",
+        config=hub_config,
+        credentials={"token": DEFAULT_TOKEN, "client_secret": hubspot.client_secret},
+    )
     if other_system == "connectwise":
         other, other_url, config, secrets = make_connectwise()
     else:

@@ -85,8 +85,9 @@ def test_the_concurrency_setting_bounds_a_connection(cw_pair, settings):
 def test_connectwise_writes_one_record_per_call_several_at_a_time(cw_pair):
     for i in range(30):
         company = cw_pair.hubspot.create_record("companies", {"name": f"Hub Company {i}", "domain": f"hubpar{i}.example.com"})
-        cw_pair.hubspot.create_record("contacts", {"email": f"hub{i}@hubpar{i}.example.com", "firstname": f"Hub{i}"},
-                                      associations={"companies": [company]})
+        cw_pair.hubspot.create_record(
+            "contacts", {"email": f"hub{i}@hubpar{i}.example.com", "firstname": f"Hub{i}"}, associations={"companies": [company]}
+        )
     connectwise = InFlight(cw_pair.other)
     run = cw_pair.sync()
     assert run.status == "succeeded", run.error

@@ -20,8 +20,13 @@ def user():
 
 
 def test_date_to_number_mapping_is_refused_with_a_readable_message():
-    mapping = FieldMappingFactory.build(object_mapping=ObjectMappingFactory(), hubspot_field="closedate",
-                                        other_field="probability", hubspot_type="date", other_type="number")
+    mapping = FieldMappingFactory.build(
+        object_mapping=ObjectMappingFactory(),
+        hubspot_field="closedate",
+        other_field="probability",
+        hubspot_type="date",
+        other_type="number",
+    )
     with pytest.raises(ValidationError) as err:
         mapping.full_clean()
     assert "a date and a number mean different things" in str(err.value)
@@ -29,8 +34,14 @@ def test_date_to_number_mapping_is_refused_with_a_readable_message():
 
 def test_text_to_dropdown_is_refused_unless_a_value_map_is_given():
     obj = ObjectMappingFactory()
-    mapping = FieldMappingFactory.build(object_mapping=obj, hubspot_field="notes", other_field="stage",
-                                        hubspot_type="string", other_type="enumeration", direction="to_other")
+    mapping = FieldMappingFactory.build(
+        object_mapping=obj,
+        hubspot_field="notes",
+        other_field="stage",
+        hubspot_type="string",
+        other_type="enumeration",
+        direction="to_other",
+    )
     with pytest.raises(ValidationError) as err:
         mapping.full_clean()
     assert "Add a value map" in str(err.value)
@@ -40,18 +51,31 @@ def test_text_to_dropdown_is_refused_unless_a_value_map_is_given():
 
 def test_dropdown_to_text_one_way_is_allowed_but_not_back():
     obj = ObjectMappingFactory()
-    one_way = FieldMappingFactory.build(object_mapping=obj, hubspot_field="stage", other_field="notes",
-                                        hubspot_type="enumeration", other_type="string", direction="to_other")
+    one_way = FieldMappingFactory.build(
+        object_mapping=obj,
+        hubspot_field="stage",
+        other_field="notes",
+        hubspot_type="enumeration",
+        other_type="string",
+        direction="to_other",
+    )
     one_way.full_clean()
-    both = FieldMappingFactory.build(object_mapping=obj, hubspot_field="stage", other_field="notes",
-                                     hubspot_type="enumeration", other_type="string", direction="both")
+    both = FieldMappingFactory.build(
+        object_mapping=obj,
+        hubspot_field="stage",
+        other_field="notes",
+        hubspot_type="enumeration",
+        other_type="string",
+        direction="both",
+    )
     with pytest.raises(ValidationError):
         both.full_clean()
 
 
 def test_malformed_filter_is_refused_on_save():
-    obj = ObjectMappingFactory.build(integration=IntegrationFactory(),
-                                     filter_to_other={"match": "all", "conditions": [{"field": "x", "operator": "exec"}]})
+    obj = ObjectMappingFactory.build(
+        integration=IntegrationFactory(), filter_to_other={"match": "all", "conditions": [{"field": "x", "operator": "exec"}]}
+    )
     with pytest.raises(ValidationError) as err:
         obj.full_clean()
     assert "Unknown operator" in str(err.value)
@@ -131,7 +155,9 @@ def test_request_run_reuses_a_waiting_run_and_queues_after_commit(user, django_c
 def test_historical_sync_resets_its_cursor_and_can_be_cancelled(user, monkeypatch):
     monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
     obj = ObjectMappingFactory()
-    SyncCursor.objects.create(integration=obj.integration, object_mapping=obj, side="hubspot", kind="historical", cursor={"after": 5})
+    SyncCursor.objects.create(
+        integration=obj.integration, object_mapping=obj, side="hubspot", kind="historical", cursor={"after": 5}
+    )
     run = actions.start_historical_sync(obj.integration, user)
     assert run.trigger == "historical"
     assert not SyncCursor.objects.filter(kind="historical").exists()
@@ -143,8 +169,11 @@ def test_historical_sync_resets_its_cursor_and_can_be_cancelled(user, monkeypatc
 
 
 def test_connection_of_another_tenant_is_refused():
-    integration = IntegrationFactory.build(tenant=TenantFactory(), hubspot_connection=ConnectionFactory(system="hubspot"),
-                                           other_connection=ConnectionFactory(system="connectwise"))
+    integration = IntegrationFactory.build(
+        tenant=TenantFactory(),
+        hubspot_connection=ConnectionFactory(system="hubspot"),
+        other_connection=ConnectionFactory(system="connectwise"),
+    )
     with pytest.raises(ValidationError) as err:
         integration.full_clean()
     assert "another tenant" in str(err.value)

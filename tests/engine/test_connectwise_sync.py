@@ -26,8 +26,11 @@ def test_connectwise_company_and_contact_appear_in_hubspot(cw_pair):
 
 def test_hubspot_contact_with_company_appears_in_connectwise(cw_pair):
     company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    contact = cw_pair.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter",
-                                                         "lastname": "Gibbons"}, associations={"companies": [company]})
+    contact = cw_pair.hubspot.create_record(
+        "contacts",
+        {"email": "peter@initech.example.com", "firstname": "Peter", "lastname": "Gibbons"},
+        associations={"companies": [company]},
+    )
     run = cw_pair.sync()
     assert run.status == "succeeded", (run.error, run.counts)
     link = RecordLink.objects.get(hubspot_object="contacts", hubspot_id=contact)
@@ -41,8 +44,9 @@ def test_after_convergence_another_run_writes_nothing(cw_pair):
     company = cw_pair.other.add_company("Globex Corp", website="globex.example.com")
     cw_pair.other.add_contact("Ann", "Lee", company_id=company["id"], email="ann@globex.example.com")
     hub_company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    cw_pair.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter"},
-                                  associations={"companies": [hub_company]})
+    cw_pair.hubspot.create_record(
+        "contacts", {"email": "peter@initech.example.com", "firstname": "Peter"}, associations={"companies": [hub_company]}
+    )
     cw_pair.sync()
     cw_pair.sync()
     cw_pair.reset_counters()
@@ -117,7 +121,10 @@ def test_other_system_as_system_of_record_wins_the_conflict(cw_pair):
     run = cw_pair.sync()
     assert cw_pair.hubspot.get_record("contacts", hub_id)["firstname"] == "Connie"
     assert cw_pair.other.get("contacts", cw_id)["firstName"] == "Connie"
-    lost = [e.details["conflicts"]["firstname"]["lost"] for e in RecordEvent.objects.filter(run=run, outcome="conflict", source_side="other")]
+    lost = [
+        e.details["conflicts"]["firstname"]["lost"]
+        for e in RecordEvent.objects.filter(run=run, outcome="conflict", source_side="other")
+    ]
     assert lost == ["Hubby"]
 
 
@@ -125,8 +132,9 @@ def test_existing_records_are_matched_by_email_and_domain_not_duplicated(cw_pair
     cw_company = cw_pair.other.add_company("Globex Corp", website="globex.example.com")
     cw_contact = cw_pair.other.add_contact("Ann", "Lee", company_id=cw_company["id"], email="ann@globex.example.com")
     hub_company = cw_pair.hubspot.create_record("companies", {"name": "Globex", "domain": "globex.example.com"})
-    hub_contact = cw_pair.hubspot.create_record("contacts", {"email": "ANN@globex.example.com", "firstname": "Ann"},
-                                                associations={"companies": [hub_company]})
+    hub_contact = cw_pair.hubspot.create_record(
+        "contacts", {"email": "ANN@globex.example.com", "firstname": "Ann"}, associations={"companies": [hub_company]}
+    )
     run = cw_pair.sync()
     assert cw_pair.hubspot.count("contacts") == 1 and cw_pair.hubspot.count("companies") == 1
     assert cw_pair.other.count("contacts") == 1 and cw_pair.other.count("companies") == 1
@@ -169,8 +177,9 @@ def test_contact_whose_company_cannot_sync_waits_in_the_deferred_queue_and_no_or
     companies.filter_to_other = {"match": "all", "conditions": [{"field": "name", "operator": "neq", "value": "Initech"}]}
     companies.save()
     hub_company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    hub_contact = cw_pair.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter"},
-                                                associations={"companies": [hub_company]})
+    hub_contact = cw_pair.hubspot.create_record(
+        "contacts", {"email": "peter@initech.example.com", "firstname": "Peter"}, associations={"companies": [hub_company]}
+    )
     run = cw_pair.sync()
     assert cw_pair.other.count("contacts") == 0 and cw_pair.other.count("companies") == 0
     deferred = DeferredRecord.objects.get(source_side="hubspot", record_id=hub_contact)
@@ -182,7 +191,9 @@ def test_contact_whose_company_cannot_sync_waits_in_the_deferred_queue_and_no_or
     DeferredRecord.objects.update(next_attempt_at=deferred.created_at)
     cw_pair.sync()
     link = linked("contacts", hubspot_id=hub_contact)
-    assert cw_pair.other.get("contacts", link.other_id)["company"]["id"] == int(linked("companies", hubspot_id=hub_company).other_id)
+    assert cw_pair.other.get("contacts", link.other_id)["company"]["id"] == int(
+        linked("companies", hubspot_id=hub_company).other_id
+    )
     assert not DeferredRecord.objects.exists()
 
 
@@ -191,10 +202,14 @@ def test_opportunity_needs_company_and_contact_in_connectwise(cw_pair):
     member = cw_pair.other.add_member("srivera", "Sam", "Rivera", "sam.rivera@example.com")
     owner_id = next(o for o, v in cw_pair.hubspot.owners.items() if v.email == "sam.rivera@example.com")
     company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    contact = cw_pair.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter"},
-                                            associations={"companies": [company]})
-    deal = cw_pair.hubspot.create_record("deals", {"dealname": "Big TPS deal", "hubspot_owner_id": owner_id},
-                                         associations={"companies": [company], "contacts": [contact]})
+    contact = cw_pair.hubspot.create_record(
+        "contacts", {"email": "peter@initech.example.com", "firstname": "Peter"}, associations={"companies": [company]}
+    )
+    deal = cw_pair.hubspot.create_record(
+        "deals",
+        {"dealname": "Big TPS deal", "hubspot_owner_id": owner_id},
+        associations={"companies": [company], "contacts": [contact]},
+    )
     lonely = cw_pair.hubspot.create_record("deals", {"dealname": "No contact yet"}, associations={"companies": [company]})
     run = cw_pair.sync()
     opportunity = cw_pair.other.get("opportunities", linked("deals", hubspot_id=deal).other_id)
@@ -209,10 +224,12 @@ def test_opportunity_needs_company_and_contact_in_connectwise(cw_pair):
 def test_owner_without_a_matching_email_is_reported_clearly(cw_pair):
     stranger = cw_pair.hubspot.add_owner("nobody@example.com", "No", "Body")
     company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    contact = cw_pair.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter"},
-                                            associations={"companies": [company]})
-    deal = cw_pair.hubspot.create_record("deals", {"dealname": "Deal", "hubspot_owner_id": stranger},
-                                         associations={"companies": [company], "contacts": [contact]})
+    contact = cw_pair.hubspot.create_record(
+        "contacts", {"email": "peter@initech.example.com", "firstname": "Peter"}, associations={"companies": [company]}
+    )
+    deal = cw_pair.hubspot.create_record(
+        "deals", {"dealname": "Deal", "hubspot_owner_id": stranger}, associations={"companies": [company], "contacts": [contact]}
+    )
     run = cw_pair.sync()
     event = RecordEvent.objects.get(run=run, source_id=deal, source_side="hubspot")
     assert event.outcome == "created"

@@ -32,8 +32,11 @@ def test_any_interleaving_of_edits_converges(ops):
             kind = step[0]
             if kind == "hub_create" and ("h", step[1]) not in made:
                 made.add(("h", step[1]))
-                pair.hubspot.create_record("contacts", {"email": f"h{step[1]}@acme.example.com", "firstname": "New"},
-                                           associations={"companies": [hub_company]})
+                pair.hubspot.create_record(
+                    "contacts",
+                    {"email": f"h{step[1]}@acme.example.com", "firstname": "New"},
+                    associations={"companies": [hub_company]},
+                )
             elif kind == "cw_create" and ("c", step[1]) not in made:
                 made.add(("c", step[1]))
                 pair.other.add_contact("New", "Person", company_id=cw_company["id"], email=f"c{step[1]}@zenith.example.com")

@@ -68,8 +68,16 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def typed_pair(cw_pair):
     companies = cw_pair.integration.object_mappings.get(hubspot_object="companies")
-    actions.save_field_mapping(FieldMapping(object_mapping=companies, hubspot_field="type", other_field="type",
-                                            hubspot_type="enumeration", other_type="enumeration"), None)
+    actions.save_field_mapping(
+        FieldMapping(
+            object_mapping=companies,
+            hubspot_field="type",
+            other_field="type",
+            hubspot_type="enumeration",
+            other_type="enumeration",
+        ),
+        None,
+    )
     connectors = cw_pair.connectors()
     # A HubSpot option whose value is a ConnectWise label but whose label is not.
     connectors["hubspot"].add_option("companies", "type", "Paying customer", "Customer")
@@ -109,12 +117,27 @@ def test_connectwise_to_hubspot_by_label_by_value_and_new_option(typed_pair):
 
 def test_connectwise_value_without_hubspot_option_adds_one(cw_pair):
     contacts = cw_pair.integration.object_mappings.get(hubspot_object="contacts")
-    actions.save_field_mapping(FieldMapping(object_mapping=contacts, hubspot_field="hs_lead_status", other_field="type",
-                                            direction="to_hubspot", hubspot_type="enumeration", other_type="enumeration"), None)
+    actions.save_field_mapping(
+        FieldMapping(
+            object_mapping=contacts,
+            hubspot_field="hs_lead_status",
+            other_field="type",
+            direction="to_hubspot",
+            hubspot_type="enumeration",
+            other_type="enumeration",
+        ),
+        None,
+    )
     company = cw_pair.other.add_company("Globex Corp", website="globex.example.com")
-    cw_pair.other.add_contact("Ann", "Lee", company_id=company["id"], email="ann@globex.example.com",
-                              types=[{"id": next(t["id"] for t in cw_pair.other.store["contact_types"].values()
-                                                 if t["description"] == "Decision Maker")}])
+    cw_pair.other.add_contact(
+        "Ann",
+        "Lee",
+        company_id=company["id"],
+        email="ann@globex.example.com",
+        types=[
+            {"id": next(t["id"] for t in cw_pair.other.store["contact_types"].values() if t["description"] == "Decision Maker")}
+        ],
+    )
     run = cw_pair.sync()
     [hub_id] = cw_pair.hubspot.find_records("contacts", "email", "ann@globex.example.com")
     assert cw_pair.hubspot.get_record("contacts", hub_id)["hs_lead_status"] == "Decision Maker"

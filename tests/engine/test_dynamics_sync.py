@@ -19,8 +19,10 @@ def link_of(hubspot_object, other_object=None, hubspot_id=None, other_id=None):
 
 def test_dynamics_account_and_contact_appear_in_hubspot_and_back(dyn_pair):
     account = dyn_pair.other.create_record("accounts", {"name": "Fabrikam", "websiteurl": "fabrikam.example.com"})
-    contact = dyn_pair.other.create_record("contacts", {"firstname": "Dana", "lastname": "Ray", "emailaddress1": "dana@fabrikam.example.com",
-                                                        "parentcustomerid": account})
+    contact = dyn_pair.other.create_record(
+        "contacts",
+        {"firstname": "Dana", "lastname": "Ray", "emailaddress1": "dana@fabrikam.example.com", "parentcustomerid": account},
+    )
     run = dyn_pair.sync()
     assert run.status == "succeeded", (run.error, run.counts)
     hub_contact = link_of("contacts", "contacts", other_id=contact).hubspot_id
@@ -34,11 +36,15 @@ def test_dynamics_account_and_contact_appear_in_hubspot_and_back(dyn_pair):
 
 
 def test_hubspot_contact_company_and_deal_appear_in_dynamics(dyn_pair):
-    company = dyn_pair.hubspot.create_record("companies", {"name": "Contoso", "domain": "contoso.example.com", "industry": "ACCOUNTING"})
-    contact = dyn_pair.hubspot.create_record("contacts", {"email": "kim@contoso.example.com", "firstname": "Kim"},
-                                             associations={"companies": [company]})
-    deal = dyn_pair.hubspot.create_record("deals", {"dealname": "Contoso renewal", "amount": "1200"},
-                                          associations={"companies": [company], "contacts": [contact]})
+    company = dyn_pair.hubspot.create_record(
+        "companies", {"name": "Contoso", "domain": "contoso.example.com", "industry": "ACCOUNTING"}
+    )
+    contact = dyn_pair.hubspot.create_record(
+        "contacts", {"email": "kim@contoso.example.com", "firstname": "Kim"}, associations={"companies": [company]}
+    )
+    deal = dyn_pair.hubspot.create_record(
+        "deals", {"dealname": "Contoso renewal", "amount": "1200"}, associations={"companies": [company], "contacts": [contact]}
+    )
     run = dyn_pair.sync()
     assert run.status == "succeeded", (run.error, run.counts)
     account_id = link_of("companies", hubspot_id=company).other_id
@@ -52,8 +58,9 @@ def test_hubspot_contact_company_and_deal_appear_in_dynamics(dyn_pair):
 
 
 def test_dynamics_lead_becomes_a_hubspot_contact_one_way(dyn_pair):
-    lead = dyn_pair.other.create_record("leads", {"firstname": "Lee", "lastname": "Ode", "emailaddress1": "lee@lead.example.com",
-                                                  "subject": "Interested"})
+    lead = dyn_pair.other.create_record(
+        "leads", {"firstname": "Lee", "lastname": "Ode", "emailaddress1": "lee@lead.example.com", "subject": "Interested"}
+    )
     dyn_pair.sync()
     [hub_contact] = dyn_pair.hubspot.find_records("contacts", "email", "lee@lead.example.com")
     assert link_of("contacts", "leads", other_id=lead).hubspot_id == hub_contact
@@ -65,7 +72,9 @@ def test_dynamics_lead_becomes_a_hubspot_contact_one_way(dyn_pair):
 
 
 def test_conflict_on_the_same_field_and_merge_of_different_fields(dyn_pair):
-    contact = dyn_pair.hubspot.create_record("contacts", {"email": "kim@contoso.example.com", "firstname": "Kim", "lastname": "Lo"})
+    contact = dyn_pair.hubspot.create_record(
+        "contacts", {"email": "kim@contoso.example.com", "firstname": "Kim", "lastname": "Lo"}
+    )
     dyn_pair.sync()
     dyn_id = link_of("contacts", "contacts", hubspot_id=contact).other_id
     dyn_pair.hubspot.advance_clock(5000)
@@ -82,14 +91,20 @@ def test_conflict_on_the_same_field_and_merge_of_different_fields(dyn_pair):
 
 def test_after_convergence_another_run_makes_zero_writes(dyn_pair):
     account = dyn_pair.other.create_record("accounts", {"name": "Fabrikam", "websiteurl": "fabrikam.example.com"})
-    dyn_pair.other.create_record("contacts", {"firstname": "Dana", "lastname": "Ray", "emailaddress1": "dana@fabrikam.example.com",
-                                              "parentcustomerid": account})
+    dyn_pair.other.create_record(
+        "contacts",
+        {"firstname": "Dana", "lastname": "Ray", "emailaddress1": "dana@fabrikam.example.com", "parentcustomerid": account},
+    )
     dyn_pair.other.create_record("leads", {"lastname": "Lead", "emailaddress1": "lead@x.example.com"})
     company = dyn_pair.hubspot.create_record("companies", {"name": "Contoso", "domain": "contoso.example.com"})
-    contact = dyn_pair.hubspot.create_record("contacts", {"email": "kim@contoso.example.com", "firstname": "Kim"},
-                                             associations={"companies": [company]})
-    dyn_pair.hubspot.create_record("deals", {"dealname": "Deal", "amount": "10", "closedate": "2026-03-01T00:00:00Z"},
-                                   associations={"companies": [company], "contacts": [contact]})
+    contact = dyn_pair.hubspot.create_record(
+        "contacts", {"email": "kim@contoso.example.com", "firstname": "Kim"}, associations={"companies": [company]}
+    )
+    dyn_pair.hubspot.create_record(
+        "deals",
+        {"dealname": "Deal", "amount": "10", "closedate": "2026-03-01T00:00:00Z"},
+        associations={"companies": [company], "contacts": [contact]},
+    )
     dyn_pair.sync()
     dyn_pair.sync()
     dyn_pair.reset_counters()
@@ -99,10 +114,12 @@ def test_after_convergence_another_run_makes_zero_writes(dyn_pair):
 
 def test_owner_matched_by_exact_email(dyn_pair):
     owner = dyn_pair.hubspot.add_owner("pat.quinn@example.com", "Pat", "Quinn")
-    user = dyn_pair.other.create_record("systemusers", {"firstname": "Pat", "lastname": "Quinn",
-                                                        "internalemailaddress": "pat.quinn@example.com"})
-    company = dyn_pair.hubspot.create_record("companies", {"name": "Contoso", "domain": "contoso.example.com",
-                                                           "hubspot_owner_id": owner})
+    user = dyn_pair.other.create_record(
+        "systemusers", {"firstname": "Pat", "lastname": "Quinn", "internalemailaddress": "pat.quinn@example.com"}
+    )
+    company = dyn_pair.hubspot.create_record(
+        "companies", {"name": "Contoso", "domain": "contoso.example.com", "hubspot_owner_id": owner}
+    )
     dyn_pair.sync()
     account = dyn_pair.other.record("accounts", link_of("companies", hubspot_id=company).other_id)
     assert lookup_id(account["ownerid"]) == user
@@ -110,11 +127,13 @@ def test_owner_matched_by_exact_email(dyn_pair):
 
 def test_existing_records_are_matched_by_email_and_website_not_duplicated(dyn_pair):
     account = dyn_pair.other.create_record("accounts", {"name": "Fabrikam Inc", "websiteurl": "fabrikam.example.com"})
-    contact = dyn_pair.other.create_record("contacts", {"lastname": "Ray", "emailaddress1": "Dana@Fabrikam.example.com",
-                                                        "parentcustomerid": account})
+    contact = dyn_pair.other.create_record(
+        "contacts", {"lastname": "Ray", "emailaddress1": "Dana@Fabrikam.example.com", "parentcustomerid": account}
+    )
     company = dyn_pair.hubspot.create_record("companies", {"name": "Fabrikam", "domain": "fabrikam.example.com"})
-    hub_contact = dyn_pair.hubspot.create_record("contacts", {"email": "dana@fabrikam.example.com", "firstname": "Dana"},
-                                                 associations={"companies": [company]})
+    hub_contact = dyn_pair.hubspot.create_record(
+        "contacts", {"email": "dana@fabrikam.example.com", "firstname": "Dana"}, associations={"companies": [company]}
+    )
     dyn_pair.sync()
     assert dyn_pair.other.count("accounts") == 1 and dyn_pair.other.count("contacts") == 1
     assert dyn_pair.hubspot.count("companies") == 1 and dyn_pair.hubspot.count("contacts") == 1

@@ -39,13 +39,19 @@ def seed_connectwise(pair, n=12):
         company = pair.other.add_company(f"CW Company {i}", website=f"cw{i}.example.com")
         contact = pair.other.add_contact(f"Cw{i}", "Person", company_id=company["id"], email=f"cw{i}@cw{i}.example.com")
         if i % 3 == 0:
-            pair.other.add_opportunity(f"CW Opp {i}", company_id=company["id"], contact_id=contact["id"], sales_rep_id=members["id"])
+            pair.other.add_opportunity(
+                f"CW Opp {i}", company_id=company["id"], contact_id=contact["id"], sales_rep_id=members["id"]
+            )
         hub_company = pair.hubspot.create_record("companies", {"name": f"Hub Company {i}", "domain": f"hub{i}.example.com"})
-        hub_contact = pair.hubspot.create_record("contacts", {"email": f"hub{i}@hub{i}.example.com", "firstname": f"Hub{i}"},
-                                                 associations={"companies": [hub_company]})
+        hub_contact = pair.hubspot.create_record(
+            "contacts", {"email": f"hub{i}@hub{i}.example.com", "firstname": f"Hub{i}"}, associations={"companies": [hub_company]}
+        )
         if i % 3 == 1:
-            pair.hubspot.create_record("deals", {"dealname": f"Hub Deal {i}", "hubspot_owner_id": owner},
-                                       associations={"companies": [hub_company], "contacts": [hub_contact]})
+            pair.hubspot.create_record(
+                "deals",
+                {"dealname": f"Hub Deal {i}", "hubspot_owner_id": owner},
+                associations={"companies": [hub_company], "contacts": [hub_contact]},
+            )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -73,17 +79,23 @@ def test_connectwise_pair_converges_under_faults_without_duplicates(cw_pair, see
 def test_dynamics_pair_converges_under_faults_without_duplicates(dyn_pair, seed):
     for i in range(10):
         account = dyn_pair.other.create_record("accounts", {"name": f"Dyn Account {i}", "websiteurl": f"dyn{i}.example.com"})
-        contact = dyn_pair.other.create_record("contacts", {"lastname": f"Dyn{i}", "emailaddress1": f"d{i}@dyn{i}.example.com",
-                                                            "parentcustomerid": account})
+        contact = dyn_pair.other.create_record(
+            "contacts", {"lastname": f"Dyn{i}", "emailaddress1": f"d{i}@dyn{i}.example.com", "parentcustomerid": account}
+        )
         if i % 2:
-            dyn_pair.other.create_record("opportunities", {"name": f"Dyn Opp {i}", "parentaccountid": account,
-                                                           "parentcontactid": contact})
+            dyn_pair.other.create_record(
+                "opportunities", {"name": f"Dyn Opp {i}", "parentaccountid": account, "parentcontactid": contact}
+            )
         hub_company = dyn_pair.hubspot.create_record("companies", {"name": f"Hub Company {i}", "domain": f"hub{i}.example.com"})
-        hub_contact = dyn_pair.hubspot.create_record("contacts", {"email": f"hub{i}@hub{i}.example.com", "firstname": f"Hub{i}"},
-                                                     associations={"companies": [hub_company]})
+        hub_contact = dyn_pair.hubspot.create_record(
+            "contacts", {"email": f"hub{i}@hub{i}.example.com", "firstname": f"Hub{i}"}, associations={"companies": [hub_company]}
+        )
         if i % 2 == 0:
-            dyn_pair.hubspot.create_record("deals", {"dealname": f"Hub Deal {i}", "amount": str(100 * i)},
-                                           associations={"companies": [hub_company], "contacts": [hub_contact]})
+            dyn_pair.hubspot.create_record(
+                "deals",
+                {"dealname": f"Hub Deal {i}", "amount": str(100 * i)},
+                associations={"companies": [hub_company], "contacts": [hub_contact]},
+            )
     dyn_pair.hubspot.set_knobs(faults=FAULTS, seed=seed)
     dyn_pair.other.set_knobs(faults=FAULTS, seed=seed + 100)
     converge(dyn_pair)

@@ -21,7 +21,9 @@ def synced(pair):
 
 def test_a_field_can_have_its_own_system_of_record(cw_pair):
     hub_id, cw_id = synced(cw_pair)
-    FieldMapping.objects.filter(object_mapping__hubspot_object="contacts", hubspot_field="jobtitle").update(system_of_record="other")
+    FieldMapping.objects.filter(object_mapping__hubspot_object="contacts", hubspot_field="jobtitle").update(
+        system_of_record="other"
+    )
     cw_pair.hubspot.advance_clock(5000)
     cw_pair.hubspot.edit_record("contacts", hub_id, {"jobtitle": "Hub title", "firstname": "Hub name"})
     cw_pair.other.edit("contacts", cw_id, {"title": "CW title", "firstName": "CW name"})
@@ -34,17 +36,27 @@ def test_a_field_can_have_its_own_system_of_record(cw_pair):
 
 def test_only_if_target_empty_never_overwrites(cw_pair):
     contacts = cw_pair.integration.object_mappings.get(hubspot_object="contacts")
-    FieldMapping.objects.filter(object_mapping=contacts, hubspot_field="jobtitle").update(only_if_target_empty=True, direction="to_other")
+    FieldMapping.objects.filter(object_mapping=contacts, hubspot_field="jobtitle").update(
+        only_if_target_empty=True, direction="to_other"
+    )
     company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    empty = cw_pair.hubspot.create_record("contacts", {"email": "a@initech.example.com", "firstname": "A", "jobtitle": "Boss"},
-                                          associations={"companies": [company]})
+    empty = cw_pair.hubspot.create_record(
+        "contacts",
+        {"email": "a@initech.example.com", "firstname": "A", "jobtitle": "Boss"},
+        associations={"companies": [company]},
+    )
     cw_company = cw_pair.other.add_company("Initech CW", website="initech.example.com")
     cw_pair.other.add_contact("B", "B", company_id=cw_company["id"], email="b@initech.example.com", title="Keep me")
-    full = cw_pair.hubspot.create_record("contacts", {"email": "b@initech.example.com", "firstname": "B", "jobtitle": "Overwrite?"},
-                                         associations={"companies": [company]})
+    full = cw_pair.hubspot.create_record(
+        "contacts",
+        {"email": "b@initech.example.com", "firstname": "B", "jobtitle": "Overwrite?"},
+        associations={"companies": [company]},
+    )
     cw_pair.sync()
-    title = {h: cw_pair.other.get("contacts", o)["title"]
-             for h, o in RecordLink.objects.filter(hubspot_object="contacts").values_list("hubspot_id", "other_id")}
+    title = {
+        h: cw_pair.other.get("contacts", o)["title"]
+        for h, o in RecordLink.objects.filter(hubspot_object="contacts").values_list("hubspot_id", "other_id")
+    }
     assert title[empty] == "Boss"
     assert title[full] == "Keep me"
 
@@ -53,8 +65,9 @@ def test_retry_of_one_record_runs_just_that_record(cw_pair, monkeypatch):
     monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
     contacts = cw_pair.integration.object_mappings.get(hubspot_object="contacts")
     company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    contact = cw_pair.hubspot.create_record("contacts", {"email": "p@initech.example.com", "firstname": "P"},
-                                            associations={"companies": [company]})
+    contact = cw_pair.hubspot.create_record(
+        "contacts", {"email": "p@initech.example.com", "firstname": "P"}, associations={"companies": [company]}
+    )
     first = cw_pair.sync()
     event = RecordEvent.objects.get(run=first, source_side="hubspot", source_object="contacts", source_id=contact)
     retry = actions.retry_record(event, None)

@@ -9,7 +9,9 @@ pytestmark = pytest.mark.django_db
 
 
 def hub_contact(pair, email, company, **props):
-    return pair.hubspot.create_record("contacts", {"email": email, "firstname": "X", **props}, associations={"companies": [company]})
+    return pair.hubspot.create_record(
+        "contacts", {"email": email, "firstname": "X", **props}, associations={"companies": [company]}
+    )
 
 
 def outcome(run, source_id):
@@ -45,10 +47,19 @@ def test_free_email_blocking_stops_only_free_mail_contacts(cw_pair):
 
 def test_mapping_filter_conditions_stop_exactly_the_records_they_exclude(cw_pair):
     contacts = cw_pair.integration.object_mappings.get(hubspot_object="contacts")
-    contacts.filter_to_other = {"match": "any", "conditions": [
-        {"field": "lifecyclestage", "operator": "eq", "value": "customer"},
-        {"match": "all", "conditions": [{"field": "jobtitle", "operator": "contains", "value": "chief"},
-                                        {"field": "email", "operator": "ends_with", "value": "initech.example.com"}]}]}
+    contacts.filter_to_other = {
+        "match": "any",
+        "conditions": [
+            {"field": "lifecyclestage", "operator": "eq", "value": "customer"},
+            {
+                "match": "all",
+                "conditions": [
+                    {"field": "jobtitle", "operator": "contains", "value": "chief"},
+                    {"field": "email", "operator": "ends_with", "value": "initech.example.com"},
+                ],
+            },
+        ],
+    }
     actions.save_object_mapping(contacts, None)
     company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
     customer = hub_contact(cw_pair, "c@initech.example.com", company, lifecyclestage="customer")
@@ -75,8 +86,10 @@ def test_filter_applies_per_direction(cw_pair):
     assert not cw_pair.hubspot.find_records("contacts", "email", "bob@globex.example.com")
     event = RecordEvent.objects.get(run=run, source_side="other", source_object="contacts", source_id=str(without["id"]))
     assert event.outcome == "filtered" and "title is not empty" in event.message
-    assert RecordEvent.objects.get(run=run, source_side="other", source_object="contacts",
-                           source_id=str(with_title["id"])).outcome == "created"
+    assert (
+        RecordEvent.objects.get(run=run, source_side="other", source_object="contacts", source_id=str(with_title["id"])).outcome
+        == "created"
+    )
 
 
 def test_test_mode_judges_dynamics_accounts_by_name_and_leads_by_email(dyn_pair):

@@ -24,11 +24,14 @@ def settled(pair) -> list[str]:
     """Records on both sides, synced, and synced again until a run changes nothing; the
     ConnectWise contacts' ids."""
     company = pair.other.add_company("Globex Corp", website="globex.example.com")
-    contacts = [pair.other.add_contact(f"Ann{n}", "Lee", company_id=company["id"], email=f"ann{n}@globex.example.com")["id"]
-                for n in range(3)]
+    contacts = [
+        pair.other.add_contact(f"Ann{n}", "Lee", company_id=company["id"], email=f"ann{n}@globex.example.com")["id"]
+        for n in range(3)
+    ]
     initech = pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    pair.hubspot.create_record("contacts", {"email": "bob@initech.example.com", "firstname": "Bob"},
-                               associations={"companies": [initech]})
+    pair.hubspot.create_record(
+        "contacts", {"email": "bob@initech.example.com", "firstname": "Bob"}, associations={"companies": [initech]}
+    )
     for _ in range(3):
         run = pair.sync(trigger=SyncRun.Trigger.SCHEDULE)
         assert run.status == "succeeded", run.error
@@ -111,8 +114,9 @@ def page_ahead_threads() -> list[threading.Thread]:
 
 
 def every_company_judged_once(pair, n=450):
-    outcomes = list(RecordEvent.objects.filter(integration=pair.integration, source_object="companies")
-                    .values_list("source_id", flat=True))
+    outcomes = list(
+        RecordEvent.objects.filter(integration=pair.integration, source_object="companies").values_list("source_id", flat=True)
+    )
     assert len(outcomes) == n and len(set(outcomes)) == n  # nothing lost, nothing judged twice
 
 

@@ -97,8 +97,9 @@ def test_sweep_requeues_runs_a_dead_worker_left_and_inbox_items_nobody_took(cw_p
     queued = []
     monkeypatch.setattr("syncsmart.tasks.enqueue_run", queued.append)
     long_ago = timezone.now() - timedelta(hours=1)
-    dead = SyncRun.objects.create(integration=cw_pair.integration, trigger="manual", status="running",
-                                  started_at=long_ago, heartbeat_at=long_ago)
+    dead = SyncRun.objects.create(
+        integration=cw_pair.integration, trigger="manual", status="running", started_at=long_ago, heartbeat_at=long_ago
+    )
     forgotten = SyncRun.objects.create(integration=cw_pair.integration, trigger="schedule", queued_at=long_ago)
     fresh = SyncRun.objects.create(integration=cw_pair.integration, trigger="manual")
     result = sweep_once()
@@ -109,8 +110,14 @@ def test_sweep_requeues_runs_a_dead_worker_left_and_inbox_items_nobody_took(cw_p
     assert result["dead_runs"] == 1
     # An inbox item with no run to drain it gets one.
     SyncRun.objects.update(status="succeeded")
-    InboxItem.objects.create(integration=cw_pair.integration, side="hubspot", event_id="e1", object_type="contacts",
-                             record_id="1", received_at=long_ago)
+    InboxItem.objects.create(
+        integration=cw_pair.integration,
+        side="hubspot",
+        event_id="e1",
+        object_type="contacts",
+        record_id="1",
+        received_at=long_ago,
+    )
     with_inbox = sweep_once()
     assert with_inbox["inbox_runs"] == 1
     assert SyncRun.objects.filter(trigger="webhook", status="queued").exists()
@@ -196,6 +203,7 @@ def test_two_workers_racing_on_one_integration_never_run_it_at_once():
                     finally:
                         with lock:
                             inside[self.worker] -= 1
+
                 return watched
 
         runs = [SyncRun.objects.create(integration=pair.integration, trigger="manual") for _ in range(2)]

@@ -58,8 +58,14 @@ def manage(env, *args, script: str | None = None, timeout: float = 120) -> subpr
 
 
 def start_cluster(env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def kill_group(process: subprocess.Popen) -> None:
@@ -104,8 +110,10 @@ def redis_url() -> str | None:
 def test_sigkilled_worker_run_resumes_with_no_duplicate_and_no_lost_change(tmp_path, broker):
     hubspot = HubSpotEmulator(limits=False)
     connectwise = ConnectWiseEmulator(limits=False, latency_ms=(2, 4))  # slow enough to be killed mid-page
-    hub_ids = [hubspot.create_record("companies", {"name": f"Kill Co {n}", "domain": f"kill{n}.example.com"}, notify=False)
-               for n in range(COMPANIES)]
+    hub_ids = [
+        hubspot.create_record("companies", {"name": f"Kill Co {n}", "domain": f"kill{n}.example.com"}, notify=False)
+        for n in range(COMPANIES)
+    ]
     hub_running, cw_running = hubspot.serve("127.0.0.1", 0), connectwise.serve("127.0.0.1", 0)
     db = tmp_path / "db.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER")}
@@ -114,13 +122,27 @@ def test_sigkilled_worker_run_resumes_with_no_duplicate_and_no_lost_change(tmp_p
         if url is None:
             pytest.skip("no Redis server answers")
         env["REDIS_URL"] = url  # a broker with no delivery receipts: the task in flight dies with the worker
-    env.update(SYNCSMART_LOCAL_DIR=str(tmp_path), SQLITE_PATH=str(db), Q_CLUSTER_NAME=f"kill{os.getpid()}{broker}{time.time_ns()}", Q_WORKERS="1",
-               SYNC_LEASE_SECONDS="3", SYNC_SLICE_SECONDS="600", PYTHONUNBUFFERED="1")
+    env.update(
+        SYNCSMART_LOCAL_DIR=str(tmp_path),
+        SQLITE_PATH=str(db),
+        Q_CLUSTER_NAME=f"kill{os.getpid()}{broker}{time.time_ns()}",
+        Q_WORKERS="1",
+        SYNC_LEASE_SECONDS="3",
+        SYNC_SLICE_SECONDS="600",
+        PYTHONUNBUFFERED="1",
+    )
     cluster = None
     try:
         manage(env, "migrate", "--noinput")
-        setup = SETUP.format(hub_url=hub_running.base_url, token=DEFAULT_TOKEN, cw_url=cw_running.base_url,
-                             company=DEMO_COMPANY, public=DEMO_PUBLIC_KEY, client=DEMO_CLIENT_ID, private=DEMO_PRIVATE_KEY)
+        setup = SETUP.format(
+            hub_url=hub_running.base_url,
+            token=DEFAULT_TOKEN,
+            cw_url=cw_running.base_url,
+            company=DEMO_COMPANY,
+            public=DEMO_PUBLIC_KEY,
+            client=DEMO_CLIENT_ID,
+            private=DEMO_PRIVATE_KEY,
+        )
         assert "SETUP-OK" in manage(env, "shell", script=setup).stdout
         cluster = start_cluster(env)
         wait_for(lambda: run_row(db).get("pages", 0) >= 1, 180, "a page done")

@@ -113,8 +113,10 @@ def test_a_child_reports_its_own_peak_memory_not_its_parents():
     says what the sync used."""
     ballast = bytearray(BALLAST_MB * 1024 * 1024)
     ballast[::4096] = b"\1" * len(range(0, len(ballast), 4096))  # touched, so resident here
-    code = ("import django, json; django.setup(); "
-            "from syncsmart.management.commands.sync import own_peak_rss_mb; print(json.dumps(own_peak_rss_mb()))")
+    code = (
+        "import django, json; django.setup(); "
+        "from syncsmart.management.commands.sync import own_peak_rss_mb; print(json.dumps(own_peak_rss_mb()))"
+    )
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="syncsmart.settings")
     child = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=120)
     peak = json.loads(child.stdout.strip().splitlines()[-1])

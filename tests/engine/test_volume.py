@@ -23,8 +23,9 @@ def test_more_than_10000_changes_in_one_window_none_lost(cw_pair):
     cw_pair.hubspot.advance_clock(60_000)
     run = cw_pair.sync()
     assert run.status == "succeeded", run.error
-    seen = set(RecordEvent.objects.filter(run=run, source_side="hubspot", source_object="companies")
-               .values_list("source_id", flat=True))
+    seen = set(
+        RecordEvent.objects.filter(run=run, source_side="hubspot", source_object="companies").values_list("source_id", flat=True)
+    )
     assert seen == ids
     assert run.pages >= 10_200 // 200
     assert SyncCursor.objects.get(object_mapping=companies, side="hubspot").cursor

@@ -22,8 +22,11 @@ def linked_contact(pair, first: str = "Ann", last: str = "Lee", email: str = "an
 
 
 @pytest.mark.parametrize("first_side", ["hubspot", "other"])
-def test_a_record_edited_on_both_sides_in_one_pass_keeps_both_edits(hooked, django_capture_on_commit_callbacks,  # noqa: F811
-                                                                     first_side):
+def test_a_record_edited_on_both_sides_in_one_pass_keeps_both_edits(
+    hooked,  # noqa: F811
+    django_capture_on_commit_callbacks,
+    first_side,
+):
     cw_id, hub_id = linked_contact(hooked)
     hooked.hubspot.edit_record("contacts", hub_id, {"firstname": "Annie"})
     hooked.other.edit("contacts", cw_id, {"lastName": "Leigh"})
@@ -39,8 +42,10 @@ def test_a_record_edited_on_both_sides_in_one_pass_keeps_both_edits(hooked, djan
     assert not InboxItem.objects.filter(status="pending").exists()
 
 
-def test_one_pass_with_notifications_from_both_sides_syncs_every_notified_record(hooked,  # noqa: F811
-                                                                                 django_capture_on_commit_callbacks):
+def test_one_pass_with_notifications_from_both_sides_syncs_every_notified_record(
+    hooked,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
     ann_cw, ann_hub = linked_contact(hooked)
     bob_cw, bob_hub = linked_contact(hooked, "Bob", "Stone", "bob@stone.example.com")
     hooked.hubspot.edit_record("contacts", ann_hub, {"firstname": "Annie"})
@@ -56,8 +61,10 @@ def test_one_pass_with_notifications_from_both_sides_syncs_every_notified_record
     assert not InboxItem.objects.filter(status="pending").exists()
 
 
-def test_the_engines_own_writes_notified_back_in_the_next_pass_write_nothing(hooked,  # noqa: F811
-                                                                            django_capture_on_commit_callbacks):
+def test_the_engines_own_writes_notified_back_in_the_next_pass_write_nothing(
+    hooked,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
     cw_id, hub_id = linked_contact(hooked)
     hooked.hubspot.edit_record("contacts", hub_id, {"firstname": "Annie"})
     deliver(hooked.hubspot, django_capture_on_commit_callbacks)

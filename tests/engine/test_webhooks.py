@@ -34,8 +34,9 @@ def deliver(emulator, django_capture_on_commit_callbacks):
 
 def test_hubspot_webhook_is_stored_and_runs_just_that_record(hooked, django_capture_on_commit_callbacks):
     company = hooked.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
-    contact = hooked.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter"},
-                                           associations={"companies": [company]})
+    contact = hooked.hubspot.create_record(
+        "contacts", {"email": "peter@initech.example.com", "firstname": "Peter"}, associations={"companies": [company]}
+    )
     responses = deliver(hooked.hubspot, django_capture_on_commit_callbacks)
     assert [r.status_code for r in responses] == [200, 200]
     assert set(InboxItem.objects.values_list("record_id", flat=True)) == {company, contact}
@@ -52,9 +53,12 @@ def test_bad_signature_is_401_and_stores_nothing(hooked, django_capture_on_commi
     url, body, headers = hooked.hubspot.webhooks.deliveries[0]
     tampered = json.loads(body)
     tampered[0]["objectId"] = 999
-    response = Client().post(f"/webhooks/{hooked.integration.pk}/hubspot", data=json.dumps(tampered).encode(),
-                             content_type="application/json",
-                             headers={k: v for k, v in headers.items() if k.lower() != "content-type"})
+    response = Client().post(
+        f"/webhooks/{hooked.integration.pk}/hubspot",
+        data=json.dumps(tampered).encode(),
+        content_type="application/json",
+        headers={k: v for k, v in headers.items() if k.lower() != "content-type"},
+    )
     assert response.status_code == 401
     assert not InboxItem.objects.exists()
     assert not SyncRun.objects.exists()
@@ -104,7 +108,9 @@ def test_connectwise_callback_triggers_a_run_that_brings_the_change(hooked, djan
     assert hooked.hubspot.find_records("contacts", "email", "ann@globex.example.com")
 
 
-def test_dynamics_service_endpoint_webhook_is_verified_by_its_key_and_runs(dyn_pair, monkeypatch, django_capture_on_commit_callbacks):
+def test_dynamics_service_endpoint_webhook_is_verified_by_its_key_and_runs(
+    dyn_pair, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
     connection = dyn_pair.integration.other_connection
     connection.credentials = {**connection.credentials, "webhook_key": "service-endpoint-key"}
@@ -112,8 +118,11 @@ def test_dynamics_service_endpoint_webhook_is_verified_by_its_key_and_runs(dyn_p
     dyn_pair.other.webhook_sender = CollectingSender()
     url = f"http://testserver/webhooks/{dyn_pair.integration.pk}/other?code=service-endpoint-key"
     connector = connection.connector()
-    connector.http.request("POST", "serviceendpoints", json={"name": "SyncSmart", "url": url, "contract": 8, "authtype": 4,
-                                                             "authvalue": "service-endpoint-key"})
+    connector.http.request(
+        "POST",
+        "serviceendpoints",
+        json={"name": "SyncSmart", "url": url, "contract": 8, "authtype": 4, "authvalue": "service-endpoint-key"},
+    )
     connector.close()
     account = dyn_pair.other.create_record("accounts", {"name": "Fabrikam", "websiteurl": "fabrikam.example.com"})
     assert dyn_pair.other.webhook_sender.deliveries
@@ -132,11 +141,17 @@ def test_dynamics_service_endpoint_webhook_is_verified_by_its_key_and_runs(dyn_p
     assert dyn_pair.hubspot.find_records("companies", "name", "Fabrikam")
 
 
-def test_webhooks_during_a_move_to_production_are_refused_with_503_and_nothing_is_stored(hooked, django_capture_on_commit_callbacks):
+def test_webhooks_during_a_move_to_production_are_refused_with_503_and_nothing_is_stored(
+    hooked, django_capture_on_commit_callbacks
+):
     from tenants.models import GoLiveSwitch
 
-    GoLiveSwitch.objects.create(tenant=hooked.integration.tenant, integration=hooked.integration,
-                                status=GoLiveSwitch.Status.IN_PROGRESS, webhooks_paused=True)
+    GoLiveSwitch.objects.create(
+        tenant=hooked.integration.tenant,
+        integration=hooked.integration,
+        status=GoLiveSwitch.Status.IN_PROGRESS,
+        webhooks_paused=True,
+    )
     hooked.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter"})
     [response] = deliver(hooked.hubspot, django_capture_on_commit_callbacks)
     assert response.status_code == 503 and response["Retry-After"] == "60"

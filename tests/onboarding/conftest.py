@@ -29,11 +29,14 @@ def hubspot():
     # portal, and other suites running at the same time must not spend this test's budget.
     running = HubSpotEmulator(portal_id=next(_portal_ids)).serve()
     base = running.base_url
-    with override_settings(SOCIAL_AUTH_HUBSPOT_KEY=DEFAULT_CLIENT_ID, SOCIAL_AUTH_HUBSPOT_SECRET=DEFAULT_CLIENT_SECRET,
-                           SOCIAL_AUTH_HUBSPOT_AUTHORIZATION_URL=base + "/oauth/authorize",
-                           SOCIAL_AUTH_HUBSPOT_ACCESS_TOKEN_URL=base + "/oauth/v1/token",
-                           SOCIAL_AUTH_HUBSPOT_USER_DATA_URL=base + "/oauth/v1/access-tokens/",
-                           HUBSPOT_API_BASE=base):
+    with override_settings(
+        SOCIAL_AUTH_HUBSPOT_KEY=DEFAULT_CLIENT_ID,
+        SOCIAL_AUTH_HUBSPOT_SECRET=DEFAULT_CLIENT_SECRET,
+        SOCIAL_AUTH_HUBSPOT_AUTHORIZATION_URL=base + "/oauth/authorize",
+        SOCIAL_AUTH_HUBSPOT_ACCESS_TOKEN_URL=base + "/oauth/v1/token",
+        SOCIAL_AUTH_HUBSPOT_USER_DATA_URL=base + "/oauth/v1/access-tokens/",
+        HUBSPOT_API_BASE=base,
+    ):
         yield running.emulator
     running.stop()
 

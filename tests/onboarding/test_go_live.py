@@ -23,8 +23,14 @@ def sandbox(team):
     integration.enabled = True
     integration.save()
     companies = integration.object_mappings.get(hubspot_object="companies")
-    RecordLink.objects.create(integration=integration, object_mapping=companies, hubspot_object="companies",
-                              other_object="companies", hubspot_id="11", other_id="201")
+    RecordLink.objects.create(
+        integration=integration,
+        object_mapping=companies,
+        hubspot_object="companies",
+        other_object="companies",
+        hubspot_id="11",
+        other_id="201",
+    )
     SyncCursor.objects.create(integration=integration, object_mapping=companies, side="hubspot", cursor={"after": "x"})
     DeferredRecord.objects.create(integration=integration, object_mapping=companies, source_side="hubspot", record_id="12")
     InboxItem.objects.create(integration=integration, side="hubspot", event_id="ev-1", object_type="companies", record_id="13")
@@ -41,12 +47,17 @@ def _start(integration, production, actor, mappings="keep"):
 
 def _state(integration):
     integration.refresh_from_db()
-    return {"enabled": integration.enabled, "environment": integration.environment, "test_mode": integration.test_mode,
-            "other_connection": integration.other_connection_id, "paused": go_live.webhook_intake_paused(integration),
-            "links": sorted(RecordLink.objects.filter(integration=integration).values_list("pk", flat=True)),
-            "cursors": sorted(SyncCursor.objects.filter(integration=integration).values_list("pk", flat=True)),
-            "deferred": sorted(DeferredRecord.objects.filter(integration=integration).values_list("pk", flat=True)),
-            "inbox": sorted(InboxItem.objects.filter(integration=integration).values_list("pk", flat=True))}
+    return {
+        "enabled": integration.enabled,
+        "environment": integration.environment,
+        "test_mode": integration.test_mode,
+        "other_connection": integration.other_connection_id,
+        "paused": go_live.webhook_intake_paused(integration),
+        "links": sorted(RecordLink.objects.filter(integration=integration).values_list("pk", flat=True)),
+        "cursors": sorted(SyncCursor.objects.filter(integration=integration).values_list("pk", flat=True)),
+        "deferred": sorted(DeferredRecord.objects.filter(integration=integration).values_list("pk", flat=True)),
+        "inbox": sorted(InboxItem.objects.filter(integration=integration).values_list("pk", flat=True)),
+    }
 
 
 def _expected_after(steps_done: int, before: dict, production) -> dict:
@@ -73,8 +84,11 @@ def test_the_switch_runs_every_step_in_order_and_ends_on_production(team, sandbo
     switch = go_live.resume(_start(integration, production, actor), actor)
     assert switch.status == GoLiveSwitch.Status.DONE and switch.steps_done == go_live.STEP_NAMES
     assert _state(integration) == _expected_after(6, before, production)
-    steps_in_log = list(AuditLog.objects.filter(tenant=team.tenant, action__startswith="go_live.step.")
-                        .order_by("created_at", "id").values_list("action", flat=True))
+    steps_in_log = list(
+        AuditLog.objects.filter(tenant=team.tenant, action__startswith="go_live.step.")
+        .order_by("created_at", "id")
+        .values_list("action", flat=True)
+    )
     assert steps_in_log == [f"go_live.step.{name}" for name in go_live.STEP_NAMES]
     assert AuditLog.objects.filter(action="go_live.finished", actor=actor).exists()
 
@@ -146,8 +160,11 @@ def test_a_switch_rolls_back_from_any_step_to_the_sandbox_exactly_as_it_was(team
     assert switch.status == GoLiveSwitch.Status.ROLLED_BACK and switch.steps_done == []
     assert _state(integration) == before
     assert integration.other_connection_id == cw_sandbox.pk
-    undone = list(AuditLog.objects.filter(tenant=team.tenant, action__startswith="go_live.undo.")
-                  .order_by("created_at", "id").values_list("action", flat=True))
+    undone = list(
+        AuditLog.objects.filter(tenant=team.tenant, action__startswith="go_live.undo.")
+        .order_by("created_at", "id")
+        .values_list("action", flat=True)
+    )
     assert undone == [f"go_live.undo.{name}" for name in reversed(go_live.STEP_NAMES[:steps_done])]
     assert AuditLog.objects.filter(action="go_live.rolled_back").count() == 1
 
@@ -162,8 +179,13 @@ def test_reinstalling_mappings_restores_defaults_and_a_rollback_brings_the_custo
     firstname = contacts.field_mappings.get(hubspot_field="firstname")
     firstname.direction = Direction.TO_OTHER
     firstname.save()
-    custom = FieldMapping.objects.create(object_mapping=contacts, hubspot_field="hs_lead_status", other_field="custom_7",
-                                         hubspot_type="string", other_type="string")
+    custom = FieldMapping.objects.create(
+        object_mapping=contacts,
+        hubspot_field="hs_lead_status",
+        other_field="custom_7",
+        hubspot_type="string",
+        other_type="string",
+    )
 
     switch = go_live.resume(_start(integration, production, actor, mappings="reinstall"), actor)
     assert contacts.field_mappings.filter(hubspot_field="phone").exists()
@@ -210,10 +232,12 @@ def test_sandbox_notifications_arriving_during_the_switch_are_not_replayed_again
     with pytest.raises(RuntimeError):
         go_live.resume(switch, actor)
     monkeypatch.undo()
-    late_sandbox = InboxItem.objects.create(integration=integration, side="other", event_id="cw-late", object_type="contacts",
-                                            record_id="55")
-    late_hubspot = InboxItem.objects.create(integration=integration, side="hubspot", event_id="hs-late",
-                                            object_type="contacts", record_id="77")
+    late_sandbox = InboxItem.objects.create(
+        integration=integration, side="other", event_id="cw-late", object_type="contacts", record_id="55"
+    )
+    late_hubspot = InboxItem.objects.create(
+        integration=integration, side="hubspot", event_id="hs-late", object_type="contacts", record_id="77"
+    )
     switch = go_live.resume(switch, actor)
     assert not InboxItem.objects.filter(pk=late_sandbox.pk).exists()
     assert InboxItem.objects.filter(pk=late_hubspot.pk).exists()  # same portal before and after: still wanted

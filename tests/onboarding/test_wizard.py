@@ -46,8 +46,14 @@ def approve_in_hubspot(client: Client) -> str:
 
 
 def cw_form(**overrides) -> dict:
-    return {"company_id": DEMO_COMPANY, "site": CW_SITE, "public_key": DEMO_PUBLIC_KEY, "private_key": DEMO_PRIVATE_KEY,
-            "client_id": DEMO_CLIENT_ID, **overrides}
+    return {
+        "company_id": DEMO_COMPANY,
+        "site": CW_SITE,
+        "public_key": DEMO_PUBLIC_KEY,
+        "private_key": DEMO_PRIVATE_KEY,
+        "client_id": DEMO_CLIENT_ID,
+        **overrides,
+    }
 
 
 def test_the_install_page_is_public_and_its_install_link_starts_the_wizard(client, db):
@@ -77,7 +83,7 @@ def test_connecting_hubspot_stores_the_tokens_encrypted_on_the_tenants_connectio
         raw = cursor.fetchone()[0]
     assert tokens["access_token"] not in raw and tokens["refresh_token"] not in raw
     page = client.get(step("hubspot")).content.decode()
-    assert f"Connected to HubSpot portal <strong id=\"portal-id\">{hubspot.portal_id}</strong>" in page
+    assert f'Connected to HubSpot portal <strong id="portal-id">{hubspot.portal_id}</strong>' in page
     assert tokens["access_token"] not in page
     assert AuditLog.objects.filter(tenant=tenant, action="onboarding.hubspot_connected").exists()
 
@@ -158,13 +164,17 @@ def test_progress_survives_a_closed_browser_and_earlier_answers_stay(client, hub
 
 
 @pytest.mark.django_db
-def test_finishing_installs_defaults_creates_the_schedule_and_runs_the_first_sync(client, hubspot, connectwise,
-                                                                                  django_capture_on_commit_callbacks):
+def test_finishing_installs_defaults_creates_the_schedule_and_runs_the_first_sync(
+    client, hubspot, connectwise, django_capture_on_commit_callbacks
+):
     from django_q.models import Schedule
 
     company = hubspot.create_record("companies", {"name": "SyncSmart Test Co", "domain": "synctest.example"})
-    hubspot.create_record("contacts", {"email": "ada.ss.test@synctest.example", "firstname": "Ada", "lastname": "Lovelace"},
-                          associations={"companies": [company]})
+    hubspot.create_record(
+        "contacts",
+        {"email": "ada.ss.test@synctest.example", "firstname": "Ada", "lastname": "Lovelace"},
+        associations={"companies": [company]},
+    )
     hubspot.create_record("contacts", {"email": "bob@synctest.example", "firstname": "Bob", "lastname": "Untested"})
     tenant = sign_up(client)
     approve_in_hubspot(client)
@@ -173,8 +183,9 @@ def test_finishing_installs_defaults_creates_the_schedule_and_runs_the_first_syn
     client.post(step("credentials"), cw_form(then="continue"))
     objects = client.get(step("objects")).content.decode()
     assert 'name="test_mode"' in objects and "checked" in objects.split('name="test_mode"')[1].split(">")[0]
-    client.post(step("objects"), {"objects": ["companies:companies", "contacts:contacts"], "block_free_emails": "on",
-                                  "test_mode": "on"})
+    client.post(
+        step("objects"), {"objects": ["companies:companies", "contacts:contacts"], "block_free_emails": "on", "test_mode": "on"}
+    )
     with override_settings(SYNC_RUN_INLINE=True), django_capture_on_commit_callbacks(execute=True):
         response = client.post(step("finish"))
     assert response["Location"] == reverse("onboarding_done")
@@ -187,7 +198,8 @@ def test_finishing_installs_defaults_creates_the_schedule_and_runs_the_first_syn
     run = SyncRun.objects.get(integration=integration)
     assert run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL), run.error
     emails = {c.get("email") for c in connectwise.records("contacts")} | {
-        item.get("value") for c in connectwise.records("contacts") for item in c.get("communicationItems", [])}
+        item.get("value") for c in connectwise.records("contacts") for item in c.get("communicationItems", [])
+    }
     assert "ada.ss.test@synctest.example" in emails  # the test-marked contact synced...
     assert "bob@synctest.example" not in emails  # ...and test mode kept the other one back
     progress = OnboardingProgress.objects.get(tenant=tenant)
@@ -241,13 +253,25 @@ def test_the_demo_environment_points_every_hubspot_oauth_setting_at_the_emulator
     from tenants.onboarding.demo import hubspot_oauth_env
 
     env = {**os.environ, **hubspot_oauth_env("http://127.0.0.1:8101/"), "SYNCSMART_LOCAL_DIR": str(tmp_path)}
-    code = ("import django, json; django.setup(); from django.conf import settings as s; print(json.dumps([s.SOCIAL_AUTH_HUBSPOT_"
-            "AUTHORIZATION_URL, s.SOCIAL_AUTH_HUBSPOT_ACCESS_TOKEN_URL, s.SOCIAL_AUTH_HUBSPOT_USER_DATA_URL, s.HUBSPOT_API_BASE, "
-            "s.SOCIAL_AUTH_HUBSPOT_KEY]))")
-    out = subprocess.run([sys.executable, "-c", code], env={**env, "DJANGO_SETTINGS_MODULE": "syncsmart.settings"},
-                         capture_output=True, text=True, check=True).stdout
-    assert json.loads(out) == ["http://127.0.0.1:8101/oauth/authorize", "http://127.0.0.1:8101/oauth/v1/token",
-                               "http://127.0.0.1:8101/oauth/v1/access-tokens/", "http://127.0.0.1:8101", "emulator-client-id"]
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; print(json.dumps([s.SOCIAL_AUTH_HUBSPOT_"
+        "AUTHORIZATION_URL, s.SOCIAL_AUTH_HUBSPOT_ACCESS_TOKEN_URL, s.SOCIAL_AUTH_HUBSPOT_USER_DATA_URL, s.HUBSPOT_API_BASE, "
+        "s.SOCIAL_AUTH_HUBSPOT_KEY]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DJANGO_SETTINGS_MODULE": "syncsmart.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(out) == [
+        "http://127.0.0.1:8101/oauth/authorize",
+        "http://127.0.0.1:8101/oauth/v1/token",
+        "http://127.0.0.1:8101/oauth/v1/access-tokens/",
+        "http://127.0.0.1:8101",
+        "emulator-client-id",
+    ]
 
 
 @pytest.mark.django_db

@@ -16,8 +16,13 @@ SECRET = "cw-private-key-never-shown-7731"
 @pytest.fixture
 def integration(team):
     hub = ConnectionFactory(tenant=team.tenant, system="hubspot", credentials={"token": "pat-secret-hub-token"})
-    other = ConnectionFactory(tenant=team.tenant, system="connectwise", status="error", last_error="401 Unauthorized",
-                              credentials={"private_key": SECRET})
+    other = ConnectionFactory(
+        tenant=team.tenant,
+        system="connectwise",
+        status="error",
+        last_error="401 Unauthorized",
+        credentials={"private_key": SECRET},
+    )
     return mapping_actions.create_integration(team.tenant, None, hub, other, name="Acme CW")
 
 
@@ -26,10 +31,13 @@ def _get_pages(team, integration):
 
 
 def _post_pages(team, integration):
-    return [reverse("staff_sync_now", args=[integration.pk]), reverse("staff_historical_resync", args=[integration.pk]),
-            reverse("staff_main_switch", args=[integration.pk]),
-            reverse("staff_refresh_schema", args=[integration.other_connection.pk]),
-            reverse("staff_view_as", args=[team.tenant.pk])]
+    return [
+        reverse("staff_sync_now", args=[integration.pk]),
+        reverse("staff_historical_resync", args=[integration.pk]),
+        reverse("staff_main_switch", args=[integration.pk]),
+        reverse("staff_refresh_schema", args=[integration.other_connection.pk]),
+        reverse("staff_view_as", args=[team.tenant.pk]),
+    ]
 
 
 @pytest.mark.django_db
@@ -53,11 +61,14 @@ def test_the_index_shows_each_integrations_health(team, integration, admin_clien
     run = SyncRun.objects.create(integration=integration, status=SyncRun.Status.FAILED, error="boom")
     mapping = integration.object_mappings.first()
     RecordEvent.objects.bulk_create(
-        [RecordEvent(run=run, integration=integration, source_side="hubspot", outcome=RecordEvent.Outcome.FAILED, message="bad")] +
-        [RecordEvent(run=run, integration=integration, source_side="hubspot", outcome=RecordEvent.Outcome.CREATED)] * 3)
+        [RecordEvent(run=run, integration=integration, source_side="hubspot", outcome=RecordEvent.Outcome.FAILED, message="bad")]
+        + [RecordEvent(run=run, integration=integration, source_side="hubspot", outcome=RecordEvent.Outcome.CREATED)] * 3
+    )
     DeferredRecord.objects.create(integration=integration, object_mapping=mapping, source_side="hubspot", record_id="7")
     for n in range(2):
-        InboxItem.objects.create(integration=integration, side="hubspot", event_id=f"e{n}", object_type="contacts", record_id=str(n))
+        InboxItem.objects.create(
+            integration=integration, side="hubspot", event_id=f"e{n}", object_type="contacts", record_id=str(n)
+        )
     body = admin_client.get(reverse("staff_index")).content.decode()
     assert "Acme CW" in body and "Failed" in body
     assert "25%" in body and "(1/4, 24 h)" in body
@@ -70,9 +81,11 @@ def test_the_index_shows_each_integrations_health(team, integration, admin_clien
 def test_the_index_is_searchable_by_tenant_name_portal_and_member_email(team, integration, admin_client):
     team.tenant.hubspot_portal_id = "998877"
     team.tenant.save()
+
     def names(q):
         body = admin_client.get(reverse("staff_index"), {"q": q}).content.decode()
         return {name for name in ("Acme Corp", "Other Inc") if name in body}
+
     assert names("corp") == {"Acme Corp"}
     assert names("998877") == {"Acme Corp"}
     assert names("owner@other.example") == {"Other Inc"}
@@ -82,8 +95,15 @@ def test_the_index_is_searchable_by_tenant_name_portal_and_member_email(team, in
 @pytest.mark.django_db
 def test_the_tenant_page_shows_runs_failing_records_and_audit_log_but_never_a_secret(team, integration, admin_client):
     run = SyncRun.objects.create(integration=integration, status=SyncRun.Status.PARTIAL, counts={"created": 2, "failed": 1})
-    RecordEvent.objects.create(run=run, integration=integration, source_side="hubspot", source_id="101",
-                               outcome=RecordEvent.Outcome.FAILED, message="Company name is required", fields=["name"])
+    RecordEvent.objects.create(
+        run=run,
+        integration=integration,
+        source_side="hubspot",
+        source_id="101",
+        outcome=RecordEvent.Outcome.FAILED,
+        message="Company name is required",
+        fields=["name"],
+    )
     body = admin_client.get(reverse("staff_tenant", args=[team.tenant.pk])).content.decode()
     assert "Finished with failures" in body and "created 2" in body
     assert "Company name is required" in body and "HubSpot 101" in body
@@ -160,8 +180,13 @@ def test_the_model_admin_lives_under_staff_admin_and_lists_onboarding_and_go_liv
     from mappings import go_live
 
     switch = go_live.prepare(integration, team.users["owner"])
-    for url in ("/staff/admin/", "/staff/admin/tenants/onboardingprogress/", "/staff/admin/tenants/goliveswitch/",
-                f"/staff/admin/tenants/goliveswitch/{switch.pk}/change/", "/staff/admin/connectors/connection/"):
+    for url in (
+        "/staff/admin/",
+        "/staff/admin/tenants/onboardingprogress/",
+        "/staff/admin/tenants/goliveswitch/",
+        f"/staff/admin/tenants/goliveswitch/{switch.pk}/change/",
+        "/staff/admin/connectors/connection/",
+    ):
         response = admin_client.get(url)
         assert response.status_code == 200, url
         assert SECRET not in response.content.decode()
@@ -169,8 +194,9 @@ def test_the_model_admin_lives_under_staff_admin_and_lists_onboarding_and_go_liv
 
 
 @pytest.mark.django_db
-def test_the_index_costs_a_fixed_number_of_queries_whatever_the_tenant_count(team, integration, admin_client,
-                                                                              django_assert_max_num_queries):
+def test_the_index_costs_a_fixed_number_of_queries_whatever_the_tenant_count(
+    team, integration, admin_client, django_assert_max_num_queries
+):
     from tests.factories import TenantFactory
 
     for n in range(15):
@@ -188,7 +214,12 @@ def test_the_index_costs_a_fixed_number_of_queries_whatever_the_tenant_count(tea
 def test_the_tenant_page_shows_an_interrupted_go_live_switch(team, integration, admin_client):
     from tenants.models import GoLiveSwitch
 
-    GoLiveSwitch.objects.create(tenant=team.tenant, integration=integration, status=GoLiveSwitch.Status.IN_PROGRESS,
-                                steps_done=["switch_off", "pause_webhooks"], webhooks_paused=True)
+    GoLiveSwitch.objects.create(
+        tenant=team.tenant,
+        integration=integration,
+        status=GoLiveSwitch.Status.IN_PROGRESS,
+        steps_done=["switch_off", "pause_webhooks"],
+        webhooks_paused=True,
+    )
     body = admin_client.get(reverse("staff_tenant", args=[team.tenant.pk])).content.decode()
     assert "2/6: switch_off, pause_webhooks" in body and "paused" in body

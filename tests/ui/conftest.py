@@ -25,8 +25,9 @@ def integration(team):
 def contacts(integration):
     mapping = ObjectMappingFactory(integration=integration)
     FieldMappingFactory(object_mapping=mapping, hubspot_field="firstname", other_field="firstName")
-    FieldMappingFactory(object_mapping=mapping, hubspot_field="email", other_field="email", hubspot_type="email",
-                        other_type="email")
+    FieldMappingFactory(
+        object_mapping=mapping, hubspot_field="email", other_field="email", hubspot_type="email", other_type="email"
+    )
     return mapping
 
 

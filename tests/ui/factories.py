@@ -9,26 +9,42 @@ from tests.factories import ConnectionFactory, TenantFactory
 
 
 def field(name, kind, label=None, options=(), **extra):
-    return {"name": name, "label": label or name.title(), "type": kind,
-            "options": [{"value": v, "label": lbl} for v, lbl in options], **extra}
+    return {
+        "name": name,
+        "label": label or name.title(),
+        "type": kind,
+        "options": [{"value": v, "label": lbl} for v, lbl in options],
+        **extra,
+    }
 
 
 HUBSPOT_SCHEMA = {
     "contacts": [
-        field("firstname", "string", "First name"), field("lastname", "string", "Last name"),
-        field("email", "email", "Email"), field("phone", "phone", "Phone number"),
-        field("birthdate", "date", "Birth date"), field("num_notes", "number", "Number of notes"),
+        field("firstname", "string", "First name"),
+        field("lastname", "string", "Last name"),
+        field("email", "email", "Email"),
+        field("phone", "phone", "Phone number"),
+        field("birthdate", "date", "Birth date"),
+        field("num_notes", "number", "Number of notes"),
         field("jobtitle", "string", "Job title"),
-        field("lifecyclestage", "enumeration", "Lifecycle stage",
-              [("lead", "Lead"), ("customer", "Customer"), ("evangelist", "Evangelist")]),
+        field(
+            "lifecyclestage",
+            "enumeration",
+            "Lifecycle stage",
+            [("lead", "Lead"), ("customer", "Customer"), ("evangelist", "Evangelist")],
+        ),
     ],
     "companies": [field("name", "string", "Company name"), field("domain", "string", "Company domain")],
 }
 CONNECTWISE_SCHEMA = {
     "contacts": [
-        field("firstName", "string", "First Name"), field("lastName", "string", "Last Name"),
-        field("email", "email", "Email"), field("phone", "phone", "Phone"), field("title", "string", "Title"),
-        field("custom_7", "number", "Years as customer"), field("birthDay", "date", "Birthday"),
+        field("firstName", "string", "First Name"),
+        field("lastName", "string", "Last Name"),
+        field("email", "email", "Email"),
+        field("phone", "phone", "Phone"),
+        field("title", "string", "Title"),
+        field("custom_7", "number", "Years as customer"),
+        field("birthDay", "date", "Birthday"),
         field("type", "enumeration", "Contact type", [("1", "Lead"), ("2", "Customer"), ("3", "Vendor")]),
     ],
     "companies": [field("name", "string", "Company Name"), field("website", "string", "Website")],
@@ -41,10 +57,12 @@ class IntegrationFactory(factory.django.DjangoModelFactory):
 
     tenant = factory.SubFactory(TenantFactory)
     name = "HubSpot ↔ ConnectWise"
-    hubspot_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="hubspot",
-                                            schema_cache=HUBSPOT_SCHEMA)
-    other_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="connectwise",
-                                          schema_cache=CONNECTWISE_SCHEMA)
+    hubspot_connection = factory.SubFactory(
+        ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="hubspot", schema_cache=HUBSPOT_SCHEMA
+    )
+    other_connection = factory.SubFactory(
+        ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="connectwise", schema_cache=CONNECTWISE_SCHEMA
+    )
     enabled = True
 
 

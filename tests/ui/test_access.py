@@ -7,8 +7,15 @@ from django.urls import reverse
 
 from syncsmart.models import RecordEvent
 from tenants.models import AuditLog
-from tests.ui.factories import (DeferredRecordFactory, FieldMappingFactory, IntegrationFactory, ObjectMappingFactory,
-                                RecordEventFactory, RecordLinkFactory, SyncRunFactory)
+from tests.ui.factories import (
+    DeferredRecordFactory,
+    FieldMappingFactory,
+    IntegrationFactory,
+    ObjectMappingFactory,
+    RecordEventFactory,
+    RecordLinkFactory,
+    SyncRunFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,34 +44,53 @@ def write_requests(mapping, event, run):
         # First: switching the integration off cancels queued runs, leaving nothing to cancel.
         (reverse("historical_cancel", args=[i, run.pk]), {}),
         (reverse("historical", args=[i]), {"scope": "all"}),
-        (reverse("integration", args=[i]), {"test_mode": "on", "test_email_marker": "ss.test", "test_name_marker": "SyncSmart",
-                                            "schedule_minutes": "5"}),
+        (
+            reverse("integration", args=[i]),
+            {"test_mode": "on", "test_email_marker": "ss.test", "test_name_marker": "SyncSmart", "schedule_minutes": "5"},
+        ),
         (reverse("main_switch", args=[i]), {"on": "0"}),
         (reverse("sync_now", args=[i]), {}),
-        (reverse("mapping_editor", args=[i, m]), {"enabled": "on", "direction": "to_other", "system_of_record": "hubspot",
-                                                  "create_policy": "create"}),
+        (
+            reverse("mapping_editor", args=[i, m]),
+            {"enabled": "on", "direction": "to_other", "system_of_record": "hubspot", "create_policy": "create"},
+        ),
         (reverse("field_add", args=[i, m]), {"hubspot_field": "jobtitle", "other_field": "title", "direction": "both"}),
         (reverse("field_update", args=[i, m, fm.pk]), {f"fm{fm.pk}-direction": "to_hubspot", f"fm{fm.pk}-enabled": "on"}),
         (reverse("field_delete", args=[i, m, fm.pk]), {}),
         (reverse("restore_defaults", args=[i, m]), {}),
-        (reverse("filter_builder", args=[i, m]), {"flow": "to_other", "op": "save", "to_other-match": "all",
-                                                  "to_other-g0-match": "all", "to_other-g0-c0-field": "email",
-                                                  "to_other-g0-c0-op": "is_not_empty"}),
+        (
+            reverse("filter_builder", args=[i, m]),
+            {
+                "flow": "to_other",
+                "op": "save",
+                "to_other-match": "all",
+                "to_other-g0-match": "all",
+                "to_other-g0-c0-field": "email",
+                "to_other-g0-c0-op": "is_not_empty",
+            },
+        ),
         (reverse("retry_event", args=[i, event.pk]), {}),
     ]
 
 
 @pytest.fixture
 def world(team, contacts, other_tenants_contacts):
-    mine = {"mapping": contacts,
-            "event": RecordEventFactory(integration=contacts.integration, object_mapping=contacts, outcome="failed",
-                                        message="Property values were not valid"),
-            "run": SyncRunFactory(integration=contacts.integration, trigger="historical", status="queued",
-                                  progress_done=0, progress_total=10)}
-    theirs = {"mapping": other_tenants_contacts,
-              "event": RecordEventFactory(integration=other_tenants_contacts.integration, object_mapping=other_tenants_contacts,
-                                          outcome="failed"),
-              "run": SyncRunFactory(integration=other_tenants_contacts.integration, trigger="historical", status="running")}
+    mine = {
+        "mapping": contacts,
+        "event": RecordEventFactory(
+            integration=contacts.integration, object_mapping=contacts, outcome="failed", message="Property values were not valid"
+        ),
+        "run": SyncRunFactory(
+            integration=contacts.integration, trigger="historical", status="queued", progress_done=0, progress_total=10
+        ),
+    }
+    theirs = {
+        "mapping": other_tenants_contacts,
+        "event": RecordEventFactory(
+            integration=other_tenants_contacts.integration, object_mapping=other_tenants_contacts, outcome="failed"
+        ),
+        "run": SyncRunFactory(integration=other_tenants_contacts.integration, trigger="historical", status="running"),
+    }
     return mine, theirs
 
 
@@ -120,13 +146,29 @@ def _grow(mapping, n):
         FieldMappingFactory(object_mapping=mapping, hubspot_field=f"h{k}", other_field=f"o{k}")
         run = SyncRunFactory(integration=integration)
         link = RecordLinkFactory(integration=integration, object_mapping=mapping, hubspot_values={"email": f"p{k}@acme.example"})
-        RecordEventFactory(integration=integration, run=run, object_mapping=mapping, source_id=link.hubspot_id, outcome="failed",
-                           message="bad value", fields=["phone"])
-        RecordEventFactory(integration=integration, run=run, object_mapping=mapping, outcome=RecordEvent.Outcome.CONFLICT,
-                           details={"firstname": {"kept": "Ann", "lost": "Anne", "winner": "hubspot"}})
+        RecordEventFactory(
+            integration=integration,
+            run=run,
+            object_mapping=mapping,
+            source_id=link.hubspot_id,
+            outcome="failed",
+            message="bad value",
+            fields=["phone"],
+        )
+        RecordEventFactory(
+            integration=integration,
+            run=run,
+            object_mapping=mapping,
+            outcome=RecordEvent.Outcome.CONFLICT,
+            details={"firstname": {"kept": "Ann", "lost": "Anne", "winner": "hubspot"}},
+        )
         deferred = RecordEventFactory(integration=integration, run=run, object_mapping=mapping, outcome="deferred")
-        DeferredRecordFactory(integration=integration, object_mapping=mapping, record_id=deferred.source_id,
-                              waiting_for=[{"object": "companies", "id": str(k)}])
+        DeferredRecordFactory(
+            integration=integration,
+            object_mapping=mapping,
+            record_id=deferred.source_id,
+            waiting_for=[{"object": "companies", "id": str(k)}],
+        )
 
 
 MAX_QUERIES = 20
@@ -136,7 +178,11 @@ MAX_QUERIES = 20
 def test_no_page_costs_more_queries_as_rows_grow(team, contacts, django_assert_max_num_queries, rows):
     _grow(contacts, rows)
     run = SyncRunFactory(integration=contacts.integration, trigger="historical", status="running", progress_total=9)
-    for url in [reverse("home"), *page_urls(contacts, run), reverse("record_log", args=[contacts.integration_id]) + "?q=acme",
-                reverse("record_log", args=[contacts.integration_id]) + "?outcome=failed"]:
+    for url in [
+        reverse("home"),
+        *page_urls(contacts, run),
+        reverse("record_log", args=[contacts.integration_id]) + "?q=acme",
+        reverse("record_log", args=[contacts.integration_id]) + "?outcome=failed",
+    ]:
         with django_assert_max_num_queries(MAX_QUERIES):
             assert team.owner.get(url).status_code == 200, url

@@ -22,11 +22,15 @@ def emulated(team):
     urls = ["https://hubspot-ui-counts.test", "https://connectwise-ui-counts.test"]
     http.mount(urls[0], hubspot.transport())
     http.mount(urls[1], connectwise.transport())
-    hub = ConnectionFactory(tenant=team.tenant, system="hubspot", config={"base_url": urls[0]},
-                            credentials={"token": DEFAULT_TOKEN})
-    cw = ConnectionFactory(tenant=team.tenant, system="connectwise", credentials={"private_key": DEMO_PRIVATE_KEY},
-                           config={"base_url": urls[1], "company_id": DEMO_COMPANY, "public_key": DEMO_PUBLIC_KEY,
-                                   "client_id": DEMO_CLIENT_ID})
+    hub = ConnectionFactory(
+        tenant=team.tenant, system="hubspot", config={"base_url": urls[0]}, credentials={"token": DEFAULT_TOKEN}
+    )
+    cw = ConnectionFactory(
+        tenant=team.tenant,
+        system="connectwise",
+        credentials={"private_key": DEMO_PRIVATE_KEY},
+        config={"base_url": urls[1], "company_id": DEMO_COMPANY, "public_key": DEMO_PUBLIC_KEY, "client_id": DEMO_CLIENT_ID},
+    )
     integration = actions.create_integration(team.tenant, None, hub, cw, enabled=True)
     yield integration
     for url in urls:
@@ -68,8 +72,13 @@ def test_an_email_that_never_synced_is_looked_up_in_both_systems(emulated, team)
 
     hub_id = emulated_hubspot_contact(emulated, "never.synced@acme.example")
     contacts = emulated.object_mappings.get(hubspot_object="contacts")
-    event = RecordEventFactory(integration=emulated, object_mapping=contacts, source_id=hub_id, outcome="failed",
-                               message="The firstName field is required.")
+    event = RecordEventFactory(
+        integration=emulated,
+        object_mapping=contacts,
+        source_id=hub_id,
+        outcome="failed",
+        message="The firstName field is required.",
+    )
     ids, problems = looked_up_ids(emulated, "never.synced@acme.example")
     assert hub_id in ids and problems == []
     url = reverse("record_log", args=[emulated.pk])

@@ -18,8 +18,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 @pytest.fixture
 def running():
-    emulators = [HubSpotEmulator.demo(seed_size=6, limits=False), ConnectWiseEmulator.demo(seed_size=6, limits=False),
-                 DynamicsEmulator(seed_size=6, limits=False)]
+    emulators = [
+        HubSpotEmulator.demo(seed_size=6, limits=False),
+        ConnectWiseEmulator.demo(seed_size=6, limits=False),
+        DynamicsEmulator(seed_size=6, limits=False),
+    ]
     started = [e.serve("127.0.0.1", 0) for e in emulators]
     yield started
     for r in started:

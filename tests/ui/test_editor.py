@@ -17,8 +17,10 @@ def url(name, mapping, *extra):
 
 
 def test_a_custom_mapping_picked_from_both_schemas_is_saved_with_its_types(team, contacts):
-    response = team.admin.post(url("field_add", contacts), {"hubspot_field": "jobtitle", "other_field": "title",
-                                                             "direction": "to_other", "only_if_target_empty": "on"})
+    response = team.admin.post(
+        url("field_add", contacts),
+        {"hubspot_field": "jobtitle", "other_field": "title", "direction": "to_other", "only_if_target_empty": "on"},
+    )
     assert response.status_code == 302
     fm = FieldMapping.objects.get(object_mapping=contacts, hubspot_field="jobtitle")
     assert (fm.other_field, fm.direction, fm.only_if_target_empty, fm.is_default) == ("title", "to_other", True, False)
@@ -27,8 +29,9 @@ def test_a_custom_mapping_picked_from_both_schemas_is_saved_with_its_types(team,
 
 
 def test_an_incompatible_pair_is_refused_with_a_reason_in_plain_words(team, contacts):
-    response = team.admin.post(url("field_add", contacts), {"hubspot_field": "birthdate", "other_field": "custom_7",
-                                                            "direction": "both"})
+    response = team.admin.post(
+        url("field_add", contacts), {"hubspot_field": "birthdate", "other_field": "custom_7", "direction": "both"}
+    )
     body = response.content.decode()
     assert response.status_code == 422
     assert "a date and a number mean different things" in body
@@ -43,8 +46,9 @@ def test_the_live_check_explains_a_refused_pair_before_saving(team, contacts):
 
 
 def test_a_field_that_is_not_in_the_schema_is_refused(team, contacts):
-    response = team.admin.post(url("field_add", contacts), {"hubspot_field": "no_such_field", "other_field": "title",
-                                                            "direction": "both"})
+    response = team.admin.post(
+        url("field_add", contacts), {"hubspot_field": "no_such_field", "other_field": "title", "direction": "both"}
+    )
     assert response.status_code == 422
     assert "HubSpot has no field “no_such_field”" in response.content.decode()
 
@@ -59,17 +63,25 @@ def test_field_search_matches_name_label_or_type_and_shows_the_type(team, contac
 
 def test_direction_only_if_empty_and_winner_per_field_are_saved(team, contacts):
     fm = contacts.field_mappings.get(hubspot_field="firstname")
-    response = team.admin.post(url("field_update", contacts, fm.pk), {
-        f"fm{fm.pk}-direction": "to_hubspot", f"fm{fm.pk}-only_if_target_empty": "on",
-        f"fm{fm.pk}-system_of_record": "other", f"fm{fm.pk}-enabled": "on"})
+    response = team.admin.post(
+        url("field_update", contacts, fm.pk),
+        {
+            f"fm{fm.pk}-direction": "to_hubspot",
+            f"fm{fm.pk}-only_if_target_empty": "on",
+            f"fm{fm.pk}-system_of_record": "other",
+            f"fm{fm.pk}-enabled": "on",
+        },
+    )
     assert response.status_code == 302
     fm.refresh_from_db()
     assert (fm.direction, fm.only_if_target_empty, fm.system_of_record, fm.winner) == ("to_hubspot", True, "other", "other")
 
 
 def test_direction_and_system_of_record_per_object_are_saved(team, contacts):
-    response = team.admin.post(url("mapping_editor", contacts), {"enabled": "on", "direction": "to_hubspot",
-                                                                 "system_of_record": "other", "create_policy": "match_only"})
+    response = team.admin.post(
+        url("mapping_editor", contacts),
+        {"enabled": "on", "direction": "to_hubspot", "system_of_record": "other", "create_policy": "match_only"},
+    )
     assert response.status_code == 302
     contacts.refresh_from_db()
     assert (contacts.direction, contacts.system_of_record, contacts.create_policy) == ("to_hubspot", "other", "match_only")
@@ -94,8 +106,14 @@ def test_remove_then_restore_defaults_brings_a_default_back_and_keeps_custom_one
 
 
 def test_dropdown_preview_shows_how_each_option_maps_and_which_are_unmatched(team, contacts):
-    FieldMappingFactory(object_mapping=contacts, hubspot_field="lifecyclestage", other_field="type", transform="dropdown",
-                        hubspot_type="enumeration", other_type="enumeration")
+    FieldMappingFactory(
+        object_mapping=contacts,
+        hubspot_field="lifecyclestage",
+        other_field="type",
+        transform="dropdown",
+        hubspot_type="enumeration",
+        other_type="enumeration",
+    )
     body = team.admin.get(url("mapping_editor", contacts)).content.decode()
     assert "HubSpot → other system: 3 options" in body and "1 unmatched" in body
     assert "Other system → HubSpot: 3 options" in body and "1 to be added in HubSpot" in body

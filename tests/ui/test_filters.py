@@ -24,26 +24,51 @@ def builder_post(prefix="to_other", top="all", groups=(), op="save"):
     for g, (match, conditions) in enumerate(groups):
         data[f"{prefix}-g{g}-match"] = match
         for c, (field, operator, value) in enumerate(conditions):
-            data.update({f"{prefix}-g{g}-c{c}-field": field, f"{prefix}-g{g}-c{c}-op": operator,
-                         f"{prefix}-g{g}-c{c}-value": value})
+            data.update(
+                {f"{prefix}-g{g}-c{c}-field": field, f"{prefix}-g{g}-c{c}-op": operator, f"{prefix}-g{g}-c{c}-value": value}
+            )
     return data
 
 
 def test_the_builder_encodes_any_and_all_groups_as_declarative_filter_data():
-    data = builder_post(top="any", groups=[("all", [("lifecyclestage", "eq", "customer"), ("jobtitle", "is_not_empty", "")]),
-                                           ("any", [("email", "ends_with", "acme.example"), ("jobtitle", "in", "CEO, CTO")])])
+    data = builder_post(
+        top="any",
+        groups=[
+            ("all", [("lifecyclestage", "eq", "customer"), ("jobtitle", "is_not_empty", "")]),
+            ("any", [("email", "ends_with", "acme.example"), ("jobtitle", "in", "CEO, CTO")]),
+        ],
+    )
     stored = to_stored(from_post(data, "to_other"))
-    assert stored == {"match": "any", "conditions": [
-        {"match": "all", "conditions": [{"field": "lifecyclestage", "operator": "eq", "value": "customer"},
-                                        {"field": "jobtitle", "operator": "is_not_empty"}]},
-        {"match": "any", "conditions": [{"field": "email", "operator": "ends_with", "value": "acme.example"},
-                                        {"field": "jobtitle", "operator": "in", "value": ["CEO", "CTO"]}]}]}
+    assert stored == {
+        "match": "any",
+        "conditions": [
+            {
+                "match": "all",
+                "conditions": [
+                    {"field": "lifecyclestage", "operator": "eq", "value": "customer"},
+                    {"field": "jobtitle", "operator": "is_not_empty"},
+                ],
+            },
+            {
+                "match": "any",
+                "conditions": [
+                    {"field": "email", "operator": "ends_with", "value": "acme.example"},
+                    {"field": "jobtitle", "operator": "in", "value": ["CEO", "CTO"]},
+                ],
+            },
+        ],
+    }
     assert [passes(stored, p) for p in PEOPLE] == [True, True, True, True]
 
 
 def test_plain_top_level_conditions_show_as_one_group_with_the_same_meaning():
-    stored = {"match": "any", "conditions": [{"field": "jobtitle", "operator": "eq", "value": "CEO"},
-                                             {"field": "lifecyclestage", "operator": "eq", "value": "lead"}]}
+    stored = {
+        "match": "any",
+        "conditions": [
+            {"field": "jobtitle", "operator": "eq", "value": "CEO"},
+            {"field": "lifecyclestage", "operator": "eq", "value": "lead"},
+        ],
+    }
     regrouped = to_stored(as_groups(stored))
     assert [passes(regrouped, p) for p in PEOPLE] == [passes(stored, p) for p in PEOPLE] == [False, True, True, False]
 
@@ -109,8 +134,17 @@ def test_add_condition_re_renders_the_builder_with_a_new_row_without_saving(team
 def test_standard_options_are_saved_from_the_filter_page(team, contacts):
     url = reverse("integration", args=[contacts.integration_id])
     back = reverse("filter_builder", args=[contacts.integration_id, contacts.pk])
-    response = team.admin.post(url, {"block_free_emails": "on", "test_mode": "on", "test_email_marker": "qa.only",
-                                     "test_name_marker": "SyncSmart", "schedule_minutes": "5", "next": back})
+    response = team.admin.post(
+        url,
+        {
+            "block_free_emails": "on",
+            "test_mode": "on",
+            "test_email_marker": "qa.only",
+            "test_name_marker": "SyncSmart",
+            "schedule_minutes": "5",
+            "next": back,
+        },
+    )
     assert response.status_code == 302 and response["Location"] == back
     contacts.integration.refresh_from_db()
     assert contacts.integration.block_free_emails and contacts.integration.test_email_marker == "qa.only"

@@ -22,23 +22,53 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def log(contacts):
     integration = contacts.integration
-    ann = RecordLinkFactory(integration=integration, object_mapping=contacts, hubspot_id="101", other_id="9",
-                            hubspot_values={"email": "ann@acme.example", "firstname": "Ann"})
+    ann = RecordLinkFactory(
+        integration=integration,
+        object_mapping=contacts,
+        hubspot_id="101",
+        other_id="9",
+        hubspot_values={"email": "ann@acme.example", "firstname": "Ann"},
+    )
     run = SyncRunFactory(integration=integration)
     return {
-        "ann": RecordEventFactory(integration=integration, run=run, object_mapping=contacts, source_id="101", target_id="9",
-                                  outcome="updated"),
-        "failed": RecordEventFactory(integration=integration, run=run, object_mapping=contacts, source_id="202",
-                                     outcome="failed", message="Property values were not valid: phone 'abc' is not a number",
-                                     fields=["phone"], details={"label": "Bob Jones"}),
-        "deferred": RecordEventFactory(integration=integration, run=run, object_mapping=contacts, source_id="303",
-                                       outcome="deferred", message="Waiting for its company"),
-        "conflict": RecordEventFactory(integration=integration, run=run, object_mapping=contacts, source_id="101",
-                                       outcome="conflict", details={"conflicts": {"jobtitle": {"kept": "CTO", "lost": "CIO",
-                                                                                             "winner": "hubspot"}}}),
-        "waiting": DeferredRecordFactory(integration=integration, object_mapping=contacts, record_id="303",
-                                         waiting_for=[{"object": "companies", "id": "77"}], attempts=2),
-        "link": ann, "run": run,
+        "ann": RecordEventFactory(
+            integration=integration, run=run, object_mapping=contacts, source_id="101", target_id="9", outcome="updated"
+        ),
+        "failed": RecordEventFactory(
+            integration=integration,
+            run=run,
+            object_mapping=contacts,
+            source_id="202",
+            outcome="failed",
+            message="Property values were not valid: phone 'abc' is not a number",
+            fields=["phone"],
+            details={"label": "Bob Jones"},
+        ),
+        "deferred": RecordEventFactory(
+            integration=integration,
+            run=run,
+            object_mapping=contacts,
+            source_id="303",
+            outcome="deferred",
+            message="Waiting for its company",
+        ),
+        "conflict": RecordEventFactory(
+            integration=integration,
+            run=run,
+            object_mapping=contacts,
+            source_id="101",
+            outcome="conflict",
+            details={"conflicts": {"jobtitle": {"kept": "CTO", "lost": "CIO", "winner": "hubspot"}}},
+        ),
+        "waiting": DeferredRecordFactory(
+            integration=integration,
+            object_mapping=contacts,
+            record_id="303",
+            waiting_for=[{"object": "companies", "id": "77"}],
+            attempts=2,
+        ),
+        "link": ann,
+        "run": run,
     }
 
 
@@ -101,8 +131,9 @@ def test_a_historical_sync_since_a_date_starts_and_its_progress_survives_a_reloa
     assert response.status_code == 302
     run = SyncRun.objects.get(integration=contacts.integration, trigger="historical")
     assert run.state["since"].startswith("2026-01-15T00:00:00")
-    SyncRun.objects.filter(pk=run.pk).update(status="running", started_at=timezone.now() - timedelta(seconds=10),
-                                             progress_done=40, progress_total=100)
+    SyncRun.objects.filter(pk=run.pk).update(
+        status="running", started_at=timezone.now() - timedelta(seconds=10), progress_done=40, progress_total=100
+    )
     body = team.owner.get(url).content.decode()  # a reload: the page finds the run in the database
     assert 'value="40"' in body and "40%" in body and "records/s" in body and "left" in body
     assert 'hx-trigger="every 1s"' in body
@@ -149,23 +180,42 @@ def test_sync_now_queues_a_manual_run(team, contacts):
 def test_the_log_filters_by_object(team, contacts, log):
     from tests.ui.factories import ObjectMappingFactory
 
-    companies = ObjectMappingFactory(integration=contacts.integration, name="Companies", hubspot_object="companies",
-                                     other_object="companies")
+    companies = ObjectMappingFactory(
+        integration=contacts.integration, name="Companies", hubspot_object="companies", other_object="companies"
+    )
     company_event = RecordEventFactory(integration=contacts.integration, object_mapping=companies, source_object="companies")
     body = records(team, contacts, mapping=str(companies.pk))
     assert f'id="event-{company_event.pk}"' in body and f'id="event-{log["ann"].pk}"' not in body
 
 
-
 def test_record_log_labels_a_company_and_a_contact_with_the_same_vendor_id_apart(team, contacts):
     """ConnectWise numbers contacts and companies separately: id 2 of each keeps its own name."""
     integration = contacts.integration
-    companies = ObjectMappingFactory(integration=integration, name="Companies", hubspot_object="companies",
-                                     other_object="companies", hubspot_match_field="domain", other_match_field="website", order=10)
-    RecordLinkFactory(integration=integration, object_mapping=companies, hubspot_object="companies", other_object="companies",
-                      hubspot_id="1001", other_id="2", hubspot_values={"name": "Initech"})
-    RecordLinkFactory(integration=integration, object_mapping=contacts, hubspot_id="1004", other_id="2",
-                      hubspot_values={"email": "peter@initech.example.com"})
+    companies = ObjectMappingFactory(
+        integration=integration,
+        name="Companies",
+        hubspot_object="companies",
+        other_object="companies",
+        hubspot_match_field="domain",
+        other_match_field="website",
+        order=10,
+    )
+    RecordLinkFactory(
+        integration=integration,
+        object_mapping=companies,
+        hubspot_object="companies",
+        other_object="companies",
+        hubspot_id="1001",
+        other_id="2",
+        hubspot_values={"name": "Initech"},
+    )
+    RecordLinkFactory(
+        integration=integration,
+        object_mapping=contacts,
+        hubspot_id="1004",
+        other_id="2",
+        hubspot_values={"email": "peter@initech.example.com"},
+    )
     for mapping in (companies, contacts):
         RecordEventFactory(integration=integration, object_mapping=mapping, source_side="other", source_id="2", outcome="echo")
     body = records(team, contacts)

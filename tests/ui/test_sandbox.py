@@ -17,8 +17,9 @@ def demo_hubspot(team):
     record = emulator.create_record("contacts", {"email": "sam@acme.example", "firstname": "Sam", "jobtitle": "Buyer"})
     url = "https://hubspot-ui-sandbox.test"
     http.mount(url, emulator.transport())
-    connection = ConnectionFactory(tenant=team.tenant, system="hubspot", credentials={"token": DEFAULT_TOKEN},
-                                   config={"base_url": url, "emulator": True})
+    connection = ConnectionFactory(
+        tenant=team.tenant, system="hubspot", credentials={"token": DEFAULT_TOKEN}, config={"base_url": url, "emulator": True}
+    )
     from connectors.actions import refresh_schema
 
     refresh_schema(connection)

@@ -20,11 +20,18 @@ class Command(BaseCommand):
     help = "Benchmark the sync against the vendor emulators: backfill, engine, latency, idle, echo."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), dest="scenarios",
-                            help="run only this scenario (repeatable); default: all")
+        parser.add_argument(
+            "--scenario",
+            action="append",
+            choices=sorted(SCENARIOS),
+            dest="scenarios",
+            help="run only this scenario (repeatable); default: all",
+        )
         parser.add_argument("--records", type=int, default=10_000, help="contacts per backfill / engine / echo run")
         parser.add_argument("--json", dest="json_file", default="", help="also write the results here")
-        parser.add_argument("--latency-ms", default="%g-%g" % DEFAULT_LATENCY_MS, help="per-call vendor latency, e.g. 150 or 100-250")
+        parser.add_argument(
+            "--latency-ms", default="%g-%g" % DEFAULT_LATENCY_MS, help="per-call vendor latency, e.g. 150 or 100-250"
+        )
         parser.add_argument("--systems", default="connectwise,dynamics", help="backfill / echo pairs (HubSpot ↔ these)")
         parser.add_argument("--integrations", type=int, default=20, help="idle: how many integrations")
         parser.add_argument("--updates", type=int, default=40, help="latency: single-record updates (half on each side)")
@@ -36,12 +43,26 @@ class Command(BaseCommand):
         if not systems or set(systems) - {"connectwise", "dynamics"}:
             raise CommandError("--systems takes connectwise and/or dynamics")
         workdir = Path(tempfile.mkdtemp(prefix="syncsmart-bench-"))
-        results: dict = {"_meta": {"machine": machine(), "records": options["records"], "latency_ms": options["latency_ms"],
-                                   "scenarios": names, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
+        results: dict = {
+            "_meta": {
+                "machine": machine(),
+                "records": options["records"],
+                "latency_ms": options["latency_ms"],
+                "scenarios": names,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        }
         with throwaway_database(workdir) as database:
-            opts = BenchOptions(records=options["records"], latency_ms=parse_latency(options["latency_ms"]), database=database,
-                                workdir=workdir, systems=systems, integrations=options["integrations"],
-                                updates=options["updates"], update_interval_s=options["update_interval"])
+            opts = BenchOptions(
+                records=options["records"],
+                latency_ms=parse_latency(options["latency_ms"]),
+                database=database,
+                workdir=workdir,
+                systems=systems,
+                integrations=options["integrations"],
+                updates=options["updates"],
+                update_interval_s=options["update_interval"],
+            )
             for name in names:
                 started = time.monotonic()
                 self.stderr.write(f"bench: {name}...")

@@ -30,9 +30,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("SYNCSMART_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("SYNCSMART_PORT", "8000")))
-        parser.add_argument("--emulator-port-base", type=int, default=int(os.environ.get("SYNCSMART_EMULATOR_PORT_BASE", "8101")),
-                            help="HubSpot on this port, ConnectWise on +1, Dynamics on +2 (0: any free ports)")
-        parser.add_argument("--seed-size", type=int, default=int(os.environ.get("SYNCSMART_DEMO_SEED_SIZE", "300")), help="demo records per object type in each emulator")
+        parser.add_argument(
+            "--emulator-port-base",
+            type=int,
+            default=int(os.environ.get("SYNCSMART_EMULATOR_PORT_BASE", "8101")),
+            help="HubSpot on this port, ConnectWise on +1, Dynamics on +2 (0: any free ports)",
+        )
+        parser.add_argument(
+            "--seed-size",
+            type=int,
+            default=int(os.environ.get("SYNCSMART_DEMO_SEED_SIZE", "300")),
+            help="demo records per object type in each emulator",
+        )
         parser.add_argument("--no-emulators", action="store_true")
         parser.add_argument("--workers", type=int, default=2)
 
@@ -58,14 +67,17 @@ class Command(BaseCommand):
         children = self._start_children(options, child_env)
         self._print_installer_credentials(emulators)
         url = f"http://{options['host']}:{options['port']}/"
-        self.stdout.write(self.style.SUCCESS(
-            "\nSyncSmart is running.\n"
-            f"  Open:      {url}\n"
-            f"  Log in:    {DEMO_EMAIL}\n"
-            f"  Password:  {password}\n"
-            f"  Staff console: {url}staff/ (same log-in)\n"
-            f"  Try the installer: {url}install/ (HubSpot OAuth goes to the emulator)\n"
-            "Press Ctrl-C to stop.\n"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nSyncSmart is running.\n"
+                f"  Open:      {url}\n"
+                f"  Log in:    {DEMO_EMAIL}\n"
+                f"  Password:  {password}\n"
+                f"  Staff console: {url}staff/ (same log-in)\n"
+                f"  Try the installer: {url}install/ (HubSpot OAuth goes to the emulator)\n"
+                "Press Ctrl-C to stop.\n"
+            )
+        )
         self.stdout.flush()
         stopping = {"now": False}
 
@@ -94,13 +106,17 @@ class Command(BaseCommand):
             if running.emulator.system == "connectwise":
                 from connectors.connectwise import emulator as cw
 
-                self.stdout.write(f"  Installer, ConnectWise emulator: company {cw.DEMO_COMPANY}, site {host}, public key "
-                                  f"{cw.DEMO_PUBLIC_KEY}, private key {cw.DEMO_PRIVATE_KEY}, client id {cw.DEMO_CLIENT_ID}")
+                self.stdout.write(
+                    f"  Installer, ConnectWise emulator: company {cw.DEMO_COMPANY}, site {host}, public key "
+                    f"{cw.DEMO_PUBLIC_KEY}, private key {cw.DEMO_PRIVATE_KEY}, client id {cw.DEMO_CLIENT_ID}"
+                )
             elif running.emulator.system == "dynamics" and hasattr(running.emulator, "connection_settings"):
                 config, credentials = running.emulator.connection_settings(running.base_url)
-                self.stdout.write(f"  Installer, Dynamics emulator: org URL {config['org_url']}, tenant id {config['tenant_id']}, "
-                                  f"client id {config['client_id']}, client secret {credentials['client_secret']}, "
-                                  f"token endpoint base {config['token_url_base']}")
+                self.stdout.write(
+                    f"  Installer, Dynamics emulator: org URL {config['org_url']}, tenant id {config['tenant_id']}, "
+                    f"client id {config['client_id']}, client secret {credentials['client_secret']}, "
+                    f"token endpoint base {config['token_url_base']}"
+                )
 
     def _demo_password(self) -> str:
         # A fresh password every start: nothing but its hash is ever stored.
@@ -109,8 +125,11 @@ class Command(BaseCommand):
     def _start_children(self, options, extra_env: dict[str, str]) -> dict[str, subprocess.Popen]:
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
         env = {**os.environ, **extra_env, "Q_WORKERS": str(options["workers"]), "PYTHONUNBUFFERED": "1"}
-        web = subprocess.Popen([*manage, "runserver", "--noreload", "--skip-checks", f"{options['host']}:{options['port']}"],
-                               env=env, start_new_session=True)
+        web = subprocess.Popen(
+            [*manage, "runserver", "--noreload", "--skip-checks", f"{options['host']}:{options['port']}"],
+            env=env,
+            start_new_session=True,
+        )
         worker = subprocess.Popen([*manage, "qcluster"], env=env, start_new_session=True)
         return {"web server": web, "worker cluster": worker}
 

@@ -34,7 +34,9 @@ def rotate_model(model, ring: crypto.Keyring, counts: dict[str, int], out=None) 
                     out.write(f"cannot rotate {model._meta.label}.{field.name} of row {instance.pk}: {exc}\n")
                 continue
             fresh = crypto.encrypt(plaintext, ad, ring)
-            updated = model._default_manager.filter(pk=instance.pk, **{field.attname: str(stored)}).update(**{field.attname: fresh})
+            updated = model._default_manager.filter(pk=instance.pk, **{field.attname: str(stored)}).update(
+                **{field.attname: fresh}
+            )
             counts["rotated" if updated else "changed_meanwhile"] += updated or 1
 
 

@@ -24,15 +24,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--records", type=int, default=50_000, help="contacts in all, half on each side (plus companies)")
-        parser.add_argument("--faults", default=",".join(f"{k}={v:g}" for k, v in DEFAULT_FAULTS.items()),
-                            help="fault rates per call, e.g. '429=0.1,500=0.025,503=0.025,timeout=0.02'")
+        parser.add_argument(
+            "--faults",
+            default=",".join(f"{k}={v:g}" for k, v in DEFAULT_FAULTS.items()),
+            help="fault rates per call, e.g. '429=0.1,500=0.025,503=0.025,timeout=0.02'",
+        )
         parser.add_argument("--kills", type=int, default=3, help="SIGKILL the q2 worker this many times")
         parser.add_argument("--edits-per-second", type=float, default=5.0)
         parser.add_argument("--latency-ms", default="0")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--max-minutes", type=float, default=60.0)
-        parser.add_argument("--lease-seconds", type=int, default=LEASE_SECONDS,
-                            help="the worker's run lease: how soon a killed worker's run is taken over")
+        parser.add_argument(
+            "--lease-seconds",
+            type=int,
+            default=LEASE_SECONDS,
+            help="the worker's run lease: how soon a killed worker's run is taken over",
+        )
         parser.add_argument("--json", dest="json_file", default="")
 
     def handle(self, *args, **options) -> None:
@@ -40,10 +47,16 @@ class Command(BaseCommand):
             faults = parse_faults(options["faults"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        opts = SoakOptions(records=options["records"], faults=faults, kills=options["kills"],
-                           edits_per_second=options["edits_per_second"], seed=options["seed"],
-                           latency_ms=parse_latency(options["latency_ms"]), max_minutes=options["max_minutes"],
-                           lease_seconds=options["lease_seconds"])
+        opts = SoakOptions(
+            records=options["records"],
+            faults=faults,
+            kills=options["kills"],
+            edits_per_second=options["edits_per_second"],
+            seed=options["seed"],
+            latency_ms=parse_latency(options["latency_ms"]),
+            max_minutes=options["max_minutes"],
+            lease_seconds=options["lease_seconds"],
+        )
         # SIGTERM unwinds like Ctrl-C, so the q2 cluster child (its own session) is stopped too.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         workdir = Path(tempfile.mkdtemp(prefix="syncsmart-soak-"))

@@ -21,12 +21,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("integration", help="integration id")
         parser.add_argument("--historical", action="store_true", help="re-read every record, not just changes")
-        parser.add_argument("--object", dest="object_name", default="",
-                            help="only this object mapping (HubSpot or other object name, e.g. contacts, leads, deals)")
+        parser.add_argument(
+            "--object",
+            dest="object_name",
+            default="",
+            help="only this object mapping (HubSpot or other object name, e.g. contacts, leads, deals)",
+        )
         parser.add_argument("--max-slices", type=int, default=10_000, help="give up after this many slices")
 
     def handle(self, *args, **options) -> None:
-        integration = Integration.objects.filter(pk=options["integration"]).first() if str(options["integration"]).isdigit() else None
+        integration = (
+            Integration.objects.filter(pk=options["integration"]).first() if str(options["integration"]).isdigit() else None
+        )
         if integration is None:
             raise CommandError(f"No integration {options['integration']!r}.")
         mapping = None
@@ -51,8 +57,13 @@ class Command(BaseCommand):
                 break
             if result.get("skipped") == "another run of this integration is active":
                 raise CommandError("Another run of this integration is active; try again when it has finished.")
-        output = {"run": str(run.pk), "status": run.status, "counts": run.counts, "pages": run.pages,
-                  "peak_rss_mb": own_peak_rss_mb()}
+        output = {
+            "run": str(run.pk),
+            "status": run.status,
+            "counts": run.counts,
+            "pages": run.pages,
+            "peak_rss_mb": own_peak_rss_mb(),
+        }
         if run.error:
             output["error"] = run.error
         self.stdout.write(json.dumps(output, sort_keys=True))
