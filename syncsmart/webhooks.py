@@ -5,7 +5,10 @@ endpoint, ConnectWise callbacks.
     POST /webhooks/<integration id>/other
 
 Each request is verified by the side's connector (signature, timestamp, key) before anything
-is stored: a bad signature is a 401 and leaves no trace. Verified notifications go to the
+else happens: no write, and no call out except ConnectWise's signing-key fetch from its own
+callback-key path. Unknown integrations and unverified requests get the same 401 and leave no
+trace; bodies over MAX_BODY_BYTES are a 413 before they are read; a verified notification for a
+suspended workspace is a 503 that stores nothing. Verified notifications go to the
 durable inbox (one row per vendor event id, so a replayed webhook stores nothing new) and the
 answer goes back at once; a run for just the notified records is queued after commit.
 """
@@ -25,6 +28,7 @@ from django.views.decorators.http import require_POST
 from connectors.base import ConnectorError, WebhookEvent
 from mappings.go_live import webhook_intake_paused
 from mappings.models import Integration, Side
+from tenants.access import tenant_block_reason
 from syncsmart.models import InboxItem
 
 log = logging.getLogger("syncsmart.webhooks")
@@ -74,34 +78,84 @@ def store_events(integration: Integration, side: str, events: list[WebhookEvent]
     return len(wanted - before)
 
 
+def _refused() -> JsonResponse:
+    """The one answer for an unknown integration or side and for anything unverified, so ids
+    cannot be told apart from outside."""
+    return JsonResponse({"error": "not accepted"}, status=401)
+
+
+def _body_too_large(request: HttpRequest) -> bool:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return True
+    return declared > MAX_BODY_BYTES
+
+
+def _integration(integration_id: int, side: str) -> Integration | None:
+    if side not in (Side.HUBSPOT, Side.OTHER):
+        return None
+    return (
+        Integration.objects.select_related("tenant", "hubspot_connection", "other_connection").filter(pk=integration_id).first()
+    )
+
+
+def _verified(request: HttpRequest, integration: Integration, side: str) -> bool:
+    """The side's connector checks signature / key / timestamp; nothing is written before, and
+    the only call out is ConnectWise's signing-key fetch (connectors.connectwise.callbacks)."""
+    connection = integration.hubspot_connection if side == Side.HUBSPOT else integration.other_connection
+    if connection is None:
+        return False
+    try:
+        connector = connection.connector()
+    except ConnectorError:
+        return False
+    try:
+        headers = {k: v for k, v in request.headers.items()}
+        return bool(connector.verify_webhook(request.method, request.build_absolute_uri(), headers, request.body))
+    except ConnectorError as exc:
+        log.warning("webhook for integration %s (%s) could not be verified: %s", integration.pk, side, exc.message)
+        return False
+    finally:
+        connector.close()
+
+
+def _parsed(integration: Integration, side: str, body: bytes) -> list[WebhookEvent] | None:
+    connection = integration.hubspot_connection if side == Side.HUBSPOT else integration.other_connection
+    connector = connection.connector()
+    try:
+        return connector.parse_webhook(body)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        # Signed by the vendor yet not a shape we know: refuse it (the vendor sees a 400), never a 500.
+        log.warning("webhook for integration %s (%s) is verified but unreadable: %r", integration.pk, side, exc)
+        return None
+    finally:
+        connector.close()
+
+
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, integration_id: int, side: str) -> HttpResponse:
-    if side not in (Side.HUBSPOT, Side.OTHER):
-        return JsonResponse({"error": "unknown side"}, status=404)
-    integration = Integration.objects.select_related("hubspot_connection", "other_connection").filter(pk=integration_id).first()
-    if integration is None:
-        return JsonResponse({"error": "unknown integration"}, status=404)
-    if len(request.body) > MAX_BODY_BYTES:
+    if _body_too_large(request):
         return JsonResponse({"error": "body too large"}, status=413)
+    integration = _integration(integration_id, side)
+    if integration is None or not _verified(request, integration, side):
+        log.info("webhook for integration %s (%s) refused: unknown or unverified", integration_id, side[:20])
+        return _refused()
+    blocked = tenant_block_reason(integration.tenant)
+    if blocked:
+        # Verified, but the workspace may not sync: store nothing; a vendor retries a 503 later.
+        response = JsonResponse({"error": blocked}, status=503)
+        response["Retry-After"] = "3600"
+        return response
     if webhook_intake_paused(integration):
         # Mid sandbox -> production switch: store nothing; vendors retry a 503 later.
         response = JsonResponse({"error": "webhook intake paused while this integration moves to production"}, status=503)
         response["Retry-After"] = "60"
         return response
-    connection = integration.hubspot_connection if side == Side.HUBSPOT else integration.other_connection
-    connector = connection.connector()
-    try:
-        headers = {k: v for k, v in request.headers.items()}
-        if not connector.verify_webhook(request.method, request.build_absolute_uri(), headers, request.body):
-            log.info("webhook for integration %s (%s) refused: bad signature", integration.pk, side)
-            return JsonResponse({"error": "signature verification failed"}, status=401)
-        events = connector.parse_webhook(request.body, headers)
-    except ConnectorError as exc:
-        log.warning("webhook for integration %s (%s) could not be verified: %s", integration.pk, side, exc.message)
-        return JsonResponse({"error": "could not verify"}, status=401)
-    finally:
-        connector.close()
+    events = _parsed(integration, side, request.body)
+    if events is None:
+        return JsonResponse({"error": "unreadable notification"}, status=400)
     with transaction.atomic():
         new = store_events(integration, side, events)
         if new and integration.enabled:

@@ -3,6 +3,12 @@
 `current_membership(request)` says which tenant the user is working in; `tenant_object_or_404`
 fetches an object only through that tenant, so another tenant's id is a 404; `require_write`
 turns a viewer's attempt to change anything into a 403.
+
+`tenant_block_reason(tenant)` is the one rule for a workspace that may not be used (suspended):
+pages (`tenant_required`), the API with a session or a token (syncsmart.api.auth), webhooks
+(syncsmart.webhooks) and scheduled runs all ask it. A removed membership has no row, so
+`current_membership` finds nothing; a disabled user's session no longer authenticates
+(tenants.middleware logs them out).
 """
 
 from __future__ import annotations
@@ -21,6 +27,23 @@ SESSION_KEY = "tenant_id"
 # Staff "view as customer" (syncsmart/staff): the tenant a staff user is looking at, read-only.
 VIEW_AS_SESSION_KEY = "view_as_tenant_id"
 M = TypeVar("M", bound=Model)
+
+
+class WorkspaceBlocked(PermissionDenied):
+    """The request's workspace may not be used (suspended); the message says so."""
+
+
+def tenant_block_reason(tenant: Tenant) -> str | None:
+    """Why nobody may use this workspace now, or None when it may be used."""
+    if tenant.status == Tenant.Status.SUSPENDED:
+        return "This workspace is suspended: nothing syncs and nobody can use it until SyncSmart support reactivates it."
+    return None
+
+
+def check_workspace_usable(tenant: Tenant) -> None:
+    reason = tenant_block_reason(tenant)
+    if reason:
+        raise WorkspaceBlocked(reason)
 
 
 def memberships_of(user) -> QuerySet[Membership]:
@@ -76,6 +99,8 @@ def tenant_required(view):
         membership = current_membership(request)
         if membership is None:
             raise Http404("You are not a member of any tenant.")
+        if not getattr(request, "read_only", False):  # staff "view as" may look at a suspended tenant
+            check_workspace_usable(membership.tenant)
         request.membership = membership
         request.tenant = membership.tenant
         return view(request, *args, **kwargs)

@@ -9,20 +9,29 @@ URL:
      "Metadata": {"key_url": "https://<site>/.../<key id>"}}
 
 with an `x-content-signature` header: base64(HMAC-SHA256(key=SHA-256(signing key), body)),
-where the signing key is what `Metadata.key_url` answers ({"signing_key": "..."}). A receiver
-must only fetch key URLs on the connection's own site (otherwise anyone could sign with a key
-they host themselves). Both the emulator (signing) and the connector (verifying) use this module.
+where the signing key is what `Metadata.key_url` answers ({"signing_key": "..."}). The body is
+unverified until that key is known, so a receiver follows nothing else it names: only a key URL
+that is exactly the callback-key path on the connection's own site
+(`<site>/v4_6_release/apis/3.0/system/callbackKeys/<key id>`, `key_id_of`) is fetched, once per
+key id, and only for a well-formed signature header (`signature_well_formed`). Both the emulator
+(signing) and the connector (verifying) use this module.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
+from connectors.connectwise import API_PATH
+
 SIGNATURE_HEADER = "x-content-signature"
+KEY_PATH = API_PATH + "/system/callbackKeys/"
+_KEY_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 ACTIONS = ("added", "updated", "deleted")
 # Callback `type` -> our object type name.
 OBJECT_TYPES = {"company": "companies", "contact": "contacts", "opportunity": "opportunities"}
@@ -34,7 +43,24 @@ def signature(signing_key: str, body: bytes) -> str:
 
 
 def signature_matches(signing_key: str, body: bytes, header_value: str) -> bool:
-    return hmac.compare_digest(signature(signing_key, body), (header_value or "").strip())
+    return hmac.compare_digest(signature(signing_key, body).encode(), (header_value or "").strip().encode("utf-8", "replace"))
+
+
+def signature_well_formed(header_value: str) -> bool:
+    """base64 of a 32-byte HMAC-SHA256: anything else cannot match, so no key is fetched for it."""
+    try:
+        return len(base64.b64decode((header_value or "").strip(), validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def key_id_of(site_root: str, key_url: Any) -> str | None:
+    """The key id when `key_url` is exactly the callback-key path on this site, else None."""
+    prefix = site_root.rstrip("/") + KEY_PATH
+    if not isinstance(key_url, str) or not key_url.startswith(prefix):
+        return None
+    key_id = key_url[len(prefix) :]
+    return key_id if _KEY_ID.fullmatch(key_id) else None
 
 
 def payload(

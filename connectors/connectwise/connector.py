@@ -31,6 +31,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -57,6 +58,7 @@ from connectors.connectwise import API_PATH, MAX_PAGE_SIZE
 from connectors.connectwise import callbacks as cb
 from connectors.connectwise.conditions import datetime_literal, in_list, quote
 from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
+from syncsmart import jsonbounds
 
 log = logging.getLogger("syncsmart.connectwise")
 
@@ -257,7 +259,20 @@ def parse_error(response: httpx.Response) -> ConnectorError:
     )
 
 
-_SIGNING_KEYS: dict[str, str] = {}  # callback key URL -> signing key (key URLs are per site and callback)
+# Callback signing keys per (site, key id), for the process: webhook views build a connector per
+# request. Bounded, oldest out first; failed fetches are remembered for KEY_FAILURE_SECONDS.
+_SIGNING_KEYS: dict[tuple[str, str], str] = {}
+_KEY_FAILURES: dict[tuple[str, str], float] = {}
+_SIGNING_KEYS_LOCK = threading.Lock()
+KEY_CACHE_SIZE = 512
+KEY_FAILURE_SECONDS = 60.0
+KEY_FETCH_TIMEOUT = httpx.Timeout(3.0)
+
+
+def _bounded_put(cache: dict, key: Any, value: Any) -> None:
+    if key not in cache and len(cache) >= KEY_CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
 
 
 @dataclass
@@ -298,6 +313,8 @@ class ConnectWiseConnector(Connector):
         self.site_root = base_url.rstrip("/")
         self.company_id = company_id
         self.overlap = overlap
+        self._verify = self._tls(verify)
+        self._transport = transport
         self.http = VendorHttp(
             self.site_root + API_PATH,
             system="ConnectWise",
@@ -306,7 +323,7 @@ class ConnectWiseConnector(Connector):
             limiter=limiter,
             error_parser=parse_error,
             retry=retry,
-            verify=self._tls(verify),
+            verify=self._verify,
             transport=transport,
         )
         self.caches = _Caches()
@@ -766,38 +783,63 @@ class ConnectWiseConnector(Connector):
         return len(existing)
 
     def verify_webhook(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> bool:
+        """The signature against the key of the callback-key path this body names on our own site.
+        Nothing else in the (still unverified) body leads to a request."""
         header = {k.lower(): v for k, v in headers.items()}.get(cb.SIGNATURE_HEADER, "")
-        if method.upper() != "POST" or not header:
+        if method.upper() != "POST" or not cb.signature_well_formed(header):
             return False
         try:
-            key_url = str(json.loads(body)["Metadata"]["key_url"])
+            metadata = jsonbounds.loads(body)["Metadata"]
+            key_id = cb.key_id_of(self.site_root, metadata["key_url"])
         except (ValueError, KeyError, TypeError):
             return False
-        key = self._signing_key(key_url)
+        if key_id is None:
+            log.info("ConnectWise callback names a key URL other than this site's callback-key path; refused")
+            return False
+        key = self._signing_key(key_id)
         return bool(key) and cb.signature_matches(key, body, header)
 
-    def _signing_key(self, key_url: str) -> str | None:
-        # Only our own site may hand out keys: a key from anywhere else would let anyone sign.
-        if not key_url.startswith(self.site_root + "/"):
-            log.warning("ConnectWise callback key URL is not on the connection's site; refused")
+    def _signing_key(self, key_id: str) -> str | None:
+        """The signing key of a key id, fetched once per site and id (a failed fetch is remembered
+        for a minute, so repeated garbage does not repeat the request)."""
+        cache_key = (self.site_root, key_id)
+        with _SIGNING_KEYS_LOCK:
+            cached = _SIGNING_KEYS.get(cache_key)
+            failed_until = _KEY_FAILURES.get(cache_key, 0.0)
+        if cached is not None:
+            return cached
+        if failed_until > time.monotonic():
             return None
-        cached = _SIGNING_KEYS.get(key_url)
-        if cached is None:
-            try:
-                key = self.http.request("GET", key_url).json().get("signing_key")
-            except (ConnectorError, ValueError, AttributeError):
-                return None
-            if not key:
-                return None
-            # Webhook views build a connector per request: keep keys for the process, bounded.
-            if len(_SIGNING_KEYS) >= 512:
-                _SIGNING_KEYS.pop(next(iter(_SIGNING_KEYS)))
-            cached = _SIGNING_KEYS[key_url] = str(key)
-        return cached
+        key = self._fetch_signing_key(key_id)
+        with _SIGNING_KEYS_LOCK:
+            if key is None:
+                _bounded_put(_KEY_FAILURES, cache_key, time.monotonic() + KEY_FAILURE_SECONDS)
+            else:
+                _bounded_put(_SIGNING_KEYS, cache_key, key)
+        return key
+
+    def _fetch_signing_key(self, key_id: str) -> str | None:
+        # A web request waits on this: a short timeout and no retries. The key path is public, so
+        # the request carries none of the connection's credentials.
+        http = VendorHttp(
+            self.site_root + cb.KEY_PATH,
+            system="ConnectWise",
+            retry=Retry(total=0),
+            timeout=KEY_FETCH_TIMEOUT,
+            verify=self._verify,
+            transport=self._transport,
+        )
+        try:
+            key = http.request("GET", key_id).json().get("signing_key")
+        except (ConnectorError, ValueError, AttributeError):
+            return None
+        finally:
+            http.close()
+        return str(key) if isinstance(key, str) and key else None
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str] | None = None) -> list[WebhookEvent]:
         try:
-            payload = json.loads(body)
+            payload = jsonbounds.loads(body)
         except ValueError:
             return []
         items = payload if isinstance(payload, list) else [payload]
@@ -807,13 +849,14 @@ class ConnectWiseConnector(Connector):
             if not object_type or item.get("ID") is None:
                 continue
             entity = _entity(item.get("Entity"))
-            stamp = (entity.get("_info") or {}).get("lastUpdated") if entity else None
+            info = entity.get("_info") if entity else None
+            stamp = info.get("lastUpdated") if isinstance(info, dict) else None
             events.append(
                 WebhookEvent(
                     object_type=object_type,
-                    record_id=str(item["ID"]),
+                    record_id=str(item["ID"])[:100],
                     change={"added": "created", "deleted": "deleted"}.get(str(item.get("Action", "")).lower(), "updated"),
-                    occurred_at=_parse_time(stamp) if stamp else None,
+                    occurred_at=_callback_time(stamp),
                     event_id=str(item.get("MessageId") or ""),
                     payload=item,
                 )
@@ -979,12 +1022,23 @@ def _parse_time(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
+def _callback_time(stamp: Any) -> dt.datetime | None:
+    """A callback entity's lastUpdated, or None when the (verified but still vendor-made) text is
+    no time."""
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        return _parse_time(stamp)
+    except ValueError:
+        return None
+
+
 def _entity(value: Any) -> dict | None:
     if isinstance(value, dict):
         return value
     if isinstance(value, str) and value:
         try:
-            parsed = json.loads(value)
+            parsed = jsonbounds.loads(value)
         except ValueError:
             return None
         return parsed if isinstance(parsed, dict) else None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import re
 import uuid
 from typing import Any, Mapping
@@ -26,6 +25,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import quoteattr
 
 from connectors.base import WebhookEvent
+from syncsmart import jsonbounds
 
 WEBHOOK_CONTRACT = 8
 AUTH_TYPES = {"WebhookKey": 4, "HttpHeader": 5, "HttpQueryString": 6}
@@ -80,8 +80,13 @@ def wcf_date(value: dt.datetime) -> str:
 
 
 def parse_wcf_date(text: str) -> dt.datetime | None:
-    m = re.match(r"/Date\((-?\d+)([+-]\d{4})?\)/", text or "")
-    return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, dt.timezone.utc) if m else None
+    m = re.match(r"/Date\((-?[0-9]{1,15})([+-][0-9]{4})?\)/", text or "")
+    if m is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):  # a date no calendar has
+        return None
 
 
 def entity_json(logical_name: str, record_id: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,7 +193,7 @@ def _same(got: Any, expected: Any) -> bool:
 def parse(body: bytes) -> list[WebhookEvent]:
     """Events for the tables we sync; an unparsable body or another table yields nothing."""
     try:
-        context = json.loads(body)
+        context = jsonbounds.loads(body)
     except ValueError:
         return []
     if not isinstance(context, dict):
@@ -200,7 +205,7 @@ def parse(body: bytes) -> list[WebhookEvent]:
     return [
         WebhookEvent(
             object_type=object_type,
-            record_id=record_id.lower(),
+            record_id=record_id.lower()[:100],
             change=MESSAGE_CHANGES.get(str(context.get("MessageName")), "updated"),
             occurred_at=parse_wcf_date(str(context.get("OperationCreatedOn", ""))),
             event_id=str(context.get("OperationId") or context.get("RequestId") or context.get("CorrelationId") or ""),
@@ -210,7 +215,12 @@ def parse(body: bytes) -> list[WebhookEvent]:
 
 
 def _target_attributes(context: Mapping[str, Any]) -> dict[str, Any]:
-    for param in context.get("InputParameters") or []:
+    for param in _dicts(context.get("InputParameters")):
         if param.get("key") == "Target" and isinstance(param.get("value"), dict):
-            return {a.get("key"): a.get("value") for a in param["value"].get("Attributes") or []}
+            return {str(a.get("key")): a.get("value") for a in _dicts(param["value"].get("Attributes"))}
     return {}
+
+
+def _dicts(value: Any) -> list[dict]:
+    """The objects of a JSON array (a hostile body may put anything where an array belongs)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
