@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from mappings.match_rules import default_rules
 from mappings.models import Direction, FieldMapping, Integration, ObjectMapping, Side
 
 B, TO_HS, TO_OTHER = Direction.BOTH, Direction.TO_HUBSPOT, Direction.TO_OTHER
@@ -207,6 +208,7 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
                 direction=spec.direction,
                 hubspot_match_field=spec.hubspot_match,
                 other_match_field=spec.other_match,
+                match_rules=default_rules(integration.other_system, spec.hubspot, spec.other),
                 system_of_record=spec.system_of_record,
                 is_default=True,
             ),
@@ -215,6 +217,7 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
         if reset and not created:
             obj.name, obj.order, obj.direction, obj.enabled = spec.name, spec.order, spec.direction, True
             obj.hubspot_match_field, obj.other_match_field = spec.hubspot_match, spec.other_match
+            obj.match_rules = default_rules(integration.other_system, spec.hubspot, spec.other)
             obj.system_of_record, obj.is_default = spec.system_of_record, True
             obj.save()
         hub_schema = _schema_names(hub_conn, spec.hubspot)

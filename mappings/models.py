@@ -16,6 +16,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from connectors.models import Environment
+from mappings.match_rules import MatchKey, MatchRuleError, check_against_schemas, legacy_rules, parse_rules
 
 DEFAULT_SCHEDULE_MINUTES = 5
 MIN_SCHEDULE_MINUTES = 1
@@ -121,6 +122,8 @@ class ObjectMapping(models.Model):
     hubspot_match_field = models.CharField(max_length=100, blank=True)
     other_match_field = models.CharField(max_length=100, blank=True)
     create_policy = models.CharField(max_length=12, choices=CreatePolicy.choices, default=CreatePolicy.CREATE)
+    # Ordered match keys (see mappings.match_rules); [] = the legacy match field pair above.
+    match_rules = models.JSONField(default=list, blank=True)
     system_of_record = models.CharField(
         max_length=10,
         choices=Side.choices,
@@ -152,6 +155,31 @@ class ObjectMapping(models.Model):
     def filter_for_target(self, target_side: str) -> dict[str, Any]:
         return self.filter_to_other if target_side == Side.OTHER else self.filter_to_hubspot
 
+    def match_keys(self) -> list[MatchKey]:
+        """The match keys in order; stored rules that no longer parse give none, so nothing is
+        matched on a guess."""
+        if not self.match_rules:
+            return legacy_rules(self.hubspot_match_field, self.other_match_field)
+        try:
+            return parse_rules(self.match_rules)
+        except MatchRuleError:
+            return []
+
+    def match_rule_warnings(self) -> list[str]:
+        """What could not be checked about the match rules (fields not discovered, unknown types)."""
+        try:
+            return self._check_match_rules(parse_rules(self.match_rules))
+        except MatchRuleError as exc:
+            return [str(exc)]
+
+    def _check_match_rules(self, keys: list[MatchKey]) -> list[str]:
+        if not self.integration_id or not keys:
+            return []
+        integration = self.integration
+        hub = _schema_types(integration.hubspot_connection, self.hubspot_object)
+        other = _schema_types(integration.other_connection, self.other_object)
+        return check_against_schemas(keys, hub, other, integration.other_system_label)
+
     def clean(self) -> None:
         from mappings.filters import FilterError, validate_filter
 
@@ -161,8 +189,22 @@ class ObjectMapping(models.Model):
                 validate_filter(getattr(self, name) or {})
             except FilterError as exc:
                 errors[name] = str(exc)
+        try:
+            keys = parse_rules(self.match_rules)
+            self._check_match_rules(keys)
+            self.match_rules = [k.as_dict() for k in keys]  # stored in one spelling (trimmed, US not us)
+        except MatchRuleError as exc:
+            errors["match_rules"] = str(exc)
         if errors:
             raise ValidationError(errors)
+
+
+def _schema_types(connection, object_type: str) -> dict[str, str] | None:
+    """{field name: type} of a discovered object type, or None when it is not discovered."""
+    fields = (connection.schema_cache or {}).get(object_type)
+    if not fields:
+        return None
+    return {f["name"]: f.get("type", "") for f in fields if isinstance(f, dict) and "name" in f}
 
 
 class FieldMapping(models.Model):

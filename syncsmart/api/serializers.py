@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from connectors.models import Connection, Environment
 from mappings.forms import IntegrationOptionsForm
+from mappings.normalisers import NORMALISER_CHOICES
 from mappings.models import FieldMapping, Integration, ObjectMapping, Side
 from mappings.ui_queries import run_rate
 from syncsmart.logging import redact
@@ -227,6 +228,16 @@ class HistoricalSyncSerializer(SyncNowSerializer):
 class ObjectMappingSerializer(serializers.ModelSerializer):
     integration = TenantScopedPrimaryKey("tenant", queryset=Integration.objects.all())
     field_mapping_count = serializers.IntegerField(read_only=True, required=False)
+    match_rules = serializers.JSONField(
+        required=False,
+        help_text='Ordered match keys: [{"fields": [{"hubspot": "email", "other": "email", "normaliser": "email"}]}]. '
+        "Normalisers: " + ", ".join(NORMALISER_CHOICES) + ".",
+    )
+    match_rule_warnings = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="What could not be checked (fields not discovered yet, unknown types): those keys are unchecked.",
+    )
 
     class Meta:
         model = ObjectMapping
@@ -240,6 +251,8 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
             "enabled",
             "hubspot_match_field",
             "other_match_field",
+            "match_rules",
+            "match_rule_warnings",
             "create_policy",
             "system_of_record",
             "filter_to_other",
