@@ -115,7 +115,13 @@ class _LimitedTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.limiter is not None:
             self.limiter.acquire(request)
-        return self.inner.handle_request(request)
+        try:
+            return self.inner.handle_request(request)
+        finally:
+            # A limiter in concurrency mode (connectors.ratelimit.InFlightLimiter) frees its slot.
+            release = getattr(self.limiter, "release", None)
+            if release is not None:
+                release(request)
 
     def close(self) -> None:
         self.inner.close()

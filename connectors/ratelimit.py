@@ -18,9 +18,12 @@ RATE_LIMITED error that says when the budget returns, instead of blocking for ho
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 import sqlite3
 import threading
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -139,6 +142,16 @@ class Store:
     def peek_today(self, key: str) -> int:
         raise NotImplementedError
 
+    # In-flight slots (concurrency mode): take one if fewer than `limit` are held, give it back.
+    def take_slot(self, key: str, token: str, limit: int, lease: float) -> bool:
+        raise NotImplementedError
+
+    def give_slot(self, key: str, token: str) -> None:
+        raise NotImplementedError
+
+    def slots_taken(self, key: str) -> int:
+        raise NotImplementedError
+
 
 class RedisStore(Store):
     def __init__(self, url: str):
@@ -161,6 +174,31 @@ class RedisStore(Store):
 
     def peek_today(self, key: str) -> int:
         return int(self.redis.get(self._daily_key(key)) or 0)
+
+    def _slots_key(self, key: str) -> str:
+        return f"syncsmart:inflight:{key}"
+
+    def take_slot(self, key: str, token: str, limit: int, lease: float) -> bool:
+        now = time.time()
+        name = self._slots_key(key)
+        pipe = self.redis.pipeline(transaction=True)  # MULTI/EXEC: the steps are one
+        pipe.zremrangebyscore(name, "-inf", now)
+        pipe.zadd(name, {token: now + lease})
+        pipe.zcard(name)
+        pipe.expire(name, int(lease) + 60)
+        taken = pipe.execute()[2]
+        if taken > limit:
+            # Over the limit: give the slot back. Two racing callers may both give theirs back;
+            # the limit is never exceeded, and each tries again after a short random pause.
+            self.redis.zrem(name, token)
+            return False
+        return True
+
+    def give_slot(self, key: str, token: str) -> None:
+        self.redis.zrem(self._slots_key(key), token)
+
+    def slots_taken(self, key: str) -> int:
+        return int(self.redis.zcount(self._slots_key(key), time.time(), "+inf"))
 
 
 class _ImmediateSQLiteBucket(SQLiteBucket):
@@ -185,6 +223,7 @@ class SQLiteStore(Store):
         self._conn = self._connect()
         self._conn.execute("CREATE TABLE IF NOT EXISTS daily_budget (key TEXT, day TEXT, calls INTEGER, PRIMARY KEY (key, day))")
         self._conn.commit()
+        self._slots_conn: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level="DEFERRED", check_same_thread=False)
@@ -217,6 +256,43 @@ class SQLiteStore(Store):
         with self._lock:
             row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, _today())).fetchone()
         return int(row[0]) if row else 0
+
+    def _slots(self) -> sqlite3.Connection:
+        if self._slots_conn is None:
+            conn = self._connect()
+            conn.execute("CREATE TABLE IF NOT EXISTS inflight_slots (key TEXT, token TEXT PRIMARY KEY, expires REAL)")
+            conn.execute("CREATE INDEX IF NOT EXISTS idx_inflight_key ON inflight_slots (key)")
+            conn.commit()
+            self._slots_conn = conn
+        return self._slots_conn
+
+    def take_slot(self, key: str, token: str, limit: int, lease: float) -> bool:
+        now = time.time()
+        with self._lock:
+            conn = self._slots()
+            conn.execute("BEGIN IMMEDIATE")  # count-then-insert is one write transaction across processes
+            try:
+                conn.execute("DELETE FROM inflight_slots WHERE key = ? AND expires < ?", (key, now))
+                taken = conn.execute("SELECT COUNT(*) FROM inflight_slots WHERE key = ?", (key,)).fetchone()[0]
+                if taken >= limit:
+                    return False
+                conn.execute("INSERT INTO inflight_slots (key, token, expires) VALUES (?, ?, ?)", (key, token, now + lease))
+                return True
+            finally:
+                conn.commit()
+
+    def give_slot(self, key: str, token: str) -> None:
+        with self._lock:
+            conn = self._slots()
+            conn.execute("DELETE FROM inflight_slots WHERE token = ?", (token,))
+            conn.commit()
+
+    def slots_taken(self, key: str) -> int:
+        with self._lock:
+            row = self._slots().execute(
+                "SELECT COUNT(*) FROM inflight_slots WHERE key = ? AND expires >= ?", (key, time.time())
+            ).fetchone()
+        return int(row[0])
 
 
 _stores: dict[str, Store] = {}
@@ -261,3 +337,68 @@ def _seconds_to_midnight() -> float:
     now = dt.datetime.now(dt.timezone.utc)
     tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return (tomorrow - now).total_seconds()
+
+
+# --- in-flight (concurrency) mode ---------------------------------------------------------------------
+# NetSuite governs how many requests of an account are in flight at once, not how many start per
+# second. The limiter then holds a slot for each call from the moment it leaves until its answer
+# arrives, and the slots are counted where every worker process sees them (the same store as the
+# buckets). A slot is a lease: a worker killed mid-call frees its slots when the lease runs out.
+# No maintained library offers a cross-process counting semaphore over both Redis and SQLite, so
+# this is the one counter kept here; it never spaces or retries calls (httpx-retries does that).
+SLOT_LEASE_SECONDS = 120.0
+SLOT_POLL_SECONDS = (0.005, 0.03)
+SLOT_EXTENSION = "syncsmart_inflight_slot"
+
+
+@dataclass(frozen=True)
+class ConcurrencyPolicy:
+    name: str
+    limit: int
+    lease_seconds: float = SLOT_LEASE_SECONDS
+
+
+class InFlightLimiter:
+    """connectors.http.Limiter in concurrency mode: at most `policy.limit` calls of the account in
+    flight across every process. `acquire` blocks until a slot is free; `release` frees it."""
+
+    def __init__(self, key: str, policy: ConcurrencyPolicy, store: "Store | None" = None, max_wait: float = MAX_WAIT_SECONDS):
+        self.key = _safe(key)
+        self.policy = policy
+        self.store = store or default_store()
+        self.max_wait = max_wait
+
+    def acquire(self, request: httpx.Request) -> None:
+        deadline = time.monotonic() + self.max_wait
+        token = uuid.uuid4().hex
+        while not self.store.take_slot(self.key, token, self.policy.limit, self.policy.lease_seconds):
+            if time.monotonic() >= deadline:
+                raise ConnectorError(
+                    f"Waited {self.max_wait:.0f}s for one of the {self.policy.limit} concurrent-request slots of {self.key}",
+                    ErrorKind.RATE_LIMITED,
+                    retry_after=1.0,
+                )
+            time.sleep(random.uniform(*SLOT_POLL_SECONDS))
+        request.extensions = {**request.extensions, SLOT_EXTENSION: token}
+
+    def release(self, request: httpx.Request) -> None:
+        token = request.extensions.get(SLOT_EXTENSION)
+        if token:
+            self.store.give_slot(self.key, token)
+
+    def in_flight(self) -> int:
+        return self.store.slots_taken(self.key)
+
+
+_inflight_limiters: dict[tuple[str, int], InFlightLimiter] = {}
+
+
+def netsuite_limiter(account: str, limit: int) -> InFlightLimiter:
+    """The process's in-flight limiter for one NetSuite account (slots shared with other processes)."""
+    with _registry_lock:
+        found = _inflight_limiters.get((account, limit))
+        if found is None:
+            found = _inflight_limiters[(account, limit)] = InFlightLimiter(
+                f"netsuite:{account}", ConcurrencyPolicy(f"netsuite-{limit}", limit)
+            )
+        return found

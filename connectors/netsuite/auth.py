@@ -63,12 +63,32 @@ class TBAAuth(httpx.Auth):
             realm=self.realm,
         )
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def sign(self, request: httpx.Request) -> None:
         # A JSON body is not part of an OAuth 1.0a signature (only form bodies are), so it is
         # left out; the query string is signed as part of the URI.
         _, headers, _ = self._client.sign(str(request.url), request.method, body=None, headers={})
         request.headers["Authorization"] = headers["Authorization"]
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self.sign(request)
         yield request
+
+
+class TBASigningTransport(httpx.BaseTransport):
+    """Signs each attempt as it leaves. NetSuite refuses a nonce it has seen, and retries (added
+    by httpx-retries below the client's auth) resend the same request: a signature made once per
+    request would make every retry a replay."""
+
+    def __init__(self, inner: httpx.BaseTransport, auth: TBAAuth):
+        self.inner = inner
+        self.auth = auth
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.auth.sign(request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class OAuth2Auth(httpx.Auth):
