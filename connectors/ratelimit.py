@@ -289,9 +289,11 @@ class SQLiteStore(Store):
 
     def slots_taken(self, key: str) -> int:
         with self._lock:
-            row = self._slots().execute(
-                "SELECT COUNT(*) FROM inflight_slots WHERE key = ? AND expires >= ?", (key, time.time())
-            ).fetchone()
+            row = (
+                self._slots()
+                .execute("SELECT COUNT(*) FROM inflight_slots WHERE key = ? AND expires >= ?", (key, time.time()))
+                .fetchone()
+            )
         return int(row[0])
 
 

@@ -380,9 +380,7 @@ class NetSuiteConnector(Connector):
 
     def _schema(self, record: str) -> dict:
         if record not in self._schemas:
-            response = self.http.request(
-                "GET", f"{METADATA_PATH}/{record}", headers={"Accept": "application/schema+json"}
-            )
+            response = self.http.request("GET", f"{METADATA_PATH}/{record}", headers={"Accept": "application/schema+json"})
             self._schemas[record] = response.json()
         return self._schemas[record]
 
@@ -548,7 +546,9 @@ class NetSuiteConnector(Connector):
             missing = [f.name for f in spec.fields if f.required and not body.get(f.name)]
             if missing:
                 raise ConnectorError(
-                    f"A NetSuite {spec.record} needs {' and '.join(missing)}: link it first.", ErrorKind.VALIDATION, fields=missing
+                    f"A NetSuite {spec.record} needs {' and '.join(missing)}: link it first.",
+                    ErrorKind.VALIDATION,
+                    fields=missing,
                 )
             if item.ref:
                 # An upsert by external id is idempotent: a retry after a lost answer finds the record.
@@ -726,7 +726,9 @@ def _to_rest(f: FieldSpec, value: Any) -> Any:
     if f.type in (EN, FieldType.REFERENCE, FieldType.OWNER):
         text = str(value)
         if not text.isdigit():
-            raise ConnectorError(f"{f.label} must be a NetSuite internal id, not {value!r}", ErrorKind.VALIDATION, fields=[f.name])
+            raise ConnectorError(
+                f"{f.label} must be a NetSuite internal id, not {value!r}", ErrorKind.VALIDATION, fields=[f.name]
+            )
         return {"id": text}
     if f.type == B:
         return value if isinstance(value, bool) else str(value).lower() in ("true", "t", "1", "yes")

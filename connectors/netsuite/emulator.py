@@ -672,7 +672,11 @@ class NetSuiteEmulator(Emulator):
         if record_type == "customer":
             link = {"links": [_link("self", f"{base}{RECORD_PATH}/customer/{record['id']}/addressBook")]}
             body["addressBook"] = (
-                link | {"items": [dict(a) for a in record.get("addressBook") or []], "totalResults": len(record.get("addressBook") or [])}
+                link
+                | {
+                    "items": [dict(a) for a in record.get("addressBook") or []],
+                    "totalResults": len(record.get("addressBook") or []),
+                }
                 if expand
                 else link
             )
@@ -1075,7 +1079,7 @@ def _unquote(value: str) -> str:
 def _address_book(raw: Any) -> list[dict[str, Any]]:
     items = raw.get("items") if isinstance(raw, dict) else None
     if not isinstance(items, list):
-        raise NetSuiteError(400, "addressBook must be {\"items\": [...]}.", "INVALID_PARAMETER", errorPath="addressBook")
+        raise NetSuiteError(400, 'addressBook must be {"items": [...]}.', "INVALID_PARAMETER", errorPath="addressBook")
     book = []
     for item in items[:50]:
         address = (item or {}).get("addressBookAddress") if isinstance(item, dict) else None
@@ -1110,9 +1114,7 @@ def _paging(request: Request, maximum: int) -> tuple[int, int]:
 
     limit, offset = number("limit", maximum), number("offset", 0)
     if not 1 <= limit <= maximum:
-        raise NetSuiteError(
-            400, f"The limit must be between 1 and {maximum}.", "INVALID_PARAMETER", errorQueryParam="limit"
-        )
+        raise NetSuiteError(400, f"The limit must be between 1 and {maximum}.", "INVALID_PARAMETER", errorQueryParam="limit")
     return limit, offset
 
 
@@ -1231,7 +1233,9 @@ def _parse_q(text: str | None, spec: RecordType) -> Callable[[dict[str, Any]], b
             if joiner == "OR":
                 groups.append([])
             if index >= len(tokens):
-                raise NetSuiteError(400, "Invalid search query: a condition must follow.", "INVALID_PARAMETER", errorQueryParam="q")
+                raise NetSuiteError(
+                    400, "Invalid search query: a condition must follow.", "INVALID_PARAMETER", errorQueryParam="q"
+                )
     return lambda record: any(all(test(record) for test in group) for group in groups)
 
 
@@ -1279,7 +1283,9 @@ def _q_condition(f: FieldDef, operator: str, values: list[str]) -> Callable[[dic
             "ON_OR_BEFORE": lambda v: v <= target,
         }
         if operator not in tests:
-            raise NetSuiteError(400, f"The operator {operator} does not apply to dates.", "INVALID_PARAMETER", errorQueryParam="q")
+            raise NetSuiteError(
+                400, f"The operator {operator} does not apply to dates.", "INVALID_PARAMETER", errorQueryParam="q"
+            )
         return lambda r: stamp(r) is not None and tests[operator](stamp(r))
     if f.kind in ("int", "number", "select"):
         id_operators = ("ANY_OF", "ANY_OF_NOT", "IS", "IS_NOT", "EQUAL", "NOT_EQUAL")
@@ -1300,7 +1306,9 @@ def _q_condition(f: FieldDef, operator: str, values: list[str]) -> Callable[[dic
             "LESS_OR_EQUAL": lambda v: v <= number,
         }
         if operator not in tests:
-            raise NetSuiteError(400, f"The operator {operator} does not apply to numbers.", "INVALID_PARAMETER", errorQueryParam="q")
+            raise NetSuiteError(
+                400, f"The operator {operator} does not apply to numbers.", "INVALID_PARAMETER", errorQueryParam="q"
+            )
         return lambda r: r.get(name) is not None and tests[operator](Decimal(str(r.get(name))))
     if f.kind == "bool":
         truth = values[0].lower() in ("true", "t")
@@ -1320,4 +1328,3 @@ def _q_condition(f: FieldDef, operator: str, values: list[str]) -> Callable[[dic
     if operator not in text_tests:
         raise NetSuiteError(400, f"The operator {operator} does not apply to text.", "INVALID_PARAMETER", errorQueryParam="q")
     return lambda r: text_tests[operator](str(r.get(name) or "").lower())
-

@@ -11,7 +11,15 @@ import httpx
 
 from connectors.base import ConnectorError, ErrorKind
 from connectors.http import mounted_transport, tls_context
-from connectors.netsuite.auth import AUTHORIZE_PATH, JWT_BEARER, SCOPE, TOKEN_PATH, client_assertion, host_slug, token_request_error
+from connectors.netsuite.auth import (
+    AUTHORIZE_PATH,
+    JWT_BEARER,
+    SCOPE,
+    TOKEN_PATH,
+    client_assertion,
+    host_slug,
+    token_request_error,
+)
 
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 
@@ -22,7 +30,9 @@ def api_base(config: Mapping[str, Any]) -> str:
 
 def app_base(config: Mapping[str, Any]) -> str:
     """The UI host where users consent (the emulator serves both on one port)."""
-    return str(config.get("app_url") or config.get("base_url") or f"https://{host_slug(str(config['account_id']))}.app.netsuite.com")
+    return str(
+        config.get("app_url") or config.get("base_url") or f"https://{host_slug(str(config['account_id']))}.app.netsuite.com"
+    )
 
 
 def authorize_url(config: Mapping[str, Any], client_id: str, redirect_uri: str, state: str) -> str:
@@ -44,7 +54,9 @@ def _post_token(config: Mapping[str, Any], form: dict[str, str], auth: httpx.Aut
     return response.json()
 
 
-def exchange_code(config: Mapping[str, Any], client_id: str, client_secret: str, code: str, redirect_uri: str, transport: Any = None) -> dict:
+def exchange_code(
+    config: Mapping[str, Any], client_id: str, client_secret: str, code: str, redirect_uri: str, transport: Any = None
+) -> dict:
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     return _post_token(config, form, httpx.BasicAuth(client_id, client_secret), transport)
 

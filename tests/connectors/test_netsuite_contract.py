@@ -59,7 +59,12 @@ class NetSuiteContactsHarness(NetSuiteHarness):
     enum_field = "subsidiary"
 
     def new_properties(self, n: int) -> dict[str, Any]:
-        return {"firstName": f"First{n}", "lastName": f"Last{n}", "email": f"person{n}@contract.example.com", "company": str(self.company_id)}
+        return {
+            "firstName": f"First{n}",
+            "lastName": f"Last{n}",
+            "email": f"person{n}@contract.example.com",
+            "company": str(self.company_id),
+        }
 
     def invalid_properties(self) -> dict[str, Any]:
         return {"firstName": "Bad", "lastName": "Mail", "email": "not-an-e-mail"}
