@@ -1,0 +1,700 @@
+"""The Salesforce connector: REST API (SOQL, describe, sObject Collections) of one org.
+
+Object types are sObjects by API name: Lead, Contact, Account, Opportunity, Task, Event and
+User (read only; people are matched by User.Email). Fields are the API names `describe` lists:
+references are REFERENCE fields (Contact.AccountId -> Account; polymorphic WhoId / WhatId -> their
+first target SyncSmart syncs), OwnerId / CreatedById are OWNER fields -> User, picklists are ENUMs
+whose options carry Salesforce's value and label. Leads carry their conversion fields
+(IsConverted, ConvertedContactId...) read only: a converted lead names the Contact it became.
+
+Reads: `read_changes` pages with SOQL over queryAll (so deletions arrive as deleted records)
+ordered by SystemModstamp then Id, as a keyset: `SystemModstamp > floor OR (SystemModstamp =
+floor AND Id > last id)`, so records sharing a second are never skipped nor repeated within a
+pass. SystemModstamp has whole seconds and a change's transaction may commit after we passed its
+second, so each pass starts `overlap_seconds` before the previous pass began (server time, from
+the Date header); a record version already delivered is skipped only when its stamp is older than
+the second we read it in (a later edit then always has a newer stamp). Look-ups are one SOQL
+`IN` query per chunk of values; reads by id one sObject Collections retrieve per 2,000 ids.
+
+Writes: sObject Collections, 200 records per call, allOrNone false, per-record errors in input
+order (DUPLICATES_DETECTED is a CONFLICT naming the existing record). Updates are safe to retry;
+a create whose answer is lost is not sent again here (the engine re-finds it by its match value).
+
+Auth: OAuth 2.0 (see oauth.py): a session renewed with the refresh token or the JWT bearer flow
+when Salesforce answers 401; invalid_grant marks the connection "reconnect needed".
+Limits: every answer's `Sforce-Limit-Info: api-usage=used/max` feeds the daily budget: calls
+stop (RATE_LIMITED until midnight UTC) once the org's own count reaches its allowance, and the
+shared limiter counts our calls against the allowance the org reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email.utils
+import json
+import threading
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+
+from connectors.base import (
+    ConnectionTest,
+    Connector,
+    ConnectorError,
+    ErrorKind,
+    FieldInfo,
+    FieldType,
+    ObjectType,
+    Option,
+    Page,
+    Record,
+    WriteInput,
+    WriteResult,
+    chunked,
+)
+from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
+from connectors.salesforce import limits, oauth
+from connectors.salesforce.soql import datetime_literal, quote
+
+API_VERSION = "59.0"
+DEFAULT_OVERLAP_SECONDS = 30
+SEEN_LIMIT = 5_000
+LOOKUP_VALUES_PER_QUERY = 100  # keeps the WHERE clause under SOQL's 4,000 characters for e-mails
+DOMAIN_VALUES_PER_QUERY = 50  # Website LIKE '%domain%' terms are longer
+UTC = dt.timezone.utc
+
+
+@dataclasses.dataclass(frozen=True)
+class _SObject:
+    name: str
+    label: str
+    match_fields: tuple[str, ...]
+    parents: tuple[str, ...] = ()
+    read_only: bool = False
+    email_field: str | None = None
+
+    @property
+    def object_type(self) -> ObjectType:
+        return ObjectType(
+            name=self.name,
+            label=self.label,
+            primary_key="Id",
+            cursor_field="SystemModstamp",
+            match_fields=self.match_fields,
+            parents=self.parents,
+            read_only=self.read_only,
+            email_field=self.email_field,
+        )
+
+
+SOBJECTS = {
+    s.name: s
+    for s in (
+        _SObject("Account", "Accounts", ("Website", "Name")),
+        _SObject("Contact", "Contacts", ("Email",), parents=("Account",)),
+        _SObject("Lead", "Leads", ("Email",)),
+        _SObject("Opportunity", "Opportunities", ("Name",), parents=("Account", "Contact")),
+        _SObject("Task", "Tasks", (), parents=("Contact", "Account")),
+        _SObject("Event", "Events", (), parents=("Contact", "Account")),
+        _SObject("User", "Users", ("Email",), read_only=True, email_field="Email"),
+    )
+}
+# Per-record error codes and what they mean for a retry.
+RECORD_KINDS = {
+    "DUPLICATES_DETECTED": ErrorKind.CONFLICT,
+    "DUPLICATE_VALUE": ErrorKind.CONFLICT,
+    "ENTITY_IS_DELETED": ErrorKind.NOT_FOUND,
+    "UNABLE_TO_LOCK_ROW": ErrorKind.SERVER,
+    "REQUEST_LIMIT_EXCEEDED": ErrorKind.RATE_LIMITED,
+    "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY": ErrorKind.AUTH,
+    "INSUFFICIENT_ACCESS_OR_READONLY": ErrorKind.AUTH,
+}
+
+
+def salesforce_error(response: httpx.Response) -> ConnectorError:
+    """`[{"message", "errorCode", "fields"}]` as one ConnectorError."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text[:500]
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+    message, code = str(first.get("message") or ""), str(first.get("errorCode") or "")
+    status = response.status_code
+    kind = kind_for_status(status)
+    retry_after = retry_after_seconds(response)
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        kind, retry_after = ErrorKind.RATE_LIMITED, retry_after or _seconds_to_midnight()
+        message = f"The org's daily API request limit is used up ({message}); calls resume as the 24-hour window moves on."
+    elif code == "INVALID_SESSION_ID":
+        message = "Salesforce rejected the session (auth failed, INVALID_SESSION_ID): reconnect Salesforce."
+    return ConnectorError(
+        message or f"Salesforce answered HTTP {status}",
+        kind,
+        status=status,
+        fields=first.get("fields") or (),
+        vendor_code=code,
+        retry_after=retry_after,
+        body=body,
+    )
+
+
+class DailyBudget:
+    """connectors.http.Limiter fed by Sforce-Limit-Info: the org's own count of today's calls (ours
+    and every other app's) stops calls at the allowance, and the shared limiter counts ours
+    against the allowance the org reported."""
+
+    def __init__(self, org: str, daily: int, shared: Callable[[str, int], Limiter] | None = None):
+        self.org = org
+        self.daily = daily
+        self._shared = shared or limits.salesforce_limiter
+        self.inner = self._shared(org, daily)
+        self.used: int | None = None
+        self._lock = threading.Lock()
+
+    def acquire(self, request: httpx.Request) -> None:
+        if request.url.path.startswith("/services/oauth2/"):
+            return
+        if self.used is not None and self.used >= self.daily:
+            raise ConnectorError(
+                f"The org's daily API allowance ({self.daily:,} calls) is used up (Sforce-Limit-Info "
+                f"api-usage={self.used}/{self.daily}); calls resume as the 24-hour window moves on.",
+                ErrorKind.RATE_LIMITED,
+                retry_after=_seconds_to_midnight(),
+            )
+        self.inner.acquire(request)
+
+    def observe(self, response: httpx.Response) -> None:
+        usage = limits.api_usage(response)
+        if usage is None:
+            return
+        used, daily = usage
+        with self._lock:
+            self.used = used
+            if daily != self.daily:
+                self.daily = daily
+                self.inner = self._shared(self.org, daily)
+
+
+class _ObservedAuth(httpx.Auth):
+    """The session auth, plus every API answer's usage header handed to the daily budget."""
+
+    def __init__(self, auth: oauth.SalesforceAuth, budget: DailyBudget | None):
+        self.auth, self.budget = auth, budget
+
+    def auth_flow(self, request: httpx.Request):
+        flow = self.auth.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            if self.budget is not None:
+                self.budget.observe(response)
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
+
+
+class SalesforceConnector(Connector):
+    system = "salesforce"
+    max_batch_write = limits.COLLECTION_WRITE_MAX
+    max_batch_read = LOOKUP_VALUES_PER_QUERY
+    max_page_size = limits.QUERY_BATCH_MAX
+    # No per-second limit is published; 25 long-running calls at once per org is the ceiling.
+    max_concurrency = 8
+
+    def __init__(
+        self,
+        instance_url: str,
+        *,
+        client_id: str,
+        client_secret: str = "",
+        access_token: str = "",
+        refresh_token: str = "",
+        username: str = "",
+        private_key: str = "",
+        environment: str = "production",
+        login_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        limiter: Limiter | None = None,
+        daily_limit: int = limits.DAILY_REQUESTS_ENTERPRISE,
+        verify: bool | str = True,
+        retry=None,
+        api_version: str = API_VERSION,
+        overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+        on_session: Callable[[oauth.Session], None] | None = None,
+        on_reconnect_needed: Callable[[str], None] | None = None,
+    ):
+        self.instance_url = instance_url.rstrip("/")
+        self.environment = environment
+        self.login_url = oauth.login_url_for(environment, login_url)
+        self.api_version = api_version
+        self.api_root = f"/services/data/v{api_version}"
+        self.overlap_seconds = overlap_seconds
+        self.token_http = VendorHttp(
+            self.login_url,
+            system="Salesforce login",
+            error_parser=oauth.token_error,
+            transport=transport,
+            verify=verify,
+            retry=retry,
+        )
+        self.auth = oauth.SalesforceAuth(
+            self.token_http,
+            oauth.Session(access_token, self.instance_url, refresh_token),
+            client_id=client_id,
+            client_secret=client_secret,
+            username=username,
+            private_key=private_key,
+            audience=limits.TEST_URL if environment == "sandbox" else limits.LOGIN_URL,
+            on_session=on_session,
+            on_reconnect_needed=on_reconnect_needed,
+        )
+        self.budget = DailyBudget(self.instance_url, daily_limit) if limiter is None else None
+        self.http = VendorHttp(
+            self.instance_url,
+            system="Salesforce",
+            auth=_ObservedAuth(self.auth, self.budget),
+            limiter=limiter if limiter is not None else self.budget,
+            error_parser=salesforce_error,
+            transport=transport,
+            verify=verify,
+            retry=retry,
+            headers={"Accept": "application/json"},
+        )
+        self._describes: dict[str, dict[str, Any]] = {}
+        self._metadata_lock = threading.Lock()
+
+    @classmethod
+    def from_connection(
+        cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, **kwargs: Any
+    ) -> "SalesforceConnector":
+        config = connection.config or {}
+        credentials = connection.credentials or {}
+        session = oauth.Session.from_dict(connection.oauth_tokens or {})
+        instance_url = session.instance_url or config.get("instance_url") or ""
+        can_sign_in = session.access_token or credentials.get("private_key") or session.refresh_token
+        if not config.get("client_id") or not instance_url or not can_sign_in:
+            raise ConnectorError(
+                "The Salesforce connection is incomplete: connect Salesforce again (Sign in with Salesforce).", ErrorKind.CONFIG
+            )
+
+        @on_owner_thread  # a session may be renewed in a concurrent call; the database is the run's thread's
+        def persist(fresh: oauth.Session) -> None:
+            if getattr(connection, "pk", None):
+                connection.save_tokens(fresh.as_dict(), None)
+
+        @on_owner_thread
+        def reconnect(message: str) -> None:
+            if getattr(connection, "pk", None):
+                connection.record_failure(message, reconnect=True)
+
+        return cls(
+            instance_url,
+            client_id=config["client_id"],
+            client_secret=credentials.get("client_secret", ""),
+            access_token=session.access_token,
+            refresh_token=session.refresh_token,
+            username=config.get("username", ""),
+            private_key=credentials.get("private_key", ""),
+            environment=getattr(connection, "environment", "production") or "production",
+            login_url=config.get("login_url") or None,
+            transport=transport,
+            limiter=limiter,
+            daily_limit=int(config.get("daily_limit") or limits.DAILY_REQUESTS_ENTERPRISE),
+            verify=config.get("ca_file") or True,
+            overlap_seconds=float(config.get("overlap_seconds", DEFAULT_OVERLAP_SECONDS)),
+            on_session=persist,
+            on_reconnect_needed=reconnect,
+            **kwargs,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+        self.token_http.close()
+
+    # --- object types and fields -------------------------------------------------------------
+    def object_types(self) -> list[ObjectType]:
+        return [s.object_type for s in SOBJECTS.values()]
+
+    def _sobject(self, name: str) -> _SObject:
+        found = SOBJECTS.get(name)
+        if found is None:
+            raise ConnectorError(f"Unknown object type {name!r} for Salesforce", ErrorKind.CONFIG)
+        return found
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """`/sobjects/{name}/describe`, once per connector (every read and write needs the field list)."""
+        self._sobject(name)
+        found = self._describes.get(name)
+        if found is None:
+            with self._metadata_lock:
+                found = self._describes.get(name)
+                if found is None:
+                    found = self.http.request("GET", f"{self.api_root}/sobjects/{name}/describe").json()
+                    self._describes[name] = found
+        return found
+
+    def discover_fields(self, object_type: str) -> list[FieldInfo]:
+        sobject = self._sobject(object_type)
+        out = []
+        for raw in self.describe(object_type).get("fields", []):
+            info = self._field(sobject, raw)
+            if info is not None:
+                out.append(info)
+        return out
+
+    def _field(self, sobject: _SObject, raw: dict[str, Any]) -> FieldInfo | None:
+        name, kind = raw["name"], raw.get("type")
+        if name == "Id" or kind in ("address", "location", "base64", "anyType", "encryptedstring", "complexvalue"):
+            return None  # Record.id carries the id; compound and binary fields are not mapped
+        reference_to = None
+        field_type = _field_type(kind, raw)
+        if field_type in (FieldType.REFERENCE, FieldType.OWNER):
+            reference_to = next((t for t in raw.get("referenceTo") or () if t in SOBJECTS), None)
+            if reference_to is None:
+                return None  # a reference to an object SyncSmart does not sync
+            if reference_to == "User":
+                field_type = FieldType.OWNER
+        read_only = sobject.read_only or not (raw.get("createable") or raw.get("updateable"))
+        required = bool(raw.get("createable")) and not raw.get("nillable") and not raw.get("defaultedOnCreate")
+        options = tuple(
+            Option(str(p["value"]), str(p.get("label") or p["value"]))
+            for p in raw.get("picklistValues") or ()
+            if p.get("active", True)
+        )
+        return FieldInfo(
+            name=name,
+            label=str(raw.get("label") or name),
+            type=field_type,
+            required=required and kind != "boolean" and not read_only,
+            read_only=read_only,
+            options=options if field_type == FieldType.ENUM else (),
+            reference_to=reference_to,
+            description=f"Salesforce {kind} field {sobject.name}.{name}",
+        )
+
+    def _field_names(self, object_type: str) -> list[str]:
+        return ["Id"] + [f.name for f in self.discover_fields(object_type)]
+
+    def _types(self, object_type: str) -> dict[str, str]:
+        return {f["name"]: f.get("type", "string") for f in self.describe(object_type).get("fields", [])}
+
+    # --- reading -------------------------------------------------------------------------------------
+    def _query(self, soql: str, all_rows: bool = False, batch: int | None = None) -> tuple[list[dict[str, Any]], httpx.Response]:
+        """Every record of a SOQL query, following nextRecordsUrl; also the first answer (for its Date)."""
+        headers = {"Sforce-Query-Options": f"batchSize={batch}"} if batch else {}
+        first = self.http.request(
+            "GET", f"{self.api_root}/{'queryAll' if all_rows else 'query'}", params={"q": soql}, headers=headers
+        )
+        body = first.json()
+        records = list(body.get("records", []))
+        while not body.get("done", True) and body.get("nextRecordsUrl"):
+            body = self.http.request("GET", body["nextRecordsUrl"], headers=headers).json()
+            records.extend(body.get("records", []))
+        return records, first
+
+    def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
+        self._sobject(object_type)
+        size = max(1, min(page_size or limits.QUERY_BATCH_MAX, limits.QUERY_BATCH_MAX))
+        state = {"floor": None, "after_id": "", "pass_start": None, "seen": {}} | dict(cursor or {})
+        state["seen"] = dict(state.get("seen") or {})
+        where = ""
+        if state["floor"]:
+            floor = datetime_literal(_parse_time(state["floor"]))
+            where = f" WHERE SystemModstamp > {floor}"
+            if state["after_id"]:
+                where = f" WHERE (SystemModstamp > {floor} OR (SystemModstamp = {floor} AND Id > {quote(state['after_id'])}))"
+            else:
+                where = f" WHERE SystemModstamp >= {floor}"
+        soql = (
+            f"SELECT {', '.join(self._field_names(object_type))} FROM {object_type}{where} "
+            f"ORDER BY SystemModstamp ASC, Id ASC LIMIT {size}"
+        )
+        items, answer = self._query(soql, all_rows=True, batch=max(limits.QUERY_BATCH_MIN, size))
+        server_now = _server_time(answer)
+        if state["pass_start"] is None:
+            state["pass_start"] = server_now.isoformat()
+        records = [self._record(object_type, item) for item in items]
+        fresh = self._unseen(records, state["seen"], server_now)
+        if len(items) >= size:
+            last = records[-1]
+            state["floor"], state["after_id"] = (last.updated_at or server_now).isoformat(), last.id
+            return self._page(fresh, state, has_more=True)
+        # The present is reached: the next pass starts `overlap_seconds` before this one began.
+        newest = max((r.updated_at for r in records if r.updated_at), default=None)
+        restart = _parse_time(state["pass_start"]) - dt.timedelta(seconds=self.overlap_seconds)
+        floor = min(newest, restart) if newest else (min(_parse_time(state["floor"]), restart) if state["floor"] else None)
+        state.update(floor=floor.isoformat() if floor else None, after_id="", pass_start=None)
+        return self._page(fresh, state, has_more=False)
+
+    @staticmethod
+    def _unseen(records: list[Record], seen: dict[str, str], server_now: dt.datetime) -> list[Record]:
+        fresh = []
+        for record in records:
+            stamp = record.updated_at.isoformat() if record.updated_at else ""
+            if stamp and seen.get(record.id) == stamp:
+                continue
+            fresh.append(record)
+            # Only a stamp older than the second we read it in names one version for sure.
+            if record.updated_at and record.updated_at < server_now.replace(microsecond=0):
+                seen[record.id] = stamp
+        return fresh
+
+    def _page(self, records: list[Record], state: dict[str, Any], has_more: bool) -> Page:
+        keep_from = state["floor"] or ""
+        if state.get("pass_start"):
+            keep_from = min(keep_from or state["pass_start"], state["pass_start"])
+        if keep_from:
+            cut = (_parse_time(keep_from) - dt.timedelta(seconds=self.overlap_seconds)).isoformat()
+            state["seen"] = {k: v for k, v in state["seen"].items() if v >= cut}
+        if len(state["seen"]) > SEEN_LIMIT:  # keep the cursor small: forget the oldest (may re-deliver them)
+            state["seen"] = dict(sorted(state["seen"].items(), key=lambda kv: kv[1])[-SEEN_LIMIT:])
+        return Page(records, json.loads(json.dumps(state)), has_more)
+
+    def _record(self, object_type: str, item: dict[str, Any]) -> Record:
+        properties = {k: v for k, v in item.items() if k not in ("attributes", "Id")}
+        return Record(
+            id=str(item.get("Id") or ""),
+            properties=properties,
+            updated_at=_parse_time(item.get("SystemModstamp")),
+            created_at=_parse_time(item.get("CreatedDate")),
+            deleted=bool(item.get("IsDeleted")),
+        )
+
+    def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
+        """One sObject Collections retrieve per 2,000 ids; ids that cannot be this object's are left out."""
+        prefix = self._key_prefix(object_type)
+        wanted = [i for i in dict.fromkeys(str(i) for i in ids) if _is_id(i) and (not prefix or i.startswith(prefix))]
+        names = self._field_names(object_type)
+        out: list[Record] = []
+        for chunk in chunked(wanted, limits.COLLECTION_READ_MAX):
+            answer = self.http.request(
+                "POST", f"{self.api_root}/composite/sobjects/{object_type}", json={"ids": chunk, "fields": names}
+            ).json()
+            out.extend(self._record(object_type, item) for item in answer if isinstance(item, dict))
+        return out
+
+    def _key_prefix(self, object_type: str) -> str:
+        return str(self.describe(object_type).get("keyPrefix") or "")
+
+    def match_chunk_size(self, object_type: str, field_name: str) -> int:
+        return DOMAIN_VALUES_PER_QUERY if field_name == "Website" else LOOKUP_VALUES_PER_QUERY
+
+    def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
+        sobject = self._sobject(object_type)
+        if field_name not in sobject.match_fields:
+            raise ConnectorError(
+                f"Salesforce {object_type} cannot be looked up by {field_name!r}; use one of {', '.join(sobject.match_fields)}.",
+                ErrorKind.CONFIG,
+            )
+        keys = [k for k in dict.fromkeys(_match_key(field_name, v) for v in values if v) if k]
+        found: dict[str, list[Record]] = {k: [] for k in keys}
+        names = ", ".join(self._field_names(object_type))
+        for chunk in chunked(keys, self.match_chunk_size(object_type, field_name)):
+            if field_name == "Website":
+                # Stored as typed ("https://www.acme.com/"): search the domain, keep exact domain matches.
+                where = " OR ".join(f"Website LIKE {quote('%' + k + '%')}" for k in chunk)
+            else:
+                where = f"{field_name} IN ({', '.join(quote(k) for k in chunk)})"  # SOQL compares strings case-insensitively
+            items, _ = self._query(f"SELECT {names} FROM {object_type} WHERE {where}")
+            for item in items:
+                record = self._record(object_type, item)
+                key = _match_key(field_name, record.properties.get(field_name))
+                if key in found and record.id not in {r.id for r in found[key]}:
+                    found[key].append(record)
+        return found
+
+    # --- writing -------------------------------------------------------------------------------------
+    def _body(self, object_type: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        types = self._types(object_type)
+        body: dict[str, Any] = {"attributes": {"type": object_type}}
+        for name, value in properties.items():
+            body[name] = _vendor_value(types.get(name), value, name)
+        return body
+
+    def create(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        self._writable(object_type)
+        return self._write("POST", object_type, [(inp, None) for inp in inputs])
+
+    def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
+        self._writable(object_type)
+        prefix = self._key_prefix(object_type)
+        pairs: list[tuple[WriteInput, WriteResult | None]] = []
+        for inp in inputs:
+            record_id = str(inp.id or "")
+            if not _is_id(record_id) or (prefix and not record_id.startswith(prefix)):
+                error = ConnectorError(f"{record_id!r} is not a Salesforce {object_type} id.", ErrorKind.NOT_FOUND, status=404)
+                pairs.append((inp, WriteResult(inp.ref, error=error)))
+            else:
+                pairs.append((inp, None))
+        return self._write("PATCH", object_type, pairs)
+
+    def _writable(self, object_type: str) -> None:
+        if self._sobject(object_type).read_only:
+            raise ConnectorError(f"Salesforce {object_type} records are read only in SyncSmart.", ErrorKind.CONFIG)
+
+    def _write(self, method: str, object_type: str, pairs: list[tuple[WriteInput, WriteResult | None]]) -> list[WriteResult]:
+        results: dict[int, WriteResult] = {}
+        pending: list[tuple[int, dict[str, Any]]] = []
+        for index, (inp, settled) in enumerate(pairs):
+            if settled is not None:
+                results[index] = settled
+                continue
+            try:
+                body = self._body(object_type, inp.properties)
+            except ConnectorError as error:
+                results[index] = WriteResult(inp.ref, error=error)
+                continue
+            if method == "PATCH":
+                body["id"] = inp.id
+            pending.append((index, body))
+        for chunk in chunked(pending, limits.COLLECTION_WRITE_MAX):
+            answer = self.http.request(
+                method,
+                f"{self.api_root}/composite/sobjects",
+                json={"allOrNone": False, "records": [body for _, body in chunk]},
+                idempotent=method == "PATCH",  # a create retried after a lost answer could create twice
+            ).json()
+            for (index, _), item in zip(chunk, answer):
+                results[index] = self._result(pairs[index][0], item, method)
+        return [results[i] for i in range(len(pairs))]
+
+    def _result(self, inp: WriteInput, item: dict[str, Any], method: str) -> WriteResult:
+        if item.get("success"):
+            return WriteResult(inp.ref, id=str(item.get("id") or inp.id or ""))
+        errors = item.get("errors") or [{}]
+        first = errors[0]
+        code = str(first.get("statusCode") or "")
+        kind = RECORD_KINDS.get(code, ErrorKind.VALIDATION)
+        if method == "PATCH" and code in ("INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID") and not first.get("fields"):
+            kind = ErrorKind.NOT_FOUND  # the record being updated does not exist
+        existing = None
+        if code == "DUPLICATES_DETECTED":
+            matches = ((first.get("duplicateResult") or {}).get("matchResults") or [{}])[0].get("matchRecords") or []
+            existing = str(((matches[0] if matches else {}).get("record") or {}).get("Id") or "") or None
+        message = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors if e) or "Salesforce refused the record"
+        return WriteResult(
+            inp.ref,
+            error=ConnectorError(
+                message, kind, fields=first.get("fields") or (), vendor_code=code, existing_id=existing, body=errors
+            ),
+        )
+
+    # --- connection test -------------------------------------------------------------------------------
+    def test_connection(self) -> ConnectionTest:
+        try:
+            usage = self.http.request("GET", f"{self.api_root}/limits").json().get("DailyApiRequests") or {}
+            who = self.http.request("GET", "/services/oauth2/userinfo").json()
+        except ConnectorError as error:
+            if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
+                return ConnectionTest(False, f"Could not reach Salesforce at {self.instance_url}: {error.message}")
+            if error.kind == ErrorKind.AUTH:
+                return ConnectionTest(False, f"Salesforce refused the credentials: {error.message}")
+            if error.kind == ErrorKind.NOT_FOUND:
+                return ConnectionTest(
+                    False, f"{self.instance_url} answered, but it is not a Salesforce REST API v{self.api_version}."
+                )
+            return ConnectionTest(False, f"Salesforce refused the connection test: {error.message}")
+        remaining, allowance = usage.get("Remaining"), usage.get("Max")
+        budget = f"; {remaining:,} of {allowance:,} API requests left today" if isinstance(remaining, int) and allowance else ""
+        org = str(who.get("organization_id") or "")
+        kind = "sandbox" if self.environment == "sandbox" else "production"
+        return ConnectionTest(
+            True,
+            f"Connected to the Salesforce {kind} org {org} as {who.get('preferred_username', 'the user')}{budget}.",
+            account=org,
+        )
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+def _field_type(kind: str | None, raw: dict[str, Any]) -> FieldType:
+    if kind == "textarea":
+        return FieldType.TEXT if int(raw.get("length") or 0) > 255 else FieldType.STRING
+    return {
+        "email": FieldType.EMAIL,
+        "phone": FieldType.PHONE,
+        "picklist": FieldType.ENUM,
+        "boolean": FieldType.BOOL,
+        "date": FieldType.DATE,
+        "datetime": FieldType.DATETIME,
+        "double": FieldType.NUMBER,
+        "currency": FieldType.NUMBER,
+        "percent": FieldType.NUMBER,
+        "int": FieldType.NUMBER,
+        "long": FieldType.NUMBER,
+        "reference": FieldType.REFERENCE,
+    }.get(kind or "", FieldType.STRING)
+
+
+def _vendor_value(kind: str | None, value: Any, name: str) -> Any:
+    """A flat engine value as Salesforce's JSON wants it for a field of `kind`."""
+    if value is None or (value == "" and kind not in (None,)):
+        return None
+    if kind in ("double", "currency", "percent", "int", "long") and isinstance(value, str):
+        try:
+            number = float(value.replace(",", "").strip())
+        except ValueError:
+            raise ConnectorError(f"{value!r} is not a number for {name}.", ErrorKind.VALIDATION, fields=[name]) from None
+        return int(number) if kind in ("int", "long") else number
+    if kind == "boolean" and isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "y", "on")
+    if kind == "date" and isinstance(value, str):
+        return value.strip()[:10]
+    if isinstance(value, dt.datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    text = str(value).strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    elif len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _server_time(response: httpx.Response) -> dt.datetime:
+    header = response.headers.get("Date")
+    if header:
+        try:
+            return email.utils.parsedate_to_datetime(header).astimezone(UTC)
+        except (TypeError, ValueError):
+            pass
+    return dt.datetime.now(UTC).replace(microsecond=0)
+
+
+def _is_id(value: str) -> bool:
+    return len(value) in (15, 18) and value.isalnum()
+
+
+def domain_of(value: Any) -> str:
+    """'https://www.Acme.com/about' -> 'acme.com'."""
+    text = str(value or "").strip().lower()
+    if not text:
+        return ""
+    host = urlsplit(text if "://" in text else f"//{text}").hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def _match_key(field_name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    return domain_of(value) if field_name == "Website" else str(value).strip().lower()
+
+
+def _seconds_to_midnight() -> float:
+    now = dt.datetime.now(UTC)
+    return ((now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) - now).total_seconds()
