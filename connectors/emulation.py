@@ -67,6 +67,11 @@ class DropConnection(Exception):
     """Raised inside a handler to close the socket without an answer."""
 
 
+class BadInput(ValueError):
+    """A request the vendor refuses as malformed (bad JSON, `limit=abc`...): the shared `handle`
+    answers it with the vendor's own 400 error body, so malformed input is never a 500."""
+
+
 @dataclass
 class Request:
     method: str
@@ -84,7 +89,32 @@ class Request:
     def json(self) -> Any:
         if not self.body:
             return None
-        return json.loads(self.body)
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise BadInput(f"Invalid input JSON: {exc}") from None
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object ({} when empty); anything else is a BadInput."""
+        body = self.json()
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise BadInput("Invalid input JSON: the body must be a JSON object")
+        return body
+
+    def int_arg(self, name: str, default: int, minimum: int | None = None) -> int:
+        """A whole-number query parameter; `limit=abc` is a BadInput, not a crash."""
+        text = self.arg(name)
+        if text in (None, ""):
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise BadInput(f"{name} must be a whole number, not {text!r}") from None
+        if minimum is not None and value < minimum:
+            raise BadInput(f"{name} must be at least {minimum}")
+        return value
 
     @property
     def url(self) -> str:
@@ -159,6 +189,8 @@ class Emulator:
 
     system = "emulator"
     not_emulated: tuple[str, ...] = ()
+    # Whether `/things/` reaches the route of `/things` (ConnectWise accepts both; clients send both).
+    trailing_slash: bool = False
 
     def __init__(
         self,
@@ -296,7 +328,10 @@ class Emulator:
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/_emulator/"):
-            return self._control(request)
+            try:
+                return self._control(request)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a malformed control call, not a crash
+                return json_response({"message": f"bad control request: {exc}"}, 400)
         route, allowed = self._match(request)
         if route is None:
             return self.error(405 if allowed else 404, "Method not allowed" if allowed else f"Unknown path {request.path}")
@@ -317,7 +352,10 @@ class Emulator:
         fault, after = self._draw_fault()
         if fault and not after:
             return self._inject(fault, request)
-        response = route.handler(request)
+        try:
+            response = route.handler(request)
+        except BadInput as exc:
+            response = self.error(400, str(exc))
         if route.write and response.status < 400:
             with self.lock:
                 self._writes += 1
@@ -328,8 +366,11 @@ class Emulator:
 
     def _match(self, request: Request) -> tuple[Route | None, bool]:
         allowed = False
+        path = request.path
+        if self.trailing_slash and len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
         for route in self.routes:
-            m = route.pattern.match(request.path)
+            m = route.pattern.match(path)
             if m:
                 if route.method == request.method:
                     request.params = m.groupdict()

@@ -95,6 +95,8 @@ DEMO_PUBLIC_KEY = "demoPublicKey1234"
 DEMO_PRIVATE_KEY = "demoPrivateKey5678"
 DEMO_CLIENT_ID = "8f0a4c2e-5b1d-4e7a-9c3f-2d6b1a0e9f57"
 VERSION = "v2025.1.0.00001"
+VERSION_NUMBER = (2025, 1)  # the newest model version this server answers with
+OLDEST_VERSION = (2019, 1)  # API versions follow PSA releases from 2019.1 on; 3.0.x is retired
 
 ERROR_CODES = {
     400: "InvalidObject",
@@ -267,6 +269,7 @@ LOOKUPS = {
 
 class ConnectWiseEmulator(Emulator):
     system = "connectwise"
+    trailing_slash = True  # `/company/companies/` is the same resource; connectpyse and others send it
 
     def __init__(
         self,
@@ -386,6 +389,27 @@ class ConnectWiseEmulator(Emulator):
             return self.error(401, "Authorization is missing: use Basic companyId+publicKey:privateKey.")
         if company.lower() != self.company.lower() or public_key != self.public_key or private_key != self.private_key:
             return self.error(401, "Authentication failed: the company id, public key or private key is not valid.")
+        return self._check_version(request)
+
+    def _check_version(self, request: Request) -> Response | None:
+        """`Accept: application/vnd.connectwise.com+json; version=2022.1` pins a model version.
+        ConnectWise: no version means the latest; a version between two model changes gets the
+        older model; versions before 2019.1 (the old 3.0.x numbering) are retired."""
+        requested = _accept_version(request.headers.get("accept", ""))
+        if requested is None:
+            request.environ["connectwise.version"] = VERSION_NUMBER
+            return None
+        if requested == ():
+            return self.error(
+                400, "The version in the Accept header must look like application/vnd.connectwise.com+json; version=2022.1"
+            )
+        if requested < OLDEST_VERSION:
+            return self.error(
+                400,
+                f"API version {'.'.join(map(str, requested))} is no longer supported; the oldest supported version is "
+                f"{'.'.join(map(str, OLDEST_VERSION))}.",
+            )
+        request.environ["connectwise.version"] = min(requested, VERSION_NUMBER)
         return None
 
     def rate_limit(self, request: Request, route) -> Response | None:
@@ -1459,6 +1483,21 @@ def _level_matches(hook: dict, record: dict) -> bool:
 
 def _public_callback(hook: dict) -> dict:
     return {k: copy.deepcopy(v) for k, v in hook.items() if not k.startswith("_") or k == "_info"}
+
+
+def _accept_version(header: str) -> tuple[int, ...] | None:
+    """The version a ConnectWise Accept header asks for: None when it names none, () when the
+    vendor media type carries a version that is not YYYY.N."""
+    for media in header.split(","):
+        kind, *params = [p.strip() for p in media.split(";")]
+        if kind.lower() != "application/vnd.connectwise.com+json":
+            continue
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "version":
+                m = re.fullmatch(r"(\d{1,4})\.(\d{1,3})(?:\.\d+)*", value.strip().strip('"'))
+                return (int(m[1]), int(m[2])) if m else ()
+    return None
 
 
 def _basic_credentials(header: str) -> tuple[str | None, str | None, str | None]:

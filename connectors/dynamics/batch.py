@@ -215,7 +215,10 @@ def _decode_http(text: str, in_changeset: bool) -> tuple[dict[str, str], str, di
 
 
 def decode_batch(body: bytes, content_type: str) -> list[Part]:
-    text = body.decode("utf-8")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BatchFormatError("The batch body is not UTF-8 text.") from None
     parts: list[Part] = []
     for chunk in _split(text, boundary_of(content_type)):
         mime, rest = _headers_and_rest(chunk)

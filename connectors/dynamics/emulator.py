@@ -652,17 +652,18 @@ class DynamicsEmulator(Emulator):
         return self._respond(lambda: self._register_service_endpoint(request))
 
     def _register_service_endpoint(self, request: Request) -> Response:
-        body = request.json() or {}
+        body = request.json_object()
         if body.get("contract") != hooks.WEBHOOK_CONTRACT:
             raise ApiError(400, "0x80040203", "Only the Webhook contract (8) is supported by this emulator.")
-        auth_type = hooks.AUTH_TYPE_NAMES.get(body.get("authtype"))
-        if not auth_type or not body.get("url"):
+        authtype = body.get("authtype")
+        auth_type = hooks.AUTH_TYPE_NAMES.get(authtype) if isinstance(authtype, int) else None
+        if not auth_type or not isinstance(body.get("url"), str) or not body["url"]:
             raise bad_request(
                 "A webhook service endpoint needs url and authtype 4 (WebhookKey), 5 (HttpHeader) or 6 (HttpQueryString).",
                 "0x80040203",
             )
         endpoint = ServiceEndpoint(
-            str(uuid.uuid4()), body.get("name", "webhook"), body["url"], auth_type, body.get("authvalue", "")
+            str(uuid.uuid4()), str(body.get("name") or "webhook"), body["url"], auth_type, str(body.get("authvalue") or "")
         )
         with self.lock:
             self.endpoints.append(endpoint)

@@ -67,6 +67,7 @@ from typing import Any, Iterable
 from urllib.parse import parse_qs, urlencode
 
 from connectors.emulation import (
+    BadInput,
     Emulator,
     Request,
     Response,
@@ -93,6 +94,19 @@ ASSOCIATION_TYPE_IDS = {
     ("companies", "deals"): 6,
 }
 DEFAULT_PORTAL_ID = 62515
+ASSOCIATIONS_PAGE_LIMIT = 500  # associations v4 list: `limit` at most 500 per page
+OAUTH_SCOPES = [
+    "oauth",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.objects.deals.read",
+    "crm.objects.deals.write",
+    "crm.objects.owners.read",
+    "crm.schemas.contacts.read",
+]
+INSTALLER_USER_ID = 7001
 DEFAULT_TOKEN = "pat-na1-emulator-token"
 DEFAULT_CLIENT_ID = "emulator-client-id"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"
@@ -368,17 +382,20 @@ class Owner:
     email: str
     first_name: str
     last_name: str
-    user_id: int
+    user_id: int | None
     created_ms: int
     archived: bool = False
+    type: str = "PERSON"  # or QUEUE: a help-desk queue owns records but is no user
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "email": self.email,
+            "type": self.type,
             "firstName": self.first_name,
             "lastName": self.last_name,
             "userId": self.user_id,
+            "userIdIncludingInactive": self.user_id,
             "createdAt": iso_ms(self.created_ms),
             "updatedAt": iso_ms(self.created_ms),
             "archived": self.archived,
@@ -457,6 +474,7 @@ class HubSpotEmulator(Emulator):
         client_secret: str = DEFAULT_CLIENT_SECRET,
         portal_id: int = DEFAULT_PORTAL_ID,
         per_10s: int = limits.PRIVATE_APP_PER_10S,
+        oauth_per_10s: int = limits.OAUTH_APP_PER_10S,
         daily: int = limits.DAILY_LIMIT,
         search_per_second: int = limits.SEARCH_PER_SECOND,
         search_lag_ms: int = 0,
@@ -491,6 +509,8 @@ class HubSpotEmulator(Emulator):
         self._last_ms = 0
         self._clock_lock = threading.Lock()
         self.ten_second = SlidingWindow(per_10s, limits.TEN_SECOND_WINDOW_MS / 1000)
+        self.oauth_per_10s = oauth_per_10s
+        self.oauth_ten_second = SlidingWindow(oauth_per_10s, limits.TEN_SECOND_WINDOW_MS / 1000)
         self.search_window = SlidingWindow(search_per_second, 1.0)
         self.daily_used = 0
         super().__init__(**knobs)
@@ -643,7 +663,9 @@ class HubSpotEmulator(Emulator):
                 "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
             )
         if token in self.tokens:
+            request.environ["hubspot.auth"] = "private"
             return None
+        request.environ["hubspot.auth"] = "oauth"
         with self.lock:
             info = self.access_tokens.get(token)
         if info is None:
@@ -658,18 +680,26 @@ class HubSpotEmulator(Emulator):
         return None
 
     def rate_limit(self, request: Request, route) -> Response | None:
+        """Private apps: the ten-secondly and daily limits. OAuth apps: 110 per 10 s per account
+        and no daily limit. Search: 5 per second. Associations v4 batch: exempt from the
+        ten-secondly limit (the spec's x-hubspot-rate-limit-exemptions)."""
         if getattr(route.handler, "public", False):
             return None
-        with self.lock:
-            if self.daily_used >= self.daily:
-                return self._limited("You have reached your daily limit.", "DAILY", retry_after=None)
-            self.daily_used += 1
+        oauth = request.environ.get("hubspot.auth") == "oauth"
+        if not oauth:
+            with self.lock:
+                if self.daily_used >= self.daily:
+                    return self._limited("You have reached your daily limit.", "DAILY", retry_after=None)
+                self.daily_used += 1
+        if route.name.startswith("associations/batch"):
+            return None
         if route.name == "search":
             allowed, _, wait = self.search_window.hit("search")
             if not allowed:
                 return self._limited("You have reached your secondly limit.", "SECONDLY", retry_after=max(1, round(wait + 0.5)))
             return None
-        allowed, remaining, wait = self.ten_second.hit("api")
+        window = self.oauth_ten_second if oauth else self.ten_second
+        allowed, remaining, wait = window.hit("api")
         request.environ["hubspot.remaining"] = remaining
         if not allowed:
             return self._limited(
@@ -695,17 +725,20 @@ class HubSpotEmulator(Emulator):
         response.headers.setdefault("X-HubSpot-Correlation-Id", str(uuid.uuid4()))
         if request.path.startswith("/oauth") or "/search" in request.path:
             return  # HubSpot sends no standard rate-limit headers on search or OAuth calls
-        with self.lock:
-            daily_remaining = max(0, self.daily - self.daily_used)
+        oauth = request.environ.get("hubspot.auth") == "oauth"
+        window = self.oauth_ten_second if oauth else self.ten_second
         remaining = request.environ.get("hubspot.remaining")
         if remaining is None:
-            remaining = max(0, self.per_10s - len(self.ten_second.calls.get("api", ())))
+            remaining = max(0, window.limit - len(window.calls.get("api", ())))
+        if not oauth:  # "the daily headers are not included for OAuth apps" (API usage guidelines)
+            with self.lock:
+                daily_remaining = max(0, self.daily - self.daily_used)
+            response.headers["X-HubSpot-RateLimit-Daily"] = str(self.daily)
+            response.headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(daily_remaining)
         response.headers.update(
             {
-                "X-HubSpot-RateLimit-Daily": str(self.daily),
-                "X-HubSpot-RateLimit-Daily-Remaining": str(daily_remaining),
                 "X-HubSpot-RateLimit-Interval-Milliseconds": str(limits.TEN_SECOND_WINDOW_MS),
-                "X-HubSpot-RateLimit-Max": str(self.per_10s),
+                "X-HubSpot-RateLimit-Max": str(window.limit),
                 "X-HubSpot-RateLimit-Remaining": str(remaining),
             }
         )
@@ -721,8 +754,12 @@ class HubSpotEmulator(Emulator):
         daily=None,
         search_per_second=None,
         search_lag_jitter_ms=None,
+        oauth_per_10s=None,
     ) -> None:
         super().set_knobs(latency_ms=latency_ms, limits=limits, faults=faults, seed=seed)
+        if oauth_per_10s is not None:
+            self.oauth_per_10s = int(oauth_per_10s)
+            self.oauth_ten_second = SlidingWindow(self.oauth_per_10s, hubspot_limits.TEN_SECOND_WINDOW_MS / 1000)
         if seed is not None:
             self.lag_rng = random.Random(seed)
         if search_lag_ms is not None:
@@ -789,13 +826,25 @@ class HubSpotEmulator(Emulator):
         with self.lock:
             self.subscriptions.append(Subscription(target_url, client_secret or self.client_secret, types=types))
 
-    def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
+    def add_owner(self, email: str, first_name: str = "", last_name: str = "", *, queue: bool = False) -> str:
+        """A user who owns records (type PERSON), or a help-desk queue (type QUEUE, no user id)."""
         with self.lock:
             owner = Owner(
-                str(next(self.owner_ids)), email, first_name, last_name, user_id=len(self.owners) + 7001, created_ms=self.now_ms()
+                str(next(self.owner_ids)),
+                email,
+                first_name,
+                last_name,
+                user_id=None if queue else len(self.owners) + 7001,
+                created_ms=self.now_ms(),
+                type="QUEUE" if queue else "PERSON",
             )
             self.owners[owner.id] = owner
             return owner.id
+
+    def archive_owner(self, owner_id: str) -> None:
+        """As if the user was deactivated: listed only with archived=true."""
+        with self.lock:
+            self.owners[owner_id].archived = True
 
     def create_record(
         self,
@@ -1235,11 +1284,11 @@ class HubSpotEmulator(Emulator):
     # --- objects API ---------------------------------------------------------------------------------------
     def _batch_inputs(self, request: Request) -> tuple[list[dict[str, Any]], Response | None]:
         try:
-            body = request.json() or {}
+            body = request.json_object()
         except ValueError:
             return [], self.error(400, "Invalid input JSON on line 1, column 1: Cannot build BatchInput, the body is not JSON")
         inputs = body.get("inputs")
-        if not isinstance(inputs, list):
+        if not isinstance(inputs, list) or not all(isinstance(item, dict) for item in inputs):
             return [], self.error(
                 400, "Invalid input JSON: Cannot build BatchInput, some of required attributes are not set [inputs]"
             )
@@ -1275,8 +1324,8 @@ class HubSpotEmulator(Emulator):
             for item in inputs:
                 trace = item.get("objectWriteTraceId")
                 try:
-                    clean = self._validated(object_type, item.get("properties") or {}, creating=True)
-                    assoc = self._input_associations(object_type, item.get("associations") or [])
+                    clean = self._validated(object_type, _properties_of(item), creating=True)
+                    assoc = self._input_associations(object_type, _list_of_objects(item.get("associations"), "associations"))
                 except InputError as exc:
                     exc.error.context = {"objectWriteTraceId": [trace]} if trace else {}
                     errors.append(exc.error)
@@ -1341,7 +1390,7 @@ class HubSpotEmulator(Emulator):
                     )
                     continue
                 try:
-                    clean = self._validated(object_type, item.get("properties") or {}, record=record)
+                    clean = self._validated(object_type, _properties_of(item), record=record)
                 except InputError as exc:
                     exc.error.context = {"ids": [str(item.get("id"))]}
                     errors.append(exc.error)
@@ -1374,7 +1423,7 @@ class HubSpotEmulator(Emulator):
                     )
                     continue
                 record = self._by_id_property(object_type, item.get("id"), id_property)
-                properties = dict(item.get("properties") or {})
+                properties = dict(_properties_of(item))
                 try:
                     if record is None:
                         if id_property != "hs_object_id":
@@ -1402,9 +1451,11 @@ class HubSpotEmulator(Emulator):
         inputs, bad = self._batch_inputs(request)
         if bad:
             return bad
-        body = request.json() or {}
+        body = request.json_object()
         id_property = body.get("idProperty")
         wanted = body.get("properties") or None
+        if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted)):
+            raise BadInput("Invalid input JSON: properties must be a list of property names")
         started = iso_ms(self.now_ms())
         results, missing = [], []
         with self.lock:
@@ -1460,11 +1511,11 @@ class HubSpotEmulator(Emulator):
 
     def list_objects(self, request: Request) -> Response:
         object_type = request.params["object"]
-        limit = min(int(request.arg("limit", "10") or 10), 100)
-        after = int(request.arg("after", "0") or 0)
+        limit = min(request.int_arg("limit", 10, minimum=1), 100)
+        after = request.int_arg("after", 0)
         wanted = _csv(request.query.get("properties"))
-        assoc = _csv(request.query.get("associations"))
-        archived = request.arg("archived", "false") == "true"
+        assoc = [a for a in _csv(request.query.get("associations")) if a in OBJECT_TYPES]
+        archived = _bool_arg(request, "archived")
         with self.lock:
             records = sorted(
                 (r for r in self.records[object_type].values() if r.archived == archived and r.id > after), key=lambda r: r.id
@@ -1486,17 +1537,20 @@ class HubSpotEmulator(Emulator):
                 return self.error(404, "Object not found.  objectId are usually numeric.", category="OBJECT_NOT_FOUND")
             return json_response(
                 self._record_json(
-                    object_type, record, _csv(request.query.get("properties")), _csv(request.query.get("associations"))
+                    object_type,
+                    record,
+                    _csv(request.query.get("properties")),
+                    [a for a in _csv(request.query.get("associations")) if a in OBJECT_TYPES],
                 )
             )
 
     def create_object(self, request: Request) -> Response:
         object_type = request.params["object"]
-        body = request.json() or {}
+        body = request.json_object()
         try:
             with self.lock:
-                clean = self._validated(object_type, body.get("properties") or {}, creating=True)
-                assoc = self._input_associations(object_type, body.get("associations") or [])
+                clean = self._validated(object_type, _properties_of(body), creating=True)
+                assoc = self._input_associations(object_type, _list_of_objects(body.get("associations"), "associations"))
                 record = self._insert(object_type, clean)
                 for to_type, to_id in assoc:
                     self._associate(object_type, record.id, to_type, to_id)
@@ -1509,13 +1563,13 @@ class HubSpotEmulator(Emulator):
 
     def update_object(self, request: Request) -> Response:
         object_type = request.params["object"]
-        body = request.json() or {}
+        body = request.json_object()
         try:
             with self.lock:
                 record = self._by_id_property(object_type, request.params["id"], request.arg("idProperty"))
                 if record is None:
                     return self.error(404, "Object not found.  objectId are usually numeric.", category="OBJECT_NOT_FOUND")
-                clean = self._validated(object_type, body.get("properties") or {}, record=record)
+                clean = self._validated(object_type, _properties_of(body), record=record)
                 changed = self._apply(object_type, record, clean)
                 answer = self._record_json(object_type, record, list(clean) or None)
                 events = self._events(object_type, record, "propertyChange", changed)
@@ -1540,12 +1594,11 @@ class HubSpotEmulator(Emulator):
     # --- search --------------------------------------------------------------------------------------------------
     def search(self, request: Request) -> Response:
         object_type = request.params["object"]
-        try:
-            body = request.json() or {}
-        except ValueError:
-            return self.error(400, "Invalid input JSON on line 1, column 1")
-        limit = int(body.get("limit") or 10)
-        after = int(body.get("after") or 0)
+        body = request.json_object()
+        limit = _whole(body.get("limit"), 10, "limit")
+        after = _whole(body.get("after"), 0, "after")
+        if limit < 0 or after < 0:
+            return self.error(400, "limit and after must not be negative", category="VALIDATION_ERROR")
         if limit > limits.SEARCH_PAGE_LIMIT:
             return self.error(400, f"limit must be no greater than {limits.SEARCH_PAGE_LIMIT}", category="VALIDATION_ERROR")
         if after + limit > limits.SEARCH_RESULT_CAP:
@@ -1555,14 +1608,20 @@ class HubSpotEmulator(Emulator):
                 f"{limits.SEARCH_RESULT_CAP}; after + limit must not exceed it.",
                 category="VALIDATION_ERROR",
             )
-        groups = body.get("filterGroups") or []
+        groups = _list_of_objects(body.get("filterGroups"), "filterGroups")
+        for group in groups:
+            group["filters"] = _list_of_objects(group.get("filters"), "filters")
         problem = _check_filter_shape(groups, self.properties[object_type])
         if problem:
             return self.error(400, problem, category="VALIDATION_ERROR")
         sorts = body.get("sorts") or []
+        if not isinstance(sorts, list) or not all(isinstance(x, (str, dict)) for x in sorts):
+            raise BadInput("Invalid input JSON: sorts must be a list")
         if len(sorts) > 1:
             return self.error(400, "Only one sort is supported.", category="VALIDATION_ERROR")
         wanted = body.get("properties") or None
+        if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted)):
+            raise BadInput("Invalid input JSON: properties must be a list of property names")
         query = str(body.get("query") or "").strip().lower()
         now = self.now_ms()
         defs = self.properties[object_type]
@@ -1656,10 +1715,14 @@ class HubSpotEmulator(Emulator):
 
     def create_property(self, request: Request) -> Response:
         object_type = request.params["object"]
-        body = request.json() or {}
-        name = str(body.get("name") or "")
-        if not name or not body.get("label") or not body.get("type") or not body.get("fieldType") or not body.get("groupName"):
+        body = request.json_object()
+        name = body.get("name")
+        required = ("name", "label", "type", "fieldType", "groupName")
+        if any(not isinstance(body.get(k), str) or not body.get(k) for k in required):
             return self.error(400, "Property must have name, label, type, fieldType and groupName", category="VALIDATION_ERROR")
+        problem = _property_type_problem(body["type"], body["fieldType"], body.get("options"))
+        if problem:
+            return self.error(400, problem, category="VALIDATION_ERROR")
         with self.lock:
             if name in self.properties[object_type]:
                 return self.error(409, f"A property named '{name}' already exists.", category="OBJECT_ALREADY_EXISTS")
@@ -1669,11 +1732,11 @@ class HubSpotEmulator(Emulator):
                 body["type"],
                 body["fieldType"],
                 group=body["groupName"],
-                options=[(o["value"], o["label"]) for o in body.get("options", [])],
+                options=[(o["value"], o["label"]) for o in body.get("options") or []],
                 unique=bool(body.get("hasUniqueValue")),
                 hubspot_defined=False,
             )
-            prop["description"] = body.get("description", "")
+            prop["description"] = str(body.get("description") or "")
             self.properties[object_type][name] = prop
             if prop["hasUniqueValue"]:
                 self.unique_index[(object_type, name)] = {
@@ -1681,17 +1744,17 @@ class HubSpotEmulator(Emulator):
                     for r in self.records[object_type].values()
                     if not r.archived and r.properties.get(name)
                 }
-            return json_response(copy.deepcopy(prop), 201)
+            return json_response(copy.deepcopy(prop), 201, Location=f"/crm/v3/properties/{object_type}/{name}")
 
     def update_property(self, request: Request) -> Response:
         object_type, name = request.params["object"], request.params["name"]
-        body = request.json() or {}
+        body = request.json_object()
         with self.lock:
             prop = self.properties[object_type].get(name)
             if prop is None:
                 return self.error(404, f"Unable to find property {name}", category="OBJECT_NOT_FOUND")
             if "options" in body:
-                options = body["options"]
+                options = _list_of_objects(body["options"], "options")
                 values = [str(o.get("value", "")) for o in options]
                 if any(not o.get("label") or not str(o.get("value", "")) for o in options) or len(set(values)) != len(values):
                     return self.error(400, "Options must have a unique, non-empty value and a label", category="VALIDATION_ERROR")
@@ -1706,30 +1769,44 @@ class HubSpotEmulator(Emulator):
                 ]
             for key in ("label", "description", "groupName"):
                 if key in body:
+                    if not isinstance(body[key], str):
+                        raise BadInput(f"Invalid input JSON: {key} must be a string")
                     prop[key] = body[key]
             prop["updatedAt"] = iso_ms(self.now_ms())
             return json_response(self._property_json(object_type, prop))
 
     def list_owners(self, request: Request) -> Response:
-        limit = min(int(request.arg("limit", "100") or 100), 500)
-        after = request.arg("after")
+        limit = min(request.int_arg("limit", 100, minimum=1), 500)
+        after = request.int_arg("after", 0)
         email = (request.arg("email") or "").lower()
+        archived = _bool_arg(request, "archived")
         with self.lock:
-            owners = [o for o in self.owners.values() if not email or o.email.lower() == email]
-        owners.sort(key=lambda o: int(o.id))
-        if after:
-            owners = [o for o in owners if int(o.id) > int(after)]
+            owners = [o for o in self.owners.values() if o.archived == archived and (not email or o.email.lower() == email)]
+        owners = sorted((o for o in owners if int(o.id) > after), key=lambda o: int(o.id))
         page = owners[:limit]
         body: dict[str, Any] = {"results": [o.as_json() for o in page]}
         if len(owners) > limit:
-            body["paging"] = {"next": {"after": page[-1].id}}
+            body["paging"] = {"next": {"after": page[-1].id, "link": f"{request.path}?after={page[-1].id}"}}
         return json_response(body)
 
     def get_owner(self, request: Request) -> Response:
+        """GET /crm/v3/owners/{ownerId}?idProperty=id|userId&archived=false."""
+        id_property = request.arg("idProperty") or "id"
+        if id_property not in ("id", "userId"):
+            raise BadInput(f"idProperty must be id or userId, not {id_property!r}")
+        archived = _bool_arg(request, "archived")
+        wanted = request.params["id"]
         with self.lock:
-            owner = self.owners.get(request.params["id"])
+            owner = next(
+                (
+                    o
+                    for o in self.owners.values()
+                    if o.archived == archived and str(o.id if id_property == "id" else o.user_id) == wanted
+                ),
+                None,
+            )
         if owner is None:
-            return self.error(404, "Owner not found", category="OBJECT_NOT_FOUND")
+            return self.error(404, f"Owner not found: {wanted}", category="OBJECT_NOT_FOUND")
         return json_response(owner.as_json())
 
     def list_pipelines(self, request: Request) -> Response:
@@ -1790,6 +1867,7 @@ class HubSpotEmulator(Emulator):
 
     def associate_default(self, request: Request) -> Response:
         from_type, to_type = request.params["object"], request.params["to"]
+        started = iso_ms(self.now_ms())
         with self.lock:
             if self._live(from_type, request.params["id"]) is None or self._live(to_type, request.params["to_id"]) is None:
                 return self.error(404, "One of the objects does not exist", category="OBJECT_NOT_FOUND")
@@ -1797,6 +1875,8 @@ class HubSpotEmulator(Emulator):
         return json_response(
             {
                 "status": "COMPLETE",
+                "startedAt": started,
+                "completedAt": iso_ms(self.now_ms()),
                 "results": [
                     {
                         "from": {"id": request.params["id"]},
@@ -1811,12 +1891,20 @@ class HubSpotEmulator(Emulator):
         )
 
     def list_associations(self, request: Request) -> Response:
+        """GET /crm/v4/objects/{type}/{id}/associations/{to}?limit=500&after=...: paged by target id."""
         from_type, to_type = request.params["object"], request.params["to"]
+        limit = min(request.int_arg("limit", ASSOCIATIONS_PAGE_LIMIT, minimum=1), ASSOCIATIONS_PAGE_LIMIT)
+        after = request.int_arg("after", 0)
         with self.lock:
             if self._live(from_type, request.params["id"]) is None:
                 return self.error(404, "Object not found", category="OBJECT_NOT_FOUND")
             result = self._assoc_result(from_type, int(request.params["id"]), to_type)
-        return json_response({"results": result["to"]})
+        remaining = [item for item in result["to"] if item["toObjectId"] > after]
+        body: dict[str, Any] = {"results": remaining[:limit]}
+        if len(remaining) > limit:
+            cursor = str(remaining[limit - 1]["toObjectId"])
+            body["paging"] = {"next": {"after": cursor, "link": f"{request.path}?{urlencode({'limit': limit, 'after': cursor})}"}}
+        return json_response(body)
 
     def batch_read_associations(self, request: Request) -> Response:
         from_type, to_type = request.params["object"], request.params["to"]
@@ -1897,7 +1985,16 @@ class HubSpotEmulator(Emulator):
         refresh = refresh or "na1-" + str(uuid.uuid4())
         self.access_tokens[access] = {"expires_ms": self.now_ms() + expires_in * 1000, "refresh": refresh}
         self.refresh_tokens.setdefault(refresh, {"client_id": self.client_id, "created_ms": self.now_ms()})
-        return {"token_type": "bearer", "refresh_token": refresh, "access_token": access, "expires_in": expires_in}
+        return {
+            "token_type": "bearer",
+            "refresh_token": refresh,
+            "access_token": access,
+            "expires_in": expires_in,
+            "token_use": "access_token",
+            "hub_id": self.portal_id,
+            "user_id": INSTALLER_USER_ID,
+            "scopes": list(OAUTH_SCOPES),
+        }
 
     def oauth_authorize(self, request: Request) -> Response:
         client_id = request.arg("client_id", "")
@@ -1920,7 +2017,7 @@ class HubSpotEmulator(Emulator):
         return Response(200, page, content_type="text/html; charset=utf-8")
 
     def oauth_approve(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         if form.get("client_id") != self.client_id or not form.get("redirect_uri"):
             return Response(400, "<h1>Authorization failed</h1>", content_type="text/html; charset=utf-8")
         code = str(uuid.uuid4())
@@ -1938,7 +2035,7 @@ class HubSpotEmulator(Emulator):
         return code
 
     def oauth_token(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
+        form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         grant = form.get("grant_type")
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return self._oauth_error(
@@ -1979,6 +2076,7 @@ class HubSpotEmulator(Emulator):
                 "status": status,
                 "message": message,
                 "correlationId": str(uuid.uuid4()),
+                "category": "VALIDATION_ERROR" if error != "invalid_client" else "INVALID_AUTHENTICATION",
                 "error": error,
                 "error_description": message,
             },
@@ -1996,21 +2094,12 @@ class HubSpotEmulator(Emulator):
                 "token": token,
                 "user": "installer@example.com",
                 "hub_domain": f"demo-{self.portal_id}.hubspot.com",
-                "scopes": [
-                    "oauth",
-                    "crm.objects.contacts.read",
-                    "crm.objects.contacts.write",
-                    "crm.objects.companies.read",
-                    "crm.objects.companies.write",
-                    "crm.objects.deals.read",
-                    "crm.objects.deals.write",
-                    "crm.objects.owners.read",
-                    "crm.schemas.contacts.read",
-                ],
+                "scopes": list(OAUTH_SCOPES),
                 "hub_id": self.portal_id,
                 "app_id": 1234567,
                 "expires_in": max(0, (info["expires_ms"] - self.now_ms()) // 1000),
-                "user_id": 7001,
+                "user_id": INSTALLER_USER_ID,
+                "is_private_distribution": False,
                 "token_type": "access",
             }
         )
@@ -2027,6 +2116,8 @@ class HubSpotEmulator(Emulator):
                 "hub_id": self.portal_id,
                 "client_id": self.client_id,
                 "hub_domain": f"demo-{self.portal_id}.hubspot.com",
+                "scopes": list(OAUTH_SCOPES),
+                "user_id": INSTALLER_USER_ID,
                 "token_type": "refresh",
             }
         )
@@ -2094,9 +2185,98 @@ def _check_filter_shape(groups: list[dict[str, Any]], defs: dict[str, Any]) -> s
                 return f"{f['operator']} requires 'values'"
             if f["operator"] in ("IN", "NOT_IN") and len(f["values"]) > limits.SEARCH_MAX_IN_VALUES:
                 return f"{f['operator']} accepts at most {limits.SEARCH_MAX_IN_VALUES} values"
+            problem = _check_filter_values(f, defs[f["propertyName"]])
+            if problem:
+                return problem
     if total > limits.SEARCH_MAX_FILTERS:
         return f"Too many filters: at most {limits.SEARCH_MAX_FILTERS} are allowed."
     return None
+
+
+def _check_filter_values(f: dict[str, Any], prop: dict[str, Any]) -> str | None:
+    """A number or date filter whose value is not one is refused (HubSpot answers 400), so no
+    comparison ever meets text where it expects a number."""
+    numeric = prop["type"] == "number" or prop["name"] == "hs_object_id"
+    dated = prop["type"] in ("date", "datetime")
+    if not (numeric or dated) or f["operator"] in ("HAS_PROPERTY", "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        return None
+    if f["operator"] in ("IN", "NOT_IN"):
+        values = f.get("values") or []
+    else:
+        values = [f.get("value")] + ([f.get("highValue")] if f["operator"] == "BETWEEN" else [])
+    for value in values:
+        if isinstance(value, (dict, list, bool)) or value in (None, ""):
+            return f"Filter on {prop['name']!r} needs a value"
+        if numeric:
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                return f"{value!r} is not a valid number for property {prop['name']!r}"
+        elif to_ms(value) is None:
+            return f"{value!r} is not a valid date for property {prop['name']!r}"
+    return None
+
+
+# Property types and the field types each may use (HubSpot's "Properties" guide: "Property type
+# and fieldType values"); any other pair is refused with a 400.
+PROPERTY_FIELD_TYPES = {
+    "bool": {"booleancheckbox", "calculation_equation"},
+    "enumeration": {"booleancheckbox", "checkbox", "radio", "select", "calculation_equation"},
+    "date": {"date"},
+    "datetime": {"date"},
+    "string": {"text", "textarea", "file", "html", "phonenumber"},
+    "number": {"number", "calculation_equation"},
+    "phone_number": {"phonenumber"},
+}
+
+
+def _property_type_problem(type_: str, field_type: str, options: Any) -> str | None:
+    if type_ not in PROPERTY_FIELD_TYPES:
+        return f"Invalid property type {type_!r}: use one of {', '.join(sorted(PROPERTY_FIELD_TYPES))}"
+    if field_type not in PROPERTY_FIELD_TYPES[type_]:
+        return f"fieldType {field_type!r} is not valid for a property of type {type_!r}"
+    if options is not None:
+        if not isinstance(options, list) or not all(
+            isinstance(o, dict) and isinstance(o.get("label"), str) and isinstance(o.get("value"), str) for o in options
+        ):
+            return "options must be a list of {label, value} with string labels and values"
+    return None
+
+
+def _bool_arg(request: Request, name: str) -> bool:
+    text = (request.arg(name) or "false").lower()
+    if text not in ("true", "false"):
+        raise BadInput(f"{name} must be true or false, not {text!r}")
+    return text == "true"
+
+
+def _whole(value: Any, default: int, name: str) -> int:
+    """A whole number from a JSON body (search's limit / after arrive as numbers or strings)."""
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        raise BadInput(f"Invalid input JSON: {name} must be a whole number")
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadInput(f"Invalid input JSON: {name} must be a whole number, not {value!r}") from None
+
+
+def _properties_of(item: dict[str, Any]) -> dict[str, Any]:
+    properties = item.get("properties")
+    if properties is None:
+        return {}
+    if not isinstance(properties, dict):
+        raise BadInput("Invalid input JSON: properties must be an object of property name to value")
+    return properties
+
+
+def _list_of_objects(value: Any, name: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise BadInput(f"Invalid input JSON: {name} must be a list of objects")
+    return value
 
 
 def _typed(value: Any, prop: dict[str, Any]) -> Any:
