@@ -63,7 +63,8 @@ def current_membership(request) -> Membership | None:
     memberships = memberships_of(request.user)
     tenant_id = request.session.get(SESSION_KEY)
     membership = memberships.filter(tenant_id=tenant_id).first() if tenant_id else None
-    membership = membership or memberships.first()
+    # Without a choice in the session, a workspace that may be used comes first.
+    membership = membership or memberships.exclude(tenant__status=Tenant.Status.SUSPENDED).first() or memberships.first()
     request._membership = membership
     return membership
 

@@ -1,10 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from syncsmart.redirects import redirect_to_next
 from tenants import actions
 from tenants.access import switch_tenant, tenant_required
 from tenants.forms import EmailAuthenticationForm, SignUpForm
@@ -28,19 +30,16 @@ def signup(request):
         login(request, user, backend="tenants.auth.EmailBackend")
         request.session["tenant_id"] = tenant.pk
         messages.success(request, f"Welcome! Your workspace “{tenant.name}” is ready.")
-        next_url = request.POST.get("next") or request.GET.get("next")
-        if next_url and next_url.startswith("/") and not next_url.startswith("//"):
-            return redirect(next_url)
-        return redirect("home")
+        return redirect_to_next(request, reverse("home"))
     return render(request, "registration/signup.html", {"form": form, "next": request.GET.get("next", "")})
 
 
 @require_POST
-@tenant_required
+@login_required  # not tenant_required: a member of a suspended workspace must be able to switch away
 def switch(request, tenant_id: int):
     membership = switch_tenant(request, tenant_id)
     messages.info(request, f"Now working in {membership.tenant.name}.")
-    return redirect(request.POST.get("next") or reverse("home"))
+    return redirect_to_next(request, reverse("home"))
 
 
 @tenant_required

@@ -15,7 +15,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from syncsmart.api import tokens
-from tenants.access import current_membership, require_write
+from tenants.access import check_workspace_usable, current_membership, require_write
 from tenants.models import ApiToken, Tenant
 
 KEYWORDS = ("bearer", "token")
@@ -66,8 +66,6 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = tokens.active_token_for(plaintext)
         if token is None:
             raise exceptions.AuthenticationFailed("That API token is not valid or has been revoked.")
-        if token.tenant.status == Tenant.Status.SUSPENDED:
-            raise exceptions.AuthenticationFailed("This workspace is suspended.")
         tokens.note_use(token)
         return TokenPrincipal(token), token
 
@@ -93,6 +91,9 @@ class TenantAccess(permissions.BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         access = access_for(request)
+        if not getattr(request._request, "read_only", False):  # staff "view as" may look at a suspended tenant
+            # Token or session alike: the one workspace rule of tenants.access (403, saying why).
+            check_workspace_usable(access.tenant)
         request.tenant = access.tenant
         request.membership = access
         if request.method not in permissions.SAFE_METHODS:

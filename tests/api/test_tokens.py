@@ -111,7 +111,9 @@ def test_unknown_or_malformed_tokens_are_401(api, header):
 def test_a_token_of_a_suspended_tenant_is_refused(api):
     api.tenant.status = "suspended"
     api.tenant.save()
-    assert api.admin.get(INTEGRATIONS).status_code == 401
+    response = api.admin.get(INTEGRATIONS)
+    assert response.status_code == 403
+    assert "suspended" in error_of(response)["message"]
 
 
 def test_token_actions_are_audited_under_the_tokens_name(api):
