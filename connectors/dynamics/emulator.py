@@ -29,8 +29,10 @@ What it does, after Microsoft's Web API documentation:
   429 with Retry-After and the Dataverse error codes; x-ms-ratelimit-burst-remaining-xrm-requests
   and x-ms-ratelimit-time-remaining-xrm-requests headers.
 - Webhooks: service endpoints (POST serviceendpoints, contract 8, authtype WebhookKey /
-  HttpHeader / HttpQueryString) receive the RemoteExecutionContext on create and update of
-  lead, contact, account and opportunity, through WebhookSender.
+  HttpHeader / HttpQueryString) receive the RemoteExecutionContext of Create, Update and Delete
+  of lead, contact, account and opportunity for which an SDK message processing step is
+  registered (sdkmessages, sdkmessagefilters, sdkmessageprocessingsteps: emulator_steps.py),
+  through WebhookSender.
 - Errors as {"error": {"code": "0x...", "message": "..."}}.
 - In-process helpers that act as a user editing in Dynamics: create_record, edit_record,
   delete_record (bump modifiedon and versionnumber, feed change tracking, fire webhooks).
@@ -42,8 +44,7 @@ privileges (every authenticated app may do everything); $apply, $search, lambda 
 $expand; $skiptoken paging cookies (the skiptoken is an opaque offset, so rows inserted
 mid-paging of a plain, untracked query may shift pages, unlike the real paging cookie);
 alternate keys; duplicate detection; business rules, plug-ins and workflows; webhooks for
-Delete or for other messages, and sdkmessageprocessingstep registration (a registered webhook
-service endpoint receives Create and Update of all four tables), the 256 KB trimming of large
+messages other than Create, Update and Delete, the 256 KB trimming of large
 contexts (x-ms-dynamics-msg-size-exceeded); change-tracking retention other than the
 `change_retention` knob; polymorphic lookups beyond the customer lookup's account/contact
 targets (ownerid accepts systemusers only, not teams); batch requests count as one request
@@ -71,6 +72,7 @@ from connectors.dynamics import batch as batchfmt
 from connectors.dynamics import limits
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
+from connectors.dynamics.emulator_steps import Steps
 from connectors.dynamics.schema import BY_SET, ENGLISH, ENTITIES, GERMAN, WEBHOOK_ENTITIES, Attr, Entity
 from connectors.emulation import Emulator, Request, Response, SlidingWindow, WebhookSender, json_response, public
 
@@ -198,6 +200,9 @@ class DynamicsEmulator(Emulator):
             "GET", API + r"/EntityDefinitions(?P<key>\([^)]*\))?(?P<rest>/.*)?", self.entity_definitions, name="EntityDefinitions"
         )
         self.route("POST", API + r"/\$batch", self.batch, name="$batch")
+        # Service endpoints by id, SDK messages, filters and processing steps (emulator_steps.py).
+        self.steps = Steps(self)
+        self.steps.setup_routes()
         self.route("POST", API + r"/serviceendpoints", self.register_service_endpoint, name="serviceendpoints")
         self.route("GET", API + r"/serviceendpoints", self.list_service_endpoints, name="serviceendpoints")
         self.route("GET", API + r"/(?P<set>[a-z]+)", self.api_list, name="collection")
@@ -584,6 +589,7 @@ class DynamicsEmulator(Emulator):
             if record_id not in self.rows[entity.logical]:
                 raise not_found(entity, record_id)
             self._store(entity.logical, record_id, None)
+            self._queue_webhook("Delete", entity, record_id, {})
 
     # --- webhooks ---------------------------------------------------------------------------------------
     def _queue_webhook(self, message: str, entity: Entity, record_id: str, values: dict) -> None:
@@ -598,6 +604,8 @@ class DynamicsEmulator(Emulator):
     def _fire(self, message: str, logical: str, record_id: str) -> None:
         row = self.rows[logical].get(record_id)
         if row is None:
+            if message == "Delete":
+                self.steps.fire_delete(logical, record_id)
             return
         attributes = {k: self._context_value(v) for k, v in row.items()}
         context = hooks.remote_execution_context(
@@ -612,7 +620,7 @@ class DynamicsEmulator(Emulator):
             occurred_at=row["modifiedon"],
         )
         body = json.dumps(context).encode()
-        for endpoint in list(self.endpoints):
+        for endpoint in self.steps.endpoints_for(message, logical):
             url, auth_headers = hooks.delivery_url_and_headers(endpoint.url, endpoint.auth_type, endpoint.auth_value)
             self.webhook_sender.send(url, body, {**hooks.delivery_headers(context), **auth_headers})
 
@@ -646,6 +654,7 @@ class DynamicsEmulator(Emulator):
         endpoint = ServiceEndpoint(str(uuid.uuid4()), name, url, auth_type, auth_value or "")
         with self.lock:
             self.endpoints.append(endpoint)
+            self.steps.implicit.add(endpoint.id)  # the tool registers Create and Update steps with it
         return endpoint
 
     def register_service_endpoint(self, request: Request) -> Response:

@@ -35,10 +35,12 @@ POST /_emulator/webhooks {target_url, client_secret}, /_emulator/seed {size}, /_
 {objectType, properties}, PATCH /_emulator/records/{type}/{id} {properties}, /_emulator/clock
 {advance_ms | freeze_ms}, GET /_emulator/state, plus the shared /_emulator/counters and knobs.
 
+Webhooks v3 management (app settings and event subscriptions) lives in emulator_webhooks.py;
+merges, restores and associationChange events in emulator_lifecycle.py.
+
 What it does NOT emulate: other object types (tickets, products, line items, engagements,
-custom objects), merges and GDPR delete, property groups' CRUD, calculated properties, list
-memberships, associations labels beyond the default types, webhook subscriptions API (use the
-control endpoint), the v1 / v2 signatures, property history, `propertiesWithHistory`, search over
+custom objects), GDPR delete, property groups' CRUD, calculated properties, list
+memberships, associations labels beyond the default types, the v1 / v2 signatures, property history, `propertiesWithHistory`, search over
 associations, sorting on more than one property, a per-portal multi-tenant model (one portal per
 emulator), token scopes enforcement, and HubSpot's unspecified ordering of batch results (ours
 follow input order).
@@ -78,7 +80,9 @@ from connectors.emulation import (
     public,
 )
 from connectors.hubspot import limits
-from connectors.hubspot import limits as hubspot_limits  # `limits` is also a knob name in set_knobs
+from connectors.hubspot import limits as hubspot_limits
+from connectors.hubspot.emulator_lifecycle import Lifecycle
+from connectors.hubspot.emulator_webhooks import AppWebhooks  # `limits` is also a knob name in set_knobs
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
 SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
@@ -630,6 +634,12 @@ class HubSpotEmulator(Emulator):
         r("POST", r"/oauth/v1/token", self.oauth_token, name="oauth/token", write=False)
         r("GET", r"/oauth/v1/access-tokens/(?P<token>[^/]+)", self.access_token_info, name="oauth/access-token")
         r("GET", r"/oauth/v1/refresh-tokens/(?P<token>[^/]+)", self.refresh_token_info, name="oauth/refresh-token")
+        # Webhooks v3 management, merges, restores and association-change events (their own modules).
+        self.app_webhooks = AppWebhooks(self)
+        self.app_webhooks.setup_routes()
+        self.lifecycle = Lifecycle(self)
+        self.lifecycle.setup_routes()
+        self.lifecycle.watch_associations()
         for handler in (
             self.oauth_authorize,
             self.oauth_approve,
@@ -1218,12 +1228,12 @@ class HubSpotEmulator(Emulator):
 
     # --- webhooks ----------------------------------------------------------------------------------------
     def _events(self, object_type: str, record: StoredRecord, kind: str, changed: dict[str, Any]) -> list[dict[str, Any]]:
-        if not self.subscriptions or (kind == "propertyChange" and not changed):
+        if not (self.subscriptions or self.app_webhooks.has_target()) or (kind == "propertyChange" and not changed):
             return []
         singular = SINGULAR[object_type]
         base = {
             "portalId": self.portal_id,
-            "appId": self.subscriptions[0].app_id,
+            "appId": self.subscriptions[0].app_id if self.subscriptions else self.app_webhooks.app_id,
             "occurredAt": record.updated_ms,
             "objectId": record.id,
             "changeSource": "CRM_UI",
@@ -1280,6 +1290,7 @@ class HubSpotEmulator(Emulator):
                     "X-HubSpot-Signature-v3": signature_v3(sub.client_secret, "POST", sub.target_url, body, timestamp),
                 }
                 self.webhooks.send(sub.target_url, body, headers)
+        self.app_webhooks.send(events, change_source)
 
     # --- objects API ---------------------------------------------------------------------------------------
     def _batch_inputs(self, request: Request) -> tuple[list[dict[str, Any]], Response | None]:

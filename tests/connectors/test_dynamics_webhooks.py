@@ -112,7 +112,7 @@ def test_http_query_string_pairs_are_sent_in_the_query_and_verified(emulator, in
     )
 
 
-def test_service_endpoint_registered_through_the_web_api_receives_posts(emulator, inbox):
+def test_service_endpoint_registered_through_the_web_api_receives_posts_for_its_steps_only(emulator, inbox):
     http = httpx.Client(transport=emulator.transport(), base_url=BASE)
     token = http.post(
         f"/{DEFAULT_TENANT}/oauth2/v2.0/token",
@@ -135,6 +135,30 @@ def test_service_endpoint_registered_through_the_web_api_receives_posts(emulator
         },
     )
     assert response.status_code == 204 and "serviceendpoints(" in response.headers["OData-EntityId"]
+    endpoint = response.headers["OData-EntityId"].rsplit("(", 1)[-1].rstrip(")")
+    emulator.create_record("opportunities", {"name": "Without a step"})
+    assert emulator.webhook_sender.wait_idle(10) and inbox.requests == []  # an endpoint alone hears nothing
+    auth = {"Authorization": f"Bearer {token}"}
+    create = http.get("/api/data/v9.2/sdkmessages", headers=auth, params={"$filter": "name eq 'Create'"}).json()["value"][0]
+    [opportunity_filter] = http.get(
+        "/api/data/v9.2/sdkmessagefilters",
+        headers=auth,
+        params={"$filter": f"_sdkmessageid_value eq {create['sdkmessageid']} and primaryobjecttypecode eq 'opportunity'"},
+    ).json()["value"]
+    step = http.post(
+        "/api/data/v9.2/sdkmessageprocessingsteps",
+        headers=auth,
+        json={
+            "name": "Create of opportunity",
+            "stage": 40,
+            "mode": 1,
+            "sdkmessageid@odata.bind": f"/sdkmessages({create['sdkmessageid']})",
+            "sdkmessagefilterid@odata.bind": f"/sdkmessagefilters({opportunity_filter['sdkmessagefilterid']})",
+            "eventhandler_serviceendpoint@odata.bind": f"/serviceendpoints({endpoint})",
+        },
+    )
+    assert step.status_code == 204
+    assert http.delete(f"/api/data/v9.2/serviceendpoints({endpoint})", headers=auth).status_code == 400  # has a step
     emulator.create_record("opportunities", {"name": "Deal"})
     [request] = delivered(emulator, inbox)
     assert request.headers["x-key"] == "from-xml"

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.test import Client
 
+from connectors.subscriptions import Wanted, registrar_for
 from syncsmart.models import InboxItem, RecordLink, SyncRun
 from tests.engine.conftest import CollectingSender
 
@@ -116,13 +117,9 @@ def test_dynamics_service_endpoint_webhook_is_verified_by_its_key_and_runs(
     connection.credentials = {**connection.credentials, "webhook_key": "service-endpoint-key"}
     connection.save()
     dyn_pair.other.webhook_sender = CollectingSender()
-    url = f"http://testserver/webhooks/{dyn_pair.integration.pk}/other?code=service-endpoint-key"
+    url = f"http://testserver/webhooks/{dyn_pair.integration.pk}/other"
     connector = connection.connector()
-    connector.http.request(
-        "POST",
-        "serviceendpoints",
-        json={"name": "SyncSmart", "url": url, "contract": 8, "authtype": 4, "authvalue": "service-endpoint-key"},
-    )
+    registrar_for(connector, connection.config, connection.credentials).ensure(url, Wanted(["accounts"]))
     connector.close()
     account = dyn_pair.other.create_record("accounts", {"name": "Fabrikam", "websiteurl": "fabrikam.example.com"})
     assert dyn_pair.other.webhook_sender.deliveries
