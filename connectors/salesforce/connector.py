@@ -145,11 +145,12 @@ class DailyBudget:
     and every other app's) stops calls at the allowance, and the shared limiter counts ours
     against the allowance the org reported."""
 
-    def __init__(self, org: str, daily: int, shared: Callable[[str, int], Limiter] | None = None):
+    def __init__(self, org: str, daily: int, shared: Callable[[str, int], Limiter] | None = None, fixed: Limiter | None = None):
         self.org = org
         self.daily = daily
         self._shared = shared or limits.salesforce_limiter
-        self.inner = self._shared(org, daily)
+        self._fixed = fixed is not None  # a limiter the caller chose (tests, the bench) is kept as it is
+        self.inner = fixed if fixed is not None else self._shared(org, daily)
         self.used: int | None = None
         self._lock = threading.Lock()
 
@@ -174,13 +175,14 @@ class DailyBudget:
             self.used = used
             if daily != self.daily:
                 self.daily = daily
-                self.inner = self._shared(self.org, daily)
+                if not self._fixed:
+                    self.inner = self._shared(self.org, daily)
 
 
 class _ObservedAuth(httpx.Auth):
     """The session auth, plus every API answer's usage header handed to the daily budget."""
 
-    def __init__(self, auth: oauth.SalesforceAuth, budget: DailyBudget | None):
+    def __init__(self, auth: oauth.SalesforceAuth, budget: DailyBudget):
         self.auth, self.budget = auth, budget
 
     def auth_flow(self, request: httpx.Request):
@@ -188,8 +190,7 @@ class _ObservedAuth(httpx.Auth):
         outgoing = next(flow)
         while True:
             response = yield outgoing
-            if self.budget is not None:
-                self.budget.observe(response)
+            self.budget.observe(response)
             try:
                 outgoing = flow.send(response)
             except StopIteration:
@@ -251,12 +252,12 @@ class SalesforceConnector(Connector):
             on_session=on_session,
             on_reconnect_needed=on_reconnect_needed,
         )
-        self.budget = DailyBudget(self.instance_url, daily_limit) if limiter is None else None
+        self.budget = DailyBudget(self.instance_url, daily_limit, fixed=limiter)
         self.http = VendorHttp(
             self.instance_url,
             system="Salesforce",
             auth=_ObservedAuth(self.auth, self.budget),
-            limiter=limiter if limiter is not None else self.budget,
+            limiter=self.budget,
             error_parser=salesforce_error,
             transport=transport,
             verify=verify,

@@ -12,6 +12,14 @@ from tests.connectors.hubspot_harness import fast_retry
 IN_PROCESS_BASE = "https://org.salesforce.emulator.invalid"
 
 
+class NoLimit:
+    """No client-side spacing: these tests share one org URL, and the shared store's daily count
+    would carry over from test to test (the daily budget from Sforce-Limit-Info still applies)."""
+
+    def acquire(self, request) -> None:
+        return None
+
+
 def salesforce_connector(emulator: SalesforceEmulator, base_url: str, transport: Any, **kwargs: Any) -> SalesforceConnector:
     """A connector with a fresh session (access + refresh token) of the emulator's integration user."""
     session = emulator.issue_session()
@@ -23,6 +31,7 @@ def salesforce_connector(emulator: SalesforceEmulator, base_url: str, transport:
         "login_url": base_url,
         "transport": transport,
         "retry": fast_retry(),
+        "limiter": NoLimit(),
     } | kwargs
     return SalesforceConnector(base_url, **options)
 
