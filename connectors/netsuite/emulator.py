@@ -319,6 +319,7 @@ class NetSuiteEmulator(Emulator):
         self.script_url: str | None = None
         self.script_secret: str | None = None
         self.webhooks = WebhookSender()
+        self.served_tls = False  # wsgiref says "http" behind our TLS socket: signatures need the real scheme
         super().__init__(**knobs)
         if seed_size:
             self.seed_demo(seed_size)
@@ -365,6 +366,14 @@ class NetSuiteEmulator(Emulator):
         super().set_knobs(latency_ms=latency_ms, limits=limits, faults=faults, seed=seed)
         if concurrency_limit is not None:
             self.concurrency_limit = int(concurrency_limit)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0, tls: bool = False, ca_file=None):
+        self.served_tls = tls
+        return super().serve(host, port, tls=tls, ca_file=ca_file)
+
+    def _url(self, request: Request) -> str:
+        url = request.url
+        return "https://" + url[len("http://") :] if self.served_tls and url.startswith("http://") else url
 
     def deploy_script(self, url: str | None, secret: str = "") -> None:
         """Deploy (url set) or undeploy (None) the SyncSmart user-event script."""
@@ -454,7 +463,7 @@ class NetSuiteEmulator(Emulator):
                 return None
             return _error_response(NetSuiteError(401, INVALID_LOGIN, "INVALID_LOGIN"))
         if header[:6].lower() == "oauth ":
-            ok, _why = self.tba.verify(request.method, request.url, {"Authorization": header})
+            ok, _why = self.tba.verify(request.method, self._url(request), {"Authorization": header})
             if ok:
                 return None
         return _error_response(NetSuiteError(401, INVALID_LOGIN, "INVALID_LOGIN"))
@@ -638,7 +647,7 @@ class NetSuiteEmulator(Emulator):
         return found
 
     def _base(self, request: Request) -> str:
-        scheme = request.environ.get("wsgi.url_scheme", "https")
+        scheme = "https" if self.served_tls else request.environ.get("wsgi.url_scheme", "https")
         host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "localhost")
         return f"{scheme}://{host}"
 
