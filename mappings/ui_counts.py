@@ -7,9 +7,9 @@ ConnectWise's ``…/count``, Dataverse's ``$count=true`` — through the connect
 sync, nothing per record. Anything it cannot count yields None and the bar shows the records
 done without a total, never a made-up number.
 
-"Since a date" is a starting cursor for the sides whose change cursor can start at a time
-(HubSpot: the modified-date floor; ConnectWise: ``lastUpdated``). Dataverse change tracking
-has no start date, so a Dynamics side reads all of its records.
+"Since a date" is a starting cursor for every side (HubSpot: the modified-date floor;
+ConnectWise: ``lastUpdated``; Dynamics: a ``modifiedon ge`` query, as change tracking has no
+start date).
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from connectors.base import ConnectorError
 
 log = logging.getLogger(__name__)
 
-SINCE_SUPPORTED = {"hubspot", "connectwise"}
+SINCE_SUPPORTED = {"hubspot", "connectwise", "dynamics"}
 
 
 def since_cursor(system: str, since: datetime) -> dict[str, Any] | None:
     """The connector's change cursor positioned at `since`, or None when it cannot start at a time."""
     if system == "hubspot":
         return {"floor": int(since.timestamp() * 1000)}
-    if system == "connectwise":
+    if system in ("connectwise", "dynamics"):
         return {"since": since.isoformat().replace("+00:00", "Z")}
     return None
 
@@ -58,10 +58,13 @@ def _connectwise_total(connector, object_type: str, since: datetime | None) -> i
 
 
 def _dynamics_total(connector, object_type: str, since: datetime | None) -> int | None:
+    from connectors.dynamics import odata
+
     table = connector._table(object_type)
-    body = connector.http.request(
-        "GET", f"/{table.object_type.name}", params={"$count": "true", "$top": "1", "$select": table.object_type.primary_key}
-    ).json()
+    params = {"$count": "true", "$top": "1", "$select": table.object_type.primary_key}
+    if since:
+        params["$filter"] = f"modifiedon ge {odata.quote(since)}"
+    body = connector.http.request("GET", f"/{table.object_type.name}", params=params).json()
     return int(body["@odata.count"]) if "@odata.count" in body else None
 
 

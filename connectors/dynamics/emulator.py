@@ -77,6 +77,7 @@ from connectors.dynamics.schema import BY_SET, ENGLISH, ENTITIES, GERMAN, WEBHOO
 from connectors.emulation import Emulator, Request, Response, SlidingWindow, WebhookSender, json_response, public
 
 API = "/api/data/v9.2"
+COUNT_LIMIT = 5000  # Dataverse's @odata.count stops at 5,000
 DEFAULT_TENANT = "8f5d2a6c-1b3e-4c7a-9d2f-6e4b1a0c9d11"
 DEFAULT_CLIENT_ID = "5b1c7e2a-3d4f-4a6b-8c9d-0e1f2a3b4c5d"
 DEFAULT_CLIENT_SECRET = "emulator-client-secret"
@@ -951,6 +952,7 @@ class DynamicsEmulator(Emulator):
         with self.lock:
             rows = self._filtered(entity, node)
             rows = _ordered(rows, odata.parse_orderby(request.arg("$orderby") or ""), entity)
+            matching = len(rows)  # $count counts every matching row (up to 5,000), whatever $top says
             top = request.arg("$top")
             if top is not None:
                 rows = rows[: int(top)]
@@ -963,7 +965,7 @@ class DynamicsEmulator(Emulator):
                 "value": [self._serialize(entity, r, columns, annotations, expand, request) for r in page],
             }
             if request.arg("$count") == "true":
-                body["@odata.count"] = len(rows)
+                body["@odata.count"] = min(matching, COUNT_LIMIT)
         if offset + page_size < len(rows):
             body["@odata.nextLink"] = _link(
                 root,
