@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from syncsmart.health import healthz
 
@@ -9,6 +11,8 @@ admin.site.index_title = "Records"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages without an icon link (the API's JSON, error pages).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("staff/admin/", admin.site.urls),
     path("staff/", include("syncsmart.staff.urls")),
     path("oauth/", include("social_django.urls", namespace="social")),

@@ -76,6 +76,18 @@ class AuditLog(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
 
+    @property
+    def action_label(self) -> str:
+        """The action in words for the customer's audit page ("field_mapping.deleted" -> "Field mapping deleted")."""
+        words = self.action.replace(".", " ").replace("_", " ").strip()
+        for internal, shown in AUDIT_WORDS.items():
+            words = words.replace(internal, shown)
+        return words[:1].upper() + words[1:]
+
+
+# Words whose spelling in an action name is not how a customer reads them.
+AUDIT_WORDS = {"api token": "API token", "go live": "go-live", "hubspot": "HubSpot", "run ": "sync run "}
+
 
 class OnboardingProgress(models.Model):
     """Where a tenant is in the installer wizard, and every non-secret answer given so far.

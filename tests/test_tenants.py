@@ -85,7 +85,7 @@ def test_the_audit_log_shows_only_the_current_tenant(team):
     AuditLog.objects.create(tenant=team.tenant, actor_label="a", action="mine.happened")
     AuditLog.objects.create(tenant=team.other_tenant, actor_label="b", action="theirs.happened")
     body = team.viewer.get("/audit/").content.decode()
-    assert "mine.happened" in body and "theirs.happened" not in body
+    assert "Mine happened" in body and "Theirs happened" not in body  # the action in words, not its internal name
 
 
 @pytest.mark.django_db

@@ -12,7 +12,6 @@ register = template.Library()
 
 CHART_WIDTH = 480
 CHART_HEIGHT = 90
-AXIS_GAP = 14  # room under the bars for the day labels
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ def hourly_chart(buckets: list[HourBucket], title: str = "Records per hour") -> 
         return format_html('<p class="muted">No runs yet.</p>')
     peak = max((b.synced + b.failed) for b in buckets) or 1
     bar_width = CHART_WIDTH / len(buckets)
-    plot_height = CHART_HEIGHT - AXIS_GAP
+    plot_height = CHART_HEIGHT
     bars = []
     for index, bucket in enumerate(buckets):
         x = round(index * bar_width, 2)
@@ -55,17 +54,19 @@ def hourly_chart(buckets: list[HourBucket], title: str = "Records per hour") -> 
         '<rect class="bar-bad" x="{}" y="{}" width="{}" height="{}"/></g>',
         ((label, x, y_ok, w, h_ok, x, y_bad, w, h_bad) for x, y_ok, w, h_ok, y_bad, h_bad, label in bars),
     )
+    # The day labels sit in a second SVG without a viewBox, placed by percentage: the bars stretch
+    # to the card's width (preserveAspectRatio="none"), text in that SVG would stretch with them.
     day_marks = format_html_join(
         "",
-        '<text class="axis" x="{}" y="{}">{}</text>',
-        ((round(i * bar_width, 2), CHART_HEIGHT - 2, f"{b.hour:%a}") for i, b in enumerate(buckets) if b.hour.hour == 0),
+        '<text x="{}%" y="11">{}</text>',
+        ((round(100 * i / len(buckets), 2), f"{b.hour:%a}") for i, b in enumerate(buckets) if b.hour.hour == 0),
     )
     synced = sum(b.synced for b in buckets)
     failed = sum(b.failed for b in buckets)
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" preserveAspectRatio="none">'
         '<title id="{}-t">{}</title><desc id="{}-d">{} records synced and {} failed in the last {} hours; peak {} in one hour.</desc>'
-        "{}{}</svg>",
+        '{}</svg><svg class="chart-axis" aria-hidden="true" focusable="false">{}</svg>',
         CHART_WIDTH,
         CHART_HEIGHT,
         id(buckets),

@@ -160,7 +160,7 @@ def test_view_as_customer_is_read_only_with_a_banner_until_left(team, integratio
     response = admin_client.post(reverse("staff_view_as", args=[team.tenant.pk]))
     assert response.status_code == 302
     page = admin_client.get(reverse("audit_log")).content.decode()
-    assert "Staff view of <strong>Acme Corp</strong>" in page and "integration.created" in page
+    assert "Staff view of <strong>Acme Corp</strong>" in page and "Integration created" in page
     go_live = reverse("go_live", args=[integration.pk])
     assert admin_client.get(go_live).status_code == 200
     assert admin_client.post(go_live, {"action": "test"}).status_code == 403

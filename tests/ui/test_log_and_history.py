@@ -110,7 +110,7 @@ def test_a_deferred_record_says_what_it_waits_for(team, contacts, log):
 
 def test_a_conflict_shows_both_values_and_who_won(team, contacts, log):
     body = records(team, contacts, outcome="conflict")
-    assert "<td>CTO</td><td><s>CIO</s></td><td>hubspot</td>" in body
+    assert '<td data-label="Kept">CTO</td><td data-label="Lost"><s>CIO</s></td><td data-label="Winner">hubspot</td>' in body
 
 
 def test_retry_queues_a_run_for_exactly_that_record(team, contacts, log):

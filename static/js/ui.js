@@ -1,0 +1,60 @@
+// Page behaviour that needs JavaScript, kept out of the templates so a strict
+// Content-Security-Policy (script-src 'self') can forbid inline scripts and handlers.
+// Every feature here is progressive: without JavaScript the page still works.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // The header menu folds behind "Menu" on narrow screens (CSS decides when).
+  function setUpNavToggle() {
+    const toggle = document.querySelector(".nav-toggle");
+    const menu = document.getElementById("topbar-menu");
+    if (!toggle || !menu) return;
+    toggle.addEventListener("click", function () {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      menu.classList.toggle("open", open);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.classList.contains("open")) {
+        toggle.setAttribute("aria-expanded", "false");
+        menu.classList.remove("open");
+        toggle.focus();
+      }
+    });
+  }
+
+  // <button data-copy="element-id">: copies that input's value and says so in its status region.
+  function copyFrom(button) {
+    const source = document.getElementById(button.dataset.copy);
+    const status = document.getElementById(button.dataset.copyStatus || "");
+    if (!source) return;
+    const done = function (ok) {
+      if (status) status.textContent = ok ? "Copied to the clipboard." : "Select the token and copy it (Ctrl+C / ⌘C).";
+    };
+    source.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.value).then(function () { done(true); }, function () { done(document.execCommand("copy")); });
+    } else {
+      done(document.execCommand("copy"));
+    }
+  }
+
+  // Destructive forms carry data-confirm="what will happen": the browser asks before sending.
+  function confirmDestructive(event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  }
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("button[data-copy]");
+    if (button) copyFrom(button);
+  });
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("input[data-select-on-focus]")) event.target.select();
+  });
+  document.addEventListener("submit", confirmDestructive, true);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUpNavToggle);
+  else setUpNavToggle();
+})();

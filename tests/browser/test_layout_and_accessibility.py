@@ -1,0 +1,268 @@
+"""Every customer page at desktop size and on a phone (390×844): an axe-core scan with no serious
+or critical violation, no sideways scrolling, a screenshot of each under artifacts/screenshots/,
+and the layout details issue 20 names (collapsing nav, tables as cards, favicon, status colours,
+chart labels, checkbox alignment, go-live tabs, per-system wording, the token's copy button).
+
+axe-core is vendored as a test asset (tests/browser/assets/axe-core/, MPL-2.0, see its README)
+and injected into each page by Playwright; nothing is fetched at test time."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from syncsmart.models import SyncRun
+from tests.browser.conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).parent / "assets" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SIZES = {"desktop": DESKTOP, "phone": PHONE}
+BLOCKING = ("serious", "critical")
+
+
+@pytest.fixture(params=list(SIZES), ids=list(SIZES))
+def sized_page(request, browser):
+    """A page at one of the two sizes. bypass_csp lets the test inject axe into a page whose
+    Content-Security-Policy allows only the site's own scripts."""
+    size = request.param
+    context = browser.new_context(viewport=SIZES[size], bypass_csp=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.size_name = size
+    yield page
+    context.close()
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['impact']}: {v['id']} — {v['help']} — " + " | ".join(n["html"][:120] for n in v["nodes"][:3])
+        for v in result["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+def sideways_overflow(page) -> int:
+    """How many pixels the page is wider than the window (0 = no sideways scrolling)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+
+
+def check_page(page, screenshot, url: str, name: str) -> list[str]:
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    problems = [f"{name}: {line}" for line in axe_violations(page)]
+    overflow = sideways_overflow(page)
+    if overflow > 0:
+        problems.append(f"{name}: {overflow}px wider than the {page.size_name} window")
+    screenshot(page, f"{name}-{page.size_name}")
+    return problems
+
+
+def customer_pages(world) -> dict[str, str]:
+    i = world.integration
+    companies = i.object_mappings.get(hubspot_object="companies")
+    contacts = i.object_mappings.get(hubspot_object="contacts")
+    hub = i.hubspot_connection
+    contact_id = next(iter(world.hub_contacts.values()))
+    return {
+        "overview": "/",
+        "integration": f"/integrations/{i.pk}/",
+        "mapping-editor-companies": f"/integrations/{i.pk}/mappings/{companies.pk}/",
+        "mapping-editor-contacts": f"/integrations/{i.pk}/mappings/{contacts.pk}/",
+        "filters": f"/integrations/{i.pk}/mappings/{contacts.pk}/filters/",
+        "sync-health": f"/integrations/{i.pk}/runs/",
+        "records": f"/integrations/{i.pk}/records/",
+        "historical": f"/integrations/{i.pk}/historical/",
+        "go-live": f"/integrations/{i.pk}/go-live/",
+        "sandbox": "/sandbox/",
+        "sandbox-records": f"/sandbox/{hub.pk}/contacts/",
+        "sandbox-record": f"/sandbox/{hub.pk}/contacts/{contact_id}/",
+        "api-tokens": "/api-tokens/",
+        "audit-log": "/audit/",
+    }
+
+
+def test_every_customer_page_passes_axe_and_fits_the_window(sized_page, live_server, world, screenshot):
+    page = sized_page
+    log_in(page, live_server, world.email, world.password)
+    problems = []
+    for name, path in customer_pages(world).items():
+        problems += check_page(page, screenshot, live_server.url + path, name)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_staff_console_passes_axe_and_fits_the_window(sized_page, live_server, world, screenshot):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(email=world.email).update(is_staff=True)
+    page = sized_page
+    log_in(page, live_server, world.email, world.password)
+    tenant = world.integration.tenant
+    problems = []
+    for name, path in {"staff-console": "/staff/", "staff-tenant": f"/staff/tenants/{tenant.pk}/"}.items():
+        problems += check_page(page, screenshot, live_server.url + path, name)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_public_pages_pass_axe_and_fit_the_window(sized_page, live_server, screenshot):
+    page = sized_page
+    problems = []
+    for name, path in {
+        "login": "/login/",
+        "signup": "/signup/",
+        "install": "/install/",
+        "password-reset": "/password-reset/",
+    }.items():
+        problems += check_page(page, screenshot, live_server.url + path, name)
+    assert not problems, "\n".join(problems)
+
+
+# --- the layout details -------------------------------------------------------------------
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport=PHONE)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_on_a_phone_the_header_menu_folds_and_every_link_opens_inside_the_window(phone, live_server, world):
+    log_in(phone, live_server, world.email, world.password)
+    tokens = phone.get_by_role("navigation", name="Main").get_by_role("link", name="API tokens")
+    expect(tokens).to_be_hidden()
+    menu = phone.get_by_role("button", name="Menu")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(tokens).to_be_visible()
+    log_out = phone.get_by_role("button", name="Log out")
+    for item in (tokens, log_out, phone.get_by_text(world.email)):
+        box = item.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    # The menu opens on the header's dark background, never white on the page's light one.
+    background = phone.locator("#topbar-menu").evaluate(
+        "el => { for (let n = el; n; n = n.parentElement) { const c = getComputedStyle(n).backgroundColor;"
+        " if (c !== 'rgba(0, 0, 0, 0)') return c; } return ''; }"
+    )
+    assert background == "rgb(29, 35, 48)"
+    phone.keyboard.press("Escape")
+    expect(tokens).to_be_hidden()
+
+
+def test_at_desktop_width_the_menu_is_open_without_a_toggle(page, live_server, world):
+    log_in(page, live_server, world.email, world.password)
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="API tokens")).to_be_visible()
+
+
+def test_on_a_phone_the_record_log_shows_every_column_of_a_row_as_a_card(phone, live_server, world):
+    log_in(phone, live_server, world.email, world.password)
+    phone.goto(f"{live_server.url}/integrations/{world.integration.pk}/records/")
+    row = phone.locator("#records tbody tr").first
+    for label in ("When", "Record", "Object", "Outcome", "Details"):
+        cell = row.locator(f"td[data-label='{label}']")
+        if cell.count() and cell.inner_text().strip():
+            box = cell.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (label, box)
+    outcome = row.locator("td[data-label='Outcome']")
+    expect(outcome).to_be_visible()
+    # The column name is shown above each value (the table head is hidden on a phone).
+    assert outcome.evaluate("td => getComputedStyle(td, '::before').content") == '"Outcome"'
+
+
+def test_on_a_phone_the_mapping_dropdowns_fit_inside_their_cards(phone, live_server, world):
+    log_in(phone, live_server, world.email, world.password)
+    contacts = world.integration.object_mappings.get(hubspot_object="contacts")
+    phone.goto(f"{live_server.url}/integrations/{world.integration.pk}/mappings/{contacts.pk}/")
+    outside = phone.evaluate(
+        """() => [...document.querySelectorAll('main select')].filter(s => {
+             const card = s.closest('.card'); if (!card) return false;
+             const a = s.getBoundingClientRect(), b = card.getBoundingClientRect();
+             return a.width > 0 && (a.left < b.left - 1 || a.right > b.right + 1); }).map(s => s.name || s.id)"""
+    )
+    assert outside == []
+
+
+def test_every_page_has_a_favicon(page, live_server, world):
+    log_in(page, live_server, world.email, world.password)
+    href = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.request.get(live_server.url + href).status == 200
+    assert page.request.get(live_server.url + "/favicon.ico").status == 200
+
+
+def test_finished_with_failures_is_amber_like_every_warning_not_grey(page, live_server, world):
+    SyncRun.objects.create(integration=world.integration, status=SyncRun.Status.PARTIAL, counts={"failed": 2})
+    log_in(page, live_server, world.email, world.password)
+    page.goto(f"{live_server.url}/integrations/{world.integration.pk}/runs/")
+    partial = page.locator("#runs .badge", has_text="Finished with failures").first
+    succeeded = page.locator("#runs .badge", has_text="Succeeded").first
+    colour = partial.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert colour == "rgb(255, 244, 229)"  # the warning tone, as "Waiting for a parent"
+    assert succeeded.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(230, 244, 234)"
+
+
+def test_chart_day_labels_keep_their_shape_at_any_width(page, live_server, world):
+    log_in(page, live_server, world.email, world.password)
+    heights = []
+    for width in (1280, 700):
+        page.set_viewport_size({"width": width, "height": 900})
+        label = page.locator("svg.chart-axis text").first
+        expect(label).to_be_attached()
+        box = label.bounding_box()
+        heights.append(round(box["height"]))
+        assert box["width"] < 40, box  # "Mon" is about 20 px wide, not stretched across the card
+    assert heights[0] == heights[1]
+
+
+def test_a_checkbox_sits_before_its_label_on_the_same_line(page, live_server, world):
+    log_in(page, live_server, world.email, world.password)
+    page.goto(f"{live_server.url}/integrations/{world.integration.pk}/")
+    box = page.locator("input[type=checkbox]").first
+    label = page.locator(f"label[for='{box.get_attribute('id')}']")
+    b, lb = box.bounding_box(), label.bounding_box()
+    assert b["x"] + b["width"] <= lb["x"], (b, lb)  # to the left of its label
+    assert abs((b["y"] + b["height"] / 2) - (lb["y"] + 12)) < 10, (b, lb)  # on its first line
+
+
+def test_the_go_live_page_keeps_the_integration_tabs(page, live_server, world):
+    log_in(page, live_server, world.email, world.password)
+    page.goto(f"{live_server.url}/integrations/{world.integration.pk}/go-live/")
+    tabs = page.get_by_role("navigation", name="Integration")
+    expect(tabs.get_by_role("link", name="Record log")).to_be_visible()
+    expect(tabs.get_by_role("link", name="Move to production")).to_have_attribute("aria-current", "page")
+
+
+def test_the_connectwise_historical_sync_page_does_not_mention_dynamics(page, live_server, world):
+    log_in(page, live_server, world.email, world.password)
+    page.goto(f"{live_server.url}/integrations/{world.integration.pk}/historical/")
+    expect(page.locator("main")).to_contain_text("HubSpot and ConnectWise Manage start at this date")
+    expect(page.locator("main")).not_to_contain_text("Dynamics")
+
+
+def test_a_new_api_token_has_a_copy_button_that_copies_it(browser, live_server, world):
+    context = browser.new_context(viewport=DESKTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+    try:
+        log_in(page, live_server, world.email, world.password)
+        page.goto(live_server.url + "/api-tokens/")
+        page.get_by_label("Name").fill("Nightly report")
+        page.get_by_role("button", name="Create token").click()
+        token = page.get_by_label("New API token").input_value()
+        assert re.match(r"^ss_\w+", token)
+        page.get_by_role("button", name="Copy token").click()
+        expect(page.locator("#copy-status")).to_have_text("Copied to the clipboard.")
+        assert page.evaluate("() => navigator.clipboard.readText()") == token
+    finally:
+        context.close()
