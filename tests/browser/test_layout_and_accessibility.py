@@ -246,7 +246,7 @@ def test_the_go_live_page_keeps_the_integration_tabs(page, live_server, world):
 def test_the_connectwise_historical_sync_page_does_not_mention_dynamics(page, live_server, world):
     log_in(page, live_server, world.email, world.password)
     page.goto(f"{live_server.url}/integrations/{world.integration.pk}/historical/")
-    expect(page.locator("main")).to_contain_text("HubSpot and ConnectWise Manage start at this date")
+    expect(page.locator("main")).to_contain_text("HubSpot and ConnectWise Manage read only records changed since this date")
     expect(page.locator("main")).not_to_contain_text("Dynamics")
 
 
