@@ -1,0 +1,48 @@
+"""Removing records and noticing removals: what each system offers for the record lifecycle
+beyond create and update.
+
+`lifecycle_for(connector)` answers one small interface per system:
+
+- `archive(object_type, ids)` — the system's reversible removal: HubSpot archive (its "delete",
+  restorable for 90 days), ConnectWise inactive (contacts' inactiveFlag, a company's "Inactive"
+  status), Dynamics deactivation (statecode 1 / statuscode 2);
+- `delete(object_type, ids)` — the real delete (HubSpot has none beyond archive: same call);
+- `gone(object_type, ids)` — which of these ids are deleted on the vendor side, confirmed by a
+  complete answer (any failed call raises, so a partial read never reports a deletion): HubSpot
+  ids that are in the archived list (a merged-away id is not), ConnectWise and Dynamics ids the
+  vendor no longer returns.
+
+Every method returns one WriteResult per id, in order; an id already gone counts as done.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from connectors.base import Connector, ConnectorError, ErrorKind, WriteResult
+
+
+class RecordLifecycle(Protocol):
+    def can_archive(self, object_type: str) -> bool: ...
+
+    def archive(self, object_type: str, ids: Sequence[str]) -> list[WriteResult]: ...
+
+    def delete(self, object_type: str, ids: Sequence[str]) -> list[WriteResult]: ...
+
+    def gone(self, object_type: str, ids: Sequence[str]) -> set[str]: ...
+
+
+def lifecycle_for(connector: Connector) -> RecordLifecycle:
+    from connectors.connectwise.lifecycle import ConnectWiseLifecycle  # each imports this module
+    from connectors.dynamics.lifecycle import DynamicsLifecycle
+    from connectors.hubspot.lifecycle import HubSpotLifecycle
+
+    by_system = {"hubspot": HubSpotLifecycle, "connectwise": ConnectWiseLifecycle, "dynamics": DynamicsLifecycle}
+    if connector.system not in by_system:
+        raise ConnectorError(f"{connector.system} records cannot be removed by the product yet", ErrorKind.CONFIG)
+    return by_system[connector.system](connector)
+
+
+def missing_from(ids: Sequence[str], found: Sequence[str]) -> set[str]:
+    present = {str(i).lower() for i in found}
+    return {i for i in ids if str(i).lower() not in present}
