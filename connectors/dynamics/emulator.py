@@ -67,6 +67,8 @@ from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import quote as urlquote
 from urllib.parse import parse_qs, unquote, urlsplit
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape as xml_escape
 
 from connectors.dynamics import batch as batchfmt
 from connectors.dynamics import limits
@@ -86,6 +88,9 @@ WINDOW_SECONDS = limits.WINDOW_SECONDS
 MAX_CONCURRENT = limits.MAX_CONCURRENT  # concurrent requests per user
 MAX_PAGE_SIZE = limits.MAX_PAGE_SIZE
 LINK_SAFE = ",()$='"  # what OData leaves unescaped in next and delta links
+# Standard tables that take CreateMultiple / UpdateMultiple / UpsertMultiple here (systemuser does not:
+# its rows come from Entra ID, and a client falls back to single requests or $batch).
+BULK_TABLES = frozenset({"account", "contact", "lead", "opportunity"})
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -204,6 +209,12 @@ class DynamicsEmulator(Emulator):
         # Service endpoints by id, SDK messages, filters and processing steps (emulator_steps.py).
         self.steps = Steps(self)
         self.steps.setup_routes()
+        self.route(
+            "POST",
+            API + r"/(?P<set>[a-z]+)/Microsoft\.Dynamics\.CRM\.(?P<message>CreateMultiple|UpdateMultiple|UpsertMultiple)",
+            self.bulk,
+            name="bulk",
+        )
         self.route("POST", API + r"/serviceendpoints", self.register_service_endpoint, name="serviceendpoints")
         self.route("GET", API + r"/serviceendpoints", self.list_service_endpoints, name="serviceendpoints")
         self.route("GET", API + r"/(?P<set>[a-z]+)", self.api_list, name="collection")
@@ -956,8 +967,11 @@ class DynamicsEmulator(Emulator):
             top = request.arg("$top")
             if top is not None:
                 rows = rows[: int(top)]
-            offset = _cookie_page(skiptoken) * page_size
-            page = rows[offset : offset + page_size]
+            order = odata.parse_orderby(request.arg("$orderby") or "") + [(entity.primary_id, False)]
+            page_number, last = _paging_cookie(skiptoken)
+            if last is not None:
+                rows = [r for r in rows if _after_position(entity, order, r, last)]
+            page = rows[:page_size]
             expand = _parse_expand(request.arg("$expand"))
             columns = self._columns(entity, select)
             body: dict[str, Any] = {
@@ -966,12 +980,12 @@ class DynamicsEmulator(Emulator):
             }
             if request.arg("$count") == "true":
                 body["@odata.count"] = min(matching, COUNT_LIMIT)
-        if offset + page_size < len(rows):
+        if len(rows) > page_size:
             body["@odata.nextLink"] = _link(
                 root,
                 entity.set_name,
                 request,
-                {"$skiptoken": f'<cookie pagenumber="{offset // page_size + 2}" istracking="False" />'},
+                {"$skiptoken": _next_cookie(entity, order, page, page_number)},
             )
         headers = {"Preference-Applied": f"odata.maxpagesize={page_size}"} if "odata.maxpagesize" in prefer else {}
         return json_response(body, **headers)
@@ -1243,6 +1257,78 @@ class DynamicsEmulator(Emulator):
             return Response(204)
         raise ApiError(405, "0x80060888", f"{op.method} is not supported on '{path}'.")
 
+    # --- CreateMultiple / UpdateMultiple / UpsertMultiple ----------------------------------------------------------
+    def bulk(self, request: Request) -> Response:
+        return self._respond(lambda: self._bulk(request))
+
+    def _bulk(self, request: Request) -> Response:
+        """A bulk message on a standard table: every Target or none (a failure rolls the others back
+        and answers that Target's error, naming its index); Create and Update webhooks fire per record."""
+        entity = self._entity_for_set(request.params["set"])
+        message = request.params["message"]
+        if entity.logical not in BULK_TABLES:
+            raise ApiError(400, "0x80040800", f"The '{message}' message is not supported for the '{entity.logical}' entity.")
+        targets = request.json_object().get("Targets")
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, dict) for t in targets):
+            raise bad_request(f"{message} needs a non-empty 'Targets' collection of {entity.logical} records.")
+        expected = f"Microsoft.Dynamics.CRM.{entity.logical}"
+        for index, target in enumerate(targets):
+            if str(target.get("@odata.type") or "").lstrip("#") != expected:
+                raise bad_request(f'Targets[{index}]: every record needs "@odata.type": "{expected}".')
+        keys = [self._target_id(entity, t, message) for t in targets]
+        repeated = {k for k in keys if k and keys.count(k) > 1}
+        if repeated and message != "CreateMultiple":
+            raise bad_request(f"Targets contains the record {sorted(repeated)[0]} more than once.", "0x80040265")
+        user = self._token_user(request)
+        with self.lock:
+            undo = _Undo()
+            self._undo = undo
+            try:
+                ids = [
+                    self._bulk_one(entity, message, target, key, user, i) for i, (target, key) in enumerate(zip(targets, keys))
+                ]
+            except ApiError:
+                self._rollback(undo)
+                raise
+            finally:
+                self._undo = None
+        for event in undo.events:
+            self._fire(*event)
+        if message == "CreateMultiple":
+            context = f"{self._api_root(request)}/$metadata#Microsoft.Dynamics.CRM.CreateMultipleResponse"
+            return json_response({"@odata.context": context, "Ids": ids})
+        return Response(204)  # UpdateMultiple and UpsertMultiple answer 204 No Content
+
+    def _target_id(self, entity: Entity, target: dict[str, Any], message: str) -> str | None:
+        """A Target's record id: its primary key column, or @odata.id ("contacts(<guid>)")."""
+        value = target.get(entity.primary_id)
+        if value is None and target.get("@odata.id"):
+            m = re.search(r"([a-z]+)\(([^)]*)\)$", str(target["@odata.id"]))
+            if not m or m.group(1) != entity.set_name:
+                raise bad_request(f"The @odata.id '{target['@odata.id']}' does not name a {entity.logical} record.")
+            value = m.group(2)
+        if value is None:
+            if message == "UpdateMultiple":
+                raise bad_request(f"UpdateMultiple needs {entity.primary_id} (or @odata.id) in every Target.")
+            return None
+        return self._key(entity, str(value))
+
+    def _bulk_one(self, entity: Entity, message: str, target: dict, key: str | None, user: str | None, index: int) -> str:
+        values = {k: v for k, v in target.items() if not k.startswith("@odata.") and k != entity.primary_id}
+        exists = key is not None and key in self.rows[entity.logical]
+        try:
+            if message == "CreateMultiple" or (message == "UpsertMultiple" and not exists):
+                if key is not None:
+                    values[entity.primary_id] = key
+                row = self._write(entity, None, values, creating=True, user=user)
+            elif not exists:
+                raise not_found(entity, key or "")
+            else:
+                row = self._write(entity, key, values, creating=False, user=user)
+        except ApiError as exc:
+            raise ApiError(exc.status, exc.code, f"Targets[{index}]: {exc.message}", exc.headers) from None
+        return row[entity.primary_id]
+
     # --- WhoAmI and metadata ----------------------------------------------------------------------------------------
     def who_am_i(self, request: Request) -> Response:
         return json_response(
@@ -1431,30 +1517,79 @@ def _json_value(value: Any) -> Any:
 def _ordered(rows: list[dict], keys: list[tuple[str, bool]], entity: Entity) -> list[dict]:
     rows = sorted(rows, key=lambda r: r[entity.primary_id])  # Dataverse's default order: the primary key
     for name, descending in reversed(keys):
-        lookup = name[1:-6] if name.startswith("_") and name.endswith("_value") else name
-        rows.sort(key=lambda r, n=lookup: _sort_key(r.get(n)), reverse=descending)
+        rows.sort(key=lambda r, n=name: _position_key(entity, n, _row_value(r, n)), reverse=descending)
     return rows
 
 
-def _sort_key(value: Any) -> tuple:
-    if value is None:
-        return (0, "")
-    if isinstance(value, tuple):
-        return (1, value[1])
-    if isinstance(value, str):
-        return (1, value.casefold())
-    if isinstance(value, (dt.datetime, dt.date)):
-        return (1, value.isoformat())
-    return (1, value)
+def _next_cookie(entity: Entity, order: list[tuple[str, bool]], page: list[dict], page_number: int) -> str:
+    """Dataverse's paging cookie: the page's first and last values of each ordering column and of the
+    primary key, as URL-encoded XML inside the $skiptoken's <cookie pagenumber=...> (so encoded twice
+    in the @odata.nextLink)."""
+    parts = []
+    for name, _desc in order:
+        first, last = (_cookie_text(_row_value(row, name)) for row in (page[0], page[-1]))
+        parts.append(
+            f'<{name} last="{xml_escape(last, {chr(34): "&quot;"})}" first="{xml_escape(first, {chr(34): "&quot;"})}" />'
+        )
+    cookie = f'<cookie page="{page_number}">{"".join(parts)}</cookie>'
+    return f'<cookie pagenumber="{page_number + 1}" pagingcookie="{urlquote(cookie, safe="")}" istracking="False" />'
 
 
-def _cookie_page(skiptoken: str | None) -> int:
+def _paging_cookie(skiptoken: str | None) -> tuple[int, dict[str, str | None] | None]:
+    """(page number of the page asked for, {column: last value} of the page before), or (1, None)."""
     if not skiptoken:
-        return 0
-    m = re.search(r'pagenumber="(\d+)"', skiptoken)
+        return 1, None
+    m = re.search(r'pagenumber="(\d+)"\s+pagingcookie="([^"]*)"', skiptoken)
     if not m:
         raise bad_request(f"The $skiptoken '{skiptoken}' is not valid.")
-    return int(m.group(1)) - 1
+    try:
+        root = ElementTree.fromstring(unquote(m.group(2)))
+    except ElementTree.ParseError:
+        raise bad_request("The paging cookie in $skiptoken is not valid.") from None
+    return int(m.group(1)), {child.tag: child.get("last") for child in root}
+
+
+def _row_value(row: dict[str, Any], name: str) -> Any:
+    lookup = name[1:-6] if name.startswith("_") and name.endswith("_value") else name
+    value = row.get(lookup)
+    return value[1] if isinstance(value, tuple) else value
+
+
+def _cookie_text(value: Any) -> str:
+    if value is None:
+        return ""
+    value = _json_value(value)
+    return ("1" if value else "0") if isinstance(value, bool) else str(value)
+
+
+NUMERIC_TYPES = frozenset({"Integer", "BigInt", "Money", "Decimal", "Picklist", "State", "Status", "Boolean"})
+
+
+def _position_key(entity: Entity, name: str, value: Any) -> tuple:
+    """Comparable form of a column's value or of its cookie text (numbers by value, the rest as
+    folded text); $orderby and the paging cookie both use it, so they agree."""
+    if value is None or value == "":
+        return (0, 0.0, "")
+    text = _cookie_text(value)
+    attr = entity.attr(name[1:-6] if name.startswith("_") and name.endswith("_value") else name)
+    if attr is not None and attr.type in NUMERIC_TYPES:
+        try:
+            return (1, float(text), "")
+        except ValueError:
+            raise bad_request(f"The paging cookie's value {text!r} for {name} is not a number.") from None
+    return (1, 0.0, text.casefold())
+
+
+def _after_position(entity: Entity, order: list[tuple[str, bool]], row: dict[str, Any], last: dict[str, str | None]) -> bool:
+    """Whether `row` sorts after the cookie's last row: paging by position, not offset, so rows
+    added or removed before the position do not shift the pages."""
+    for name, descending in order:
+        if name not in last:
+            raise bad_request("The paging cookie does not match this query's $orderby.")
+        mine, theirs = _position_key(entity, name, _row_value(row, name)), _position_key(entity, name, last[name])
+        if mine != theirs:
+            return (mine > theirs) != descending
+    return False
 
 
 def _tracking_cookie(skiptoken: str) -> tuple[int, int, int]:
