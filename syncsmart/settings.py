@@ -8,6 +8,7 @@ Production (`SYNCSMART_ENV=production`) refuses to start without real secrets.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import secrets
@@ -88,6 +89,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "social_django",
+    # Log-in throttling and lock-out per account and per address (tenants/throttle.py).
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -109,6 +112,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.CurrentTenantMiddleware",
     "social_django.middleware.SocialAuthExceptionMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "syncsmart.urls"
@@ -193,6 +198,8 @@ SYNC_VENDOR_CONCURRENCY = {
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "tenants.auth.EmailBackend",
     "social_core.backends.hubspot.HubSpotOAuth2",
     "django.contrib.auth.backends.ModelBackend",
@@ -206,6 +213,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# django-axes: LOGIN_FAILURE_LIMIT failures within LOGIN_COOLOFF_MINUTES, per account or per
+# address, lock that account / address for the rest of the window (tenants/throttle.py).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "tenants.throttle.login_name"
+AXES_LOCKOUT_CALLABLE = "tenants.throttle.locked_out_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# A failure during a lock-out does not extend it: it ends COOLOFF after the failure that locked.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 # HubSpot OAuth through social-auth: the authorize / token URLs are settings so the demo and
 # the tests point them at the HubSpot emulator.
@@ -334,6 +353,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
     },
 }

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from syncsmart.health import healthz
+from tenants.throttle import oauth_complete
 
 admin.site.site_header = "SyncSmart staff console"
 admin.site.site_title = "SyncSmart staff"
@@ -15,6 +16,8 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("staff/admin/", admin.site.urls),
     path("staff/", include("syncsmart.staff.urls")),
+    # The installer's OAuth callback behind the log-in lock-out (the same URL as social:complete).
+    path("oauth/complete/<str:backend>/", oauth_complete, name="oauth_complete"),
     path("oauth/", include("social_django.urls", namespace="social")),
     # Vendor webhooks into the sync engine's inbox (syncsmart/webhooks.py).
     path("webhooks/", include("syncsmart.webhooks")),

@@ -56,7 +56,8 @@ def test_password_reset_sends_an_email_with_a_working_link(client):
         response.redirect_chain[-1][0], {"new_password1": "another-good-pass-42", "new_password2": "another-good-pass-42"}
     )
     assert response.status_code == 302
-    assert client.login(username="forgetful@example.com", password="another-good-pass-42")
+    login = client.post("/login/", {"username": "forgetful@example.com", "password": "another-good-pass-42"})
+    assert login.status_code == 302
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from syncsmart.api import tokens
+from tenants import throttle
 from tenants.access import check_workspace_usable, current_membership, require_write
 from tenants.models import ApiToken, Tenant
 
@@ -62,12 +63,21 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         try:
             plaintext = header[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("That API token is not valid.") from None
+            plaintext = header[1].decode("latin-1")
+            self._refuse(request, plaintext, "That API token is not valid.")
+        # The log-in lock-out, before the token is looked at (tenants.throttle).
+        if not throttle.api_token_allowed(request._request, plaintext):
+            raise exceptions.Throttled(detail="Too many failed attempts from here; try again later.")
         token = tokens.active_token_for(plaintext)
         if token is None:
-            raise exceptions.AuthenticationFailed("That API token is not valid or has been revoked.")
+            self._refuse(request, plaintext, "That API token is not valid or has been revoked.")
         tokens.note_use(token)
         return TokenPrincipal(token), token
+
+    @staticmethod
+    def _refuse(request, plaintext: str, message: str) -> None:
+        throttle.api_token_failed(request._request, plaintext)
+        raise exceptions.AuthenticationFailed(message)
 
     def authenticate_header(self, request) -> str:
         return f'Bearer realm="{self.www_authenticate_realm}"'

@@ -4,6 +4,8 @@ from syncsmart.staff import views
 
 urlpatterns = [
     path("", views.index, name="staff_index"),
+    path("lockouts/", views.lockouts, name="staff_lockouts"),
+    path("lockouts/<int:attempt_id>/unlock/", views.unlock, name="staff_unlock"),
     path("tenants/<int:tenant_id>/", views.tenant_detail, name="staff_tenant"),
     path("tenants/<int:tenant_id>/view-as/", views.view_as, name="staff_view_as"),
     path("view-as/end/", views.view_as_end, name="staff_view_as_end"),

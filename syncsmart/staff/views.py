@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
+from axes.utils import reset as reset_lockout
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connectors.models import Connection
@@ -118,3 +122,27 @@ def view_as_end(request: HttpRequest) -> HttpResponse:
     """Linked from the banner on every page (templates/base.html), so a GET ends it too."""
     tenant = actions.end_view_as(request.session, request.user)
     return redirect("staff_tenant", tenant_id=tenant.pk) if tenant else redirect("staff_index")
+
+
+@staff_required
+def lockouts(request: HttpRequest) -> HttpResponse:
+    """Accounts and addresses locked out of log-in now (django-axes), each with an unlock button."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    attempts = AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gte=since)
+    return render(request, "staff/lockouts.html", {"attempts": attempts.order_by("-attempt_time")[:PAGE_SIZE]})
+
+
+@require_POST
+@staff_required
+def unlock(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = get_object_or_404(AccessAttempt, pk=attempt_id)
+    removed = reset_lockout(ip=attempt.ip_address, username=attempt.username, ip_or_username=False)
+    AuditLog.objects.create(
+        tenant=None,
+        actor=request.user,
+        actor_label=request.user.get_username(),
+        action="staff.unlocked_login",
+        summary=f"Unlocked log-in for {attempt.username or '(no account)'} from {attempt.ip_address} ({removed} records).",
+    )
+    messages.success(request, f"Unlocked {attempt.username or attempt.ip_address}.")
+    return redirect("staff_lockouts")

@@ -50,3 +50,13 @@ def listener():
     server = CountingListener()
     yield server
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The lock-out notice is remembered in the cache (tenants.throttle): start each test without it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
