@@ -32,6 +32,11 @@ def _friendly(kind: FieldType) -> str:
     return FRIENDLY.get(kind, kind.value)
 
 
+def known_type(value: str) -> FieldType | None:
+    """The field type named by a stored type string, or None when it is blank or unknown."""
+    return _as_type(value)
+
+
 def _as_type(value: str) -> FieldType | None:
     try:
         return FieldType(value) if value else None

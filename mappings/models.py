@@ -16,6 +16,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from connectors.models import Environment
+from mappings.compat import known_type
 from mappings.match_rules import MatchKey, MatchRuleError, check_against_schemas, legacy_rules, parse_rules
 
 DEFAULT_SCHEDULE_MINUTES = 5
@@ -234,6 +235,9 @@ class FieldMapping(models.Model):
     enabled = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False)
     order = models.PositiveIntegerField(default=100)
+    # Set when a schema refresh finds a field gone or its type changed into one that no longer
+    # fits: runs leave the mapping out (instead of failing every record) until it is fixed.
+    broken_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["object_mapping", "order", "id"]
@@ -250,6 +254,33 @@ class FieldMapping(models.Model):
 
     def flows_to(self, target_side: str) -> bool:
         return target_side in Direction.flows(self.direction)
+
+    @property
+    def type_check(self) -> str:
+        """ "broken" (see broken_reason), "unchecked" (a field type is unknown: no check passed
+        it) or "ok" (both types known and compatible)."""
+        if self.broken_reason:
+            return "broken"
+        if known_type(self.hubspot_type) is None or known_type(self.other_type) is None:
+            return "unchecked"
+        return "ok"
+
+    @property
+    def type_warning(self) -> str:
+        if self.type_check == "unchecked":
+            unknown = [
+                f"{side} “{name}”"
+                for side, name, kind in (
+                    ("HubSpot", self.hubspot_field, self.hubspot_type),
+                    ("the other system", self.other_field, self.other_type),
+                )
+                if known_type(kind) is None
+            ]
+            return (
+                "Unchecked: the type of " + " and ".join(unknown) + " is not known (fields not discovered, or a type "
+                "we do not recognise), so values may be refused at run time. Refresh fields to check it."
+            )
+        return self.broken_reason
 
     def clean(self) -> None:
         from mappings.compat import compatibility_problems

@@ -172,6 +172,7 @@ class RecordEvent(models.Model):
         CONFLICT = "conflict", "Conflict resolved"
         FAILED = "failed", "Failed"
         LINKED = "linked", "Linked to an existing record"
+        AMBIGUOUS = "ambiguous", "Ambiguous match"
 
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="events")
@@ -271,6 +272,47 @@ class DeferredRecord(models.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {"record_id": self.record_id, "side": self.source_side, "attempts": self.attempts, "reason": self.reason}
+
+
+class AmbiguousMatch(models.Model):
+    """A record with two or more possible counterparts: it waits, creating nothing, until the
+    customer chooses one (mappings.matching_actions.resolve) — never a guess."""
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="ambiguous_matches")
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="ambiguous_matches")
+    source_side = models.CharField(max_length=10, choices=Side.choices)
+    source_object = models.CharField(max_length=100)
+    source_id = models.CharField(max_length=100)
+    source_label = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=500, blank=True)  # the match key that found them, readable
+    value = models.CharField(max_length=500, blank=True)  # its normalised value
+    candidates = models.JSONField(default=list)  # [{"id": "...", "label": "..."}], in the target object
+    chosen_id = models.CharField(max_length=100, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True)  # who chose, as the audit trail names them
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["object_mapping", "source_side", "source_id"], name="ambiguous_once_per_record")
+        ]
+        indexes = [models.Index(fields=["integration", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source_side} {self.source_object}/{self.source_id}: {len(self.candidates)} candidates"
+
+    @property
+    def target_side(self) -> str:
+        return Side.OTHER if self.source_side == Side.HUBSPOT else Side.HUBSPOT
+
+    @property
+    def target_object(self) -> str:
+        return self.object_mapping.object_for(self.target_side)
+
+    def candidate_ids(self) -> list[str]:
+        return [str(c.get("id")) for c in self.candidates if isinstance(c, dict)]
 
 
 class PendingCreate(models.Model):

@@ -15,7 +15,7 @@ from mappings.normalisers import NORMALISER_CHOICES
 from mappings.models import FieldMapping, Integration, ObjectMapping, Side
 from mappings.ui_queries import run_rate
 from syncsmart.logging import redact
-from syncsmart.models import RecordEvent, SyncRun
+from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
 
 MAX_ID = 2**63 - 1
 
@@ -302,6 +302,13 @@ class FiltersSerializer(serializers.Serializer):
 
 class FieldMappingSerializer(serializers.ModelSerializer):
     object_mapping = TenantScopedPrimaryKey("integration__tenant", queryset=ObjectMapping.objects.all())
+    type_check = serializers.ChoiceField(
+        choices=["ok", "unchecked", "broken"],
+        read_only=True,
+        help_text="ok: both field types known and compatible; unchecked: a type is unknown, nothing passed it; "
+        "broken: a field disappeared or changed type (see type_warning) and runs leave this mapping out.",
+    )
+    type_warning = serializers.CharField(read_only=True, help_text="Why the mapping is unchecked or broken; blank when ok.")
     value_map = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         required=False,
@@ -331,8 +338,10 @@ class FieldMappingSerializer(serializers.ModelSerializer):
             "enabled",
             "order",
             "is_default",
+            "type_check",
+            "type_warning",
         ]
-        read_only_fields = ["id", "hubspot_type", "other_type", "is_default"]
+        read_only_fields = ["id", "hubspot_type", "other_type", "is_default", "type_check", "type_warning"]
         validators: list = []
         extra_kwargs = {"transform": {"required": False}}
 
@@ -367,6 +376,61 @@ class RecordEventSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class SchemaReportSerializer(serializers.Serializer):
+    discovered = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField(), allow_null=True),
+        help_text="Per side (hubspot / other): {object type: number of fields}, or null when discovery failed.",
+    )
+    missing = serializers.ListField(child=serializers.CharField(), help_text="Mapped object types with no discovered fields.")
+    broken = serializers.ListField(child=serializers.CharField(), help_text="Field mappings that no longer fit, with why.")
+    mended = serializers.IntegerField(help_text="Mappings that were broken and fit again.")
+    types_updated = serializers.IntegerField()
+
+
+# --- Ambiguous matches --------------------------------------------------------------------
+
+
+class AmbiguousCandidateSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField()
+
+
+class AmbiguousMatchSerializer(serializers.ModelSerializer):
+    candidates = AmbiguousCandidateSerializer(many=True, read_only=True)
+    target_side = serializers.CharField(read_only=True)
+    target_object = serializers.CharField(read_only=True)
+    resolved = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AmbiguousMatch
+        fields = [
+            "id",
+            "integration",
+            "object_mapping",
+            "source_side",
+            "source_object",
+            "source_id",
+            "source_label",
+            "target_side",
+            "target_object",
+            "key",
+            "value",
+            "candidates",
+            "resolved",
+            "chosen_id",
+            "resolved_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_resolved(self, match: AmbiguousMatch) -> bool:
+        return match.resolved_at is not None
+
+
+class ResolveMatchSerializer(serializers.Serializer):
+    target_id = serializers.CharField(max_length=100, help_text="The id of the chosen candidate (one of `candidates`).")
 
 
 # --- Query parameters (validated like bodies: a bad value is a 400 that names it) -----------
@@ -409,6 +473,12 @@ class RecordEventQuery(serializers.Serializer):
         trim_whitespace=True,
         help_text="Search: a record id on either side, or text in the message or details (e-mail, name...).",
     )
+
+
+class AmbiguousMatchQuery(serializers.Serializer):
+    integration = _id_field("Only this integration's ambiguous matches.")
+    object_mapping = _id_field("Only this object mapping's ambiguous matches.")
+    resolved = serializers.BooleanField(required=False, help_text="false: only those still waiting for a choice.")
 
 
 class ConnectionQuery(serializers.Serializer):

@@ -14,13 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connectors.models import Connection
-from mappings import actions, ui_actions
+from mappings import actions, matching_actions, schema_checks, ui_actions
 from mappings.forms import AddFieldMappingForm
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from mappings.ui_schema import field_index
 from syncsmart.api import serializers as s
 from syncsmart.logging import redact
-from syncsmart.models import RecordEvent, SyncRun
+from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
 from tenants.access import tenant_queryset
 
 
@@ -143,6 +143,17 @@ class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
             integration, self.actor, since=body.validated_data.get("since"), object_mapping=mapping
         )
         return self.accepted(run)
+
+    @extend_schema(
+        request=None,
+        responses=s.SchemaReportSerializer,
+        description="Refresh fields: discover both systems' fields now and check every field mapping against them. "
+        "A field that disappeared or changed into a type that no longer fits marks its mapping broken.",
+    )
+    @action(detail=True, methods=["post"], url_path="refresh-fields")
+    def refresh_fields(self, request: Request, pk: str | None = None) -> Response:
+        report = schema_checks.refresh_fields(self.get_object(), self.actor)
+        return Response(s.SchemaReportSerializer(report.as_dict()).data)
 
 
 # --- Object mappings and their filters ----------------------------------------------------
@@ -350,6 +361,46 @@ class RecordEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         return self.accepted(actions.retry_record(self.get_object(), self.actor))
+
+
+# --- Ambiguous matches --------------------------------------------------------------------
+
+
+@extend_schema_view(
+    **_list_doc(
+        s.AmbiguousMatchQuery,
+        "Records that match two or more existing records (or whose one candidate matches another record too): "
+        "they wait, creating nothing, until a candidate is chosen.",
+    )
+)
+class AmbiguousMatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = AmbiguousMatch
+    tenant_path = "integration__tenant"
+    serializer_class = s.AmbiguousMatchSerializer
+    query_serializer = s.AmbiguousMatchQuery
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet:
+        rows = self.tenant_rows().select_related("object_mapping")
+        filters = self.query()
+        for name in ("integration", "object_mapping"):
+            if name in filters:
+                rows = rows.filter(**{f"{name}_id": filters[name]})
+        if "resolved" in filters:
+            rows = rows.filter(resolved_at__isnull=not filters["resolved"])
+        return rows
+
+    @extend_schema(
+        request=s.ResolveMatchSerializer,
+        responses={200: s.AmbiguousMatchSerializer},
+        description="Link the record to the chosen candidate (exactly that pair); the next run syncs its fields.",
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        body = s.ResolveMatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        match = matching_actions.resolve_ambiguous(self.get_object(), self.actor, body.validated_data["target_id"])
+        return Response(s.AmbiguousMatchSerializer(match, context=self.get_serializer_context()).data)
 
 
 # --- Connections --------------------------------------------------------------------------
