@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from connectors import http
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
-from syncsmart.models import RecordEvent
+from syncsmart.models import AmbiguousMatch, RecordEvent
 from syncsmart.wsgi import application
 from tests.api.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory, RecordEventFactory, SyncRunFactory
 
@@ -90,6 +90,14 @@ def world(api, settings):
         "runs": str(run.pk),
         "events": RecordEventFactory(run=run, object_mapping=mapping, outcome=RecordEvent.Outcome.FAILED).pk,
         "connections": str(connection.pk),
+        "ambiguous-matches": AmbiguousMatch.objects.create(
+            integration=integration,
+            object_mapping=mapping,
+            source_side="hubspot",
+            source_object=mapping.hubspot_object,
+            source_id="1",
+            candidates=[{"id": "7", "label": "Seven"}, {"id": "8", "label": "Eight"}],
+        ).pk,
     }
     # Like Django's test client: a request through the raw WSGI app must not close the test's
     # database connection (PostgreSQL would lose the test transaction).
