@@ -214,3 +214,58 @@ class GoLiveSwitch(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.PREPARING, self.Status.IN_PROGRESS)
+
+
+class Invitation(models.Model):
+    """An owner's invitation for an e-mail address to join a tenant with a role.
+
+    The e-mailed link carries this row's id signed with django.core.signing (TimestampSigner,
+    salted per purpose) and expires after INVITATION_MAX_AGE; the row makes the link single-use
+    and revocable, which a signature alone cannot."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.ADMIN)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.tenant} ({self.role})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class PortalApproval(models.Model):
+    """A tenant connected a HubSpot portal another tenant already syncs: staff decide whether it may.
+
+    Two workspaces syncing one portal would each write the same records, so the installer cannot
+    finish until the staff console approves (see tenants/onboarding/views.finish_problems)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="portal_approvals")
+    portal_id = models.CharField("HubSpot portal id", max_length=32)
+    other_tenants = models.JSONField(default=list, blank=True, help_text="Names of the tenants already using the portal.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "portal_id"], name="one_portal_approval_per_tenant_and_portal")]
+
+    def __str__(self) -> str:
+        return f"Portal {self.portal_id} for {self.tenant} ({self.status})"

@@ -14,4 +14,5 @@ urlpatterns = [
     path("tenants/<int:tenant_id>/switch/", views.switch, name="tenant_switch"),
     path("audit/", views.audit_log, name="audit_log"),
     path("api-tokens/", include("tenants.api_tokens_views")),
+    path("", include("tenants.team_views")),
 ]

@@ -19,7 +19,8 @@ from syncsmart.models import DeferredRecord, RecordEvent, SyncRun
 from syncsmart.staff import actions
 from syncsmart.staff.access import staff_required
 from syncsmart.staff.health import health_of
-from tenants.models import AuditLog, GoLiveSwitch, Tenant
+from tenants import actions as tenant_actions
+from tenants.models import AuditLog, GoLiveSwitch, PortalApproval, Tenant
 
 PAGE_SIZE = 100
 
@@ -42,7 +43,20 @@ def index(request: HttpRequest) -> HttpResponse:
     for item in health:
         by_tenant.setdefault(item.integration.tenant_id, []).append(item)
     rows = [{"tenant": t, "integrations": by_tenant.get(t.pk, [])} for t in tenants]
-    return render(request, "staff/index.html", {"rows": rows, "query": query})
+    approvals = PortalApproval.objects.filter(status=PortalApproval.Status.PENDING).select_related("tenant", "requested_by")
+    return render(request, "staff/index.html", {"rows": rows, "query": query, "approvals": approvals})
+
+
+@require_POST
+@staff_required
+def decide_portal(request: HttpRequest, approval_id: int) -> HttpResponse:
+    """Approve or refuse a second tenant syncing a HubSpot portal (audited in the tenant's log)."""
+    approval = get_object_or_404(PortalApproval, pk=approval_id)
+    approve = request.POST.get("decision") == "approve"
+    tenant_actions.decide_portal_approval(approval, request.user, approve)
+    verb = "approved" if approve else "refused"
+    messages.success(request, f"HubSpot portal {approval.portal_id} for {approval.tenant.name}: {verb}.")
+    return redirect("staff_index")
 
 
 @staff_required

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.models import Connection, Environment
+from tenants import team
 from tenants.actions import audit
 from tenants.models import OnboardingProgress, Tenant
 from tenants.onboarding import steps
@@ -91,6 +92,8 @@ def connect_hubspot(progress: OnboardingProgress, actor, token_response: dict[st
         portal_id=portal_id,
         oauth_tokens="stored",
     )
+    # Another tenant syncing the same portal: ask the staff console now (the installer warns).
+    team.portal_approval_for(tenant, portal_id, actor)
     return connection
 
 

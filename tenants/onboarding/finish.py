@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from mappings import actions as mapping_actions
 from mappings.defaults import default_set_for
-from mappings.models import Integration
+from mappings.models import DEFAULT_SCHEDULE_MINUTES, Integration
 from tenants.actions import audit
 from tenants.models import OnboardingProgress
 
@@ -40,6 +40,7 @@ def finish_onboarding(progress: OnboardingProgress, actor) -> Integration:
         environment=answers.get("environment", "sandbox"),
         test_mode=bool(options.get("test_mode", True)),
         block_free_emails=bool(options.get("block_free_emails", True)),
+        schedule_minutes=int(options.get("schedule_minutes", DEFAULT_SCHEDULE_MINUTES)),
     )
     chosen = set(answers.get("objects", []))
     for mapping in integration.object_mappings.all():

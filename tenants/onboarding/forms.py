@@ -21,6 +21,9 @@ class SystemForm(forms.Form):
     )
 
 
+SCHEDULE_CHOICES = [(1, "1 minute"), (5, "5 minutes"), (15, "15 minutes"), (30, "30 minutes"), (60, "1 hour")]
+
+
 class ObjectsForm(forms.Form):
     objects = forms.MultipleChoiceField(
         label="Objects to sync",
@@ -39,6 +42,16 @@ class ObjectsForm(forms.Form):
         initial=True,
         help_text="Only records marked for testing sync: contacts whose e-mail contains “ss.test”, companies and "
         "deals whose name contains “SyncSmart”. Turn it off when the results look right.",
+    )
+
+    schedule_minutes = forms.TypedChoiceField(
+        label="Sync every",
+        choices=SCHEDULE_CHOICES,
+        coerce=int,
+        initial=5,
+        required=False,
+        empty_value=5,  # an installer page from before this choice existed keeps the old 5 minutes
+        help_text="How often a scheduled sync runs. Changes in HubSpot that arrive by webhook sync within seconds anyway.",
     )
 
     def __init__(self, *args, object_choices: list[tuple[str, str]], **kwargs):

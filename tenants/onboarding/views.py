@@ -11,13 +11,14 @@ from django.urls import reverse
 
 from connectors.registry import system
 from tenants import actions as tenant_actions
+from tenants import team
 from tenants.access import current_membership, require_write, tenant_required
 from tenants.forms import SignUpForm
 from tenants.models import OnboardingProgress
 from tenants.onboarding import actions, steps
 from tenants.onboarding.credentials import build_credential_form, run_connection_test, split_credential_form
 from tenants.onboarding.finish import finish_onboarding, object_choices
-from tenants.onboarding.forms import ObjectsForm, SystemForm, WorkspaceForm
+from tenants.onboarding.forms import SCHEDULE_CHOICES, ObjectsForm, SystemForm, WorkspaceForm
 
 Step = OnboardingProgress.Step
 
@@ -116,7 +117,12 @@ def hubspot(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
         progress,
         Step.HUBSPOT,
         "onboarding/hubspot.html",
-        {"connect_url": connect_url, "hubspot": progress.answers.get("hubspot"), "connection": progress.hubspot_connection},
+        {
+            "connect_url": connect_url,
+            "hubspot": progress.answers.get("hubspot"),
+            "connection": progress.hubspot_connection,
+            "approval": _portal_approval(progress, request.user),
+        },
     )
 
 
@@ -176,6 +182,7 @@ def choose_objects(request: HttpRequest, progress: OnboardingProgress) -> HttpRe
         "objects": progress.answers.get("objects", [key for key, _ in choices]),
         "block_free_emails": options.get("block_free_emails", True),
         "test_mode": options.get("test_mode", True),
+        "schedule_minutes": options.get("schedule_minutes", 5),
     }
     form = ObjectsForm(request.POST or None, initial=initial, object_choices=choices)
     if request.method == "POST" and form.is_valid():
@@ -184,7 +191,11 @@ def choose_objects(request: HttpRequest, progress: OnboardingProgress) -> HttpRe
             progress,
             request.user,
             list(data["objects"]),
-            {"block_free_emails": data["block_free_emails"], "test_mode": data["test_mode"]},
+            {
+                "block_free_emails": data["block_free_emails"],
+                "test_mode": data["test_mode"],
+                "schedule_minutes": data["schedule_minutes"],
+            },
         )
         return redirect("onboarding_step", step=Step.FINISH)
     return _render(request, progress, Step.OBJECTS, "onboarding/objects.html", {"form": form})
@@ -209,6 +220,9 @@ def finish(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
         {
             "chosen": [labels.get(key, key) for key in progress.answers.get("objects", [])],
             "options": progress.answers.get("options", {}),
+            "schedule_label": dict(SCHEDULE_CHOICES).get(
+                progress.answers.get("options", {}).get("schedule_minutes", 5), "5 minutes"
+            ),
             "system": system(progress.answers["system"]),
             "problems": finish_problems(progress),
         },
@@ -225,7 +239,24 @@ def finish_problems(progress: OnboardingProgress) -> list[str]:
         problems.append("The other system's connection has not passed “Test connection”: go back to “Connect it”.")
     if not progress.answers.get("objects"):
         problems.append("No object is chosen: go back to “What to sync”.")
+    approval = _portal_approval(progress)
+    if approval is not None and approval.status == approval.Status.PENDING:
+        problems.append(
+            f"HubSpot portal {approval.portal_id} is already synced by another workspace; our staff must approve "
+            "a second one first. We have asked them; this page lets you finish once they have."
+        )
+    elif approval is not None and approval.status == approval.Status.REFUSED:
+        problems.append(
+            f"Our staff did not approve syncing HubSpot portal {approval.portal_id} from a second workspace. "
+            "Connect a different portal, or contact support."
+        )
     return problems
+
+
+def _portal_approval(progress: OnboardingProgress, actor=None):
+    """The staff approval this tenant needs when another tenant already syncs its HubSpot portal."""
+    portal_id = (progress.answers.get("hubspot") or {}).get("portal_id", "")
+    return team.portal_approval_for(progress.tenant, portal_id, actor)
 
 
 @tenant_required

@@ -87,6 +87,7 @@ def customer_pages(world) -> dict[str, str]:
         "sandbox-record": f"/sandbox/{hub.pk}/contacts/{contact_id}/",
         "api-tokens": "/api-tokens/",
         "audit-log": "/audit/",
+        "team": "/team/",
     }
 
 
