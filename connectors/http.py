@@ -7,6 +7,14 @@ Retry-After) → the shared client-side rate limiter (every attempt, retries inc
 token from the vendor account's bucket) → the network, or an in-process emulator mounted with
 `mount()` for fast tests. Failures are classified once, here, as retryable or permanent.
 
+Server-side request forgery: every connection the network layer opens is checked at connect
+time (`PublicOnlyBackend`): the host is resolved, every address it resolves to must be public
+(IPv4 and IPv6, with IPv4 hidden in IPv4-mapped, IPv4-compatible, 6to4, Teredo and NAT64
+addresses unwrapped first), and the socket connects to the checked address itself, so a DNS
+answer that changes between check and connect changes nothing. Hosts in
+settings.SYNCSMART_ALLOWED_EMULATOR_HOSTS (development only: the emulators on loopback) skip the
+check. A refusal is a ConnectorError of kind CONFIG, never retried.
+
 Thread safety: the engine sends a page's vendor calls from several worker threads through one
 VendorHttp. httpx.Client may be shared between threads, httpx-retries keeps its retry state per
 request, and the limiters lock their buckets (connectors.ratelimit). What must not run on a worker
@@ -17,13 +25,18 @@ such as refreshed tokens, are wrapped with `on_owner_thread` and run by the run'
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
+import os
+import socket
 import ssl
 import threading
 import weakref
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
+import httpcore
 import httpx
+from django.conf import settings
 from httpx_retries import Retry, RetryTransport
 
 from connectors.base import ConnectorError, ErrorKind
@@ -100,6 +113,118 @@ def _shared_tls_context(verify: bool | str) -> ssl.SSLContext:
     if isinstance(verify, str):  # a CA file
         return ssl.create_default_context(cafile=verify)
     return httpx.create_ssl_context(verify=verify)
+
+
+# --- connect-time address check (SSRF) ---------------------------------------------------------
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+class PrivateAddressRefused(Exception):
+    """A vendor host that is, or resolves to, a private / loopback / link-local / reserved address."""
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d),
+    6to4 (2002:AABB:CCDD::), Teredo (its client), NAT64 (64:ff9b::a.b.c.d and the /48 local prefix)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if any(address in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if int(address) >> 32 == 0 and int(address) > 1:  # ::a.b.c.d (deprecated IPv4-compatible)
+        return ipaddress.IPv4Address(int(address))
+    return None
+
+
+def is_public_address(text: str) -> bool:
+    """True when SyncSmart may connect to this address: globally routable, unicast, not
+    reserved — for IPv6, the IPv4 address it embeds must be public too."""
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = embedded_ipv4(address)
+        if inner is not None and not _plainly_public(inner):
+            return False
+        if address.ipv4_mapped is not None or address in _NAT64[0]:
+            return True  # judged by the IPv4 address they carry, public here
+    return _plainly_public(address)
+
+
+def _plainly_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
+def allowed_emulator_hosts() -> frozenset[str]:
+    """Hosts that skip the address check: the emulators on loopback, in development only."""
+    if settings.configured:
+        production = getattr(settings, "PRODUCTION", False)
+        hosts = getattr(settings, "SYNCSMART_ALLOWED_EMULATOR_HOSTS", [])
+    else:  # a tool process without Django settings: the same environment variables decide
+        production = os.environ.get("SYNCSMART_ENV", "development") == "production"
+        hosts = os.environ.get("SYNCSMART_ALLOWED_EMULATOR_HOSTS", "127.0.0.1,localhost").split(",")
+    if production:
+        return frozenset()
+    return frozenset(h.strip().lower() for h in hosts if h.strip())
+
+
+class PublicOnlyBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with the address check of every TCP connection it opens."""
+
+    def __init__(self, allowed_hosts: Iterable[str] = ()) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._allowed = frozenset(h.lower().strip("[]") for h in allowed_hosts)
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if host.lower().strip("[]") in self._allowed:
+            return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        addresses = self._resolve(host, port)
+        refused = [a for a in addresses if not is_public_address(a)]
+        if refused or not addresses:
+            raise PrivateAddressRefused(
+                f"{host} points to a private, local or reserved network address ({refused[0] if refused else 'none'}); "
+                "SyncSmart only connects to public addresses."
+            )
+        error: Exception | None = None
+        for address in addresses:  # the checked address itself, never the name again
+            try:
+                return self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error or httpcore.ConnectError(f"could not connect to {host}")
+
+    @staticmethod
+    def _resolve(host: str, port: int) -> list[str]:
+        try:
+            infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError, OSError) as exc:
+            raise httpcore.ConnectError(f"{host} does not resolve: {exc}") from exc
+        return list(dict.fromkeys(info[4][0] for info in infos))
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        raise PrivateAddressRefused("SyncSmart does not connect to Unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def network_transport(verify: bool | str | ssl.SSLContext = True) -> httpx.HTTPTransport:
+    """An httpx transport whose every connection passes the address check."""
+    transport = httpx.HTTPTransport(verify=tls_context(verify))
+    # httpx 0.28 builds its httpcore pool without a backend parameter: swap the pool's backend.
+    transport._pool._network_backend = PublicOnlyBackend(allowed_emulator_hosts())
+    return transport
 
 
 class Limiter(Protocol):
@@ -213,7 +338,7 @@ class VendorHttp:
         self.system = system
         self.error_parser = error_parser
         self.retry = retry or default_retry()
-        inner = transport or mounted_transport(self.base_url) or httpx.HTTPTransport(verify=tls_context(verify))
+        inner = transport or mounted_transport(self.base_url) or network_transport(verify)
         self._client = httpx.Client(
             base_url=self.base_url,
             auth=auth,
@@ -237,6 +362,8 @@ class VendorHttp:
             extensions["retry"] = status_only_retry(self.retry)
         try:
             response = self._client.request(method, path, extensions=extensions, **kwargs)
+        except PrivateAddressRefused as exc:
+            raise ConnectorError(str(exc), ErrorKind.CONFIG) from exc
         except httpx.TimeoutException as exc:
             raise ConnectorError(f"{self.system} did not answer in time ({method} {path})", ErrorKind.TIMEOUT) from exc
         except httpx.TransportError as exc:

@@ -57,7 +57,7 @@ from connectors.base import (
     WriteInput,
     WriteResult,
 )
-from connectors.http import Limiter, VendorHttp, kind_for_status, mounted_transport, retry_after_seconds, tls_context
+from connectors.http import Limiter, VendorHttp, kind_for_status, mounted_transport, network_transport, retry_after_seconds
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE, METADATA_PATH, RECORD_PATH, SUITEQL_PATH
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.auth import OAuth2Auth, TBAAuth, TBASigningTransport, host_slug, realm_for
@@ -278,7 +278,7 @@ class NetSuiteConnector(Connector):
         self._concurrency = concurrency
         tls = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
         if isinstance(auth, TBAAuth):
-            inner = transport or mounted_transport(self.base_url) or httpx.HTTPTransport(verify=tls_context(tls))
+            inner = transport or mounted_transport(self.base_url) or network_transport(tls)
             transport, auth = TBASigningTransport(inner, auth), None
         self.http = VendorHttp(
             self.base_url,
