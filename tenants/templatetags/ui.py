@@ -36,3 +36,17 @@ TONES: dict[str, str] = {
 def tone(status: object) -> str:
     """The colour class of a status value: badge-tone-ok / warn / bad / active / neutral."""
     return f"badge-tone-{TONES.get(str(status), 'neutral')}"
+
+
+@register.filter
+def percent_of(part: int | None, whole: int | None) -> str:
+    """part/whole as a percentage a person can trust: never "0%" when part is not zero
+    (2 failures in 900 show "0.2%", 1 in 5,000 shows "<0.1%")."""
+    if not whole:
+        return "—"
+    share = 100 * (part or 0) / whole
+    if part and share < 0.1:
+        return "<0.1%"
+    if share < 10 and share != int(share):
+        return f"{share:.1f}%"
+    return f"{round(share)}%"

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from syncsmart.models import SyncRun
@@ -101,8 +102,6 @@ def test_every_customer_page_passes_axe_and_fits_the_window(sized_page, live_ser
 
 
 def test_the_staff_console_passes_axe_and_fits_the_window(sized_page, live_server, world, screenshot):
-    from django.contrib.auth import get_user_model
-
     get_user_model().objects.filter(email=world.email).update(is_staff=True)
     page = sized_page
     log_in(page, live_server, world.email, world.password)

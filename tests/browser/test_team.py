@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tenants.models import AuditLog, Membership
 from tests.browser.conftest import log_in
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,8 +74,6 @@ def test_invite_a_colleague_who_joins_then_change_their_role_and_remove_them(bro
 
 
 def test_dismissing_the_confirmation_keeps_the_member(page, live_server, world):
-    from tests.factories import MembershipFactory, UserFactory
-
     other = MembershipFactory(tenant=world.integration.tenant, role="viewer", user=UserFactory(email="kept@initrode.example"))
     log_in(page, live_server, world.email, world.password)
     page.goto(live_server.url + "/team/")
