@@ -20,6 +20,9 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 from connectors.base import Connector, ConnectorError, ErrorKind, WriteResult
+from connectors.connectwise.lifecycle import ConnectWiseLifecycle
+from connectors.dynamics.lifecycle import DynamicsLifecycle
+from connectors.hubspot.lifecycle import HubSpotLifecycle
 
 
 class RecordLifecycle(Protocol):
@@ -33,16 +36,7 @@ class RecordLifecycle(Protocol):
 
 
 def lifecycle_for(connector: Connector) -> RecordLifecycle:
-    from connectors.connectwise.lifecycle import ConnectWiseLifecycle  # each imports this module
-    from connectors.dynamics.lifecycle import DynamicsLifecycle
-    from connectors.hubspot.lifecycle import HubSpotLifecycle
-
     by_system = {"hubspot": HubSpotLifecycle, "connectwise": ConnectWiseLifecycle, "dynamics": DynamicsLifecycle}
     if connector.system not in by_system:
         raise ConnectorError(f"{connector.system} records cannot be removed by the product yet", ErrorKind.CONFIG)
     return by_system[connector.system](connector)
-
-
-def missing_from(ids: Sequence[str], found: Sequence[str]) -> set[str]:
-    present = {str(i).lower() for i in found}
-    return {i for i in ids if str(i).lower() not in present}

@@ -1,7 +1,7 @@
 """Webhook subscriptions a connector registers with its vendor, so the product never asks an
 admin to register them by hand.
 
-One small interface per system (`registrar_for(connector, ...)`):
+One small interface per system (`connectors.registrars.registrar_for(connector, ...)`):
 
 - `list(target)` — the subscriptions that deliver to `target` now (vendor ids and what they hear);
 - `ensure(target, wanted)` — create what is missing (idempotent: an existing one is kept, an
@@ -18,9 +18,7 @@ SDK message processing step per message and table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
-
-from connectors.base import Connector, ConnectorError, ErrorKind
+from typing import Mapping, Protocol, Sequence
 
 
 @dataclass(frozen=True)
@@ -43,18 +41,3 @@ class Registrar(Protocol):
     def ensure(self, target: str, wanted: Wanted) -> list[Subscription]: ...
 
     def remove(self, target: str) -> int: ...
-
-
-def registrar_for(connector: Connector, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> Registrar:
-    """The registrar of a connector's system; a ConnectorError (CONFIG) when the system has none."""
-    from connectors.connectwise.subscriptions import CallbackRegistrar  # each imports this module
-    from connectors.dynamics.subscriptions import StepRegistrar
-    from connectors.hubspot.subscriptions import AppRegistrar
-
-    if connector.system == "hubspot":
-        return AppRegistrar(connector, config, credentials)
-    if connector.system == "connectwise":
-        return CallbackRegistrar(connector)
-    if connector.system == "dynamics":
-        return StepRegistrar(connector, credentials)
-    raise ConnectorError(f"{connector.system} webhooks cannot be registered by the product", ErrorKind.CONFIG)

@@ -9,7 +9,6 @@ from typing import Any, Sequence
 
 from connectors.base import Connector, ConnectorError, ErrorKind, WriteResult, chunked
 from connectors.connectwise import MAX_PAGE_SIZE
-from connectors.lifecycle import missing_from
 
 INACTIVE_COMPANY_STATUS = "Inactive"
 
@@ -75,3 +74,8 @@ class ConnectWiseLifecycle:
             ).json()
             found += [str(r["id"]) for r in rows]
         return missing_from(numeric, found)
+
+
+def missing_from(ids: Sequence[str], found: Sequence[str]) -> set[str]:
+    present = {str(i).lower() for i in found}
+    return {i for i in ids if str(i).lower() not in present}

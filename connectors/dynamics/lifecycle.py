@@ -10,7 +10,6 @@ from typing import Sequence
 
 from connectors.base import Connector, ConnectorError, ErrorKind, WriteInput, WriteResult, chunked
 from connectors.dynamics import odata
-from connectors.lifecycle import missing_from
 
 DEACTIVATABLE = ("accounts", "contacts")
 IDS_PER_QUERY = 100
@@ -57,3 +56,8 @@ class DynamicsLifecycle:
                 )
             found += [str(r[key]) for r in answer.get("value", [])]
         return missing_from(ids, found)
+
+
+def missing_from(ids: Sequence[str], found: Sequence[str]) -> set[str]:
+    present = {str(i).lower() for i in found}
+    return {i for i in ids if str(i).lower() not in present}

@@ -22,14 +22,18 @@ retention limit of restores (any archived record can be restored).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
-from connectors.emulation import Request, Response, json_response
+from connectors.emulation import Request, Response, iso, json_response
 
 if TYPE_CHECKING:
     from connectors.hubspot.emulator import HubSpotEmulator, StoredRecord
 
+# The emulator module imports this one, so these two small tables are repeated here.
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
 ASSOCIATION_NAMES = {
     ("contacts", "companies"): "CONTACT_TO_COMPANY",
     ("companies", "contacts"): "COMPANY_TO_CONTACT",
@@ -115,8 +119,6 @@ class Lifecycle:
         return events
 
     def _base(self, object_type: str, kind: str, object_id: int | None = None) -> dict[str, Any]:
-        from connectors.hubspot.emulator import SINGULAR  # the emulator module imports this one
-
         emulator = self.emulator
         return {
             "eventId": next(emulator.event_ids),
@@ -233,12 +235,8 @@ class _Collecting:
 
 
 def _modified(object_type: str) -> str:
-    from connectors.hubspot.emulator import MODIFIED_PROPERTY  # the emulator module imports this one
-
     return MODIFIED_PROPERTY[object_type]
 
 
 def _iso(ms: int) -> str:
-    from connectors.hubspot.emulator import iso_ms  # the emulator module imports this one
-
-    return iso_ms(ms)
+    return iso(dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc))

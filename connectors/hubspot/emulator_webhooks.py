@@ -28,13 +28,15 @@ conversation / ticket / product event types.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from connectors.emulation import Request, Response, json_response, public
+from connectors.emulation import Request, Response, iso, json_response, public
+from connectors.hubspot.webhooks import compute_signature_v3
 
 if TYPE_CHECKING:
     from connectors.hubspot.emulator import HubSpotEmulator
@@ -130,9 +132,7 @@ class AppWebhooks:
         return scheme.lower() == "bearer" and token == self.developer_key
 
     def _now(self) -> str:
-        from connectors.hubspot.emulator import iso_ms  # the emulator module imports this one
-
-        return iso_ms(self.emulator.now_ms())
+        return iso(dt.datetime.fromtimestamp(self.emulator.now_ms() / 1000, dt.timezone.utc))
 
     # --- settings --------------------------------------------------------------------------------------
     def get_settings(self, request: Request, body: Any) -> Response:
@@ -249,8 +249,6 @@ class AppWebhooks:
         return (target, chosen) if chosen else None
 
     def send(self, events: list[dict[str, Any]], change_source: str | None = None) -> None:
-        from connectors.hubspot.emulator import signature_v3  # the emulator module imports this one
-
         wanted = self.deliveries(events)
         if wanted is None:
             return
@@ -264,7 +262,7 @@ class AppWebhooks:
                 "Content-Type": "application/json",
                 "X-HubSpot-Request-Timestamp": timestamp,
                 "X-HubSpot-Signature-Version": "v3",
-                "X-HubSpot-Signature-v3": signature_v3(self.emulator.client_secret, "POST", target, body, timestamp),
+                "X-HubSpot-Signature-v3": compute_signature_v3(self.emulator.client_secret, "POST", target, body, timestamp),
             }
             self.emulator.webhooks.send(target, body, headers)
 

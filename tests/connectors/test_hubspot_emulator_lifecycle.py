@@ -14,7 +14,8 @@ from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
 from connectors.hubspot.emulator_webhooks import DEFAULT_APP_ID, DEFAULT_DEVELOPER_KEY
 from connectors.http import default_retry
-from connectors.subscriptions import Wanted, registrar_for
+from connectors.registrars import registrar_for
+from connectors.subscriptions import Wanted
 
 TARGET = "https://syncsmart.example/webhooks/hubspot"
 

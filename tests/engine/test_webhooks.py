@@ -5,7 +5,8 @@ import json
 import pytest
 from django.test import Client
 
-from connectors.subscriptions import Wanted, registrar_for
+from connectors.registrars import registrar_for
+from connectors.subscriptions import Wanted
 from syncsmart.models import InboxItem, RecordLink, SyncRun
 from tests.engine.conftest import CollectingSender
 
