@@ -46,9 +46,9 @@ CHANGES = {
     "creation": "created",
     "deletion": "deleted",
     "propertyChange": "property_change",
-    "merge": "updated",
-    "restore": "created",
-    "associationChange": "updated",
+    "merge": "merged",  # objectId is the survivor; mergedObjectIds the records merged into it
+    "restore": "restored",
+    "associationChange": "association_change",  # fromObjectId's association changed
 }
 
 
@@ -106,9 +106,10 @@ def parse_events(body: bytes) -> list[WebhookEvent]:
             continue
         subject, _, change = str(event.get("subscriptionType", "")).partition(".")
         object_type = OBJECT_TYPES.get(subject)
-        if object_type is None or event.get("objectId") is None:
+        # An association change names its two ends; the record whose association changed is "from".
+        object_id = event.get("fromObjectId") if change == "associationChange" else event.get("objectId")
+        if object_type is None or object_id is None:
             continue
-        object_id = event["objectId"]
         if not isinstance(object_id, (int, str)) or isinstance(object_id, bool) or not str(object_id):
             continue
         parsed.append(

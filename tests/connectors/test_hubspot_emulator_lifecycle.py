@@ -123,6 +123,11 @@ def test_association_writes_through_the_v4_api_fire_association_change(hub):
         ok_statuses=(207,),
     )
     events = settle(emulator, inbox)
+    parsed = hubspot_webhooks.parse_events(json.dumps(events).encode())
+    assert {(e.object_type, e.record_id, e.change) for e in parsed} == {
+        ("contacts", contact, "association_change"),
+        ("companies", company, "association_change"),
+    }
     assert {(e["subscriptionType"], e["fromObjectId"], e["changeSource"]) for e in events} == {
         ("contact.associationChange", int(contact), "INTEGRATION"),
         ("company.associationChange", int(company), "INTEGRATION"),
