@@ -399,8 +399,9 @@ def netsuite_limiter(account: str, limit: int) -> InFlightLimiter:
     """The process's in-flight limiter for one NetSuite account (slots shared with other processes)."""
     with _registry_lock:
         found = _inflight_limiters.get((account, limit))
-        if found is None:
-            found = _inflight_limiters[(account, limit)] = InFlightLimiter(
-                f"netsuite:{account}", ConcurrencyPolicy(f"netsuite-{limit}", limit)
-            )
-        return found
+    if found is None:
+        # Built outside the registry lock: the store it opens takes that lock too.
+        found = InFlightLimiter(f"netsuite:{account}", ConcurrencyPolicy(f"netsuite-{limit}", limit))
+        with _registry_lock:
+            found = _inflight_limiters.setdefault((account, limit), found)
+    return found
