@@ -333,3 +333,15 @@ class PendingCreate(models.Model):
 
     def __str__(self) -> str:
         return f"pending create of {self.source_side} {self.source_id} ({self.field}={self.value})"
+
+
+class WorkerHeartbeat(models.Model):
+    """A django-q2 worker process says it is alive (syncsmart.heartbeat): one row per process,
+    written every HEARTBEAT_SECONDS; /healthz reports the cluster down when none is fresh."""
+
+    name = models.CharField(max_length=200, unique=True)  # host:pid:process name
+    started_at = models.DateTimeField(default=timezone.now)
+    beaten_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (last beat {self.beaten_at:%H:%M:%S})"
