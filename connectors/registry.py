@@ -65,6 +65,13 @@ SYSTEMS: dict[str, System] = {
             "connectors.dynamics.emulator:DynamicsEmulator",
             "connectors.dynamics.forms:DynamicsCredentialsForm",
         ),
+        System(
+            "salesforce",
+            "Salesforce",
+            "connectors.salesforce.connector:SalesforceConnector",
+            "connectors.salesforce.emulator:SalesforceEmulator",
+            "connectors.salesforce.forms:SalesforceCredentialsForm",
+        ),
     ]
 }
 

@@ -28,6 +28,7 @@ class F:
     hubspot_type: str = ""
     other_type: str = ""
     only_if_target_empty: bool = False
+    value_map: tuple[tuple[str, str], ...] = ()  # (source value, target value), both directions in one map
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class O:
     direction: str = B
     system_of_record: str = Side.HUBSPOT
     fields: tuple[F, ...] = field(default_factory=tuple)
+    filter_to_hubspot: tuple[tuple[str, str], ...] = ()  # (field, operator) conditions on records going to HubSpot
 
 
 CONNECTWISE: tuple[O, ...] = (
@@ -173,7 +175,127 @@ DYNAMICS: tuple[O, ...] = (
     ),
 )
 
-DEFAULT_SETS: dict[str, tuple[O, ...]] = {"connectwise": CONNECTWISE, "dynamics": DYNAMICS}
+# HubSpot deal stages (default pipeline) <-> Salesforce's default sales process, as one value map:
+# the keys of the two directions never collide.
+SALESFORCE_STAGES: tuple[tuple[str, str], ...] = (
+    ("appointmentscheduled", "Prospecting"),
+    ("qualifiedtobuy", "Qualification"),
+    ("presentationscheduled", "Value Proposition"),
+    ("decisionmakerboughtin", "Id. Decision Makers"),
+    ("contractsent", "Negotiation/Review"),
+    ("closedwon", "Closed Won"),
+    ("closedlost", "Closed Lost"),
+    ("Prospecting", "appointmentscheduled"),
+    ("Qualification", "qualifiedtobuy"),
+    ("Needs Analysis", "qualifiedtobuy"),
+    ("Value Proposition", "presentationscheduled"),
+    ("Id. Decision Makers", "decisionmakerboughtin"),
+    ("Perception Analysis", "decisionmakerboughtin"),
+    ("Proposal/Price Quote", "contractsent"),
+    ("Negotiation/Review", "contractsent"),
+    ("Closed Won", "closedwon"),
+    ("Closed Lost", "closedlost"),
+)
+
+# HubSpot <-> Salesforce (seed 000). Contacts both ways; a Salesforce Lead is a HubSpot contact
+# too, one way (as Dynamics leads are), so a HubSpot contact never becomes a second Salesforce
+# person. When a lead is converted it stops going to HubSpot (it names its Contact) and its Contact
+# is matched to the same HubSpot contact by e-mail: from then on the HubSpot contact is synced both
+# ways with the Contact, and the converted (read-only) lead is never written to.
+SALESFORCE: tuple[O, ...] = (
+    O(
+        "Companies ↔ accounts",
+        "companies",
+        "Account",
+        10,
+        "domain",
+        "Website",
+        fields=(
+            F("name", "Name", hubspot_type="string", other_type="string"),
+            F("domain", "Website", hubspot_type="string", other_type="string"),
+            F("phone", "Phone", hubspot_type="phone", other_type="phone"),
+            F("city", "BillingCity", hubspot_type="string", other_type="string"),
+            F("country", "BillingCountry", hubspot_type="string", other_type="string"),
+            F("industry", "Industry", "dropdown", hubspot_type="enumeration", other_type="enumeration"),
+            F("numberofemployees", "NumberOfEmployees", hubspot_type="number", other_type="number"),
+            F("annualrevenue", "AnnualRevenue", hubspot_type="number", other_type="number"),
+            F("description", "Description", hubspot_type="text", other_type="text"),
+            F("hubspot_owner_id", "OwnerId", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+    O(
+        "Contacts",
+        "contacts",
+        "Contact",
+        20,
+        "email",
+        "Email",
+        fields=(
+            F("firstname", "FirstName", hubspot_type="string", other_type="string"),
+            F("lastname", "LastName", hubspot_type="string", other_type="string"),
+            F("email", "Email", hubspot_type="email", other_type="email"),
+            F("phone", "Phone", hubspot_type="phone", other_type="phone"),
+            F("mobilephone", "MobilePhone", hubspot_type="phone", other_type="phone"),
+            F("jobtitle", "Title", hubspot_type="string", other_type="string"),
+            F("city", "MailingCity", hubspot_type="string", other_type="string"),
+            F("country", "MailingCountry", hubspot_type="string", other_type="string"),
+            F("company", "AccountId", "association", hubspot_type="reference", other_type="reference"),
+            F("hubspot_owner_id", "OwnerId", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+    O(
+        "Leads → contacts",
+        "contacts",
+        "Lead",
+        25,
+        "email",
+        "Email",
+        direction=TO_HS,
+        system_of_record=Side.OTHER,
+        filter_to_hubspot=(("ConvertedContactId", "is_empty"),),
+        fields=(
+            F("firstname", "FirstName", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("lastname", "LastName", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("email", "Email", direction=TO_HS, hubspot_type="email", other_type="email"),
+            F("phone", "Phone", direction=TO_HS, hubspot_type="phone", other_type="phone"),
+            F("mobilephone", "MobilePhone", direction=TO_HS, hubspot_type="phone", other_type="phone"),
+            F("jobtitle", "Title", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("website", "Website", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("city", "City", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("country", "Country", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("hubspot_owner_id", "OwnerId", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+    O(
+        "Deals ↔ opportunities",
+        "deals",
+        "Opportunity",
+        30,
+        fields=(
+            F("dealname", "Name", hubspot_type="string", other_type="string"),
+            F("amount", "Amount", hubspot_type="number", other_type="number"),
+            F("closedate", "CloseDate", hubspot_type="datetime", other_type="date"),
+            F(
+                "dealstage",
+                "StageName",
+                "dropdown",
+                hubspot_type="enumeration",
+                other_type="enumeration",
+                value_map=SALESFORCE_STAGES,
+            ),
+            F("description", "Description", hubspot_type="text", other_type="text"),
+            F("company", "AccountId", "association", hubspot_type="reference", other_type="reference"),
+            F("contact", "ContactId", "association", hubspot_type="reference", other_type="reference"),
+            F("hubspot_owner_id", "OwnerId", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+)
+
+DEFAULT_SETS: dict[str, tuple[O, ...]] = {"connectwise": CONNECTWISE, "dynamics": DYNAMICS, "salesforce": SALESFORCE}
+
+
+def _filter(conditions: tuple[tuple[str, str], ...]) -> dict:
+    return {"match": "all", "conditions": [{"field": f, "operator": op} for f, op in conditions]} if conditions else {}
 
 
 def default_set_for(system: str) -> tuple[O, ...]:
@@ -210,6 +332,7 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
                 other_match_field=spec.other_match,
                 match_rules=default_rules(integration.other_system, spec.hubspot, spec.other),
                 system_of_record=spec.system_of_record,
+                filter_to_hubspot=_filter(spec.filter_to_hubspot),
                 is_default=True,
             ),
         )
@@ -219,6 +342,7 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
             obj.hubspot_match_field, obj.other_match_field = spec.hubspot_match, spec.other_match
             obj.match_rules = default_rules(integration.other_system, spec.hubspot, spec.other)
             obj.system_of_record, obj.is_default = spec.system_of_record, True
+            obj.filter_to_hubspot = _filter(spec.filter_to_hubspot)
             obj.save()
         hub_schema = _schema_names(hub_conn, spec.hubspot)
         other_schema = _schema_names(other_conn, spec.other)
@@ -234,6 +358,7 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
                 is_default=True,
                 enabled=True,
                 only_if_target_empty=f.only_if_target_empty,
+                value_map=dict(f.value_map),
                 hubspot_type=(hub_schema or {}).get(f.hubspot) or f.hubspot_type,
                 other_type=(other_schema or {}).get(f.other) or f.other_type,
             )

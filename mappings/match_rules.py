@@ -189,11 +189,16 @@ DEFAULT_RULES: dict[tuple[str, str, str], list[dict[str, Any]]] = {
     ("dynamics", "contacts", "contacts"): [_key(("email", "emailaddress1", "email"))],
     ("dynamics", "contacts", "leads"): [_key(("email", "emailaddress1", "email"))],
     ("dynamics", "deals", "opportunities"): [_key(("dealname", "name", "name"), ("company", "parentaccountid", LINK))],
+    ("salesforce", "companies", "Account"): [_key(("domain", "Website", "domain")), _key(("name", "Name", "name"))],
+    ("salesforce", "contacts", "Contact"): [_key(("email", "Email", "email"))],
+    ("salesforce", "contacts", "Lead"): [_key(("email", "Email", "email"))],
+    ("salesforce", "deals", "Opportunity"): [_key(("dealname", "Name", "name"), ("company", "AccountId", LINK))],
 }
 # Offered in the editor as an extra field of the deal key ("optionally close date").
 CLOSE_DATE_FIELD: dict[str, KeyField] = {
     "connectwise": KeyField("closedate", "expectedCloseDate", "date"),
     "dynamics": KeyField("closedate", "estimatedclosedate", "date"),
+    "salesforce": KeyField("closedate", "CloseDate", "date"),
 }
 
 

@@ -275,6 +275,12 @@ class SalesforceConnector(Connector):
         credentials = connection.credentials or {}
         session = oauth.Session.from_dict(connection.oauth_tokens or {})
         instance_url = session.instance_url or config.get("instance_url") or ""
+        environment = getattr(connection, "environment", "production") or "production"
+        if not instance_url and credentials.get("private_key") and config.get("client_id") and config.get("username"):
+            from connectors.salesforce.forms import jwt_connector  # forms imports this module
+
+            kwargs.setdefault("verify", config.get("ca_file") or True)
+            return jwt_connector(config, credentials["private_key"], environment, transport=transport, limiter=limiter, **kwargs)
         can_sign_in = session.access_token or credentials.get("private_key") or session.refresh_token
         if not config.get("client_id") or not instance_url or not can_sign_in:
             raise ConnectorError(
@@ -299,7 +305,7 @@ class SalesforceConnector(Connector):
             refresh_token=session.refresh_token,
             username=config.get("username", ""),
             private_key=credentials.get("private_key", ""),
-            environment=getattr(connection, "environment", "production") or "production",
+            environment=environment,
             login_url=config.get("login_url") or None,
             transport=transport,
             limiter=limiter,

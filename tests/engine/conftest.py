@@ -18,6 +18,7 @@ from syncsmart.engine.jobs import run_slice
 from syncsmart.models import SyncRun
 from tests.factories import ConnectionFactory, TenantFactory
 from tests.connectors.hubspot_harness import fast_retry
+from tests.engine.salesforce_support import make_salesforce
 
 _hosts = itertools.count(1)
 
@@ -107,13 +108,16 @@ def build_pair(other_system: str = "connectwise", **integration_options: Any) ->
         config=hub_config,
         credentials={"token": DEFAULT_TOKEN, "client_secret": hubspot.client_secret},
     )
+    tokens = {}
     if other_system == "connectwise":
         other, other_url, config, secrets = make_connectwise()
+    elif other_system == "salesforce":
+        other, other_url, config, secrets, tokens = make_salesforce()
     else:
         from tests.engine.dynamics_support import make_dynamics
 
         other, other_url, config, secrets = make_dynamics()
-    other_conn = ConnectionFactory(tenant=tenant, system=other_system, config=config, credentials=secrets)
+    other_conn = ConnectionFactory(tenant=tenant, system=other_system, config=config, credentials=secrets, oauth_tokens=tokens)
     integration = actions.create_integration(tenant, None, hub_conn, other_conn, enabled=True, **integration_options)
     return Pair(integration, hubspot, other, [hub_url, other_url])
 
@@ -151,5 +155,12 @@ class CollectingSender:
 @pytest.fixture
 def dyn_pair(db):
     pair = build_pair("dynamics")
+    yield pair
+    pair.close()
+
+
+@pytest.fixture
+def sf_pair(db):
+    pair = build_pair("salesforce")
     yield pair
     pair.close()

@@ -111,3 +111,51 @@ def test_dynamics_pair_converges_under_faults_without_duplicates(dyn_pair, seed)
     dyn_pair.reset_counters()
     dyn_pair.sync()
     assert dyn_pair.writes() == (0, 0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_salesforce_pair_converges_under_faults_without_duplicates(sf_pair, seed):
+    for i in range(10):
+        account = sf_pair.other.create_record("Account", {"Name": f"SF Account {i}", "Website": f"sf{i}.example.com"})
+        contact = sf_pair.other.create_record(
+            "Contact", {"FirstName": f"Sf{i}", "LastName": "Person", "Email": f"sf{i}@sf{i}.example.com", "AccountId": account}
+        )
+        if i % 2 == 0:
+            sf_pair.other.create_record(
+                "Opportunity",
+                {
+                    "Name": f"SF Opp {i}",
+                    "StageName": "Prospecting",
+                    "CloseDate": "2027-01-01",
+                    "AccountId": account,
+                    "ContactId": contact,
+                },
+            )
+        hub_company = sf_pair.hubspot.create_record("companies", {"name": f"Hub Company {i}", "domain": f"hub{i}.example.com"})
+        hub_contact = sf_pair.hubspot.create_record(
+            "contacts",
+            {"email": f"hub{i}@hub{i}.example.com", "firstname": f"Hub{i}", "lastname": "Person"},
+            associations={"companies": [hub_company]},
+        )
+        if i % 2 == 1:
+            sf_pair.hubspot.create_record(
+                "deals",
+                {"dealname": f"Hub Deal {i}", "closedate": "2027-02-01T00:00:00Z", "dealstage": "qualifiedtobuy"},
+                associations={"companies": [hub_company], "contacts": [hub_contact]},
+            )
+    sf_pair.hubspot.set_knobs(faults=FAULTS, seed=seed)
+    sf_pair.other.set_knobs(faults=FAULTS, seed=seed + 100)
+    converge(sf_pair)
+    injected = sum(sf_pair.hubspot.counters()["faults"].values()) + sum(sf_pair.other.counters()["faults"].values())
+    assert injected > 0
+    sf_pair.hubspot.set_knobs(faults={})
+    sf_pair.other.set_knobs(faults={})
+    final = sf_pair.sync()
+    assert final.status == "succeeded", (final.error, final.counts)
+    assert sf_pair.hubspot.count("companies") == 20 and sf_pair.other.count("Account") == 20
+    assert sf_pair.hubspot.count("contacts") == 20 and sf_pair.other.count("Contact") == 20
+    assert sf_pair.hubspot.count("deals") == 10 and sf_pair.other.count("Opportunity") == 10
+    assert RecordLink.objects.filter(hubspot_object="contacts").count() == 20
+    sf_pair.reset_counters()
+    sf_pair.sync()
+    assert sf_pair.writes() == (0, 0)
