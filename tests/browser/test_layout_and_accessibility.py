@@ -16,7 +16,9 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from syncsmart.models import SyncRun
+from tenants.models import OnboardingProgress
 from tests.browser.conftest import log_in
+from tests.factories import ConnectionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -266,3 +268,30 @@ def test_a_new_api_token_has_a_copy_button_that_copies_it(browser, live_server, 
         assert page.evaluate("() => navigator.clipboard.readText()") == token
     finally:
         context.close()
+
+
+def test_the_installer_pages_pass_axe_and_fit_the_window(sized_page, live_server, screenshot, transactional_db):
+    """Every installer step, its answers laid in the database (the OAuth and live tests of each
+    step are tests/browser/test_wizard.py's)."""
+    page = sized_page
+    problems = check_page(page, screenshot, live_server.url + "/onboarding/account/", "installer-account")
+    page.get_by_label("Work e-mail").fill("grace.axe@example.com")
+    page.get_by_label("Company name").fill("Axe Install")
+    page.get_by_label("Password").fill("a-long-test-password-42")
+    page.get_by_role("button", name="Create account and continue").click()
+    page.wait_for_url("**/onboarding/hubspot/")
+    progress = OnboardingProgress.objects.get(tenant__name="Axe Install")
+    hub = ConnectionFactory(tenant=progress.tenant, system="hubspot")
+    progress.hubspot_connection = hub
+    progress.answers = {
+        "hubspot": {"portal_id": "123", "hub_domain": "axe.example"},
+        "system": "connectwise",
+        "environment": "sandbox",
+        "objects": ["companies:companies"],
+        "options": {"test_mode": True, "schedule_minutes": 15},
+    }
+    progress.reached = OnboardingProgress.Step.FINISH
+    progress.save()
+    for step in ("hubspot", "system", "credentials", "objects", "finish"):
+        problems += check_page(page, screenshot, f"{live_server.url}/onboarding/{step}/", f"installer-{step}")
+    assert not problems, "\n".join(problems)
