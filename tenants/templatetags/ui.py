@@ -50,3 +50,22 @@ def percent_of(part: int | None, whole: int | None) -> str:
     if share < 10 and share != int(share):
         return f"{share:.1f}%"
     return f"{round(share)}%"
+
+
+ARROWS = {"both": "↔", "to_other": "→", "to_hubspot": "←"}
+
+
+@register.filter
+def arrow(direction: str) -> str:
+    """The direction of a mapping as an arrow read left (HubSpot) to right (the other system)."""
+    return ARROWS.get(str(direction), "")
+
+
+@register.simple_tag
+def direction_words(direction: str, other_label: str) -> str:
+    """What an arrow means, for screen readers and the option text."""
+    return {
+        "both": "both ways",
+        "to_other": f"HubSpot to {other_label} only",
+        "to_hubspot": f"{other_label} to HubSpot only",
+    }.get(str(direction), str(direction))

@@ -295,3 +295,17 @@ def test_the_installer_pages_pass_axe_and_fit_the_window(sized_page, live_server
     for step in ("hubspot", "system", "credentials", "objects", "finish"):
         problems += check_page(page, screenshot, f"{live_server.url}/onboarding/{step}/", f"installer-{step}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_mapping_table_shows_each_direction_as_an_arrow(page, live_server, world):
+    contacts = world.integration.object_mappings.get(hubspot_object="contacts")
+    one_way = contacts.field_mappings.first()
+    one_way.direction = "to_hubspot"
+    one_way.save()
+    log_in(page, live_server, world.email, world.password)
+    page.goto(f"{live_server.url}/integrations/{world.integration.pk}/mappings/{contacts.pk}/")
+    row = page.locator(f"#fm-{one_way.pk}")
+    expect(row.locator(".arrow")).to_have_text("←")
+    expect(row.get_by_label(re.compile("^Direction of"))).to_have_value("to_hubspot")
+    expect(row.locator("select.direction option:checked")).to_have_text("← ConnectWise Manage to HubSpot only")
+    assert page.locator("#field-mappings .arrow", has_text="↔").count() >= 1
