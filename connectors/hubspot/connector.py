@@ -67,6 +67,7 @@ ASSOCIATION_TYPE_IDS = {("contacts", "companies"): 1, ("deals", "contacts"): 3, 
 RENAMED = {("contacts", "company"): "company_name"}
 VENDOR_NAME = {(object_type, ours): theirs for (object_type, theirs), ours in RENAMED.items()}
 WRITE_ID_PROPERTY = "syncsmart_write_id"
+MERGED_PROPERTY = "hs_merged_object_ids"
 PROPERTY_GROUPS = {"contacts": "contactinformation", "companies": "companyinformation", "deals": "dealinformation"}
 DEFAULT_OVERLAP_MS = 30_000
 SEEN_LIMIT = 5_000  # versions remembered in a cursor for de-duplicating the overlap
@@ -282,7 +283,9 @@ class HubSpotConnector(Connector):
         return defs
 
     def _property_names(self, object_type: str) -> list[str]:
-        return [p["name"] for p in self._property_defs(object_type) if not p.get("hidden")]
+        names = [p["name"] for p in self._property_defs(object_type) if not p.get("hidden")]
+        # A merge survivor names the records merged into it: the engine re-points their links.
+        return names if MERGED_PROPERTY in names else [*names, MERGED_PROPERTY]
 
     def discover_fields(self, object_type: str) -> list[FieldInfo]:
         self.object_type(object_type)
