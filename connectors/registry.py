@@ -72,6 +72,13 @@ SYSTEMS: dict[str, System] = {
             "connectors.salesforce.emulator:SalesforceEmulator",
             "connectors.salesforce.forms:SalesforceCredentialsForm",
         ),
+        System(
+            "netsuite",
+            "NetSuite",
+            "connectors.netsuite.connector:NetSuiteConnector",
+            "connectors.netsuite.emulator:NetSuiteEmulator",
+            "connectors.netsuite.forms:NetSuiteCredentialsForm",
+        ),
     ]
 }
 

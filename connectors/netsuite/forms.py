@@ -26,6 +26,7 @@ from connectors.dynamics.forms import allowed_emulator_hosts
 from connectors.forms import SAVED_SECRET_PLACEHOLDER, CredentialsForm
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY
 from connectors.netsuite.auth import host_slug, realm_for
+from connectors.netsuite.connector import NetSuiteConnector
 
 ACCOUNT = re.compile(r"^(?:TSTDRV)?\d{3,12}(?:_(?:SB|RP)\d{1,3})?$")
 NETSUITE_HOST = re.compile(r"^[a-z0-9-]{3,40}\.(?:suitetalk\.api|app|restlets\.api)\.netsuite\.com$")
@@ -205,8 +206,6 @@ class NetSuiteCredentialsForm(CredentialsForm):
         return credentials
 
     def connector(self, **kwargs: Any):
-        from connectors.netsuite.connector import NetSuiteConnector  # noqa: PLC0415 - forms load before connectors
-
         config = self.get_config() | {"ca_file": (getattr(self.connection, "config", None) or {}).get("ca_file", "")}
 
         draft = SimpleNamespace(config=config, credentials=self.get_credentials())  # the values typed, shaped like a Connection
