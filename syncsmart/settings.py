@@ -226,6 +226,14 @@ AXES_VERBOSE = False
 # A failure during a lock-out does not extend it: it ends COOLOFF after the failure that locked.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
+# Salesforce: the connected app the installer's "Sign in with Salesforce" uses (web-server flow).
+# SALESFORCE_LOGIN_URL blank: login.salesforce.com for production orgs, test.salesforce.com for
+# sandboxes; the demo points it at the Salesforce emulator (and SALESFORCE_CA_FILE at its CA).
+SALESFORCE_CLIENT_ID = env_str("SALESFORCE_CLIENT_ID")
+SALESFORCE_CLIENT_SECRET = env_str("SALESFORCE_CLIENT_SECRET")
+SALESFORCE_LOGIN_URL = env_str("SALESFORCE_LOGIN_URL")
+SALESFORCE_CA_FILE = env_str("SALESFORCE_CA_FILE")
+
 # HubSpot OAuth through social-auth: the authorize / token URLs are settings so the demo and
 # the tests point them at the HubSpot emulator.
 HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", "https://api.hubapi.com")
