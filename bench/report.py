@@ -16,6 +16,12 @@ HEADLINES = {
     "latency": ("p50_s", "p95_s", "p99_s"),
     "idle": ("cpu_ms_per_run", "queries_per_run"),
     "echo": ("writes",),
+    "dynamics_writes": (
+        "bulk_records_per_s",
+        "batch_records_per_s",
+        "bulk_dynamics_calls_per_record",
+        "batch_dynamics_calls_per_record",
+    ),
 }
 
 

@@ -128,6 +128,53 @@ def _backfill_pair(opts: BenchOptions, system: str) -> dict[str, Any]:
         lab.stop()
 
 
+def dynamics_writes(opts: BenchOptions) -> dict[str, Any]:
+    """A HubSpot -> Dynamics backfill (companies and contacts seeded in HubSpot, created in
+    Dynamics) twice: the connector writing with bulk messages (CreateMultiple...) and with $batch.
+    The connector's default write mode is whichever was faster (docs/benchmarks.md)."""
+    modes = {mode: _dynamics_write_pass(opts, mode) for mode in ("bulk", "batch")}
+    figures = {
+        f"{mode}_{name}": result[name]
+        for mode, result in modes.items()
+        for name in ("records_per_s", "api_calls_per_record", "dynamics_calls_per_record")
+    }
+    faster = max(modes, key=lambda mode: modes[mode]["records_per_s"])
+    return {**figures, "faster": faster, "modes": modes}
+
+
+def _dynamics_write_pass(opts: BenchOptions, write_mode: str) -> dict[str, Any]:
+    lab = labs.build_lab("dynamics", latency_ms=opts.latency_ms, limits=True, objects=labs.BACKFILL_OBJECTS["dynamics"])
+    try:
+        connection = lab.integration.other_connection  # the connector reads its write mode from here
+        connection.config = {**connection.config, "write_mode": write_mode}
+        connection.save(update_fields=["config"])
+        labs.seed_hubspot(lab, opts.records)
+        lab.reset_counters()
+        child = sync_in_child(lab.integration, child_environment(opts.database))
+        run = SyncRun.objects.get(pk=child.output["run"])
+        calls = ApiCalls.read(lab.emulators)
+        records = _created(run)
+        run_seconds = (run.finished_at - run.started_at).total_seconds()
+        dynamics_calls = lab.other.emulator.counters()["total"]
+        return {
+            "write_mode": write_mode,
+            "records": records,
+            "in_dynamics": lab.other.emulator.count("contacts") + lab.other.emulator.count("accounts"),
+            "run_status": run.status,
+            "run_s": round(run_seconds, 2),
+            "records_per_s": round(records / run_seconds if run_seconds else 0.0, 1),
+            "api_calls": calls.total(),
+            "api_calls_per_record": round(calls.total() / max(records, 1), 4),
+            "dynamics_calls_per_record": round(dynamics_calls / max(records, 1), 4),
+            "api_calls_per_record_by_endpoint": calls.per_record(records),
+            "peak_rss_mb": round(child.peak_rss_mb, 1),
+            "worker_cpu_s": round(child.cpu_s, 2),
+            "latency_ms": list(opts.latency_ms),
+        }
+    finally:
+        lab.stop()
+
+
 # --- engine ----------------------------------------------------------------------------------------------
 def engine(opts: BenchOptions) -> dict[str, Any]:
     """The same backfill with latency 0 and limits off, in this thread: CPU per record, and a
@@ -443,4 +490,5 @@ SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "latency": latency,
     "idle": idle,
     "echo": echo,
+    "dynamics_writes": dynamics_writes,
 }

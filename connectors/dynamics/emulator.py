@@ -171,6 +171,7 @@ class DynamicsEmulator(Emulator):
         self.version = 1000
         self.last_modified = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
         self.endpoints: list[ServiceEndpoint] = []
+        self.bulk_tables = BULK_TABLES  # tests empty it to see clients fall back to $batch
         self.webhook_sender = WebhookSender()
         self._undo: _Undo | None = None
         self._current_user: str | None = None
@@ -1266,7 +1267,7 @@ class DynamicsEmulator(Emulator):
         and answers that Target's error, naming its index); Create and Update webhooks fire per record."""
         entity = self._entity_for_set(request.params["set"])
         message = request.params["message"]
-        if entity.logical not in BULK_TABLES:
+        if entity.logical not in self.bulk_tables:
             raise ApiError(400, "0x80040800", f"The '{message}' message is not supported for the '{entity.logical}' entity.")
         targets = request.json_object().get("Targets")
         if not isinstance(targets, list) or not targets or not all(isinstance(t, dict) for t in targets):

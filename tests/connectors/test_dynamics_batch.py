@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.base import ErrorKind, WriteInput
+from connectors.base import ConnectorError, ErrorKind, WriteInput
 from connectors.dynamics import batch as batchfmt
 from connectors.dynamics.batch import BatchRequest, ChangeSet, ChangeSetResult, OperationResult
 from connectors.dynamics.connector import DynamicsConnector
@@ -184,7 +184,7 @@ def connector_for(emulator: DynamicsEmulator, **kwargs) -> DynamicsConnector:
 
 
 def test_connector_writes_a_page_of_creates_in_one_batch_call(emulator):
-    connector = connector_for(emulator)
+    connector = connector_for(emulator, write_mode="batch")
     try:
         connector.discover_fields("contacts")
         before = emulator.calls("$batch")
@@ -200,7 +200,7 @@ def test_connector_writes_a_page_of_creates_in_one_batch_call(emulator):
 
 
 def test_connector_reports_the_failing_record_of_a_rolled_back_change_set_and_resends_the_others(emulator):
-    connector = connector_for(emulator, changeset_size=3)  # several records per atomic change set
+    connector = connector_for(emulator, changeset_size=3, write_mode="batch")  # several records per atomic change set
     try:
         inputs = [
             WriteInput({"name": "One"}, ref="1"),
@@ -220,8 +220,9 @@ def test_connector_reports_the_failing_record_of_a_rolled_back_change_set_and_re
         connector.close()
 
 
-def test_upsert_guards_follow_if_match_and_if_none_match(emulator):
-    connector = connector_for(emulator)
+@pytest.mark.parametrize("write_mode", ["bulk", "batch"])
+def test_upsert_guards_follow_if_match_and_if_none_match(emulator, write_mode):
+    connector = connector_for(emulator, write_mode=write_mode)
     existing = emulator.create_record("accounts", {"name": "Existing"})
     missing = "11111111-2222-3333-4444-555555555555"
     try:
@@ -294,8 +295,9 @@ def test_system_users_are_read_only(emulator):
         connector.close()
 
 
-def test_creates_lost_in_transit_are_retried_without_duplicates(emulator):
-    connector = connector_for(emulator)
+@pytest.mark.parametrize("write_mode", ["bulk", "batch"])
+def test_creates_lost_in_transit_are_retried_without_duplicates(emulator, write_mode):
+    connector = connector_for(emulator, write_mode=write_mode)
     try:
         connector.discover_fields("contacts")
         emulator.set_knobs(faults={"drop": 0.5}, seed=11)
@@ -321,15 +323,84 @@ def test_creates_lost_in_transit_are_retried_without_duplicates(emulator):
         connector.close()
 
 
-def test_a_chosen_id_that_already_exists_is_a_conflict_not_a_success(emulator):
+@pytest.mark.parametrize("write_mode", ["bulk", "batch"])
+def test_a_chosen_id_that_already_exists_is_a_conflict_not_a_success(emulator, write_mode):
     existing = emulator.create_record("accounts", {"name": "Existing"})
-    connector = connector_for(emulator)
+    connector = connector_for(emulator, write_mode=write_mode)
     try:
         [result] = connector.create("accounts", [WriteInput({"accountid": existing, "name": "Clash"})])
         assert result.error.kind == ErrorKind.CONFLICT
         assert emulator.record("accounts", existing)["name"] == "Existing"
     finally:
         connector.close()
+
+
+# --- bulk messages (the default write mode) ----------------------------------------------------------
+def test_connector_writes_a_page_of_creates_with_one_create_multiple_call(emulator):
+    connector = connector_for(emulator)
+    try:
+        connector.discover_fields("contacts")
+        emulator.reset_counters()
+        results = connector.create(
+            "contacts", [WriteInput({"lastname": f"P{n}", "emailaddress1": f"p{n}@x.com"}, ref=str(n)) for n in range(250)]
+        )
+        assert emulator.counters()["calls"] == {"POST bulk": 1}
+        assert [r.ref for r in results] == [str(n) for n in range(250)] and all(r.ok for r in results)
+        assert emulator.record("contacts", results[7].id)["emailaddress1"] == "p7@x.com"
+        assert emulator.count("contacts") == 250
+    finally:
+        connector.close()
+
+
+def test_updates_go_as_update_multiple(emulator):
+    ids = [emulator.create_record("accounts", {"name": f"A{n}"}) for n in range(3)]
+    connector = connector_for(emulator)
+    try:
+        connector.discover_fields("accounts")
+        emulator.reset_counters()
+        results = connector.update("accounts", [WriteInput({"name": f"B{n}"}, id=i, ref=str(n)) for n, i in enumerate(ids)])
+        assert all(r.ok for r in results) and [r.id for r in results] == ids
+        assert emulator.counters()["calls"] == {"POST bulk": 1}
+        assert [emulator.record("accounts", i)["name"] for i in ids] == ["B0", "B1", "B2"]
+    finally:
+        connector.close()
+
+
+def test_a_bulk_message_refused_for_one_record_falls_back_to_batch_for_per_record_errors(emulator):
+    connector = connector_for(emulator)
+    try:
+        connector.discover_fields("accounts")
+        emulator.reset_counters()
+        inputs = [WriteInput({"name": "One"}, ref="1"), WriteInput({"name": "Two", "industrycode": "999"}, ref="2")]
+        inputs.append(WriteInput({"name": "Three"}, ref="3"))
+        results = connector.create("accounts", inputs)
+        assert [r.ok for r in results] == [True, False, True]
+        assert results[1].error.kind == ErrorKind.VALIDATION and results[1].error.vendor_code == "0x8004431a"
+        assert sorted(row["name"] for row in emulator.rows["account"].values()) == ["One", "Three"]
+        assert emulator.counters()["calls"] == {"POST bulk": 1, "POST $batch": 1}
+    finally:
+        connector.close()
+
+
+def test_a_table_without_bulk_messages_is_written_with_batch_and_remembered(emulator):
+    emulator.bulk_tables = frozenset()
+    connector = connector_for(emulator)
+    try:
+        connector.discover_fields("accounts")
+        emulator.reset_counters()
+        for round_ in range(2):
+            results = connector.create("accounts", [WriteInput({"name": f"R{round_}-{n}"}) for n in range(3)])
+            assert all(r.ok for r in results)
+        assert emulator.counters()["calls"] == {"POST bulk": 1, "POST $batch": 2}
+        assert emulator.count("accounts") == 6
+    finally:
+        connector.close()
+
+
+def test_an_unknown_write_mode_is_a_configuration_error(emulator):
+    with pytest.raises(ConnectorError) as caught:
+        connector_for(emulator, write_mode="fast")
+    assert caught.value.kind == ErrorKind.CONFIG
 
 
 json_values = st.recursive(
