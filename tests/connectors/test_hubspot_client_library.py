@@ -75,6 +75,8 @@ def test_pages_of_contacts_follow_paging_next_after(hubspot):
 
 def test_search_by_email_and_by_id_keyset(hubspot):
     record_id = create_contact(hubspot, "search.me@example.com", lastname="Searched")
+    for n in range(3):
+        create_contact(hubspot, f"keyset{n}@example.com")
     found = hubspot.crm.contacts.search_api.do_search(
         PublicObjectSearchRequest(
             filter_groups=[FilterGroup(filters=[Filter(property_name="email", operator="EQ", value="search.me@example.com")])],
@@ -112,7 +114,9 @@ def test_batch_create_read_update_and_archive(hubspot):
     )
     assert {r.properties["lastname"] for r in updated.results} == {"Batched"}
     hubspot.crm.contacts.batch_api.archive({"inputs": [{"id": i} for i in ids]})
-    assert all(hubspot.crm.contacts.basic_api.get_page(limit=100).results for _ in [0])
+    live = {r.id for r in hubspot.crm.contacts.basic_api.get_page(limit=100).results}
+    archived = {r.id for r in hubspot.crm.contacts.basic_api.get_page(limit=100, archived=True).results}
+    assert not live & set(ids) and set(ids) <= archived
 
 
 def test_a_batch_with_a_bad_input_is_a_207_with_per_input_errors(hubspot):
