@@ -42,7 +42,8 @@ class O:
     direction: str = B
     system_of_record: str = Side.HUBSPOT
     fields: tuple[F, ...] = field(default_factory=tuple)
-    filter_to_hubspot: tuple[tuple[str, str], ...] = ()  # (field, operator) conditions on records going to HubSpot
+    # (field, operator) or (field, operator, value) conditions on records going to HubSpot
+    filter_to_hubspot: tuple[tuple[str, ...], ...] = ()
 
 
 CONNECTWISE: tuple[O, ...] = (
@@ -291,11 +292,88 @@ SALESFORCE: tuple[O, ...] = (
     ),
 )
 
-DEFAULT_SETS: dict[str, tuple[O, ...]] = {"connectwise": CONNECTWISE, "dynamics": DYNAMICS, "salesforce": SALESFORCE}
+# NetSuite keeps companies and individuals in one record type, customer: `isPerson` tells them
+# apart. Companies go to HubSpot companies, individuals to HubSpot contacts (one way, as leads do
+# for Dynamics); the rule is each object mapping's filter on isPerson, which the customer edits.
+NETSUITE: tuple[O, ...] = (
+    O(
+        "Companies ↔ customers",
+        "companies",
+        "customers",
+        10,
+        "domain",
+        "url",
+        filter_to_hubspot=(("isPerson", "eq", "false"),),
+        fields=(
+            F("name", "companyName", hubspot_type="string", other_type="string"),
+            F("domain", "url", hubspot_type="string", other_type="string"),
+            F("phone", "phone", hubspot_type="phone", other_type="phone"),
+            F("description", "comments", hubspot_type="text", other_type="text"),
+            F("hubspot_owner_id", "salesRep", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+    O(
+        "Contacts",
+        "contacts",
+        "contacts",
+        20,
+        "email",
+        "email",
+        fields=(
+            F("firstname", "firstName", hubspot_type="string", other_type="string"),
+            F("lastname", "lastName", hubspot_type="string", other_type="string"),
+            F("email", "email", hubspot_type="email", other_type="email"),
+            F("phone", "phone", hubspot_type="phone", other_type="phone"),
+            F("mobilephone", "mobilePhone", hubspot_type="phone", other_type="phone"),
+            F("jobtitle", "title", hubspot_type="string", other_type="string"),
+            F("company", "company", "association", hubspot_type="reference", other_type="reference"),
+        ),
+    ),
+    O(
+        "Individual customers → contacts",
+        "contacts",
+        "customers",
+        25,
+        "email",
+        "email",
+        direction=TO_HS,
+        system_of_record=Side.OTHER,
+        filter_to_hubspot=(("isPerson", "eq", "true"),),
+        fields=(
+            F("firstname", "firstName", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("lastname", "lastName", direction=TO_HS, hubspot_type="string", other_type="string"),
+            F("email", "email", direction=TO_HS, hubspot_type="email", other_type="email"),
+            F("phone", "phone", direction=TO_HS, hubspot_type="phone", other_type="phone"),
+            F("hubspot_owner_id", "salesRep", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+    O(
+        "Deals ↔ opportunities",
+        "deals",
+        "opportunities",
+        30,
+        fields=(
+            F("dealname", "title", hubspot_type="string", other_type="string"),
+            F("amount", "projectedTotal", hubspot_type="number", other_type="number"),
+            F("closedate", "expectedCloseDate", hubspot_type="datetime", other_type="date"),
+            F("description", "memo", hubspot_type="text", other_type="text"),
+            F("company", "entity", "association", hubspot_type="reference", other_type="reference"),
+            F("hubspot_owner_id", "salesRep", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    ),
+)
+
+DEFAULT_SETS: dict[str, tuple[O, ...]] = {
+    "connectwise": CONNECTWISE,
+    "dynamics": DYNAMICS,
+    "salesforce": SALESFORCE,
+    "netsuite": NETSUITE,
+}
 
 
-def _filter(conditions: tuple[tuple[str, str], ...]) -> dict:
-    return {"match": "all", "conditions": [{"field": f, "operator": op} for f, op in conditions]} if conditions else {}
+def _filter(conditions: tuple[tuple[str, ...], ...]) -> dict:
+    rows = [{"field": c[0], "operator": c[1], **({"value": c[2]} if len(c) > 2 else {})} for c in conditions]
+    return {"match": "all", "conditions": rows} if rows else {}
 
 
 def default_set_for(system: str) -> tuple[O, ...]:

@@ -193,12 +193,17 @@ DEFAULT_RULES: dict[tuple[str, str, str], list[dict[str, Any]]] = {
     ("salesforce", "contacts", "Contact"): [_key(("email", "Email", "email"))],
     ("salesforce", "contacts", "Lead"): [_key(("email", "Email", "email"))],
     ("salesforce", "deals", "Opportunity"): [_key(("dealname", "Name", "name"), ("company", "AccountId", LINK))],
+    ("netsuite", "companies", "customers"): [_key(("domain", "url", "domain")), _key(("name", "companyName", "name"))],
+    ("netsuite", "contacts", "contacts"): [_key(("email", "email", "email"))],
+    ("netsuite", "contacts", "customers"): [_key(("email", "email", "email"))],
+    ("netsuite", "deals", "opportunities"): [_key(("dealname", "title", "name"), ("company", "entity", LINK))],
 }
 # Offered in the editor as an extra field of the deal key ("optionally close date").
 CLOSE_DATE_FIELD: dict[str, KeyField] = {
     "connectwise": KeyField("closedate", "expectedCloseDate", "date"),
     "dynamics": KeyField("closedate", "estimatedclosedate", "date"),
     "salesforce": KeyField("closedate", "CloseDate", "date"),
+    "netsuite": KeyField("closedate", "expectedCloseDate", "date"),
 }
 
 

@@ -18,6 +18,7 @@ from syncsmart.engine.jobs import run_slice
 from syncsmart.models import SyncRun
 from tests.factories import ConnectionFactory, TenantFactory
 from tests.connectors.hubspot_harness import fast_retry
+from tests.engine.netsuite_support import make_netsuite
 from tests.engine.salesforce_support import make_salesforce
 
 _hosts = itertools.count(1)
@@ -72,7 +73,7 @@ class Pair:
             http.unmount(url)
 
 
-READ_ROUTES = ("search", "batch/read", "oauth", "token")
+READ_ROUTES = ("search", "batch/read", "oauth", "token", "suiteql")  # SuiteQL is a POST that reads
 
 
 def write_calls(emulator) -> int:
@@ -113,6 +114,8 @@ def build_pair(other_system: str = "connectwise", **integration_options: Any) ->
         other, other_url, config, secrets = make_connectwise()
     elif other_system == "salesforce":
         other, other_url, config, secrets, tokens = make_salesforce()
+    elif other_system == "netsuite":
+        other, other_url, config, secrets = make_netsuite()
     else:
         from tests.engine.dynamics_support import make_dynamics
 
@@ -162,5 +165,12 @@ def dyn_pair(db):
 @pytest.fixture
 def sf_pair(db):
     pair = build_pair("salesforce")
+    yield pair
+    pair.close()
+
+
+@pytest.fixture
+def ns_pair(db):
+    pair = build_pair("netsuite")
     yield pair
     pair.close()
