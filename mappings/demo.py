@@ -4,7 +4,7 @@ Called by syncsmart.demo_data.connect_demo_tenant from `python3 -m syncsmart run
 emulators are serving on local ports. For each emulator it creates (or re-points, on a
 restart) the tenant's connection with the emulator's credentials, tests it and discovers its
 fields; then it creates one integration per other system (HubSpot ↔ ConnectWise, HubSpot ↔
-Dynamics) with the default mappings, a one-minute schedule and the main switch on, so the
+Dynamics, HubSpot ↔ Salesforce) with the default mappings, a one-minute schedule and the main switch on, so the
 first sync starts as soon as the worker cluster is up.
 
 Test mode is OFF for the demo integrations: the emulators hold only demo data, and a
@@ -52,7 +52,12 @@ def _dynamics(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return dict(config), dict(credentials)
 
 
-CONFIG_BUILDERS = {"hubspot": _hubspot, "connectwise": _connectwise, "dynamics": _dynamics}
+def _salesforce(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    config, credentials = emulator.connection_settings(base_url)  # the JWT bearer flow: no browser needed
+    return dict(config), dict(credentials)
+
+
+CONFIG_BUILDERS = {"hubspot": _hubspot, "connectwise": _connectwise, "dynamics": _dynamics, "salesforce": _salesforce}
 
 
 def demo_connection(tenant: Tenant, system: str, emulator, base_url: str) -> Connection:
@@ -122,7 +127,7 @@ def connect(tenant: Tenant, running_emulators: Iterable, site_url: str) -> list[
     hubspot = connections.get("hubspot")
     if hubspot is None:
         return lines + ["No HubSpot emulator is running, so no integration was set up."]
-    for system in ("connectwise", "dynamics"):
+    for system in ("connectwise", "dynamics", "salesforce"):
         if system not in connections:
             continue
         integration = demo_integration(tenant, hubspot, connections[system])

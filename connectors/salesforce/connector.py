@@ -38,6 +38,7 @@ from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import httpx
+import jwt
 
 from connectors.base import (
     ConnectionTest,
@@ -277,10 +278,8 @@ class SalesforceConnector(Connector):
         instance_url = session.instance_url or config.get("instance_url") or ""
         environment = getattr(connection, "environment", "production") or "production"
         if not instance_url and credentials.get("private_key") and config.get("client_id") and config.get("username"):
-            from connectors.salesforce.forms import jwt_connector  # forms imports this module
-
             kwargs.setdefault("verify", config.get("ca_file") or True)
-            return jwt_connector(config, credentials["private_key"], environment, transport=transport, limiter=limiter, **kwargs)
+            return cls.from_jwt(config, credentials["private_key"], environment, transport=transport, limiter=limiter, **kwargs)
         can_sign_in = session.access_token or credentials.get("private_key") or session.refresh_token
         if not config.get("client_id") or not instance_url or not can_sign_in:
             raise ConnectorError(
@@ -314,6 +313,39 @@ class SalesforceConnector(Connector):
             overlap_seconds=float(config.get("overlap_seconds", DEFAULT_OVERLAP_SECONDS)),
             on_session=persist,
             on_reconnect_needed=reconnect,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_jwt(cls, config: Mapping[str, Any], private_key: str, environment: str, **kwargs: Any) -> "SalesforceConnector":
+        """Sign in with the JWT bearer flow first (the token answer names the instance URL), then build
+        the connector on that instance."""
+        login_url = oauth.login_url_for(environment, config.get("login_url") or None)
+        audience = limits.TEST_URL if environment == "sandbox" else limits.LOGIN_URL
+        token_http = VendorHttp(
+            login_url,
+            system="Salesforce login",
+            error_parser=oauth.token_error,
+            transport=kwargs.get("transport"),
+            verify=kwargs.get("verify", True),
+            retry=kwargs.get("retry"),
+        )
+        try:
+            session = oauth.jwt_bearer(token_http, config["client_id"], config["username"], private_key, audience)
+        except (ValueError, jwt.PyJWTError):  # an unreadable key: say so, never echo it
+            raise ConnectorError(
+                "The private key cannot be read: paste the PEM key whose certificate the connected app holds.", ErrorKind.CONFIG
+            ) from None
+        finally:
+            token_http.close()
+        return cls(
+            session.instance_url,
+            client_id=config["client_id"],
+            access_token=session.access_token,
+            username=config["username"],
+            private_key=private_key,
+            environment=environment,
+            login_url=login_url,
             **kwargs,
         )
 

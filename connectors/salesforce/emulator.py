@@ -82,6 +82,8 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.emulation import Emulator, Request, Response, json_response, public
 from connectors.salesforce import limits, soql
@@ -263,6 +265,7 @@ class SalesforceEmulator(Emulator):
         self.sequence = 0
         self.clock = _Clock()
         self.serving_tls = False
+        self._demo_key: str | None = None
         super().__init__(**knobs)
         self.integration_user = self.add_user(username, "Integration", "User")
         if seed_size:
@@ -1410,6 +1413,25 @@ class SalesforceEmulator(Emulator):
                         "OwnerId": owner,
                     },
                 )
+
+    # --- the demo -------------------------------------------------------------------------------------------
+    @classmethod
+    def demo(cls, seed_size: int = 0) -> "SalesforceEmulator":
+        """The demo org: a sandbox (the demo connection's environment) with demo data."""
+        return cls(seed_size=seed_size, sandbox=True)
+
+    def connection_settings(self, base_url: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(Connection.config, Connection.credentials) for a server-to-server connection to this org at
+        `base_url`: the JWT bearer flow with a key pair made here, its certificate registered on the app."""
+        if self._demo_key is None:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = serialization.PrivateFormat.PKCS8
+            self._demo_key = key.private_bytes(serialization.Encoding.PEM, pem, serialization.NoEncryption()).decode()
+            public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.register_jwt_certificate(public)
+        username = self.rows["User"][self.integration_user]["Username"]
+        config = {"client_id": self.consumer_key, "username": username, "login_url": base_url, "instance_url": base_url}
+        return config, {"private_key": self._demo_key}
 
     # --- serving -------------------------------------------------------------------------------------------
     def serve(self, host: str = "127.0.0.1", port: int = 0, tls: bool = False, ca_file=None):

@@ -22,3 +22,14 @@ def hubspot_oauth_env(base_url: str) -> dict[str, str]:
         "HUBSPOT_ACCESS_TOKEN_URL": base + "/oauth/v1/token",
         "HUBSPOT_USER_DATA_URL": base + "/oauth/v1/access-tokens/",
     }
+
+
+def salesforce_oauth_env(base_url: str) -> dict[str, str]:
+    """The installer's "Sign in with Salesforce" pointed at the Salesforce emulator (its consent page)."""
+    from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET
+
+    return {
+        "SALESFORCE_CLIENT_ID": DEFAULT_CONSUMER_KEY,
+        "SALESFORCE_CLIENT_SECRET": DEFAULT_CONSUMER_SECRET,
+        "SALESFORCE_LOGIN_URL": base_url.rstrip("/"),
+    }

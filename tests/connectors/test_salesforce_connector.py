@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connectors.base import ErrorKind, FieldType, WriteInput
 from connectors.salesforce.connector import DailyBudget, SalesforceConnector
 from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_USERNAME, SalesforceEmulator
+from connectors.salesforce.forms import SalesforceCredentialsForm
 from tests.connectors.hubspot_harness import fast_retry
 from tests.connectors.salesforce_harness import IN_PROCESS_BASE, NoLimit, salesforce_connector
 
@@ -204,3 +205,18 @@ def test_connector_over_https_trusting_the_emulator_ca(emulator, tmp_path):
             connector.close()
     finally:
         running.stop()
+
+
+def test_the_jwt_credential_form_signs_in_and_explains_a_bad_key(emulator):
+    config, credentials = emulator.connection_settings(IN_PROCESS_BASE)
+    data = {"client_id": config["client_id"], "username": config["username"], "private_key": credentials["private_key"]}
+    form = SalesforceCredentialsForm(data=data)
+    assert form.is_valid(), form.errors
+    # No login URL typed: production's login.salesforce.com (answered here by the emulator's transport).
+    good = form.test_connection(transport=emulator.transport(), retry=fast_retry(), limiter=NoLimit())
+    assert good.ok and "production org" in good.message, good.message
+    assert "login_url" in SalesforceCredentialsForm(data={**data, "login_url": "https://evil.example.com"}).errors
+    bad = SalesforceCredentialsForm(data={**data, "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"})
+    assert bad.is_valid(), bad.errors
+    result = bad.test_connection(transport=emulator.transport(), retry=fast_retry(), limiter=NoLimit())
+    assert not result.ok and "private key cannot be read" in result.message and "AAAA" not in result.message

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             "--emulator-port-base",
             type=int,
             default=int(os.environ.get("SYNCSMART_EMULATOR_PORT_BASE", "8101")),
-            help="HubSpot on this port, ConnectWise on +1, Dynamics on +2 (0: any free ports)",
+            help="HubSpot on this port, ConnectWise on +1, Dynamics on +2, Salesforce on +3 (0: any free ports)",
         )
         parser.add_argument(
             "--seed-size",
@@ -64,6 +64,12 @@ class Command(BaseCommand):
 
             # The installer's "Connect HubSpot" goes to the HubSpot emulator's consent page.
             child_env = hubspot_oauth_env(hubspot.base_url)
+        salesforce = next((r for r in emulators if r.emulator.system == "salesforce"), None)
+        if salesforce is not None:
+            from tenants.onboarding.demo import salesforce_oauth_env
+
+            # The installer's "Sign in with Salesforce" goes to the Salesforce emulator's consent page.
+            child_env.update(salesforce_oauth_env(salesforce.base_url))
         children = self._start_children(options, child_env)
         self._print_installer_credentials(emulators)
         url = f"http://{options['host']}:{options['port']}/"
@@ -116,6 +122,11 @@ class Command(BaseCommand):
                     f"  Installer, Dynamics emulator: org URL {config['org_url']}, tenant id {config['tenant_id']}, "
                     f"client id {config['client_id']}, client secret {credentials['client_secret']}, "
                     f"token endpoint base {config['token_url_base']}"
+                )
+            elif running.emulator.system == "salesforce":
+                self.stdout.write(
+                    f"  Installer, Salesforce emulator: choose Salesforce, then “Sign in with Salesforce” (consent page at "
+                    f"{running.base_url}, either environment)"
                 )
 
     def _demo_password(self) -> str:
