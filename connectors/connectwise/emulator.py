@@ -26,6 +26,11 @@ What it emulates, from ConnectWise's developer documentation:
   25, at most 1,000: larger sizes are cut to 1,000), `Link` headers (first / prev / next /
   last), and forward-only paging with the `pagination-type: forward-only` header and `pageId`
   (id > pageId, ordered by id, only rel="next"); malformed conditions are a 400, never a crash;
+- every route answers with or without a trailing slash (`/company/companies/`, as connectpyse and
+  other clients send it); API version negotiation through `Accept: application/vnd.connectwise.com+json;
+  version=2022.1`: no version means the newest, a version from 2019.1 up to this server's is
+  answered, a newer one gets the newest, the retired 3.0.x numbering or a version that is not
+  YYYY.N is a 400;
 - validation errors as ConnectWise writes them: 400 {code: "InvalidObject", message,
   errors: [{code, message, resource, field}]}, e.g. a contact without a company or an
   opportunity without a contact; unknown status / type / stage / member ids; duplicate company
@@ -53,9 +58,19 @@ What it does NOT emulate:
   for the vendor's own behaviour; it requires no `site` on companies and defaults an
   opportunity's primarySalesRep to the API member, where real ConnectWise may ask for them;
 - the exact wording and `code` values of every ConnectWise error (the shape is faithful, the
-  words are ours), `Accept` version negotiation, and callback levels other than "owner" (all
-  records of a type) and "company" (records of one company);
+  words are ours), and callback levels other than "owner" (all records of a type) and "company"
+  (records of one company);
+- per-version models: every accepted API version gets the same (current) model of each record;
+  what a retired version answers on the real server (we answer 400) is not documented;
 - where the signing key is really served from (the payload's key_url points at this emulator).
+
+Where it follows observed behaviour over the documentation (with the evidence):
+- list URLs with a trailing slash reach the resource (connectpyse builds every URL that way and
+  works against ConnectWise; tests/connectors/test_connectwise_client_library.py);
+- pageSize above 1,000 is cut to 1,000 rather than refused (the developer guide's "maximum of
+  1000"; clients such as connectpyse pass larger values and get 1,000 back);
+- a record's `customFields` always lists every custom field of its screen, null when unset (as
+  ConnectWise answers; the docs show only set values).
 """
 
 from __future__ import annotations

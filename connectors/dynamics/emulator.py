@@ -13,8 +13,11 @@ What it does, after Microsoft's Web API documentation:
   AttributeMetadata with $expand=OptionSet (localized labels 1033 + 1031, UserLocalizedLabel).
 - Tables account, contact, lead, opportunity, systemuser: GET collection with $select,
   $filter (see odata.py), $orderby, $top, $count, $expand of single-valued lookups,
-  `Prefer: odata.maxpagesize` paging with @odata.nextLink, `Prefer: odata.include-annotations`
-  (lookuplogicalname and FormattedValue); GET/PATCH/DELETE by id; POST create (204 with
+  `Prefer: odata.maxpagesize` paging with @odata.nextLink carrying a paging cookie
+  ($skiptoken=<cookie pagenumber="2" pagingcookie="..."/>, the page's last values of the
+  ordering columns and the primary key, so later pages resume after the last row read, not at an
+  offset), `Prefer: odata.include-annotations` (lookuplogicalname and FormattedValue of option
+  sets and lookups); GET/PATCH/DELETE by id; POST create (204 with
   OData-EntityId, or 201 with `Prefer: return=representation`); PATCH is an upsert unless
   `If-Match: *` (update only, 404 when missing) or `If-None-Match: *` (create only, 412 when present);
   lookups read as `_x_value` and written with `nav@odata.bind` ("/accounts(id)"; "$1" inside a
@@ -25,6 +28,12 @@ What it does, after Microsoft's Web API documentation:
 - $batch: multipart/mixed with change sets (<= 1,000 operations); a change set is atomic (a
   failing operation rolls back the others and the batch answers with that operation's error,
   Content-ID included); processing stops at the first failure unless `Prefer: odata.continue-on-error`.
+- Bulk messages on account, contact, lead and opportunity: POST {set}/Microsoft.Dynamics.CRM.
+  CreateMultiple (200 {Ids}), UpdateMultiple and UpsertMultiple (204) with {"Targets": [...]};
+  every Target needs "@odata.type"; Update / Upsert name a record once at most (by primary key or
+  "@odata.id"); as on standard tables a failure rolls every Target back and answers the failing
+  Target's error (its index in the message); Create and Update webhooks fire per record;
+  systemuser answers 0x80040800 (message not supported), so clients fall back to $batch.
 - Service protection limits per user: 6,000 requests per 300 s and 52 concurrent requests,
   429 with Retry-After and the Dataverse error codes; x-ms-ratelimit-burst-remaining-xrm-requests
   and x-ms-ratelimit-time-remaining-xrm-requests headers.
@@ -41,14 +50,23 @@ What it does not emulate: the 20-minute combined execution-time limit (the time-
 header is constant); real JWT access tokens (tokens are opaque); security roles and
 privileges (every authenticated app may do everything); $apply, $search, lambda operators
 (any/all), collection-valued navigation and $expand of collections, nested $filter inside
-$expand; $skiptoken paging cookies (the skiptoken is an opaque offset, so rows inserted
-mid-paging of a plain, untracked query may shift pages, unlike the real paging cookie);
-alternate keys; duplicate detection; business rules, plug-ins and workflows; webhooks for
+$expand; alternate keys (UpsertMultiple and PATCH address rows by primary key only); bulk
+messages' limits (Microsoft documents no fixed number of Targets, only the 2-minute execution
+limit this emulator does not model), elastic tables' partial success, DeleteMultiple; paging
+cookies with first/last GUIDs in braces (ours are bare) and page numbers that the server checks; duplicate detection; business rules, plug-ins and workflows; webhooks for
 messages other than Create, Update and Delete, the 256 KB trimming of large
 contexts (x-ms-dynamics-msg-size-exceeded); change-tracking retention other than the
 `change_retention` knob; polymorphic lookups beyond the customer lookup's account/contact
 targets (ownerid accepts systemusers only, not teams); batch requests count as one request
-toward the limits; metadata for tables and columns beyond the curated set in schema.py.
+toward the limits (a bulk message too); metadata for tables and columns beyond the curated set
+in schema.py; the exact wording of most error messages (codes and shape are Dataverse's).
+
+Where it follows observed behaviour over the documentation (with the evidence):
+- a bulk message's error names the failing Target's index in its message (Dataverse's answer
+  identifies the record; the reference does not spell the wording);
+- `$orderby` sorts text case-insensitively, as SQL Server's default collation does on Dataverse;
+- PowerPlatform-Dataverse-Client's create/update of lists (CreateMultiple / UpdateMultiple) and
+  list_pages paging run unchanged against it (tests/connectors/test_dynamics_client_library.py).
 """
 
 from __future__ import annotations

@@ -13,14 +13,22 @@ What it emulates:
   with a search-index lag knob: a change becomes searchable `search_lag_ms` after it happens;
 - validation: unknown property, invalid dropdown option, duplicate contact e-mail (409 "Contact
   already exists. Existing ID: N"), duplicate value of a unique property;
-- /crm/v3/properties/{type} (list, get, create, update options), /crm/v3/owners,
-  /crm/v3/pipelines/deals, /crm/v4 associations (default association, batch read / associate /
-  archive, per-record list), /account-info/v3/details;
+- /crm/v3/properties/{type} (list, get, create with type / fieldType validation and a Location
+  header, update options), /crm/v3/owners (type PERSON / QUEUE, `email`, `archived`, paging; get
+  by id or `idProperty=userId`), /crm/v3/pipelines/deals, /crm/v4 associations (default
+  association with startedAt / completedAt, batch read / associate / archive, per-record list
+  paged by `limit` <= 500 / `after`), /account-info/v3/details;
 - /oauth/authorize (consent page on the "app host"), POST /oauth/v1/token (authorization_code and
-  refresh_token grants; invalid_grant bodies), GET /oauth/v1/access-tokens/{token}; private-app
+  refresh_token grants; answers carry token_use, hub_id, user_id, scopes; errors carry category),
+  GET /oauth/v1/access-tokens/{token} and /refresh-tokens/{token} (scopes, user_id); private-app
   tokens (Bearer pat-...);
-- error bodies {status, message, correlationId, category}; ten-secondly and daily limits with
-  X-HubSpot-RateLimit-* headers and 429 bodies naming the policy; search at 5 requests/s;
+- error bodies {status, message, correlationId, category}; malformed input of any kind (broken
+  JSON, `limit=abc`, `after=abc`, a body of the wrong shape, a non-numeric value in a number or
+  date search filter) is a 400 VALIDATION_ERROR in that shape, never a 500;
+- limits: private apps 100 per 10 s (`per_10s`) and the daily limit with the daily headers;
+  OAuth apps 110 per 10 s (`oauth_per_10s`), no daily limit and no daily headers; associations v4
+  batch endpoints exempt from the ten-secondly limit; search at 5 requests/s without rate-limit
+  headers; 429 bodies naming the policy;
 - webhooks v3 to a subscribed URL, signed with X-HubSpot-Signature-v3, batched per API call;
 - the shared knobs of connectors.emulation (latency, limits, faults, counters) and a controllable
   clock (`freeze_clock`, `advance_clock`) so tests need no sleeps.
@@ -38,12 +46,28 @@ POST /_emulator/webhooks {target_url, client_secret}, /_emulator/seed {size}, /_
 Webhooks v3 management (app settings and event subscriptions) lives in emulator_webhooks.py;
 merges, restores and associationChange events in emulator_lifecycle.py.
 
-What it does NOT emulate: other object types (tickets, products, line items, engagements,
-custom objects), GDPR delete, property groups' CRUD, calculated properties, list
-memberships, associations labels beyond the default types, the v1 / v2 signatures, property history, `propertiesWithHistory`, search over
-associations, sorting on more than one property, a per-portal multi-tenant model (one portal per
-emulator), token scopes enforcement, and HubSpot's unspecified ordering of batch results (ours
-follow input order).
+Where it follows HubSpot's observed behaviour over the published spec (with the evidence):
+- a requested property that has no value comes back as null, an unknown one is left out (the
+  objects reference: "if any of the specified properties are not present... they will be
+  ignored"; hubspot-api-client keeps the nulls it receives; tests/connectors/test_hubspot_client_library.py);
+- associations v4 `toObjectId` is a JSON integer (the spec's int64; hubspot-api-client's model
+  says str and converts, test_hubspot_client_library.py);
+- OAuth token errors keep HubSpot's observed `status` (BAD_REFRESH_TOKEN...) and the OAuth
+  `error` / `error_description` beside the spec's required category / correlationId / message;
+- search answers carry no X-HubSpot-RateLimit-* headers ("API usage guidelines": search limits
+  are separate and not reported in the standard headers);
+- a duplicate contact e-mail is a 409 "Contact already exists. Existing ID: N" (the message
+  HubSpot sends and its community answers quote; the spec only says "error");
+- the property type / fieldType pairs accepted are those the "Properties" guide lists.
+
+What it does NOT emulate (not faithful): other object types (tickets, products, line items,
+engagements, custom objects), GDPR delete, property groups' CRUD, calculated properties, list
+memberships, association labels beyond the default types, the v1 / v2 signatures, property
+history and `propertiesWithHistory`, search over associations, sorting on more than one property,
+a per-portal multi-tenant model (one portal per emulator), token scopes enforcement, the exact
+wording of 400 messages for malformed input (the shape and category are HubSpot's), HubSpot's
+unspecified ordering of batch results (ours follow input order), the Professional / Enterprise
+limits (190 per 10 s, larger daily limits: knobs, not tiers), and the client-credentials grant.
 """
 
 from __future__ import annotations
