@@ -206,6 +206,23 @@ class IntegrationSerializer(serializers.ModelSerializer):
         return RunSummarySerializer(runs[0]).data if runs else None
 
 
+class IntegrationCreateSerializer(serializers.Serializer):
+    """POST /api/integrations/: what the installer's last step does — the integration between two of
+    the tenant's connections, its default mappings installed unless asked not to. It starts switched
+    off; the main switch endpoint turns it on (as a person would after checking the mappings)."""
+
+    hubspot_connection = serializers.UUIDField(help_text="Id of the tenant's HubSpot connection.")
+    other_connection = serializers.UUIDField(help_text="Id of the tenant's connection to the other system.")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.SANDBOX)
+    test_mode = serializers.BooleanField(default=True)
+    block_free_emails = serializers.BooleanField(default=True)
+    schedule_minutes = serializers.IntegerField(default=5, min_value=1)
+    install_defaults = serializers.BooleanField(
+        default=True, help_text="Install the default object and field mappings for the pair of systems."
+    )
+
+
 class MainSwitchSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(help_text="true switches the sync on, false switches it off.")
 

@@ -67,7 +67,9 @@ def _list_doc(query: type, description: str) -> dict:
         description="Change standard options, test mode or the schedule (the main switch has its own endpoint)."
     ),
 )
-class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantViewSet):
+class IntegrationViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantViewSet
+):
     model = Integration
     serializer_class = s.IntegrationSerializer
     query_serializer = s.IntegrationQuery
@@ -90,6 +92,34 @@ class IntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
 
     def perform_update(self, serializer) -> None:
         actions.update_integration(serializer.instance, self.actor, **serializer.validated_data)
+
+    @extend_schema(
+        request=s.IntegrationCreateSerializer,
+        responses={201: s.IntegrationSerializer},
+        description="Create an integration between two of your connections, with the default mappings "
+        "(as the installer's last step does). It starts switched off: POST .../switch/ turns it on.",
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        body = s.IntegrationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        connections = tenant_queryset(self.request.tenant, Connection)
+        hubspot = connections.filter(pk=data.pop("hubspot_connection"), system="hubspot").first()
+        other = connections.filter(pk=data.pop("other_connection")).exclude(system="hubspot").first()
+        problems = {}
+        if hubspot is None:
+            problems["hubspot_connection"] = ["Not a HubSpot connection of this tenant."]
+        if other is None:
+            problems["other_connection"] = ["Not a connection of this tenant to a system other than HubSpot."]
+        if problems:
+            raise exceptions.ValidationError(problems)
+        install = data.pop("install_defaults")
+        # The model's own validation (syncsmart.api.errors turns its ValidationError into a 400).
+        integration = actions.create_integration(
+            self.request.tenant, self.actor, hubspot, other, install_defaults_now=install, **data
+        )
+        integration = self.get_queryset().get(pk=integration.pk)
+        return Response(s.IntegrationSerializer(integration, context=self.get_serializer_context()).data, status=201)
 
     def _object_mapping_of(self, integration: Integration, mapping_id: int | None) -> ObjectMapping | None:
         if mapping_id is None:

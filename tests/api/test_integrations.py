@@ -8,6 +8,7 @@ from mappings.models import Integration
 from syncsmart.models import SyncRun
 from tenants.models import AuditLog
 from tests.api.conftest import error_of, run_is_queued
+from tests.factories import ConnectionFactory
 from tests.api.factories import SECRET, IntegrationFactory, ObjectMappingFactory, SyncRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +157,61 @@ def test_historical_sync_rejects_a_bad_date(api, integration):
     response = api.admin.post(f"/api/integrations/{integration.pk}/historical-sync/", {"since": "31/01/2025"})
     assert response.status_code == 400
     assert "since" in error_of(response)["fields"]
+
+
+# --- creating an integration (what the installer's last step does) -------------------------
+
+
+@pytest.fixture
+def two_connections(api):
+    return ConnectionFactory(tenant=api.tenant, system="hubspot"), ConnectionFactory(tenant=api.tenant, system="connectwise")
+
+
+def test_create_an_integration_with_its_default_mappings(api, two_connections):
+    hub, cw = two_connections
+    response = api.admin.post(
+        "/api/integrations/",
+        {"hubspot_connection": str(hub.pk), "other_connection": str(cw.pk), "schedule_minutes": 15},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["other_system"] == "connectwise" and body["enabled"] is False and body["test_mode"] is True
+    assert body["schedule_minutes"] == 15
+    integration = Integration.objects.get(pk=body["id"])
+    assert integration.object_mappings.filter(is_default=True).exists()
+    assert integration.object_mappings.get(hubspot_object="contacts").field_mappings.exists()
+    assert AuditLog.objects.filter(tenant=api.tenant, action="integration.created").exists()
+
+
+def test_create_without_defaults_makes_an_empty_integration(api, two_connections):
+    hub, cw = two_connections
+    response = api.admin.post(
+        "/api/integrations/",
+        {"hubspot_connection": str(hub.pk), "other_connection": str(cw.pk), "install_defaults": False},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert not Integration.objects.get(pk=response.json()["id"]).object_mappings.exists()
+
+
+def test_create_refuses_connections_of_another_tenant_or_the_wrong_system(api, two_connections):
+    hub, cw = two_connections
+    theirs = ConnectionFactory(tenant=api.other_tenant, system="connectwise")
+    response = api.admin.post(
+        "/api/integrations/", {"hubspot_connection": str(cw.pk), "other_connection": str(theirs.pk)}, format="json"
+    )
+    assert response.status_code == 400
+    errors = response.json()
+    assert "Not a HubSpot connection of this tenant." in str(errors) and "Not a connection of this tenant" in str(errors)
+    assert api.admin.post("/api/integrations/", {"hubspot_connection": "nonsense"}, format="json").status_code == 400
+    assert not Integration.objects.filter(tenant=api.tenant).exists()
+
+
+def test_a_read_only_token_cannot_create_an_integration(api, two_connections):
+    hub, cw = two_connections
+    response = api.viewer.post(
+        "/api/integrations/", {"hubspot_connection": str(hub.pk), "other_connection": str(cw.pk)}, format="json"
+    )
+    assert response.status_code == 403
+    assert not Integration.objects.exists()
