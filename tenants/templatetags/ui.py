@@ -69,3 +69,22 @@ def direction_words(direction: str, other_label: str) -> str:
         "to_other": f"HubSpot to {other_label} only",
         "to_hubspot": f"{other_label} to HubSpot only",
     }.get(str(direction), str(direction))
+
+
+# A run's count names in words ("3 waiting for a parent", not "3 deferred").
+COUNT_WORDS = {
+    "created": "created",
+    "updated": "updated",
+    "linked": "linked to existing records",
+    "unchanged": "unchanged",
+    "filtered": "filtered out",
+    "echo": "our own changes",
+    "deferred": "waiting for a parent",
+    "conflict": "conflicts resolved",
+    "failed": "failed",
+}
+
+
+@register.filter
+def count_words(name: str) -> str:
+    return COUNT_WORDS.get(str(name), str(name).replace("_", " "))
