@@ -10,6 +10,11 @@ bucket of `calls` per `seconds`; with the backfill's mix of records (the bench s
 company per five contacts), the records per second a bucket allows is calls/seconds ÷ (the
 calls it must carry per record). The ceiling is the smallest over the buckets. A vendor that
 publishes no limit (ConnectWise) bounds nothing.
+
+NetSuite governs concurrency, not a rate: with at most C requests of the account in flight and
+each taking the emulator's mean latency L, no client makes more than C / L requests per second
+(Little's law). Its bucket is C calls per L seconds; reading the source costs one SuiteQL page
+per 1,000 records (the lookups and writes of a backfill into HubSpot land on HubSpot).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.hubspot import limits as hubspot_limits
+from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,19 @@ def hubspot_search_bucket(company_share: float = COMPANY_SHARE) -> Bucket:
     )
 
 
-def source_bucket(system: str) -> Bucket | None:
+def netsuite_bucket(concurrency: int, latency_s: float) -> Bucket:
+    return Bucket(
+        "NetSuite",
+        concurrency,
+        latency_s,
+        1 / MAX_PAGE_SIZE,
+        f"{concurrency} requests in flight / {latency_s * 1000:g} ms each; 1 SuiteQL page read per {MAX_PAGE_SIZE} records",
+    )
+
+
+def source_bucket(system: str, source_latency_s: float | None = None) -> Bucket | None:
+    if system == "netsuite":
+        return netsuite_bucket(DEFAULT_INTEGRATION_CONCURRENCY, source_latency_s or 0.175)
     if system == "dynamics":
         from connectors.dynamics import limits as dyn
 
@@ -78,9 +96,16 @@ def source_bucket(system: str) -> Bucket | None:
     return None  # ConnectWise publishes no request-rate limit for its cloud API
 
 
-def backfill_ceiling(system: str, hubspot_per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S) -> tuple[float, str]:
-    """(records per second, the formula as printed) for a backfill of `system` into HubSpot."""
-    buckets = [b for b in (hubspot_bucket(hubspot_per_10s), hubspot_search_bucket(), source_bucket(system)) if b is not None]
+def backfill_ceiling(
+    system: str, hubspot_per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S, source_latency_s: float | None = None
+) -> tuple[float, str]:
+    """(records per second, the formula as printed) for a backfill of `system` into HubSpot.
+    `source_latency_s`: the source emulator's mean latency (a concurrency-governed vendor's input)."""
+    buckets = [
+        b
+        for b in (hubspot_bucket(hubspot_per_10s), hubspot_search_bucket(), source_bucket(system, source_latency_s))
+        if b is not None
+    ]
     best = min(buckets, key=lambda b: b.records_per_second)
     lines = [b.formula() for b in buckets]
     if system == "connectwise":

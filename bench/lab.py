@@ -11,6 +11,8 @@ from typing import Any
 
 from connectors.emulation import Emulator, RunningEmulator
 from connectors.models import Connection
+from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY
+from connectors.netsuite.emulator import NetSuiteEmulator
 from mappings import actions
 from mappings.demo import demo_connection
 from mappings.models import Integration, ObjectMapping
@@ -19,7 +21,11 @@ from tenants.models import Tenant
 # Vendor-realistic latency per call (the 100-250 ms), overridable with --latency-ms.
 DEFAULT_LATENCY_MS = (100.0, 250.0)
 # Objects a backfill moves: contacts with their companies (ConnectWise / Dynamics names).
-BACKFILL_OBJECTS = {"connectwise": ("companies", "contacts"), "dynamics": ("accounts", "contacts")}
+BACKFILL_OBJECTS = {
+    "connectwise": ("companies", "contacts"),
+    "dynamics": ("accounts", "contacts"),
+    "netsuite": ("customers", "contacts"),
+}
 CONTACTS_PER_COMPANY = 5
 
 
@@ -72,6 +78,9 @@ def make_emulator(
         from connectors.connectwise.emulator import ConnectWiseEmulator
 
         return ConnectWiseEmulator(**knobs)
+    if system == "netsuite":
+        # The account's concurrency limit is the integration's share (5), the bench's ceiling input.
+        return NetSuiteEmulator(concurrency_limit=DEFAULT_INTEGRATION_CONCURRENCY, **knobs)
     from connectors.dynamics.emulator import DynamicsEmulator
 
     return DynamicsEmulator(**knobs)
@@ -130,12 +139,16 @@ def seed_other(lab: Lab, contacts: int, *, prefix: str = "bench") -> list[str]:
 def _add_company(system: str, emulator: Any, name: str, domain: str) -> Any:
     if system == "connectwise":
         return emulator.add_company(name, website=domain)["id"]
+    if system == "netsuite":
+        return emulator.add_customer(name, url=f"https://{domain}")["id"]
     return emulator.create_record("accounts", {"name": name, "websiteurl": domain})
 
 
 def _add_contact(system: str, emulator: Any, first: str, last: str, email: str, company_id: Any) -> str:
     if system == "connectwise":
         return str(emulator.add_contact(first, last, company_id=company_id, email=email)["id"])
+    if system == "netsuite":
+        return str(emulator.add_contact(first, last, email, company_id)["id"])
     return str(
         emulator.create_record(
             "contacts", {"firstname": first, "lastname": last, "emailaddress1": email, "parentcustomerid": company_id}

@@ -105,7 +105,7 @@ def _backfill_pair(opts: BenchOptions, system: str) -> dict[str, Any]:
         calls = ApiCalls.read(lab.emulators)
         records = _created(run)
         run_seconds = (run.finished_at - run.started_at).total_seconds()
-        ceiling, formula = backfill_ceiling(system, lab.hubspot.emulator.per_10s)
+        ceiling, formula = backfill_ceiling(system, lab.hubspot.emulator.per_10s, statistics.mean(opts.latency_ms) / 1000)
         rate = records / run_seconds if run_seconds else 0.0
         return {
             "records": records,

@@ -57,7 +57,18 @@ def _salesforce(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]
     return dict(config), dict(credentials)
 
 
-CONFIG_BUILDERS = {"hubspot": _hubspot, "connectwise": _connectwise, "dynamics": _dynamics, "salesforce": _salesforce}
+def _netsuite(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    config, credentials = emulator.connection_settings(base_url)
+    return dict(config), dict(credentials)
+
+
+CONFIG_BUILDERS = {
+    "hubspot": _hubspot,
+    "connectwise": _connectwise,
+    "dynamics": _dynamics,
+    "salesforce": _salesforce,
+    "netsuite": _netsuite,
+}
 
 
 def demo_connection(tenant: Tenant, system: str, emulator, base_url: str) -> Connection:
@@ -127,7 +138,7 @@ def connect(tenant: Tenant, running_emulators: Iterable, site_url: str) -> list[
     hubspot = connections.get("hubspot")
     if hubspot is None:
         return lines + ["No HubSpot emulator is running, so no integration was set up."]
-    for system in ("connectwise", "dynamics", "salesforce"):
+    for system in ("connectwise", "dynamics", "salesforce", "netsuite"):
         if system not in connections:
             continue
         integration = demo_integration(tenant, hubspot, connections[system])

@@ -12,7 +12,7 @@ from tenants.actions import audit
 from tenants.models import Membership, Tenant
 
 DEMO_TENANT = "Demo Company"
-EMULATOR_ORDER = ("hubspot", "connectwise", "dynamics", "salesforce")
+EMULATOR_ORDER = ("hubspot", "connectwise", "dynamics", "salesforce", "netsuite")
 
 
 @transaction.atomic

@@ -80,6 +80,7 @@ import jwt
 from connectors.emulation import Emulator, Request, Response, WebhookSender, iso, json_response, public, utcnow
 from connectors.netsuite import (
     ACCOUNT_CONCURRENCY_STANDARD,
+    DEFAULT_INTEGRATION_CONCURRENCY,
     MAX_PAGE_SIZE,
     METADATA_PATH,
     RECORD_PATH,
@@ -374,6 +375,22 @@ class NetSuiteEmulator(Emulator):
     def _url(self, request: Request) -> str:
         url = request.url
         return "https://" + url[len("http://") :] if self.served_tls and url.startswith("http://") else url
+
+    def connection_settings(self, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(config, credentials) of a TBA connection to this account at `base_url` (demo, bench)."""
+        config = {
+            "account_id": self.account,
+            "base_url": base_url,
+            "auth_method": "tba",
+            "consumer_key": self.consumer_key,
+            "client_id": self.consumer_key,
+            "token_id": DEMO_TOKEN_ID,
+            "default_subsidiary": "1" if self.uses_subsidiaries else "",
+            "concurrency": min(self.concurrency_limit, DEFAULT_INTEGRATION_CONCURRENCY),
+        }
+        token_secret = self.tba.tokens.get(DEMO_TOKEN_ID, ("", DEMO_TOKEN_SECRET))[1]
+        credentials = {"consumer_secret": self.consumer_secret, "token_id": DEMO_TOKEN_ID, "token_secret": token_secret}
+        return config, credentials
 
     def deploy_script(self, url: str | None, secret: str = "") -> None:
         """Deploy (url set) or undeploy (None) the SyncSmart user-event script."""

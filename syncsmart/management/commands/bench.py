@@ -40,8 +40,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         names = options["scenarios"] or list(SCENARIOS)
         systems = tuple(s.strip() for s in options["systems"].split(",") if s.strip())
-        if not systems or set(systems) - {"connectwise", "dynamics"}:
-            raise CommandError("--systems takes connectwise and/or dynamics")
+        if not systems or set(systems) - {"connectwise", "dynamics", "netsuite"}:
+            raise CommandError("--systems takes connectwise, dynamics and/or netsuite")
         workdir = Path(tempfile.mkdtemp(prefix="syncsmart-bench-"))
         results: dict = {
             "_meta": {

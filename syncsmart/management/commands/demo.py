@@ -34,7 +34,7 @@ class Command(BaseCommand):
             "--emulator-port-base",
             type=int,
             default=int(os.environ.get("SYNCSMART_EMULATOR_PORT_BASE", "8101")),
-            help="HubSpot on this port, ConnectWise on +1, Dynamics on +2, Salesforce on +3 (0: any free ports)",
+            help="HubSpot on this port, ConnectWise on +1, Dynamics on +2, Salesforce on +3, NetSuite on +4 (0: any free ports)",
         )
         parser.add_argument(
             "--seed-size",
@@ -122,6 +122,14 @@ class Command(BaseCommand):
                     f"  Installer, Dynamics emulator: org URL {config['org_url']}, tenant id {config['tenant_id']}, "
                     f"client id {config['client_id']}, client secret {credentials['client_secret']}, "
                     f"token endpoint base {config['token_url_base']}"
+                )
+            elif running.emulator.system == "netsuite":
+                config, credentials = running.emulator.connection_settings(running.base_url)
+                self.stdout.write(
+                    f"  Installer, NetSuite emulator: account id {config['account_id']}, token-based authentication, "
+                    f"consumer key {config['consumer_key']}, consumer secret {credentials['consumer_secret']}, "
+                    f"token id {credentials['token_id']}, token secret {credentials['token_secret']}, subsidiary 1, "
+                    f"API address (advanced) {running.base_url}"
                 )
             elif running.emulator.system == "salesforce":
                 self.stdout.write(
