@@ -6,5 +6,6 @@ class SyncsmartConfig(AppConfig):
     verbose_name = "Sync engine"
 
     def ready(self) -> None:
-        # App loading: connects the worker heartbeat to django-q2's post_spawn signal.
-        from syncsmart import heartbeat  # noqa: F401
+        # App loading: connects the worker heartbeat to django-q2's post_spawn signal and
+        # registers the `check --deploy` checks and the SQLite file permissions.
+        from syncsmart import checks, heartbeat, sqlite_files  # noqa: F401

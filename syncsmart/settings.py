@@ -15,6 +15,9 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE as CSP_NONCE
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,6 +53,7 @@ def _local_secrets() -> dict[str, str]:
     if path.exists():
         return json.loads(path.read_text())
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    LOCAL_DIR.chmod(0o700)  # the database, its WAL and these secrets: the owner's only
     generated = {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "SYNCSMART_ENCRYPTION_KEYS": "1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -91,6 +95,8 @@ INSTALLED_APPS = [
     "social_django",
     # Log-in throttling and lock-out per account and per address (tenants/throttle.py).
     "axes",
+    # Content-Security-Policy header (CONTENT_SECURITY_POLICY below).
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -109,6 +115,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "tenants.middleware.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.CurrentTenantMiddleware",
     "social_django.middleware.SocialAuthExceptionMiddleware",
@@ -129,6 +137,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
                 "tenants.context_processors.tenant",
                 "social_django.context_processors.backends",
             ],
@@ -313,6 +322,33 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A strict Content-Security-Policy (django-csp): scripts only from our own static files (page
+# behaviour lives in static/js/ui.js, never in inline scripts or on*/hx-on attributes; a nonce is
+# added only where a third-party template asks for one); styles may be inline (htmx's indicator
+# style and a few style attributes); nothing may frame us or be embedded as an object.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF, CSP_NONCE],
+        "style-src": [CSP_SELF, "'unsafe-inline'"],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "worker-src": [CSP_SELF, "blob:"],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+        "form-action": [CSP_SELF, HUBSPOT_APP_BASE],
+    }
+}
+# Browser features no page of ours uses (tenants.middleware.PermissionsPolicyMiddleware).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), display-capture=(), browsing-topics=()"
+)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

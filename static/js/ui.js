@@ -55,6 +55,30 @@
     if (event.target.matches && event.target.matches("input[data-select-on-focus]")) event.target.select();
   });
   document.addEventListener("submit", confirmDestructive, true);
+
+  // <select data-switch-tenant>: choosing a tenant posts its form to /tenants/<id>/switch/.
+  document.addEventListener("change", function (event) {
+    const select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-switch-tenant")) return;
+    select.form.action = "/tenants/" + encodeURIComponent(select.value) + "/switch/";
+    select.form.submit();
+  });
+
+  // <fieldset class="picker">: a field checked while a search is still answering stays checked
+  // when the answer replaces the list (htmx swap events bubble to the fieldset).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const picker = event.target.closest && event.target.closest("fieldset.picker");
+    if (!picker) return;
+    const checked = picker.querySelector("input[type=radio]:checked");
+    picker.dataset.checked = checked ? checked.value : "";
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const picker = event.target.closest && event.target.closest("fieldset.picker");
+    if (!picker || !picker.dataset.checked) return;
+    const kept = picker.dataset.checked;
+    const again = Array.prototype.find.call(picker.querySelectorAll("input[type=radio]"), function (r) { return r.value === kept; });
+    if (again) again.checked = true;
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUpNavToggle);
   else setUpNavToggle();
 })();

@@ -427,9 +427,10 @@ class AmbiguousMatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
+        match = self.get_object()  # first: another tenant's id is a 404 whatever the body
         body = s.ResolveMatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        match = matching_actions.resolve_ambiguous(self.get_object(), self.actor, body.validated_data["target_id"])
+        match = matching_actions.resolve_ambiguous(match, self.actor, body.validated_data["target_id"])
         return Response(s.AmbiguousMatchSerializer(match, context=self.get_serializer_context()).data)
 
 

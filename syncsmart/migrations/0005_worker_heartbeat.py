@@ -5,19 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('syncsmart', '0004_ambiguous_match'),
+        ("syncsmart", "0004_ambiguous_match"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('beaten_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("beaten_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
             ],
         ),
     ]

@@ -14,8 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from syncsmart.api.tokens import issue_token
-from syncsmart.models import RecordEvent, SyncRun
-from tenants.models import ApiToken, AuditLog, Membership, Tenant
+from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
+from tenants.models import ApiToken, AuditLog, Invitation, Membership, Tenant
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 from tests.ui.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory, RecordEventFactory, SyncRunFactory
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 # Routes that take no tenant's ids and serve no tenant data (or have their own tests).
 NOT_TENANT_ROUTES = re.compile(
     r"^(healthz|staff/|oauth/|webhooks/|login/|logout/|signup/|password-reset|reset/|install/|onboarding/|"
-    r"api/$|api/schema/|api/docs/|api/redoc/|api/\^\.\*\$)"
+    r"invitations/|api/$|api/schema/|api/docs/|api/redoc/|api/\^\.\*\$)"
 )
 API_OBJECTS = {
     "integrations": "integration",
@@ -33,6 +33,7 @@ API_OBJECTS = {
     "runs": "run",
     "events": "event",
     "connections": "connection",
+    "ambiguous-matches": "ambiguous",
 }
 
 
@@ -49,7 +50,10 @@ def _world(tenant):
     mapping = ObjectMappingFactory(integration=integration)
     field = FieldMappingFactory(object_mapping=mapping)
     token, _ = issue_token(tenant, None, "script", Membership.Role.ADMIN)
+    member = MembershipFactory(tenant=tenant, role=Membership.Role.VIEWER)
     return {
+        "member": member,
+        "invitation": Invitation.objects.create(tenant=tenant, email=f"invitee-{tenant.pk}@example.com"),
         "tenant": tenant,
         "integration": integration,
         "mapping": mapping,
@@ -58,6 +62,14 @@ def _world(tenant):
         "run": SyncRunFactory(integration=integration, status="queued"),
         "connection": integration.other_connection,
         "token": token,
+        "ambiguous": AmbiguousMatch.objects.create(
+            integration=integration,
+            object_mapping=mapping,
+            source_side="hubspot",
+            source_object="contacts",
+            source_id="101",
+            candidates=[{"id": "1", "label": "One"}, {"id": "2", "label": "Two"}],
+        ),
     }
 
 
@@ -68,10 +80,12 @@ def _url_for(route: str, pattern: URLPattern, objects: dict) -> str | None:
         return None
     if route.startswith("api/"):
         kind = route.split("/")[1].strip("^")
+        assert kind in API_OBJECTS, f"new API route {route}: add its object to the isolation walk"
         return reverse(pattern.name, kwargs={"pk": objects[API_OBJECTS[kind]].pk})
     first = route.split("/")[0]
+    pk_of = {"api-tokens": "token", "team": "member" if "/members/" in route else "invitation"}
     values = {
-        "pk": objects["token"].pk if first == "api-tokens" else objects["integration"].pk,
+        "pk": objects[pk_of.get(first, "integration")].pk,
         "integration_id": objects["integration"].pk,
         "mapping_pk": objects["mapping"].pk,
         "field_pk": objects["field"].pk,
@@ -82,6 +96,8 @@ def _url_for(route: str, pattern: URLPattern, objects: dict) -> str | None:
         "object_type": "contacts",
         "record_id": "1",
     }
+    unknown = [name for name in names if name not in values]
+    assert not unknown, f"new URL parameter {unknown} in {route}: add it to the isolation walk"
     return reverse(pattern.name, kwargs={name: values[name] for name in names})
 
 
@@ -103,6 +119,8 @@ def _fingerprint(tenant) -> tuple:
         ApiToken.objects.filter(tenant=tenant, revoked_at__isnull=True).count(),
         list(SyncRun.objects.filter(integration__tenant=tenant).values_list("status", flat=True)),
         tenant.integrations.filter(enabled=True).count(),
+        sorted(tenant.memberships.values_list("user_id", "role")),
+        Invitation.objects.filter(tenant=tenant, revoked_at__isnull=True).count(),
     )
 
 
