@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.hubspot import limits as hubspot_limits
+from connectors.salesforce import limits as sf
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE
 
 
@@ -92,6 +93,14 @@ def source_bucket(system: str, source_latency_s: float | None = None) -> Bucket 
             dyn.WINDOW_SECONDS,
             1 / dyn.MAX_PAGE_SIZE,
             f"1 change-tracked page read per {dyn.MAX_PAGE_SIZE} records",
+        )
+    if system == "salesforce":
+        return Bucket(
+            "Salesforce",
+            sf.DAILY_REQUESTS_ENTERPRISE,
+            86_400,
+            1 / sf.QUERY_BATCH_MAX,
+            f"1 SOQL page per {sf.QUERY_BATCH_MAX} records against the org's daily allowance (no per-second limit)",
         )
     return None  # ConnectWise publishes no request-rate limit for its cloud API
 

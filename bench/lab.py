@@ -13,6 +13,7 @@ from connectors.emulation import Emulator, RunningEmulator
 from connectors.models import Connection
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY
 from connectors.netsuite.emulator import NetSuiteEmulator
+from connectors.salesforce.emulator import SalesforceEmulator
 from mappings import actions
 from mappings.demo import demo_connection
 from mappings.models import Integration, ObjectMapping
@@ -25,6 +26,7 @@ BACKFILL_OBJECTS = {
     "connectwise": ("companies", "contacts"),
     "dynamics": ("accounts", "contacts"),
     "netsuite": ("customers", "contacts"),
+    "salesforce": ("Account", "Contact"),
 }
 CONTACTS_PER_COMPANY = 5
 
@@ -81,6 +83,8 @@ def make_emulator(
     if system == "netsuite":
         # The account's concurrency limit is the integration's share (5), the bench's ceiling input.
         return NetSuiteEmulator(concurrency_limit=DEFAULT_INTEGRATION_CONCURRENCY, **knobs)
+    if system == "salesforce":
+        return SalesforceEmulator(sandbox=True, **knobs)  # the bench connection is a sandbox one, as the demo's
     from connectors.dynamics.emulator import DynamicsEmulator
 
     return DynamicsEmulator(**knobs)
@@ -141,6 +145,8 @@ def _add_company(system: str, emulator: Any, name: str, domain: str) -> Any:
         return emulator.add_company(name, website=domain)["id"]
     if system == "netsuite":
         return emulator.add_customer(name, url=f"https://{domain}")["id"]
+    if system == "salesforce":
+        return emulator.create_record("Account", {"Name": name, "Website": domain})
     return emulator.create_record("accounts", {"name": name, "websiteurl": domain})
 
 
@@ -149,6 +155,8 @@ def _add_contact(system: str, emulator: Any, first: str, last: str, email: str, 
         return str(emulator.add_contact(first, last, company_id=company_id, email=email)["id"])
     if system == "netsuite":
         return str(emulator.add_contact(first, last, email, company_id)["id"])
+    if system == "salesforce":
+        return emulator.create_record("Contact", {"FirstName": first, "LastName": last, "Email": email, "AccountId": company_id})
     return str(
         emulator.create_record(
             "contacts", {"firstname": first, "lastname": last, "emailaddress1": email, "parentcustomerid": company_id}

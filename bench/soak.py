@@ -1,4 +1,4 @@
-"""The fault soak: a bidirectional HubSpot ↔ ConnectWise sync under injected 429s, 5xx and
+"""The fault soak: a bidirectional HubSpot ↔ ConnectWise (or Salesforce) sync under injected 429s, 5xx and
 timeouts, while the q2 worker is SIGKILLed at random moments and restarted and both sides keep
 receiving edits; then a record-by-record check that nothing was lost or duplicated and that
 one more run writes nothing.
@@ -54,6 +54,7 @@ class SoakOptions:
     latency_ms: tuple[float, float] = (0, 0)
     max_minutes: float = 60.0
     lease_seconds: int = LEASE_SECONDS
+    system: str = "connectwise"  # or "salesforce"
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Editors(threading.Thread):
     def __init__(self, lab: labs.Lab, log: EditLog, hub_ids: list[str], cw_ids: list[str], rate: float, seed: int):
         super().__init__(daemon=True, name="soak-editors")
         self.lab, self.log, self.rate = lab, log, rate
-        self.ids = {"hubspot": list(hub_ids), "connectwise": list(cw_ids)}
+        self.ids = {"hubspot": list(hub_ids), "other": list(cw_ids)}
         self.rng = random.Random(seed)
         self.stop_event = threading.Event()
         self.n = 0
@@ -87,7 +88,7 @@ class Editors(threading.Thread):
     def run(self) -> None:
         while not self.stop_event.wait(1.0 / self.rate):
             self.n += 1
-            side = "hubspot" if self.n % 2 else "connectwise"
+            side = "hubspot" if self.n % 2 else "other"
             if self.n % 10 == 0:
                 self._create(side)
             else:
@@ -98,6 +99,8 @@ class Editors(threading.Thread):
         value = f"Edit{self.n}"
         if side == "hubspot":
             self.lab.hubspot.emulator.edit_record("contacts", record_id, {"firstname": value})
+        elif self.lab.system == "salesforce":
+            self.lab.other.emulator.edit_record("Contact", record_id, {"FirstName": value})
         else:
             self.lab.other.emulator.edit("contacts", int(record_id), {"firstName": value})
         self.log.accept(side, record_id, {"firstname": value})
@@ -107,6 +110,11 @@ class Editors(threading.Thread):
         if side == "hubspot":
             record_id = self.lab.hubspot.emulator.create_record(
                 "contacts", {"email": email, "firstname": f"New{self.n}", "lastname": "Soak"}
+            )
+        elif self.lab.system == "salesforce":
+            company = next(iter(self.lab.other.emulator.rows["Account"]))
+            record_id = self.lab.other.emulator.create_record(
+                "Contact", {"FirstName": f"New{self.n}", "LastName": "Soak", "Email": email, "AccountId": company}
             )
         else:
             company = next(iter(self.lab.other.emulator.store["companies"]))
@@ -125,10 +133,10 @@ def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict
     tasks.STALE_QUEUED_SECONDS = STALE_QUEUED_SECONDS
     settings.SYNC_LEASE_SECONDS, settings.SYNC_SLICE_SECONDS = options.lease_seconds, SLICE_SECONDS  # the driver's sweep agrees
     lab = labs.build_lab(
-        "connectwise",
+        options.system,
         latency_ms=options.latency_ms,
         limits=False,
-        objects=("companies", "contacts"),
+        objects=labs.BACKFILL_OBJECTS[options.system],
         seed=options.seed,
         timeout_sleep=TIMEOUT_SLEEP_S,
     )
@@ -144,7 +152,7 @@ def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict
         half = max(1, options.records // 2)
         cw_ids = labs.seed_other(lab, half, prefix="cw")
         hub_ids = labs.seed_hubspot(lab, options.records - half, prefix="hub")
-        say(f"soak: seeded {half} ConnectWise and {options.records - half} HubSpot contacts (+ companies)")
+        say(f"soak: seeded {half} {options.system} and {options.records - half} HubSpot contacts (+ companies)")
         lab.set_knobs(faults=options.faults)
         log = EditLog()
         editors = Editors(lab, log, hub_ids, cw_ids, options.edits_per_second, options.seed)
@@ -246,6 +254,8 @@ def _hub_contacts(lab: labs.Lab) -> list[dict[str, str]]:
 
 
 def _cw_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
+    if lab.system == "salesforce":
+        return _sf_contacts(lab)
     rows = []
     for record in lab.other.emulator.records("contacts"):
         email = next(
@@ -278,11 +288,34 @@ def _companies(lab: labs.Lab) -> tuple[dict[str, list[str]], dict[str, list[str]
                 domain = str(r.properties.get("domain") or "").lower()
                 hub_by.setdefault(domain, []).append(str(r.id))
                 hub_domain[str(r.id)] = domain
-    for r in lab.other.emulator.records("companies"):
+    for r in _other_companies(lab):
         domain = str(r.get("website") or "").lower()
         cw_by.setdefault(domain, []).append(str(r["id"]))
         cw_domain[str(r["id"])] = domain
     return hub_by, cw_by, hub_domain, cw_domain
+
+
+def _other_companies(lab: labs.Lab) -> list[dict[str, Any]]:
+    if lab.system != "salesforce":
+        return list(lab.other.emulator.records("companies"))
+    emulator = lab.other.emulator
+    with emulator.lock:
+        return [{"id": r["Id"], "website": r.get("Website") or ""} for r in emulator.rows["Account"].values()]
+
+
+def _sf_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
+    emulator = lab.other.emulator
+    with emulator.lock:
+        return [
+            {
+                "_id": r["Id"],
+                "email": str(r.get("Email") or "").lower(),
+                "firstname": r.get("FirstName") or "",
+                "lastname": r.get("LastName") or "",
+                "company": r.get("AccountId") or "",
+            }
+            for r in emulator.rows["Contact"].values()
+        ]
 
 
 def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elapsed: float, say) -> dict[str, Any]:

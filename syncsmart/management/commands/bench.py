@@ -32,7 +32,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--latency-ms", default="%g-%g" % DEFAULT_LATENCY_MS, help="per-call vendor latency, e.g. 150 or 100-250"
         )
-        parser.add_argument("--systems", default="connectwise,dynamics", help="backfill / echo pairs (HubSpot ↔ these)")
+        parser.add_argument(
+            "--systems",
+            default="connectwise,dynamics",
+            help="backfill / echo pairs (HubSpot ↔ these: connectwise, dynamics, salesforce)",
+        )
         parser.add_argument("--integrations", type=int, default=20, help="idle: how many integrations")
         parser.add_argument("--updates", type=int, default=40, help="latency: single-record updates (half on each side)")
         parser.add_argument("--update-interval", type=float, default=0.5, help="latency: seconds between updates")
@@ -40,8 +44,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         names = options["scenarios"] or list(SCENARIOS)
         systems = tuple(s.strip() for s in options["systems"].split(",") if s.strip())
-        if not systems or set(systems) - {"connectwise", "dynamics", "netsuite"}:
-            raise CommandError("--systems takes connectwise, dynamics and/or netsuite")
+        if not systems or set(systems) - {"connectwise", "dynamics", "netsuite", "salesforce"}:
+            raise CommandError("--systems takes connectwise, dynamics, netsuite and/or salesforce")
         workdir = Path(tempfile.mkdtemp(prefix="syncsmart-bench-"))
         results: dict = {
             "_meta": {

@@ -40,6 +40,7 @@ class Command(BaseCommand):
             default=LEASE_SECONDS,
             help="the worker's run lease: how soon a killed worker's run is taken over",
         )
+        parser.add_argument("--system", choices=("connectwise", "salesforce"), default="connectwise", help="HubSpot ↔ this")
         parser.add_argument("--json", dest="json_file", default="")
 
     def handle(self, *args, **options) -> None:
@@ -56,6 +57,7 @@ class Command(BaseCommand):
             latency_ms=parse_latency(options["latency_ms"]),
             max_minutes=options["max_minutes"],
             lease_seconds=options["lease_seconds"],
+            system=options["system"],
         )
         # SIGTERM unwinds like Ctrl-C, so the q2 cluster child (its own session) is stopped too.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
