@@ -35,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--systems",
             default="connectwise,dynamics",
-            help="backfill / echo pairs (HubSpot ↔ these: connectwise, dynamics, salesforce)",
+            help="backfill / echo pairs (HubSpot ↔ these: connectwise, dynamics, netsuite, salesforce)",
         )
         parser.add_argument("--integrations", type=int, default=20, help="idle: how many integrations")
         parser.add_argument("--updates", type=int, default=40, help="latency: single-record updates (half on each side)")
