@@ -57,7 +57,15 @@ from connectors.base import (
     WriteInput,
     WriteResult,
 )
-from connectors.http import Limiter, VendorHttp, kind_for_status, mounted_transport, network_transport, retry_after_seconds
+from connectors.http import (
+    Limiter,
+    VendorHttp,
+    kind_for_status,
+    mounted_transport,
+    network_transport,
+    on_owner_thread,
+    retry_after_seconds,
+)
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE, METADATA_PATH, RECORD_PATH, SUITEQL_PATH
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.auth import OAuth2Auth, TBAAuth, TBASigningTransport, host_slug, realm_for
@@ -313,7 +321,10 @@ class NetSuiteConnector(Connector):
         account = str(config.get("account_id") or "")
         if not account:
             raise ConnectorError("The NetSuite connection has no account id: enter it again.", ErrorKind.CONFIG)
-        auth = auth_for(config, credentials, transport=transport, on_tokens=kwargs.pop("on_tokens", None))
+        tokens = dict(getattr(connection, "oauth_tokens", None) or {})
+        credentials = {**credentials, **{k: v for k, v in tokens.items() if k in ("access_token", "refresh_token") and v}}
+        on_tokens = kwargs.pop("on_tokens", None) or _token_saver(connection, tokens)
+        auth = auth_for(config, credentials, transport=transport, on_tokens=on_tokens)
         concurrency = int(config.get("concurrency") or DEFAULT_INTEGRATION_CONCURRENCY)
         if limiter is None:
             from connectors.ratelimit import netsuite_limiter  # noqa: PLC0415 - ratelimit reads Django settings
@@ -684,6 +695,20 @@ def auth_for(
             "The NetSuite connection has neither TBA tokens nor OAuth 2.0 credentials: connect it again.", ErrorKind.CONFIG
         )
     return OAuth2Auth(str(credentials.get("access_token") or ""), None, refresh, on_tokens)
+
+
+def _token_saver(connection: Any, tokens: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], None] | None:
+    """Keep refreshed OAuth 2.0 tokens on the connection (encrypted); run by the run's own thread."""
+    save = getattr(connection, "save_tokens", None)
+    if save is None:
+        return None
+
+    def store(body: Mapping[str, Any]) -> None:
+        expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(body.get("expires_in", 3600)))
+        refresh = body.get("refresh_token") or tokens.get("refresh_token")
+        save({"access_token": body["access_token"], **({"refresh_token": refresh} if refresh else {})}, expires)
+
+    return on_owner_thread(store)
 
 
 def external_id_for(object_type: str, ref: str) -> str:
