@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
+from connectors.base import ConnectorError, ErrorKind
 from connectors.netsuite.emulator import NetSuiteEmulator
+from connectors.ratelimit import ConcurrencyPolicy, InFlightLimiter, SQLiteStore
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,3 +70,19 @@ def test_429s_from_a_busier_account_are_retried_without_duplicates(served, tmp_p
     assert all(not o["errors"] for o in outputs), outputs
     names = [r["companyName"] for r in emulator.all("customer")]
     assert len(names) == len(set(names)) == 60
+
+
+def test_slots_of_a_killed_worker_come_back_when_their_lease_runs_out(tmp_path):
+    store = SQLiteStore(tmp_path / "slots.sqlite3")
+    limiter = InFlightLimiter("netsuite:lease", ConcurrencyPolicy("lease", 2, lease_seconds=0.3), store=store, max_wait=0.1)
+    held = [httpx.Request("GET", "https://x"), httpx.Request("GET", "https://x")]
+    for request in held:
+        limiter.acquire(request)  # a worker that dies here never releases
+    with pytest.raises(ConnectorError) as caught:
+        limiter.acquire(httpx.Request("GET", "https://x"))
+    assert caught.value.kind == ErrorKind.RATE_LIMITED and limiter.in_flight() == 2
+    time.sleep(0.35)
+    fresh = httpx.Request("GET", "https://x")
+    limiter.acquire(fresh)
+    limiter.release(fresh)
+    assert limiter.in_flight() == 0
