@@ -12,6 +12,7 @@ import pytest
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.connector import NetSuiteConnector
 from mappings import actions
+from mappings.models import FieldMapping
 from syncsmart.engine.context import RunContext
 from syncsmart.models import InboxItem, RecordEvent, RecordLink
 from tests.engine.netsuite_support import SCRIPT_SECRET
@@ -212,3 +213,28 @@ def test_a_run_that_dies_mid_page_resumes_without_duplicates(ns_pair, monkeypatc
     assert resumed.status == "succeeded", resumed.error
     assert ns_pair.hubspot.count("companies") == 30
     assert RecordLink.objects.filter(hubspot_object="companies").count() == 30
+
+
+def test_a_netsuite_status_label_reaches_a_hubspot_dropdown_and_back_by_label(ns_pair):
+    """The shared dropdown algorithm over a NetSuite list: other → HubSpot adds the missing option
+    (label = value = NetSuite's name); HubSpot → NetSuite finds the status whose name is the label."""
+    mapping = ns_pair.integration.object_mappings.get(hubspot_object="deals", other_object="opportunities")
+    FieldMapping.objects.create(
+        object_mapping=mapping,
+        hubspot_field="dealstage",
+        other_field="entityStatus",
+        transform="dropdown",
+        hubspot_type="enumeration",
+        other_type="enumeration",
+        order=500,
+    )
+    customer = ns_pair.other.add_customer("Stage Co", url="stage.example.com")
+    opportunity = ns_pair.other.add_opportunity("Stage deal", customer["id"], entityStatus=10)  # PROSPECT-Proposal
+    run = ns_pair.sync()
+    assert run.status == "succeeded", (run.error, run.counts)
+    deal = link_of("deals", hubspot_id=None, other_id=opportunity["id"]).hubspot_id
+    assert ns_pair.hubspot.get_record("deals", deal)["dealstage"] == "Proposal"
+    ns_pair.hubspot.advance_clock(5000)
+    ns_pair.hubspot.edit_record("deals", deal, {"dealstage": "closedwon"})  # label "Closed Won", a NetSuite status name
+    ns_pair.sync()
+    assert ns_pair.other.get("opportunity", opportunity["id"])["entityStatus"] == 13
