@@ -122,3 +122,28 @@ def test_errors_are_raised_with_dataverse_codes(dataverse):
     with pytest.raises(HttpError) as unknown:
         dataverse.records.create("account", {"no_such_column": 1})
     assert unknown.value.status_code == 400
+
+
+def test_formatted_values_and_lookups_come_back_when_asked_for(dataverse, emulator):
+    account = emulator.create_record("accounts", {"name": "Parent Ltd"})
+    contact = dataverse.records.create(
+        "contact", {"lastname": "Child", "parentcustomerid_account@odata.bind": f"/accounts({account})"}
+    )
+    record = dataverse.records.retrieve(
+        "contact",
+        contact,
+        select=["lastname", "statecode", "_parentcustomerid_value"],
+        include_annotations="OData.Community.Display.V1.FormattedValue",
+    )
+    assert record["_parentcustomerid_value"] == account
+    assert record["_parentcustomerid_value@OData.Community.Display.V1.FormattedValue"] == "Parent Ltd"
+    assert record["statecode@OData.Community.Display.V1.FormattedValue"] == "Active"
+
+
+def test_list_counts_and_deletes_one_by_one(dataverse, emulator):
+    tag = uuid.uuid4().hex[:6]
+    ids = [emulator.create_record("accounts", {"name": f"D{tag} {n}"}) for n in range(3)]
+    listed = dataverse.records.list("account", filter=f"startswith(name,'D{tag}')", select=["name"], page_size=2)
+    assert sorted(r["name"] for r in listed) == [f"D{tag} {n}" for n in range(3)]
+    dataverse.records.delete("account", ids, use_bulk_delete=False)
+    assert all(emulator.record("accounts", i) is None for i in ids)
