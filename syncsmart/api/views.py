@@ -121,6 +121,18 @@ class IntegrationViewSet(
         integration = self.get_queryset().get(pk=integration.pk)
         return Response(s.IntegrationSerializer(integration, context=self.get_serializer_context()).data, status=201)
 
+    @extend_schema(
+        request=None,
+        responses=s.IntegrationSerializer,
+        description="Put back the default object and field mappings that were removed or changed; "
+        "custom mappings are kept (the mapping editor's “Restore defaults”).",
+    )
+    @action(detail=True, methods=["post"], url_path="restore-defaults")
+    def restore_defaults(self, request: Request, pk: str | None = None) -> Response:
+        integration = self.get_object()
+        actions.install_defaults(integration, self.actor, reset=True)
+        return Response(s.IntegrationSerializer(self.get_object(), context=self.get_serializer_context()).data)
+
     def _object_mapping_of(self, integration: Integration, mapping_id: int | None) -> ObjectMapping | None:
         if mapping_id is None:
             return None

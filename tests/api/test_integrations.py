@@ -215,3 +215,21 @@ def test_a_read_only_token_cannot_create_an_integration(api, two_connections):
     )
     assert response.status_code == 403
     assert not Integration.objects.exists()
+
+
+def test_restore_defaults_puts_a_removed_default_mapping_back(api, two_connections):
+    hub, cw = two_connections
+    created = api.admin.post(
+        "/api/integrations/", {"hubspot_connection": str(hub.pk), "other_connection": str(cw.pk)}, format="json"
+    ).json()
+    integration = Integration.objects.get(pk=created["id"])
+    default = integration.object_mappings.get(hubspot_object="contacts").field_mappings.filter(is_default=True).first()
+    assert api.admin.delete(f"/api/field-mappings/{default.pk}/").status_code == 204
+    response = api.admin.post(f"/api/integrations/{integration.pk}/restore-defaults/")
+    assert response.status_code == 200
+    assert (
+        integration.object_mappings.get(hubspot_object="contacts")
+        .field_mappings.filter(hubspot_field=default.hubspot_field, other_field=default.other_field)
+        .exists()
+    )
+    assert api.viewer.post(f"/api/integrations/{integration.pk}/restore-defaults/").status_code == 403
