@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.hubspot import limits as hubspot_limits
+from connectors.dynamics import limits as dyn
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,6 @@ def hubspot_search_bucket(company_share: float = COMPANY_SHARE) -> Bucket:
 
 def source_bucket(system: str) -> Bucket | None:
     if system == "dynamics":
-        from connectors.dynamics import limits as dyn
-
         return Bucket(
             "Dynamics 365",
             dyn.REQUESTS_PER_WINDOW,

@@ -11,10 +11,13 @@ from typing import Any
 
 from connectors.emulation import Emulator, RunningEmulator
 from connectors.models import Connection
-from mappings import actions
+from mappings.services import actions
 from mappings.demo import demo_connection
 from mappings.models import Integration, ObjectMapping
 from tenants.models import Tenant
+from connectors.hubspot.emulator import HubSpotEmulator
+from connectors.connectwise.emulator import ConnectWiseEmulator
+from connectors.dynamics.emulator import DynamicsEmulator
 
 # Vendor-realistic latency per call (the 100-250 ms), overridable with --latency-ms.
 DEFAULT_LATENCY_MS = (100.0, 250.0)
@@ -63,16 +66,11 @@ def make_emulator(
 ) -> Emulator:
     knobs = dict(latency_ms=latency_ms, limits=limits, faults=faults or {}, seed=seed, timeout_sleep=timeout_sleep)
     if system == "hubspot":
-        from connectors.hubspot.emulator import HubSpotEmulator
-
         # A portal id of its own: the client-side rate-limit buckets are keyed by portal, and a
         # bench must not share them with another bench or a demo on the same Redis.
         return HubSpotEmulator(portal_id=random.randint(10_000_000, 99_999_999), **knobs)
     if system == "connectwise":
-        from connectors.connectwise.emulator import ConnectWiseEmulator
-
         return ConnectWiseEmulator(**knobs)
-    from connectors.dynamics.emulator import DynamicsEmulator
 
     return DynamicsEmulator(**knobs)
 

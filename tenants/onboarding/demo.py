@@ -7,11 +7,10 @@ the web server's environment:
 """
 
 from __future__ import annotations
+from connectors.hubspot.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 
 def hubspot_oauth_env(base_url: str) -> dict[str, str]:
-    from connectors.hubspot.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
     base = base_url.rstrip("/")
     return {
         "HUBSPOT_CLIENT_ID": DEFAULT_CLIENT_ID,
