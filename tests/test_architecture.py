@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import tomllib
 import sys
 from pathlib import Path
 
@@ -160,3 +161,22 @@ def test_no_import_cycles():
 
 def test_the_cycle_check_finds_a_cycle():
     assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
+
+
+def layer_modules() -> list[str]:
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    return [name.strip() for layer in contract["layers"] for name in layer.replace("|", ":").split(":")]
+
+
+def test_every_product_module_has_a_layer():
+    """A module in no layer is checked by nothing: place a new one in pyproject.toml's layers."""
+    layers = layer_modules()
+    graph = grimp.build_graph(*PRODUCT_PACKAGES, exclude_type_checking_imports=True)
+    unplaced = sorted(
+        module
+        for module in graph.modules
+        if module not in PRODUCT_PACKAGES
+        and not any(part in ("migrations", "management", "apps") for part in module.split("."))
+        and not any(module == layer or module.startswith(layer + ".") for layer in layers)
+    )
+    assert unplaced == []

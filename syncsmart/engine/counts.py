@@ -21,6 +21,7 @@ from typing import Any
 from connectors.base import ConnectorError
 from connectors.hubspot.connector import MODIFIED_PROPERTY
 from connectors.connectwise.conditions import datetime_literal
+from connectors.dynamics import odata
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ def _connectwise_total(connector, object_type: str, since: datetime | None) -> i
 
 
 def _dynamics_total(connector, object_type: str, since: datetime | None) -> int | None:
-    from connectors.dynamics import odata
-
     table = connector._table(object_type)
     params = {"$count": "true", "$top": "1", "$select": table.object_type.primary_key}
     if since:
