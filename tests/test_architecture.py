@@ -17,8 +17,9 @@ PRODUCT_PACKAGES = ("syncsmart", "connectors", "mappings", "tenants", "bench")
 # What a connector may never import: configuration, the engine and its state, the web layer.
 ABOVE_CONNECTORS = ("mappings", "tenants", "syncsmart.engine", "syncsmart.models", "syncsmart.api", "syncsmart.staff")
 ABOVE_CONNECTORS += ("syncsmart.webhooks", "bench")
-# The one reason an import may sit inside a function: Django's app registry is not ready yet.
-EXCEPTION_MARK = "app loading"
+# The one reason an import may sit inside a function: Django's app registry is not ready yet
+# (a comment on or just above the import says so).
+EXCEPTION_MARKS = ("app loading", "app registry")
 
 
 def product_files(*packages: str) -> list[Path]:
@@ -58,7 +59,7 @@ def function_level_imports(source: str, where: str) -> list[str]:
         for node in ast.walk(fn):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 nearby = " ".join(lines[max(0, node.lineno - 4) : node.lineno]).lower()
-                if EXCEPTION_MARK not in nearby:
+                if not any(mark in nearby for mark in EXCEPTION_MARKS):
                     problems.append(f"{where}:{node.lineno}: {lines[node.lineno - 1].strip()}")
     return sorted(set(problems))
 
@@ -148,7 +149,7 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
 
 
 def test_no_import_cycles():
-    graph = grimp.build_graph(*PRODUCT_PACKAGES, exclude_type_checking_imports=True)
+    graph = grimp.build_graph(*PRODUCT_PACKAGES, exclude_type_checking_imports=True, cache_dir=None)
     # A package's __init__ is its parent's, not an import of its children: leave the edge
     # module -> its own package out (importing `a.b` runs `a/__init__` first by definition).
     edges = {
@@ -171,7 +172,7 @@ def layer_modules() -> list[str]:
 def test_every_product_module_has_a_layer():
     """A module in no layer is checked by nothing: place a new one in pyproject.toml's layers."""
     layers = layer_modules()
-    graph = grimp.build_graph(*PRODUCT_PACKAGES, exclude_type_checking_imports=True)
+    graph = grimp.build_graph(*PRODUCT_PACKAGES, exclude_type_checking_imports=True, cache_dir=None)
     unplaced = sorted(
         module
         for module in graph.modules

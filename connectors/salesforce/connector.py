@@ -277,8 +277,6 @@ class SalesforceConnector(Connector):
         instance_url = session.instance_url or config.get("instance_url") or ""
         environment = getattr(connection, "environment", "production") or "production"
         if not instance_url and credentials.get("private_key") and config.get("client_id") and config.get("username"):
-            from connectors.salesforce.forms import jwt_connector  # forms imports this module
-
             kwargs.setdefault("verify", config.get("ca_file") or True)
             return jwt_connector(config, credentials["private_key"], environment, transport=transport, limiter=limiter, **kwargs)
         can_sign_in = session.access_token or credentials.get("private_key") or session.refresh_token
@@ -705,3 +703,34 @@ def _match_key(field_name: str, value: Any) -> str:
 def _seconds_to_midnight() -> float:
     now = dt.datetime.now(UTC)
     return ((now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0) - now).total_seconds()
+
+
+def jwt_connector(config: dict[str, Any], private_key: str, environment: str, **kwargs: Any):
+    """Sign in with the JWT bearer flow first (the token answer names the instance URL), then build
+    the connector on that instance."""
+    login_url = oauth.login_url_for(environment, config.get("login_url") or None)
+    audience = limits.TEST_URL if environment == "sandbox" else limits.LOGIN_URL
+    token_http = VendorHttp(
+        login_url,
+        system="Salesforce login",
+        error_parser=oauth.token_error,
+        transport=kwargs.get("transport"),
+        verify=kwargs.get("verify", True),
+        retry=kwargs.get("retry"),
+    )
+    try:
+        session = oauth.jwt_bearer(token_http, config["client_id"], config["username"], private_key, audience)
+    except ValueError as exc:  # an unreadable key never leaves this machine
+        raise ConnectorError(f"The private key cannot be read: {exc}", ErrorKind.CONFIG) from None
+    finally:
+        token_http.close()
+    return SalesforceConnector(
+        session.instance_url,
+        client_id=config["client_id"],
+        access_token=session.access_token,
+        username=config["username"],
+        private_key=private_key,
+        environment=environment,
+        login_url=login_url,
+        **kwargs,
+    )

@@ -16,12 +16,9 @@ from urllib.parse import urlsplit
 
 from django import forms
 
-from connectors.base import ConnectorError, ErrorKind
 from connectors.dynamics.forms import allowed_emulator_hosts
 from connectors.forms import CredentialsForm
-from connectors.http import VendorHttp
-from connectors.salesforce import limits, oauth
-from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.connector import jwt_connector
 
 SALESFORCE_LOGIN_HOST = re.compile(r"^(login|test)\.salesforce\.com$|^[a-z0-9-]+(\.[a-z0-9-]+)*\.my\.salesforce\.com$")
 USERNAME = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -113,34 +110,3 @@ class SalesforceCredentialsForm(CredentialsForm):
 
     def _environment(self) -> str:
         return getattr(self.connection, "environment", "production") or "production"
-
-
-def jwt_connector(config: dict[str, Any], private_key: str, environment: str, **kwargs: Any):
-    """Sign in with the JWT bearer flow first (the token answer names the instance URL), then build
-    the connector on that instance."""
-    login_url = oauth.login_url_for(environment, config.get("login_url") or None)
-    audience = limits.TEST_URL if environment == "sandbox" else limits.LOGIN_URL
-    token_http = VendorHttp(
-        login_url,
-        system="Salesforce login",
-        error_parser=oauth.token_error,
-        transport=kwargs.get("transport"),
-        verify=kwargs.get("verify", True),
-        retry=kwargs.get("retry"),
-    )
-    try:
-        session = oauth.jwt_bearer(token_http, config["client_id"], config["username"], private_key, audience)
-    except ValueError as exc:  # an unreadable key never leaves this machine
-        raise ConnectorError(f"The private key cannot be read: {exc}", ErrorKind.CONFIG) from None
-    finally:
-        token_http.close()
-    return SalesforceConnector(
-        session.instance_url,
-        client_id=config["client_id"],
-        access_token=session.access_token,
-        username=config["username"],
-        private_key=private_key,
-        environment=environment,
-        login_url=login_url,
-        **kwargs,
-    )

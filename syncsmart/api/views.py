@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connectors.models import Connection
-from mappings import matching_actions, schema_checks
+from mappings import matching_actions
+from mappings import schema_checks
 from mappings.services import actions
 from syncsmart.engine import historical
 from mappings.forms import AddFieldMappingForm

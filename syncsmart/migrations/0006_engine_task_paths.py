@@ -22,7 +22,7 @@ def rename(moves):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("syncsmart", "0003_sweep_schedule"),
+        ("syncsmart", "0005_worker_heartbeat"),
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
 
