@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from connectors.hubspot import limits as hubspot_limits
 from connectors.salesforce import limits as sf
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE
+from connectors.dynamics import limits as dyn
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,6 @@ def source_bucket(system: str, source_latency_s: float | None = None) -> Bucket 
     if system == "netsuite":
         return netsuite_bucket(DEFAULT_INTEGRATION_CONCURRENCY, source_latency_s or 0.175)
     if system == "dynamics":
-        from connectors.dynamics import limits as dyn
-
         return Bucket(
             "Dynamics 365",
             dyn.REQUESTS_PER_WINDOW,

@@ -14,10 +14,13 @@ from connectors.models import Connection
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY
 from connectors.netsuite.emulator import NetSuiteEmulator
 from connectors.salesforce.emulator import SalesforceEmulator
-from mappings import actions
+from mappings.services import actions
 from mappings.demo import demo_connection
 from mappings.models import Integration, ObjectMapping
 from tenants.models import Tenant
+from connectors.hubspot.emulator import HubSpotEmulator
+from connectors.connectwise.emulator import ConnectWiseEmulator
+from connectors.dynamics.emulator import DynamicsEmulator
 
 # Vendor-realistic latency per call (the 100-250 ms), overridable with --latency-ms.
 DEFAULT_LATENCY_MS = (100.0, 250.0)
@@ -71,22 +74,16 @@ def make_emulator(
 ) -> Emulator:
     knobs = dict(latency_ms=latency_ms, limits=limits, faults=faults or {}, seed=seed, timeout_sleep=timeout_sleep)
     if system == "hubspot":
-        from connectors.hubspot.emulator import HubSpotEmulator
-
         # A portal id of its own: the client-side rate-limit buckets are keyed by portal, and a
         # bench must not share them with another bench or a demo on the same Redis.
         return HubSpotEmulator(portal_id=random.randint(10_000_000, 99_999_999), **knobs)
     if system == "connectwise":
-        from connectors.connectwise.emulator import ConnectWiseEmulator
-
         return ConnectWiseEmulator(**knobs)
     if system == "netsuite":
         # The account's concurrency limit is the integration's share (5), the bench's ceiling input.
         return NetSuiteEmulator(concurrency_limit=DEFAULT_INTEGRATION_CONCURRENCY, **knobs)
     if system == "salesforce":
         return SalesforceEmulator(sandbox=True, **knobs)  # the bench connection is a sandbox one, as the demo's
-    from connectors.dynamics.emulator import DynamicsEmulator
-
     return DynamicsEmulator(**knobs)
 
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from mappings.models import Integration
 import syncsmart.engine.context  # noqa: F401 - loaded up front: a long soak keeps the code it started with,
 import syncsmart.engine.run  # noqa: F401 - even when the shared working tree changes meanwhile
-from syncsmart.engine.jobs import run_slice
+from syncsmart.engine.slices import run_slice
 from syncsmart.models import SyncRun
 
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")

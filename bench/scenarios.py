@@ -22,6 +22,14 @@ from bench.measure import ApiCalls, count_queries, sync_cpu_seconds, thread_cpu_
 from bench.runs import sync_here, sync_in_child
 from bench.services import Worker, serve_site, wait_until
 from syncsmart.models import SyncRun
+from django.urls import reverse
+from syncsmart.models import RecordLink
+import uuid
+from mappings.services import actions
+from mappings.demo import demo_connection
+from tenants.models import Tenant
+import datetime as dt
+from connectors.emulation import utcnow
 
 # The issue's targets; a miss is a finding the report shows, never hidden.
 TARGETS = {
@@ -342,8 +350,6 @@ def _runs_that_worked(integration, since) -> int:
 
 
 def _subscribe(lab: labs.Lab, site_url: str) -> None:
-    from django.urls import reverse
-
     hub_target = site_url + reverse("webhook", args=[lab.integration.pk, "hubspot"])
     lab.hubspot.emulator.subscribe(hub_target, lab.hubspot.emulator.client_secret)
     connector = lab.integration.other_connection.connector()
@@ -354,8 +360,6 @@ def _subscribe(lab: labs.Lab, site_url: str) -> None:
 
 
 def _linked_contacts(lab: labs.Lab, other_ids: list[str]) -> list[tuple[str, str]]:
-    from syncsmart.models import RecordLink
-
     links = dict(
         RecordLink.objects.filter(integration=lab.integration, other_object="contacts").values_list("other_id", "hubspot_id")
     )
@@ -428,11 +432,6 @@ def idle(opts: BenchOptions) -> dict[str, Any]:
 
 
 def _another_tenant(lab: labs.Lab, n: int):
-    import uuid
-
-    from mappings import actions
-    from mappings.demo import demo_connection
-    from tenants.models import Tenant
 
     slug = f"bench-idle-{n}-{uuid.uuid4().hex[:6]}"
     tenant = Tenant.objects.create(name=slug, slug=slug)
@@ -444,9 +443,6 @@ def _another_tenant(lab: labs.Lab, n: int):
 def _age_emulator_clocks(lab: labs.Lab) -> None:
     """Move the vendors' clocks an hour on, so the records written so far fall out of every
     overlap window: an idle run then sees what a quiet account looks like."""
-    import datetime as dt
-
-    from connectors.emulation import utcnow
 
     lab.hubspot.emulator.advance_clock(3_600_000)
     if lab.system == "connectwise":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from bench.runs import MANAGE
+from django.core.wsgi import get_wsgi_application
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -40,8 +41,6 @@ class RunningSite:
 
 def serve_site() -> RunningSite:
     """The Django app (webhook endpoints included) on 127.0.0.1 and a free port, in threads."""
-    from django.core.wsgi import get_wsgi_application
-
     server = _ThreadingServer(("127.0.0.1", 0), _QuietHandler)
     server.set_app(get_wsgi_application())
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="bench-site")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
+from django.test.utils import override_settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
@@ -28,9 +28,10 @@ from bench.database import child_environment
 from bench.runs import sync_here
 from bench.scenarios import write_calls
 from bench.services import Worker
-from mappings import actions
-from syncsmart import tasks
+from syncsmart.engine import queue, tasks
 from syncsmart.models import DeferredRecord, SyncRun
+from syncsmart.engine import run_requests
+from syncsmart.models import RunLease
 
 DEFAULT_FAULTS = {"429": 0.10, "500": 0.025, "503": 0.025, "timeout": 0.02}
 # An emulated timeout holds the connection this long, then drops it (the client sees a failed call).
@@ -130,8 +131,9 @@ class Editors(threading.Thread):
 
 
 def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict[str, Any]:
-    tasks.STALE_QUEUED_SECONDS = STALE_QUEUED_SECONDS
-    settings.SYNC_LEASE_SECONDS, settings.SYNC_SLICE_SECONDS = options.lease_seconds, SLICE_SECONDS  # the driver's sweep agrees
+    queue.STALE_QUEUED_SECONDS = STALE_QUEUED_SECONDS
+    # The driver's sweep agrees with the workers (override_settings makes the engine read them again).
+    override_settings(SYNC_LEASE_SECONDS=options.lease_seconds, SYNC_SLICE_SECONDS=SLICE_SECONDS).enable()
     lab = labs.build_lab(
         options.system,
         latency_ms=options.latency_ms,
@@ -206,7 +208,7 @@ def _schedule_and_sweep(lab: labs.Lab) -> None:
     """What q2's schedules do, every second: ask for a run, re-queue what a dead worker left."""
     close_old_connections()
     with transaction.atomic():
-        actions.request_run(lab.integration, None, trigger=SyncRun.Trigger.SCHEDULE)
+        run_requests.request_run(lab.integration, None, trigger=SyncRun.Trigger.SCHEDULE)
     tasks.sweep()
 
 
@@ -241,7 +243,6 @@ def _deferred_due_now(lab: labs.Lab) -> None:
 def _finish_active_runs(lab: labs.Lab) -> None:
     """The worker is stopped: runs it left queued or running are cancelled so the check run can start."""
     SyncRun.objects.filter(integration=lab.integration, status__in=SyncRun.ACTIVE).update(status=SyncRun.Status.CANCELLED)
-    from syncsmart.models import RunLease
 
     RunLease.objects.filter(integration_id=lab.integration.pk).update(holder="")
 

@@ -20,6 +20,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from django.conf import settings
 
 
 class FieldType(str, enum.Enum):
@@ -206,8 +207,6 @@ class Connector(abc.ABC):
     @property
     def concurrency(self) -> int:
         """The in-flight bound for this connection: the setting for this system, else the declared one."""
-        from django.conf import settings
-
         configured = (getattr(settings, "SYNC_VENDOR_CONCURRENCY", None) or {}).get(self.system)
         return max(1, int(configured or self.max_concurrency))
 

@@ -36,6 +36,10 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 FAULT_KINDS = ("429", "500", "502", "503", "timeout", "drop")
 
@@ -523,10 +527,6 @@ class _QuietHandler(WSGIRequestHandler):
 def tls_context(host: str, ca_file: str | Path | None) -> ssl.SSLContext:
     """A server context with a certificate for `host` signed by a CA generated here;
     the CA certificate is written to `ca_file` for clients to trust."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
 
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from connectors.registry import SYSTEM_CHOICES, system
-from syncsmart.fields import EncryptedJSONField
+from syncsmart.core.fields import EncryptedJSONField
 
 if TYPE_CHECKING:
     from connectors.base import Connector

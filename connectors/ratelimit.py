@@ -34,6 +34,7 @@ from pyrate_limiter import Duration, Limiter, Rate, RedisBucket, SQLiteBucket
 
 from connectors.base import ConnectorError, ErrorKind
 from connectors.hubspot import limits as hubspot_limits
+import redis
 
 # Never let a call wait longer than this for a sliding-window slot (a window is at most seconds long).
 MAX_WAIT_SECONDS = 60.0
@@ -155,8 +156,6 @@ class Store:
 
 class RedisStore(Store):
     def __init__(self, url: str):
-        import redis
-
         self.redis = redis.Redis.from_url(url)
 
     def limiter(self, name: str, windows: tuple[tuple[int, int], ...]) -> Limiter:

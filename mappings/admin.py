@@ -1,5 +1,5 @@
 """Staff console pages for integrations and their mappings. Changes with side effects (main
-switch, schedule) go through mappings.actions, so these pages only view and edit mappings."""
+switch, schedule) go through mappings.services.actions, so these pages only view and edit mappings."""
 
 from django.contrib import admin
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import FieldType
+from syncsmart.core.choices import Side
 
 if TYPE_CHECKING:
     from mappings.models import FieldMapping
@@ -89,8 +90,6 @@ def flow_problem(
 
 def compatibility_problems(mapping: "FieldMapping") -> list[str]:
     """Every reason this mapping cannot work, one per direction it flows in."""
-    from mappings.models import Side
-
     hub, other = _as_type(mapping.hubspot_type), _as_type(mapping.other_type)
     if hub is None or other is None:
         return []  # unknown field types (schema not discovered yet): checked again at run time

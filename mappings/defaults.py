@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from mappings.match_rules import default_rules
-from mappings.models import Direction, FieldMapping, Integration, ObjectMapping, Side
+from mappings.models import FieldMapping, Integration, ObjectMapping
+from syncsmart.core.choices import Direction, Side
 
 B, TO_HS, TO_OTHER = Direction.BOTH, Direction.TO_HUBSPOT, Direction.TO_OTHER
 

@@ -21,18 +21,18 @@ from typing import Any, Iterable
 
 from django.db import transaction
 
-from connectors import actions as connector_actions
+from tenants import connections as connector_actions
 from connectors.models import Connection
-from mappings import actions
+from mappings.services import actions
 from mappings.models import Integration
 from tenants.models import Tenant
+from connectors.hubspot.emulator import DEFAULT_TOKEN
+from django.urls import reverse
 
 DEMO_SCHEDULE_MINUTES = 1
 
 
 def _hubspot(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    from connectors.hubspot.emulator import DEFAULT_TOKEN
-
     config = {"base_url": base_url, "portal_id": str(getattr(emulator, "portal_id", "") or "")}
     return config, {"token": getattr(emulator, "token", DEFAULT_TOKEN) or DEFAULT_TOKEN, "client_secret": emulator.client_secret}
 
@@ -116,7 +116,6 @@ def _subscribe_webhooks(running, integration: Integration, site_url: str) -> str
     emulator = running.emulator
     if integration is None or not hasattr(emulator, "subscribe"):
         return None
-    from django.urls import reverse
 
     target = site_url.rstrip("/") + reverse("webhook", args=[integration.pk, "hubspot"])
     emulator.subscribe(target, emulator.client_secret)

@@ -1,5 +1,5 @@
 """Forms of the customer's integration pages. They only parse and validate input; every change
-goes through mappings.actions (or mappings.ui_actions), which audits it."""
+goes through mappings.services.actions (or the engine's requests), which audit it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from django import forms
 
-from mappings.models import Direction, FieldMapping, Integration, ObjectMapping, Side
+from mappings.models import FieldMapping, Integration, ObjectMapping
+from syncsmart.core.choices import Direction, Side
 
 SOR_CHOICES = [("", "Same as the object (default)")] + list(Side.choices)
 

@@ -11,22 +11,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mappings.models import Side
+from syncsmart import models as m
+from syncsmart.core.choices import Side
 from tenants.actions import audit
-
-
-def _models():
-    # syncsmart.models imports mappings.models: loaded here, after both apps are ready.
-    from syncsmart import models
-
-    return models
 
 
 @transaction.atomic
 def resolve_ambiguous(match, actor, target_id: str):
     """Link match's record to `target_id`, one of its candidates. Raises ValidationError with a
     customer-readable reason (not a candidate, already resolved, already linked elsewhere)."""
-    m = _models()
     match = m.AmbiguousMatch.objects.select_for_update().select_related("object_mapping", "integration").get(pk=match.pk)
     target_id = str(target_id or "").strip()
     if match.resolved_at is not None:

@@ -2,7 +2,7 @@
 
 Everything here is configuration a customer edits in the UI. The engine's state (links,
 cursors, runs, events, inbox, deferred queue) lives in `syncsmart.models`. State changes with
-side effects (main switch, schedule, runs) go through `mappings.actions`, which audits them.
+side effects (main switch, schedule, runs) go through `mappings.services.actions` and the engine, which audit them.
 """
 
 from __future__ import annotations
@@ -12,31 +12,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 
 from connectors.models import Environment
-from mappings.compat import known_type
+from mappings.compat import compatibility_problems, known_type
+from mappings.filters import FilterError, validate_filter
 from mappings.match_rules import MatchKey, MatchRuleError, check_against_schemas, legacy_rules, parse_rules
+from syncsmart.core.choices import Direction, Side
 
 DEFAULT_SCHEDULE_MINUTES = 5
 MIN_SCHEDULE_MINUTES = 1
-
-
-class Side(models.TextChoices):
-    HUBSPOT = "hubspot", "HubSpot"
-    OTHER = "other", "Other system"
-
-
-class Direction(models.TextChoices):
-    BOTH = "both", "Both ways"
-    TO_OTHER = "to_other", "HubSpot → other system"
-    TO_HUBSPOT = "to_hubspot", "Other system → HubSpot"
-
-    @classmethod
-    def flows(cls, direction: str) -> list[str]:
-        """The one-way flows a direction allows, as the target side (a Side value) of each flow."""
-        return {cls.BOTH: [Side.OTHER, Side.HUBSPOT], cls.TO_OTHER: [Side.OTHER], cls.TO_HUBSPOT: [Side.HUBSPOT]}[direction]
 
 
 class Integration(models.Model):
@@ -84,6 +68,9 @@ class Integration(models.Model):
     @property
     def other_system_label(self) -> str:
         return self.other_connection.get_system_display()
+
+    def connection_on(self, side: str):
+        return self.hubspot_connection if side == Side.HUBSPOT else self.other_connection
 
     @property
     def schedule_name(self) -> str:
@@ -182,8 +169,6 @@ class ObjectMapping(models.Model):
         return check_against_schemas(keys, hub, other, integration.other_system_label)
 
     def clean(self) -> None:
-        from mappings.filters import FilterError, validate_filter
-
         errors: dict[str, str] = {}
         for name in ("filter_to_other", "filter_to_hubspot"):
             try:
@@ -252,6 +237,12 @@ class FieldMapping(models.Model):
     def winner(self) -> str:
         return self.system_of_record or self.object_mapping.system_of_record
 
+    def field_on(self, side: str) -> str:
+        return self.hubspot_field if side == Side.HUBSPOT else self.other_field
+
+    def type_on(self, side: str) -> str:
+        return self.hubspot_type if side == Side.HUBSPOT else self.other_type
+
     def flows_to(self, target_side: str) -> bool:
         return target_side in Direction.flows(self.direction)
 
@@ -283,16 +274,6 @@ class FieldMapping(models.Model):
         return self.broken_reason
 
     def clean(self) -> None:
-        from mappings.compat import compatibility_problems
-
         problems = compatibility_problems(self)
         if problems:
             raise ValidationError({"__all__": problems})
-
-
-@receiver(post_delete, sender=Integration)
-def _remove_schedule(sender, instance: Integration, **kwargs) -> None:
-    """An integration's django-q2 schedule goes with it, however it is deleted."""
-    from django_q.models import Schedule
-
-    Schedule.objects.filter(name=instance.schedule_name).delete()

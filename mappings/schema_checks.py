@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors import actions as connector_actions
+from tenants import connections as connector_actions
 from mappings.compat import FRIENDLY, flow_problem, known_type
-from mappings.models import FieldMapping, Integration, Side
+from mappings.models import FieldMapping, Integration
+from syncsmart.core.choices import Side
 from tenants.actions import audit
 
 

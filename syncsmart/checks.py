@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-from syncsmart.crypto import Keyring
+from syncsmart.core.crypto import Keyring
 
 
 def encryption_key_problem(spec: str) -> str | None:

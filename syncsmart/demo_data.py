@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Iterable
 
 from django.contrib.auth import get_user_model
@@ -10,6 +11,7 @@ from django.db import transaction
 from connectors.registry import SYSTEMS
 from tenants.actions import audit
 from tenants.models import Membership, Tenant
+from mappings import demo as mappings_demo
 
 DEMO_TENANT = "Demo Company"
 EMULATOR_ORDER = ("hubspot", "connectwise", "dynamics", "salesforce", "netsuite")
@@ -45,8 +47,6 @@ def start_emulators(port_base: int, seed_size: int) -> list:
 
 def _seeded(cls, seed_size: int):
     """An emulator without demo(): seed it through its constructor when it takes seed_size."""
-    import inspect
-
     if "seed_size" in inspect.signature(cls).parameters:
         return cls(seed_size=seed_size)
     return cls()
@@ -54,8 +54,4 @@ def _seeded(cls, seed_size: int):
 
 def connect_demo_tenant(tenant: Tenant, emulators: Iterable, site_url: str) -> list[str]:
     """Point the demo tenant's connections and integrations at the running emulators."""
-    try:
-        from mappings import demo as mappings_demo
-    except ImportError:
-        return ["(integrations are not available yet: the sync engine is not installed)"]
     return mappings_demo.connect(tenant, list(emulators), site_url)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from mappings.models import Side
+from syncsmart.core.choices import Side
 
 
 class SyncRun(models.Model):
@@ -133,8 +133,29 @@ class RecordLink(models.Model):
     def __str__(self) -> str:
         return f"{self.hubspot_object}/{self.hubspot_id} ↔ {self.other_object}/{self.other_id}"
 
+    # --- one side's columns, by Side -----------------------------------------------------
+    @staticmethod
+    def id_column(side: str) -> str:
+        return "hubspot_id" if side == Side.HUBSPOT else "other_id"
+
+    @staticmethod
+    def object_column(side: str) -> str:
+        return "hubspot_object" if side == Side.HUBSPOT else "other_object"
+
     def id_on(self, side: str) -> str:
         return self.hubspot_id if side == Side.HUBSPOT else self.other_id
+
+    def values_on(self, side: str) -> dict[str, Any]:
+        return self.hubspot_values if side == Side.HUBSPOT else self.other_values
+
+    def hash_on(self, side: str) -> str:
+        return self.hubspot_hash if side == Side.HUBSPOT else self.other_hash
+
+    def set_values_on(self, side: str, values: dict[str, Any]) -> None:
+        if side == Side.HUBSPOT:
+            self.hubspot_values = values
+        else:
+            self.other_values = values
 
 
 class SyncCursor(models.Model):

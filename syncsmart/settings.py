@@ -39,6 +39,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -193,10 +198,17 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# --- the sync engine (read once into syncsmart.engine.config.EngineSettings) ---------------
 # A run's lease (renewed at a page's commit once a third of it has passed) and slice length; short values let the fault soak
 # recover from a SIGKILLed worker within seconds (the engine's defaults are 120 s and 20 s).
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 SYNC_SLICE_SECONDS = env_int("SYNC_SLICE_SECONDS", 20)
+# How long a create that got no answer waits to show up before it is sent again.
+SYNC_PENDING_GRACE_SECONDS = env_float("SYNC_PENDING_GRACE_SECONDS", 600)
+# How long a webhook-triggered run waits for more notifications once its inbox is empty (0: it ends at once).
+SYNC_WEBHOOK_LINGER_SECONDS = env_float("SYNC_WEBHOOK_LINGER_SECONDS", 2.0)
+# Execute a requested run in the requesting process instead of the queue (tests and demos).
+SYNC_RUN_INLINE = env_bool("SYNC_RUN_INLINE", False)
 # Vendor calls one connection keeps in flight during a page, per system, e.g. "hubspot=4,connectwise=8";
 # a system left out keeps its connector's declared bound (Connector.max_concurrency).
 SYNC_VENDOR_CONCURRENCY = {
@@ -380,7 +392,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConnectionStatusEnum": "connectors.models.Connection.Status",
         "RunStatusEnum": "syncsmart.models.SyncRun.Status",
-        "SideEnum": "mappings.models.Side",
+        "SideEnum": "syncsmart.core.choices.Side",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "syncsmart.api.errors.add_error_responses"],
     # Swagger UI / ReDoc from our own static files: a self-hosted install may have no internet.

@@ -25,5 +25,5 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("mappings.urls")),
     path("", include("tenants.onboarding.urls")),
-    path("", include("mappings.go_live_views")),
+    path("", include("mappings.views.go_live")),
 ]

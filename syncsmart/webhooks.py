@@ -26,10 +26,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from connectors.base import ConnectorError, WebhookEvent
-from mappings.go_live import webhook_intake_paused
-from mappings.models import Integration, Side
+from mappings.services.go_live import webhook_intake_paused
+from mappings.models import Integration
+from syncsmart.core.choices import Side
 from tenants.access import tenant_block_reason
 from syncsmart.models import InboxItem
+from syncsmart.engine.run_requests import request_run
 
 log = logging.getLogger("syncsmart.webhooks")
 
@@ -164,8 +166,6 @@ def receive(request: HttpRequest, integration_id: int, side: str) -> HttpRespons
 
 
 def _queue_run(integration_id: int) -> None:
-    from mappings.actions import request_run
-
     integration = Integration.objects.filter(pk=integration_id, enabled=True).first()
     if integration is not None:
         with transaction.atomic():

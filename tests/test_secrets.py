@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import override_settings
 
 from connectors.models import Connection
-from syncsmart import crypto
+from syncsmart.core import crypto
 from syncsmart.management.commands import rotate_keys
 from tests.factories import ConnectionFactory
 

@@ -59,6 +59,8 @@ from connectors.connectwise import callbacks as cb
 from connectors.connectwise.conditions import datetime_literal, in_list, quote
 from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
 from syncsmart import jsonbounds
+from django.core.exceptions import ValidationError
+from connectors.connectwise.forms import check_base_url
 
 log = logging.getLogger("syncsmart.connectwise")
 
@@ -352,9 +354,6 @@ class ConnectWiseConnector(Connector):
                 "The ConnectWise connection is incomplete: enter the site, company ID, keys and client id again.",
                 ErrorKind.CONFIG,
             )
-        from django.core.exceptions import ValidationError
-
-        from connectors.connectwise.forms import check_base_url
 
         try:
             check_base_url(config["base_url"])

@@ -25,6 +25,8 @@ from django import forms
 from django.conf import settings
 
 from connectors.forms import CredentialsForm
+from connectors.registry import SYSTEMS
+from urllib.parse import urlsplit
 
 SITE_EXAMPLE = "na.myconnectwise.net"
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -75,8 +77,6 @@ def clean_site(value: str) -> str:
 def check_base_url(base_url: str) -> None:
     """The same host rules for a stored base URL (checked again whenever a connector is built,
     so a connection edited outside the form cannot point SyncSmart at an internal address)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise forms.ValidationError(f"{base_url!r} is not a ConnectWise site URL.", code="invalid")
@@ -206,10 +206,9 @@ class ConnectWiseCredentialsForm(CredentialsForm):
         }
 
     def connector(self, **kwargs: Any):
-        from connectors.connectwise.connector import ConnectWiseConnector
-
         config = self.get_config()
-        return ConnectWiseConnector(
+        # Through the registry, not an import: the connector imports this module (check_base_url).
+        return SYSTEMS["connectwise"].connector_class(
             base_url=config["base_url"],
             company_id=config["company_id"],
             public_key=config["public_key"],

@@ -26,6 +26,7 @@ from django import forms
 from django.conf import settings
 
 from connectors.forms import CredentialsForm
+from connectors.dynamics.connector import DynamicsConnector
 
 ORG_EXAMPLE = "https://contoso.crm.dynamics.com"
 DYNAMICS_HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\.crm(?:[2-9]|1[0-9]|2[0-9])?\.dynamics\.com$")
@@ -195,8 +196,6 @@ class DynamicsCredentialsForm(CredentialsForm):
         return connection
 
     def connector(self, **kwargs: Any):
-        from connectors.dynamics.connector import DynamicsConnector
-
         config = self.get_config()
         ca_file = (getattr(self.connection, "config", None) or {}).get("ca_file")
         kwargs.setdefault("verify", ca_file or True)

@@ -8,6 +8,8 @@ Web API": at most 1,000 requests in one $batch; and "Page results": odata.maxpag
 """
 
 from __future__ import annotations
+from connectors.ratelimit import Policy, _scaled
+from connectors.ratelimit import shared_limiter
 
 REQUESTS_PER_WINDOW = 6000
 WINDOW_SECONDS = 300
@@ -19,8 +21,6 @@ MAX_PAGE_SIZE = 5000
 
 def dynamics_policy():
     """The shared-limiter policy: the request window, a little under the published number."""
-    from connectors.ratelimit import Policy, _scaled
-
     return Policy(
         name="dynamics",
         windows=((_scaled(REQUESTS_PER_WINDOW), WINDOW_SECONDS * 1000),),
@@ -30,6 +30,4 @@ def dynamics_policy():
 
 def dynamics_limiter(org_url: str, client_id: str):
     """One bucket per application user: the org and the app that signs in."""
-    from connectors.ratelimit import shared_limiter
-
     return shared_limiter(f"dynamics:{org_url}:{client_id}", dynamics_policy())

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import quoteattr
 
 from connectors.base import WebhookEvent
+import xml.etree.ElementTree as ET
+
 from syncsmart import jsonbounds
 
 WEBHOOK_CONTRACT = 8
@@ -47,8 +49,6 @@ def settings_xml(pairs: Mapping[str, str]) -> str:
 
 
 def parse_settings_xml(text: str) -> dict[str, str]:
-    import xml.etree.ElementTree as ET
-
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:

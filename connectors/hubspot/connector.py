@@ -55,6 +55,7 @@ from connectors.base import (
     chunked,
 )
 from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
+from connectors import ratelimit
 from connectors.hubspot import limits, oauth, webhooks
 
 CRM_TYPES = ("contacts", "companies", "deals")
@@ -214,8 +215,6 @@ class HubSpotConnector(Connector):
     def from_connection(
         cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, **kwargs: Any
     ) -> "HubSpotConnector":
-        from connectors.ratelimit import hubspot_limiter
-
         config = connection.config or {}
         credentials = connection.credentials or {}
         stored = connection.oauth_tokens or {}
@@ -242,7 +241,9 @@ class HubSpotConnector(Connector):
             client_secret=credentials.get("client_secret") or getattr(settings, "SOCIAL_AUTH_HUBSPOT_SECRET", "") or "",
             portal_id=portal_id,
             transport=transport,
-            limiter=limiter if limiter is not None else hubspot_limiter(account, tier=config.get("rate_tier", "starter")),
+            limiter=limiter
+            if limiter is not None
+            else ratelimit.hubspot_limiter(account, tier=config.get("rate_tier", "starter")),
             overlap_ms=int(config.get("search_overlap_ms", DEFAULT_OVERLAP_MS)),
             on_tokens=save,
             on_reconnect_needed=reconnect,

@@ -17,6 +17,7 @@ from django import forms
 from django.conf import settings
 
 from connectors.forms import CredentialsForm
+from connectors.hubspot.connector import HubSpotConnector
 
 TOKEN_PATTERN = re.compile(r"^pat-[a-z0-9]+-[A-Za-z0-9-]+$")
 
@@ -66,8 +67,6 @@ class HubSpotCredentialsForm(CredentialsForm):
         return {**existing, "base_url": base_url, "portal_id": self.cleaned_data.get("portal_id", "")}
 
     def connector(self, **kwargs: Any):
-        from connectors.hubspot.connector import HubSpotConnector
-
         config = self.get_config()
         return HubSpotConnector(
             config["base_url"], token=self.get_credentials()["token"], portal_id=config["portal_id"], **kwargs

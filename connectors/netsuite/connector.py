@@ -70,6 +70,8 @@ from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE, 
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.auth import OAuth2Auth, TBAAuth, TBASigningTransport, host_slug, realm_for
 from connectors.netsuite.suiteql import literal, timestamp_literal
+from connectors.ratelimit import netsuite_limiter
+from connectors.netsuite.oauth import token_refresher
 
 log = logging.getLogger("syncsmart.netsuite")
 
@@ -327,8 +329,6 @@ class NetSuiteConnector(Connector):
         auth = auth_for(config, credentials, transport=transport, on_tokens=on_tokens)
         concurrency = int(config.get("concurrency") or DEFAULT_INTEGRATION_CONCURRENCY)
         if limiter is None:
-            from connectors.ratelimit import netsuite_limiter  # noqa: PLC0415 - ratelimit reads Django settings
-
             limiter = netsuite_limiter(account, concurrency)
         return cls(
             account_id=account,
@@ -687,7 +687,6 @@ def auth_for(
             str(credentials["token_id"]),
             str(credentials.get("token_secret") or ""),
         )
-    from connectors.netsuite.oauth import token_refresher  # noqa: PLC0415 - only OAuth 2.0 connections need it
 
     refresh = token_refresher(config, credentials, transport=transport)
     if refresh is None:

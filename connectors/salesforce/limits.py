@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 import httpx
+from connectors.ratelimit import Policy, shared_limiter
 
 QUERY_BATCH_DEFAULT = 2000
 QUERY_BATCH_MIN = 200
@@ -49,8 +50,6 @@ def api_usage(response: httpx.Response) -> tuple[int, int] | None:
 def salesforce_policy(daily: int):
     """No sliding window to respect (Salesforce publishes none), only the org's daily budget,
     as the org reported it in Sforce-Limit-Info. OAuth calls do not count."""
-    from connectors.ratelimit import Policy  # here, not at the top: ratelimit reads Django settings on import
-
     return Policy(
         name=f"salesforce-{daily}",
         windows=((1000, 1000),),  # a generous guard: never more than 1,000 calls a second
@@ -61,6 +60,4 @@ def salesforce_policy(daily: int):
 
 def salesforce_limiter(org: str, daily: int):
     """One bucket per org and daily allowance (a new allowance read from the header starts a new policy)."""
-    from connectors.ratelimit import shared_limiter  # as above: Django settings are read on import
-
     return shared_limiter(f"salesforce:{org}", salesforce_policy(daily))

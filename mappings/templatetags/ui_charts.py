@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 
 from django import template
 from django.utils.html import format_html, format_html_join
+
+from mappings.services.queries import HourBucket
 
 register = template.Library()
 
 CHART_WIDTH = 480
 CHART_HEIGHT = 90
-
-
-@dataclass(frozen=True)
-class HourBucket:
-    hour: datetime
-    synced: int
-    failed: int
 
 
 @register.simple_tag

@@ -1,5 +1,5 @@
 """What the API shows and accepts. Serializers only parse and present; the models' clean()
-(type compatibility, filter syntax) and mappings.actions do the validating and saving, so a
+(type compatibility, filter syntax) and mappings.services.actions do the validating and saving, so a
 refused mapping gets the very message the UI shows."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from rest_framework import serializers
 from connectors.models import Connection, Environment
 from mappings.forms import IntegrationOptionsForm
 from mappings.normalisers import NORMALISER_CHOICES
-from mappings.models import FieldMapping, Integration, ObjectMapping, Side
-from mappings.ui_queries import run_rate
+from mappings.models import FieldMapping, Integration, ObjectMapping
+from syncsmart.core.choices import Side
+from mappings.services.queries import run_rate
 from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
 

@@ -17,14 +17,13 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from tenants.models import ApiToken
+from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 
 
 @cache
 def _shared_cache(redis_url: str):
-    from django.core.cache.backends.redis import RedisCache
-
     return RedisCache(redis_url, {"KEY_PREFIX": "syncsmart-api-throttle"})
 
 

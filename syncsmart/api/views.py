@@ -1,6 +1,6 @@
 """The REST API's endpoints. Each view reads through the request's tenant (tenants.access
 tenant_queryset: another tenant's id is a 404) and changes state only through the named
-actions the UI uses (mappings.actions, mappings.ui_actions, connectors.actions)."""
+actions the UI uses (mappings.services.actions, syncsmart.engine.run_requests and .historical, tenants.connections)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connectors.models import Connection
-from mappings import actions, matching_actions, schema_checks, ui_actions
+from mappings import matching_actions
+from mappings import schema_checks
+from mappings.services import actions
+from syncsmart.engine import historical
 from mappings.forms import AddFieldMappingForm
 from mappings.models import FieldMapping, Integration, ObjectMapping
-from mappings.ui_schema import field_index
+from mappings.services.schema import field_index
 from syncsmart.api import serializers as s
 from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
 from tenants.access import tenant_queryset
+from syncsmart.engine import run_requests
+from tenants.connections import test_connection
 
 
 class TenantViewSet(viewsets.GenericViewSet):
@@ -166,7 +171,7 @@ class IntegrationViewSet(
         body = s.SyncNowSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         mapping = self._object_mapping_of(integration, body.validated_data.get("object_mapping"))
-        run = actions.request_run(integration, self.actor, trigger=SyncRun.Trigger.MANUAL, object_mapping=mapping)
+        run = run_requests.request_run(integration, self.actor, trigger=SyncRun.Trigger.MANUAL, object_mapping=mapping)
         return self.accepted(run)
 
     @extend_schema(
@@ -181,8 +186,8 @@ class IntegrationViewSet(
         body = s.HistoricalSyncSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         mapping = self._object_mapping_of(integration, body.validated_data.get("object_mapping"))
-        run = ui_actions.start_historical_sync(
-            integration, self.actor, since=body.validated_data.get("since"), object_mapping=mapping
+        run = historical.start_historical_sync(
+            integration, self.actor, since=body.validated_data.get("since"), object_mapping=mapping, estimate=True
         )
         return self.accepted(run)
 
@@ -368,7 +373,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     @extend_schema(request=None, responses=s.RunSerializer, description="Stop a queued or running run after its current page.")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        run = actions.cancel_run(self.get_object(), self.actor)
+        run = run_requests.cancel_run(self.get_object(), self.actor)
         return Response(s.RunSerializer(run, context=self.get_serializer_context()).data)
 
 
@@ -402,7 +407,7 @@ class RecordEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        return self.accepted(actions.retry_record(self.get_object(), self.actor))
+        return self.accepted(run_requests.retry_record(self.get_object(), self.actor))
 
 
 # --- Ambiguous matches --------------------------------------------------------------------
@@ -471,8 +476,6 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
-        from connectors.actions import test_connection
-
         connection = self.get_object()
         result = test_connection(connection, self.actor)
         connection.refresh_from_db()

@@ -11,18 +11,13 @@ from typing import Iterable
 from django.utils import timezone
 
 from connectors.base import Connector, ConnectorError, ObjectType, Option
-from mappings.filters import FREE_MAIL_DOMAINS
-from mappings.models import Integration, ObjectMapping, Side
+from mappings.models import Integration, ObjectMapping
+from syncsmart.core.choices import Direction, Side, other_side
+from syncsmart.engine.control import LeaseLost
 from syncsmart.engine.transform import OwnerDirectory, Schema
 from syncsmart.models import InboxItem, RecordEvent, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
-
-FREE_EMAIL_DOMAINS = FREE_MAIL_DOMAINS
-
-
-def other_side(side: str) -> str:
-    return Side.OTHER if side == Side.HUBSPOT else Side.HUBSPOT
 
 
 class RunContext:
@@ -57,8 +52,6 @@ class RunContext:
             return
         self._renewed_at = time.monotonic()
         if not self.renew():
-            from syncsmart.engine.run import LeaseLost
-
             raise LeaseLost("The run's lease expired and another worker took the integration over.")
 
     def close(self) -> None:
@@ -197,6 +190,4 @@ class SideTagged:
 
 
 def mapping_flows(mapping: ObjectMapping) -> list[str]:
-    from mappings.models import Direction
-
     return Direction.flows(mapping.direction)

@@ -32,8 +32,11 @@ from connectors import http as vendor_http
 from connectors.base import Page, Record, chunked
 from mappings.models import ObjectMapping
 from syncsmart.engine.context import RunContext
-from syncsmart.engine.flow import Flow, in_flight
-from syncsmart.engine.jobs import RunSignals, lease_seconds, tuning
+from syncsmart.engine.concurrency import in_flight
+from syncsmart.engine.flow.page import Flow
+from syncsmart.engine.config import engine_settings
+from syncsmart.engine.control import LeaseLost, RunCancelled, RunSignals
+from syncsmart.engine.lease import lease_seconds
 from syncsmart.models import DeferredRecord, InboxItem, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
@@ -43,18 +46,8 @@ INBOX_BATCH = 500
 POLL_EVERY_SECONDS = 1.0
 # Vendor reads of one inbox pass in flight at once (each side's records and their counterparts).
 INBOX_READS_IN_FLIGHT = 4
-# How long a webhook run waits for more notifications once its inbox is empty (default of the
-# SYNC_WEBHOOK_LINGER_SECONDS setting; 0 ends it at once), and how often it looks meanwhile.
-WEBHOOK_LINGER_SECONDS = 2.0
+# How often a webhook run looks for more notifications while it lingers (SYNC_WEBHOOK_LINGER_SECONDS).
 WEBHOOK_POLL_SECONDS = 0.1
-
-
-class LeaseLost(Exception):
-    """Another worker took over this integration (our lease expired): stop without committing."""
-
-
-class RunCancelled(Exception):
-    pass
 
 
 class Engine:
@@ -109,7 +102,7 @@ class Engine:
         if not records:
             self._quiet_page(mapping, side, cursor, new_cursor, inbox_ids)
             return
-        result, checkpoint = self.flow(mapping, side).process(records, targets=targets)
+        checkpoint = self.flow(mapping, side).process(records, targets=targets)
         with transaction.atomic():
             self._still_ours()
             checkpoint()
@@ -175,7 +168,7 @@ class Engine:
         return self._signals
 
     def should_yield(self, *, worked: bool) -> bool:
-        """After a page: stop when the slice is used up, or when another tenant's run waits (jobs._poll)."""
+        """After a page: stop when the slice is used up, or when another tenant's run waits (slices.poll)."""
         return self.out_of_time() or self._check(worked=worked).others_waiting
 
     # --- phases ------------------------------------------------------------------------
@@ -209,7 +202,7 @@ class Engine:
         notifications come in bursts, and one that finds this run still here is worked at once,
         instead of paying a new run's start (the queue's pick-up, connectors, schemas). It leaves
         at once when another run waits for a worker."""
-        linger = tuning("SYNC_WEBHOOK_LINGER_SECONDS", WEBHOOK_LINGER_SECONDS)
+        linger = engine_settings().webhook_linger_seconds
         deadline = time.monotonic() + linger
         while True:
             if InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING).exists():
@@ -372,7 +365,7 @@ class Engine:
         before any of its pages is worked; its notifications stay in the inbox for the retry."""
         calls = []
         for page in pages:
-            flow = page.flow
+            flow = page.flow.setup
             for batch in chunked(page.early_ids, flow.source_connector.max_batch_read):
                 calls.append((("source", id(page)), partial(flow.source_connector.read_by_ids, flow.source_object, batch)))
             for batch in chunked(page.target_ids, flow.target_connector.max_batch_read):
@@ -492,8 +485,8 @@ def _plan_early_reads(pages: list[InboxPage]) -> None:
     keys_of: list[dict[str, set[tuple[str, str, str]]]] = []
     seen: dict[tuple[str, str, str], int] = {}
     for page in pages:
-        flow = page.flow
-        links = flow._links_for(page.ids)
+        flow = page.flow.setup
+        links = page.flow.counterparts.links_for(page.ids)
         keys: dict[str, set[tuple[str, str, str]]] = {}
         for record_id in page.ids:
             link = links.get(record_id)
@@ -501,7 +494,7 @@ def _plan_early_reads(pages: list[InboxPage]) -> None:
                 continue
             keys[record_id] = {
                 (flow.source, flow.source_object, record_id),
-                (flow.target, flow.target_object, flow.link_target_id(link)),
+                (flow.target, flow.target_object, link.id_on(flow.target)),
             }
             for key in keys[record_id]:
                 seen[key] = seen.get(key, 0) + 1
@@ -511,6 +504,6 @@ def _plan_early_reads(pages: list[InboxPage]) -> None:
             own = keys.get(record_id)
             if own is not None and all(seen[key] == 1 for key in own):
                 page.early_ids.append(record_id)
-                page.target_ids.append(next(k[2] for k in own if k[0] == page.flow.target))
+                page.target_ids.append(next(k[2] for k in own if k[0] == page.flow.setup.target))
             else:
                 page.late_ids.append(record_id)

@@ -8,15 +8,19 @@ from typing import Any
 from django.db import transaction
 
 from connectors.models import Connection
-from mappings import actions as mapping_actions
+from mappings.services import actions as mapping_actions
 from mappings.models import Integration
 from tenants.actions import audit
 from tenants.models import Tenant
+from syncsmart.engine import historical
+from syncsmart.engine import run_requests
+from tenants.connections import refresh_schema as refresh
+from tenants.access import SESSION_KEY, VIEW_AS_SESSION_KEY
 
 
 @transaction.atomic
 def sync_now(integration: Integration, staff) -> Any:
-    run = mapping_actions.request_run(integration, staff, trigger="manual")
+    run = run_requests.request_run(integration, staff, trigger="manual")
     audit(
         integration.tenant, staff, "staff.sync_now", integration, summary=f"Staff queued a sync of {integration}", run=str(run.pk)
     )
@@ -25,7 +29,7 @@ def sync_now(integration: Integration, staff) -> Any:
 
 @transaction.atomic
 def historical_resync(integration: Integration, staff) -> Any:
-    run = mapping_actions.start_historical_sync(integration, staff)
+    run = historical.start_historical_sync(integration, staff)
     audit(
         integration.tenant,
         staff,
@@ -53,8 +57,6 @@ def main_switch(integration: Integration, staff, on: bool) -> Integration:
 
 def refresh_schema(connection: Connection, staff) -> str:
     """Re-discover the connection's fields; a vendor error is reported (and recorded on the connection), not raised."""
-    from connectors.actions import refresh_schema as refresh
-
     counts = refresh(connection)
     connection.refresh_from_db()
     if counts:
@@ -74,8 +76,6 @@ def refresh_schema(connection: Connection, staff) -> str:
 
 
 def begin_view_as(session, tenant: Tenant, staff) -> None:
-    from tenants.access import SESSION_KEY, VIEW_AS_SESSION_KEY
-
     session[VIEW_AS_SESSION_KEY] = tenant.pk
     session["view_as_tenant_name"] = tenant.name
     session.pop(SESSION_KEY, None)
@@ -85,8 +85,6 @@ def begin_view_as(session, tenant: Tenant, staff) -> None:
 
 
 def end_view_as(session, staff) -> Tenant | None:
-    from tenants.access import VIEW_AS_SESSION_KEY
-
     tenant = Tenant.objects.filter(pk=session.pop(VIEW_AS_SESSION_KEY, None)).first()
     session.pop("view_as_tenant_name", None)
     if tenant is not None:

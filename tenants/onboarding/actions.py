@@ -14,6 +14,7 @@ from tenants import team
 from tenants.actions import audit
 from tenants.models import OnboardingProgress, Tenant
 from tenants.onboarding import steps
+from tenants.models import Membership
 
 
 def progress_for(tenant: Tenant, actor=None) -> OnboardingProgress:
@@ -26,8 +27,6 @@ def progress_for(tenant: Tenant, actor=None) -> OnboardingProgress:
 @transaction.atomic
 def create_workspace(user, company_name: str) -> Tenant:
     """A logged-in user without a tenant (e.g. invited elsewhere and removed) installs for a new company."""
-    from tenants.models import Membership
-
     tenant = Tenant.objects.create(name=company_name.strip(), slug=Tenant.unique_slug_for(company_name))
     Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.OWNER)
     audit(tenant, user, "tenant.created", tenant, summary=f"{user.get_username()} created {tenant.name} from the installer")

@@ -1,5 +1,5 @@
 """Each system's credential form (connectors/<system>/forms.py) used by the installer and the
-go-live switch, and the live "Test connection" through connectors.actions.test_connection."""
+go-live switch, and the live "Test connection" through tenants.connections.test_connection."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from connectors.base import ConnectionTest
 from connectors.models import Connection
 from connectors.registry import system
+from tenants.connections import test_connection
 
 
 def credential_form(system_key: str, *, data=None, connection: Connection | None = None):
@@ -27,8 +28,6 @@ def build_credential_form(progress, *, data=None):
 
 def run_connection_test(actor, connection: Connection) -> ConnectionTest:
     """Call the vendor now; the connection records success or failure and the test is audited."""
-    from connectors.actions import test_connection
-
     result = test_connection(connection, actor)
     connection.refresh_from_db()
     return result

@@ -7,11 +7,11 @@ the web server's environment:
 """
 
 from __future__ import annotations
+from connectors.hubspot.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET
 
 
 def hubspot_oauth_env(base_url: str) -> dict[str, str]:
-    from connectors.hubspot.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
     base = base_url.rstrip("/")
     return {
         "HUBSPOT_CLIENT_ID": DEFAULT_CLIENT_ID,
@@ -26,8 +26,6 @@ def hubspot_oauth_env(base_url: str) -> dict[str, str]:
 
 def salesforce_oauth_env(base_url: str) -> dict[str, str]:
     """The installer's "Sign in with Salesforce" pointed at the Salesforce emulator (its consent page)."""
-    from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET
-
     return {
         "SALESFORCE_CLIENT_ID": DEFAULT_CONSUMER_KEY,
         "SALESFORCE_CLIENT_SECRET": DEFAULT_CONSUMER_SECRET,

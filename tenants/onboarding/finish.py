@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from mappings import actions as mapping_actions
+from mappings.services import actions as mapping_actions
 from mappings.defaults import default_set_for
 from mappings.models import DEFAULT_SCHEDULE_MINUTES, Integration
 from tenants.actions import audit

@@ -86,6 +86,6 @@ def queued_tasks() -> list[dict]:
 
 def run_is_queued(run_id) -> bool:
     return any(
-        task.get("func") == "syncsmart.tasks.execute_run" and list(task.get("args", ())) == [str(run_id)]
+        task.get("func") == "syncsmart.engine.tasks.execute_run" and list(task.get("args", ())) == [str(run_id)]
         for task in queued_tasks()
     )

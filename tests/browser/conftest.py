@@ -123,7 +123,7 @@ class Worker:
         }
 
     def slice(self, run_id: str, max_seconds: float | None = None) -> None:
-        from syncsmart.engine.jobs import run_slice
+        from syncsmart.engine.slices import run_slice
 
         connectors = self.connectors()
         try:
@@ -147,7 +147,7 @@ def worker(monkeypatch):
     from django.core.handlers.base import BaseHandler
 
     the_worker = Worker()
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: the_worker.queued.append(str(run_id)))
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: the_worker.queued.append(str(run_id)))
     original = BaseHandler.get_response
 
     def serialised(self, request):
@@ -178,7 +178,7 @@ class World:
 def world(transactional_db, worker, settings):
     """A tenant whose HubSpot ↔ ConnectWise integration runs against in-process emulators, after
     its first sync; the owner logs in with e-mail and password."""
-    from connectors.actions import refresh_schema
+    from tenants.connections import refresh_schema
     from connectors.connectwise.emulator import (
         DEMO_CLIENT_ID,
         DEMO_COMPANY,
@@ -187,7 +187,7 @@ def world(transactional_db, worker, settings):
         ConnectWiseEmulator,
     )
     from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
-    from mappings import actions
+    from mappings.services import actions
     from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, TenantFactory, UserFactory
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -235,7 +235,7 @@ def world(transactional_db, worker, settings):
     connectwise.add_contact("Art", "Vandelay", company_id=company["id"], email="art@vandelay.example.com")
     w.integration = actions.create_integration(tenant, user, hub, cw, enabled=True, name="HubSpot ↔ ConnectWise")
     worker.integration = w.integration
-    from mappings.actions import request_run
+    from syncsmart.engine.run_requests import request_run
 
     request_run(w.integration, user, trigger="manual")
     worker.drain()

@@ -1,7 +1,7 @@
 """The installer in Chromium, from the public "Install" link to the first synced record.
 
 How the first run executes: no q2 worker runs in tests, so SYNC_RUN_INLINE makes the run that
-"Finish" queues execute inside that request (syncsmart.tasks.enqueue_run), against the emulators.
+"Finish" queues execute inside that request (syncsmart.engine.queue.enqueue_run), against the emulators.
 HubSpot's emulator listens on a real loopback port (Chromium opens its OAuth consent page); the
 other system's emulator is mounted in-process on the base URL derived from what is typed.
 """

@@ -6,7 +6,7 @@ import pytest
 
 from connectors.connectwise import emulator as cw
 from connectors.http import mount, unmount
-from mappings import actions as mapping_actions
+from mappings.services import actions as mapping_actions
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, TenantFactory, UserFactory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mappings import actions as mapping_actions
+from mappings.services import actions as mapping_actions
 from syncsmart.models import RecordEvent, SyncRun
 from tenants.models import AuditLog
 from tests.browser.conftest import log_in

@@ -268,7 +268,7 @@ def test_incomplete_connection_is_a_config_error():
 
 @pytest.mark.django_db
 def test_connection_actions_record_status_and_cache_the_schema(emulator):
-    from connectors import actions
+    from tenants import connections as actions
 
     connection = ConnectionFactory(
         system="dynamics", config=form_data(client_secret=None), credentials={"client_secret": DEFAULT_CLIENT_SECRET}

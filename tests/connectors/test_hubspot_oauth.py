@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from connectors import actions
+from tenants import connections as actions
 from connectors.base import ConnectorError, ErrorKind
 from connectors.http import VendorHttp, mount, unmount
 from connectors.hubspot import oauth

@@ -12,9 +12,9 @@ import pytest
 from connectors import http
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
-from mappings import actions
+from mappings.services import actions
 from mappings.models import Integration
-from syncsmart.engine.jobs import run_slice
+from syncsmart.engine.slices import run_slice
 from syncsmart.models import SyncRun
 from tests.factories import ConnectionFactory, TenantFactory
 from tests.connectors.hubspot_harness import fast_retry

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def hooked(cw_pair, monkeypatch):
     """HubSpot and ConnectWise notify this integration's webhook URLs (delivered by the test)."""
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
     base = f"http://testserver/webhooks/{cw_pair.integration.pk}"
     cw_pair.hubspot.webhooks = CollectingSender()
     cw_pair.hubspot.subscribe(f"{base}/hubspot")

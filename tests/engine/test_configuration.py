@@ -4,12 +4,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_q.models import Schedule
 
-from mappings import actions
+from mappings.services import actions
 from mappings.models import FieldMapping, ObjectMapping
 from syncsmart.models import SyncCursor, SyncRun
 from tenants.models import AuditLog
 from tests.engine.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory
 from tests.factories import ConnectionFactory, TenantFactory, UserFactory
+from syncsmart.engine import historical
+from syncsmart.engine import run_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -142,27 +144,27 @@ def test_schedule_interval_below_one_minute_is_refused(user):
 
 def test_request_run_reuses_a_waiting_run_and_queues_after_commit(user, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", queued.append)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", queued.append)
     integration = IntegrationFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        run = actions.request_run(integration, user)
-        again = actions.request_run(integration, user)
+        run = run_requests.request_run(integration, user)
+        again = run_requests.request_run(integration, user)
     assert run.pk == again.pk
     assert queued == [run.pk]
     assert run.status == SyncRun.Status.QUEUED
 
 
 def test_historical_sync_resets_its_cursor_and_can_be_cancelled(user, monkeypatch):
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
     obj = ObjectMappingFactory()
     SyncCursor.objects.create(
         integration=obj.integration, object_mapping=obj, side="hubspot", kind="historical", cursor={"after": 5}
     )
-    run = actions.start_historical_sync(obj.integration, user)
+    run = historical.start_historical_sync(obj.integration, user)
     assert run.trigger == "historical"
     assert not SyncCursor.objects.filter(kind="historical").exists()
-    assert actions.start_historical_sync(obj.integration, user).pk == run.pk
-    actions.cancel_historical_sync(run, user)
+    assert historical.start_historical_sync(obj.integration, user).pk == run.pk
+    run_requests.cancel_run(run, user)
     run.refresh_from_db()
     assert run.status == SyncRun.Status.CANCELLED
     assert AuditLog.objects.filter(action="run.cancelled").exists()

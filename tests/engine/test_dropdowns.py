@@ -3,7 +3,7 @@
 import pytest
 
 from connectors.base import FieldInfo, FieldType, Option
-from mappings import actions
+from mappings.services import actions
 from mappings.models import FieldMapping
 from syncsmart.engine.transform import Unmatched, dropdown_to_hubspot, dropdown_to_other
 from syncsmart.models import RecordEvent, RecordLink

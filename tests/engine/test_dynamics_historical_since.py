@@ -9,7 +9,7 @@ import time
 
 from connectors.dynamics.connector import DynamicsConnector
 from connectors.dynamics.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, DynamicsEmulator
-from mappings.ui_counts import count_records, since_cursor
+from syncsmart.engine.counts import count_records, since_cursor
 from syncsmart.models import SyncCursor, SyncRun
 
 BASE = "http://dynamics.invalid"

@@ -3,10 +3,11 @@ cancelling a running historical sync."""
 
 import pytest
 
-from mappings import actions
 from mappings.models import FieldMapping
-from syncsmart.engine.jobs import run_slice
+from syncsmart.engine.slices import run_slice
 from syncsmart.models import RecordEvent, RecordLink
+from syncsmart.engine import historical
+from syncsmart.engine import run_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,7 @@ def test_only_if_target_empty_never_overwrites(cw_pair):
 
 
 def test_retry_of_one_record_runs_just_that_record(cw_pair, monkeypatch):
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
     contacts = cw_pair.integration.object_mappings.get(hubspot_object="contacts")
     company = cw_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
     contact = cw_pair.hubspot.create_record(
@@ -70,7 +71,7 @@ def test_retry_of_one_record_runs_just_that_record(cw_pair, monkeypatch):
     )
     first = cw_pair.sync()
     event = RecordEvent.objects.get(run=first, source_side="hubspot", source_object="contacts", source_id=contact)
-    retry = actions.retry_record(event, None)
+    retry = run_requests.retry_record(event, None)
     assert retry.trigger == "retry" and retry.state["records"] == [{"mapping": contacts.pk, "side": "hubspot", "id": contact}]
     run_slice(str(retry.pk), connectors=cw_pair.connectors())
     retry.refresh_from_db()
@@ -79,13 +80,13 @@ def test_retry_of_one_record_runs_just_that_record(cw_pair, monkeypatch):
 
 
 def test_cancelling_a_running_historical_sync_stops_it_after_the_page(cw_pair, monkeypatch):
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
     companies = cw_pair.integration.object_mappings.get(hubspot_object="companies")
     companies.direction, companies.create_policy = "to_other", "match_only"
     companies.save()
     for i in range(450):
         cw_pair.hubspot.create_record("companies", {"name": f"Co {i}"}, notify=False)
-    run = actions.start_historical_sync(cw_pair.integration, None)
+    run = historical.start_historical_sync(cw_pair.integration, None)
     from syncsmart.engine.context import RunContext
 
     original = RunContext.heartbeat
@@ -95,7 +96,7 @@ def test_cancelling_a_running_historical_sync_stops_it_after_the_page(cw_pair, m
     def heartbeat_then_cancel(self, *args, **kwargs):
         original(self, *args, **kwargs)
         if self.run.pages == 1:
-            actions.cancel_run(run, None)  # a user presses "cancel" while the run works
+            run_requests.cancel_run(run, None)  # a user presses "cancel" while the run works
 
     monkeypatch.setattr(RunContext, "heartbeat", heartbeat_then_cancel)
     run_slice(str(run.pk), connectors=cw_pair.connectors(), max_seconds=600)

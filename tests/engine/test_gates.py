@@ -2,7 +2,7 @@
 
 import pytest
 
-from mappings import actions
+from mappings.services import actions
 from syncsmart.models import RecordEvent
 
 pytestmark = pytest.mark.django_db

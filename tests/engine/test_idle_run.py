@@ -9,11 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from connectors.emulation import utcnow
-from mappings import actions
 from syncsmart.engine.context import RunContext
-from syncsmart.engine.jobs import run_slice
+from syncsmart.engine.slices import run_slice
 from syncsmart.models import RecordEvent, SyncCursor, SyncRun
 from tests.engine.test_jobs import big_backfill
+from syncsmart.engine import historical
+from syncsmart.engine import run_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -157,15 +158,15 @@ def test_a_run_that_dies_mid_page_resumes_from_the_last_committed_page(cw_pair, 
 
 
 def test_cancelling_a_run_stops_it_after_the_page_and_drops_the_page_read_ahead(cw_pair, monkeypatch):
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
     big_backfill(cw_pair)
-    run = actions.start_historical_sync(cw_pair.integration, None)
+    run = historical.start_historical_sync(cw_pair.integration, None)
     original = RunContext.heartbeat
 
     def cancel_during_the_first_page(self, *args, **kwargs):
         original(self, *args, **kwargs)
         if self.run.pages == 1:
-            actions.cancel_run(run, None)  # a user presses "cancel" while the run works
+            run_requests.cancel_run(run, None)  # a user presses "cancel" while the run works
 
     monkeypatch.setattr(RunContext, "heartbeat", cancel_during_the_first_page)
     run_slice(str(run.pk), connectors=cw_pair.connectors(), max_seconds=600)

@@ -8,9 +8,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from mappings import actions
-from syncsmart import tasks
-from syncsmart.engine.jobs import acquire_lease, release_lease, run_slice, sweep_once
+from mappings.services import actions
+from syncsmart.engine import queue, tasks
+from syncsmart.engine.lease import acquire_lease, release_lease
+from syncsmart.engine.slices import run_slice
+from syncsmart.engine.sweep import sweep_once
 from syncsmart.models import InboxItem, RunLease, SyncRun
 from tests.engine.conftest import build_pair
 
@@ -95,7 +97,7 @@ def test_an_expired_lease_can_be_taken_over(cw_pair, settings):
 
 def test_sweep_requeues_runs_a_dead_worker_left_and_inbox_items_nobody_took(cw_pair, monkeypatch):
     queued = []
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", queued.append)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", queued.append)
     long_ago = timezone.now() - timedelta(hours=1)
     dead = SyncRun.objects.create(
         integration=cw_pair.integration, trigger="manual", status="running", started_at=long_ago, heartbeat_at=long_ago
@@ -124,7 +126,7 @@ def test_sweep_requeues_runs_a_dead_worker_left_and_inbox_items_nobody_took(cw_p
 
 
 def test_switching_off_cancels_waiting_runs_and_stops_scheduled_ones(cw_pair, monkeypatch):
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
     waiting = SyncRun.objects.create(integration=cw_pair.integration, trigger="schedule")
     actions.set_main_switch(cw_pair.integration, None, False)
     waiting.refresh_from_db()
@@ -168,8 +170,8 @@ def test_lease_is_exclusive_under_contention(workers):
 def test_the_sweep_is_scheduled_every_minute_on_every_installation():
     from django_q.models import Schedule
 
-    sweep = Schedule.objects.get(name=tasks.SWEEP_SCHEDULE_NAME)
-    assert sweep.func == "syncsmart.tasks.sweep" and sweep.minutes == 1 and sweep.schedule_type == Schedule.MINUTES
+    sweep = Schedule.objects.get(name=queue.SWEEP_SCHEDULE_NAME)
+    assert sweep.func == "syncsmart.engine.tasks.sweep" and sweep.minutes == 1 and sweep.schedule_type == Schedule.MINUTES
 
 
 @pytest.mark.django_db(transaction=True)
@@ -291,7 +293,7 @@ def test_a_long_page_keeps_its_lease_alive_between_write_batches(cw_pair, settin
 def test_a_lease_renewed_moments_ago_is_not_renewed_again(cw_pair, settings, django_assert_num_queries):
     """Nobody can take a lease before it expires, so a renewal within a third of the lease is ours
     without a query; after that the run asks, and learns when another worker took it over."""
-    from syncsmart.engine.jobs import Lease
+    from syncsmart.engine.lease import Lease
 
     settings.SYNC_LEASE_SECONDS = 60
     lease = Lease(cw_pair.integration.pk, "run-a")

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPANIES = 600  # three HubSpot pages of 200; ConnectWise takes them one POST at a time
 
 SETUP = """
-from mappings import actions
+from mappings.services import actions
 from tenants.models import Tenant
 from connectors.models import Connection
 tenant = Tenant.objects.create(name="Kill Test", slug="kill-test")
@@ -42,8 +42,9 @@ companies.direction = "to_other"
 companies.save()
 integration.object_mappings.exclude(pk=companies.pk).update(enabled=False)
 from django.db import transaction
+from syncsmart.engine import run_requests
 with transaction.atomic():
-    actions.request_run(integration, None, trigger="manual")
+    run_requests.request_run(integration, None, trigger="manual")
 print("SETUP-OK", integration.pk)
 """
 
@@ -156,7 +157,7 @@ def test_sigkilled_worker_run_resumes_with_no_duplicate_and_no_lost_change(tmp_p
         hubspot.advance_clock(10_000)
         hubspot.edit_record("companies", hub_ids[3], {"name": "Kill Co 3 renamed"})
         time.sleep(3.5)  # the dead worker's lease expires (SYNC_LEASE_SECONDS=3)
-        sweep = manage(env, "shell", script="from syncsmart.tasks import sweep; print(sweep())").stdout
+        sweep = manage(env, "shell", script="from syncsmart.engine.tasks import sweep; print(sweep())").stdout
         assert "'dead_runs': 1" in sweep
         cluster = start_cluster(env)
         wait_for(lambda: run_row(db).get("status") in ("succeeded", "partial", "failed"), 240, "the resumed run to finish")

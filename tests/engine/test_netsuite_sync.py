@@ -11,7 +11,7 @@ import pytest
 
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.connector import NetSuiteConnector
-from mappings import actions
+from mappings.services import actions
 from mappings.models import FieldMapping
 from syncsmart.engine.context import RunContext
 from syncsmart.models import InboxItem, RecordEvent, RecordLink

@@ -5,7 +5,7 @@ merges and conflicts, owners, stages, matches instead of duplicates, and zero wr
 import pytest
 
 from connectors.salesforce.connector import SalesforceConnector
-from mappings import actions
+from mappings.services import actions
 from syncsmart.engine.context import RunContext
 from syncsmart.models import RecordEvent, RecordLink
 

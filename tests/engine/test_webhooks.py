@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def hooked(cw_pair, monkeypatch):
     """HubSpot and ConnectWise both notify this integration's webhook URLs."""
     queued = []
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", queued.append)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", queued.append)
     base = f"http://testserver/webhooks/{cw_pair.integration.pk}"
     cw_pair.hubspot.webhooks = CollectingSender()
     cw_pair.hubspot.subscribe(f"{base}/hubspot")
@@ -113,7 +113,7 @@ def test_connectwise_callback_triggers_a_run_that_brings_the_change(hooked, djan
 def test_dynamics_service_endpoint_webhook_is_verified_by_its_key_and_runs(
     dyn_pair, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr("syncsmart.tasks.enqueue_run", lambda run_id: None)
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
     connection = dyn_pair.integration.other_connection
     connection.credentials = {**connection.credentials, "webhook_key": "service-endpoint-key"}
     connection.save()

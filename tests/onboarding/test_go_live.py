@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 
 from connectors.models import Connection
-from mappings import actions as mapping_actions
-from mappings import go_live
-from mappings.models import Direction, FieldMapping
+from mappings.services import actions as mapping_actions
+from mappings.services import go_live
+from mappings.models import FieldMapping
+from syncsmart.core.choices import Direction
 from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
 from tenants.models import AuditLog, GoLiveSwitch
 from tests.factories import ConnectionFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from mappings import actions as mapping_actions
+from mappings.services import actions as mapping_actions
 from syncsmart.models import DeferredRecord, InboxItem, RecordEvent, SyncRun
 from tenants.models import AuditLog
 from tests.factories import ConnectionFactory
@@ -177,7 +177,7 @@ def test_view_as_customer_is_read_only_with_a_banner_until_left(team, integratio
 
 @pytest.mark.django_db
 def test_the_model_admin_lives_under_staff_admin_and_lists_onboarding_and_go_live_rows(team, integration, admin_client):
-    from mappings import go_live
+    from mappings.services import go_live
 
     switch = go_live.prepare(integration, team.users["owner"])
     for url in (

@@ -13,7 +13,7 @@ def fast_password_hashing(settings):
 def no_vendor_counts(monkeypatch):
     """The factories' connections point at no vendor: historical syncs here start without a
     total instead of calling out (test_counts.py counts on real emulators)."""
-    monkeypatch.setattr("mappings.ui_actions.count_records", lambda *args, **kwargs: None)
+    monkeypatch.setattr("syncsmart.engine.historical.count_records", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

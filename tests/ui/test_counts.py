@@ -6,8 +6,9 @@ import pytest
 from connectors import http
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
-from mappings import actions, ui_actions
-from mappings.ui_counts import count_records
+from mappings.services import actions
+from syncsmart.engine import historical
+from syncsmart.engine.counts import count_records
 from syncsmart.models import SyncCursor
 from tests.factories import ConnectionFactory
 
@@ -44,9 +45,9 @@ def test_each_vendor_answers_how_many_records_there_are(emulated):
 
 
 def test_a_historical_sync_gets_its_total_from_the_counts(emulated, monkeypatch):
-    monkeypatch.setattr("mappings.ui_actions.count_records", count_records)  # undo the UI tests' stand-in
+    monkeypatch.setattr("syncsmart.engine.historical.count_records", count_records)  # undo the UI tests' stand-in
     contacts = emulated.object_mappings.get(hubspot_object="contacts")
-    run = ui_actions.start_historical_sync(emulated, None, object_mapping=contacts)
+    run = historical.start_historical_sync(emulated, None, object_mapping=contacts, estimate=True)
     hub_contacts = count_records(emulated.hubspot_connection, "contacts")
     cw_contacts = count_records(emulated.other_connection, "contacts")
     assert run.progress_total == hub_contacts + cw_contacts  # both directions are read
@@ -55,8 +56,8 @@ def test_a_historical_sync_gets_its_total_from_the_counts(emulated, monkeypatch)
 def test_since_a_date_starts_each_side_from_that_date(emulated, monkeypatch):
     import datetime as dt
 
-    monkeypatch.setattr("mappings.ui_actions.count_records", count_records)
-    run = ui_actions.start_historical_sync(emulated, None, since=dt.date(2031, 1, 1))
+    monkeypatch.setattr("syncsmart.engine.historical.count_records", count_records)
+    run = historical.start_historical_sync(emulated, None, since=dt.date(2031, 1, 1), estimate=True)
     cursors = SyncCursor.objects.filter(integration=emulated, kind="historical")
     assert {c.side for c in cursors} == {"hubspot", "other"}
     hub = cursors.filter(side="hubspot").first().cursor
@@ -67,7 +68,7 @@ def test_since_a_date_starts_each_side_from_that_date(emulated, monkeypatch):
 def test_an_email_that_never_synced_is_looked_up_in_both_systems(emulated, team):
     from django.urls import reverse
 
-    from mappings.ui_log import looked_up_ids
+    from mappings.views.record_log import looked_up_ids
     from tests.ui.factories import RecordEventFactory
 
     hub_id = emulated_hubspot_contact(emulated, "never.synced@acme.example")

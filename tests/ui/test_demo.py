@@ -9,7 +9,7 @@ from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.models import Connection
 from mappings import demo
 from mappings.models import Integration
-from syncsmart.engine.jobs import run_slice
+from syncsmart.engine.slices import run_slice
 from syncsmart.models import RecordLink, SyncRun
 from tests.factories import TenantFactory
 

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from mappings.models import FieldMapping
-from mappings.ui_schema import field_index, preview_to_hubspot, preview_to_other
+from mappings.services.schema import field_index, preview_to_hubspot, preview_to_other
 from tenants.models import AuditLog
 from tests.ui.factories import FieldMappingFactory
 
@@ -89,7 +89,7 @@ def test_direction_and_system_of_record_per_object_are_saved(team, contacts):
 
 
 def test_remove_then_restore_defaults_brings_a_default_back_and_keeps_custom_ones(team, integration):
-    from mappings.actions import install_defaults
+    from mappings.services.actions import install_defaults
 
     integration.hubspot_connection.schema_cache = {}
     integration.hubspot_connection.save()
@@ -130,7 +130,7 @@ def test_dropdown_preview_follows_the_documented_label_algorithm(integration):
 
 
 def test_dropdown_preview_compares_labels_exactly_as_the_engine_does():
-    from mappings.ui_schema import SchemaField
+    from mappings.services.schema import SchemaField
 
     hub = SchemaField("tier", "Tier", "enumeration", options=(("vip", "VIP"),))
     other = SchemaField("level", "Level", "enumeration", options=(("1", "Vip"),))

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from mappings.filters import passes
-from mappings.ui_filters import apply_op, as_groups, from_post, to_stored
-from mappings.ui_samples import Sample, remember_sample
+from mappings.filters import apply_op, as_groups, from_post, to_stored
+from mappings.services.samples import Sample, remember_sample
 from tenants.models import AuditLog
 
 pytestmark = pytest.mark.django_db

@@ -77,7 +77,7 @@ def records(team, contacts, **query):
 
 
 def test_the_rate_and_time_left_come_from_the_runs_own_clock():
-    from mappings.ui_queries import run_rate
+    from mappings.services.queries import run_rate
 
     start = timezone.now()
     run = SyncRun(status="running", started_at=start, progress_done=40, progress_total=100)

@@ -20,7 +20,7 @@ def demo_hubspot(team):
     connection = ConnectionFactory(
         tenant=team.tenant, system="hubspot", credentials={"token": DEFAULT_TOKEN}, config={"base_url": url, "emulator": True}
     )
-    from connectors.actions import refresh_schema
+    from tenants.connections import refresh_schema
 
     refresh_schema(connection)
     yield connection, emulator, record

@@ -20,6 +20,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from syncsmart import demo_data
+from tenants.onboarding.demo import hubspot_oauth_env, salesforce_oauth_env
+from connectors.connectwise import emulator as cw
 
 DEMO_EMAIL = "demo@syncsmart.local"
 
@@ -60,14 +62,10 @@ class Command(BaseCommand):
         child_env = {}
         hubspot = next((r for r in emulators if r.emulator.system == "hubspot"), None)
         if hubspot is not None:
-            from tenants.onboarding.demo import hubspot_oauth_env
-
             # The installer's "Connect HubSpot" goes to the HubSpot emulator's consent page.
             child_env = hubspot_oauth_env(hubspot.base_url)
         salesforce = next((r for r in emulators if r.emulator.system == "salesforce"), None)
         if salesforce is not None:
-            from tenants.onboarding.demo import salesforce_oauth_env
-
             # The installer's "Sign in with Salesforce" goes to the Salesforce emulator's consent page.
             child_env.update(salesforce_oauth_env(salesforce.base_url))
         children = self._start_children(options, child_env)
@@ -110,8 +108,6 @@ class Command(BaseCommand):
         for running in emulators:
             host = running.base_url.split("://", 1)[1]
             if running.emulator.system == "connectwise":
-                from connectors.connectwise import emulator as cw
-
                 self.stdout.write(
                     f"  Installer, ConnectWise emulator: company {cw.DEMO_COMPANY}, site {host}, public key "
                     f"{cw.DEMO_PUBLIC_KEY}, private key {cw.DEMO_PRIVATE_KEY}, client id {cw.DEMO_CLIENT_ID}"

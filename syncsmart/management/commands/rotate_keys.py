@@ -7,8 +7,8 @@ can be interrupted at any moment and re-run: rows already under the newest key a
 from django.apps import apps
 from django.core.management.base import BaseCommand
 
-from syncsmart import crypto
-from syncsmart.fields import associated_data, encrypted_fields
+from syncsmart.core import crypto
+from syncsmart.core.fields import associated_data, encrypted_fields
 
 
 def rotate_model(model, ring: crypto.Keyring, counts: dict[str, int], out=None) -> None:

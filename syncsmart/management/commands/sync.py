@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from mappings.models import Integration
-from syncsmart.engine.jobs import run_slice
+from syncsmart.engine.slices import run_slice
 from syncsmart.models import SyncCursor, SyncRun
 
 

@@ -1,0 +1,193 @@
+"""Named, atomic state changes of integrations and their mappings; each writes an audit row.
+
+The UI and the REST API call these and nothing else to change an integration's configuration:
+they keep the django-q2 schedule in step with the integration. Runs are asked for through the
+engine (`syncsmart.engine.run_requests`, `syncsmart.engine.historical`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from mappings.compat import default_transform
+from mappings.defaults import install_default_set
+from mappings.models import FieldMapping, Integration, ObjectMapping
+from syncsmart.engine import queue, run_requests
+from tenants.actions import audit
+
+INTEGRATION_OPTIONS = (
+    "name",
+    "environment",
+    "test_mode",
+    "test_email_marker",
+    "test_name_marker",
+    "block_free_emails",
+    "write_back_ids",
+    "schedule_minutes",
+)
+
+
+@transaction.atomic
+def create_integration(
+    tenant, actor, hubspot_connection, other_connection, *, install_defaults_now: bool = True, **options: Any
+) -> Integration:
+    integration = Integration(tenant=tenant, hubspot_connection=hubspot_connection, other_connection=other_connection, **options)
+    integration.full_clean()
+    integration.save()
+    audit(
+        tenant,
+        actor,
+        "integration.created",
+        integration,
+        summary=f"Integration {integration} created",
+        **{k: v for k, v in options.items() if k in INTEGRATION_OPTIONS},
+    )
+    if install_defaults_now:
+        install_defaults(integration, actor)
+    queue.sync_schedule_after_commit(integration)
+    return integration
+
+
+@transaction.atomic
+def update_integration(integration: Integration, actor, **changes: Any) -> Integration:
+    """Change standard options, test mode or the schedule interval."""
+    unknown = set(changes) - set(INTEGRATION_OPTIONS)
+    if unknown:
+        raise ValueError(f"Not an integration option: {', '.join(sorted(unknown))}")
+    before = {name: getattr(integration, name) for name in changes}
+    for name, value in changes.items():
+        setattr(integration, name, value)
+    integration.full_clean()
+    # Only the changed options: a stale object must not undo the main switch set meanwhile.
+    integration.save(update_fields=[*changes, "updated_at"])
+    diff = {name: {"from": before[name], "to": value} for name, value in changes.items() if before[name] != value}
+    audit(integration.tenant, actor, "integration.changed", integration, summary=f"Settings of {integration} changed", **diff)
+    queue.sync_schedule_after_commit(integration)
+    return integration
+
+
+@transaction.atomic
+def delete_integration(integration: Integration, actor) -> None:
+    """Delete an integration with its mappings, links and history; its schedule goes too."""
+    audit(integration.tenant, actor, "integration.deleted", integration, summary=f"Integration {integration} deleted")
+    integration.delete()
+
+
+@transaction.atomic
+def set_main_switch(integration: Integration, actor, on: bool) -> Integration:
+    """Turn the whole integration on or off. Off stops schedules, webhooks and queued runs."""
+    given = integration
+    integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    given.enabled = on
+    if integration.enabled != on:
+        integration.enabled = on
+        integration.save(update_fields=["enabled", "updated_at"])
+        audit(
+            integration.tenant,
+            actor,
+            "integration.switched_on" if on else "integration.switched_off",
+            integration,
+            summary=f"Sync {'on' if on else 'off'} for {integration}",
+            enabled=on,
+        )
+    if not on:
+        run_requests.cancel_queued_runs(integration, "The integration was switched off.")
+    queue.sync_schedule_after_commit(integration)
+    if on:
+        transaction.on_commit(lambda: run_requests.request_run(integration, actor, trigger="schedule"))
+    return integration
+
+
+@transaction.atomic
+def install_defaults(integration: Integration, actor, *, reset: bool = False) -> list[ObjectMapping]:
+    """Install (or re-install) the default mapping set of the integration's system pair.
+
+    Re-installing adds what is missing and leaves customer changes alone; `reset=True`
+    also puts default mappings back to their defaults (custom mappings are kept)."""
+    mappings, added = install_default_set(integration, reset=reset)
+    audit(
+        integration.tenant,
+        actor,
+        "mappings.defaults_installed",
+        integration,
+        summary=f"Default mappings {'reset' if reset else 'installed'} for {integration}: {added} added",
+        added=added,
+        reset=reset,
+    )
+    return mappings
+
+
+def _schema_types(connection, object_type: str) -> dict[str, str]:
+    fields = (connection.schema_cache or {}).get(object_type) or []
+    return {f["name"]: f.get("type", "") for f in fields if isinstance(f, dict) and "name" in f}
+
+
+def fill_field_types(mapping: FieldMapping) -> FieldMapping:
+    """Take the field types from the connections' discovered schemas, when known."""
+    obj = mapping.object_mapping
+    integration = obj.integration
+    hub_types = _schema_types(integration.hubspot_connection, obj.hubspot_object)
+    other_types = _schema_types(integration.other_connection, obj.other_object)
+    mapping.hubspot_type = hub_types.get(mapping.hubspot_field, mapping.hubspot_type)
+    mapping.other_type = other_types.get(mapping.other_field, mapping.other_type)
+    return mapping
+
+
+@transaction.atomic
+def save_field_mapping(mapping: FieldMapping, actor) -> FieldMapping:
+    """Validate (type compatibility with a customer-readable message) and save a field mapping.
+    Raises django ValidationError with the reason when the fields cannot be mapped."""
+    fill_field_types(mapping)
+    if mapping.transform == FieldMapping.Transform.NONE and not mapping.pk:
+        mapping.transform = default_transform(mapping.hubspot_type, mapping.other_type)
+    mapping.full_clean()
+    created = mapping.pk is None
+    mapping.save()
+    integration = mapping.object_mapping.integration
+    audit(
+        integration.tenant,
+        actor,
+        "field_mapping.created" if created else "field_mapping.changed",
+        mapping,
+        summary=f"{mapping.object_mapping}: {mapping}",
+        direction=mapping.direction,
+        transform=mapping.transform,
+        only_if_target_empty=mapping.only_if_target_empty,
+    )
+    return mapping
+
+
+@transaction.atomic
+def delete_field_mapping(mapping: FieldMapping, actor) -> None:
+    integration = mapping.object_mapping.integration
+    audit(integration.tenant, actor, "field_mapping.deleted", mapping, summary=f"{mapping.object_mapping}: {mapping} removed")
+    mapping.delete()
+
+
+@transaction.atomic
+def save_object_mapping(mapping: ObjectMapping, actor) -> ObjectMapping:
+    """Validate (filters are well-formed data) and save an object mapping."""
+    mapping.full_clean()
+    created = mapping.pk is None
+    mapping.save()
+    audit(
+        mapping.integration.tenant,
+        actor,
+        "object_mapping.created" if created else "object_mapping.changed",
+        mapping,
+        summary=f"{mapping}: {mapping.get_direction_display()}",
+        direction=mapping.direction,
+        enabled=mapping.enabled,
+        system_of_record=mapping.system_of_record,
+        filter_to_other=mapping.filter_to_other,
+        filter_to_hubspot=mapping.filter_to_hubspot,
+    )
+    return mapping
+
+
+@transaction.atomic
+def delete_object_mapping(mapping: ObjectMapping, actor) -> None:
+    audit(mapping.integration.tenant, actor, "object_mapping.deleted", mapping, summary=f"{mapping} removed")
+    mapping.delete()

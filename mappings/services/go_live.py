@@ -1,0 +1,379 @@
+"""Sandbox -> production: one guided, resumable, reversible switch per integration.
+
+The steps run in this order, each in its own transaction together with its audit row and its
+entry in GoLiveSwitch.steps_done, so a crash or a closed browser between two steps leaves a switch
+that knows exactly what is done:
+
+1. switch_off       turn the integration off (no scheduled, webhook or manual run starts)
+2. pause_webhooks   stop taking webhook events for it
+3. clear_test_state delete the sandbox run's links, cursors, deferred queue and pending inbox
+4. point_to_production  use the production connection (entered and tested in the same flow)
+5. mappings         re-install the default mappings, or keep the current ones
+6. switch_on        turn the integration on again, webhooks resume
+
+`resume` runs the remaining steps; `roll_back` undoes the done ones in reverse order from the
+snapshot taken before each step.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from django.core import serializers
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.models import Connection, Environment
+from mappings.services import actions as mapping_actions
+from mappings.models import FieldMapping, Integration, ObjectMapping
+from tenants.actions import audit
+from tenants.models import GoLiveSwitch
+from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
+
+STEPS: list[tuple[str, str]] = [
+    ("switch_off", "Turn the integration off"),
+    ("pause_webhooks", "Pause webhook intake"),
+    ("clear_test_state", "Clear the sandbox run's links, cursors and deferred queue"),
+    ("point_to_production", "Use the production connection"),
+    ("mappings", "Re-install or keep the mappings"),
+    ("switch_on", "Turn the integration on"),
+]
+STEP_NAMES = [name for name, _ in STEPS]
+STEP_LABELS = dict(STEPS)
+
+
+class GoLiveError(Exception):
+    """A switch cannot start or continue; the message says what to do."""
+
+
+def webhook_intake_paused(integration: Integration | int) -> bool:
+    """True while a switch has paused this integration's webhook intake: webhook views answer
+    without storing anything (the sandbox's events must not land in production's inbox)."""
+    integration_id = integration if isinstance(integration, int) else integration.pk
+    return GoLiveSwitch.objects.filter(integration_id=integration_id, webhooks_paused=True).exists()
+
+
+def open_switch(integration: Integration) -> GoLiveSwitch | None:
+    return GoLiveSwitch.objects.filter(
+        integration=integration, status__in=[GoLiveSwitch.Status.PREPARING, GoLiveSwitch.Status.IN_PROGRESS]
+    ).first()
+
+
+# --- preparing ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def prepare(integration: Integration, actor) -> GoLiveSwitch:
+    """Start (or return the open) switch of an integration; nothing changes until `start`."""
+    existing = open_switch(integration)
+    if existing is not None:
+        return existing
+    if integration.environment == Environment.PRODUCTION and integration.other_connection.environment == Environment.PRODUCTION:
+        raise GoLiveError("This integration already uses production.")
+    switch = GoLiveSwitch.objects.create(
+        tenant=integration.tenant, integration=integration, started_by=actor, sandbox_connection=integration.other_connection
+    )
+    audit(
+        integration.tenant,
+        actor,
+        "go_live.prepared",
+        integration,
+        summary=f"Sandbox → production switch of {integration} prepared",
+    )
+    return switch
+
+
+@transaction.atomic
+def save_production_connection(switch: GoLiveSwitch, actor, config: dict[str, Any], credentials: dict[str, Any]) -> Connection:
+    """Create or update the production connection the switch will point to; blank secrets keep the saved ones."""
+    if switch.status != GoLiveSwitch.Status.PREPARING:
+        raise GoLiveError("The switch has started; its production connection can no longer change.")
+    system_key = switch.integration.other_system
+    connection = switch.production_connection or Connection(
+        tenant=switch.tenant, system=system_key, environment=Environment.PRODUCTION
+    )
+    stored = dict(connection.credentials or {}) if connection.pk else {}
+    connection.config = config
+    connection.credentials = {**stored, **{k: v for k, v in credentials.items() if v not in (None, "")}}
+    connection.status = Connection.Status.UNTESTED
+    connection.name = connection.name or f"{connection.get_system_display()} (Production)"
+    connection.save()
+    switch.production_connection = connection
+    switch.save(update_fields=["production_connection", "updated_at"])
+    audit(
+        switch.tenant,
+        actor,
+        "go_live.production_connection_saved",
+        connection,
+        summary=f"Production {connection.get_system_display()} connection saved",
+        config=config,
+    )
+    return connection
+
+
+@transaction.atomic
+def start(switch: GoLiveSwitch, actor, *, mappings: str, keep_test_mode: bool) -> GoLiveSwitch:
+    """The customer confirmed: fix the choices and begin. Refuses an untested production connection."""
+    switch = GoLiveSwitch.objects.select_for_update().get(pk=switch.pk)
+    if switch.status != GoLiveSwitch.Status.PREPARING:
+        return switch
+    production = switch.production_connection
+    if production is None or production.status != Connection.Status.OK:
+        raise GoLiveError("Test the production connection first: it must pass “Test connection” before the switch.")
+    switch.mappings, switch.keep_test_mode, switch.status = mappings, keep_test_mode, GoLiveSwitch.Status.IN_PROGRESS
+    switch.save(update_fields=["mappings", "keep_test_mode", "status", "updated_at"])
+    audit(
+        switch.tenant,
+        actor,
+        "go_live.started",
+        switch.integration,
+        summary=f"Sandbox → production switch of {switch.integration} started",
+        mappings=mappings,
+        keep_test_mode=keep_test_mode,
+    )
+    return switch
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def resume(switch: GoLiveSwitch, actor) -> GoLiveSwitch:
+    """Run every step not done yet, in order. Each step commits on its own."""
+    for name in STEP_NAMES:
+        switch = GoLiveSwitch.objects.get(pk=switch.pk)
+        if switch.status != GoLiveSwitch.Status.IN_PROGRESS:
+            break
+        if name not in switch.steps_done:
+            run_step(switch, actor, name)
+    return GoLiveSwitch.objects.get(pk=switch.pk)
+
+
+@transaction.atomic
+def run_step(switch: GoLiveSwitch, actor, name: str) -> GoLiveSwitch:
+    switch = GoLiveSwitch.objects.select_for_update().select_related("integration__tenant").get(pk=switch.pk)
+    if switch.status != GoLiveSwitch.Status.IN_PROGRESS:
+        raise GoLiveError("This switch is not in progress.")
+    if name in switch.steps_done:
+        return switch
+    expected = STEP_NAMES[len(switch.steps_done)]
+    if name != expected:
+        raise GoLiveError(f"Steps run in order: next is “{STEP_LABELS[expected]}”.")
+    integration = Integration.objects.select_for_update().get(pk=switch.integration_id)
+    snapshot_part = STEP_FUNCTIONS[name](switch, integration, actor)
+    if snapshot_part:
+        switch.snapshot = {**switch.snapshot, **snapshot_part}
+    switch.steps_done = [*switch.steps_done, name]
+    if name == STEP_NAMES[-1]:
+        switch.status, switch.finished_at = GoLiveSwitch.Status.DONE, timezone.now()
+    switch.save()
+    audit(
+        switch.tenant,
+        actor,
+        f"go_live.step.{name}",
+        integration,
+        summary=f"Go-live step {len(switch.steps_done)}/{len(STEPS)}: {STEP_LABELS[name]}",
+    )
+    if switch.status == GoLiveSwitch.Status.DONE:
+        audit(switch.tenant, actor, "go_live.finished", integration, summary=f"{integration} now syncs with production")
+    return switch
+
+
+def _switch_off(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    was_on = integration.enabled
+    mapping_actions.set_main_switch(integration, actor, on=False)
+    return {"enabled": was_on}
+
+
+def _pause_webhooks(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    switch.webhooks_paused = True
+    return {}
+
+
+def _clear_test_state(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    sets = {
+        "links": RecordLink.objects.filter(integration=integration),
+        "cursors": SyncCursor.objects.filter(integration=integration),
+        "deferred": DeferredRecord.objects.filter(integration=integration),
+        "inbox": InboxItem.objects.filter(integration=integration, status=InboxItem.Status.PENDING),
+    }
+    saved = {f"cleared_{name}": _dump(qs) for name, qs in sets.items()}
+    for qs in sets.values():
+        qs.delete()
+    return saved
+
+
+def _point_to_production(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    before = {
+        "other_connection": str(integration.other_connection_id),
+        "environment": integration.environment,
+        "test_mode": integration.test_mode,
+    }
+    # Sandbox notifications that slipped in since the inbox was cleared name sandbox record ids:
+    # they must not be replayed against production. HubSpot's (same portal either way) stay.
+    late = InboxItem.objects.filter(integration=integration, side="other", status=InboxItem.Status.PENDING)
+    late_rows = _dump(late)
+    late.delete()
+    integration.other_connection = switch.production_connection
+    integration.environment = Environment.PRODUCTION
+    integration.test_mode = switch.keep_test_mode
+    integration.full_clean()
+    integration.save(update_fields=["other_connection", "environment", "test_mode", "updated_at"])
+    return {"pointed_from": before, "late_sandbox_inbox": late_rows}
+
+
+def _mappings(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    if switch.mappings != GoLiveSwitch.Mappings.REINSTALL:
+        return {}
+    saved = {
+        "mappings_before": {
+            "objects": _dump(ObjectMapping.objects.filter(integration=integration)),
+            "fields": _dump(FieldMapping.objects.filter(object_mapping__integration=integration)),
+        }
+    }
+    mapping_actions.install_defaults(integration, actor, reset=True)
+    return saved
+
+
+def _switch_on(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    switch.webhooks_paused = False
+    mapping_actions.set_main_switch(integration, actor, on=True)
+    return {}
+
+
+STEP_FUNCTIONS: dict[str, Callable[[GoLiveSwitch, Integration, Any], dict[str, Any]]] = {
+    "switch_off": _switch_off,
+    "pause_webhooks": _pause_webhooks,
+    "clear_test_state": _clear_test_state,
+    "point_to_production": _point_to_production,
+    "mappings": _mappings,
+    "switch_on": _switch_on,
+}
+
+
+# --- rolling back ------------------------------------------------------------------------------
+
+
+def roll_back(switch: GoLiveSwitch, actor) -> GoLiveSwitch:
+    """Undo the done steps, newest first, each in its own transaction; then mark the switch rolled back."""
+    switch = GoLiveSwitch.objects.get(pk=switch.pk)
+    if switch.status == GoLiveSwitch.Status.ROLLED_BACK:
+        return switch
+    if switch.status == GoLiveSwitch.Status.PREPARING:
+        return _close_rolled_back(switch, actor)
+    while switch.steps_done:
+        switch = undo_step(switch, actor, switch.steps_done[-1])
+    return _close_rolled_back(switch, actor)
+
+
+@transaction.atomic
+def undo_step(switch: GoLiveSwitch, actor, name: str) -> GoLiveSwitch:
+    switch = GoLiveSwitch.objects.select_for_update().get(pk=switch.pk)
+    if not switch.steps_done or switch.steps_done[-1] != name:
+        raise GoLiveError("Steps are undone newest first.")
+    integration = Integration.objects.select_for_update().get(pk=switch.integration_id)
+    UNDO_FUNCTIONS[name](switch, integration, actor)
+    switch.steps_done = switch.steps_done[:-1]
+    if switch.status == GoLiveSwitch.Status.DONE:
+        switch.status, switch.finished_at = GoLiveSwitch.Status.IN_PROGRESS, None
+    switch.save()
+    audit(switch.tenant, actor, f"go_live.undo.{name}", integration, summary=f"Go-live rollback: undid “{STEP_LABELS[name]}”")
+    return switch
+
+
+@transaction.atomic
+def _close_rolled_back(switch: GoLiveSwitch, actor) -> GoLiveSwitch:
+    switch.status, switch.finished_at, switch.webhooks_paused = GoLiveSwitch.Status.ROLLED_BACK, timezone.now(), False
+    switch.save(update_fields=["status", "finished_at", "webhooks_paused", "updated_at"])
+    audit(
+        switch.tenant,
+        actor,
+        "go_live.rolled_back",
+        switch.integration,
+        summary=f"Sandbox → production switch of {switch.integration} rolled back",
+    )
+    return switch
+
+
+def _undo_switch_off(switch, integration, actor) -> None:
+    if switch.snapshot.get("enabled"):
+        mapping_actions.set_main_switch(integration, actor, on=True)
+
+
+def _undo_pause_webhooks(switch, integration, actor) -> None:
+    switch.webhooks_paused = False
+
+
+def _undo_clear_test_state(switch, integration, actor) -> None:
+    for name in ("links", "cursors", "deferred", "inbox"):
+        _load(switch.snapshot.get(f"cleared_{name}", []))
+
+
+def _undo_point_to_production(switch, integration, actor) -> None:
+    before = switch.snapshot["pointed_from"]
+    integration.other_connection_id = before["other_connection"]
+    integration.environment = before["environment"]
+    integration.test_mode = before["test_mode"]
+    integration.save(update_fields=["other_connection", "environment", "test_mode", "updated_at"])
+    _load(switch.snapshot.get("late_sandbox_inbox", []))
+
+
+def _undo_mappings(switch, integration, actor) -> None:
+    before = switch.snapshot.get("mappings_before")
+    if not before:
+        return  # mappings were kept: nothing changed
+    object_pks = [row["pk"] for row in before["objects"]]
+    field_pks = [row["pk"] for row in before["fields"]]
+    FieldMapping.objects.filter(object_mapping__integration=integration).exclude(pk__in=field_pks).delete()
+    ObjectMapping.objects.filter(integration=integration).exclude(pk__in=object_pks).delete()
+    _load(before["objects"])
+    _load(before["fields"])
+    audit(
+        integration.tenant, actor, "mappings.restored", integration, summary="Mappings restored to their state before the switch"
+    )
+
+
+def _undo_switch_on(switch, integration, actor) -> None:
+    switch.webhooks_paused = True
+    mapping_actions.set_main_switch(integration, actor, on=False)
+
+
+UNDO_FUNCTIONS: dict[str, Callable[[GoLiveSwitch, Integration, Any], None]] = {
+    "switch_off": _undo_switch_off,
+    "pause_webhooks": _undo_pause_webhooks,
+    "clear_test_state": _undo_clear_test_state,
+    "point_to_production": _undo_point_to_production,
+    "mappings": _undo_mappings,
+    "switch_on": _undo_switch_on,
+}
+
+
+def _dump(queryset) -> list[dict[str, Any]]:
+    return json.loads(serializers.serialize("json", queryset))
+
+
+def _load(rows: list[dict[str, Any]]) -> None:
+    if rows:
+        for obj in serializers.deserialize("json", json.dumps(rows)):
+            obj.save()
+
+
+def describe(switch: GoLiveSwitch) -> list[dict[str, Any]]:
+    """The steps with their state, for the page that shows a switch's progress."""
+    return [{"name": name, "label": label, "done": name in switch.steps_done} for name, label in STEPS]
+
+
+__all__ = [
+    "STEPS",
+    "GoLiveError",
+    "webhook_intake_paused",
+    "open_switch",
+    "prepare",
+    "save_production_connection",
+    "start",
+    "resume",
+    "run_step",
+    "roll_back",
+    "undo_step",
+    "describe",
+]

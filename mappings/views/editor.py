@@ -1,0 +1,227 @@
+"""The mapping editor of one object mapping: default and custom field mappings, direction per
+object and per field, "only if target empty", system of record, the type check in plain words,
+the dropdown preview, and "Restore defaults"."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from mappings.services import actions
+from mappings.compat import compatibility_problems, default_transform
+from mappings.forms import AddFieldMappingForm, FieldMappingRowForm, ObjectMappingForm, parse_value_map
+from mappings.models import FieldMapping, ObjectMapping
+from syncsmart.core.choices import Side
+from mappings.services.schema import dropdown_previews, field_index, search
+from mappings.views.common import integration_or_404, validation_text
+from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
+
+
+def object_mapping_or_404(request: HttpRequest, pk: int, mapping_pk: int) -> ObjectMapping:
+    integration = integration_or_404(request, pk)
+    queryset = ObjectMapping.objects.filter(integration=integration)
+    mapping = tenant_object_or_404(request, queryset, tenant_path="integration__tenant", pk=mapping_pk)
+    mapping.integration = integration  # already fetched with both connections
+    return mapping
+
+
+def _schemas(mapping: ObjectMapping) -> tuple[dict, dict]:
+    integration = mapping.integration
+    return (
+        field_index(integration.hubspot_connection, mapping.hubspot_object),
+        field_index(integration.other_connection, mapping.other_object),
+    )
+
+
+def _editor_context(
+    request: HttpRequest,
+    mapping: ObjectMapping,
+    *,
+    add_form: AddFieldMappingForm | None = None,
+    settings_form: ObjectMappingForm | None = None,
+    refused: list[str] | None = None,
+) -> dict:
+    hub_fields, other_fields = _schemas(mapping)
+    rows = []
+    for fm in mapping.field_mappings.all():
+        rows.append(
+            {
+                "mapping": fm,
+                "form": FieldMappingRowForm(instance=fm, prefix=f"fm{fm.pk}"),
+                "hub": hub_fields.get(fm.hubspot_field),
+                "other": other_fields.get(fm.other_field),
+                "previews": dropdown_previews(hub_fields.get(fm.hubspot_field), other_fields.get(fm.other_field), fm.direction)
+                if fm.transform == FieldMapping.Transform.DROPDOWN
+                else [],
+            }
+        )
+    add_form = add_form or AddFieldMappingForm(hubspot_fields=hub_fields, other_fields=other_fields)
+    selected_hub = add_form["hubspot_field"].value() or ""
+    selected_other = add_form["other_field"].value() or ""
+    return {
+        "integration": mapping.integration,
+        "mapping": mapping,
+        "rows": rows,
+        "tab": "mappings",
+        "settings_form": settings_form or ObjectMappingForm(instance=mapping),
+        "add_form": add_form,
+        "refused": refused or [],
+        "hub_results": search(mapping.integration.hubspot_connection, mapping.hubspot_object, "", keep=selected_hub),
+        "other_results": search(mapping.integration.other_connection, mapping.other_object, "", keep=selected_other),
+        "selected_hub": selected_hub,
+        "selected_other": selected_other,
+        "schema_known": bool(hub_fields and other_fields),
+    }
+
+
+@tenant_required
+@writes_need_role
+def mapping_editor(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
+    """GET shows the editor; POST saves the object's own settings (direction, system of record...)."""
+    mapping = object_mapping_or_404(request, pk, mapping_pk)
+    settings_form = None
+    if request.method == "POST":
+        settings_form = ObjectMappingForm(request.POST, instance=mapping)
+        if settings_form.is_valid():
+            try:
+                actions.save_object_mapping(settings_form.save(commit=False), request.user)
+            except ValidationError as exc:
+                settings_form.add_error(None, validation_text(exc))
+            else:
+                messages.success(request, f"{mapping} saved: {mapping.get_direction_display()}.")
+                return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
+    return render(request, "mappings/editor.html", _editor_context(request, mapping, settings_form=settings_form))
+
+
+@require_POST
+@tenant_required
+@writes_need_role
+def field_add(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
+    mapping = object_mapping_or_404(request, pk, mapping_pk)
+    hub_fields, other_fields = _schemas(mapping)
+    form = AddFieldMappingForm(request.POST, hubspot_fields=hub_fields, other_fields=other_fields)
+    refused: list[str] = []
+    if form.is_valid():
+        data = form.cleaned_data
+        if FieldMapping.objects.filter(
+            object_mapping=mapping, hubspot_field=data["hubspot_field"], other_field=data["other_field"]
+        ).exists():
+            refused = ["These two fields are already mapped to each other."]
+        else:
+            field_mapping = FieldMapping(
+                object_mapping=mapping,
+                hubspot_field=data["hubspot_field"],
+                other_field=data["other_field"],
+                direction=data["direction"],
+                transform=data["transform"] or FieldMapping.Transform.NONE,
+                value_map=data["value_map"],
+                only_if_target_empty=data["only_if_target_empty"],
+            )
+            try:
+                actions.save_field_mapping(field_mapping, request.user)
+            except ValidationError as exc:
+                refused = exc.messages
+            else:
+                messages.success(request, f"Mapped {field_mapping.hubspot_field} ↔ {field_mapping.other_field}.")
+                return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
+    status = 422 if refused or form.errors else 200
+    return render(
+        request, "mappings/editor.html", _editor_context(request, mapping, add_form=form, refused=refused), status=status
+    )
+
+
+def _field_mapping_or_404(request: HttpRequest, mapping: ObjectMapping, field_pk: int) -> FieldMapping:
+    queryset = FieldMapping.objects.filter(object_mapping=mapping)
+    field_mapping = tenant_object_or_404(request, queryset, tenant_path="object_mapping__integration__tenant", pk=field_pk)
+    field_mapping.object_mapping = mapping
+    return field_mapping
+
+
+@require_POST
+@tenant_required
+@writes_need_role
+def field_update(request: HttpRequest, pk: int, mapping_pk: int, field_pk: int) -> HttpResponse:
+    mapping = object_mapping_or_404(request, pk, mapping_pk)
+    field_mapping = _field_mapping_or_404(request, mapping, field_pk)
+    form = FieldMappingRowForm(request.POST, instance=field_mapping, prefix=f"fm{field_mapping.pk}")
+    if form.is_valid():
+        try:
+            actions.save_field_mapping(form.save(commit=False), request.user)
+        except ValidationError as exc:
+            messages.error(request, f"{field_mapping}: {validation_text(exc)}")
+        else:
+            messages.success(request, f"{field_mapping}: {field_mapping.get_direction_display()} saved.")
+    else:
+        messages.error(request, f"{field_mapping}: " + " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
+
+
+@require_POST
+@tenant_required
+@writes_need_role
+def field_delete(request: HttpRequest, pk: int, mapping_pk: int, field_pk: int) -> HttpResponse:
+    mapping = object_mapping_or_404(request, pk, mapping_pk)
+    field_mapping = _field_mapping_or_404(request, mapping, field_pk)
+    label = str(field_mapping)
+    actions.delete_field_mapping(field_mapping, request.user)
+    messages.success(request, f"Removed {label}.")
+    return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
+
+
+@require_POST
+@tenant_required
+@writes_need_role
+def restore_defaults(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
+    mapping = object_mapping_or_404(request, pk, mapping_pk)
+    actions.install_defaults(mapping.integration, request.user, reset=True)
+    messages.success(request, "Default mappings restored. Your custom mappings were kept.")
+    return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
+
+
+@require_GET
+@tenant_required
+def field_search(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
+    """htmx: the picker's list of fields matching what was typed (name, label or type)."""
+    mapping = object_mapping_or_404(request, pk, mapping_pk)
+    side = Side.HUBSPOT if request.GET.get("side") == Side.HUBSPOT else Side.OTHER
+    connection = mapping.integration.connection_on(side)
+    name = "hubspot_field" if side == Side.HUBSPOT else "other_field"
+    selected = request.GET.get(name, "")
+    results = search(connection, mapping.object_for(side), request.GET.get("q", ""), keep=selected)
+    return render(
+        request, "mappings/partials/field_options.html", {"results": results, "name": name, "selected": selected, "side": side}
+    )
+
+
+@require_GET
+@tenant_required
+def pair_check(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
+    """htmx: can the two picked fields be mapped? In plain words, with the dropdown preview."""
+    mapping = object_mapping_or_404(request, pk, mapping_pk)
+    hub_fields, other_fields = _schemas(mapping)
+    hub, other = hub_fields.get(request.GET.get("hubspot_field", "")), other_fields.get(request.GET.get("other_field", ""))
+    context: dict = {"hub": hub, "other": other, "problems": [], "previews": []}
+    if hub and other:
+        try:
+            value_map = parse_value_map(request.GET.get("value_map", ""))
+        except ValidationError as exc:
+            value_map, context["problems"] = {}, exc.messages
+        direction = request.GET.get("direction") or "both"
+        candidate = FieldMapping(
+            object_mapping=mapping,
+            hubspot_field=hub.name,
+            other_field=other.name,
+            hubspot_type=hub.type,
+            other_type=other.type,
+            direction=direction,
+            transform=request.GET.get("transform") or default_transform(hub.type, other.type),
+            value_map=value_map,
+        )
+        context["problems"] += compatibility_problems(candidate)
+        context["transform"] = candidate.get_transform_display()
+        if candidate.transform == FieldMapping.Transform.DROPDOWN:
+            context["previews"] = dropdown_previews(hub, other, direction)
+    return render(request, "mappings/partials/pair_check.html", context)

@@ -1,0 +1,239 @@
+"""Sync health and the record log: runs with their counts; every record's outcome, searchable
+by e-mail, name or id and filterable by outcome; failures with the vendor's message, the
+fields involved and "Retry"; deferred records with what they wait for; conflicts with both
+values and the winner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from syncsmart.core.choices import Side
+from mappings.views.common import integration_or_404, validation_text
+from syncsmart.models import DeferredRecord, RecordEvent, RecordLink, SyncRun
+from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
+from syncsmart.engine import run_requests
+from connectors.base import ConnectorError
+
+EVENTS_PER_PAGE = 50
+RUNS_SHOWN = 50
+LABEL_FIELDS = ("email", "emailaddress1", "name", "dealname", "companyname", "fullname", "identifier")
+COUNT_ORDER = ("created", "updated", "linked", "unchanged", "filtered", "echo", "deferred", "conflict", "failed")
+
+
+@tenant_required
+def runs(request: HttpRequest, pk: int) -> HttpResponse:
+    integration = integration_or_404(request, pk)
+    shown = list(SyncRun.objects.filter(integration=integration).select_related("object_mapping", "requested_by")[:RUNS_SHOWN])
+    return render(
+        request, "mappings/runs.html", {"integration": integration, "runs": shown, "tab": "runs", "count_order": COUNT_ORDER}
+    )
+
+
+def _matching_ids(integration, query: str) -> set[str]:
+    """Record ids whose last synced values contain the query (an e-mail, a name...)."""
+    links = (
+        RecordLink.objects.filter(integration=integration)
+        .annotate(hub_text=Cast("hubspot_values", TextField()), other_text=Cast("other_values", TextField()))
+        .filter(Q(hub_text__icontains=query) | Q(other_text__icontains=query))
+        .values_list("hubspot_id", "other_id")[:500]
+    )
+    return {i for pair in links for i in pair}
+
+
+def looked_up_ids(integration, email: str) -> tuple[set[str], list[str]]:
+    """Ask both systems which records carry this e-mail (one batched find per object mapping and
+    side), for records that never synced and so have no link to search. Explicit, on request:
+    it calls the vendors."""
+    ids: set[str] = set()
+    problems: list[str] = []
+    sides = ((Side.HUBSPOT, integration.hubspot_connection), (Side.OTHER, integration.other_connection))
+    for side, connection in sides:
+        wanted = [
+            (m.object_for(side), m.match_field_for(side))
+            for m in integration.object_mappings.all()
+            if "mail" in m.match_field_for(side).lower()
+        ]
+        if not wanted:
+            continue
+        try:
+            connector = connection.connector()
+        except ConnectorError as exc:
+            problems.append(f"{connection}: {exc.message}")
+            continue
+        try:
+            for object_type, field_name in dict.fromkeys(wanted):
+                found = connector.find_by(object_type, field_name, [email])
+                ids |= {r.id for records in found.values() for r in records}
+        except ConnectorError as exc:
+            problems.append(f"{connection}: {exc.message}")
+        finally:
+            connector.close()
+    return ids, problems
+
+
+def search_events(
+    integration, query: str = "", outcome: str = "", run_id: str = "", mapping_id: str = "", extra_ids: set[str] | None = None
+):
+    events = RecordEvent.objects.filter(integration=integration)
+    if outcome:
+        events = events.filter(outcome=outcome)
+    if run_id:
+        events = events.filter(run_id=run_id)
+    if mapping_id.isdigit():
+        events = events.filter(object_mapping_id=int(mapping_id))
+    query = query.strip()
+    if query:
+        ids = _matching_ids(integration, query) | {query} | (extra_ids or set())
+        events = events.annotate(details_text=Cast("details", TextField())).filter(
+            Q(source_id__in=ids) | Q(target_id__in=ids) | Q(details_text__icontains=query) | Q(message__icontains=query)
+        )
+    return events.select_related("object_mapping", "run")
+
+
+@dataclass
+class EventRow:
+    event: RecordEvent
+    label: str = ""
+    waiting: DeferredRecord | None = None
+
+    @property
+    def conflicts(self) -> list[dict[str, Any]]:
+        found = self.event.details.get("conflicts") if isinstance(self.event.details, dict) else None
+        source = found if isinstance(found, dict) else self.event.details if self.event.outcome == "conflict" else {}
+        return [
+            {"field": name, **value}
+            for name, value in (source or {}).items()
+            if isinstance(value, dict) and ("lost" in value or "kept" in value)
+        ]
+
+    @property
+    def unmatched(self) -> list[dict[str, Any]]:
+        found = self.event.details.get("unmatched") if isinstance(self.event.details, dict) else None
+        return found if isinstance(found, list) else []
+
+
+def _label(values: dict[str, Any]) -> str:
+    for name in LABEL_FIELDS:
+        if values.get(name):
+            return str(values[name])
+    first, last = values.get("firstname") or values.get("firstName"), values.get("lastname") or values.get("lastName")
+    return " ".join(str(v) for v in (first, last) if v)
+
+
+def event_rows(integration, events: list[RecordEvent]) -> list[EventRow]:
+    """Labels from the links and waits from the deferred queue, two queries for the whole page."""
+    hub_ids = {e.source_id for e in events if e.source_side == Side.HUBSPOT} | {
+        e.target_id for e in events if e.source_side == Side.OTHER
+    }
+    other_ids = {e.source_id for e in events if e.source_side == Side.OTHER} | {
+        e.target_id for e in events if e.source_side == Side.HUBSPOT
+    }
+    # Ids are unique per object type only (a ConnectWise contact and company can both be 2),
+    # so labels are keyed by the object mapping too.
+    labels: dict[tuple[int, str, str], str] = {}
+    links = RecordLink.objects.filter(integration=integration).filter(
+        Q(hubspot_id__in=hub_ids - {""}) | Q(other_id__in=other_ids - {""})
+    )
+    for link in links.only("object_mapping_id", "hubspot_id", "other_id", "hubspot_values", "other_values"):
+        label = _label(link.hubspot_values or {}) or _label(link.other_values or {})
+        labels[(link.object_mapping_id, Side.HUBSPOT, link.hubspot_id)] = labels[
+            (link.object_mapping_id, Side.OTHER, link.other_id)
+        ] = label
+    deferred_ids = [e.source_id for e in events if e.outcome == RecordEvent.Outcome.DEFERRED]
+    waits = (
+        {
+            (d.object_mapping_id, d.source_side, d.record_id): d
+            for d in DeferredRecord.objects.filter(integration=integration, record_id__in=deferred_ids)
+        }
+        if deferred_ids
+        else {}
+    )
+    rows = []
+    for event in events:
+        details = event.details if isinstance(event.details, dict) else {}
+        label = labels.get((event.object_mapping_id, event.source_side, event.source_id), "") or str(details.get("label") or "")
+        if not label and isinstance(details.get("properties"), dict):
+            label = _label(details["properties"])
+        rows.append(EventRow(event, label, waits.get((event.object_mapping_id, event.source_side, event.source_id))))
+    return rows
+
+
+@tenant_required
+def record_log(request: HttpRequest, pk: int) -> HttpResponse:
+    integration = integration_or_404(request, pk)
+    query, outcome = request.GET.get("q", ""), request.GET.get("outcome", "")
+    run_id, mapping_id = request.GET.get("run", ""), request.GET.get("mapping", "")
+    if outcome not in RecordEvent.Outcome.values:
+        outcome = ""
+    lookup = request.GET.get("lookup") == "1" and "@" in query
+    extra_ids, lookup_problems = looked_up_ids(integration, query.strip()) if lookup else (set(), [])
+    try:
+        events = search_events(integration, query, outcome, run_id, mapping_id, extra_ids)
+        page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    except ValidationError:  # a malformed run id in the address
+        events = RecordEvent.objects.none()
+        page = Paginator(events, EVENTS_PER_PAGE).get_page(1)
+    rows = event_rows(integration, list(page.object_list))
+    context = {
+        "integration": integration,
+        "page": page,
+        "rows": rows,
+        "q": query,
+        "outcome": outcome,
+        "run_id": run_id,
+        "mapping_id": mapping_id,
+        "outcomes": RecordEvent.Outcome.choices,
+        "tab": "records",
+        "lookup": lookup,
+        "lookup_problems": lookup_problems,
+        "can_look_up": "@" in query and not lookup,
+        "waiting_total": DeferredRecord.objects.filter(integration=integration).count(),
+        "object_mappings": integration.object_mappings.all(),
+    }
+    template = (
+        "mappings/partials/record_rows.html"
+        if request.htmx and request.htmx.target == "record-results"
+        else "mappings/records.html"
+    )
+    return render(request, template, context)
+
+
+@require_POST
+@tenant_required
+@writes_need_role
+def retry_event(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    integration = integration_or_404(request, pk)
+    event = tenant_object_or_404(
+        request, RecordEvent.objects.filter(integration=integration), tenant_path="integration__tenant", pk=event_pk
+    )
+    try:
+        run = run_requests.retry_record(event, request.user)
+    except ValidationError as exc:
+        messages.error(request, validation_text(exc))
+    else:
+        run.refresh_from_db()
+        latest = (
+            RecordEvent.objects.filter(run=run, source_side=event.source_side, source_id=event.source_id)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if latest is None:
+            messages.info(request, f"Retry of {event.source_id} queued.")
+        elif latest.outcome == RecordEvent.Outcome.FAILED:
+            messages.error(request, f"Retried {event.source_id}: failed again — {latest.message}")
+        else:
+            messages.success(request, f"Retried {event.source_id}: {latest.get_outcome_display().lower()}.")
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("record_log", pk=integration.pk)

@@ -1,0 +1,211 @@
+"""Stage 5 — the checkpoint: links and their baselines, the deferred queue, and one event per
+record. Built after the writes, run by the caller in the page's transaction together with the
+page's cursor, so a page is either wholly remembered or read again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from syncsmart.core.choices import Side
+from syncsmart.engine.flow.counterparts import Counterparts
+from syncsmart.engine.flow.items import Item, O
+from syncsmart.engine.flow.setup import FlowSetup
+from syncsmart.engine.values import values_hash
+from syncsmart.models import DeferredRecord, PendingCreate, RecordEvent, RecordLink
+
+LINKED_OUTCOMES = (O.CREATED, O.UPDATED, O.UNCHANGED, O.LINKED, O.CONFLICT)
+DONE_OUTCOMES = (*LINKED_OUTCOMES, O.ECHO, O.FILTERED)
+
+
+class Checkpoint:
+    def __init__(self, setup: FlowSetup, counterparts: Counterparts):
+        self.s = setup
+        self.counterparts = counterparts
+
+    # --- links and baselines -------------------------------------------------------------------
+    def new_link(self, item: Item) -> RecordLink:
+        s = self.s
+        hubspot_id, other_id = (item.id, item.target_id) if s.source == Side.HUBSPOT else (item.target_id, item.id)
+        return RecordLink(
+            integration=s.ctx.integration,
+            object_mapping=s.mapping,
+            hubspot_object=s.mapping.hubspot_object,
+            other_object=s.mapping.other_object,
+            hubspot_id=hubspot_id,
+            other_id=other_id,
+        )
+
+    def apply_baseline(self, item: Item) -> None:
+        """The link remembers the values both sides now have (and their hashes, for the echo check)."""
+        link = item.link
+        source_values = {**link.values_on(self.s.source), **item.source_base}
+        target_values = {**link.values_on(self.s.target), **item.target_base}
+        link.set_values_on(self.s.source, source_values)
+        link.set_values_on(self.s.target, target_values)
+        link.hubspot_hash = self._hash_for(Side.HUBSPOT, link.hubspot_values)
+        link.other_hash = self._hash_for(Side.OTHER, link.other_values)
+
+    def _hash_for(self, side: str, values: dict[str, Any]) -> str:
+        """Hash of the values a side sends (the fields flowing from it); '' when one is unknown."""
+        names = [f.field_on(side) for f in (self.s.fields if side == self.s.source else self.s.reverse_fields)]
+        if any(name not in values for name in names):
+            return ""
+        return values_hash({name: values[name] for name in names})
+
+    def save_new_links(self, items: list[Item]) -> None:
+        """Links of records just created, stored at once (a crash now must not create them again)."""
+        if not items:
+            return
+        for item in items:
+            item.link = self.new_link(item)
+            self.apply_baseline(item)
+            item.baseline_saved = True
+        with transaction.atomic():
+            RecordLink.objects.bulk_create([i.link for i in items], batch_size=500)
+
+    # --- the checkpoint itself -----------------------------------------------------------------
+    def build(self, items: list[Item]) -> Callable[[], None]:
+        now = timezone.now()
+        new_links, changed_links, done_ids, deferred, events = [], [], [], [], []
+        self._give_up_on_hopeless([i for i in items if i.retry_later])
+        for item in items:
+            if item.outcome in LINKED_OUTCOMES and item.target_id:
+                if item.link is None:
+                    item.link = self.new_link(item)
+                    self.apply_baseline(item)
+                    new_links.append(item.link)
+                elif not item.baseline_saved:
+                    self.apply_baseline(item)
+                    changed_links.append(item.link)
+            if item.outcome in DONE_OUTCOMES:
+                done_ids.append(item.id)
+            if item.retry_later:
+                deferred.append(item)
+            events.append(self._event(item, now))
+
+        def checkpoint() -> None:
+            if new_links:
+                self._bulk_create_links(new_links)
+            if changed_links:
+                RecordLink.objects.bulk_update(
+                    [link for link in changed_links if link.pk],
+                    ["hubspot_values", "other_values", "hubspot_hash", "other_hash", "updated_at"],
+                    batch_size=500,
+                )
+            if self.counterparts.pending:
+                self.counterparts.forget_creates([i for i in done_ids if i in self.counterparts.pending])
+            self._drop_adopted()
+            if done_ids:
+                DeferredRecord.objects.filter(
+                    object_mapping=self.s.mapping, source_side=self.s.source, record_id__in=done_ids
+                ).delete()
+            if deferred:
+                self._defer(deferred, now)
+            self.s.ctx.save_events(events)
+
+        return checkpoint
+
+    def _drop_adopted(self) -> None:
+        adopted = self.counterparts.adopted
+        if not adopted:
+            return
+        PendingCreate.objects.filter(pk__in=[r.pk for r in adopted]).delete()
+        DeferredRecord.objects.filter(
+            object_mapping=self.s.mapping, source_side=self.s.target, record_id__in=[r.source_id for r in adopted]
+        ).delete()
+        self.counterparts.adopted = []
+
+    def _bulk_create_links(self, links: list[RecordLink]) -> None:
+        for link in links:
+            link.updated_at = timezone.now()
+        try:
+            with transaction.atomic():
+                RecordLink.objects.bulk_create(links, batch_size=500)
+        except IntegrityError:
+            # A concurrent page linked one of these already (a retried page): keep theirs.
+            for link in links:
+                try:
+                    with transaction.atomic():
+                        link.save()
+                except IntegrityError:
+                    pass
+
+    # --- the deferred queue --------------------------------------------------------------------
+    def _give_up_on_hopeless(self, items: list[Item]) -> None:
+        """A record deferred MAX_ATTEMPTS times fails, visibly, instead of waiting forever."""
+        if not items:
+            return
+        attempts = dict(
+            DeferredRecord.objects.filter(
+                object_mapping=self.s.mapping, source_side=self.s.source, record_id__in=[i.id for i in items]
+            ).values_list("record_id", "attempts")
+        )
+        for item in items:
+            if attempts.get(item.id, 0) + 1 >= DeferredRecord.MAX_ATTEMPTS:
+                item.outcome = O.FAILED
+                item.message = f"Gave up after {DeferredRecord.MAX_ATTEMPTS} tries: {item.message}"
+
+    def _defer(self, items: list[Item], now: datetime) -> None:
+        existing = {
+            d.record_id: d
+            for d in DeferredRecord.objects.filter(
+                object_mapping=self.s.mapping, source_side=self.s.source, record_id__in=[i.id for i in items]
+            )
+        }
+        for item in items:
+            row = existing.get(item.id)
+            attempts = (row.attempts + 1) if row else 1
+            values = dict(
+                reason=item.message[:2000],
+                waiting_for=item.waiting_for,
+                attempts=attempts,
+                next_attempt_at=now + DeferredRecord.backoff(attempts),
+            )
+            if row is None:
+                DeferredRecord.objects.create(
+                    integration=self.s.ctx.integration,
+                    object_mapping=self.s.mapping,
+                    source_side=self.s.source,
+                    record_id=item.id,
+                    **values,
+                )
+            else:
+                DeferredRecord.objects.filter(pk=row.pk).update(**values)
+
+    # --- the event -----------------------------------------------------------------------------
+    def _event(self, item: Item, now: datetime) -> RecordEvent:
+        details = {
+            name: value
+            for name, value in (
+                ("conflicts", item.conflicts),
+                ("unmatched", item.unmatched),
+                ("error", item.error),
+                ("waiting_for", item.waiting_for),
+                ("notes", item.notes),
+            )
+            if value
+        }
+        fields = sorted(item.writes) if item.outcome in (O.CREATED, O.UPDATED, O.CONFLICT, O.LINKED) else []
+        if item.error and item.error.get("fields"):
+            fields = list(item.error["fields"])
+        if item.conflicts:
+            fields = sorted(set(fields) | set(item.conflicts))
+        message = item.message or "; ".join(item.notes)
+        if item.outcome == O.CONFLICT and not item.message:
+            message = "Both sides changed " + ", ".join(sorted(item.conflicts)) + "; the system of record won."
+        return RecordEvent(
+            object_mapping=self.s.mapping,
+            source_side=self.s.source,
+            source_object=self.s.source_object,
+            source_id=item.id,
+            target_id=item.target_id or "",
+            outcome=item.outcome,
+            message=message[:4000],
+            fields=fields,
+            details=details,
+            created_at=now,
+        )

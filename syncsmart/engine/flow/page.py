@@ -1,0 +1,116 @@
+"""Flow.process(): one page of one flow through its stages (see the package docstring)."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping
+
+from connectors.base import ConnectorError, ErrorKind, Record
+from mappings.models import ObjectMapping
+from syncsmart.engine.context import RunContext, mapping_flows
+from syncsmart.engine.flow.checkpoint import Checkpoint
+from syncsmart.engine.flow.counterparts import Counterparts
+from syncsmart.engine.flow.field_values import FieldValues
+from syncsmart.engine.flow.gate import Gate
+from syncsmart.engine.flow.items import Item, O
+from syncsmart.engine.flow.parents import MAX_PARENT_DEPTH, Parents
+from syncsmart.engine.flow.plan import Sides, parents_blocking, plan_fields
+from syncsmart.engine.flow.setup import FlowSetup
+from syncsmart.engine.flow.write import Writer
+
+
+class Flow:
+    """One object mapping in one direction, for the length of a run (the Engine keeps one per
+    (mapping, source side)); `process` takes one page of source records."""
+
+    def __init__(self, ctx: RunContext, mapping: ObjectMapping, source_side: str):
+        self.ctx = ctx
+        self.setup = FlowSetup(ctx, mapping, source_side)
+        self.gate = Gate(self.setup)
+        self.parents = Parents(self.setup, lambda parent_mapping: Flow(ctx, parent_mapping, source_side))
+        self.counterparts = Counterparts(self.setup)
+        self.values = FieldValues(self.setup)
+        self.checkpoint = Checkpoint(self.setup, self.counterparts)
+        self.writer = Writer(self.setup, self.counterparts, self.checkpoint.save_new_links, self._replan)
+
+    def process(
+        self, records: Iterable[Record], depth: int = 0, targets: Mapping[str, Record] | None = None
+    ) -> Callable[[], None]:
+        """Sync one page. Returns the checkpoint to run in the page's transaction.
+        `targets`: counterparts' current records the caller already read (by target id)."""
+        records = list({str(r.id): r for r in records}.values())
+        items = self._gated(records)
+        live = [i for i in items if i.open]
+        parent_ids = self.parents.resolve(live, depth)
+        self.counterparts.resolve(live)
+        self.counterparts.recover_interrupted_creates(live)
+        self.counterparts.adopt_opposite_creates(live)
+        self.counterparts.read_targets([i for i in live if i.target_id and i.open], targets)
+        for item in live:
+            if item.open:
+                self.plan(item, parent_ids)
+        self.writer.write(live)
+        return self.checkpoint.build(items)
+
+    def _gated(self, records: list[Record]) -> list[Item]:
+        """Stage 1: every record becomes an Item; those the gate stops, and echoes, end here."""
+        links = self.counterparts.links_for([str(r.id) for r in records])
+        elsewhere = self.gate.linked_elsewhere([str(r.id) for r in records if str(r.id) not in links])
+        items = []
+        for record in records:
+            item = Item(record, link=links.get(str(record.id)))
+            reason = self.gate.reason_to_skip(record) or (elsewhere.get(item.id) if item.link is None else None)
+            if reason:
+                item.outcome, item.message = O.FILTERED, reason
+            elif item.link is not None and self.gate.is_echo(item):
+                item.outcome, item.message = O.ECHO, "No change since the last sync (our own write coming back)."
+            items.append(item)
+        return items
+
+    def plan(self, item: Item, parents: dict[tuple[str, str], str]) -> None:
+        """Stage 3 for one record: the pure plan, applied to the item."""
+        s = self.setup
+        creating = item.target_id is None
+        if creating and s.mapping.create_policy != ObjectMapping.CreatePolicy.CREATE:
+            item.outcome = O.FILTERED
+            item.message = f"No matching {s.target_object} and this mapping only updates existing records."
+            return
+        sides = Sides(
+            source=s.source,
+            props=item.record.properties,
+            target_props=item.target.properties if item.target is not None else {},
+            source_base=item.link.values_on(s.source) if item.link is not None else {},
+            target_base=item.link.values_on(s.target) if item.link is not None else {},
+            creating=creating,
+            matched=item.matched,
+        )
+        plan = plan_fields(s.plan_fields, sides, lambda field, value: self.values.transform(field, value, parents))
+        item.writes.update(plan.writes)
+        item.source_base.update(plan.source_base)
+        item.target_base.update(plan.target_base)
+        item.conflicts.update(plan.conflicts)
+        item.unmatched.extend(plan.unmatched)
+        item.notes.extend(plan.notes)
+        item.waiting_for.extend(plan.waiting_for)
+        if plan.reverse and item.target_id and s.source in mapping_flows(s.mapping):
+            self.ctx.reverse_pending[(s.mapping.pk, s.target)].add(item.target_id)
+        self._defer_if_parent_missing(item)
+
+    def _defer_if_parent_missing(self, item: Item) -> None:
+        """Never create an orphan: a new record whose parent is not linked yet (or an update whose
+        target type needs that parent) waits in the deferred queue for it."""
+        if not item.waiting_for:
+            return
+        needed = set(self.ctx.object_type(self.setup.target, self.setup.target_object).parents)
+        blocking = parents_blocking(item.waiting_for, needed, creating=item.target_id is None)
+        if blocking:
+            item.defer("Waiting for " + ", ".join(f"{w['object']} {w['id']}" for w in blocking) + " to be synced first.")
+
+    def _replan(self, relinked: list[Item]) -> None:
+        """Records a create linked to an existing record (HubSpot's 409): read it, plan again."""
+        self.counterparts.read_targets(relinked)
+        for item in relinked:
+            item.writes, item.source_base, item.target_base = {}, {}, {}
+            if item.target_id is None:
+                self.writer.fail(item, ConnectorError("The existing record could not be read", ErrorKind.NOT_FOUND))
+                continue
+            self.plan(item, self.parents.resolve([item], MAX_PARENT_DEPTH))

@@ -1,0 +1,136 @@
+"""Stage 3 — the plan, per field: transform, conflict, diff. Pure: values in, decisions out (no
+database, no vendor; the value transform is handed in), so every rule is a unit test.
+
+Per field, with the link's baseline (the values both sides had when the field was last in
+sync): a field is written only when the source changed it since then; when both sides changed
+it, the field's system of record wins and the losing value goes on the event; when the value
+already equals the target's, nothing is written. What the target knows better flows back in
+the reverse flow (`Plan.reverse`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from connectors.base import FieldType
+from syncsmart.engine.flow.items import DeferParent
+from syncsmart.engine.flow.setup import FieldPlan
+from syncsmart.engine.transform import Unmatched
+from syncsmart.engine.values import ConversionError, convert, normal
+
+MISSING = object()
+PLAIN_TYPES = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE}
+
+
+@dataclass
+class Plan:
+    writes: dict[str, Any] = field(default_factory=dict)  # target field -> value to write
+    source_base: dict[str, Any] = field(default_factory=dict)  # baseline updates, source terms
+    target_base: dict[str, Any] = field(default_factory=dict)  # baseline updates, target terms
+    conflicts: dict[str, Any] = field(default_factory=dict)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    waiting_for: list[dict[str, str]] = field(default_factory=list)
+    reverse: bool = False  # the counterpart has something to send back: look at it in this run
+
+
+@dataclass(frozen=True)
+class Sides:
+    """What the plan knows of one record and its counterpart."""
+
+    source: str  # the source side (a Side value)
+    props: Mapping[str, Any]  # the source record's values
+    target_props: Mapping[str, Any]  # the counterpart's current values ({} when creating)
+    source_base: Mapping[str, Any]  # the link's baseline, source terms ({} without a link)
+    target_base: Mapping[str, Any]  # the link's baseline, target terms
+    creating: bool
+    matched: bool  # linked in this page by match value
+
+
+def plan_fields(fields: Sequence[FieldPlan], sides: Sides, transform: Callable[[FieldPlan, Any], Any]) -> Plan:
+    """Decide, field by field, what to write to the counterpart and what the baseline becomes.
+    `transform(field, value)` turns a source value into the target's terms (it may raise
+    Unmatched, ConversionError or DeferParent: the field is then left out with a note)."""
+    plan = Plan()
+    for f in fields:
+        if f.source_name not in sides.props:
+            continue  # not read: never blank a field we did not see
+        new = _target_value(f, sides.props[f.source_name], transform, plan)
+        if new is not MISSING:
+            _decide(f, new, sides, plan)
+    if sides.matched:
+        plan.reverse = True  # what the counterpart knows better flows back in this run
+    return plan
+
+
+def _target_value(f: FieldPlan, value: Any, transform: Callable[[FieldPlan, Any], Any], plan: Plan) -> Any:
+    try:
+        if f.source_kind == f.target_kind and f.source_kind in PLAIN_TYPES and not f.mapping.value_map:
+            # text to text of the same kind: nothing to transform
+            return value if value is None or isinstance(value, str) else convert(value, f.target_kind)
+        return transform(f, value)
+    except Unmatched as exc:
+        plan.unmatched.append(exc.detail)
+        plan.notes.append(str(exc))
+    except ConversionError as exc:
+        plan.notes.append(f"{f.source_name}: {exc}")
+    except DeferParent as exc:
+        plan.waiting_for.append(exc.waiting_for)
+        plan.notes.append(str(exc))
+    return MISSING
+
+
+def _decide(f: FieldPlan, new: Any, sides: Sides, plan: Plan) -> None:
+    s_name, t_name = f.source_name, f.target_name
+    s_norm, new_norm = normal(sides.props[s_name], f.source_kind), normal(new, f.target_kind)
+    if sides.creating:
+        if new_norm is not None:
+            plan.writes[t_name] = new
+        plan.source_base[s_name], plan.target_base[t_name] = s_norm, new_norm
+        return
+    t_norm = normal(sides.target_props.get(t_name), f.target_kind)
+    if new_norm == t_norm or (f.mapping.only_if_target_empty and t_norm is not None):
+        plan.source_base[s_name], plan.target_base[t_name] = s_norm, t_norm  # in sync (or not ours to fill)
+        return
+    s_changed, t_changed = _changes(f, s_norm, t_norm, sides)
+    source_wins = f.mapping.winner == sides.source
+    if s_changed and t_changed:
+        kept, lost = (
+            (new, sides.target_props.get(t_name)) if source_wins else (sides.target_props.get(t_name), sides.props[s_name])
+        )
+        plan.conflicts[t_name] = {
+            "winner": f.mapping.winner,
+            "kept": kept,
+            "lost": lost,
+            "source_field": s_name,
+            "target_field": t_name,
+        }
+        if not source_wins:
+            plan.reverse = True
+            return
+    elif not s_changed and (t_changed or not source_wins):
+        if not t_changed:
+            plan.reverse = True
+        return  # the target's change (or the winner's value) flows the other way
+    plan.writes[t_name] = new
+    plan.source_base[s_name], plan.target_base[t_name] = s_norm, new_norm
+
+
+def _changes(f: FieldPlan, s_norm: Any, t_norm: Any, sides: Sides) -> tuple[bool, bool]:
+    """Did the source, and did the target, change the field since the baseline?"""
+    s_name, t_name = f.source_name, f.target_name
+    s_changed = sides.source_base.get(s_name, MISSING) != s_norm
+    t_changed = sides.target_base.get(t_name, MISSING) != t_norm
+    if t_name not in sides.target_props and not sides.matched:
+        t_changed = False  # the target did not report the field: treat as unchanged
+    if t_norm is None and t_name not in sides.target_base:
+        t_changed = False  # filling an empty field of a newly matched record is no conflict
+    if s_norm is None and s_name not in sides.source_base:
+        s_changed = False  # an empty field never blanks the counterpart of a newly matched record
+    return s_changed, t_changed
+
+
+def parents_blocking(waiting_for: list[dict[str, str]], parents_needed: set[str], creating: bool) -> list[dict[str, str]]:
+    """Never create an orphan: the missing parents a record must wait for — every one for a new
+    record, those of a type the target needs for an update."""
+    return [w for w in waiting_for if w.get("target_object") in parents_needed or creating]

@@ -1,0 +1,133 @@
+"""Stage 4 — batched creates and updates, with an outcome per record. A create's PendingCreate
+row is committed before the call and its link right after the answer, so a kill at any moment
+never duplicates. A create HubSpot refuses as a duplicate (409) links to the existing record."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable, Iterator
+
+from connectors.base import ConnectorError, ErrorKind, FieldType, WriteInput, WriteResult, chunked
+from syncsmart.engine.concurrency import in_flight
+from syncsmart.engine.flow.counterparts import Counterparts
+from syncsmart.engine.flow.items import UNCERTAIN_KINDS, Item, O
+from syncsmart.engine.flow.setup import FlowSetup
+from syncsmart.engine.values import normal
+
+NO_RESULT = "No result for this record"
+
+
+class Writer:
+    def __init__(
+        self,
+        setup: FlowSetup,
+        counterparts: Counterparts,
+        save_links: Callable[[list[Item]], None],
+        replan: Callable[[list[Item]], None],
+    ):
+        self.s = setup
+        self.counterparts = counterparts
+        self.save_links = save_links  # store the links of records just created (checkpoint)
+        self.replan = replan  # read and plan again records relinked to an existing record
+
+    def write(self, items: list[Item]) -> None:
+        self._create([i for i in items if i.open and i.target_id is None])
+        self._update([i for i in items if i.open and i.target_id is not None and i.writes])
+        for item in items:
+            if item.open:
+                item.outcome = O.LINKED if item.matched else (O.CONFLICT if item.conflicts else O.UNCHANGED)
+
+    def _create(self, items: list[Item]) -> None:
+        relinked: list[Item] = []
+        connector = self.s.target_connector
+
+        def sends() -> Iterator[tuple[list[Item], Callable[[], list[WriteResult]]]]:
+            for batch in chunked(items, connector.max_batch_write):
+                self.counterparts.remember_creates(batch)  # committed before the call: a kill now cannot duplicate
+                self.s.ctx.keep_alive()
+                inputs = [WriteInput(dict(i.writes), ref=i.id) for i in batch]
+                yield batch, partial(connector.create, self.s.target_object, inputs)
+
+        for batch, results in in_flight(sends(), connector.concurrency):
+            self._count(batch)
+            created = []
+            for item, outcome in zip(batch, in_order(batch, results)):
+                if outcome.ok and outcome.id:
+                    item.target_id, item.outcome = str(outcome.id), O.CREATED
+                    self._adopt_written(item, outcome)
+                    created.append(item)
+                elif outcome.error is not None and outcome.error.kind == ErrorKind.CONFLICT and outcome.error.existing_id:
+                    # HubSpot 409: a record with this e-mail exists. Link to it instead of failing.
+                    item.target_id, item.matched = str(outcome.error.existing_id), True
+                    item.notes.append(
+                        f"Linked to the existing {self.s.target_object} {item.target_id} ({outcome.error.message})."
+                    )
+                    relinked.append(item)
+                else:
+                    self.fail(item, outcome.error)
+            self.save_links(created)  # at once: a crash now must not create them again
+            self.counterparts.forget_creates([i.id for i in batch if not (i.error and i.error.get("kind") in UNCERTAIN_KINDS)])
+        if relinked:
+            self.replan(relinked)
+            self._update([i for i in relinked if i.open and i.writes])
+
+    def _update(self, items: list[Item]) -> None:
+        connector = self.s.target_connector
+
+        def sends() -> Iterator[tuple[list[Item], Callable[[], list[WriteResult]]]]:
+            for batch in chunked(items, connector.max_batch_write):
+                self.s.ctx.keep_alive()
+                inputs = [WriteInput(dict(i.writes), id=i.target_id, ref=i.id) for i in batch]
+                yield batch, partial(connector.update, self.s.target_object, inputs)
+
+        for batch, results in in_flight(sends(), connector.concurrency):
+            self._count(batch)
+            for item, outcome in zip(batch, in_order(batch, results)):
+                if outcome.ok:
+                    item.outcome = O.LINKED if item.matched else (O.CONFLICT if item.conflicts else O.UPDATED)
+                    self._adopt_written(item, outcome)
+                else:
+                    self.fail(item, outcome.error)
+
+    def _count(self, batch: list[Item]) -> None:
+        self.s.ctx.counts[f"writes_{self.s.target}"] += len(batch)
+
+    def _adopt_written(self, item: Item, outcome: WriteResult) -> None:
+        """Baseline in the target's own spelling when the vendor echoed the record back."""
+        if outcome.record is None:
+            return
+        for f in self.s.plan_fields:
+            if f.target_name in item.writes and f.target_name in outcome.record.properties:
+                item.target_base[f.target_name] = normal(outcome.record.properties[f.target_name], f.target_kind)
+
+    def fail(self, item: Item, error: ConnectorError | None) -> None:
+        """A write the vendor refused: retry later (vendor trouble, or a parent the vendor insists
+        on that is not there yet) or fail visibly."""
+        error = error or ConnectorError("The vendor rejected this record without a reason", ErrorKind.SERVER)
+        item.error = error.as_dict()
+        item.message = error.message
+        if error.retryable:
+            item.defer(f"Will retry: {error.message}")
+        elif self._only_missing_parents(error):
+            # The vendor insists on a parent this record does not have yet (a ConnectWise
+            # contact needs a company): wait for it rather than fail or create an orphan.
+            item.waiting_for.extend(
+                {"object": self.s.target_schema.get(f).reference_to or f, "id": "", "target_object": ""} for f in error.fields
+            )
+            item.defer(f"Waiting for a parent: {error.message}")
+        else:
+            item.outcome = O.FAILED
+
+    def _only_missing_parents(self, error: ConnectorError) -> bool:
+        if error.kind != ErrorKind.VALIDATION or not error.fields:
+            return False
+        return all(self.s.target_schema.kind(f) == FieldType.REFERENCE for f in error.fields)
+
+
+def in_order(batch: list[Item], results: list[WriteResult]) -> list[WriteResult]:
+    """The vendor's results in the batch's order (by ref when every result has one)."""
+    by_ref = {r.ref: r for r in results if r.ref is not None}
+    if len(by_ref) == len(batch):
+        return [by_ref.get(i.id) or WriteResult(i.id, error=ConnectorError(NO_RESULT, ErrorKind.SERVER)) for i in batch]
+    missing = len(batch) - len(results)
+    return list(results) + [WriteResult(None, error=ConnectorError(NO_RESULT, ErrorKind.SERVER))] * missing

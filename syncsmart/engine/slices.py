@@ -1,0 +1,172 @@
+"""One slice of a run: take the lease, work until the run is done or its slice ends, then
+finish it or put it back in the queue. A slice ends after any page when its time is up and
+another run waits for a worker, so no tenant starves another."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from django.db.models import Exists
+from django.utils import timezone
+
+from connectors.base import ConnectorError, ErrorKind
+from syncsmart.engine import queue, states
+from syncsmart.engine.config import engine_settings
+from syncsmart.engine.context import RunContext
+from syncsmart.engine.lease import Lease, worker_label
+from syncsmart.engine.control import LeaseLost, RunCancelled, RunSignals
+from syncsmart.engine.run import Engine
+from syncsmart.models import InboxItem, SyncRun
+
+log = logging.getLogger("syncsmart.engine")
+
+RETRY_DELAY_SECONDS = 30
+RETRY_ATTEMPTS = 5
+# A slice nobody waits for may go on past its budget, up to this many budgets.
+SLICE_OVERRUN_BUDGETS = 3
+
+
+def slice_seconds() -> float:
+    """How long one slice of a run may work before it goes back to the queue."""
+    return engine_settings().slice_seconds
+
+
+def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float | None = None) -> dict[str, Any]:
+    """Execute a run until it finishes or its slice ends. Safe to call twice for one run."""
+    run = (
+        SyncRun.objects.select_related("integration__hubspot_connection", "integration__other_connection")
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None or run.status in SyncRun.FINISHED:
+        return {"skipped": "finished"}
+    integration = run.integration
+    if not integration.enabled and run.trigger in (SyncRun.Trigger.SCHEDULE, SyncRun.Trigger.WEBHOOK):
+        states.finish(run, SyncRun.Status.CANCELLED, "The integration is switched off.")
+        return {"skipped": "switched off"}
+    lease = Lease(integration.pk, f"{run.pk}:{uuid.uuid4().hex[:12]}")
+    if not lease.acquire():
+        return {"skipped": "another run of this integration is active"}
+    started = time.monotonic()
+    budget = slice_seconds() if max_seconds is None else max_seconds
+    ctx = None
+    try:
+        states.mark_running(run, worker_label())
+        ctx = RunContext(integration, run, connectors=connectors)
+        engine = Engine(
+            ctx,
+            historical=run.trigger == SyncRun.Trigger.HISTORICAL,
+            renew=lease.renew,
+            out_of_time=lambda: _slice_over(run, time.monotonic() - started, budget),
+            poll=lambda: poll(run),
+        )
+        try:
+            done = engine.execute()
+        finally:
+            run.state = engine.saved_state()
+            run.counts = dict(ctx.counts)
+        if done:
+            status = SyncRun.Status.PARTIAL if run.counts.get("failed") else SyncRun.Status.SUCCEEDED
+            states.finish(run, status, "")
+            _connections_work(integration)
+        else:
+            _requeue(run, "Slice ended; continuing after other work.")
+    except RunCancelled:
+        states.finish(run, SyncRun.Status.CANCELLED, "Cancelled on request.")
+    except LeaseLost as exc:
+        log.warning("run %s: %s", run.pk, exc)
+        return {"skipped": "lease lost"}
+    except ConnectorError as exc:
+        _connector_failed(run, exc)
+    except Exception as exc:  # noqa: BLE001 - a run records every failure it did not expect
+        log.exception("run %s failed", run.pk)
+        states.finish(run, SyncRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
+    finally:
+        if ctx is not None and connectors is None:
+            ctx.close()
+        lease.release()
+        _kick_next(integration.pk, run.pk)
+    return {"status": run.status, "counts": run.counts}
+
+
+def _slice_over(run: SyncRun, elapsed: float, budget: float) -> bool:
+    """The slice ends when its budget is used up and another run waits for a worker. A slice
+    nobody waits for goes on (ending it would only cost a new slice's start: seconds for the
+    webhook notifications arriving meanwhile), up to SLICE_OVERRUN_BUDGETS budgets, well inside
+    q2's task timeout."""
+    if elapsed < budget:
+        return False
+    if elapsed >= budget * SLICE_OVERRUN_BUDGETS:
+        return True
+    return (
+        SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
+        .exclude(integration_id=run.integration_id)
+        .exists()
+    )
+
+
+def poll(run: SyncRun) -> RunSignals:
+    """What the world asks of a running run, in one query: was it cancelled, do webhook
+    notifications wait in the inbox, and does another tenant's run wait for a worker.
+
+    Fairness: least work done goes first. A waiting run of another tenant that has done no more
+    pages than this one gets the worker: the engine asks after every page that did work (and at
+    least once a second otherwise), so a new small run waits at most one page behind any backlog,
+    and two backlogs take turns page by page."""
+    others = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now(), pages__lte=run.pages).exclude(
+        integration_id=run.integration_id
+    )
+    inbox = InboxItem.objects.filter(integration_id=run.integration_id, status=InboxItem.Status.PENDING)
+    row = (
+        SyncRun.objects.filter(pk=run.pk)
+        .annotate(inbox_waiting=Exists(inbox), others_waiting=Exists(others))
+        .values_list("cancel_requested", "inbox_waiting", "others_waiting")
+        .first()
+    )
+    if row is None:  # the run was deleted under us: stop as if cancelled
+        return RunSignals(cancelled=True)
+    return RunSignals(cancelled=row[0], inbox_waiting=row[1], others_waiting=row[2])
+
+
+def _requeue(run: SyncRun, note: str, delay: float = 0) -> None:
+    states.requeue(run, note, delay)
+    if not delay:
+        queue.enqueue_after_commit(run.pk)
+
+
+def _connector_failed(run: SyncRun, exc: ConnectorError) -> None:
+    """Vendor trouble: retry later with a growing delay; after RETRY_ATTEMPTS, fail the run and
+    mark the connection failing."""
+    integration = run.integration
+    connection = integration.hubspot_connection if getattr(exc, "side", "") == "hubspot" else integration.other_connection
+    if exc.retryable:
+        attempts = int(run.state.get("retries", 0)) + 1
+        run.state["retries"] = attempts
+        if attempts <= RETRY_ATTEMPTS:
+            _requeue(run, f"Vendor trouble, will retry: {exc.message}", delay=RETRY_DELAY_SECONDS * attempts)
+            return
+    connection.record_failure(exc.message, reconnect=exc.kind == ErrorKind.AUTH)
+    states.finish(run, SyncRun.Status.FAILED, exc.message)
+
+
+def _connections_work(integration) -> None:
+    """A run that got through shows both connections as working again (a failing one recovers by itself)."""
+    for connection in (integration.hubspot_connection, integration.other_connection):
+        if connection.status != connection.Status.OK:
+            connection.record_success()
+
+
+def _kick_next(integration_id: int, finished_run_id: Any) -> None:
+    """A run waiting for this integration's lease may go now."""
+    waiting = (
+        SyncRun.objects.filter(integration_id=integration_id, status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
+        .exclude(pk=finished_run_id)
+        .order_by("queued_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        queue.enqueue_after_commit(waiting)
