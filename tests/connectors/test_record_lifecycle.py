@@ -3,7 +3,6 @@ complete answer: a failing read raises instead of reporting deletions."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from connectors.base import ConnectorError
