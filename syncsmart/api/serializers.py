@@ -13,6 +13,7 @@ from connectors.models import Connection, Environment
 from mappings.forms import IntegrationOptionsForm
 from mappings.normalisers import NORMALISER_CHOICES
 from mappings.models import FieldMapping, Integration, ObjectMapping, Side
+from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES
 from mappings.ui_queries import run_rate
 from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
@@ -217,7 +218,7 @@ class IntegrationCreateSerializer(serializers.Serializer):
     environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.SANDBOX)
     test_mode = serializers.BooleanField(default=True)
     block_free_emails = serializers.BooleanField(default=True)
-    schedule_minutes = serializers.IntegerField(default=5, min_value=1)
+    schedule_minutes = serializers.IntegerField(default=5, min_value=MIN_SCHEDULE_MINUTES, max_value=MAX_SCHEDULE_MINUTES)
     install_defaults = serializers.BooleanField(
         default=True, help_text="Install the default object and field mappings for the pair of systems."
     )
