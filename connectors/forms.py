@@ -24,8 +24,10 @@ class CredentialsForm(forms.Form):
     initial_from_config: tuple[str, ...] = ()  # fields pre-filled from the connection's config
     secret_field: str = ""  # the write-only field; the same key in Connection.credentials
 
-    def __init__(self, *args: Any, connection: Any = None, **kwargs: Any):
+    def __init__(self, *args: Any, connection: Any = None, environment: str = "", **kwargs: Any):
         self.connection = connection
+        # "sandbox" / "production" when the caller knows which account is wanted (installer, go-live).
+        self.environment = environment or str(getattr(connection, "environment", "") or "")
         config = dict(getattr(connection, "config", None) or {})
         if connection is not None and "initial" not in kwargs:
             kwargs["initial"] = {k: config.get(k, "") for k in self.initial_from_config}

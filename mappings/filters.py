@@ -55,6 +55,12 @@ yandex.com yandex.ru mail.ru qq.com 163.com 126.com comcast.net verizon.net att.
 NO_VALUE_OPERATORS = {"is_empty", "is_not_empty"}
 LIST_OPERATORS = {"in", "not_in"}
 MAX_DEPTH = 4
+# Bounds on what a customer may store (UI and API share this validation).
+MAX_CONDITIONS = 50  # per group
+MAX_VALUE_CHARS = 1000
+MAX_LIST_VALUES = 200
+MAX_FIELD_CHARS = 200
+_SCALARS = (str, int, float, bool, type(None))
 
 
 class FilterError(ValueError):
@@ -73,6 +79,8 @@ def validate_filter(group: Mapping[str, Any], depth: int = 0) -> None:
     conditions = group.get("conditions", [])
     if not isinstance(conditions, list):
         raise FilterError("A group's conditions must be a list.")
+    if len(conditions) > MAX_CONDITIONS:
+        raise FilterError(f"A group can hold at most {MAX_CONDITIONS} conditions; split it into groups.")
     for condition in conditions:
         if isinstance(condition, Mapping) and "conditions" in condition:
             validate_filter(condition, depth + 1)
@@ -83,13 +91,27 @@ def validate_filter(group: Mapping[str, Any], depth: int = 0) -> None:
 def _validate_condition(condition: Any) -> None:
     if not isinstance(condition, Mapping) or not condition.get("field"):
         raise FilterError("Each condition needs a field.")
+    if not isinstance(condition["field"], str) or len(condition["field"]) > MAX_FIELD_CHARS:
+        raise FilterError(f"A condition's field is a field name of at most {MAX_FIELD_CHARS} characters.")
     operator = condition.get("operator")
-    if operator not in OPERATORS:
-        raise FilterError(f"Unknown operator {operator!r}; use one of: {', '.join(OPERATORS)}.")
+    if not isinstance(operator, str) or operator not in OPERATORS:
+        raise FilterError(f"Unknown operator {str(operator)[:40]!r}; use one of: {', '.join(OPERATORS)}.")
+    _validate_value(condition["field"], condition.get("value"))
     if operator in LIST_OPERATORS and not isinstance(condition.get("value"), list):
         raise FilterError(f"'{OPERATORS[operator]}' needs a list of values.")
     if operator not in NO_VALUE_OPERATORS and operator not in LIST_OPERATORS and "value" not in condition:
         raise FilterError(f"Condition on {condition['field']} needs a value.")
+
+
+def _validate_value(field: str, value: Any) -> None:
+    values = value if isinstance(value, list) else [value]
+    if len(values) > MAX_LIST_VALUES:
+        raise FilterError(f"Condition on {field}: at most {MAX_LIST_VALUES} values in a list.")
+    for item in values:
+        if not isinstance(item, _SCALARS):
+            raise FilterError(f"Condition on {field}: a value is text, a number, true/false or empty, not a list or object.")
+        if len(str(item)) > MAX_VALUE_CHARS:
+            raise FilterError(f"Condition on {field}: a value can be at most {MAX_VALUE_CHARS} characters.")
 
 
 def _is_empty(value: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from connectors.models import Environment
@@ -21,6 +21,7 @@ from syncsmart.core.choices import Direction, Side
 
 DEFAULT_SCHEDULE_MINUTES = 5
 MIN_SCHEDULE_MINUTES = 1
+MAX_SCHEDULE_MINUTES = 1440  # once a day at least: a longer gap falls outside every vendor's change window
 
 
 class Integration(models.Model):
@@ -50,7 +51,8 @@ class Integration(models.Model):
     )
     write_back_ids = models.BooleanField(default=False, help_text="Store the counterpart's id on each record.")
     schedule_minutes = models.PositiveIntegerField(
-        default=DEFAULT_SCHEDULE_MINUTES, validators=[MinValueValidator(MIN_SCHEDULE_MINUTES)]
+        default=DEFAULT_SCHEDULE_MINUTES,
+        validators=[MinValueValidator(MIN_SCHEDULE_MINUTES), MaxValueValidator(MAX_SCHEDULE_MINUTES)],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -89,6 +91,8 @@ class Integration(models.Model):
                 errors[field] = "That connection belongs to another tenant."
         if self.schedule_minutes is not None and self.schedule_minutes < MIN_SCHEDULE_MINUTES:
             errors["schedule_minutes"] = f"Sync can run at most every {MIN_SCHEDULE_MINUTES} minute."
+        elif self.schedule_minutes is not None and self.schedule_minutes > MAX_SCHEDULE_MINUTES:
+            errors["schedule_minutes"] = f"Sync must run at least once a day (every {MAX_SCHEDULE_MINUTES} minutes at most)."
         if errors:
             raise ValidationError(errors)
 

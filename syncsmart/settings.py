@@ -374,7 +374,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_RATE_LIMIT", "600/min")},
     "DEFAULT_PAGINATION_CLASS": "syncsmart.api.pagination.ApiCursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a depth bound (syncsmart.jsonbounds): deep bodies are a 400.
+    "DEFAULT_PARSER_CLASSES": ["syncsmart.api.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "syncsmart.api.errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -25,7 +25,7 @@ from django import forms
 from connectors.dynamics.forms import allowed_emulator_hosts
 from connectors.forms import SAVED_SECRET_PLACEHOLDER, CredentialsForm
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY
-from connectors.netsuite.auth import host_slug, realm_for
+from connectors.netsuite.auth import host_slug, is_sandbox, realm_for
 from connectors.netsuite.connector import NetSuiteConnector
 
 ACCOUNT = re.compile(r"^(?:TSTDRV)?\d{3,12}(?:_(?:SB|RP)\d{1,3})?$")
@@ -133,7 +133,13 @@ class NetSuiteCredentialsForm(CredentialsForm):
                 self.fields[name].widget.attrs["placeholder"] = SAVED_SECRET_PLACEHOLDER
 
     def clean_account_id(self) -> str:
-        return clean_account_id(self.cleaned_data.get("account_id", ""))
+        account = clean_account_id(self.cleaned_data.get("account_id", ""))
+        if self.environment == "production" and is_sandbox(account):
+            raise forms.ValidationError(
+                f"{account} is a sandbox account (it ends in {account[account.index('_') :]}). Enter the production account "
+                f"ID, {account.split('_')[0]}, and an access token made in production."
+            )
+        return account
 
     def clean_api_url(self) -> str:
         return clean_api_url(self.cleaned_data.get("api_url", ""))

@@ -156,8 +156,8 @@ class DailyBudget:
         self._lock = threading.Lock()
 
     def acquire(self, request: httpx.Request) -> None:
-        if request.url.path.startswith("/services/oauth2/"):
-            return
+        if request.url.path.startswith(("/services/oauth2/", "/cometd/")):
+            return  # sign-in and the Streaming API do not count against the REST API allowance
         if self.used is not None and self.used >= self.daily:
             raise ConnectorError(
                 f"The org's daily API allowance ({self.daily:,} calls) is used up (Sforce-Limit-Info "

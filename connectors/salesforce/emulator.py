@@ -52,11 +52,13 @@ What it does:
 - Limits: every /services/data answer carries `Sforce-Limit-Info: api-usage=N/M`; past the daily
   allowance (`daily_limit`) calls fail 403 REQUEST_LIMIT_EXCEEDED; errors as
   `[{"message", "errorCode", "fields"?}]` (INVALID_SESSION_ID 401, NOT_FOUND 404...).
+- Change Data Capture over the Streaming API: CometD long-polling at /cometd/{version} (see
+  emulator_streaming.py for the path chosen and what it covers); every committed write of Account,
+  Contact, Lead, Opportunity, Task and Event publishes its change event.
 - In-process helpers acting as a user in Salesforce: create_record, edit_record, delete_record,
   convert_lead, record, count, add_user, expire_sessions, revoke_refresh_tokens, seed_demo_data.
 
-What it does not emulate: Change Data Capture / Streaming API (not built yet: readers poll
-SystemModstamp); the SOAP API and username-password log-in; profiles, permission sets, sharing
+What it does not emulate: the Pub/Sub API (gRPC); the SOAP API and username-password log-in; profiles, permission sets, sharing
 and field-level security (every session sees and may change everything); User writes; relationship
 queries, sub-queries and aggregates other than COUNT(); the composite, batch, tree and Bulk APIs;
 triggers, workflow and flows beyond the derived fields named above; query locators expire only
@@ -87,6 +89,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.emulation import Emulator, Request, Response, json_response, public
 from connectors.salesforce import limits, soql
+from connectors.salesforce.emulator_streaming import ChangeDataCapture
 from connectors.salesforce.schema import (
     API_VERSION,
     CDC_OBJECTS,
@@ -243,6 +246,7 @@ class SalesforceEmulator(Emulator):
         session_seconds: int = 7200,
         seed_size: int = 0,
         duplicate_rules: tuple[str, ...] = (),
+        streaming_timeout_s: float = 110.0,
         **knobs: Any,
     ):
         self.apps = {consumer_key: App(consumer_key, consumer_secret)}
@@ -267,6 +271,8 @@ class SalesforceEmulator(Emulator):
         self.serving_tls = False
         self._demo_key: str | None = None
         super().__init__(**knobs)
+        self.cdc = ChangeDataCapture(self.lock, poll_timeout_s=streaming_timeout_s)
+        self.change_origin = f"com/salesforce/api/rest/{API_VERSION}"
         self.integration_user = self.add_user(username, "Integration", "User")
         if seed_size:
             self.seed_demo_data(seed_size)
@@ -320,6 +326,7 @@ class SalesforceEmulator(Emulator):
         r("DELETE", V + r"/composite/sobjects/?", self.collection_delete, name="composite/sobjects")
         r("GET", V + r"/composite/sobjects/(?P<sobject>\w+)/?", self.collection_get, name="composite/sobjects")
         r("POST", V + r"/composite/sobjects/(?P<sobject>\w+)/?", self.collection_get, name="composite/sobjects", write=False)
+        r("POST", r"/cometd/(?P<version>\d+\.\d)/?", self.cometd, name="cometd", write=False)
 
     def error(self, status: int, message: str, code: str = "", **extra: Any) -> Response:
         if not code:
@@ -917,6 +924,9 @@ class SalesforceEmulator(Emulator):
         self._derive(sobject, row, values)
         self._rules(sobject, row, None)
         self.rows[sobject][row["Id"]] = row
+        created = {k: _json_value(v) for k, v in row.items() if v is not None and k not in ("Id", "IsDeleted")}
+        self.cdc.publish(sobject, "CREATE", row["Id"], created, user, self.change_origin)
+        self.cdc.notify()
         return row
 
     def _modify(self, sobject: str, record_id: str, values: dict[str, Any], user_id: str | None = None) -> dict[str, Any]:
@@ -928,7 +938,13 @@ class SalesforceEmulator(Emulator):
         now = self.now()
         row.update(LastModifiedDate=now, LastModifiedById=user_id or self.integration_user, SystemModstamp=now)
         self.rows[sobject][record_id] = row
+        self._publish_update(sobject, current, row, row["LastModifiedById"])
         return row
+
+    def _publish_update(self, sobject: str, before: dict[str, Any], after: dict[str, Any], user: str) -> None:
+        changed = {k: _json_value(v) for k, v in after.items() if before.get(k) != v and k not in ("SystemModstamp",)}
+        self.cdc.publish(sobject, "UPDATE", after["Id"], changed, user, self.change_origin)
+        self.cdc.notify()
 
     def _derive(self, sobject: str, row: dict[str, Any], values: dict[str, Any]) -> None:
         if "LastName" in FIELDS[sobject] and "Name" in FIELDS[sobject]:
@@ -945,6 +961,8 @@ class SalesforceEmulator(Emulator):
         row.update(IsDeleted=True, SystemModstamp=now)
         self.tombstones[sobject].append(Tombstone(record_id, now))
         self.deleted_rows[sobject][record_id] = row
+        self.cdc.publish(sobject, "DELETE", record_id, {}, self.integration_user, self.change_origin)
+        self.cdc.notify()
 
     # --- serialization ----------------------------------------------------------------------------
     def _serialize(self, sobject: str, row: dict[str, Any], request: Request | None, names: list[str] | None = None) -> dict:
@@ -1191,7 +1209,7 @@ class SalesforceEmulator(Emulator):
         results: list[dict[str, Any]] = []
         with self.lock:
             snapshot = {name: dict(rows) for name, rows in self.rows.items()} if all_or_none else None
-            sequence = self.sequence
+            sequence, events_mark = self.sequence, self.cdc.mark()
             failed = False
             for sobject, item in prepared:
                 try:
@@ -1205,6 +1223,7 @@ class SalesforceEmulator(Emulator):
             if all_or_none and failed:
                 self.rows = snapshot  # roll back every record of the request
                 self.sequence = sequence
+                self.cdc.rollback_to(events_mark)  # rolled-back writes never committed: no change events
                 rolled = {
                     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                     "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
@@ -1289,6 +1308,10 @@ class SalesforceEmulator(Emulator):
                 out.append(self._serialize(sobject, row, request, names) if row else None)
         return json_response(out)
 
+    # --- Streaming API (Change Data Capture over CometD) -------------------------------------------------
+    def cometd(self, request: Request) -> Response:
+        return self.cdc.handle(request, self._bearer(request))
+
     # --- helpers acting as a user in Salesforce ----------------------------------------------------------
     def add_user(self, username: str, first: str, last: str, email: str | None = None, active: bool = True) -> str:
         now = self.now()
@@ -1358,6 +1381,7 @@ class SalesforceEmulator(Emulator):
                     },
                 )["Id"]
             now = self.now()
+            before = dict(lead)
             lead.update(
                 IsConverted=True,
                 ConvertedDate=now.date(),
@@ -1368,6 +1392,7 @@ class SalesforceEmulator(Emulator):
                 LastModifiedDate=now,
                 SystemModstamp=now,
             )
+            self._publish_update("Lead", before, lead, self.integration_user)
         return {"contact": contact_id, "account": account_id, "opportunity": opportunity_id or ""}
 
     def seed_demo_data(self, size: int) -> None:

@@ -40,7 +40,9 @@ def go_live_page(request: HttpRequest, integration_id: int) -> HttpResponse:
         require_write(request)
         return _handle_post(request, integration, switch)
     last = switch or integration.go_live_switches.first()
-    form = credential_form(integration.other_system, connection=switch.production_connection if switch else None)
+    form = credential_form(
+        integration.other_system, connection=switch.production_connection if switch else None, environment="production"
+    )
     return _render(request, integration, last, form, ConfirmForm())
 
 
@@ -71,7 +73,9 @@ def _test_or_start(request, integration, switch, action) -> HttpResponse:
         switch = go_live.prepare(integration, request.user)
     if switch.status != GoLiveSwitch.Status.PREPARING:
         return redirect("go_live", integration_id=integration.pk)
-    form = credential_form(integration.other_system, data=request.POST, connection=switch.production_connection)
+    form = credential_form(
+        integration.other_system, data=request.POST, connection=switch.production_connection, environment="production"
+    )
     confirm = ConfirmForm(request.POST if action == "start" else None)
     result = None
     if not form.is_valid():
@@ -88,7 +92,7 @@ def _test_or_start(request, integration, switch, action) -> HttpResponse:
         messages.success(request, f"{integration} now syncs with production.")
         return redirect("go_live", integration_id=integration.pk)
     switch.refresh_from_db()
-    form = credential_form(integration.other_system, connection=connection)
+    form = credential_form(integration.other_system, connection=connection, environment="production")
     return _render(request, integration, switch, form, confirm, result=result)
 
 

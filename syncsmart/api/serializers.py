@@ -15,6 +15,7 @@ from mappings.normalisers import NORMALISER_CHOICES
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from syncsmart.core.choices import Side
 from mappings.services.queries import run_rate
+from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES
 from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
 
@@ -218,7 +219,7 @@ class IntegrationCreateSerializer(serializers.Serializer):
     environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.SANDBOX)
     test_mode = serializers.BooleanField(default=True)
     block_free_emails = serializers.BooleanField(default=True)
-    schedule_minutes = serializers.IntegerField(default=5, min_value=1)
+    schedule_minutes = serializers.IntegerField(default=5, min_value=MIN_SCHEDULE_MINUTES, max_value=MAX_SCHEDULE_MINUTES)
     install_defaults = serializers.BooleanField(
         default=True, help_text="Install the default object and field mappings for the pair of systems."
     )

@@ -11,10 +11,11 @@ from connectors.registry import system
 from tenants.connections import test_connection
 
 
-def credential_form(system_key: str, *, data=None, connection: Connection | None = None):
-    """The system's form, bound to `data` or filled with the connection's non-secret config."""
+def credential_form(system_key: str, *, data=None, connection: Connection | None = None, environment: str = ""):
+    """The system's form, bound to `data` or filled with the connection's non-secret config.
+    `environment`: the account the customer means to connect (a form may check it, e.g. NetSuite's _SB1)."""
     form_class = system(system_key).credential_form_class
-    return form_class(data=data, connection=connection)
+    return form_class(data=data, connection=connection, environment=environment)
 
 
 def split_credential_form(form) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -23,7 +24,12 @@ def split_credential_form(form) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def build_credential_form(progress, *, data=None):
-    return credential_form(progress.answers["system"], data=data, connection=progress.other_connection)
+    return credential_form(
+        progress.answers["system"],
+        data=data,
+        connection=progress.other_connection,
+        environment=progress.answers.get("environment", ""),
+    )
 
 
 def run_connection_test(actor, connection: Connection) -> ConnectionTest:

@@ -8,8 +8,9 @@ from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db
 
-# Token look-up (with its tenant), at most one last-used update, the page, one prefetch.
-MAX_QUERIES = 5
+# The log-in lock-out check (django-axes), token look-up (with its tenant), at most one last-used
+# update, the page, one prefetch.
+MAX_QUERIES = 6
 MANY = 12
 
 

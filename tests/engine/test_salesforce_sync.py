@@ -3,11 +3,12 @@ mappings: creates both ways, leads into HubSpot until converted and then the con
 merges and conflicts, owners, stages, matches instead of duplicates, and zero writes once converged."""
 
 import pytest
+from django.core.management import call_command
 
 from connectors.salesforce.connector import SalesforceConnector
 from mappings.services import actions
 from syncsmart.engine.context import RunContext
-from syncsmart.models import RecordEvent, RecordLink
+from syncsmart.models import InboxItem, RecordEvent, RecordLink
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +227,18 @@ def test_a_run_that_dies_mid_page_resumes_without_duplicates(sf_pair, monkeypatc
     assert resumed.status == "succeeded", resumed.error
     assert sf_pair.hubspot.count("companies") == 30
     assert RecordLink.objects.filter(hubspot_object="companies").count() == 30
+
+
+def test_change_events_streamed_from_salesforce_land_in_the_inbox_and_sync(sf_pair):
+    sf_pair.other.cdc.poll_timeout_s = 0.3
+    call_command("salesforce_stream", str(sf_pair.integration.pk), "--polls", "1")  # subscribes: new events only
+    contact = sf_pair.other.create_record("Contact", {"LastName": "Streamed", "Email": "streamed@example.com"})
+    call_command("salesforce_stream", str(sf_pair.integration.pk), "--polls", "1")
+    assert InboxItem.objects.filter(
+        integration=sf_pair.integration, side="other", object_type="Contact", record_id=contact
+    ).exists()
+    sf_pair.integration.other_connection.refresh_from_db()
+    assert sf_pair.integration.other_connection.config["cdc_replay_id"] > 0  # a restart resumes after it
+    run = sf_pair.sync(trigger="webhook")
+    assert run.status == "succeeded", (run.error, run.counts)
+    assert sf_pair.hubspot.find_records("contacts", "email", "streamed@example.com")
