@@ -14,7 +14,7 @@ from connectors.netsuite.emulator import (
     DEMO_TOKEN_SECRET,
     NetSuiteEmulator,
 )
-from mappings import actions as mapping_actions
+from mappings.services import actions as mapping_actions
 from tenants.models import GoLiveSwitch
 from tests.factories import ConnectionFactory
 
