@@ -43,7 +43,7 @@ TARGETS = {
     "writes": ("<=", 0),
 }
 
-READ_ROUTES = ("search", "batch/read", "oauth", "token", "$batch-read")
+READ_ROUTES = ("search", "batch/read", "oauth", "token", "$batch-read", "suiteql")  # POSTs that read
 
 
 @dataclass

@@ -29,6 +29,7 @@ from bench.runs import sync_here
 from bench.scenarios import write_calls
 from bench.services import Worker
 from syncsmart.engine import queue, tasks
+from connectors.netsuite.connector import normalise_domain
 from syncsmart.models import DeferredRecord, SyncRun
 from syncsmart.engine import run_requests
 from syncsmart.models import RunLease
@@ -55,7 +56,7 @@ class SoakOptions:
     latency_ms: tuple[float, float] = (0, 0)
     max_minutes: float = 60.0
     lease_seconds: int = LEASE_SECONDS
-    system: str = "connectwise"  # or "salesforce"
+    system: str = "connectwise"  # or "salesforce", "netsuite"
 
 
 @dataclass
@@ -102,6 +103,8 @@ class Editors(threading.Thread):
             self.lab.hubspot.emulator.edit_record("contacts", record_id, {"firstname": value})
         elif self.lab.system == "salesforce":
             self.lab.other.emulator.edit_record("Contact", record_id, {"FirstName": value})
+        elif self.lab.system == "netsuite":
+            self.lab.other.emulator.edit("contact", int(record_id), {"firstName": value})
         else:
             self.lab.other.emulator.edit("contacts", int(record_id), {"firstName": value})
         self.log.accept(side, record_id, {"firstname": value})
@@ -117,6 +120,9 @@ class Editors(threading.Thread):
             record_id = self.lab.other.emulator.create_record(
                 "Contact", {"FirstName": f"New{self.n}", "LastName": "Soak", "Email": email, "AccountId": company}
             )
+        elif self.lab.system == "netsuite":
+            company = next(r["id"] for r in self.lab.other.emulator.all("customer") if not r.get("isPerson"))
+            record_id = str(self.lab.other.emulator.add_contact(f"New{self.n}", "Soak", email, company)["id"])
         else:
             company = next(iter(self.lab.other.emulator.store["companies"]))
             record_id = str(self.lab.other.emulator.add_contact(f"New{self.n}", "Soak", company_id=company, email=email)["id"])
@@ -257,6 +263,8 @@ def _hub_contacts(lab: labs.Lab) -> list[dict[str, str]]:
 def _cw_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
     if lab.system == "salesforce":
         return _sf_contacts(lab)
+    if lab.system == "netsuite":
+        return _ns_contacts(lab)
     rows = []
     for record in lab.other.emulator.records("contacts"):
         email = next(
@@ -297,11 +305,27 @@ def _companies(lab: labs.Lab) -> tuple[dict[str, list[str]], dict[str, list[str]
 
 
 def _other_companies(lab: labs.Lab) -> list[dict[str, Any]]:
+    if lab.system == "netsuite":  # company customers; their web address reduced to the domain HubSpot keeps
+        customers = lab.other.emulator.all("customer")
+        return [{"id": r["id"], "website": normalise_domain(str(r.get("url") or ""))} for r in customers if not r.get("isPerson")]
     if lab.system != "salesforce":
         return list(lab.other.emulator.records("companies"))
     emulator = lab.other.emulator
     with emulator.lock:
         return [{"id": r["Id"], "website": r.get("Website") or ""} for r in emulator.rows["Account"].values()]
+
+
+def _ns_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
+    return [
+        {
+            "_id": str(r["id"]),
+            "email": str(r.get("email") or "").lower(),
+            "firstname": r.get("firstName") or "",
+            "lastname": r.get("lastName") or "",
+            "company": str(r.get("company") or ""),
+        }
+        for r in lab.other.emulator.all("contact")
+    ]
 
 
 def _sf_contacts(lab: labs.Lab) -> list[dict[str, Any]]:

@@ -969,7 +969,7 @@ class DynamicsEmulator(Emulator):
     def _list(self, request: Request) -> Response:
         entity = self._entity_for_set(request.params["set"])
         prefer = _prefer(request)
-        page_size = min(int(prefer.get("odata.maxpagesize") or MAX_PAGE_SIZE), MAX_PAGE_SIZE)
+        page_size = min(_whole_number(prefer.get("odata.maxpagesize"), "odata.maxpagesize", MAX_PAGE_SIZE, 1), MAX_PAGE_SIZE)
         select = odata.parse_select(request.arg("$select"))
         annotations = prefer.get("odata.include-annotations", "")
         root = self._api_root(request)
@@ -985,7 +985,7 @@ class DynamicsEmulator(Emulator):
             matching = len(rows)  # $count counts every matching row (up to 5,000), whatever $top says
             top = request.arg("$top")
             if top is not None:
-                rows = rows[: int(top)]
+                rows = rows[: _whole_number(top, "$top", 0, 0)]
             order = odata.parse_orderby(request.arg("$orderby") or "") + [(entity.primary_id, False)]
             page_number, last = _paging_cookie(skiptoken)
             if last is not None:
@@ -1538,6 +1538,19 @@ def _ordered(rows: list[dict], keys: list[tuple[str, bool]], entity: Entity) -> 
     for name, descending in reversed(keys):
         rows.sort(key=lambda r, n=name: _position_key(entity, n, _row_value(r, n)), reverse=descending)
     return rows
+
+
+def _whole_number(text: str | None, name: str, default: int, minimum: int) -> int:
+    """A whole-number query option or preference; anything else (abc, -1, 0 pages) is a 400."""
+    if text in (None, ""):
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise bad_request(f"Invalid value '{text}' for {name}: a whole number is expected.") from None
+    if value < minimum:
+        raise bad_request(f"Invalid value '{text}' for {name}: it must be at least {minimum}.")
+    return value
 
 
 def _next_cookie(entity: Entity, order: list[tuple[str, bool]], page: list[dict], page_number: int) -> str:

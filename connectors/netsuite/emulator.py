@@ -309,6 +309,7 @@ class NetSuiteEmulator(Emulator):
         self.tba.add_consumer(consumer_key, consumer_secret)
         self.tba.add_token(consumer_key, token_id, token_secret)
         self.data = _Account()
+        self._rows: dict[str, dict[int, tuple]] = {}  # SuiteQL rows per record, rebuilt after a write
         self._codes: dict[str, tuple[str, float]] = {}  # authorization code -> (redirect uri, expiry)
         self._access: dict[str, float] = {}  # bearer token -> expiry
         self._refresh: dict[str, float] = {}
@@ -857,6 +858,7 @@ class NetSuiteEmulator(Emulator):
         with self.lock:
             record.update(values)
             record["lastModifiedDate"] = _now()
+            self._rows.get(record_type, {}).pop(record["id"], None)
         self._notify(record_type, record["id"], "edit")
 
     def _notify(self, record_type: str, key: int, event: str) -> None:
@@ -899,6 +901,7 @@ class NetSuiteEmulator(Emulator):
     def delete(self, record_type: str, key: Any) -> None:
         with self.lock:
             removed = self.data.records[record_type].pop(int(key), None)
+            self._rows.get(record_type, {}).pop(int(key), None)
         if removed is not None:
             self._notify(record_type, int(key), "delete")
 
@@ -967,13 +970,12 @@ class NetSuiteEmulator(Emulator):
         try:
             query = suiteql.parse(body["q"])
             rows, columns = self._table(query.table)
-            result = suiteql.execute(query, rows, columns, self._display)
+            page, total = suiteql.execute(query, rows, columns, self._display, offset=offset, limit=limit)
         except suiteql.SuiteQLError as error:
             raise NetSuiteError(400, f"Invalid search query: {error}", "INVALID_PARAMETER") from None
-        page = result[offset : offset + limit]
         items = [{"links": [], **{k: _sql_text(v) for k, v in row.items() if v is not None and v != ""}} for row in page]
         base = self._base(request) + SUITEQL_PATH
-        return json_response(_collection(base, request, items, len(result), limit, offset))
+        return json_response(_collection(base, request, items, total, limit, offset))
 
     def _table(self, table: str) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
         if table == "entitystatus":
@@ -992,15 +994,23 @@ class NetSuiteEmulator(Emulator):
         if spec.transaction_type:
             columns += ("type",)
         with self.lock:
-            records = [dict(r) for r in self.data.records[spec.name].values()]
-        rows = []
-        for record in records:
-            row = {f.col: record.get(f.name) for f in spec.fields if f.name != "dateCreated"}
-            row[spec.created_column] = record.get("dateCreated")
-            if spec.transaction_type:
-                row["type"] = spec.transaction_type
-            rows.append(row)
+            cache = self._rows.setdefault(spec.name, {})
+            rows = []
+            for key, record in self.data.records[spec.name].items():
+                cached = cache.get(key)
+                # A row is rebuilt when its record was written (writes drop it) or re-stamped by hand.
+                if cached is None or cached[0] is not record or cached[1] != record.get("lastModifiedDate"):
+                    cached = cache[key] = (record, record.get("lastModifiedDate"), self._row(spec, record))
+                rows.append(cached[2])
         return rows, columns
+
+    @staticmethod
+    def _row(spec: RecordType, record: dict[str, Any]) -> dict[str, Any]:
+        row = {f.col: record.get(f.name) for f in spec.fields if f.name != "dateCreated"}
+        row[spec.created_column] = record.get("dateCreated")
+        if spec.transaction_type:
+            row["type"] = spec.transaction_type
+        return row
 
     def _display(self, column: str, value: Any) -> Any:
         if value is None:

@@ -26,6 +26,7 @@ which the emulator answers as a 400 — never a crash.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -619,6 +620,111 @@ class Evaluator:
         return None if value is None else bool(value)
 
 
+# --- compiled evaluation (what execute uses): one closure per node, built once per query ----------------
+Compiled = Callable[[Mapping[str, Any]], Any]
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "<>": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _member_key(value: Any) -> Any:
+    """What IN compares: numbers as numbers, booleans as T/F, everything else as text (dates: None)."""
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return None
+    if isinstance(value, (int, Decimal, float)):
+        return Decimal(str(value))
+    text = str(value)
+    try:
+        return Decimal(text) if text.strip() and text.strip()[0] in "+-.0123456789" else text
+    except ArithmeticError:
+        return text
+
+
+def compile_value(node: Any, evaluator: "Evaluator") -> Compiled:
+    if isinstance(node, Literal):
+        constant = node.value
+        return lambda row: constant
+    if isinstance(node, Column):
+        name = node.name
+        return lambda row: row.get(name)
+    if isinstance(node, Call):
+        if node.name in ("BUILTIN.DF", "COUNT"):
+            return lambda row: evaluator.value(node, row)
+        function = FUNCTIONS[node.name]
+        args = [compile_value(a, evaluator) for a in node.args]
+        return lambda row: function(*(a(row) for a in args))
+    if isinstance(node, Binary) and node.op == "||":
+        left, right = compile_value(node.left, evaluator), compile_value(node.right, evaluator)
+        return lambda row: "".join(str(v) for v in (left(row), right(row)) if v is not None)
+    test = compile_test(node, evaluator)
+    return test
+
+
+def compile_test(node: Any, evaluator: "Evaluator") -> Compiled:
+    """A predicate with SQL's three-valued logic (None = UNKNOWN)."""
+    if isinstance(node, Binary) and node.op in ("AND", "OR"):
+        left, right = compile_test(node.left, evaluator), compile_test(node.right, evaluator)
+        if node.op == "AND":
+
+            def both(row: Mapping[str, Any]) -> bool | None:
+                a = left(row)
+                if a is False:
+                    return False
+                b = right(row)
+                return False if b is False else (None if a is None or b is None else True)
+
+            return both
+
+        def either(row: Mapping[str, Any]) -> bool | None:
+            a = left(row)
+            if a is True:
+                return True
+            b = right(row)
+            return True if b is True else (None if a is None or b is None else False)
+
+        return either
+    if isinstance(node, Not):
+        inner = compile_test(node.operand, evaluator)
+        return lambda row: None if (v := inner(row)) is None else not v
+    if isinstance(node, IsNull):
+        operand, negated = compile_value(node.operand, evaluator), node.negated
+        return lambda row: ((v := operand(row)) is not None and v != "") if negated else ((v := operand(row)) is None or v == "")
+    if isinstance(node, InList) and all(isinstance(v, Literal) for v in node.values):
+        keys = {_member_key(v.value) for v in node.values if v.value is not None}
+        if None not in keys:  # no dates among the values: set membership
+            operand, negated = compile_value(node.operand, evaluator), node.negated
+
+            def member(row: Mapping[str, Any]) -> bool | None:
+                value = operand(row)
+                if value is None:
+                    return None
+                key = _member_key(value)
+                if key is None:
+                    return evaluator.test(node, row)
+                return (key not in keys) if negated else (key in keys)
+
+            return member
+    if isinstance(node, Binary) and node.op in _COMPARE and isinstance(node.right, Literal) and node.right.value is not None:
+        left, constant, compare = compile_value(node.left, evaluator), node.right.value, _COMPARE[node.op]
+
+        def compare_to_constant(row: Mapping[str, Any]) -> bool | None:
+            value = left(row)
+            if value is None:
+                return None
+            a, b = _comparable(value, constant)
+            return compare(a, b)
+
+        return compare_to_constant
+    return lambda row: evaluator.test(node, row)
+
+
 def _equal(left: Any, right: Any) -> bool:
     if right is None:
         return False
@@ -655,35 +761,95 @@ def _sort_key(value: Any) -> tuple:
     return (0, 3, str(value))
 
 
+def fold(node: Any) -> Any:
+    """Constant folding: a function of literals (TO_TIMESTAMP('…', '…')) is computed once per
+    query, not once per row."""
+    if isinstance(node, Call):
+        args = tuple(fold(a) for a in node.args)
+        if node.name not in ("COUNT", "BUILTIN.DF") and all(isinstance(a, Literal) for a in args):
+            try:
+                return Literal(FUNCTIONS[node.name](*(a.value for a in args)))
+            except TypeError:
+                raise SuiteQLError(f"Wrong number of arguments to {node.name}") from None
+        return Call(node.name, args)
+    if isinstance(node, Binary):
+        return Binary(node.op, fold(node.left), fold(node.right))
+    if isinstance(node, Not):
+        return Not(fold(node.operand))
+    if isinstance(node, IsNull):
+        return IsNull(fold(node.operand), node.negated)
+    if isinstance(node, InList):
+        return InList(fold(node.operand), tuple(fold(v) for v in node.values), node.negated)
+    if isinstance(node, Between):
+        return Between(fold(node.operand), fold(node.low), fold(node.high), node.negated)
+    return node
+
+
 def execute(
     query: Query,
     rows: Iterable[Mapping[str, Any]],
     columns: Iterable[str],
     display: Callable[[str, Any], Any] | None = None,
-) -> list[dict[str, Any]]:
-    """Run a parsed query over rows (dicts keyed by lower-case column); return result rows."""
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Run a parsed query over rows (dicts keyed by lower-case column). Returns the result rows
+    from `offset` (at most `limit` of them) and the total number of results. Only the returned
+    rows are projected, and ordering keeps just the first offset + limit rows it needs."""
     evaluator = Evaluator(columns, display)
     for node in [query.where, *(e for e, _ in query.order), *(i.expr for i in query.items or ())]:
         if node is not None:
             evaluator.check(node)
-    matched = [row for row in rows if query.where is None or evaluator.test(query.where, row) is True]
+    where = fold(query.where) if query.where is not None else None
+    order = [(fold(e), d) for e, d in query.order]
+    test = compile_test(where, evaluator) if where is not None else None
+    matched = [row for row in rows if test is None or test(row) is True]
     if query.items and len(query.items) == 1 and isinstance(query.items[0].expr, Call) and query.items[0].expr.name == "COUNT":
-        return [{query.items[0].alias: len(matched)}]
-    for expr, descending in reversed(query.order):
-        matched.sort(key=lambda row: _sort_key(evaluator.value(expr, row)), reverse=descending)
-    if query.items is None:
-        out = [dict(row) for row in matched]
-    else:
-        out = [{item.alias: evaluator.value(item.expr, row) for item in query.items} for row in matched]
+        return [{query.items[0].alias: len(matched)}][offset : offset + (limit or 1)], 1
+    total = len(matched)
+    wanted = None if (limit is None or query.distinct) else offset + limit
+    matched = _ordered(matched, order, evaluator, wanted)
     if query.distinct:
-        seen, unique = set(), []
-        for row in out:
-            key = tuple(sorted((k, str(v)) for k, v in row.items()))
-            if key not in seen:
-                seen.add(key)
-                unique.append(row)
-        out = unique
-    return out
+        projected = _unique([_project(query, evaluator, row) for row in matched])
+        total = len(projected)
+        return projected[offset : None if limit is None else offset + limit], total
+    page = matched[offset : None if limit is None else offset + limit]
+    return [_project(query, evaluator, row) for row in page], total
+
+
+def _ordered(rows: list[Mapping[str, Any]], order: list[tuple[Any, bool]], evaluator: Evaluator, wanted: int | None) -> list:
+    if not order:
+        return rows
+    if len({d for _, d in order}) == 1:
+        parts = [compile_value(e, evaluator) for e, _ in order]
+
+        def key(row: Mapping[str, Any]) -> tuple:
+            return tuple(_sort_key(part(row)) for part in parts)
+
+        descending = order[0][1]
+        if wanted is not None and wanted < len(rows):
+            pick = heapq.nlargest if descending else heapq.nsmallest
+            return pick(wanted, rows, key=key)
+        return sorted(rows, key=key, reverse=descending)
+    for expr, descending in reversed(order):
+        rows = sorted(rows, key=lambda row: _sort_key(evaluator.value(expr, row)), reverse=descending)
+    return rows
+
+
+def _project(query: Query, evaluator: Evaluator, row: Mapping[str, Any]) -> dict[str, Any]:
+    if query.items is None:
+        return dict(row)
+    return {item.alias: evaluator.value(fold(item.expr), row) for item in query.items}
+
+
+def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, unique = set(), []
+    for row in rows:
+        key = tuple(sorted((k, str(v)) for k, v in row.items()))
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique
 
 
 # --- writing SuiteQL (the connector) ------------------------------------------------------------------

@@ -111,4 +111,5 @@ class SalesforceCredentialsForm(CredentialsForm):
         )
 
     def _environment(self) -> str:
-        return getattr(self.connection, "environment", "production") or "production"
+        """The org the caller means (the installer's answer; go-live: production), else the connection's."""
+        return self.environment or getattr(self.connection, "environment", "") or "production"

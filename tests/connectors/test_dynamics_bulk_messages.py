@@ -186,3 +186,13 @@ def test_formatted_values_come_with_option_sets_and_lookups(api, emulator):  # n
     ).json()
     assert row["statecode@OData.Community.Display.V1.FormattedValue"] == "Active"
     assert row["_parentcustomerid_value@OData.Community.Display.V1.FormattedValue"] == "Formatted"
+
+
+@pytest.mark.parametrize(
+    "prefer, params",
+    [("odata.maxpagesize=0", {}), ("odata.maxpagesize=-1", {}), ("odata.maxpagesize=abc", {}), ("", {"$top": "-1"})],
+)
+def test_page_sizes_and_top_below_their_minimum_are_a_400(api, emulator, prefer, params):  # noqa: F811
+    emulator.create_record("accounts", {"name": "Any"})
+    response = api.get("/accounts", params=params, headers={"Prefer": prefer})
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith("Invalid value")

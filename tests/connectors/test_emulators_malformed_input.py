@@ -140,7 +140,8 @@ DYN_FILTERS = st.one_of(
     st.sampled_from(["name eq 'x'", "revenue gt abc", "contains(name,", "modifiedon ge 2020-13-45T00:00:00Z", "(", "a eq"]),
 )
 PREFER = st.sampled_from(
-    ["", "odata.maxpagesize=abc", "odata.maxpagesize=-1", "odata.maxpagesize=2", 'odata.include-annotations="*"']
+    ["", "odata.maxpagesize=abc", "odata.maxpagesize=-1", "odata.maxpagesize=0", "odata.maxpagesize=2"]
+    + ['odata.include-annotations="*"']
     + ["odata.track-changes", "return=representation", "odata.continue-on-error"]
 )
 
@@ -225,7 +226,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[Hea
     obj=st.sampled_from(["contacts", "companies", "deals", "tickets"]),
     obj2=st.sampled_from(["contacts", "companies", "deals"]),
     record_id=ID_LIKE,
-    params=query(HUBSPOT_PARAMS),
+    params=query(HUBSPOT_PARAMS, st.one_of(TEXT, st.integers(min_value=-3, max_value=3).map(str))),
     body=bodies(HUBSPOT_KEYS),
     content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain", ""]),
 )
@@ -240,7 +241,7 @@ def test_hubspot_answers_malformed_input_with_a_4xx(hubspot, method, template, o
     template=st.sampled_from(CW_PATHS),
     resource=st.sampled_from(CW_RESOURCES),
     record_id=ID_LIKE,
-    params=query(CW_PARAMS, st.one_of(TEXT, CW_CONDITIONS)),
+    params=query(CW_PARAMS, st.one_of(TEXT, CW_CONDITIONS, st.integers(min_value=-3, max_value=3).map(str))),
     body=bodies(CW_KEYS),
     accept=st.sampled_from(
         ["", "application/json", "application/vnd.connectwise.com+json; version=2022.1"]
@@ -264,7 +265,7 @@ def test_connectwise_answers_malformed_input_with_a_4xx(
     template=st.sampled_from(DYN_PATHS),
     set_name=st.sampled_from(DYN_SETS),
     record_id=ID_LIKE,
-    params=query(DYN_PARAMS, st.one_of(TEXT, DYN_FILTERS)),
+    params=query(DYN_PARAMS, st.one_of(TEXT, DYN_FILTERS, st.integers(min_value=-3, max_value=3).map(str))),
     body=bodies(DYN_KEYS),
     prefer=PREFER,
     if_match=st.sampled_from(["", "*", 'W/"abc"']),

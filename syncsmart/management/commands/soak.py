@@ -40,7 +40,9 @@ class Command(BaseCommand):
             default=LEASE_SECONDS,
             help="the worker's run lease: how soon a killed worker's run is taken over",
         )
-        parser.add_argument("--system", choices=("connectwise", "salesforce"), default="connectwise", help="HubSpot ↔ this")
+        parser.add_argument(
+            "--system", choices=("connectwise", "salesforce", "netsuite"), default="connectwise", help="HubSpot ↔ this"
+        )
         parser.add_argument("--json", dest="json_file", default="")
 
     def handle(self, *args, **options) -> None:
