@@ -70,7 +70,9 @@ long-running request limit; polymorphic WhoId/WhatId accept the targets in schem
 from __future__ import annotations
 
 import base64
+import bisect
 import collections
+import itertools
 import datetime as dt
 import hashlib
 import hmac
@@ -80,7 +82,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlencode
 
 import jwt
@@ -265,6 +267,8 @@ class SalesforceEmulator(Emulator):
         self.rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECTS}
         self.tombstones: dict[str, list[Tombstone]] = {name: [] for name in OBJECTS}
         self.deleted_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECTS}  # the recycle bin
+        self.stamp_index: dict[str, list[tuple[dt.datetime, str]]] = {name: [] for name in OBJECTS}
+        self._stamp_of: dict[str, dict[str, dt.datetime]] = {name: {} for name in OBJECTS}
         self.locators: dict[str, collections.OrderedDict[str, Locator]] = {}
         self.sequence = 0
         self.clock = _Clock()
@@ -924,6 +928,7 @@ class SalesforceEmulator(Emulator):
         self._derive(sobject, row, values)
         self._rules(sobject, row, None)
         self.rows[sobject][row["Id"]] = row
+        self._index(sobject, row["Id"], now)
         created = {k: _json_value(v) for k, v in row.items() if v is not None and k not in ("Id", "IsDeleted")}
         self.cdc.publish(sobject, "CREATE", row["Id"], created, user, self.change_origin)
         self.cdc.notify()
@@ -938,6 +943,7 @@ class SalesforceEmulator(Emulator):
         now = self.now()
         row.update(LastModifiedDate=now, LastModifiedById=user_id or self.integration_user, SystemModstamp=now)
         self.rows[sobject][record_id] = row
+        self._index(sobject, record_id, now)
         self._publish_update(sobject, current, row, row["LastModifiedById"])
         return row
 
@@ -961,6 +967,7 @@ class SalesforceEmulator(Emulator):
         row.update(IsDeleted=True, SystemModstamp=now)
         self.tombstones[sobject].append(Tombstone(record_id, now))
         self.deleted_rows[sobject][record_id] = row
+        self._index(sobject, record_id, now)
         self.cdc.publish(sobject, "DELETE", record_id, {}, self.integration_user, self.change_origin)
         self.cdc.notify()
 
@@ -1096,14 +1103,15 @@ class SalesforceEmulator(Emulator):
         _canonical_names(parsed, by_lower)
         soql.check_types(parsed.where, lambda n: fields[n].kind() if n in fields else "string")
         include_deleted = request.params["kind"] == "queryAll"
+        kind_of = lambda n: fields[n].kind()  # noqa: E731 - a one-line key function
+        needed = parsed.offset + parsed.limit if parsed.limit is not None else None
         with self.lock:
-            rows = list(self.rows[parsed.sobject].values())
-            if include_deleted:
-                rows += list(self.deleted_rows.get(parsed.sobject, {}).values())
-            kind_of = lambda n: fields[n].kind()  # noqa: E731 - a one-line key function
-            hits = [r for r in rows if soql.matches(parsed.where, r, kind_of)]
-        if parsed.order:
-            hits = soql.sort_rows(hits, parsed.order, kind_of)
+            if _index_ordered(parsed) and needed is not None:
+                hits = list(itertools.islice(self._matching(parsed, include_deleted, kind_of), needed))
+            else:
+                hits = list(self._matching(parsed, include_deleted, kind_of))
+                if parsed.order:
+                    hits = soql.sort_rows(hits, parsed.order, kind_of, first=needed)
         hits = hits[parsed.offset :]
         if parsed.limit is not None:
             hits = hits[: parsed.limit]
@@ -1112,6 +1120,40 @@ class SalesforceEmulator(Emulator):
         batch = _batch_size(request.headers.get("sforce-query-options", ""))
         locator = Locator(parsed, [r["Id"] for r in hits], batch, "01g" + secrets.token_hex(8))
         return self._page(request, locator, 0, include_deleted)
+
+    def _candidates(self, parsed: soql.Query, include_deleted: bool) -> Iterator[dict[str, Any]]:
+        """Rows the filter may match. With a SystemModstamp bound, from the (SystemModstamp, Id) index
+        onwards in index order, as Salesforce's index serves a change feed; else every row."""
+        live, dead = self.rows[parsed.sobject], self.deleted_rows[parsed.sobject]
+        bound = soql.lower_bound(parsed.where, "SystemModstamp")
+        if bound is None and not _index_ordered(parsed):
+            yield from live.values()
+            if include_deleted:
+                yield from dead.values()
+            return
+        index = self.stamp_index[parsed.sobject]
+        start = bisect.bisect_left(index, (bound, "", "")) if bound is not None else 0
+        for _, _, record_id in index[start:]:
+            row = live.get(record_id) or (dead.get(record_id) if include_deleted else None)
+            if row is not None:
+                yield row
+
+    def _matching(self, parsed: soql.Query, include_deleted: bool, kind_of) -> Iterator[dict[str, Any]]:
+        return (r for r in self._candidates(parsed, include_deleted) if soql.matches(parsed.where, r, kind_of))
+
+    def _index(self, sobject: str, record_id: str, stamp: dt.datetime) -> None:
+        """Keep (SystemModstamp, Id as SOQL orders it, Id) sorted per object (caller holds the lock). An
+        entry's stamp is never older than its row's (a rolled-back edit leaves a newer one), so the
+        index only over-selects; the filter decides."""
+        old = self._stamp_of[sobject].get(record_id)
+        index = self.stamp_index[sobject]
+        if old is not None:
+            entry = (old, record_id.lower(), record_id)
+            at = bisect.bisect_left(index, entry)
+            if at < len(index) and index[at] == entry:
+                del index[at]
+        bisect.insort(index, (stamp, record_id.lower(), record_id))
+        self._stamp_of[sobject][record_id] = stamp
 
     def query_more(self, request: Request) -> Response:
         token, _, offset = request.params["locator"].rpartition("-")
@@ -1332,6 +1374,7 @@ class SalesforceEmulator(Emulator):
                 "Name": f"{first} {last}".strip(),
                 "IsActive": active,
             }
+            self._index("User", user_id, now)
         return user_id
 
     def create_record(self, sobject: str, properties: dict[str, Any]) -> str:
@@ -1392,6 +1435,7 @@ class SalesforceEmulator(Emulator):
                 LastModifiedDate=now,
                 SystemModstamp=now,
             )
+            self._index("Lead", lead_id, now)
             self._publish_update("Lead", before, lead, self.integration_user)
         return {"contact": contact_id, "account": account_id, "opportunity": opportunity_id or ""}
 
@@ -1568,6 +1612,11 @@ def _batch_size(header: str) -> int:
         if name.strip().lower() == "batchsize" and value.strip().isdigit():
             return max(limits.QUERY_BATCH_MIN, min(limits.QUERY_BATCH_MAX, int(value)))
     return limits.QUERY_BATCH_DEFAULT
+
+
+def _index_ordered(query: soql.Query) -> bool:
+    """ORDER BY SystemModstamp, Id ascending: the order of the emulator's index (a change feed's query)."""
+    return [(o.field, o.descending) for o in query.order] == [("SystemModstamp", False), ("Id", False)]
 
 
 def _canonical_names(query: soql.Query, by_lower: dict[str, str]) -> None:

@@ -374,3 +374,20 @@ def test_any_request_body_is_answered_without_a_server_error(api, body, path):
 def test_any_token_request_is_answered_400_not_500(emulator, form):
     with httpx.Client(base_url=BASE, transport=emulator.transport()) as client:
         assert client.post("/services/oauth2/token", content=form).status_code == 400
+
+
+def test_a_modstamp_bounded_query_answers_the_same_as_a_full_scan(api, emulator):
+    emulator.advance(-100)
+    old = emulator.create_record("Contact", {"LastName": "Old"})
+    emulator.advance(50)
+    edited = emulator.create_record("Contact", {"LastName": "Edited"})
+    emulator.advance(50)
+    emulator.edit_record("Contact", edited, {"Title": "now"})
+    new = emulator.create_record("Contact", {"LastName": "New"})
+    gone = emulator.create_record("Contact", {"LastName": "Gone"})
+    emulator.delete_record("Contact", gone)
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    bounded = soql(api, f"SELECT Id FROM Contact WHERE SystemModstamp > {since} ORDER BY SystemModstamp, Id", all_rows=True)
+    assert {r["Id"] for r in bounded.json()["records"]} == {edited, new, gone}
+    scan = soql(api, "SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp, Id", all_rows=True).json()["records"]
+    assert [r["Id"] for r in scan][-3:] == [r["Id"] for r in bounded.json()["records"]] and scan[0]["Id"] == old

@@ -155,3 +155,18 @@ def test_quote_round_trips_through_the_tokenizer():
 def test_numbers_are_decimals_and_count_is_parsed():
     query = soql.parse("SELECT COUNT() FROM Lead WHERE Amount >= 10.50")
     assert query.count and query.where.value == Decimal("10.50")
+
+
+def test_lower_bound_of_a_keyset_filter_and_none_when_any_branch_is_unbounded():
+    keyset = soql.parse(
+        "SELECT Id FROM X WHERE (SystemModstamp > 2026-12-07T10:00:00Z OR (SystemModstamp = 2026-12-07T10:00:00Z AND Id > 'a'))"
+    )
+    assert soql.lower_bound(keyset.where, "SystemModstamp") == dt.datetime(2026, 12, 7, 10, tzinfo=UTC)
+    both = soql.parse("SELECT Id FROM X WHERE SystemModstamp >= 2026-01-01T00:00:00Z AND SystemModstamp > 2026-02-01T00:00:00Z")
+    assert soql.lower_bound(both.where, "SystemModstamp") == dt.datetime(2026, 2, 1, tzinfo=UTC)
+    loose = soql.parse("SELECT Id FROM X WHERE SystemModstamp > 2026-01-01T00:00:00Z OR Name = 'x'")
+    assert soql.lower_bound(loose.where, "SystemModstamp") is None
+    assert (
+        soql.lower_bound(soql.parse("SELECT Id FROM X WHERE NOT SystemModstamp > 2026-01-01T00:00:00Z").where, "SystemModstamp")
+        is None
+    )
