@@ -295,6 +295,8 @@ def _companies(lab: labs.Lab) -> tuple[dict[str, list[str]], dict[str, list[str]
         for r in emulator.records["companies"].values():
             if not r.archived:
                 domain = str(r.properties.get("domain") or "").lower()
+                if lab.system == "netsuite":  # NetSuite's web address is a URL; HubSpot's domain receives it as is
+                    domain = normalise_domain(domain)
                 hub_by.setdefault(domain, []).append(str(r.id))
                 hub_domain[str(r.id)] = domain
     for r in _other_companies(lab):
