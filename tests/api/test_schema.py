@@ -9,7 +9,9 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from hypothesis.stateful import run_state_machine_as_test
+from schemathesis.checks import CHECKS as CHECK_REGISTRY
+from schemathesis.checks import load_all_checks, not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -76,6 +78,8 @@ def test_docs_pages_are_served_with_local_assets(client):
 def world(api, settings):
     """One tenant's data for every endpoint, and a HubSpot emulator for the connection test."""
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "100000/min"}}
+    # The ignored-auth check sends wrong tokens on purpose: the log-in lock-out would answer 429s.
+    settings.AXES_ENABLED = False
     emulator = HubSpotEmulator(limits=False)
     http.mount(EMULATED_HUBSPOT, emulator.transport())
     integration = IntegrationFactory(tenant=api.tenant, enabled=False)
@@ -133,3 +137,46 @@ def test_every_operation_answers_as_its_schema_says(case, world):
     if case.path_parameters and "id" in case.path_parameters and next(_swap):
         case.path_parameters["id"] = ids[resource]
     case.call_and_validate(headers={"Authorization": f"Bearer {api.plaintexts['admin']}"}, checks=CHECKS)
+
+
+# Not yet: positive_data_acceptance — a schema-valid body naming an object that does not exist
+# (object_mapping: -109) is a 400 here, which that check counts as a valid request rejected.
+# (The per-operation test above keeps its five checks: with negative_data_rejection, DRF's
+# coercion — 0 accepted as the text "0", "false" as a boolean — fails three operations.)
+NOT_YET = {"positive_data_acceptance"}
+# Every other check schemathesis has (server errors, status codes, content types, headers, response
+# schemas, negative data rejected, positive data accepted, missing headers, unsupported methods,
+# Allow headers, use after free, resource availability, ignored auth, object-level authorization).
+load_all_checks()
+ALL_CHECKS = [c for c in CHECK_REGISTRY.get_all() if c.__name__ not in NOT_YET]
+
+
+def test_linked_workflows_answer_as_the_schema_says(world):
+    """Stateful: schemathesis chains operations through the links it infers between them (an id
+    one answer gives, the next request uses) and runs every check on every step."""
+    api, _ = world
+    token = api.plaintexts["admin"]
+
+    calls: list[str] = []
+
+    class Workflow(schema.as_state_machine()):
+        def call(self, case, **kwargs):
+            calls.append(f"{case.method} {case.path}")
+            return super().call(case, **kwargs)
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response, checks=ALL_CHECKS, headers={"Authorization": f"Bearer {token}"}, recorder=self.recorder
+            )
+
+    run_state_machine_as_test(
+        Workflow,
+        settings=settings(
+            max_examples=25, stateful_step_count=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+        ),
+    )
+    # Measured: 25 scenarios, ~100 calls over the linked operations; all checks but NOT_YET held.
+    assert len(calls) >= 50 and len(set(calls)) >= 5, calls
