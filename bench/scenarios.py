@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,8 +22,8 @@ from bench.database import child_environment
 from bench.measure import ApiCalls, count_queries, sync_cpu_seconds, thread_cpu_seconds
 from bench.runs import sync_here, sync_in_child
 from bench.services import Worker, serve_site, wait_until
+from syncsmart.engine import webhook_registration
 from syncsmart.models import SyncRun
-from django.urls import reverse
 from syncsmart.models import RecordLink
 import uuid
 from mappings.services import actions
@@ -274,39 +275,66 @@ def profile_summary(profiler: cProfile.Profile, top: int) -> dict[str, Any]:
 
 # --- latency ---------------------------------------------------------------------------------------------
 def latency(opts: BenchOptions) -> dict[str, Any]:
-    """Webhooks on: the Django app serves the webhook endpoints on a real port, a q2 cluster in a
-    child process executes the webhook-triggered runs; single-record updates alternate sides at
-    a steady rate; each is timed from the edit to the moment the other emulator holds the value."""
-    system = "connectwise"
-    lab = labs.build_lab(system, latency_ms=opts.latency_ms, limits=True, objects=("contacts", "companies"))
+    """Webhooks on, registered by the product itself (HubSpot app subscriptions, ConnectWise
+    callbacks, a Dataverse service endpoint and its steps): the Django app serves the webhook
+    endpoints on a real port, a q2 cluster in a child process executes the webhook-triggered runs;
+    single-record updates alternate sides at a steady rate; each is timed from the edit to the
+    moment the other emulator holds the value. ConnectWise's figures are the top level; each
+    other pair's are under its name."""
+    results: dict[str, Any] = {}
+    for system in opts.systems:
+        if system in LATENCY_EDITS:
+            results[system] = _latency_for(opts, system)
+    first = results.pop("connectwise", None) or results.pop(next(iter(results)))
+    return {**first, **results}
+
+
+# How a user edits a contact's first name in the other system, and how the bench reads it back.
+LATENCY_EDITS: dict[str, tuple[Callable[[Any, Any, str], Any], Callable[[Any, Any], Any]]] = {
+    "connectwise": (
+        lambda emulator, record_id, value: emulator.edit("contacts", record_id, {"firstName": value}),
+        lambda emulator, record_id: (emulator.get("contacts", record_id) or {}).get("firstName"),
+    ),
+    "dynamics": (
+        lambda emulator, record_id, value: emulator.edit_record("contacts", record_id, {"firstname": value}),
+        lambda emulator, record_id: (emulator.record("contacts", record_id) or {}).get("firstname"),
+    ),
+}
+
+
+def _latency_for(opts: BenchOptions, system: str) -> dict[str, Any]:
+    edit_other, read_other = LATENCY_EDITS[system]
+    objects = ("contacts", "companies") if system == "connectwise" else ("contacts", "accounts")
+    lab = labs.build_lab(system, latency_ms=opts.latency_ms, limits=True, objects=objects)
     site = serve_site()
-    worker = Worker(child_environment(opts.database), log_path=str(opts.workdir / "latency-qcluster.log"))
+    worker = Worker(
+        child_environment(opts.database) | {"SITE_URL": site.base_url},
+        log_path=str(opts.workdir / f"latency-{system}-qcluster.log"),
+    )
     try:
         count = max(4, opts.updates)
         other_ids = labs.seed_other(lab, count + 1)
         sync_here(lab.integration)  # link everything first: the scenario measures changes, not creates
-        _subscribe(lab, site.base_url)
+        registered = _register(lab, site.base_url)
         worker.start()
         links = _linked_contacts(lab, other_ids)
         # Warm-up: the first round trip waits for the cluster to start; it is not a sample.
-        warm_cw, _ = links.pop()
-        lab.other.emulator.edit("contacts", warm_cw, {"firstName": "WarmUp"})
+        warm_other, _ = links.pop()
+        edit_other(lab.other.emulator, warm_other, "WarmUp")
         wait_until(lambda: lab.hubspot.emulator.find_records("contacts", "firstname", "WarmUp"), timeout=60)
         samples: dict[str, list[float]] = {"hubspot_to_other": [], "other_to_hubspot": []}
         pending: list[tuple[str, float, Callable[[], bool]]] = []
         lab.reset_counters()
         window_start = timezone.now()
         for n in range(count):
-            cw_id, hub_id = links[n]  # one record per update: a later edit never hides an earlier one
+            other_id, hub_id = links[n]  # one record per update: a later edit never hides an earlier one
             value = f"Bench{n}"
             if n % 2 == 0:
                 lab.hubspot.emulator.edit_record("contacts", hub_id, {"firstname": value})
-                seen = lambda cw_id=cw_id, value=value: (
-                    (lab.other.emulator.get("contacts", cw_id) or {}).get("firstName") == value
-                )
+                seen = lambda other_id=other_id, value=value: read_other(lab.other.emulator, other_id) == value
                 pending.append(("hubspot_to_other", time.monotonic(), seen))
             else:
-                lab.other.emulator.edit("contacts", cw_id, {"firstName": value})
+                edit_other(lab.other.emulator, other_id, value)
                 seen = lambda hub_id=hub_id, value=value: (
                     (lab.hubspot.emulator.get_record("contacts", hub_id) or {}).get("firstname") == value
                 )
@@ -320,6 +348,8 @@ def latency(opts: BenchOptions) -> dict[str, Any]:
         runs = _runs_that_worked(lab.integration, since=window_start)
         return {
             **figures,
+            "system": system,
+            "webhooks": registered,
             "updates": count,
             "seen": len(all_samples),
             "never_seen": len(pending),
@@ -349,21 +379,17 @@ def _runs_that_worked(integration, since) -> int:
     )
 
 
-def _subscribe(lab: labs.Lab, site_url: str) -> None:
-    hub_target = site_url + reverse("webhook", args=[lab.integration.pk, "hubspot"])
-    lab.hubspot.emulator.subscribe(hub_target, lab.hubspot.emulator.client_secret)
-    connector = lab.integration.other_connection.connector()
-    try:
-        connector.register_callbacks(site_url + reverse("webhook", args=[lab.integration.pk, "other"]))
-    finally:
-        connector.close()
+def _register(lab: labs.Lab, site_url: str) -> dict[str, str]:
+    """The product registers its webhooks with both emulators, pointed at the bench's web server."""
+    settings.SITE_URL = site_url
+    return {r.side: r.state for r in webhook_registration.register(lab.integration, "bench")}
 
 
 def _linked_contacts(lab: labs.Lab, other_ids: list[str]) -> list[tuple[str, str]]:
     links = dict(
         RecordLink.objects.filter(integration=lab.integration, other_object="contacts").values_list("other_id", "hubspot_id")
     )
-    return [(int(i), links[i]) for i in other_ids if i in links]
+    return [(int(i) if i.isdigit() else i, links[i]) for i in other_ids if i in links]
 
 
 def _collect(pending, samples, until: float, stop_when_done: bool = False):

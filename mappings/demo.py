@@ -10,13 +10,14 @@ first sync starts as soon as the worker cluster is up.
 Test mode is OFF for the demo integrations: the emulators hold only demo data, and a
 newcomer should see every record sync, not just the few that carry a test marker.
 
-HubSpot's emulator is subscribed to the integration's webhook endpoint, so a change made in
-the HubSpot emulator (e.g. through the demo sandbox page) arrives within seconds; the other
-systems' changes arrive with the next scheduled run (at most a minute).
+The product registers its webhooks with the emulators as it does with the vendors (HubSpot app
+subscriptions, ConnectWise callbacks, a Dataverse service endpoint with its steps), so a change
+made in any of the three (e.g. through the demo sandbox page) arrives within seconds.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Iterable
 
 from django.db import transaction
@@ -25,16 +26,22 @@ from tenants import connections as connector_actions
 from connectors.models import Connection
 from mappings.services import actions
 from mappings.models import Integration
+from syncsmart.engine import webhook_registration
 from tenants.models import Tenant
 from connectors.hubspot.emulator import DEFAULT_TOKEN
-from django.urls import reverse
+from django.conf import settings
 
 DEMO_SCHEDULE_MINUTES = 1
 
 
 def _hubspot(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     config = {"base_url": base_url, "portal_id": str(getattr(emulator, "portal_id", "") or "")}
-    return config, {"token": getattr(emulator, "token", DEFAULT_TOKEN) or DEFAULT_TOKEN, "client_secret": emulator.client_secret}
+    config["app_id"] = emulator.app_webhooks.app_id  # the emulator's "app": its webhooks v3 API
+    return config, {
+        "token": getattr(emulator, "token", DEFAULT_TOKEN) or DEFAULT_TOKEN,
+        "client_secret": emulator.client_secret,
+        "developer_api_key": emulator.app_webhooks.developer_key,
+    }
 
 
 def _connectwise(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -49,6 +56,7 @@ def _connectwise(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any
 
 def _dynamics(emulator, base_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     config, credentials = emulator.connection_settings(base_url)
+    credentials = {**credentials, "webhook_key": secrets.token_urlsafe(24)}  # the service endpoint's key
     return dict(config), dict(credentials)
 
 
@@ -112,26 +120,23 @@ def demo_integration(tenant: Tenant, hubspot: Connection, other: Connection) -> 
     return integration
 
 
-def _subscribe_webhooks(running, integration: Integration, site_url: str) -> str | None:
-    emulator = running.emulator
-    if integration is None or not hasattr(emulator, "subscribe"):
-        return None
-
-    target = site_url.rstrip("/") + reverse("webhook", args=[integration.pk, "hubspot"])
-    emulator.subscribe(target, emulator.client_secret)
-    return target
+def _register_webhooks(integration: Integration) -> str:
+    """The product registers its own webhooks with the emulators, as with the vendors."""
+    states = webhook_registration.register(integration, "demo start")
+    label = {"hubspot": "HubSpot", "other": integration.other_system_label}
+    return ", ".join(f"{label[r.side]} {r.get_state_display().lower()}" for r in states)
 
 
 def connect(tenant: Tenant, running_emulators: Iterable, site_url: str) -> list[str]:
     """Wire the demo tenant to the running emulators; returns lines for the console."""
     lines: list[str] = []
+    # Webhook targets are built from SITE_URL: the demo's web server (its workers get it too).
+    settings.SITE_URL = site_url.rstrip("/")
     connections: dict[str, Connection] = {}
-    by_system = {}
     for running in running_emulators:
         system = running.emulator.system
         if system not in CONFIG_BUILDERS:
             continue
-        by_system[system] = running
         connections[system] = demo_connection(tenant, system, running.emulator, running.base_url)
         lines.append(_ready(connections[system]))
     hubspot = connections.get("hubspot")
@@ -141,10 +146,8 @@ def connect(tenant: Tenant, running_emulators: Iterable, site_url: str) -> list[
         if system not in connections:
             continue
         integration = demo_integration(tenant, hubspot, connections[system])
-        target = _subscribe_webhooks(by_system["hubspot"], integration, site_url)
         lines.append(
-            f"{integration}: on, syncing every {integration.schedule_minutes} min"
-            + (f"; HubSpot webhooks → {target}" if target else "")
+            f"{integration}: on, syncing every {integration.schedule_minutes} min; webhooks: {_register_webhooks(integration)}"
         )
     lines.append(f"Edit records in the emulators at {site_url.rstrip('/')}/sandbox/ and watch them arrive.")
     return lines

@@ -27,16 +27,49 @@ class IntegrationOptionsForm(forms.ModelForm):
         }
 
 
+ARCHIVE_MEANS = {
+    "HubSpot": "archived (HubSpot keeps it 90 days in its recycle bin)",
+    "ConnectWise Manage": "set inactive (contacts) or to the Inactive status (companies)",
+    "Microsoft Dynamics 365": "deactivated (accounts and contacts; others can only be deleted)",
+}
+
+
+def deletion_help(target: str) -> str:
+    """The consequences of each deletion policy, in the editor under the choice."""
+    archive = ARCHIVE_MEANS.get(target, "archived or deactivated")
+    return (
+        f"Keep: the record in {target} stays as it is. Archive: it is {archive}; a restore brings the link back. "
+        f"Delete: it is deleted in {target} for good. Every deletion is logged first, nothing is removed unless "
+        "the source confirms it, and more than 50 (or 5 % of the linked records) in one sync wait for your confirmation."
+    )
+
+
 class ObjectMappingForm(forms.ModelForm):
     class Meta:
         model = ObjectMapping
-        fields = ["enabled", "direction", "system_of_record", "create_policy"]
+        fields = ["enabled", "direction", "system_of_record", "create_policy", "delete_to_other", "delete_to_hubspot"]
         labels = {
             "enabled": "Sync this object",
             "direction": "Direction",
             "system_of_record": "System of record (wins conflicts)",
             "create_policy": "When no match is found",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        other = self.instance.integration.other_system_label if self.instance.integration_id else "the other system"
+        self.fields["delete_to_other"].label = "When a linked record is deleted in HubSpot"
+        self.fields["delete_to_hubspot"].label = f"When a linked record is deleted in {other}"
+        self.fields["delete_to_other"].help_text = deletion_help(other)
+        self.fields["delete_to_hubspot"].help_text = deletion_help("HubSpot")
+        for name in ("delete_to_other", "delete_to_hubspot"):
+            self.fields[name].required = False  # left out (older clients, the API): unchanged
+
+    def clean_delete_to_other(self) -> str:
+        return self.cleaned_data.get("delete_to_other") or self.instance.delete_to_other
+
+    def clean_delete_to_hubspot(self) -> str:
+        return self.cleaned_data.get("delete_to_hubspot") or self.instance.delete_to_hubspot
 
 
 class FieldMappingRowForm(forms.ModelForm):

@@ -100,6 +100,11 @@ class Integration(models.Model):
 class ObjectMapping(models.Model):
     """A HubSpot object type kept in sync with one of the other system's object types."""
 
+    class DeletePolicy(models.TextChoices):
+        IGNORE = "ignore", "Keep the other side's record"
+        ARCHIVE = "archive", "Archive / deactivate the other side's record"
+        DELETE = "delete", "Delete the other side's record"
+
     class CreatePolicy(models.TextChoices):
         CREATE = "create", "Create a new record when no match is found"
         MATCH_ONLY = "match_only", "Only update records that already exist"
@@ -114,6 +119,13 @@ class ObjectMapping(models.Model):
     hubspot_match_field = models.CharField(max_length=100, blank=True)
     other_match_field = models.CharField(max_length=100, blank=True)
     create_policy = models.CharField(max_length=12, choices=CreatePolicy.choices, default=CreatePolicy.CREATE)
+    # What a deletion in one system does to the linked record in the other (syncsmart.engine.deletions).
+    delete_to_other = models.CharField(
+        "When deleted in HubSpot", max_length=10, choices=DeletePolicy.choices, default=DeletePolicy.IGNORE
+    )
+    delete_to_hubspot = models.CharField(
+        "When deleted in the other system", max_length=10, choices=DeletePolicy.choices, default=DeletePolicy.IGNORE
+    )
     # Ordered match keys (see mappings.match_rules); [] = the legacy match field pair above.
     match_rules = models.JSONField(default=list, blank=True)
     system_of_record = models.CharField(
@@ -137,6 +149,10 @@ class ObjectMapping(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{self.hubspot_object} ↔ {self.other_object}"
+
+    def delete_policy_to(self, target_side: str) -> str:
+        """The deletion policy of the flow that writes to `target_side`."""
+        return self.delete_to_other if target_side == "other" else self.delete_to_hubspot
 
     def object_for(self, side: str) -> str:
         return self.hubspot_object if side == Side.HUBSPOT else self.other_object

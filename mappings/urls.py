@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mappings.views import editor, filters, history, overview, record_log, sandbox
+from mappings.views import deletions, editor, filters, history, overview, record_log, sandbox
 
 base = "integrations/<int:pk>/"
 mapping = base + "mappings/<int:mapping_pk>/"
@@ -18,6 +18,7 @@ urlpatterns = [
     path(mapping + "fields/<int:field_pk>/delete/", editor.field_delete, name="field_delete"),
     path(mapping + "restore-defaults/", editor.restore_defaults, name="restore_defaults"),
     path(mapping + "filters/", filters.filter_builder, name="filter_builder"),
+    path(mapping + "deletions/", deletions.held_deletions, name="held_deletions"),
     path(mapping + "filters/count/", filters.filter_count, name="filter_count"),
     path(base + "runs/", record_log.runs, name="runs"),
     path(base + "records/", record_log.record_log, name="record_log"),

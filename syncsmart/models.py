@@ -165,6 +165,7 @@ class SyncCursor(models.Model):
     class Kind(models.TextChoices):
         INCREMENTAL = "incremental", "Incremental"
         HISTORICAL = "historical", "Historical"
+        RECONCILE = "reconcile", "Reconcile of deletions"  # cursor = {"at": when linked ids were last checked}
 
     integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="cursors")
     object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="cursors")
@@ -193,6 +194,8 @@ class RecordEvent(models.Model):
         CONFLICT = "conflict", "Conflict resolved"
         FAILED = "failed", "Failed"
         LINKED = "linked", "Linked to an existing record"
+        DELETED = "deleted", "Deleted in the source"
+        REMOVED = "removed", "Removed on the other side"
         AMBIGUOUS = "ambiguous", "Ambiguous match"
 
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
@@ -366,3 +369,70 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (last beat {self.beaten_at:%H:%M:%S})"
+
+
+class PendingDeletion(models.Model):
+    """A linked record deleted in one system, on its way to the other (syncsmart.engine.deletions):
+    pending until confirmed by the source and applied; held by the mass-deletion guard until a
+    person confirms or discards it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        HELD = "held", "Held for confirmation"
+        CONFIRMED = "confirmed", "Confirmed by a person"
+        APPLIED = "applied", "Applied"
+        CANCELLED = "cancelled", "Not applied"
+        FAILED = "failed", "Failed"
+
+    OPEN = (Status.PENDING, Status.HELD, Status.CONFIRMED)
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="pending_deletions")
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="+")
+    source_side = models.CharField(max_length=10, choices=Side.choices)
+    source_id = models.CharField(max_length=100)
+    target_id = models.CharField(max_length=100)
+    policy = models.CharField(max_length=10)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    message = models.TextField(blank=True)
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    noticed_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["noticed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_mapping", "source_side", "source_id"],
+                condition=models.Q(status__in=["pending", "held", "confirmed"]),
+                name="one_open_deletion_per_record",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_side} {self.source_id} deleted -> {self.policy} {self.target_id} ({self.status})"
+
+
+class WebhookRegistration(models.Model):
+    """The webhooks one side of an integration has registered with its vendor, as last seen
+    (syncsmart.engine.webhook_registration)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        FAILED = "failed", "Failed"
+        UNSUPPORTED = "unsupported", "Not possible automatically"
+        REMOVED = "removed", "Removed"
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="webhook_registrations")
+    side = models.CharField(max_length=10, choices=Side.choices)
+    state = models.CharField(max_length=12, choices=State.choices)
+    target = models.CharField(max_length=500, blank=True)
+    subscriptions = models.JSONField(default=list, blank=True)  # [{"id", "event", "active"}]
+    message = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "side"], name="one_registration_per_side")]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id} {self.side} webhooks: {self.state}"

@@ -209,6 +209,13 @@ SYNC_PENDING_GRACE_SECONDS = env_float("SYNC_PENDING_GRACE_SECONDS", 600)
 SYNC_WEBHOOK_LINGER_SECONDS = env_float("SYNC_WEBHOOK_LINGER_SECONDS", 2.0)
 # Execute a requested run in the requesting process instead of the queue (tests and demos).
 SYNC_RUN_INLINE = env_bool("SYNC_RUN_INLINE", False)
+# Deletions (syncsmart.engine.deletions): the mass-deletion guard and the reconcile of linked ids.
+SYNC_DELETE_GUARD_COUNT = env_int("SYNC_DELETE_GUARD_COUNT", 50)
+SYNC_DELETE_GUARD_PERCENT = env_float("SYNC_DELETE_GUARD_PERCENT", 5.0)
+SYNC_DELETE_GUARD_MIN = env_int("SYNC_DELETE_GUARD_MIN", 5)
+SYNC_RECONCILE_MINUTES = env_float("SYNC_RECONCILE_MINUTES", 60)
+# How often a run checks that the vendors still hold our webhook subscriptions.
+SYNC_WEBHOOK_CHECK_MINUTES = env_float("SYNC_WEBHOOK_CHECK_MINUTES", 5)
 # Vendor calls one connection keeps in flight during a page, per system, e.g. "hubspot=4,connectwise=8";
 # a system left out keeps its connector's declared bound (Connector.max_concurrency).
 SYNC_VENDOR_CONCURRENCY = {
@@ -261,6 +268,9 @@ HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", "https://api.hubapi.com")
 HUBSPOT_APP_BASE = env_str("HUBSPOT_APP_BASE", "https://app.hubspot.com")
 SOCIAL_AUTH_HUBSPOT_KEY = env_str("HUBSPOT_CLIENT_ID")
 SOCIAL_AUTH_HUBSPOT_SECRET = env_str("HUBSPOT_CLIENT_SECRET")
+# The app's webhooks v3 settings and subscriptions are managed with its id and developer API key.
+HUBSPOT_APP_ID = env_str("HUBSPOT_APP_ID")
+HUBSPOT_DEVELOPER_API_KEY = env_str("HUBSPOT_DEVELOPER_API_KEY")
 SOCIAL_AUTH_HUBSPOT_SCOPE = [
     "crm.objects.contacts.read",
     "crm.objects.contacts.write",

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
@@ -26,11 +27,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from connectors.base import ConnectorError, WebhookEvent
+from connectors.hubspot import webhooks as hubspot_webhooks
 from mappings.services.go_live import webhook_intake_paused
 from mappings.models import Integration
 from syncsmart.core.choices import Side
 from tenants.access import tenant_block_reason
-from syncsmart.models import InboxItem
+from syncsmart.models import InboxItem, WebhookRegistration
 from syncsmart.engine.run_requests import request_run
 
 log = logging.getLogger("syncsmart.webhooks")
@@ -165,6 +167,52 @@ def receive(request: HttpRequest, integration_id: int, side: str) -> HttpRespons
     return JsonResponse({"received": len(events), "new": new})
 
 
+def _hubspot_app_secrets() -> list[str]:
+    """The client secrets HubSpot signs app webhooks with: the product's app, and the apps of
+    connections that registered their own (the built-in emulator's, in the demo)."""
+    secrets = [settings.SOCIAL_AUTH_HUBSPOT_SECRET] if settings.SOCIAL_AUTH_HUBSPOT_SECRET else []
+    registered = WebhookRegistration.objects.filter(side=Side.HUBSPOT, state=WebhookRegistration.State.ACTIVE)
+    for registration in registered.select_related("integration__hubspot_connection"):
+        secret = (registration.integration.hubspot_connection.credentials or {}).get("client_secret")
+        if secret and secret not in secrets:
+            secrets.append(secret)
+    return secrets
+
+
+def _app_verified(request: HttpRequest) -> bool:
+    headers = {k: v for k, v in request.headers.items()}
+    uri = request.build_absolute_uri()
+    return any(hubspot_webhooks.verify_v3(s, request.method, uri, headers, request.body) for s in _hubspot_app_secrets())
+
+
+@csrf_exempt
+@require_POST
+def receive_hubspot_app(request: HttpRequest) -> HttpResponse:
+    """HubSpot's one target URL for the product's app: events of every portal that installed it,
+    verified with the app's secret, then stored for each integration on that portal."""
+    if _body_too_large(request):
+        return JsonResponse({"error": "body too large"}, status=413)
+    if not _app_verified(request):
+        log.info("HubSpot app webhook refused: unverified")
+        return _refused()
+    events = hubspot_webhooks.parse_events(request.body)
+    by_portal: dict[str, list[WebhookEvent]] = {}
+    for event in events:
+        by_portal.setdefault(str(event.payload.get("portalId", ""))[:40], []).append(event)
+    stored = 0
+    for portal, portal_events in by_portal.items():
+        integrations = Integration.objects.select_related("tenant").filter(hubspot_connection__config__portal_id=portal)
+        for integration in integrations:
+            if tenant_block_reason(integration.tenant) or webhook_intake_paused(integration):
+                continue  # the run after the pause reads these changes by polling
+            with transaction.atomic():
+                new = store_events(integration, Side.HUBSPOT, portal_events)
+                if new and integration.enabled:
+                    transaction.on_commit(lambda pk=integration.pk: _queue_run(pk))
+            stored += new
+    return JsonResponse({"received": len(events), "new": stored})
+
+
 def _queue_run(integration_id: int) -> None:
     integration = Integration.objects.filter(pk=integration_id, enabled=True).first()
     if integration is not None:
@@ -173,5 +221,6 @@ def _queue_run(integration_id: int) -> None:
 
 
 urlpatterns = [
+    path("hubspot", receive_hubspot_app, name="hubspot-app-webhook"),
     path("<int:integration_id>/<str:side>", receive, name="webhook"),
 ]

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0001_initial'),
+        ("connectors", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='connection',
-            name='system',
-            field=models.CharField(choices=[('hubspot', 'HubSpot'), ('connectwise', 'ConnectWise Manage'), ('dynamics', 'Microsoft Dynamics 365'), ('salesforce', 'Salesforce')], max_length=20),
+            model_name="connection",
+            name="system",
+            field=models.CharField(
+                choices=[
+                    ("hubspot", "HubSpot"),
+                    ("connectwise", "ConnectWise Manage"),
+                    ("dynamics", "Microsoft Dynamics 365"),
+                    ("salesforce", "Salesforce"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

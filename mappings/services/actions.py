@@ -14,7 +14,7 @@ from django.db import transaction
 from mappings.compat import default_transform
 from mappings.defaults import install_default_set
 from mappings.models import FieldMapping, Integration, ObjectMapping
-from syncsmart.engine import queue, run_requests
+from syncsmart.engine import queue, run_requests, webhook_registration
 from tenants.actions import audit
 
 INTEGRATION_OPTIONS = (
@@ -72,6 +72,7 @@ def update_integration(integration: Integration, actor, **changes: Any) -> Integ
 def delete_integration(integration: Integration, actor) -> None:
     """Delete an integration with its mappings, links and history; its schedule goes too."""
     audit(integration.tenant, actor, "integration.deleted", integration, summary=f"Integration {integration} deleted")
+    webhook_registration.unregister_if_registered(integration)
     integration.delete()
 
 
@@ -96,6 +97,7 @@ def set_main_switch(integration: Integration, actor, on: bool) -> Integration:
         run_requests.cancel_queued_runs(integration, "The integration was switched off.")
     queue.sync_schedule_after_commit(integration)
     if on:
+        webhook_registration.register_after_commit(integration, "sync switched on")
         transaction.on_commit(lambda: run_requests.request_run(integration, actor, trigger="schedule"))
     return integration
 

@@ -17,10 +17,12 @@ from django.views.decorators.http import require_POST
 from mappings.services import actions
 from mappings.forms import IntegrationOptionsForm
 from mappings.models import Integration
+from mappings.services.deletions import held_deletions
 from mappings.services.queries import integrations_of, summaries
 from mappings.views.common import integration_or_404, validation_text
 from tenants.access import tenant_required, writes_need_role
 from syncsmart.engine import run_requests
+from syncsmart.models import WebhookRegistration
 
 
 @tenant_required
@@ -48,7 +50,15 @@ def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "mappings/integration.html",
-        {"integration": integration, "summary": summary, "object_mappings": object_mappings, "form": form, "tab": "overview"},
+        {
+            "integration": integration,
+            "summary": summary,
+            "object_mappings": object_mappings,
+            "form": form,
+            "tab": "overview",
+            "webhook_registrations": WebhookRegistration.objects.filter(integration=integration).order_by("side"),
+            "held_deletions": held_deletions(integration),
+        },
     )
 
 

@@ -273,6 +273,8 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
             "match_rules",
             "match_rule_warnings",
             "create_policy",
+            "delete_to_other",
+            "delete_to_hubspot",
             "system_of_record",
             "filter_to_other",
             "filter_to_hubspot",

@@ -22,6 +22,11 @@ class EngineSettings:
     pending_grace_seconds: float = 600.0  # how long a create with no answer waits to show up
     webhook_linger_seconds: float = 2.0  # a webhook run waits this long for more notifications
     run_inline: bool = False  # execute requested runs in the requesting process (tests, demos)
+    delete_guard_count: int = 50  # deletions one run applies to a mapping and direction without a person...
+    delete_guard_percent: float = 5.0  # ...or this share of its links, whichever is smaller...
+    delete_guard_min: int = 5  # ...but never fewer than this
+    reconcile_minutes: float = 60.0  # how often linked ids are checked for deletions (HubSpot, ConnectWise)
+    webhook_check_minutes: float = 5.0  # how often a run checks the vendors still have our webhooks
 
 
 @cache
@@ -33,6 +38,11 @@ def engine_settings() -> EngineSettings:
         pending_grace_seconds=float(getattr(settings, "SYNC_PENDING_GRACE_SECONDS", defaults.pending_grace_seconds)),
         webhook_linger_seconds=float(getattr(settings, "SYNC_WEBHOOK_LINGER_SECONDS", defaults.webhook_linger_seconds)),
         run_inline=bool(getattr(settings, "SYNC_RUN_INLINE", defaults.run_inline)),
+        delete_guard_count=int(getattr(settings, "SYNC_DELETE_GUARD_COUNT", defaults.delete_guard_count)),
+        delete_guard_percent=float(getattr(settings, "SYNC_DELETE_GUARD_PERCENT", defaults.delete_guard_percent)),
+        delete_guard_min=int(getattr(settings, "SYNC_DELETE_GUARD_MIN", defaults.delete_guard_min)),
+        reconcile_minutes=float(getattr(settings, "SYNC_RECONCILE_MINUTES", defaults.reconcile_minutes)),
+        webhook_check_minutes=float(getattr(settings, "SYNC_WEBHOOK_CHECK_MINUTES", defaults.webhook_check_minutes)),
     )
 
 

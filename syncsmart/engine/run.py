@@ -31,6 +31,7 @@ from django.utils import timezone
 from connectors import http as vendor_http
 from connectors.base import Page, Record, chunked
 from mappings.models import ObjectMapping
+from syncsmart.engine import deletions, webhook_registration
 from syncsmart.engine.context import RunContext
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.flow.page import Flow
@@ -179,6 +180,11 @@ class Engine:
         return done
 
     def _work(self) -> bool:
+        if not self.state.get("lifecycle_checked"):
+            # Once per run: webhooks the vendors lost come back; linked ids gone missing are noticed.
+            webhook_registration.keep_registered(self.ctx.integration)
+            deletions.reconcile_due(self.ctx)
+            self.state["lifecycle_checked"] = True
         if not self._drain_inbox():
             return False
         if self.state.get("records"):
@@ -193,6 +199,7 @@ class Engine:
             self.state["step"], self.state["phase"] = step, "reverse"
             if step < len(flows) and self.should_yield(worked=False):
                 return False
+        deletions.apply_pending(self.ctx)
         if self.run is not None and self.run.trigger == SyncRun.Trigger.WEBHOOK:
             return self._stay_for_webhooks()
         return True
@@ -330,6 +337,9 @@ class Engine:
             for page in pages:
                 batches = sources.get(id(page), []) + self._read_ids(page.mapping, page.side, page.late_ids)
                 batches = [b for b in batches if b] or [[]]
+                # A deletion notification whose record no longer reads back is a deleted record.
+                found = {str(r.id) for batch in batches for r in batch}
+                batches[-1] = batches[-1] + [Record(i, {}, deleted=True) for i in page.deleted_ids if i not in found]
                 for n, records in enumerate(batches):
                     last = n == len(batches) - 1 and page.closes_group
                     self.page(
@@ -348,14 +358,15 @@ class Engine:
         for (side, object_type), group in groups.items():
             mappings = [m for m in self.ctx.mappings if m.object_for(side) == object_type and (m, side) in self.ctx.flows()]
             ids = sorted({i.record_id for i in group})
+            deleted_ids = sorted({i.record_id for i in group if i.change == "deleted"})
             inbox_ids = [i.pk for i in group]
             if not mappings:
                 self.ctx.finish_inbox(inbox_ids)
                 continue
             for mapping in mappings:
-                pages.append(
-                    InboxPage(mapping, side, self.flow(mapping, side), ids, inbox_ids, closes_group=mapping is mappings[-1])
-                )
+                page = InboxPage(mapping, side, self.flow(mapping, side), ids, inbox_ids, closes_group=mapping is mappings[-1])
+                page.deleted_ids = deleted_ids
+                pages.append(page)
         _plan_early_reads(pages)
         return pages
 
@@ -471,6 +482,7 @@ class InboxPage:
     early_ids: list[str] = field(default_factory=list)
     late_ids: list[str] = field(default_factory=list)
     target_ids: list[str] = field(default_factory=list)
+    deleted_ids: list[str] = field(default_factory=list)  # notified as deleted
 
 
 def _plan_early_reads(pages: list[InboxPage]) -> None:

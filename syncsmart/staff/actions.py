@@ -13,7 +13,7 @@ from mappings.models import Integration
 from tenants.actions import audit
 from tenants.models import Tenant
 from syncsmart.engine import historical
-from syncsmart.engine import run_requests
+from syncsmart.engine import run_requests, webhook_registration
 from tenants.connections import refresh_schema as refresh
 from tenants.access import SESSION_KEY, VIEW_AS_SESSION_KEY
 
@@ -39,6 +39,20 @@ def historical_resync(integration: Integration, staff) -> Any:
         run=str(run.pk),
     )
     return run
+
+
+def repair_webhooks(integration: Integration, staff) -> list:
+    """Register both sides' webhooks again now (creates what the vendors lost; idempotent)."""
+    states = webhook_registration.register(integration, "repaired by staff")
+    audit(
+        integration.tenant,
+        staff,
+        "staff.webhooks_repaired",
+        integration,
+        summary=f"Staff re-registered the webhooks of {integration}",
+        states={r.side: r.state for r in states},
+    )
+    return states
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ urlpatterns = [
     path("integrations/<int:integration_id>/sync/", views.sync_now, name="staff_sync_now"),
     path("integrations/<int:integration_id>/historical/", views.historical_resync, name="staff_historical_resync"),
     path("integrations/<int:integration_id>/switch/", views.main_switch, name="staff_main_switch"),
+    path("integrations/<int:integration_id>/webhooks/", views.repair_webhooks, name="staff_repair_webhooks"),
     path("portal-approvals/<int:approval_id>/", views.decide_portal, name="staff_decide_portal"),
     path("connections/<uuid:connection_id>/refresh-schema/", views.refresh_schema, name="staff_refresh_schema"),
 ]

@@ -115,6 +115,12 @@ def main_switch(request: HttpRequest, integration: Integration) -> None:
     messages.success(request, f"{integration} switched {'on' if on else 'off'}.")
 
 
+@_integration_action
+def repair_webhooks(request: HttpRequest, integration: Integration) -> None:
+    states = actions.repair_webhooks(integration, request.user)
+    messages.success(request, "Webhooks of {}: {}.".format(integration, ", ".join(f"{r.side} {r.state}" for r in states)))
+
+
 @require_POST
 @staff_required
 def refresh_schema(request: HttpRequest, connection_id) -> HttpResponse:

@@ -50,8 +50,19 @@ def test_the_demo_connects_every_emulator_and_switches_both_integrations_on(runn
     for integration in integrations:
         assert integration.enabled and not integration.test_mode and integration.schedule_minutes == 1
         assert integration.object_mappings.filter(is_default=True).count() >= 3
-    hubspot = running[0].emulator
-    assert len(hubspot.subscriptions) == 2  # webhooks of HubSpot changes go to both integrations
+    # The product registered its webhooks with all three emulators (read from their own lists):
+    # the HubSpot app's one target routes events to both integrations of the portal.
+    by_system = {r.emulator.system: r.emulator for r in running}
+    assert by_system["hubspot"].app_webhooks.settings["targetUrl"] == "http://127.0.0.1:8000/webhooks/hubspot"
+    assert {"contact.creation", "contact.deletion", "company.associationChange"} <= {
+        s.event_type for s in by_system["hubspot"].app_webhooks.subscriptions.values()
+    }
+    assert {c["type"] for c in by_system["connectwise"].store["callbacks"].values()} >= {"company", "contact"}
+    assert {(s.message, s.entity) for s in by_system["dynamics"].steps.steps.values()} >= {
+        ("Update", "contact"),
+        ("Delete", "account"),
+    }
+    assert all("webhooks: HubSpot active" in line for line in lines if line.startswith("HubSpot ↔")), lines
 
 
 def test_a_restart_re_points_the_same_connections_instead_of_adding_new_ones(running):

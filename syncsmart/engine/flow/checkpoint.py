@@ -18,7 +18,7 @@ from syncsmart.engine.values import values_hash
 from syncsmart.models import DeferredRecord, PendingCreate, RecordEvent, RecordLink
 
 LINKED_OUTCOMES = (O.CREATED, O.UPDATED, O.UNCHANGED, O.LINKED, O.CONFLICT)
-DONE_OUTCOMES = (*LINKED_OUTCOMES, O.ECHO, O.FILTERED)
+DONE_OUTCOMES = (*LINKED_OUTCOMES, O.ECHO, O.FILTERED, O.DELETED)
 
 
 class Checkpoint:

@@ -14,7 +14,8 @@ from django.utils import timezone
 from connectors.base import ConnectorError, ErrorKind, Record, chunked
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.config import engine_settings
-from syncsmart.engine.flow.items import Item
+from mappings.models import ObjectMapping
+from syncsmart.engine.flow.items import Item, O
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.models import PendingCreate, RecordLink
 
@@ -198,6 +199,11 @@ class Counterparts:
         for item in need:
             item.target = current.get(item.target_id)
             if item.target is None or item.target.deleted:
+                if self.s.mapping.delete_policy_to(self.s.source) != ObjectMapping.DeletePolicy.IGNORE:
+                    # Deleted on the other side, and this mapping syncs such deletions: the deletion
+                    # step decides (never re-created here); see syncsmart.engine.deletions.
+                    item.outcome, item.target = O.DELETED, None
+                    continue
                 item.notes.append(f"The linked {self.s.target_object} {item.target_id} no longer exists; a new one is created.")
                 if item.link is not None and item.link.pk:
                     item.link.delete()

@@ -19,7 +19,7 @@ class Gate:
         """Why this record does not sync this way (deleted, test mode, free e-mail, the mapping's
         filter), or None."""
         if record.deleted:
-            return "Deleted in the source system; deletions are not synced."
+            return "Deleted in the source system before it was ever synced."
         integration = self.s.ctx.integration
         props = record.properties
         email = str(props.get(self.s.email_field) or "").strip().lower() if self.s.email_field else ""

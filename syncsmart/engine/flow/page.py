@@ -11,7 +11,9 @@ from syncsmart.engine.flow.checkpoint import Checkpoint
 from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.field_values import FieldValues
 from syncsmart.engine.flow.gate import Gate
+from syncsmart.engine.deletions import noticed, noticed_message, save_noticed
 from syncsmart.engine.flow.items import Item, O
+from syncsmart.engine.flow.merges import repoint_merged
 from syncsmart.engine.flow.parents import MAX_PARENT_DEPTH, Parents
 from syncsmart.engine.flow.plan import Sides, parents_blocking, plan_fields
 from syncsmart.engine.flow.setup import FlowSetup
@@ -38,18 +40,48 @@ class Flow:
         """Sync one page. Returns the checkpoint to run in the page's transaction.
         `targets`: counterparts' current records the caller already read (by target id)."""
         records = list({str(r.id): r for r in records}.values())
+        merge_events = repoint_merged(self.setup, records)  # before links are looked up: a survivor takes its link
         items = self._gated(records)
+        deletions = self._deleted(items)
         live = [i for i in items if i.open]
         parent_ids = self.parents.resolve(live, depth)
         self.counterparts.resolve(live)
         self.counterparts.recover_interrupted_creates(live)
         self.counterparts.adopt_opposite_creates(live)
         self.counterparts.read_targets([i for i in live if i.target_id and i.open], targets)
+        deletions += self._counterparts_gone(live)
         for item in live:
             if item.open:
                 self.plan(item, parent_ids)
         self.writer.write(live)
-        return self.checkpoint.build(items)
+        checkpoint = self.checkpoint.build(items)
+
+        def with_lifecycle() -> None:
+            checkpoint()
+            save_noticed(deletions)
+            if merge_events:
+                self.ctx.save_events(merge_events)
+
+        return with_lifecycle
+
+    def _counterparts_gone(self, items: list[Item]) -> list:
+        """Linked records whose counterpart is gone (read_targets marked them): a deletion on the
+        target side, queued under that direction's policy instead of re-creating the record."""
+        s = self.setup
+        gone = [i for i in items if i.outcome == O.DELETED and i.link is not None and not i.record.deleted]
+        for item in gone:
+            item.message = f"The linked {s.target_object} {item.target_id}: " + noticed_message(self.ctx, s.mapping, s.target)
+        return noticed(self.ctx, s.mapping, s.target, [i.link for i in gone])
+
+    def _deleted(self, items: list[Item]) -> list:
+        """Linked records deleted in the source: first an event saying so and what the mapping's
+        deletion policy will do, then (unless it ignores deletions) a row for the deletion step."""
+        s = self.setup
+        gone = [i for i in items if i.record.deleted and i.link is not None]
+        for item in gone:
+            item.outcome, item.message = O.DELETED, noticed_message(self.ctx, s.mapping, s.source)
+            item.target_id = item.link.id_on(s.target)
+        return noticed(self.ctx, s.mapping, s.source, [i.link for i in gone])
 
     def _gated(self, records: list[Record]) -> list[Item]:
         """Stage 1: every record becomes an Item; those the gate stops, and echoes, end here."""
@@ -58,6 +90,9 @@ class Flow:
         items = []
         for record in records:
             item = Item(record, link=links.get(str(record.id)))
+            if record.deleted and item.link is not None:
+                items.append(item)  # the deletion stage (_deleted) takes it
+                continue
             reason = self.gate.reason_to_skip(record) or (elsewhere.get(item.id) if item.link is None else None)
             if reason:
                 item.outcome, item.message = O.FILTERED, reason

@@ -68,6 +68,8 @@ class Command(BaseCommand):
         if salesforce is not None:
             # The installer's "Sign in with Salesforce" goes to the Salesforce emulator's consent page.
             child_env.update(salesforce_oauth_env(salesforce.base_url))
+        # Webhook targets the workers (re-)register point at this web server.
+        child_env["SITE_URL"] = f"http://{options['host']}:{options['port']}"
         children = self._start_children(options, child_env)
         self._print_installer_credentials(emulators)
         url = f"http://{options['host']}:{options['port']}/"
