@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from syncsmart.engine import webhook_registration
 from syncsmart.models import RecordLink
 from tests.engine.conftest import CollectingSender
 
@@ -75,3 +76,30 @@ def test_a_contact_moved_to_another_company_in_connectwise_moves_in_hubspot_with
     run = hooked.sync(trigger="webhook")
     assert run.status == "succeeded", run.error
     assert hooked.hubspot.associated_ids("contacts", contact, "companies") == [globex]
+
+
+def test_a_contact_moved_to_another_account_in_dynamics_moves_in_hubspot_within_one_webhook_round_trip(
+    dyn_pair, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
+    settings.SITE_URL = "http://testserver"
+    connection = dyn_pair.integration.other_connection
+    connection.credentials = {**connection.credentials, "webhook_key": "dyn-key"}
+    connection.save()
+    acme = dyn_pair.other.create_record("accounts", {"name": "Acme", "websiteurl": "acme.example.com"})
+    globex = dyn_pair.other.create_record("accounts", {"name": "Globex", "websiteurl": "globex.example.com"})
+    contact = dyn_pair.other.create_record(
+        "contacts", {"firstname": "Ann", "lastname": "Lee", "emailaddress1": "ann@acme.example.com", "parentcustomerid": acme}
+    )
+    assert dyn_pair.sync().status == "succeeded"
+    webhook_registration.register(dyn_pair.integration)
+    dyn_pair.other.webhook_sender = CollectingSender()
+    dyn_pair.other.edit_record("contacts", contact, {"parentcustomerid": globex})
+    with django_capture_on_commit_callbacks(execute=True):
+        responses = dyn_pair.other.webhook_sender.deliver(Client())
+    assert responses and all(r.status_code == 200 for r in responses)
+    run = dyn_pair.sync(trigger="webhook")
+    assert run.status == "succeeded", run.error
+    hub_contact = RecordLink.objects.get(other_object="contacts", other_id=contact).hubspot_id
+    hub_globex = RecordLink.objects.get(other_object="accounts", other_id=globex).hubspot_id
+    assert dyn_pair.hubspot.associated_ids("contacts", hub_contact, "companies") == [hub_globex]
