@@ -188,6 +188,7 @@ class Comparison:
     field: str
     op: str  # = != < <= > >= IN NOT IN LIKE
     value: Any
+    compiled: Any = field(default=None, repr=False, compare=False)  # LIKE's regex, IN's key set (per query)
 
 
 @dataclass
@@ -470,10 +471,12 @@ def check_types(node: Any, kind_of: FieldKind) -> None:
 def _compare(node: Comparison, actual: Any, kind: str) -> bool:
     op, value = node.op, node.value
     if op in ("IN", "NOT IN"):
-        found = any(_equal(actual, v, kind) for v in value)
+        found = _in(node, actual, kind)
         return found if op == "IN" else not found
     if op == "LIKE":
-        return actual is not None and _like(str(value)).fullmatch(str(actual)) is not None
+        if node.compiled is None:
+            node.compiled = _like(str(value))  # once per query, not once per row
+        return actual is not None and node.compiled.fullmatch(str(actual)) is not None
     if isinstance(value, DateRange):
         return _compare_range(op, actual, value, kind)
     if op == "=":
@@ -484,6 +487,21 @@ def _compare(node: Comparison, actual: Any, kind: str) -> bool:
         return False
     left, right = _key(actual, kind), _key(value, kind)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+
+
+def _in(node: Comparison, actual: Any, kind: str) -> bool:
+    """IN by a set of the values' keys, built once per query (a look-up of 100 e-mails over a large table)."""
+    if node.compiled is None:
+        plain = [v for v in node.value if v is not None and not isinstance(v, DateRange)]
+        node.compiled = ({_key(v, kind) for v in plain}, [v for v in node.value if v is None or isinstance(v, DateRange)])
+    keys, others = node.compiled
+    if actual is not None:
+        try:
+            if _key(actual, kind) in keys:
+                return True
+        except (TypeError, ArithmeticError):
+            pass
+    return any(_equal(actual, v, kind) for v in others)
 
 
 def _compare_range(op: str, actual: Any, value: DateRange, kind: str) -> bool:
