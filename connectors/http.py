@@ -31,6 +31,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 import weakref
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
@@ -40,6 +41,7 @@ from django.conf import settings
 from httpx_retries import Retry, RetryTransport
 
 from connectors.base import ConnectorError, ErrorKind
+from syncsmart.core import metrics
 
 log = logging.getLogger("syncsmart.http")
 
@@ -233,15 +235,21 @@ class Limiter(Protocol):
 
 
 class _LimitedTransport(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport, limiter: Limiter | None):
+    def __init__(self, inner: httpx.BaseTransport, limiter: Limiter | None, system: str = ""):
         self.inner = inner
         self.limiter = limiter
+        self.system = system.lower()  # the metrics label: "hubspot", "connectwise"...
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.limiter is not None:
+            waited = time.monotonic()
             self.limiter.acquire(request)
+            metrics.LIMITER_WAIT.labels(self.system).observe(time.monotonic() - waited)
         try:
-            return self.inner.handle_request(request)
+            # Every attempt (retries included) is counted here, so 429s are seen even when a retry succeeds.
+            response = self.inner.handle_request(request)
+            metrics.record_vendor_call(self.system, request.url.path, response.status_code)
+            return response
         finally:
             # A limiter in concurrency mode (connectors.ratelimit.InFlightLimiter) frees its slot.
             release = getattr(self.limiter, "release", None)
@@ -344,7 +352,7 @@ class VendorHttp:
             auth=auth,
             headers=dict(headers or {}),
             timeout=timeout,
-            transport=RetryTransport(transport=_LimitedTransport(inner, limiter), retry=self.retry),
+            transport=RetryTransport(transport=_LimitedTransport(inner, limiter, system), retry=self.retry),
         )
 
     def request(

@@ -14,10 +14,33 @@ encrypted-secret envelopes.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import logging.config
 import re
-from typing import Any
+from typing import Any, Iterator
+
+# The ids of what is being worked on (tenant, integration, run, record), set by the engine when a
+# run starts (`log_ids`); every record made meanwhile carries them as attributes, which the JSON
+# format (settings.LOG_FORMAT=json) writes as keys. Vendor calls made on the engine's worker
+# threads carry them when the thread was started with a copy of the context.
+_ids: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("syncsmart_log_ids", default={})
+
+
+@contextlib.contextmanager
+def log_ids(**ids: Any) -> Iterator[None]:
+    """Add ids to every log record made inside the block (nested blocks add to the outer ones)."""
+    token = _ids.set({**_ids.get(), **{k: str(v) for k, v in ids.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _ids.reset(token)
+
+
+def current_log_ids() -> dict[str, str]:
+    return dict(_ids.get())
+
 
 _SECRET_NAMES = (
     r"access_?token|refresh_?token|id_?token|client_?secret|private_?key|public_?key|password|passwd|api_?key|"
@@ -75,6 +98,8 @@ def install_record_factory() -> None:
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         _redact_record(record)
+        for name, value in _ids.get().items():
+            setattr(record, name, value)
         return record
 
     logging.setLogRecordFactory(make_record)

@@ -413,16 +413,44 @@ SPECTACULAR_SETTINGS = {
 }
 
 # syncsmart.logging.configure also redacts every record of every logger when it is made.
+# --- operations: metrics and log format (docs/operations.md) ---
+# prometheus-client's multiprocess mode: every process (web, q2 workers) writes its values here
+# and /metrics adds them up. Set before prometheus_client is first imported (it reads it then);
+# wipe it when the whole deployment restarts (docs/operations.md).
+# Parallel test workers each get their own, so a test's counts are its own.
+PROMETHEUS_MULTIPROC_DIR = env_str(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(
+        LOCAL_DIR
+        / f"prometheus{'-' + os.environ.get('PYTEST_XDIST_WORKER', '') if os.environ.get('PYTEST_XDIST_WORKER') else ''}"
+    ),
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>` or from an address in
+# METRICS_ALLOWED_IPS; without either setting it is off (404).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+# "plain" (the demo console) or "json" (one JSON object a line, with tenant/integration/run ids).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+
 LOGGING_CONFIG = "syncsmart.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "syncsmart.logging.RedactSecretsFilter"}},
     "formatters": {
-        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+        "plain": {"format": "%(message)s"},  # as before: the demo console
+        # python-json-logger: the record's extra attributes (tenant, integration, run, record) become keys.
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        },
         # The dev server's request lines (runserver), through the same filter.
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact"]},
     },

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from syncsmart.health import healthz
+from syncsmart.metrics_view import metrics_view
 from tenants.throttle import oauth_complete
 
 admin.site.site_header = "SyncSmart staff console"
@@ -12,6 +13,7 @@ admin.site.index_title = "Records"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     # Browsers ask for /favicon.ico on pages without an icon link (the API's JSON, error pages).
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("staff/admin/", admin.site.urls),

@@ -3,6 +3,7 @@ out together, up to the target connection's bound; only the HTTP runs on worker 
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -46,7 +47,8 @@ def in_flight(calls: Iterable[tuple[K, Callable[[], T]]], limit: int) -> Iterato
                     break
                 if nxt is None:
                     break
-                running[pool.submit(nxt[1])] = nxt[0]
+                # A copy of the context: the worker's log lines carry the run's ids (syncsmart.logging).
+                running[pool.submit(contextvars.copy_context().run, nxt[1])] = nxt[0]
             if not running:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)

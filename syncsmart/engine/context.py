@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from connectors.base import Connector, ConnectorError, ObjectType, Option
 from mappings.models import Integration, ObjectMapping
+from syncsmart.core import metrics
 from syncsmart.core.choices import Direction, Side, other_side
 from syncsmart.engine.control import LeaseLost
 from syncsmart.engine.transform import OwnerDirectory, Schema
@@ -138,6 +139,8 @@ class RunContext:
             event.integration = self.integration
             self.counts[event.outcome] += 1
         RecordEvent.objects.bulk_create(events, batch_size=500)
+        for event in events:  # after the write: a failed transaction raises before it counts
+            metrics.RECORDS.labels(event.source_object, event.outcome).inc()
 
     def finish_inbox(self, ids: Iterable[int]) -> None:
         InboxItem.objects.filter(pk__in=list(ids)).update(status=InboxItem.Status.DONE, processed_at=timezone.now(), run=self.run)

@@ -19,6 +19,7 @@ from syncsmart.engine.context import RunContext
 from syncsmart.engine.lease import Lease, worker_label
 from syncsmart.engine.control import LeaseLost, RunCancelled, RunSignals
 from syncsmart.engine.run import Engine
+from syncsmart.logging import log_ids
 from syncsmart.models import InboxItem, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
@@ -43,6 +44,11 @@ def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float
     )
     if run is None or run.status in SyncRun.FINISHED:
         return {"skipped": "finished"}
+    with log_ids(tenant=run.integration.tenant_id, integration=run.integration_id, run=run.pk):
+        return _run_slice(run, connectors, max_seconds)
+
+
+def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None) -> dict[str, Any]:
     integration = run.integration
     if not integration.enabled and run.trigger in (SyncRun.Trigger.SCHEDULE, SyncRun.Trigger.WEBHOOK):
         states.finish(run, SyncRun.Status.CANCELLED, "The integration is switched off.")

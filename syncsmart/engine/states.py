@@ -11,13 +11,16 @@ through `move` or `move_all`, which refuse any other transition."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from syncsmart.core import metrics
 from syncsmart.models import SyncRun
 
+log = logging.getLogger("syncsmart.engine")
 S = SyncRun.Status
 ALLOWED: dict[str, frozenset[str]] = {
     S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED}),
@@ -66,6 +69,10 @@ def finish(run: SyncRun, status: str, error: str) -> None:
     run.error, run.finished_at = error[:4000], timezone.now()
     run.add_log("error" if status == S.FAILED else "info", error or f"Finished: {status}")
     run.save(update_fields=["status", "error", "finished_at", "state", "counts", "log"])
+    log.info("run finished: %s %s", status, dict(run.counts or {}))
+    metrics.RUNS.labels(run.trigger, status).inc()
+    if run.started_at:
+        metrics.RUN_DURATION.labels(run.trigger).observe((run.finished_at - run.started_at).total_seconds())
 
 
 def requeue(run: SyncRun, note: str, delay: float = 0) -> None:
