@@ -53,6 +53,8 @@ class FieldInfo:
     options: tuple[Option, ...] = ()
     reference_to: str | None = None  # object type name for REFERENCE / OWNER fields
     description: str = ""
+    max_length: int | None = None  # characters the vendor accepts (long bodies are truncated to it)
+    html: bool = False  # the vendor keeps HTML in this text (HubSpot note and call bodies)
 
     def option_by_value(self, value: str) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
@@ -66,6 +68,7 @@ class ObjectType:
     cursor_field: str = "updated_at"
     match_fields: tuple[str, ...] = ()  # fields `find_by` accepts (e-mail, domain, identifier...)
     parents: tuple[str, ...] = ()  # object types a record needs linked first
+    needs_parent: bool = False  # an activity: never created without at least one of `parents`
     read_only: bool = False  # owners / members / system users
     email_field: str | None = None  # for owner-like objects: the e-mail used to match people
 

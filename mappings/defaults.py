@@ -364,9 +364,56 @@ NETSUITE: tuple[O, ...] = (
     ),
 )
 
+# Activities (seed 001, issue 19): after their parents (order 40+), never created without one.
+# HubSpot keeps note and call bodies as HTML, Dynamics as plain text: the engine converts and
+# truncates to the target's length (syncsmart/engine/bodies.py). A Dynamics note or phone call
+# hangs off one record (objectid / regardingobjectid): its contact here.
+DYNAMICS_ACTIVITIES: tuple[O, ...] = (
+    O(
+        "Notes ↔ notes",
+        "notes",
+        "annotations",
+        40,
+        fields=(
+            F("hs_note_body", "notetext", hubspot_type="text", other_type="text"),
+            # HubSpot requires an activity date; a Dynamics note has only its creation time
+            F(
+                "hs_timestamp",
+                "createdon",
+                direction=TO_HS,
+                hubspot_type="datetime",
+                other_type="datetime",
+                only_if_target_empty=True,
+            ),
+            F("contact", "objectid", "association", hubspot_type="reference", other_type="reference"),
+        ),
+    ),
+    O(
+        "Calls ↔ phone calls",
+        "calls",
+        "phonecalls",
+        45,
+        fields=(
+            F("hs_call_title", "subject", hubspot_type="string", other_type="string"),
+            F("hs_call_body", "description", hubspot_type="text", other_type="text"),
+            F("hs_call_to_number", "phonenumber", hubspot_type="phone", other_type="phone"),
+            F(
+                "hs_timestamp",
+                "createdon",
+                direction=TO_HS,
+                hubspot_type="datetime",
+                other_type="datetime",
+                only_if_target_empty=True,
+            ),
+            F("hs_timestamp", "actualend", direction=TO_OTHER, hubspot_type="datetime", other_type="datetime"),
+            F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
+        ),
+    ),
+)
+
 DEFAULT_SETS: dict[str, tuple[O, ...]] = {
     "connectwise": CONNECTWISE,
-    "dynamics": DYNAMICS,
+    "dynamics": DYNAMICS + DYNAMICS_ACTIVITIES,
     "salesforce": SALESFORCE,
     "netsuite": NETSUITE,
 }

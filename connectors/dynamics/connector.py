@@ -103,6 +103,7 @@ class _Table:
         parents: tuple[str, ...] = (),
         read_only: bool = False,
         email_field: str | None = None,
+        needs_parent: bool = False,
     ):
         self.object_type = ObjectType(
             name=name,
@@ -113,10 +114,12 @@ class _Table:
             parents=parents,
             read_only=read_only,
             email_field=email_field,
+            needs_parent=needs_parent,
         )
         self.logical = logical
 
 
+ACTIVITY_PARENTS = ("contacts", "accounts", "opportunities")
 TABLES = {
     t.object_type.name: t
     for t in (
@@ -133,6 +136,9 @@ TABLES = {
             read_only=True,
             email_field="internalemailaddress",
         ),
+        # Activities: never created without the record they hang off (an orphan note helps nobody).
+        _Table("annotations", "annotation", "Notes", "annotationid", (), parents=ACTIVITY_PARENTS, needs_parent=True),
+        _Table("phonecalls", "phonecall", "Phone calls", "activityid", (), parents=ACTIVITY_PARENTS, needs_parent=True),
     )
 }
 SET_OF_LOGICAL = {t.logical: name for name, t in TABLES.items()}
@@ -506,6 +512,7 @@ class DynamicsConnector(Connector):
             read_only=read_only,
             reference_to=reference_to,
             description=f"Dataverse {kind} column {table.logical}.{name}",
+            max_length=attribute.get("MaxLength") if kind in ("String", "Memo") else None,
         )
         return _Column(info, kind, targets)
 

@@ -11,7 +11,8 @@ What it does, after Microsoft's Web API documentation:
 - WhoAmI; EntityDefinitions(LogicalName='x') with EntitySetName, PrimaryIdAttribute,
   PrimaryNameAttribute and $expand=Attributes; Attributes casts to Picklist / State / Status
   AttributeMetadata with $expand=OptionSet (localized labels 1033 + 1031, UserLocalizedLabel).
-- Tables account, contact, lead, opportunity, systemuser: GET collection with $select,
+- Tables account, contact, lead, opportunity, systemuser, and the activity tables annotation and
+  phonecall (schema_activities.py: what of them is not faithful): GET collection with $select,
   $filter (see odata.py), $orderby, $top, $count, $expand of single-valued lookups,
   `Prefer: odata.maxpagesize` paging with @odata.nextLink carrying a paging cookie
   ($skiptoken=<cookie pagenumber="2" pagingcookie="..."/>, the page's last values of the
@@ -93,8 +94,14 @@ from connectors.dynamics import limits
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
 from connectors.dynamics.emulator_steps import Steps
-from connectors.dynamics.schema import BY_SET, ENGLISH, ENTITIES, GERMAN, WEBHOOK_ENTITIES, Attr, Entity
+from connectors.dynamics.schema import ENGLISH, GERMAN, WEBHOOK_ENTITIES, Attr, Entity
+from connectors.dynamics.schema import ENTITIES as STANDARD_ENTITIES
+from connectors.dynamics.schema_activities import ACTIVITY_ENTITIES
 from connectors.emulation import Emulator, Request, Response, SlidingWindow, WebhookSender, json_response, public
+
+# Notes (annotation) and phone calls: connectors/dynamics/schema_activities.py.
+ENTITIES = STANDARD_ENTITIES | ACTIVITY_ENTITIES
+BY_SET = {e.set_name: e for e in ENTITIES.values()}
 
 API = "/api/data/v9.2"
 COUNT_LIMIT = 5000  # Dataverse's @odata.count stops at 5,000

@@ -56,7 +56,7 @@ from connectors.base import (
 )
 from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
 from connectors import ratelimit
-from connectors.hubspot import limits, oauth, webhooks
+from connectors.hubspot import activities, limits, oauth, webhooks
 
 CRM_TYPES = ("contacts", "companies", "deals")
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
@@ -70,6 +70,12 @@ VENDOR_NAME = {(object_type, ours): theirs for (object_type, theirs), ours in RE
 WRITE_ID_PROPERTY = "syncsmart_write_id"
 MERGED_PROPERTY = "hs_merged_object_ids"
 PROPERTY_GROUPS = {"contacts": "contactinformation", "companies": "companyinformation", "deals": "dealinformation"}
+# Notes and calls (engagements): connectors/hubspot/activities.py.
+CRM_TYPES += activities.ACTIVITY_TYPES
+MODIFIED_PROPERTY |= activities.MODIFIED_PROPERTY
+REFERENCES |= activities.REFERENCES
+ASSOCIATION_TYPE_IDS |= activities.ASSOCIATION_TYPE_IDS
+PROPERTY_GROUPS |= activities.PROPERTY_GROUPS
 DEFAULT_OVERLAP_MS = 30_000
 SEEN_LIMIT = 5_000  # versions remembered in a cursor for de-duplicating the overlap
 MAX_WRITE_ROUNDS = 8
@@ -265,6 +271,7 @@ class HubSpotConnector(Connector):
             ObjectType(
                 "owners", "Owners", cursor_field="updatedAt", match_fields=("email",), read_only=True, email_field="email"
             ),
+            *activities.activity_object_types(),
         ]
 
     def _crm_type(self, object_type: str) -> str:
@@ -335,7 +342,7 @@ class HubSpotConnector(Connector):
             kind = FieldType.DATETIME
         elif field_type == "phonenumber":
             kind = FieldType.PHONE
-        elif field_type == "textarea":
+        elif field_type in ("textarea", "html"):
             kind = FieldType.TEXT
         else:
             kind = FieldType.STRING
@@ -349,6 +356,8 @@ class HubSpotConnector(Connector):
             options=options,
             reference_to=reference_to,
             description=prop.get("description", ""),
+            html=field_type == "html",
+            max_length=activities.BODY_LIMIT if name == activities.BODY_FIELDS.get(object_type) else None,
         )
 
     def _deal_stage_options(self) -> tuple[Option, ...]:

@@ -5,7 +5,7 @@ Reachable in-process (`HubSpotEmulator().transport()`) or on a real port
 (`python manage.py emulator hubspot --port 8101 --token pat-na1-...`).
 
 What it emulates:
-- /crm/v3/objects/{contacts,companies,deals}: list (limit/after), get, create (201), update,
+- /crm/v3/objects/{contacts,companies,deals,notes,calls}: list (limit/after), get, create (201), update,
   archive; batch read / create / update / upsert / archive (<=100 inputs; 200 when every input
   worked, 207 multi-status with per-input errors otherwise);
 - search (filterGroups with EQ NEQ LT LTE GT GTE BETWEEN IN NOT_IN HAS_PROPERTY NOT_HAS_PROPERTY
@@ -61,7 +61,7 @@ Where it follows HubSpot's observed behaviour over the published spec (with the 
 - the property type / fieldType pairs accepted are those the "Properties" guide lists.
 
 What it does NOT emulate (not faithful): other object types (tickets, products, line items,
-engagements, custom objects), GDPR delete, property groups' CRUD, calculated properties, list
+tasks, e-mails and meetings, custom objects; notes and calls are emulated: emulator_engagements.py), GDPR delete, property groups' CRUD, calculated properties, list
 memberships, association labels beyond the default types, the v1 / v2 signatures, property
 history and `propertiesWithHistory`, search over associations, sorting on more than one property,
 a per-portal multi-tenant model (one portal per emulator), token scopes enforcement, the exact
@@ -104,6 +104,7 @@ from connectors.emulation import (
     public,
 )
 from connectors.hubspot import limits
+from connectors.hubspot import emulator_engagements as engagements
 from connectors.hubspot import limits as hubspot_limits
 from connectors.hubspot.emulator_lifecycle import Lifecycle
 from connectors.hubspot.emulator_webhooks import AppWebhooks  # `limits` is also a knob name in set_knobs
@@ -121,6 +122,10 @@ ASSOCIATION_TYPE_IDS = {
     ("deals", "companies"): 5,
     ("companies", "deals"): 6,
 }
+# Notes and calls (engagements) are served by the same handlers: emulator_engagements.py.
+OBJECT_TYPES += engagements.ENGAGEMENT_TYPES
+MODIFIED_PROPERTY |= engagements.MODIFIED_PROPERTY
+ASSOCIATION_TYPE_IDS |= engagements.ASSOCIATION_TYPE_IDS
 DEFAULT_PORTAL_ID = 62515
 ASSOCIATIONS_PAGE_LIMIT = 500  # associations v4 list: `limit` at most 500 per page
 OAUTH_SCOPES = [
@@ -388,7 +393,8 @@ def default_properties() -> dict[str, dict[str, dict[str, Any]]]:
         ),
         _prop("description", "Deal Description", field_type="textarea", group="dealinformation"),
     ]
-    return {t: {p["name"]: p for p in props} for t, props in (("contacts", contacts), ("companies", companies), ("deals", deals))}
+    crm = {t: {p["name"]: p for p in props} for t, props in (("contacts", contacts), ("companies", companies), ("deals", deals))}
+    return crm | engagements.engagement_properties(_prop)
 
 
 @dataclass
@@ -601,7 +607,7 @@ class HubSpotEmulator(Emulator):
 
     # --- routes -------------------------------------------------------------------------------------
     def setup_routes(self) -> None:
-        obj = r"(?P<object>contacts|companies|deals)"
+        obj = rf"(?P<object>{'|'.join(OBJECT_TYPES)})"
         r = self.route
         r("POST", rf"/crm/v3/objects/{obj}/search", self.search, name="search", write=False)
         r("POST", rf"/crm/v3/objects/{obj}/batch/read", self.batch_read, name="batch/read", write=False)
@@ -623,32 +629,32 @@ class HubSpotEmulator(Emulator):
         r("GET", r"/crm/v3/pipelines/deals", self.list_pipelines, name="pipelines/list")
         r(
             "PUT",
-            rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/default/(?P<to>contacts|companies|deals)/(?P<to_id>\d+)",
+            rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/default/(?P<to>{'|'.join(OBJECT_TYPES)})/(?P<to_id>\d+)",
             self.associate_default,
             name="associations/default",
         )
         r(
             "GET",
-            rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/(?P<to>contacts|companies|deals)",
+            rf"/crm/v4/objects/{obj}/(?P<id>\d+)/associations/(?P<to>{'|'.join(OBJECT_TYPES)})",
             self.list_associations,
             name="associations/list",
         )
         r(
             "POST",
-            rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/read",
+            rf"/crm/v4/associations/{obj}/(?P<to>{'|'.join(OBJECT_TYPES)})/batch/read",
             self.batch_read_associations,
             name="associations/batch/read",
             write=False,
         )
         r(
             "POST",
-            rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/associate/default",
+            rf"/crm/v4/associations/{obj}/(?P<to>{'|'.join(OBJECT_TYPES)})/batch/associate/default",
             self.batch_associate_default,
             name="associations/batch/associate",
         )
         r(
             "POST",
-            rf"/crm/v4/associations/{obj}/(?P<to>contacts|companies|deals)/batch/archive",
+            rf"/crm/v4/associations/{obj}/(?P<to>{'|'.join(OBJECT_TYPES)})/batch/archive",
             self.batch_archive_associations,
             name="associations/batch/archive",
         )
@@ -1163,6 +1169,11 @@ class HubSpotEmulator(Emulator):
                     )
                     continue
             clean[name] = value
+        if creating:
+            problems += [
+                {"isValid": False, "error": "REQUIRED_PROPERTY", "name": name, "message": f"{name} is required"}
+                for name in engagements.missing_required(object_type, clean)
+            ]
         if problems:
             raise InputError(
                 BatchError(
@@ -1254,6 +1265,8 @@ class HubSpotEmulator(Emulator):
     def _events(self, object_type: str, record: StoredRecord, kind: str, changed: dict[str, Any]) -> list[dict[str, Any]]:
         if not (self.subscriptions or self.app_webhooks.has_target()) or (kind == "propertyChange" and not changed):
             return []
+        if object_type in engagements.ENGAGEMENT_TYPES:
+            return []  # webhooks v3 has no note / call subscription types
         singular = SINGULAR[object_type]
         base = {
             "portalId": self.portal_id,
@@ -1902,6 +1915,8 @@ class HubSpotEmulator(Emulator):
 
     def associate_default(self, request: Request) -> Response:
         from_type, to_type = request.params["object"], request.params["to"]
+        if (from_type, to_type) not in ASSOCIATION_TYPE_IDS:
+            return self.error(400, f"No association is defined from {from_type} to {to_type}")
         started = iso_ms(self.now_ms())
         with self.lock:
             if self._live(from_type, request.params["id"]) is None or self._live(to_type, request.params["to_id"]) is None:
@@ -1928,6 +1943,8 @@ class HubSpotEmulator(Emulator):
     def list_associations(self, request: Request) -> Response:
         """GET /crm/v4/objects/{type}/{id}/associations/{to}?limit=500&after=...: paged by target id."""
         from_type, to_type = request.params["object"], request.params["to"]
+        if (from_type, to_type) not in ASSOCIATION_TYPE_IDS:
+            return self.error(400, f"No association is defined from {from_type} to {to_type}")
         limit = min(request.int_arg("limit", ASSOCIATIONS_PAGE_LIMIT, minimum=1), ASSOCIATIONS_PAGE_LIMIT)
         after = request.int_arg("after", 0)
         with self.lock:
@@ -1943,6 +1960,8 @@ class HubSpotEmulator(Emulator):
 
     def batch_read_associations(self, request: Request) -> Response:
         from_type, to_type = request.params["object"], request.params["to"]
+        if (from_type, to_type) not in ASSOCIATION_TYPE_IDS:
+            return self.error(400, f"No association is defined from {from_type} to {to_type}")
         inputs, bad = self._batch_inputs(request)
         if bad:
             return bad
@@ -1968,6 +1987,8 @@ class HubSpotEmulator(Emulator):
 
     def batch_associate_default(self, request: Request) -> Response:
         from_type, to_type = request.params["object"], request.params["to"]
+        if (from_type, to_type) not in ASSOCIATION_TYPE_IDS:
+            return self.error(400, f"No association is defined from {from_type} to {to_type}")
         inputs, bad = self._batch_inputs(request)
         if bad:
             return bad
@@ -2001,6 +2022,8 @@ class HubSpotEmulator(Emulator):
 
     def batch_archive_associations(self, request: Request) -> Response:
         from_type, to_type = request.params["object"], request.params["to"]
+        if (from_type, to_type) not in ASSOCIATION_TYPE_IDS:
+            return self.error(400, f"No association is defined from {from_type} to {to_type}")
         inputs, bad = self._batch_inputs(request)
         if bad:
             return bad

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
-from connectors.base import ConnectorError, ErrorKind, Record
+from connectors.base import ConnectorError, ErrorKind, FieldType, Record
 from mappings.models import ObjectMapping
 from syncsmart.engine.context import RunContext, mapping_flows
 from syncsmart.engine.flow.checkpoint import Checkpoint
@@ -15,7 +15,7 @@ from syncsmart.engine.deletions import noticed, noticed_message, save_noticed
 from syncsmart.engine.flow.items import Item, O
 from syncsmart.engine.flow.merges import repoint_merged
 from syncsmart.engine.flow.parents import MAX_PARENT_DEPTH, Parents
-from syncsmart.engine.flow.plan import Sides, parents_blocking, plan_fields
+from syncsmart.engine.flow.plan import SINGULAR, Sides, parents_blocking, plan_fields, waiting_message
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.flow.write import Writer
 
@@ -129,6 +129,7 @@ class Flow:
         if plan.reverse and item.target_id and s.source in mapping_flows(s.mapping):
             self.ctx.reverse_pending[(s.mapping.pk, s.target)].add(item.target_id)
         self._defer_if_parent_missing(item)
+        self._refuse_orphan(item)
 
     def _defer_if_parent_missing(self, item: Item) -> None:
         """Never create an orphan: a new record whose parent is not linked yet (or an update whose
@@ -138,7 +139,21 @@ class Flow:
         needed = set(self.ctx.object_type(self.setup.target, self.setup.target_object).parents)
         blocking = parents_blocking(item.waiting_for, needed, creating=item.target_id is None)
         if blocking:
-            item.defer("Waiting for " + ", ".join(f"{w['object']} {w['id']}" for w in blocking) + " to be synced first.")
+            item.defer(waiting_message(blocking))
+
+    def _refuse_orphan(self, item: Item) -> None:
+        """An activity (note, call...) is created only with at least one parent: without one it
+        would be an orphan no record shows (HubSpot), so it is left out and the log says why."""
+        s = self.setup
+        if not item.open or item.target_id is not None:
+            return
+        target_type = self.ctx.object_type(s.target, s.target_object)
+        if not target_type.needs_parent:
+            return
+        parent_fields = [f.target_name for f in s.plan_fields if f.target_kind == FieldType.REFERENCE]
+        if not any(item.writes.get(name) for name in parent_fields):
+            item.outcome = O.FILTERED
+            item.message = f"Not created: it has no {', '.join(SINGULAR.get(p, p) for p in target_type.parents)} to attach to on the other side (it would be an orphan)."
 
     def _replan(self, relinked: list[Item]) -> None:
         """Records a create linked to an existing record (HubSpot's 409): read it, plan again."""

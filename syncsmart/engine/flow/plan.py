@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from connectors.base import FieldType
+from syncsmart.engine.bodies import fit_body
 from syncsmart.engine.flow.items import DeferParent
 from syncsmart.engine.flow.setup import FieldPlan
 from syncsmart.engine.transform import Unmatched
@@ -65,6 +66,10 @@ def plan_fields(fields: Sequence[FieldPlan], sides: Sides, transform: Callable[[
 
 def _target_value(f: FieldPlan, value: Any, transform: Callable[[FieldPlan, Any], Any], plan: Plan) -> Any:
     try:
+        if isinstance(value, str) and (f.source_html or f.target_html or f.target_max):
+            value, truncated = fit_body(value, source_html=f.source_html, target_html=f.target_html, limit=f.target_max)
+            if truncated:
+                plan.notes.append(f"{f.source_name}: truncated to the {f.target_max:,} characters {f.target_name} accepts.")
         if f.source_kind == f.target_kind and f.source_kind in PLAIN_TYPES and not f.mapping.value_map:
             # text to text of the same kind: nothing to transform
             return value if value is None or isinstance(value, str) else convert(value, f.target_kind)
@@ -128,6 +133,22 @@ def _changes(f: FieldPlan, s_norm: Any, t_norm: Any, sides: Sides) -> tuple[bool
     if s_norm is None and s_name not in sides.source_base:
         s_changed = False  # an empty field never blanks the counterpart of a newly matched record
     return s_changed, t_changed
+
+
+SINGULAR = {
+    "contacts": "contact",
+    "companies": "company",
+    "deals": "deal",
+    "accounts": "account",
+    "opportunities": "opportunity",
+    "leads": "lead",
+}
+
+
+def waiting_message(blocking: list[dict[str, str]]) -> str:
+    """ "Waiting for its contact 12 to be synced first." — what the record log shows."""
+    names = ", ".join(f"{SINGULAR.get(w['object'], w['object'])} {w['id']}" for w in blocking)
+    return f"Waiting for its {names} to be synced first."
 
 
 def parents_blocking(waiting_for: list[dict[str, str]], parents_needed: set[str], creating: bool) -> list[dict[str, str]]:

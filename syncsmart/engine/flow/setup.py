@@ -21,6 +21,9 @@ class FieldPlan(NamedTuple):
     target_name: str
     source_kind: str
     target_kind: str
+    source_html: bool = False  # text bodies: HTML on one side, plain text on the other
+    target_html: bool = False
+    target_max: int | None = None  # longer values are truncated with a marker
 
 
 class FlowSetup:
@@ -41,7 +44,7 @@ class FlowSetup:
         self.filter = mapping.filter_for_target(self.target) or {}
         self.email_field = self._primary_email_field()
         self.name_field = next((n for n in NAME_FIELDS if n in self.source_schema.fields), None)
-        self.plan_fields = [FieldPlan(f, self.src(f), self.dst(f), self.src_kind(f), self.dst_kind(f)) for f in self.fields]
+        self.plan_fields = [self._field_plan(f) for f in self.fields]
         self.recovery_field = self._recovery_field()
 
     # --- names and types in this flow's terms ------------------------------------------------
@@ -56,6 +59,19 @@ class FlowSetup:
 
     def dst_kind(self, fm: FieldMapping) -> str:
         return self.target_schema.kind(self.dst(fm)) or fm.type_on(self.target)
+
+    def _field_plan(self, fm: FieldMapping) -> FieldPlan:
+        source_info, target_info = self.source_schema.get(self.src(fm)), self.target_schema.get(self.dst(fm))
+        return FieldPlan(
+            fm,
+            self.src(fm),
+            self.dst(fm),
+            self.src_kind(fm),
+            self.dst_kind(fm),
+            source_html=bool(source_info and source_info.html),
+            target_html=bool(target_info and target_info.html),
+            target_max=target_info.max_length if target_info else None,
+        )
 
     def match_fields(self) -> tuple[str, str]:
         """(source, target) match fields; either may be blank."""
