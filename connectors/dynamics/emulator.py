@@ -94,9 +94,9 @@ from connectors.dynamics import limits
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
 from connectors.dynamics.emulator_steps import Steps
-from connectors.dynamics.schema import ENGLISH, GERMAN, WEBHOOK_ENTITIES, Attr, Entity
+from connectors.dynamics.schema import ENGLISH, GERMAN, Attr, Entity
 from connectors.dynamics.schema import ENTITIES as STANDARD_ENTITIES
-from connectors.dynamics.schema_activities import ACTIVITY_ENTITIES
+from connectors.dynamics.schema_activities import ACTIVITY_ENTITIES, WEBHOOK_ENTITIES
 from connectors.emulation import Emulator, Request, Response, SlidingWindow, WebhookSender, json_response, public
 
 # Notes (annotation) and phone calls: connectors/dynamics/schema_activities.py.

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
-from connectors.dynamics.schema import WEBHOOK_ENTITIES
+from connectors.dynamics.schema_activities import WEBHOOK_ENTITIES
 from connectors.emulation import Request, Response, json_response
 
 if TYPE_CHECKING:

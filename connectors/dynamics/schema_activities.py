@@ -16,6 +16,7 @@ attachment columns (documentbody, filename, mimetype) and phonecall's activity p
 
 from __future__ import annotations
 
+from connectors.dynamics.schema import WEBHOOK_ENTITIES as STANDARD_WEBHOOK_ENTITIES
 from connectors.dynamics.schema import Attr, Entity, audit_attrs, options, owner, status_options
 
 REGARDING_TARGETS = ("contact", "account", "opportunity")
@@ -74,3 +75,5 @@ PHONECALL = Entity(
 )
 
 ACTIVITY_ENTITIES: dict[str, Entity] = {e.logical: e for e in (ANNOTATION, PHONECALL)}
+# Both tables have Create / Update / Delete SdkMessageFilters, so plug-in steps (webhooks) can watch them.
+WEBHOOK_ENTITIES = STANDARD_WEBHOOK_ENTITIES + tuple(ACTIVITY_ENTITIES)
