@@ -75,7 +75,10 @@ NOT_API = {
     "tenant_switch": "which tenant the web session shows; a token belongs to one tenant",
 }
 # Known gaps, listed so they are visible rather than silently missing.
-NOT_YET = {"go_live": "the guided sandbox → production switch has no API route yet"}
+NOT_YET = {
+    "go_live": "the guided sandbox → production switch has no API route yet",
+    "held_deletions": "confirming or discarding deletions held by the mass-deletion guard has no API route yet",
+}
 STAFF = "staff_"  # the staff console is for SyncSmart staff, not the customer API
 
 
