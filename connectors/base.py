@@ -236,6 +236,18 @@ class Connector(abc.ABC):
         """Records changed since `cursor` (None = everything), oldest first. May return a
         record more than once across pages (overlapping windows); never skips one."""
 
+    @classmethod
+    def cursor_at(cls, since: datetime) -> dict[str, Any] | None:
+        """A `read_changes` cursor from which the feed brings the records changed since `since`
+        (a historical sync "since a date"); None when this vendor's feed cannot start at a time."""
+        return None
+
+    def count_records(self, object_type: str, since: datetime | None = None) -> int | None:
+        """How many records a full read (of those changed since `since`, when given) brings, from
+        one cheap vendor call — for a progress bar, never for the sync itself. None when the
+        vendor cannot say."""
+        return None
+
     @abc.abstractmethod
     def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
         """Records with these ids; missing ids are left out, not errors."""

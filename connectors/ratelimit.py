@@ -30,10 +30,9 @@ from typing import Callable
 
 import httpx
 from django.conf import settings
-from pyrate_limiter import Duration, Limiter, Rate, RedisBucket, SQLiteBucket
+from pyrate_limiter import Limiter, Rate, RedisBucket, SQLiteBucket
 
 from connectors.base import ConnectorError, ErrorKind
-from connectors.hubspot import limits as hubspot_limits
 import redis
 
 # Never let a call wait longer than this for a sliding-window slot (a window is at most seconds long).
@@ -59,37 +58,14 @@ class Policy:
     is_free: Callable[[httpx.Request], bool] = lambda request: False  # e.g. OAuth token calls
 
 
-def _scaled(calls: int) -> int:
+def scaled(calls: int) -> int:
+    """A published number of calls with the safety margin taken off."""
     return max(1, int(calls * SAFETY))
 
 
 def _with_spread(windows: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
     """The windows the buckets enforce: those too small for a 5 % margin of calls get a margin of time."""
     return tuple((calls, ms if calls * (1 - SAFETY) >= 1 else ms + LATENCY_SPREAD_MS) for calls, ms in windows)
-
-
-def hubspot_policy(tier: str = "starter", oauth_app: bool = False) -> Policy:
-    """HubSpot's published limits (see connectors/hubspot/limits.py for the source)."""
-    per_10s = (
-        hubspot_limits.OAUTH_APP_PER_10S
-        if oauth_app
-        else (
-            hubspot_limits.PRIVATE_APP_PER_10S_PRO
-            if tier in ("professional", "enterprise")
-            else hubspot_limits.PRIVATE_APP_PER_10S
-        )
-    )
-    daily = {"professional": hubspot_limits.DAILY_LIMIT_PRO, "enterprise": hubspot_limits.DAILY_LIMIT_ENTERPRISE}.get(
-        tier, hubspot_limits.DAILY_LIMIT
-    )
-    return Policy(
-        name=f"hubspot-{tier}",
-        windows=((_scaled(per_10s), hubspot_limits.TEN_SECOND_WINDOW_MS),),
-        daily=daily,
-        search_windows=((hubspot_limits.SEARCH_PER_SECOND, Duration.SECOND.value),),
-        is_search=lambda request: request.url.path.endswith("/search"),
-        is_free=lambda request: request.url.path.startswith("/oauth/v1/token"),
-    )
 
 
 class SharedLimiter:
@@ -320,10 +296,6 @@ def shared_limiter(key: str, policy: Policy) -> SharedLimiter:
         with _registry_lock:
             found = _limiters.setdefault((key, policy.name), found)
     return found
-
-
-def hubspot_limiter(account: str, tier: str = "starter", oauth_app: bool = False) -> SharedLimiter:
-    return shared_limiter(f"hubspot:{account}", hubspot_policy(tier, oauth_app))
 
 
 def _safe(key: str) -> str:

@@ -73,19 +73,21 @@ def flow_problem(
         return f"{where}: a linked record or owner can only be mapped to the same kind of field on the other side."
     if target in TEXTUAL:
         return None  # numbers, yes/no, dates and dropdown labels all read fine as text
+    advice = _convert_advice(source, target)
+    if advice is None:
+        return f"{where}."
+    return None if transform == "convert" else f"{where}: {advice}"
+
+
+def _convert_advice(source: FieldType, target: FieldType) -> str | None:
+    """What "Convert type" does for a pair it can convert (text to number, yes/no, date); None otherwise."""
     if target == T.NUMBER and source in TEXTUAL | {T.BOOL}:
-        if transform == "convert":
-            return None
-        return f"{where}: text is not always a number. Choose “Convert type” to convert where it can, or pick a number field."
+        return "text is not always a number. Choose “Convert type” to convert where it can, or pick a number field."
     if target == T.BOOL and source in TEXTUAL | {T.NUMBER, T.ENUM}:
-        if transform == "convert":
-            return None
-        return f"{where}: choose “Convert type” to turn yes/no, true/false and 1/0 into a yes/no value."
+        return "choose “Convert type” to turn yes/no, true/false and 1/0 into a yes/no value."
     if target in DATES and source in TEXTUAL:
-        if transform == "convert":
-            return None
-        return f"{where}: choose “Convert type” to read dates written as text (YYYY-MM-DD)."
-    return f"{where}."
+        return "choose “Convert type” to read dates written as text (YYYY-MM-DD)."
+    return None
 
 
 def compatibility_problems(mapping: "FieldMapping") -> list[str]:

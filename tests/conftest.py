@@ -28,6 +28,12 @@ def _client_for(user) -> Client:
     return client
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Fixtures hash passwords in most tests; PBKDF2's deliberate slowness is not under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def team(db) -> Team:
     tenant = TenantFactory(name="Acme Corp")

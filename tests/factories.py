@@ -2,6 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from connectors.models import Connection
+from mappings.models import FieldMapping, Integration, ObjectMapping
 from tenants.models import Membership, Tenant
 
 PASSWORD = "correct-horse-battery-9"
@@ -49,3 +50,45 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Connection {n}")
     config = factory.LazyFunction(dict)
     credentials = factory.LazyFunction(lambda: {"token": "pat-na1-test-token"})
+
+
+class IntegrationFactory(factory.django.DjangoModelFactory):
+    """HubSpot ↔ ConnectWise for one tenant, switched on (the UI and API tests add schemas or secrets)."""
+
+    class Meta:
+        model = Integration
+
+    tenant = factory.SubFactory(TenantFactory)
+    hubspot_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="hubspot")
+    other_connection = factory.SubFactory(ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="connectwise")
+    enabled = True
+
+
+class ObjectMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ObjectMapping
+
+    integration = factory.SubFactory(IntegrationFactory)
+    hubspot_object = "contacts"
+    other_object = "contacts"
+    hubspot_match_field = "email"
+    other_match_field = "email"
+
+
+class FieldMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FieldMapping
+
+    object_mapping = factory.SubFactory(ObjectMappingFactory)
+    hubspot_field = "firstname"
+    other_field = "firstName"
+    hubspot_type = "string"
+    other_type = "string"
+
+
+class NoLimit:
+    """A limiter that never waits: tests run the emulators with their limits off, and the shared
+    limiter has its own tests (tests/connectors/test_ratelimit.py)."""
+
+    def acquire(self, request) -> None:
+        return None

@@ -25,11 +25,6 @@ def invite(client: Client, email: str = "new.person@acme.example", role: str = "
     return client.post("/team/invite/", {"email": email, "role": role})
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db
 def test_an_owner_invites_by_email_and_the_link_creates_an_account_with_that_role(team):
     response = invite(team.owner)

@@ -60,63 +60,65 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z_][A-Za-z0-9_]*)*")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
+PUNCTUATION = {"(": "lparen", ")": "rparen", ",": "comma"}
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
-        ch = text[i]
-        if ch.isspace():
+        if text[i].isspace():
             i += 1
-        elif ch == "(":
-            tokens.append(Token("lparen", ch, i))
-            i += 1
-        elif ch == ")":
-            tokens.append(Token("rparen", ch, i))
-            i += 1
-        elif ch == ",":
-            tokens.append(Token("comma", ch, i))
-            i += 1
-        elif ch in "=!<>":
-            two = text[i : i + 2]
-            if two in ("!=", "<=", ">="):
-                tokens.append(Token("op", two, i))
-                i += 2
-            elif ch == "!":
-                raise ConditionError("'!' must be followed by '='", i)
-            else:
-                tokens.append(Token("op", ch, i))
-                i += 1
-        elif ch in "\"'":
-            value, end = _read_string(text, i)
-            tokens.append(Token("string", value, i))
-            i = end
-        elif ch == "[":
-            end = text.find("]", i)
-            if end < 0:
-                raise ConditionError("unterminated [datetime]", i)
-            tokens.append(Token("datetime", _parse_datetime(text[i + 1 : end], i), i))
-            i = end + 1
-        elif ch == "-" or ch.isdigit():
-            m = _NUMBER.match(text, i)
-            if not m:
-                raise ConditionError(f"unexpected character {ch!r}", i)
-            tokens.append(Token("number", _number(m.group()), i))
-            i = m.end()
-        elif ch.isascii() and (ch.isalpha() or ch == "_"):
-            m = _NAME.match(text, i)
-            assert m is not None
-            word = m.group()
-            if word.lower() in KEYWORDS:
-                tokens.append(Token("keyword", word.lower(), i))
-            else:
-                tokens.append(Token("name", word, i))
-            i = m.end()
-            if i < n and text[i] == "/":
-                raise ConditionError("a field path cannot end with '/'", i)
-        else:
-            raise ConditionError(f"unexpected character {ch!r}", i)
+            continue
+        token, i = _token_at(text, i)
+        tokens.append(token)
     tokens.append(Token("end", None, n))
     return tokens
+
+
+def _token_at(text: str, i: int) -> tuple[Token, int]:
+    """The token starting at `i` and where the next one may start."""
+    ch = text[i]
+    if ch in PUNCTUATION:
+        return Token(PUNCTUATION[ch], ch, i), i + 1
+    if ch in "=!<>":
+        return _operator_at(text, i)
+    if ch in "\"'":
+        value, end = _read_string(text, i)
+        return Token("string", value, i), end
+    if ch == "[":
+        end = text.find("]", i)
+        if end < 0:
+            raise ConditionError("unterminated [datetime]", i)
+        return Token("datetime", _parse_datetime(text[i + 1 : end], i), i), end + 1
+    if ch == "-" or ch.isdigit():
+        m = _NUMBER.match(text, i)
+        if not m:
+            raise ConditionError(f"unexpected character {ch!r}", i)
+        return Token("number", _number(m.group()), i), m.end()
+    if ch.isascii() and (ch.isalpha() or ch == "_"):
+        return _word_at(text, i)
+    raise ConditionError(f"unexpected character {ch!r}", i)
+
+
+def _operator_at(text: str, i: int) -> tuple[Token, int]:
+    two = text[i : i + 2]
+    if two in ("!=", "<=", ">="):
+        return Token("op", two, i), i + 2
+    if text[i] == "!":
+        raise ConditionError("'!' must be followed by '='", i)
+    return Token("op", text[i], i), i + 1
+
+
+def _word_at(text: str, i: int) -> tuple[Token, int]:
+    """A keyword or a field name (a path like company/name); a path cannot end with '/'."""
+    m = _NAME.match(text, i)
+    assert m is not None
+    word = m.group()
+    token = Token("keyword", word.lower(), i) if word.lower() in KEYWORDS else Token("name", word, i)
+    if m.end() < len(text) and text[m.end()] == "/":
+        raise ConditionError("a field path cannot end with '/'", m.end())
+    return token, m.end()
 
 
 def _read_string(text: str, start: int) -> tuple[str, int]:

@@ -29,7 +29,6 @@ import hashlib
 import json
 import logging
 import re
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ from connectors.base import (
 from connectors.connectwise import API_PATH, MAX_PAGE_SIZE
 from connectors.connectwise import callbacks as cb
 from connectors.connectwise.conditions import datetime_literal, in_list, quote
-from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds
+from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds, tls_context
 from syncsmart import jsonbounds
 from django.core.exceptions import ValidationError
 from connectors.connectwise.forms import check_base_url
@@ -292,9 +291,8 @@ class ConnectWiseConnector(Connector):
     # ids / values per `in (...)` look-up; the conditions string is also capped by length.
     max_batch_read: ClassVar[int] = 200
     max_page_size: ClassVar[int] = MAX_PAGE_SIZE
-    # ConnectWise publishes no request-rate limit for its cloud API: none is declared here.
-    requests_per_second: ClassVar[float | None] = None
-    # Nor a concurrency limit. Writes are one record per call, so a page's writes go out eight at
+    # ConnectWise publishes no request-rate limit for its cloud API (no limiter by default), nor a
+    # concurrency limit. Writes are one record per call, so a page's writes go out eight at
     # a time rather than one after another.
     max_concurrency: ClassVar[int] = 8
 
@@ -315,7 +313,7 @@ class ConnectWiseConnector(Connector):
         self.site_root = base_url.rstrip("/")
         self.company_id = company_id
         self.overlap = overlap
-        self._verify = self._tls(verify)
+        self._verify = tls_context(verify)  # a CA file (the emulator's, with --tls): one shared context
         self._transport = transport
         self.http = VendorHttp(
             self.site_root + API_PATH,
@@ -331,11 +329,6 @@ class ConnectWiseConnector(Connector):
         self.caches = _Caches()
         # Concurrent writes of a page may all need the communication types first: fetch them once.
         self._caches_lock = threading.Lock()
-
-    @staticmethod
-    def _tls(verify: bool | str) -> Any:
-        # A CA file (the emulator's, served with --tls) becomes an SSL context, as httpx wants.
-        return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
     @classmethod
     def from_connection(
@@ -445,6 +438,15 @@ class ConnectWiseConnector(Connector):
         )
 
     # --- reading ---------------------------------------------------------------------------------
+    @classmethod
+    def cursor_at(cls, since: dt.datetime) -> dict[str, Any] | None:
+        return {"since": since.isoformat().replace("+00:00", "Z")}  # read_changes: lastUpdated from then on
+
+    def count_records(self, object_type: str, since: dt.datetime | None = None) -> int | None:
+        """The list's `/count` endpoint, with the same lastUpdated condition when a date is given."""
+        params = {"conditions": f"lastUpdated >= {datetime_literal(since)}"} if since else {}
+        return int(self.http.request("GET", self._spec(object_type).path + "/count", params=params).json().get("count", 0))
+
     def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
         spec = self._spec(object_type)
         size = max(1, min(page_size or MAX_PAGE_SIZE, MAX_PAGE_SIZE))

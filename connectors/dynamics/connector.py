@@ -40,7 +40,6 @@ import dataclasses
 import datetime as dt
 import logging
 import re
-import ssl
 import threading
 import time
 import uuid
@@ -69,7 +68,7 @@ from connectors.dynamics import batch as batchfmt
 from connectors.dynamics import limits
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
-from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
+from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds, tls_context
 
 log = logging.getLogger("syncsmart.dynamics")
 
@@ -359,8 +358,7 @@ class DynamicsConnector(Connector):
         self.write_mode = write_mode
         self._no_bulk: set[str] = set()  # tables that answered that they take no bulk messages
         self.default_page_size = default_page_size
-        if isinstance(verify, str):  # a CA file (the emulator's, or a corporate proxy's)
-            verify = ssl.create_default_context(cafile=verify)
+        verify = tls_context(verify)  # a CA file (the emulator's, or a corporate proxy's): one shared context
         self.token_http = VendorHttp(
             token_url_base, system="Azure AD", error_parser=azure_ad_error, transport=transport, verify=verify, retry=retry
         )
@@ -531,6 +529,20 @@ class DynamicsConnector(Connector):
         if page_size:
             prefs.append(f"odata.maxpagesize={min(page_size, MAX_PAGE_SIZE)}")
         return {"Prefer": ",".join(prefs)}
+
+    @classmethod
+    def cursor_at(cls, since: dt.datetime) -> dict[str, Any] | None:
+        # Change tracking has no start date: read_changes pages a `modifiedon ge` query instead.
+        return {"since": since.isoformat().replace("+00:00", "Z")}
+
+    def count_records(self, object_type: str, since: dt.datetime | None = None) -> int | None:
+        """`$count=true` on a one-row page (with `modifiedon ge` when a date is given)."""
+        table = self._table(object_type)
+        params = {"$count": "true", "$top": "1", "$select": table.object_type.primary_key}
+        if since:
+            params["$filter"] = f"modifiedon ge {odata.quote(since)}"
+        body = self.http.request("GET", f"/{table.object_type.name}", params=params).json()
+        return int(body["@odata.count"]) if "@odata.count" in body else None
 
     def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
         table = self._table(object_type)
@@ -825,22 +837,21 @@ class DynamicsConnector(Connector):
     def _send_batch(self, object_type: str, ops: list["_Op"], indexes: list[int], results: dict[int, WriteResult]) -> list[int]:
         """One $batch; fills `results`; returns the indexes to send again (rolled back by another's failure).
         Every operation is a guarded PATCH by id, so the whole batch is safe to retry."""
-        parts: list[batchfmt.Part] = []
-        for group in chunked(indexes, self.changeset_size):
-            parts.append(
-                batchfmt.ChangeSet(
-                    [
-                        batchfmt.BatchRequest(
-                            ops[i].method,
-                            f"{self.api_root}/{ops[i].url}",
-                            {**ops[i].headers, "Prefer": "return=representation"},
-                            ops[i].body,
-                            content_id=str(i + 1),
-                        )
-                        for i in group
-                    ]
-                )
+        parts: list[batchfmt.Part] = [
+            batchfmt.ChangeSet(
+                [
+                    batchfmt.BatchRequest(
+                        ops[i].method,
+                        f"{self.api_root}/{ops[i].url}",
+                        {**ops[i].headers, "Prefer": "return=representation"},
+                        ops[i].body,
+                        content_id=str(i + 1),
+                    )
+                    for i in group
+                ]
             )
+            for group in chunked(indexes, self.changeset_size)
+        ]
         body, content_type = batchfmt.encode_batch(parts)
         response = self.http.request(
             "POST",
@@ -855,27 +866,32 @@ class DynamicsConnector(Connector):
             if isinstance(result, batchfmt.ChangeSetResult):
                 for index, op_result in zip(group_indexes, result.results):
                     results[index] = self._write_result(object_type, ops[index], op_result)
-                continue
-            failed = int(result.content_id) - 1 if result.content_id and result.content_id.isdigit() else None
-            if failed not in group_indexes:
-                failed = group_indexes[0] if len(group_indexes) == 1 else None
-            for index in group_indexes:
-                if index == failed and ops[index].ours and result.status == 412:
-                    results[index] = WriteResult(ops[index].ref, id=ops[index].record_id)  # created by an earlier attempt
-                    retry += [i for i in group_indexes if i != index]
-                    break
             else:
-                for index in group_indexes:
-                    if index == failed or failed is None:
-                        results[index] = WriteResult(
-                            ops[index].ref, error=self._operation_error(result, rolled_back=failed is None)
-                        )
-                    else:
-                        retry.append(index)  # rolled back only because another operation of its change set failed
+                retry += self._failed_change_set(ops, group_indexes, result, results)
         for index in [i for i in indexes if i not in results and i not in retry]:
             results[index] = WriteResult(
                 ops[index].ref, error=ConnectorError("Dynamics 365 did not answer this operation of the batch.", ErrorKind.SERVER)
             )
+        return retry
+
+    def _failed_change_set(
+        self, ops: list["_Op"], group_indexes: list[int], result: Any, results: dict[int, WriteResult]
+    ) -> list[int]:
+        """A change set that failed as a whole: the failing operation gets the error, the others
+        (rolled back only because of it) are returned to be sent again. A 412 on a create of ours
+        means an earlier attempt created it."""
+        failed = int(result.content_id) - 1 if result.content_id and result.content_id.isdigit() else None
+        if failed not in group_indexes:
+            failed = group_indexes[0] if len(group_indexes) == 1 else None
+        if failed is not None and ops[failed].ours and result.status == 412:
+            results[failed] = WriteResult(ops[failed].ref, id=ops[failed].record_id)  # created by an earlier attempt
+            return [i for i in group_indexes if i != failed]
+        retry = []
+        for index in group_indexes:
+            if index == failed or failed is None:
+                results[index] = WriteResult(ops[index].ref, error=self._operation_error(result, rolled_back=failed is None))
+            else:
+                retry.append(index)  # rolled back only because another operation of its change set failed
         return retry
 
     def _write_result(self, object_type: str, op: "_Op", result: batchfmt.OperationResult) -> WriteResult:

@@ -8,7 +8,7 @@ Web API": at most 1,000 requests in one $batch; and "Page results": odata.maxpag
 """
 
 from __future__ import annotations
-from connectors.ratelimit import Policy, _scaled
+from connectors.ratelimit import Policy, scaled
 from connectors.ratelimit import shared_limiter
 
 REQUESTS_PER_WINDOW = 6000
@@ -23,7 +23,7 @@ def dynamics_policy():
     """The shared-limiter policy: the request window, a little under the published number."""
     return Policy(
         name="dynamics",
-        windows=((_scaled(REQUESTS_PER_WINDOW), WINDOW_SECONDS * 1000),),
+        windows=((scaled(REQUESTS_PER_WINDOW), WINDOW_SECONDS * 1000),),
         is_free=lambda request: "/oauth2/" in request.url.path,
     )
 

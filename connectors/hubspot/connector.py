@@ -54,8 +54,7 @@ from connectors.base import (
     WriteResult,
     chunked,
 )
-from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
-from connectors import ratelimit
+from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds, tls_context
 from connectors.hubspot import activities, limits, oauth, webhooks
 
 CRM_TYPES = ("contacts", "companies", "deals")
@@ -197,8 +196,7 @@ class HubSpotConnector(Connector):
             headers["Authorization"] = f"Bearer {token}"
         self._token = token
         self.limiter = limiter
-        if isinstance(verify, str):  # a CA file, e.g. the emulator's locally generated one
-            verify = ssl.create_default_context(cafile=verify)
+        verify = tls_context(verify)  # a CA file (the emulator's): the seam's shared context for it
         kwargs: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
         self.http = VendorHttp(
             self.base_url,
@@ -247,9 +245,7 @@ class HubSpotConnector(Connector):
             client_secret=credentials.get("client_secret") or getattr(settings, "SOCIAL_AUTH_HUBSPOT_SECRET", "") or "",
             portal_id=portal_id,
             transport=transport,
-            limiter=limiter
-            if limiter is not None
-            else ratelimit.hubspot_limiter(account, tier=config.get("rate_tier", "starter")),
+            limiter=limiter if limiter is not None else limits.hubspot_limiter(account, tier=config.get("rate_tier", "starter")),
             overlap_ms=int(config.get("search_overlap_ms", DEFAULT_OVERLAP_MS)),
             on_tokens=save,
             on_reconnect_needed=reconnect,
@@ -488,6 +484,25 @@ class HubSpotConnector(Connector):
                 found[key].append(record)
         return found
 
+    @classmethod
+    def cursor_at(cls, since: dt.datetime) -> dict[str, Any] | None:
+        return {"floor": int(since.timestamp() * 1000)}  # the modified-date floor of read_changes
+
+    def count_records(self, object_type: str, since: dt.datetime | None = None) -> int | None:
+        """The search's `total` for "modified since" (the epoch when no date), one result asked for."""
+        if object_type not in MODIFIED_PROPERTY:
+            return None
+        floor = int(since.timestamp() * 1000) if since else 0
+        body = {
+            "filterGroups": [
+                {"filters": [{"propertyName": MODIFIED_PROPERTY[object_type], "operator": "GTE", "value": str(floor)}]}
+            ],
+            "limit": 1,
+            "properties": ["hs_object_id"],
+        }
+        answer, _ = self._search(object_type, body)
+        return int(answer.get("total", 0))
+
     def _search(self, object_type: str, body: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
         response = self.http.request("POST", f"/crm/v3/objects/{object_type}/search", json=body)
         server_ms = None
@@ -690,28 +705,8 @@ class HubSpotConnector(Connector):
 
     def _create_chunk(self, object_type: str, chunk: list[WriteInput]) -> list[WriteResult]:
         write_ids = [uuid.uuid4().hex for _ in chunk]
+        payloads = {n: self._create_body(object_type, item, write_id) for n, (item, write_id) in enumerate(zip(chunk, write_ids))}
         outcome: dict[int, WriteResult] = {}
-        payloads = {}
-        for n, (item, write_id) in enumerate(zip(chunk, write_ids)):
-            props, refs = self._split_references(object_type, item.properties)
-            props[WRITE_ID_PROPERTY] = write_id
-            body: dict[str, Any] = {"properties": props, "objectWriteTraceId": write_id}
-            assoc = [
-                {
-                    "to": {"id": to_id},
-                    "types": [
-                        {
-                            "associationCategory": "HUBSPOT_DEFINED",
-                            "associationTypeId": ASSOCIATION_TYPE_IDS[(object_type, REFERENCES[(object_type, name)])],
-                        }
-                    ],
-                }
-                for name, to_id in refs.items()
-                if to_id
-            ]
-            if assoc:
-                body["associations"] = assoc
-            payloads[n] = body
         pending = list(range(len(chunk)))
         unsure = False
         last_error: ConnectorError | None = None
@@ -721,16 +716,12 @@ class HubSpotConnector(Connector):
             if unsure:
                 # The last call may have written records before the connection failed: find them first.
                 try:
-                    created = self._find_by_write_ids(object_type, [write_ids[n] for n in pending])
+                    pending = self._adopt_created(object_type, chunk, write_ids, pending, outcome)
                 except ConnectorError as exc:
                     if not exc.retryable:
                         raise
                     last_error = exc
                     continue
-                for n in list(pending):
-                    if write_ids[n] in created:
-                        outcome[n] = WriteResult(chunk[n].ref, id=created[write_ids[n]].id, record=created[write_ids[n]])
-                        pending.remove(n)
                 unsure = False
                 if not pending:
                     break
@@ -749,13 +740,7 @@ class HubSpotConnector(Connector):
                     continue
                 if exc.retryable:
                     continue
-                if len(pending) > 1:
-                    # HubSpot rejected the whole batch for one input: isolate it by sending one by one.
-                    for n in pending:
-                        outcome[n] = self._create_chunk(object_type, [chunk[n]])[0]
-                    pending = []
-                    break
-                outcome[pending[0]] = WriteResult(chunk[pending[0]].ref, error=exc)
+                self._create_refused(object_type, chunk, pending, exc, outcome)
                 pending = []
                 break
             self._read_create_answer(object_type, response.json(), chunk, write_ids, pending, outcome)
@@ -765,6 +750,48 @@ class HubSpotConnector(Connector):
                 chunk[n].ref, error=last_error or ConnectorError("HubSpot did not confirm the create", ErrorKind.SERVER)
             )
         return [outcome[n] for n in range(len(chunk))]
+
+    def _create_body(self, object_type: str, item: WriteInput, write_id: str) -> dict[str, Any]:
+        """One batch-create input: the properties, our write id, and the associations to parents."""
+        props, refs = self._split_references(object_type, item.properties)
+        props[WRITE_ID_PROPERTY] = write_id
+        body: dict[str, Any] = {"properties": props, "objectWriteTraceId": write_id}
+        assoc = [
+            {
+                "to": {"id": to_id},
+                "types": [
+                    {
+                        "associationCategory": "HUBSPOT_DEFINED",
+                        "associationTypeId": ASSOCIATION_TYPE_IDS[(object_type, REFERENCES[(object_type, name)])],
+                    }
+                ],
+            }
+            for name, to_id in refs.items()
+            if to_id
+        ]
+        if assoc:
+            body["associations"] = assoc
+        return body
+
+    def _adopt_created(
+        self, object_type: str, chunk: list[WriteInput], write_ids: list[str], pending: list[int], outcome: dict[int, WriteResult]
+    ) -> list[int]:
+        """Records an unanswered create made after all (found by write id) are done; returns the rest."""
+        created = self._find_by_write_ids(object_type, [write_ids[n] for n in pending])
+        for n in pending:
+            if write_ids[n] in created:
+                outcome[n] = WriteResult(chunk[n].ref, id=created[write_ids[n]].id, record=created[write_ids[n]])
+        return [n for n in pending if write_ids[n] not in created]
+
+    def _create_refused(
+        self, object_type: str, chunk: list[WriteInput], pending: list[int], exc: ConnectorError, outcome: dict[int, WriteResult]
+    ) -> None:
+        if len(pending) > 1:
+            # HubSpot rejected the whole batch for one input: isolate it by sending one by one.
+            for n in pending:
+                outcome[n] = self._create_chunk(object_type, [chunk[n]])[0]
+            return
+        outcome[pending[0]] = WriteResult(chunk[pending[0]].ref, error=exc)
 
     def _read_create_answer(
         self,
@@ -824,55 +851,6 @@ class HubSpotConnector(Connector):
                 found[write_id] = self._record(object_type, item)
         return found
 
-    def upsert(self, object_type: str, id_property: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
-        """Create or update by a unique property (e.g. contact email): WriteInput.id holds its value.
-        Idempotent, so every failure may be retried; results carry record.properties and `new` is
-        not exposed (the engine decides by its own links)."""
-        self._crm_type(object_type)
-        vendor_property = VENDOR_NAME.get((object_type, id_property), id_property)
-        results: list[WriteResult] = []
-        for chunk in chunked(list(inputs), limits.BATCH_LIMIT):
-            split = [self._split_references(object_type, item.properties) for item in chunk]
-            try:
-                answer = self.http.request(
-                    "POST",
-                    f"/crm/v3/objects/{object_type}/batch/upsert",
-                    ok_statuses=(207,),
-                    json={
-                        "inputs": [
-                            {"idProperty": vendor_property, "id": str(item.id), "properties": props}
-                            for item, (props, _) in zip(chunk, split)
-                        ]
-                    },
-                ).json()
-            except ConnectorError as exc:
-                results += [WriteResult(item.ref, error=exc) for item in chunk]
-                continue
-            by_value = {str(item.id).lower(): n for n, item in enumerate(chunk)}
-            outcome: dict[int, WriteResult] = {}
-            for item in answer.get("errors", []):
-                for value in (item.get("context") or {}).get("ids") or []:
-                    n = by_value.get(str(value).lower())
-                    if n is not None:
-                        outcome[n] = WriteResult(chunk[n].ref, error=_error_from_item(item))
-            unmatched = [n for n in range(len(chunk)) if n not in outcome]
-            for item in answer.get("results", []):
-                record = self._record(object_type, item)
-                key = str(record.properties.get(id_property) or "").lower()
-                n = by_value.get(key) if key in by_value else (unmatched[0] if unmatched else None)  # else: input order
-                if n is not None and n in unmatched:
-                    unmatched.remove(n)
-                    outcome[n] = WriteResult(chunk[n].ref, id=record.id, record=record)
-            for n, (_, refs) in enumerate(split):
-                if refs and n in outcome and outcome[n].ok:
-                    self._set_references(object_type, outcome[n].id, refs)
-            results += [
-                outcome.get(n)
-                or WriteResult(chunk[n].ref, error=ConnectorError("HubSpot did not report this input", ErrorKind.SERVER))
-                for n in range(len(chunk))
-            ]
-        return results
-
     def search(
         self,
         object_type: str,
@@ -908,32 +886,53 @@ class HubSpotConnector(Connector):
         split = [self._split_references(object_type, item.properties) for item in chunk]
         outcome: dict[int, WriteResult] = {}
         with_props = [n for n, (props, _) in enumerate(split) if props]
-        if with_props:
-            try:
-                # Updates are idempotent (same values again), so every failure may be retried.
-                response = self.http.request(
-                    "POST",
-                    f"/crm/v3/objects/{object_type}/batch/update",
-                    ok_statuses=(207,),
-                    json={"inputs": [{"id": str(chunk[n].id), "properties": split[n][0]} for n in with_props]},
-                )
-            except ConnectorError as exc:
-                if exc.retryable or len(with_props) == 1:
-                    for n in with_props:
-                        outcome[n] = WriteResult(chunk[n].ref, id=str(chunk[n].id), error=exc)
-                else:
-                    for n in with_props:
-                        outcome[n] = self._update_chunk(object_type, [chunk[n]])[0]
-                    return [outcome.get(n) or WriteResult(chunk[n].ref, id=str(chunk[n].id)) for n in range(len(chunk))]
-            else:
-                self._read_update_answer(object_type, response.json(), chunk, with_props, outcome)
+        isolated = bool(with_props) and self._update_properties(object_type, chunk, split, with_props, outcome)
+        if not isolated:  # (one by one, each input did its own references)
+            self._update_references(object_type, chunk, split, outcome)
+        return [outcome.get(n) or WriteResult(chunk[n].ref, id=str(chunk[n].id)) for n in range(len(chunk))]
+
+    def _update_properties(
+        self,
+        object_type: str,
+        chunk: list[WriteInput],
+        split: list[tuple[dict[str, Any], dict[str, Any]]],
+        with_props: list[int],
+        outcome: dict[int, WriteResult],
+    ) -> bool:
+        """One batch update of the inputs' properties; True when HubSpot refused the batch for one
+        input and the inputs went one by one instead."""
+        try:
+            # Updates are idempotent (same values again), so every failure may be retried.
+            response = self.http.request(
+                "POST",
+                f"/crm/v3/objects/{object_type}/batch/update",
+                ok_statuses=(207,),
+                json={"inputs": [{"id": str(chunk[n].id), "properties": split[n][0]} for n in with_props]},
+            )
+        except ConnectorError as exc:
+            if exc.retryable or len(with_props) == 1:
+                for n in with_props:
+                    outcome[n] = WriteResult(chunk[n].ref, id=str(chunk[n].id), error=exc)
+                return False
+            for n in with_props:
+                outcome[n] = self._update_chunk(object_type, [chunk[n]])[0]
+            return True
+        self._read_update_answer(object_type, response.json(), chunk, with_props, outcome)
+        return False
+
+    def _update_references(
+        self,
+        object_type: str,
+        chunk: list[WriteInput],
+        split: list[tuple[dict[str, Any], dict[str, Any]]],
+        outcome: dict[int, WriteResult],
+    ) -> None:
         for n, (_, refs) in enumerate(split):
             if refs and (n not in outcome or outcome[n].ok):
                 try:
                     self._set_references(object_type, str(chunk[n].id), refs)
                 except ConnectorError as exc:
                     outcome[n] = WriteResult(chunk[n].ref, id=str(chunk[n].id), error=exc)
-        return [outcome.get(n) or WriteResult(chunk[n].ref, id=str(chunk[n].id)) for n in range(len(chunk))]
 
     def _read_update_answer(
         self,

@@ -17,7 +17,11 @@ Sources (HubSpot developer documentation, read 2025):
   X-HubSpot-Signature-v3 = base64(HMAC-SHA256(client secret, method + uri + body + timestamp));
   reject requests whose X-HubSpot-Request-Timestamp is older than 5 minutes.
 - OAuth (developers.hubspot.com/docs/api/oauth-quickstart-guide): access tokens live 30 minutes.
+
+The shared-limiter policy built from them (`hubspot_policy`, `hubspot_limiter`) is at the end.
 """
+
+from connectors.ratelimit import Policy, SharedLimiter, scaled, shared_limiter
 
 TEN_SECOND_WINDOW_MS = 10_000
 PRIVATE_APP_PER_10S = 100  # Free / Starter; Professional / Enterprise allow 190
@@ -38,3 +42,26 @@ SEARCH_MAX_IN_VALUES = 100
 
 WEBHOOK_MAX_AGE_MS = 5 * 60 * 1000
 ACCESS_TOKEN_SECONDS = 1800
+
+
+def hubspot_policy(tier: str = "starter", oauth_app: bool = False) -> Policy:
+    """The client-side policy: the 10-second window for the app type and tier (a little under the
+    published number), the tier's daily budget, and search's own 5 per second."""
+    if oauth_app:
+        per_10s = OAUTH_APP_PER_10S
+    else:
+        per_10s = PRIVATE_APP_PER_10S_PRO if tier in ("professional", "enterprise") else PRIVATE_APP_PER_10S
+    daily = {"professional": DAILY_LIMIT_PRO, "enterprise": DAILY_LIMIT_ENTERPRISE}.get(tier, DAILY_LIMIT)
+    return Policy(
+        name=f"hubspot-{tier}",
+        windows=((scaled(per_10s), TEN_SECOND_WINDOW_MS),),
+        daily=daily,
+        search_windows=((SEARCH_PER_SECOND, 1000),),
+        is_search=lambda request: request.url.path.endswith("/search"),
+        is_free=lambda request: request.url.path.startswith("/oauth/v1/token"),
+    )
+
+
+def hubspot_limiter(account: str, tier: str = "starter", oauth_app: bool = False) -> SharedLimiter:
+    """One bucket per HubSpot account, shared by every worker calling it."""
+    return shared_limiter(f"hubspot:{account}", hubspot_policy(tier, oauth_app))

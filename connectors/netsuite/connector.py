@@ -33,7 +33,6 @@ import hashlib
 import json
 import logging
 import re
-import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, Sequence
@@ -65,6 +64,7 @@ from connectors.http import (
     network_transport,
     on_owner_thread,
     retry_after_seconds,
+    tls_context,
 )
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE, METADATA_PATH, RECORD_PATH, SUITEQL_PATH
 from connectors.netsuite import webhooks as script
@@ -286,7 +286,7 @@ class NetSuiteConnector(Connector):
         self.webhook_secret = webhook_secret
         self.overlap = overlap
         self._concurrency = concurrency
-        tls = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        tls = tls_context(verify)  # a CA file (the emulator's): the seam's shared context for it
         if isinstance(auth, TBAAuth):
             inner = transport or mounted_transport(self.base_url) or network_transport(tls)
             transport, auth = TBASigningTransport(inner, auth), None

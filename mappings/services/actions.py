@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from mappings.compat import default_transform
@@ -137,10 +138,22 @@ def fill_field_types(mapping: FieldMapping) -> FieldMapping:
     return mapping
 
 
+def refuse_duplicate(mapping: FieldMapping) -> None:
+    """One mapping per pair of fields (the editor and the REST API say it in the same words)."""
+    pair = FieldMapping.objects.filter(
+        object_mapping=mapping.object_mapping, hubspot_field=mapping.hubspot_field, other_field=mapping.other_field
+    )
+    if mapping.pk is not None:
+        pair = pair.exclude(pk=mapping.pk)
+    if pair.exists():
+        raise ValidationError("These two fields are already mapped to each other.")
+
+
 @transaction.atomic
 def save_field_mapping(mapping: FieldMapping, actor) -> FieldMapping:
     """Validate (type compatibility with a customer-readable message) and save a field mapping.
     Raises django ValidationError with the reason when the fields cannot be mapped."""
+    refuse_duplicate(mapping)
     fill_field_types(mapping)
     if mapping.transform == FieldMapping.Transform.NONE and not mapping.pk:
         mapping.transform = default_transform(mapping.hubspot_type, mapping.other_type)

@@ -2,7 +2,7 @@
 options, read from Connection.schema_cache (filled by tenants.connections.refresh_schema), and
 the preview of how each dropdown option will cross over.
 
-The preview follows the documented label algorithm (DESIGN.md, "Dropdowns") that the engine
+The preview follows the documented label algorithm (docs/design.md §4, "Dropdowns") that the engine
 applies at run time, so what the customer sees here is what the run will do.
 """
 

@@ -106,27 +106,22 @@ def field_add(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
     refused: list[str] = []
     if form.is_valid():
         data = form.cleaned_data
-        if FieldMapping.objects.filter(
-            object_mapping=mapping, hubspot_field=data["hubspot_field"], other_field=data["other_field"]
-        ).exists():
-            refused = ["These two fields are already mapped to each other."]
+        field_mapping = FieldMapping(
+            object_mapping=mapping,
+            hubspot_field=data["hubspot_field"],
+            other_field=data["other_field"],
+            direction=data["direction"],
+            transform=data["transform"] or FieldMapping.Transform.NONE,
+            value_map=data["value_map"],
+            only_if_target_empty=data["only_if_target_empty"],
+        )
+        try:
+            actions.save_field_mapping(field_mapping, request.user)  # refuses a pair mapped already
+        except ValidationError as exc:
+            refused = exc.messages
         else:
-            field_mapping = FieldMapping(
-                object_mapping=mapping,
-                hubspot_field=data["hubspot_field"],
-                other_field=data["other_field"],
-                direction=data["direction"],
-                transform=data["transform"] or FieldMapping.Transform.NONE,
-                value_map=data["value_map"],
-                only_if_target_empty=data["only_if_target_empty"],
-            )
-            try:
-                actions.save_field_mapping(field_mapping, request.user)
-            except ValidationError as exc:
-                refused = exc.messages
-            else:
-                messages.success(request, f"Mapped {field_mapping.hubspot_field} ↔ {field_mapping.other_field}.")
-                return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
+            messages.success(request, f"Mapped {field_mapping.hubspot_field} ↔ {field_mapping.other_field}.")
+            return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
     status = 422 if refused or form.errors else 200
     return render(
         request, "mappings/editor.html", _editor_context(request, mapping, add_form=form, refused=refused), status=status

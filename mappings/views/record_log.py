@@ -132,6 +132,19 @@ def _label(values: dict[str, Any]) -> str:
 
 def event_rows(integration, events: list[RecordEvent]) -> list[EventRow]:
     """Labels from the links and waits from the deferred queue, two queries for the whole page."""
+    labels, waits = _link_labels(integration, events), _waits(integration, events)
+    rows = []
+    for event in events:
+        details = event.details if isinstance(event.details, dict) else {}
+        label = labels.get((event.object_mapping_id, event.source_side, event.source_id), "") or str(details.get("label") or "")
+        if not label and isinstance(details.get("properties"), dict):
+            label = _label(details["properties"])
+        rows.append(EventRow(event, label, waits.get((event.object_mapping_id, event.source_side, event.source_id))))
+    return rows
+
+
+def _link_labels(integration, events: list[RecordEvent]) -> dict[tuple[int, str, str], str]:
+    """{(object mapping, side, record id): label} from the links of the events' records."""
     hub_ids = {e.source_id for e in events if e.source_side == Side.HUBSPOT} | {
         e.target_id for e in events if e.source_side == Side.OTHER
     }
@@ -149,23 +162,18 @@ def event_rows(integration, events: list[RecordEvent]) -> list[EventRow]:
         labels[(link.object_mapping_id, Side.HUBSPOT, link.hubspot_id)] = labels[
             (link.object_mapping_id, Side.OTHER, link.other_id)
         ] = label
+    return labels
+
+
+def _waits(integration, events: list[RecordEvent]) -> dict[tuple[int, str, str], DeferredRecord]:
+    """The deferred-queue rows of the page's deferred records."""
     deferred_ids = [e.source_id for e in events if e.outcome == RecordEvent.Outcome.DEFERRED]
-    waits = (
-        {
-            (d.object_mapping_id, d.source_side, d.record_id): d
-            for d in DeferredRecord.objects.filter(integration=integration, record_id__in=deferred_ids)
-        }
-        if deferred_ids
-        else {}
-    )
-    rows = []
-    for event in events:
-        details = event.details if isinstance(event.details, dict) else {}
-        label = labels.get((event.object_mapping_id, event.source_side, event.source_id), "") or str(details.get("label") or "")
-        if not label and isinstance(details.get("properties"), dict):
-            label = _label(details["properties"])
-        rows.append(EventRow(event, label, waits.get((event.object_mapping_id, event.source_side, event.source_id))))
-    return rows
+    if not deferred_ids:
+        return {}
+    return {
+        (d.object_mapping_id, d.source_side, d.record_id): d
+        for d in DeferredRecord.objects.filter(integration=integration, record_id__in=deferred_ids)
+    }
 
 
 @tenant_required

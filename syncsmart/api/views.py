@@ -303,8 +303,8 @@ class FieldMappingViewSet(
 
     @staticmethod
     def _check_like_the_editor(mapping: ObjectMapping, data: dict[str, Any]) -> None:
-        """The mapping editor's own checks, with its messages: both fields exist in the live
-        schema (when discovered), and the pair is not mapped already."""
+        """The mapping editor's own form check, with its messages: both fields exist in the live
+        schema (when discovered). A pair mapped already is refused by save_field_mapping."""
         integration = mapping.integration
         form = AddFieldMappingForm(
             {
@@ -319,10 +319,6 @@ class FieldMappingViewSet(
         )
         if not form.is_valid():
             raise exceptions.ValidationError({name: list(errors) for name, errors in form.errors.items()})
-        if FieldMapping.objects.filter(
-            object_mapping=mapping, hubspot_field=data["hubspot_field"], other_field=data["other_field"]
-        ).exists():
-            raise exceptions.ValidationError("These two fields are already mapped to each other.")
 
     def perform_update(self, serializer) -> None:
         for name, value in serializer.validated_data.items():

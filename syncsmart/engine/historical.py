@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from mappings.models import Integration, ObjectMapping
 from syncsmart.core.choices import Direction, other_side
-from syncsmart.engine.counts import SINCE_SUPPORTED, count_records, since_cursor
+from syncsmart.engine.counts import count_records, since_cursor
 from syncsmart.engine.run_requests import request_run
 from syncsmart.models import SyncCursor, SyncRun
 from tenants.actions import audit
@@ -38,7 +38,7 @@ def estimate_total(integration: Integration, reads: list[SourceRead], since: dat
     total = 0
     for read in reads:
         connection = read.connection(integration)
-        start = since if since and connection.system in SINCE_SUPPORTED else None
+        start = since if since and since_cursor(connection.system, since) is not None else None
         n = count_records(connection, read.mapping.object_for(read.side), start)
         if n is None:
             return None

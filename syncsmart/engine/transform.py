@@ -1,6 +1,6 @@
 """Dropdowns by label and owners by e-mail, the two transforms customers rely on by name.
 
-Dropdowns follow the documented algorithm (DESIGN.md §4, seed 003) literally:
+Dropdowns follow the documented algorithm (docs/design.md §4, "Dropdowns") literally:
 
 - HubSpot → other: find the HubSpot option by value; match the other system's option whose
   label equals the HubSpot value, else whose label equals the HubSpot label; else do not send

@@ -31,12 +31,6 @@ def token_client(plaintext: str) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The team fixture hashes four passwords per test; the API never checks them.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
     # Counters outlive a test's database rollback. Token counters are keyed by the token's
     # hash (new every test); only the in-process cache is cleared, never a shared Redis.

@@ -3,18 +3,16 @@
 import factory
 from django.utils import timezone
 
-from mappings.models import FieldMapping, Integration, ObjectMapping
 from syncsmart.models import RecordEvent, SyncRun
-from tests.factories import ConnectionFactory, TenantFactory
+from tests import factories as base
+from tests.factories import ConnectionFactory
 
 SECRET = "pat-na1-SECRET-do-not-show-0123456789"
 
 
-class IntegrationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Integration
+class IntegrationFactory(base.IntegrationFactory):
+    """With a secret in each connection's credentials (the API must never show it)."""
 
-    tenant = factory.SubFactory(TenantFactory)
     hubspot_connection = factory.SubFactory(
         ConnectionFactory,
         tenant=factory.SelfAttribute("..tenant"),
@@ -27,29 +25,17 @@ class IntegrationFactory(factory.django.DjangoModelFactory):
         system="connectwise",
         credentials=factory.LazyFunction(lambda: {"private_key": SECRET}),
     )
-    enabled = True
 
 
-class ObjectMappingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = ObjectMapping
-
+class ObjectMappingFactory(base.ObjectMappingFactory):
     integration = factory.SubFactory(IntegrationFactory)
-    hubspot_object = "contacts"
     other_object = factory.Sequence(lambda n: f"contacts{n}")
-    hubspot_match_field = "email"
-    other_match_field = "email"
 
 
-class FieldMappingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = FieldMapping
-
+class FieldMappingFactory(base.FieldMappingFactory):
     object_mapping = factory.SubFactory(ObjectMappingFactory)
     hubspot_field = factory.Sequence(lambda n: f"field{n}")
     other_field = factory.Sequence(lambda n: f"field{n}")
-    hubspot_type = "string"
-    other_type = "string"
 
 
 class SyncRunFactory(factory.django.DjangoModelFactory):

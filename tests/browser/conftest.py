@@ -80,6 +80,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
 from connectors import http  # noqa: E402
+from tests.factories import NoLimit  # noqa: E402
 
 _hosts = itertools.count(1)
 HUB_COMPANIES = [
@@ -95,13 +96,6 @@ HUB_CONTACTS = [
     ("Joanna", "Smith", "customer"),
     ("Tom", "Smykowski", "evangelist"),
 ]
-
-
-class NoLimit:
-    """The emulators run with their limits off; the shared limiter is the connectors' own test."""
-
-    def acquire(self, request) -> None:
-        return None
 
 
 @dataclass
@@ -190,7 +184,6 @@ def world(transactional_db, worker, settings):
     from mappings.services import actions
     from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, TenantFactory, UserFactory
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     hubspot, connectwise = HubSpotEmulator(limits=False), ConnectWiseEmulator(limits=False)
     n = next(_hosts)
     hub_url, cw_url = f"https://hubspot-browser-{n}.test", f"https://connectwise-browser-{n}.test"

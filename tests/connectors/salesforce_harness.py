@@ -8,16 +8,9 @@ from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, SalesforceEmulator
 from tests.connectors.contract import Harness
 from tests.connectors.hubspot_harness import fast_retry
+from tests.factories import NoLimit
 
 IN_PROCESS_BASE = "https://org.salesforce.emulator.invalid"
-
-
-class NoLimit:
-    """No client-side spacing: these tests share one org URL, and the shared store's daily count
-    would carry over from test to test (the daily budget from Sforce-Limit-Info still applies)."""
-
-    def acquire(self, request) -> None:
-        return None
 
 
 def salesforce_connector(emulator: SalesforceEmulator, base_url: str, transport: Any, **kwargs: Any) -> SalesforceConnector:

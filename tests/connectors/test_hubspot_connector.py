@@ -187,22 +187,6 @@ def test_contact_company_name_text_is_exposed_as_company_name_beside_the_company
     assert [r.id for r in connector.find_by("contacts", "company_name", ["typed co"])["typed co"]] == [result.id]
 
 
-def test_upsert_by_email_creates_then_updates_without_duplicates(connector, hubspot):
-    first = connector.upsert("contacts", "email", [WriteInput({"firstname": "Up"}, id="UP@example.com", ref="u")])
-    assert first[0].ok and hubspot.count("contacts") == 1
-    second = connector.upsert(
-        "contacts",
-        "email",
-        [
-            WriteInput({"firstname": "Again"}, id="up@example.com", ref="u"),
-            WriteInput({"lifecyclestage": "royalty"}, id="bad@example.com", ref="b"),
-        ],
-    )
-    assert second[0].ok and second[0].id == first[0].id and hubspot.get_record("contacts", first[0].id)["firstname"] == "Again"
-    assert not second[1].ok and second[1].error.kind == ErrorKind.VALIDATION
-    assert hubspot.count("contacts") == 1
-
-
 def test_search_pages_with_filters_sorts_and_after(connector, hubspot):
     for n in range(5):
         hubspot.create_record("companies", {"name": f"Searchable {n}", "numberofemployees": str(n * 10)})

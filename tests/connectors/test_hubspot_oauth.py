@@ -19,7 +19,7 @@ from connectors.hubspot.forms import HubSpotCredentialsForm
 from connectors.models import Connection
 from tests.connectors.conftest import IN_PROCESS_BASE
 from tests.connectors.hubspot_harness import fast_retry
-from tests.factories import ConnectionFactory
+from tests.factories import ConnectionFactory, NoLimit
 
 
 def oauth_connector(hubspot, tokens: oauth.OAuthTokens, **kwargs) -> HubSpotConnector:
@@ -40,11 +40,6 @@ def mounted(hubspot):
     mount(IN_PROCESS_BASE, hubspot.transport())
     yield IN_PROCESS_BASE
     unmount(IN_PROCESS_BASE)
-
-
-class NoLimits:
-    def acquire(self, request) -> None:
-        pass
 
 
 def test_authorize_url_points_at_the_app_host_with_scopes_and_state():
@@ -101,12 +96,12 @@ def test_invalid_grant_marks_the_connection_reconnect_needed_instead_of_crashing
         token_expires_at=timezone.now() - dt.timedelta(minutes=1),
     )
     hubspot.revoke_refresh_token(issued["refresh_token"])  # the customer uninstalled the app
-    result = actions.test_connection(connection, limiter=NoLimits())
+    result = actions.test_connection(connection, limiter=NoLimit())
     assert not result.ok and "Reconnect HubSpot" in result.message
     connection.refresh_from_db()
     assert connection.status == Connection.Status.RECONNECT_NEEDED and "Reconnect" in connection.last_error
     with pytest.raises(ConnectorError) as caught:
-        connection.connector(limiter=NoLimits()).read_by_ids("contacts", ["1"])
+        connection.connector(limiter=NoLimit()).read_by_ids("contacts", ["1"])
     assert caught.value.kind == ErrorKind.AUTH and not caught.value.retryable
     assert hubspot.calls("oauth/token") == 2  # one refresh attempt per call, no retry loop
 
@@ -120,7 +115,7 @@ def test_refreshed_tokens_are_saved_encrypted_on_the_connection(hubspot, mounted
         oauth_tokens=issued,
         token_expires_at=timezone.now() + dt.timedelta(seconds=30),
     )
-    assert actions.test_connection(connection, limiter=NoLimits()).ok
+    assert actions.test_connection(connection, limiter=NoLimit()).ok
     stored = Connection.objects.get(pk=connection.pk)
     assert stored.oauth_tokens["access_token"] != issued["access_token"]
     assert stored.token_expires_at > timezone.now() + dt.timedelta(minutes=25)
@@ -135,7 +130,7 @@ def test_refreshed_tokens_are_saved_encrypted_on_the_connection(hubspot, mounted
 @pytest.mark.django_db
 def test_test_connection_records_success_with_the_portal(hubspot, mounted):
     connection = ConnectionFactory(config={"base_url": mounted}, credentials={"token": DEFAULT_TOKEN})
-    result = actions.test_connection(connection, limiter=NoLimits())
+    result = actions.test_connection(connection, limiter=NoLimit())
     assert result.ok and result.account == str(hubspot.portal_id)
     connection.refresh_from_db()
     assert connection.status == Connection.Status.OK and connection.last_ok_at
@@ -144,7 +139,7 @@ def test_test_connection_records_success_with_the_portal(hubspot, mounted):
 @pytest.mark.django_db
 def test_bad_private_app_token_fails_with_a_human_message(mounted):
     connection = ConnectionFactory(config={"base_url": mounted}, credentials={"token": "pat-na1-wrong"})
-    result = actions.test_connection(connection, limiter=NoLimits())
+    result = actions.test_connection(connection, limiter=NoLimit())
     assert not result.ok and "private-app access token" in result.message
     connection.refresh_from_db()
     assert connection.status == Connection.Status.ERROR and connection.last_error == result.message
@@ -153,14 +148,14 @@ def test_bad_private_app_token_fails_with_a_human_message(mounted):
 @pytest.mark.django_db
 def test_token_of_another_portal_is_refused(mounted):
     connection = ConnectionFactory(config={"base_url": mounted, "portal_id": "999"}, credentials={"token": DEFAULT_TOKEN})
-    result = actions.test_connection(connection, limiter=NoLimits())
+    result = actions.test_connection(connection, limiter=NoLimit())
     assert not result.ok and "not 999" in result.message
 
 
 @pytest.mark.django_db
 def test_refresh_schema_caches_the_fields_of_every_object_type(hubspot, mounted):
     connection = ConnectionFactory(config={"base_url": mounted}, credentials={"token": DEFAULT_TOKEN})
-    counts = actions.refresh_schema(connection, limiter=NoLimits())
+    counts = actions.refresh_schema(connection, limiter=NoLimit())
     assert set(counts) == {"contacts", "companies", "deals", "owners"}
     connection.refresh_from_db()
     stage = next(f for f in connection.schema_cache["contacts"] if f["name"] == "lifecyclestage")
@@ -177,7 +172,7 @@ def test_refresh_schema_tolerates_an_unreachable_vendor_and_keeps_the_old_cache(
         credentials={"token": DEFAULT_TOKEN},
         schema_cache={"contacts": [{"name": "email", "type": "email"}]},
     )
-    counts = actions.refresh_schema(connection, limiter=NoLimits(), retry=fast_retry(total=1))
+    counts = actions.refresh_schema(connection, limiter=NoLimit(), retry=fast_retry(total=1))
     assert "contacts" not in (counts or {})
     connection.refresh_from_db()
     assert connection.status == Connection.Status.ERROR and "Could not reach HubSpot" in connection.last_error
@@ -187,7 +182,7 @@ def test_refresh_schema_tolerates_an_unreachable_vendor_and_keeps_the_old_cache(
 @pytest.mark.django_db
 def test_actions_write_an_audit_row_when_given_an_actor(mounted, team):
     connection = ConnectionFactory(tenant=team.tenant, config={"base_url": mounted}, credentials={"token": DEFAULT_TOKEN})
-    actions.test_connection(connection, actor=team.users["owner"], limiter=NoLimits())
+    actions.test_connection(connection, actor=team.users["owner"], limiter=NoLimit())
     row = team.tenant.audit_entries.get(action="connection.tested")
     assert row.actor == team.users["owner"] and row.target_id == str(connection.pk) and "OK" in row.summary
 

@@ -23,13 +23,9 @@ from connectors.netsuite.emulator import (
 )
 from connectors.netsuite.oauth import exchange_code
 from tests.connectors.netsuite_harness import FAST_RETRY, WEBHOOK_SECRET, netsuite_connector
+from tests.factories import NoLimit
 
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.test"
-
-
-class NoLimit:
-    def acquire(self, request) -> None:
-        return None
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import pytest
 
 from connectors.base import ConnectorError, ErrorKind
 from connectors.hubspot import limits
-from connectors.ratelimit import Policy, RedisStore, SharedLimiter, SQLiteStore, default_store, hubspot_policy
+from connectors.hubspot.limits import hubspot_policy
+from connectors.ratelimit import Policy, RedisStore, SharedLimiter, SQLiteStore, default_store
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTE = 60_000

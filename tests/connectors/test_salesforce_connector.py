@@ -13,7 +13,8 @@ from connectors.salesforce.connector import DailyBudget, SalesforceConnector
 from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_USERNAME, SalesforceEmulator
 from connectors.salesforce.forms import SalesforceCredentialsForm
 from tests.connectors.hubspot_harness import fast_retry
-from tests.connectors.salesforce_harness import IN_PROCESS_BASE, NoLimit, salesforce_connector
+from tests.connectors.salesforce_harness import IN_PROCESS_BASE, salesforce_connector
+from tests.factories import NoLimit
 
 
 @pytest.fixture

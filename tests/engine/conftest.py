@@ -16,19 +16,12 @@ from mappings.services import actions
 from mappings.models import Integration
 from syncsmart.engine.slices import run_slice
 from syncsmart.models import SyncRun
-from tests.factories import ConnectionFactory, TenantFactory
+from tests.factories import ConnectionFactory, NoLimit, TenantFactory
 from tests.connectors.hubspot_harness import fast_retry
 from tests.engine.netsuite_support import make_netsuite
 from tests.engine.salesforce_support import make_salesforce
 
 _hosts = itertools.count(1)
-
-
-class NoLimit:
-    """Tests run with the emulators' limits off; the shared limiter is tested by the connectors."""
-
-    def acquire(self, request) -> None:
-        return None
 
 
 @dataclass

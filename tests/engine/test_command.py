@@ -6,14 +6,14 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.engine.conftest import NoLimit
+from tests.factories import NoLimit
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def unlimited(monkeypatch):
-    monkeypatch.setattr("connectors.ratelimit.hubspot_limiter", lambda *a, **k: NoLimit())
+    monkeypatch.setattr("connectors.hubspot.limits.hubspot_limiter", lambda *a, **k: NoLimit())
 
 
 def run_command(*args):

@@ -8,7 +8,7 @@ from mappings.services import actions
 from mappings.models import FieldMapping, ObjectMapping
 from syncsmart.models import SyncCursor, SyncRun
 from tenants.models import AuditLog
-from tests.engine.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory
+from tests.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory
 from tests.factories import ConnectionFactory, TenantFactory, UserFactory
 from syncsmart.engine import historical
 from syncsmart.engine import run_requests

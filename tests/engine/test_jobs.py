@@ -30,7 +30,7 @@ def big_backfill(pair, n=450):
 def test_scheduled_run_executes_through_the_task_queue(cw_pair, settings, django_capture_on_commit_callbacks, monkeypatch):
     settings.SYNC_RUN_INLINE = True
     cw_pair.other.add_company("Globex Corp", website="globex.example.com")
-    monkeypatch.setattr("connectors.ratelimit.hubspot_limiter", lambda *a, **k: None)  # the shared limiter has its own tests
+    monkeypatch.setattr("connectors.hubspot.limits.hubspot_limiter", lambda *a, **k: None)  # the shared limiter has its own tests
     with django_capture_on_commit_callbacks(execute=True):
         tasks.scheduled_run(cw_pair.integration.pk)
     run = SyncRun.objects.get(trigger="schedule")

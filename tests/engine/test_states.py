@@ -6,7 +6,7 @@ import pytest
 from syncsmart.engine import run_requests, states
 from syncsmart.engine.config import EngineSettings, engine_settings
 from syncsmart.models import SyncRun
-from tests.engine.factories import IntegrationFactory
+from tests.factories import IntegrationFactory
 
 pytestmark = pytest.mark.django_db
 S = SyncRun.Status

@@ -49,9 +49,3 @@ def connectwise():
     mount(f"http://{CW_SITE}", emulator.transport())
     yield emulator
     unmount(f"http://{CW_SITE}")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The `team` fixture hashes four passwords; PBKDF2's deliberate slowness is not under test here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,12 +4,6 @@ from tests.ui.factories import FieldMappingFactory, IntegrationFactory, ObjectMa
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The team fixture hashes four passwords per test; the real hasher would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def no_vendor_counts(monkeypatch):
     """The factories' connections point at no vendor: historical syncs here start without a
     total instead of calling out (test_counts.py counts on real emulators)."""

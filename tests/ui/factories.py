@@ -3,9 +3,9 @@ carry a discovered schema, its mappings, runs, events and links."""
 
 import factory
 
-from mappings.models import FieldMapping, Integration, ObjectMapping
 from syncsmart.models import DeferredRecord, RecordEvent, RecordLink, SyncRun
-from tests.factories import ConnectionFactory, TenantFactory
+from tests import factories as base
+from tests.factories import ConnectionFactory
 
 
 def field(name, kind, label=None, options=(), **extra):
@@ -51,11 +51,9 @@ CONNECTWISE_SCHEMA = {
 }
 
 
-class IntegrationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Integration
+class IntegrationFactory(base.IntegrationFactory):
+    """With discovered schemas on both connections (the editor and filter builder read them)."""
 
-    tenant = factory.SubFactory(TenantFactory)
     name = "HubSpot ↔ ConnectWise"
     hubspot_connection = factory.SubFactory(
         ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="hubspot", schema_cache=HUBSPOT_SCHEMA
@@ -63,31 +61,16 @@ class IntegrationFactory(factory.django.DjangoModelFactory):
     other_connection = factory.SubFactory(
         ConnectionFactory, tenant=factory.SelfAttribute("..tenant"), system="connectwise", schema_cache=CONNECTWISE_SCHEMA
     )
-    enabled = True
 
 
-class ObjectMappingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = ObjectMapping
-
+class ObjectMappingFactory(base.ObjectMappingFactory):
     integration = factory.SubFactory(IntegrationFactory)
     name = "Contacts"
-    hubspot_object = "contacts"
-    other_object = "contacts"
-    hubspot_match_field = "email"
-    other_match_field = "email"
     order = 20
 
 
-class FieldMappingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = FieldMapping
-
+class FieldMappingFactory(base.FieldMappingFactory):
     object_mapping = factory.SubFactory(ObjectMappingFactory)
-    hubspot_field = "firstname"
-    other_field = "firstName"
-    hubspot_type = "string"
-    other_type = "string"
     is_default = True
 
 

@@ -52,15 +52,10 @@ class Counterparts:
         for item in items:
             if item.link is not None:
                 item.target_id = item.link.id_on(self.s.target)
-        unlinked = [i for i in items if i.link is None and i.open]
         source_match, target_match = self.s.match_fields()
-        if not unlinked or not source_match or not target_match:
+        if not source_match or not target_match:
             return
-        by_value: dict[str, list[Item]] = {}
-        for item in unlinked:
-            value = str(item.record.properties.get(source_match) or "").strip().lower()
-            if value:
-                by_value.setdefault(value, []).append(item)
+        by_value = self._by_match_value([i for i in items if i.link is None and i.open], source_match)
         if not by_value:
             return
         found = self.find_targets(target_match, sorted(by_value))
@@ -74,6 +69,16 @@ class Counterparts:
                 taken.add(str(match.id))
             for twin in group[1:]:
                 twin.defer(f"Another record with {source_match} {value} is synced first.")
+
+    @staticmethod
+    def _by_match_value(items: list[Item], field_name: str) -> dict[str, list[Item]]:
+        """Records by their (trimmed, lower-cased) match value; records without one are left out."""
+        by_value: dict[str, list[Item]] = {}
+        for item in items:
+            value = str(item.record.properties.get(field_name) or "").strip().lower()
+            if value:
+                by_value.setdefault(value, []).append(item)
+        return by_value
 
     def find_targets(self, field_name: str, values: list[str]) -> dict[str, list[Record]]:
         """The batched match look-up, one call per chunk of values, the chunks in flight together."""
