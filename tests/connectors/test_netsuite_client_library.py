@@ -6,6 +6,7 @@ emulator's CA, as a customer's script would be configured)."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from netsuite import Config, NetSuite, TokenAuth
@@ -19,6 +20,13 @@ from connectors.netsuite.emulator import (
     DEMO_TOKEN_SECRET,
     NetSuiteEmulator,
 )
+
+
+def run_coroutine(coroutine):
+    """asyncio.run on a thread of its own: a Playwright test that ran earlier in the same xdist
+    worker leaves an event loop marked running on the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture
@@ -52,7 +60,7 @@ def test_the_client_reads_records_and_runs_suiteql_with_tba(served):
         )
         return listed, customer, rows
 
-    listed, customer, rows = asyncio.run(scenario())
+    listed, customer, rows = run_coroutine(scenario())
     assert listed["totalResults"] == 1 and listed["hasMore"] is False
     assert customer["companyName"] == "Library Co"
     assert rows["items"][0]["companyname"] == "Library Co" and rows["count"] == 1
@@ -75,7 +83,7 @@ def test_the_client_creates_and_updates_records(served):
         await api.patch("", url=f"{base}/services/rest/record/v1/customer/{made['id']}", json={"phone": "+1 555 0100"})
         return made
 
-    made = asyncio.run(scenario())
+    made = run_coroutine(scenario())
     assert emulator.get("customer", made["id"])["phone"] == "+1 555 0100"
     assert any(r.get("externalId") == "LIB-1" for r in emulator.all("customer"))
 
@@ -84,6 +92,6 @@ def test_the_client_sees_netsuite_errors_for_a_wrong_token_secret(served):
     _, base = served
     api = client(token_secret="0" * 64).rest_api
     with pytest.raises(NetsuiteAPIRequestError) as caught:
-        asyncio.run(api.get("", url=f"{base}/services/rest/record/v1/customer"))
+        run_coroutine(api.get("", url=f"{base}/services/rest/record/v1/customer"))
     assert caught.value.status_code == 401
     assert "INVALID_LOGIN" in caught.value.response_text
