@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mappings.views import deletions, editor, filters, history, overview, record_log, sandbox
+from mappings.views import deletions, editor, filters, health, history, overview, record_log, sandbox
 
 base = "integrations/<int:pk>/"
 mapping = base + "mappings/<int:mapping_pk>/"
@@ -20,7 +20,8 @@ urlpatterns = [
     path(mapping + "filters/", filters.filter_builder, name="filter_builder"),
     path(mapping + "deletions/", deletions.held_deletions, name="held_deletions"),
     path(mapping + "filters/count/", filters.filter_count, name="filter_count"),
-    path(base + "runs/", record_log.runs, name="runs"),
+    path(base + "runs/", health.sync_health, name="runs"),
+    path(base + "health/retry/<str:cause>/", health.retry_cause, name="retry_cause"),
     path(base + "records/", record_log.record_log, name="record_log"),
     path(base + "records/<int:event_pk>/retry/", record_log.retry_event, name="retry_event"),
     path(base + "historical/", history.historical, name="historical"),

@@ -18,8 +18,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from syncsmart.core.choices import Side
+from mappings.services import health
 from mappings.views.common import integration_or_404, validation_text
-from syncsmart.models import DeferredRecord, RecordEvent, RecordLink, SyncRun
+from syncsmart.models import DeferredRecord, RecordEvent, RecordLink
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
 from syncsmart.engine import run_requests
 from connectors.base import ConnectorError
@@ -28,15 +29,6 @@ EVENTS_PER_PAGE = 50
 RUNS_SHOWN = 50
 LABEL_FIELDS = ("email", "emailaddress1", "name", "dealname", "companyname", "fullname", "identifier")
 COUNT_ORDER = ("created", "updated", "linked", "unchanged", "filtered", "echo", "deferred", "conflict", "failed")
-
-
-@tenant_required
-def runs(request: HttpRequest, pk: int) -> HttpResponse:
-    integration = integration_or_404(request, pk)
-    shown = list(SyncRun.objects.filter(integration=integration).select_related("object_mapping", "requested_by")[:RUNS_SHOWN])
-    return render(
-        request, "mappings/runs.html", {"integration": integration, "runs": shown, "tab": "runs", "count_order": COUNT_ORDER}
-    )
 
 
 def _matching_ids(integration, query: str) -> set[str]:
@@ -105,6 +97,7 @@ class EventRow:
     event: RecordEvent
     label: str = ""
     waiting: DeferredRecord | None = None
+    retryable: bool = False  # failed and not fixed since, or waiting: the row offers Retry
 
     @property
     def conflicts(self) -> list[dict[str, Any]]:
@@ -192,6 +185,9 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
         events = RecordEvent.objects.none()
         page = Paginator(events, EVENTS_PER_PAGE).get_page(1)
     rows = event_rows(integration, list(page.object_list))
+    still_open = health.still_open_ids([row.event for row in rows])
+    for row in rows:
+        row.retryable = row.event.outcome == RecordEvent.Outcome.DEFERRED or row.event.pk in still_open
     context = {
         "integration": integration,
         "page": page,

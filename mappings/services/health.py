@@ -1,0 +1,192 @@
+"""Sync health: the records that still fail, grouped by cause, each cause with a plain-language
+explanation and what fixes it; connection health kept apart from record errors.
+
+A failure is *open* while it is the newest outcome of its record: a later success (or a
+deliberate skip) closes it, so a fixed record drops out of the groups and loses its Retry button
+without anyone clearing it. Attempts are not records: five failed tries of one record count once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from mappings.models import Integration
+from syncsmart.models import RecordEvent
+
+OPEN_WINDOW = dt.timedelta(days=14)  # failures older than this are history, not today's work
+MAX_OPEN = 5000  # newest failures read per integration for the groups
+
+
+@dataclass(frozen=True)
+class Cause:
+    key: str
+    title: str
+    explanation: str
+    fix: str
+
+
+CAUSES: dict[str, Cause] = {
+    c.key: c
+    for c in (
+        Cause(
+            "missing_parent",
+            "Missing parent record",
+            "The record belongs to a parent (a contact's company, a deal's company) that does not exist on the "
+            "other side yet, and the other system will not take the record without it.",
+            "Make sure the parent syncs: check that its object is switched on and passes the filters, then retry.",
+        ),
+        Cause(
+            "duplicate",
+            "Already exists in the other system",
+            "The other system already holds a record with the same unique value (usually the e-mail address), "
+            "so it refused to create a second one.",
+            "Open the existing record from the record page and link or merge it, or change the matching rule so "
+            "SyncSmart finds it; then retry.",
+        ),
+        Cause(
+            "invalid_value",
+            "A value the other system does not accept",
+            "A field holds a value the other system refuses: a required field is empty, a dropdown option does not "
+            "exist there, or the text is too long or in the wrong format.",
+            "Correct the value in the source record (the fields involved are listed), or map the dropdown value "
+            "in the mapping editor; then retry.",
+        ),
+        Cause(
+            "permission",
+            "Not allowed",
+            "The account SyncSmart connects with may not read or write this record or field.",
+            "Give the connected user or app the missing permission (or reconnect with an administrator), then retry.",
+        ),
+        Cause(
+            "rate_limit",
+            "Too many requests",
+            "The other system asked SyncSmart to slow down. These records are retried automatically.",
+            "Nothing to do unless it persists; then lower the sync frequency or ask the vendor for a higher limit.",
+        ),
+        Cause(
+            "connection",
+            "Could not reach the system",
+            "The system did not answer in time or answered with a server error. These records are retried automatically.",
+            "Check the connection's status above; if the system is down, wait — retry when it is back.",
+        ),
+        Cause(
+            "other",
+            "Other errors",
+            "The other system refused these records for a reason SyncSmart does not recognise.",
+            "Read the message on each record; fix the record or the mapping, then retry.",
+        ),
+    )
+}
+
+PARENT_WORDS = re.compile(r"parent|association|no linked record|is not synced yet", re.I)
+DUPLICATE_WORDS = re.compile(r"already exists|duplicate|existing id", re.I)
+PERMISSION_WORDS = re.compile(r"permission|forbidden|not authori[sz]ed|scope|access denied|security role", re.I)
+RATE_WORDS = re.compile(r"rate limit|too many requests|throttl", re.I)
+INVALID_WORDS = re.compile(r"required|invalid|not a valid|too long|no option|unmatched|must be", re.I)
+CONNECTION_WORDS = re.compile(r"timed? ?out|connection|unreachable|service unavailable|bad gateway|server error", re.I)
+
+
+def cause_of(event: RecordEvent) -> str:
+    """The cause key of one failed event: the connector's error kind first, the message's words second."""
+    details = event.details if isinstance(event.details, dict) else {}
+    error = details.get("error") if isinstance(details.get("error"), dict) else {}
+    kind, status = str(error.get("kind") or ""), error.get("status")
+    message = event.message or str(error.get("message") or "")
+    if details.get("waiting_for") or PARENT_WORDS.search(message):
+        return "missing_parent"
+    if kind == "conflict" or error.get("existing_id") or status == 409 or DUPLICATE_WORDS.search(message):
+        return "duplicate"
+    if kind == "auth" or status in (401, 403) or PERMISSION_WORDS.search(message):
+        return "permission"
+    if kind == "rate_limited" or status == 429 or RATE_WORDS.search(message):
+        return "rate_limit"
+    if kind in ("network", "timeout", "server") or (isinstance(status, int) and status >= 500):
+        return "connection"
+    if kind == "validation" or status in (400, 422) or details.get("unmatched") or INVALID_WORDS.search(message):
+        return "invalid_value"
+    if CONNECTION_WORDS.search(message):
+        return "connection"
+    return "other"
+
+
+def open_failures(integration: Integration, since: dt.datetime | None = None):
+    """Failed events that are still their record's newest outcome (one per record)."""
+    since = since or timezone.now() - OPEN_WINDOW
+    later = RecordEvent.objects.filter(
+        integration=OuterRef("integration"),
+        object_mapping=OuterRef("object_mapping"),
+        source_side=OuterRef("source_side"),
+        source_id=OuterRef("source_id"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    return (
+        RecordEvent.objects.filter(integration=integration, outcome=RecordEvent.Outcome.FAILED, created_at__gte=since)
+        .exclude(source_id="")
+        .filter(~Exists(later))
+        .select_related("object_mapping")
+        .order_by("-created_at", "-id")
+    )
+
+
+def record_key(event: RecordEvent) -> tuple[Any, str, str]:
+    return (event.object_mapping_id, event.source_side, event.source_id)
+
+
+def still_open_ids(events: Iterable[RecordEvent]) -> set[int]:
+    """Of these failed events, the ids still open (no later event for their record)."""
+    failed = [e for e in events if e.outcome == RecordEvent.Outcome.FAILED]
+    if not failed:
+        return set()
+    newest: dict[tuple, RecordEvent] = {}
+    ids = {e.source_id for e in failed}
+    integration_ids = {e.integration_id for e in failed}
+    rows = RecordEvent.objects.filter(integration_id__in=integration_ids, source_id__in=ids).only(
+        "id", "object_mapping_id", "source_side", "source_id", "created_at"
+    )
+    for row in rows.order_by("created_at", "id"):
+        newest[record_key(row)] = row
+    return {e.pk for e in failed if newest.get(record_key(e)) is not None and newest[record_key(e)].pk == e.pk}
+
+
+@dataclass
+class CauseGroup:
+    cause: Cause
+    events: list[RecordEvent] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.events)
+
+    @property
+    def sample(self) -> list[RecordEvent]:
+        return self.events[:5]
+
+
+def failure_groups(integration: Integration) -> list[CauseGroup]:
+    """Open failures grouped by cause, largest group first, one event per record."""
+    groups: dict[str, CauseGroup] = {}
+    seen: set[tuple] = set()
+    for event in open_failures(integration)[:MAX_OPEN]:
+        key = record_key(event)
+        if key in seen:
+            continue
+        seen.add(key)
+        cause = cause_of(event)
+        groups.setdefault(cause, CauseGroup(CAUSES[cause])).events.append(event)
+    return sorted(groups.values(), key=lambda g: (-g.count, list(CAUSES).index(g.cause.key)))
+
+
+def open_failure_count(integration: Integration, since: dt.datetime | None = None) -> int:
+    return len({record_key(e) for e in open_failures(integration, since).only("object_mapping_id", "source_side", "source_id")})
+
+
+def retry_targets(group: CauseGroup) -> list[dict[str, Any]]:
+    """The records of one cause group as a retry run's record list."""
+    return [
+        {"mapping": e.object_mapping_id, "side": e.source_side, "id": e.source_id} for e in group.events if e.object_mapping_id
+    ]
