@@ -116,6 +116,24 @@ def cause_of(event: RecordEvent) -> str:
 
 def open_failures(integration: Integration, since: dt.datetime | None = None):
     """Failed events that are still their record's newest outcome (one per record)."""
+    return _open_failures(RecordEvent.objects.filter(integration=integration), since).select_related("object_mapping")
+
+
+def open_failure_counts(integration_ids: Iterable[int], since: dt.datetime | None = None) -> dict[int, int]:
+    """Records (not attempts) whose newest outcome is a failure, per integration, in one query."""
+    rows = (
+        _open_failures(RecordEvent.objects.filter(integration_id__in=list(integration_ids)), since)
+        .order_by()
+        .values_list("integration_id", "object_mapping_id", "source_side", "source_id")
+        .distinct()
+    )
+    counts: dict[int, int] = {}
+    for integration_id, *_record in rows:
+        counts[integration_id] = counts.get(integration_id, 0) + 1
+    return counts
+
+
+def _open_failures(events, since: dt.datetime | None):
     since = since or timezone.now() - OPEN_WINDOW
     later = RecordEvent.objects.filter(
         integration=OuterRef("integration"),
@@ -125,10 +143,9 @@ def open_failures(integration: Integration, since: dt.datetime | None = None):
         created_at__gt=OuterRef("created_at"),
     )
     return (
-        RecordEvent.objects.filter(integration=integration, outcome=RecordEvent.Outcome.FAILED, created_at__gte=since)
+        events.filter(outcome=RecordEvent.Outcome.FAILED, created_at__gte=since)
         .exclude(source_id="")
         .filter(~Exists(later))
-        .select_related("object_mapping")
         .order_by("-created_at", "-id")
     )
 
@@ -179,10 +196,6 @@ def failure_groups(integration: Integration) -> list[CauseGroup]:
         cause = cause_of(event)
         groups.setdefault(cause, CauseGroup(CAUSES[cause])).events.append(event)
     return sorted(groups.values(), key=lambda g: (-g.count, list(CAUSES).index(g.cause.key)))
-
-
-def open_failure_count(integration: Integration, since: dt.datetime | None = None) -> int:
-    return len({record_key(e) for e in open_failures(integration, since).only("object_mapping_id", "source_side", "source_id")})
 
 
 def retry_targets(group: CauseGroup) -> list[dict[str, Any]]:

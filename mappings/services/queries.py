@@ -17,6 +17,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from mappings.models import Integration
+from mappings.services import health
 from syncsmart.models import RecordEvent, SyncRun
 from django_q.models import Schedule
 from syncsmart.models import DeferredRecord
@@ -46,7 +47,8 @@ class IntegrationSummary:
     active_run: SyncRun | None = None
     next_run_at: datetime | None = None
     synced_today: int = 0
-    failed_today: int = 0
+    failed_today: int = 0  # failed attempts today (a record retried three times counts three)
+    failing_now: int = 0  # records whose last sync failed and that have not synced since
     deferred_now: int = 0
     chart: list[HourBucket] = field(default_factory=list)
 
@@ -118,6 +120,8 @@ def _attach_today_counts(result: dict[int, IntegrationSummary], now: datetime) -
     for row in rows:
         result[row["integration_id"]].synced_today = row["synced"]
         result[row["integration_id"]].failed_today = row["failed"]
+    for integration_id, failing in health.open_failure_counts(result).items():
+        result[integration_id].failing_now = failing
 
 
 def hour_buckets(now: datetime, hours: int = CHART_HOURS) -> list[datetime]:

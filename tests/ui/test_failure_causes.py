@@ -77,3 +77,13 @@ def test_retrying_one_cause_queues_one_run_with_exactly_its_records(team, integr
     assert sorted(r["id"] for r in run.state["records"]) == ["401", "402"]
     assert team.viewer.post(f"/integrations/{integration.pk}/health/retry/duplicate/").status_code == 403
     assert team.owner.post(f"/integrations/{integration.pk}/health/retry/no-such-cause/").status_code == 404
+
+
+def test_the_overview_counts_failing_records_not_attempts(team, integration, contacts):
+    failed(integration, contacts, "501", "firstName: is required", kind="validation", status=400)
+    failed(integration, contacts, "501", "firstName: is required", kind="validation", status=400)
+    failed(integration, contacts, "502", "Contact already exists.", kind="conflict", status=409)
+    RecordEventFactory(integration=integration, object_mapping=contacts, source_id="502", outcome=RecordEvent.Outcome.LINKED)
+    body = team.owner.get("/").content.decode()
+    tile = body.split('data-testid="failing-now">', 1)[1].split("</dd>", 1)[0]
+    assert ">1</a>" in tile  # 501 twice is one record; 502 synced since
