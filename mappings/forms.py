@@ -117,28 +117,30 @@ class AddFieldMappingForm(forms.Form):
         help_text="One per line: <code>text = option value</code>. Needed only to map text into a dropdown.",
     )
 
-    def __init__(self, *args: Any, hubspot_fields: dict | None = None, other_fields: dict | None = None, **kwargs: Any):
+    accept_unmatched = forms.BooleanField(
+        required=False,
+        label="Dropdown values with no matching option: add them as new HubSpot options / leave the field empty",
+        help_text="Otherwise map each such value by hand in the value map.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
         # Its own ids: the object settings form on the same page also has a "direction".
         kwargs.setdefault("auto_id", "add_%s")
         super().__init__(*args, **kwargs)
-        self.hubspot_fields = hubspot_fields or {}
-        self.other_fields = other_fields or {}
-
-    def clean_hubspot_field(self) -> str:
-        return self._known(self.cleaned_data["hubspot_field"], self.hubspot_fields, "HubSpot")
-
-    def clean_other_field(self) -> str:
-        return self._known(self.cleaned_data["other_field"], self.other_fields, "the other system")
 
     def clean_value_map(self) -> dict[str, str]:
         return parse_value_map(self.cleaned_data.get("value_map") or "")
 
-    @staticmethod
-    def _known(name: str, fields: dict, system: str) -> str:
-        # An empty schema (not discovered yet) cannot vouch for a name; the run checks it then.
-        if fields and name not in fields:
-            raise forms.ValidationError(f"{system} has no field “{name}”. Pick one from the list.")
-        return name
+    def add_errors(self, exc: Any) -> list[str]:
+        """A refusal from mappings.services.validation: each message next to its field; the
+        ones about the pair as a whole are returned to show above the button."""
+        general: list[str] = []
+        for name, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
+            if name in self.fields:
+                self.add_error(name, errors)
+            else:
+                general.extend(errors)
+        return general
 
 
 class HistoricalSyncForm(forms.Form):

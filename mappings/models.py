@@ -238,6 +238,10 @@ class FieldMapping(models.Model):
     # Blank: the object mapping's system of record decides conflicts.
     system_of_record = models.CharField(max_length=10, choices=Side.choices, blank=True)
     enabled = models.BooleanField(default=True)
+    # The customer accepted what a run does with dropdown values that match no option and are not
+    # in value_map: toward HubSpot they are added as new options, toward the other system the
+    # field is left empty. Without it such a mapping is refused (mappings.services.validation).
+    accept_unmatched = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False)
     order = models.PositiveIntegerField(default=100)
     # Set when a schema refresh finds a field gone or its type changed into one that no longer

@@ -15,6 +15,7 @@ from django.db import transaction
 from mappings.compat import default_transform
 from mappings.defaults import install_default_set
 from mappings.models import FieldMapping, Integration, ObjectMapping
+from mappings.services import validation
 from syncsmart.engine import queue, run_requests, webhook_registration
 from tenants.actions import audit
 
@@ -157,6 +158,9 @@ def save_field_mapping(mapping: FieldMapping, actor) -> FieldMapping:
     fill_field_types(mapping)
     if mapping.transform == FieldMapping.Transform.NONE and not mapping.pk:
         mapping.transform = default_transform(mapping.hubspot_type, mapping.other_type)
+    problems = validation.field_mapping_problems(mapping)
+    if problems:
+        raise ValidationError(problems)
     mapping.full_clean()
     created = mapping.pk is None
     mapping.save()
@@ -183,8 +187,11 @@ def delete_field_mapping(mapping: FieldMapping, actor) -> None:
 
 @transaction.atomic
 def save_object_mapping(mapping: ObjectMapping, actor) -> ObjectMapping:
-    """Validate (filters are well-formed data) and save an object mapping."""
+    """Validate (filters are well-formed data on fields the source has) and save an object mapping."""
     mapping.full_clean()
+    problems = validation.filter_problems(mapping)
+    if problems:
+        raise ValidationError(problems)
     created = mapping.pk is None
     mapping.save()
     audit(

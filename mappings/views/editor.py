@@ -58,7 +58,7 @@ def _editor_context(
                 else [],
             }
         )
-    add_form = add_form or AddFieldMappingForm(hubspot_fields=hub_fields, other_fields=other_fields)
+    add_form = add_form or AddFieldMappingForm()
     selected_hub = add_form["hubspot_field"].value() or ""
     selected_other = add_form["other_field"].value() or ""
     return {
@@ -102,7 +102,7 @@ def mapping_editor(request: HttpRequest, pk: int, mapping_pk: int) -> HttpRespon
 def field_add(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
     mapping = object_mapping_or_404(request, pk, mapping_pk)
     hub_fields, other_fields = _schemas(mapping)
-    form = AddFieldMappingForm(request.POST, hubspot_fields=hub_fields, other_fields=other_fields)
+    form = AddFieldMappingForm(request.POST)
     refused: list[str] = []
     if form.is_valid():
         data = form.cleaned_data
@@ -114,13 +114,18 @@ def field_add(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
             transform=data["transform"] or FieldMapping.Transform.NONE,
             value_map=data["value_map"],
             only_if_target_empty=data["only_if_target_empty"],
+            accept_unmatched=data["accept_unmatched"],
         )
         try:
-            actions.save_field_mapping(field_mapping, request.user)  # refuses a pair mapped already
+            actions.save_field_mapping(field_mapping, request.user)
         except ValidationError as exc:
-            refused = exc.messages
+            refused = form.add_errors(exc)
         else:
-            messages.success(request, f"Mapped {field_mapping.hubspot_field} ↔ {field_mapping.other_field}.")
+            hub, other = hub_fields.get(field_mapping.hubspot_field), other_fields.get(field_mapping.other_field)
+            messages.success(
+                request,
+                f"Mapped {hub.label if hub else field_mapping.hubspot_field} ↔ {other.label if other else field_mapping.other_field}.",
+            )
             return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
     status = 422 if refused or form.errors else 200
     return render(

@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from mappings.services import actions
+from mappings.compat import _as_type
+from mappings.services import actions, validation
 from mappings.filters import NO_VALUE_OPERATORS, FilterError
 from mappings.models import ObjectMapping
 from syncsmart.core.choices import Direction, Side
@@ -77,8 +78,10 @@ def gate_for(mapping: ObjectMapping, flow: dict, field_names: set[str]) -> Gate:
     )
 
 
-def _builder_rows(builder: dict) -> list[dict]:
-    """Groups and rows with their form names, for the template."""
+def _builder_rows(builder: dict, index: dict | None = None) -> list[dict]:
+    """Groups and rows with their form names, for the template; each row offers the operators
+    that fit its field's type (every operator while the field is not chosen or not known)."""
+    index = index or {}
     groups = []
     for g, group in enumerate(builder["conditions"]):
         rows = [
@@ -88,6 +91,10 @@ def _builder_rows(builder: dict) -> list[dict]:
                 "op": cond.get("operator", "eq"),
                 "value": value_text(cond),
                 "needs_value": cond.get("operator") not in NO_VALUE_OPERATORS,
+                "known": cond.get("field", "") in index,
+                "operators": validation.operators_for(_as_type(index[cond["field"]].type))
+                if cond.get("field", "") in index
+                else operator_choices(),
             }
             for c, cond in enumerate(group["conditions"])
         ]
@@ -115,7 +122,7 @@ def _panel(mapping: ObjectMapping, flow: dict, builder: dict | None = None, erro
     return {
         "flow": flow,
         "builder": builder,
-        "groups": _builder_rows(builder),
+        "groups": _builder_rows(builder, {f.name: f for f in fields_of(connection, object_type)}),
         "fields": fields_of(connection, object_type),
         "object_type": object_type,
         "connection": connection,

@@ -355,6 +355,7 @@ class FieldMappingSerializer(serializers.ModelSerializer):
             "transform",
             "value_map",
             "only_if_target_empty",
+            "accept_unmatched",
             "system_of_record",
             "enabled",
             "order",

@@ -10,9 +10,9 @@ from tests.ui.factories import FieldMappingFactory, IntegrationFactory, ObjectMa
 pytestmark = pytest.mark.django_db
 
 DUPLICATE = "ConnectWise Manage field “First Name” already receives HubSpot “First name”."
-UNKNOWN_FILTER_FIELD = "HubSpot has no field “emial” on contacts. Pick a field from the list."
+UNKNOWN_FILTER_FIELD = "HubSpot has no field “emial”. Pick one from the list."
 OPERATOR_MISFIT = "“is greater than” does not fit “First name”, a text field."
-UNMATCHED = "1 dropdown value have no matching option: “Evangelist”."
+UNMATCHED = "1 dropdown value has no matching option: “Evangelist”."
 
 
 @pytest.fixture

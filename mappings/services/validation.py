@@ -1,0 +1,145 @@
+"""The one validation layer of a customer's mappings and filters. mappings.services.actions runs
+it before every save, and both the UI's views and the REST API save only through those actions,
+so the same input is refused with the same words wherever it comes from.
+
+Each check returns {form field: [sentences]}; the actions raise it as one ValidationError, which
+the UI shows next to the field and the API returns as a 400 keyed by the same field names."""
+
+from __future__ import annotations
+
+from connectors.base import FieldType
+from mappings import filters
+from mappings.compat import _as_type
+from mappings.models import FieldMapping, ObjectMapping
+from mappings.services.schema import SchemaField, dropdown_previews, field_index
+from syncsmart.core.choices import Direction, Side
+
+Problems = dict[str, list[str]]
+
+ORDERED_OPERATORS = {"gt", "gte", "lt", "lte"}
+TEXT_OPERATORS = {"contains", "not_contains", "starts_with", "ends_with"}
+ORDERED_KINDS = {FieldType.NUMBER, FieldType.DATE, FieldType.DATETIME}
+NOT_TEXT_KINDS = {FieldType.NUMBER, FieldType.DATE, FieldType.DATETIME, FieldType.BOOL}
+FIELD_KEYS = {Side.HUBSPOT: "hubspot_field", Side.OTHER: "other_field"}
+
+
+def system_label(integration, side: str) -> str:
+    return "HubSpot" if side == Side.HUBSPOT else integration.other_system_label
+
+
+def named(field: SchemaField | None, name: str) -> str:
+    """A field as a customer knows it: its label, with the API name only to tell it apart."""
+    return f"“{field.label}”" if field is not None and field.label else f"“{name}”"
+
+
+def operators_for(kind: FieldType | None) -> list[tuple[str, str]]:
+    """The filter operators that make sense for a field type (the builder offers only these)."""
+    allowed = []
+    for key, words in filters.OPERATORS.items():
+        if key in ORDERED_OPERATORS and kind not in ORDERED_KINDS:
+            continue
+        if key in TEXT_OPERATORS and kind in NOT_TEXT_KINDS:
+            continue
+        allowed.append((key, words))
+    return allowed
+
+
+# --- field mappings --------------------------------------------------------------------------
+
+
+def field_mapping_problems(mapping: FieldMapping) -> Problems:
+    problems: Problems = {}
+    obj = mapping.object_mapping
+    twin = FieldMapping.objects.filter(object_mapping=obj, hubspot_field=mapping.hubspot_field, other_field=mapping.other_field)
+    if twin.exclude(pk=mapping.pk).exists():
+        return {"__all__": ["These two fields are already mapped to each other."]}
+    integration = obj.integration
+    indexes = {side: field_index(integration.connection_on(side), obj.object_for(side)) for side in (Side.HUBSPOT, Side.OTHER)}
+    for side, index in indexes.items():
+        name = mapping.field_on(side)
+        if index and name not in index:
+            problems.setdefault(FIELD_KEYS[side], []).append(
+                f"{system_label(integration, side)} has no field “{name}”. Pick one from the list."
+            )
+    if problems or not mapping.enabled:
+        return problems
+    for target in Direction.flows(mapping.direction):
+        clash = _same_target(mapping, target)
+        if clash is not None:
+            source = Side.OTHER if target == Side.HUBSPOT else Side.HUBSPOT
+            problems.setdefault(FIELD_KEYS[target], []).append(
+                f"{system_label(integration, target)} field {named(indexes[target].get(mapping.field_on(target)), mapping.field_on(target))} "
+                f"already receives {system_label(integration, source)} "
+                f"{named(indexes[source].get(clash.field_on(source)), clash.field_on(source))}. A field takes its value from "
+                "one mapping only: remove that mapping first, or pick another field."
+            )
+    problems.update(unmatched_value_problems(mapping, indexes))
+    return problems
+
+
+def _same_target(mapping: FieldMapping, target: str) -> FieldMapping | None:
+    siblings = FieldMapping.objects.filter(object_mapping=mapping.object_mapping, enabled=True).exclude(pk=mapping.pk)
+    name = mapping.field_on(target)
+    for other in siblings:
+        if other.field_on(target) == name and other.flows_to(target):
+            return other
+    return None
+
+
+def unmatched_value_problems(mapping: FieldMapping, indexes: dict[str, dict[str, SchemaField]]) -> Problems:
+    """A dropdown mapping whose options do not all match by label is refused unless each unmatched
+    value is mapped by hand (value_map) or the customer accepted what the run does with the rest
+    (toward HubSpot: add it as a new option; toward the other system: leave the field empty)."""
+    # The default set's dropdown pairs are the product's documented choice (DESIGN.md,
+    # "Dropdowns"), previewed on the editor; a customer's own mapping must choose.
+    if mapping.accept_unmatched or mapping.is_default:
+        return {}
+    hub, other = indexes[Side.HUBSPOT].get(mapping.hubspot_field), indexes[Side.OTHER].get(mapping.other_field)
+    missing: list[str] = []
+    for preview in dropdown_previews(hub, other, mapping.direction):
+        for row in preview.unmatched:
+            if row.source_value not in (mapping.value_map or {}):
+                missing.append(row.source_label or row.source_value)
+    if not missing:
+        return {}
+    shown = ", ".join(f"“{m}”" for m in missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+    return {
+        "value_map": [
+            f"{len(missing)} dropdown value{'s have' if len(missing) != 1 else ' has'} no matching option: {shown}. "
+            "Map each by hand in the value table, or choose what happens to them (add as a new option in HubSpot / "
+            "leave the field empty in the other system)."
+        ]
+    }
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def filter_problems(mapping: ObjectMapping) -> Problems:
+    """Conditions on fields the source system does not have, or operators that do not fit the type."""
+    problems: Problems = {}
+    integration = mapping.integration
+    for key, source in (("filter_to_other", Side.HUBSPOT), ("filter_to_hubspot", Side.OTHER)):
+        index = field_index(integration.connection_on(source), mapping.object_for(source))
+        if not index:
+            continue  # fields not discovered yet: the run checks them
+        for condition in _conditions(getattr(mapping, key) or {}):
+            name, operator = condition.get("field", ""), condition.get("operator", "")
+            field = index.get(name)
+            if field is None:
+                problems.setdefault(key, []).append(
+                    f"{system_label(integration, source)} has no field “{name}”. Pick one from the list."
+                )
+            elif operator not in dict(operators_for(_as_type(field.type))):
+                problems.setdefault(key, []).append(
+                    f"“{filters.OPERATORS.get(operator, operator)}” does not fit {named(field, name)}, a "
+                    f"{field.type_label} field."
+                )
+    return problems
+
+
+def _conditions(group: dict) -> list[dict]:
+    found = []
+    for condition in group.get("conditions") or []:
+        found.extend(_conditions(condition) if "conditions" in condition else [condition])
+    return found
