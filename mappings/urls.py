@@ -1,9 +1,10 @@
 from django.urls import path
 
-from mappings.views import deletions, editor, filters, health, history, overview, record_log, sandbox
+from mappings.views import deletions, editor, filters, health, history, overview, record, record_log, sandbox
 
 base = "integrations/<int:pk>/"
 mapping = base + "mappings/<int:mapping_pk>/"
+one_record = base + "records/<int:mapping_pk>/<str:side>/<str:record_id>/"
 
 urlpatterns = [
     path("", overview.home, name="home"),
@@ -24,6 +25,10 @@ urlpatterns = [
     path(base + "health/retry/<str:cause>/", health.retry_cause, name="retry_cause"),
     path(base + "records/", record_log.record_log, name="record_log"),
     path(base + "records/<int:event_pk>/retry/", record_log.retry_event, name="retry_event"),
+    path(one_record, record.record_page, name="record_page"),
+    path(one_record + "retry/", record.record_retry, name="record_retry"),
+    path(one_record + "resync/", record.record_resync, name="record_resync"),
+    path(one_record + "unlink/", record.record_unlink, name="record_unlink"),
     path(base + "historical/", history.historical, name="historical"),
     path(base + "historical/<uuid:run_pk>/progress/", history.historical_progress, name="historical_progress"),
     path(base + "historical/<uuid:run_pk>/cancel/", history.historical_cancel, name="historical_cancel"),

@@ -17,6 +17,7 @@ from mappings.defaults import install_default_set
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from mappings.services import validation
 from syncsmart.engine import queue, run_requests, webhook_registration
+from syncsmart.models import RecordLink
 from tenants.actions import audit
 
 INTEGRATION_OPTIONS = (
@@ -213,3 +214,37 @@ def save_object_mapping(mapping: ObjectMapping, actor) -> ObjectMapping:
 def delete_object_mapping(mapping: ObjectMapping, actor) -> None:
     audit(mapping.integration.tenant, actor, "object_mapping.deleted", mapping, summary=f"{mapping} removed")
     mapping.delete()
+
+
+@transaction.atomic
+def unlink_records(link: RecordLink, actor) -> None:
+    """Forget that two records are the same one. Neither record is deleted; the next change to
+    either is matched again by its match field (or creates a record when nothing matches)."""
+    integration = link.integration
+    audit(
+        integration.tenant,
+        actor,
+        "record.unlinked",
+        integration,
+        summary=f"{link.object_mapping}: HubSpot {link.hubspot_id} and {integration.other_system_label} {link.other_id} unlinked",
+        hubspot_id=link.hubspot_id,
+        other_id=link.other_id,
+    )
+    link.delete()
+
+
+@transaction.atomic
+def forget_sync_state(link: RecordLink, actor) -> RecordLink:
+    """Re-sync: forget what was last synced for this pair, so the next run compares every mapped
+    field again instead of skipping the record as unchanged."""
+    RecordLink.objects.filter(pk=link.pk).update(hubspot_hash="", other_hash="", hubspot_values={}, other_values={})
+    audit(
+        link.integration.tenant,
+        actor,
+        "record.resync_requested",
+        link.integration,
+        summary=f"{link.object_mapping}: every field of HubSpot {link.hubspot_id} re-synced",
+        hubspot_id=link.hubspot_id,
+    )
+    link.refresh_from_db()
+    return link

@@ -186,6 +186,7 @@ class Checkpoint:
                 ("error", item.error),
                 ("waiting_for", item.waiting_for),
                 ("notes", item.notes),
+                ("changes", changes_of(item) if item.outcome in (O.CREATED, O.UPDATED, O.CONFLICT, O.LINKED) else {}),
             )
             if value
         }
@@ -209,3 +210,20 @@ class Checkpoint:
             details=details,
             created_at=now,
         )
+
+
+CHANGE_TEXT_LIMIT = 300  # a long text's change is shown cut, not stored whole twice per event
+
+
+def _shown(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = str(value)
+    return text if len(text) <= CHANGE_TEXT_LIMIT else text[: CHANGE_TEXT_LIMIT - 1] + "…"
+
+
+def changes_of(item: Item) -> dict[str, list[Any]]:
+    """What this event wrote, per target field: [value before, value written], for the record
+    page's history ("old → new"). Before is the target as read in this page (none on a create)."""
+    before = item.target.properties if item.target is not None else {}
+    return {name: [_shown(before.get(name)), _shown(value)] for name, value in sorted(item.writes.items())}

@@ -94,10 +94,12 @@ class Flow:
                 items.append(item)  # the deletion stage (_deleted) takes it
                 continue
             reason = self.gate.reason_to_skip(record) or (elsewhere.get(item.id) if item.link is None else None)
-            if reason:
-                item.outcome, item.message = O.FILTERED, reason
-            elif item.link is not None and self.gate.is_echo(item):
+            # Our own write coming back is "Our own change" even when a filter would stop it
+            # (a record we wrote need not pass the other direction's filter).
+            if item.link is not None and not record.deleted and self.gate.is_echo(item):
                 item.outcome, item.message = O.ECHO, "No change since the last sync (our own write coming back)."
+            elif reason:
+                item.outcome, item.message = O.FILTERED, reason
             items.append(item)
         return items
 
