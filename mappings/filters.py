@@ -163,17 +163,19 @@ _TESTS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def describe(condition: Mapping[str, Any]) -> str:
-    """Human text of one condition, for events: "lifecyclestage is customer"."""
+def describe(condition: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> str:
+    """Human text of one condition, for events: "Lifecycle stage is customer" (the field's label
+    when `labels` knows it, else its name)."""
     words = OPERATORS.get(condition.get("operator", ""), condition.get("operator", ""))
+    field = (labels or {}).get(condition["field"]) or condition["field"]
     if condition.get("operator") in NO_VALUE_OPERATORS:
-        return f"{condition['field']} {words}"
+        return f"{field} {words}"
     value = condition.get("value")
     shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-    return f"{condition['field']} {words} {shown}"
+    return f"{field} {words} {shown}"
 
 
-def first_failure(group: Mapping[str, Any], properties: Mapping[str, Any]) -> str | None:
+def first_failure(group: Mapping[str, Any], properties: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> str | None:
     """None when the record passes; otherwise why it did not, in words a customer reads."""
     conditions = (group or {}).get("conditions") or []
     if not conditions:
@@ -182,10 +184,10 @@ def first_failure(group: Mapping[str, Any], properties: Mapping[str, Any]) -> st
     reasons: list[str] = []
     for condition in conditions:
         if "conditions" in condition:
-            reason = first_failure(condition, properties)
+            reason = first_failure(condition, properties, labels)
         else:
             passed = _TESTS[condition["operator"]](properties.get(condition["field"]), condition.get("value"))
-            reason = None if passed else f"{describe(condition)} is not true"
+            reason = None if passed else f"“{describe(condition, labels)}” is not true for this record"
         if reason is None and match_any:
             return None
         if reason is not None:

@@ -231,12 +231,13 @@ def retry_event(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
             .order_by("-created_at", "-id")
             .first()
         )
+        name = next((row.label for row in event_rows(integration, [event]) if row.label), "") or "the record"
         if latest is None:
-            messages.info(request, f"Retry of {event.source_id} queued.")
+            messages.info(request, f"Retrying {name}: it syncs in a moment; this log shows the result.")
         elif latest.outcome == RecordEvent.Outcome.FAILED:
-            messages.error(request, f"Retried {event.source_id}: failed again — {latest.message}")
+            messages.error(request, f"Retried {name}: failed again — {latest.message}")
         else:
-            messages.success(request, f"Retried {event.source_id}: {latest.get_outcome_display().lower()}.")
+            messages.success(request, f"Retried {name}: {latest.get_outcome_display().lower()}.")
     target = request.POST.get("next", "")
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target)

@@ -113,7 +113,7 @@ def owner_across(value: Any, source: OwnerDirectory, target: OwnerDirectory, pro
     target_id = target.id_by_email.get(email)
     if target_id is None:
         raise Unmatched(
-            f"No {target.object_type} has the e-mail {email}",
+            f"No user of the other system has the e-mail {email}, so the owner was not set",
             {"property": property_name, "value": str(value), "email": email, "reason": "no owner with this e-mail"},
         )
     return target_id

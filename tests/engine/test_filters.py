@@ -42,7 +42,8 @@ def test_any_and_all_groups_nest_and_explain_the_failure():
         "conditions": [cond("country", "eq", "US"), {"match": "any", "conditions": [cond("a", "eq", "1"), cond("b", "eq", "2")]}],
     }
     assert passes(group, {"country": "us", "b": "2"})
-    assert first_failure(group, {"country": "DE", "b": "2"}) == "country is US is not true"
+    assert first_failure(group, {"country": "DE", "b": "2"}) == "“country is US” is not true for this record"
+    assert first_failure(group, {"country": "DE"}, {"country": "Country"}) == "“Country is US” is not true for this record"
     assert first_failure(group, {"country": "US"}).startswith("none of")
     assert fields_used(group) == {"country", "a", "b"}
 

@@ -70,7 +70,7 @@ def test_mapping_filter_conditions_stop_exactly_the_records_they_exclude(cw_pair
     assert outcome(run, chief).outcome == "created"
     excluded = outcome(run, lead)
     assert excluded.outcome == "filtered" and excluded.message.startswith("Filter: none of")
-    assert "lifecyclestage is customer" in excluded.message
+    assert "“Lifecycle Stage is customer” is not true for this record" in excluded.message  # the label, not lifecyclestage
     assert cw_pair.other.count("contacts") == 2
 
 
@@ -85,7 +85,7 @@ def test_filter_applies_per_direction(cw_pair):
     assert cw_pair.hubspot.find_records("contacts", "email", "ann@globex.example.com")
     assert not cw_pair.hubspot.find_records("contacts", "email", "bob@globex.example.com")
     event = RecordEvent.objects.get(run=run, source_side="other", source_object="contacts", source_id=str(without["id"]))
-    assert event.outcome == "filtered" and "title is not empty" in event.message
+    assert event.outcome == "filtered" and "“Title is not empty” is not true for this record" in event.message
     assert (
         RecordEvent.objects.get(run=run, source_side="other", source_object="contacts", source_id=str(with_title["id"])).outcome
         == "created"

@@ -14,6 +14,7 @@ from syncsmart.models import RecordLink
 class Gate:
     def __init__(self, setup: FlowSetup):
         self.s = setup
+        self._field_labels: dict[str, str] | None = None
 
     def reason_to_skip(self, record: Record) -> str | None:
         """Why this record does not sync this way (deleted, test mode, free e-mail, the mapping's
@@ -29,10 +30,18 @@ class Gate:
                 return reason
         if integration.block_free_emails and email and email.rpartition("@")[2] in filters.FREE_MAIL_DOMAINS:
             return f"Free e-mail addresses are blocked ({email.rpartition('@')[2]})."
-        failure = filters.first_failure(self.s.filter, props)
+        failure = filters.first_failure(self.s.filter, props, self._labels())
         if failure:
             return f"Filter: {failure}."
         return None
+
+    def _labels(self) -> dict[str, str]:
+        """The source's field labels, so a filter's reason names fields as the customer knows them
+        (built once per page's gate, only when a record fails the filter)."""
+        if self._field_labels is None:
+            fields = getattr(self.s.source_schema, "fields", {}) or {}
+            self._field_labels = {name: getattr(info, "label", "") or name for name, info in fields.items()}
+        return self._field_labels
 
     def _test_mode_reason(self, props: dict, email: str) -> str | None:
         integration = self.s.ctx.integration
