@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from connectors.base import FieldType
 from mappings import filters
-from mappings.compat import _as_type
+from mappings.compat import _as_type, compatibility_problems
 from mappings.models import FieldMapping, ObjectMapping
 from mappings.services.schema import SchemaField, dropdown_previews, field_index
 from syncsmart.core.choices import Direction, Side
@@ -61,7 +61,12 @@ def field_mapping_problems(mapping: FieldMapping) -> Problems:
             problems.setdefault(FIELD_KEYS[side], []).append(
                 f"{system_label(integration, side)} has no field “{name}”. Pick one from the list."
             )
-    if problems or not mapping.enabled:
+    if problems:
+        return problems
+    compatibility = compatibility_problems(mapping)
+    if compatibility:
+        problems["__all__"] = compatibility
+    if not mapping.enabled:
         return problems
     for target in Direction.flows(mapping.direction):
         clash = _same_target(mapping, target)

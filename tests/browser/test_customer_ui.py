@@ -61,7 +61,7 @@ def test_a_custom_field_mapping_takes_effect_on_the_next_sync(signed_in, live_se
     expect(page.locator("#pair-check")).to_contain_text("can be mapped")
     screenshot(page, "mapping-editor-add")
     page.get_by_role("button", name="Add mapping").click()
-    expect(page.get_by_text("Mapped numberofemployees ↔ custom_2.")).to_be_visible()
+    expect(page.locator("ul.messages")).to_contain_text("Mapped Number of Employees ↔ ")  # labels, not API names
     expect(page.locator("#field-mappings tr[data-other-field=custom_2]")).to_contain_text("custom")
     initech = world.hub_companies["Initech SyncSmart"]
     world.hubspot.advance_clock(2000)
@@ -117,7 +117,9 @@ def test_build_a_filter_and_see_how_many_current_records_pass(signed_in, live_se
     panel = page.locator("#panel-to_other")
     panel.get_by_role("button", name="+ Group").click()
     panel = page.locator("#panel-to_other")
-    panel.get_by_label("Field").first.fill("lifecyclestage")
+    panel.get_by_label("Field").first.select_option("lifecyclestage")  # picked from the discovered schema
+    panel = page.locator("#panel-to_other")  # re-rendered with the operators that fit the field:
+    expect(panel.get_by_label("Operator").first.locator("option[value=gt]")).to_have_count(0)  # none for a dropdown
     panel.get_by_label("Operator").first.select_option("eq")
     panel.get_by_label("Value").first.fill("customer")
     people = world.hubspot_records("contacts")  # ours, and the one the first sync brought from ConnectWise
