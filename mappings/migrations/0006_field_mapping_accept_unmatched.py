@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mappings", "0003_field_mapping_broken_reason"),
+        ("mappings", "0005_lifecycle"),
     ]
 
     operations = [
