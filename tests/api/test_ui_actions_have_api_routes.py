@@ -78,6 +78,9 @@ NOT_API = {
 NOT_YET = {
     "go_live": "the guided sandbox → production switch has no API route yet",
     "held_deletions": "confirming or discarding deletions held by the mass-deletion guard has no API route yet",
+    "record_retry": "the record page's retry; the API retries by event (POST /api/events/{id}/retry/), not by record yet",
+    "record_resync": "the record page's re-sync has no API route yet",
+    "record_unlink": "the record page's unlink has no API route yet",
 }
 STAFF = "staff_"  # the staff console is for SyncSmart staff, not the customer API
 
