@@ -404,6 +404,7 @@ SPECTACULAR_SETTINGS = {
         "ConnectionStatusEnum": "connectors.models.Connection.Status",
         "RunStatusEnum": "syncsmart.models.SyncRun.Status",
         "SideEnum": "syncsmart.core.choices.Side",
+        "DeletePolicyEnum": "mappings.models.ObjectMapping.DeletePolicy",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "syncsmart.api.errors.add_error_responses"],
     # Swagger UI / ReDoc from our own static files: a self-hosted install may have no internet.
