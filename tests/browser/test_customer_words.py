@@ -14,7 +14,6 @@ import pytest
 from playwright.sync_api import expect
 
 from syncsmart.models import RecordEvent, RecordLink
-from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
