@@ -56,10 +56,8 @@ from connectors.base import (
 from connectors.connectwise import API_PATH, MAX_PAGE_SIZE
 from connectors.connectwise import callbacks as cb
 from connectors.connectwise.conditions import datetime_literal, in_list, quote
-from connectors.http import Limiter, VendorHttp, kind_for_status, retry_after_seconds, tls_context
+from connectors.http import Limiter, VendorHttp, allowed_emulator_hosts, kind_for_status, retry_after_seconds, tls_context
 from syncsmart import jsonbounds
-from django.core.exceptions import ValidationError
-from connectors.connectwise.forms import check_base_url
 
 log = logging.getLogger("syncsmart.connectwise")
 
@@ -348,10 +346,7 @@ class ConnectWiseConnector(Connector):
                 ErrorKind.CONFIG,
             )
 
-        try:
-            check_base_url(config["base_url"])
-        except ValidationError as error:
-            raise ConnectorError(" ".join(error.messages), ErrorKind.CONFIG) from None
+        _check_site_url(config["base_url"])
         return cls(
             base_url=config["base_url"],
             company_id=config["company_id"],
@@ -1021,6 +1016,16 @@ def _parse_time(value: str) -> dt.datetime:
         text = text[:-1] + "+00:00"
     parsed = dt.datetime.fromisoformat(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _check_site_url(base_url: str) -> None:
+    """A stored site URL (edited outside the form, perhaps) is https, or http to an emulator host
+    in development. Whether its address is public is checked by the HTTP seam at connect time."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConnectorError(f"{base_url!r} is not a ConnectWise site URL.", ErrorKind.CONFIG)
+    if parts.scheme != "https" and parts.hostname.lower() not in allowed_emulator_hosts():
+        raise ConnectorError("ConnectWise sites are reached over https only.", ErrorKind.CONFIG)
 
 
 def _callback_time(stamp: Any) -> dt.datetime | None:

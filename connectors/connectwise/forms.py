@@ -2,9 +2,10 @@
 
 The site is a host name only (na.myconnectwise.net). Customers type `https://...` or paste a
 URL with a path all the time — SyncSmart's own installer guide warns "DO NOT enter the https://
-portion" — so the form says exactly what to type instead. Hosts are checked before we ever call
-them: an IP literal or a name resolving to a private, loopback or link-local address is refused
-unless it is listed in settings.SYNCSMART_ALLOWED_EMULATOR_HOSTS (the emulators in demo/tests).
+portion" — so the form says exactly what to type instead. Whether the address is public is not
+this form's business: the HTTP seam (connectors/http.py) checks every connection when it is made,
+so "Test connection" explains a private, loopback or link-local address. Ports and plain http are
+for hosts in settings.SYNCSMART_ALLOWED_EMULATOR_HOSTS only (the emulators, in development).
 
 The private key is write-only: never rendered back; left blank on edit, the stored one is kept.
 
@@ -18,22 +19,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 from typing import Any
 
 from django import forms
-from django.conf import settings
 
 from connectors.forms import CredentialsForm
+from connectors.http import allowed_emulator_hosts
 from connectors.registry import SYSTEMS
-from urllib.parse import urlsplit
 
 SITE_EXAMPLE = "na.myconnectwise.net"
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-
-def allowed_emulator_hosts() -> set[str]:
-    return {h.strip().lower() for h in getattr(settings, "SYNCSMART_ALLOWED_EMULATOR_HOSTS", []) if h.strip()}
 
 
 def clean_site(value: str) -> str:
@@ -69,23 +64,8 @@ def clean_site(value: str) -> str:
         )
     if host in allowed:
         return lowered
-    _check_host_is_public(host)
     _check_host_syntax(host)
     return lowered
-
-
-def check_base_url(base_url: str) -> None:
-    """The same host rules for a stored base URL (checked again whenever a connector is built,
-    so a connection edited outside the form cannot point SyncSmart at an internal address)."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise forms.ValidationError(f"{base_url!r} is not a ConnectWise site URL.", code="invalid")
-    host = parts.hostname.lower()
-    if host in allowed_emulator_hosts():
-        return
-    if parts.scheme != "https":
-        raise forms.ValidationError("ConnectWise sites are reached over https only.", code="scheme")
-    _check_host_is_public(host)
 
 
 def base_url_for(site: str) -> str:
@@ -112,7 +92,7 @@ def _split_port(site: str) -> tuple[str, int | None]:
 def _check_host_syntax(host: str) -> None:
     try:
         ipaddress.ip_address(host)
-        return  # an IP literal: _check_host_is_public decides
+        return  # an IP literal: the HTTP seam decides whether it may be reached
     except ValueError:
         pass
     labels = host.rstrip(".").split(".")
@@ -120,26 +100,6 @@ def _check_host_syntax(host: str) -> None:
         raise forms.ValidationError(
             f"{host!r} is not a host name. Type the site you log in at, e.g. {SITE_EXAMPLE}.", code="invalid"
         )
-
-
-def _check_host_is_public(host: str) -> None:
-    """Refuse hosts that are, or resolve to, private / loopback / link-local addresses. A name
-    that does not resolve passes here: the connection test then says the site is unreachable."""
-    try:
-        addresses = {ipaddress.ip_address(host)}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError, OSError):
-            return
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
-    for address in addresses:
-        if not address.is_global:
-            raise forms.ValidationError(
-                f"{host} points to a private or local network address ({address}); SyncSmart only connects to public "
-                f"ConnectWise sites such as {SITE_EXAMPLE}.",
-                code="private",
-            )
 
 
 class ConnectWiseCredentialsForm(CredentialsForm):
@@ -207,7 +167,7 @@ class ConnectWiseCredentialsForm(CredentialsForm):
 
     def connector(self, **kwargs: Any):
         config = self.get_config()
-        # Through the registry, not an import: the connector imports this module (check_base_url).
+        # Through the registry: forms and connectors are looked up by system name.
         return SYSTEMS["connectwise"].connector_class(
             base_url=config["base_url"],
             company_id=config["company_id"],

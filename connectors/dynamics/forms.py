@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
-from django.conf import settings
 
 from connectors.forms import CredentialsForm
+from connectors.http import allowed_emulator_hosts as http_allowed_emulator_hosts
 from connectors.dynamics.connector import DynamicsConnector
 
 ORG_EXAMPLE = "https://contoso.crm.dynamics.com"
@@ -34,8 +34,9 @@ AZURE_LOGIN_HOSTS = {"login.microsoftonline.com", "login.microsoftonline.us", "l
 TENANT_DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+$")
 
 
-def allowed_emulator_hosts() -> set[str]:
-    return {h.strip().lower() for h in getattr(settings, "SYNCSMART_ALLOWED_EMULATOR_HOSTS", []) if h.strip()}
+def allowed_emulator_hosts() -> frozenset[str]:
+    """The emulator hosts (development only), as the HTTP seam sees them."""
+    return http_allowed_emulator_hosts()
 
 
 def _parts(value: str, what: str, example: str):

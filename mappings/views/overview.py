@@ -11,7 +11,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from mappings.services import actions
@@ -23,6 +24,7 @@ from mappings.views.common import integration_or_404, validation_text
 from tenants.access import tenant_required, writes_need_role
 from syncsmart.engine import run_requests
 from syncsmart.models import WebhookRegistration
+from syncsmart.redirects import redirect_to_next
 
 
 @tenant_required
@@ -90,7 +92,4 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _back(request: HttpRequest, integration: Integration) -> HttpResponse:
     """Back to the page the button was on (a local path only), else the integration page."""
-    target = request.POST.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect("integration", pk=integration.pk)
+    return redirect_to_next(request, reverse("integration", args=[integration.pk]))

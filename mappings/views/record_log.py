@@ -14,13 +14,15 @@ from django.core.paginator import Paginator
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from syncsmart.core.choices import Side
 from mappings.services import health
 from mappings.views.common import integration_or_404, validation_text
 from syncsmart.models import DeferredRecord, RecordEvent, RecordLink
+from syncsmart.redirects import redirect_to_next
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
 from syncsmart.engine import run_requests
 from connectors.base import ConnectorError
@@ -238,7 +240,4 @@ def retry_event(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
             messages.error(request, f"Retried {name}: failed again — {latest.message}")
         else:
             messages.success(request, f"Retried {name}: {latest.get_outcome_display().lower()}.")
-    target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect("record_log", pk=integration.pk)
+    return redirect_to_next(request, reverse("record_log", args=[integration.pk]))

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import datetime as dt
+
 from django.db import transaction
+from django.utils import timezone
 
 from mappings.models import Integration
+from tenants.access import tenant_block_reason
+from tenants.actions import audit
+from tenants.models import AuditLog
 from syncsmart.engine.run_requests import request_run
 from syncsmart.engine.slices import run_slice
 from syncsmart.engine.sweep import sweep_once
+
+
+SKIP_NOTE_EVERY = dt.timedelta(hours=1)
 
 
 def execute_run(run_id: str) -> dict[str, Any]:
@@ -18,11 +27,28 @@ def execute_run(run_id: str) -> dict[str, Any]:
 
 
 def scheduled_run(integration_id: int) -> None:
-    """An integration's schedule came due."""
-    integration = Integration.objects.filter(pk=integration_id, enabled=True).first()
-    if integration is not None:
-        with transaction.atomic():
-            request_run(integration, None, trigger="schedule")
+    """An integration's schedule came due. A workspace that may not be used (suspended) runs
+    nothing; the skip is an audit row (at most one an hour per integration)."""
+    integration = Integration.objects.select_related("tenant").filter(pk=integration_id, enabled=True).first()
+    if integration is None:
+        return
+    reason = tenant_block_reason(integration.tenant)
+    if reason:
+        _note_skipped(integration, reason)
+        return
+    with transaction.atomic():
+        request_run(integration, None, trigger="schedule")
+
+
+def _note_skipped(integration: Integration, reason: str) -> None:
+    recent = AuditLog.objects.filter(
+        tenant=integration.tenant,
+        action="sync.skipped",
+        target_id=str(integration.pk),
+        created_at__gte=timezone.now() - SKIP_NOTE_EVERY,
+    )
+    if not recent.exists():
+        audit(integration.tenant, "system", "sync.skipped", target=integration, summary=f"Scheduled sync skipped: {reason}")
 
 
 def sweep() -> dict[str, int]:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from django.test import override_settings
 
-from connectors.base import ErrorKind, FieldType, WriteInput
+from connectors.base import ConnectorError, ErrorKind, FieldType, WriteInput
 from connectors.connectwise.connector import ConnectWiseConnector, generate_identifier, normalise_domain
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.http import default_retry, mount, unmount
@@ -408,8 +408,10 @@ def test_a_connection_pointing_at_internal_or_plain_http_hosts_is_refused(base_u
         config={"base_url": base_url, "company_id": "c", "public_key": "p", "client_id": "i"},
         credentials={"private_key": "k"},
     )
-    with pytest.raises(Exception) as caught:
-        connection.connector()
+    # Plain http is refused when the connector is built; an internal address when it connects
+    # (the HTTP seam checks the address of every connection).
+    with pytest.raises(ConnectorError) as caught:
+        connection.connector().http.request("GET", "system/info")
     assert caught.value.kind == ErrorKind.CONFIG
 
 

@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from syncsmart.api.tokens import issue_token
+from syncsmart.engine.tasks import scheduled_run
 from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
 from tenants.models import ApiToken, AuditLog, Invitation, Membership, Tenant
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
@@ -239,3 +240,24 @@ def test_tenant_switch_never_redirects_off_site(team, target):
     response = client.post(reverse("tenant_switch", args=[team.tenant.pk]), {"next": target})
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"])
+def test_buttons_with_next_never_redirect_off_site(team, target):
+    integration = IntegrationFactory(tenant=team.tenant)
+    client = Client()
+    client.force_login(team.users["owner"], backend="tenants.auth.EmailBackend")
+    response = client.post(reverse("main_switch", args=[integration.pk]), {"on": "0", "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("integration", args=[integration.pk])
+
+
+def test_a_suspended_workspaces_schedule_runs_nothing_and_says_so_once(parties):
+    integration = parties["suspended"]["integration"]
+    type(integration).objects.filter(pk=integration.pk).update(enabled=True)
+    runs = SyncRun.objects.filter(integration=integration).count()
+    scheduled_run(integration.pk)
+    scheduled_run(integration.pk)
+    assert SyncRun.objects.filter(integration=integration).count() == runs
+    notes = AuditLog.objects.filter(tenant=parties["suspended"]["tenant"], action="sync.skipped")
+    assert notes.count() == 1 and "suspended" in notes.get().summary
