@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 # Routes that take no tenant's ids and serve no tenant data (or have their own tests).
 NOT_TENANT_ROUTES = re.compile(
-    r"^(healthz|staff/|oauth/|webhooks/|login/|logout/|signup/|password-reset|reset/|install/|onboarding/|"
+    r"^(healthz|metrics|staff/|oauth/|webhooks/|login/|logout/|signup/|password-reset|reset/|install/|onboarding/|"
     r"invitations/|api/$|api/schema/|api/docs/|api/redoc/|api/\^\.\*\$)"
 )
 API_OBJECTS = {
