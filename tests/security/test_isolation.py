@@ -96,6 +96,8 @@ def _url_for(route: str, pattern: URLPattern, objects: dict) -> str | None:
         "connection_pk": objects["connection"].pk,
         "object_type": "contacts",
         "record_id": "1",
+        "cause": "rate_limited",
+        "side": "hubspot",
     }
     unknown = [name for name in names if name not in values]
     assert not unknown, f"new URL parameter {unknown} in {route}: add it to the isolation walk"
