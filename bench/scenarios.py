@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from bench import lab as labs
+from bench import first_day, lab as labs
 from bench.ceiling import backfill_ceiling
 from bench.database import child_environment
 from bench.measure import ApiCalls, count_queries, sync_cpu_seconds, thread_cpu_seconds
@@ -513,4 +513,6 @@ SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "idle": idle,
     "echo": echo,
     "dynamics_writes": dynamics_writes,
+    "first_day": first_day.first_day,
+    "preview": first_day.preview,
 }

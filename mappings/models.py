@@ -24,6 +24,13 @@ MIN_SCHEDULE_MINUTES = 1
 MAX_SCHEDULE_MINUTES = 1440  # once a day at least: a longer gap falls outside every vendor's change window
 
 
+class IntegrationManager(models.Manager):
+    """Integrations customers and workers see: not the shadows a preview runs on."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(preview_of__isnull=True)
+
+
 class Integration(models.Model):
     """One tenant's HubSpot account kept in sync with one other system's account."""
 
@@ -56,9 +63,16 @@ class Integration(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set on the short-lived copy a preview (dry run) runs on: every run of it reads from the
+    # vendors and writes nothing (syncsmart.previews); hidden from every list by `objects`.
+    preview_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    objects = IntegrationManager()
+    all_objects = models.Manager()
 
     class Meta:
         ordering = ["tenant__name", "name", "id"]
+        base_manager_name = "all_objects"
 
     def __str__(self) -> str:
         return self.name or f"HubSpot ↔ {self.other_system_label}"
@@ -108,6 +122,9 @@ class ObjectMapping(models.Model):
     class CreatePolicy(models.TextChoices):
         CREATE = "create", "Create a new record when no match is found"
         MATCH_ONLY = "match_only", "Only update records that already exist"
+        # The first run when both sides already hold records: link what matches as it stands,
+        # create nothing; a preview shows what creating would add, then creation is turned on.
+        LINK_ONLY = "link_only", "Link only: link matching records, create and change nothing"
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="object_mappings")
     name = models.CharField(max_length=100, blank=True)

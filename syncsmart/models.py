@@ -339,6 +339,61 @@ class AmbiguousMatch(models.Model):
         return [str(c.get("id")) for c in self.candidates if isinstance(c, dict)]
 
 
+class Preview(models.Model):
+    """A dry run: what a run would do, read from both systems, written to neither. Its result
+    (counts per object mapping, direction and outcome, 20 samples of each, the fields updates
+    would change, the filters that would keep records out) outlives the run it came from."""
+
+    class Kind(models.TextChoices):
+        FIRST_RUN = "first_run", "First run (nothing linked yet)"
+        NEXT_RUN = "next_run", "Next run"
+        HISTORICAL = "historical", "Historical resync"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="previews")
+    object_mapping = models.ForeignKey(
+        "mappings.ObjectMapping", null=True, blank=True, on_delete=models.CASCADE, related_name="previews"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.FIRST_RUN)
+    purpose = models.CharField(max_length=40, blank=True)  # install, go_live, mapping_on, resync
+    # Preview against another connection of the other system (the production one, before a switch).
+    other_connection = models.ForeignKey(
+        "connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    with_creates = models.BooleanField(default=True)  # False: as a link-only first run would
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    api_calls = models.PositiveIntegerField(default=0)
+    write_calls = models.PositiveIntegerField(default=0)  # vendor write calls made: always 0
+    error = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"preview {self.pk} of {self.integration_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
 class PendingCreate(models.Model):
     """A create the engine sent but whose outcome it did not learn (a timeout, a dropped
     connection, a killed worker). Before creating that record again, the engine looks for it

@@ -10,13 +10,15 @@ from typing import Iterable
 
 from django.utils import timezone
 
+from connectors.dry_run import DryConnector
 from connectors.base import Connector, ConnectorError, ObjectType, Option
 from mappings.models import Integration, ObjectMapping
 from syncsmart.core import metrics
 from syncsmart.core.choices import Direction, Side, other_side
 from syncsmart.engine.control import LeaseLost
+from syncsmart.engine.matching import TargetIndex
 from syncsmart.engine.transform import OwnerDirectory, Schema
-from syncsmart.models import InboxItem, RecordEvent, SyncCursor, SyncRun
+from syncsmart.models import AmbiguousMatch, InboxItem, RecordEvent, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
 
@@ -29,6 +31,10 @@ class RunContext:
             Side.HUBSPOT: integration.hubspot_connection.connector(),
             Side.OTHER: integration.other_connection.connector(),
         }
+        if integration.preview_of_id:
+            # A preview's copy reads and never writes, however its run was started (a worker
+            # picking up a requeued slice included): see syncsmart/previews.py.
+            raw = {side: c if isinstance(c, DryConnector) else DryConnector(c) for side, c in raw.items()}
         self.connectors = {side: SideTagged(connector, side) for side, connector in raw.items()}
         self._schemas: dict[tuple[str, str], Schema] = {}
         self._owners: dict[tuple[str, str], OwnerDirectory] = {}
@@ -44,6 +50,9 @@ class RunContext:
         self.renew = lambda: True
         self._renewed_at = time.monotonic()
         self._heartbeat_at = time.monotonic()  # the job marks the run running (with a heartbeat) just before
+        # Flows whose match look-ups read the whole target object once (first run, historical).
+        self.full_scan_flows: set[tuple[int, str]] = set()
+        self._target_indexes: dict[tuple[int, str], TargetIndex] = {}
         # Records of the reverse flow to look at in this run (matched pairs whose other side wins).
         self.reverse_pending: dict[tuple[int, str], set[str]] = collections.defaultdict(set)
 
@@ -88,6 +97,31 @@ class RunContext:
             if obj.read_only and obj.email_field:
                 return obj.name
         return None
+
+    # --- match look-ups ---------------------------------------------------------------------
+    def full_scan(self, mapping: ObjectMapping, source_side: str) -> bool:
+        return (mapping.pk, source_side) in self.full_scan_flows
+
+    def target_index(self, mapping: ObjectMapping, target_side: str, keys: list) -> TargetIndex:
+        """Every record of the mapping's object on `target_side`, read once per run and keyed by
+        the mapping's match keys (records this run links later are excluded by their links)."""
+        key = (mapping.pk, target_side)
+        if key not in self._target_indexes:
+            connector = self.connectors[target_side]
+            self._target_indexes[key] = TargetIndex.read(
+                connector, mapping.object_for(target_side), keys, target_side, self.keep_alive
+            )
+            self.counts["match_index_records"] += self._target_indexes[key].records_read
+        return self._target_indexes[key]
+
+    def chosen_match(self, mapping: ObjectMapping, source_side: str, source_id: str) -> str | None:
+        """The counterpart a customer chose for an ambiguous match, if any."""
+        return (
+            AmbiguousMatch.objects.filter(object_mapping=mapping, source_side=source_side, source_id=source_id)
+            .exclude(chosen_id="")
+            .values_list("chosen_id", flat=True)
+            .first()
+        )
 
     def add_hubspot_option(self, object_type: str, field_name: str, label: str) -> Option:
         option = self.connectors[Side.HUBSPOT].add_option(object_type, field_name, label, label)

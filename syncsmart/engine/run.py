@@ -290,6 +290,7 @@ class Engine:
 
     def _changes(self, mapping: ObjectMapping, side: str) -> bool:
         cursor = self._cursor(mapping, side)
+        self._note_full_scan(mapping, side, cursor)
         connector, object_type = self.ctx.connector(side), mapping.object_for(side)
         with PageReader(lambda position: connector.read_changes(object_type, position, connector.max_page_size)) as reader:
             self._check(worked=False)  # a cancelled run reads nothing more
@@ -307,6 +308,16 @@ class Engine:
                 if self.should_yield(worked=False):
                     return False
                 page = reader.take()
+
+    def _note_full_scan(self, mapping: ObjectMapping, side: str, cursor: SyncCursor) -> None:
+        """A flow reading from the start (first run, historical resync) matches against the whole
+        target object, read once; remembered in the run's state across slices."""
+        key = f"{mapping.pk}:{side}"
+        scans = self.state.setdefault("full_scan", [])
+        if key not in scans and (self.kind == SyncCursor.Kind.HISTORICAL or not cursor.cursor):
+            scans.append(key)
+        if key in scans:
+            self.ctx.full_scan_flows.add((mapping.pk, side))
 
     def _note_total(self, page: Page) -> None:
         """A historical run shows how far it got when the vendor says how many records there are."""

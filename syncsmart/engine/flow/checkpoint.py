@@ -14,8 +14,9 @@ from syncsmart.core.choices import Side
 from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.items import Item, O
 from syncsmart.engine.flow.setup import FlowSetup
+from syncsmart.engine.matching import label_of
 from syncsmart.engine.values import values_hash
-from syncsmart.models import DeferredRecord, PendingCreate, RecordEvent, RecordLink
+from syncsmart.models import AmbiguousMatch, DeferredRecord, PendingCreate, RecordEvent, RecordLink
 
 LINKED_OUTCOMES = (O.CREATED, O.UPDATED, O.UNCHANGED, O.LINKED, O.CONFLICT)
 DONE_OUTCOMES = (*LINKED_OUTCOMES, O.ECHO, O.FILTERED, O.DELETED)
@@ -86,6 +87,7 @@ class Checkpoint:
             if item.retry_later:
                 deferred.append(item)
             events.append(self._event(item, now))
+        ambiguous = [i for i in items if i.outcome == O.AMBIGUOUS]
 
         def checkpoint() -> None:
             if new_links:
@@ -103,8 +105,14 @@ class Checkpoint:
                 DeferredRecord.objects.filter(
                     object_mapping=self.s.mapping, source_side=self.s.source, record_id__in=done_ids
                 ).delete()
+                # A record that synced no longer waits for a choice (its candidates were linked elsewhere).
+                AmbiguousMatch.objects.filter(
+                    object_mapping=self.s.mapping, source_side=self.s.source, source_id__in=done_ids, resolved_at__isnull=True
+                ).delete()
             if deferred:
                 self._defer(deferred, now)
+            if ambiguous:
+                self._store_ambiguous(ambiguous, now)
             self.s.ctx.save_events(events)
 
         return checkpoint
@@ -177,10 +185,33 @@ class Checkpoint:
                 DeferredRecord.objects.filter(pk=row.pk).update(**values)
 
     # --- the event -----------------------------------------------------------------------------
+    def _store_ambiguous(self, items: list[Item], now: datetime) -> None:
+        """One waiting row per record, with its candidates, for the customer's choice."""
+        for item in items:
+            AmbiguousMatch.objects.update_or_create(
+                object_mapping=self.s.mapping,
+                source_side=self.s.source,
+                source_id=item.id,
+                defaults=dict(
+                    integration=self.s.ctx.integration,
+                    source_object=self.s.source_object,
+                    source_label=label_of(item.record)[:300],
+                    key=item.match_key[:500],
+                    value=item.match_value[:500],
+                    candidates=item.candidates,
+                    chosen_id="",
+                    resolved_at=None,
+                    resolved_by="",
+                    created_at=now,
+                ),
+            )
+
     def _event(self, item: Item, now: datetime) -> RecordEvent:
         details = {
             name: value
             for name, value in (
+                ("candidates", item.candidates),
+                ("match_key", item.match_key if item.candidates else ""),
                 ("conflicts", item.conflicts),
                 ("unmatched", item.unmatched),
                 ("error", item.error),

@@ -15,7 +15,8 @@ from connectors.base import ConnectorError, ErrorKind, Record, chunked
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.config import engine_settings
 from mappings.models import ObjectMapping
-from syncsmart.engine.flow.items import Item, O
+from syncsmart.engine.flow.items import O, Item
+from syncsmart.engine.matching import Matcher, MatchResult
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.models import PendingCreate, RecordLink
 
@@ -27,6 +28,7 @@ class Counterparts:
         self.pending: set[str] = set()
         # The other flow's PendingCreate rows this page adopted (deleted at the checkpoint).
         self.adopted: list[PendingCreate] = []
+        self.matcher = self._matcher()
 
     # --- links ---------------------------------------------------------------------------
     def links_for(self, ids: list[str]) -> dict[str, RecordLink]:
@@ -45,30 +47,86 @@ class Counterparts:
             )
         )
 
-    # --- match look-up ---------------------------------------------------------------------
-    def resolve(self, items: list[Item]) -> None:
-        """Linked records know their counterpart; unlinked ones are looked up by match value
-        (one batched look-up). Two records with one match value: the first goes, the rest wait."""
+    # --- match look-up (the mapping's match rules) ----------------------------------------------
+    def _matcher(self) -> Matcher:
+        s = self.s
+
+        def reference_of(key_field) -> str:
+            info = s.source_schema.get(key_field.field_for(s.source))
+            return (info.reference_to if info else "") or ""
+
+        return Matcher(
+            s.target_connector,
+            s.target_object,
+            s.source,
+            s.target,
+            s.mapping.match_keys(),
+            reference_of=reference_of,
+            index=lambda: s.ctx.target_index(s.mapping, s.target, self.matcher.keys),
+            source_index=lambda: s.ctx.target_index(s.mapping, s.source, self.matcher.keys),
+            full_scan=lambda: s.ctx.full_scan(s.mapping, s.source),
+            in_flight=in_flight,
+        )
+
+    def taken_source_ids(self, ids: set[str]) -> set[str]:
+        column = RecordLink.id_column(self.s.source)
+        return set(
+            RecordLink.objects.filter(object_mapping=self.s.mapping, **{f"{column}__in": list(ids)}).values_list(
+                column, flat=True
+            )
+        )
+
+    def resolve(self, items: list[Item], parents: dict[tuple[str, str], str]) -> None:
+        """Linked records know their counterpart; unlinked ones are looked up by the match rules
+        (syncsmart/engine/matching.py), compared normalised, never guessed: two candidates and the
+        record waits as an ambiguous match. Two records matching one target: the first goes, the
+        rest wait."""
         for item in items:
             if item.link is not None:
                 item.target_id = item.link.id_on(self.s.target)
-        source_match, target_match = self.s.match_fields()
-        if not source_match or not target_match:
+                if not (item.link.hubspot_values or item.link.other_values or item.link.hubspot_hash or item.link.other_hash):
+                    item.matched = True  # a pair a customer chose: no baseline yet, synced as a new match
+        unlinked = [i for i in items if i.link is None and i.open]
+        if not unlinked or not self.matcher.keys:
             return
-        by_value = self._by_match_value([i for i in items if i.link is None and i.open], source_match)
-        if not by_value:
+        results = self.matcher.find([i.record for i in unlinked], parents, self.taken_target_ids, self.taken_source_ids)
+        self.s.ctx.counts["match_lookups"] += self.matcher.lookups
+        self.matcher.lookups = 0
+        claimed: set[str] = set()
+        for item in unlinked:
+            result = results.get(item.id)
+            if result is None or (result.target_id is None and not result.ambiguous):
+                continue
+            if result.ambiguous:
+                self._wait_as_ambiguous(item, result)
+            elif result.target_id in claimed:
+                item.defer(f"Another record matches the same {self.s.target_object} by {result.key}; it is synced first.")
+            else:
+                claimed.add(result.target_id)
+                item.target_id, item.target, item.matched = result.target_id, result.target, True
+                item.notes.append(f"Matched an existing record by {result.key}: {result.value}.")
+
+    def _wait_as_ambiguous(self, item: Item, result: MatchResult) -> None:
+        chosen = self.s.ctx.chosen_match(self.s.mapping, self.s.source, item.id)
+        if chosen and chosen in {c.id for c in result.candidates}:
+            item.target_id, item.matched = chosen, True
+            item.notes.append("Linked to the record chosen among the ambiguous matches.")
             return
-        found = self.find_targets(target_match, sorted(by_value))
-        taken = self.taken_target_ids({str(r.id) for records in found.values() for r in records})
-        for value, group in by_value.items():
-            match = next((r for r in found.get(value, []) if str(r.id) not in taken and not r.deleted), None)
-            if match is not None:
-                first = group[0]
-                first.target_id, first.target, first.matched = str(match.id), match, True
-                first.notes.append(f"Matched an existing record by {target_match} {value}.")
-                taken.add(str(match.id))
-            for twin in group[1:]:
-                twin.defer(f"Another record with {source_match} {value} is synced first.")
+        names = "; ".join(f"{c.label} ({c.id})" for c in result.candidates[:5])
+        item.outcome = O.AMBIGUOUS
+        if result.rivals:
+            rivals = "; ".join(f"{c.label} ({c.id})" for c in result.rivals[:5])
+            item.message = (
+                f"The {self.s.target_object} {names} matches this record by {result.key} ({result.value}), "
+                f"and also {rivals}. Nothing is linked or created until one is chosen."
+            )
+        else:
+            item.message = (
+                f"{len(result.candidates)} {self.s.target_object} match by {result.key} ({result.value}): {names}. "
+                "Nothing is created until you choose one."
+            )
+        item.candidates = [{"id": c.id, "label": c.label[:300]} for c in result.candidates[:20]]
+        item.match_key, item.match_value = result.key, result.value
 
     @staticmethod
     def _by_match_value(items: list[Item], field_name: str) -> dict[str, list[Item]]:

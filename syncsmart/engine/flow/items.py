@@ -40,6 +40,10 @@ class Item:
     waiting_for: list[dict[str, str]] = field(default_factory=list)
     retry_later: bool = False
     baseline_saved: bool = False  # the link was stored right after the create
+    # An ambiguous match: the candidates ({"id", "label"}) and the key that found them.
+    candidates: list[dict[str, str]] = field(default_factory=list)
+    match_key: str = ""
+    match_value: str = ""
 
     @property
     def id(self) -> str:

@@ -18,6 +18,7 @@ from syncsmart.engine.flow.parents import MAX_PARENT_DEPTH, Parents
 from syncsmart.engine.flow.plan import SINGULAR, Sides, parents_blocking, plan_fields, waiting_message
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.flow.write import Writer
+from syncsmart.engine.values import normal
 
 
 class Flow:
@@ -45,7 +46,7 @@ class Flow:
         deletions = self._deleted(items)
         live = [i for i in items if i.open]
         parent_ids = self.parents.resolve(live, depth)
-        self.counterparts.resolve(live)
+        self.counterparts.resolve(live, parent_ids)
         self.counterparts.recover_interrupted_creates(live)
         self.counterparts.adopt_opposite_creates(live)
         self.counterparts.read_targets([i for i in live if i.target_id and i.open], targets)
@@ -107,9 +108,18 @@ class Flow:
         """Stage 3 for one record: the pure plan, applied to the item."""
         s = self.setup
         creating = item.target_id is None
+        link_only = s.mapping.create_policy == ObjectMapping.CreatePolicy.LINK_ONLY
         if creating and s.mapping.create_policy != ObjectMapping.CreatePolicy.CREATE:
             item.outcome = O.FILTERED
-            item.message = f"No matching {s.target_object} and this mapping only updates existing records."
+            item.message = (
+                f"Link only: no existing {s.target_object} matches, and nothing is created until creation "
+                "is turned on for this object."
+                if link_only
+                else f"No matching {s.target_object} and this mapping only updates existing records."
+            )
+            return
+        if link_only and item.matched:
+            self._link_as_it_stands(item)
             return
         sides = Sides(
             source=s.source,
@@ -132,6 +142,18 @@ class Flow:
             self.ctx.reverse_pending[(s.mapping.pk, s.target)].add(item.target_id)
         self._defer_if_parent_missing(item)
         self._refuse_orphan(item)
+
+    def _link_as_it_stands(self, item: Item) -> None:
+        """Link only: the pair's baseline is what each side holds now; nothing is written, so
+        later changes on either side flow as usual and today's differences stay until then."""
+        props = item.record.properties
+        target_props = item.target.properties if item.target is not None else {}
+        for f in self.setup.plan_fields:
+            if f.source_name in props:
+                item.source_base[f.source_name] = normal(props[f.source_name], f.source_kind)
+            if f.target_name in target_props:
+                item.target_base[f.target_name] = normal(target_props[f.target_name], f.target_kind)
+        item.notes.append("Link only: linked as both records stand; nothing was written.")
 
     def _defer_if_parent_missing(self, item: Item) -> None:
         """Never create an orphan: a new record whose parent is not linked yet (or an update whose

@@ -34,7 +34,8 @@ class FlowSetup:
         self.target = other_side(source_side)
         self.source_object = mapping.object_for(self.source)
         self.target_object = mapping.object_for(self.target)
-        all_fields = [f for f in mapping.field_mappings.all() if f.enabled]
+        # A mapping a schema refresh found broken (field gone, type changed) is left out, not failed per record.
+        all_fields = [f for f in mapping.field_mappings.all() if f.enabled and not f.broken_reason]
         self.fields: list[FieldMapping] = [f for f in all_fields if f.flows_to(self.target)]
         self.reverse_fields: list[FieldMapping] = [f for f in all_fields if f.flows_to(self.source)]
         self.source_connector: Connector = ctx.connector(self.source)

@@ -93,11 +93,14 @@ class Writer:
         self.s.ctx.counts[f"writes_{self.s.target}"] += len(batch)
 
     def _adopt_written(self, item: Item, outcome: WriteResult) -> None:
-        """Baseline in the target's own spelling when the vendor echoed the record back."""
+        """Baseline in the target's own spelling when the vendor echoed the record back. A new
+        record's mapped fields we did not send take the vendor's defaults (a ConnectWise stage):
+        those are the record as created, not a change its side made afterwards."""
         if outcome.record is None:
             return
+        created = item.outcome == O.CREATED
         for f in self.s.plan_fields:
-            if f.target_name in item.writes and f.target_name in outcome.record.properties:
+            if (f.target_name in item.writes or created) and f.target_name in outcome.record.properties:
                 item.target_base[f.target_name] = normal(outcome.record.properties[f.target_name], f.target_kind)
 
     def fail(self, item: Item, error: ConnectorError | None) -> None:

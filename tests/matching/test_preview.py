@@ -1,0 +1,92 @@
+"""A preview reads what a run would read, writes nothing to either system, can be cancelled,
+and its counts equal what the following real run does, object mapping by object mapping."""
+
+import pytest
+
+from bench import twins
+from syncsmart.engine import previews
+from syncsmart.models import Preview, RecordLink, SyncRun
+from mappings.models import Integration
+from tests.engine.conftest import build_pair
+
+
+@pytest.fixture(params=["connectwise", "dynamics"])
+def seeded(request, db):
+    pair = build_pair(request.param)
+    pair.integration.object_mappings.filter(other_object="leads").delete()
+    data = twins.dataset(companies=40, contacts=160, deals=30, one_sided=0.10, seed=9)
+    twins.seed_pair(pair.hubspot, pair.other, request.param, data)
+    yield pair
+    pair.close()
+
+
+def _preview(pair, **kwargs):
+    preview = previews.request_preview(pair.integration, None, enqueue=False, **kwargs)
+    return previews.run_preview(str(preview.pk), connectors=pair.connectors())
+
+
+def test_a_preview_makes_no_write_call_and_leaves_nothing_behind(seeded):
+    pair = seeded
+    pair.reset_counters()
+    preview = _preview(pair)
+
+    assert preview.status == "done", preview.error
+    assert pair.writes() == (0, 0)
+    assert pair.hubspot.writes == pair.other.writes == 0  # the emulators' own write counters
+    assert preview.write_calls == 0 and preview.api_calls > 0
+    assert preview.result["totals"]["link"] > 0 and preview.result["totals"]["create"] > 0
+    assert not RecordLink.objects.exists()
+    assert Integration.all_objects.count() == 1  # the copy it ran on is gone
+    assert not SyncRun.objects.exists()
+
+
+def test_preview_counts_equal_the_following_real_run(seeded):
+    pair = seeded
+    preview = _preview(pair)
+    run = pair.sync()
+
+    assert previews.counts_of_preview(preview) == previews.counts_of_run(run)
+
+
+def test_a_preview_shows_samples_fields_and_rules(seeded):
+    preview = _preview(seeded)
+    flows = preview.result["flows"]
+    links = [f for f in flows if f["counts"]["link"]]
+    assert links and all(len(f["samples"]["link"]) == min(20, f["counts"]["link"]) for f in links)
+    assert any(rule.startswith("domain") for f in links for rule in f["rules"])
+    assert any(f["fields"] for f in flows if f["counts"]["update"] or f["counts"]["link"])
+
+
+def test_a_cancelled_preview_stops_and_writes_nothing(seeded, monkeypatch):
+    pair = seeded
+    preview = previews.request_preview(pair.integration, None, enqueue=False)
+    real_slice = previews.run_slice
+
+    def cancel_then_slice(run_id, **kwargs):
+        previews.cancel_preview(Preview.objects.get(pk=preview.pk))
+        return real_slice(run_id, **kwargs)
+
+    monkeypatch.setattr(previews, "run_slice", cancel_then_slice)
+    pair.reset_counters()
+    done = previews.run_preview(str(preview.pk), connectors=pair.connectors())
+    assert done.status == "cancelled"
+    assert pair.writes() == (0, 0)
+    assert Integration.all_objects.count() == 1
+
+
+def test_a_copy_run_started_without_the_preview_still_writes_nothing(seeded):
+    """A worker that picks up a preview copy's run builds its own connectors: they are dry too."""
+    pair = seeded
+    shadow, _ = previews._shadow(previews.request_preview(pair.integration, None, enqueue=False))
+    pair.reset_counters()
+    run = SyncRun.objects.create(integration=shadow, trigger="manual")
+    from syncsmart.engine.slices import run_slice
+
+    for _ in range(50):
+        run_slice(str(run.pk), connectors=pair.connectors())
+        run.refresh_from_db()
+        if run.status in SyncRun.FINISHED:
+            break
+    assert run.status == "succeeded", run.error
+    assert run.counts.get("created", 0) > 0
+    assert pair.writes() == (0, 0)
