@@ -17,7 +17,7 @@ from syncsmart.core.choices import Side
 from mappings.services.queries import run_rate
 from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES
 from syncsmart.logging import redact
-from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
+from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 
 MAX_ID = 2**63 - 1
 
@@ -241,6 +241,10 @@ class HistoricalSyncSerializer(SyncNowSerializer):
     )
 
 
+def _id_field_early(help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text=help_text)
+
+
 # --- Object mappings and filters ----------------------------------------------------------
 
 
@@ -409,6 +413,50 @@ class SchemaReportSerializer(serializers.Serializer):
     broken = serializers.ListField(child=serializers.CharField(), help_text="Field mappings that no longer fit, with why.")
     mended = serializers.IntegerField(help_text="Mappings that were broken and fit again.")
     types_updated = serializers.IntegerField()
+
+
+# --- Previews (dry runs) -------------------------------------------------------------------
+
+
+class PreviewSerializer(serializers.ModelSerializer):
+    result = serializers.JSONField(
+        read_only=True,
+        help_text="{flows: [{object_mapping, source_side, counts: {link, create, update, filtered, ambiguous, fail, "
+        "unchanged}, samples: {category: [...20]}, fields, filters, rules}], totals}",
+    )
+
+    class Meta:
+        model = Preview
+        fields = [
+            "id",
+            "integration",
+            "object_mapping",
+            "kind",
+            "purpose",
+            "with_creates",
+            "status",
+            "progress_done",
+            "progress_total",
+            "api_calls",
+            "write_calls",
+            "result",
+            "error",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Preview.Kind.choices, default=Preview.Kind.FIRST_RUN)
+    object_mapping = _id_field_early("Only this object mapping (what turning it on would do).")
+    with_creates = serializers.BooleanField(default=True, help_text="Count creates even where a mapping is link only.")
+
+
+class PreviewQuery(serializers.Serializer):
+    integration = _id_field_early("Only this integration's previews.")
 
 
 # --- Ambiguous matches --------------------------------------------------------------------

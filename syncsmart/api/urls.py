@@ -15,6 +15,7 @@ router.register("object-mappings", views.ObjectMappingViewSet, basename="api-obj
 router.register("field-mappings", views.FieldMappingViewSet, basename="api-field-mapping")
 router.register("runs", views.RunViewSet, basename="api-run")
 router.register("events", views.RecordEventViewSet, basename="api-event")
+router.register("previews", views.PreviewViewSet, basename="api-preview")
 router.register("ambiguous-matches", views.AmbiguousMatchViewSet, basename="api-ambiguous-match")
 router.register("connections", views.ConnectionViewSet, basename="api-connection")
 

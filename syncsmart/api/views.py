@@ -21,7 +21,8 @@ from syncsmart.engine import historical
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from syncsmart.api import serializers as s
 from syncsmart.logging import redact
-from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
+from syncsmart.engine import previews
+from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 from tenants.access import tenant_queryset
 from syncsmart.engine import run_requests
 from tenants.connections import test_connection
@@ -188,6 +189,28 @@ class IntegrationViewSet(
             integration, self.actor, since=body.validated_data.get("since"), object_mapping=mapping, estimate=True
         )
         return self.accepted(run)
+
+    @extend_schema(
+        request=s.PreviewRequestSerializer,
+        responses={202: s.PreviewSerializer},
+        description="Preview (dry run): queue a background run that reads what a run would read and writes nothing "
+        "to either system; poll /api/previews/{id}/ for progress and the result.",
+    )
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        integration = self.get_object()
+        body = s.PreviewRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        mapping = self._object_mapping_of(integration, body.validated_data.get("object_mapping"))
+        preview = previews.request_preview(
+            integration,
+            self.actor,
+            kind=body.validated_data["kind"],
+            object_mapping=mapping,
+            with_creates=body.validated_data["with_creates"],
+            purpose="api",
+        )
+        return Response(s.PreviewSerializer(preview).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=None,
@@ -382,6 +405,30 @@ class RecordEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         return self.accepted(run_requests.retry_record(self.get_object(), self.actor))
+
+
+# --- Previews ---------------------------------------------------------------------------
+
+
+@extend_schema_view(**_list_doc(s.PreviewQuery, "Previews (dry runs) and their results; started from an integration."))
+class PreviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = Preview
+    tenant_path = "integration__tenant"
+    serializer_class = s.PreviewSerializer
+    query_serializer = s.PreviewQuery
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet:
+        rows = self.tenant_rows()
+        filters = self.query()
+        if "integration" in filters:
+            rows = rows.filter(integration_id=filters["integration"])
+        return rows
+
+    @extend_schema(request=None, responses=s.PreviewSerializer, description="Cancel a preview that is queued or running.")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        return Response(s.PreviewSerializer(previews.cancel_preview(self.get_object())).data)
 
 
 # --- Ambiguous matches --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from connectors import http
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
-from syncsmart.models import AmbiguousMatch, RecordEvent
+from syncsmart.models import AmbiguousMatch, Preview, RecordEvent
 from syncsmart.wsgi import application
 from tests.api.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory, RecordEventFactory, SyncRunFactory
 
@@ -96,6 +96,7 @@ def world(api, settings):
         "runs": str(run.pk),
         "events": RecordEventFactory(run=run, object_mapping=mapping, outcome=RecordEvent.Outcome.FAILED).pk,
         "connections": str(connection.pk),
+        "previews": str(Preview.objects.create(integration=integration, status="done").pk),
         "ambiguous-matches": AmbiguousMatch.objects.create(
             integration=integration,
             object_mapping=mapping,

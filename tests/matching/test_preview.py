@@ -2,12 +2,17 @@
 and its counts equal what the following real run does, object mapping by object mapping."""
 
 import pytest
+from rest_framework.test import APIClient
 
 from bench import twins
 from syncsmart.engine import previews
 from syncsmart.models import Preview, RecordLink, SyncRun
 from mappings.models import Integration
+from syncsmart.api import tokens
+from syncsmart.engine.slices import run_slice
+from tenants.models import ApiToken, Membership
 from tests.engine.conftest import build_pair
+from tests.factories import MembershipFactory, UserFactory
 
 
 @pytest.fixture(params=["connectwise", "dynamics"])
@@ -80,8 +85,6 @@ def test_a_copy_run_started_without_the_preview_still_writes_nothing(seeded):
     shadow, _ = previews._shadow(previews.request_preview(pair.integration, None, enqueue=False))
     pair.reset_counters()
     run = SyncRun.objects.create(integration=shadow, trigger="manual")
-    from syncsmart.engine.slices import run_slice
-
     for _ in range(50):
         run_slice(str(run.pk), connectors=pair.connectors())
         run.refresh_from_db()
@@ -90,3 +93,28 @@ def test_a_copy_run_started_without_the_preview_still_writes_nothing(seeded):
     assert run.status == "succeeded", run.error
     assert run.counts.get("created", 0) > 0
     assert pair.writes() == (0, 0)
+
+
+def test_a_preview_over_the_api_is_queued_polled_and_cancelled(seeded, monkeypatch):
+    pair = seeded
+    queued = []
+    monkeypatch.setattr(previews, "_enqueue", queued.append)
+    user = MembershipFactory(tenant=pair.integration.tenant, role=Membership.Role.OWNER, user=UserFactory()).user
+    _, plain = tokens.issue_token(pair.integration.tenant, user, "script", ApiToken.ROLE_CHOICES[0][0])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("django.db.transaction.on_commit", lambda fn: fn())
+        started = client.post(f"/api/integrations/{pair.integration.pk}/preview/", {"kind": "first_run"}, format="json")
+    assert started.status_code == 202, started.json()
+    assert started.json()["status"] == "queued" and len(queued) == 1
+    previews.run_preview(started.json()["id"], connectors=pair.connectors())
+    done = client.get(f"/api/previews/{started.json()['id']}/").json()
+    assert done["status"] == "done" and done["write_calls"] == 0
+    assert done["result"]["totals"]["link"] > 0
+
+    again = client.post(f"/api/integrations/{pair.integration.pk}/preview/", {}, format="json").json()
+    cancelled = client.post(f"/api/previews/{again['id']}/cancel/").json()
+    assert cancelled["status"] == "queued"  # asked to stop: the run stops at its first page
+    assert previews.run_preview(again["id"], connectors=pair.connectors()).status == "cancelled"
