@@ -8,8 +8,13 @@ that knows exactly what is done:
 2. pause_webhooks   stop taking webhook events for it
 3. clear_test_state delete the sandbox run's links, cursors, deferred queue and pending inbox
 4. point_to_production  use the production connection (entered and tested in the same flow)
-5. mappings         re-install the default mappings, or keep the current ones
-6. switch_on        turn the integration on again, webhooks resume
+5. discover_schemas discover both production schemas and check the mappings against them (the
+                    switch refuses to go on while one is missing: nothing would sync right)
+6. mappings         re-install the default mappings, or keep the current ones
+7. link_only        objects that hold records on both sides: the first run links, creates nothing
+8. switch_on        turn the integration on again, webhooks resume
+
+A finished switch can be undone on the day it finished (`roll_back`).
 
 `resume` runs the remaining steps; `roll_back` undoes the done ones in reverse order from the
 snapshot taken before each step.
@@ -26,6 +31,7 @@ from django.utils import timezone
 
 from connectors.models import Connection, Environment
 from mappings.services import actions as mapping_actions
+from mappings import first_day
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from tenants.actions import audit
 from tenants.models import GoLiveSwitch
@@ -36,7 +42,9 @@ STEPS: list[tuple[str, str]] = [
     ("pause_webhooks", "Pause webhook intake"),
     ("clear_test_state", "Clear the sandbox run's links, cursors and deferred queue"),
     ("point_to_production", "Use the production connection"),
+    ("discover_schemas", "Discover both production schemas and check the mappings"),
     ("mappings", "Re-install or keep the mappings"),
+    ("link_only", "First run links only where both sides hold records"),
     ("switch_on", "Turn the integration on"),
 ]
 STEP_NAMES = [name for name, _ in STEPS]
@@ -222,6 +230,17 @@ def _point_to_production(switch: GoLiveSwitch, integration: Integration, actor) 
     return {"pointed_from": before, "late_sandbox_inbox": late_rows}
 
 
+def _discover_schemas(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    try:
+        return {"schemas": first_day.discover_schemas(integration, actor)}
+    except first_day.SchemasMissing as exc:
+        raise GoLiveError(str(exc)) from exc
+
+
+def _link_only(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
+    return {"create_policies": first_day.link_only_where_both_hold_records(integration)}
+
+
 def _mappings(switch: GoLiveSwitch, integration: Integration, actor) -> dict[str, Any]:
     if switch.mappings != GoLiveSwitch.Mappings.REINSTALL:
         return {}
@@ -246,7 +265,9 @@ STEP_FUNCTIONS: dict[str, Callable[[GoLiveSwitch, Integration, Any], dict[str, A
     "pause_webhooks": _pause_webhooks,
     "clear_test_state": _clear_test_state,
     "point_to_production": _point_to_production,
+    "discover_schemas": _discover_schemas,
     "mappings": _mappings,
+    "link_only": _link_only,
     "switch_on": _switch_on,
 }
 
@@ -259,6 +280,9 @@ def roll_back(switch: GoLiveSwitch, actor) -> GoLiveSwitch:
     switch = GoLiveSwitch.objects.get(pk=switch.pk)
     if switch.status == GoLiveSwitch.Status.ROLLED_BACK:
         return switch
+    if switch.status == GoLiveSwitch.Status.DONE and switch.finished_at is not None:
+        if timezone.localdate(switch.finished_at) != timezone.localdate():
+            raise GoLiveError("A switch can be undone on the day it finished; this one finished earlier.")
     if switch.status == GoLiveSwitch.Status.PREPARING:
         return _close_rolled_back(switch, actor)
     while switch.steps_done:
@@ -343,7 +367,9 @@ UNDO_FUNCTIONS: dict[str, Callable[[GoLiveSwitch, Integration, Any], None]] = {
     "pause_webhooks": _undo_pause_webhooks,
     "clear_test_state": _undo_clear_test_state,
     "point_to_production": _undo_point_to_production,
+    "discover_schemas": lambda switch, integration, actor: None,  # a schema cache is knowledge, not a change
     "mappings": _undo_mappings,
+    "link_only": lambda switch, integration, actor: first_day.restore_create_policies(switch.snapshot.get("create_policies", {})),
     "switch_on": _undo_switch_on,
 }
 
@@ -359,8 +385,51 @@ def _load(rows: list[dict[str, Any]]) -> None:
 
 
 def describe(switch: GoLiveSwitch) -> list[dict[str, Any]]:
-    """The steps with their state, for the page that shows a switch's progress."""
-    return [{"name": name, "label": label, "done": name in switch.steps_done} for name, label in STEPS]
+    """The steps with their state and, once done, their effect in words, for the switch's page."""
+    return [
+        {"name": name, "label": label, "done": name in switch.steps_done, "effect": effect_of(switch, name)}
+        for name, label in STEPS
+    ]
+
+
+def effect_of(switch: GoLiveSwitch, name: str) -> str:
+    """What a done step changed, from the snapshot it took (blank while not done)."""
+    if name not in switch.steps_done:
+        return ""
+    snap = switch.snapshot or {}
+    if name == "switch_off":
+        return "The integration was on; it is off while the switch runs." if snap.get("enabled") else "It was already off."
+    if name == "pause_webhooks":
+        return "Webhook events are not taken until the switch ends."
+    if name == "clear_test_state":
+        counts = {k: len(snap.get(f"cleared_{k}", [])) for k in ("links", "cursors", "deferred", "inbox")}
+        return (
+            f"{counts['links']} sandbox links cleared, {counts['cursors']} cursors reset (the first run reads "
+            f"everything), {counts['deferred']} waiting records and {counts['inbox']} webhook events dropped."
+        )
+    if name == "point_to_production":
+        return "The other system's connection was replaced by the production one; test mode " + (
+            "kept." if switch.keep_test_mode else "off."
+        )
+    if name == "discover_schemas":
+        schemas = snap.get("schemas", {})
+        fields = sum(sum((counts or {}).values()) for counts in (schemas.get("discovered") or {}).values())
+        broken = schemas.get("broken") or []
+        return f"{fields} fields discovered on both sides; {len(broken)} field mapping(s) broken" + (
+            ": " + "; ".join(broken[:5]) if broken else "."
+        )
+    if name == "mappings":
+        return "Default mappings re-installed." if snap.get("mappings_before") else "Mappings kept as they were."
+    if name == "link_only":
+        changed = snap.get("create_policies") or {}
+        return (
+            f"{len(changed)} object mapping(s) link only: the first run links matching records and creates nothing."
+            if changed
+            else "No object holds records on both sides: the first run creates what is missing."
+        )
+    if name == "switch_on":
+        return "The integration is on again; webhooks resumed."
+    return ""
 
 
 __all__ = [

@@ -10,9 +10,21 @@ from mappings.services import actions as mapping_actions
 from mappings.services import go_live
 from mappings.models import FieldMapping
 from syncsmart.core.choices import Direction
+from mappings import first_day
 from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
 from tenants.models import AuditLog, GoLiveSwitch
 from tests.factories import ConnectionFactory
+
+
+@pytest.fixture(autouse=True)
+def _vendors_answer():
+    """These connections are not reachable: discovery finds every field, and neither side holds
+    records (so the first run may create). The real calls are proven in tests/matching/test_go_live_first_day.py.
+    A patch of its own: tests that undo their `monkeypatch` keep this one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(first_day, "discover_schemas", lambda integration, actor: {"discovered": {}, "broken": []})
+        patch.setattr(first_day, "holds_records", lambda connection, object_type: False)
+        yield
 
 
 @pytest.fixture
@@ -72,7 +84,7 @@ def _expected_after(steps_done: int, before: dict, production) -> dict:
         expected.update(links=[], cursors=[], deferred=[], inbox=[])
     if steps_done >= 4:
         expected.update(environment="production", test_mode=False, other_connection=production.pk)
-    if steps_done >= 6:
+    if steps_done >= len(go_live.STEPS):
         expected.update(enabled=True, paused=False)
     return expected
 
@@ -84,7 +96,7 @@ def test_the_switch_runs_every_step_in_order_and_ends_on_production(team, sandbo
     before = _state(integration)
     switch = go_live.resume(_start(integration, production, actor), actor)
     assert switch.status == GoLiveSwitch.Status.DONE and switch.steps_done == go_live.STEP_NAMES
-    assert _state(integration) == _expected_after(6, before, production)
+    assert _state(integration) == _expected_after(len(go_live.STEPS), before, production)
     steps_in_log = list(
         AuditLog.objects.filter(tenant=team.tenant, action__startswith="go_live.step.")
         .order_by("created_at", "id")
@@ -121,7 +133,7 @@ def _interrupt_at(monkeypatch, step_index: int):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("steps_done", range(0, 6))
+@pytest.mark.parametrize("steps_done", range(0, len(go_live.STEPS)))
 def test_an_interrupted_switch_stops_cleanly_after_each_step_and_resumes_to_the_end(team, sandbox, monkeypatch, steps_done):
     integration, _, production = sandbox
     actor = team.users["admin"]
@@ -138,19 +150,19 @@ def test_an_interrupted_switch_stops_cleanly_after_each_step_and_resumes_to_the_
     monkeypatch.undo()
     switch = go_live.resume(switch, actor)
     assert switch.status == GoLiveSwitch.Status.DONE
-    assert _state(integration) == _expected_after(6, before, production)
+    assert _state(integration) == _expected_after(len(go_live.STEPS), before, production)
     for name in go_live.STEP_NAMES:
         assert AuditLog.objects.filter(tenant=team.tenant, action=f"go_live.step.{name}").count() == 1
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("steps_done", range(0, 7))
+@pytest.mark.parametrize("steps_done", range(0, len(go_live.STEPS) + 1))
 def test_a_switch_rolls_back_from_any_step_to_the_sandbox_exactly_as_it_was(team, sandbox, monkeypatch, steps_done):
     integration, cw_sandbox, production = sandbox
     actor = team.users["owner"]
     before = _state(integration)
     switch = _start(integration, production, actor)
-    if steps_done < 6:
+    if steps_done < len(go_live.STEPS):
         _interrupt_at(monkeypatch, steps_done)
         with pytest.raises(RuntimeError):
             go_live.resume(switch, actor)
@@ -210,7 +222,7 @@ def test_the_page_resumes_or_rolls_back_for_writers_only_and_is_tenant_scoped(te
     url = reverse("go_live", args=[integration.pk])
 
     page = team.owner.get(url).content.decode()
-    assert "stopped after 2 of 6 steps" in page and "Resume the switch" in page
+    assert f"stopped after 2 of {len(go_live.STEPS)} steps" in page and "Resume the switch" in page
     assert team.outsider.get(url).status_code == 404
     assert team.viewer.post(url, {"action": "resume"}).status_code == 403
     assert team.outsider.post(url, {"action": "resume"}).status_code == 404
