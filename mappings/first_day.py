@@ -11,7 +11,8 @@ from typing import Any
 
 from connectors.base import ConnectorError
 from mappings import schema_checks
-from mappings.models import Integration, ObjectMapping, Side
+from mappings.models import Integration, ObjectMapping
+from syncsmart.core.choices import Side
 
 
 class SchemasMissing(Exception):

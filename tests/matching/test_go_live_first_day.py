@@ -6,7 +6,7 @@ import pytest
 
 from bench import twins
 from connectors.models import Connection
-from mappings import go_live
+from mappings.services import go_live
 from mappings.models import ObjectMapping
 from syncsmart.models import RecordLink
 from tests.engine.conftest import build_pair
