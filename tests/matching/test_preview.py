@@ -2,6 +2,7 @@
 and its counts equal what the following real run does, object mapping by object mapping."""
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from bench import twins
@@ -118,3 +119,23 @@ def test_a_preview_over_the_api_is_queued_polled_and_cancelled(seeded, monkeypat
     cancelled = client.post(f"/api/previews/{again['id']}/cancel/").json()
     assert cancelled["status"] == "queued"  # asked to stop: the run stops at its first page
     assert previews.run_preview(again["id"], connectors=pair.connectors()).status == "cancelled"
+
+
+def test_the_preview_page_starts_one_shows_its_counts_and_cancels(seeded, monkeypatch):
+    pair = seeded
+    queued = []
+    monkeypatch.setattr(previews, "_enqueue", queued.append)
+    user = MembershipFactory(tenant=pair.integration.tenant, role=Membership.Role.ADMIN, user=UserFactory()).user
+    client = Client()
+    client.force_login(user, backend="tenants.auth.EmailBackend")
+    url = f"/integrations/{pair.integration.pk}/preview/"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("django.db.transaction.on_commit", lambda fn: fn())
+        started = client.post(url, {"kind": "first_run"})
+    assert started.status_code == 302 and len(queued) == 1
+    running = client.get(started["Location"]).content.decode()
+    assert "Cancel preview" in running and 'hx-trigger="every 2s"' in running
+    previews.run_preview(str(queued[0]), connectors=pair.connectors())
+    page = client.get(started["Location"]).content.decode()
+    assert 'id="preview-counts"' in page and "Linked by: domain" in page and "0 writes" in page
+    assert Client().get(url).status_code in (302, 403)  # not without logging in
