@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mappings.views import deletions, editor, filters, health, history, overview, preview, record, record_log, sandbox
+from mappings.views import deletions, editor, fields, filters, health, history, overview, preview, record, record_log, sandbox
 
 base = "integrations/<int:pk>/"
 mapping = base + "mappings/<int:mapping_pk>/"
@@ -29,6 +29,7 @@ urlpatterns = [
     path(one_record + "retry/", record.record_retry, name="record_retry"),
     path(one_record + "resync/", record.record_resync, name="record_resync"),
     path(one_record + "unlink/", record.record_unlink, name="record_unlink"),
+    path(base + "refresh-fields/", fields.refresh_fields, name="refresh_fields"),
     path(base + "preview/", preview.preview_page, name="preview"),
     path(base + "preview/<uuid:preview_pk>/cancel/", preview.preview_cancel, name="preview_cancel"),
     path(base + "historical/", history.historical, name="historical"),

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from connectors.models import Connection
+from mappings import schema_checks
 from mappings.services import actions as mapping_actions
 from mappings.models import Integration
 from tenants.actions import audit
@@ -75,6 +77,9 @@ def refresh_schema(connection: Connection, staff) -> str:
     connection.refresh_from_db()
     if counts:
         message = f"Schema of {connection} refreshed: {sum(counts.values())} fields in {len(counts)} object types."
+        broken = _check_mappings_using(connection)
+        if broken:
+            message += f" {len(broken)} field mapping(s) no longer fit: " + "; ".join(broken[:5])
     else:
         message = f"Schema refresh of {connection} failed: {connection.last_error or 'the vendor could not be reached'}"
     audit(
@@ -87,6 +92,14 @@ def refresh_schema(connection: Connection, staff) -> str:
         object_types=sorted(counts or {}),
     )
     return message
+
+
+def _check_mappings_using(connection: Connection) -> list[str]:
+    """Every integration on this connection: its field mappings checked against the fresh fields."""
+    broken: list[str] = []
+    for integration in Integration.objects.filter(Q(hubspot_connection=connection) | Q(other_connection=connection)):
+        broken += schema_checks.check_mappings(integration).broken
+    return broken
 
 
 def begin_view_as(session, tenant: Tenant, staff) -> None:

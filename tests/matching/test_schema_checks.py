@@ -100,3 +100,28 @@ def test_refresh_fields_over_the_api_reports_broken_mappings(api, contacts, monk
     assert response.json()["broken"] and "yes/no" in response.json()["broken"][0]
     assert FieldMapping.objects.get(pk=fm.pk).type_check == "broken"
     assert api.viewer.post(f"/api/integrations/{contacts.integration_id}/refresh-fields/").status_code == 403
+
+
+def test_the_editor_shows_a_broken_mapping_and_offers_refresh_fields(team, monkeypatch):
+    integration = IntegrationFactory(tenant=team.tenant)
+    for connection, schema in ((integration.hubspot_connection, HUB), (integration.other_connection, CW)):
+        connection.schema_cache = schema
+        connection.save()
+    obj = ObjectMappingFactory(integration=integration, hubspot_object="contacts", other_object="contacts")
+    fm = _fm(obj, "birthdate", "since", "date", "date")
+
+    def discover(connection, actor, **kwargs):
+        if connection.system != "hubspot":
+            connection.schema_cache = {"contacts": [{"name": "since", "type": "bool"}]}
+            connection.save()
+        return {"contacts": 1}
+
+    monkeypatch.setattr(schema_checks.connector_actions, "refresh_schema", discover)
+    editor = f"/integrations/{integration.pk}/mappings/{obj.pk}/"
+    assert "Refresh fields" in team.admin.get(editor).content.decode()
+    response = team.admin.post(f"/integrations/{integration.pk}/refresh-fields/", {"next": editor})
+    assert response.status_code == 302 and response["Location"] == editor
+    page = team.admin.get(editor).content.decode()
+    assert "Broken:" in page and "changed from date to yes/no" in page
+    assert FieldMapping.objects.get(pk=fm.pk).type_check == "broken"
+    assert team.viewer.post(f"/integrations/{integration.pk}/refresh-fields/").status_code == 403
