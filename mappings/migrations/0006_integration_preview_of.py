@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mappings", "0004_schedule_minutes_at_most_a_day"),
+        ("mappings", "0005_lifecycle"),
     ]
 
     operations = [

@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("connectors", "0001_initial"),
-        ("mappings", "0005_integration_preview_of"),
-        ("syncsmart", "0006_engine_task_paths"),
+        ("mappings", "0006_integration_preview_of"),
+        ("syncsmart", "0007_lifecycle"),
     ]
 
     operations = [
