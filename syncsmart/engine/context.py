@@ -53,6 +53,7 @@ class RunContext:
         # Flows whose match look-ups read the whole target object once (first run, historical).
         self.full_scan_flows: set[tuple[int, str]] = set()
         self._target_indexes: dict[tuple[int, str], TargetIndex] = {}
+        self._target_holds: dict[tuple[int, str], bool] = {}
         # Records of the reverse flow to look at in this run (matched pairs whose other side wins).
         self.reverse_pending: dict[tuple[int, str], set[str]] = collections.defaultdict(set)
 
@@ -100,7 +101,16 @@ class RunContext:
 
     # --- match look-ups ---------------------------------------------------------------------
     def full_scan(self, mapping: ObjectMapping, source_side: str) -> bool:
-        return (mapping.pk, source_side) in self.full_scan_flows
+        """Match against the whole target object: on a first run or a historical resync, and only
+        when the target holds records (an empty one is cheaper to look up than to read)."""
+        if (mapping.pk, source_side) not in self.full_scan_flows:
+            return False
+        target = other_side(source_side)
+        key = (mapping.pk, target)
+        if key not in self._target_holds:
+            page = self.connectors[target].read_changes(mapping.object_for(target), None, 1)
+            self._target_holds[key] = bool(page.records) or page.has_more
+        return self._target_holds[key]
 
     def target_index(self, mapping: ObjectMapping, target_side: str, keys: list) -> TargetIndex:
         """Every record of the mapping's object on `target_side`, read once per run and keyed by
