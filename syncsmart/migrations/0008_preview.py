@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("connectors", "0001_initial"),
-        ("mappings", "0006_integration_preview_of"),
+        ("mappings", "0007_integration_preview_of"),
         ("syncsmart", "0007_lifecycle"),
     ]
 

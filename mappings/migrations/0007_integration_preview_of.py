@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mappings", "0005_lifecycle"),
+        ("mappings", "0006_field_mapping_accept_unmatched"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mappings", "0006_integration_preview_of"),
+        ("mappings", "0007_integration_preview_of"),
     ]
 
     operations = [
