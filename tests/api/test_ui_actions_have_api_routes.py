@@ -24,6 +24,7 @@ SAME_PAGE = {
     "mappings/historical.html": "historical",
     "mappings/sandbox_record.html": "sandbox_record",
     "go_live/page.html": "go_live",
+    "mappings/preview.html": "preview",
     "tenants/api_tokens.html": "api_tokens",
     "tenants/invitation.html": "invitation",
     "registration/login.html": "login",
@@ -54,6 +55,9 @@ API_ROUTE = {
     "historical_cancel": "POST /api/runs/{id}/cancel/",
     "retry_event": "POST /api/events/{id}/retry/",
     "retry_cause": "POST /api/integrations/{id}/sync/",
+    "preview": "POST /api/integrations/{id}/preview/",
+    "refresh_fields": "POST /api/integrations/{id}/refresh-fields/",
+    "preview_cancel": "POST /api/previews/{id}/cancel/",
 }
 
 # Not an API's business, each with why.

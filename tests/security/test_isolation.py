@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from syncsmart.api.tokens import issue_token
 from syncsmart.engine.tasks import scheduled_run
-from syncsmart.models import AmbiguousMatch, RecordEvent, SyncRun
+from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 from tenants.models import ApiToken, AuditLog, Invitation, Membership, Tenant
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 from tests.ui.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory, RecordEventFactory, SyncRunFactory
@@ -35,6 +35,7 @@ API_OBJECTS = {
     "events": "event",
     "connections": "connection",
     "ambiguous-matches": "ambiguous",
+    "previews": "preview",
 }
 
 
@@ -63,6 +64,7 @@ def _world(tenant):
         "run": SyncRunFactory(integration=integration, status="queued"),
         "connection": integration.other_connection,
         "token": token,
+        "preview": Preview.objects.create(integration=integration),
         "ambiguous": AmbiguousMatch.objects.create(
             integration=integration,
             object_mapping=mapping,
@@ -92,6 +94,7 @@ def _url_for(route: str, pattern: URLPattern, objects: dict) -> str | None:
         "field_pk": objects["field"].pk,
         "event_pk": objects["event"].pk,
         "run_pk": objects["run"].pk,
+        "preview_pk": objects["preview"].pk,
         "tenant_id": objects["tenant"].pk,
         "connection_pk": objects["connection"].pk,
         "object_type": "contacts",
