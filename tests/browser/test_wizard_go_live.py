@@ -6,6 +6,7 @@ import pytest
 
 from connectors.connectwise import emulator as cw
 from connectors.http import mount, unmount
+from mappings import first_day
 from mappings.services import actions as mapping_actions
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, TenantFactory, UserFactory
@@ -13,6 +14,17 @@ from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, Tena
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PRODUCTION_SITE = "127.0.0.1:18446"
+
+
+@pytest.fixture(autouse=True)
+def _hubspot_side_answers():
+    """The HubSpot connection here is a bare factory row (no emulator): discovery finds every field
+    and neither side holds records, as in tests/onboarding/test_go_live.py. The real discovery of
+    both production schemas is proven in tests/matching/test_go_live_first_day.py."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(first_day, "discover_schemas", lambda integration, actor: {"discovered": {}, "broken": []})
+        patch.setattr(first_day, "holds_records", lambda connection, object_type: False)
+        yield
 
 
 @pytest.fixture

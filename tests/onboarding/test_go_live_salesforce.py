@@ -9,11 +9,23 @@ from django.urls import reverse
 
 from connectors.http import mount, unmount
 from connectors.salesforce.emulator import SalesforceEmulator
+from mappings import first_day
 from mappings.services import actions as mapping_actions
 from tenants.models import GoLiveSwitch
 from tests.factories import ConnectionFactory
 
 PRODUCTION_LOGIN = "https://login.salesforce.com"
+
+
+@pytest.fixture(autouse=True)
+def _hubspot_side_answers():
+    """The HubSpot connection here is a bare factory row (no emulator): discovery finds every field
+    and neither side holds records, as in tests/onboarding/test_go_live.py. The real discovery of
+    both production schemas is proven in tests/matching/test_go_live_first_day.py."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(first_day, "discover_schemas", lambda integration, actor: {"discovered": {}, "broken": []})
+        patch.setattr(first_day, "holds_records", lambda connection, object_type: False)
+        yield
 
 
 @pytest.fixture
