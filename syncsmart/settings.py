@@ -7,11 +7,14 @@ Production (`SYNCSMART_ENV=production`) refuses to start without real secrets.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime as dt
 import json
 import os
 import secrets
+import shutil
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -418,14 +421,14 @@ SPECTACULAR_SETTINGS = {
 # prometheus-client's multiprocess mode: every process (web, q2 workers) writes its values here
 # and /metrics adds them up. Set before prometheus_client is first imported (it reads it then);
 # wipe it when the whole deployment restarts (docs/operations.md).
-# Parallel test workers each get their own, so a test's counts are its own.
+# A test process gets its own (by pid; its subprocesses inherit it through the environment), so a
+# test's counts are its own even when other test sessions of the same checkout run at once.
 PROMETHEUS_MULTIPROC_DIR = env_str(
     "PROMETHEUS_MULTIPROC_DIR",
-    str(
-        LOCAL_DIR
-        / f"prometheus{'-' + os.environ.get('PYTEST_XDIST_WORKER', '') if os.environ.get('PYTEST_XDIST_WORKER') else ''}"
-    ),
+    str(LOCAL_DIR / (f"prometheus-test/{os.getpid()}" if "pytest" in sys.modules else "prometheus")),
 )
+if "pytest" in sys.modules and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    atexit.register(shutil.rmtree, PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>` or from an address in
