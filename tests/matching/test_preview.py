@@ -138,5 +138,5 @@ def test_the_preview_page_starts_one_shows_its_counts_and_cancels(seeded, monkey
     previews.run_preview(str(queued[0]), connectors=pair.connectors())
     page = client.get(started["Location"]).content.decode()
     # The rules are listed in the order records met them, which the database decides.
-    assert 'id="preview-counts"' in page and "Linked by: " in page and "domain (" in page and "0 writes" in page
+    assert 'id="preview-counts"' in page and "Linked by: " in page and "(domain) (" in page and "0 writes" in page
     assert Client().get(url).status_code in (302, 403)  # not without logging in
