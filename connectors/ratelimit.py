@@ -31,6 +31,7 @@ from typing import Callable
 import httpx
 from django.conf import settings
 from pyrate_limiter import Limiter, Rate, RedisBucket, SQLiteBucket
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from connectors.base import ConnectorError, ErrorKind
 import redis
@@ -176,13 +177,36 @@ class RedisStore(Store):
         return int(self.redis.zcount(self._slots_key(key), time.time(), "+inf"))
 
 
+SQLITE_BUSY = 5
+# How long to wait out a lock SQLite refuses without its busy handler (see _begin_immediate).
+BUSY_WAIT_SECONDS = 30.0
+
+
+def _is_busy(error: BaseException) -> bool:
+    """SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT...)."""
+    return isinstance(error, sqlite3.OperationalError) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) == SQLITE_BUSY
+
+
+# In WAL mode SQLite answers SQLITE_BUSY at once, bypassing the connection's timeout, while another
+# process recovers the WAL after a crash (a killed worker) or cleans it up as the last connection
+# closes (a finished `manage.py sync`). Both last milliseconds: wait them out instead of failing a run.
+@retry(
+    retry=retry_if_exception(_is_busy),
+    wait=wait_random(0.005, 0.05),
+    stop=stop_after_delay(BUSY_WAIT_SECONDS),
+    reraise=True,
+)
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+
+
 class _ImmediateSQLiteBucket(SQLiteBucket):
     """SQLiteBucket whose count-then-insert is one write transaction, so that processes sharing
     the file cannot both take the last slot."""
 
     def put(self, item):  # noqa: ANN001 - pyrate-limiter's signature
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            _begin_immediate(self.conn)
             try:
                 return super().put(item)
             finally:
@@ -215,7 +239,7 @@ class SQLiteStore(Store):
 
     def count_today(self, key: str) -> int:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            _begin_immediate(self._conn)
             try:
                 self._conn.execute(
                     "INSERT INTO daily_budget (key, day, calls) VALUES (?, ?, 1) "
@@ -245,7 +269,7 @@ class SQLiteStore(Store):
         now = time.time()
         with self._lock:
             conn = self._slots()
-            conn.execute("BEGIN IMMEDIATE")  # count-then-insert is one write transaction across processes
+            _begin_immediate(conn)  # count-then-insert is one write transaction across processes
             try:
                 conn.execute("DELETE FROM inflight_slots WHERE key = ? AND expires < ?", (key, now))
                 taken = conn.execute("SELECT COUNT(*) FROM inflight_slots WHERE key = ?", (key,)).fetchone()[0]

@@ -5,6 +5,7 @@ draw from the same budget."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -153,3 +154,37 @@ def test_two_workers_on_redis_share_the_window_and_the_daily_budget():
     with pytest.raises(ConnectorError) as caught:
         worker_c.acquire(call())
     assert "daily" in caught.value.message and worker_b.used_today() == 4
+
+
+class BusyAtFirst:
+    """A connection that answers SQLITE_BUSY_RECOVERY to its first BEGINs, as SQLite does (without
+    its busy handler) while another process recovers the WAL after a crash."""
+
+    def __init__(self, conn, refusals: int):
+        self.conn, self.refusals = conn, refusals
+
+    def execute(self, sql, *args):
+        if sql.startswith("BEGIN") and self.refusals:
+            self.refusals -= 1
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = 261  # SQLITE_BUSY_RECOVERY
+            raise busy
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def test_a_lock_sqlite_refuses_at_once_is_waited_out_instead_of_failing_the_call(db_path):
+    store = SQLiteStore(db_path)
+    store._conn = BusyAtFirst(store._conn, refusals=3)
+    assert store.count_today("portal") == 1
+    assert store._conn.refusals == 0
+
+
+def test_other_sqlite_errors_are_not_retried(db_path):
+    store = SQLiteStore(db_path)
+    store._conn = BusyAtFirst(store._conn, refusals=1)
+    store._conn.execute = lambda sql, *args: (_ for _ in ()).throw(sqlite3.OperationalError("disk I/O error"))
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        store.count_today("portal")
