@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.hubspot import limits as hubspot_limits
-from connectors.salesforce import limits as sf
-from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE
 from connectors.dynamics import limits as dyn
+from connectors.hubspot import limits as hubspot_limits
+from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE
+from connectors.salesforce import limits as sf
 
 
 @dataclass(frozen=True)

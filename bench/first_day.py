@@ -15,7 +15,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench import lab as labs, twins
+from bench import lab as labs
+from bench import twins
 from bench.runs import sync_here
 from syncsmart.engine import previews
 

@@ -9,18 +9,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.connectwise.emulator import ConnectWiseEmulator
+from connectors.dynamics.emulator import DynamicsEmulator
 from connectors.emulation import Emulator, RunningEmulator
+from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.models import Connection
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY
 from connectors.netsuite.emulator import NetSuiteEmulator
 from connectors.salesforce.emulator import SalesforceEmulator
-from mappings.services import actions
 from mappings.demo import demo_connection
 from mappings.models import Integration, ObjectMapping
+from mappings.services import actions
 from tenants.models import Tenant
-from connectors.hubspot.emulator import HubSpotEmulator
-from connectors.connectwise.emulator import ConnectWiseEmulator
-from connectors.dynamics.emulator import DynamicsEmulator
 
 # Vendor-realistic latency per call (the 100-250 ms), overridable with --latency-ms.
 DEFAULT_LATENCY_MS = (100.0, 250.0)

@@ -8,8 +8,9 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import psutil
 from django.db import connection
@@ -29,7 +30,7 @@ class PeakRss:
         while not self._stop.wait(self.interval):
             self.peak = max(self.peak, self.process.memory_info().rss)
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self._thread.start()
         return self
 
@@ -90,7 +91,7 @@ class ApiCalls:
     by_endpoint: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, emulators: dict[str, Any]) -> "ApiCalls":
+    def read(cls, emulators: dict[str, Any]) -> ApiCalls:
         return cls({system: dict(emulator.counters()["calls"]) for system, emulator in emulators.items()})
 
     def total(self, system: str | None = None) -> int:

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.conf import settings
 
-from mappings.models import Integration
 import syncsmart.engine.context  # noqa: F401 - loaded up front: a long soak keeps the code it started with,
 import syncsmart.engine.run  # noqa: F401 - even when the shared working tree changes meanwhile
+from mappings.models import Integration
 from syncsmart.engine.slices import run_slice
 from syncsmart.models import SyncRun
 

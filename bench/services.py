@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from bench.runs import MANAGE
 from django.core.wsgi import get_wsgi_application
+
+from bench.runs import MANAGE
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.test.utils import override_settings
 from django.db import close_old_connections, transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from bench import lab as labs
@@ -28,11 +28,9 @@ from bench.database import child_environment
 from bench.runs import sync_here
 from bench.scenarios import write_calls
 from bench.services import Worker
-from syncsmart.engine import queue, tasks
 from connectors.netsuite.connector import normalise_domain
-from syncsmart.models import DeferredRecord, SyncRun
-from syncsmart.engine import run_requests
-from syncsmart.models import RunLease
+from syncsmart.engine import queue, run_requests, tasks
+from syncsmart.models import DeferredRecord, RunLease, SyncRun
 
 DEFAULT_FAULTS = {"429": 0.10, "500": 0.025, "503": 0.025, "timeout": 0.02}
 # An emulated timeout holds the connection this long, then drops it (the client sees a failed call).

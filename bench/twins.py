@@ -18,11 +18,14 @@ run: a key held by two records on one side is a duplicate.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from connectors.hubspot.emulator import PIPELINES
-from mappings.normalisers import domain as norm_domain, email as norm_email, name as norm_name
+from mappings.normalisers import domain as norm_domain
+from mappings.normalisers import email as norm_email
+from mappings.normalisers import name as norm_name
 
 BOTH, HUBSPOT_ONLY, OTHER_ONLY = "both", "hubspot", "other"
 WORDS = (

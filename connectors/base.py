@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
 from django.conf import settings
 
 
@@ -105,7 +107,7 @@ class WriteResult:
     ref: str | None
     id: str | None = None
     record: Record | None = None
-    error: "ConnectorError | None" = None
+    error: ConnectorError | None = None
 
     @property
     def ok(self) -> bool:
@@ -157,7 +159,7 @@ class ConnectorError(Exception):
         vendor_code: str = "",
         retry_after: float | None = None,
         existing_id: str | None = None,
-        record_errors: Mapping[str, "ConnectorError"] | None = None,
+        record_errors: Mapping[str, ConnectorError] | None = None,
         body: Any = None,
     ):
         super().__init__(message)
@@ -214,7 +216,7 @@ class Connector(abc.ABC):
         return max(1, int(configured or self.max_concurrency))
 
     @classmethod
-    def from_connection(cls, connection: Any, **kwargs: Any) -> "Connector":
+    def from_connection(cls, connection: Any, **kwargs: Any) -> Connector:
         """Build from a `connectors.models.Connection` (config + decrypted credentials).
         kwargs may carry `transport` (an emulator's in-process transport) or `limiter`."""
         raise NotImplementedError

@@ -16,7 +16,8 @@ from __future__ import annotations
 import collections
 import itertools
 import threading
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from connectors.base import ConnectorError, ErrorKind, Option, Page, Record, WriteInput, WriteResult
 

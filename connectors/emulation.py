@@ -29,9 +29,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
@@ -225,7 +226,7 @@ class Emulator:
         """Vendor-specific options of `manage.py emulator SYSTEM` (credentials it accepts...)."""
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], **knobs: Any) -> "Emulator":
+    def from_options(cls, options: dict[str, Any], **knobs: Any) -> Emulator:
         return cls(**knobs)
 
     # --- routing ------------------------------------------------------------------------
@@ -422,7 +423,7 @@ class Emulator:
     # --- serving on a port ---------------------------------------------------------------
     def serve(
         self, host: str = "127.0.0.1", port: int = 0, tls: bool = False, ca_file: str | Path | None = None
-    ) -> "RunningEmulator":
+    ) -> RunningEmulator:
         server = _ThreadingWSGIServer((host, port), _QuietHandler)
         server.set_app(self)
         scheme = "http"
@@ -528,7 +529,7 @@ def tls_context(host: str, ca_file: str | Path | None) -> ssl.SSLContext:
     """A server context with a certificate for `host` signed by a CA generated here;
     the CA certificate is written to `ca_file` for clients to trust."""
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SyncSmart emulator CA")])
     ca_cert = (
@@ -638,11 +639,11 @@ class WebhookSender:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(value: str) -> dt.datetime:
@@ -650,7 +651,7 @@ def parse_iso(value: str) -> dt.datetime:
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
     parsed = dt.datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def add_common_arguments(parser) -> None:

@@ -33,7 +33,8 @@ import ssl
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import httpcore
 import httpx
@@ -73,7 +74,7 @@ def mounted_transport(base_url: str) -> httpx.BaseTransport | None:
 
 
 # Callbacks a worker thread handed back to the thread that owns them, until it runs them.
-_owner_queues: "weakref.WeakKeyDictionary[threading.Thread, list[Callable[[], None]]]" = weakref.WeakKeyDictionary()
+_owner_queues: weakref.WeakKeyDictionary[threading.Thread, list[Callable[[], None]]] = weakref.WeakKeyDictionary()
 _owner_lock = threading.Lock()
 
 

@@ -17,7 +17,8 @@ Every method returns one WriteResult per id, in order; an id already gone counts
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from connectors.base import Connector, ConnectorError, ErrorKind, WriteResult
 from connectors.connectwise.lifecycle import ConnectWiseLifecycle

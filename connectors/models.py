@@ -64,7 +64,7 @@ class Connection(models.Model):
     def has_credentials(self) -> bool:
         return Connection.credentials.field.is_set(self) or Connection.oauth_tokens.field.is_set(self)
 
-    def connector(self, **kwargs: Any) -> "Connector":
+    def connector(self, **kwargs: Any) -> Connector:
         return self.system_info.connector_class.from_connection(self, **kwargs)
 
     def record_success(self) -> None:

@@ -24,17 +24,17 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import httpx
+import redis
 from django.conf import settings
 from pyrate_limiter import Limiter, Rate, RedisBucket, SQLiteBucket
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from connectors.base import ConnectorError, ErrorKind
-import redis
 
 # Never let a call wait longer than this for a sliding-window slot (a window is at most seconds long).
 MAX_WAIT_SECONDS = 60.0
@@ -72,7 +72,7 @@ def _with_spread(windows: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int],
 class SharedLimiter:
     """connectors.http.Limiter backed by shared buckets. One per (vendor, account) per process."""
 
-    def __init__(self, key: str, policy: Policy, store: "Store | None" = None, max_wait: float = MAX_WAIT_SECONDS):
+    def __init__(self, key: str, policy: Policy, store: Store | None = None, max_wait: float = MAX_WAIT_SECONDS):
         self.key = _safe(key)
         self.policy = policy
         self.store = store or default_store()
@@ -327,11 +327,11 @@ def _safe(key: str) -> str:
 
 
 def _today() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d")
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d")
 
 
 def _seconds_to_midnight() -> float:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return (tomorrow - now).total_seconds()
 
@@ -359,7 +359,7 @@ class InFlightLimiter:
     """connectors.http.Limiter in concurrency mode: at most `policy.limit` calls of the account in
     flight across every process. `acquire` blocks until a slot is free; `release` frees it."""
 
-    def __init__(self, key: str, policy: ConcurrencyPolicy, store: "Store | None" = None, max_wait: float = MAX_WAIT_SECONDS):
+    def __init__(self, key: str, policy: ConcurrencyPolicy, store: Store | None = None, max_wait: float = MAX_WAIT_SECONDS):
         self.key = _safe(key)
         self.policy = policy
         self.store = store or default_store()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from connectors.base import Connector, ConnectorError, ErrorKind
 from connectors.connectwise.subscriptions import CallbackRegistrar

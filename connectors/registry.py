@@ -26,11 +26,11 @@ class System:
         return getattr(import_module(module), name)
 
     @property
-    def connector_class(self) -> type["Connector"]:
+    def connector_class(self) -> type[Connector]:
         return self.load(self.connector)
 
     @property
-    def emulator_class(self) -> type["Emulator"]:
+    def emulator_class(self) -> type[Emulator]:
         if not self.emulator:
             raise LookupError(f"{self.label} has no emulator")
         return self.load(self.emulator)

@@ -90,7 +90,7 @@ def _convert_advice(source: FieldType, target: FieldType) -> str | None:
     return None
 
 
-def compatibility_problems(mapping: "FieldMapping") -> list[str]:
+def compatibility_problems(mapping: FieldMapping) -> list[str]:
     """Every reason this mapping cannot work, one per direction it flows in."""
     hub, other = _as_type(mapping.hubspot_type), _as_type(mapping.other_type)
     if hub is None or other is None:

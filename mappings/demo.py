@@ -18,18 +18,19 @@ made in any of the three (e.g. through the demo sandbox page) arrives within sec
 from __future__ import annotations
 
 import secrets
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
-from tenants import connections as connector_actions
-from connectors.models import Connection
-from mappings.services import actions
-from mappings.models import Integration
-from syncsmart.engine import webhook_registration
-from tenants.models import Tenant
 from connectors.hubspot.emulator import DEFAULT_TOKEN
-from django.conf import settings
+from connectors.models import Connection
+from mappings.models import Integration
+from mappings.services import actions
+from syncsmart.engine import webhook_registration
+from tenants import connections as connector_actions
+from tenants.models import Tenant
 
 DEMO_SCHEDULE_MINUTES = 1
 

@@ -23,9 +23,10 @@ button's ``op`` says what to do: ``add-group``, ``add-cond-{i}``, ``del-{i}-{j}`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 OPERATORS: dict[str, str] = {
     "eq": "is",
@@ -45,11 +46,41 @@ OPERATORS: dict[str, str] = {
 }
 # The "Free emails blocked" standard option: contacts at these providers do not sync.
 FREE_MAIL_DOMAINS = frozenset(
-    """
-gmail.com googlemail.com yahoo.com yahoo.co.uk ymail.com hotmail.com hotmail.co.uk outlook.com live.com msn.com
-aol.com icloud.com me.com mac.com mail.com gmx.com gmx.de gmx.net web.de protonmail.com proton.me zoho.com
-yandex.com yandex.ru mail.ru qq.com 163.com 126.com comcast.net verizon.net att.net sbcglobal.net btinternet.com
-""".split()
+    [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "ymail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "mail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "protonmail.com",
+        "proton.me",
+        "zoho.com",
+        "yandex.com",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "sbcglobal.net",
+        "btinternet.com",
+    ]
 )
 
 NO_VALUE_OPERATORS = {"is_empty", "is_not_empty"}

@@ -18,8 +18,9 @@ A phone field may carry `"country": "US"` (E.164 keys for numbers written withou
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from connectors.base import FieldType
 from mappings.normalisers import LINK, NORMALISER_CHOICES, normalise

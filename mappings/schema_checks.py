@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenants import connections as connector_actions
 from mappings.compat import FRIENDLY, flow_problem, known_type
 from mappings.models import FieldMapping, Integration
 from syncsmart.core.choices import Side
+from tenants import connections as connector_actions
 from tenants.actions import audit
 
 

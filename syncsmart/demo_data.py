@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from typing import Iterable
+from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from connectors.registry import SYSTEMS
+from mappings import demo as mappings_demo
 from tenants.actions import audit
 from tenants.models import Membership, Tenant
-from mappings import demo as mappings_demo
 
 DEMO_TENANT = "Demo Company"
 EMULATOR_ORDER = ("hubspot", "connectwise", "dynamics", "salesforce", "netsuite")

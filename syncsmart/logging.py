@@ -19,7 +19,8 @@ import contextvars
 import logging
 import logging.config
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 # The ids of what is being worked on (tenant, integration, run, record), set by the engine when a
 # run starts (`log_ids`); every record made meanwhile carries them as attributes, which the JSON

@@ -28,12 +28,12 @@ from django.views.decorators.http import require_POST
 
 from connectors.base import ConnectorError, WebhookEvent
 from connectors.hubspot import webhooks as hubspot_webhooks
-from mappings.services.go_live import webhook_intake_paused
 from mappings.models import Integration
+from mappings.services.go_live import webhook_intake_paused
 from syncsmart.core.choices import Side
-from tenants.access import tenant_block_reason
-from syncsmart.models import InboxItem, WebhookRegistration
 from syncsmart.engine.run_requests import request_run
+from syncsmart.models import InboxItem, WebhookRegistration
+from tenants.access import tenant_block_reason
 
 log = logging.getLogger("syncsmart.webhooks")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import ast
 import subprocess
-import tomllib
 import sys
+import tomllib
 from pathlib import Path
 
 import grimp

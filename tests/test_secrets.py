@@ -33,9 +33,8 @@ def raw_database_bytes() -> bytes:
     if connection.vendor == "sqlite":
         connection.ensure_connection()
         return connection.connection.serialize()
-    with connection.cursor() as cursor:
-        with cursor.copy("COPY connectors_connection TO STDOUT") as copy:
-            return b"".join(bytes(chunk) for chunk in copy)
+    with connection.cursor() as cursor, cursor.copy("COPY connectors_connection TO STDOUT") as copy:
+        return b"".join(bytes(chunk) for chunk in copy)
 
 
 @pytest.mark.django_db

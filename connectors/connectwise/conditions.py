@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 COMPARISON_OPS = ("=", "!=", "<", "<=", ">", ">=")
 KEYWORDS = {"and", "or", "not", "in", "like", "contains", "true", "false", "null"}
@@ -146,7 +147,7 @@ def _parse_datetime(raw: str, position: int) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise ConditionError(f"[{raw}] is not a date and time like [2025-01-31T00:00:00Z]", position) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _number(text: str) -> int | float:
@@ -425,7 +426,7 @@ def _fast_comparator(op: str, literal: Any) -> Callable[[Any], bool]:
     slow = lambda value: compare(value, op, literal)  # noqa: E731
     if op in _OPS and isinstance(literal, dt.datetime):
         # Canonical UTC stamps (what ConnectWise stores) order like the instants they name.
-        canonical, operator = literal.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), _OPS[op]
+        canonical, operator = literal.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), _OPS[op]
         if literal.microsecond == 0:
             return lambda value: (
                 operator(value, canonical) if type(value) is str and _CANONICAL_INSTANT.match(value) else slow(value)
@@ -472,7 +473,7 @@ def _coerce(value: Any, literal: Any) -> tuple[Any, Any]:
 
 def _as_datetime(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if not isinstance(value, str):
         return None
     try:
@@ -497,8 +498,8 @@ def quote(value: Any) -> str:
 
 
 def datetime_literal(value: dt.datetime) -> str:
-    value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return "[" + value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") + "]"
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return "[" + value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") + "]"
 
 
 def in_list(path: str, values: Sequence[Any]) -> str:

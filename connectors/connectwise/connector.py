@@ -31,8 +31,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -336,7 +337,7 @@ class ConnectWiseConnector(Connector):
         limiter: Limiter | None = None,
         retry: Retry | None = None,
         **kwargs: Any,
-    ) -> "ConnectWiseConnector":
+    ) -> ConnectWiseConnector:
         config = connection.config or {}
         credentials = connection.credentials or {}
         missing = [k for k in ("base_url", "company_id", "public_key", "client_id") if not config.get(k)]
@@ -988,8 +989,8 @@ def _int_id(value: Any, name: str) -> int:
 
 def _wire(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):
         return value.strftime("%Y-%m-%dT00:00:00Z")
     return value
@@ -1015,7 +1016,7 @@ def _parse_time(value: str) -> dt.datetime:
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     parsed = dt.datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _check_site_url(base_url: str) -> None:

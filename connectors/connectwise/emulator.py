@@ -86,8 +86,9 @@ import re
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlunsplit
 
 from connectors.connectwise import API_PATH, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -332,7 +333,7 @@ class ConnectWiseEmulator(Emulator):
         )
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], **knobs: Any) -> "ConnectWiseEmulator":
+    def from_options(cls, options: dict[str, Any], **knobs: Any) -> ConnectWiseEmulator:
         return cls(
             company=options.get("company") or DEMO_COMPANY,
             public_key=options.get("public_key") or DEMO_PUBLIC_KEY,
@@ -344,7 +345,7 @@ class ConnectWiseEmulator(Emulator):
         )
 
     @classmethod
-    def demo(cls, seed_size: int = 100, **kwargs: Any) -> "ConnectWiseEmulator":
+    def demo(cls, seed_size: int = 100, **kwargs: Any) -> ConnectWiseEmulator:
         return cls(seed_size=seed_size, **kwargs)
 
     # --- routes -----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ it no longer returns is gone."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from connectors.base import Connector, ConnectorError, ErrorKind, WriteResult, chunked
 from connectors.connectwise import MAX_PAGE_SIZE

@@ -43,7 +43,8 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -65,8 +66,7 @@ from connectors.base import (
     chunked,
 )
 from connectors.dynamics import batch as batchfmt
-from connectors.dynamics import limits
-from connectors.dynamics import odata
+from connectors.dynamics import limits, odata
 from connectors.dynamics import webhooks as hooks
 from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds, tls_context
 
@@ -390,7 +390,7 @@ class DynamicsConnector(Connector):
     @classmethod
     def from_connection(
         cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, **kwargs: Any
-    ) -> "DynamicsConnector":
+    ) -> DynamicsConnector:
         config = connection.config or {}
         credentials = connection.credentials or {}
         missing = [k for k in ("org_url", "tenant_id", "client_id") if not config.get(k)]
@@ -404,7 +404,7 @@ class DynamicsConnector(Connector):
         @on_owner_thread  # a token may be fetched in a concurrent call; the database is the run's thread's
         def persist(tokens: dict[str, Any]) -> None:
             if getattr(connection, "pk", None):
-                connection.save_tokens(tokens, dt.datetime.fromtimestamp(tokens["expires_at"], dt.timezone.utc))
+                connection.save_tokens(tokens, dt.datetime.fromtimestamp(tokens["expires_at"], dt.UTC))
 
         return cls(
             config["org_url"],
@@ -568,7 +568,7 @@ class DynamicsConnector(Connector):
             )
         body = response.json()
         records = [self._record(table, columns, item) for item in body.get("value", [])]
-        records.sort(key=lambda r: (r.updated_at is None, r.updated_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc)))
+        records.sort(key=lambda r: (r.updated_at is None, r.updated_at or dt.datetime.min.replace(tzinfo=dt.UTC)))
         if body.get("@odata.nextLink"):
             return Page(
                 records,
@@ -762,7 +762,7 @@ class DynamicsConnector(Connector):
         if self._table(object_type).object_type.read_only:
             raise ConnectorError(f"Dynamics 365 {object_type} are read only in SyncSmart.", ErrorKind.CONFIG)
 
-    def _run_batches(self, object_type: str, ops: list["_Op"]) -> list[WriteResult]:
+    def _run_batches(self, object_type: str, ops: list[_Op]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
         pending: list[int] = []
         for index, op in enumerate(ops):
@@ -794,7 +794,7 @@ class DynamicsConnector(Connector):
             pending = retry
         return [results[i] for i in range(len(ops))]
 
-    def _send_bulk(self, object_type: str, ops: list["_Op"], indexes: list[int], results: dict[int, WriteResult]) -> list[int]:
+    def _send_bulk(self, object_type: str, ops: list[_Op], indexes: list[int], results: dict[int, WriteResult]) -> list[int]:
         """CreateMultiple / UpdateMultiple / UpsertMultiple, one per chunk of like writes; fills
         `results` for the chunks that went through and returns the indexes $batch must write.
         On a standard table a bulk message is all or nothing, so a chunk it refuses (a bad
@@ -834,7 +834,7 @@ class DynamicsConnector(Connector):
                     results[index] = WriteResult(ops[index].ref, id=str(record_id or ops[index].record_id).lower())
         return left
 
-    def _send_batch(self, object_type: str, ops: list["_Op"], indexes: list[int], results: dict[int, WriteResult]) -> list[int]:
+    def _send_batch(self, object_type: str, ops: list[_Op], indexes: list[int], results: dict[int, WriteResult]) -> list[int]:
         """One $batch; fills `results`; returns the indexes to send again (rolled back by another's failure).
         Every operation is a guarded PATCH by id, so the whole batch is safe to retry."""
         parts: list[batchfmt.Part] = [
@@ -875,7 +875,7 @@ class DynamicsConnector(Connector):
         return retry
 
     def _failed_change_set(
-        self, ops: list["_Op"], group_indexes: list[int], result: Any, results: dict[int, WriteResult]
+        self, ops: list[_Op], group_indexes: list[int], result: Any, results: dict[int, WriteResult]
     ) -> list[int]:
         """A change set that failed as a whole: the failing operation gets the error, the others
         (rolled back only because of it) are returned to be sent again. A 412 on a create of ours
@@ -894,7 +894,7 @@ class DynamicsConnector(Connector):
                 retry.append(index)  # rolled back only because another operation of its change set failed
         return retry
 
-    def _write_result(self, object_type: str, op: "_Op", result: batchfmt.OperationResult) -> WriteResult:
+    def _write_result(self, object_type: str, op: _Op, result: batchfmt.OperationResult) -> WriteResult:
         if not result.ok:
             return WriteResult(op.ref, error=self._operation_error(result))
         table = self._table(object_type)

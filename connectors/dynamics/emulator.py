@@ -81,17 +81,17 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
-from urllib.parse import quote as urlquote
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import quote as urlquote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape as xml_escape
 
 from connectors.dynamics import batch as batchfmt
-from connectors.dynamics import limits
-from connectors.dynamics import odata
+from connectors.dynamics import limits, odata
 from connectors.dynamics import webhooks as hooks
 from connectors.dynamics.emulator_steps import Steps
 from connectors.dynamics.schema import ENGLISH, GERMAN, Attr, Entity
@@ -194,7 +194,7 @@ class DynamicsEmulator(Emulator):
         self.rows: dict[str, dict[str, dict[str, Any]]] = {logical: {} for logical in ENTITIES}
         self.tombstones: dict[str, list[Tombstone]] = {logical: [] for logical in ENTITIES}
         self.version = 1000
-        self.last_modified = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+        self.last_modified = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
         self.endpoints: list[ServiceEndpoint] = []
         self.bulk_tables = BULK_TABLES  # tests empty it to see clients fall back to $batch
         self.webhook_sender = WebhookSender()
@@ -214,7 +214,7 @@ class DynamicsEmulator(Emulator):
         parser.add_argument("--org-name", default="contoso", help="the organization's unique name")
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], **knobs: Any) -> "DynamicsEmulator":
+    def from_options(cls, options: dict[str, Any], **knobs: Any) -> DynamicsEmulator:
         return cls(
             client_id=options.get("client_id") or DEFAULT_CLIENT_ID,
             client_secret=options.get("client_secret") or DEFAULT_CLIENT_SECRET,
@@ -364,7 +364,7 @@ class DynamicsEmulator(Emulator):
         )
 
     def _aad_error(self, status: int, error: str, code: int, description: str) -> Response:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
         return json_response(
             {
@@ -459,7 +459,7 @@ class DynamicsEmulator(Emulator):
 
     def _bump(self) -> tuple[int, dt.datetime]:
         self.version += 1
-        now = max(dt.datetime.now(dt.timezone.utc), self.last_modified + dt.timedelta(microseconds=1))
+        now = max(dt.datetime.now(dt.UTC), self.last_modified + dt.timedelta(microseconds=1))
         self.last_modified = now
         return self.version, now
 
@@ -676,7 +676,7 @@ class DynamicsEmulator(Emulator):
         if isinstance(value, dt.datetime):
             return hooks.wcf_date(value)
         if isinstance(value, dt.date):
-            return hooks.wcf_date(dt.datetime.combine(value, dt.time(), dt.timezone.utc))
+            return hooks.wcf_date(dt.datetime.combine(value, dt.time(), dt.UTC))
         return value
 
     def register_webhook(
@@ -1055,7 +1055,7 @@ class DynamicsEmulator(Emulator):
             cookie = f'<cookie tracking="True" since="{since}" snapshot="{snapshot}" after="{page[-1][0]}" />'
             body["@odata.nextLink"] = _link(root, entity.set_name, None, {**base_params, "$skiptoken": cookie})
         else:
-            stamp = dt.datetime.now(dt.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
+            stamp = dt.datetime.now(dt.UTC).strftime("%m/%d/%Y %H:%M:%S")
             body["@odata.deltaLink"] = _link(root, entity.set_name, None, {**base_params, "$deltatoken": f"{snapshot}!{stamp}"})
         applied = ["odata.track-changes"] + (
             [f"odata.maxpagesize={page_size}"] if "odata.maxpagesize" in _prefer(request) else []
@@ -1066,10 +1066,10 @@ class DynamicsEmulator(Emulator):
         version_text, _, stamp = token.partition("!")
         try:
             version = int(version_text)
-            issued = dt.datetime.strptime(stamp, "%m/%d/%Y %H:%M:%S").replace(tzinfo=dt.timezone.utc) if stamp else None
+            issued = dt.datetime.strptime(stamp, "%m/%d/%Y %H:%M:%S").replace(tzinfo=dt.UTC) if stamp else None
         except ValueError:
             raise bad_request(f"The delta token '{token}' is not valid.") from None
-        if version > self.version or (issued and dt.datetime.now(dt.timezone.utc) - issued > self.change_retention):
+        if version > self.version or (issued and dt.datetime.now(dt.UTC) - issued > self.change_retention):
             raise ApiError(400, "0x80044352", "Version stamp associated with the client has expired. Please perform a full sync.")
         return version
 
@@ -1532,7 +1532,7 @@ def _prefer(request: Request) -> dict[str, str]:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):

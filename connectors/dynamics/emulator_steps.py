@@ -29,8 +29,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from connectors.dynamics import odata
 from connectors.dynamics import webhooks as hooks
@@ -81,7 +82,7 @@ class Step:
 class Steps:
     """Which service endpoint hears which message of which table, inside a Dynamics emulator."""
 
-    def __init__(self, emulator: "DynamicsEmulator"):
+    def __init__(self, emulator: DynamicsEmulator):
         self.emulator = emulator
         self.steps: dict[str, Step] = {}
         self.implicit: set[str] = set()  # endpoints registered by the helper: Create + Update of all four

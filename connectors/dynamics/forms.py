@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 from django import forms
 
+from connectors.dynamics.connector import DynamicsConnector
 from connectors.forms import CredentialsForm
 from connectors.http import allowed_emulator_hosts as http_allowed_emulator_hosts
-from connectors.dynamics.connector import DynamicsConnector
 
 ORG_EXAMPLE = "https://contoso.crm.dynamics.com"
 DYNAMICS_HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\.crm(?:[2-9]|1[0-9]|2[0-9])?\.dynamics\.com$")

@@ -6,7 +6,7 @@ the ids (`id in (...)`) and reports those the table no longer returns."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from connectors.base import Connector, ConnectorError, ErrorKind, WriteInput, WriteResult, chunked
 from connectors.dynamics import odata

@@ -8,8 +8,8 @@ Web API": at most 1,000 requests in one $batch; and "Page results": odata.maxpag
 """
 
 from __future__ import annotations
-from connectors.ratelimit import Policy, scaled
-from connectors.ratelimit import shared_limiter
+
+from connectors.ratelimit import Policy, scaled, shared_limiter
 
 REQUESTS_PER_WINDOW = 6000
 WINDOW_SECONDS = 300

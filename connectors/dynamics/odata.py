@@ -68,19 +68,19 @@ class In:
 
 @dataclass(frozen=True)
 class Not:
-    operand: "Node"
+    operand: Node
 
 
 @dataclass(frozen=True)
 class And:
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class Or:
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 Node = Union[Compare, Call, In, Not, And, Or]
@@ -263,7 +263,7 @@ def parse_filter(text: str) -> Node:
 
 def parse_datetime(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 # --- rendering (the connector writes filters with these) -------------------------------------
@@ -280,7 +280,7 @@ def quote(value: Any) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
     return "'" + str(value).replace("'", "''") + "'"

@@ -5,7 +5,8 @@ the Web API, so no admin needs the Plug-in Registration tool."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from connectors.base import Connector, ConnectorError, ErrorKind
 from connectors.dynamics import odata

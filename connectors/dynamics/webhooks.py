@@ -20,13 +20,13 @@ import datetime as dt
 import hmac
 import re
 import uuid
-from typing import Any, Mapping
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import quoteattr
 
 from connectors.base import WebhookEvent
-import xml.etree.ElementTree as ET
-
 from syncsmart import jsonbounds
 
 WEBHOOK_CONTRACT = 8
@@ -84,7 +84,7 @@ def parse_wcf_date(text: str) -> dt.datetime | None:
     if m is None:
         return None
     try:
-        return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, dt.UTC)
     except (OverflowError, OSError, ValueError):  # a date no calendar has
         return None
 

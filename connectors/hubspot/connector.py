@@ -33,7 +33,8 @@ import ssl
 import threading
 import time
 import uuid
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import httpx
 from django.conf import settings
@@ -152,7 +153,7 @@ def _ms(value: Any) -> int | None:
 
 def _dt(value: Any) -> dt.datetime | None:
     ms = _ms(value)
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc) if ms is not None else None
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC) if ms is not None else None
 
 
 class HubSpotConnector(Connector):
@@ -218,7 +219,7 @@ class HubSpotConnector(Connector):
     @classmethod
     def from_connection(
         cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, **kwargs: Any
-    ) -> "HubSpotConnector":
+    ) -> HubSpotConnector:
         config = connection.config or {}
         credentials = connection.credentials or {}
         stored = connection.oauth_tokens or {}
@@ -553,7 +554,7 @@ class HubSpotConnector(Connector):
         if object_type == "owners":
             # Owners are few; a full read every run is cheaper than tracking them.
             records = self._all_owners()
-            records.sort(key=lambda r: (r.updated_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), r.id))
+            records.sort(key=lambda r: (r.updated_at or dt.datetime.min.replace(tzinfo=dt.UTC), r.id))
             return Page(records, {}, False)
         self._crm_type(object_type)
         limit = max(1, min(page_size or limits.SEARCH_PAGE_LIMIT, limits.SEARCH_PAGE_LIMIT))

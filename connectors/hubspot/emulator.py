@@ -75,8 +75,8 @@ from __future__ import annotations
 import base64
 import bisect
 import copy
-import functools
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import html
@@ -87,9 +87,10 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from connectors.emulation import (
@@ -103,8 +104,8 @@ from connectors.emulation import (
     json_response,
     public,
 )
-from connectors.hubspot import limits
 from connectors.hubspot import emulator_engagements as engagements
+from connectors.hubspot import limits
 from connectors.hubspot import limits as hubspot_limits
 from connectors.hubspot.emulator_lifecycle import Lifecycle
 from connectors.hubspot.emulator_webhooks import AppWebhooks  # `limits` is also a knob name in set_knobs
@@ -472,7 +473,7 @@ class InputError(Exception):
 
 
 def iso_ms(ms: int) -> str:
-    return iso(dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc))
+    return iso(dt.datetime.fromtimestamp(ms / 1000, dt.UTC))
 
 
 def to_ms(value: Any) -> int | None:
@@ -493,7 +494,7 @@ def _to_ms(text: str) -> int | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp() * 1000)
 
 
@@ -562,7 +563,7 @@ class HubSpotEmulator(Emulator):
         parser.add_argument("--webhook-url", default="", help="send webhooks v3 here, signed with the client secret")
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], **knobs: Any) -> "HubSpotEmulator":
+    def from_options(cls, options: dict[str, Any], **knobs: Any) -> HubSpotEmulator:
         emulator = cls(
             token=options.get("token") or DEFAULT_TOKEN,
             client_id=options.get("client_id") or DEFAULT_CLIENT_ID,
@@ -579,7 +580,7 @@ class HubSpotEmulator(Emulator):
         return emulator
 
     @classmethod
-    def demo(cls, seed_size: int = 100, **kwargs: Any) -> "HubSpotEmulator":
+    def demo(cls, seed_size: int = 100, **kwargs: Any) -> HubSpotEmulator:
         emulator = cls(**kwargs)
         emulator.seed_demo(seed_size)
         return emulator
@@ -2185,7 +2186,7 @@ def signature_v3(client_secret: str, method: str, uri: str, body: bytes | str, t
     """HubSpot's v3 request signature: base64(HMAC-SHA256(secret, method + uri + body + timestamp))."""
     if isinstance(body, bytes):
         body = body.decode("utf-8")
-    message = f"{method}{uri}{body}{timestamp}".encode("utf-8")
+    message = f"{method}{uri}{body}{timestamp}".encode()
     return base64.b64encode(hmac.new(client_secret.encode("utf-8"), message, hashlib.sha256).digest()).decode()
 
 

@@ -21,7 +21,8 @@ an engagement created without any association is accepted, as HubSpot does (it i
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ENGAGEMENT_TYPES = ("notes", "calls")
 SINGULAR = {"notes": "note", "calls": "call"}

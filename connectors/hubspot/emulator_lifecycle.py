@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from connectors.emulation import Request, Response, iso, json_response
 
@@ -49,7 +50,7 @@ ASSOCIATION_ROUTES = ("associations/default", "associations/batch/associate", "a
 class Lifecycle:
     """Merges, restores and association-change events of one HubSpot emulator."""
 
-    def __init__(self, emulator: "HubSpotEmulator"):
+    def __init__(self, emulator: HubSpotEmulator):
         self.emulator = emulator
         self.local = threading.local()  # association changes of the request being handled
 
@@ -95,7 +96,7 @@ class Lifecycle:
 
         return notifying
 
-    def collecting(self) -> "_Collecting":
+    def collecting(self) -> _Collecting:
         return _Collecting(self.local)
 
     # --- events ----------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ class Lifecycle:
         self.emulator._send(events)
         return str(survivor.id)
 
-    def _merge(self, object_type: str, primary_id: Any, merged_id: Any, change_source: str) -> tuple["StoredRecord", list]:
+    def _merge(self, object_type: str, primary_id: Any, merged_id: Any, change_source: str) -> tuple[StoredRecord, list]:
         emulator = self.emulator
         with emulator.lock, self.collecting() as changes:
             primary, merged = emulator._live(object_type, primary_id), emulator._live(object_type, merged_id)
@@ -239,4 +240,4 @@ def _modified(object_type: str) -> str:
 
 
 def _iso(ms: int) -> str:
-    return iso(dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc))
+    return iso(dt.datetime.fromtimestamp(ms / 1000, dt.UTC))

@@ -78,7 +78,7 @@ class EventSubscription:
 class AppWebhooks:
     """One HubSpot app's webhook settings and subscriptions, inside a HubSpot emulator."""
 
-    def __init__(self, emulator: "HubSpotEmulator", app_id: int = DEFAULT_APP_ID, developer_key: str = DEFAULT_DEVELOPER_KEY):
+    def __init__(self, emulator: HubSpotEmulator, app_id: int = DEFAULT_APP_ID, developer_key: str = DEFAULT_DEVELOPER_KEY):
         self.emulator = emulator
         self.app_id = app_id
         self.developer_key = developer_key
@@ -132,7 +132,7 @@ class AppWebhooks:
         return scheme.lower() == "bearer" and token == self.developer_key
 
     def _now(self) -> str:
-        return iso(dt.datetime.fromtimestamp(self.emulator.now_ms() / 1000, dt.timezone.utc))
+        return iso(dt.datetime.fromtimestamp(self.emulator.now_ms() / 1000, dt.UTC))
 
     # --- settings --------------------------------------------------------------------------------------
     def get_settings(self, request: Request, body: Any) -> Response:

@@ -62,7 +62,7 @@ class HubSpotCredentialsForm(CredentialsForm):
 
     # --- what the Connection gets --------------------------------------------------------------
     def get_config(self) -> dict[str, str]:
-        existing = dict((getattr(self.connection, "config", None) or {}))
+        existing = dict(getattr(self.connection, "config", None) or {})
         base_url = existing.get("base_url") or settings.HUBSPOT_API_BASE
         return {**existing, "base_url": base_url, "portal_id": self.cleaned_data.get("portal_id", "")}
 

@@ -5,7 +5,7 @@ out: a merge is not a deletion."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from connectors.base import Connector, WriteResult, chunked
 from connectors.hubspot import limits

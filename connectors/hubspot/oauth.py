@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Callable, Generator
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -55,8 +56,8 @@ class OAuthTokens:
     expires_at: dt.datetime | None = None
 
     @classmethod
-    def from_response(cls, body: dict[str, Any], now: dt.datetime | None = None) -> "OAuthTokens":
-        now = now or dt.datetime.now(dt.timezone.utc)
+    def from_response(cls, body: dict[str, Any], now: dt.datetime | None = None) -> OAuthTokens:
+        now = now or dt.datetime.now(dt.UTC)
         return cls(body["access_token"], body["refresh_token"], now + dt.timedelta(seconds=int(body.get("expires_in", 1800))))
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,7 +66,7 @@ class OAuthTokens:
     def expiring(self, now: dt.datetime | None = None) -> bool:
         if self.expires_at is None:
             return False
-        return (now or dt.datetime.now(dt.timezone.utc)) >= self.expires_at - REFRESH_MARGIN
+        return (now or dt.datetime.now(dt.UTC)) >= self.expires_at - REFRESH_MARGIN
 
 
 def token_error(response: httpx.Response) -> ConnectorError:

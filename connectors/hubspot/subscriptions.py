@@ -13,7 +13,8 @@ propertyChange for each wanted property.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 

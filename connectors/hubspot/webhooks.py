@@ -16,7 +16,8 @@ import hashlib
 import hmac
 import re
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from connectors.base import WebhookEvent
 from connectors.hubspot.limits import WEBHOOK_MAX_AGE_MS
@@ -130,6 +131,6 @@ def _occurred_at(value: Any) -> dt.datetime | None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     try:
-        return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
     except (OverflowError, OSError, ValueError):
         return None

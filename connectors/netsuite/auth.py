@@ -16,7 +16,8 @@ import datetime as dt
 import threading
 import time
 import uuid
-from typing import Any, Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
+from typing import Any
 
 import httpx
 import jwt
@@ -112,7 +113,7 @@ class OAuth2Auth(httpx.Auth):
 
     def _expiring(self) -> bool:
         return not self.access_token or (
-            self.expires_at is not None and dt.datetime.now(dt.timezone.utc) >= self.expires_at - REFRESH_MARGIN
+            self.expires_at is not None and dt.datetime.now(dt.UTC) >= self.expires_at - REFRESH_MARGIN
         )
 
     def _renew(self, stale: str) -> None:
@@ -121,7 +122,7 @@ class OAuth2Auth(httpx.Auth):
                 return  # another thread renewed it while we waited
             body = self._refresh()
             self.access_token = str(body["access_token"])
-            self.expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(body.get("expires_in", 3600)))
+            self.expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(body.get("expires_in", 3600)))
             if self._on_tokens:
                 self._on_tokens(body)
 
@@ -175,7 +176,7 @@ class _Validator(RequestValidator):
     nonce_length = (6, 64)
     enforce_ssl = False  # the emulator also serves plain HTTP (in-process and on local ports)
 
-    def __init__(self, verifier: "TBAVerifier"):
+    def __init__(self, verifier: TBAVerifier):
         super().__init__()
         self.verifier = verifier
 

@@ -34,8 +34,9 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -69,9 +70,9 @@ from connectors.http import (
 from connectors.netsuite import DEFAULT_INTEGRATION_CONCURRENCY, MAX_PAGE_SIZE, METADATA_PATH, RECORD_PATH, SUITEQL_PATH
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.auth import OAuth2Auth, TBAAuth, TBASigningTransport, host_slug, realm_for
+from connectors.netsuite.oauth import token_refresher
 from connectors.netsuite.suiteql import literal, timestamp_literal
 from connectors.ratelimit import netsuite_limiter
-from connectors.netsuite.oauth import token_refresher
 
 log = logging.getLogger("syncsmart.netsuite")
 
@@ -317,7 +318,7 @@ class NetSuiteConnector(Connector):
         limiter: Limiter | None = None,
         retry: Retry | None = None,
         **kwargs: Any,
-    ) -> "NetSuiteConnector":
+    ) -> NetSuiteConnector:
         config = connection.config or {}
         credentials = connection.credentials or {}
         account = str(config.get("account_id") or "")
@@ -703,7 +704,7 @@ def _token_saver(connection: Any, tokens: Mapping[str, Any]) -> Callable[[Mappin
         return None
 
     def store(body: Mapping[str, Any]) -> None:
-        expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(body.get("expires_in", 3600)))
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(body.get("expires_in", 3600)))
         refresh = body.get("refresh_token") or tokens.get("refresh_token")
         save({"access_token": body["access_token"], **({"refresh_token": refresh} if refresh else {})}, expires)
 
@@ -763,7 +764,7 @@ def _to_rest(f: FieldSpec, value: Any) -> Any:
             raise ConnectorError(f"{f.label} must be a number, not {value!r}", ErrorKind.VALIDATION, fields=[f.name]) from None
     if f.type == D:
         if isinstance(value, dt.datetime):
-            return value.astimezone(dt.timezone.utc).date().isoformat() if value.tzinfo else value.date().isoformat()
+            return value.astimezone(dt.UTC).date().isoformat() if value.tzinfo else value.date().isoformat()
         if isinstance(value, dt.date):
             return value.isoformat()
         return str(value)[:10]
@@ -805,7 +806,7 @@ def _resting_cursor(cursor: Mapping[str, Any]) -> dict[str, Any]:
 def _parse_stamp(value: str) -> dt.datetime:
     text = value.strip().replace("Z", "+00:00")
     parsed = dt.datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _is_stamp(value: Any) -> bool:

@@ -70,9 +70,10 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
 import jwt
@@ -86,8 +87,8 @@ from connectors.netsuite import (
     RECORD_PATH,
     SUITEQL_MAX_RESULTS,
     SUITEQL_PATH,
+    suiteql,
 )
-from connectors.netsuite import suiteql
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.auth import AUTHORIZE_PATH, JWT_BEARER, TOKEN_PATH, TBAVerifier, realm_for
 
@@ -343,7 +344,7 @@ class NetSuiteEmulator(Emulator):
         parser.add_argument("--script-secret", default="", help="the script's HMAC secret")
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], **knobs: Any) -> "NetSuiteEmulator":
+    def from_options(cls, options: dict[str, Any], **knobs: Any) -> NetSuiteEmulator:
         emulator = cls(
             account=options.get("account") or DEMO_ACCOUNT,
             consumer_key=options.get("consumer_key") or DEMO_CONSUMER_KEY,
@@ -361,7 +362,7 @@ class NetSuiteEmulator(Emulator):
         return emulator
 
     @classmethod
-    def demo(cls, seed_size: int = 100, **kwargs: Any) -> "NetSuiteEmulator":
+    def demo(cls, seed_size: int = 100, **kwargs: Any) -> NetSuiteEmulator:
         return cls(seed_size=seed_size, **kwargs)
 
     def set_knobs(self, latency_ms=None, limits=None, faults=None, seed=None, concurrency_limit=None) -> None:
@@ -1308,7 +1309,7 @@ def _q_condition(f: FieldDef, operator: str, values: list[str]) -> Callable[[dic
                 return None
             if isinstance(value, dt.datetime):
                 return value.date() if day else value
-            return value if day else dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+            return value if day else dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
 
         target = when.date() if day else when
         tests = {

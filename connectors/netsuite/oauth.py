@@ -4,7 +4,8 @@ they are not record calls and do not count against the account's concurrency in 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx

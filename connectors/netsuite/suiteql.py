@@ -28,9 +28,10 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 KEYWORDS = {
     "SELECT",
@@ -458,7 +459,7 @@ def parse_datetime(text: str, model: str) -> dt.datetime:
             hour,
             int(values.get("MI", 0)),
             int(values.get("SS", 0)),
-            tzinfo=dt.timezone.utc,
+            tzinfo=dt.UTC,
         )
     except ValueError as exc:
         raise SuiteQLError(f"{text!r} is not a valid date: {exc}") from None
@@ -520,9 +521,9 @@ def _bool_text(value: Any) -> str:
 
 def _as_datetime(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     return parse_datetime(str(value), "MM/DD/YYYY")
 
 
@@ -647,7 +648,7 @@ def _member_key(value: Any) -> Any:
         return text
 
 
-def compile_value(node: Any, evaluator: "Evaluator") -> Compiled:
+def compile_value(node: Any, evaluator: Evaluator) -> Compiled:
     if isinstance(node, Literal):
         constant = node.value
         return lambda row: constant
@@ -667,7 +668,7 @@ def compile_value(node: Any, evaluator: "Evaluator") -> Compiled:
     return test
 
 
-def compile_test(node: Any, evaluator: "Evaluator") -> Compiled:
+def compile_test(node: Any, evaluator: Evaluator) -> Compiled:
     """A predicate with SQL's three-valued logic (None = UNKNOWN)."""
     if isinstance(node, Binary) and node.op in ("AND", "OR"):
         left, right = compile_test(node.left, evaluator), compile_test(node.right, evaluator)
@@ -757,7 +758,7 @@ def _sort_key(value: Any) -> tuple:
     if isinstance(value, dt.datetime):
         return (0, 2, value.timestamp())
     if isinstance(value, dt.date):
-        return (0, 2, dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc).timestamp())
+        return (0, 2, dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp())
     return (0, 3, str(value))
 
 
@@ -866,5 +867,5 @@ TIMESTAMP_MODEL = "YYYY-MM-DD HH24:MI:SS"
 
 
 def timestamp_literal(value: dt.datetime) -> str:
-    value = value.astimezone(dt.timezone.utc) if value.tzinfo else value
+    value = value.astimezone(dt.UTC) if value.tzinfo else value
     return f"TO_TIMESTAMP('{value.strftime('%Y-%m-%d %H:%M:%S')}', '{TIMESTAMP_MODEL}')"

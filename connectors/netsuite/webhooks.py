@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 SIGNATURE_HEADER = "X-SyncSmart-Signature"
 TIMESTAMP_HEADER = "X-SyncSmart-Timestamp"

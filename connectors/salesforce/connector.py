@@ -34,7 +34,8 @@ import datetime as dt
 import email.utils
 import json
 import threading
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -64,7 +65,7 @@ DEFAULT_OVERLAP_SECONDS = 30
 SEEN_LIMIT = 5_000
 LOOKUP_VALUES_PER_QUERY = 100  # keeps the WHERE clause under SOQL's 4,000 characters for e-mails
 DOMAIN_VALUES_PER_QUERY = 50  # Website LIKE '%domain%' terms are longer
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,7 +272,7 @@ class SalesforceConnector(Connector):
     @classmethod
     def from_connection(
         cls, connection: Any, transport: httpx.BaseTransport | None = None, limiter: Limiter | None = None, **kwargs: Any
-    ) -> "SalesforceConnector":
+    ) -> SalesforceConnector:
         config = connection.config or {}
         credentials = connection.credentials or {}
         session = oauth.Session.from_dict(connection.oauth_tokens or {})
@@ -317,7 +318,7 @@ class SalesforceConnector(Connector):
         )
 
     @classmethod
-    def from_jwt(cls, config: Mapping[str, Any], private_key: str, environment: str, **kwargs: Any) -> "SalesforceConnector":
+    def from_jwt(cls, config: Mapping[str, Any], private_key: str, environment: str, **kwargs: Any) -> SalesforceConnector:
         """Sign in with the JWT bearer flow first (the token answer names the instance URL), then build
         the connector on that instance."""
         login_url = oauth.login_url_for(environment, config.get("login_url") or None)

@@ -72,17 +72,18 @@ from __future__ import annotations
 import base64
 import bisect
 import collections
-import itertools
 import datetime as dt
 import hashlib
 import hmac
 import html
+import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import jwt
@@ -105,7 +106,7 @@ from connectors.salesforce.schema import (
     SField,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 V = r"/services/data/v(?P<version>\d+\.\d)"
 DEFAULT_CONSUMER_KEY = "3MVG9emulatorConsumerKeyForSyncSmartDemo"
 DEFAULT_CONSUMER_SECRET = "emulator-consumer-secret"
@@ -291,7 +292,7 @@ class SalesforceEmulator(Emulator):
         parser.add_argument("--daily-limit", type=int, default=limits.DAILY_REQUESTS_ENTERPRISE, help="API requests per day")
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], **knobs: Any) -> "SalesforceEmulator":
+    def from_options(cls, options: dict[str, Any], **knobs: Any) -> SalesforceEmulator:
         return cls(
             consumer_key=options.get("consumer_key") or DEFAULT_CONSUMER_KEY,
             consumer_secret=options.get("consumer_secret") or DEFAULT_CONSUMER_SECRET,
@@ -1485,7 +1486,7 @@ class SalesforceEmulator(Emulator):
 
     # --- the demo -------------------------------------------------------------------------------------------
     @classmethod
-    def demo(cls, seed_size: int = 0) -> "SalesforceEmulator":
+    def demo(cls, seed_size: int = 0) -> SalesforceEmulator:
         """The demo org: a sandbox (the demo connection's environment) with demo data."""
         return cls(seed_size=seed_size, sandbox=True)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 import httpx
+
 from connectors.ratelimit import Policy, shared_limiter
 
 QUERY_BATCH_DEFAULT = 2000

@@ -30,11 +30,12 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class SoqlError(ValueError):

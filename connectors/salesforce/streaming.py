@@ -112,7 +112,7 @@ class ChangeEventStream:
         if entity not in SOBJECTS:
             return []
         when = header.get("commitTimestamp")
-        occurred = dt.datetime.fromtimestamp(when / 1000, dt.timezone.utc) if isinstance(when, (int, float)) else None
+        occurred = dt.datetime.fromtimestamp(when / 1000, dt.UTC) if isinstance(when, (int, float)) else None
         return [
             WebhookEvent(
                 object_type=entity,

@@ -23,19 +23,20 @@ snapshot taken before each step.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.core import serializers
 from django.db import transaction
 from django.utils import timezone
 
 from connectors.models import Connection, Environment
-from mappings.services import actions as mapping_actions
 from mappings import first_day
 from mappings.models import FieldMapping, Integration, ObjectMapping
+from mappings.services import actions as mapping_actions
+from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
 from tenants.actions import audit
 from tenants.models import GoLiveSwitch
-from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
 
 STEPS: list[tuple[str, str]] = [
     ("switch_off", "Turn the integration off"),

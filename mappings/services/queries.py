@@ -8,19 +8,19 @@ subqueries, so the overview of fifty integrations costs what the overview of one
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from django_q.models import Schedule
 
 from mappings.models import Integration
 from mappings.services import health
-from syncsmart.models import RecordEvent, SyncRun
-from django_q.models import Schedule
-from syncsmart.models import DeferredRecord
+from syncsmart.models import DeferredRecord, RecordEvent, SyncRun
 
 SYNCED_OUTCOMES = (
     RecordEvent.Outcome.CREATED,

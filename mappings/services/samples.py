@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
+
 from connectors.base import ConnectorError
 
 MAX_SAMPLE = 1000

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.compat import FRIENDLY, _as_type
-from syncsmart.core.choices import Side
-from syncsmart.core.choices import Direction
+from syncsmart.core.choices import Direction, Side
 
 MAX_RESULTS = 60
 

@@ -10,13 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from mappings.services import actions
 from mappings.compat import compatibility_problems, default_transform
 from mappings.forms import AddFieldMappingForm, FieldMappingRowForm, ObjectMappingForm, parse_value_map
 from mappings.models import FieldMapping, ObjectMapping
-from syncsmart.core.choices import Side
+from mappings.services import actions
 from mappings.services.schema import dropdown_previews, field_index, search
 from mappings.views.common import integration_or_404, validation_text
+from syncsmart.core.choices import Side
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
 
 

@@ -10,13 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from mappings.compat import _as_type
-from mappings.services import actions, validation
-from mappings.filters import NO_VALUE_OPERATORS, FilterError
-from mappings.models import ObjectMapping
-from syncsmart.core.choices import Direction, Side
-from mappings.views.editor import object_mapping_or_404
 from mappings.filters import (
+    NO_VALUE_OPERATORS,
     FilterCount,
+    FilterError,
     Gate,
     apply_op,
     as_groups,
@@ -26,9 +23,13 @@ from mappings.filters import (
     to_stored,
     value_text,
 )
+from mappings.models import ObjectMapping
+from mappings.services import actions, validation
 from mappings.services.samples import cached_sample, sample_for
 from mappings.services.schema import fields_of
 from mappings.views.common import validation_text
+from mappings.views.editor import object_mapping_or_404
+from syncsmart.core.choices import Direction, Side
 from tenants.access import tenant_required, writes_need_role
 
 # One builder per flow; the conditions read the SOURCE record of that flow.

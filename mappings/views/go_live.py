@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 
-from mappings.services import go_live
 from mappings.models import Integration
+from mappings.services import go_live
 from tenants.access import require_write, tenant_object_or_404, tenant_required
 from tenants.models import GoLiveSwitch
 from tenants.onboarding.credentials import credential_form, run_connection_test, split_credential_form

@@ -8,13 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from syncsmart.engine.historical import start_historical_sync
 from mappings.forms import HistoricalSyncForm
 from mappings.services.queries import run_rate
 from mappings.views.common import integration_or_404
+from syncsmart.engine import run_requests
+from syncsmart.engine.historical import start_historical_sync
 from syncsmart.models import SyncRun
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
-from syncsmart.engine import run_requests
 
 PAST_RUNS_SHOWN = 10
 

@@ -15,16 +15,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from mappings.services import actions
 from mappings.forms import IntegrationOptionsForm
 from mappings.models import Integration
+from mappings.services import actions
 from mappings.services.deletions import held_deletions
 from mappings.services.queries import integrations_of, summaries
 from mappings.views.common import integration_or_404, validation_text
-from tenants.access import tenant_required, writes_need_role
 from syncsmart.engine import run_requests
 from syncsmart.models import WebhookRegistration
 from syncsmart.redirects import redirect_to_next
+from tenants.access import tenant_required, writes_need_role
 
 
 @tenant_required

@@ -18,14 +18,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from syncsmart.core.choices import Side
+from connectors.base import ConnectorError
 from mappings.services import health
 from mappings.views.common import integration_or_404, validation_text
+from syncsmart.core.choices import Side
+from syncsmart.engine import run_requests
 from syncsmart.models import DeferredRecord, RecordEvent, RecordLink
 from syncsmart.redirects import redirect_to_next
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
-from syncsmart.engine import run_requests
-from connectors.base import ConnectorError
 
 EVENTS_PER_PAGE = 50
 RUNS_SHOWN = 50

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from connectors.base import ConnectorError, FieldType, WriteInput
 from connectors.models import Connection
 from mappings.services.schema import fields_of
-from tenants.access import tenant_object_or_404, tenant_required, tenant_queryset, writes_need_role
+from tenants.access import tenant_object_or_404, tenant_queryset, tenant_required, writes_need_role
 
 RECORDS_SHOWN = 100
 EDITABLE_TYPES = {

@@ -11,11 +11,10 @@ from rest_framework import serializers
 
 from connectors.models import Connection, Environment
 from mappings.forms import IntegrationOptionsForm
+from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES, FieldMapping, Integration, ObjectMapping
 from mappings.normalisers import NORMALISER_CHOICES
-from mappings.models import FieldMapping, Integration, ObjectMapping
-from syncsmart.core.choices import Side
 from mappings.services.queries import run_rate
-from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES
+from syncsmart.core.choices import Side
 from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 

@@ -13,11 +13,11 @@ from functools import cache
 
 from django.conf import settings
 from django.core.cache import cache as default_cache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from tenants.models import ApiToken
-from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 

@@ -14,17 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connectors.models import Connection
-from mappings import matching_actions
-from mappings import schema_checks
-from mappings.services import actions
-from syncsmart.engine import historical
+from mappings import matching_actions, schema_checks
 from mappings.models import FieldMapping, Integration, ObjectMapping
+from mappings.services import actions
 from syncsmart.api import serializers as s
+from syncsmart.engine import historical, previews, run_requests
 from syncsmart.logging import redact
-from syncsmart.engine import previews
 from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 from tenants.access import tenant_queryset
-from syncsmart.engine import run_requests
 from tenants.connections import test_connection
 
 

@@ -33,7 +33,7 @@ class Keyring:
         return max(self.keys)
 
     @classmethod
-    def parse(cls, spec: str) -> "Keyring":
+    def parse(cls, spec: str) -> Keyring:
         keys: dict[int, bytes] = {}
         for item in filter(None, (part.strip() for part in spec.split(","))):
             key_id, _, encoded = item.partition(":")

@@ -24,7 +24,7 @@ def associated_data(instance: models.Model, field_name: str) -> str:
 
 
 class _EncryptedDescriptor:
-    def __init__(self, field: "EncryptedTextField"):
+    def __init__(self, field: EncryptedTextField):
         self.field = field
 
     def __get__(self, instance, owner=None):

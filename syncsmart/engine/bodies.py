@@ -25,9 +25,7 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag in SKIPPED_TAGS:
             self.skipping += 1
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag in BLOCK_TAGS and self.parts and not self.parts[-1].endswith("\n"):
+        elif tag == "br" or tag in BLOCK_TAGS and self.parts and not self.parts[-1].endswith("\n"):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:

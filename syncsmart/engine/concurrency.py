@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 from connectors.http import run_owner_callbacks
 

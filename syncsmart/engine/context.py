@@ -6,12 +6,12 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from django.utils import timezone
 
-from connectors.dry_run import DryConnector
 from connectors.base import Connector, ConnectorError, ObjectType, Option
+from connectors.dry_run import DryConnector
 from mappings.models import Integration, ObjectMapping
 from syncsmart.core import metrics
 from syncsmart.core.choices import Direction, Side, other_side

@@ -25,8 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from typing import Iterable
-
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction

@@ -19,8 +19,9 @@ Candidates come from one of two places:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from connectors.base import Connector, ConnectorError, ErrorKind, Record, chunked
 from mappings.match_rules import KeyField, MatchKey, key_value
@@ -102,7 +103,7 @@ class TargetIndex:
                     self.by_key[position].setdefault(value, []).append(rid)
 
     @classmethod
-    def read(cls, connector: Connector, object_type: str, keys: list[MatchKey], side: str, keep_alive: Callable) -> "TargetIndex":
+    def read(cls, connector: Connector, object_type: str, keys: list[MatchKey], side: str, keep_alive: Callable) -> TargetIndex:
         index = cls(keys, side)
         cursor = None
         while True:

@@ -21,9 +21,10 @@ import concurrent.futures
 import dataclasses
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,11 +33,11 @@ from connectors import http as vendor_http
 from connectors.base import Page, Record, chunked
 from mappings.models import ObjectMapping
 from syncsmart.engine import deletions, webhook_registration
-from syncsmart.engine.context import RunContext
 from syncsmart.engine.concurrency import in_flight
-from syncsmart.engine.flow.page import Flow
 from syncsmart.engine.config import engine_settings
+from syncsmart.engine.context import RunContext
 from syncsmart.engine.control import LeaseLost, RunCancelled, RunSignals
+from syncsmart.engine.flow.page import Flow
 from syncsmart.engine.lease import lease_seconds
 from syncsmart.models import DeferredRecord, InboxItem, SyncCursor, SyncRun
 
@@ -435,7 +436,7 @@ class PageReader:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._ahead: concurrent.futures.Future | None = None
 
-    def __enter__(self) -> "PageReader":
+    def __enter__(self) -> PageReader:
         return self
 
     def __exit__(self, *exc: Any) -> None:

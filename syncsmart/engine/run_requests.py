@@ -4,7 +4,8 @@ the broker hears of it only after the transaction commits (`queue.enqueue_after_
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction

@@ -16,8 +16,8 @@ from connectors.base import ConnectorError, ErrorKind
 from syncsmart.engine import queue, states
 from syncsmart.engine.config import engine_settings
 from syncsmart.engine.context import RunContext
-from syncsmart.engine.lease import Lease, worker_label
 from syncsmart.engine.control import LeaseLost, RunCancelled, RunSignals
+from syncsmart.engine.lease import Lease, worker_label
 from syncsmart.engine.run import Engine
 from syncsmart.logging import log_ids
 from syncsmart.models import InboxItem, SyncRun

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from mappings.models import Integration
-from tenants.access import tenant_block_reason
-from tenants.actions import audit
-from tenants.models import AuditLog
 from syncsmart.engine.run_requests import request_run
 from syncsmart.engine.slices import run_slice
 from syncsmart.engine.sweep import sweep_once
-
+from tenants.access import tenant_block_reason
+from tenants.actions import audit
+from tenants.models import AuditLog
 
 SKIP_NOTE_EVERY = dt.timedelta(hours=1)
 

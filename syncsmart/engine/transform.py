@@ -84,7 +84,7 @@ class OwnerDirectory:
     id_by_email: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, connector: Connector, object_type: str) -> "OwnerDirectory":
+    def load(cls, connector: Connector, object_type: str) -> OwnerDirectory:
         obj = connector.object_type(object_type)
         email_field = obj.email_field or "email"
         directory = cls(object_type)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from connectors.base import FieldType
 
@@ -53,14 +54,14 @@ def _datetime(value: Any) -> datetime:
     else:
         text = str(value).strip()
         if text.isdigit() and len(text) >= 12:  # epoch milliseconds (HubSpot's older format)
-            return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+            return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise ConversionError(f"{value!r} is not a date") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _bool(value: Any) -> bool:

@@ -10,14 +10,13 @@ from django.db.models import Q
 
 from connectors.models import Connection
 from mappings import schema_checks
-from mappings.services import actions as mapping_actions
 from mappings.models import Integration
-from tenants.actions import audit
-from tenants.models import Tenant
-from syncsmart.engine import historical
-from syncsmart.engine import run_requests, webhook_registration
-from tenants.connections import refresh_schema as refresh
+from mappings.services import actions as mapping_actions
+from syncsmart.engine import historical, run_requests, webhook_registration
 from tenants.access import SESSION_KEY, VIEW_AS_SESSION_KEY
+from tenants.actions import audit
+from tenants.connections import refresh_schema as refresh
+from tenants.models import Tenant
 
 
 @transaction.atomic

@@ -12,9 +12,8 @@ from django.utils import timezone
 from connectors.models import Connection, Environment
 from tenants import team
 from tenants.actions import audit
-from tenants.models import OnboardingProgress, Tenant
+from tenants.models import Membership, OnboardingProgress, Tenant
 from tenants.onboarding import steps
-from tenants.models import Membership
 
 
 def progress_for(tenant: Tenant, actor=None) -> OnboardingProgress:

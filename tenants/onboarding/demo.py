@@ -7,6 +7,7 @@ the web server's environment:
 """
 
 from __future__ import annotations
+
 from connectors.hubspot.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from mappings.services import actions as mapping_actions
 from mappings.defaults import default_set_for
 from mappings.models import DEFAULT_SCHEDULE_MINUTES, Integration
+from mappings.services import actions as mapping_actions
 from tenants.actions import audit
 from tenants.models import OnboardingProgress
 

@@ -8,8 +8,8 @@ from mappings.models import Integration
 from syncsmart.models import SyncRun
 from tenants.models import AuditLog
 from tests.api.conftest import error_of, run_is_queued
-from tests.factories import ConnectionFactory
 from tests.api.factories import SECRET, IntegrationFactory, ObjectMappingFactory, SyncRunFactory
+from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db
 

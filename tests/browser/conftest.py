@@ -172,7 +172,6 @@ class World:
 def world(transactional_db, worker, settings):
     """A tenant whose HubSpot ↔ ConnectWise integration runs against in-process emulators, after
     its first sync; the owner logs in with e-mail and password."""
-    from tenants.connections import refresh_schema
     from connectors.connectwise.emulator import (
         DEMO_CLIENT_ID,
         DEMO_COMPANY,
@@ -182,6 +181,7 @@ def world(transactional_db, worker, settings):
     )
     from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
     from mappings.services import actions
+    from tenants.connections import refresh_schema
     from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, TenantFactory, UserFactory
 
     hubspot, connectwise = HubSpotEmulator(limits=False), ConnectWiseEmulator(limits=False)

@@ -33,7 +33,8 @@ message rather than an exception.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Iterator
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import pytest
 

@@ -16,7 +16,7 @@ from connectors.connectwise.conditions import ConditionError, parse, quote
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 
 # --- the reference semantics, written independently of the module under test -----------------------
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Small alphabets so generated literals often hit generated values (in any letter case).
 TEXT = st.text(alphabet="aAbB '\"\\*%", max_size=4)
 SAFE_TEXT = st.text(alphabet="aAbB .", max_size=3)

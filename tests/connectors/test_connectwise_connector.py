@@ -17,7 +17,7 @@ from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_P
 from connectors.http import default_retry, mount, unmount
 from tests.factories import ConnectionFactory
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class Recording(httpx.BaseTransport):

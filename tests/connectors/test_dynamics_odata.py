@@ -17,9 +17,9 @@ FIELDS = ["name", "emailaddress1", "numberofemployees", "revenue", "statecode", 
 
 strings = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 guids = st.uuids()
-datetimes = st.datetimes(
-    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2040, 1, 1), timezones=st.just(dt.timezone.utc)
-).map(lambda d: d.replace(microsecond=0))
+datetimes = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2040, 1, 1), timezones=st.just(dt.UTC)).map(
+    lambda d: d.replace(microsecond=0)
+)
 literals = st.one_of(
     strings,
     st.integers(-(10**6), 10**6),
@@ -148,7 +148,7 @@ def test_guid_date_and_datetime_literals_are_typed():
     owner = uuid.uuid4()
     tree = odata.parse_filter(f"_ownerid_value eq {owner} and modifiedon ge 2024-05-01T10:00:00Z and createdon lt 2025-01-01")
     assert tree.left.left.right.value == owner
-    assert tree.left.right.right.value == dt.datetime(2024, 5, 1, 10, tzinfo=dt.timezone.utc)
+    assert tree.left.right.right.value == dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC)
     assert tree.right.right.value == dt.date(2025, 1, 1)
     assert odata.matches(
         tree, {"_ownerid_value": str(owner).upper(), "modifiedon": "2024-06-01T00:00:00Z", "createdon": "2024-12-31"}

@@ -203,6 +203,6 @@ def test_parse_ignores_other_tables_and_garbage():
 def test_wcf_dates_round_trip():
     import datetime as dt
 
-    moment = dt.datetime(2024, 5, 17, 12, 30, 5, 123000, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2024, 5, 17, 12, 30, 5, 123000, tzinfo=dt.UTC)
     assert hooks.parse_wcf_date(hooks.wcf_date(moment)) == moment
-    assert hooks.parse_wcf_date("/Date(1495136154000+0000)/") == dt.datetime(2017, 5, 18, 19, 35, 54, tzinfo=dt.timezone.utc)
+    assert hooks.parse_wcf_date("/Date(1495136154000+0000)/") == dt.datetime(2017, 5, 18, 19, 35, 54, tzinfo=dt.UTC)

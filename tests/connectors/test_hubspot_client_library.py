@@ -10,8 +10,8 @@ from hubspot import Client
 from hubspot.crm.associations.v4 import BatchInputPublicDefaultAssociationMultiPost, PublicDefaultAssociationMultiPost
 from hubspot.crm.contacts import (
     ApiException,
-    BatchInputSimplePublicObjectBatchInputForCreate,
     BatchInputSimplePublicObjectBatchInput,
+    BatchInputSimplePublicObjectBatchInputForCreate,
     BatchReadInputSimplePublicObjectId,
     Filter,
     FilterGroup,

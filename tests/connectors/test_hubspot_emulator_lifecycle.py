@@ -9,11 +9,11 @@ import threading
 import httpx
 import pytest
 
+from connectors.http import default_retry
 from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
 from connectors.hubspot.emulator_webhooks import DEFAULT_APP_ID, DEFAULT_DEVELOPER_KEY
-from connectors.http import default_retry
 from connectors.registrars import registrar_for
 from connectors.subscriptions import Wanted
 

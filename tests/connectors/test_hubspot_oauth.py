@@ -9,7 +9,6 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from tenants import connections as actions
 from connectors.base import ConnectorError, ErrorKind
 from connectors.http import VendorHttp, mount, unmount
 from connectors.hubspot import oauth
@@ -17,6 +16,7 @@ from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TOKEN
 from connectors.hubspot.forms import HubSpotCredentialsForm
 from connectors.models import Connection
+from tenants import connections as actions
 from tests.connectors.conftest import IN_PROCESS_BASE
 from tests.connectors.hubspot_harness import fast_retry
 from tests.factories import ConnectionFactory, NoLimit

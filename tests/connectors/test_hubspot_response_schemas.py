@@ -3,7 +3,8 @@ schema written from HubSpot's published reference (tests/connectors/hubspot_sche
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest

@@ -52,7 +52,7 @@ def read_all(connector, object_type, cursor=None, page_size=None):
 
 
 def test_records_stamped_in_the_same_second_are_paged_by_id_and_none_is_skipped(connector, emulator):
-    stamp = dt.datetime(2026, 12, 1, 9, 0, 0, tzinfo=dt.timezone.utc)
+    stamp = dt.datetime(2026, 12, 1, 9, 0, 0, tzinfo=dt.UTC)
     ids = []
     for n in range(7):
         record = emulator.add_customer(f"Same Second {n}")

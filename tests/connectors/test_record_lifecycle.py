@@ -10,9 +10,9 @@ from connectors.connectwise.connector import ConnectWiseConnector
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.dynamics.connector import DynamicsConnector
 from connectors.dynamics.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, DynamicsEmulator
+from connectors.http import default_retry
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
-from connectors.http import default_retry
 from connectors.lifecycle import lifecycle_for
 
 

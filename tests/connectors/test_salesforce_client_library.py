@@ -5,7 +5,7 @@ Salesforce answers it. The client insists on https, as Salesforce's SDKs do."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -66,7 +66,7 @@ def test_describe_limits_and_replication_calls(sf):
     stage = next(f for f in described["fields"] if f["name"] == "StageName")
     assert {"Closed Won", "Prospecting"} <= {p["value"] for p in stage["picklistValues"]}
     assert sf.limits()["DailyApiRequests"]["Max"] > 0
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     updated = sf.Account.updated(now - dt.timedelta(days=1), now)
     assert "ids" in updated and "latestDateCovered" in updated
     assert "deletedRecords" in sf.Contact.deleted(now - dt.timedelta(days=1), now)

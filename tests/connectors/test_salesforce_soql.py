@@ -9,7 +9,7 @@ import pytest
 
 from connectors.salesforce import soql
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 12, 7, 15, 0, 0, tzinfo=UTC)
 KINDS = {
     "Name": "string",

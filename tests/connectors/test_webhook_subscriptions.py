@@ -15,11 +15,11 @@ from connectors.connectwise.connector import ConnectWiseConnector
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.dynamics.connector import DynamicsConnector
 from connectors.dynamics.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, DynamicsEmulator
+from connectors.http import default_retry
 from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
 from connectors.hubspot.emulator_webhooks import DEFAULT_APP_ID, DEFAULT_DEVELOPER_KEY
-from connectors.http import default_retry
 from connectors.registrars import registrar_for
 from connectors.subscriptions import Wanted
 

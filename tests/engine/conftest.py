@@ -12,14 +12,14 @@ import pytest
 from connectors import http
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
-from mappings.services import actions
 from mappings.models import Integration
+from mappings.services import actions
 from syncsmart.engine.slices import run_slice
 from syncsmart.models import SyncRun
-from tests.factories import ConnectionFactory, NoLimit, TenantFactory
 from tests.connectors.hubspot_harness import fast_retry
 from tests.engine.netsuite_support import make_netsuite
 from tests.engine.salesforce_support import make_salesforce
+from tests.factories import ConnectionFactory, NoLimit, TenantFactory
 
 _hosts = itertools.count(1)
 

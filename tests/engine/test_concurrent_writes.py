@@ -16,8 +16,8 @@ from connectors.base import ConnectorError, ErrorKind
 from connectors.connectwise.connector import ConnectWiseConnector
 from connectors.hubspot.connector import HubSpotConnector
 from syncsmart.engine import context
-from syncsmart.engine.slices import run_slice
 from syncsmart.engine.run import LeaseLost
+from syncsmart.engine.slices import run_slice
 from syncsmart.models import RecordLink, RunLease, SyncRun
 
 pytestmark = pytest.mark.django_db

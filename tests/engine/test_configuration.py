@@ -4,14 +4,19 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_q.models import Schedule
 
-from mappings.services import actions
 from mappings.models import FieldMapping, ObjectMapping
+from mappings.services import actions
+from syncsmart.engine import historical, run_requests
 from syncsmart.models import SyncCursor, SyncRun
 from tenants.models import AuditLog
-from tests.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory
-from tests.factories import ConnectionFactory, TenantFactory, UserFactory
-from syncsmart.engine import historical
-from syncsmart.engine import run_requests
+from tests.factories import (
+    ConnectionFactory,
+    FieldMappingFactory,
+    IntegrationFactory,
+    ObjectMappingFactory,
+    TenantFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

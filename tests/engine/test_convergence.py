@@ -3,7 +3,8 @@ different fields), the sync converges: every record exists once on each side, ma
 agree, and the next run writes nothing."""
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from syncsmart.models import RecordLink
 from tests.engine.conftest import build_pair

@@ -3,8 +3,8 @@
 import pytest
 
 from connectors.base import FieldInfo, FieldType, Option
-from mappings.services import actions
 from mappings.models import FieldMapping
+from mappings.services import actions
 from syncsmart.engine.transform import Unmatched, dropdown_to_hubspot, dropdown_to_other
 from syncsmart.models import RecordEvent, RecordLink
 

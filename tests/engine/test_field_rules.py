@@ -4,10 +4,9 @@ cancelling a running historical sync."""
 import pytest
 
 from mappings.models import FieldMapping
+from syncsmart.engine import historical, run_requests
 from syncsmart.engine.slices import run_slice
 from syncsmart.models import RecordEvent, RecordLink
-from syncsmart.engine import historical
-from syncsmart.engine import run_requests
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,8 @@
 """Declarative filter evaluation (no code, no eval)."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mappings.filters import FilterError, fields_used, first_failure, passes, validate_filter
 

@@ -9,12 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from connectors.emulation import utcnow
+from syncsmart.engine import historical, run_requests
 from syncsmart.engine.context import RunContext
 from syncsmart.engine.slices import run_slice
 from syncsmart.models import RecordEvent, SyncCursor, SyncRun
 from tests.engine.test_jobs import big_backfill
-from syncsmart.engine import historical
-from syncsmart.engine import run_requests
 
 pytestmark = pytest.mark.django_db
 

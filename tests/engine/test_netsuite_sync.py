@@ -11,8 +11,8 @@ import pytest
 
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.connector import NetSuiteConnector
-from mappings.services import actions
 from mappings.models import FieldMapping
+from mappings.services import actions
 from syncsmart.engine.context import RunContext
 from syncsmart.models import InboxItem, RecordEvent, RecordLink
 from tests.engine.netsuite_support import SCRIPT_SECRET

@@ -16,7 +16,6 @@ from connectors.base import ConnectorError
 from connectors.http import VendorHttp
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.logging import log_ids
-
 from syncsmart.models import SyncRun
 
 REPO = Path(__file__).resolve().parents[2]

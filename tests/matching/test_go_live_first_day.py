@@ -6,8 +6,8 @@ import pytest
 
 from bench import twins
 from connectors.models import Connection
-from mappings.services import go_live
 from mappings.models import ObjectMapping
+from mappings.services import go_live
 from syncsmart.models import RecordLink
 from tests.engine.conftest import build_pair
 from tests.factories import UserFactory

@@ -2,10 +2,9 @@
 editor and the REST API share; defaults for every object of both pairs."""
 
 import pytest
-
-from connectors.hubspot.activities import ACTIVITY_TYPES
 from django.core.exceptions import ValidationError
 
+from connectors.hubspot.activities import ACTIVITY_TYPES
 from mappings import defaults
 from mappings.match_rules import DEFAULT_RULES, MatchRuleError, key_value, parse_rules
 from mappings.models import ObjectMapping

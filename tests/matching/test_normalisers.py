@@ -2,7 +2,8 @@
 raise on any input, and give a key back unchanged (so a key compares equal run after run)."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mappings import normalisers as n
 

@@ -6,11 +6,11 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from bench import twins
-from syncsmart.engine import previews
-from syncsmart.models import Preview, RecordLink, SyncRun
 from mappings.models import Integration
 from syncsmart.api import tokens
+from syncsmart.engine import previews
 from syncsmart.engine.slices import run_slice
+from syncsmart.models import Preview, RecordLink, SyncRun
 from tenants.models import ApiToken, Membership
 from tests.engine.conftest import build_pair
 from tests.factories import MembershipFactory, UserFactory

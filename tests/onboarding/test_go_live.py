@@ -6,11 +6,11 @@ import pytest
 from django.urls import reverse
 
 from connectors.models import Connection
+from mappings import first_day
+from mappings.models import FieldMapping
 from mappings.services import actions as mapping_actions
 from mappings.services import go_live
-from mappings.models import FieldMapping
 from syncsmart.core.choices import Direction
-from mappings import first_day
 from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
 from tenants.models import AuditLog, GoLiveSwitch
 from tests.factories import ConnectionFactory

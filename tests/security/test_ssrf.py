@@ -7,10 +7,10 @@ from __future__ import annotations
 import socket
 
 import pytest
+from httpx_retries import Retry
 
 from connectors.base import ConnectorError, ErrorKind
 from connectors.http import VendorHttp
-from httpx_retries import Retry
 
 HOSTILE = [
     "127.0.0.1",

@@ -21,8 +21,7 @@ from connectors.connectwise import connector as cw_connector
 from connectors.hubspot.webhooks import compute_signature_v3
 from syncsmart.models import InboxItem, SyncRun
 from tenants.models import Tenant
-from tests.factories import IntegrationFactory
-from tests.factories import ConnectionFactory, TenantFactory
+from tests.factories import ConnectionFactory, IntegrationFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 

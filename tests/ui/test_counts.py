@@ -61,7 +61,7 @@ def test_since_a_date_starts_each_side_from_that_date(emulated, monkeypatch):
     cursors = SyncCursor.objects.filter(integration=emulated, kind="historical")
     assert {c.side for c in cursors} == {"hubspot", "other"}
     hub = cursors.filter(side="hubspot").first().cursor
-    assert hub == {"floor": int(dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)}
+    assert hub == {"floor": int(dt.datetime(2031, 1, 1, tzinfo=dt.UTC).timestamp() * 1000)}
     assert run.progress_total == 0  # nothing changed after 2031 in the emulators
 
 

@@ -10,8 +10,8 @@ from connectors.salesforce.emulator import SalesforceEmulator
 from mappings import demo
 from mappings.models import Integration
 from syncsmart.models import RecordLink
-from tests.ui.test_demo import sync_to_the_end
 from tests.factories import TenantFactory
+from tests.ui.test_demo import sync_to_the_end
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

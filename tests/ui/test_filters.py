@@ -4,8 +4,7 @@ that pass (from a cached sample), and the standard options."""
 import pytest
 from django.urls import reverse
 
-from mappings.filters import passes
-from mappings.filters import apply_op, as_groups, from_post, to_stored
+from mappings.filters import apply_op, as_groups, from_post, passes, to_stored
 from mappings.services.samples import Sample, remember_sample
 from tenants.models import AuditLog
 

@@ -4,20 +4,20 @@ batched read of the counterparts' current values."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
-from typing import Mapping
 
 from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import ConnectorError, ErrorKind, Record, chunked
+from mappings.models import ObjectMapping
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.config import engine_settings
-from mappings.models import ObjectMapping
-from syncsmart.engine.flow.items import O, Item
-from syncsmart.engine.matching import Matcher, MatchResult
+from syncsmart.engine.flow.items import Item, O
 from syncsmart.engine.flow.setup import FlowSetup
+from syncsmart.engine.matching import Matcher, MatchResult
 from syncsmart.models import PendingCreate, RecordLink
 
 

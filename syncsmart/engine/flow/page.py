@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from connectors.base import ConnectorError, ErrorKind, FieldType, Record
 from mappings.models import ObjectMapping
 from syncsmart.engine.context import RunContext, mapping_flows
+from syncsmart.engine.deletions import noticed, noticed_message, save_noticed
 from syncsmart.engine.flow.checkpoint import Checkpoint
 from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.field_values import FieldValues
 from syncsmart.engine.flow.gate import Gate
-from syncsmart.engine.deletions import noticed, noticed_message, save_noticed
 from syncsmart.engine.flow.items import Item, O
 from syncsmart.engine.flow.merges import repoint_merged
 from syncsmart.engine.flow.parents import MAX_PARENT_DEPTH, Parents

@@ -3,7 +3,7 @@ first through their own mapping when they are not linked yet."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from django.db import transaction
 

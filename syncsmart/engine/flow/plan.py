@@ -9,8 +9,9 @@ the reverse flow (`Plan.reverse`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from connectors.base import FieldType
 from syncsmart.engine.bodies import fit_body

@@ -4,8 +4,8 @@ never duplicates. A create HubSpot refuses as a duplicate (409) links to the exi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Callable, Iterator
 
 from connectors.base import ConnectorError, ErrorKind, FieldType, WriteInput, WriteResult, chunked
 from syncsmart.engine.concurrency import in_flight

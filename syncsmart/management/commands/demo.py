@@ -19,9 +19,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from connectors.connectwise import emulator as cw
 from syncsmart import demo_data
 from tenants.onboarding.demo import hubspot_oauth_env, salesforce_oauth_env
-from connectors.connectwise import emulator as cw
 
 DEMO_EMAIL = "demo@syncsmart.local"
 
