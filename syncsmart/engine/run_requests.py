@@ -14,6 +14,7 @@ from django.utils import timezone
 from mappings.models import Integration, ObjectMapping
 from syncsmart.engine import queue, states
 from syncsmart.models import DeferredRecord, RecordEvent, SyncRun
+from tenants.access import tenant_block_reason
 from tenants.actions import audit
 
 
@@ -31,6 +32,8 @@ def request_run(
     `records` limits the run to given records: [{"mapping": id, "side": "hubspot", "id": "123"}]."""
     if not integration.enabled and trigger not in ("manual", "retry", "historical"):
         raise ValidationError("The integration is switched off.")
+    if (blocked := tenant_block_reason(integration.tenant)) and trigger in ("schedule", "webhook"):
+        raise ValidationError(blocked)  # a run asked for in person is refused when it would start
     state: dict[str, Any] = {"records": list(records)} if records else {}
     waiting = SyncRun.objects.filter(
         integration=integration, status=SyncRun.Status.QUEUED, trigger=trigger, object_mapping=object_mapping

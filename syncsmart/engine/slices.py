@@ -21,6 +21,7 @@ from syncsmart.engine.lease import Lease, worker_label
 from syncsmart.engine.run import Engine
 from syncsmart.logging import log_ids
 from syncsmart.models import InboxItem, SyncRun
+from tenants.access import tenant_block_reason
 
 log = logging.getLogger("syncsmart.engine")
 
@@ -38,7 +39,7 @@ def slice_seconds() -> float:
 def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float | None = None) -> dict[str, Any]:
     """Execute a run until it finishes or its slice ends. Safe to call twice for one run."""
     run = (
-        SyncRun.objects.select_related("integration__hubspot_connection", "integration__other_connection")
+        SyncRun.objects.select_related("integration__tenant", "integration__hubspot_connection", "integration__other_connection")
         .filter(pk=run_id)
         .first()
     )
@@ -56,6 +57,9 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
     lease = Lease(integration.pk, f"{run.pk}:{uuid.uuid4().hex[:12]}")
     if not lease.acquire():
         return {"skipped": "another run of this integration is active"}
+    blocked = tenant_block_reason(integration.tenant)
+    if blocked:
+        return _refuse_blocked(run, lease, blocked)
     started = time.monotonic()
     budget = slice_seconds() if max_seconds is None else max_seconds
     ctx = None
@@ -96,6 +100,17 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
         lease.release()
         _kick_next(integration.pk, run.pk)
     return {"status": run.status, "counts": run.counts}
+
+
+def _refuse_blocked(run: SyncRun, lease: Lease, reason: str) -> dict[str, Any]:
+    """The run's workspace may not be used (suspended after the run was queued, or between two
+    slices): it ends here, before any vendor call, cancelled with the reason in its error and log.
+    Checked under the lease, so no other slice of the run is working meanwhile."""
+    try:
+        states.finish(run, SyncRun.Status.CANCELLED, f"Not run: {reason}")
+    finally:
+        lease.release()
+    return {"skipped": "workspace blocked"}
 
 
 def _slice_over(run: SyncRun, elapsed: float, budget: float) -> bool:

@@ -14,6 +14,7 @@ from syncsmart.engine import queue, states
 from syncsmart.engine.lease import lease_seconds
 from syncsmart.engine.run_requests import request_run
 from syncsmart.models import InboxItem, SyncRun
+from tenants.access import tenant_block_reason
 
 # Webhook notifications older than this with no run to take them get one.
 ORPHAN_INBOX_SECONDS = 5
@@ -52,7 +53,9 @@ def _run_orphan_inbox(now) -> int:
         .distinct()
     )
     started = 0
-    for integration in Integration.objects.filter(pk__in=list(waiting), enabled=True):
+    for integration in Integration.objects.select_related("tenant").filter(pk__in=list(waiting), enabled=True):
+        if tenant_block_reason(integration.tenant):
+            continue  # a suspended workspace syncs nothing; the notifications wait for reactivation
         if not SyncRun.objects.filter(integration=integration, status__in=SyncRun.ACTIVE).exists():
             with transaction.atomic():
                 request_run(integration, None, trigger="webhook")
