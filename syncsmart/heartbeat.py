@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_q.signals import post_spawn
 
+from syncsmart.core import metrics
 from syncsmart.models import WorkerHeartbeat
 
 log = logging.getLogger("syncsmart.heartbeat")
@@ -31,6 +32,7 @@ def beat(name: str) -> None:
     WorkerHeartbeat.objects.update_or_create(
         name=name, defaults={"beaten_at": now}, create_defaults={"started_at": now, "beaten_at": now}
     )
+    metrics.WORKER_HEARTBEATS.inc()
 
 
 def _beat_forever(name: str, stop: threading.Event) -> None:

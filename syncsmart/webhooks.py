@@ -30,6 +30,7 @@ from connectors.base import ConnectorError, WebhookEvent
 from connectors.hubspot import webhooks as hubspot_webhooks
 from mappings.models import Integration
 from mappings.services.go_live import webhook_intake_paused
+from syncsmart.core import metrics
 from syncsmart.core.choices import Side
 from syncsmart.engine.run_requests import request_run
 from syncsmart.models import InboxItem, WebhookRegistration
@@ -79,7 +80,9 @@ def store_events(integration: Integration, side: str, events: list[WebhookEvent]
         InboxItem.objects.filter(integration=integration, side=side, event_id__in=wanted).values_list("event_id", flat=True)
     )
     InboxItem.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(wanted - before)
+    new = len(wanted - before)
+    metrics.WEBHOOKS.labels("hubspot" if side == Side.HUBSPOT else integration.other_system).inc(new)
+    return new
 
 
 def _refused() -> JsonResponse:

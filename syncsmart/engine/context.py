@@ -183,11 +183,16 @@ class RunContext:
             event.integration = self.integration
             self.counts[event.outcome] += 1
         RecordEvent.objects.bulk_create(events, batch_size=500)
-        for event in events:  # after the write: a failed transaction raises before it counts
-            metrics.RECORDS.labels(event.source_object, event.outcome).inc()
+        # after the write: a failed transaction raises before it counts
+        metrics.record_events(self.integration.pk, ((e.source_object, e.outcome) for e in events))
 
     def finish_inbox(self, ids: Iterable[int]) -> None:
-        InboxItem.objects.filter(pk__in=list(ids)).update(status=InboxItem.Status.DONE, processed_at=timezone.now(), run=self.run)
+        ids, now = list(ids), timezone.now()
+        arrivals = InboxItem.objects.filter(pk__in=ids, status=InboxItem.Status.PENDING).values_list("side", "received_at")
+        for side, received_at in arrivals:  # webhook arrival -> written on the other side
+            system = "hubspot" if side == Side.HUBSPOT else self.integration.other_system
+            metrics.WEBHOOK_LATENCY.labels(system).observe(max(0.0, (now - received_at).total_seconds()))
+        InboxItem.objects.filter(pk__in=ids).update(status=InboxItem.Status.DONE, processed_at=now, run=self.run)
 
     def heartbeat(self, pages: int = 1, processed: int = 0) -> None:
         """Store the run's progress and counts (in the page's transaction, so they match its events)."""

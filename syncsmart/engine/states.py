@@ -70,9 +70,8 @@ def finish(run: SyncRun, status: str, error: str) -> None:
     run.add_log("error" if status == S.FAILED else "info", error or f"Finished: {status}")
     run.save(update_fields=["status", "error", "finished_at", "state", "counts", "log"])
     log.info("run finished: %s %s", status, dict(run.counts or {}))
-    metrics.RUNS.labels(run.trigger, status).inc()
-    if run.started_at:
-        metrics.RUN_DURATION.labels(run.trigger).observe((run.finished_at - run.started_at).total_seconds())
+    duration = (run.finished_at - run.started_at).total_seconds() if run.started_at else None
+    metrics.run_finished(run.integration_id, run.trigger, status, duration)
 
 
 def requeue(run: SyncRun, note: str, delay: float = 0) -> None:
