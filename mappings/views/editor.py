@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_POST
 from mappings.compat import compatibility_problems, default_transform
 from mappings.forms import AddFieldMappingForm, FieldMappingRowForm, ObjectMappingForm, parse_value_map
 from mappings.models import FieldMapping, ObjectMapping
-from mappings.services import actions
+from mappings.services import actions, previewed
 from mappings.services.schema import dropdown_previews, field_index, search
 from mappings.views.common import integration_or_404, validation_text
+from mappings.views.gate import CONFIRMED, echoed, render_gate
 from syncsmart.core.choices import Side
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
 
@@ -84,8 +85,11 @@ def mapping_editor(request: HttpRequest, pk: int, mapping_pk: int) -> HttpRespon
     mapping = object_mapping_or_404(request, pk, mapping_pk)
     settings_form = None
     if request.method == "POST":
+        was_on = mapping.enabled
         settings_form = ObjectMappingForm(request.POST, instance=mapping)
         if settings_form.is_valid():
+            if not was_on and mapping.enabled and (gate := _mapping_on_gate(request, mapping)) is not None:
+                return gate
             try:
                 actions.save_object_mapping(settings_form.save(commit=False), request.user)
             except ValidationError as exc:
@@ -94,6 +98,29 @@ def mapping_editor(request: HttpRequest, pk: int, mapping_pk: int) -> HttpRespon
                 messages.success(request, f"{mapping} saved: {mapping.get_direction_display()}.")
                 return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
     return render(request, "mappings/editor.html", _editor_context(request, mapping, settings_form=settings_form))
+
+
+def _mapping_on_gate(request: HttpRequest, mapping: ObjectMapping) -> HttpResponse | None:
+    """Turning an object mapping on shows what its first run would do first; None once confirmed."""
+    question = previewed.mapping_on(mapping)
+    try:
+        previewed.confirmed_preview(mapping.integration, question, request.POST.get(CONFIRMED))
+    except ValidationError as exc:
+        preview = previewed.preview_for(mapping.integration, request.user, question)
+        other = mapping.integration.other_system_label
+        return render_gate(
+            request,
+            mapping.integration,
+            preview,
+            title=f"Turn {mapping} on?",
+            consequence=f"{mapping} records start syncing between HubSpot and {other} with these settings: "
+            "records that match are linked, the others are created or updated as counted below.",
+            confirm_label=f"Confirm: turn {mapping} on",
+            hidden=echoed(request),
+            error=" ".join(exc.messages) if request.POST.get(CONFIRMED) else "",
+            tab="mappings",
+        )
+    return None
 
 
 @require_POST

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 
 from mappings.models import Integration
-from mappings.services import go_live
+from mappings.services import go_live, previewed
+from mappings.views.gate import CONFIRMED, echoed, render_gate
 from tenants.access import require_write, tenant_object_or_404, tenant_required
 from tenants.models import GoLiveSwitch
 from tenants.onboarding.credentials import credential_form, run_connection_test, split_credential_form
@@ -57,6 +59,8 @@ def _handle_post(request: HttpRequest, integration: Integration, switch: GoLiveS
             messages.info(request, "The switch was rolled back: the integration is as it was before.")
         elif action in ("test", "start"):
             return _test_or_start(request, integration, switch, action)
+        elif action == "start_previewed" and switch is not None and switch.status == GoLiveSwitch.Status.PREPARING:
+            return _start_previewed(request, integration, switch)
     except go_live.GoLiveError as exc:
         messages.error(request, str(exc))
     return redirect("go_live", integration_id=integration.pk)
@@ -85,15 +89,48 @@ def _test_or_start(request, integration, switch, action) -> HttpResponse:
     connection = go_live.save_production_connection(switch, request.user, config, secrets)
     result = run_connection_test(request.user, connection)
     if action == "start" and result.ok and confirm.is_valid():
-        switch = go_live.start(
-            switch, request.user, mappings=confirm.cleaned_data["mappings"], keep_test_mode=confirm.cleaned_data["keep_test_mode"]
-        )
-        go_live.resume(switch, request.user)
-        messages.success(request, f"{integration} now syncs with production.")
-        return redirect("go_live", integration_id=integration.pk)
+        return _switch_gate(request, integration, switch)
     switch.refresh_from_db()
     form = credential_form(integration.other_system, connection=connection, environment="production")
     return _render(request, integration, switch, form, confirm, result=result)
+
+
+def _switch_gate(request, integration, switch, error: str = "") -> HttpResponse:
+    """The preview against production, with the switch's consequence in words; confirming switches.
+    Only the choices are posted again, never the connection's secrets (saved on the switch already)."""
+    preview = previewed.preview_for(integration, request.user, previewed.go_live(switch.production_connection))
+    hidden = [("action", "start_previewed"), *echoed(request, keep={"mappings", "keep_test_mode", "confirm"})]
+    other = integration.other_system_label
+    return render_gate(
+        request,
+        integration,
+        preview,
+        title="Switch to production?",
+        consequence=f"{integration} stops, forgets the sandbox's links and cursors, discovers both production "
+        f"schemas and starts again against production {other}: objects that already hold records on both "
+        "sides only link them (nothing is created there) until you turn creation on. You can undo the "
+        "whole switch today.",
+        confirm_label="Confirm: switch to production",
+        hidden=hidden,
+        error=error,
+    )
+
+
+def _start_previewed(request, integration, switch) -> HttpResponse:
+    confirm = ConfirmForm(request.POST)
+    try:
+        previewed.confirmed_preview(integration, previewed.go_live(switch.production_connection), request.POST.get(CONFIRMED))
+    except ValidationError as exc:
+        return _switch_gate(request, integration, switch, error=" ".join(exc.messages))
+    if not confirm.is_valid():
+        messages.error(request, "Tick the confirmation to switch.")
+        return redirect("go_live", integration_id=integration.pk)
+    switch = go_live.start(
+        switch, request.user, mappings=confirm.cleaned_data["mappings"], keep_test_mode=confirm.cleaned_data["keep_test_mode"]
+    )
+    go_live.resume(switch, request.user)
+    messages.success(request, f"{integration} now syncs with production.")
+    return redirect("go_live", integration_id=integration.pk)
 
 
 def _render(request, integration, switch, form, confirm, result=None) -> HttpResponse:

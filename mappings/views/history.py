@@ -4,13 +4,16 @@ done / total, rate, time left) — the state is the run row, so a reload picks i
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from mappings.forms import HistoricalSyncForm
+from mappings.services import previewed
 from mappings.services.queries import run_rate
 from mappings.views.common import integration_or_404
+from mappings.views.gate import CONFIRMED, echoed, render_gate
 from syncsmart.engine import run_requests
 from syncsmart.engine.historical import start_historical_sync
 from syncsmart.models import SyncRun
@@ -40,9 +43,13 @@ def historical(request: HttpRequest, pk: int) -> HttpResponse:
         if _historical_runs(integration).filter(status__in=SyncRun.ACTIVE).exists():
             messages.info(request, "A historical sync is already running; cancel it first to start another.")
             return redirect("historical", pk=integration.pk)
-        run = start_historical_sync(
-            integration, request.user, since=since, object_mapping=form.cleaned_data["object_mapping"], estimate=True
-        )
+        mapping = form.cleaned_data["object_mapping"]
+        question = previewed.resync(mapping)
+        try:
+            previewed.confirmed_preview(integration, question, request.POST.get(CONFIRMED))
+        except ValidationError as exc:
+            return _resync_gate(request, integration, mapping, question, exc)
+        run = start_historical_sync(integration, request.user, since=since, object_mapping=mapping, estimate=True)
         messages.success(request, "Historical sync started." if run.is_active else "Historical sync finished.")
         return redirect("historical", pk=integration.pk)
     past = list(_historical_runs(integration)[:PAST_RUNS_SHOWN])
@@ -57,6 +64,24 @@ def historical(request: HttpRequest, pk: int) -> HttpResponse:
             "past": past,
             "current": progress_context(current) if current else None,
         },
+    )
+
+
+def _resync_gate(request, integration, mapping, question, refused: ValidationError) -> HttpResponse:
+    """The preview of the resync, and the button that starts it once the customer has seen it."""
+    preview = previewed.preview_for(integration, request.user, question)
+    what = f"every {mapping} record" if mapping else "every record of every object"
+    return render_gate(
+        request,
+        integration,
+        preview,
+        title="Start a historical sync?",
+        consequence=f"SyncSmart reads {what} again in HubSpot and {integration.other_system_label} and writes "
+        "what differs, with the current mappings and filters: records may be created or updated on both sides.",
+        confirm_label="Confirm: start the historical sync",
+        hidden=echoed(request),
+        error=" ".join(refused.messages) if request.POST.get(CONFIRMED) else "",
+        tab="historical",
     )
 
 

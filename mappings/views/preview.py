@@ -16,10 +16,17 @@ from syncsmart.models import Preview
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
 
 KINDS = dict(Preview.Kind.choices)
-PURPOSES = {"": "", "resync": "before a historical resync", "go_live": "before the switch", "mapping_on": "before turning it on"}
+PURPOSES = {
+    "": "",
+    "resync": "before a historical resync",
+    "go_live": "before the switch",
+    "mapping_on": "before turning it on",
+    "install": "before the installer's finish",
+}
 
 
-def _rows(integration, preview: Preview | None) -> list[dict]:
+def preview_rows(integration, preview: Preview | None) -> list[dict]:
+    """The result's flows as table rows: the object's name and the direction in words."""
     if preview is None or not preview.result:
         return []
     names = {m.pk: str(m) for m in integration.object_mappings.all()}
@@ -51,7 +58,7 @@ def preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "integration": integration,
         "preview": preview,
-        "rows": _rows(integration, preview),
+        "rows": preview_rows(integration, preview),
         "kinds": Preview.Kind.choices,
         "object_mappings": integration.object_mappings.all(),
         "tab": "preview",

@@ -114,7 +114,7 @@ def run_preview(preview_id: str, *, connectors: dict | None = None) -> Preview:
         run = SyncRun.objects.create(
             integration=shadow,
             trigger=SyncRun.Trigger.HISTORICAL if preview.kind == Preview.Kind.HISTORICAL else SyncRun.Trigger.MANUAL,
-            object_mapping=copies.get(preview.object_mapping_id) if preview.object_mapping_id else None,
+            object_mapping_id=copies.get(preview.object_mapping_id) if preview.object_mapping_id else None,
         )
         for _ in range(MAX_SLICES):
             if Preview.objects.filter(pk=preview.pk, cancel_requested=True).exists():

@@ -152,6 +152,15 @@ def worker(monkeypatch):
     return the_worker
 
 
+@pytest.fixture(autouse=True)
+def previews_run_at_once(monkeypatch):
+    """A preview a page asks for (before a resync, a switch, turning a mapping on) runs inside
+    that request, reading the emulators: no q2 worker runs in these tests."""
+    from syncsmart.engine import previews
+
+    monkeypatch.setattr(previews, "_enqueue", lambda preview_id: previews.run_preview(str(preview_id)))
+
+
 @dataclass
 class World:
     integration: Any

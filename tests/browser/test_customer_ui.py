@@ -188,6 +188,10 @@ def test_a_historical_sync_shows_its_progress_until_100_percent(signed_in, live_
     page = signed_in
     page.goto(f"{live_server.url}/integrations/{world.integration.pk}/historical/")
     page.get_by_role("button", name="Start historical sync").click()
+    # First what it would do (a preview of the resync), then the customer's confirmation starts it.
+    expect(page.locator("#gate-consequence")).to_contain_text("reads every record of every object again")
+    expect(page.locator("#preview-counts")).to_be_visible()
+    page.get_by_role("button", name="Confirm: start the historical sync").click()
     expect(page.locator("#hist-bar")).to_be_visible()
     run = SyncRun.objects.get(integration=world.integration, trigger="historical")
     assert run.progress_total and run.progress_total > 0

@@ -10,6 +10,7 @@ import pytest
 from bench import twins
 from connectors.connectwise import emulator as cw
 from connectors.http import mount, unmount
+from syncsmart.models import Preview
 from tests.browser.conftest import log_in
 from tests.engine.conftest import build_pair
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
@@ -53,6 +54,13 @@ def test_going_live_onto_the_same_records_discovers_both_schemas_and_creates_not
     page.get_by_label("Keep my current mappings").check()
     page.get_by_label("I understand", exact=False).check()
     page.get_by_role("button", name="Switch to production").click()
+    # The preview against production, the switch's consequence in words, then the confirmation.
+    assert "You can undo the whole switch today." in page.locator("#gate-consequence").inner_text()
+    screenshot(page, "go-live-preview")
+    preview = Preview.objects.get(integration=pair.integration, purpose="go_live")
+    assert preview.status == "done" and preview.write_calls == 0, preview.error
+    assert preview.result["totals"]["link"] > 0 and "vendor calls" in page.locator("#preview-result").inner_text()
+    page.get_by_role("button", name="Confirm: switch to production").click()
     assert page.get_by_text("now syncs with production").first.is_visible()
     effects = page.locator(".step-effect").all_inner_texts()
     screenshot(page, "go-live-first-day")

@@ -8,6 +8,8 @@ from connectors.connectwise import emulator as cw
 from connectors.http import mount, unmount
 from mappings import first_day
 from mappings.services import actions as mapping_actions
+from syncsmart.engine import previews
+from syncsmart.models import Preview
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, TenantFactory, UserFactory
 
@@ -20,10 +22,12 @@ PRODUCTION_SITE = "127.0.0.1:18446"
 def _hubspot_side_answers():
     """The HubSpot connection here is a bare factory row (no emulator): discovery finds every field
     and neither side holds records, as in tests/onboarding/test_go_live.py. The real discovery of
-    both production schemas is proven in tests/matching/test_go_live_first_day.py."""
+    both production schemas is proven in tests/matching/test_go_live_first_day.py, and the preview
+    before the switch (finished here with nothing to sync) in tests/browser/test_go_live_first_day.py."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(first_day, "discover_schemas", lambda integration, actor: {"discovered": {}, "broken": []})
         patch.setattr(first_day, "holds_records", lambda connection, object_type: False)
+        patch.setattr(previews, "_enqueue", lambda pk: Preview.objects.filter(pk=pk).update(status=Preview.Status.DONE))
         yield
 
 
@@ -60,6 +64,9 @@ def test_a_customer_switches_to_production_and_back(page, live_server, productio
     assert "Tick the confirmation to switch." in page.content()  # nothing happens without it
     page.get_by_label("I understand", exact=False).check()
     page.get_by_role("button", name="Switch to production").click()
+    # The preview against production, the switch's consequence in words, then the confirmation.
+    assert "You can undo the whole switch today." in page.locator("#gate-consequence").inner_text()
+    page.get_by_role("button", name="Confirm: switch to production").click()
     assert page.get_by_text("now syncs with production").first.is_visible()
     screenshot(page, "go-live-done")
     integration.refresh_from_db()

@@ -11,7 +11,7 @@ from mappings.models import FieldMapping
 from mappings.services import actions as mapping_actions
 from mappings.services import go_live
 from syncsmart.core.choices import Direction
-from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
+from syncsmart.models import DeferredRecord, InboxItem, Preview, RecordLink, SyncCursor
 from tenants.models import AuditLog, GoLiveSwitch
 from tests.factories import ConnectionFactory
 
@@ -277,7 +277,13 @@ def test_the_guided_page_tests_the_production_connection_then_switches_after_con
     integration.refresh_from_db()
     assert integration.enabled and integration.environment == "sandbox"  # nothing changed without the confirmation
 
-    response = team.admin.post(url, {**form, "private_key": "", "action": "start", "confirm": "on", "mappings": "keep"})
+    # Confirmed: first a preview against production, its counts and the switch's consequence in words.
+    page = team.admin.post(url, {**form, "private_key": "", "action": "start", "confirm": "on", "mappings": "keep"})
+    assert "Switch to production?" in page.content.decode() and DEMO_PRIVATE_KEY not in page.content.decode()
+    preview = Preview.objects.get(integration=integration, purpose="go_live")
+    Preview.objects.filter(pk=preview.pk).update(status=Preview.Status.DONE)
+    confirmed = {"action": "start_previewed", "confirm": "on", "mappings": "keep", "confirmed_preview": str(preview.pk)}
+    response = team.admin.post(url, confirmed)
     assert response.status_code == 302
     switch.refresh_from_db()
     integration.refresh_from_db()

@@ -5,7 +5,7 @@ whatever the row count."""
 import pytest
 from django.urls import reverse
 
-from syncsmart.models import RecordEvent
+from syncsmart.models import Preview, RecordEvent
 from tenants.models import AuditLog
 from tests.ui.factories import (
     DeferredRecordFactory,
@@ -37,13 +37,19 @@ def page_urls(mapping, run=None):
     return urls
 
 
+def _seen_preview(integration) -> str:
+    preview = Preview.objects.create(integration=integration, purpose="resync", kind="historical", status="done")
+    return str(preview.pk)
+
+
 def write_requests(mapping, event, run):
     i, m = mapping.integration_id, mapping.pk
     fm = mapping.field_mappings.first()
     return [
         # First: switching the integration off cancels queued runs, leaving nothing to cancel.
         (reverse("historical_cancel", args=[i, run.pk]), {}),
-        (reverse("historical", args=[i]), {"scope": "all"}),
+        # A historical sync starts once a finished preview of it is confirmed (test_preview_before_actions.py).
+        (reverse("historical", args=[i]), {"scope": "all", "confirmed_preview": _seen_preview(mapping.integration)}),
         (
             reverse("integration", args=[i]),
             {"test_mode": "on", "test_email_marker": "ss.test", "test_name_marker": "SyncSmart", "schedule_minutes": "5"},

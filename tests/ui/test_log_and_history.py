@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from syncsmart.models import SyncRun
+from syncsmart.models import Preview, SyncRun
 from tests.ui.factories import (
     DeferredRecordFactory,
     ObjectMappingFactory,
@@ -127,7 +127,10 @@ def test_runs_show_their_counts(team, contacts, log):
 
 def test_a_historical_sync_since_a_date_starts_and_its_progress_survives_a_reload(team, contacts):
     url = reverse("historical", args=[contacts.integration_id])
-    response = team.admin.post(url, {"scope": "since", "since": "2026-01-15"})
+    assert "Start a historical sync?" in team.admin.post(url, {"scope": "since", "since": "2026-01-15"}).content.decode()
+    preview = Preview.objects.get(integration=contacts.integration, purpose="resync")
+    Preview.objects.filter(pk=preview.pk).update(status="done")  # seen: the customer confirms it
+    response = team.admin.post(url, {"scope": "since", "since": "2026-01-15", "confirmed_preview": str(preview.pk)})
     assert response.status_code == 302
     run = SyncRun.objects.get(integration=contacts.integration, trigger="historical")
     assert run.state["since"].startswith("2026-01-15T00:00:00")
