@@ -15,7 +15,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 def safe_next_url(request: HttpRequest, fallback: str) -> str:
     """`next` from the form (or the query string) when it is a local path, else `fallback`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
+    return local_path_or(request.POST.get("next") or request.GET.get("next") or "", fallback)
+
+
+def local_path_or(target: str, fallback: str) -> str:
+    """`target` when it is a path on this site, else `fallback` (for a `next` kept elsewhere)."""
     if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=set(), require_https=False):
         return target
     return fallback

@@ -45,10 +45,12 @@ def audit(tenant: Tenant | None, actor, action: str, target=None, summary: str =
 
 
 @transaction.atomic
-def sign_up(email: str, password: str, company_name: str) -> tuple[Any, Tenant]:
+def sign_up(email: str, password_hash: str, company_name: str) -> tuple[Any, Tenant]:
+    """The account and workspace of a confirmed sign-up (tenants/signup.py): the password was
+    hashed when the person chose it and is stored as it was kept while the e-mail was confirmed."""
     User = get_user_model()
     email = email.strip().lower()
-    user = User.objects.create_user(username=email, email=email, password=password)
+    user = User.objects.create(username=email, email=email, password=password_hash)
     tenant = Tenant.objects.create(name=company_name.strip(), slug=Tenant.unique_slug_for(company_name))
     Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.OWNER)
     audit(tenant, user, "tenant.created", tenant, summary=f"{email} signed up and created {tenant.name}")

@@ -13,10 +13,9 @@ class SignUpForm(forms.Form):
     )
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail already exists. Log in instead.")
-        return email
+        # No "already exists": whether an address has an account is told only to its owner, by
+        # e-mail (tenants/signup.py).
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         cleaned = super().clean()

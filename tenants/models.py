@@ -269,3 +269,25 @@ class PortalApproval(models.Model):
 
     def __str__(self) -> str:
         return f"Portal {self.portal_id} for {self.tenant} ({self.status})"
+
+
+class SignUpRequest(models.Model):
+    """A sign-up waiting for its e-mail address to be confirmed (tenants/signup.py).
+
+    No account exists until the address's owner opens the e-mailed link, so nobody can claim an
+    address they do not read, and the sign-up page answers the same whether or not the address
+    already has an account. The e-mailed link carries this row's id signed with
+    django.core.signing (salted, timestamped, SIGN_UP_MAX_AGE); confirming deletes the row, so a
+    link works once."""
+
+    email = models.EmailField()
+    company_name = models.CharField(max_length=200)
+    password = models.CharField(max_length=128)  # a hash (make_password), never the password
+    next_url = models.CharField(max_length=500, blank=True)  # a local path where the confirmed person continues
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Sign-up of {self.email} waiting for confirmation"

@@ -7,14 +7,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from connectors.registry import system
-from tenants import actions as tenant_actions
-from tenants import team
+from tenants import signup, team
 from tenants.access import current_membership, require_write, tenant_required
 from tenants.forms import SignUpForm
 from tenants.models import OnboardingProgress
@@ -67,12 +65,11 @@ def account(request: HttpRequest) -> HttpResponse:
         return _new_workspace(request)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # The account exists once its e-mail is confirmed; the link continues at the HubSpot step.
         data = form.cleaned_data
-        user, tenant = tenant_actions.sign_up(data["email"], data["password"], data["company_name"])
-        login(request, user, backend="tenants.auth.EmailBackend")
-        request.session["tenant_id"] = tenant.pk
-        actions.progress_for(tenant, user)
-        return redirect("onboarding_step", step=Step.HUBSPOT)
+        next_url = reverse("onboarding_step", args=[Step.HUBSPOT])
+        signup.request_sign_up(data["email"], data["password"], data["company_name"], next_url=next_url)
+        return redirect("signup_sent")
     return _render(request, None, Step.ACCOUNT, "onboarding/account.html", {"form": form})
 
 

@@ -19,6 +19,7 @@ from syncsmart.models import SyncRun
 from tenants.models import OnboardingProgress
 from tests.browser.conftest import log_in
 from tests.factories import ConnectionFactory
+from tests.mail_links import confirm_sign_up_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -120,6 +121,7 @@ def test_the_public_pages_pass_axe_and_fit_the_window(sized_page, live_server, s
     for name, path in {
         "login": "/login/",
         "signup": "/signup/",
+        "signup-sent": "/signup/sent/",
         "install": "/install/",
         "password-reset": "/password-reset/",
     }.items():
@@ -279,6 +281,7 @@ def test_the_installer_pages_pass_axe_and_fit_the_window(sized_page, live_server
     page.get_by_label("Company name").fill("Axe Install")
     page.get_by_label("Password").fill("a-long-test-password-42")
     page.get_by_role("button", name="Create account and continue").click()
+    confirm_sign_up_in_browser(page, live_server.url, "grace.axe@example.com")
     page.wait_for_url("**/onboarding/hubspot/")
     progress = OnboardingProgress.objects.get(tenant__name="Axe Install")
     hub = ConnectionFactory(tenant=progress.tenant, system="hubspot")

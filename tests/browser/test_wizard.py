@@ -17,6 +17,7 @@ from django.test import override_settings
 from connectors.http import mount, unmount
 from mappings.models import Integration
 from syncsmart.models import SyncRun
+from tests.mail_links import confirm_sign_up_in_browser
 from tests.onboarding.conftest import CW_SITE, hubspot  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -93,6 +94,7 @@ def test_install_link_to_first_synced_record(page, live_server, hubspot, other_s
     page.get_by_label("Company name").fill("Pilot Ltd")
     page.get_by_label("Password").fill("a-long-browser-password-77")
     page.get_by_role("button", name="Create account and continue").click()
+    confirm_sign_up_in_browser(page, live_server.url, f"owner-{other_system['key']}@pilot.example")
 
     # (b) HubSpot OAuth on the emulator's consent page, then the portal
     page.get_by_role("button", name="Connect HubSpot").click()

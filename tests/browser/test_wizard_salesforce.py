@@ -13,6 +13,7 @@ from django.test import override_settings
 from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, SalesforceEmulator
 from mappings.models import Integration
 from syncsmart.models import SyncRun
+from tests.mail_links import confirm_sign_up_in_browser
 from tests.onboarding.conftest import hubspot  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,6 +57,7 @@ def test_installer_connects_salesforce_through_oauth_and_syncs(page, live_server
     page.get_by_label("Company name").fill("Pilot Ltd")
     page.get_by_label("Password").fill("a-long-browser-password-77")
     page.get_by_role("button", name="Create account and continue").click()
+    confirm_sign_up_in_browser(page, live_server.url, "owner-salesforce@pilot.example")
     page.get_by_role("button", name="Connect HubSpot").click()
     page.get_by_role("button", name="Connect app").click()
     page.wait_for_url(re.compile(r".*/onboarding/hubspot/$"))

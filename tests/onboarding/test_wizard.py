@@ -15,6 +15,7 @@ from connectors.models import Connection
 from mappings.models import Integration
 from syncsmart.models import SyncRun
 from tenants.models import AuditLog, OnboardingProgress, Tenant
+from tests.mail_links import confirm_sign_up
 from tests.onboarding.conftest import CW_SITE
 
 PASSWORD = "a-long-test-password-42"
@@ -25,8 +26,11 @@ def step(name: str) -> str:
 
 
 def sign_up(client: Client, email: str = "installer@acme.example") -> Tenant:
+    """The account step, then the e-mailed confirmation link, which continues at the HubSpot step."""
     response = client.post(step("account"), {"email": email, "company_name": "Acme Install", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == step("hubspot")
+    assert response.status_code == 302 and response["Location"] == reverse("signup_sent")
+    confirmed = confirm_sign_up(client, email)
+    assert confirmed.status_code == 302 and confirmed["Location"] == step("hubspot")
     return Tenant.objects.get(name="Acme Install")
 
 
