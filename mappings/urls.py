@@ -25,6 +25,7 @@ urlpatterns = [
     path(base + "health/retry/<str:cause>/", health.retry_cause, name="retry_cause"),
     path(base + "records/", record_log.record_log, name="record_log"),
     path(base + "records/<int:event_pk>/retry/", record_log.retry_event, name="retry_event"),
+    path(base + "matches/<int:match_pk>/resolve/", record_log.resolve_match, name="resolve_match"),
     path(one_record, record.record_page, name="record_page"),
     path(one_record + "retry/", record.record_retry, name="record_retry"),
     path(one_record + "resync/", record.record_resync, name="record_resync"),

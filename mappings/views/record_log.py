@@ -19,11 +19,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from connectors.base import ConnectorError
+from mappings import matching_actions
 from mappings.services import health
 from mappings.views.common import integration_or_404, validation_text
 from syncsmart.core.choices import Side
 from syncsmart.engine import run_requests
-from syncsmart.models import DeferredRecord, RecordEvent, RecordLink
+from syncsmart.models import AmbiguousMatch, DeferredRecord, RecordEvent, RecordLink
 from syncsmart.redirects import redirect_to_next
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
 
@@ -100,6 +101,7 @@ class EventRow:
     label: str = ""
     waiting: DeferredRecord | None = None
     retryable: bool = False  # failed and not fixed since, or waiting: the row offers Retry
+    match: AmbiguousMatch | None = None  # an ambiguous match still waiting: one button per candidate
 
     @property
     def conflicts(self) -> list[dict[str, Any]]:
@@ -171,6 +173,39 @@ def _waits(integration, events: list[RecordEvent]) -> dict[tuple[int, str, str],
     }
 
 
+def _waiting_matches(integration, events: list[RecordEvent]) -> dict[tuple[int, str, str], AmbiguousMatch]:
+    """The unresolved ambiguous matches of the page's ambiguous events, one query."""
+    ids = {e.source_id for e in events if e.outcome == RecordEvent.Outcome.AMBIGUOUS}
+    if not ids:
+        return {}
+    rows = AmbiguousMatch.objects.filter(integration=integration, source_id__in=ids, resolved_at__isnull=True)
+    return {(m.object_mapping_id, m.source_side, m.source_id): m for m in rows}
+
+
+@require_POST
+@tenant_required
+@writes_need_role
+def resolve_match(request: HttpRequest, pk: int, match_pk: int) -> HttpResponse:
+    """The record log's one-click choice: link the record to exactly the chosen candidate."""
+    integration = integration_or_404(request, pk)
+    match = tenant_object_or_404(
+        request, AmbiguousMatch.objects.filter(integration=integration), tenant_path="integration__tenant", pk=match_pk
+    )
+    target_id = request.POST.get("target_id", "")
+    try:
+        matching_actions.resolve_ambiguous(match, request.user, target_id)
+    except ValidationError as exc:
+        messages.error(request, validation_text(exc))
+    else:
+        label = next((str(c.get("label") or "") for c in match.candidates if str(c.get("id")) == target_id), "")
+        messages.success(
+            request,
+            f"Linked {match.source_label or 'the record'} to {label or 'the chosen record'}; "
+            "the next sync brings their fields in line.",
+        )
+    return redirect_to_next(request, reverse("record_log", args=[integration.pk]))
+
+
 @tenant_required
 def record_log(request: HttpRequest, pk: int) -> HttpResponse:
     integration = integration_or_404(request, pk)
@@ -188,8 +223,11 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
         page = Paginator(events, EVENTS_PER_PAGE).get_page(1)
     rows = event_rows(integration, list(page.object_list))
     still_open = health.still_open_ids([row.event for row in rows])
+    waiting = _waiting_matches(integration, [row.event for row in rows])
     for row in rows:
         row.retryable = row.event.outcome == RecordEvent.Outcome.DEFERRED or row.event.pk in still_open
+        if row.event.outcome == RecordEvent.Outcome.AMBIGUOUS:
+            row.match = waiting.get((row.event.object_mapping_id, row.event.source_side, row.event.source_id))
     context = {
         "integration": integration,
         "page": page,

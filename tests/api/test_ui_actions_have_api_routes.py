@@ -59,6 +59,7 @@ API_ROUTE = {
     "preview": "POST /api/integrations/{id}/preview/",
     "refresh_fields": "POST /api/integrations/{id}/refresh-fields/",
     "preview_cancel": "POST /api/previews/{id}/cancel/",
+    "resolve_match": "POST /api/ambiguous-matches/{id}/resolve/",
 }
 
 # Not an API's business, each with why.
