@@ -23,10 +23,8 @@ def throwaway_database(workdir: Path | None = None, keep: bool = False) -> Itera
     Yields the database settings (for child processes: see child_environment)."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="syncsmart-bench-"))
     db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        name = str(workdir / "bench.sqlite3")
-    else:
-        name = f"{db['NAME']}_bench_{os.getpid()}"
+    sqlite = db["ENGINE"].endswith("sqlite3")
+    name = str(workdir / "bench.sqlite3") if sqlite else f"{db['NAME']}_bench_{os.getpid()}"
     db.setdefault("TEST", {})
     db["TEST"] = dict(db["TEST"], NAME=name)
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)

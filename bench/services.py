@@ -60,10 +60,11 @@ class Worker:
         self.kills = 0
 
     def start(self) -> None:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [sys.executable, MANAGE, "qcluster"], env=self.env, stdout=log, stderr=log, start_new_session=True
-        )
+        # The child keeps its own copy of the log's descriptor; ours is closed once it has started.
+        with open(self.log_path or os.devnull, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, MANAGE, "qcluster"], env=self.env, stdout=log, stderr=log, start_new_session=True
+            )
 
     def kill(self) -> None:
         """SIGKILL, no warning, no clean-up: what the soak proves the design survives."""

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 
 
-class FieldType(str, enum.Enum):
+class FieldType(enum.StrEnum):
     STRING = "string"
     TEXT = "text"  # long text
     NUMBER = "number"
@@ -131,7 +131,7 @@ class ConnectionTest:
     account: str = ""  # e.g. portal id / company / org the credentials belong to
 
 
-class ErrorKind(str, enum.Enum):
+class ErrorKind(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER = "server"
     TIMEOUT = "timeout"

@@ -22,6 +22,8 @@ B, TO_HS, TO_OTHER = Direction.BOTH, Direction.TO_HUBSPOT, Direction.TO_OTHER
 
 @dataclass(frozen=True)
 class F:
+    """One default field mapping (a one-letter name: the tables below hold more than a hundred)."""
+
     hubspot: str
     other: str
     transform: str = "none"
@@ -33,7 +35,9 @@ class F:
 
 
 @dataclass(frozen=True)
-class O:
+class ObjectDefault:
+    """One default object mapping and its field mappings."""
+
     name: str
     hubspot: str
     other: str
@@ -47,8 +51,8 @@ class O:
     filter_to_hubspot: tuple[tuple[str, ...], ...] = ()
 
 
-CONNECTWISE: tuple[O, ...] = (
-    O(
+CONNECTWISE: tuple[ObjectDefault, ...] = (
+    ObjectDefault(
         "Companies",
         "companies",
         "companies",
@@ -64,7 +68,7 @@ CONNECTWISE: tuple[O, ...] = (
             F("numberofemployees", "numberOfEmployees", hubspot_type="number", other_type="number"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Contacts",
         "contacts",
         "contacts",
@@ -80,7 +84,7 @@ CONNECTWISE: tuple[O, ...] = (
             F("company", "company", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Deals ↔ opportunities",
         "deals",
         "opportunities",
@@ -97,8 +101,8 @@ CONNECTWISE: tuple[O, ...] = (
     ),
 )
 
-DYNAMICS: tuple[O, ...] = (
-    O(
+DYNAMICS: tuple[ObjectDefault, ...] = (
+    ObjectDefault(
         "Companies ↔ accounts",
         "companies",
         "accounts",
@@ -118,7 +122,7 @@ DYNAMICS: tuple[O, ...] = (
             F("hubspot_owner_id", "ownerid", "owner", hubspot_type="owner", other_type="owner"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Contacts",
         "contacts",
         "contacts",
@@ -140,7 +144,7 @@ DYNAMICS: tuple[O, ...] = (
     ),
     # Seed 003: a Dynamics lead is a HubSpot contact. New HubSpot contacts go to Dynamics
     # contacts (mapping above), so leads flow one way, into HubSpot.
-    O(
+    ObjectDefault(
         "Leads → contacts",
         "contacts",
         "leads",
@@ -160,7 +164,7 @@ DYNAMICS: tuple[O, ...] = (
             F("hubspot_owner_id", "ownerid", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Deals ↔ opportunities",
         "deals",
         "opportunities",
@@ -204,8 +208,8 @@ SALESFORCE_STAGES: tuple[tuple[str, str], ...] = (
 # person. When a lead is converted it stops going to HubSpot (it names its Contact) and its Contact
 # is matched to the same HubSpot contact by e-mail: from then on the HubSpot contact is synced both
 # ways with the Contact, and the converted (read-only) lead is never written to.
-SALESFORCE: tuple[O, ...] = (
-    O(
+SALESFORCE: tuple[ObjectDefault, ...] = (
+    ObjectDefault(
         "Companies ↔ accounts",
         "companies",
         "Account",
@@ -225,7 +229,7 @@ SALESFORCE: tuple[O, ...] = (
             F("hubspot_owner_id", "OwnerId", "owner", hubspot_type="owner", other_type="owner"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Contacts",
         "contacts",
         "Contact",
@@ -245,7 +249,7 @@ SALESFORCE: tuple[O, ...] = (
             F("hubspot_owner_id", "OwnerId", "owner", hubspot_type="owner", other_type="owner"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Leads → contacts",
         "contacts",
         "Lead",
@@ -268,7 +272,7 @@ SALESFORCE: tuple[O, ...] = (
             F("hubspot_owner_id", "OwnerId", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Deals ↔ opportunities",
         "deals",
         "Opportunity",
@@ -296,8 +300,8 @@ SALESFORCE: tuple[O, ...] = (
 # NetSuite keeps companies and individuals in one record type, customer: `isPerson` tells them
 # apart. Companies go to HubSpot companies, individuals to HubSpot contacts (one way, as leads do
 # for Dynamics); the rule is each object mapping's filter on isPerson, which the customer edits.
-NETSUITE: tuple[O, ...] = (
-    O(
+NETSUITE: tuple[ObjectDefault, ...] = (
+    ObjectDefault(
         "Companies ↔ customers",
         "companies",
         "customers",
@@ -313,7 +317,7 @@ NETSUITE: tuple[O, ...] = (
             F("hubspot_owner_id", "salesRep", "owner", hubspot_type="owner", other_type="owner"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Contacts",
         "contacts",
         "contacts",
@@ -330,7 +334,7 @@ NETSUITE: tuple[O, ...] = (
             F("company", "company", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Individual customers → contacts",
         "contacts",
         "customers",
@@ -348,7 +352,7 @@ NETSUITE: tuple[O, ...] = (
             F("hubspot_owner_id", "salesRep", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Deals ↔ opportunities",
         "deals",
         "opportunities",
@@ -368,8 +372,8 @@ NETSUITE: tuple[O, ...] = (
 # HubSpot keeps note and call bodies as HTML, Dynamics as plain text: the engine converts and
 # truncates to the target's length (syncsmart/engine/bodies.py). A Dynamics note or phone call
 # hangs off one record (objectid / regardingobjectid): its contact here.
-DYNAMICS_ACTIVITIES: tuple[O, ...] = (
-    O(
+DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
+    ObjectDefault(
         "Notes ↔ notes",
         "notes",
         "annotations",
@@ -388,7 +392,7 @@ DYNAMICS_ACTIVITIES: tuple[O, ...] = (
             F("contact", "objectid", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Calls ↔ phone calls",
         "calls",
         "phonecalls",
@@ -411,7 +415,7 @@ DYNAMICS_ACTIVITIES: tuple[O, ...] = (
     ),
 )
 
-DEFAULT_SETS: dict[str, tuple[O, ...]] = {
+DEFAULT_SETS: dict[str, tuple[ObjectDefault, ...]] = {
     "connectwise": CONNECTWISE,
     "dynamics": DYNAMICS + DYNAMICS_ACTIVITIES,
     "salesforce": SALESFORCE,
@@ -424,7 +428,7 @@ def _filter(conditions: tuple[tuple[str, ...], ...]) -> dict:
     return {"match": "all", "conditions": rows} if rows else {}
 
 
-def default_set_for(system: str) -> tuple[O, ...]:
+def default_set_for(system: str) -> tuple[ObjectDefault, ...]:
     return DEFAULT_SETS.get(system, ())
 
 

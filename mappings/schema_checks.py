@@ -141,7 +141,9 @@ def refresh_fields(integration: Integration, actor, **connector_kwargs: Any) -> 
         actor,
         "integration.fields_refreshed",
         integration,
-        summary=f"Fields of {integration} refreshed: {len(report.broken)} broken mapping(s), {len(report.missing)} object(s) missing",
+        summary=(
+            f"Fields of {integration} refreshed: {len(report.broken)} broken mapping(s), {len(report.missing)} object(s) missing"
+        ),
         broken=report.broken[:50],
         missing=report.missing,
     )

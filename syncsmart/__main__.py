@@ -124,7 +124,8 @@ def cmd_test(args: list[str]) -> int:
         rc = pytest({"DATABASE_URL": PG_URL, "REDIS_URL": REDIS_TEST_URL}, "PostgreSQL + Redis", args)
     else:
         say(
-            "SKIPPED the PostgreSQL + Redis half: PostgreSQL (127.0.0.1:5432, database test) or Redis (127.0.0.1:6379) did not answer"
+            "SKIPPED the PostgreSQL + Redis half: "
+            "PostgreSQL (127.0.0.1:5432, database test) or Redis (127.0.0.1:6379) did not answer"
         )
     return rc
 

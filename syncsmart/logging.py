@@ -26,13 +26,14 @@ from typing import Any
 # run starts (`log_ids`); every record made meanwhile carries them as attributes, which the JSON
 # format (settings.LOG_FORMAT=json) writes as keys. Vendor calls made on the engine's worker
 # threads carry them when the thread was started with a copy of the context.
-_ids: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("syncsmart_log_ids", default={})
+# No default (a shared mutable default could leak between contexts): read it with `.get({})`.
+_ids: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("syncsmart_log_ids")
 
 
 @contextlib.contextmanager
 def log_ids(**ids: Any) -> Iterator[None]:
     """Add ids to every log record made inside the block (nested blocks add to the outer ones)."""
-    token = _ids.set({**_ids.get(), **{k: str(v) for k, v in ids.items() if v is not None}})
+    token = _ids.set({**_ids.get({}), **{k: str(v) for k, v in ids.items() if v is not None}})
     try:
         yield
     finally:
@@ -40,7 +41,7 @@ def log_ids(**ids: Any) -> Iterator[None]:
 
 
 def current_log_ids() -> dict[str, str]:
-    return dict(_ids.get())
+    return dict(_ids.get({}))
 
 
 _SECRET_NAMES = (
@@ -99,7 +100,7 @@ def install_record_factory() -> None:
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         _redact_record(record)
-        for name, value in _ids.get().items():
+        for name, value in _ids.get({}).items():
             setattr(record, name, value)
         return record
 

@@ -91,7 +91,7 @@ def test_the_readme_run_command_serves_the_demo_and_its_printed_login_works(tmp_
             rc = proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            raise AssertionError("the run command did not stop on Ctrl-C within 30 s")
+            raise AssertionError("the run command did not stop on Ctrl-C within 30 s") from None
         rest = proc.stdout.read()
     assert rc == 0, "".join(output[-30:]) + rest
     assert "Stopped." in rest

@@ -62,7 +62,7 @@ def test_a_ciphertext_moved_to_another_row_fails_clearly_naming_the_row():
     Connection.objects.filter(pk=thief.pk).update(credentials=raw_column(victim.pk))
     reloaded = Connection.objects.get(pk=thief.pk)
     with pytest.raises(crypto.DecryptionError) as excinfo:
-        reloaded.credentials
+        _ = reloaded.credentials
     assert str(thief.pk) in str(excinfo.value)
     assert PLAINTEXT not in str(excinfo.value)
 
@@ -72,7 +72,7 @@ def test_a_ciphertext_moved_to_another_field_of_the_same_row_fails():
     conn = ConnectionFactory(credentials={"a": "b"}, oauth_tokens={"access_token": "t"})
     Connection.objects.filter(pk=conn.pk).update(oauth_tokens=raw_column(conn.pk, "credentials"))
     with pytest.raises(crypto.DecryptionError):
-        Connection.objects.get(pk=conn.pk).oauth_tokens
+        _ = Connection.objects.get(pk=conn.pk).oauth_tokens
 
 
 @pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_a_tampered_ciphertext_raises_instead_of_returning_garbage():
     raw[-1] ^= 0x01
     Connection.objects.filter(pk=conn.pk).update(credentials=f"{prefix}:{key_id}:{base64.b64encode(bytes(raw)).decode()}")
     with pytest.raises(crypto.DecryptionError, match="does not authenticate"):
-        Connection.objects.get(pk=conn.pk).credentials
+        _ = Connection.objects.get(pk=conn.pk).credentials
 
 
 @pytest.mark.django_db

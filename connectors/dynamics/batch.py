@@ -30,7 +30,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 CRLF = "\r\n"
 MAX_BATCH_OPERATIONS = 1000  # Dataverse: a $batch holds at most 1,000 requests (= limits.MAX_BATCH_OPERATIONS)
@@ -54,7 +54,7 @@ class ChangeSet:
     requests: list[BatchRequest]
 
 
-Part = Union[BatchRequest, ChangeSet]
+Part = BatchRequest | ChangeSet
 
 
 @dataclass
@@ -75,7 +75,7 @@ class ChangeSetResult:
     results: list[OperationResult]
 
 
-ResultPart = Union[OperationResult, ChangeSetResult]
+ResultPart = OperationResult | ChangeSetResult
 
 STATUS_TEXT = {
     200: "OK",

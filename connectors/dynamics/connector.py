@@ -862,9 +862,11 @@ class DynamicsConnector(Connector):
         )
         answered = batchfmt.decode_batch_response(response.content, response.headers.get("content-type", ""))
         retry: list[int] = []
-        for group_indexes, result in zip(chunked(indexes, self.changeset_size), answered):
+        # Not strict: a server may answer fewer parts or operations than were sent; those are
+        # reported below as not answered.
+        for group_indexes, result in zip(chunked(indexes, self.changeset_size), answered, strict=False):
             if isinstance(result, batchfmt.ChangeSetResult):
-                for index, op_result in zip(group_indexes, result.results):
+                for index, op_result in zip(group_indexes, result.results, strict=False):
                     results[index] = self._write_result(object_type, ops[index], op_result)
             else:
                 retry += self._failed_change_set(ops, group_indexes, result, results)

@@ -54,7 +54,8 @@ privileges (every authenticated app may do everything); $apply, $search, lambda 
 $expand; alternate keys (UpsertMultiple and PATCH address rows by primary key only); bulk
 messages' limits (Microsoft documents no fixed number of Targets, only the 2-minute execution
 limit this emulator does not model), elastic tables' partial success, DeleteMultiple; paging
-cookies with first/last GUIDs in braces (ours are bare) and page numbers that the server checks; duplicate detection; business rules, plug-ins and workflows; webhooks for
+cookies with first/last GUIDs in braces (ours are bare) and page numbers that the server
+checks; duplicate detection; business rules, plug-ins and workflows; webhooks for
 messages other than Create, Update and Delete, the 256 KB trimming of large
 contexts (x-ms-dynamics-msg-size-exceeded); change-tracking retention other than the
 `change_retention` knob; polymorphic lookups beyond the customer lookup's account/contact
@@ -320,7 +321,7 @@ class DynamicsEmulator(Emulator):
                 400,
                 "unsupported_grant_type",
                 70003,
-                "The app requested an unsupported grant type '%s'." % form.get("grant_type", ""),
+                f"The app requested an unsupported grant type '{form.get('grant_type', '')}'.",
             )
         client_id = form.get("client_id", "")
         if client_id not in self.apps:
@@ -1033,7 +1034,7 @@ class DynamicsEmulator(Emulator):
             page, more = changes[:page_size], len(changes) > page_size
             columns = self._columns(entity, select)
             values = []
-            for version, record_id, row in page:
+            for _version, record_id, row in page:
                 if row is None:
                     values.append(
                         {
@@ -1081,9 +1082,10 @@ class DynamicsEmulator(Emulator):
             if since < row["versionnumber"] <= snapshot:
                 latest[record_id] = (row["versionnumber"], row)
         for tomb in self.tombstones[entity.logical]:
-            if since < tomb.version <= snapshot and tomb.id not in self.rows[entity.logical]:
-                if tomb.id not in latest or latest[tomb.id][0] < tomb.version:
-                    latest[tomb.id] = (tomb.version, None)
+            live = tomb.id in self.rows[entity.logical]
+            newer = tomb.id not in latest or latest[tomb.id][0] < tomb.version
+            if since < tomb.version <= snapshot and not live and newer:
+                latest[tomb.id] = (tomb.version, None)
         ordered = sorted((v, rid, row) for rid, (v, row) in latest.items())
         return [item for item in ordered if item[0] > after]
 
@@ -1311,7 +1313,8 @@ class DynamicsEmulator(Emulator):
             self._undo = undo
             try:
                 ids = [
-                    self._bulk_one(entity, message, target, key, user, i) for i, (target, key) in enumerate(zip(targets, keys))
+                    self._bulk_one(entity, message, target, key, user, i)
+                    for i, (target, key) in enumerate(zip(targets, keys, strict=True))
                 ]
             except ApiError:
                 self._rollback(undo)

@@ -22,7 +22,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any
 
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
 STRING_FUNCTIONS = ("contains", "startswith", "endswith")
@@ -83,7 +83,7 @@ class Or:
     right: Node
 
 
-Node = Union[Compare, Call, In, Not, And, Or]
+Node = Compare | Call | In | Not | And | Or
 
 # --- tokens ---------------------------------------------------------------------------------
 _TOKEN = re.compile(

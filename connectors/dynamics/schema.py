@@ -28,7 +28,9 @@ class Opt:
 @dataclass(frozen=True)
 class Attr:
     name: str
-    type: str  # Dataverse AttributeType: String Memo Integer BigInt Money Decimal Boolean DateTime Picklist State Status Lookup Customer Owner Uniqueidentifier
+    # Dataverse AttributeType: String Memo Integer BigInt Money Decimal Boolean DateTime Picklist
+    # State Status Lookup Customer Owner Uniqueidentifier
+    type: str
     label: str
     max_length: int | None = None
     format: str | None = None  # String: Email, Phone, Url, Text; DateTime: DateOnly, DateAndTime

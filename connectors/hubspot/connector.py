@@ -631,7 +631,7 @@ class HubSpotConnector(Connector):
     @staticmethod
     def _unseen(records: list[Record], stamps: list[int], seen: dict[str, int]) -> list[Record]:
         fresh = []
-        for record, stamp in zip(records, stamps):
+        for record, stamp in zip(records, stamps, strict=True):
             if seen.get(record.id) == stamp:
                 continue
             seen[record.id] = stamp
@@ -686,7 +686,9 @@ class HubSpotConnector(Connector):
                         "groupName": PROPERTY_GROUPS[object_type],
                         "hasUniqueValue": True,
                         "formField": False,
-                        "description": "Set once by SyncSmart when it creates the record, so a retried create never duplicates it.",
+                        "description": (
+                            "Set once by SyncSmart when it creates the record, so a retried create never duplicates it."
+                        ),
                     },
                 )
             except ConnectorError as again:
@@ -706,7 +708,10 @@ class HubSpotConnector(Connector):
 
     def _create_chunk(self, object_type: str, chunk: list[WriteInput]) -> list[WriteResult]:
         write_ids = [uuid.uuid4().hex for _ in chunk]
-        payloads = {n: self._create_body(object_type, item, write_id) for n, (item, write_id) in enumerate(zip(chunk, write_ids))}
+        payloads = {
+            n: self._create_body(object_type, item, write_id)
+            for n, (item, write_id) in enumerate(zip(chunk, write_ids, strict=True))
+        }
         outcome: dict[int, WriteResult] = {}
         pending = list(range(len(chunk)))
         unsure = False

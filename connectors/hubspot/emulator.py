@@ -61,7 +61,8 @@ Where it follows HubSpot's observed behaviour over the published spec (with the 
 - the property type / fieldType pairs accepted are those the "Properties" guide lists.
 
 What it does NOT emulate (not faithful): other object types (tickets, products, line items,
-tasks, e-mails and meetings, custom objects; notes and calls are emulated: emulator_engagements.py), GDPR delete, property groups' CRUD, calculated properties, list
+tasks, e-mails and meetings, custom objects; notes and calls are emulated:
+emulator_engagements.py), GDPR delete, property groups' CRUD, calculated properties, list
 memberships, association labels beyond the default types, the v1 / v2 signatures, property
 history and `propertiesWithHistory`, search over associations, sorting on more than one property,
 a per-portal multi-tenant model (one portal per emulator), token scopes enforcement, the exact
@@ -2294,12 +2295,15 @@ def _property_type_problem(type_: str, field_type: str, options: Any) -> str | N
         return f"Invalid property type {type_!r}: use one of {', '.join(sorted(PROPERTY_FIELD_TYPES))}"
     if field_type not in PROPERTY_FIELD_TYPES[type_]:
         return f"fieldType {field_type!r} is not valid for a property of type {type_!r}"
-    if options is not None:
-        if not isinstance(options, list) or not all(
-            isinstance(o, dict) and isinstance(o.get("label"), str) and isinstance(o.get("value"), str) for o in options
-        ):
-            return "options must be a list of {label, value} with string labels and values"
+    if options is not None and not _label_value_list(options):
+        return "options must be a list of {label, value} with string labels and values"
     return None
+
+
+def _label_value_list(options: Any) -> bool:
+    return isinstance(options, list) and all(
+        isinstance(o, dict) and isinstance(o.get("label"), str) and isinstance(o.get("value"), str) for o in options
+    )
 
 
 def _bool_arg(request: Request, name: str) -> bool:
@@ -2313,7 +2317,7 @@ def _whole(value: Any, default: int, name: str) -> int:
     """A whole number from a JSON body (search's limit / after arrive as numbers or strings)."""
     if value in (None, ""):
         return default
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise BadInput(f"Invalid input JSON: {name} must be a whole number")
     try:
         return int(str(value))
@@ -2405,7 +2409,7 @@ def _compile_filter(f: dict[str, Any], defs: dict[str, Any], modified: str):
     }
     check = checks[op]
     if value is None and op in ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN"):
-        return lambda props, updated, record_id: False if op != "NEQ" else True
+        return lambda props, updated, record_id: op == "NEQ"
     return lambda props, updated, record_id: check(pick(updated, record_id))
 
 

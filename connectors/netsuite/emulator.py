@@ -824,9 +824,8 @@ class NetSuiteEmulator(Emulator):
         elif record_type == "contact":
             if not (record.get("firstName") or record.get("lastName") or record.get("entityId")):
                 missing.append("Name")
-        elif record_type == "opportunity":
-            if not record.get("entity"):
-                missing.append("Customer")
+        elif record_type == "opportunity" and not record.get("entity"):
+            missing.append("Customer")
         if self.uses_subsidiaries and record_type in ("customer", "contact") and creating and not record.get("subsidiary"):
             missing.append("Primary Subsidiary" if record_type == "customer" else "Subsidiary")
         if missing:
@@ -1174,7 +1173,7 @@ def _collection(base: str, request: Request, items: list[dict], total: int, limi
 def _sql_text(value: Any) -> str:
     if isinstance(value, bool):
         return "T" if value else "F"
-    if isinstance(value, dt.datetime) or isinstance(value, dt.date):
+    if isinstance(value, (dt.datetime, dt.date)):
         return f"{value.month}/{value.day}/{value.year}"  # the M/D/YYYY date preference
     if isinstance(value, Decimal):
         text = format(value.normalize(), "f")

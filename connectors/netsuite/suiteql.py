@@ -447,7 +447,7 @@ def parse_datetime(text: str, model: str) -> dt.datetime:
     match = re.fullmatch("".join(pattern), str(text).strip())
     if match is None:
         raise SuiteQLError(f"{text!r} does not match the format {model!r}")
-    values = dict(zip(fields, match.groups()))
+    values = dict(zip(fields, match.groups(), strict=True))  # one group per field
     hour = int(values.get("hour", 0))
     if "hour12" in values:
         hour = int(values["hour12"]) % 12 + (12 if str(values.get("meridian", "AM")).upper() == "PM" else 0)

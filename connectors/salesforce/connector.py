@@ -597,7 +597,7 @@ class SalesforceConnector(Connector):
                 json={"allOrNone": False, "records": [body for _, body in chunk]},
                 idempotent=method == "PATCH",  # a create retried after a lost answer could create twice
             ).json()
-            for (index, _), item in zip(chunk, answer):
+            for (index, _), item in zip(chunk, answer, strict=False):  # the vendor's answer, not ours to trust
                 results[index] = self._result(pairs[index][0], item, method)
         return [results[i] for i in range(len(pairs))]
 

@@ -459,11 +459,9 @@ def check_types(node: Any, kind_of: FieldKind) -> None:
         }.get(kind, str)
         ok = isinstance(value, expected) and not (expected is dt.date and isinstance(value, dt.datetime))
         if not ok:
+            quoting = "should be enclosed in quotes" if expected is str else "should not be enclosed in quotes"
             raise SoqlError(
-                f"value of filter criterion for field '{node.field}' must be of type {kind} and should not be enclosed in quotes"
-                if expected is not str
-                else f"value of filter criterion for field '{node.field}' must be of type {kind} and should be enclosed in quotes",
-                "INVALID_FIELD",
+                f"value of filter criterion for field '{node.field}' must be of type {kind} and {quoting}", "INVALID_FIELD"
             )
     if node.op == "LIKE" and kind not in ("string",):
         raise SoqlError(f"invalid operator on {kind} field: LIKE", "INVALID_FIELD")

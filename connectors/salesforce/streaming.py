@@ -14,6 +14,7 @@ fallback: the engine reads the change feed on its schedule whatever the stream d
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -95,10 +96,8 @@ class ChangeEventStream:
 
     def close(self) -> None:
         if self.client_id is not None:
-            try:
+            with contextlib.suppress(ConnectorError):  # the server forgets idle clients anyway
                 self._send([{"channel": "/meta/disconnect", "clientId": self.client_id}])
-            except ConnectorError:
-                pass  # the server forgets idle clients anyway
             self.client_id = None
 
     def _events(self, message: dict[str, Any]) -> list[WebhookEvent]:

@@ -281,9 +281,9 @@ def roll_back(switch: GoLiveSwitch, actor) -> GoLiveSwitch:
     switch = GoLiveSwitch.objects.get(pk=switch.pk)
     if switch.status == GoLiveSwitch.Status.ROLLED_BACK:
         return switch
-    if switch.status == GoLiveSwitch.Status.DONE and switch.finished_at is not None:
-        if timezone.localdate(switch.finished_at) != timezone.localdate():
-            raise GoLiveError("A switch can be undone on the day it finished; this one finished earlier.")
+    finished = switch.finished_at if switch.status == GoLiveSwitch.Status.DONE else None
+    if finished is not None and timezone.localdate(finished) != timezone.localdate():
+        raise GoLiveError("A switch can be undone on the day it finished; this one finished earlier.")
     if switch.status == GoLiveSwitch.Status.PREPARING:
         return _close_rolled_back(switch, actor)
     while switch.steps_done:

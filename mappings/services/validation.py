@@ -72,10 +72,11 @@ def field_mapping_problems(mapping: FieldMapping) -> Problems:
         clash = _same_target(mapping, target)
         if clash is not None:
             source = Side.OTHER if target == Side.HUBSPOT else Side.HUBSPOT
+            target_field = named(indexes[target].get(mapping.field_on(target)), mapping.field_on(target))
+            source_field = named(indexes[source].get(clash.field_on(source)), clash.field_on(source))
             problems.setdefault(FIELD_KEYS[target], []).append(
-                f"{system_label(integration, target)} field {named(indexes[target].get(mapping.field_on(target)), mapping.field_on(target))} "
-                f"already receives {system_label(integration, source)} "
-                f"{named(indexes[source].get(clash.field_on(source)), clash.field_on(source))}. A field takes its value from "
+                f"{system_label(integration, target)} field {target_field} "
+                f"already receives {system_label(integration, source)} {source_field}. A field takes its value from "
                 "one mapping only: remove that mapping first, or pick another field."
             )
     problems.update(unmatched_value_problems(mapping, indexes))

@@ -57,7 +57,8 @@ def hourly_chart(buckets: list[HourBucket], title: str = "Records per hour") -> 
     failed = sum(b.failed for b in buckets)
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" preserveAspectRatio="none">'
-        '<title id="{}-t">{}</title><desc id="{}-d">{} records synced and {} failed in the last {} hours; peak {} in one hour.</desc>'
+        '<title id="{}-t">{}</title>'
+        '<desc id="{}-d">{} records synced and {} failed in the last {} hours; peak {} in one hour.</desc>'
         '{}</svg><svg class="chart-axis" aria-hidden="true" focusable="false">{}</svg>',
         CHART_WIDTH,
         CHART_HEIGHT,

@@ -149,10 +149,9 @@ def field_add(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
             refused = form.add_errors(exc)
         else:
             hub, other = hub_fields.get(field_mapping.hubspot_field), other_fields.get(field_mapping.other_field)
-            messages.success(
-                request,
-                f"Mapped {hub.label if hub else field_mapping.hubspot_field} ↔ {other.label if other else field_mapping.other_field}.",
-            )
+            hub_label = hub.label if hub else field_mapping.hubspot_field
+            other_label = other.label if other else field_mapping.other_field
+            messages.success(request, f"Mapped {hub_label} ↔ {other_label}.")
             return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
     status = 422 if refused or form.errors else 200
     return render(

@@ -40,7 +40,7 @@ from syncsmart.engine.context import RunContext, mapping_flows
 from syncsmart.models import PendingDeletion, RecordEvent, RecordLink, SyncCursor
 
 log = logging.getLogger("syncsmart.engine.deletions")
-O = RecordEvent.Outcome
+Outcome = RecordEvent.Outcome
 P = ObjectMapping.DeletePolicy
 SYSTEM_LABELS = {"hubspot": "HubSpot", "connectwise": "ConnectWise", "dynamics": "Dynamics 365"}
 
@@ -168,7 +168,7 @@ def _noticed_event(ctx: RunContext, mapping: ObjectMapping, source: str, link: R
         source_object=mapping.object_for(source),
         source_id=link.id_on(source),
         target_id=link.id_on(other_side(source)),
-        outcome=O.DELETED,
+        outcome=Outcome.DELETED,
         message=noticed_message(ctx, mapping, source),
         created_at=timezone.now(),
     )
@@ -254,11 +254,11 @@ def _record(ctx, mapping, source, back, doomed, results) -> None:
         verb = "Archived" if row.policy == P.ARCHIVE else "Deleted"
         if result is not None and result.ok:
             row.status, row.message, row.applied_at = PendingDeletion.Status.APPLIED, f"{verb} in {label(ctx, target)}.", now
-            outcome = O.REMOVED
+            outcome = Outcome.REMOVED
         else:
             row.status = PendingDeletion.Status.FAILED
             row.message = result.error.message if result is not None and result.error else "No answer from the vendor."
-            outcome = O.FAILED
+            outcome = Outcome.FAILED
         events.append(
             RecordEvent(
                 run=ctx.run,

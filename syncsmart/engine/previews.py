@@ -34,19 +34,19 @@ log = logging.getLogger("syncsmart.previews")
 PREVIEW_TASK = "syncsmart.engine.previews.run_preview"
 SAMPLES = 20
 MAX_SLICES = 100_000
-O = RecordEvent.Outcome
+Outcome = RecordEvent.Outcome
 # The preview's words for the engine's outcomes.
 CATEGORY = {
-    O.LINKED: "link",
-    O.CREATED: "create",
-    O.UPDATED: "update",
-    O.CONFLICT: "update",
-    O.FILTERED: "filtered",
-    O.AMBIGUOUS: "ambiguous",
-    O.FAILED: "fail",
-    O.DEFERRED: "fail",
-    O.UNCHANGED: "unchanged",
-    O.ECHO: "unchanged",
+    Outcome.LINKED: "link",
+    Outcome.CREATED: "create",
+    Outcome.UPDATED: "update",
+    Outcome.CONFLICT: "update",
+    Outcome.FILTERED: "filtered",
+    Outcome.AMBIGUOUS: "ambiguous",
+    Outcome.FAILED: "fail",
+    Outcome.DEFERRED: "fail",
+    Outcome.UNCHANGED: "unchanged",
+    Outcome.ECHO: "unchanged",
 }
 CATEGORIES = ("link", "create", "update", "filtered", "ambiguous", "fail", "unchanged")
 

@@ -523,7 +523,7 @@ def _plan_early_reads(pages: list[InboxPage]) -> None:
             for key in keys[record_id]:
                 seen[key] = seen.get(key, 0) + 1
         keys_of.append(keys)
-    for page, keys in zip(pages, keys_of):
+    for page, keys in zip(pages, keys_of, strict=True):
         for record_id in page.ids:
             own = keys.get(record_id)
             if own is not None and all(seen[key] == 1 for key in own):

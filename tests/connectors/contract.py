@@ -297,7 +297,7 @@ class ConnectorContract:
         ids = self.create_ok(connector, harness, [1, 2, 3])
         assert len(set(ids)) == 3
         assert harness.count_records(emulator) == before + 3
-        for n, record_id in zip([1, 2, 3], ids):
+        for n, record_id in zip([1, 2, 3], ids, strict=True):
             stored = harness.stored_value(emulator, record_id, harness.match_field)
             assert str(stored).lower() == harness.match_value(harness.new_properties(n)).lower()
 

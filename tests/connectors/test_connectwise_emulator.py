@@ -143,7 +143,9 @@ def test_child_conditions_find_contacts_by_any_email_item(emulator):
     response = client(emulator).get(
         "/company/contacts",
         params={
-            "childConditions": 'communicationItems/value in ("ANN@acme.example") and communicationItems/communicationType = "Email"'
+            "childConditions": (
+                'communicationItems/value in ("ANN@acme.example") and communicationItems/communicationType = "Email"'
+            )
         },
     )
     assert [r["firstName"] for r in response.json()] == ["Ann"]

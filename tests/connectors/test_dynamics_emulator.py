@@ -85,7 +85,7 @@ def test_option_set_metadata_carries_values_and_localized_labels(api):
         params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
     ).json()
     trade_show = next(o for o in body["OptionSet"]["Options"] if o["Value"] == 7)
-    labels = {l["LanguageCode"]: l["Label"] for l in trade_show["Label"]["LocalizedLabels"]}
+    labels = {label["LanguageCode"]: label["Label"] for label in trade_show["Label"]["LocalizedLabels"]}
     assert labels == {1033: "Trade Show", 1031: "Messe"}
     assert trade_show["Label"]["UserLocalizedLabel"]["Label"] == "Trade Show"
     status = api.get(

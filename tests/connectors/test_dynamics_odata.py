@@ -76,7 +76,11 @@ def _eq(a, b) -> bool:
     if isinstance(a, Call):
         return a.name == b.name and a.field == b.field and _eq(a.value, b.value)
     if isinstance(a, In):
-        return a.field == b.field and len(a.values) == len(b.values) and all(_eq(x, y) for x, y in zip(a.values, b.values))
+        return (
+            a.field == b.field
+            and len(a.values) == len(b.values)
+            and all(_eq(x, y) for x, y in zip(a.values, b.values, strict=True))
+        )
     if isinstance(a, Not):
         return _eq(a.operand, b.operand)
     return _eq(a.left, b.left) and _eq(a.right, b.right)

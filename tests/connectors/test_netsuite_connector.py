@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from connectors.base import ErrorKind, FieldType, WriteInput
+from connectors.base import ConnectorError, ErrorKind, FieldType, WriteInput
 from connectors.netsuite import webhooks as script
 from connectors.netsuite.connector import NetSuiteConnector, external_id_for
 from connectors.netsuite.emulator import (
@@ -126,7 +126,7 @@ def test_employees_are_read_only_and_found_by_e_mail(connector, emulator):
     emulator.add_employee("Rep@Example.com", "Rita", "Rep")
     found = connector.find_by("employees", "email", ["rep@example.com"])
     assert found["rep@example.com"][0].properties["firstName"] == "Rita"
-    with pytest.raises(Exception):
+    with pytest.raises(ConnectorError, match="read-only"):
         connector.create("employees", [WriteInput({"firstName": "No"})])
 
 

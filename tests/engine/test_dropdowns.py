@@ -10,7 +10,7 @@ from syncsmart.models import RecordEvent, RecordLink
 
 
 def enum(name, *options):
-    return FieldInfo(name, name.title(), FieldType.ENUM, options=tuple(Option(v, l) for v, l in options))
+    return FieldInfo(name, name.title(), FieldType.ENUM, options=tuple(Option(value, label) for value, label in options))
 
 
 HUB = enum("lead_status", ("NEW", "New"), ("Qualified", "Sales ready"), ("HOT", "Hot lead"))

@@ -147,7 +147,7 @@ def test_lease_is_exclusive_under_contention(workers):
             barrier = threading.Barrier(workers)
             wins = []
 
-            def contend(n):
+            def contend(n, barrier=barrier, round_number=round_number, wins=wins):
                 from django.db import connection as conn
 
                 barrier.wait()

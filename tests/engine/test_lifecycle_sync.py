@@ -68,7 +68,7 @@ def test_a_hubspot_merge_of_two_linked_contacts_leaves_one_link_to_the_survivor_
     run = cw_pair.sync()
     assert run.status == "succeeded", run.error
     links = RecordLink.objects.filter(hubspot_object="contacts")
-    assert [(l.hubspot_id, l.other_id) for l in links] == [(keep, kept_other)]
+    assert [(link.hubspot_id, link.other_id) for link in links] == [(keep, kept_other)]
     assert len(cw_pair.other.store["contacts"]) == cw_contacts  # nothing created, nothing merged away
     cw_pair.reset_counters()
     cw_pair.sync()

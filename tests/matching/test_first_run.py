@@ -34,7 +34,7 @@ def test_first_run_links_every_pair_and_creates_exactly_the_one_sided_records(se
         assert hub.count(obj) == other.count(obj) == want["total"], (obj, hub.summary(), other.summary())
         assert hub.duplicates(obj) == other.duplicates(obj) == 0, (obj, hub.summary(), other.summary())
     by_mapping = {m.other_object: m for m in pair.integration.object_mappings.all()}
-    for obj, other_obj in zip(("companies", "contacts", "deals"), OBJECTS[system]):
+    for obj, other_obj in zip(("companies", "contacts", "deals"), OBJECTS[system], strict=True):
         mapping = by_mapping[other_obj]
         assert RecordLink.objects.filter(object_mapping=mapping).count() == expected[obj]["total"], obj
         events = RecordEvent.objects.filter(run=run, object_mapping=mapping)

@@ -1,3 +1,4 @@
+import contextlib
 import signal
 import threading
 
@@ -17,10 +18,8 @@ class Command(BaseCommand):
                 continue
             p = sub.add_parser(key, help=f"the {info.label} emulator")
             add_common_arguments(p)
-            try:
+            with contextlib.suppress(ImportError, AttributeError):
                 info.emulator_class.add_arguments(p)
-            except (ImportError, AttributeError):
-                pass
 
     def handle(self, *args, **options):
         info = SYSTEMS[options["system"]]
@@ -33,8 +32,6 @@ class Command(BaseCommand):
         self.stdout.flush()
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
         running.stop()

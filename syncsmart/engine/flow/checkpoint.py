@@ -13,14 +13,14 @@ from django.utils import timezone
 
 from syncsmart.core.choices import Side
 from syncsmart.engine.flow.counterparts import Counterparts
-from syncsmart.engine.flow.items import Item, O
+from syncsmart.engine.flow.items import Item, Outcome
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.matching import label_of
 from syncsmart.engine.values import values_hash
 from syncsmart.models import AmbiguousMatch, DeferredRecord, PendingCreate, RecordEvent, RecordLink
 
-LINKED_OUTCOMES = (O.CREATED, O.UPDATED, O.UNCHANGED, O.LINKED, O.CONFLICT)
-DONE_OUTCOMES = (*LINKED_OUTCOMES, O.ECHO, O.FILTERED, O.DELETED)
+LINKED_OUTCOMES = (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.LINKED, Outcome.CONFLICT)
+DONE_OUTCOMES = (*LINKED_OUTCOMES, Outcome.ECHO, Outcome.FILTERED, Outcome.DELETED)
 
 
 class Checkpoint:
@@ -88,7 +88,7 @@ class Checkpoint:
             if item.retry_later:
                 deferred.append(item)
             events.append(self._event(item, now))
-        ambiguous = [i for i in items if i.outcome == O.AMBIGUOUS]
+        ambiguous = [i for i in items if i.outcome == Outcome.AMBIGUOUS]
 
         def checkpoint() -> None:
             if new_links:
@@ -155,7 +155,7 @@ class Checkpoint:
         )
         for item in items:
             if attempts.get(item.id, 0) + 1 >= DeferredRecord.MAX_ATTEMPTS:
-                item.outcome = O.FAILED
+                item.outcome = Outcome.FAILED
                 item.message = f"Gave up after {DeferredRecord.MAX_ATTEMPTS} tries: {item.message}"
 
     def _defer(self, items: list[Item], now: datetime) -> None:
@@ -218,17 +218,24 @@ class Checkpoint:
                 ("error", item.error),
                 ("waiting_for", item.waiting_for),
                 ("notes", item.notes),
-                ("changes", changes_of(item) if item.outcome in (O.CREATED, O.UPDATED, O.CONFLICT, O.LINKED) else {}),
+                (
+                    "changes",
+                    changes_of(item)
+                    if item.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.CONFLICT, Outcome.LINKED)
+                    else {},
+                ),
             )
             if value
         }
-        fields = sorted(item.writes) if item.outcome in (O.CREATED, O.UPDATED, O.CONFLICT, O.LINKED) else []
+        fields = (
+            sorted(item.writes) if item.outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.CONFLICT, Outcome.LINKED) else []
+        )
         if item.error and item.error.get("fields"):
             fields = list(item.error["fields"])
         if item.conflicts:
             fields = sorted(set(fields) | set(item.conflicts))
         message = item.message or "; ".join(item.notes)
-        if item.outcome == O.CONFLICT and not item.message:
+        if item.outcome == Outcome.CONFLICT and not item.message:
             message = "Both sides changed " + ", ".join(sorted(item.conflicts)) + "; the system of record won."
         return RecordEvent(
             object_mapping=self.s.mapping,

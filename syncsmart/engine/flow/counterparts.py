@@ -15,7 +15,7 @@ from connectors.base import ConnectorError, ErrorKind, Record, chunked
 from mappings.models import ObjectMapping
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.config import engine_settings
-from syncsmart.engine.flow.items import Item, O
+from syncsmart.engine.flow.items import Item, Outcome
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.matching import Matcher, MatchResult
 from syncsmart.models import PendingCreate, RecordLink
@@ -113,7 +113,7 @@ class Counterparts:
             item.notes.append("Linked to the record chosen among the ambiguous matches.")
             return
         names = "; ".join(f"{c.label} ({c.id})" for c in result.candidates[:5])
-        item.outcome = O.AMBIGUOUS
+        item.outcome = Outcome.AMBIGUOUS
         if result.rivals:
             rivals = "; ".join(f"{c.label} ({c.id})" for c in result.rivals[:5])
             item.message = (
@@ -265,7 +265,7 @@ class Counterparts:
                 if self.s.mapping.delete_policy_to(self.s.source) != ObjectMapping.DeletePolicy.IGNORE:
                     # Deleted on the other side, and this mapping syncs such deletions: the deletion
                     # step decides (never re-created here); see syncsmart.engine.deletions.
-                    item.outcome, item.target = O.DELETED, None
+                    item.outcome, item.target = Outcome.DELETED, None
                     continue
                 item.notes.append(f"The linked {self.s.target_object} {item.target_id} no longer exists; a new one is created.")
                 if item.link is not None and item.link.pk:

@@ -8,7 +8,7 @@ from typing import Any
 from connectors.base import ErrorKind, Record
 from syncsmart.models import RecordEvent, RecordLink
 
-O = RecordEvent.Outcome
+Outcome = RecordEvent.Outcome
 # Failures after which a create may or may not have happened (the answer was lost).
 UNCERTAIN_KINDS = {ErrorKind.TIMEOUT.value, ErrorKind.NETWORK.value}
 
@@ -55,4 +55,4 @@ class Item:
         return self.outcome is None
 
     def defer(self, message: str) -> None:
-        self.outcome, self.message, self.retry_later = O.DEFERRED, message, True
+        self.outcome, self.message, self.retry_later = Outcome.DEFERRED, message, True

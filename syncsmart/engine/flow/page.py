@@ -12,7 +12,7 @@ from syncsmart.engine.flow.checkpoint import Checkpoint
 from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.field_values import FieldValues
 from syncsmart.engine.flow.gate import Gate
-from syncsmart.engine.flow.items import Item, O
+from syncsmart.engine.flow.items import Item, Outcome
 from syncsmart.engine.flow.merges import repoint_merged
 from syncsmart.engine.flow.parents import MAX_PARENT_DEPTH, Parents
 from syncsmart.engine.flow.plan import SINGULAR, Sides, parents_blocking, plan_fields, waiting_message
@@ -69,7 +69,7 @@ class Flow:
         """Linked records whose counterpart is gone (read_targets marked them): a deletion on the
         target side, queued under that direction's policy instead of re-creating the record."""
         s = self.setup
-        gone = [i for i in items if i.outcome == O.DELETED and i.link is not None and not i.record.deleted]
+        gone = [i for i in items if i.outcome == Outcome.DELETED and i.link is not None and not i.record.deleted]
         for item in gone:
             item.message = f"The linked {s.target_object} {item.target_id}: " + noticed_message(self.ctx, s.mapping, s.target)
         return noticed(self.ctx, s.mapping, s.target, [i.link for i in gone])
@@ -80,7 +80,7 @@ class Flow:
         s = self.setup
         gone = [i for i in items if i.record.deleted and i.link is not None]
         for item in gone:
-            item.outcome, item.message = O.DELETED, noticed_message(self.ctx, s.mapping, s.source)
+            item.outcome, item.message = Outcome.DELETED, noticed_message(self.ctx, s.mapping, s.source)
             item.target_id = item.link.id_on(s.target)
         return noticed(self.ctx, s.mapping, s.source, [i.link for i in gone])
 
@@ -98,9 +98,9 @@ class Flow:
             # Our own write coming back is "Our own change" even when a filter would stop it
             # (a record we wrote need not pass the other direction's filter).
             if item.link is not None and not record.deleted and self.gate.is_echo(item):
-                item.outcome, item.message = O.ECHO, "No change since the last sync (our own write coming back)."
+                item.outcome, item.message = Outcome.ECHO, "No change since the last sync (our own write coming back)."
             elif reason:
-                item.outcome, item.message = O.FILTERED, reason
+                item.outcome, item.message = Outcome.FILTERED, reason
             items.append(item)
         return items
 
@@ -110,7 +110,7 @@ class Flow:
         creating = item.target_id is None
         link_only = s.mapping.create_policy == ObjectMapping.CreatePolicy.LINK_ONLY
         if creating and s.mapping.create_policy != ObjectMapping.CreatePolicy.CREATE:
-            item.outcome = O.FILTERED
+            item.outcome = Outcome.FILTERED
             item.message = (
                 f"Link only: no existing {s.target_object} matches, and nothing is created until creation "
                 "is turned on for this object."
@@ -176,8 +176,9 @@ class Flow:
             return
         parent_fields = [f.target_name for f in s.plan_fields if f.target_kind == FieldType.REFERENCE]
         if not any(item.writes.get(name) for name in parent_fields):
-            item.outcome = O.FILTERED
-            item.message = f"Not created: it has no {', '.join(SINGULAR.get(p, p) for p in target_type.parents)} to attach to on the other side (it would be an orphan)."
+            item.outcome = Outcome.FILTERED
+            parents = ", ".join(SINGULAR.get(p, p) for p in target_type.parents)
+            item.message = f"Not created: it has no {parents} to attach to on the other side (it would be an orphan)."
 
     def _replan(self, relinked: list[Item]) -> None:
         """Records a create linked to an existing record (HubSpot's 409): read it, plan again."""

@@ -10,7 +10,7 @@ from functools import partial
 from connectors.base import ConnectorError, ErrorKind, FieldType, WriteInput, WriteResult, chunked
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.flow.counterparts import Counterparts
-from syncsmart.engine.flow.items import UNCERTAIN_KINDS, Item, O
+from syncsmart.engine.flow.items import UNCERTAIN_KINDS, Item, Outcome
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.values import normal
 
@@ -35,7 +35,7 @@ class Writer:
         self._update([i for i in items if i.open and i.target_id is not None and i.writes])
         for item in items:
             if item.open:
-                item.outcome = O.LINKED if item.matched else (O.CONFLICT if item.conflicts else O.UNCHANGED)
+                item.outcome = Outcome.LINKED if item.matched else (Outcome.CONFLICT if item.conflicts else Outcome.UNCHANGED)
 
     def _create(self, items: list[Item]) -> None:
         relinked: list[Item] = []
@@ -51,9 +51,9 @@ class Writer:
         for batch, results in in_flight(sends(), connector.concurrency):
             self._count(batch)
             created = []
-            for item, outcome in zip(batch, in_order(batch, results)):
+            for item, outcome in zip(batch, in_order(batch, results), strict=False):  # a vendor may answer extra
                 if outcome.ok and outcome.id:
-                    item.target_id, item.outcome = str(outcome.id), O.CREATED
+                    item.target_id, item.outcome = str(outcome.id), Outcome.CREATED
                     self._adopt_written(item, outcome)
                     created.append(item)
                 elif outcome.error is not None and outcome.error.kind == ErrorKind.CONFLICT and outcome.error.existing_id:
@@ -82,9 +82,9 @@ class Writer:
 
         for batch, results in in_flight(sends(), connector.concurrency):
             self._count(batch)
-            for item, outcome in zip(batch, in_order(batch, results)):
+            for item, outcome in zip(batch, in_order(batch, results), strict=False):  # a vendor may answer extra
                 if outcome.ok:
-                    item.outcome = O.LINKED if item.matched else (O.CONFLICT if item.conflicts else O.UPDATED)
+                    item.outcome = Outcome.LINKED if item.matched else (Outcome.CONFLICT if item.conflicts else Outcome.UPDATED)
                     self._adopt_written(item, outcome)
                 else:
                     self.fail(item, outcome.error)
@@ -98,7 +98,7 @@ class Writer:
         those are the record as created, not a change its side made afterwards."""
         if outcome.record is None:
             return
-        created = item.outcome == O.CREATED
+        created = item.outcome == Outcome.CREATED
         for f in self.s.plan_fields:
             if (f.target_name in item.writes or created) and f.target_name in outcome.record.properties:
                 item.target_base[f.target_name] = normal(outcome.record.properties[f.target_name], f.target_kind)
@@ -119,7 +119,7 @@ class Writer:
             )
             item.defer(f"Waiting for a parent: {error.message}")
         else:
-            item.outcome = O.FAILED
+            item.outcome = Outcome.FAILED
 
     def _only_missing_parents(self, error: ConnectorError) -> bool:
         if error.kind != ErrorKind.VALIDATION or not error.fields:

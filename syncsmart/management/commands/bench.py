@@ -30,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--records", type=int, default=10_000, help="contacts per backfill / engine / echo run")
         parser.add_argument("--json", dest="json_file", default="", help="also write the results here")
         parser.add_argument(
-            "--latency-ms", default="%g-%g" % DEFAULT_LATENCY_MS, help="per-call vendor latency, e.g. 150 or 100-250"
+            "--latency-ms", default="{:g}-{:g}".format(*DEFAULT_LATENCY_MS), help="per-call vendor latency, e.g. 150 or 100-250"
         )
         parser.add_argument(
             "--systems",

@@ -3,8 +3,8 @@ to the org's Change Data Capture events on the Streaming API (CometD long-pollin
 connectors/salesforce/streaming.py), stores each change in the integration's webhook inbox (the
 same rows vendor webhooks make, so the engine reads them first) and asks for a run. The last
 replayId is kept on the connection, so a restarted stream resumes without losing an event the org
-still retains (the first start replays every retained event). Run one per Salesforce integration next to the worker cluster; without it, the
-scheduled runs read changes by SystemModstamp as usual."""
+still retains (the first start replays every retained event). Run one per Salesforce integration
+next to the worker cluster; without it, the scheduled runs read changes by SystemModstamp as usual."""
 
 from __future__ import annotations
 
