@@ -287,6 +287,11 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def test_connection(self) -> ConnectionTest: ...
 
+    def use_shared_metadata(self, identity: str, version: str) -> None:
+        """Share metadata lists the connector caches (field lists a change feed asks for) with
+        this process's other connectors of the same `identity` (a connection) while `version`
+        stays the same; a connector with nothing worth sharing ignores it."""
+
     def close(self) -> None:
         http = getattr(self, "http", None)
         if http is not None:

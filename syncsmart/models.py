@@ -96,6 +96,8 @@ class RunLease(models.Model):
     integration = models.OneToOneField("mappings.Integration", on_delete=models.CASCADE, related_name="lease")
     holder = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField(default=timezone.now)
+    # A slice found the lease held and left its run queued: the holder's release hands it on.
+    waiting = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"lease of {self.integration_id} by {self.holder or 'nobody'}"

@@ -63,6 +63,13 @@ MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifi
 # Pseudo-fields for associations: (object type, field) -> associated object type.
 REFERENCES = {("contacts", "company"): "companies", ("deals", "company"): "companies", ("deals", "contact"): "contacts"}
 ASSOCIATION_TYPE_IDS = {("contacts", "companies"): 1, ("deals", "contacts"): 3, ("deals", "companies"): 5}
+# Property lists shared by one connection's connectors in this process (use_shared_metadata):
+# identity -> (version, since, {object type: property definitions}).
+_SHARED_PROPERTIES: dict[str, tuple[str, float, dict[str, list[dict[str, Any]]]]] = {}
+_SHARED_LOCK = threading.Lock()
+# A property created in HubSpot and not mapped (no new version) shows up in reads after this long at most.
+SHARED_PROPERTIES_SECONDS = 600.0
+
 # HubSpot properties whose names the association pseudo-fields take: exposed under another name.
 # (A contact's `company` is free text, "Company Name"; our `company` is the associated company.)
 RENAMED = {("contacts", "company"): "company_name"}
@@ -276,6 +283,17 @@ class HubSpotConnector(Connector):
         if object_type not in CRM_TYPES:
             raise ConnectorError(f"HubSpot {object_type} cannot be written", ErrorKind.CONFIG)
         return object_type
+
+    def use_shared_metadata(self, identity: str, version: str) -> None:
+        """Property lists shared across runs: an idle run's searches then ask for none. A new
+        `version` (the engine's: schema refreshed, a mapping changed) or SHARED_PROPERTIES_SECONDS
+        start afresh, and schema discovery (every run that brings records) always re-reads them."""
+        now = time.monotonic()
+        with _SHARED_LOCK:
+            entry = _SHARED_PROPERTIES.get(identity)
+            if entry is None or entry[0] != version or now - entry[1] > SHARED_PROPERTIES_SECONDS:
+                entry = _SHARED_PROPERTIES[identity] = (version, now, {})
+        self._properties = entry[2]
 
     def _property_defs(self, object_type: str, refresh: bool = False) -> list[dict[str, Any]]:
         defs = None if refresh else self._properties.get(object_type)

@@ -4,6 +4,7 @@ run, never per record), the integration's mappings, and the counts and events ga
 from __future__ import annotations
 
 import collections
+import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -31,6 +32,12 @@ class RunContext:
             Side.HUBSPOT: integration.hubspot_connection.connector(),
             Side.OTHER: integration.other_connection.connector(),
         }
+        self.mappings: list[ObjectMapping] = list(
+            ObjectMapping.objects.filter(integration=integration, enabled=True)
+            .prefetch_related("field_mappings")
+            .order_by("order", "id")
+        )
+        share_metadata(raw, integration, self.mappings)
         if integration.preview_of_id:
             # A preview's copy reads and never writes, however its run was started (a worker
             # picking up a requeued slice included): see syncsmart/previews.py.
@@ -39,11 +46,6 @@ class RunContext:
         self._schemas: dict[tuple[str, str], Schema] = {}
         self._owners: dict[tuple[str, str], OwnerDirectory] = {}
         self._object_types: dict[tuple[str, str], ObjectType] = {}
-        self.mappings: list[ObjectMapping] = list(
-            ObjectMapping.objects.filter(integration=integration, enabled=True)
-            .prefetch_related("field_mappings")
-            .order_by("order", "id")
-        )
         # Counts of earlier slices of this run carry on.
         self.counts: collections.Counter = collections.Counter(run.counts if run is not None else {})
         # Renews the run's lease; set by the job. Long pages call it between write batches.
@@ -56,6 +58,8 @@ class RunContext:
         self._target_holds: dict[tuple[int, str], bool] = {}
         # Records of the reverse flow to look at in this run (matched pairs whose other side wins).
         self.reverse_pending: dict[tuple[int, str], set[str]] = collections.defaultdict(set)
+        # Set when this run queued a deletion (the run's state read saw none waiting before).
+        self.deletions_noticed = False
 
     def keep_alive(self, every: float = 5.0) -> None:
         """Renew the lease during a long page (a ConnectWise page of 1,000 writes one by one)."""
@@ -215,6 +219,25 @@ class RunContext:
         self._heartbeat_at = time.monotonic()
         self.run.heartbeat_at = timezone.now()
         SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=self.run.heartbeat_at)
+
+
+def share_metadata(connectors: dict[str, Connector], integration: Integration, mappings: list[ObjectMapping]) -> None:
+    """Let each connector share its cached field lists with this process's other runs of the same
+    connection, until the connection's schema is refreshed or the integration's mappings change
+    (a newly mapped field must never read as missing because an old list did not ask for it)."""
+    rows = [_row(m) + tuple(_row(f) for f in m.field_mappings.all()) for m in mappings]
+    fingerprint = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+    for side, connector in connectors.items():
+        connection = integration.hubspot_connection if side == Side.HUBSPOT else integration.other_connection
+        refreshed = connection.schema_refreshed_at.isoformat() if connection.schema_refreshed_at else ""
+        share = getattr(connector, "use_shared_metadata", None)  # test doubles may not have it
+        if share is not None:
+            share(f"{connection.pk}:{integration.pk}", f"{refreshed}:{fingerprint}")
+
+
+def _row(obj) -> tuple:
+    """Every stored value of a mapping row: any change to it is a new version."""
+    return tuple(getattr(obj, f.attname) for f in obj._meta.concrete_fields)
 
 
 class SideTagged:

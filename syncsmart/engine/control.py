@@ -14,6 +14,18 @@ class RunSignals:
     others_waiting: bool = False
 
 
+@dataclass(frozen=True)
+class RunHints:
+    """What the run's one state read (`slices.load_run`) said about work waiting besides the
+    change feeds. A run skips the queries whose answer it already has; a flag is True when
+    unknown (a run started without the state read asks as before)."""
+
+    inbox_waiting: bool = True
+    deferred_due: bool = True
+    deletions_waiting: bool = True
+    webhook_check_due: bool = True
+
+
 class LeaseLost(Exception):
     """Another worker took over this integration (our lease expired): stop without committing."""
 

@@ -71,6 +71,7 @@ def noticed(ctx: RunContext, mapping: ObjectMapping, source: str, links: Iterabl
     if policy == P.IGNORE or not links:
         return []
     handled = _handled(mapping, source, {link.id_on(source): link for link in links})
+    ctx.deletions_noticed = True
     return [
         PendingDeletion(
             integration=ctx.integration,

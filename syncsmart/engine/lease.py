@@ -1,7 +1,9 @@
 """The lease: at most one run per integration across every worker.
 
 One conditional UPDATE on `RunLease` takes it; nobody can take a lease before it expires, so a
-slice renews it only once a third of its length has passed."""
+slice renews it only once a third of its length has passed. A slice that finds the lease held
+marks it `waiting`, so releasing a lease nobody waited for is one UPDATE too (the releasing slice
+asks which queued run to start only when one waited)."""
 
 from __future__ import annotations
 
@@ -29,8 +31,10 @@ def acquire_lease(integration_id: int, holder: str) -> bool:
     serialises writers, so two workers can never both succeed."""
     if _take_lease(integration_id, holder):
         return True
-    if RunLease.objects.filter(integration_id=integration_id).exists():
-        return False  # held by another run
+    if _note_waiting(integration_id):
+        return False  # held by another run, which hands the queued run on when it releases
+    if _take_lease(integration_id, holder):
+        return True  # released between the two questions
     try:
         with transaction.atomic():  # a savepoint: a concurrent creation must not spoil an outer transaction
             RunLease.objects.create(integration_id=integration_id)  # the integration's first run
@@ -58,8 +62,25 @@ def renew_lease(integration_id: int, holder: str) -> bool:
     )
 
 
-def release_lease(integration_id: int, holder: str) -> None:
-    RunLease.objects.filter(integration_id=integration_id, holder=holder).update(holder="", expires_at=timezone.now())
+def _note_waiting(integration_id: int) -> bool:
+    """Mark a lease held by another (live) run as waited for; False when it is free or missing."""
+    held = RunLease.objects.filter(integration_id=integration_id, expires_at__gte=timezone.now()).exclude(holder="")
+    return held.update(waiting=True) == 1
+
+
+def release_lease(integration_id: int, holder: str) -> bool:
+    """Give the lease up; True when a slice found it held meanwhile (its run waits to be handed on).
+    Nobody waited (the usual case): one UPDATE."""
+    mine = RunLease.objects.filter(integration_id=integration_id, holder=holder)
+    if mine.filter(waiting=False).update(holder="", expires_at=timezone.now()) == 1:
+        return False
+    mine.update(holder="", expires_at=timezone.now(), waiting=False)
+    return True  # or the lease was lost: the caller asks who waits either way
+
+
+def keep_waiting(integration_id: int) -> None:
+    """More than one run waits: the next holder's release hands the next one on."""
+    RunLease.objects.filter(integration_id=integration_id).update(waiting=True)
 
 
 class Lease:
@@ -89,8 +110,9 @@ class Lease:
         self._renewed_at = asked_at
         return True
 
-    def release(self) -> None:
-        release_lease(self.integration_id, self.holder)
+    def release(self) -> bool:
+        """True when a run may wait for this integration (see `release_lease`)."""
+        return release_lease(self.integration_id, self.holder)
 
 
 def worker_label() -> str:

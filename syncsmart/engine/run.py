@@ -36,7 +36,7 @@ from syncsmart.engine import deletions, webhook_registration
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.config import engine_settings
 from syncsmart.engine.context import RunContext
-from syncsmart.engine.control import LeaseLost, RunCancelled, RunSignals
+from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals
 from syncsmart.engine.flow.page import Flow
 from syncsmart.engine.lease import lease_seconds
 from syncsmart.models import DeferredRecord, InboxItem, SyncCursor, SyncRun
@@ -61,6 +61,7 @@ class Engine:
         renew: Callable[[], bool] | None = None,
         out_of_time: Callable[[], bool] | None = None,
         poll: Callable[[], RunSignals] | None = None,
+        hints: RunHints | None = None,
     ):
         self.ctx = ctx
         self.run = ctx.run
@@ -80,6 +81,9 @@ class Engine:
         self._cursors: dict[tuple[int, str], SyncCursor] | None = None
         self._unsaved_cursors: dict[tuple[int, str], SyncCursor] = {}
         self._due: set[tuple[int, str]] | None = None
+        self.hints = hints or RunHints()
+        if not self.hints.deferred_due:
+            self._due = set()  # the state read saw none due
 
     def flow(self, mapping: ObjectMapping, side: str) -> Flow:
         """The flow's transformer; built (schemas discovered) the first time a page has records for it."""
@@ -183,10 +187,11 @@ class Engine:
     def _work(self) -> bool:
         if not self.state.get("lifecycle_checked"):
             # Once per run: webhooks the vendors lost come back; linked ids gone missing are noticed.
-            webhook_registration.keep_registered(self.ctx.integration)
+            if self.hints.webhook_check_due:
+                webhook_registration.keep_registered(self.ctx.integration)
             deletions.reconcile_due(self.ctx)
             self.state["lifecycle_checked"] = True
-        if not self._drain_inbox():
+        if self.hints.inbox_waiting and not self._drain_inbox():
             return False
         if self.state.get("records"):
             return self._retry_records()
@@ -200,7 +205,8 @@ class Engine:
             self.state["step"], self.state["phase"] = step, "reverse"
             if step < len(flows) and self.should_yield(worked=False):
                 return False
-        deletions.apply_pending(self.ctx)
+        if self.hints.deletions_waiting or self.ctx.deletions_noticed:
+            deletions.apply_pending(self.ctx)
         if self.run is not None and self.run.trigger == SyncRun.Trigger.WEBHOOK:
             return self._stay_for_webhooks()
         return True

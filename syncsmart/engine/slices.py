@@ -9,18 +9,18 @@ import time
 import uuid
 from typing import Any
 
-from django.db.models import Exists
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from connectors.base import ConnectorError, ErrorKind
-from syncsmart.engine import queue, states
+from syncsmart.engine import queue, states, webhook_registration
 from syncsmart.engine.config import engine_settings
 from syncsmart.engine.context import RunContext
-from syncsmart.engine.control import LeaseLost, RunCancelled, RunSignals
-from syncsmart.engine.lease import Lease, worker_label
+from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals
+from syncsmart.engine.lease import Lease, keep_waiting, worker_label
 from syncsmart.engine.run import Engine
 from syncsmart.logging import log_ids
-from syncsmart.models import InboxItem, SyncRun
+from syncsmart.models import DeferredRecord, InboxItem, PendingDeletion, SyncRun
 from tenants.access import tenant_block_reason
 
 log = logging.getLogger("syncsmart.engine")
@@ -38,15 +38,39 @@ def slice_seconds() -> float:
 
 def run_slice(run_id: str, *, connectors: dict | None = None, max_seconds: float | None = None) -> dict[str, Any]:
     """Execute a run until it finishes or its slice ends. Safe to call twice for one run."""
-    run = (
-        SyncRun.objects.select_related("integration__tenant", "integration__hubspot_connection", "integration__other_connection")
-        .filter(pk=run_id)
-        .first()
-    )
+    run = load_run(run_id)
     if run is None or run.status in SyncRun.FINISHED:
         return {"skipped": "finished"}
     with log_ids(tenant=run.integration.tenant_id, integration=run.integration_id, run=run.pk):
         return _run_slice(run, connectors, max_seconds)
+
+
+def load_run(run_id: str) -> SyncRun | None:
+    """The run's one state read: the run, its integration and both connections, and whether
+    anything waits besides the change feeds (webhook notifications, due deferred records, queued
+    deletions, a due webhook-registration check), so an idle run asks nothing more about them."""
+    integration = OuterRef("integration_id")
+    now = timezone.now()
+    deferred = DeferredRecord.objects.filter(
+        integration_id=integration, next_attempt_at__lte=now, attempts__lt=DeferredRecord.MAX_ATTEMPTS
+    )
+    deletions = PendingDeletion.objects.filter(
+        integration_id=integration, status__in=(PendingDeletion.Status.PENDING, PendingDeletion.Status.CONFIRMED)
+    )
+    run = (
+        SyncRun.objects.select_related("integration__tenant", "integration__hubspot_connection", "integration__other_connection")
+        .annotate(
+            hint_inbox=Exists(InboxItem.objects.filter(integration_id=integration, status=InboxItem.Status.PENDING)),
+            hint_deferred=Exists(deferred),
+            hint_deletions=Exists(deletions),
+            hint_webhooks=Exists(webhook_registration.check_due_rows().filter(integration_id=integration)),
+        )
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is not None:
+        run.hints = RunHints(run.hint_inbox, run.hint_deferred, run.hint_deletions, run.hint_webhooks)
+    return run
 
 
 def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None) -> dict[str, Any]:
@@ -72,6 +96,7 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
             renew=lease.renew,
             out_of_time=lambda: _slice_over(run, time.monotonic() - started, budget),
             poll=lambda: poll(run),
+            hints=getattr(run, "hints", None),
         )
         try:
             done = engine.execute()
@@ -97,8 +122,8 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
     finally:
         if ctx is not None and connectors is None:
             ctx.close()
-        lease.release()
-        _kick_next(integration.pk, run.pk)
+        if lease.release():
+            _kick_next(integration.pk, run.pk)
     return {"status": run.status, "counts": run.counts}
 
 
@@ -109,7 +134,8 @@ def _refuse_blocked(run: SyncRun, lease: Lease, reason: str) -> dict[str, Any]:
     try:
         states.finish(run, SyncRun.Status.CANCELLED, f"Not run: {reason}")
     finally:
-        lease.release()
+        if lease.release():
+            _kick_next(run.integration_id, run.pk)
     return {"skipped": "workspace blocked"}
 
 
@@ -181,13 +207,14 @@ def _connections_work(integration) -> None:
 
 
 def _kick_next(integration_id: int, finished_run_id: Any) -> None:
-    """A run waiting for this integration's lease may go now."""
-    waiting = (
+    """A run waiting for this integration's lease may go now (the next after it when this one releases)."""
+    waiting = list(
         SyncRun.objects.filter(integration_id=integration_id, status=SyncRun.Status.QUEUED, queued_at__lte=timezone.now())
         .exclude(pk=finished_run_id)
         .order_by("queued_at")
-        .values_list("pk", flat=True)
-        .first()
+        .values_list("pk", flat=True)[:2]
     )
-    if waiting is not None:
-        queue.enqueue_after_commit(waiting)
+    if len(waiting) > 1:
+        keep_waiting(integration_id)
+    if waiting:
+        queue.enqueue_after_commit(waiting[0])

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -99,6 +100,17 @@ def unregister(integration: Integration) -> list[WebhookRegistration]:
     return rows
 
 
+KEPT_STATES_SKIPPED = (WebhookRegistration.State.REMOVED, WebhookRegistration.State.UNSUPPORTED)
+
+
+def check_due_rows() -> QuerySet[WebhookRegistration]:
+    """Registrations a run should check now (the run's state read asks whether any exists)."""
+    due = timezone.now() - timedelta(minutes=engine_settings().webhook_check_minutes)
+    return WebhookRegistration.objects.exclude(state__in=KEPT_STATES_SKIPPED).filter(
+        Q(checked_at__isnull=True) | Q(checked_at__lt=due)
+    )
+
+
 def keep_registered(integration: Integration, force: bool = False) -> None:
     """Called by runs: re-create what the vendor lost, when a check is due."""
     # A list call or two per side; SYNC_WEBHOOK_CHECK_MINUTES apart at most once per integration.
@@ -106,7 +118,7 @@ def keep_registered(integration: Integration, force: bool = False) -> None:
     rows = {r.side: r for r in WebhookRegistration.objects.filter(integration=integration)}
     for side in (Side.HUBSPOT, Side.OTHER):
         row = rows.get(side)
-        if row is None or row.state in (WebhookRegistration.State.REMOVED, WebhookRegistration.State.UNSUPPORTED):
+        if row is None or row.state in KEPT_STATES_SKIPPED:
             continue  # never registered (or taken down on purpose): a run does not start it
         if force or row.checked_at is None or row.checked_at < due:
             _ensure(integration, side, "checked by a run")

@@ -7,8 +7,11 @@ import threading
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from connectors.emulation import utcnow
+from connectors.models import Connection
+from mappings.models import FieldMapping, ObjectMapping
 from syncsmart.engine import historical, run_requests
 from syncsmart.engine.context import RunContext
 from syncsmart.engine.slices import run_slice
@@ -69,11 +72,56 @@ def writes_to(queries: list[dict], *tables: str) -> list[str]:
 
 def test_an_idle_run_reads_its_state_in_a_handful_of_queries(cw_pair):
     settled(cw_pair)
+    past_the_overlap_windows(cw_pair)  # else a cursor moving with the vendor's clock is stored
     run, queries = idle_run(cw_pair)
     assert run.status == "succeeded", run.error
-    # Run row, lease, mappings, inbox, cursors, deferred records, webhook registrations (is a check
-    # due?), queued deletions, finish: per run, not per flow or page.
-    assert len(queries) <= 17, "\n".join(q["sql"][:120] for q in queries)
+    # The state read (run, integration, connections, and whether notifications, due deferred
+    # records, queued deletions or a webhook check wait), the lease, running, the mappings and
+    # their fields, the cursors, finished, the lease released: per run, not per flow or page.
+    assert len(queries) <= 8, "\n".join(q["sql"][:120] for q in queries)
+
+
+def test_an_idle_run_costs_the_same_queries_with_one_object_mapping_as_with_all(cw_pair):
+    settled(cw_pair)
+    past_the_overlap_windows(cw_pair)
+    mappings = list(cw_pair.integration.object_mappings.filter(enabled=True).order_by("order", "id"))
+    assert len(mappings) >= 2
+    ObjectMapping.objects.filter(pk__in=[m.pk for m in mappings[1:]]).update(enabled=False)
+    idle_run(cw_pair)  # the first run after a mapping change reads the property lists again
+    _, one = idle_run(cw_pair)
+    ObjectMapping.objects.filter(pk__in=[m.pk for m in mappings]).update(enabled=True)
+    idle_run(cw_pair)
+    run, every = idle_run(cw_pair)
+    assert run.status == "succeeded", run.error
+    assert len(every) == len(one) <= 8, "\n".join(q["sql"][:120] for q in every)
+
+
+def property_list_reads(pair) -> int:
+    return sum(n for key, n in pair.hubspot.counters()["calls"].items() if key.startswith("GET") and "properties" in key)
+
+
+def test_an_idle_run_reads_no_hubspot_property_list_until_a_mapping_or_the_schema_changes(cw_pair):
+    settled(cw_pair)
+    past_the_overlap_windows(cw_pair)
+    idle_run(cw_pair)
+    cw_pair.reset_counters()
+    idle_run(cw_pair)
+    assert property_list_reads(cw_pair) == 0  # the lists the searches ask for are the connection's, kept across runs
+
+    field = FieldMapping.objects.filter(object_mapping__integration=cw_pair.integration, enabled=True).first()
+    field.only_if_target_empty = not field.only_if_target_empty
+    field.save()
+    cw_pair.reset_counters()
+    idle_run(cw_pair)
+    assert property_list_reads(cw_pair) >= 1  # a mapping change: a newly mapped property must be asked for
+
+    cw_pair.reset_counters()
+    idle_run(cw_pair)
+    assert property_list_reads(cw_pair) == 0
+    Connection.objects.filter(pk=cw_pair.integration.hubspot_connection_id).update(schema_refreshed_at=timezone.now())
+    cw_pair.integration.refresh_from_db()
+    idle_run(cw_pair)
+    assert property_list_reads(cw_pair) >= 1  # Refresh fields: the vendor's lists are read again
 
 
 def test_an_idle_run_writes_no_events_and_stores_no_cursor(cw_pair):

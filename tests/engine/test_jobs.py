@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mappings.services import actions
@@ -86,6 +87,44 @@ def test_a_run_of_a_busy_integration_waits_for_the_lease(cw_pair):
     run_slice(str(second.pk), connectors=cw_pair.connectors())
     second.refresh_from_db()
     assert second.status == "succeeded"
+
+
+def test_a_run_that_found_the_lease_held_is_handed_on_when_the_holder_finishes(
+    cw_pair, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", queued.append)
+    first = SyncRun.objects.create(integration=cw_pair.integration, trigger="manual")
+    assert acquire_lease(cw_pair.integration.pk, f"{first.pk}:worker-a")
+    second = SyncRun.objects.create(integration=cw_pair.integration, trigger="webhook")
+    assert run_slice(str(second.pk), connectors=cw_pair.connectors()) == {"skipped": "another run of this integration is active"}
+    assert RunLease.objects.get(integration=cw_pair.integration).waiting
+    assert release_lease(cw_pair.integration.pk, f"{first.pk}:worker-a")  # someone waited: the caller hands it on
+    assert not RunLease.objects.get(integration=cw_pair.integration).waiting
+    SyncRun.objects.filter(pk=first.pk).update(status="succeeded")
+    RunLease.objects.filter(integration=cw_pair.integration).update(waiting=True)  # as if it had waited for this run
+    third = SyncRun.objects.create(integration=cw_pair.integration, trigger="manual")
+    with django_capture_on_commit_callbacks(execute=True):
+        run_slice(str(third.pk), connectors=cw_pair.connectors())
+    assert [str(pk) for pk in queued] == [str(second.pk)]  # the finished run's release started the waiting one
+
+
+def test_releasing_a_lease_nobody_waited_for_is_one_update(cw_pair, monkeypatch):
+    queued = []
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", queued.append)
+    assert acquire_lease(cw_pair.integration.pk, "worker-a")
+    SyncRun.objects.create(integration=cw_pair.integration, trigger="schedule")  # queued, but never tried the lease
+    with CaptureQueriesContext(connection) as queries:
+        assert not release_lease(cw_pair.integration.pk, "worker-a")
+    assert len(queries) == 1
+    assert acquire_lease(cw_pair.integration.pk, "worker-b")  # free again
+
+
+def test_a_lease_released_while_a_slice_asks_is_taken_not_waited_for(cw_pair):
+    assert acquire_lease(cw_pair.integration.pk, "worker-a")
+    RunLease.objects.filter(integration=cw_pair.integration).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert acquire_lease(cw_pair.integration.pk, "worker-b")  # expired: taken over, not marked waiting
+    assert not RunLease.objects.get(integration=cw_pair.integration).waiting
 
 
 def test_an_expired_lease_can_be_taken_over(cw_pair, settings):
