@@ -290,7 +290,8 @@ class Connector(abc.ABC):
     def use_shared_metadata(self, identity: str, version: str) -> None:
         """Share metadata lists the connector caches (field lists a change feed asks for) with
         this process's other connectors of the same `identity` (a connection) while `version`
-        stays the same; a connector with nothing worth sharing ignores it."""
+        stays the same; a connector with nothing worth sharing only remembers the key."""
+        self.shared_metadata_key = (identity, version)
 
     def close(self) -> None:
         http = getattr(self, "http", None)
