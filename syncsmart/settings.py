@@ -256,6 +256,13 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # A failure during a lock-out does not extend it: it ends COOLOFF after the failure that locked.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client's address behind reverse proxies that append it to X-Forwarded-For: how many such
+# proxies stand in front of the app. 0 (the default): the header is ignored, the client is
+# REMOTE_ADDR. N: the N-th address from the right of the header (what a client writes into the
+# header itself lies further left and is never used). The log-in lock-out and the API's
+# anonymous rate limit both use this one rule (tenants.throttle.client_address, DRF's NUM_PROXIES).
+TRUSTED_PROXY_COUNT = max(0, env_int("TRUSTED_PROXY_COUNT", 0))
+AXES_CLIENT_IP_CALLABLE = "tenants.throttle.client_address"
 
 # Salesforce: the connected app the installer's "Sign in with Salesforce" uses (web-server flow).
 # SALESFORCE_LOGIN_URL blank: login.salesforce.com for production orgs, test.salesforce.com for
@@ -385,6 +392,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["syncsmart.api.auth.TenantAccess"],
     "DEFAULT_THROTTLE_CLASSES": ["syncsmart.api.throttling.PerTokenThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_RATE_LIMIT", "600/min")},
+    # Not None: DRF would otherwise take the whole X-Forwarded-For a client sends as its identity.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PAGINATION_CLASS": "syncsmart.api.pagination.ApiCursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser with a depth bound (syncsmart.jsonbounds): deep bodies are a 400.

@@ -6,6 +6,7 @@ from one address, the next attempt is refused (429) before any password or token
 django-axes counts the failures (AccessAttempt rows); this module adds:
 
 - `login_name`: the account a failure counts against (e-mail, case-folded);
+- `client_address`: the address it counts against (TRUSTED_PROXY_COUNT reverse proxies honoured);
 - `check_api_token_allowed` / `api_token_failed`: the same rule for `Authorization: Bearer`;
 - `oauth_complete`: social-auth's OAuth callback, refused when locked out, a failure counted;
 - `tell_the_account_owner`: when an account locks, its owner gets an e-mail and every workspace
@@ -27,6 +28,7 @@ from django.core.mail import send_mail
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from rest_framework.throttling import BaseThrottle
 from social_core.exceptions import SocialAuthBaseException
 from social_django import views as social_views
 
@@ -44,6 +46,14 @@ def login_name(request: HttpRequest, credentials: dict | None) -> str | None:
     if name is None and request is not None:
         name = request.POST.get(settings.AXES_USERNAME_FORM_FIELD) if request.method == "POST" else None
     return str(name).strip().lower()[:150] if name else None
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address a failure counts against (AXES_CLIENT_IP_CALLABLE): REMOTE_ADDR, or behind
+    TRUSTED_PROXY_COUNT reverse proxies the address the outermost of them saw, counted from the
+    right of X-Forwarded-For. DRF's parsing of it (NUM_PROXIES, set from TRUSTED_PROXY_COUNT),
+    so the API's rate limit and the lock-out agree on who a client is."""
+    return BaseThrottle().get_ident(request) or None
 
 
 def _token_credentials(plaintext: str) -> dict[str, str]:
