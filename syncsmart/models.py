@@ -493,3 +493,43 @@ class WebhookRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.integration_id} {self.side} webhooks: {self.state}"
+
+
+class Alert(models.Model):
+    """One incident found by an alert rule (syncsmart.alerts): open while the rule still finds it,
+    e-mailed once when it opens and once when it resolves. At most one open alert per (rule, key)."""
+
+    class Rule(models.TextChoices):
+        RECONNECT = "reconnect", "Connection needs reconnecting"
+        FAILING_RUNS = "failing_runs", "Runs failing repeatedly"
+        STUCK_RUN = "stuck_run", "Run stuck"
+        RECORD_FAILURES = "record_failures", "Many records failing"
+        WEBHOOKS_LOST = "webhooks_lost", "Webhook subscription gone"
+        QUOTA = "quota", "Daily API budget running out"
+
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    key = models.CharField(max_length=200)  # what the incident is about, e.g. "integration:12"
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="alerts")
+    integration = models.ForeignKey(
+        "mappings.Integration", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    title = models.CharField(max_length=300)
+    message = models.TextField(blank=True)
+    opened_at = models.DateTimeField(default=timezone.now, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    notified = models.JSONField(default=list, blank=True)  # the addresses the opening mail went to
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "key"], condition=models.Q(resolved_at__isnull=True), name="one_open_alert_per_incident"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()}: {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -227,6 +227,12 @@ SYNC_VENDOR_CONCURRENCY = {
     if bound.strip()
 }
 
+# --- Alerts (syncsmart.alerts, evaluated by a q2 schedule every ALERT_EVERY_MINUTES) --------
+ALERT_FAILED_RUNS = env_int("ALERT_FAILED_RUNS", 3)  # this many finished runs in a row failed
+ALERT_STUCK_MINUTES = env_float("ALERT_STUCK_MINUTES", 30)  # running without a heartbeat, or due and not started
+ALERT_FAILURES_PER_HOUR = env_int("ALERT_FAILURES_PER_HOUR", 50)  # failed records of one integration in an hour
+ALERT_STAFF_EMAILS = env_list("ALERT_STAFF_EMAILS")  # staff copies of every alert (the console lists them anyway)
+
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out account or address before any password is checked.

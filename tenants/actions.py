@@ -105,6 +105,19 @@ def change_role(membership: Membership, actor, role: str) -> Membership:
 
 
 @transaction.atomic
+def set_alert_emails(membership: Membership, actor, wanted: bool) -> Membership:
+    """A member switches alert e-mails (syncsmart.alerts) on or off for themselves."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.alert_emails == wanted:
+        return membership
+    membership.alert_emails = wanted
+    membership.save(update_fields=["alert_emails"])
+    summary = f"{membership.user.email}: alert e-mails {'on' if wanted else 'off'}"
+    audit(membership.tenant, actor, "membership.alert_emails", membership, summary=summary, alert_emails=wanted)
+    return membership
+
+
+@transaction.atomic
 def remove_member(membership: Membership, actor) -> None:
     """An owner removes someone from the workspace (their account stays; other workspaces keep them)."""
     membership = Membership.objects.select_for_update().get(pk=membership.pk)

@@ -65,6 +65,7 @@ def _page(request: HttpRequest, invite_form: InviteForm | None = None, status: i
         "invite_form": invite_form or InviteForm(),
         "is_owner": team.is_owner(request.membership) and not getattr(request, "read_only", False),
         "max_age_days": team.INVITATION_MAX_AGE.days,
+        "me": request.membership,
     }
     return render(request, "tenants/team.html", context, status=status)
 
@@ -127,6 +128,18 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @tenant_required
+def alert_emails(request: HttpRequest) -> HttpResponse:
+    """Each member (not only owners) switches their own alert e-mails; view-as staff cannot."""
+    if request.membership is None or getattr(request, "read_only", False):
+        raise PermissionDenied("Only the member themselves can change their alert e-mails.")
+    wanted = request.POST.get("alert_emails") == "1"
+    actions.set_alert_emails(request.membership, request.user, wanted)
+    messages.success(request, f"Alert e-mails are {'on' if wanted else 'off'} for you.")
+    return redirect("team")
+
+
+@require_POST
+@tenant_required
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     _require_owner(request)
     invitation = tenant_object_or_404(request, Invitation, pk=pk)
@@ -179,6 +192,7 @@ def _join(request: HttpRequest, invitation: Invitation, user) -> HttpResponse:
 urlpatterns = [
     path("team/", team_page, name="team"),
     path("team/invite/", invite, name="team_invite"),
+    path("team/alert-emails/", alert_emails, name="team_alert_emails"),
     path("team/members/<int:pk>/role/", change_role, name="team_change_role"),
     path("team/members/<int:pk>/remove/", remove, name="team_remove"),
     path("team/invitations/<int:pk>/revoke/", revoke, name="team_revoke"),

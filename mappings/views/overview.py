@@ -21,8 +21,9 @@ from mappings.services import actions
 from mappings.services.deletions import held_deletions
 from mappings.services.queries import integrations_of, summaries
 from mappings.views.common import integration_or_404, validation_text
+from syncsmart import alerts
 from syncsmart.engine import run_requests
-from syncsmart.models import WebhookRegistration
+from syncsmart.models import Alert, WebhookRegistration
 from syncsmart.redirects import redirect_to_next
 from tenants.access import tenant_required, writes_need_role
 
@@ -60,6 +61,7 @@ def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "tab": "overview",
             "webhook_registrations": WebhookRegistration.objects.filter(integration=integration).order_by("side"),
             "held_deletions": held_deletions(integration),
+            "alerts": alerts.listed(Alert.objects.filter(integration=integration), limit=10),
         },
     )
 

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 
 from connectors.models import Connection
 from mappings.models import Integration
-from syncsmart.models import DeferredRecord, RecordEvent, SyncRun
+from syncsmart import alerts
+from syncsmart.models import Alert, DeferredRecord, RecordEvent, SyncRun
 from syncsmart.staff import actions
 from syncsmart.staff.access import staff_required
 from syncsmart.staff.health import health_of
@@ -44,7 +45,8 @@ def index(request: HttpRequest) -> HttpResponse:
         by_tenant.setdefault(item.integration.tenant_id, []).append(item)
     rows = [{"tenant": t, "integrations": by_tenant.get(t.pk, [])} for t in tenants]
     approvals = PortalApproval.objects.filter(status=PortalApproval.Status.PENDING).select_related("tenant", "requested_by")
-    return render(request, "staff/index.html", {"rows": rows, "query": query, "approvals": approvals})
+    context = {"rows": rows, "query": query, "approvals": approvals, "alerts": alerts.listed(Alert.objects.all())}
+    return render(request, "staff/index.html", context)
 
 
 @require_POST
@@ -76,6 +78,7 @@ def tenant_detail(request: HttpRequest, tenant_id: int) -> HttpResponse:
         "deferred": DeferredRecord.objects.filter(integration__tenant=tenant).select_related("object_mapping")[:50],
         "audit": AuditLog.objects.filter(tenant=tenant)[:100],
         "members": tenant.memberships.select_related("user"),
+        "alerts": alerts.listed(Alert.objects.filter(tenant=tenant)),
         "switches": GoLiveSwitch.objects.filter(tenant=tenant).select_related("integration__other_connection")[:10],
     }
     return render(request, "staff/tenant.html", context)
