@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("mappings", "0008_create_policy_link_only"),
         ("syncsmart", "0008_preview"),
-        ("tenants", "0005_alerts"),
+        ("tenants", "0006_alert_emails"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0004_invitations_and_portal_approvals"),
+        ("tenants", "0005_sign_up_requests"),
     ]
 
     operations = [
