@@ -231,7 +231,8 @@ def _send(alert: Alert, resolved: bool) -> None:
     if resolved:
         body = f"Resolved at {alert.resolved_at:%Y-%m-%d %H:%M} UTC (opened {alert.opened_at:%Y-%m-%d %H:%M} UTC).\n\n"
     else:
-        body = f"{alert.message}\n\nOpened at {alert.opened_at:%Y-%m-%d %H:%M} UTC. You get one e-mail now and one when it clears.\n\n"
+        opened = f"Opened at {alert.opened_at:%Y-%m-%d %H:%M} UTC."
+        body = f"{alert.message}\n\n{opened} You get one e-mail now and one when it clears.\n\n"
     body += f"{link}\n\nAlert e-mails can be switched off for yourself on the Team page."
     messages = [mail.EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in to]
     try:
