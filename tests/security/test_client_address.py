@@ -76,7 +76,10 @@ def test_the_setting_comes_from_the_environment():
         env = {k: v for k, v in os.environ.items() if k != "TRUSTED_PROXY_COUNT"}
         if count is not None:
             env["TRUSTED_PROXY_COUNT"] = count
-        code = "import syncsmart.settings as s; print(s.TRUSTED_PROXY_COUNT, s.REST_FRAMEWORK['NUM_PROXIES'], s.AXES_CLIENT_IP_CALLABLE)"
+        code = (
+            "import syncsmart.settings as s; "
+            "print(s.TRUSTED_PROXY_COUNT, s.REST_FRAMEWORK['NUM_PROXIES'], s.AXES_CLIENT_IP_CALLABLE)"
+        )
         return subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
         ).stdout.split()
