@@ -22,7 +22,7 @@ def remove_alerts_schedule(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("mappings", "0008_create_policy_link_only"),
-        ("syncsmart", "0008_preview"),
+        ("syncsmart", "0009_runlease_waiting"),
         ("tenants", "0006_alert_emails"),
     ]
 
