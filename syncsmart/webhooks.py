@@ -32,6 +32,7 @@ from mappings.models import Integration
 from mappings.services.go_live import webhook_intake_paused
 from syncsmart.core import metrics
 from syncsmart.core.choices import Side
+from syncsmart.engine import wakeups
 from syncsmart.engine.run_requests import request_run
 from syncsmart.models import InboxItem, WebhookRegistration
 from tenants.access import tenant_block_reason
@@ -217,6 +218,9 @@ def receive_hubspot_app(request: HttpRequest) -> HttpResponse:
 
 
 def _queue_run(integration_id: int) -> None:
+    """After the notifications are committed: a run waiting on this integration hears of them
+    at once (Redis pub/sub); otherwise the queued run works them."""
+    wakeups.announce(integration_id)
     integration = Integration.objects.filter(pk=integration_id, enabled=True).first()
     if integration is not None:
         with transaction.atomic():

@@ -32,14 +32,14 @@ from django.utils import timezone
 from connectors import http as vendor_http
 from connectors.base import Page, Record, chunked
 from mappings.models import ObjectMapping
-from syncsmart.engine import deletions, webhook_registration
+from syncsmart.engine import deletions, wakeups, webhook_registration
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.config import engine_settings
 from syncsmart.engine.context import RunContext
 from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals
 from syncsmart.engine.flow.page import Flow
 from syncsmart.engine.lease import lease_seconds
-from syncsmart.models import DeferredRecord, InboxItem, SyncCursor, SyncRun
+from syncsmart.models import DeferredRecord, InboxItem, RecordEvent, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
 
@@ -48,8 +48,6 @@ INBOX_BATCH = 500
 POLL_EVERY_SECONDS = 1.0
 # Vendor reads of one inbox pass in flight at once (each side's records and their counterparts).
 INBOX_READS_IN_FLIGHT = 4
-# How often a webhook run looks for more notifications while it lingers (SYNC_WEBHOOK_LINGER_SECONDS).
-WEBHOOK_POLL_SECONDS = 0.1
 
 
 class Engine:
@@ -212,20 +210,45 @@ class Engine:
         return True
 
     def _stay_for_webhooks(self) -> bool:
-        """A webhook run works what arrived meanwhile, then waits a moment for more before it ends:
-        notifications come in bursts, and one that finds this run still here is worked at once,
-        instead of paying a new run's start (the queue's pick-up, connectors, schemas). It leaves
-        at once when another run waits for a worker."""
+        """A webhook run works what arrived meanwhile and ends, releasing its worker, as soon as
+        its inbox is empty and no notification is in flight: the vendors' notifications of this
+        run's own writes (echoes), which a new run would otherwise start for only to find them
+        ours. While echoes are awaited (up to SYNC_WEBHOOK_LINGER_SECONDS after the last write)
+        the run is woken by the intake's announcement (Redis pub/sub; a short poll without
+        Redis), and any notification arriving meanwhile is worked at once. It leaves at once
+        when another run waits for a worker."""
         linger = engine_settings().webhook_linger_seconds
         deadline = time.monotonic() + linger
-        while True:
-            if InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING).exists():
-                if not self._drain_inbox():
-                    return False
-                deadline = time.monotonic() + linger
-            if time.monotonic() >= deadline or self.should_yield(worked=False) or self._other_work_waits():
-                return True
-            time.sleep(WEBHOOK_POLL_SECONDS)
+        with wakeups.InboxBell(self.ctx.integration.pk) as bell:
+            woken = True
+            while True:
+                if woken and self._inbox_pending():
+                    writes = self._writes()
+                    if not self._drain_inbox():
+                        return False
+                    if self._writes() > writes:  # their echoes are on their way
+                        deadline = time.monotonic() + linger
+                    elif self._writes_settled():
+                        return True
+                elif woken and self._writes_settled():
+                    return True
+                if time.monotonic() >= deadline or self.should_yield(worked=False) or self._other_work_waits():
+                    return True
+                woken = bell.wait(deadline - time.monotonic())
+
+    def _inbox_pending(self) -> bool:
+        return InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING).exists()
+
+    def _writes(self) -> int:
+        return sum(n for key, n in self.ctx.counts.items() if str(key).startswith("writes_"))
+
+    def _writes_settled(self) -> bool:
+        """No echo in flight: the run wrote nothing, or the notifications since its last write
+        cover as many records as it wrote then (read by the pass that found them ours)."""
+        return self._writes() <= self._echoes_seen()
+
+    def _echoes_seen(self) -> int:
+        return int(self.ctx.counts.get(RecordEvent.Outcome.ECHO, 0))
 
     def _other_work_waits(self) -> bool:
         """Any queued run but this integration's webhook runs (whose notifications this run works)."""
