@@ -34,6 +34,7 @@ from connectors.models import Connection, Environment
 from mappings import first_day
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from mappings.services import actions as mapping_actions
+from mappings.services import previewed
 from syncsmart.models import DeferredRecord, InboxItem, RecordLink, SyncCursor
 from tenants.actions import audit
 from tenants.models import GoLiveSwitch
@@ -81,7 +82,10 @@ def prepare(integration: Integration, actor) -> GoLiveSwitch:
     if integration.environment == Environment.PRODUCTION and integration.other_connection.environment == Environment.PRODUCTION:
         raise GoLiveError("This integration already uses production.")
     switch = GoLiveSwitch.objects.create(
-        tenant=integration.tenant, integration=integration, started_by=actor, sandbox_connection=integration.other_connection
+        tenant=integration.tenant,
+        integration=integration,
+        started_by=actor if getattr(actor, "pk", None) else None,  # an API token is named in the audit row instead
+        sandbox_connection=integration.other_connection,
     )
     audit(
         integration.tenant,
@@ -119,6 +123,37 @@ def save_production_connection(switch: GoLiveSwitch, actor, config: dict[str, An
         config=config,
     )
     return connection
+
+
+@transaction.atomic
+def use_production_connection(switch: GoLiveSwitch, actor, connection: Connection) -> GoLiveSwitch:
+    """Point a prepared switch at an existing production connection of the tenant (the REST API's way;
+    the page enters one with `save_production_connection`)."""
+    if switch.status != GoLiveSwitch.Status.PREPARING:
+        raise GoLiveError("The switch has started; its production connection can no longer change.")
+    if connection.tenant_id != switch.tenant_id or connection.system != switch.integration.other_system:
+        raise GoLiveError(f"Choose a {switch.integration.other_system_label} connection of this workspace.")
+    if connection.environment != Environment.PRODUCTION:
+        raise GoLiveError("Choose a production connection: this one is a sandbox.")
+    if switch.production_connection_id != connection.pk:
+        switch.production_connection = connection
+        switch.save(update_fields=["production_connection", "updated_at"])
+        audit(
+            switch.tenant,
+            actor,
+            "go_live.production_connection_chosen",
+            connection,
+            summary=f"Production {connection.get_system_display()} connection chosen for the switch",
+        )
+    return switch
+
+
+def start_after_preview(switch: GoLiveSwitch, actor, preview_id, *, mappings: str, keep_test_mode: bool) -> GoLiveSwitch:
+    """The customer saw the preview against production and confirmed: switch, every step.
+    Raises ValidationError (in words) unless `preview_id` is that finished preview."""
+    question = previewed.go_live(switch.production_connection)
+    previewed.confirmed_preview(switch.integration, question, preview_id)
+    return resume(start(switch, actor, mappings=mappings, keep_test_mode=keep_test_mode), actor)
 
 
 @transaction.atomic
@@ -441,6 +476,8 @@ __all__ = [
     "prepare",
     "save_production_connection",
     "start",
+    "start_after_preview",
+    "use_production_connection",
     "resume",
     "run_step",
     "roll_back",

@@ -118,17 +118,19 @@ def _switch_gate(request, integration, switch, error: str = "") -> HttpResponse:
 
 def _start_previewed(request, integration, switch) -> HttpResponse:
     confirm = ConfirmForm(request.POST)
-    try:
-        previewed.confirmed_preview(integration, previewed.go_live(switch.production_connection), request.POST.get(CONFIRMED))
-    except ValidationError as exc:
-        return _switch_gate(request, integration, switch, error=" ".join(exc.messages))
     if not confirm.is_valid():
         messages.error(request, "Tick the confirmation to switch.")
         return redirect("go_live", integration_id=integration.pk)
-    switch = go_live.start(
-        switch, request.user, mappings=confirm.cleaned_data["mappings"], keep_test_mode=confirm.cleaned_data["keep_test_mode"]
-    )
-    go_live.resume(switch, request.user)
+    try:
+        go_live.start_after_preview(
+            switch,
+            request.user,
+            request.POST.get(CONFIRMED),
+            mappings=confirm.cleaned_data["mappings"],
+            keep_test_mode=confirm.cleaned_data["keep_test_mode"],
+        )
+    except ValidationError as exc:
+        return _switch_gate(request, integration, switch, error=" ".join(exc.messages))
     messages.success(request, f"{integration} now syncs with production.")
     return redirect("go_live", integration_id=integration.pk)
 

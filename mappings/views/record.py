@@ -19,12 +19,11 @@ from django.views.decorators.http import require_POST
 from connectors.base import ConnectorError
 from connectors.record_urls import record_url
 from mappings.models import ObjectMapping
-from mappings.services import actions
+from mappings.services import record_actions
 from mappings.services.schema import field_index
 from mappings.views.common import integration_or_404
 from mappings.views.record_log import _label
 from syncsmart.core.choices import Side
-from syncsmart.engine import run_requests
 from syncsmart.models import RecordEvent, RecordLink
 from tenants.access import tenant_required, writes_need_role
 
@@ -210,9 +209,7 @@ def _after(request, pk, mapping_pk, side, record_id) -> HttpResponse:
 def record_retry(request: HttpRequest, pk: int, mapping_pk: int, side: str, record_id: str) -> HttpResponse:
     integration = integration_or_404(request, pk)
     mapping = _mapping_or_404(integration, mapping_pk, side)
-    run_requests.request_run(
-        integration, request.user, trigger="retry", records=[{"mapping": mapping.pk, "side": side, "id": record_id}]
-    )
+    record_actions.retry_record(integration, mapping, side, record_id, request.user)
     messages.success(request, "Queued: this record syncs in a moment. Its history below shows the result.")
     return _after(request, pk, mapping_pk, side, record_id)
 
@@ -223,13 +220,10 @@ def record_retry(request: HttpRequest, pk: int, mapping_pk: int, side: str, reco
 def record_resync(request: HttpRequest, pk: int, mapping_pk: int, side: str, record_id: str) -> HttpResponse:
     integration = integration_or_404(request, pk)
     mapping = _mapping_or_404(integration, mapping_pk, side)
-    link = _link(mapping, side, record_id)
-    if link is None:
-        raise Http404("Not linked.")
-    actions.forget_sync_state(link, request.user)
-    run_requests.request_run(
-        integration, request.user, trigger="retry", records=[{"mapping": mapping.pk, "side": side, "id": record_id}]
-    )
+    try:
+        record_actions.resync_record(integration, mapping, side, record_id, request.user)
+    except record_actions.NotLinked as exc:
+        raise Http404("Not linked.") from exc
     messages.success(request, "Queued: every mapped field of this record is sent again in a moment.")
     return _after(request, pk, mapping_pk, side, record_id)
 
@@ -240,9 +234,9 @@ def record_resync(request: HttpRequest, pk: int, mapping_pk: int, side: str, rec
 def record_unlink(request: HttpRequest, pk: int, mapping_pk: int, side: str, record_id: str) -> HttpResponse:
     integration = integration_or_404(request, pk)
     mapping = _mapping_or_404(integration, mapping_pk, side)
-    link = _link(mapping, side, record_id)
-    if link is None:
-        raise Http404("Not linked.")
-    actions.unlink_records(link, request.user)
+    try:
+        record_actions.unlink_record(mapping, side, record_id, request.user)
+    except record_actions.NotLinked as exc:
+        raise Http404("Not linked.") from exc
     messages.success(request, "Unlinked. Neither record was deleted; they are matched again at their next change.")
     return _after(request, pk, mapping_pk, side, record_id)

@@ -36,6 +36,7 @@ API_OBJECTS = {
     "connections": "connection",
     "ambiguous-matches": "ambiguous",
     "previews": "preview",
+    "held-deletions": "mapping",  # a list only: no id in its path
 }
 
 
@@ -95,6 +96,7 @@ def _url_for(route: str, pattern: URLPattern, objects: dict) -> str | None:
         "event_pk": objects["event"].pk,
         "run_pk": objects["run"].pk,
         "preview_pk": objects["preview"].pk,
+        "match_pk": objects["ambiguous"].pk,
         "tenant_id": objects["tenant"].pk,
         "connection_pk": objects["connection"].pk,
         "object_type": "contacts",
