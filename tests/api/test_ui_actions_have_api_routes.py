@@ -86,6 +86,7 @@ NOT_API = {
     "onboarding_step": "the installer's HubSpot OAuth consent needs a person; its result is POST /api/integrations/",
     "sandbox_record": "edits a record inside the demo's emulator, not SyncSmart's configuration",
     "tenant_switch": "which tenant the web session shows; a token belongs to one tenant",
+    "team_alert_emails": "a person's own choice to receive alert e-mails; a token is not a person",
 }
 # Known gaps, listed so they are visible rather than silently missing.
 NOT_YET: dict[str, str] = {}
