@@ -322,6 +322,11 @@ def shared_limiter(key: str, policy: Policy) -> SharedLimiter:
     return found
 
 
+def used_today(key: str) -> int:
+    """Calls counted today against an account's daily budget (the key its limiter was made with)."""
+    return default_store().peek_today(_safe(key))
+
+
 def _safe(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", key)
 

@@ -25,6 +25,7 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from connectors import quota
 from connectors.models import Connection
 from mappings.models import Integration
 from syncsmart.models import Alert, RecordEvent, SyncRun, WebhookRegistration
@@ -147,12 +148,39 @@ def webhooks_lost(now: datetime) -> Iterator[Finding]:
         )
 
 
+def quota_running_out(now: datetime) -> Iterator[Finding]:
+    """The HubSpot portal's daily budget (connectors/quota.py) is used up, or will be before
+    midnight UTC at today's rate (a forecast trusted after the day's first hour), or its use passed
+    ALERT_QUOTA_PERCENT of it. Clears with the next day's fresh budget, or a larger one."""
+    at = quota.now()
+    for integration in _live_integrations():
+        budget = quota.budget_of(integration.hubspot_connection)
+        if budget is None or not _budget_alarming(budget, at):
+            continue
+        yield Finding(
+            Rule.QUOTA,
+            f"quota:{integration.pk}",
+            integration,
+            f"{integration}: the daily HubSpot API budget is running out",
+            f"{budget.used:,} of {budget.budget:,} calls used today. {quota.forecast(budget, at).words(budget)} "
+            "Historical resyncs pause first; webhook and scheduled syncs stop when it is spent.",
+        )
+
+
+def _budget_alarming(budget: quota.Budget, at: datetime) -> bool:
+    if budget.spent or budget.used >= budget.budget * settings.ALERT_QUOTA_PERCENT / 100:
+        return True
+    first_hour_over = at.hour >= 1
+    return first_hour_over and quota.forecast(budget, at).runs_out_at is not None
+
+
 RULES: list[Callable[[datetime], Iterator[Finding]]] = [
     reconnect_needed,
     failing_runs,
     stuck_runs,
     record_failures,
     webhooks_lost,
+    quota_running_out,
 ]
 
 

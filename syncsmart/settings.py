@@ -227,6 +227,13 @@ SYNC_VENDOR_CONCURRENCY = {
     if bound.strip()
 }
 
+# --- Daily API budgets (connectors/quota.py): our share of each vendor account's daily limit,
+# and the part of it kept for live traffic (historical resyncs pause before touching it).
+QUOTA_BUDGET_PERCENT = env_float("QUOTA_BUDGET_PERCENT", 50)
+QUOTA_LIVE_RESERVE_PERCENT = env_float("QUOTA_LIVE_RESERVE_PERCENT", 20)
+QUOTA_PAUSE_MINUTES = env_float("QUOTA_PAUSE_MINUTES", 15)  # a paused historical run looks again after this
+ALERT_QUOTA_PERCENT = env_float("ALERT_QUOTA_PERCENT", 80)  # alert when today's forecast passes the budget and use passes this
+
 # --- Alerts (syncsmart.alerts, evaluated by a q2 schedule every ALERT_EVERY_MINUTES) --------
 ALERT_FAILED_RUNS = env_int("ALERT_FAILED_RUNS", 3)  # this many finished runs in a row failed
 ALERT_STUCK_MINUTES = env_float("ALERT_STUCK_MINUTES", 30)  # running without a heartbeat, or due and not started

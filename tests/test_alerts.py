@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from connectors.hubspot import limits
 from connectors.models import Connection
 from mappings.models import Integration
 from syncsmart.alerts import evaluate_alerts
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.django_db
 def integration(settings) -> Integration:
     settings.ALERT_FAILED_RUNS, settings.ALERT_STUCK_MINUTES, settings.ALERT_FAILURES_PER_HOUR = 3, 30, 4
     settings.ALERT_STAFF_EMAILS = ["oncall@syncsmart.example"]
+    settings.ALERT_QUOTA_PERCENT = 80
     integration = IntegrationFactory()
     for email, role in [
         ("owner@acme.example", Membership.Role.OWNER),
@@ -100,12 +102,29 @@ def restore_webhooks(i: Integration) -> None:
     WebhookRegistration.objects.filter(integration=i).update(state=WebhookRegistration.State.ACTIVE)
 
 
+def spend_the_budget(i: Integration) -> None:
+    """80 % (ALERT_QUOTA_PERCENT) of a 10-call daily budget spent on the portal today."""
+    set_budget(i, 10)
+    portal = limits.hubspot_limiter(f"connection-{i.hubspot_connection_id}", daily=10)
+    for _ in range(8):
+        portal.store.count_today(portal.key)
+
+
+def raise_the_budget(i: Integration) -> None:
+    set_budget(i, 1000)
+
+
+def set_budget(i: Integration, calls: int) -> None:
+    Connection.objects.filter(pk=i.hubspot_connection_id).update(config={"daily_budget": calls})
+
+
 RULES: dict[str, tuple[Callable, Callable]] = {
     Alert.Rule.RECONNECT: (break_connection, fix_connection),
     Alert.Rule.FAILING_RUNS: (fail_runs, succeed_a_run),
     Alert.Rule.STUCK_RUN: (stick_a_run, unstick_the_run),
     Alert.Rule.RECORD_FAILURES: (fail_records, age_the_failures),
     Alert.Rule.WEBHOOKS_LOST: (lose_webhooks, restore_webhooks),
+    Alert.Rule.QUOTA: (spend_the_budget, raise_the_budget),
 }
 RECIPIENTS = ["admin@acme.example", "oncall@syncsmart.example", "owner@acme.example"]
 

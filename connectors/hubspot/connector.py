@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from connectors import quota
 from connectors.base import (
     ConnectionTest,
     Connector,
@@ -163,6 +164,12 @@ def _dt(value: Any) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC) if ms is not None else None
 
 
+def _budgeted_limiter(account: str, config: dict[str, Any]) -> Limiter:
+    """The portal's shared limiter, whose daily stop is our budget (a share of the portal's limit)."""
+    tier = config.get("rate_tier", "starter")
+    return limits.hubspot_limiter(account, tier=tier, daily=quota.daily_budget(limits.daily_limit(tier), config))
+
+
 class HubSpotConnector(Connector):
     system = "hubspot"
     max_batch_write = limits.BATCH_LIMIT
@@ -253,7 +260,7 @@ class HubSpotConnector(Connector):
             client_secret=credentials.get("client_secret") or getattr(settings, "SOCIAL_AUTH_HUBSPOT_SECRET", "") or "",
             portal_id=portal_id,
             transport=transport,
-            limiter=limiter if limiter is not None else limits.hubspot_limiter(account, tier=config.get("rate_tier", "starter")),
+            limiter=limiter if limiter is not None else _budgeted_limiter(account, config),
             overlap_ms=int(config.get("search_overlap_ms", DEFAULT_OVERLAP_MS)),
             on_tokens=save,
             on_reconnect_needed=reconnect,

@@ -44,16 +44,21 @@ WEBHOOK_MAX_AGE_MS = 5 * 60 * 1000
 ACCESS_TOKEN_SECONDS = 1800
 
 
-def hubspot_policy(tier: str = "starter", oauth_app: bool = False) -> Policy:
+def daily_limit(tier: str = "starter") -> int:
+    return {"professional": DAILY_LIMIT_PRO, "enterprise": DAILY_LIMIT_ENTERPRISE}.get(tier, DAILY_LIMIT)
+
+
+def hubspot_policy(tier: str = "starter", oauth_app: bool = False, daily: int | None = None) -> Policy:
     """The client-side policy: the 10-second window for the app type and tier (a little under the
-    published number), the tier's daily budget, and search's own 5 per second."""
+    published number), the daily budget (`daily`: our share, connectors/quota.py; else the tier's
+    whole limit), and search's own 5 per second."""
     if oauth_app:
         per_10s = OAUTH_APP_PER_10S
     else:
         per_10s = PRIVATE_APP_PER_10S_PRO if tier in ("professional", "enterprise") else PRIVATE_APP_PER_10S
-    daily = {"professional": DAILY_LIMIT_PRO, "enterprise": DAILY_LIMIT_ENTERPRISE}.get(tier, DAILY_LIMIT)
+    daily = daily or daily_limit(tier)
     return Policy(
-        name=f"hubspot-{tier}",
+        name=f"hubspot-{tier}-{daily}",
         windows=((scaled(per_10s), TEN_SECOND_WINDOW_MS),),
         daily=daily,
         search_windows=((SEARCH_PER_SECOND, 1000),),
@@ -62,6 +67,6 @@ def hubspot_policy(tier: str = "starter", oauth_app: bool = False) -> Policy:
     )
 
 
-def hubspot_limiter(account: str, tier: str = "starter", oauth_app: bool = False) -> SharedLimiter:
+def hubspot_limiter(account: str, tier: str = "starter", oauth_app: bool = False, daily: int | None = None) -> SharedLimiter:
     """One bucket per HubSpot account, shared by every worker calling it."""
-    return shared_limiter(f"hubspot:{account}", hubspot_policy(tier, oauth_app))
+    return shared_limiter(f"hubspot:{account}", hubspot_policy(tier, oauth_app, daily))

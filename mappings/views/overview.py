@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from connectors import quota
 from mappings.forms import IntegrationOptionsForm
 from mappings.models import Integration
 from mappings.services import actions
@@ -62,6 +63,7 @@ def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "webhook_registrations": WebhookRegistration.objects.filter(integration=integration).order_by("side"),
             "held_deletions": held_deletions(integration),
             "alerts": alerts.listed(Alert.objects.filter(integration=integration), limit=10),
+            "budget": _budget(integration),
         },
     )
 
@@ -90,6 +92,14 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
         run.refresh_from_db()
         messages.success(request, f"Sync {run.get_status_display().lower()} for {integration}.")
     return _back(request, integration)
+
+
+def _budget(integration: Integration) -> dict | None:
+    """Today's use of the HubSpot portal's daily API budget and when it runs out at this rate."""
+    budget = quota.budget_of(integration.hubspot_connection)
+    if budget is None:
+        return None
+    return {"budget": budget, "forecast": quota.forecast(budget, quota.now()).words(budget)}
 
 
 def _back(request: HttpRequest, integration: Integration) -> HttpResponse:

@@ -9,9 +9,11 @@ import time
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from connectors import quota
 from connectors.base import ConnectorError, ErrorKind
 from syncsmart.engine import queue, states, webhook_registration
 from syncsmart.engine.config import engine_settings
@@ -84,6 +86,9 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
     blocked = tenant_block_reason(integration.tenant)
     if blocked:
         return _refuse_blocked(run, lease, blocked)
+    low_priority = run.trigger == SyncRun.Trigger.HISTORICAL
+    if low_priority and (budget_note := _budget_reserve_reached(integration)):
+        return _pause_for_budget(run, lease, budget_note)
     started = time.monotonic()
     budget = slice_seconds() if max_seconds is None else max_seconds
     ctx = None
@@ -94,7 +99,10 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
             ctx,
             historical=run.trigger == SyncRun.Trigger.HISTORICAL,
             renew=lease.renew,
-            out_of_time=lambda: _slice_over(run, time.monotonic() - started, budget),
+            out_of_time=lambda: (
+                _slice_over(run, time.monotonic() - started, budget)
+                or (low_priority and _budget_reserve_reached(integration) is not None)
+            ),
             poll=lambda: poll(run),
             hints=getattr(run, "hints", None),
         )
@@ -107,6 +115,8 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
             status = SyncRun.Status.PARTIAL if run.counts.get("failed") else SyncRun.Status.SUCCEEDED
             states.finish(run, status, "")
             _connections_work(integration)
+        elif low_priority and (budget_note := _budget_reserve_reached(integration)):
+            _requeue(run, budget_note, delay=settings.QUOTA_PAUSE_MINUTES * 60)
         else:
             _requeue(run, "Slice ended; continuing after other work.")
     except RunCancelled:
@@ -125,6 +135,28 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
         if lease.release():
             _kick_next(integration.pk, run.pk)
     return {"status": run.status, "counts": run.counts}
+
+
+def _budget_reserve_reached(integration) -> str | None:
+    """Low-priority work (a historical resync) stops where the HubSpot portal's daily budget keeps
+    its reserve for live traffic (connectors/quota.py); webhook and scheduled runs go on."""
+    budget = quota.budget_of(integration.hubspot_connection)
+    if budget is None or not budget.low_priority_paused:
+        return None
+    return (
+        f"Paused: {budget.used:,} of today's {budget.budget:,}-call HubSpot budget used; the rest is kept for live "
+        f"changes. Looks again in {settings.QUOTA_PAUSE_MINUTES:g} minutes (the budget returns at midnight UTC)."
+    )
+
+
+def _pause_for_budget(run: SyncRun, lease: Lease, note: str) -> dict[str, Any]:
+    """Back to the queue, delayed, before any vendor call; the lease goes to the next run (webhooks)."""
+    try:
+        states.postpone(run, note, delay=settings.QUOTA_PAUSE_MINUTES * 60)
+    finally:
+        if lease.release():
+            _kick_next(run.integration_id, run.pk)
+    return {"skipped": "budget reserve"}
 
 
 def _refuse_blocked(run: SyncRun, lease: Lease, reason: str) -> dict[str, Any]:

@@ -74,6 +74,15 @@ def finish(run: SyncRun, status: str, error: str) -> None:
     metrics.run_finished(run.integration_id, run.trigger, status, duration)
 
 
+def postpone(run: SyncRun, note: str, delay: float) -> None:
+    """A queued run that may not start yet (e.g. the daily API budget) stays queued, due later."""
+    if run.status != S.QUEUED:
+        raise IllegalTransition(f"run {run.pk}: only a queued run is postponed, not a {run.status} one")
+    run.queued_at = timezone.now() + timedelta(seconds=delay)
+    run.add_log("info", note)
+    run.save(update_fields=["queued_at", "log"])
+
+
 def requeue(run: SyncRun, note: str, delay: float = 0) -> None:
     """Back to the queue (the caller hands it to the broker when `delay` is 0)."""
     move(run, S.QUEUED)
