@@ -49,6 +49,7 @@ class ObjectDefault:
     fields: tuple[F, ...] = field(default_factory=tuple)
     # (field, operator) or (field, operator, value) conditions on records going to HubSpot
     filter_to_hubspot: tuple[tuple[str, ...], ...] = ()
+    filter_to_other: tuple[tuple[str, ...], ...] = ()
 
 
 CONNECTWISE: tuple[ObjectDefault, ...] = (
@@ -415,8 +416,85 @@ DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
     ),
 )
 
+
+def _cw_activity(name: str, hubspot: str, other: str, order: int, subject: str, body: str, *extra: F) -> ObjectDefault:
+    """A HubSpot engagement ↔ ConnectWise sales activities of the matching type, with all three
+    parents (contact, company, deal ↔ opportunity) and the owner ↔ assignTo."""
+    return ObjectDefault(
+        name,
+        hubspot,
+        other,
+        order,
+        fields=(
+            F(subject, "name", hubspot_type="string", other_type="string"),
+            F(body, "notes", hubspot_type="text", other_type="text"),
+            F("hs_timestamp", "dateStart", hubspot_type="datetime", other_type="datetime"),
+            *extra,
+            F("contact", "contact", "association", hubspot_type="reference", other_type="reference"),
+            F("company", "company", "association", hubspot_type="reference", other_type="reference"),
+            F("deal", "opportunity", "association", hubspot_type="reference", other_type="reference"),
+            F("hubspot_owner_id", "assignTo", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    )
+
+
+# Activities HubSpot ↔ ConnectWise (issue 19): notes ↔ contact notes (a note on a contact) or
+# company notes (a note on a company only); calls, e-mails, tasks and meetings ↔ sales activities
+# of the type Call, Email, Task, Meeting (the connector's per-type object types). After parents.
+CONNECTWISE_ACTIVITIES: tuple[ObjectDefault, ...] = (
+    ObjectDefault(
+        "Notes ↔ contact notes",
+        "notes",
+        "contact_notes",
+        40,
+        fields=(
+            F("hs_note_body", "text", hubspot_type="text", other_type="text"),
+            F(
+                "hs_timestamp",
+                "dateEntered",
+                direction=TO_HS,
+                hubspot_type="datetime",
+                other_type="datetime",
+                only_if_target_empty=True,
+            ),
+            F("contact", "contact", "association", hubspot_type="reference", other_type="reference"),
+        ),
+    ),
+    ObjectDefault(
+        "Notes ↔ company notes",
+        "notes",
+        "company_notes",
+        41,
+        fields=(
+            F("hs_note_body", "text", hubspot_type="text", other_type="text"),
+            F(
+                "hs_timestamp",
+                "dateEntered",
+                direction=TO_HS,
+                hubspot_type="datetime",
+                other_type="datetime",
+                only_if_target_empty=True,
+            ),
+            F("company", "company", "association", hubspot_type="reference", other_type="reference"),
+        ),
+        filter_to_other=(("contact", "is_empty"),),  # a note on a contact goes to the contact only
+    ),
+    _cw_activity("Calls ↔ call activities", "calls", "call_activities", 45, "hs_call_title", "hs_call_body"),
+    _cw_activity("E-mails ↔ e-mail activities", "emails", "email_activities", 46, "hs_email_subject", "hs_email_text"),
+    _cw_activity("Tasks ↔ task activities", "tasks", "task_activities", 47, "hs_task_subject", "hs_task_body"),
+    _cw_activity(
+        "Meetings ↔ meeting activities",
+        "meetings",
+        "meeting_activities",
+        48,
+        "hs_meeting_title",
+        "hs_meeting_body",
+        F("hs_meeting_end_time", "dateEnd", hubspot_type="datetime", other_type="datetime"),
+    ),
+)
+
 DEFAULT_SETS: dict[str, tuple[ObjectDefault, ...]] = {
-    "connectwise": CONNECTWISE,
+    "connectwise": CONNECTWISE + CONNECTWISE_ACTIVITIES,
     "dynamics": DYNAMICS + DYNAMICS_ACTIVITIES,
     "salesforce": SALESFORCE,
     "netsuite": NETSUITE,
@@ -463,6 +541,7 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
                 match_rules=default_rules(integration.other_system, spec.hubspot, spec.other),
                 system_of_record=spec.system_of_record,
                 filter_to_hubspot=_filter(spec.filter_to_hubspot),
+                filter_to_other=_filter(spec.filter_to_other),
                 is_default=True,
             ),
         )
@@ -473,6 +552,7 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
             obj.match_rules = default_rules(integration.other_system, spec.hubspot, spec.other)
             obj.system_of_record, obj.is_default = spec.system_of_record, True
             obj.filter_to_hubspot = _filter(spec.filter_to_hubspot)
+            obj.filter_to_other = _filter(spec.filter_to_other)
             obj.save()
         hub_schema = _schema_names(hub_conn, spec.hubspot)
         other_schema = _schema_names(other_conn, spec.other)

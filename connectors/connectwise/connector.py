@@ -19,7 +19,16 @@ Shape the engine relies on (see connectors.base for the interface):
 - deletions: ConnectWise lists never show deleted records, so deletes arrive only through
   callbacks (parse_webhook -> change "deleted"), never through read_changes;
 - writes: ConnectWise has no batch endpoint, so create / update go record by record (POST, and
-  PATCH with JSON-patch operations) and each input gets its own WriteResult.
+  PATCH with JSON-patch operations) and each input gets its own WriteResult;
+- activities (issue 19): `/sales/activities` as one object type per activity type
+  ("call_activities", "email_activities", "task_activities", "meeting_activities": read with
+  `type/name = "Call"`..., created with that type's id), never created without a contact, company
+  or opportunity; `assignTo` is required by ConnectWise, so an activity whose owner did not map
+  is assigned to the connection's `default_member` (config, a member identifier) or else the
+  first active member by id (see _default_member); contact and company notes
+  ("contact_notes", "company_notes") live under their record (`/company/contacts/{id}/notes`),
+  so their ids are "<record id>:<note id>" and reading them walks the records: one call per
+  contact or company per run (ConnectWise has no list of all notes).
 """
 
 from __future__ import annotations
@@ -85,7 +94,7 @@ class FieldSpec:
     name: str
     label: str
     type: FieldType
-    kind: str = "scalar"  # scalar | ref | types | email | phone
+    kind: str = "scalar"  # scalar | ref | types | email | phone | info (_info stamp) | parent (a note's record) | start
     path: str = ""  # the ConnectWise field (defaults to name)
     lookup: str = ""  # list endpoint of an ENUM's options
     lookup_label: str = "name"
@@ -110,12 +119,68 @@ class ObjectSpec:
     read_only: bool = False
     email_field: str | None = None
     required_refs: tuple[str, ...] = ()  # references the integration insists on before a create
+    activity_type: str = ""  # a sales activity object type: the ConnectWise activity type it holds
+    note_parent: str = ""  # a note object type: the reference naming the record it lives under
+    needs_parent: bool = False  # an activity / note: never created without one of `parents`
 
     def spec(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
 
 
 S, T, N, B, DT = FieldType.STRING, FieldType.TEXT, FieldType.NUMBER, FieldType.BOOL, FieldType.DATETIME
+ACTIVITY_PARENTS = ("contacts", "companies", "opportunities")
+
+
+def _activity_spec(name: str, label: str, activity_type: str) -> ObjectSpec:
+    """Sales activities of one type (`/sales/activities` where type/name is `activity_type`)."""
+    return ObjectSpec(
+        name,
+        label,
+        "sales/activities",
+        "Activity",
+        (
+            FieldSpec("name", "Subject", S, required=True),
+            FieldSpec("notes", "Notes", T),
+            FieldSpec("status", "Status", FieldType.ENUM, "ref", lookup="sales/activities/statuses"),
+            FieldSpec("dateStart", "Start", DT, "start"),
+            FieldSpec("dateEnd", "End", DT),
+            FieldSpec("email", "E-mail", FieldType.EMAIL),
+            FieldSpec("phoneNumber", "Phone", FieldType.PHONE),
+            FieldSpec("company", "Company", FieldType.REFERENCE, "ref", reference_to="companies"),
+            FieldSpec("contact", "Contact", FieldType.REFERENCE, "ref", reference_to="contacts"),
+            FieldSpec("opportunity", "Opportunity", FieldType.REFERENCE, "ref", reference_to="opportunities"),
+            FieldSpec("assignTo", "Assigned to", FieldType.OWNER, "ref", reference_to="members"),
+            FieldSpec("dateEntered", "Entered", DT, "info", read_only=True),
+        ),
+        parents=ACTIVITY_PARENTS,
+        activity_type=activity_type,
+        needs_parent=True,
+    )
+
+
+def _note_spec(name: str, label: str, parent_path: str, parent_ref: str, parent_type: str, parent_field: str) -> ObjectSpec:
+    """Notes under a contact or company (`/company/contacts/{parentId}/notes`)."""
+    return ObjectSpec(
+        name,
+        label,
+        f"{parent_path}/{{parentId}}/notes",
+        None,
+        (
+            FieldSpec("text", "Note", T, required=True),
+            FieldSpec("type", "Note type", FieldType.ENUM, "ref", lookup="company/noteTypes"),
+            FieldSpec("flagged", "Flagged", B),
+            FieldSpec(
+                parent_ref, parent_ref.capitalize(), FieldType.REFERENCE, "parent", path=parent_field, reference_to=parent_type
+            ),
+            FieldSpec("dateEntered", "Entered", DT, "info", read_only=True),
+        ),
+        parents=(parent_type,),
+        required_refs=(parent_ref,),
+        note_parent=parent_ref,
+        needs_parent=True,
+    )
+
+
 OBJECTS: dict[str, ObjectSpec] = {
     o.name: o
     for o in [
@@ -212,6 +277,12 @@ OBJECTS: dict[str, ObjectSpec] = {
             read_only=True,
             email_field="email",
         ),
+        _activity_spec("call_activities", "Activities: calls", "Call"),
+        _activity_spec("email_activities", "Activities: e-mails", "Email"),
+        _activity_spec("task_activities", "Activities: tasks", "Task"),
+        _activity_spec("meeting_activities", "Activities: meetings", "Meeting"),
+        _note_spec("contact_notes", "Contact notes", "company/contacts", "contact", "contacts", "contactId"),
+        _note_spec("company_notes", "Company notes", "company/companies", "company", "companies", "company"),
     ]
 }
 UDF_TYPES = {
@@ -280,6 +351,8 @@ class _Caches:
     options: dict[str, tuple[Option, ...]] = field(default_factory=dict)
     udfs: list[dict] | None = None
     communication_types: dict[str, int] | None = None
+    activity_types: dict[str, int] | None = None  # lower-cased name -> id
+    default_member: int | None = None
 
 
 class ConnectWiseConnector(Connector):
@@ -308,8 +381,10 @@ class ConnectWiseConnector(Connector):
         retry: Retry | None = None,
         verify: bool | str = True,
         overlap: dt.timedelta = OVERLAP,
+        default_member: str = "",
     ):
         self.site_root = base_url.rstrip("/")
+        self.default_member_identifier = default_member
         self.company_id = company_id
         self.overlap = overlap
         self._verify = tls_context(verify)  # a CA file (the emulator's, with --tls): one shared context
@@ -358,6 +433,7 @@ class ConnectWiseConnector(Connector):
             limiter=limiter,
             retry=retry,
             verify=config.get("ca_file") or True,
+            default_member=str(config.get("default_member") or ""),
             **kwargs,
         )
 
@@ -373,6 +449,7 @@ class ConnectWiseConnector(Connector):
                 parents=o.parents,
                 read_only=o.read_only,
                 email_field=o.email_field,
+                needs_parent=o.needs_parent,
             )
             for o in OBJECTS.values()
         ]
@@ -440,14 +517,20 @@ class ConnectWiseConnector(Connector):
 
     def count_records(self, object_type: str, since: dt.datetime | None = None) -> int | None:
         """The list's `/count` endpoint, with the same lastUpdated condition when a date is given."""
-        params = {"conditions": f"lastUpdated >= {datetime_literal(since)}"} if since else {}
-        return int(self.http.request("GET", self._spec(object_type).path + "/count", params=params).json().get("count", 0))
+        spec = self._spec(object_type)
+        if spec.note_parent:
+            return None  # notes are counted only by walking their records
+        conditions = _all_of(f"lastUpdated >= {datetime_literal(since)}" if since else "", _type_condition(spec))
+        params = {"conditions": conditions} if conditions else {}
+        return int(self.http.request("GET", spec.path + "/count", params=params).json().get("count", 0))
 
     def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
         spec = self._spec(object_type)
+        if spec.note_parent:
+            return self._read_note_changes(spec, cursor or {})
         size = max(1, min(page_size or MAX_PAGE_SIZE, MAX_PAGE_SIZE))
         params: dict[str, Any] = {"orderBy": "lastUpdated asc, id asc", "pageSize": size, "page": 1}
-        conditions = self._change_conditions(cursor or {})
+        conditions = _all_of(self._change_conditions(cursor or {}), _type_condition(spec))
         if conditions:
             params["conditions"] = conditions
         response = self.http.request("GET", spec.path, params=params)
@@ -485,6 +568,8 @@ class ConnectWiseConnector(Connector):
 
     def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
         spec = self._spec(object_type)
+        if spec.note_parent:
+            return self._read_notes_by_ids(spec, ids)
         numeric = sorted({int(i) for i in ids if str(i).isdigit()})
         records: list[Record] = []
         for chunk in _condition_chunks("id", numeric, self.max_batch_read):
@@ -558,7 +643,7 @@ class ConnectWiseConnector(Connector):
     def _record(self, spec: ObjectSpec, row: dict) -> Record:
         info = row.get("_info") or {}
         return Record(
-            id=str(row["id"]),
+            id=self._record_id(spec, row),
             properties=self._flatten(spec, row),
             updated_at=_parse_time(info["lastUpdated"]) if info.get("lastUpdated") else None,
             created_at=_parse_time(info["dateEntered"]) if info.get("dateEntered") else None,
@@ -568,8 +653,14 @@ class ConnectWiseConnector(Connector):
         props: dict[str, Any] = {}
         for f in spec.fields:
             value = row.get(f.cw_path)
-            if f.kind == "ref":
-                props[f.name] = str(value["id"]) if isinstance(value, dict) and value.get("id") is not None else None
+            if f.kind in ("ref", "parent"):
+                ref = value.get("id") if isinstance(value, dict) else value
+                props[f.name] = str(ref) if ref is not None else None
+            elif f.kind == "info":
+                props[f.name] = (row.get("_info") or {}).get(f.cw_path)
+            elif f.kind == "start":
+                # An activity logged without a start happened when it was entered (HubSpot needs a time).
+                props[f.name] = value or (row.get("_info") or {}).get("dateEntered")
             elif f.kind == "types":
                 props[f.name] = str(value[0]["id"]) if value else None
             elif f.kind == "email":
@@ -591,6 +682,8 @@ class ConnectWiseConnector(Connector):
                 body.setdefault("customFields", []).append({"id": int(name[7:]), "value": _wire(value)})
                 continue
             f = self._writable(spec, name)
+            if f.kind == "parent":
+                continue  # in the URL: a note lives under its record
             if f.kind in ("email", "phone"):
                 if value not in (None, ""):
                     items.append({"type": {"id": self._communication_type(f.kind)}, "value": str(value), "defaultFlag": True})
@@ -615,6 +708,10 @@ class ConnectWiseConnector(Connector):
                 customs[int(name[7:])] = _wire(value)
                 continue
             f = self._writable(spec, name)
+            if f.kind == "parent":
+                continue  # a note stays under its record
+            if spec.activity_type and name == "assignTo" and value in (None, ""):
+                continue  # ConnectWise requires an assignee: an owner that did not map keeps the current one
             if f.kind in ("email", "phone"):
                 items = _set_item(items, self._communication_type(f.kind), "Email" if f.kind == "email" else "Phone", value)
                 items_changed = True
@@ -693,12 +790,21 @@ class ConnectWiseConnector(Connector):
         if spec.name == "companies" and not properties.get("identifier"):
             properties["identifier"] = generate_identifier(str(properties.get("name") or ""), item.ref)
         try:
-            response = self.http.request("POST", spec.path, json=self._body(spec, properties), idempotent=False)
+            body = self._body(spec, properties)
+            if spec.activity_type:
+                body["type"] = {"id": self._activity_type_id(spec.activity_type)}
+                body.setdefault("assignTo", None)
+                body["assignTo"] = body["assignTo"] or {"id": self._default_member()}
+            path = spec.path
+            if spec.note_parent:
+                path = path.replace("{parentId}", str(_int_id(properties.get(spec.note_parent), spec.note_parent)))
+            response = self.http.request("POST", path, json=body, idempotent=False)
         except ConnectorError as error:
             self._raise_if_fatal(error)
             return WriteResult(ref=item.ref, error=self._explain_duplicate(spec, properties, error))
         row = response.json()
-        return WriteResult(ref=item.ref, id=str(row["id"]), record=self._record(spec, row))
+        record = self._record(spec, row)
+        return WriteResult(ref=item.ref, id=record.id, record=record)
 
     def _explain_duplicate(self, spec: ObjectSpec, properties: Mapping[str, Any], error: ConnectorError) -> ConnectorError:
         """A company identifier already in use is a conflict with a known record, not a failure."""
@@ -726,22 +832,101 @@ class ConnectWiseConnector(Connector):
         return [self._update_one(spec, item, current) for item in inputs]
 
     def _update_one(self, spec: ObjectSpec, item: WriteInput, current: dict[int, dict]) -> WriteResult:
-        if not item.id or not str(item.id).isdigit():
+        path = _record_path(spec, str(item.id or ""))
+        if path is None:
             return WriteResult(
                 ref=item.ref,
                 id=item.id,
-                error=ConnectorError(f"ConnectWise {spec.name} ids are numbers, not {item.id!r}", ErrorKind.NOT_FOUND),
+                error=ConnectorError(f"{item.id!r} is not a ConnectWise {spec.name} id", ErrorKind.NOT_FOUND),
             )
         try:
-            ops = self._patch(spec, item.properties, current.get(int(item.id)))
+            ops = self._patch(spec, item.properties, current.get(int(item.id)) if str(item.id).isdigit() else None)
             if not ops:
                 return WriteResult(ref=item.ref, id=str(item.id))
-            response = self.http.request("PATCH", f"{spec.path}/{int(item.id)}", json=ops)
+            response = self.http.request("PATCH", path, json=ops)
         except ConnectorError as error:
             self._raise_if_fatal(error)
             return WriteResult(ref=item.ref, id=str(item.id), error=error)
         row = response.json()
-        return WriteResult(ref=item.ref, id=str(row["id"]), record=self._record(spec, row))
+        record = self._record(spec, row)
+        return WriteResult(ref=item.ref, id=record.id, record=record)
+
+    # --- activities and notes ------------------------------------------------------------------------
+    @staticmethod
+    def _record_id(spec: ObjectSpec, row: dict) -> str:
+        """A note's id names its record too ("12:345"): ConnectWise reaches a note only under it."""
+        if not spec.note_parent:
+            return str(row["id"])
+        parent = row.get(spec.spec(spec.note_parent).cw_path)
+        return f"{parent.get('id') if isinstance(parent, dict) else parent}:{row['id']}"
+
+    def _activity_type_id(self, name: str) -> int:
+        with self._caches_lock:
+            if self.caches.activity_types is None:
+                rows = self._get_all("sales/activities/types", {"pageSize": MAX_PAGE_SIZE})
+                self.caches.activity_types = {str(r.get("name", "")).lower(): int(r["id"]) for r in rows}
+        type_id = self.caches.activity_types.get(name.lower())
+        if type_id is None:
+            raise ConnectorError(
+                f"This ConnectWise has no activity type {name!r} (System > Setup Tables > Activity Type)", ErrorKind.CONFIG
+            )
+        return type_id
+
+    def _default_member(self) -> int:
+        """Who an activity without a mapped owner is assigned to (ConnectWise requires assignTo):
+        the connection's `default_member` identifier, or else the first active member."""
+        with self._caches_lock:
+            if self.caches.default_member is None:
+                wanted = self.default_member_identifier
+                conditions = f"identifier = {quote(wanted)}" if wanted else "inactiveFlag = false"
+                rows = self.http.request(
+                    "GET", "system/members", params={"conditions": conditions, "orderBy": "id asc", "pageSize": 1, "fields": "id"}
+                ).json()
+                if not rows:
+                    raise ConnectorError(f"ConnectWise has no active member {wanted!r} to assign activities to", ErrorKind.CONFIG)
+                self.caches.default_member = int(rows[0]["id"])
+        return self.caches.default_member
+
+    def _read_note_changes(self, spec: ObjectSpec, cursor: Mapping[str, Any]) -> Page:
+        """Notes changed since the cursor, NOTE_PARENTS_PER_PAGE records at a time: ConnectWise
+        lists notes only per record, so a pass walks every contact (or company) by id."""
+        parent = OBJECTS[spec.spec(spec.note_parent).reference_to or ""]
+        after = int(cursor.get("after_parent") or 0)
+        parents = self.http.request(
+            "GET",
+            parent.path,
+            params={"conditions": f"id > {after}", "orderBy": "id asc", "pageSize": NOTE_PARENTS_PER_PAGE, "fields": "id"},
+        ).json()
+        since = cursor.get("since")
+        conditions = {"conditions": f"lastUpdated >= {datetime_literal(_parse_time(since) - self.overlap)}"} if since else {}
+        records: list[Record] = []
+        for row in parents:
+            path = spec.path.replace("{parentId}", str(int(row["id"])))
+            records += [self._record(spec, note) for note in self._get_all(path, {**conditions, "pageSize": MAX_PAGE_SIZE})]
+        newest = max([since or "", cursor.get("newest") or "", *(r.updated_at.isoformat() for r in records if r.updated_at)])
+        if len(parents) == NOTE_PARENTS_PER_PAGE:
+            next_cursor = {"since": since, "newest": newest, "after_parent": parents[-1]["id"]}
+            return Page(records=records, cursor=next_cursor, has_more=True)
+        return Page(records=records, cursor={"since": newest} if newest else {}, has_more=False)
+
+    def _read_notes_by_ids(self, spec: ObjectSpec, ids: Sequence[str]) -> list[Record]:
+        by_parent: dict[int, list[int]] = {}
+        for record_id in ids:
+            parent, _, note = str(record_id).partition(":")
+            if parent.isdigit() and note.isdigit():
+                by_parent.setdefault(int(parent), []).append(int(note))
+        records: list[Record] = []
+        for parent, notes in sorted(by_parent.items()):
+            path = spec.path.replace("{parentId}", str(parent))
+            for chunk in _condition_chunks("id", sorted(notes), self.max_batch_read):
+                try:
+                    rows = self._get_all(path, {"conditions": chunk, "pageSize": MAX_PAGE_SIZE})
+                except ConnectorError as error:
+                    if error.kind != ErrorKind.NOT_FOUND:
+                        raise
+                    continue  # the record is gone, and its notes with it
+                records += [self._record(spec, row) for row in rows]
+        return records
 
     def _rows_by_ids(self, spec: ObjectSpec, ids: Sequence[Any]) -> list[dict]:
         numeric = sorted({int(i) for i in ids if str(i).isdigit()})
@@ -912,6 +1097,28 @@ class ConnectWiseConnector(Connector):
 
 
 # --- helpers ------------------------------------------------------------------------------------------
+NOTE_PARENTS_PER_PAGE = 50  # contacts / companies whose notes one page of a notes read asks for
+
+
+def _type_condition(spec: ObjectSpec) -> str:
+    return f"type/name = {quote(spec.activity_type)}" if spec.activity_type else ""
+
+
+def _all_of(*conditions: str) -> str:
+    present = [c for c in conditions if c]
+    return " and ".join(f"({c})" for c in present) if len(present) > 1 else "".join(present)
+
+
+def _record_path(spec: ObjectSpec, record_id: str) -> str | None:
+    """The URL of one record: `sales/activities/7`, `company/contacts/12/notes/345`."""
+    if not spec.note_parent:
+        return f"{spec.path}/{int(record_id)}" if record_id.isdigit() else None
+    parent, _, note = record_id.partition(":")
+    if not (parent.isdigit() and note.isdigit()):
+        return None
+    return f"{spec.path.replace('{parentId}', parent)}/{note}"
+
+
 def generate_identifier(name: str, ref: str | None = None) -> str:
     """An alphanumeric company identifier (≤25) derived from the name and the caller's ref, so a
     retried create of the same source record asks for the same identifier and is refused as a

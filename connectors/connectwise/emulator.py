@@ -93,6 +93,7 @@ from urllib.parse import parse_qsl, urlencode, urlunsplit
 
 from connectors.connectwise import API_PATH, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from connectors.connectwise import callbacks as cb
+from connectors.connectwise import emulator_activities as acts
 from connectors.connectwise.conditions import ConditionError, Node, parse, resolve_path
 from connectors.emulation import (
     Emulator,
@@ -140,6 +141,11 @@ class Resource:
     fields: frozenset[str]  # top-level fields conditions / orderBy / fields may name
     screen: str | None = None  # userDefinedFields screenId whose custom fields records carry
     writable: bool = True
+    parent: tuple[str, str] | None = None  # nested under a record: (parent store key, field naming it)
+
+    def route(self, api: str) -> str:
+        """The route's pattern: a nested resource's {parentId} is a path parameter."""
+        return api + "/" + self.path.replace("{parentId}", r"(?P<parent>\d+)")
 
 
 _COMMON = {"id", "_info", "customFields", *INFO_ALIASES}
@@ -247,6 +253,26 @@ RESOURCES = {
             ),
             writable=False,
         ),
+        # Sales activities and notes: emulator_activities.py.
+        Resource(
+            "activities", "sales/activities", "activity", None, frozenset(_COMMON | acts.ACTIVITY_FIELDS), screen="Activity"
+        ),
+        Resource(
+            "contact_notes",
+            "company/contacts/{parentId}/notes",
+            "contact note",
+            None,
+            frozenset(_COMMON | acts.CONTACT_NOTE_FIELDS),
+            parent=("contacts", "contactId"),
+        ),
+        Resource(
+            "company_notes",
+            "company/companies/{parentId}/notes",
+            "company note",
+            None,
+            frozenset(_COMMON | acts.COMPANY_NOTE_FIELDS),
+            parent=("companies", "company"),
+        ),
     ]
 }
 LOOKUPS = {
@@ -280,6 +306,7 @@ LOOKUPS = {
             "_info",
         },
     ),
+    **acts.ACTIVITY_LOOKUPS,
 }
 
 
@@ -354,7 +381,7 @@ class ConnectWiseEmulator(Emulator):
         self.route("GET", r"/login/companyinfo/(?P<company>[^/]+)", public(lambda r: self.company_info(r)), name="companyinfo")
         self.route("GET", api + r"/system/info", self.system_info, name="system/info")
         for resource in RESOURCES.values():
-            base = api + "/" + resource.path
+            base = resource.route(api)
             key = resource.key
             self.route("GET", base, self._bind(self.list_records, key), name=f"{resource.path} list")
             self.route("GET", base + r"/count", self._bind(self.count_records, key), name=f"{resource.path} count")
@@ -483,19 +510,41 @@ class ConnectWiseEmulator(Emulator):
     # --- lists --------------------------------------------------------------------------------
     def list_records(self, request: Request, key: str) -> Response:
         with self.data_lock:
-            rows = list(self.store[key].values())
+            rows = self._rows(request, key)
+        if rows is None:
+            return self._not_found(RESOURCES[key].parent[0], request.params["parent"])
         return self._list(request, rows, RESOURCES[key].fields, RESOURCES[key].singular)
 
     def count_records(self, request: Request, key: str) -> Response:
         with self.data_lock:
-            rows = list(self.store[key].values())
+            rows = self._rows(request, key)
+        if rows is None:
+            return self._not_found(RESOURCES[key].parent[0], request.params["parent"])
         return self._count(request, rows, RESOURCES[key].fields, RESOURCES[key].singular)
 
     def get_record(self, request: Request, key: str) -> Response:
-        record = self.store[key].get(int(request.params["id"]))
+        record = self._addressed(request, key)
         if record is None:
             return self._not_found(key, request.params["id"])
         return json_response(self._project(record, _fields_param(request)))
+
+    def _rows(self, request: Request, key: str) -> list[dict] | None:
+        """The resource's rows; a nested resource's rows of the parent in the path (None: no such parent)."""
+        parent = RESOURCES[key].parent
+        if parent is None:
+            return list(self.store[key].values())
+        parent_id = int(request.params["parent"])
+        if parent_id not in self.store[parent[0]]:
+            return None
+        return [row for row in self.store[key].values() if _parent_id(row, parent[1]) == parent_id]
+
+    def _addressed(self, request: Request, key: str) -> dict | None:
+        """The record the path names (under its own parent only)."""
+        record = self.store[key].get(int(request.params["id"]))
+        parent = RESOURCES[key].parent
+        if record is not None and parent is not None and _parent_id(record, parent[1]) != int(request.params["parent"]):
+            return None
+        return record
 
     def list_lookup(self, request: Request, key: str) -> Response:
         with self.data_lock:
@@ -613,6 +662,13 @@ class ConnectWiseEmulator(Emulator):
         if not isinstance(body, dict):
             return self._invalid(key, [_problem("InvalidObject", "The request body must be a JSON object.", key, "")])
         with self.data_lock:
+            parent = RESOURCES[key].parent
+            if parent is not None:
+                if int(request.params["parent"]) not in self.store[parent[0]]:
+                    return self._not_found(parent[0], request.params["parent"])
+                body[parent[1]] = (
+                    int(request.params["parent"]) if parent[1].endswith("Id") else {"id": int(request.params["parent"])}
+                )
             record, problems = self._prepare(key, body, existing=None)
             if problems:
                 return self._invalid(key, problems)
@@ -627,7 +683,7 @@ class ConnectWiseEmulator(Emulator):
                 key, [_problem("InvalidObject", "PATCH needs a JSON array of operations [{op, path, value}].", key, "")]
             )
         with self.data_lock:
-            existing = self.store[key].get(int(request.params["id"]))
+            existing = self._addressed(request, key)
             if existing is None:
                 return self._not_found(key, request.params["id"])
             patched = copy.deepcopy(existing)
@@ -635,6 +691,8 @@ class ConnectWiseEmulator(Emulator):
                 problem = _apply_patch(patched, op, key)
                 if problem:
                     return self._invalid(key, [problem])
+            if RESOURCES[key].parent is not None:
+                patched[RESOURCES[key].parent[1]] = existing[RESOURCES[key].parent[1]]  # a note stays under its record
             record, problems = self._prepare(key, patched, existing=existing)
             if problems:
                 return self._invalid(key, problems)
@@ -647,9 +705,12 @@ class ConnectWiseEmulator(Emulator):
         if not isinstance(body, dict):
             return self._invalid(key, [_problem("InvalidObject", "The request body must be a JSON object.", key, "")])
         with self.data_lock:
-            existing = self.store[key].get(int(request.params["id"]))
+            existing = self._addressed(request, key)
             if existing is None:
                 return self._not_found(key, request.params["id"])
+            parent = RESOURCES[key].parent
+            if parent is not None:
+                body[parent[1]] = existing[parent[1]]  # a note stays under its record
             record, problems = self._prepare(key, body, existing=existing)
             if problems:
                 return self._invalid(key, problems)
@@ -659,7 +720,9 @@ class ConnectWiseEmulator(Emulator):
 
     def delete_record(self, request: Request, key: str) -> Response:
         with self.data_lock:
-            existing = self.store[key].pop(int(request.params["id"]), None)
+            existing = self._addressed(request, key)
+            if existing is not None:
+                self.store[key].pop(existing["id"])
             self._forget(key, existing)
         if existing is None:
             return self._not_found(key, request.params["id"])
@@ -679,6 +742,9 @@ class ConnectWiseEmulator(Emulator):
             "contacts": self._prepare_contact,
             "opportunities": self._prepare_opportunity,
             "members": lambda r, p, e: None,
+            "activities": self._prepare_activity,
+            "contact_notes": self._prepare_contact_note,
+            "company_notes": self._prepare_company_note,
         }[key]
         prepare(record, problems, existing)
         if RESOURCES[key].screen:
@@ -763,6 +829,65 @@ class ConnectWiseEmulator(Emulator):
         status = self.store["opportunity_statuses"].get((record["status"] or {}).get("id"))
         record["closedFlag"] = bool(status and status.get("closedFlag"))
 
+    def _prepare_activity(self, record: dict, problems: list[dict], existing: dict | None) -> None:
+        """ConnectWise: name and assignTo are required; type, status, company, contact and
+        opportunity must name existing records; the status defaults to the default status."""
+        name = str(record.get("name") or "")
+        if not name.strip():
+            problems.append(_problem("NullValue", "The name field is required.", "activity", "name"))
+        elif len(name) > acts.ACTIVITY_NAME_LIMIT:
+            problems.append(
+                _problem("InvalidField", f"The name may have at most {acts.ACTIVITY_NAME_LIMIT} characters.", "activity", "name")
+            )
+        if record.get("assignTo") in (None, {}):
+            problems.append(_problem("NullValue", "The assignTo field is required.", "activity", "assignTo"))
+        else:
+            record["assignTo"] = self._member_reference(record["assignTo"], "assignTo", problems, "activity")
+        if record.get("assignedBy") not in (None, {}):
+            record["assignedBy"] = self._member_reference(record["assignedBy"], "assignedBy", problems, "activity")
+        record["type"] = self._reference(
+            record.get("type"), "activity_types", "activity", "type", problems, default=self._default_id("activity_types")
+        )
+        record["status"] = self._reference(
+            record.get("status"),
+            "activity_statuses",
+            "activity",
+            "status",
+            problems,
+            default=self._default_id("activity_statuses"),
+        )
+        record["company"] = self._company_reference(record.get("company"), "activity", problems)
+        record["contact"] = self._contact_reference(record.get("contact"), problems, "activity")
+        record["opportunity"] = self._opportunity_reference(record.get("opportunity"), problems)
+
+    def _prepare_contact_note(self, record: dict, problems: list[dict], existing: dict | None) -> None:
+        self._prepare_note(record, problems, "contact note")
+
+    def _prepare_company_note(self, record: dict, problems: list[dict], existing: dict | None) -> None:
+        self._prepare_note(record, problems, "company note")
+        record["company"] = self._company_reference(record.get("company"), "company note", problems)
+
+    def _prepare_note(self, record: dict, problems: list[dict], resource: str) -> None:
+        if not str(record.get("text") or "").strip():
+            problems.append(_problem("NullValue", "The text field is required.", resource, "text"))
+        record["type"] = self._reference(
+            record.get("type"), "note_types", resource, "type", problems, default=self._default_id("note_types")
+        )
+        record["flagged"] = bool(record.get("flagged"))
+        record.setdefault("enteredBy", "apimember")
+
+    def _opportunity_reference(self, value: Any, problems: list[dict]) -> dict | None:
+        if value in (None, {}):
+            return None
+        ref_id = value.get("id") if isinstance(value, dict) else None
+        opportunity = self.store["opportunities"].get(ref_id) if isinstance(ref_id, int) else None
+        if opportunity is None:
+            problems.append(
+                _problem("InvalidField", f"The opportunity with id {ref_id!r} was not found.", "activity", "opportunity")
+            )
+            return None
+        return {"id": opportunity["id"], "name": opportunity["name"]}
+
     def _reference(
         self, value: Any, store: str, resource: str, field: str, problems: list[dict], default: int | None = None
     ) -> dict | None:
@@ -789,21 +914,21 @@ class ConnectWiseEmulator(Emulator):
             return None
         return {"id": company["id"], "identifier": company["identifier"], "name": company["name"]}
 
-    def _contact_reference(self, value: Any, problems: list[dict]) -> dict | None:
+    def _contact_reference(self, value: Any, problems: list[dict], resource: str = "opportunity") -> dict | None:
         if value in (None, {}):
             return None
         ref_id = value.get("id") if isinstance(value, dict) else None
         contact = self.store["contacts"].get(ref_id) if isinstance(ref_id, int) else None
         if contact is None:
-            problems.append(_problem("InvalidField", f"The contact with id {ref_id!r} was not found.", "opportunity", "contact"))
+            problems.append(_problem("InvalidField", f"The contact with id {ref_id!r} was not found.", resource, "contact"))
             return None
         return {"id": contact["id"], "name": _full_name(contact)}
 
-    def _member_reference(self, value: Any, field: str, problems: list[dict]) -> dict | None:
+    def _member_reference(self, value: Any, field: str, problems: list[dict], resource: str = "opportunity") -> dict | None:
         ref_id = value.get("id") if isinstance(value, dict) else None
         member = self.store["members"].get(ref_id) if isinstance(ref_id, int) else None
         if member is None:
-            problems.append(_problem("InvalidField", f"The member with id {ref_id!r} was not found.", "opportunity", field))
+            problems.append(_problem("InvalidField", f"The member with id {ref_id!r} was not found.", resource, field))
             return None
         return {"id": member["id"], "identifier": member["identifier"], "name": _full_name(member)}
 
@@ -1087,6 +1212,35 @@ class ConnectWiseEmulator(Emulator):
         with self.data_lock:
             return copy.deepcopy(self._store_new("members", body))
 
+    def add_activity(
+        self,
+        name: str,
+        *,
+        type: str = "Call",
+        contact_id: int | None = None,
+        company_id: int | None = None,
+        opportunity_id: int | None = None,
+        assign_to: int | None = None,
+        **fields: Any,
+    ) -> dict:
+        """A sales activity as a user logs it (assigned to the API member unless told)."""
+        body: dict[str, Any] = {
+            "name": name,
+            "type": {"id": self._lookup_id("activity_types", type)},
+            "assignTo": {"id": assign_to or self.api_member_id},
+            **fields,
+        }
+        for field, ref in (("contact", contact_id), ("company", company_id), ("opportunity", opportunity_id)):
+            if ref is not None:
+                body[field] = {"id": int(ref)}
+        return self._helper_write("activities", body)
+
+    def add_note(self, parent: str, parent_id: int, text: str, **fields: Any) -> dict:
+        """A note on a contact (`parent="contacts"`) or a company (`"companies"`)."""
+        if parent == "contacts":
+            return self._helper_write("contact_notes", {"contactId": int(parent_id), "text": text, **fields})
+        return self._helper_write("company_notes", {"company": {"id": int(parent_id)}, "text": text, **fields})
+
     def edit(self, key: str, record_id: int | str, changes: dict[str, Any]) -> dict:
         """Change a record as a user would in ConnectWise: top-level fields replaced (references
         as {"id": n}); `email` / `phone` on contacts set the default e-mail / direct phone."""
@@ -1182,6 +1336,21 @@ class ConnectWiseEmulator(Emulator):
             )
         for name in ("New Business", "Existing Business", "Renewal"):
             self._add_lookup("opportunity_types", description=name, inactiveFlag=False)
+        for name, email in acts.ACTIVITY_TYPES:
+            self._add_lookup(
+                "activity_types",
+                name=name,
+                points=0,
+                defaultFlag=name == "Call",
+                inactiveFlag=False,
+                emailFlag=email,
+                memoFlag=False,
+                historyFlag=False,
+            )
+        for name, default, closed in acts.ACTIVITY_STATUSES:
+            self._add_lookup("activity_statuses", name=name, defaultFlag=default, inactiveFlag=False, closedFlag=closed)
+        for n, name in enumerate(acts.NOTE_TYPES):
+            self._add_lookup("note_types", identifier=name, name=name, defaultFlag=n == 0)
         self._add_lookup(
             "udfs",
             podId=1,
@@ -1527,6 +1696,12 @@ def _basic_credentials(header: str) -> tuple[str | None, str | None, str | None]
     user, _, private_key = decoded.partition(":")
     company, _, public_key = user.partition("+")
     return company, public_key, private_key
+
+
+def _parent_id(row: dict, field: str) -> int | None:
+    """The id of the record a nested row hangs off (`contactId`: 12, or `company`: {id: 12})."""
+    value = row.get(field)
+    return value.get("id") if isinstance(value, dict) else value
 
 
 def _full_name(row: dict) -> str:

@@ -5,7 +5,7 @@ Reachable in-process (`HubSpotEmulator().transport()`) or on a real port
 (`python manage.py emulator hubspot --port 8101 --token pat-na1-...`).
 
 What it emulates:
-- /crm/v3/objects/{contacts,companies,deals,notes,calls}: list (limit/after), get, create (201), update,
+- /crm/v3/objects/{contacts,companies,deals,notes,calls,tasks,emails,meetings}: list (limit/after), get, create (201), update,
   archive; batch read / create / update / upsert / archive (<=100 inputs; 200 when every input
   worked, 207 multi-status with per-input errors otherwise);
 - search (filterGroups with EQ NEQ LT LTE GT GTE BETWEEN IN NOT_IN HAS_PROPERTY NOT_HAS_PROPERTY
@@ -61,8 +61,7 @@ Where it follows HubSpot's observed behaviour over the published spec (with the 
 - the property type / fieldType pairs accepted are those the "Properties" guide lists.
 
 What it does NOT emulate (not faithful): other object types (tickets, products, line items,
-tasks, e-mails and meetings, custom objects; notes and calls are emulated:
-emulator_engagements.py), GDPR delete, property groups' CRUD, calculated properties, list
+custom objects; engagements are emulated: emulator_engagements.py), GDPR delete, property groups' CRUD, calculated properties, list
 memberships, association labels beyond the default types, the v1 / v2 signatures, property
 history and `propertiesWithHistory`, search over associations, sorting on more than one property,
 a per-portal multi-tenant model (one portal per emulator), token scopes enforcement, the exact
