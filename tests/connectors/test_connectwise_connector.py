@@ -80,7 +80,16 @@ class Clock:
 # --- shape --------------------------------------------------------------------------------------------
 def test_object_types_are_the_names_the_engine_uses(connector):
     types = {t.name: t for t in connector.object_types()}
-    assert set(types) == {"companies", "contacts", "opportunities", "members"}
+    activities = {
+        "call_activities",
+        "email_activities",
+        "task_activities",
+        "meeting_activities",
+        "contact_notes",
+        "company_notes",
+    }
+    assert set(types) == {"companies", "contacts", "opportunities", "members"} | activities
+    assert all(types[name].needs_parent for name in activities) and types["contact_notes"].parents == ("contacts",)
     assert types["members"].read_only and types["members"].email_field == "email"
     assert types["contacts"].parents == ("companies",) and types["contacts"].match_fields == ("email",)
     assert types["opportunities"].parents == ("companies", "contacts")

@@ -156,7 +156,7 @@ def test_token_of_another_portal_is_refused(mounted):
 def test_refresh_schema_caches_the_fields_of_every_object_type(hubspot, mounted):
     connection = ConnectionFactory(config={"base_url": mounted}, credentials={"token": DEFAULT_TOKEN})
     counts = actions.refresh_schema(connection, limiter=NoLimit())
-    assert set(counts) == {"contacts", "companies", "deals", "owners", "notes", "calls"}
+    assert set(counts) == {"contacts", "companies", "deals", "owners", "notes", "calls", "tasks", "emails", "meetings"}
     connection.refresh_from_db()
     stage = next(f for f in connection.schema_cache["contacts"] if f["name"] == "lifecyclestage")
     assert stage["type"] == "enumeration" and {"value": "lead", "label": "Lead"} in stage["options"]

@@ -88,7 +88,12 @@ def test_connectwise_activities_of_each_type_become_the_matching_hubspot_engagem
     }
     run = cw_pair.sync()
     assert run.status == "succeeded", (run.error, failures())
-    subjects = {"calls": "hs_call_title", "emails": "hs_email_subject", "tasks": "hs_task_subject", "meetings": "hs_meeting_title"}
+    subjects = {
+        "calls": "hs_call_title",
+        "emails": "hs_email_subject",
+        "tasks": "hs_task_subject",
+        "meetings": "hs_meeting_title",
+    }
     for (kind, activity), (hubspot_type, subject) in zip(made.items(), subjects.items(), strict=True):
         engagement = hubspot_id(f"{kind.lower()}_activities", activity["id"])
         assert cw_pair.hubspot.get_record(hubspot_type, engagement)[subject] == f"{kind} with Kim"
@@ -151,6 +156,7 @@ def test_notes_go_to_contact_notes_or_company_notes_and_come_back_on_the_right_r
     assert other_id("notes", on_contact, "contact_notes") == f"{cw_contact}:{made_contact_note['id']}"
     [made_company_note] = [n for n in cw_pair.other.records("company_notes") if n["id"] != company_note["id"]]
     assert (made_company_note["company"]["id"], made_company_note["text"]) == (cw_company, "Company-wide memo")
+    assert other_id("notes", on_company, "company_notes") == f"{cw_company}:{made_company_note['id']}"
     # ConnectWise -> HubSpot: each on its record, with the note's entered time as its activity date
     from_contact = hubspot_id("contact_notes", f"{cw_contact}:{contact_note['id']}")
     assert cw_pair.hubspot.get_record("notes", from_contact)["hs_note_body"] == "<p>Met at the fair<br>Wants a demo</p>"

@@ -93,7 +93,9 @@ def test_install_defaults_is_idempotent_and_audited(user):
     actions.install_defaults(integration, user)
     first = FieldMapping.objects.filter(object_mapping__integration=integration).count()
     objects = set(ObjectMapping.objects.filter(integration=integration).values_list("hubspot_object", "other_object"))
-    assert objects == {("companies", "companies"), ("contacts", "contacts"), ("deals", "opportunities")}
+    activities = {("notes", "contact_notes"), ("notes", "company_notes"), ("calls", "call_activities")}
+    activities |= {("emails", "email_activities"), ("tasks", "task_activities"), ("meetings", "meeting_activities")}
+    assert objects == {("companies", "companies"), ("contacts", "contacts"), ("deals", "opportunities")} | activities
     assert first > 10
     actions.install_defaults(integration, user)
     assert FieldMapping.objects.filter(object_mapping__integration=integration).count() == first
