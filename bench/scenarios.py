@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from bench import activities as activity_bench
 from bench import first_day
 from bench import lab as labs
 from bench.ceiling import backfill_ceiling
@@ -527,4 +528,5 @@ SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "dynamics_writes": dynamics_writes,
     "first_day": first_day.first_day,
     "preview": first_day.preview,
+    "activities": lambda opts: activity_bench.activities(opts, judge=judge, percentile=_pct),
 }

@@ -414,6 +414,70 @@ DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
             F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
+    O(
+        "Tasks ↔ tasks",
+        "tasks",
+        "tasks",
+        46,
+        fields=(
+            F("hs_task_subject", "subject", hubspot_type="string", other_type="string"),
+            F("hs_task_body", "description", hubspot_type="text", other_type="text"),
+            # HubSpot's task date is its due date; a Dynamics task without one falls back to its creation
+            F(
+                "hs_timestamp",
+                "createdon",
+                direction=TO_HS,
+                hubspot_type="datetime",
+                other_type="datetime",
+                only_if_target_empty=True,
+            ),
+            F("hs_timestamp", "scheduledend", direction=TO_OTHER, hubspot_type="datetime", other_type="datetime"),
+            F(
+                "hs_task_priority",
+                "prioritycode",
+                "dropdown",
+                hubspot_type="enumeration",
+                other_type="enumeration",
+                value_map=(("LOW", "0"), ("MEDIUM", "1"), ("HIGH", "2")),
+            ),
+            F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
+        ),
+    ),
+    O(
+        "E-mails ↔ e-mails",
+        "emails",
+        "emails",
+        47,
+        fields=(
+            F("hs_email_subject", "subject", hubspot_type="string", other_type="string"),
+            F("hs_email_text", "description", hubspot_type="text", other_type="text"),
+            F(
+                "hs_timestamp",
+                "createdon",
+                direction=TO_HS,
+                hubspot_type="datetime",
+                other_type="datetime",
+                only_if_target_empty=True,
+            ),
+            F("hs_timestamp", "actualend", direction=TO_OTHER, hubspot_type="datetime", other_type="datetime"),
+            F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
+        ),
+    ),
+    O(
+        "Meetings ↔ appointments",
+        "meetings",
+        "appointments",
+        48,
+        fields=(
+            F("hs_meeting_title", "subject", hubspot_type="string", other_type="string"),
+            F("hs_meeting_body", "description", hubspot_type="text", other_type="text"),
+            F("hs_meeting_location", "location", hubspot_type="string", other_type="string"),
+            F("hs_meeting_start_time", "scheduledstart", hubspot_type="datetime", other_type="datetime"),
+            F("hs_meeting_end_time", "scheduledend", hubspot_type="datetime", other_type="datetime"),
+            F("hs_timestamp", "scheduledstart", direction=TO_HS, hubspot_type="datetime", other_type="datetime"),
+            F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
+        ),
+    ),
 )
 
 

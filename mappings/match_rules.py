@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import FieldType
-from mappings.normalisers import LINK, NORMALISER_CHOICES, normalise
+from mappings.normalisers import LINK, NORMALISER_CHOICES, neighbouring_minutes, normalise
 
 MAX_KEYS = 5
 MAX_FIELDS_PER_KEY = 3
@@ -38,6 +38,7 @@ NORMALISER_TYPES: dict[str, set[FieldType]] = {
     "text": {T.STRING, T.TEXT, T.EMAIL, T.PHONE, T.ENUM},
     "exact": {T.STRING, T.TEXT, T.EMAIL, T.PHONE, T.NUMBER, T.ENUM, T.BOOL},
     "date": {T.DATE, T.DATETIME, T.STRING},
+    "minute": {T.DATETIME, T.STRING},
     LINK: {T.REFERENCE},
 }
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
@@ -198,6 +199,46 @@ DEFAULT_RULES: dict[tuple[str, str, str], list[dict[str, Any]]] = {
     ("netsuite", "contacts", "contacts"): [_key(("email", "email", "email"))],
     ("netsuite", "contacts", "customers"): [_key(("email", "email", "email"))],
     ("netsuite", "deals", "opportunities"): [_key(("dealname", "title", "name"), ("company", "entity", LINK))],
+    # Activities entered by hand on both sides (issue 19): the same subject, on the same linked
+    # contact, at the same time give or take a minute, are one activity.
+    ("connectwise", "calls", "call_activities"): [
+        _key(("hs_call_title", "name", "text"), ("contact", "contact", LINK), ("hs_timestamp", "dateStart", "minute"))
+    ],
+    ("connectwise", "emails", "email_activities"): [
+        _key(("hs_email_subject", "name", "text"), ("contact", "contact", LINK), ("hs_timestamp", "dateStart", "minute"))
+    ],
+    ("connectwise", "meetings", "meeting_activities"): [
+        _key(("hs_meeting_title", "name", "text"), ("contact", "contact", LINK), ("hs_timestamp", "dateStart", "minute"))
+    ],
+    ("connectwise", "tasks", "task_activities"): [
+        _key(("hs_task_subject", "name", "text"), ("contact", "contact", LINK), ("hs_timestamp", "dateStart", "minute"))
+    ],
+    ("dynamics", "calls", "phonecalls"): [
+        _key(
+            ("hs_call_title", "subject", "text"), ("contact", "regardingobjectid", LINK), ("hs_timestamp", "actualend", "minute")
+        )
+    ],
+    ("dynamics", "emails", "emails"): [
+        _key(
+            ("hs_email_subject", "subject", "text"),
+            ("contact", "regardingobjectid", LINK),
+            ("hs_timestamp", "actualend", "minute"),
+        )
+    ],
+    ("dynamics", "tasks", "tasks"): [
+        _key(
+            ("hs_task_subject", "subject", "text"),
+            ("contact", "regardingobjectid", LINK),
+            ("hs_timestamp", "scheduledend", "minute"),
+        )
+    ],
+    ("dynamics", "meetings", "appointments"): [
+        _key(
+            ("hs_meeting_title", "subject", "text"),
+            ("contact", "regardingobjectid", LINK),
+            ("hs_meeting_start_time", "scheduledstart", "minute"),
+        )
+    ],
 }
 # Offered in the editor as an extra field of the deal key ("optionally close date").
 CLOSE_DATE_FIELD: dict[str, KeyField] = {
@@ -233,3 +274,18 @@ def key_value(
             return None
         parts.append(part)
     return tuple(parts)
+
+
+def key_values(
+    key: MatchKey, side: str, properties: dict[str, Any], link_of: Callable[[KeyField, Any], str | None] | None = None
+) -> list[tuple[str, ...]]:
+    """The keys a record is found under: its key, and for `minute` parts also the minutes either
+    side (so two records a minute apart meet however the seconds fall)."""
+    exact_key = key_value(key, side, properties, link_of)
+    if exact_key is None:
+        return []
+    keys = [exact_key]
+    for position, f in enumerate(key.fields):
+        if f.normaliser == "minute":
+            keys = [k[:position] + (near,) + k[position + 1 :] for k in keys for near in neighbouring_minutes(k[position])]
+    return keys

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
@@ -141,6 +141,35 @@ def date(value: Any) -> str | None:
     return None
 
 
+def minute(value: Any) -> str | None:
+    """The UTC minute (YYYY-MM-DDTHH:MM) of a date-time, however it is written. Match keys with it
+    also meet the minute before and after (match_rules.key_values): the same call logged by hand
+    on both sides is seldom stamped to the same second."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text_value = _text(value)
+        if text_value.isascii() and text_value.isdigit() and 12 <= len(text_value) <= 14:  # HubSpot's epoch milliseconds
+            try:
+                moment = datetime.fromtimestamp(int(text_value) / 1000, tz=UTC)
+            except (OverflowError, ValueError, OSError):
+                return None
+        else:
+            try:
+                moment = datetime.fromisoformat(text_value.replace(" ", "T", 1))
+            except ValueError:
+                return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def neighbouring_minutes(key: str) -> list[str]:
+    """A `minute` key and the minutes either side of it."""
+    moment = datetime.strptime(key, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
+    return [(moment + timedelta(minutes=step)).strftime("%Y-%m-%dT%H:%M") for step in (-1, 0, 1)]
+
+
 NORMALISERS: dict[str, Callable[..., str | None]] = {
     "email": email,
     "domain": domain,
@@ -149,6 +178,7 @@ NORMALISERS: dict[str, Callable[..., str | None]] = {
     "text": text,
     "exact": exact,
     "date": date,
+    "minute": minute,
 }
 # Not a function of one value: the linked parent (e.g. a deal's company) must be the same
 # pair of records, compared through the integration's links. See mappings/match_rules.py.
@@ -161,6 +191,7 @@ NORMALISER_CHOICES: dict[str, str] = {
     "text": "Text (ignore case and spaces)",
     "exact": "Exact value",
     "date": "Date (the day only)",
+    "minute": "Date and time (to the minute, a minute either way)",
     LINK: "The same linked record (e.g. the deal's company)",
 }
 

@@ -79,6 +79,9 @@ MAX_CONDITION_CHARS = 3000
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
 IDENTIFIER_LENGTH = 25
 # "Test connection" is interactive: one quick retry, not the sync's patient backoff.
+# ConnectWise lists notes only per record: a new walk of every contact / company for their notes
+# starts at most this often (the connection's config["notes_every_minutes"]).
+NOTES_EVERY = dt.timedelta(minutes=15)
 QUICK_RETRY = Retry(
     total=1,
     backoff_factor=0.2,
@@ -382,9 +385,11 @@ class ConnectWiseConnector(Connector):
         verify: bool | str = True,
         overlap: dt.timedelta = OVERLAP,
         default_member: str = "",
+        notes_every: dt.timedelta = NOTES_EVERY,
     ):
         self.site_root = base_url.rstrip("/")
         self.default_member_identifier = default_member
+        self.notes_every = notes_every
         self.company_id = company_id
         self.overlap = overlap
         self._verify = tls_context(verify)  # a CA file (the emulator's, with --tls): one shared context
@@ -434,6 +439,7 @@ class ConnectWiseConnector(Connector):
             retry=retry,
             verify=config.get("ca_file") or True,
             default_member=str(config.get("default_member") or ""),
+            notes_every=dt.timedelta(minutes=float(config.get("notes_every_minutes", NOTES_EVERY.total_seconds() / 60))),
             **kwargs,
         )
 
@@ -519,7 +525,7 @@ class ConnectWiseConnector(Connector):
         """The list's `/count` endpoint, with the same lastUpdated condition when a date is given."""
         spec = self._spec(object_type)
         if spec.note_parent:
-            return None  # notes are counted only by walking their records
+            return self._count_notes(spec, since)
         conditions = _all_of(f"lastUpdated >= {datetime_literal(since)}" if since else "", _type_condition(spec))
         params = {"conditions": conditions} if conditions else {}
         return int(self.http.request("GET", spec.path + "/count", params=params).json().get("count", 0))
@@ -887,9 +893,29 @@ class ConnectWiseConnector(Connector):
                 self.caches.default_member = int(rows[0]["id"])
         return self.caches.default_member
 
+    def _count_notes(self, spec: ObjectSpec, since: dt.datetime | None) -> int | None:
+        """Notes (changed since a date) counted record by record; unknown (None) past NOTE_COUNT_PARENTS records."""
+        parent = OBJECTS[spec.spec(spec.note_parent).reference_to or ""]
+        parents = self.http.request("GET", parent.path, params={"pageSize": NOTE_COUNT_PARENTS + 1, "fields": "id"}).json()
+        if len(parents) > NOTE_COUNT_PARENTS:
+            return None
+        params = {"conditions": f"lastUpdated >= {datetime_literal(since)}"} if since else {}
+        return sum(
+            int(
+                self.http.request("GET", spec.path.replace("{parentId}", str(int(row["id"]))) + "/count", params=params).json()[
+                    "count"
+                ]
+            )
+            for row in parents
+        )
+
     def _read_note_changes(self, spec: ObjectSpec, cursor: Mapping[str, Any]) -> Page:
         """Notes changed since the cursor, NOTE_PARENTS_PER_PAGE records at a time: ConnectWise
-        lists notes only per record, so a pass walks every contact (or company) by id."""
+        lists notes only per record, so a pass walks every contact (or company) by id, and a new
+        walk starts at most every `notes_every` (a walk costs a call per record)."""
+        walked = cursor.get("walked_at")
+        if walked and not cursor.get("after_parent") and _parse_time(walked) + self.notes_every > dt.datetime.now(dt.UTC):
+            return Page(records=[], cursor=dict(cursor), has_more=False)
         parent = OBJECTS[spec.spec(spec.note_parent).reference_to or ""]
         after = int(cursor.get("after_parent") or 0)
         parents = self.http.request(
@@ -903,11 +929,13 @@ class ConnectWiseConnector(Connector):
         for row in parents:
             path = spec.path.replace("{parentId}", str(int(row["id"])))
             records += [self._record(spec, note) for note in self._get_all(path, {**conditions, "pageSize": MAX_PAGE_SIZE})]
-        newest = max([since or "", cursor.get("newest") or "", *(r.updated_at.isoformat() for r in records if r.updated_at)])
+        stamps = [since or "", cursor.get("newest") or "", *(_iso(r.updated_at) for r in records if r.updated_at)]
+        newest = max(stamps)
         if len(parents) == NOTE_PARENTS_PER_PAGE:
             next_cursor = {"since": since, "newest": newest, "after_parent": parents[-1]["id"]}
             return Page(records=records, cursor=next_cursor, has_more=True)
-        return Page(records=records, cursor={"since": newest} if newest else {}, has_more=False)
+        done = {"walked_at": _iso(dt.datetime.now(dt.UTC))}
+        return Page(records=records, cursor={"since": newest, **done} if newest else done, has_more=False)
 
     def _read_notes_by_ids(self, spec: ObjectSpec, ids: Sequence[str]) -> list[Record]:
         by_parent: dict[int, list[int]] = {}
@@ -1098,6 +1126,11 @@ class ConnectWiseConnector(Connector):
 
 # --- helpers ------------------------------------------------------------------------------------------
 NOTE_PARENTS_PER_PAGE = 50  # contacts / companies whose notes one page of a notes read asks for
+NOTE_COUNT_PARENTS = 500  # a count of notes walks at most this many records, else it is unknown
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _type_condition(spec: ObjectSpec) -> str:

@@ -11,7 +11,8 @@ What it emulates, from ConnectWise's developer documentation:
   (no auth) as clients use it to check a company id and find the codebase;
 - company/companies (identifier, name, status, types, website, address, customFields...),
   company/contacts (communicationItems holding e-mails and phones, company, types),
-  sales/opportunities (company, contact, stage, status, type, primarySalesRep), system/members,
+  sales/opportunities (company, contact, stage, status, type, primarySalesRep), sales/activities
+  and contact / company notes (emulator_activities.py), system/members,
   each with GET list / GET {id} / GET count, and (except members) POST, PATCH with JSON-patch
   operations [{op, path, value}], PUT and DELETE; lookup lists: company/companies/statuses,
   company/companies/types, company/contacts/types, company/communicationTypes, sales/stages,
@@ -49,7 +50,7 @@ What it emulates, from ConnectWise's developer documentation:
 
 What it does NOT emulate:
 - any other module (service tickets, projects, finance, time...), sites / addresses as their
-  own resources, company notes and teams, contact departments / relationships, opportunity
+  own resources, company teams, contact departments / relationships, opportunity
   forecasts, notes and probabilities as resources;
 - security roles and per-member permissions (every valid key may do everything), member
   creation, API-member impersonation, the codebase-versioned base paths (only v4_6_release);

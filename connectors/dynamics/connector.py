@@ -138,6 +138,9 @@ TABLES = {
         # Activities: never created without the record they hang off (an orphan note helps nobody).
         _Table("annotations", "annotation", "Notes", "annotationid", (), parents=ACTIVITY_PARENTS, needs_parent=True),
         _Table("phonecalls", "phonecall", "Phone calls", "activityid", (), parents=ACTIVITY_PARENTS, needs_parent=True),
+        _Table("tasks", "task", "Tasks", "activityid", (), parents=ACTIVITY_PARENTS, needs_parent=True),
+        _Table("emails", "email", "E-mails", "activityid", (), parents=ACTIVITY_PARENTS, needs_parent=True),
+        _Table("appointments", "appointment", "Appointments", "activityid", (), parents=ACTIVITY_PARENTS, needs_parent=True),
     )
 }
 SET_OF_LOGICAL = {t.logical: name for name, t in TABLES.items()}

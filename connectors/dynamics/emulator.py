@@ -11,8 +11,8 @@ What it does, after Microsoft's Web API documentation:
 - WhoAmI; EntityDefinitions(LogicalName='x') with EntitySetName, PrimaryIdAttribute,
   PrimaryNameAttribute and $expand=Attributes; Attributes casts to Picklist / State / Status
   AttributeMetadata with $expand=OptionSet (localized labels 1033 + 1031, UserLocalizedLabel).
-- Tables account, contact, lead, opportunity, systemuser, and the activity tables annotation and
-  phonecall (schema_activities.py: what of them is not faithful): GET collection with $select,
+- Tables account, contact, lead, opportunity, systemuser, and the activity tables annotation,
+  phonecall, task, email and appointment (schema_activities.py: what of them is not faithful): GET collection with $select,
   $filter (see odata.py), $orderby, $top, $count, $expand of single-valued lookups,
   `Prefer: odata.maxpagesize` paging with @odata.nextLink carrying a paging cookie
   ($skiptoken=<cookie pagenumber="2" pagingcookie="..."/>, the page's last values of the

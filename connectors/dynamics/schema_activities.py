@@ -1,4 +1,5 @@
-"""Dataverse activity tables the emulator serves: annotation (notes) and phonecall.
+"""Dataverse activity tables the emulator serves: annotation (notes), phonecall, task, email and
+appointment.
 
 From the Dataverse table reference: annotation (ObjectTypeCode 5) hangs off a record through the
 polymorphic lookup `objectid` (bound as `objectid_contact@odata.bind`, ...), `notetext` is plain
@@ -8,10 +9,21 @@ activity whose primary key is `activityid`, `subject` (200, business required), 
 `actualdurationminutes`, `scheduledend`, the polymorphic `regardingobjectid` and the activity
 states Open / Completed / Canceled with their status reasons.
 
+task (ObjectTypeCode 4212): `subject` (200), `description` (2,000), `scheduledend` (due),
+`prioritycode` (Low / Normal / High), `percentcomplete`, states Open / Completed / Canceled with
+the status reasons Not Started, In Progress, Waiting on someone else, Deferred, Completed,
+Canceled. email (4202): `subject` (400), `description` (HTML, 1,048,576), `directioncode`,
+`sender`, `torecipients`, states Open / Completed / Canceled with Draft, Sent, Received...
+appointment (4201): `subject` (200), `description`, `location`, `scheduledstart` and
+`scheduledend` (both business required in the UI), `isalldayevent`, states Open / Completed /
+Canceled / Scheduled. Like Dataverse, the Web API does not enforce ApplicationRequired columns
+(only the forms do); it enforces lengths, types, option ranges and lookups.
+
 Not faithful: the regarding lookup's navigation property is `regardingobjectid_contact` here
 (Dataverse names it `regardingobjectid_contact_phonecall`); annotation's `objecttypecode`, the
-attachment columns (documentbody, filename, mimetype) and phonecall's activity parties (`from`,
-`to`: activityparty lists) are not emulated; lead and other regarding targets are left out.
+attachment columns (documentbody, filename, mimetype) and the activity parties (`from`, `to`,
+`requiredattendees`: activityparty lists, e.g. email_activity_parties) are not emulated, so
+an e-mail's `torecipients` stays empty; lead and other regarding targets are left out.
 """
 
 from __future__ import annotations
@@ -74,6 +86,94 @@ PHONECALL = Entity(
     ),
 )
 
-ACTIVITY_ENTITIES: dict[str, Entity] = {e.logical: e for e in (ANNOTATION, PHONECALL)}
+
+def _activity(logical: str, set_name: str, label: str, code: int, subject_max: int, attrs: tuple, states, statuses) -> Entity:
+    """An activity table: activityid, subject, regarding, owner, state and status, audit columns."""
+    return Entity(
+        logical,
+        set_name,
+        "activityid",
+        "subject",
+        label,
+        code,
+        (
+            Attr("activityid", "Uniqueidentifier", label, update=False),
+            Attr("subject", "String", "Subject", max_length=subject_max, required="ApplicationRequired"),
+            *attrs,
+            Attr("regardingobjectid", "Lookup", "Regarding", targets=REGARDING_TARGETS),
+            owner(),
+            Attr("statecode", "State", "Activity Status", required="SystemRequired", options=options(*states)),
+            Attr("statuscode", "Status", "Status Reason", options=status_options(*statuses)),
+            *audit_attrs(),
+        ),
+    )
+
+
+OPEN_DONE_CANCELED = ((0, "Open"), (1, "Completed"), (2, "Canceled"))
+TASK = _activity(
+    "task",
+    "tasks",
+    "Task",
+    4212,
+    200,
+    (
+        Attr("description", "Memo", "Description", max_length=2000),
+        Attr("scheduledend", "DateTime", "Due Date", format="DateAndTime"),
+        Attr("prioritycode", "Picklist", "Priority", options=options((0, "Low"), (1, "Normal"), (2, "High"))),
+        Attr("percentcomplete", "Integer", "Percent Complete"),
+        Attr("actualdurationminutes", "Integer", "Actual Duration"),
+    ),
+    OPEN_DONE_CANCELED,
+    (
+        (2, "Not Started", 0),
+        (3, "In Progress", 0),
+        (4, "Waiting on someone else", 0),
+        (7, "Deferred", 0),
+        (5, "Completed", 1),
+        (6, "Canceled", 2),
+    ),
+)
+EMAIL = _activity(
+    "email",
+    "emails",
+    "Email",
+    4202,
+    400,
+    (
+        Attr("description", "Memo", "Description", max_length=1_048_576),
+        Attr("directioncode", "Boolean", "Direction"),
+        Attr("sender", "String", "From", max_length=250),
+        Attr("torecipients", "String", "To Recipients", max_length=500, create=False, update=False),
+        Attr("actualend", "DateTime", "Actual End", format="DateAndTime"),
+    ),
+    OPEN_DONE_CANCELED,
+    (
+        (1, "Draft", 0),
+        (8, "Failed", 0),
+        (2, "Completed", 1),
+        (3, "Sent", 1),
+        (4, "Received", 1),
+        (6, "Pending Send", 1),
+        (7, "Sending", 1),
+        (5, "Canceled", 2),
+    ),
+)
+APPOINTMENT = _activity(
+    "appointment",
+    "appointments",
+    "Appointment",
+    4201,
+    200,
+    (
+        Attr("description", "Memo", "Description", max_length=1_048_576),
+        Attr("location", "String", "Location", max_length=200),
+        Attr("scheduledstart", "DateTime", "Start Time", format="DateAndTime", required="ApplicationRequired"),
+        Attr("scheduledend", "DateTime", "End Time", format="DateAndTime", required="ApplicationRequired"),
+        Attr("isalldayevent", "Boolean", "All Day Event"),
+    ),
+    (*OPEN_DONE_CANCELED, (3, "Scheduled")),
+    ((1, "Free", 0), (2, "Tentative", 0), (3, "Completed", 1), (4, "Canceled", 2), (5, "Busy", 3), (6, "Out of Office", 3)),
+)
+ACTIVITY_ENTITIES: dict[str, Entity] = {e.logical: e for e in (ANNOTATION, PHONECALL, TASK, EMAIL, APPOINTMENT)}
 # Both tables have Create / Update / Delete SdkMessageFilters, so plug-in steps (webhooks) can watch them.
 WEBHOOK_ENTITIES = STANDARD_WEBHOOK_ENTITIES + tuple(ACTIVITY_ENTITIES)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import Connector, ConnectorError, ErrorKind, Record, chunked
-from mappings.match_rules import KeyField, MatchKey, key_value
+from mappings.match_rules import KeyField, MatchKey, key_value, key_values
 from mappings.normalisers import normalise
 
 # Web-address spellings an exact search must ask for, to find a domain however it was typed.
@@ -98,8 +98,7 @@ class TargetIndex:
             rid = str(record.id)
             self.labels[rid] = label_of(record)
             for position, key in enumerate(self.keys):
-                value = key_value(key, self.side, record.properties, own_parent)
-                if value is not None:
+                for value in key_values(key, self.side, record.properties, own_parent):
                     self.by_key[position].setdefault(value, []).append(rid)
 
     @classmethod
@@ -279,9 +278,9 @@ class Matcher:
                         if not record.deleted:
                             found[str(record.id)] = record
             for rid, record in found.items():
-                value = key_value(key, self.target_side, record.properties, own_parent)
-                if value is not None and rid not in by_key[position].get(value, []):
-                    by_key[position].setdefault(value, []).append(rid)
+                for value in key_values(key, self.target_side, record.properties, own_parent):
+                    if rid not in by_key[position].get(value, []):
+                        by_key[position].setdefault(value, []).append(rid)
                 labels[rid] = label_of(record)
         return by_key, labels, found
 

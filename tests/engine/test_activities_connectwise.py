@@ -12,6 +12,14 @@ pytestmark = pytest.mark.django_db
 WHEN = "2026-03-02T10:00:00Z"
 
 
+@pytest.fixture(autouse=True)
+def notes_read_every_run(cw_pair):
+    """ConnectWise notes are walked at most every 15 minutes by default; these tests read them every run."""
+    connection = cw_pair.integration.other_connection
+    connection.config = {**connection.config, "notes_every_minutes": 0}
+    connection.save()
+
+
 def other_id(hubspot_object, hubspot_id, other_object=None):
     links = RecordLink.objects.filter(hubspot_object=hubspot_object, hubspot_id=str(hubspot_id))
     if other_object:
@@ -207,6 +215,24 @@ def test_a_note_on_a_contact_not_yet_synced_waits_then_lands_on_it_with_no_orpha
     assert_no_orphans(cw_pair)
 
 
+def test_connectwise_notes_are_walked_at_most_every_interval(cw_pair):
+    _company, contact, _cw_company, cw_contact = synced_contact(cw_pair)
+    connection = cw_pair.integration.other_connection
+    connection.config = {**connection.config, "notes_every_minutes": 15}
+    connection.save()
+    assert cw_pair.sync().status == "succeeded"  # a walk: nothing new
+    cw_pair.other.add_note("contacts", cw_contact, "Written between two walks")
+    cw_pair.reset_counters()
+    assert cw_pair.sync().status == "succeeded"
+    assert not [key for key in cw_pair.other.counters()["calls"] if "notes" in key]  # no walk within 15 minutes
+    assert cw_pair.hubspot.count("notes") == 0
+    connection.config = {**connection.config, "notes_every_minutes": 0}
+    connection.save()
+    assert cw_pair.sync().status == "succeeded"
+    [note] = [n for n in cw_pair.hubspot.records["notes"]]
+    assert cw_pair.hubspot.associated_ids("notes", note, "contacts") == [contact]
+
+
 def test_connectwise_refuses_an_activity_without_assignee_or_name_and_a_note_without_text(cw_pair):
     connector = cw_pair.connectors()["other"]
     with pytest.raises(ValueError, match="assignTo field is required"):
@@ -218,3 +244,25 @@ def test_connectwise_refuses_an_activity_without_assignee_or_name_and_a_note_wit
         cw_pair.other.add_note("companies", company["id"], "")
     assert connector.read_by_ids("company_notes", ["999:1", "junk"]) == []
     connector.close()
+
+
+def test_a_call_entered_on_both_sides_is_matched_not_duplicated(cw_pair):
+    _company, contact, _cw_company, cw_contact = synced_contact(cw_pair)
+    call = cw_pair.hubspot.create_record(
+        "calls", {"hs_call_title": "Pricing call", "hs_timestamp": "2026-03-02T10:00:50Z"}, associations={"contacts": [contact]}
+    )
+    twin = cw_pair.other.add_activity("pricing call ", type="Call", contact_id=cw_contact, dateStart="2026-03-02T10:01:30Z")
+    other_subject = cw_pair.other.add_activity(
+        "Support call", type="Call", contact_id=cw_contact, dateStart="2026-03-02T10:01:30Z"
+    )
+    too_late = cw_pair.other.add_activity("Pricing call", type="Call", contact_id=cw_contact, dateStart="2026-03-02T10:03:30Z")
+    run = cw_pair.sync()
+    assert run.status == "succeeded", (run.error, failures())
+    assert other_id("calls", call) == str(twin["id"])  # the same call: linked, not copied either way
+    assert cw_pair.other.count("activities") == 3
+    assert cw_pair.hubspot.count("calls") == 3  # the support call and the later one are other calls
+    separate = {hubspot_id("call_activities", a["id"]) for a in (other_subject, too_late)}
+    assert len(separate) == 2 and call not in separate
+    assert RecordEvent.objects.filter(source_id=call, message__contains="Matched an existing record").exists()
+    assert_rerun_writes_nothing(cw_pair)
+    assert_no_orphans(cw_pair)

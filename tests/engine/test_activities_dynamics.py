@@ -154,3 +154,106 @@ def test_a_body_longer_than_dynamics_accepts_is_truncated_not_failed(dyn_pair):
     description = dyn_pair.other.record("phonecalls", other_id("calls", call))["description"]
     assert len(description) == 2000 and description.endswith(TRUNCATED_MARKER)
     assert_rerun_writes_nothing(dyn_pair)
+
+
+def test_tasks_emails_and_meetings_sync_both_ways_with_their_contact(dyn_pair):
+    contact, dyn_contact = synced_contact(dyn_pair)
+    task = dyn_pair.hubspot.create_record(
+        "tasks",
+        {
+            "hs_task_subject": "Send quote",
+            "hs_task_body": "<p>By <b>Friday</b></p>",
+            "hs_timestamp": WHEN,
+            "hs_task_priority": "HIGH",
+        },
+        associations={"contacts": [contact]},
+    )
+    email = dyn_pair.hubspot.create_record(
+        "emails",
+        {"hs_email_subject": "Quote", "hs_email_text": "Attached, as promised", "hs_timestamp": WHEN},
+        associations={"contacts": [contact]},
+    )
+    meeting = dyn_pair.hubspot.create_record(
+        "meetings",
+        {
+            "hs_meeting_title": "Kick-off",
+            "hs_meeting_location": "Room 4",
+            "hs_timestamp": WHEN,
+            "hs_meeting_start_time": WHEN,
+            "hs_meeting_end_time": "2026-03-02T11:00:00Z",
+        },
+        associations={"contacts": [contact]},
+    )
+    dyn_task = dyn_pair.other.create_record(
+        "tasks", {"subject": "Call back", "prioritycode": 0, "regardingobjectid": dyn_contact}
+    )
+    dyn_email = dyn_pair.other.create_record(
+        "emails", {"subject": "Re: Quote", "description": "Looks good", "regardingobjectid": dyn_contact}
+    )
+    dyn_appointment = dyn_pair.other.create_record(
+        "appointments",
+        {
+            "subject": "Review",
+            "scheduledstart": "2026-03-05T09:00:00Z",
+            "scheduledend": "2026-03-05T10:00:00Z",
+            "regardingobjectid": dyn_contact,
+        },
+    )
+    run = dyn_pair.sync()
+    assert run.status == "succeeded", (
+        run.counts,
+        list(RecordEvent.objects.filter(outcome="failed").values_list("message", flat=True)),
+    )
+    made_task = dyn_pair.other.record("tasks", other_id("tasks", task))
+    assert (made_task["subject"], made_task["description"], made_task["prioritycode"]) == ("Send quote", "By Friday", 2)
+    assert lookup_id(made_task["regardingobjectid"]) == dyn_contact
+    made_email = dyn_pair.other.record("emails", other_id("emails", email))
+    assert (made_email["subject"], made_email["description"]) == ("Quote", "Attached, as promised")
+    made_meeting = dyn_pair.other.record("appointments", other_id("meetings", meeting))
+    assert (made_meeting["subject"], made_meeting["location"]) == ("Kick-off", "Room 4")
+    assert made_meeting["scheduledend"].isoformat().startswith("2026-03-02T11:00:00")
+    back_task = hubspot_id("tasks", dyn_task)
+    assert dyn_pair.hubspot.get_record("tasks", back_task)["hs_task_subject"] == "Call back"
+    assert dyn_pair.hubspot.get_record("tasks", back_task)["hs_task_priority"] == "LOW"
+    back_email = hubspot_id("emails", dyn_email)
+    assert dyn_pair.hubspot.get_record("emails", back_email)["hs_email_subject"] == "Re: Quote"
+    back_meeting = hubspot_id("appointments", dyn_appointment)
+    assert dyn_pair.hubspot.get_record("meetings", back_meeting)["hs_meeting_title"] == "Review"
+    assert dyn_pair.hubspot.get_record("meetings", back_meeting)["hs_timestamp"].startswith("2026-03-05T09:00:00")
+    for kind, record in (("tasks", back_task), ("emails", back_email), ("meetings", back_meeting)):
+        assert dyn_pair.hubspot.associated_ids(kind, record, "contacts") == [contact]
+        assert dyn_pair.hubspot.count(kind) == 2
+    dyn_pair.hubspot.advance_clock(5000)
+    dyn_pair.hubspot.edit_record("tasks", task, {"hs_task_subject": "Send quote (sent)"})
+    dyn_pair.other.edit_record("appointments", dyn_appointment, {"subject": "Review (moved)"})
+    assert dyn_pair.sync().status == "succeeded"
+    assert dyn_pair.other.record("tasks", other_id("tasks", task))["subject"] == "Send quote (sent)"
+    assert dyn_pair.hubspot.get_record("meetings", back_meeting)["hs_meeting_title"] == "Review (moved)"
+    assert_rerun_writes_nothing(dyn_pair)
+    for kind in ("tasks", "emails", "meetings"):
+        assert orphans(dyn_pair.hubspot, kind) == []
+    assert [
+        r
+        for kind in ("task", "email", "appointment")
+        for r in dyn_pair.other.rows[kind].values()
+        if not r.get("regardingobjectid")
+    ] == []
+
+
+def test_a_call_entered_on_both_sides_is_matched_not_duplicated(dyn_pair):
+    contact, dyn_contact = synced_contact(dyn_pair)
+    call = dyn_pair.hubspot.create_record(
+        "calls", {"hs_call_title": "Pricing call", "hs_timestamp": "2026-03-02T10:00:20Z"}, associations={"contacts": [contact]}
+    )
+    twin = dyn_pair.other.create_record(
+        "phonecalls", {"subject": "Pricing Call", "actualend": "2026-03-02T10:01:10Z", "regardingobjectid": dyn_contact}
+    )
+    run = dyn_pair.sync()
+    assert run.status == "succeeded", (
+        run.counts,
+        list(RecordEvent.objects.filter(outcome="failed").values_list("message", flat=True)),
+    )
+    assert other_id("calls", call) == twin
+    assert dyn_pair.other.count("phonecalls") == 1 and dyn_pair.hubspot.count("calls") == 1
+    assert_rerun_writes_nothing(dyn_pair)
+    assert_no_orphans(dyn_pair)

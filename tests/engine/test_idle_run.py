@@ -140,8 +140,10 @@ def test_an_idle_run_calls_only_the_change_feeds(cw_pair):
     cw_pair.reset_counters()
     idle_run(cw_pair)
     other_calls = cw_pair.other.counters()["calls"]
-    # One list read per ConnectWise object; no statuses, types or custom-field discovery.
-    assert sum(other_calls.values()) == len(cw_pair.integration.object_mappings.filter(enabled=True))
+    # One list read per ConnectWise object; no statuses, types or custom-field discovery. Notes are
+    # listed only record by record, so they are walked at most every 15 minutes: not in this run.
+    mappings = cw_pair.integration.object_mappings.filter(enabled=True).exclude(other_object__endswith="_notes")
+    assert sum(other_calls.values()) == len(mappings)
     assert not [key for key in cw_pair.hubspot.counters()["calls"] if "pipelines" in key or "owners" in key]
 
 
