@@ -414,7 +414,7 @@ DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
             F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Tasks ↔ tasks",
         "tasks",
         "tasks",
@@ -443,7 +443,7 @@ DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
             F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
-    O(
+    ObjectDefault(
         "E-mails ↔ e-mails",
         "emails",
         "emails",
@@ -463,7 +463,7 @@ DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
             F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
-    O(
+    ObjectDefault(
         "Meetings ↔ appointments",
         "meetings",
         "appointments",
