@@ -61,13 +61,14 @@ Where it follows HubSpot's observed behaviour over the published spec (with the 
 - the property type / fieldType pairs accepted are those the "Properties" guide lists.
 
 What it does NOT emulate (not faithful): other object types (tickets, products, line items,
-custom objects; engagements are emulated: emulator_engagements.py), GDPR delete, property groups' CRUD, calculated properties, list
-memberships, association labels beyond the default types, the v1 / v2 signatures, property
-history and `propertiesWithHistory`, search over associations, sorting on more than one property,
-a per-portal multi-tenant model (one portal per emulator), token scopes enforcement, the exact
-wording of 400 messages for malformed input (the shape and category are HubSpot's), HubSpot's
-unspecified ordering of batch results (ours follow input order), the Professional / Enterprise
-limits (190 per 10 s, larger daily limits: knobs, not tiers), and the client-credentials grant.
+custom objects; engagements are emulated: emulator_engagements.py), GDPR delete, property
+groups' CRUD, calculated properties, list memberships, association labels beyond the default
+types, the v1 / v2 signatures, property history and `propertiesWithHistory`, search over
+associations, sorting on more than one property, a per-portal multi-tenant model (one portal
+per emulator), token scopes enforcement, the exact wording of 400 messages for malformed input
+(the shape and category are HubSpot's), HubSpot's unspecified ordering of batch results (ours
+follow input order), the Professional / Enterprise limits (190 per 10 s, larger daily limits:
+knobs, not tiers), and the client-credentials grant.
 """
 
 from __future__ import annotations
