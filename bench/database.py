@@ -32,7 +32,18 @@ def throwaway_database(workdir: Path | None = None, keep: bool = False) -> Itera
         yield dict(settings.DATABASES["default"])
     finally:
         if not keep:
+            if not sqlite:
+                _end_other_sessions(name)
             connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def _end_other_sessions(name: str) -> None:
+    """Connections other threads left open (the served web app's, the emulators') would keep
+    PostgreSQL from dropping the database: end them first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
+        )
 
 
 def child_environment(database: dict) -> dict[str, str]:
