@@ -208,7 +208,7 @@ SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 120)
 SYNC_SLICE_SECONDS = env_int("SYNC_SLICE_SECONDS", 20)
 # How long a create that got no answer waits to show up before it is sent again.
 SYNC_PENDING_GRACE_SECONDS = env_float("SYNC_PENDING_GRACE_SECONDS", 600)
-# How long a webhook-triggered run waits for more notifications once its inbox is empty (0: it ends at once).
+# How long a webhook-triggered run waits after its last write for the notifications of its own writes (0: it ends at once).
 SYNC_WEBHOOK_LINGER_SECONDS = env_float("SYNC_WEBHOOK_LINGER_SECONDS", 2.0)
 # Execute a requested run in the requesting process instead of the queue (tests and demos).
 SYNC_RUN_INLINE = env_bool("SYNC_RUN_INLINE", False)

@@ -4,6 +4,7 @@ page's cursor, so a page is either wholly remembered or read again."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -73,6 +74,7 @@ class Checkpoint:
     def build(self, items: list[Item]) -> Callable[[], None]:
         now = timezone.now()
         new_links, changed_links, done_ids, deferred, events = [], [], [], [], []
+        changed_columns: set[str] = set()
         self._give_up_on_hopeless([i for i in items if i.retry_later])
         for item in items:
             if item.outcome in LINKED_OUTCOMES and item.target_id:
@@ -81,8 +83,14 @@ class Checkpoint:
                     self.apply_baseline(item)
                     new_links.append(item.link)
                 elif not item.baseline_saved:
+                    before = _stored(item.link)
                     self.apply_baseline(item)
-                    changed_links.append(item.link)
+                    columns = {
+                        c for c, old, new in zip(BASELINE_COLUMNS, before, _stored(item.link), strict=True) if not _same(old, new)
+                    }
+                    if columns:  # an unchanged baseline is not written again
+                        changed_links.append(item.link)
+                        changed_columns |= columns
             if item.outcome in DONE_OUTCOMES:
                 done_ids.append(item.id)
             if item.retry_later:
@@ -94,11 +102,7 @@ class Checkpoint:
             if new_links:
                 self._bulk_create_links(new_links)
             if changed_links:
-                RecordLink.objects.bulk_update(
-                    [link for link in changed_links if link.pk],
-                    ["hubspot_values", "other_values", "hubspot_hash", "other_hash", "updated_at"],
-                    batch_size=500,
-                )
+                _upsert_baselines([link for link in changed_links if link.pk], changed_columns)
             if self.counterparts.pending:
                 self.counterparts.forget_creates([i for i in done_ids if i in self.counterparts.pending])
             self._drop_adopted()
@@ -249,6 +253,35 @@ class Checkpoint:
             details=details,
             created_at=now,
         )
+
+
+BASELINE_COLUMNS = ("hubspot_values", "other_values", "hubspot_hash", "other_hash")
+
+
+def _stored(link: RecordLink) -> tuple:
+    """The baseline as stored: values copied (apply_baseline builds new dicts), hashes as they are."""
+    return tuple(getattr(link, column) for column in BASELINE_COLUMNS)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal as stored: Python calls 1 and True (or 1.0) equal, JSON does not."""
+    if old != new:
+        return False
+    return old is new or json.dumps(old, sort_keys=True, default=str) == json.dumps(new, sort_keys=True, default=str)
+
+
+def _upsert_baselines(links: list[RecordLink], columns: set[str]) -> None:
+    """Changed baselines of stored links: one INSERT .. ON CONFLICT (id) DO UPDATE per 500 links
+    setting only the columns that changed in this page (cheaper to build than bulk_update's
+    CASE per row and column). A link's updated_at stays as it was, as before: it says when the
+    link itself last changed (the deletion bookkeeping compares against it)."""
+    if not links:
+        return
+    changed = [c for c in BASELINE_COLUMNS if c in columns]
+    kept = [(link.created_at, link.updated_at) for link in links]
+    RecordLink.objects.bulk_create(links, batch_size=500, update_conflicts=True, unique_fields=["id"], update_fields=changed)
+    for link, (created_at, updated_at) in zip(links, kept, strict=True):  # bulk_create's pre_save stamped them in memory only
+        link.created_at, link.updated_at = created_at, updated_at
 
 
 CHANGE_TEXT_LIMIT = 300  # a long text's change is shown cut, not stored whole twice per event
