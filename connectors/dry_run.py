@@ -36,6 +36,8 @@ READS = frozenset(
     }
 )
 ATTRIBUTES = frozenset({"system", "max_batch_write", "max_batch_read", "max_page_size", "max_concurrency", "concurrency"})
+# Calls that stay in this process (no vendor request): passed through, not counted.
+LOCAL_CALLS = frozenset({"use_shared_metadata"})
 PREVIEW_ID_PREFIX = "preview-"
 
 
@@ -52,7 +54,7 @@ class DryConnector:
 
     # --- passing through -------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
-        if name in ATTRIBUTES:
+        if name in ATTRIBUTES or name in LOCAL_CALLS:
             return getattr(self._real, name)
         if name in READS:
             method = getattr(self._real, name)

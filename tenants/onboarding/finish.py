@@ -21,15 +21,19 @@ def object_choices(system_key: str) -> list[tuple[str, str]]:
     return [(object_key(spec), spec.name) for spec in default_set_for(system_key)]
 
 
-@transaction.atomic
-def finish_onboarding(progress: OnboardingProgress, actor) -> Integration:
-    """Create the integration with default mappings, keep only the chosen objects, switch it on.
+def _answers_key(progress: OnboardingProgress) -> dict:
+    """What the integration is made from: when any of it changes, the previewed one is made anew."""
+    answers = progress.answers
+    return {
+        "hubspot": str(progress.hubspot_connection_id),
+        "other": str(progress.other_connection_id),
+        "environment": answers.get("environment", "sandbox"),
+        "objects": sorted(answers.get("objects", [])),
+        "options": answers.get("options", {}),
+    }
 
-    Switching on creates the django-q2 schedule and queues the first run once this commits, so the
-    first sync starts at once instead of at the first scheduled tick."""
-    progress = OnboardingProgress.objects.select_for_update().get(pk=progress.pk)
-    if progress.integration is not None:
-        return progress.integration  # a double-clicked "Finish" makes one integration, not two
+
+def _create_switched_off(progress: OnboardingProgress, actor) -> Integration:
     answers = progress.answers
     options = answers.get("options", {})
     integration = mapping_actions.create_integration(
@@ -47,10 +51,42 @@ def finish_onboarding(progress: OnboardingProgress, actor) -> Integration:
         if f"{mapping.hubspot_object}:{mapping.other_object}" not in chosen and mapping.enabled:
             mapping.enabled = False
             mapping_actions.save_object_mapping(mapping, actor)
+    return integration
+
+
+@transaction.atomic
+def integration_to_preview(progress: OnboardingProgress, actor) -> Integration:
+    """The integration the answers make, still switched off, for the preview shown before Finish.
+    The same answers reuse it; changed answers (the customer went back) make it anew."""
+    progress = OnboardingProgress.objects.select_for_update().get(pk=progress.pk)
+    if progress.is_complete and progress.integration is not None:
+        return progress.integration
+    key = _answers_key(progress)
+    if progress.integration is not None and progress.answers.get("previewed") == key:
+        return progress.integration
+    if progress.integration is not None:
+        mapping_actions.delete_integration(progress.integration, actor)
+    progress.integration = _create_switched_off(progress, actor)
+    progress.answers = {**progress.answers, "previewed": key}
+    progress.save(update_fields=["integration", "answers", "updated_at"])
+    return progress.integration
+
+
+@transaction.atomic
+def finish_onboarding(progress: OnboardingProgress, actor) -> Integration:
+    """Make the integration (or take the one previewed from the same answers) and switch it on.
+
+    Switching on creates the django-q2 schedule and queues the first run once this commits, so the
+    first sync starts at once instead of at the first scheduled tick."""
+    progress = OnboardingProgress.objects.select_for_update().get(pk=progress.pk)
+    if progress.is_complete and progress.integration is not None:
+        return progress.integration  # a double-clicked "Finish" makes one integration, not two
+    integration = integration_to_preview(progress, actor)
+    progress.refresh_from_db()
+    chosen = set(progress.answers.get("objects", []))
     mapping_actions.set_main_switch(integration, actor, on=True)
-    progress.integration = integration
     progress.completed_at = timezone.now()
-    progress.save(update_fields=["integration", "completed_at", "updated_at"])
+    progress.save(update_fields=["completed_at", "updated_at"])
     tenant = progress.tenant
     if tenant.status == tenant.Status.ONBOARDING:
         tenant.status = tenant.Status.ACTIVE

@@ -7,18 +7,23 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from connectors.registry import system
+from mappings.services import previewed
+from mappings.views.gate import CONFIRMED
+from mappings.views.preview import preview_rows
+from syncsmart.engine import previews
 from tenants import signup, team
 from tenants.access import current_membership, require_write, tenant_required
 from tenants.forms import SignUpForm
 from tenants.models import OnboardingProgress
 from tenants.onboarding import actions, steps
 from tenants.onboarding.credentials import build_credential_form, run_connection_test, split_credential_form
-from tenants.onboarding.finish import finish_onboarding, object_choices
+from tenants.onboarding.finish import finish_onboarding, integration_to_preview, object_choices
 from tenants.onboarding.forms import SCHEDULE_CHOICES, ObjectsForm, SystemForm, WorkspaceForm
 
 Step = OnboardingProgress.Step
@@ -206,11 +211,18 @@ def choose_objects(request: HttpRequest, progress: OnboardingProgress) -> HttpRe
 def finish(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
     """(f) Install default mappings, create the schedule, queue the first run at once."""
     labels = dict(object_choices(progress.answers["system"]))
+    shown: dict = {}
     if request.method == "POST":
         problems = finish_problems(progress)
         if not problems:
-            finish_onboarding(progress, request.user)
-            return redirect("onboarding_done")
+            integration = integration_to_preview(progress, request.user)
+            try:
+                previewed.confirmed_preview(integration, previewed.install(), request.POST.get(CONFIRMED))
+            except ValidationError as exc:
+                shown = _finish_preview(request, integration, exc)
+            else:
+                finish_onboarding(progress, request.user)
+                return redirect("onboarding_done")
         for problem in problems:
             messages.error(request, problem)
     return _render(
@@ -219,6 +231,7 @@ def finish(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
         Step.FINISH,
         "onboarding/finish.html",
         {
+            **shown,
             "chosen": [labels.get(key, key) for key in progress.answers.get("objects", [])],
             "options": progress.answers.get("options", {}),
             "schedule_label": dict(SCHEDULE_CHOICES).get(
@@ -228,6 +241,19 @@ def finish(request: HttpRequest, progress: OnboardingProgress) -> HttpResponse:
             "problems": finish_problems(progress),
         },
     )
+
+
+def _finish_preview(request: HttpRequest, integration, refused: ValidationError) -> dict:
+    """Finish first shows what the first sync would do (a preview, read from both systems)."""
+    preview = previewed.preview_for(integration, request.user, previewed.install())
+    return {
+        "integration": integration,
+        "preview": preview,
+        "rows": preview_rows(integration, preview),
+        "categories": previews.CATEGORIES,
+        "confirmed_name": CONFIRMED,
+        "gate_error": " ".join(refused.messages) if request.POST.get(CONFIRMED) else "",
+    }
 
 
 def finish_problems(progress: OnboardingProgress) -> list[str]:

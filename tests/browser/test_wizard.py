@@ -13,6 +13,7 @@ import time
 
 import pytest
 from django.test import override_settings
+from playwright.sync_api import expect
 
 from connectors.http import mount, unmount
 from mappings.models import Integration
@@ -129,6 +130,10 @@ def test_install_link_to_first_synced_record(page, live_server, hubspot, other_s
     # (f) finish: the first run executes inline (see the module docstring)
     with override_settings(SYNC_RUN_INLINE=True):
         page.get_by_role("button", name="Finish and start syncing").click()
+        # First what the first sync would do: a preview read from both systems, then the confirmation.
+        expect(page.locator("#preview-counts")).to_be_visible(timeout=60_000)
+        screenshot(page, f"wizard-{other_system['key']}-preview")
+        page.get_by_role("button", name="Confirm: finish and start syncing").click()
         page.wait_for_url(re.compile(r".*/onboarding/done/$"), timeout=120_000)  # the first sync runs in this request
     elapsed = time.monotonic() - started
     screenshot(page, f"wizard-{other_system['key']}-done")

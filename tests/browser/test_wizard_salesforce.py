@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.test import override_settings
+from playwright.sync_api import expect
 
 from connectors.salesforce.emulator import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, SalesforceEmulator
 from mappings.models import Integration
@@ -81,6 +82,8 @@ def test_installer_connects_salesforce_through_oauth_and_syncs(page, live_server
     page.get_by_role("button", name="Continue").click()
     with override_settings(SYNC_RUN_INLINE=True):
         page.get_by_role("button", name="Finish and start syncing").click()
+        expect(page.locator("#preview-counts")).to_be_visible(timeout=60_000)  # the first sync's preview first
+        page.get_by_role("button", name="Confirm: finish and start syncing").click()
         page.wait_for_url(re.compile(r".*/onboarding/done/$"), timeout=120_000)
     integration = Integration.objects.get(tenant__name="Pilot Ltd")
     run = SyncRun.objects.filter(integration=integration).order_by("queued_at").first()

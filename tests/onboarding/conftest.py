@@ -49,3 +49,14 @@ def connectwise():
     mount(f"http://{CW_SITE}", emulator.transport())
     yield emulator
     unmount(f"http://{CW_SITE}")
+
+
+def confirm_the_switch(client, url: str, integration, mappings: str = "keep"):
+    """The go-live page's "Switch to production" shows a preview against production first; this
+    confirms it (marked done: no worker runs here; the real one is in tests/browser/test_go_live_first_day.py)."""
+    from syncsmart.models import Preview  # App loading: conftest is imported before Django's apps are ready
+
+    preview = Preview.objects.get(integration=integration, purpose="go_live")
+    Preview.objects.filter(pk=preview.pk).update(status=Preview.Status.DONE)
+    confirmed = {"action": "start_previewed", "confirm": "on", "mappings": mappings, "confirmed_preview": str(preview.pk)}
+    return client.post(url, confirmed)

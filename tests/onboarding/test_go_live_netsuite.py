@@ -18,6 +18,7 @@ from mappings import first_day
 from mappings.services import actions as mapping_actions
 from tenants.models import GoLiveSwitch
 from tests.factories import ConnectionFactory
+from tests.onboarding.conftest import confirm_the_switch
 
 PRODUCTION_API = "https://1234567.suitetalk.api.netsuite.com"
 
@@ -72,7 +73,9 @@ def test_a_sandbox_account_id_is_refused_for_production_and_the_production_one_s
     url = reverse("go_live", args=[sandbox_integration.pk])
     page = team.admin.post(url, form(account_id="1234567_SB1", action="test")).content.decode()
     assert "is a sandbox account" in page and "1234567," in page
-    response = team.admin.post(url, form(account_id="1234567", action="start", confirm="on", mappings="keep"))
+    gate = team.admin.post(url, form(account_id="1234567", action="start", confirm="on", mappings="keep"))
+    assert "Switch to production?" in gate.content.decode()
+    response = confirm_the_switch(team.admin, url, sandbox_integration)
     assert response.status_code == 302
     switch = GoLiveSwitch.objects.get(integration=sandbox_integration)
     sandbox_integration.refresh_from_db()

@@ -13,6 +13,7 @@ from mappings import first_day
 from mappings.services import actions as mapping_actions
 from tenants.models import GoLiveSwitch
 from tests.factories import ConnectionFactory
+from tests.onboarding.conftest import confirm_the_switch
 
 PRODUCTION_LOGIN = "https://login.salesforce.com"
 
@@ -59,7 +60,9 @@ def test_the_production_org_is_signed_in_tested_and_switched_to(team, sandbox_in
     url = reverse("go_live", args=[sandbox_integration.pk])
     page = team.admin.post(url, fields | {"action": "test"}).content.decode()
     assert "Connected to the Salesforce production org" in page
-    response = team.admin.post(url, fields | {"action": "start", "confirm": "on", "mappings": "keep"})
+    gate = team.admin.post(url, fields | {"action": "start", "confirm": "on", "mappings": "keep"})
+    assert "Switch to production?" in gate.content.decode()
+    response = confirm_the_switch(team.admin, url, sandbox_integration)
     assert response.status_code == 302
     switch = GoLiveSwitch.objects.get(integration=sandbox_integration)
     sandbox_integration.refresh_from_db()

@@ -11,6 +11,7 @@ from mappings.models import Integration
 from tenants.models import AuditLog, PortalApproval, Tenant
 from tests.factories import TenantFactory, UserFactory
 from tests.onboarding.test_wizard import approve_in_hubspot, cw_form, sign_up, step
+from tests.onboarding.test_wizard import finish as finish_installer
 
 
 def up_to_finish(client: Client, schedule_minutes: str = "") -> Tenant:
@@ -38,7 +39,7 @@ def test_the_installer_asks_for_the_sync_interval_and_the_integration_uses_it(cl
     client.post(step("objects"), {"objects": ["companies:companies"], "test_mode": "on", "schedule_minutes": "15"})
     assert "schedules a sync every 15 minutes" in client.get(step("finish")).content.decode()
     with override_settings(SYNC_RUN_INLINE=False):
-        client.post(step("finish"))
+        finish_installer(client)
     assert Integration.objects.get(tenant=tenant).schedule_minutes == 15
 
 
@@ -79,7 +80,7 @@ def test_a_portal_another_tenant_syncs_warns_and_waits_for_staff_approval(client
     assert staff.post(reverse("staff_decide_portal", args=[approval.pk]), {"decision": "approve"}).status_code == 302
     assert AuditLog.objects.filter(tenant=tenant, action="portal.approved").exists()
     with override_settings(SYNC_RUN_INLINE=False):
-        assert client.post(step("finish"))["Location"] == reverse("onboarding_done")
+        assert finish_installer(client)["Location"] == reverse("onboarding_done")
     assert Integration.objects.filter(tenant=tenant).exists()
 
 

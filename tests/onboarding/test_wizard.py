@@ -13,12 +13,24 @@ from django.urls import reverse
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
 from connectors.models import Connection
 from mappings.models import Integration
-from syncsmart.models import SyncRun
+from syncsmart.models import Preview, SyncRun
 from tenants.models import AuditLog, OnboardingProgress, Tenant
 from tests.mail_links import confirm_sign_up
 from tests.onboarding.conftest import CW_SITE
 
 PASSWORD = "a-long-test-password-42"
+
+
+def finish(client):
+    """Finish: the first press shows the first sync's preview, confirming it finishes. A preview
+    no worker ran here (SYNC_RUN_INLINE off) is marked done; run inline, it reads the emulators."""
+    first = client.post(step("finish"))
+    preview = Preview.objects.filter(purpose="install").order_by("-created_at").first()
+    if first.status_code != 200 or preview is None:
+        return first
+    assert "What the first sync will do" in first.content.decode()
+    Preview.objects.filter(pk=preview.pk, status__in=["queued", "running"]).update(status="done")
+    return client.post(step("finish"), {"confirmed_preview": str(preview.pk)})
 
 
 def step(name: str) -> str:
@@ -191,7 +203,13 @@ def test_finishing_installs_defaults_creates_the_schedule_and_runs_the_first_syn
         step("objects"), {"objects": ["companies:companies", "contacts:contacts"], "block_free_emails": "on", "test_mode": "on"}
     )
     with override_settings(SYNC_RUN_INLINE=True), django_capture_on_commit_callbacks(execute=True):
-        response = client.post(step("finish"))
+        first = client.post(step("finish"))  # first what the first sync would do: a preview
+    assert "What the first sync will do" in first.content.decode()
+    seen = Preview.objects.get(purpose="install")  # read from the emulators, inline
+    assert seen.status == "done" and seen.write_calls == 0 and seen.result["totals"]["create"] > 0, seen.error
+    assert not SyncRun.objects.filter(integration__tenant=tenant).exists()  # nothing synced yet
+    with override_settings(SYNC_RUN_INLINE=True), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(step("finish"), {"confirmed_preview": str(seen.pk)})
     assert response["Location"] == reverse("onboarding_done")
 
     integration = Integration.objects.get(tenant=tenant)
@@ -210,7 +228,7 @@ def test_finishing_installs_defaults_creates_the_schedule_and_runs_the_first_syn
     assert progress.is_complete and progress.integration == integration
     assert "First sync" in client.get(reverse("onboarding_done")).content.decode()
     # A double-submitted Finish does not make a second integration.
-    client.post(step("finish"))
+    client.post(step("finish"), {"confirmed_preview": str(seen.pk)})
     assert Integration.objects.filter(tenant=tenant).count() == 1
 
 

@@ -19,7 +19,7 @@ from connectors.netsuite.emulator import (
 )
 from mappings.models import Integration
 from syncsmart.models import SyncRun
-from tests.onboarding.test_wizard import approve_in_hubspot, sign_up, step
+from tests.onboarding.test_wizard import approve_in_hubspot, finish, sign_up, step
 
 pytestmark = pytest.mark.django_db
 API = "https://1234567-sb1.suitetalk.api.netsuite.com"  # derived from the account id
@@ -82,7 +82,7 @@ def test_finishing_installs_the_netsuite_defaults_and_the_first_sync_writes_to_n
     assert "companies:customers" in objects and "contacts:contacts" in objects
     client.post(step("objects"), {"objects": ["companies:customers", "contacts:contacts"], "test_mode": "on"})
     with override_settings(SYNC_RUN_INLINE=True), django_capture_on_commit_callbacks(execute=True):
-        response = client.post(step("finish"))
+        response = finish(client)
     assert response["Location"] == reverse("onboarding_done")
     integration = Integration.objects.get(tenant=tenant)
     run = SyncRun.objects.get(integration=integration)
