@@ -16,6 +16,7 @@ HEADLINES = {
     "latency": ("p50_s", "p95_s", "p99_s"),
     "idle": ("cpu_ms_per_run", "queries_per_run"),
     "echo": ("writes",),
+    "observability": ("observability_overhead_percent", "ab_difference_percent", "cpu_ms_per_record_on", "cpu_ms_per_record_off"),
     "dynamics_writes": (
         "bulk_records_per_s",
         "batch_records_per_s",

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bench import activities as activity_bench
-from bench import first_day
+from bench import first_day, observability
 from bench import lab as labs
 from bench.ceiling import backfill_ceiling
 from bench.database import child_environment
@@ -44,6 +44,7 @@ TARGETS = {
     "cpu_ms_per_run": ("<=", 20.0),
     "queries_per_run": ("<=", 20),
     "writes": ("<=", 0),
+    "observability_overhead_percent": ("<=", 5.0),
 }
 
 READ_ROUTES = ("search", "batch/read", "oauth", "token", "$batch-read", "suiteql")  # POSTs that read
@@ -529,4 +530,5 @@ SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "first_day": first_day.first_day,
     "preview": first_day.preview,
     "activities": lambda opts: activity_bench.activities(opts, judge=judge, percentile=_pct),
+    "observability": observability.overhead,
 }

@@ -38,13 +38,14 @@ def test_bench_runs_every_scenario_and_writes_json_keyed_by_scenario(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
-    assert {"backfill", "engine", "latency", "idle", "echo"} <= set(results)
+    assert {"backfill", "engine", "latency", "idle", "echo", "observability"} <= set(results)
     for scenario, keys in {
         "backfill": ("ratio_to_ceiling", "api_calls_per_record", "peak_rss_mb"),
         "engine": ("cpu_ms_per_record",),
         "latency": ("p50_s", "p95_s", "p99_s"),
         "idle": ("cpu_ms_per_run", "queries_per_run"),
         "echo": ("writes",),
+        "observability": ("observability_overhead_percent", "cpu_ms_per_record_on", "cpu_ms_per_record_off"),
     }.items():
         for key in keys:
             assert isinstance(results[scenario][key], (int, float)), (scenario, key, results[scenario].get(key))
@@ -57,6 +58,7 @@ def test_bench_runs_every_scenario_and_writes_json_keyed_by_scenario(tmp_path):
         ("idle", "cpu_ms_per_run"),
         ("idle", "queries_per_run"),
         ("echo", "writes"),
+        ("observability", "observability_overhead_percent"),
     ):
         assert isinstance(results[scenario]["targets"][key]["met"], bool)
     # 60 contacts and their 12 companies reached HubSpot from each system
