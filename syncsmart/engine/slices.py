@@ -86,7 +86,8 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
     blocked = tenant_block_reason(integration.tenant)
     if blocked:
         return _refuse_blocked(run, lease, blocked)
-    low_priority = run.trigger == SyncRun.Trigger.HISTORICAL
+    # A preview's dry run (preview_of) drives its slices itself and is not paused (docs/operations.md).
+    low_priority = run.trigger == SyncRun.Trigger.HISTORICAL and not integration.preview_of_id
     if low_priority and (budget_note := _budget_reserve_reached(integration)):
         return _pause_for_budget(run, lease, budget_note)
     started = time.monotonic()
