@@ -23,7 +23,6 @@ from unittest import mock
 
 from pythonjsonlogger.json import JsonFormatter
 
-from bench import scenarios
 from syncsmart.core import metrics
 
 ROUNDS = 3
@@ -78,7 +77,8 @@ def _json_formatter() -> logging.Formatter:
     return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-def overhead(opts: scenarios.BenchOptions) -> dict[str, Any]:
+def overhead(opts: Any, *, engine_pass: Callable[..., dict[str, Any]], judge: Callable[[dict], dict]) -> dict[str, Any]:
+    """`engine_pass` and `judge`: the engine scenario's pass and the targets' judge (bench.scenarios)."""
     system = opts.systems[0]
     passes: dict[str, list[float]] = {"off": [], "on": []}
     inside: list[float] = []  # ms per record spent in metric calls and log lines, per "on" pass
@@ -86,7 +86,7 @@ def overhead(opts: scenarios.BenchOptions) -> dict[str, Any]:
         for mode in ("off", "on"):
             spent: list[float] = []
             with observability(mode == "on", spent):
-                result = scenarios._engine_pass(opts, system, profile=False)
+                result = engine_pass(opts, system, profile=False)
             passes[mode].append(result["cpu_ms_per_record"])
             if mode == "on":
                 inside.append(sum(spent) * 1000 / max(result["records"], 1))
@@ -105,5 +105,5 @@ def overhead(opts: scenarios.BenchOptions) -> dict[str, Any]:
         "as a share of the rest of the engine's CPU per record (medians of the 'on' passes). "
         "ab_difference_percent: the medians of alternating passes with (on) and without (off) them, "
         f"{ROUNDS} each; on a loaded shared machine their noise exceeds the difference.",
-        "targets": scenarios.judge(figures),
+        "targets": judge(figures),
     }

@@ -530,5 +530,5 @@ SCENARIOS: dict[str, Callable[[BenchOptions], dict[str, Any]]] = {
     "first_day": first_day.first_day,
     "preview": first_day.preview,
     "activities": lambda opts: activity_bench.activities(opts, judge=judge, percentile=_pct),
-    "observability": observability.overhead,
+    "observability": lambda opts: observability.overhead(opts, engine_pass=_engine_pass, judge=judge),
 }
