@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from mappings import first_day
 from mappings.defaults import default_set_for
 from mappings.models import DEFAULT_SCHEDULE_MINUTES, Integration
 from mappings.services import actions as mapping_actions
@@ -51,6 +52,9 @@ def _create_switched_off(progress: OnboardingProgress, actor) -> Integration:
         if f"{mapping.hubspot_object}:{mapping.other_object}" not in chosen and mapping.enabled:
             mapping.enabled = False
             mapping_actions.save_object_mapping(mapping, actor)
+    if options.get("link_only"):
+        # Both systems already hold records of an object: its first sync links, creates nothing.
+        first_day.link_only_where_both_hold_records(integration)
     return integration
 
 

@@ -43,6 +43,13 @@ class ObjectsForm(forms.Form):
         help_text="Only records marked for testing sync: contacts whose e-mail contains “ss.test”, companies and "
         "deals whose name contains “SyncSmart”. Turn it off when the results look right.",
     )
+    link_only = forms.BooleanField(
+        label="Link existing records only",
+        required=False,
+        initial=True,
+        help_text="Where HubSpot and the other system both already hold records of an object, the first sync links "
+        "the records that match and creates nothing; after the preview you turn creation on per object.",
+    )
 
     schedule_minutes = forms.TypedChoiceField(
         label="Sync every",

@@ -188,6 +188,7 @@ def choose_objects(request: HttpRequest, progress: OnboardingProgress) -> HttpRe
         "objects": progress.answers.get("objects", [key for key, _ in choices]),
         "block_free_emails": options.get("block_free_emails", True),
         "test_mode": options.get("test_mode", True),
+        "link_only": options.get("link_only", True),
         "schedule_minutes": options.get("schedule_minutes", 5),
     }
     form = ObjectsForm(request.POST or None, initial=initial, object_choices=choices)
@@ -200,6 +201,7 @@ def choose_objects(request: HttpRequest, progress: OnboardingProgress) -> HttpRe
             {
                 "block_free_emails": data["block_free_emails"],
                 "test_mode": data["test_mode"],
+                "link_only": data["link_only"],
                 "schedule_minutes": data["schedule_minutes"],
             },
         )
