@@ -17,6 +17,7 @@ HEADLINES = {
     "idle": ("cpu_ms_per_run", "queries_per_run"),
     "echo": ("writes",),
     "observability": ("observability_overhead_percent", "ab_difference_percent", "cpu_ms_per_record_on", "cpu_ms_per_record_off"),
+    "tenants": ("lateness_p50_s", "lateness_p95_s", "lateness_max_s", "worker_cpu_share_of_machine"),
     "dynamics_writes": (
         "bulk_records_per_s",
         "batch_records_per_s",

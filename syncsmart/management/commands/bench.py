@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from bench.database import throwaway_database
 from bench.lab import DEFAULT_LATENCY_MS
 from bench.report import details, machine, table, write_json
-from bench.scenarios import SCENARIOS, BenchOptions, cancel_leftover_runs
+from bench.scenarios import ON_REQUEST, SCENARIOS, BenchOptions, cancel_leftover_runs
 from connectors.emulation import parse_latency
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             action="append",
             choices=sorted(SCENARIOS),
             dest="scenarios",
-            help="run only this scenario (repeatable); default: all",
+            help="run only this scenario (repeatable); default: all but tenants",
         )
         parser.add_argument("--records", type=int, default=10_000, help="contacts per backfill / engine / echo run")
         parser.add_argument("--json", dest="json_file", default="", help="also write the results here")
@@ -40,9 +40,11 @@ class Command(BaseCommand):
         parser.add_argument("--integrations", type=int, default=20, help="idle: how many integrations")
         parser.add_argument("--updates", type=int, default=40, help="latency: single-record updates (half on each side)")
         parser.add_argument("--update-interval", type=float, default=0.5, help="latency: seconds between updates")
+        parser.add_argument("--workers", type=int, default=2, help="tenants: qcluster processes")
+        parser.add_argument("--minutes", type=int, default=2, help="tenants: minutes of one-minute schedules measured")
 
     def handle(self, *args, **options) -> None:
-        names = options["scenarios"] or list(SCENARIOS)
+        names = options["scenarios"] or [name for name in SCENARIOS if name not in ON_REQUEST]
         systems = tuple(s.strip() for s in options["systems"].split(",") if s.strip())
         if not systems or set(systems) - {"connectwise", "dynamics", "netsuite", "salesforce"}:
             raise CommandError("--systems takes connectwise, dynamics, netsuite and/or salesforce")
@@ -66,6 +68,8 @@ class Command(BaseCommand):
                 integrations=options["integrations"],
                 updates=options["updates"],
                 update_interval_s=options["update_interval"],
+                workers=options["workers"],
+                minutes=options["minutes"],
             )
             for name in names:
                 started = time.monotonic()
