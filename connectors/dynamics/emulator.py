@@ -569,44 +569,11 @@ class DynamicsEmulator(Emulator):
         return record_id
 
     def _typed(self, entity: Entity, attr: Attr, value: Any) -> Any:
+        """A written value checked against its column's type, as Dataverse answers a wrong one."""
         if value is None:
             return None
-        where = f"the '{attr.name}' attribute of the '{entity.logical}' entity"
-        if attr.type in ("String", "Memo", "Uniqueidentifier"):
-            if not isinstance(value, str):
-                raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.String'.")
-            if attr.max_length and len(value) > attr.max_length:
-                raise bad_request(
-                    f"A validation error occurred. The length of {where} exceeded the maximum allowed length "
-                    f"of '{attr.max_length}'.",
-                    "0x80044331",
-                )
-            return value
-        if attr.type in ("Integer", "BigInt", "Picklist", "State", "Status"):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Int32'.")
-            if attr.has_options and attr.option(value) is None:
-                raise bad_request(
-                    f"A validation error occurred. The value {value} of '{attr.name}' on record of type "
-                    f"'{entity.logical}' is outside the valid range.",
-                    "0x8004431a",
-                )
-            return value
-        if attr.type in ("Money", "Decimal"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Decimal'.")
-            return value
-        if attr.type == "Boolean":
-            if not isinstance(value, bool):
-                raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
-            return value
-        if attr.type == "DateTime":
-            try:
-                parsed = odata.parse_datetime(value) if "T" in str(value) else dt.date.fromisoformat(str(value))
-            except ValueError:
-                raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'.") from None
-            return parsed.date() if attr.format == "DateOnly" and isinstance(parsed, dt.datetime) else parsed
-        return value
+        check = _TYPED_VALUES.get(attr.type)
+        return check(entity, attr, value) if check is not None else value
 
     def _apply_state(self, entity: Entity, row: dict, values: dict, creating: bool) -> None:
         state_attr, status_attr = entity.attr("statecode"), entity.attr("statuscode")
@@ -1639,6 +1606,60 @@ def _tracking_cookie(skiptoken: str) -> tuple[int, int, int]:
     if not m:
         raise bad_request(f"The $skiptoken '{skiptoken}' is not valid.")
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+# --- written values by column type (DynamicsEmulator._typed) --------------------------------------
+def _text_value(entity: Entity, attr: Attr, value: Any) -> str:
+    if not isinstance(value, str):
+        raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.String'.")
+    if attr.max_length and len(value) > attr.max_length:
+        raise bad_request(
+            f"A validation error occurred. The length of the '{attr.name}' attribute of the '{entity.logical}' entity "
+            f"exceeded the maximum allowed length of '{attr.max_length}'.",
+            "0x80044331",
+        )
+    return value
+
+
+def _integer_value(entity: Entity, attr: Attr, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Int32'.")
+    if attr.has_options and attr.option(value) is None:
+        raise bad_request(
+            f"A validation error occurred. The value {value} of '{attr.name}' on record of type "
+            f"'{entity.logical}' is outside the valid range.",
+            "0x8004431a",
+        )
+    return value
+
+
+def _decimal_value(entity: Entity, attr: Attr, value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Decimal'.")
+    return value
+
+
+def _boolean_value(entity: Entity, attr: Attr, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
+    return value
+
+
+def _datetime_value(entity: Entity, attr: Attr, value: Any) -> dt.date | dt.datetime:
+    try:
+        parsed = odata.parse_datetime(value) if "T" in str(value) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'.") from None
+    return parsed.date() if attr.format == "DateOnly" and isinstance(parsed, dt.datetime) else parsed
+
+
+_TYPED_VALUES: dict[str, Callable[[Entity, Attr, Any], Any]] = {
+    **dict.fromkeys(("String", "Memo", "Uniqueidentifier"), _text_value),
+    **dict.fromkeys(("Integer", "BigInt", "Picklist", "State", "Status"), _integer_value),
+    **dict.fromkeys(("Money", "Decimal"), _decimal_value),
+    "Boolean": _boolean_value,
+    "DateTime": _datetime_value,
+}
 
 
 def _link(root: str, set_name: str, request: Request | None, params: dict[str, str]) -> str:

@@ -350,24 +350,8 @@ class HubSpotConnector(Connector):
         reference_to = None
         if name == "hubspot_owner_id" or prop.get("referencedObjectType") == "OWNER":
             kind, reference_to, options = FieldType.OWNER, "owners", ()
-        elif name == "email":
-            kind = FieldType.EMAIL
-        elif (type_ == "enumeration" and field_type == "booleancheckbox") or type_ == "bool":
-            kind = FieldType.BOOL
-        elif type_ == "enumeration":
-            kind = FieldType.ENUM
-        elif type_ == "number":
-            kind = FieldType.NUMBER
-        elif type_ == "date":
-            kind = FieldType.DATE
-        elif type_ == "datetime":
-            kind = FieldType.DATETIME
-        elif field_type == "phonenumber":
-            kind = FieldType.PHONE
-        elif field_type in ("textarea", "html"):
-            kind = FieldType.TEXT
         else:
-            kind = FieldType.STRING
+            kind = _kind_of(name, type_, field_type)
         if object_type == "deals" and name == "dealstage" and stages:
             options = stages
         return FieldInfo(
@@ -1076,3 +1060,24 @@ class HubSpotConnector(Connector):
         if exc.kind == ErrorKind.RATE_LIMITED:
             return f"HubSpot is rate limiting this account right now; try again shortly. ({exc.message})"
         return f"HubSpot answered with an error: {exc.message}"
+
+
+def _kind_of(name: str, type_: str | None, field_type: str | None) -> FieldType:
+    """Our field type for a HubSpot property's type and fieldType (owners are told apart before)."""
+    if name == "email":
+        return FieldType.EMAIL
+    if (type_ == "enumeration" and field_type == "booleancheckbox") or type_ == "bool":
+        return FieldType.BOOL
+    if type_ == "enumeration":
+        return FieldType.ENUM
+    if type_ == "number":
+        return FieldType.NUMBER
+    if type_ == "date":
+        return FieldType.DATE
+    if type_ == "datetime":
+        return FieldType.DATETIME
+    if field_type == "phonenumber":
+        return FieldType.PHONE
+    if field_type in ("textarea", "html"):
+        return FieldType.TEXT
+    return FieldType.STRING

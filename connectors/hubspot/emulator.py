@@ -1109,68 +1109,11 @@ class HubSpotEmulator(Emulator):
         problems = []
         clean: dict[str, str | None] = {}
         for name, raw in (properties or {}).items():
-            prop = defs.get(name)
-            value = _str(raw)
-            if prop is None:
-                problems.append(
-                    {
-                        "isValid": False,
-                        "message": f'Property "{name}" does not exist',
-                        "error": "PROPERTY_DOESNT_EXIST",
-                        "name": name,
-                        "localizedErrorMessage": f'Property "{name}" does not exist',
-                    }
-                )
-                continue
-            if prop["modificationMetadata"]["readOnlyValue"]:
-                problems.append(
-                    {
-                        "isValid": False,
-                        "message": f'"{name}" is a read only property; its value cannot be set.',
-                        "error": "READ_ONLY_VALUE",
-                        "name": name,
-                    }
-                )
-                continue
-            if value not in (None, "") and prop["type"] == "enumeration":
-                allowed = self._allowed_values(object_type, prop)
-                values = value.split(";") if prop["fieldType"] == "checkbox" else [value]
-                bad = [v for v in values if v not in allowed]
-                if bad:
-                    problems.append(
-                        {
-                            "isValid": False,
-                            "error": "INVALID_OPTION",
-                            "name": name,
-                            "message": f"{bad[0]} was not one of the allowed options: "
-                            + ", ".join(f'[label: "{o["label"]}" value: "{o["value"]}"]' for o in prop["options"]),
-                            "allowedOptions": [{"label": o["label"], "value": o["value"]} for o in prop["options"]],
-                        }
-                    )
-                    continue
-            if value not in (None, "") and prop["type"] == "number":
-                try:
-                    float(value)
-                except ValueError:
-                    problems.append(
-                        {"isValid": False, "error": "INVALID_LONG", "name": name, "message": f"{value} was not a valid number."}
-                    )
-                    continue
-            if value not in (None, "") and prop["type"] in ("datetime", "date"):
-                ms = to_ms(value)
-                if ms is None:
-                    problems.append(
-                        {"isValid": False, "error": "INVALID_DATE", "name": name, "message": f"{value} was not a valid date."}
-                    )
-                    continue
-            if name == "email" and value:
-                value = value.strip()
-                if "@" not in value:
-                    problems.append(
-                        {"isValid": False, "error": "INVALID_EMAIL", "name": name, "message": f"Email address {value} is invalid"}
-                    )
-                    continue
-            clean[name] = value
+            value, problem = self._checked_value(object_type, name, defs.get(name), _str(raw))
+            if problem is not None:
+                problems.append(problem)
+            else:
+                clean[name] = value
         if creating:
             problems += [
                 {"isValid": False, "error": "REQUIRED_PROPERTY", "name": name, "message": f"{name} is required"}
@@ -1187,6 +1130,63 @@ class HubSpotEmulator(Emulator):
             )
         self._check_unique(object_type, clean, record)
         return clean
+
+    def _checked_value(
+        self, object_type: str, name: str, prop: dict[str, Any] | None, value: str | None
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """One property's value as HubSpot stores it, or HubSpot's problem with it."""
+        if prop is None:
+            return None, {
+                "isValid": False,
+                "message": f'Property "{name}" does not exist',
+                "error": "PROPERTY_DOESNT_EXIST",
+                "name": name,
+                "localizedErrorMessage": f'Property "{name}" does not exist',
+            }
+        if prop["modificationMetadata"]["readOnlyValue"]:
+            return None, {
+                "isValid": False,
+                "message": f'"{name}" is a read only property; its value cannot be set.',
+                "error": "READ_ONLY_VALUE",
+                "name": name,
+            }
+        problem = self._type_problem(object_type, name, prop, value) if value not in (None, "") else None
+        if problem is not None:
+            return None, problem
+        if name == "email" and value:
+            value = value.strip()
+            if "@" not in value:
+                return None, {
+                    "isValid": False,
+                    "error": "INVALID_EMAIL",
+                    "name": name,
+                    "message": f"Email address {value} is invalid",
+                }
+        return value, None
+
+    def _type_problem(self, object_type: str, name: str, prop: dict[str, Any], value: str) -> dict[str, Any] | None:
+        """HubSpot's problem with a non-empty value for the property's type (an option, a number, a date)."""
+        if prop["type"] == "enumeration":
+            allowed = self._allowed_values(object_type, prop)
+            values = value.split(";") if prop["fieldType"] == "checkbox" else [value]
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                return {
+                    "isValid": False,
+                    "error": "INVALID_OPTION",
+                    "name": name,
+                    "message": f"{bad[0]} was not one of the allowed options: "
+                    + ", ".join(f'[label: "{o["label"]}" value: "{o["value"]}"]' for o in prop["options"]),
+                    "allowedOptions": [{"label": o["label"], "value": o["value"]} for o in prop["options"]],
+                }
+        if prop["type"] == "number":
+            try:
+                float(value)
+            except ValueError:
+                return {"isValid": False, "error": "INVALID_LONG", "name": name, "message": f"{value} was not a valid number."}
+        if prop["type"] in ("datetime", "date") and to_ms(value) is None:
+            return {"isValid": False, "error": "INVALID_DATE", "name": name, "message": f"{value} was not a valid date."}
+        return None
 
     def _allowed_values(self, object_type: str, prop: dict[str, Any]) -> set[str]:
         if prop.get("referencedObjectType") == "OWNER":
@@ -1647,49 +1647,23 @@ class HubSpotEmulator(Emulator):
         body = request.json_object()
         limit = _whole(body.get("limit"), 10, "limit")
         after = _whole(body.get("after"), 0, "after")
-        if limit < 0 or after < 0:
-            return self.error(400, "limit and after must not be negative", category="VALIDATION_ERROR")
-        if limit > limits.SEARCH_PAGE_LIMIT:
-            return self.error(400, f"limit must be no greater than {limits.SEARCH_PAGE_LIMIT}", category="VALIDATION_ERROR")
-        if after + limit > limits.SEARCH_RESULT_CAP:
-            return self.error(
-                400,
-                f"There was a problem with the request. The maximum number of results is "
-                f"{limits.SEARCH_RESULT_CAP}; after + limit must not exceed it.",
-                category="VALIDATION_ERROR",
-            )
-        groups = _list_of_objects(body.get("filterGroups"), "filterGroups")
-        for group in groups:
-            group["filters"] = _list_of_objects(group.get("filters"), "filters")
+        problem = _search_page_problem(limit, after)
+        if problem:
+            return self.error(400, problem, category="VALIDATION_ERROR")
+        groups = _filter_groups(body)
         problem = _check_filter_shape(groups, self.properties[object_type])
         if problem:
             return self.error(400, problem, category="VALIDATION_ERROR")
-        sorts = body.get("sorts") or []
-        if not isinstance(sorts, list) or not all(isinstance(x, (str, dict)) for x in sorts):
-            raise BadInput("Invalid input JSON: sorts must be a list")
+        sorts = _search_sorts(body)
         if len(sorts) > 1:
             return self.error(400, "Only one sort is supported.", category="VALIDATION_ERROR")
-        wanted = body.get("properties") or None
-        if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted)):
-            raise BadInput("Invalid input JSON: properties must be a list of property names")
+        wanted = _wanted_properties(body)
         query = str(body.get("query") or "").strip().lower()
         now = self.now_ms()
         defs = self.properties[object_type]
         compiled = [[_compile_filter(f, defs, MODIFIED_PROPERTY[object_type]) for f in g.get("filters", [])] for g in groups]
         with self.lock:
-            matches = []
-            for record in self._candidates(object_type, groups, now):
-                if record.archived:
-                    continue
-                self._promote(record, now)
-                if record.indexed is None:
-                    continue  # created, not indexed yet
-                props, updated = record.indexed
-                if query and not _query_matches(object_type, props, query):
-                    continue
-                if compiled and not any(all(test(props, updated, record.id) for test in group) for group in compiled):
-                    continue
-                matches.append(record)
+            matches = self._search_matches(object_type, groups, compiled, query, now)
             matches.sort(key=_sort_key(sorts, self.properties[object_type]))
             total = len(matches)
             page = matches[after : after + limit]
@@ -1699,21 +1673,46 @@ class HubSpotEmulator(Emulator):
             answer["paging"] = {"next": {"after": str(after + limit)}}
         return json_response(answer)
 
+    def _search_matches(
+        self, object_type: str, groups: list[dict[str, Any]], compiled: list[list[Any]], query: str, now: int
+    ) -> list[StoredRecord]:
+        """Records whose indexed view (not the stored one: HubSpot searches its index) matches the
+        free-text query and at least one filter group."""
+        matches = []
+        for record in self._candidates(object_type, groups, now):
+            if record.archived:
+                continue
+            self._promote(record, now)
+            if record.indexed is None:
+                continue  # created, not indexed yet
+            props, updated = record.indexed
+            if query and not _query_matches(object_type, props, query):
+                continue
+            if compiled and not any(all(test(props, updated, record.id) for test in group) for group in compiled):
+                continue
+            matches.append(record)
+        return matches
+
     def _candidates(self, object_type: str, groups: list[dict[str, Any]], now: int) -> Iterable[StoredRecord]:
         """Records that can match: when every filter group bounds the modified time, only those
         changed inside the bounds (from the change log) plus those whose index entry is pending."""
         bounds = [_modified_bounds(g.get("filters") or [], MODIFIED_PROPERTY[object_type]) for g in groups]
-        records = self.records[object_type]
         if not bounds or any(b is None for b in bounds):
-            return list(records.values())
+            return list(self.records[object_type].values())
         low = min(b[0] for b in bounds)
         high = max(b[1] for b in bounds)
+        min_id = min(_id_floor(g.get("filters") or []) for g in groups)
+        chosen, seen = self._changed_between(object_type, low, high, min_id)
+        return chosen + self._pending_index(object_type, seen)
+
+    def _changed_between(self, object_type: str, low: int, high: int, min_id: int) -> tuple[list[StoredRecord], set[int]]:
+        """Records (id >= min_id) whose last change is inside [low, high], by the change log; and their ids."""
+        records = self.records[object_type]
         log = self.change_log[object_type]
         if len(log) > 2 * len(records) + 1000:  # compact stale entries now and then
             log[:] = sorted((r.updated_ms, r.id) for r in records.values())
         start = bisect.bisect_left(log, (low, -1))
         end = bisect.bisect_right(log, (high, float("inf")))
-        min_id = min(_id_floor(g.get("filters") or []) for g in groups)
         seen: set[int] = set()
         chosen = []
         for stamp, record_id in log[start:end]:
@@ -1724,7 +1723,13 @@ class HubSpotEmulator(Emulator):
                 continue
             seen.add(record_id)
             chosen.append(record)
+        return chosen, seen
+
+    def _pending_index(self, object_type: str, seen: set[int]) -> list[StoredRecord]:
+        """Records whose index entry is still pending, not in `seen` (forgets ids no longer pending)."""
+        records = self.records[object_type]
         pending = self.pending_ids[object_type]
+        chosen = []
         for record_id in list(pending):
             record = records.get(record_id)
             if record is None or record.pending is None:
@@ -2304,6 +2309,41 @@ def _label_value_list(options: Any) -> bool:
     return isinstance(options, list) and all(
         isinstance(o, dict) and isinstance(o.get("label"), str) and isinstance(o.get("value"), str) for o in options
     )
+
+
+def _search_page_problem(limit: int, after: int) -> str | None:
+    if limit < 0 or after < 0:
+        return "limit and after must not be negative"
+    if limit > limits.SEARCH_PAGE_LIMIT:
+        return f"limit must be no greater than {limits.SEARCH_PAGE_LIMIT}"
+    if after + limit > limits.SEARCH_RESULT_CAP:
+        return (
+            f"There was a problem with the request. The maximum number of results is "
+            f"{limits.SEARCH_RESULT_CAP}; after + limit must not exceed it."
+        )
+    return None
+
+
+def _filter_groups(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A search's filterGroups, each with a list of filters (BadInput when they are not objects)."""
+    groups = _list_of_objects(body.get("filterGroups"), "filterGroups")
+    for group in groups:
+        group["filters"] = _list_of_objects(group.get("filters"), "filters")
+    return groups
+
+
+def _search_sorts(body: dict[str, Any]) -> list[Any]:
+    sorts = body.get("sorts") or []
+    if not isinstance(sorts, list) or not all(isinstance(x, (str, dict)) for x in sorts):
+        raise BadInput("Invalid input JSON: sorts must be a list")
+    return sorts
+
+
+def _wanted_properties(body: dict[str, Any]) -> list[str] | None:
+    wanted = body.get("properties") or None
+    if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted)):
+        raise BadInput("Invalid input JSON: properties must be a list of property names")
+    return wanted
 
 
 def _bool_arg(request: Request, name: str) -> bool:

@@ -761,50 +761,25 @@ class NetSuiteEmulator(Emulator):
         return values
 
     def _coerce(self, f: FieldDef, raw: Any) -> Any:
-        def bad(why: str) -> NetSuiteError:
-            return NetSuiteError(400, f"Invalid value for the field '{f.name}': {why}.", "INVALID_PARAMETER", errorPath=f.name)
-
+        """A written value in the form the field stores (NetSuiteError with NetSuite's message)."""
         if raw is None or raw == "":
             return None
         if f.kind == "select":
-            ref = raw.get("id") if isinstance(raw, dict) else None
-            if ref is None or not str(ref).isdigit() or len(str(ref)) > 18:
-                raise bad('expected a reference such as {"id": "13"}')
-            if not self._exists(f.target, int(ref)):
-                raise NetSuiteError(
-                    400,
-                    f"Invalid value for the resource or sub-resource field '{f.name}'. Provide a valid value.",
-                    "INVALID_KEY_OR_REF",
-                    errorPath=f.name,
-                )
-            return int(ref)
-        if f.kind == "enum":
-            value = raw.get("id") if isinstance(raw, dict) else raw
-            if value not in f.options:
-                raise bad(f"use one of {', '.join(f.options)}")
-            return value
-        if f.kind == "bool":
-            if not isinstance(raw, bool):
-                raise bad("expected true or false")
-            return raw
-        if f.kind == "number":
-            try:
-                return Decimal(str(raw)) if not isinstance(raw, bool) else _raise(bad("expected a number"))
-            except InvalidOperation:
-                raise bad("expected a number") from None
-        if f.kind == "date":
-            try:
-                return dt.date.fromisoformat(str(raw)[:10])
-            except ValueError:
-                raise bad("expected a date such as 2026-12-31") from None
-        if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
-            raise bad("expected text")
-        text = str(raw)
-        if len(text) > 4000:
-            raise bad("the text is longer than 4,000 characters")
-        if f.kind == "email" and text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
-            raise bad("not a valid e-mail address")
-        return text
+            return self._reference(f, raw)
+        return _SCALAR_VALUES.get(f.kind, _text_value)(f, raw)
+
+    def _reference(self, f: FieldDef, raw: Any) -> int:
+        ref = raw.get("id") if isinstance(raw, dict) else None
+        if ref is None or not str(ref).isdigit() or len(str(ref)) > 18:
+            raise _invalid(f, 'expected a reference such as {"id": "13"}')
+        if not self._exists(f.target, int(ref)):
+            raise NetSuiteError(
+                400,
+                f"Invalid value for the resource or sub-resource field '{f.name}'. Provide a valid value.",
+                "INVALID_KEY_OR_REF",
+                errorPath=f.name,
+            )
+        return int(ref)
 
     def _exists(self, target: str, key: int) -> bool:
         if target == "entitystatus":
@@ -1102,6 +1077,57 @@ class NetSuiteEmulator(Emulator):
 # --- helpers --------------------------------------------------------------------------------------------
 def _raise(error: Exception) -> Any:
     raise error
+
+
+# --- written values by field kind (NetSuiteEmulator._coerce) -----------------------------------------
+def _invalid(f: FieldDef, why: str) -> NetSuiteError:
+    return NetSuiteError(400, f"Invalid value for the field '{f.name}': {why}.", "INVALID_PARAMETER", errorPath=f.name)
+
+
+def _enum_value(f: FieldDef, raw: Any) -> Any:
+    value = raw.get("id") if isinstance(raw, dict) else raw
+    if value not in f.options:
+        raise _invalid(f, f"use one of {', '.join(f.options)}")
+    return value
+
+
+def _bool_value(f: FieldDef, raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise _invalid(f, "expected true or false")
+    return raw
+
+
+def _number_value(f: FieldDef, raw: Any) -> Decimal:
+    try:
+        return Decimal(str(raw)) if not isinstance(raw, bool) else _raise(_invalid(f, "expected a number"))
+    except InvalidOperation:
+        raise _invalid(f, "expected a number") from None
+
+
+def _date_value(f: FieldDef, raw: Any) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        raise _invalid(f, "expected a date such as 2026-12-31") from None
+
+
+def _text_value(f: FieldDef, raw: Any) -> str:
+    if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+        raise _invalid(f, "expected text")
+    text = str(raw)
+    if len(text) > 4000:
+        raise _invalid(f, "the text is longer than 4,000 characters")
+    if f.kind == "email" and text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        raise _invalid(f, "not a valid e-mail address")
+    return text
+
+
+_SCALAR_VALUES: dict[str, Callable[[FieldDef, Any], Any]] = {
+    "enum": _enum_value,
+    "bool": _bool_value,
+    "number": _number_value,
+    "date": _date_value,
+}
 
 
 def _person(record: dict[str, Any]) -> str:

@@ -579,46 +579,70 @@ class Evaluator:
         """Three-valued logic: None is SQL's UNKNOWN."""
         if isinstance(node, Binary) and node.op in ("AND", "OR"):
             left, right = self.test(node.left, row), self.test(node.right, row)
-            if node.op == "AND":
-                return False if left is False or right is False else (None if left is None or right is None else True)
-            return True if left is True or right is True else (None if left is None or right is None else False)
+            return _and3(left, right) if node.op == "AND" else _or3(left, right)
         if isinstance(node, Not):
             inner = self.test(node.operand, row)
             return None if inner is None else not inner
         if isinstance(node, IsNull):
-            value = self.value(node.operand, row)
-            return (value is not None and value != "") if node.negated else (value is None or value == "")
+            return self._is_null(node, row)
         if isinstance(node, InList):
-            value = self.value(node.operand, row)
-            if value is None:
-                return None
-            found = any(_equal(value, self.value(v, row)) for v in node.values)
-            return not found if node.negated else found
+            return self._in_list(node, row)
         if isinstance(node, Between):
-            value, low, high = (self.value(n, row) for n in (node.operand, node.low, node.high))
-            if value is None or low is None or high is None:
-                return None
-            a, b = _comparable(value, low)
-            c, d = _comparable(value, high)
-            inside = a >= b and c <= d
-            return not inside if node.negated else inside
+            return self._between(node, row)
         if isinstance(node, Binary):
-            left, right = self.value(node.left, row), self.value(node.right, row)
-            if left is None or right is None:
-                return None
-            if node.op == "LIKE":
-                return _like(left, right)
-            a, b = _comparable(left, right)
-            return {
-                "=": a == b,
-                "<>": a != b,
-                "<": a < b,
-                "<=": a <= b,
-                ">": a > b,
-                ">=": a >= b,
-            }[node.op]
+            return self._compare(node, row)
         value = self.value(node, row)
         return None if value is None else bool(value)
+
+    def _is_null(self, node: IsNull, row: Mapping[str, Any]) -> bool:
+        value = self.value(node.operand, row)
+        return (value is not None and value != "") if node.negated else (value is None or value == "")
+
+    def _in_list(self, node: InList, row: Mapping[str, Any]) -> bool | None:
+        value = self.value(node.operand, row)
+        if value is None:
+            return None
+        found = any(_equal(value, self.value(v, row)) for v in node.values)
+        return not found if node.negated else found
+
+    def _between(self, node: Between, row: Mapping[str, Any]) -> bool | None:
+        value, low, high = (self.value(n, row) for n in (node.operand, node.low, node.high))
+        if value is None or low is None or high is None:
+            return None
+        a, b = _comparable(value, low)
+        c, d = _comparable(value, high)
+        inside = a >= b and c <= d
+        return not inside if node.negated else inside
+
+    def _compare(self, node: Binary, row: Mapping[str, Any]) -> bool | None:
+        left, right = self.value(node.left, row), self.value(node.right, row)
+        if left is None or right is None:
+            return None
+        if node.op == "LIKE":
+            return _like(left, right)
+        a, b = _comparable(left, right)
+        return {
+            "=": a == b,
+            "<>": a != b,
+            "<": a < b,
+            "<=": a <= b,
+            ">": a > b,
+            ">=": a >= b,
+        }[node.op]
+
+
+def _and3(left: bool | None, right: bool | None) -> bool | None:
+    """SQL's AND: False wins, then UNKNOWN."""
+    if left is False or right is False:
+        return False
+    return None if left is None or right is None else True
+
+
+def _or3(left: bool | None, right: bool | None) -> bool | None:
+    """SQL's OR: True wins, then UNKNOWN."""
+    if left is True or right is True:
+        return True
+    return None if left is None or right is None else False
 
 
 # --- compiled evaluation (what execute uses): one closure per node, built once per query ----------------
@@ -798,24 +822,39 @@ def execute(
     from `offset` (at most `limit` of them) and the total number of results. Only the returned
     rows are projected, and ordering keeps just the first offset + limit rows it needs."""
     evaluator = Evaluator(columns, display)
-    for node in [query.where, *(e for e, _ in query.order), *(i.expr for i in query.items or ())]:
-        if node is not None:
-            evaluator.check(node)
+    _check_columns(query, evaluator)
     where = fold(query.where) if query.where is not None else None
     order = [(fold(e), d) for e, d in query.order]
-    test = compile_test(where, evaluator) if where is not None else None
-    matched = [row for row in rows if test is None or test(row) is True]
-    if query.items and len(query.items) == 1 and isinstance(query.items[0].expr, Call) and query.items[0].expr.name == "COUNT":
+    matched = _matching(where, rows, evaluator)
+    if _counts_only(query):
         return [{query.items[0].alias: len(matched)}][offset : offset + (limit or 1)], 1
     total = len(matched)
     wanted = None if (limit is None or query.distinct) else offset + limit
     matched = _ordered(matched, order, evaluator, wanted)
+    window = slice(offset, None if limit is None else offset + limit)
     if query.distinct:
         projected = _unique([_project(query, evaluator, row) for row in matched])
-        total = len(projected)
-        return projected[offset : None if limit is None else offset + limit], total
-    page = matched[offset : None if limit is None else offset + limit]
-    return [_project(query, evaluator, row) for row in page], total
+        return projected[window], len(projected)
+    return [_project(query, evaluator, row) for row in matched[window]], total
+
+
+def _check_columns(query: Query, evaluator: Evaluator) -> None:
+    """Every expression of the query names known columns and functions (raises SuiteQLError)."""
+    for node in [query.where, *(e for e, _ in query.order), *(i.expr for i in query.items or ())]:
+        if node is not None:
+            evaluator.check(node)
+
+
+def _matching(where: Any, rows: Iterable[Mapping[str, Any]], evaluator: Evaluator) -> list[Mapping[str, Any]]:
+    """The rows the WHERE clause is TRUE for (UNKNOWN does not match)."""
+    test = compile_test(where, evaluator) if where is not None else None
+    return [row for row in rows if test is None or test(row) is True]
+
+
+def _counts_only(query: Query) -> bool:
+    """SELECT COUNT(*) alone: the answer is one row with the number of matches."""
+    items = query.items
+    return bool(items) and len(items) == 1 and isinstance(items[0].expr, Call) and items[0].expr.name == "COUNT"
 
 
 def _ordered(rows: list[Mapping[str, Any]], order: list[tuple[Any, bool]], evaluator: Evaluator, wanted: int | None) -> list:

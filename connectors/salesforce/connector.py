@@ -399,11 +399,7 @@ class SalesforceConnector(Connector):
                 field_type = FieldType.OWNER
         read_only = sobject.read_only or not (raw.get("createable") or raw.get("updateable"))
         required = bool(raw.get("createable")) and not raw.get("nillable") and not raw.get("defaultedOnCreate")
-        options = tuple(
-            Option(str(p["value"]), str(p.get("label") or p["value"]))
-            for p in raw.get("picklistValues") or ()
-            if p.get("active", True)
-        )
+        options = _active_options(raw)
         return FieldInfo(
             name=name,
             label=str(raw.get("label") or name),
@@ -610,10 +606,7 @@ class SalesforceConnector(Connector):
         kind = RECORD_KINDS.get(code, ErrorKind.VALIDATION)
         if method == "PATCH" and code in ("INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID") and not first.get("fields"):
             kind = ErrorKind.NOT_FOUND  # the record being updated does not exist
-        existing = None
-        if code == "DUPLICATES_DETECTED":
-            matches = ((first.get("duplicateResult") or {}).get("matchResults") or [{}])[0].get("matchRecords") or []
-            existing = str(((matches[0] if matches else {}).get("record") or {}).get("Id") or "") or None
+        existing = _duplicate_of(first) if code == "DUPLICATES_DETECTED" else None
         message = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors if e) or "Salesforce refused the record"
         return WriteResult(
             inp.ref,
@@ -649,6 +642,21 @@ class SalesforceConnector(Connector):
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+def _active_options(raw: dict[str, Any]) -> tuple[Option, ...]:
+    """A describe field's active picklist values."""
+    return tuple(
+        Option(str(p["value"]), str(p.get("label") or p["value"]))
+        for p in raw.get("picklistValues") or ()
+        if p.get("active", True)
+    )
+
+
+def _duplicate_of(error: dict[str, Any]) -> str | None:
+    """The id of the existing record a DUPLICATES_DETECTED error names (its first match)."""
+    matches = ((error.get("duplicateResult") or {}).get("matchResults") or [{}])[0].get("matchRecords") or []
+    return str(((matches[0] if matches else {}).get("record") or {}).get("Id") or "") or None
+
+
 def _field_type(kind: str | None, raw: dict[str, Any]) -> FieldType:
     if kind == "textarea":
         return FieldType.TEXT if int(raw.get("length") or 0) > 255 else FieldType.STRING

@@ -842,16 +842,20 @@ class SalesforceEmulator(Emulator):
                 [f.name],
             )
         if f.type == "reference":
-            target = normalize_id(value)
-            if target is None or OBJECT_OF_PREFIX.get(target[:3]) not in f.references:
-                raise RecordError("MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
-            target_type = OBJECT_OF_PREFIX[target[:3]]
-            if target not in self.rows[target_type]:
-                if any(t.id == target for t in self.tombstones[target_type]):
-                    raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [f.name])
-                raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
-            if target_type == "User" and not self.rows["User"][target]["IsActive"]:
-                raise RecordError("INACTIVE_OWNER_OR_USER", "operation performed with inactive user", [f.name])
+            self._check_reference(f, value)
+
+    def _check_reference(self, f: SField, value: Any) -> None:
+        """A lookup names an existing, live record of a type the field references (an active user)."""
+        target = normalize_id(value)
+        if target is None or OBJECT_OF_PREFIX.get(target[:3]) not in f.references:
+            raise RecordError("MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
+        target_type = OBJECT_OF_PREFIX[target[:3]]
+        if target not in self.rows[target_type]:
+            if any(t.id == target for t in self.tombstones[target_type]):
+                raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [f.name])
+            raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
+        if target_type == "User" and not self.rows["User"][target]["IsActive"]:
+            raise RecordError("INACTIVE_OWNER_OR_USER", "operation performed with inactive user", [f.name])
 
     def _rules(self, sobject: str, row: dict[str, Any], record_id: str | None) -> None:
         for rule in self.validation_rules:
@@ -1289,32 +1293,10 @@ class SalesforceEmulator(Emulator):
         with self.lock:
             targets = []
             for raw in raw_ids:
-                record_id = normalize_id(raw)
-                sobject = OBJECT_OF_PREFIX.get((record_id or "")[:3])
-                if record_id is None or sobject is None:
-                    results.append(
-                        {"id": None, "success": False, "errors": [RecordError("MALFORMED_ID", f"malformed id {raw}").item()]}
-                    )
-                elif record_id not in self.rows[sobject]:
-                    code = (
-                        "ENTITY_IS_DELETED"
-                        if any(t.id == record_id for t in self.tombstones[sobject])
-                        else "INVALID_CROSS_REFERENCE_KEY"
-                    )
-                    results.append(
-                        {
-                            "id": record_id,
-                            "success": False,
-                            "errors": [
-                                RecordError(
-                                    code, "entity is deleted" if code == "ENTITY_IS_DELETED" else "invalid cross reference id"
-                                ).item()
-                            ],
-                        }
-                    )
-                else:
-                    results.append({"id": record_id, "success": True, "errors": []})
-                    targets.append((sobject, record_id))
+                result, target = self._deletable(raw)
+                results.append(result)
+                if target is not None:
+                    targets.append(target)
             if all_or_none and any(not r["success"] for r in results):
                 rolled = RecordError(
                     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -1326,6 +1308,22 @@ class SalesforceEmulator(Emulator):
             for sobject, record_id in targets:
                 self._remove(sobject, record_id)
         return json_response(results)
+
+    def _deletable(self, raw: str) -> tuple[dict[str, Any], tuple[str, str] | None]:
+        """The result a collection delete answers for one id, and (sobject, id) when it can be deleted."""
+        record_id = normalize_id(raw)
+        sobject = OBJECT_OF_PREFIX.get((record_id or "")[:3])
+        if record_id is None or sobject is None:
+            return {"id": None, "success": False, "errors": [RecordError("MALFORMED_ID", f"malformed id {raw}").item()]}, None
+        if record_id not in self.rows[sobject]:
+            deleted = any(t.id == record_id for t in self.tombstones[sobject])
+            error = (
+                RecordError("ENTITY_IS_DELETED", "entity is deleted")
+                if deleted
+                else RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+            )
+            return {"id": record_id, "success": False, "errors": [error.item()]}, None
+        return {"id": record_id, "success": True, "errors": []}, (sobject, record_id)
 
     def collection_get(self, request: Request) -> Response:
         sobject = request.params["sobject"]

@@ -430,42 +430,62 @@ def describe(switch: GoLiveSwitch) -> list[dict[str, Any]]:
 
 def effect_of(switch: GoLiveSwitch, name: str) -> str:
     """What a done step changed, from the snapshot it took (blank while not done)."""
-    if name not in switch.steps_done:
+    if name not in switch.steps_done or name not in _EFFECTS:
         return ""
-    snap = switch.snapshot or {}
-    if name == "switch_off":
-        return "The integration was on; it is off while the switch runs." if snap.get("enabled") else "It was already off."
-    if name == "pause_webhooks":
-        return "Webhook events are not taken until the switch ends."
-    if name == "clear_test_state":
-        counts = {k: len(snap.get(f"cleared_{k}", [])) for k in ("links", "cursors", "deferred", "inbox")}
-        return (
-            f"{counts['links']} sandbox links cleared, {counts['cursors']} cursors reset (the first run reads "
-            f"everything), {counts['deferred']} waiting records and {counts['inbox']} webhook events dropped."
-        )
-    if name == "point_to_production":
-        return "The other system's connection was replaced by the production one; test mode " + (
-            "kept." if switch.keep_test_mode else "off."
-        )
-    if name == "discover_schemas":
-        schemas = snap.get("schemas", {})
-        fields = sum(sum((counts or {}).values()) for counts in (schemas.get("discovered") or {}).values())
-        broken = schemas.get("broken") or []
-        return f"{fields} fields discovered on both sides; {len(broken)} field mapping(s) broken" + (
-            ": " + "; ".join(broken[:5]) if broken else "."
-        )
-    if name == "mappings":
-        return "Default mappings re-installed." if snap.get("mappings_before") else "Mappings kept as they were."
-    if name == "link_only":
-        changed = snap.get("create_policies") or {}
-        return (
-            f"{len(changed)} object mapping(s) link only: the first run links matching records and creates nothing."
-            if changed
-            else "No object holds records on both sides: the first run creates what is missing."
-        )
-    if name == "switch_on":
-        return "The integration is on again; webhooks resumed."
-    return ""
+    return _EFFECTS[name](switch, switch.snapshot or {})
+
+
+def _switched_off(switch: GoLiveSwitch, snap: dict[str, Any]) -> str:
+    return "The integration was on; it is off while the switch runs." if snap.get("enabled") else "It was already off."
+
+
+def _cleared(switch: GoLiveSwitch, snap: dict[str, Any]) -> str:
+    counts = {k: len(snap.get(f"cleared_{k}", [])) for k in ("links", "cursors", "deferred", "inbox")}
+    return (
+        f"{counts['links']} sandbox links cleared, {counts['cursors']} cursors reset (the first run reads "
+        f"everything), {counts['deferred']} waiting records and {counts['inbox']} webhook events dropped."
+    )
+
+
+def _pointed(switch: GoLiveSwitch, snap: dict[str, Any]) -> str:
+    return "The other system's connection was replaced by the production one; test mode " + (
+        "kept." if switch.keep_test_mode else "off."
+    )
+
+
+def _discovered(switch: GoLiveSwitch, snap: dict[str, Any]) -> str:
+    schemas = snap.get("schemas", {})
+    fields = sum(sum((counts or {}).values()) for counts in (schemas.get("discovered") or {}).values())
+    broken = schemas.get("broken") or []
+    return f"{fields} fields discovered on both sides; {len(broken)} field mapping(s) broken" + (
+        ": " + "; ".join(broken[:5]) if broken else "."
+    )
+
+
+def _mappings_effect(switch: GoLiveSwitch, snap: dict[str, Any]) -> str:
+    return "Default mappings re-installed." if snap.get("mappings_before") else "Mappings kept as they were."
+
+
+def _linked_only(switch: GoLiveSwitch, snap: dict[str, Any]) -> str:
+    changed = snap.get("create_policies") or {}
+    return (
+        f"{len(changed)} object mapping(s) link only: the first run links matching records and creates nothing."
+        if changed
+        else "No object holds records on both sides: the first run creates what is missing."
+    )
+
+
+# Each step's effect in words, from the switch and the snapshot the step took.
+_EFFECTS: dict[str, Callable[[GoLiveSwitch, dict[str, Any]], str]] = {
+    "switch_off": _switched_off,
+    "pause_webhooks": lambda switch, snap: "Webhook events are not taken until the switch ends.",
+    "clear_test_state": _cleared,
+    "point_to_production": _pointed,
+    "discover_schemas": _discovered,
+    "mappings": _mappings_effect,
+    "link_only": _linked_only,
+    "switch_on": lambda switch, snap: "The integration is on again; webhooks resumed.",
+}
 
 
 __all__ = [

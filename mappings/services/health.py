@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,27 +92,65 @@ INVALID_WORDS = re.compile(r"required|invalid|not a valid|too long|no option|unm
 CONNECTION_WORDS = re.compile(r"timed? ?out|connection|unreachable|service unavailable|bad gateway|server error", re.I)
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """What a failed event says about its error: the details, the connector's error, its kind,
+    HTTP status and message."""
+
+    details: dict[str, Any]
+    error: dict[str, Any]
+    kind: str
+    status: Any
+    message: str
+
+
 def cause_of(event: RecordEvent) -> str:
     """The cause key of one failed event: the connector's error kind first, the message's words second."""
     details = event.details if isinstance(event.details, dict) else {}
     error = details.get("error") if isinstance(details.get("error"), dict) else {}
-    kind, status = str(error.get("kind") or ""), error.get("status")
     message = event.message or str(error.get("message") or "")
-    if details.get("waiting_for") or PARENT_WORDS.search(message):
-        return "missing_parent"
-    if kind == "conflict" or error.get("existing_id") or status == 409 or DUPLICATE_WORDS.search(message):
-        return "duplicate"
-    if kind == "auth" or status in (401, 403) or PERMISSION_WORDS.search(message):
-        return "permission"
-    if kind == "rate_limited" or status == 429 or RATE_WORDS.search(message):
-        return "rate_limit"
-    if kind in ("network", "timeout", "server") or (isinstance(status, int) and status >= 500):
-        return "connection"
-    if kind == "validation" or status in (400, 422) or details.get("unmatched") or INVALID_WORDS.search(message):
-        return "invalid_value"
-    if CONNECTION_WORDS.search(message):
-        return "connection"
-    return "other"
+    failure = _Failure(details, error, str(error.get("kind") or ""), error.get("status"), message)
+    return next((cause for cause, applies in CAUSE_RULES if applies(failure)), "other")
+
+
+def _waits_for_parent(f: _Failure) -> bool:
+    return bool(f.details.get("waiting_for") or PARENT_WORDS.search(f.message))
+
+
+def _is_duplicate(f: _Failure) -> bool:
+    return bool(f.kind == "conflict" or f.error.get("existing_id") or f.status == 409 or DUPLICATE_WORDS.search(f.message))
+
+
+def _not_allowed(f: _Failure) -> bool:
+    return bool(f.kind == "auth" or f.status in (401, 403) or PERMISSION_WORDS.search(f.message))
+
+
+def _rate_limited(f: _Failure) -> bool:
+    return bool(f.kind == "rate_limited" or f.status == 429 or RATE_WORDS.search(f.message))
+
+
+def _unreachable(f: _Failure) -> bool:
+    return f.kind in ("network", "timeout", "server") or (isinstance(f.status, int) and f.status >= 500)
+
+
+def _invalid_value(f: _Failure) -> bool:
+    return bool(f.kind == "validation" or f.status in (400, 422) or f.details.get("unmatched") or INVALID_WORDS.search(f.message))
+
+
+def _connection_words(f: _Failure) -> bool:
+    return bool(CONNECTION_WORDS.search(f.message))
+
+
+# In order: the first rule that applies names the cause.
+CAUSE_RULES: tuple[tuple[str, Callable[[_Failure], bool]], ...] = (
+    ("missing_parent", _waits_for_parent),
+    ("duplicate", _is_duplicate),
+    ("permission", _not_allowed),
+    ("rate_limit", _rate_limited),
+    ("connection", _unreachable),
+    ("invalid_value", _invalid_value),
+    ("connection", _connection_words),
+)
 
 
 def open_failures(integration: Integration, since: dt.datetime | None = None):

@@ -27,6 +27,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -207,19 +208,34 @@ def apply_pending(ctx: RunContext) -> int:
 
 
 def _apply_group(ctx: RunContext, mapping: ObjectMapping, source: str, group: list[PendingDeletion]) -> int:
-    target = other_side(source)
+    group = _past_the_guard(ctx, mapping, source, group)
+    if group is None:
+        return 0
+    # Step 2: the source is asked again, completely; anything it still has is not deleted.
+    gone = lifecycle_for(ctx.connector(source)).gone(mapping.object_for(source), [r.source_id for r in group])
+    back = [r for r in group if r.source_id not in gone]
+    doomed = [r for r in group if r.source_id in gone]
+    results = _remove(ctx, mapping, other_side(source), doomed)
+    _record(ctx, mapping, source, back, doomed, results)
+    return sum(1 for r in doomed if results.get(r.target_id) is not None and results[r.target_id].ok)
+
+
+def _past_the_guard(
+    ctx: RunContext, mapping: ObjectMapping, source: str, group: list[PendingDeletion]
+) -> list[PendingDeletion] | None:
+    """The group, or only its confirmed rows when more unconfirmed ones wait than one run may
+    apply without a person (those are held); None when that leaves nothing."""
     unconfirmed = [r for r in group if r.status == PendingDeletion.Status.PENDING]
     if unconfirmed:
         links = RecordLink.objects.filter(object_mapping=mapping).count()
         if len(unconfirmed) > guard_limit(links):
             _hold(ctx, mapping, source, unconfirmed, links)
-            group = [r for r in group if r.status == PendingDeletion.Status.CONFIRMED]
-            if not group:
-                return 0
-    # Step 2: the source is asked again, completely; anything it still has is not deleted.
-    gone = lifecycle_for(ctx.connector(source)).gone(mapping.object_for(source), [r.source_id for r in group])
-    back = [r for r in group if r.source_id not in gone]
-    doomed = [r for r in group if r.source_id in gone]
+            return [r for r in group if r.status == PendingDeletion.Status.CONFIRMED] or None
+    return group
+
+
+def _remove(ctx: RunContext, mapping: ObjectMapping, target: str, doomed: list[PendingDeletion]) -> dict[str, Any]:
+    """Archive or delete the counterparts, as each row's policy says; the vendor's results by target id."""
     remover = lifecycle_for(ctx.connector(target))
     results = {}
     for policy in (P.ARCHIVE, P.DELETE):
@@ -227,8 +243,7 @@ def _apply_group(ctx: RunContext, mapping: ObjectMapping, source: str, group: li
         if ids:
             action = remover.archive if policy == P.ARCHIVE else remover.delete
             results.update({res.ref: res for res in action(mapping.object_for(target), ids)})
-    _record(ctx, mapping, source, back, doomed, results)
-    return sum(1 for r in doomed if results.get(r.target_id) is not None and results[r.target_id].ok)
+    return results
 
 
 def _hold(ctx: RunContext, mapping: ObjectMapping, source: str, rows: list[PendingDeletion], links: int) -> None:
