@@ -721,28 +721,12 @@ class ConnectWiseConnector(Connector):
             if f.kind in ("email", "phone"):
                 items = _set_item(items, self._communication_type(f.kind), "Email" if f.kind == "email" else "Phone", value)
                 items_changed = True
-            elif f.kind == "types":
-                ops.append(
-                    {"op": "replace", "path": "types", "value": [{"id": _int_id(value, name)}] if value not in (None, "") else []}
-                )
-            elif f.kind == "ref":
-                ops.append(
-                    {
-                        "op": "replace",
-                        "path": f.cw_path,
-                        "value": {"id": _int_id(value, name)} if value not in (None, "") else None,
-                    }
-                )
             else:
-                ops.append({"op": "replace", "path": f.cw_path, "value": _wire(value)})
+                ops.append(_replace_op(f, name, value))
         if items_changed:
             ops.append({"op": "replace", "path": "communicationItems", "value": items})
         if customs:
-            merged = [
-                {"id": c["id"], "value": customs.pop(c["id"], c.get("value"))} for c in (current or {}).get("customFields") or []
-            ]
-            merged += [{"id": k, "value": v} for k, v in customs.items()]
-            ops.append({"op": "replace", "path": "customFields", "value": merged})
+            ops.append(_custom_fields_op(customs, current))
         return ops
 
     @staticmethod
@@ -1297,3 +1281,19 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _replace_op(f: FieldSpec, name: str, value: Any) -> dict:
+    """The JSON-patch replace of one plain field: ids for references and types, the wire value otherwise."""
+    if f.kind == "types":
+        return {"op": "replace", "path": "types", "value": [{"id": _int_id(value, name)}] if value not in (None, "") else []}
+    if f.kind == "ref":
+        return {"op": "replace", "path": f.cw_path, "value": {"id": _int_id(value, name)} if value not in (None, "") else None}
+    return {"op": "replace", "path": f.cw_path, "value": _wire(value)}
+
+
+def _custom_fields_op(customs: dict[int, Any], current: dict | None) -> dict:
+    """The replace of customFields: the record's current ones with the written values, then new ones."""
+    merged = [{"id": c["id"], "value": customs.pop(c["id"], c.get("value"))} for c in (current or {}).get("customFields") or []]
+    merged += [{"id": k, "value": v} for k, v in customs.items()]
+    return {"op": "replace", "path": "customFields", "value": merged}

@@ -96,30 +96,13 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
     try:
         states.mark_running(run, worker_label())
         ctx = RunContext(integration, run, connectors=connectors)
-        engine = Engine(
-            ctx,
-            historical=run.trigger == SyncRun.Trigger.HISTORICAL,
-            renew=lease.renew,
-            out_of_time=lambda: (
-                _slice_over(run, time.monotonic() - started, budget)
-                or (low_priority and _budget_reserve_reached(integration) is not None)
-            ),
-            poll=lambda: poll(run),
-            hints=getattr(run, "hints", None),
-        )
+        engine = _engine_for(run, ctx, lease, low_priority, out_of=(started, budget))
         try:
             done = engine.execute()
         finally:
             run.state = engine.saved_state()
             run.counts = dict(ctx.counts)
-        if done:
-            status = SyncRun.Status.PARTIAL if run.counts.get("failed") else SyncRun.Status.SUCCEEDED
-            states.finish(run, status, "")
-            _connections_work(integration)
-        elif low_priority and (budget_note := _budget_reserve_reached(integration)):
-            _requeue(run, budget_note, delay=settings.QUOTA_PAUSE_MINUTES * 60)
-        else:
-            _requeue(run, "Slice ended; continuing after other work.")
+        _after_slice(run, done, low_priority)
     except RunCancelled:
         states.finish(run, SyncRun.Status.CANCELLED, "Cancelled on request.")
     except LeaseLost as exc:
@@ -136,6 +119,37 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
         if lease.release():
             _kick_next(integration.pk, run.pk)
     return {"status": run.status, "counts": run.counts}
+
+
+def _engine_for(run: SyncRun, ctx: RunContext, lease: Lease, low_priority: bool, out_of: tuple[float, float]) -> Engine:
+    """The engine for one slice: out of time when the slice's seconds (`out_of`: started, budget)
+    are spent or, for low-priority work, when the HubSpot budget's reserve is reached."""
+    started, budget = out_of
+    integration = run.integration
+    return Engine(
+        ctx,
+        historical=run.trigger == SyncRun.Trigger.HISTORICAL,
+        renew=lease.renew,
+        out_of_time=lambda: (
+            _slice_over(run, time.monotonic() - started, budget)
+            or (low_priority and _budget_reserve_reached(integration) is not None)
+        ),
+        poll=lambda: poll(run),
+        hints=getattr(run, "hints", None),
+    )
+
+
+def _after_slice(run: SyncRun, done: bool, low_priority: bool) -> None:
+    """Finish a run whose work is done; else queue its next slice (later when paused for the budget)."""
+    integration = run.integration
+    if done:
+        status = SyncRun.Status.PARTIAL if run.counts.get("failed") else SyncRun.Status.SUCCEEDED
+        states.finish(run, status, "")
+        _connections_work(integration)
+    elif low_priority and (budget_note := _budget_reserve_reached(integration)):
+        _requeue(run, budget_note, delay=settings.QUOTA_PAUSE_MINUTES * 60)
+    else:
+        _requeue(run, "Slice ended; continuing after other work.")
 
 
 def _budget_reserve_reached(integration) -> str | None:
