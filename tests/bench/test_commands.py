@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
 
 
-def manage(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def manage(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, MANAGE, *args], capture_output=True, text=True, timeout=timeout)
 
 
