@@ -59,7 +59,8 @@ def activities(
         )
         started = time.monotonic()
         burst.start()
-        samples, missed, caught_up = _edit_contacts_while(burst, lab, contact_ids, total)
+        editing = contact_ids if opts.updates else []  # --updates 0: the burst alone
+        samples, missed, caught_up = _edit_contacts_while(burst, lab, editing, total)
         burst.join()
         burst_s = (caught_up or time.monotonic()) - started
         child = holder["run"]
