@@ -250,6 +250,9 @@ class _LimitedTransport(httpx.BaseTransport):
             # Every attempt (retries included) is counted here, so 429s are seen even when a retry succeeds.
             response = self.inner.handle_request(request)
             metrics.record_vendor_call(self.system, request.url.path, response.status_code)
+            observe = getattr(self.limiter, "observe", None)  # the vendor's report of the daily limit
+            if observe is not None:
+                observe(response)
             return response
         finally:
             # A limiter in concurrency mode (connectors.ratelimit.InFlightLimiter) frees its slot.

@@ -4,7 +4,9 @@ A HubSpot portal's daily limit (250,000 to 1,000,000 calls, by tier) is shared w
 app the customer runs, so SyncSmart spends only its budget: QUOTA_BUDGET_PERCENT of the limit
 (50 % by default), or the calls set in the connection's `config["daily_budget"]`. The shared
 limiter (connectors/ratelimit.py, the daily counter `count_today` / `peek_today`) counts every
-call of the account against it and refuses calls once it is spent (until midnight UTC).
+call of the account against it and refuses calls once it is spent (until midnight UTC). The limit
+is the one HubSpot reports in its answers (X-HubSpot-RateLimit-Daily, noted by the limiter at
+most once a minute) once it has, else the configured tier's published limit.
 
 Inside the budget, QUOTA_LIVE_RESERVE_PERCENT (20 %) is kept for live traffic: low-priority work
 (historical resyncs) pauses once the day's use reaches the budget less the reserve, while webhook,
@@ -24,7 +26,7 @@ from typing import Any
 from django.conf import settings
 
 from connectors.hubspot import limits as hubspot_limits
-from connectors.ratelimit import used_today
+from connectors.ratelimit import reported_today, used_today
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Budget:
     budget: int  # our share of it
     reserve: int  # of the budget, kept for live traffic
     used: int  # calls made today (UTC), by every integration on the account
+    remaining: int | None = None  # what the vendor last reported left today for every app, if it did
 
     @property
     def low_priority_ceiling(self) -> int:
@@ -74,12 +77,19 @@ def daily_budget(limit: int, config: dict[str, Any]) -> int:
     return max(1, int(limit * settings.QUOTA_BUDGET_PERCENT / 100))
 
 
+def hubspot_limit(account: str, config: dict[str, Any]) -> tuple[int, tuple[int, int] | None]:
+    """The portal's daily limit: the one HubSpot reported today in its answers' headers (its real
+    tier) when it has, else the configured tier's published limit; and that report."""
+    reported = reported_today(account)
+    return (reported[0] if reported else hubspot_limits.daily_limit(config.get("rate_tier", "starter"))), reported
+
+
 def hubspot_budget(config: dict[str, Any], connection_pk: Any) -> Budget:
-    limit = hubspot_limits.daily_limit(config.get("rate_tier", "starter"))
-    budget = daily_budget(limit, config)
     account = hubspot_account(config, connection_pk)
+    limit, reported = hubspot_limit(account, config)
+    budget = daily_budget(limit, config)
     reserve = int(budget * settings.QUOTA_LIVE_RESERVE_PERCENT / 100)
-    return Budget(account, limit, budget, reserve, used_today(account))
+    return Budget(account, limit, budget, reserve, used_today(account), reported[1] if reported else None)
 
 
 def budget_of(connection: Any) -> Budget | None:

@@ -57,6 +57,9 @@ class Policy:
     search_windows: tuple[tuple[int, int], ...] = ()  # separate limit for search endpoints, if any
     is_search: Callable[[httpx.Request], bool] = lambda request: False
     is_free: Callable[[httpx.Request], bool] = lambda request: False  # e.g. OAuth token calls
+    # The vendor's answer headers that report the account's daily limit and what is left of it
+    # today (every app's calls together), e.g. HubSpot's X-HubSpot-RateLimit-Daily(-Remaining).
+    daily_headers: tuple[str, str] | None = None
 
 
 def scaled(calls: int) -> int:
@@ -81,6 +84,7 @@ class SharedLimiter:
         self.search = (
             self.store.limiter(f"{self.key}_search", _with_spread(policy.search_windows)) if policy.search_windows else None
         )
+        self._reported_at = -REPORT_EVERY_SECONDS
 
     def acquire(self, request: httpx.Request) -> None:
         if self.policy.is_free(request):
@@ -106,9 +110,36 @@ class SharedLimiter:
     def used_today(self) -> int:
         return self.store.peek_today(self.key)
 
+    def observe(self, response: httpx.Response) -> None:
+        """Note what the vendor reports of the account's day (connectors/quota.py reads it): at most
+        once a minute per process, so the store is not written on every call."""
+        if self.policy.daily_headers is None or time.monotonic() - self._reported_at < REPORT_EVERY_SECONDS:
+            return
+        limit_header, remaining_header = self.policy.daily_headers
+        limit, remaining = _int_header(response, limit_header), _int_header(response, remaining_header)
+        if limit is not None and remaining is not None:
+            self._reported_at = time.monotonic()
+            self.store.note_reported(self.key, limit, remaining)
+
+
+REPORT_EVERY_SECONDS = 60.0
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name, "")
+    return int(value) if value.isdigit() else None
+
 
 class Store:
     """Where buckets live. Subclasses: RedisStore, SQLiteStore."""
+
+    def note_reported(self, key: str, limit: int, remaining: int) -> None:
+        """Keep the vendor's latest report of the account's daily limit and what is left today."""
+        raise NotImplementedError
+
+    def reported_today(self, key: str) -> tuple[int, int] | None:
+        """(limit, remaining) as the vendor last reported them today, or None."""
+        raise NotImplementedError
 
     def limiter(self, name: str, windows: tuple[tuple[int, int], ...]) -> Limiter:
         raise NotImplementedError
@@ -141,6 +172,17 @@ class RedisStore(Store):
 
     def _daily_key(self, key: str) -> str:
         return f"syncsmart:ratelimit:{key}:daily:{_today()}"
+
+    def note_reported(self, key: str, limit: int, remaining: int) -> None:
+        name = f"syncsmart:ratelimit:{key}:reported:{_today()}"
+        self.redis.set(name, f"{limit}:{remaining}", ex=2 * 86400)
+
+    def reported_today(self, key: str) -> tuple[int, int] | None:
+        value = self.redis.get(f"syncsmart:ratelimit:{key}:reported:{_today()}")
+        if not value:
+            return None
+        limit, _, remaining = value.decode().partition(":")
+        return int(limit), int(remaining)
 
     def count_today(self, key: str) -> int:
         pipe = self.redis.pipeline()
@@ -221,6 +263,10 @@ class SQLiteStore(Store):
         self._lock = threading.Lock()
         self._conn = self._connect()
         self._conn.execute("CREATE TABLE IF NOT EXISTS daily_budget (key TEXT, day TEXT, calls INTEGER, PRIMARY KEY (key, day))")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS daily_reported (key TEXT, day TEXT, daily_limit INTEGER, remaining INTEGER, "
+            "PRIMARY KEY (key, day))"
+        )
         self._conn.commit()
         self._slots_conn: sqlite3.Connection | None = None
 
@@ -255,6 +301,25 @@ class SQLiteStore(Store):
         with self._lock:
             row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, _today())).fetchone()
         return int(row[0]) if row else 0
+
+    def note_reported(self, key: str, limit: int, remaining: int) -> None:
+        with self._lock:
+            _begin_immediate(self._conn)
+            try:
+                self._conn.execute(
+                    "INSERT INTO daily_reported (key, day, daily_limit, remaining) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (key, day) DO UPDATE SET daily_limit = excluded.daily_limit, remaining = excluded.remaining",
+                    (key, _today(), limit, remaining),
+                )
+            finally:
+                self._conn.commit()
+
+    def reported_today(self, key: str) -> tuple[int, int] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT daily_limit, remaining FROM daily_reported WHERE key = ? AND day = ?", (key, _today())
+            ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
 
     def _slots(self) -> sqlite3.Connection:
         if self._slots_conn is None:
@@ -325,6 +390,11 @@ def shared_limiter(key: str, policy: Policy) -> SharedLimiter:
 def used_today(key: str) -> int:
     """Calls counted today against an account's daily budget (the key its limiter was made with)."""
     return default_store().peek_today(_safe(key))
+
+
+def reported_today(key: str) -> tuple[int, int] | None:
+    """The vendor's own latest report today of the account's daily limit and what is left, or None."""
+    return default_store().reported_today(_safe(key))
 
 
 def _safe(key: str) -> str:

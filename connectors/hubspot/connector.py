@@ -166,8 +166,8 @@ def _dt(value: Any) -> dt.datetime | None:
 
 def _budgeted_limiter(account: str, config: dict[str, Any]) -> Limiter:
     """The portal's shared limiter, whose daily stop is our budget (a share of the portal's limit)."""
-    tier = config.get("rate_tier", "starter")
-    return limits.hubspot_limiter(account, tier=tier, daily=quota.daily_budget(limits.daily_limit(tier), config))
+    limit, _ = quota.hubspot_limit(f"hubspot:{account}", config)
+    return limits.hubspot_limiter(account, tier=config.get("rate_tier", "starter"), daily=quota.daily_budget(limit, config))
 
 
 class HubSpotConnector(Connector):

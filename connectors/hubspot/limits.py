@@ -64,6 +64,7 @@ def hubspot_policy(tier: str = "starter", oauth_app: bool = False, daily: int | 
         search_windows=((SEARCH_PER_SECOND, 1000),),
         is_search=lambda request: request.url.path.endswith("/search"),
         is_free=lambda request: request.url.path.startswith("/oauth/v1/token"),
+        daily_headers=("X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining"),
     )
 
 

@@ -8,7 +8,9 @@ manual and webhook runs is counted by the portal's shared limiter, as in product
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
+import httpx
 import pytest
 from django.test import Client
 
@@ -102,6 +104,19 @@ def test_a_small_budget_pauses_a_historical_resync_and_a_webhook_edit_still_sync
     assert f"Today: <strong>{used}</strong> of 400 calls used" in page
     assert f"At the current rate the budget runs out at {runs_out:%H:%M} UTC." in page
     assert "Historical resyncs are paused" in page
+    remaining = quota.budget_of(pair.integration.hubspot_connection).remaining  # read from HubSpot's headers
+    assert remaining is not None and f"HubSpot last reported {remaining:,} calls left today" in page
+
+
+def test_the_daily_limit_hubspot_reports_replaces_the_configured_tier(settings):
+    settings.QUOTA_BUDGET_PERCENT = 50
+    portal = f"reported-{uuid.uuid4().hex[:8]}"
+    config = {"portal_id": portal, "rate_tier": "starter"}
+    assert quota.hubspot_budget(config, None).limit == 250_000  # nothing reported yet: the tier's
+    headers = {"X-HubSpot-RateLimit-Daily": "1000000", "X-HubSpot-RateLimit-Daily-Remaining": "990000"}
+    limits.hubspot_limiter(portal).observe(httpx.Response(200, headers=headers))
+    budget = quota.hubspot_budget(config, None)
+    assert (budget.limit, budget.budget, budget.remaining) == (1_000_000, 500_000, 990_000)
 
 
 def test_the_forecast_projects_todays_average_rate():
