@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import URLResolver, get_resolver, resolve
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from syncsmart.models import SyncRun
+from connectors.connectwise import emulator as cw
+from mappings.models import ObjectMapping
+from syncsmart.models import Alert, SyncRun
 from tenants.models import OnboardingProgress
+from tests.browser import test_ambiguous_choice, test_go_live_first_day
 from tests.browser.conftest import log_in
-from tests.factories import ConnectionFactory
-from tests.mail_links import confirm_sign_up_in_browser
+from tests.factories import PASSWORD, ConnectionFactory, MembershipFactory, UserFactory
+from tests.mail_links import confirm_sign_up_in_browser, link_path
+
+# The worlds of the ambiguous-choice and first-day tests, swept here at both sizes.
+two_acmes = test_ambiguous_choice.two_acmes
+synced_sandbox = test_go_live_first_day.synced_sandbox
+PRODUCTION_SITE = test_go_live_first_day.PRODUCTION_SITE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,13 +73,72 @@ def sideways_overflow(page) -> int:
 
 def check_page(page, screenshot, url: str, name: str) -> list[str]:
     page.goto(url)
+    return check_shown(page, screenshot, name)
+
+
+def check_shown(page, screenshot, name: str) -> list[str]:
+    """The checks of check_page on the page already shown (e.g. a form's POST answer)."""
     page.wait_for_load_state("networkidle")
+    route = resolve(urlsplit(page.url).path).url_name
+    assert route in SWEPT, f"{name} ({route}) is swept but not listed in SWEPT"
     problems = [f"{name}: {line}" for line in axe_violations(page)]
     overflow = sideways_overflow(page)
     if overflow > 0:
         problems.append(f"{name}: {overflow}px wider than the {page.size_name} window")
     screenshot(page, f"{name}-{page.size_name}")
     return problems
+
+
+# Every URL name of the customer UI, the staff console and the public pages is either swept here
+# at both sizes or listed in NOT_SWEPT with the reason (test_every_page_url_is_swept_or_says_why).
+SWEPT = {
+    "home", "integration", "mapping_editor", "filter_builder", "runs", "record_log", "record_page",
+    "preview", "historical", "go_live", "sandbox", "sandbox_records", "sandbox_record", "api_tokens",
+    "audit_log", "team", "staff_index", "staff_tenant", "staff_lockouts", "login", "signup",
+    "signup_sent", "signup_confirm", "password_reset", "password_reset_done", "password_reset_confirm",
+    "password_reset_complete", "invitation", "install", "onboarding_step", "onboarding_done",
+}  # fmt: skip
+FORM_ACTION = "a form's action: answers with a redirect to a swept page (its message included)"
+PARTIAL = "an htmx partial, scanned inside the page that loads it"
+NOT_SWEPT = {
+    **dict.fromkeys(
+        ["main_switch", "sync_now", "field_add", "field_update", "field_delete", "restore_defaults",
+         "held_deletions", "retry_cause", "retry_event", "resolve_match", "record_retry", "record_resync",
+         "record_unlink", "refresh_fields", "preview_cancel", "historical_cancel", "logout", "tenant_switch",
+         "api_token_revoke", "team_invite", "team_alert_emails", "team_change_role", "team_remove",
+         "team_revoke", "staff_unlock", "staff_view_as", "staff_view_as_end", "staff_sync_now",
+         "staff_historical_resync", "staff_main_switch", "staff_repair_webhooks", "staff_decide_portal",
+         "staff_refresh_schema"],
+        FORM_ACTION,
+    ),
+    **dict.fromkeys(["field_search", "pair_check", "filter_count", "historical_progress"], PARTIAL),
+    "onboarding_resume": "only redirects to the installer's current step",
+    "salesforce_oauth_connect": "redirects to Salesforce's own log-in page",
+    "salesforce_oauth_callback": "Salesforce's OAuth return: redirects to the installer's next step",
+}  # fmt: skip
+# Not the customer's pages: Django's admin, the vendors' OAuth and webhooks, the REST API, probes.
+OUTSIDE_THE_UI = ("staff/admin/", "oauth/", "webhooks/", "api/", "healthz", "metrics", "favicon.ico")
+
+
+def page_url_names(patterns=None, prefix: str = "") -> set[str]:
+    """The name of every URL pattern outside OUTSIDE_THE_UI."""
+    names = set()
+    for p in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(p.pattern)
+        if route.startswith(OUTSIDE_THE_UI):
+            continue
+        if isinstance(p, URLResolver):
+            names |= page_url_names(p.url_patterns, route)
+        else:
+            names.add(p.name or route)
+    return names
+
+
+def test_every_page_url_is_swept_or_says_why(db):
+    names = page_url_names()
+    assert not SWEPT & set(NOT_SWEPT), SWEPT & set(NOT_SWEPT)
+    assert names - SWEPT - set(NOT_SWEPT) == set(), "neither swept nor listed in NOT_SWEPT"
+    assert (SWEPT | set(NOT_SWEPT)) - names == set(), "listed but no longer a URL"
 
 
 def customer_pages(world) -> dict[str, str]:
@@ -89,6 +160,8 @@ def customer_pages(world) -> dict[str, str]:
         "sandbox": "/sandbox/",
         "sandbox-records": f"/sandbox/{hub.pk}/contacts/",
         "sandbox-record": f"/sandbox/{hub.pk}/contacts/{contact_id}/",
+        "record-page": f"/integrations/{i.pk}/records/{contacts.pk}/hubspot/{contact_id}/",
+        "preview": f"/integrations/{i.pk}/preview/",
         "api-tokens": "/api-tokens/",
         "audit-log": "/audit/",
         "team": "/team/",
@@ -109,8 +182,24 @@ def test_the_staff_console_passes_axe_and_fits_the_window(sized_page, live_serve
     page = sized_page
     log_in(page, live_server, world.email, world.password)
     tenant = world.integration.tenant
+    # One open and one resolved alert, so the alert tables (not their empty text) are scanned.
+    Alert.objects.create(
+        rule="failing_runs",
+        key="integration:axe",
+        tenant=tenant,
+        integration=world.integration,
+        title="Runs of the integration failed 3 times in a row",
+        message="The last error: timeout",
+    )
+    Alert.objects.create(
+        rule="reconnect", key="connection:axe", tenant=tenant, title="Reconnect HubSpot", resolved_at=timezone.now()
+    )
     problems = []
-    for name, path in {"staff-console": "/staff/", "staff-tenant": f"/staff/tenants/{tenant.pk}/"}.items():
+    for name, path in {
+        "staff-console": "/staff/",
+        "staff-tenant": f"/staff/tenants/{tenant.pk}/",
+        "staff-lockouts": "/staff/lockouts/",
+    }.items():
         problems += check_page(page, screenshot, live_server.url + path, name)
     assert not problems, "\n".join(problems)
 
@@ -124,8 +213,100 @@ def test_the_public_pages_pass_axe_and_fit_the_window(sized_page, live_server, s
         "signup-sent": "/signup/sent/",
         "install": "/install/",
         "password-reset": "/password-reset/",
+        "password-reset-sent": "/password-reset/sent/",
+        "password-reset-link-expired": "/reset/MQ/not-a-token/",
+        "password-reset-complete": "/reset/done/",
+        "signup-confirm-link-expired": "/signup/confirm/not-a-token/",
+        "invitation-link-expired": "/invitations/not-a-token/",
     }.items():
         problems += check_page(page, screenshot, live_server.url + path, name)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_sign_up_check_your_email_and_confirm_pages_pass_axe_and_fit_the_window(
+    sized_page, live_server, screenshot, transactional_db
+):
+    page = sized_page
+    email = f"ada.{page.size_name}@example.com"
+    page.goto(live_server.url + "/signup/")
+    page.get_by_label("Work e-mail").fill(email)
+    page.get_by_label("Company name").fill("Axe Sign-up")
+    page.get_by_label("Password").fill("a-long-test-password-42")
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Check your e-mail to confirm").wait_for()
+    problems = check_shown(page, screenshot, "signup-check-your-email")
+    [message] = [m for m in mail.outbox if m.to == [email]]
+    problems += check_page(page, screenshot, live_server.url + link_path(message, "/signup/confirm/"), "signup-confirm")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_confirm_pages_after_a_preview_pass_axe_and_fit_the_window(sized_page, live_server, world, screenshot):
+    """Turning an object mapping on and a historical sync each show a preview and a confirm button
+    first (issue 16); those answers to a POST are pages of their own."""
+    page = sized_page
+    i = world.integration
+    contacts = i.object_mappings.get(hubspot_object="contacts")
+    ObjectMapping.objects.filter(pk=contacts.pk).update(enabled=False)
+    log_in(page, live_server, world.email, world.password)
+    page.goto(f"{live_server.url}/integrations/{i.pk}/mappings/{contacts.pk}/")
+    page.get_by_label("Sync this object").check()
+    page.get_by_role("button", name="Save object settings").click()
+    expect(page.locator("#preview-counts")).to_be_visible()
+    problems = check_shown(page, screenshot, "confirm-mapping-on")
+    page.goto(f"{live_server.url}/integrations/{i.pk}/historical/")
+    page.get_by_role("button", name="Start historical sync").click()
+    expect(page.locator("#preview-counts")).to_be_visible()
+    problems += check_shown(page, screenshot, "confirm-historical-sync")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_switch_to_production_confirm_page_passes_axe_and_fits_the_window(
+    sized_page, live_server, synced_sandbox, screenshot
+):
+    pair = synced_sandbox
+    MembershipFactory(tenant=pair.integration.tenant, user=UserFactory(email=f"owner.{sized_page.size_name}@axe.example"))
+    page = sized_page
+    log_in(page, live_server, f"owner.{sized_page.size_name}@axe.example", PASSWORD)
+    page.goto(f"{live_server.url}/integrations/{pair.integration.pk}/go-live/")
+    for label, value in {
+        "Company ID": cw.DEMO_COMPANY,
+        "Site": PRODUCTION_SITE,
+        "Public key": cw.DEMO_PUBLIC_KEY,
+        "Private key": cw.DEMO_PRIVATE_KEY,
+        "Client ID": cw.DEMO_CLIENT_ID,
+    }.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#test-result")).to_contain_text("Connection works.")
+    problems = check_shown(page, screenshot, "go-live-connection-tested")
+    page.get_by_label("Keep my current mappings").check()
+    page.get_by_label("I understand", exact=False).check()
+    page.get_by_role("button", name="Switch to production").click()
+    expect(page.locator("#preview-counts")).to_be_visible()
+    problems += check_shown(page, screenshot, "confirm-switch-to-production")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_record_logs_ambiguous_choice_passes_axe_and_fits_the_window(sized_page, live_server, two_acmes, screenshot):
+    pair = two_acmes[0]
+    MembershipFactory(tenant=pair.integration.tenant, user=UserFactory(email=f"owner.{sized_page.size_name}@amb.example"))
+    page = sized_page
+    log_in(page, live_server, f"owner.{sized_page.size_name}@amb.example", PASSWORD)
+    url = f"{live_server.url}/integrations/{pair.integration.pk}/records/?outcome=ambiguous"
+    problems = check_page(page, screenshot, url, "record-log-ambiguous-choice")
+    expect(page.get_by_role("button", name="Link to Acme Retail")).to_be_visible()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_team_pages_alert_email_switch_passes_axe_both_ways(sized_page, live_server, world, screenshot):
+    page = sized_page
+    log_in(page, live_server, world.email, world.password)
+    problems = check_page(page, screenshot, live_server.url + "/team/", "team-alert-emails")
+    switch = page.get_by_role("button", name=re.compile("(Stop my|Send me) alert e-mails"))
+    before = switch.inner_text()
+    switch.click()
+    expect(page.get_by_role("button", name=re.compile("(Stop my|Send me) alert e-mails"))).not_to_have_text(before)
+    problems += check_shown(page, screenshot, "team-alert-emails-switched")
     assert not problems, "\n".join(problems)
 
 
@@ -297,6 +478,8 @@ def test_the_installer_pages_pass_axe_and_fit_the_window(sized_page, live_server
     progress.save()
     for step in ("hubspot", "system", "credentials", "objects", "finish"):
         problems += check_page(page, screenshot, f"{live_server.url}/onboarding/{step}/", f"installer-{step}")
+    OnboardingProgress.objects.filter(pk=progress.pk).update(completed_at=timezone.now())
+    problems += check_page(page, screenshot, f"{live_server.url}/onboarding/done/", "installer-done")
     assert not problems, "\n".join(problems)
 
 
