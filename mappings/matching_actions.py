@@ -23,21 +23,21 @@ def resolve_ambiguous(match, actor, target_id: str):
     match = m.AmbiguousMatch.objects.select_for_update().select_related("object_mapping", "integration").get(pk=match.pk)
     target_id = str(target_id or "").strip()
     if match.resolved_at is not None:
-        raise ValidationError(f"This match was already resolved (linked to {match.chosen_id}).")
+        raise ValidationError(f"This match was already resolved (linked to {match.chosen_id}).", code="conflict")
     if target_id not in match.candidate_ids():
-        raise ValidationError("Choose one of the candidates listed for this record.")
+        raise ValidationError("Choose one of the candidates listed for this record.", code="conflict")
     mapping = match.object_mapping
     hub_id, other_id = (match.source_id, target_id) if match.source_side == Side.HUBSPOT else (target_id, match.source_id)
     taken = m.RecordLink.objects.filter(object_mapping=mapping).filter(
         **({"other_id": other_id} if match.source_side == Side.HUBSPOT else {"hubspot_id": hub_id})
     )
     if taken.exists():
-        raise ValidationError(f"{match.target_object} {target_id} is already linked to another record.")
+        raise ValidationError(f"{match.target_object} {target_id} is already linked to another record.", code="conflict")
     mine = m.RecordLink.objects.filter(
         object_mapping=mapping, **({"hubspot_id": hub_id} if match.source_side == Side.HUBSPOT else {"other_id": other_id})
     )
     if mine.exists():
-        raise ValidationError("This record is already linked.")
+        raise ValidationError("This record is already linked.", code="conflict")
     try:
         with transaction.atomic():
             m.RecordLink.objects.create(
@@ -49,7 +49,7 @@ def resolve_ambiguous(match, actor, target_id: str):
                 other_id=other_id,
             )
     except IntegrityError as exc:
-        raise ValidationError("That pair was linked by a run a moment ago; reload to see it.") from exc
+        raise ValidationError("That pair was linked by a run a moment ago; reload to see it.", code="conflict") from exc
     now = timezone.now()
     who = actor.get_username() if getattr(actor, "is_authenticated", False) else str(actor or "system")
     match.chosen_id, match.resolved_at, match.resolved_by = target_id, now, who[:200]

@@ -431,7 +431,11 @@ SPECTACULAR_SETTINGS = {
         "SideEnum": "syncsmart.core.choices.Side",
         "DeletePolicyEnum": "mappings.models.ObjectMapping.DeletePolicy",
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "syncsmart.api.errors.add_error_responses"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "syncsmart.api.errors.add_error_responses",
+        "syncsmart.api.strict.text_without_nul",
+    ],
     # Swagger UI / ReDoc from our own static files: a self-hosted install may have no internet.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -28,7 +28,8 @@ ERROR_STATUSES = {
     "400": "The request or one of its fields is not valid.",
     "401": "No valid API token (or session) was sent.",
     "403": "Your token or role may read but not change this.",
-    "404": "No such object in your tenant, or no such endpoint.",
+    "404": "No such object in your tenant (in the path or named in the body), or no such endpoint.",
+    "409": "The request conflicts with the object's current state (e.g. a match already resolved).",
     "429": "Too many requests for this token; retry after the Retry-After seconds.",
 }
 
@@ -71,8 +72,39 @@ def error_response(code: str, message: str, http_status: int, headers: dict[str,
 
 
 def django_validation_as_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
-    detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-    return exceptions.ValidationError(detail)
+    """The same messages, each keeping its code (so a `conflict` is still one, see `_refusal`)."""
+
+    def details(errors: list[DjangoValidationError]) -> list[exceptions.ErrorDetail]:
+        return [exceptions.ErrorDetail(message, code=e.code or "invalid") for e in errors for message in e]
+
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError({name: details(errors) for name, errors in exc.error_dict.items()})
+    return exceptions.ValidationError({"non_field_errors": details(exc.error_list)})
+
+
+# A well-formed request can still be refused by the tenant's data: it names an object the tenant
+# does not have (404, like such an id in the path), or it conflicts with the object's state (409:
+# a match already resolved, a record already linked). Only when every message says so; anything
+# else is a request the schema does not allow (400).
+REFUSAL_STATUSES = {
+    "does_not_exist": (status.HTTP_404_NOT_FOUND, "not_found"),
+    "conflict": (status.HTTP_409_CONFLICT, "conflict"),
+}
+
+
+def _codes(codes: Any) -> set[str]:
+    if isinstance(codes, dict):
+        return set().union(*(_codes(value) for value in codes.values())) if codes else set()
+    if isinstance(codes, (list, tuple)):
+        return set().union(*(_codes(value) for value in codes)) if codes else set()
+    return {str(codes)}
+
+
+def _refusal(exc: exceptions.ValidationError) -> tuple[int, str]:
+    codes = _codes(exc.get_codes())
+    if len(codes) == 1 and (code := next(iter(codes))) in REFUSAL_STATUSES:
+        return REFUSAL_STATUSES[code]
+    return status.HTTP_400_BAD_REQUEST, "invalid"
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -91,7 +123,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             "server_error", "Something went wrong on our side. It has been logged.", status.HTTP_500_INTERNAL_SERVER_ERROR
         )
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"error": validation_body(exc.detail)}
+        response.status_code, code = _refusal(exc)
+        response.data = {"error": {**validation_body(exc.detail), "code": code}}
     else:
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         response.data = {"error": {"code": code if isinstance(code, str) else "error", "message": str(exc.detail)}}

@@ -14,6 +14,7 @@ from mappings.forms import IntegrationOptionsForm
 from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES, FieldMapping, Integration, ObjectMapping
 from mappings.normalisers import NORMALISER_CHOICES
 from mappings.services.queries import run_rate
+from syncsmart.api.strict import JSONArrayField, JSONObjectField, StrictJSONTypes
 from syncsmart.core.choices import Side
 from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
@@ -166,7 +167,7 @@ class RunSummarySerializer(serializers.ModelSerializer):
 # --- Integrations -------------------------------------------------------------------------
 
 
-class IntegrationSerializer(serializers.ModelSerializer):
+class IntegrationSerializer(StrictJSONTypes, serializers.ModelSerializer):
     display_name = serializers.CharField(source="__str__", read_only=True)
     other_system = serializers.CharField(source="other_connection.system", read_only=True)
     hubspot_connection = ConnectionSummarySerializer(read_only=True)
@@ -207,7 +208,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
         return RunSummarySerializer(runs[0]).data if runs else None
 
 
-class IntegrationCreateSerializer(serializers.Serializer):
+class IntegrationCreateSerializer(StrictJSONTypes, serializers.Serializer):
     """POST /api/integrations/: what the installer's last step does — the integration between two of
     the tenant's connections, its default mappings installed unless asked not to. It starts switched
     off; the main switch endpoint turns it on (as a person would after checking the mappings)."""
@@ -224,11 +225,11 @@ class IntegrationCreateSerializer(serializers.Serializer):
     )
 
 
-class MainSwitchSerializer(serializers.Serializer):
+class MainSwitchSerializer(StrictJSONTypes, serializers.Serializer):
     enabled = serializers.BooleanField(help_text="true switches the sync on, false switches it off.")
 
 
-class SyncNowSerializer(serializers.Serializer):
+class SyncNowSerializer(StrictJSONTypes, serializers.Serializer):
     object_mapping = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="Sync only this object mapping (default: all)."
     )
@@ -247,14 +248,25 @@ def _id_field_early(help_text: str) -> serializers.IntegerField:
 # --- Object mappings and filters ----------------------------------------------------------
 
 
-class ObjectMappingSerializer(serializers.ModelSerializer):
+def ignore_fixed(serializer: serializers.Serializer, attrs: dict[str, Any]) -> dict[str, Any]:
+    """On an update, the fields fixed at creation (`fixed_after_create`) are validated like any
+    other (the schema names their type and bounds) and then left as they are."""
+    if serializer.instance is not None:
+        for name in serializer.fixed_after_create:
+            attrs.pop(name, None)
+    return attrs
+
+
+class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
     integration = TenantScopedPrimaryKey("tenant", queryset=Integration.objects.all())
     field_mapping_count = serializers.IntegerField(read_only=True, required=False)
-    match_rules = serializers.JSONField(
+    match_rules = JSONArrayField(
         required=False,
         help_text='Ordered match keys: [{"fields": [{"hubspot": "email", "other": "email", "normaliser": "email"}]}]. '
         "Normalisers: " + ", ".join(NORMALISER_CHOICES) + ".",
     )
+    filter_to_other = JSONObjectField(required=False, help_text="Records HubSpot → other must pass (see the filters endpoint).")
+    filter_to_hubspot = JSONObjectField(required=False, help_text="Records other → HubSpot must pass (see the filters endpoint).")
     match_rule_warnings = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
@@ -290,14 +302,11 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
         # with the UI's messages, not by DRF's own validators.
         validators: list = []
 
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list):
-            fields["integration"].read_only = True  # a mapping never moves to another integration
-        return fields
+    fixed_after_create = ("integration",)  # a mapping never moves to another integration
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Object types must exist in each system's discovered schema (when it is known)."""
+        attrs = ignore_fixed(self, attrs)
         integration = attrs.get("integration") or getattr(self.instance, "integration", None)
         if integration is None:
             return attrs
@@ -314,17 +323,17 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class FiltersSerializer(serializers.Serializer):
-    filter_to_other = serializers.JSONField(
+class FiltersSerializer(StrictJSONTypes, serializers.Serializer):
+    filter_to_other = JSONObjectField(
         required=False, help_text='Records HubSpot → other must pass: {"match": "all"|"any", "conditions": [...]}; {} = all.'
     )
-    filter_to_hubspot = serializers.JSONField(required=False, help_text="Records other → HubSpot must pass; {} = all.")
+    filter_to_hubspot = JSONObjectField(required=False, help_text="Records other → HubSpot must pass; {} = all.")
 
 
 # --- Field mappings -----------------------------------------------------------------------
 
 
-class FieldMappingSerializer(serializers.ModelSerializer):
+class FieldMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
     object_mapping = TenantScopedPrimaryKey("integration__tenant", queryset=ObjectMapping.objects.all())
     type_check = serializers.ChoiceField(
         choices=["ok", "unchecked", "broken"],
@@ -370,13 +379,11 @@ class FieldMappingSerializer(serializers.ModelSerializer):
         validators: list = []
         extra_kwargs = {"transform": {"required": False}}
 
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list):
-            # Like the UI: a mapping's two fields are fixed; map a new pair instead.
-            for name in ("object_mapping", "hubspot_field", "other_field"):
-                fields[name].read_only = True
-        return fields
+    # Like the UI: a mapping's two fields are fixed; map a new pair instead.
+    fixed_after_create = ("object_mapping", "hubspot_field", "other_field")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return ignore_fixed(self, attrs)
 
 
 # --- Record events ------------------------------------------------------------------------
@@ -448,7 +455,7 @@ class PreviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PreviewRequestSerializer(serializers.Serializer):
+class PreviewRequestSerializer(StrictJSONTypes, serializers.Serializer):
     kind = serializers.ChoiceField(choices=Preview.Kind.choices, default=Preview.Kind.FIRST_RUN)
     object_mapping = _id_field_early("Only this object mapping (what turning it on would do).")
     with_creates = serializers.BooleanField(default=True, help_text="Count creates even where a mapping is link only.")
@@ -498,7 +505,7 @@ class AmbiguousMatchSerializer(serializers.ModelSerializer):
         return match.resolved_at is not None
 
 
-class ResolveMatchSerializer(serializers.Serializer):
+class ResolveMatchSerializer(StrictJSONTypes, serializers.Serializer):
     target_id = serializers.CharField(max_length=100, help_text="The id of the chosen candidate (one of `candidates`).")
 
 

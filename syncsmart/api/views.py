@@ -113,7 +113,7 @@ class IntegrationViewSet(
         if other is None:
             problems["other_connection"] = ["Not a connection of this tenant to a system other than HubSpot."]
         if problems:
-            raise exceptions.ValidationError(problems)
+            raise exceptions.ValidationError(problems, code="does_not_exist")  # a 404 (syncsmart.api.errors)
         install = data.pop("install_defaults")
         # The model's own validation (syncsmart.api.errors turns its ValidationError into a 400).
         integration = actions.create_integration(
@@ -139,7 +139,9 @@ class IntegrationViewSet(
             return None
         mapping = integration.object_mappings.filter(pk=mapping_id).first()
         if mapping is None:
-            raise exceptions.ValidationError({"object_mapping": ["Not an object mapping of this integration."]})
+            raise exceptions.ValidationError(
+                {"object_mapping": ["Not an object mapping of this integration."]}, code="does_not_exist"
+            )
         return mapping
 
     @extend_schema(

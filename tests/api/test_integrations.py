@@ -134,7 +134,7 @@ def test_sync_now_of_one_object_mapping(api, integration):
     assert SyncRun.objects.get(pk=response.json()["id"]).object_mapping == mapping
 
     refused = api.admin.post(f"/api/integrations/{integration.pk}/sync/", {"object_mapping": other.pk})
-    assert refused.status_code == 400
+    assert refused.status_code == 404 and error_of(refused)["code"] == "not_found"  # a well-formed id of nothing here
     assert error_of(refused)["fields"] == {"object_mapping": ["Not an object mapping of this integration."]}
 
 
@@ -201,7 +201,7 @@ def test_create_refuses_connections_of_another_tenant_or_the_wrong_system(api, t
     response = api.admin.post(
         "/api/integrations/", {"hubspot_connection": str(cw.pk), "other_connection": str(theirs.pk)}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 404  # well-formed ids, but of no connection of this tenant (of that system)
     errors = response.json()
     assert "Not a HubSpot connection of this tenant." in str(errors) and "Not a connection of this tenant" in str(errors)
     assert api.admin.post("/api/integrations/", {"hubspot_connection": "nonsense"}, format="json").status_code == 400

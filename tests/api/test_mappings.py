@@ -94,7 +94,7 @@ def test_an_object_mapping_cannot_be_added_to_another_tenants_integration(api):
     response = api.admin.post(
         "/api/object-mappings/", {"integration": theirs.pk, "hubspot_object": "deals", "other_object": "opportunities"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 404  # another tenant's id reads as no such object, in the body as in the path
     assert "integration" in error_of(response)["fields"]
     assert not ObjectMapping.objects.filter(integration=theirs).exists()
 
@@ -311,5 +311,5 @@ def test_field_mappings_are_read_only_for_viewers_and_invisible_to_outsiders(api
     create = {"object_mapping": contacts.pk, "hubspot_field": "firstname", "other_field": "firstName"}
     assert api.viewer.post("/api/field-mappings/", create).status_code == 403
     outsider = api.outsider.post("/api/field-mappings/", create)
-    assert outsider.status_code == 400 and "object_mapping" in error_of(outsider)["fields"]
+    assert outsider.status_code == 404 and "object_mapping" in error_of(outsider)["fields"]
     assert FieldMapping.objects.filter(object_mapping=contacts).count() == 1

@@ -69,7 +69,7 @@ def test_ambiguous_matches_are_listed_and_resolved_over_the_api(cw, api_of):
     assert {c["id"] for c in mine["candidates"]} == {a, b} and mine["resolved"] is False
 
     refused = api_of.post(f"/api/ambiguous-matches/{mine['id']}/resolve/", {"target_id": "999"}, format="json")
-    assert refused.status_code == 400
+    assert refused.status_code == 409  # well formed, but no candidate of this match
     assert not RecordLink.objects.exists()
 
     chosen = api_of.post(f"/api/ambiguous-matches/{mine['id']}/resolve/", {"target_id": a}, format="json")

@@ -61,11 +61,12 @@ def test_resolving_settles_the_reverse_view_of_the_same_pair(api, waiting):
     assert reverse.chosen_id == "11" and reverse.resolved_at is not None
 
 
-@pytest.mark.parametrize("target_id", ["999", "", "11"])
-def test_only_a_listed_candidate_can_be_chosen(api, waiting, target_id):
+@pytest.mark.parametrize(("target_id", "status"), [("999", 409), ("", 400), ("11", 409)])
+def test_only_a_listed_candidate_can_be_chosen(api, waiting, target_id, status):
     match, _ = waiting
     response = api.admin.post(f"/api/ambiguous-matches/{match.pk}/resolve/", {"target_id": target_id}, format="json")
-    assert response.status_code == 400
+    # A blank id is not a valid request (400); a well-formed id that is no candidate conflicts with the match (409).
+    assert response.status_code == status
     assert not RecordLink.objects.exists()
 
 
@@ -80,7 +81,7 @@ def test_a_candidate_linked_meanwhile_is_refused(api, waiting):
         other_id="501",
     )
     response = api.admin.post(f"/api/ambiguous-matches/{match.pk}/resolve/", {"target_id": "501"}, format="json")
-    assert response.status_code == 400 and "already linked" in response.json()["error"]["message"]
+    assert response.status_code == 409 and "already linked" in response.json()["error"]["message"]
 
 
 def test_read_only_tokens_and_other_tenants_cannot_resolve(api, waiting):
