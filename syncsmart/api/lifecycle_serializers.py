@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from syncsmart.api.strict import StrictJSONTypes
 from syncsmart.core.choices import Side
 from syncsmart.models import PendingDeletion
 from tenants.models import GoLiveSwitch
 
 
-class GoLivePreviewRequestSerializer(serializers.Serializer):
+class GoLivePreviewRequestSerializer(StrictJSONTypes, serializers.Serializer):
     production_connection = serializers.UUIDField(
         help_text="A production connection of this workspace to the integration's other system, tested."
     )
 
 
-class GoLiveSwitchRequestSerializer(serializers.Serializer):
+class GoLiveSwitchRequestSerializer(StrictJSONTypes, serializers.Serializer):
     production_connection = serializers.UUIDField()
     confirmed_preview = serializers.UUIDField(
         help_text="The finished preview against that production connection (POST .../go-live/preview/) you have read."
@@ -67,6 +68,6 @@ class HeldDecisionResultSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Held deletions confirmed (applied by the run queued now) or rejected (kept).")
 
 
-class RecordActionSerializer(serializers.Serializer):
+class RecordActionSerializer(StrictJSONTypes, serializers.Serializer):
     side = serializers.ChoiceField(choices=Side.choices, help_text="The side whose id `record_id` is.")
     record_id = serializers.CharField(max_length=100)
