@@ -72,6 +72,21 @@ def type_problem(field: serializers.Field, value: Any) -> str | None:
     return None
 
 
+def holds_nul(value: Any) -> bool:
+    """A NUL character in any text or key inside the value (PostgreSQL stores none, jsonb included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(item) for item in value)
+    return False
+
+
+def nul_problem(value: Any) -> str | None:
+    return "Text may not contain NUL characters." if holds_nul(value) else None
+
+
 # Mixed into a request-body serializer: every field's value has its JSON type (a read-only one
 # too, e.g. a mapping's integration on PATCH: ignored, but the schema still names its type).
 # (A comment, not a docstring: drf-spectacular would show it as every such body's description.)
@@ -80,7 +95,7 @@ class StrictJSONTypes:
         if isinstance(data, Mapping):
             errors = {}
             for name, field in self.fields.items():
-                if name in data and (problem := type_problem(field, data[name])):
+                if name in data and (problem := type_problem(field, data[name]) or nul_problem(data[name])):
                     errors[name] = [problem]
             if errors:
                 raise serializers.ValidationError(errors)

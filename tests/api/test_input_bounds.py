@@ -90,3 +90,10 @@ def test_the_schema_states_the_bounds(client):
     schema = json.loads(client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
     patched = schema["components"]["schemas"]["PatchedIntegrationRequest"]["properties"]["schedule_minutes"]
     assert (patched["minimum"], patched["maximum"]) == (1, 1440)
+
+
+def test_a_nul_character_anywhere_in_a_filter_is_a_400_not_a_server_error(api, mapping):
+    """PostgreSQL stores no NUL, not even inside jsonb: refused before it reaches the database."""
+    for body in ({"filter_to_hubspot": {"a\x00b": []}}, {"filter_to_other": {"match": "all", "conditions": [{"field": "\x00"}]}}):
+        response = api.admin.patch(f"/api/object-mappings/{mapping.pk}/filters/", body, format="json")
+        assert response.status_code == 400 and "NUL" in response.json()["error"]["message"]
