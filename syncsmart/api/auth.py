@@ -107,8 +107,18 @@ class TenantAccess(permissions.BasePermission):
         request.tenant = access.tenant
         request.membership = access
         if request.method not in permissions.SAFE_METHODS:
+            require_token_write(access)
             require_write(request)
         return True
+
+
+def require_token_write(access: ApiAccess) -> None:
+    """A read-only token refused a change says it is the token, not the person's role, that is
+    read-only (its owner may well be an Owner)."""
+    if access.token is not None and not access.token.can_write:
+        raise exceptions.PermissionDenied(
+            "This API token is read-only; create a token with “Read and write” access on the API tokens page."
+        )
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

@@ -144,3 +144,14 @@ def test_logged_in_browsers_use_the_api_with_their_role(api):
         == 200
     )
     assert api.team.outsider.get(f"/api/integrations/{integration.pk}/").status_code == 404
+
+
+def test_a_read_only_token_refused_a_change_says_the_token_is_read_only_not_the_owners_role(api):
+    from tests.api.factories import IntegrationFactory
+
+    integration = IntegrationFactory(tenant=api.tenant)
+    response = api.viewer.post(f"/api/integrations/{integration.pk}/sync/", {}, format="json")
+    assert response.status_code == 403
+    message = error_of(response)["message"]
+    assert message.startswith("This API token is read-only; create a token with “Read and write” access")
+    assert "role" not in message
