@@ -88,3 +88,16 @@ COUNT_WORDS = {
 @register.filter
 def count_words(name: str) -> str:
     return COUNT_WORDS.get(str(name), str(name).replace("_", " "))
+
+
+@register.simple_tag
+def counts_in_words(counts: object, other_label: str = "the other system") -> str:
+    """A run's counts as one line in the customer run page's words ("2 created, 748 waiting for
+    a parent, 748 written to ConnectWise"); the engine's internal tallies (match lookups, index
+    sizes) are left out, as on the customer page."""
+    if not isinstance(counts, dict):
+        return ""
+    parts = [f"{counts[name]} {words}" for name, words in COUNT_WORDS.items() if counts.get(name)]
+    writes = {"writes_hubspot": "HubSpot", "writes_other": other_label}
+    parts += [f"{counts[key]} written to {side}" for key, side in writes.items() if counts.get(key)]
+    return ", ".join(parts)

@@ -226,7 +226,9 @@ def test_finishing_installs_defaults_creates_the_schedule_and_runs_the_first_syn
     assert "bob@synctest.example" not in emails  # ...and test mode kept the other one back
     progress = OnboardingProgress.objects.get(tenant=tenant)
     assert progress.is_complete and progress.integration == integration
-    assert "First sync" in client.get(reverse("onboarding_done")).content.decode()
+    done_page = client.get(reverse("onboarding_done")).content.decode()
+    assert "First sync" in done_page
+    assert "written to ConnectWise" in done_page and "writes_other" not in done_page  # counts in words
     # A double-submitted Finish does not make a second integration.
     client.post(step("finish"), {"confirmed_preview": str(seen.pk)})
     assert Integration.objects.filter(tenant=tenant).count() == 1

@@ -105,12 +105,22 @@ def test_the_tenant_page_shows_runs_failing_records_and_audit_log_but_never_a_se
         fields=["name"],
     )
     body = admin_client.get(reverse("staff_tenant", args=[team.tenant.pk])).content.decode()
-    assert "Finished with failures" in body and "created 2" in body
+    assert "Finished with failures" in body and "2 created, 1 failed" in body
     assert "Company name is required" in body and "HubSpot 101" in body
     assert "integration.created" in body  # the audit log
     assert "401 Unauthorized" in body  # connection status and its error
     for secret in (SECRET, "pat-secret-hub-token", "ss1:"):
         assert secret not in body
+
+
+@pytest.mark.django_db
+def test_the_tenant_pages_run_counts_are_worded_as_on_the_customer_run_page(team, integration, admin_client):
+    counts = {"match_lookups": 2, "writes_other": 748, "deferred": 748, "echo": 3000, "match_index_records": 10890}
+    SyncRun.objects.create(integration=integration, status=SyncRun.Status.SUCCEEDED, counts=counts)
+    body = admin_client.get(reverse("staff_tenant", args=[team.tenant.pk])).content.decode()
+    assert "3000 our own changes, 748 waiting for a parent, 748 written to ConnectWise" in body
+    for internal_key in ("match_lookups", "match_index_records", "writes_other", "deferred 748", "echo 3000"):
+        assert internal_key not in body
 
 
 @pytest.fixture
