@@ -43,7 +43,27 @@ def sandbox(request: HttpRequest) -> HttpResponse:
     connections.sort(key=lambda c: (c.system != "hubspot", c.system))  # the hub first
     for connection in connections:
         connection.display_url = connection.config.get("base_url") or connection.config.get("org_url") or ""
-    return render(request, "mappings/sandbox.html", {"connections": connections})
+        labels = _object_labels(connection)
+        connection.object_links = [(name, labels.get(name, name)) for name in connection.schema_cache or {}]
+    systems = list(dict.fromkeys(c.get_system_display() for c in connections))
+    return render(request, "mappings/sandbox.html", {"connections": connections, "systems": _and_list(systems)})
+
+
+def _object_labels(connection: Connection) -> dict[str, str]:
+    """The labels the connector declares for its object types ("Activities: calls", not
+    call_activities); the types are declared in code, so no request is made."""
+    try:
+        connector = connection.connector()
+    except ConnectorError:
+        return {}
+    try:
+        return {o.name: o.label for o in connector.object_types()}
+    finally:
+        connector.close()
+
+
+def _and_list(words: list[str]) -> str:
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
 def _editable(connection: Connection, object_type: str):
@@ -56,6 +76,7 @@ def sandbox_records(request: HttpRequest, connection_pk, object_type: str) -> Ht
     query = request.GET.get("q", "").strip().lower()
     records, error = [], ""
     connector = connection.connector()
+    label = next((o.label for o in connector.object_types() if o.name == object_type), object_type)
     try:
         page = connector.read_changes(object_type, None, page_size=connector.max_page_size)
         records = page.records
@@ -76,6 +97,7 @@ def sandbox_records(request: HttpRequest, connection_pk, object_type: str) -> Ht
         {
             "connection": connection,
             "object_type": object_type,
+            "object_label": label,
             "records": records,
             "columns": columns,
             "q": query,

@@ -33,6 +33,23 @@ def test_the_sandbox_lists_demo_connections_and_their_records(team, demo_hubspot
     assert "https://hubspot-ui-sandbox.test" in body and reverse("sandbox_records", args=[connection.pk, "contacts"]) in body
     listing = team.viewer.get(reverse("sandbox_records", args=[connection.pk, "contacts"])).content.decode()
     assert f">{record}</a>" in listing and "sam@acme.example" in listing
+    assert "<h1>Contacts <span" in listing  # the connector's label of the object type
+
+
+def test_the_sandbox_names_every_emulator_shown_and_the_object_labels_the_connector_declares(team, demo_hubspot):
+    cw_config = {"base_url": "https://cw-ui-sandbox.test", "company_id": "demo", "public_key": "pub", "client_id": "c1"}
+    cw = ConnectionFactory(
+        tenant=team.tenant,
+        system="connectwise",
+        credentials={"private_key": "priv"},
+        config={**cw_config, "emulator": True},
+        schema_cache={"call_activities": [], "contact_notes": []},
+    )
+    body = team.owner.get(reverse("sandbox")).content.decode()
+    assert "stand in for HubSpot and ConnectWise Manage." in body and "Dynamics" not in body
+    link = reverse("sandbox_records", args=[cw.pk, "call_activities"])
+    assert f'href="{link}">Activities: calls</a>' in body and ">Contact notes</a>" in body
+    assert ">call_activities<" not in body and ">contact_notes<" not in body
 
 
 def test_an_edit_in_the_sandbox_changes_the_emulators_record(team, demo_hubspot):
