@@ -236,3 +236,11 @@ def test_owner_without_a_matching_email_is_reported_clearly(cw_pair):
     assert "nobody@example.com" in event.message
     assert event.details["unmatched"][0]["property"] == "hubspot_owner_id"
     assert "primarySalesRep" not in event.fields  # not sent: ConnectWise keeps its own default rep
+
+
+def test_a_contact_waiting_for_a_parent_is_named_in_the_record_log(cw_pair):
+    # This ConnectWise site requires a company on every contact; the HubSpot contact has none yet.
+    cw_pair.hubspot.create_record("contacts", {"email": "solo@nowhere.example", "firstname": "Solo"})
+    cw_pair.sync()
+    event = RecordEvent.objects.get(outcome="deferred", source_side="hubspot")
+    assert event.details["label"] == "solo@nowhere.example"

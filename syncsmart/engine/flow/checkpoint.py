@@ -211,6 +211,13 @@ class Checkpoint:
                 ),
             )
 
+    @staticmethod
+    def _label_of_waiting(item: Item) -> str:
+        if item.outcome != Outcome.DEFERRED:
+            return ""
+        label = label_of(item.record)
+        return "" if label == str(item.record.id) else label
+
     def _event(self, item: Item, now: datetime) -> RecordEvent:
         details = {
             name: value
@@ -221,6 +228,8 @@ class Checkpoint:
                 ("unmatched", item.unmatched),
                 ("error", item.error),
                 ("waiting_for", item.waiting_for),
+                # A waiting record has no link to name it by: the record log shows this instead.
+                ("label", self._label_of_waiting(item)),
                 ("notes", item.notes),
                 (
                     "changes",
