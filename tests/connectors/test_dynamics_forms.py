@@ -278,7 +278,18 @@ def test_connection_actions_record_status_and_cache_the_schema(emulator):
     connection.refresh_from_db()
     assert connection.status == connection.Status.OK
     counts = actions.refresh_schema(connection, transport=emulator.transport())
-    assert set(counts) == {"leads", "contacts", "accounts", "opportunities", "systemusers", "annotations", "phonecalls"}
+    assert set(counts) == {
+        "leads",
+        "contacts",
+        "accounts",
+        "opportunities",
+        "systemusers",
+        "annotations",
+        "phonecalls",
+        "tasks",
+        "emails",
+        "appointments",
+    }
     connection.refresh_from_db()
     industry = next(f for f in connection.schema_cache["accounts"] if f["name"] == "industrycode")
     assert {"value": "7", "label": "Consulting"} in industry["options"]

@@ -11,10 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
+from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.http import VendorHttp
 from syncsmart.core.metrics import endpoint_template
+from mappings.models import Integration
 from syncsmart.models import RecordEvent
 from tests.connectors.hubspot_harness import fast_retry
 
@@ -43,7 +45,21 @@ def metrics_on(settings):
     settings.METRICS_ALLOWED_IPS = []
 
 
-def test_a_sync_on_the_emulators_is_counted_in_metrics(cw_pair, client, metrics_on):
+@pytest.fixture
+def unused_integration_ids():
+    """Integration ids no earlier test of this process used. The counters are process-wide and
+    labelled by integration id, and SQLite hands an id out again once the test that took it rolled
+    back: a run an earlier test left going (a browser test's live server, say) would count under
+    this test's integration. PostgreSQL's sequences never repeat an id."""
+    if connection.vendor == "sqlite":
+        table = Integration._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE sqlite_sequence SET seq = seq + 1000000 WHERE name = %s", [table])
+            if cursor.rowcount == 0:
+                cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, 1000000)", [table])
+
+
+def test_a_sync_on_the_emulators_is_counted_in_metrics(unused_integration_ids, cw_pair, client, metrics_on):
     company = cw_pair.other.add_company("Globex Corp", website="globex.example.com")
     cw_pair.other.add_contact("Ann", "Lee", company_id=company["id"], email="ann@globex.example.com")
     before = scrape(client)
@@ -52,10 +68,9 @@ def test_a_sync_on_the_emulators_is_counted_in_metrics(cw_pair, client, metrics_
     assert run.status == "succeeded", (run.error, run.counts)
 
     # Compared by integration: the counters are process-wide, and a run an earlier test left going
-    # in this process (a browser test's live server, say) may count its own records meanwhile;
-    # this integration's counts change by this run's alone (SQLite may reuse an earlier test's
-    # integration id: hence differences). (test_metrics_processes.py checks the
-    # by-object and by-trigger counters exactly, in processes of its own.)
+    # in this process may count its own records meanwhile, under its own integration id (never
+    # this one: unused_integration_ids). test_metrics_processes.py checks the by-object and
+    # by-trigger counters exactly, in processes of its own.
     integration = str(cw_pair.integration.pk)
     runs = "syncsmart_integration_runs_finished_total"
     finished = {
