@@ -15,8 +15,8 @@ from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.http import VendorHttp
-from syncsmart.core.metrics import endpoint_template
 from mappings.models import Integration
+from syncsmart.core.metrics import endpoint_template
 from syncsmart.models import RecordEvent
 from tests.connectors.hubspot_harness import fast_retry
 
