@@ -182,8 +182,11 @@ DYNAMICS: tuple[ObjectDefault, ...] = (
     ),
 )
 
-# HubSpot deal stages (default pipeline) <-> Salesforce's default sales process, as one value map:
-# the keys of the two directions never collide.
+# HubSpot deal stages (the default and the renewals pipeline) <-> Salesforce's default sales
+# process, as one value map: the keys of the two directions never collide. Every HubSpot stage needs
+# a row: StageName is required, so an unmapped stage fails the deal (REQUIRED_FIELD_MISSING). An
+# open renewal goes by its probability (50 %) to Value Proposition; won / lost renewals to Closed
+# Won / Closed Lost, which come back to HubSpot as the default pipeline's closed stages.
 SALESFORCE_STAGES: tuple[tuple[str, str], ...] = (
     ("appointmentscheduled", "Prospecting"),
     ("qualifiedtobuy", "Qualification"),
@@ -192,6 +195,9 @@ SALESFORCE_STAGES: tuple[tuple[str, str], ...] = (
     ("contractsent", "Negotiation/Review"),
     ("closedwon", "Closed Won"),
     ("closedlost", "Closed Lost"),
+    ("renewalopen", "Value Proposition"),
+    ("renewalwon", "Closed Won"),
+    ("renewallost", "Closed Lost"),
     ("Prospecting", "appointmentscheduled"),
     ("Qualification", "qualifiedtobuy"),
     ("Needs Analysis", "qualifiedtobuy"),

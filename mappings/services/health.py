@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from mappings.models import Integration
+from syncsmart.core.choices import Side
 from syncsmart.models import RecordEvent
 
 OPEN_WINDOW = dt.timedelta(days=14)  # failures older than this are history, not today's work
@@ -48,6 +49,14 @@ CAUSES: dict[str, Cause] = {
             "so it refused to create a second one.",
             "Open the existing record from the record page and link or merge it, or change the matching rule so "
             "SyncSmart finds it; then retry.",
+        ),
+        Cause(
+            "required_field",
+            "A required field is empty",
+            "The other system needs a value in a field that these records leave empty (for a Salesforce "
+            "opportunity, its stage), so it refused to save them. Each record below names the field.",
+            "Give the field a value in the source record, or map a field that fills it — for a dropdown such as a "
+            "deal stage, map every source option in the mapping editor; then retry.",
         ),
         Cause(
             "invalid_value",
@@ -88,6 +97,9 @@ PARENT_WORDS = re.compile(r"parent|association|no linked record|is not synced ye
 DUPLICATE_WORDS = re.compile(r"already exists|duplicate|existing id", re.I)
 PERMISSION_WORDS = re.compile(r"permission|forbidden|not authori[sz]ed|scope|access denied|security role", re.I)
 RATE_WORDS = re.compile(r"rate limit|too many requests|throttl", re.I)
+# Vendors' codes and words for "a required field has no value" (Salesforce REQUIRED_FIELD_MISSING).
+REQUIRED_CODES = frozenset({"REQUIRED_FIELD_MISSING"})
+REQUIRED_WORDS = re.compile(r"required fields? (?:are |is )?missing", re.I)
 INVALID_WORDS = re.compile(r"required|invalid|not a valid|too long|no option|unmatched|must be", re.I)
 CONNECTION_WORDS = re.compile(r"timed? ?out|connection|unreachable|service unavailable|bad gateway|server error", re.I)
 
@@ -133,6 +145,10 @@ def _unreachable(f: _Failure) -> bool:
     return f.kind in ("network", "timeout", "server") or (isinstance(f.status, int) and f.status >= 500)
 
 
+def _required_missing(f: _Failure) -> bool:
+    return bool(str(f.error.get("vendor_code") or "") in REQUIRED_CODES or REQUIRED_WORDS.search(f.message))
+
+
 def _invalid_value(f: _Failure) -> bool:
     return bool(f.kind == "validation" or f.status in (400, 422) or f.details.get("unmatched") or INVALID_WORDS.search(f.message))
 
@@ -148,6 +164,7 @@ CAUSE_RULES: tuple[tuple[str, Callable[[_Failure], bool]], ...] = (
     ("permission", _not_allowed),
     ("rate_limit", _rate_limited),
     ("connection", _unreachable),
+    ("required_field", _required_missing),
     ("invalid_value", _invalid_value),
     ("connection", _connection_words),
 )
@@ -224,7 +241,8 @@ class CauseGroup:
 
 
 def failure_groups(integration: Integration) -> list[CauseGroup]:
-    """Open failures grouped by cause, largest group first, one event per record."""
+    """Open failures grouped by cause, largest group first, one event per record. Each sample
+    carries `plain`: what went wrong in the customer's words where the cause has them."""
     groups: dict[str, CauseGroup] = {}
     seen: set[tuple] = set()
     for event in open_failures(integration)[:MAX_OPEN]:
@@ -234,7 +252,40 @@ def failure_groups(integration: Integration) -> list[CauseGroup]:
         seen.add(key)
         cause = cause_of(event)
         groups.setdefault(cause, CauseGroup(CAUSES[cause])).events.append(event)
+    for group in groups.values():
+        for event in group.sample:
+            event.plain = plain_message(integration, event, group.cause.key)
     return sorted(groups.values(), key=lambda g: (-g.count, list(CAUSES).index(g.cause.key)))
+
+
+def plain_message(integration: Integration, event: RecordEvent, cause: str) -> str:
+    """One failure in plain words ("Salesforce needs a value in Stage (StageName) …") where its
+    cause has them; "" leaves the vendor's own message to be shown."""
+    if cause != "required_field":
+        return ""
+    details = event.details if isinstance(event.details, dict) else {}
+    error = details.get("error") if isinstance(details.get("error"), dict) else {}
+    names = [str(n) for n in error.get("fields") or () if n] or _names_in_brackets(event.message or "")
+    target_side = Side.HUBSPOT if event.source_side == Side.OTHER else Side.OTHER
+    system = "HubSpot" if target_side == Side.HUBSPOT else integration.other_system_label
+    labels = _field_labels(integration, event, target_side)
+    fields = ", ".join(f"{labels[n]} ({n})" if labels.get(n, n) != n else n for n in names) or "a field"
+    return f"{system} needs a value in {fields}, and this record leaves it empty, so {system} did not save it."
+
+
+def _names_in_brackets(message: str) -> list[str]:
+    """The names in "Required fields are missing: [A, B]"."""
+    found = re.search(r"\[([^\]]*)\]", message)
+    return [n.strip() for n in found.group(1).split(",") if n.strip()] if found else []
+
+
+def _field_labels(integration: Integration, event: RecordEvent, side: str) -> dict[str, str]:
+    mapping = event.object_mapping
+    if mapping is None:
+        return {}
+    connection = integration.hubspot_connection if side == Side.HUBSPOT else integration.other_connection
+    fields = (connection.schema_cache or {}).get(mapping.object_for(side)) or []
+    return {f["name"]: str(f.get("label") or f["name"]) for f in fields if isinstance(f, dict) and f.get("name")}
 
 
 def retry_targets(group: CauseGroup) -> list[dict[str, Any]]:

@@ -242,3 +242,17 @@ def test_change_events_streamed_from_salesforce_land_in_the_inbox_and_sync(sf_pa
     run = sf_pair.sync(trigger="webhook")
     assert run.status == "succeeded", (run.error, run.counts)
     assert sf_pair.hubspot.find_records("contacts", "email", "streamed@example.com")
+
+
+def test_every_demo_deal_syncs_to_salesforce_including_the_renewals_pipeline(sf_pair):
+    seeded = sf_pair.hubspot.seed_demo(30)
+    deals = sf_pair.hubspot.find_records("deals", "pipeline", "renewals")
+    assert deals  # the demo's renewals pipeline is in the data
+    run = sf_pair.sync()
+    assert run.status == "succeeded", (run.error, run.counts)
+    failed = RecordEvent.objects.filter(integration=sf_pair.integration, outcome="failed")
+    assert not failed.exists(), [(e.source_id, e.message) for e in failed[:5]]
+    assert RecordLink.objects.filter(integration=sf_pair.integration, hubspot_object="deals").count() == seeded["deals"]
+    assert sf_pair.other.count("Opportunity") == seeded["deals"]
+    stages = {sf_pair.other.record("Opportunity", link_of("deals", hubspot_id=d).other_id)["StageName"] for d in deals}
+    assert stages <= {"Value Proposition", "Closed Won", "Closed Lost"}

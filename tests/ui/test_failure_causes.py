@@ -87,3 +87,43 @@ def test_the_overview_counts_failing_records_not_attempts(team, integration, con
     body = team.owner.get("/").content.decode()
     tile = body.split('data-testid="failing-now">', 1)[1].split("</dd>", 1)[0]
     assert ">1</a>" in tile  # 501 twice is one record; 502 synced since
+
+
+# --- a required field left empty, in plain words -----------------------------------------------
+
+
+def test_a_salesforce_required_field_failure_reads_in_plain_words_naming_the_field(team, integration, contacts):
+    other = integration.other_connection
+    other.system = "salesforce"
+    other.schema_cache = {contacts.other_object: [{"name": "StageName", "label": "Stage", "type": "enum"}]}
+    other.save()
+    raw = "REQUIRED_FIELD_MISSING: Required fields are missing: [StageName]"
+    event = failed(
+        integration,
+        contacts,
+        "401",
+        raw,
+        kind="validation",
+        status=None,
+        fields=["StageName"],
+        vendor_code="REQUIRED_FIELD_MISSING",
+    )
+    assert health.cause_of(event) == "required_field"
+    [group] = health.failure_groups(integration)
+    assert group.sample[0].plain == (
+        "Salesforce needs a value in Stage (StageName), and this record leaves it empty, so Salesforce did not save it."
+    )
+    body = team.owner.get(f"/integrations/{integration.pk}/runs/").content.decode()
+    section = body.split('id="cause-required_field"', 1)[1].split("</article>", 1)[0]
+    assert "A required field is empty" in section and "Stage (StageName)" in section
+    assert "REQUIRED_FIELD_MISSING" not in section  # the vendor's code stays on the record page
+
+
+def test_a_required_field_named_only_in_the_vendor_message_is_still_named():
+    event = RecordEvent(source_side="hubspot", message="Required fields are missing: [StageName, CloseDate]", details={})
+    assert health.cause_of(event) == "required_field"
+    assert "StageName, CloseDate" in health.plain_message(IntegrationStub(), event, "required_field")
+
+
+class IntegrationStub:
+    other_system_label = "Salesforce"
