@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 
 from connectors.models import Connection
 from mappings.models import FieldMapping, Integration, ObjectMapping
+from syncsmart.models import RecordEvent, SyncRun
 from tenants.models import Membership, Tenant
 
 PASSWORD = "correct-horse-battery-9"
@@ -84,6 +85,39 @@ class FieldMappingFactory(factory.django.DjangoModelFactory):
     other_field = "firstName"
     hubspot_type = "string"
     other_type = "string"
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    """A finished scheduled run (the UI and API factories give it their own integration)."""
+
+    class Meta:
+        model = SyncRun
+
+    integration = factory.SubFactory(IntegrationFactory)
+    trigger = SyncRun.Trigger.SCHEDULE
+    status = SyncRun.Status.SUCCEEDED
+    counts = factory.LazyFunction(lambda: {"created": 2, "updated": 1})
+
+
+class RecordEventFactory(factory.django.DjangoModelFactory):
+    """One record's outcome in a run. Given an integration, the run is a new one of it; given a
+    run alone, the event belongs to the run's integration."""
+
+    class Meta:
+        model = RecordEvent
+
+    integration = factory.SubFactory(IntegrationFactory)
+    run = factory.SubFactory(SyncRunFactory, integration=factory.SelfAttribute("..integration"))
+    source_side = "hubspot"
+    source_object = "contacts"
+    source_id = factory.Sequence(lambda n: str(1000 + n))
+    outcome = RecordEvent.Outcome.CREATED
+
+    @classmethod
+    def _generate(cls, strategy, params):
+        if params.get("run") is not None and "integration" not in params:
+            params = {**params, "integration": params["run"].integration}
+        return super()._generate(strategy, params)
 
 
 class NoLimit:

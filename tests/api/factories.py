@@ -3,7 +3,6 @@
 import factory
 from django.utils import timezone
 
-from syncsmart.models import RecordEvent, SyncRun
 from tests import factories as base
 from tests.factories import ConnectionFactory
 
@@ -38,26 +37,17 @@ class FieldMappingFactory(base.FieldMappingFactory):
     other_field = factory.Sequence(lambda n: f"field{n}")
 
 
-class SyncRunFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = SyncRun
+class SyncRunFactory(base.SyncRunFactory):
+    """Started and finished (the API shows both times)."""
 
     integration = factory.SubFactory(IntegrationFactory)
-    trigger = SyncRun.Trigger.SCHEDULE
-    status = SyncRun.Status.SUCCEEDED
-    counts = factory.LazyFunction(lambda: {"created": 2, "updated": 1})
     started_at = factory.LazyFunction(timezone.now)
     finished_at = factory.LazyFunction(timezone.now)
 
 
-class RecordEventFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = RecordEvent
+class RecordEventFactory(base.RecordEventFactory):
+    """Of one of the integration's object mappings (the API names it)."""
 
-    run = factory.SubFactory(SyncRunFactory)
-    integration = factory.SelfAttribute("run.integration")
+    integration = factory.SubFactory(IntegrationFactory)
+    run = factory.SubFactory(SyncRunFactory, integration=factory.SelfAttribute("..integration"))
     object_mapping = factory.SubFactory(ObjectMappingFactory, integration=factory.SelfAttribute("..integration"))
-    source_side = "hubspot"
-    source_object = "contacts"
-    source_id = factory.Sequence(lambda n: str(1000 + n))
-    outcome = RecordEvent.Outcome.CREATED

@@ -3,7 +3,7 @@ carry a discovered schema, its mappings, runs, events and links."""
 
 import factory
 
-from syncsmart.models import DeferredRecord, RecordEvent, RecordLink, SyncRun
+from syncsmart.models import DeferredRecord, RecordLink
 from tests import factories as base
 from tests.factories import ConnectionFactory
 
@@ -74,26 +74,14 @@ class FieldMappingFactory(base.FieldMappingFactory):
     is_default = True
 
 
-class SyncRunFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = SyncRun
-
+class SyncRunFactory(base.SyncRunFactory):
     integration = factory.SubFactory(IntegrationFactory)
-    status = SyncRun.Status.SUCCEEDED
-    trigger = SyncRun.Trigger.SCHEDULE
     counts = factory.LazyFunction(lambda: {"created": 2, "updated": 1, "failed": 1})
 
 
-class RecordEventFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = RecordEvent
-
+class RecordEventFactory(base.RecordEventFactory):
     integration = factory.SubFactory(IntegrationFactory)
     run = factory.SubFactory(SyncRunFactory, integration=factory.SelfAttribute("..integration"))
-    source_side = "hubspot"
-    source_object = "contacts"
-    source_id = factory.Sequence(lambda n: str(1000 + n))
-    outcome = RecordEvent.Outcome.CREATED
 
 
 class RecordLinkFactory(factory.django.DjangoModelFactory):

@@ -1,16 +1,22 @@
 """A historical sync's total comes from the vendors' own count answers (in-process emulators),
 and "since a date" starts the sides that can start at a time from that date."""
 
+import datetime as dt
+
 import pytest
+from django.urls import reverse
 
 from connectors import http
+from connectors.base import WriteInput
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.hubspot.emulator import DEFAULT_TOKEN, HubSpotEmulator
 from mappings.services import actions
+from mappings.views.record_log import looked_up_ids
 from syncsmart.engine import historical
 from syncsmart.engine.counts import count_records
 from syncsmart.models import SyncCursor
 from tests.factories import ConnectionFactory
+from tests.ui.factories import RecordEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +60,6 @@ def test_a_historical_sync_gets_its_total_from_the_counts(emulated, monkeypatch)
 
 
 def test_since_a_date_starts_each_side_from_that_date(emulated, monkeypatch):
-    import datetime as dt
-
     monkeypatch.setattr("syncsmart.engine.historical.count_records", count_records)
     run = historical.start_historical_sync(emulated, None, since=dt.date(2031, 1, 1), estimate=True)
     cursors = SyncCursor.objects.filter(integration=emulated, kind="historical")
@@ -66,11 +70,6 @@ def test_since_a_date_starts_each_side_from_that_date(emulated, monkeypatch):
 
 
 def test_an_email_that_never_synced_is_looked_up_in_both_systems(emulated, team):
-    from django.urls import reverse
-
-    from mappings.views.record_log import looked_up_ids
-    from tests.ui.factories import RecordEventFactory
-
     hub_id = emulated_hubspot_contact(emulated, "never.synced@acme.example")
     contacts = emulated.object_mappings.get(hubspot_object="contacts")
     event = RecordEventFactory(
@@ -92,8 +91,6 @@ def test_an_email_that_never_synced_is_looked_up_in_both_systems(emulated, team)
 def emulated_hubspot_contact(integration, email: str) -> str:
     connector = integration.hubspot_connection.connector()
     try:
-        from connectors.base import WriteInput
-
         [result] = connector.create("contacts", [WriteInput({"email": email, "firstname": ""}, ref="x")])
         return result.id
     finally:
