@@ -60,6 +60,18 @@ class Policy:
     # The vendor's answer headers that report the account's daily limit and what is left of it
     # today (every app's calls together), e.g. HubSpot's X-HubSpot-RateLimit-Daily(-Remaining).
     daily_headers: tuple[str, str] | None = None
+    # Or a reader of the same report in another form (Salesforce's `Sforce-Limit-Info: api-usage=N/M`):
+    # (limit, remaining) from an answer, None when it carries none.
+    daily_report: Callable[[httpx.Response], tuple[int, int] | None] | None = None
+
+    def report_in(self, response: httpx.Response) -> tuple[int, int] | None:
+        """The account's daily limit and what is left today, as this answer reports them, if it does."""
+        if self.daily_report is not None:
+            return self.daily_report(response)
+        if self.daily_headers is None:
+            return None
+        limit, remaining = (_int_header(response, name) for name in self.daily_headers)
+        return (limit, remaining) if limit is not None and remaining is not None else None
 
 
 def scaled(calls: int) -> int:
@@ -72,54 +84,84 @@ def _with_spread(windows: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int],
     return tuple((calls, ms if calls * (1 - SAFETY) >= 1 else ms + LATENCY_SPREAD_MS) for calls, ms in windows)
 
 
-class SharedLimiter:
-    """connectors.http.Limiter backed by shared buckets. One per (vendor, account) per process."""
+class DailyCounter:
+    """One vendor account's daily budget in the shared store: refuses a call once today's count
+    reaches `daily`, counts each call that goes out (by minute too, for the forecast's recent
+    rate: connectors/quota.py), and notes what the vendor reports of the account's day."""
 
-    def __init__(self, key: str, policy: Policy, store: Store | None = None, max_wait: float = MAX_WAIT_SECONDS):
-        self.key = _safe(key)
-        self.policy = policy
-        self.store = store or default_store()
-        self.max_wait = max_wait
-        self.general = self.store.limiter(f"{self.key}_calls", _with_spread(policy.windows))
-        self.search = (
-            self.store.limiter(f"{self.key}_search", _with_spread(policy.search_windows)) if policy.search_windows else None
-        )
+    def __init__(self, store: Store, key: str, daily: int, policy: Policy | None = None):
+        self.store, self.key, self.daily, self.policy = store, _safe(key), daily, policy
         self._reported_at = -REPORT_EVERY_SECONDS
 
-    def acquire(self, request: httpx.Request) -> None:
-        if self.policy.is_free(request):
-            return
-        if self.policy.daily is not None and self.store.peek_today(self.key) >= self.policy.daily:
-            raise self._daily_spent()
-        limiter = self.search if self.search is not None and self.policy.is_search(request) else self.general
-        if not limiter.try_acquire(self.key, blocking=True, timeout=self.max_wait):
-            raise ConnectorError(
-                f"Waited {self.max_wait:.0f}s for a rate-limit slot of {self.key}", ErrorKind.RATE_LIMITED, retry_after=1.0
-            )
-        # Count against the day only once the call is really about to go out.
-        if self.policy.daily is not None and self.store.count_today(self.key) > self.policy.daily:
-            raise self._daily_spent()
+    def check(self) -> None:
+        if self.store.peek_today(self.key) >= self.daily:
+            raise self.spent()
 
-    def _daily_spent(self) -> ConnectorError:
+    def count(self) -> None:
+        """Count one call against today, once it is really about to go out."""
+        if self.store.count_today(self.key) > self.daily:
+            raise self.spent()
+
+    def spent(self) -> ConnectorError:
         return ConnectorError(
-            f"The daily API budget of this account ({self.policy.daily:,} calls) is used up; it returns at midnight UTC.",
+            f"The daily API budget of this account ({self.daily:,} calls) is used up; it returns at midnight UTC.",
             ErrorKind.RATE_LIMITED,
             retry_after=_seconds_to_midnight(),
         )
 
-    def used_today(self) -> int:
-        return self.store.peek_today(self.key)
-
     def observe(self, response: httpx.Response) -> None:
         """Note what the vendor reports of the account's day (connectors/quota.py reads it): at most
         once a minute per process, so the store is not written on every call."""
-        if self.policy.daily_headers is None or time.monotonic() - self._reported_at < REPORT_EVERY_SECONDS:
+        if self.policy is None or time.monotonic() - self._reported_at < REPORT_EVERY_SECONDS:
             return
-        limit_header, remaining_header = self.policy.daily_headers
-        limit, remaining = _int_header(response, limit_header), _int_header(response, remaining_header)
-        if limit is not None and remaining is not None:
+        report = self.policy.report_in(response)
+        if report is not None:
             self._reported_at = time.monotonic()
-            self.store.note_reported(self.key, limit, remaining)
+            self.store.note_reported(self.key, *report)
+
+
+class SharedLimiter:
+    """connectors.http.Limiter backed by shared buckets. One per (vendor, account) per process.
+    The daily budget may belong to a wider account than the windows (`daily_key`): Dataverse
+    limits each application user per 5 minutes, while the org's day is shared by all of them."""
+
+    def __init__(
+        self,
+        key: str,
+        policy: Policy,
+        store: Store | None = None,
+        max_wait: float = MAX_WAIT_SECONDS,
+        daily_key: str | None = None,
+    ):
+        self.key = _safe(key)
+        self.policy = policy
+        self.store = store or default_store()
+        self.max_wait = max_wait
+        self.general = self.store.limiter(f"{self.key}_calls", _with_spread(policy.windows)) if policy.windows else None
+        self.search = (
+            self.store.limiter(f"{self.key}_search", _with_spread(policy.search_windows)) if policy.search_windows else None
+        )
+        self.daily = DailyCounter(self.store, daily_key or key, policy.daily, policy) if policy.daily is not None else None
+
+    def acquire(self, request: httpx.Request) -> None:
+        if self.policy.is_free(request):
+            return
+        if self.daily is not None:
+            self.daily.check()
+        limiter = self.search if self.search is not None and self.policy.is_search(request) else self.general
+        if limiter is not None and not limiter.try_acquire(self.key, blocking=True, timeout=self.max_wait):
+            raise ConnectorError(
+                f"Waited {self.max_wait:.0f}s for a rate-limit slot of {self.key}", ErrorKind.RATE_LIMITED, retry_after=1.0
+            )
+        if self.daily is not None:
+            self.daily.count()
+
+    def used_today(self) -> int:
+        return self.store.peek_today(self.daily.key if self.daily is not None else self.key)
+
+    def observe(self, response: httpx.Response) -> None:
+        if self.daily is not None:
+            self.daily.observe(response)
 
 
 REPORT_EVERY_SECONDS = 60.0
@@ -144,11 +186,17 @@ class Store:
     def limiter(self, name: str, windows: tuple[tuple[int, int], ...]) -> Limiter:
         raise NotImplementedError
 
-    def count_today(self, key: str) -> int:
-        """Count one call against today's budget; return the calls made today including it."""
+    def count_today(self, key: str, calls: int = 1, at: dt.datetime | None = None) -> int:
+        """Count a call (or `calls`) against the day's budget, and in the minute's tally the
+        forecast's recent rate is read from; return the calls made that day including them.
+        `at` (tests, backfills): when they were made; now by default."""
         raise NotImplementedError
 
-    def peek_today(self, key: str) -> int:
+    def peek_today(self, key: str, at: dt.datetime | None = None) -> int:
+        raise NotImplementedError
+
+    def calls_between(self, key: str, start: dt.datetime, end: dt.datetime) -> int:
+        """Calls counted in the whole minutes from the one holding `start` to the one holding `end`."""
         raise NotImplementedError
 
     # In-flight slots (concurrency mode): take one if fewer than `limit` are held, give it back.
@@ -170,8 +218,11 @@ class RedisStore(Store):
         bucket = RedisBucket.init([Rate(calls, ms) for calls, ms in windows], self.redis, f"syncsmart:ratelimit:{name}")
         return Limiter(bucket)
 
-    def _daily_key(self, key: str) -> str:
-        return f"syncsmart:ratelimit:{key}:daily:{_today()}"
+    def _daily_key(self, key: str, at: dt.datetime | None = None) -> str:
+        return f"syncsmart:ratelimit:{key}:daily:{_today(at)}"
+
+    def _minute_key(self, key: str, minute: int) -> str:
+        return f"syncsmart:ratelimit:{key}:minute:{minute}"
 
     def note_reported(self, key: str, limit: int, remaining: int) -> None:
         name = f"syncsmart:ratelimit:{key}:reported:{_today()}"
@@ -184,14 +235,20 @@ class RedisStore(Store):
         limit, _, remaining = value.decode().partition(":")
         return int(limit), int(remaining)
 
-    def count_today(self, key: str) -> int:
+    def count_today(self, key: str, calls: int = 1, at: dt.datetime | None = None) -> int:
         pipe = self.redis.pipeline()
-        pipe.incr(self._daily_key(key))
-        pipe.expire(self._daily_key(key), 2 * 86400)
+        pipe.incrby(self._daily_key(key, at), calls)
+        pipe.expire(self._daily_key(key, at), 2 * 86400)
+        pipe.incrby(self._minute_key(key, _minute(at)), calls)
+        pipe.expire(self._minute_key(key, _minute(at)), MINUTES_KEPT * 60)
         return int(pipe.execute()[0])
 
-    def peek_today(self, key: str) -> int:
-        return int(self.redis.get(self._daily_key(key)) or 0)
+    def peek_today(self, key: str, at: dt.datetime | None = None) -> int:
+        return int(self.redis.get(self._daily_key(key, at)) or 0)
+
+    def calls_between(self, key: str, start: dt.datetime, end: dt.datetime) -> int:
+        names = [self._minute_key(key, m) for m in range(_minute(start), _minute(end) + 1)]
+        return sum(int(v) for v in self.redis.mget(names) if v) if names else 0
 
     def _slots_key(self, key: str) -> str:
         return f"syncsmart:inflight:{key}"
@@ -264,6 +321,9 @@ class SQLiteStore(Store):
         self._conn = self._connect()
         self._conn.execute("CREATE TABLE IF NOT EXISTS daily_budget (key TEXT, day TEXT, calls INTEGER, PRIMARY KEY (key, day))")
         self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS minute_calls (key TEXT, minute INTEGER, calls INTEGER, PRIMARY KEY (key, minute))"
+        )
+        self._conn.execute(
             "CREATE TABLE IF NOT EXISTS daily_reported (key TEXT, day TEXT, daily_limit INTEGER, remaining INTEGER, "
             "PRIMARY KEY (key, day))"
         )
@@ -283,24 +343,40 @@ class SQLiteStore(Store):
         conn.commit()
         return Limiter(_ImmediateSQLiteBucket([Rate(calls, ms) for calls, ms in windows], conn, table))
 
-    def count_today(self, key: str) -> int:
+    def count_today(self, key: str, calls: int = 1, at: dt.datetime | None = None) -> int:
+        day, minute = _today(at), _minute(at)
         with self._lock:
             _begin_immediate(self._conn)
             try:
                 self._conn.execute(
-                    "INSERT INTO daily_budget (key, day, calls) VALUES (?, ?, 1) "
-                    "ON CONFLICT (key, day) DO UPDATE SET calls = calls + 1",
-                    (key, _today()),
+                    "INSERT INTO daily_budget (key, day, calls) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key, day) DO UPDATE SET calls = calls + excluded.calls",
+                    (key, day, calls),
                 )
-                row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, _today())).fetchone()
+                self._conn.execute(
+                    "INSERT INTO minute_calls (key, minute, calls) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key, minute) DO UPDATE SET calls = calls + excluded.calls",
+                    (key, minute, calls),
+                )
+                if minute % 60 == 0:  # once an hour (at most a minute's calls): forget tallies no forecast reads
+                    self._conn.execute("DELETE FROM minute_calls WHERE minute < ?", (minute - MINUTES_KEPT,))
+                row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, day)).fetchone()
             finally:
                 self._conn.commit()
         return int(row[0])
 
-    def peek_today(self, key: str) -> int:
+    def peek_today(self, key: str, at: dt.datetime | None = None) -> int:
         with self._lock:
-            row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, _today())).fetchone()
+            row = self._conn.execute("SELECT calls FROM daily_budget WHERE key = ? AND day = ?", (key, _today(at))).fetchone()
         return int(row[0]) if row else 0
+
+    def calls_between(self, key: str, start: dt.datetime, end: dt.datetime) -> int:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COALESCE(SUM(calls), 0) FROM minute_calls WHERE key = ? AND minute BETWEEN ? AND ?",
+                (key, _minute(start), _minute(end)),
+            ).fetchone()
+        return int(row[0])
 
     def note_reported(self, key: str, limit: int, remaining: int) -> None:
         with self._lock:
@@ -376,20 +452,32 @@ def default_store() -> Store:
         return _stores[location]
 
 
-def shared_limiter(key: str, policy: Policy) -> SharedLimiter:
-    """The process's limiter for one vendor account (its buckets are shared with other processes)."""
+def shared_limiter(key: str, policy: Policy, daily_key: str | None = None) -> SharedLimiter:
+    """The process's limiter for one vendor account (its buckets are shared with other processes);
+    `daily_key`: the account whose daily budget it counts, when wider than the windows' `key`."""
     with _registry_lock:
         found = _limiters.get((key, policy.name))
     if found is None:
-        found = SharedLimiter(key, policy)
+        found = SharedLimiter(key, policy, daily_key=daily_key)
         with _registry_lock:
             found = _limiters.setdefault((key, policy.name), found)
     return found
 
 
-def used_today(key: str) -> int:
-    """Calls counted today against an account's daily budget (the key its limiter was made with)."""
-    return default_store().peek_today(_safe(key))
+def used_today(key: str, at: dt.datetime | None = None) -> int:
+    """Calls counted today (or on `at`'s day) against an account's daily budget (its limiter's daily key)."""
+    return default_store().peek_today(_safe(key), at)
+
+
+def record_calls(key: str, calls: int = 1, at: dt.datetime | None = None) -> int:
+    """Count calls against an account's daily budget as its limiter does (a test standing in for
+    other integrations on the account); the day's total including them."""
+    return default_store().count_today(_safe(key), calls, at)
+
+
+def calls_between(key: str, start: dt.datetime, end: dt.datetime) -> int:
+    """Calls counted against an account in the whole minutes from `start`'s to `end`'s."""
+    return default_store().calls_between(_safe(key), start, end)
 
 
 def reported_today(key: str) -> tuple[int, int] | None:
@@ -401,8 +489,17 @@ def _safe(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", key)
 
 
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+def _today(at: dt.datetime | None = None) -> str:
+    return (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y%m%d")
+
+
+# Per-minute tallies are kept this long (the forecast reads the last hour's).
+MINUTES_KEPT = 2 * 24 * 60
+
+
+def _minute(at: dt.datetime | None = None) -> int:
+    """The minute (since the epoch) holding `at`, now by default."""
+    return int((at.timestamp() if at is not None else time.time()) // 60)
 
 
 def _seconds_to_midnight() -> float:
@@ -434,13 +531,33 @@ class InFlightLimiter:
     """connectors.http.Limiter in concurrency mode: at most `policy.limit` calls of the account in
     flight across every process. `acquire` blocks until a slot is free; `release` frees it."""
 
-    def __init__(self, key: str, policy: ConcurrencyPolicy, store: Store | None = None, max_wait: float = MAX_WAIT_SECONDS):
+    def __init__(
+        self,
+        key: str,
+        policy: ConcurrencyPolicy,
+        store: Store | None = None,
+        max_wait: float = MAX_WAIT_SECONDS,
+        daily: int | None = None,
+        daily_key: str | None = None,
+    ):
         self.key = _safe(key)
         self.policy = policy
         self.store = store or default_store()
         self.max_wait = max_wait
+        self.daily = DailyCounter(self.store, daily_key or key, daily) if daily is not None else None
 
     def acquire(self, request: httpx.Request) -> None:
+        if self.daily is not None:
+            self.daily.check()
+        self._take_slot(request)
+        if self.daily is not None:
+            try:
+                self.daily.count()
+            except ConnectorError:
+                self.release(request)
+                raise
+
+    def _take_slot(self, request: httpx.Request) -> None:
         deadline = time.monotonic() + self.max_wait
         token = uuid.uuid4().hex
         while not self.store.take_slot(self.key, token, self.policy.limit, self.policy.lease_seconds):
@@ -462,16 +579,18 @@ class InFlightLimiter:
         return self.store.slots_taken(self.key)
 
 
-_inflight_limiters: dict[tuple[str, int], InFlightLimiter] = {}
+_inflight_limiters: dict[tuple[str, int, int | None], InFlightLimiter] = {}
 
 
-def netsuite_limiter(account: str, limit: int) -> InFlightLimiter:
-    """The process's in-flight limiter for one NetSuite account (slots shared with other processes)."""
+def netsuite_limiter(account: str, limit: int, daily: int | None = None, daily_key: str | None = None) -> InFlightLimiter:
+    """The process's in-flight limiter for one NetSuite account (slots shared with other processes),
+    counting every call against the account's daily budget (`daily` calls under `daily_key`) when given."""
     with _registry_lock:
-        found = _inflight_limiters.get((account, limit))
+        found = _inflight_limiters.get((account, limit, daily))
     if found is None:
         # Built outside the registry lock: the store it opens takes that lock too.
-        found = InFlightLimiter(f"netsuite:{account}", ConcurrencyPolicy(f"netsuite-{limit}", limit))
+        policy = ConcurrencyPolicy(f"netsuite-{limit}", limit)
+        found = InFlightLimiter(f"netsuite:{account}", policy, daily=daily, daily_key=daily_key)
         with _registry_lock:
-            found = _inflight_limiters.setdefault((account, limit), found)
+            found = _inflight_limiters.setdefault((account, limit, daily), found)
     return found

@@ -20,6 +20,7 @@ class System:
     emulator: str | None = None
     credential_form: str | None = None
     is_hub: bool = False  # HubSpot: one side of every integration
+    budget: str | None = None  # "module:NAME" of its daily API budget policy (connectors/quota.py)
 
     def load(self, dotted: str) -> Any:
         module, _, name = dotted.partition(":")
@@ -39,6 +40,11 @@ class System:
     def credential_form_class(self):
         return self.load(self.credential_form) if self.credential_form else None
 
+    @property
+    def budget_policy(self):
+        """The connector's daily budget policy (a connectors.quota.BudgetPolicy), or None."""
+        return self.load(self.budget) if self.budget else None
+
 
 SYSTEMS: dict[str, System] = {
     s.key: s
@@ -50,6 +56,7 @@ SYSTEMS: dict[str, System] = {
             "connectors.hubspot.emulator:HubSpotEmulator",
             "connectors.hubspot.forms:HubSpotCredentialsForm",
             is_hub=True,
+            budget="connectors.hubspot.budget:POLICY",
         ),
         System(
             "connectwise",
@@ -57,6 +64,7 @@ SYSTEMS: dict[str, System] = {
             "connectors.connectwise.connector:ConnectWiseConnector",
             "connectors.connectwise.emulator:ConnectWiseEmulator",
             "connectors.connectwise.forms:ConnectWiseCredentialsForm",
+            budget="connectors.connectwise.budget:POLICY",
         ),
         System(
             "dynamics",
@@ -64,6 +72,7 @@ SYSTEMS: dict[str, System] = {
             "connectors.dynamics.connector:DynamicsConnector",
             "connectors.dynamics.emulator:DynamicsEmulator",
             "connectors.dynamics.forms:DynamicsCredentialsForm",
+            budget="connectors.dynamics.budget:POLICY",
         ),
         System(
             "salesforce",
@@ -71,6 +80,7 @@ SYSTEMS: dict[str, System] = {
             "connectors.salesforce.connector:SalesforceConnector",
             "connectors.salesforce.emulator:SalesforceEmulator",
             "connectors.salesforce.forms:SalesforceCredentialsForm",
+            budget="connectors.salesforce.budget:POLICY",
         ),
         System(
             "netsuite",
@@ -78,6 +88,7 @@ SYSTEMS: dict[str, System] = {
             "connectors.netsuite.connector:NetSuiteConnector",
             "connectors.netsuite.emulator:NetSuiteEmulator",
             "connectors.netsuite.forms:NetSuiteCredentialsForm",
+            budget="connectors.netsuite.budget:POLICY",
         ),
     ]
 }

@@ -149,29 +149,31 @@ def webhooks_lost(now: datetime) -> Iterator[Finding]:
 
 
 def quota_running_out(now: datetime) -> Iterator[Finding]:
-    """The HubSpot portal's daily budget (connectors/quota.py) is used up, or will be before
-    midnight UTC at today's rate (a forecast trusted after the day's first hour), or its use passed
-    ALERT_QUOTA_PERCENT of it. Clears with the next day's fresh budget, or a larger one."""
+    """A vendor account's daily budget (connectors/quota.py: the HubSpot portal's, and the other
+    side's org, company or account) is used up, or will be before midnight UTC at the current rate
+    (a forecast trusted after the day's first hour), or its use passed ALERT_QUOTA_PERCENT of it.
+    Clears with the next day's fresh budget, or a larger one."""
     at = quota.now()
     for integration in _live_integrations():
-        budget = quota.budget_of(integration.hubspot_connection)
-        if budget is None or not _budget_alarming(budget, at):
-            continue
-        yield Finding(
-            Rule.QUOTA,
-            f"quota:{integration.pk}",
-            integration,
-            f"{integration}: the daily HubSpot API budget is running out",
-            f"{budget.used:,} of {budget.budget:,} calls used today. {quota.forecast(budget, at).words(budget)} "
-            "Historical resyncs pause first; webhook and scheduled syncs stop when it is spent.",
-        )
+        for side, connection in (("hubspot", integration.hubspot_connection), ("other", integration.other_connection)):
+            budget = quota.budget_of(connection, at)
+            if budget is None or not _budget_alarming(budget, at):
+                continue
+            yield Finding(
+                Rule.QUOTA,
+                f"quota:{integration.pk}" if side == "hubspot" else f"quota:{integration.pk}:{side}",
+                integration,
+                f"{integration}: the daily {budget.vendor} API budget is running out",
+                f"{budget.used:,} of {budget.budget:,} calls used today. {quota.forecast(budget).words(budget)} "
+                "Historical resyncs pause first; webhook and scheduled syncs stop when it is spent.",
+            )
 
 
 def _budget_alarming(budget: quota.Budget, at: datetime) -> bool:
     if budget.spent or budget.used >= budget.budget * settings.ALERT_QUOTA_PERCENT / 100:
         return True
     first_hour_over = at.hour >= 1
-    return first_hour_over and quota.forecast(budget, at).runs_out_at is not None
+    return first_hour_over and quota.forecast(budget).runs_out_at is not None
 
 
 RULES: list[Callable[[datetime], Iterator[Finding]]] = [

@@ -232,6 +232,13 @@ SYNC_VENDOR_CONCURRENCY = {
 QUOTA_BUDGET_PERCENT = env_float("QUOTA_BUDGET_PERCENT", 50)
 QUOTA_LIVE_RESERVE_PERCENT = env_float("QUOTA_LIVE_RESERVE_PERCENT", 20)
 QUOTA_PAUSE_MINUTES = env_float("QUOTA_PAUSE_MINUTES", 15)  # a paused historical run looks again after this
+# A system's daily limit for every account of it, e.g. `dynamics=500000,connectwise=200000`, where
+# the connector's default (its vendor's published number, or SyncSmart's own ceiling) is wrong.
+QUOTA_DAILY_LIMITS = {
+    name.strip(): int(bound)
+    for name, _, bound in (pair.partition("=") for pair in env_list("QUOTA_DAILY_LIMITS"))
+    if bound.strip()
+}
 ALERT_QUOTA_PERCENT = env_float("ALERT_QUOTA_PERCENT", 80)  # alert when today's forecast passes the budget and use passes this
 
 # --- Alerts (syncsmart.alerts, evaluated by a q2 schedule every ALERT_EVERY_MINUTES) --------

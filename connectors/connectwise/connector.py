@@ -63,7 +63,7 @@ from connectors.base import (
     WriteInput,
     WriteResult,
 )
-from connectors.connectwise import API_PATH, MAX_PAGE_SIZE
+from connectors.connectwise import API_PATH, MAX_PAGE_SIZE, budget
 from connectors.connectwise import callbacks as cb
 from connectors.connectwise.conditions import datetime_literal, in_list, quote
 from connectors.http import Limiter, VendorHttp, allowed_emulator_hosts, kind_for_status, retry_after_seconds, tls_context
@@ -366,9 +366,10 @@ class ConnectWiseConnector(Connector):
     # ids / values per `in (...)` look-up; the conditions string is also capped by length.
     max_batch_read: ClassVar[int] = 200
     max_page_size: ClassVar[int] = MAX_PAGE_SIZE
-    # ConnectWise publishes no request-rate limit for its cloud API (no limiter by default), nor a
-    # concurrency limit. Writes are one record per call, so a page's writes go out eight at
-    # a time rather than one after another.
+    # ConnectWise publishes no request-rate limit for its cloud API (the default limiter only counts
+    # the company's daily budget: connectors/connectwise/budget.py), nor a concurrency limit.
+    # Writes are one record per call, so a page's writes go out eight at a time rather than one
+    # after another.
     max_concurrency: ClassVar[int] = 8
 
     def __init__(
@@ -435,7 +436,7 @@ class ConnectWiseConnector(Connector):
             private_key=credentials["private_key"],
             client_id=config["client_id"],
             transport=transport,
-            limiter=limiter,
+            limiter=limiter if limiter is not None else budget.budget_limiter(config, getattr(connection, "pk", None)),
             retry=retry,
             verify=config.get("ca_file") or True,
             default_member=str(config.get("default_member") or ""),

@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from connectors import quota
 from connectors.base import (
     ConnectionTest,
     Connector,
@@ -321,6 +322,12 @@ class ClientCredentials(httpx.Auth):
             yield request
 
 
+def _budgeted_limiter(config: Mapping[str, Any], connection_pk: Any) -> Limiter:
+    """The app user's 5-minute window, and the org's daily budget (connectors/dynamics/budget.py)."""
+    account, daily = quota.account_budget("dynamics", config, connection_pk)
+    return limits.dynamics_limiter(config["org_url"], config["client_id"], daily=daily, account=account)
+
+
 class DynamicsConnector(Connector):
     system = "dynamics"
     max_batch_write = MAX_BATCH_OPERATIONS
@@ -416,7 +423,7 @@ class DynamicsConnector(Connector):
             credentials["client_secret"],
             token_url_base=config.get("token_url_base") or LOGIN_BASE,
             transport=transport,
-            limiter=limiter if limiter is not None else limits.dynamics_limiter(config["org_url"], config["client_id"]),
+            limiter=limiter if limiter is not None else _budgeted_limiter(config, getattr(connection, "pk", None)),
             verify=config.get("ca_file") or True,
             tokens=stored if stored.get("access_token") else None,
             on_tokens=persist,

@@ -19,15 +19,18 @@ MAX_BATCH_OPERATIONS = 1000
 MAX_PAGE_SIZE = 5000
 
 
-def dynamics_policy():
-    """The shared-limiter policy: the request window, a little under the published number."""
+def dynamics_policy(daily: int | None = None):
+    """The shared-limiter policy: the request window, a little under the published number, and
+    the org's daily budget (`daily`: our share of its 24-hour entitlement, connectors/dynamics/budget.py)."""
     return Policy(
-        name="dynamics",
+        name=f"dynamics-{daily}",
         windows=((scaled(REQUESTS_PER_WINDOW), WINDOW_SECONDS * 1000),),
+        daily=daily,
         is_free=lambda request: "/oauth2/" in request.url.path,
     )
 
 
-def dynamics_limiter(org_url: str, client_id: str):
-    """One bucket per application user: the org and the app that signs in."""
-    return shared_limiter(f"dynamics:{org_url}:{client_id}", dynamics_policy())
+def dynamics_limiter(org_url: str, client_id: str, daily: int | None = None, account: str | None = None):
+    """One bucket per application user (the org and the app that signs in) for the 5-minute window;
+    the daily budget (`daily` calls) counted per `account` (the org), shared by every app user."""
+    return shared_limiter(f"dynamics:{org_url}:{client_id}", dynamics_policy(daily), daily_key=account)

@@ -164,10 +164,11 @@ def _dt(value: Any) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC) if ms is not None else None
 
 
-def _budgeted_limiter(account: str, config: dict[str, Any]) -> Limiter:
-    """The portal's shared limiter, whose daily stop is our budget (a share of the portal's limit)."""
-    limit, _ = quota.hubspot_limit(f"hubspot:{account}", config)
-    return limits.hubspot_limiter(account, tier=config.get("rate_tier", "starter"), daily=quota.daily_budget(limit, config))
+def _budgeted_limiter(account: str, config: dict[str, Any], connection_pk: Any) -> Limiter:
+    """The portal's shared limiter, whose daily stop is our budget (a share of the portal's limit:
+    connectors/hubspot/budget.py)."""
+    _, daily = quota.account_budget("hubspot", config, connection_pk)
+    return limits.hubspot_limiter(account, tier=config.get("rate_tier", "starter"), daily=daily)
 
 
 class HubSpotConnector(Connector):
@@ -260,7 +261,7 @@ class HubSpotConnector(Connector):
             client_secret=credentials.get("client_secret") or getattr(settings, "SOCIAL_AUTH_HUBSPOT_SECRET", "") or "",
             portal_id=portal_id,
             transport=transport,
-            limiter=limiter if limiter is not None else _budgeted_limiter(account, config),
+            limiter=limiter if limiter is not None else _budgeted_limiter(account, config, connection.pk),
             overlap_ms=int(config.get("search_overlap_ms", DEFAULT_OVERLAP_MS)),
             on_tokens=save,
             on_reconnect_needed=reconnect,

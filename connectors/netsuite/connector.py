@@ -42,6 +42,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from httpx_retries import Retry
 
+from connectors import quota
 from connectors.base import (
     ConnectionTest,
     Connector,
@@ -330,7 +331,8 @@ class NetSuiteConnector(Connector):
         auth = auth_for(config, credentials, transport=transport, on_tokens=on_tokens)
         concurrency = int(config.get("concurrency") or DEFAULT_INTEGRATION_CONCURRENCY)
         if limiter is None:
-            limiter = netsuite_limiter(account, concurrency)
+            key, daily = quota.account_budget("netsuite", config, getattr(connection, "pk", None))
+            limiter = netsuite_limiter(account, concurrency, daily=daily, daily_key=key)
         return cls(
             account_id=account,
             base_url=config.get("base_url") or None,

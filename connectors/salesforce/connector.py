@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
+from connectors import quota
 from connectors.base import (
     ConnectionTest,
     Connector,
@@ -57,7 +58,7 @@ from connectors.base import (
     chunked,
 )
 from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
-from connectors.salesforce import limits, oauth
+from connectors.salesforce import budget, limits, oauth
 from connectors.salesforce.soql import datetime_literal, quote
 
 API_VERSION = "59.0"
@@ -179,6 +180,15 @@ class DailyBudget:
                 self.daily = daily
                 if not self._fixed:
                     self.inner = self._shared(self.org, daily)
+        noted = getattr(self.inner, "observe", None)  # the shared store notes the org's allowance (quota.py)
+        if noted is not None:
+            noted(response)
+
+
+def _budget_kwargs(config: Mapping[str, Any], connection_pk: Any) -> dict[str, Any]:
+    """The org's budget key and share (connectors/salesforce/budget.py) for the connector."""
+    account = budget.account({**config}, connection_pk)
+    return {"budget_account": account, "budget_share": lambda allowance: quota.daily_budget(allowance, config)}
 
 
 class _ObservedAuth(httpx.Auth):
@@ -228,6 +238,8 @@ class SalesforceConnector(Connector):
         overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
         on_session: Callable[[oauth.Session], None] | None = None,
         on_reconnect_needed: Callable[[str], None] | None = None,
+        budget_account: str = "",
+        budget_share: Callable[[int], int] | None = None,
     ):
         self.instance_url = instance_url.rstrip("/")
         self.environment = environment
@@ -254,7 +266,15 @@ class SalesforceConnector(Connector):
             on_session=on_session,
             on_reconnect_needed=on_reconnect_needed,
         )
-        self.budget = DailyBudget(self.instance_url, daily_limit, fixed=limiter)
+        # The org's daily budget (connectors/salesforce/budget.py): `budget_share` turns the allowance
+        # the org reports into our share of it; the shared limiter counts calls under `budget_account`.
+        share = budget_share or (lambda allowance: allowance)
+        self.budget = DailyBudget(
+            budget_account or self.instance_url,
+            daily_limit,
+            shared=lambda account, allowance: limits.salesforce_limiter(account, share(allowance)),
+            fixed=limiter,
+        )
         self.http = VendorHttp(
             self.instance_url,
             system="Salesforce",
@@ -280,7 +300,10 @@ class SalesforceConnector(Connector):
         environment = getattr(connection, "environment", "production") or "production"
         if not instance_url and credentials.get("private_key") and config.get("client_id") and config.get("username"):
             kwargs.setdefault("verify", config.get("ca_file") or True)
-            return cls.from_jwt(config, credentials["private_key"], environment, transport=transport, limiter=limiter, **kwargs)
+            budgeted = _budget_kwargs(config, getattr(connection, "pk", None))
+            return cls.from_jwt(
+                config, credentials["private_key"], environment, transport=transport, limiter=limiter, **budgeted, **kwargs
+            )
         can_sign_in = session.access_token or credentials.get("private_key") or session.refresh_token
         if not config.get("client_id") or not instance_url or not can_sign_in:
             raise ConnectorError(
@@ -310,6 +333,7 @@ class SalesforceConnector(Connector):
             transport=transport,
             limiter=limiter,
             daily_limit=int(config.get("daily_limit") or limits.DAILY_REQUESTS_ENTERPRISE),
+            **_budget_kwargs(config, getattr(connection, "pk", None)),
             verify=config.get("ca_file") or True,
             overlap_seconds=float(config.get("overlap_seconds", DEFAULT_OVERLAP_SECONDS)),
             on_session=persist,

@@ -48,17 +48,26 @@ def api_usage(response: httpx.Response) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+def daily_report(response: httpx.Response) -> tuple[int, int] | None:
+    """(the org's allowance, what is left of it) from Sforce-Limit-Info, for the shared store."""
+    usage = api_usage(response)
+    return (usage[1], max(0, usage[1] - usage[0])) if usage else None
+
+
 def salesforce_policy(daily: int):
-    """No sliding window to respect (Salesforce publishes none), only the org's daily budget,
-    as the org reported it in Sforce-Limit-Info. OAuth calls do not count."""
+    """No sliding window to respect (Salesforce publishes none), only the org's daily budget
+    (`daily`: our share of the allowance the org reported in Sforce-Limit-Info, connectors/salesforce/budget.py).
+    OAuth calls do not count."""
     return Policy(
         name=f"salesforce-{daily}",
         windows=((1000, 1000),),  # a generous guard: never more than 1,000 calls a second
         daily=daily,
         is_free=lambda request: request.url.path.startswith("/services/oauth2/"),
+        daily_report=daily_report,
     )
 
 
-def salesforce_limiter(org: str, daily: int):
-    """One bucket per org and daily allowance (a new allowance read from the header starts a new policy)."""
-    return shared_limiter(f"salesforce:{org}", salesforce_policy(daily))
+def salesforce_limiter(account: str, daily: int):
+    """One bucket per org (`account`: its budget key, e.g. 'salesforce:<org id>') and daily budget
+    (a new allowance read from the header starts a new policy)."""
+    return shared_limiter(account if account.startswith("salesforce:") else f"salesforce:{account}", salesforce_policy(daily))

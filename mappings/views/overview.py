@@ -63,7 +63,7 @@ def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "webhook_registrations": WebhookRegistration.objects.filter(integration=integration).order_by("side"),
             "held_deletions": held_deletions(integration),
             "alerts": alerts.listed(Alert.objects.filter(integration=integration), limit=10),
-            "budget": _budget(integration),
+            "budgets": _budgets(integration),
         },
     )
 
@@ -94,12 +94,16 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, integration)
 
 
-def _budget(integration: Integration) -> dict | None:
-    """Today's use of the HubSpot portal's daily API budget and when it runs out at this rate."""
-    budget = quota.budget_of(integration.hubspot_connection)
-    if budget is None:
-        return None
-    return {"budget": budget, "forecast": quota.forecast(budget, quota.now()).words(budget)}
+def _budgets(integration: Integration) -> list[dict]:
+    """Today's use of each side's vendor account's daily API budget and when it runs out at the
+    current rate (connectors/quota.py)."""
+    at = quota.now()
+    found = []
+    for side, connection in (("hubspot", integration.hubspot_connection), ("other", integration.other_connection)):
+        budget = quota.budget_of(connection, at)
+        if budget is not None:
+            found.append({"side": side, "budget": budget, "forecast": quota.forecast(budget).words(budget)})
+    return found
 
 
 def _back(request: HttpRequest, integration: Integration) -> HttpResponse:

@@ -123,7 +123,7 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
 
 def _engine_for(run: SyncRun, ctx: RunContext, lease: Lease, low_priority: bool, out_of: tuple[float, float]) -> Engine:
     """The engine for one slice: out of time when the slice's seconds (`out_of`: started, budget)
-    are spent or, for low-priority work, when the HubSpot budget's reserve is reached."""
+    are spent or, for low-priority work, when a vendor account's budget reserve is reached."""
     started, budget = out_of
     integration = run.integration
     return Engine(
@@ -153,15 +153,18 @@ def _after_slice(run: SyncRun, done: bool, low_priority: bool) -> None:
 
 
 def _budget_reserve_reached(integration) -> str | None:
-    """Low-priority work (a historical resync) stops where the HubSpot portal's daily budget keeps
-    its reserve for live traffic (connectors/quota.py); webhook and scheduled runs go on."""
-    budget = quota.budget_of(integration.hubspot_connection)
-    if budget is None or not budget.low_priority_paused:
-        return None
-    return (
-        f"Paused: {budget.used:,} of today's {budget.budget:,}-call HubSpot budget used; the rest is kept for live "
-        f"changes. Looks again in {settings.QUOTA_PAUSE_MINUTES:g} minutes (the budget returns at midnight UTC)."
-    )
+    """Low-priority work (a historical resync) stops where either side's vendor account's daily
+    budget keeps its reserve for live traffic (connectors/quota.py, each connector's policy);
+    webhook and scheduled runs go on."""
+    for connection in (integration.hubspot_connection, integration.other_connection):
+        budget = quota.budget_of(connection)
+        if budget is not None and budget.low_priority_paused:
+            return (
+                f"Paused: {budget.used:,} of today's {budget.budget:,}-call {budget.vendor} budget used; the rest is kept "
+                f"for live changes. Looks again in {settings.QUOTA_PAUSE_MINUTES:g} minutes (the budget returns at "
+                "midnight UTC)."
+            )
+    return None
 
 
 def _pause_for_budget(run: SyncRun, lease: Lease, note: str) -> dict[str, Any]:
