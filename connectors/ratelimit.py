@@ -12,7 +12,11 @@ process, so the buckets live where every worker sees them:
 Sliding windows (e.g. HubSpot's 100 calls per rolling 10 s, search 5 per second) block the
 caller until a slot frees. The daily budget is a fixed window per UTC day (HubSpot resets its
 daily limit at midnight); when it is spent the call fails at once with a retryable
-RATE_LIMITED error that says when the budget returns, instead of blocking for hours.
+RATE_LIMITED error that says when the budget returns, instead of blocking for hours. Each counted
+call is also tallied by minute (kept two days), from which connectors/quota.py reads the current
+rate for its forecast. The daily counter may be keyed wider than the windows (`daily_key`: a
+Dataverse org's day is shared by all its application users) and also counts in-flight calls
+(NetSuite) or calls with no window at all (ConnectWise).
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ Auth: OAuth 2.0 (see oauth.py): a session renewed with the refresh token or the 
 when Salesforce answers 401; invalid_grant marks the connection "reconnect needed".
 Limits: every answer's `Sforce-Limit-Info: api-usage=used/max` feeds the daily budget: calls
 stop (RATE_LIMITED until midnight UTC) once the org's own count reaches its allowance, and the
-shared limiter counts our calls against the allowance the org reported.
+shared limiter counts our calls against our budget of the allowance the org reported
+(connectors/salesforce/budget.py, connectors/quota.py).
 """
 
 from __future__ import annotations
