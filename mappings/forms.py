@@ -98,6 +98,24 @@ def parse_value_map(text: str) -> dict[str, str]:
     return mapping
 
 
+VALUE_MAP_PREFIX = "map:"
+
+
+def value_map_from_table(data: Any) -> dict[str, str]:
+    """The editor's value-map table: one select per unmatched dropdown value, named
+    "map:<source value>", whose choice is the target option's value ("" = not mapped by hand)."""
+    table: dict[str, str] = {}
+    for name in data:
+        if not name.startswith(VALUE_MAP_PREFIX):
+            continue
+        source, target = name[len(VALUE_MAP_PREFIX) :], str(data.get(name) or "").strip()
+        if "\x00" in source or "\x00" in target:
+            raise forms.ValidationError("A value contains a character that cannot be stored.")
+        if source and target:
+            table[source] = target
+    return table
+
+
 class AddFieldMappingForm(forms.Form):
     """A custom mapping: one field picked from each system's live schema."""
 
@@ -129,7 +147,8 @@ class AddFieldMappingForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_value_map(self) -> dict[str, str]:
-        return parse_value_map(self.cleaned_data.get("value_map") or "")
+        typed = parse_value_map(self.cleaned_data.get("value_map") or "")
+        return {**typed, **value_map_from_table(self.data)}
 
     def add_errors(self, exc: Any) -> list[str]:
         """A refusal from mappings.services.validation: each message next to its field; the

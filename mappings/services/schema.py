@@ -8,10 +8,12 @@ applies at run time, so what the customer sees here is what the run will do.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.compat import FRIENDLY, _as_type
+from mappings.forms import VALUE_MAP_PREFIX
 from syncsmart.core.choices import Direction, Side
 
 MAX_RESULTS = 60
@@ -82,6 +84,10 @@ class OptionPreview:
     target_value: str = ""
     target_label: str = ""
     how: str = ""  # why it matched, or what happens instead
+    # For an unmatched value: the option the label algorithm finds once case, spaces and
+    # punctuation are ignored (or a label that starts with the other), offered in the value map.
+    suggested_value: str = ""
+    suggested_label: str = ""
 
     @property
     def matched(self) -> bool:
@@ -94,6 +100,8 @@ class DropdownPreview:
     source_field: str
     target_field: str
     rows: list[OptionPreview] = field(default_factory=list)
+    target_options: tuple[tuple[str, str], ...] = ()  # (value, label), what a value can be mapped to
+    target_field_label: str = ""
 
     @property
     def unmatched(self) -> list[OptionPreview]:
@@ -116,11 +124,39 @@ def _by_value(options: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, str]
     return {value: (value, label) for value, label in options}
 
 
+def _loose(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def suggest_option(label: str, value: str, options: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
+    """The label algorithm loosened for a suggestion: an option whose label (or value) equals the
+    source label or value once case, spaces and punctuation are ignored, else the one option
+    whose label starts with it (or it with the label). Only a suggestion: the customer confirms."""
+    wanted = [w for w in (_loose(label), _loose(value)) if w]
+    for key in wanted:
+        for option_value, option_label in options:
+            if key in (_loose(option_label), _loose(option_value)):
+                return option_value, option_label
+    for key in wanted:
+        near = [o for o in options if _loose(o[1]) and (_loose(o[1]).startswith(key) or key.startswith(_loose(o[1])))]
+        if len(near) == 1:
+            return near[0]
+    return None
+
+
+def _suggest(preview: DropdownPreview) -> DropdownPreview:
+    for row in preview.unmatched:
+        hit = suggest_option(row.source_label, row.source_value, preview.target_options)
+        if hit is not None:
+            row.suggested_value, row.suggested_label = hit
+    return preview
+
+
 def preview_to_other(hub: SchemaField, other: SchemaField) -> DropdownPreview:
     """HubSpot → other: other option whose label equals the HubSpot value, else the HubSpot label;
     else the field is not sent and the value is reported as unmatched."""
     labels = _by_label(other.options)
-    preview = DropdownPreview(Side.HUBSPOT, hub.name, other.name)
+    preview = DropdownPreview(Side.HUBSPOT, hub.name, other.name, target_options=other.options, target_field_label=other.label)
     for value, label in hub.options:
         row = OptionPreview(value, label)
         hit = labels.get(value)
@@ -133,14 +169,14 @@ def preview_to_other(hub: SchemaField, other: SchemaField) -> DropdownPreview:
         else:
             row.target_value, row.target_label = hit
         preview.rows.append(row)
-    return preview
+    return _suggest(preview)
 
 
 def preview_to_hubspot(other: SchemaField, hub: SchemaField) -> DropdownPreview:
     """Other → HubSpot: HubSpot option whose label equals the other label, else whose value
     equals it; else a new HubSpot option is added with label and value equal to the other label."""
     labels, values = _by_label(hub.options), _by_value(hub.options)
-    preview = DropdownPreview(Side.OTHER, other.name, hub.name)
+    preview = DropdownPreview(Side.OTHER, other.name, hub.name, target_options=hub.options, target_field_label=hub.label)
     for value, label in other.options:
         row = OptionPreview(value, label)
         hit = labels.get(label)
@@ -153,7 +189,7 @@ def preview_to_hubspot(other: SchemaField, hub: SchemaField) -> DropdownPreview:
         else:
             row.target_value, row.target_label = hit
         preview.rows.append(row)
-    return preview
+    return _suggest(preview)
 
 
 def dropdown_previews(hub: SchemaField | None, other: SchemaField | None, direction: str) -> list[DropdownPreview]:
@@ -167,3 +203,29 @@ def dropdown_previews(hub: SchemaField | None, other: SchemaField | None, direct
     if Side.HUBSPOT in flows:
         previews.append(preview_to_hubspot(other, hub))
     return previews
+
+
+@dataclass
+class ValueMapRow:
+    """One unmatched dropdown value in the editor's value-map table."""
+
+    preview: DropdownPreview
+    option: OptionPreview
+    chosen: str  # the option value picked by hand (or suggested), "" for none
+    suggested: bool  # chosen is the suggestion, not yet the customer's own pick
+
+    @property
+    def input_name(self) -> str:
+        return VALUE_MAP_PREFIX + self.option.source_value
+
+
+def value_map_rows(previews: list[DropdownPreview], value_map: dict[str, str], *, suggest: bool = True) -> list[ValueMapRow]:
+    """The rows of the value-map table: every value the label algorithm leaves unmatched, with the
+    customer's pick from value_map, or else the suggestion preselected."""
+    rows = []
+    for preview in previews:
+        for option in preview.unmatched:
+            picked = (value_map or {}).get(option.source_value, "")
+            chosen = picked or (option.suggested_value if suggest else "")
+            rows.append(ValueMapRow(preview, option, chosen, suggested=bool(chosen) and not picked))
+    return rows

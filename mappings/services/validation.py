@@ -94,18 +94,22 @@ def _same_target(mapping: FieldMapping, target: str) -> FieldMapping | None:
 
 def unmatched_value_problems(mapping: FieldMapping, indexes: dict[str, dict[str, SchemaField]]) -> Problems:
     """A dropdown mapping whose options do not all match by label is refused unless each unmatched
-    value is mapped by hand (value_map) or the customer accepted what the run does with the rest
-    (toward HubSpot: add it as a new option; toward the other system: leave the field empty)."""
+    value is mapped by hand (value_map, onto an option the target field has) or the customer
+    accepted what the run does with the rest (toward HubSpot: add it as a new option; toward the
+    other system: leave the field empty)."""
     # The default set's dropdown pairs are the product's documented choice (DESIGN.md,
     # "Dropdowns"), previewed on the editor; a customer's own mapping must choose.
-    if mapping.accept_unmatched or mapping.is_default:
+    if mapping.is_default:
         return {}
     hub, other = indexes[Side.HUBSPOT].get(mapping.hubspot_field), indexes[Side.OTHER].get(mapping.other_field)
-    missing: list[str] = []
-    for preview in dropdown_previews(hub, other, mapping.direction):
-        for row in preview.unmatched:
-            if row.source_value not in (mapping.value_map or {}):
-                missing.append(row.source_label or row.source_value)
+    value_map = mapping.value_map or {}
+    previews = dropdown_previews(hub, other, mapping.direction)
+    wrong = _value_map_misfits(previews, value_map)
+    if wrong:
+        return {"value_map": wrong}
+    if mapping.accept_unmatched:
+        return {}
+    missing = [row.source_label or row.source_value for p in previews for row in p.unmatched if row.source_value not in value_map]
     if not missing:
         return {}
     shown = ", ".join(f"“{m}”" for m in missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
@@ -116,6 +120,21 @@ def unmatched_value_problems(mapping: FieldMapping, indexes: dict[str, dict[str,
             "leave the field empty in the other system)."
         ]
     }
+
+
+def _value_map_misfits(previews: list, value_map: dict[str, str]) -> list[str]:
+    """Hand-mapped values whose chosen option the target dropdown does not have."""
+    wrong = []
+    for preview in previews:
+        options = dict(preview.target_options)
+        for row in preview.rows:
+            chosen = value_map.get(row.source_value)
+            if chosen is not None and str(chosen) not in options:
+                wrong.append(
+                    f"“{row.source_label or row.source_value}” is mapped to “{chosen}”, which is not an option of "
+                    f"“{preview.target_field_label}”. Pick one of its options."
+                )
+    return wrong
 
 
 # --- filters ---------------------------------------------------------------------------------

@@ -11,13 +11,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from mappings.compat import compatibility_problems, default_transform
-from mappings.forms import AddFieldMappingForm, FieldMappingRowForm, ObjectMappingForm, parse_value_map
+from mappings.forms import AddFieldMappingForm, FieldMappingRowForm, ObjectMappingForm, parse_value_map, value_map_from_table
 from mappings.models import FieldMapping, ObjectMapping
 from mappings.services import actions, previewed
-from mappings.services.schema import dropdown_previews, field_index, search
+from mappings.services.schema import dropdown_previews, field_index, search, value_map_rows
 from mappings.views.common import integration_or_404, validation_text
 from mappings.views.gate import CONFIRMED, echoed, render_gate
-from syncsmart.core.choices import Side
+from syncsmart.core.choices import Direction, Side
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
 
 
@@ -75,6 +75,7 @@ def _editor_context(
         "selected_hub": selected_hub,
         "selected_other": selected_other,
         "schema_known": bool(hub_fields and other_fields),
+        "pair": _pair_context(mapping, hub_fields, other_fields, add_form.data if add_form.is_bound else {}, add_form.errors),
     }
 
 
@@ -222,32 +223,59 @@ def field_search(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse
     )
 
 
+def _pair_context(mapping: ObjectMapping, hub_fields: dict, other_fields: dict, params, errors=None) -> dict:
+    """The live check of a picked pair: can they be mapped, how each dropdown value crosses over,
+    and the value-map table for the values the label algorithm leaves unmatched."""
+    hub, other = hub_fields.get(params.get("hubspot_field", "")), other_fields.get(params.get("other_field", ""))
+    context: dict = {"hub": hub, "other": other, "problems": [], "previews": [], "value_rows": []}
+    if not (hub and other):
+        return context
+    try:
+        value_map = {**parse_value_map(params.get("value_map", "")), **value_map_from_table(params)}
+    except ValidationError as exc:
+        value_map, context["problems"] = {}, exc.messages
+    direction = params.get("direction") or "both"
+    candidate = FieldMapping(
+        object_mapping=mapping,
+        hubspot_field=hub.name,
+        other_field=other.name,
+        hubspot_type=hub.type,
+        other_type=other.type,
+        direction=direction if direction in dict(FieldMapping._meta.get_field("direction").choices) else "both",
+        transform=params.get("transform") or default_transform(hub.type, other.type),
+        value_map=value_map,
+    )
+    context["problems"] += compatibility_problems(candidate)
+    context["transform"] = candidate.get_transform_display()
+    if candidate.transform == FieldMapping.Transform.DROPDOWN:
+        context["previews"] = dropdown_previews(hub, other, candidate.direction)
+        context["value_rows"] = value_map_rows(context["previews"], value_map)
+    context.update(
+        value_map_text=params.get("value_map", ""),
+        text_map=not context["value_rows"] and (bool(hub.options) or bool(other.options) or bool(params.get("value_map"))),
+        accept_unmatched=bool(params.get("accept_unmatched")),
+        accept_words=unmatched_words(candidate.direction, mapping.integration.other_system_label),
+        value_map_errors=(errors or {}).get("value_map", []),
+    )
+    return context
+
+
+def unmatched_words(direction: str, other_label: str) -> str:
+    """What a run does with a dropdown value nobody mapped, for the explicit choice's label."""
+    flows = Direction.flows(direction)
+    words = []
+    if Side.HUBSPOT in flows:
+        words.append("add them as new options in HubSpot")
+    if Side.OTHER in flows:
+        words.append(f"leave the {other_label} field empty")
+    return " / ".join(words)
+
+
 @require_GET
 @tenant_required
 def pair_check(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
-    """htmx: can the two picked fields be mapped? In plain words, with the dropdown preview."""
+    """htmx: can the two picked fields be mapped? In plain words, with the dropdown preview and
+    the value-map table."""
     mapping = object_mapping_or_404(request, pk, mapping_pk)
     hub_fields, other_fields = _schemas(mapping)
-    hub, other = hub_fields.get(request.GET.get("hubspot_field", "")), other_fields.get(request.GET.get("other_field", ""))
-    context: dict = {"hub": hub, "other": other, "problems": [], "previews": []}
-    if hub and other:
-        try:
-            value_map = parse_value_map(request.GET.get("value_map", ""))
-        except ValidationError as exc:
-            value_map, context["problems"] = {}, exc.messages
-        direction = request.GET.get("direction") or "both"
-        candidate = FieldMapping(
-            object_mapping=mapping,
-            hubspot_field=hub.name,
-            other_field=other.name,
-            hubspot_type=hub.type,
-            other_type=other.type,
-            direction=direction,
-            transform=request.GET.get("transform") or default_transform(hub.type, other.type),
-            value_map=value_map,
-        )
-        context["problems"] += compatibility_problems(candidate)
-        context["transform"] = candidate.get_transform_display()
-        if candidate.transform == FieldMapping.Transform.DROPDOWN:
-            context["previews"] = dropdown_previews(hub, other, direction)
-    return render(request, "mappings/partials/pair_check.html", context)
+    return render(request, "mappings/partials/pair_check.html", _pair_context(mapping, hub_fields, other_fields, request.GET))

@@ -56,6 +56,12 @@
   });
   document.addEventListener("submit", confirmDestructive, true);
 
+  // The add form re-checks its pair on every change (htmx); a pick in its value-map table is kept
+  // as chosen instead of re-drawing the table under the keyboard.
+  document.addEventListener("change", function (event) {
+    if (event.target.closest && event.target.closest("#add-form .value-map")) event.stopPropagation();
+  }, true);
+
   // <select data-switch-tenant>: choosing a tenant posts its form to /tenants/<id>/switch/.
   document.addEventListener("change", function (event) {
     const select = event.target;

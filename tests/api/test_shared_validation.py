@@ -96,3 +96,78 @@ def test_a_dropdown_with_an_unmatched_value_needs_a_hand_mapping_or_a_choice(api
     accepted = ui_add(api, contacts, **pair, transform="dropdown", accept_unmatched="on")
     assert accepted.status_code == 302
     assert FieldMapping.objects.get(hubspot_field="lifecyclestage").accept_unmatched
+
+
+@pytest.fixture
+def stages(contacts):
+    """A ConnectWise dropdown whose labels differ from HubSpot's lifecycle stages in case and
+    wording: exact labels match none of them, the loosened label algorithm suggests two."""
+    connection = contacts.integration.other_connection
+    schema = dict(connection.schema_cache)
+    stage = {
+        "name": "stage",
+        "label": "Stage",
+        "type": "enumeration",
+        "options": [
+            {"value": "10", "label": "LEAD"},
+            {"value": "11", "label": "Customer - active"},
+            {"value": "12", "label": "Advocate"},
+        ],
+    }
+    schema["contacts"] = [*schema["contacts"], stage]
+    connection.schema_cache = schema
+    connection.save(update_fields=["schema_cache"])
+    return contacts
+
+
+STAGE_PAIR = {"hubspot_field": "lifecyclestage", "other_field": "stage", "direction": "to_other", "transform": "dropdown"}
+NOT_AN_OPTION = "“Evangelist” is mapped to “99”, which is not an option of “Stage”. Pick one of its options."
+
+
+def test_the_value_table_offers_each_unmatched_value_with_the_label_algorithms_suggestion(api, stages):
+    url = f"/integrations/{stages.integration_id}/mappings/{stages.pk}/fields/check/"
+    body = api.team.admin.get(url, STAGE_PAIR).content.decode()
+    assert "3 dropdown values match no option" in body
+    # "Lead" → "LEAD" and "Customer" → "Customer - active" preselected as suggestions; "Evangelist" has none.
+    assert '<option value="10" selected>LEAD</option>' in body
+    assert '<option value="11" selected>Customer - active</option>' in body
+    assert body.count("selected>") == 2 and body.count(">suggested<") == 2
+    assert 'name="map:evangelist"' in body
+    assert "Values I leave unmapped: leave the ConnectWise Manage field empty" in body
+
+
+def test_values_mapped_by_hand_in_the_table_are_saved_as_the_value_map(api, stages):
+    table = {"map:lead": "10", "map:customer": "11", "map:evangelist": "12"}
+    response = ui_add(api, stages, **STAGE_PAIR, **table)
+    assert response.status_code == 302, response.content.decode()
+    saved = FieldMapping.objects.get(object_mapping=stages, hubspot_field="lifecyclestage")
+    assert saved.value_map == {"lead": "10", "customer": "11", "evangelist": "12"} and not saved.accept_unmatched
+
+
+def test_a_value_left_unmapped_in_the_table_is_refused_by_the_editor_and_the_api(api, stages):
+    left = "1 dropdown value has no matching option: “Evangelist”."
+    ui = ui_add(api, stages, **STAGE_PAIR, **{"map:lead": "10", "map:customer": "11", "map:evangelist": ""})
+    assert ui.status_code == 422 and left in ui.content.decode()
+    # The table comes back with the picks kept, the refusal beside it.
+    assert '<option value="10" selected>LEAD</option>' in ui.content.decode()
+    response = api_add(api, stages, **STAGE_PAIR, value_map={"lead": "10", "customer": "11"})
+    assert response.status_code == 400 and left in str(response.json())
+    assert not FieldMapping.objects.filter(object_mapping=stages, hubspot_field="lifecyclestage").exists()
+
+
+def test_a_value_mapped_onto_an_option_the_dropdown_lacks_is_refused_by_both(api, stages):
+    table = {"map:lead": "10", "map:customer": "11", "map:evangelist": "99"}
+    ui = ui_add(api, stages, **STAGE_PAIR, **table, accept_unmatched="on")
+    assert ui.status_code == 422 and NOT_AN_OPTION in ui.content.decode()
+    response = api_add(api, stages, **STAGE_PAIR, value_map={"lead": "10", "evangelist": "99"}, accept_unmatched=True)
+    assert response.status_code == 400 and NOT_AN_OPTION in str(response.json())
+    assert not FieldMapping.objects.filter(object_mapping=stages, hubspot_field="lifecyclestage").exists()
+
+
+def test_accepting_in_words_saves_the_rest_unmapped(api, stages):
+    response = ui_add(
+        api, stages, **STAGE_PAIR, **{"map:lead": "10", "map:customer": "", "map:evangelist": ""}, accept_unmatched="on"
+    )
+    assert response.status_code == 302
+    saved = FieldMapping.objects.get(object_mapping=stages, hubspot_field="lifecyclestage")
+    assert saved.value_map == {"lead": "10"} and saved.accept_unmatched

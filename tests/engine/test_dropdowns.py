@@ -145,3 +145,18 @@ def test_connectwise_value_without_hubspot_option_adds_one(cw_pair):
     cw_pair.reset_counters()
     cw_pair.sync()
     assert cw_pair.writes() == (0, 0)
+
+
+def test_a_value_mapped_by_hand_is_written_instead_of_being_reported_unmatched(typed_pair):
+    """The editor's value-map table: HubSpot "RESELLER" matches no ConnectWise type by label; the
+    customer mapped it to "Partner", and the run writes that."""
+    partner = next(t["id"] for t in typed_pair.other.store["company_types"].values() if t["name"] == "Partner")
+    type_mapping = FieldMapping.objects.get(object_mapping__hubspot_object="companies", hubspot_field="type", other_field="type")
+    type_mapping.value_map = {"RESELLER": str(partner)}
+    actions.save_field_mapping(type_mapping, None)
+    reseller = typed_pair.hubspot.create_record("companies", {"name": "R Co", "domain": "r.example.com", "type": "RESELLER"})
+    run = typed_pair.sync()
+    other_id = RecordLink.objects.get(hubspot_object="companies", hubspot_id=reseller).other_id
+    assert cw_type_label(typed_pair, other_id) == "Partner"
+    event = RecordEvent.objects.get(run=run, source_side="hubspot", source_object="companies", source_id=reseller)
+    assert "unmatched" not in event.details and "type" in event.fields
