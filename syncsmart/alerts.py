@@ -21,14 +21,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from connectors import quota
 from connectors.models import Connection
 from mappings.models import Integration
-from syncsmart.models import Alert, RecordEvent, SyncRun, WebhookRegistration
+from mappings.services import health
+from syncsmart.models import Alert, SyncRun, WebhookRegistration
 from tenants.actions import audit
 from tenants.models import Membership
 
@@ -112,21 +113,21 @@ def stuck_runs(now: datetime) -> Iterator[Finding]:
 
 
 def record_failures(now: datetime) -> Iterator[Finding]:
-    """At least ALERT_FAILURES_PER_HOUR records of one integration failed in the last hour."""
-    threshold = settings.ALERT_FAILURES_PER_HOUR
-    counts = (
-        RecordEvent.objects.filter(outcome=RecordEvent.Outcome.FAILED, created_at__gte=now - timedelta(hours=1))
-        .values("integration")
-        .annotate(n=Count("pk"))
-        .filter(n__gte=threshold)
-    )
-    by_id = {row["integration"]: row["n"] for row in counts}
-    for integration in Integration.objects.filter(pk__in=by_id).select_related("tenant", "other_connection").order_by("pk"):
+    """At least ALERT_FAILURES_PER_HOUR records of one integration failed in the last hour and still
+    fail. Counted as the integration page and the staff console count failing records
+    (mappings/services/health.open_failure_counts): records, not attempts, whose newest outcome
+    is a failure; the alert names the same total the page shows."""
+    recent = health.open_failure_counts(None, since=now - timedelta(hours=1))
+    over = [pk for pk, n in recent.items() if n >= settings.ALERT_FAILURES_PER_HOUR]
+    if not over:
+        return
+    failing = health.open_failure_counts(over)
+    for integration in Integration.objects.filter(pk__in=over).select_related("tenant", "other_connection").order_by("pk"):
         yield Finding(
             Rule.RECORD_FAILURES,
             f"record_failures:{integration.pk}",
             integration,
-            f"{integration}: {by_id[integration.pk]} records failed in the last hour",
+            f"{integration}: {failing.get(integration.pk, 0)} records failing ({recent[integration.pk]} failed in the last hour)",
             "The sync health page groups them by cause (a mapping, a vendor validation rule, a missing parent).",
         )
 

@@ -175,10 +175,18 @@ def open_failures(integration: Integration, since: dt.datetime | None = None):
     return _open_failures(RecordEvent.objects.filter(integration=integration), since).select_related("object_mapping")
 
 
-def open_failure_counts(integration_ids: Iterable[int], since: dt.datetime | None = None) -> dict[int, int]:
-    """Records (not attempts) whose newest outcome is a failure, per integration, in one query."""
+def open_failure_counts(integration_ids: Iterable[int] | None, since: dt.datetime | None = None) -> dict[int, int]:
+    """The count of failing records: records (not attempts) whose newest outcome is a failure, per
+    integration (of `integration_ids`; None: every integration), in one query. The one count the
+    integration page ("Failing records"), the staff console and the failed-records alert show;
+    `since` narrows it to the records whose failure is that recent (default: OPEN_WINDOW)."""
+    events = (
+        RecordEvent.objects.all()
+        if integration_ids is None
+        else RecordEvent.objects.filter(integration_id__in=list(integration_ids))
+    )
     rows = (
-        _open_failures(RecordEvent.objects.filter(integration_id__in=list(integration_ids)), since)
+        _open_failures(events, since)
         .order_by()
         .values_list("integration_id", "object_mapping_id", "source_side", "source_id")
         .distinct()
@@ -187,6 +195,11 @@ def open_failure_counts(integration_ids: Iterable[int], since: dt.datetime | Non
     for integration_id, *_record in rows:
         counts[integration_id] = counts.get(integration_id, 0) + 1
     return counts
+
+
+def open_failures_in(events, since: dt.datetime | None = None):
+    """Of these events (e.g. a tenant's), the failed ones still their record's newest outcome."""
+    return _open_failures(events, since).select_related("object_mapping")
 
 
 def _open_failures(events, since: dt.datetime | None):

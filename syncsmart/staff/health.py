@@ -9,6 +9,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from mappings.models import Integration
+from mappings.services.health import open_failure_counts
 from syncsmart.models import DeferredRecord, InboxItem, RecordEvent, SyncRun
 
 ERROR_RATE_WINDOW = dt.timedelta(hours=24)
@@ -20,6 +21,7 @@ class IntegrationHealth:
     last_run: SyncRun | None = None
     events_total: int = 0
     events_failed: int = 0
+    failing: int = 0  # failing records now, counted as the integration page and the alert count them
     deferred: int = 0
     inbox_pending: int = 0
     connections: list = field(default_factory=list)
@@ -64,12 +66,14 @@ def health_of(integrations) -> list[IntegrationHealth]:
         .annotate(n=Count("id"))
     )
     last_runs = {run.integration_id: run for run in _latest_runs(ids)}
+    failing = open_failure_counts(ids)
     return [
         IntegrationHealth(
             integration=i,
             last_run=last_runs.get(i.pk),
             events_total=events.get(i.pk, {}).get("total", 0),
             events_failed=events.get(i.pk, {}).get("failed", 0),
+            failing=failing.get(i.pk, 0),
             deferred=deferred.get(i.pk, 0),
             inbox_pending=inbox.get(i.pk, 0),
             connections=[i.hubspot_connection, i.other_connection],

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from connectors.models import Connection
 from mappings.models import Integration
+from mappings.services.health import open_failures_in
 from syncsmart import alerts
 from syncsmart.models import Alert, DeferredRecord, RecordEvent, SyncRun
 from syncsmart.staff import actions
@@ -72,9 +73,8 @@ def tenant_detail(request: HttpRequest, tenant_id: int) -> HttpResponse:
         "runs": SyncRun.objects.filter(integration__tenant=tenant)
         .select_related("integration__other_connection")
         .order_by("-queued_at")[:30],
-        "failures": RecordEvent.objects.filter(integration__tenant=tenant, outcome=RecordEvent.Outcome.FAILED).select_related(
-            "object_mapping"
-        )[:50],
+        # The records failing now, as the integration page and the alert count them (not every failed attempt).
+        "failures": open_failures_in(RecordEvent.objects.filter(integration__tenant=tenant))[:50],
         "deferred": DeferredRecord.objects.filter(integration__tenant=tenant).select_related("object_mapping")[:50],
         "audit": AuditLog.objects.filter(tenant=tenant)[:100],
         "members": tenant.memberships.select_related("user"),
