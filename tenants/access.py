@@ -35,7 +35,12 @@ class WorkspaceBlocked(PermissionDenied):
 
 def tenant_block_reason(tenant: Tenant) -> str | None:
     """Why nobody may use this workspace now, or None when it may be used."""
-    if tenant.status == Tenant.Status.SUSPENDED:
+    return status_block_reason(tenant.status)
+
+
+def status_block_reason(status: str) -> str | None:
+    """The same answer from the workspace's status alone (a running run reads only the status)."""
+    if status == Tenant.Status.SUSPENDED:
         return "This workspace is suspended: nothing syncs and nobody can use it until SyncSmart support reactivates it."
     return None
 

@@ -12,6 +12,8 @@ class RunSignals:
     cancelled: bool = False
     inbox_waiting: bool = False
     others_waiting: bool = False
+    # Why the run's workspace may not be used any more (suspended while the run works), or None.
+    blocked: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,3 +34,8 @@ class LeaseLost(Exception):
 
 class RunCancelled(Exception):
     """Someone cancelled the run: stop after the current page."""
+
+
+class WorkspaceBlocked(Exception):
+    """The run's workspace was suspended while the run worked: stop after the current page,
+    writing nothing more (the message is the reason)."""

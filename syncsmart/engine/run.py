@@ -36,7 +36,7 @@ from syncsmart.engine import deletions, wakeups, webhook_registration
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.config import engine_settings
 from syncsmart.engine.context import RunContext
-from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals
+from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals, WorkspaceBlocked
 from syncsmart.engine.flow.page import Flow
 from syncsmart.engine.lease import lease_seconds
 from syncsmart.models import DeferredRecord, InboxItem, RecordEvent, SyncCursor, SyncRun
@@ -162,13 +162,15 @@ class Engine:
 
     # --- what the world asks of the run --------------------------------------------------
     def _check(self, *, worked: bool) -> RunSignals:
-        """Cancellation, waiting webhooks and waiting tenants: asked after a page that did work,
+        """Cancellation, a suspended workspace, waiting webhooks and waiting tenants: asked after a page that did work,
         else at most once a second (a quiet run must not pay a query per flow)."""
         if worked or time.monotonic() - self._polled_at >= POLL_EVERY_SECONDS:
             self._polled_at = time.monotonic()
             self._signals = self.poll()
         if self._signals.cancelled:
             raise RunCancelled()
+        if self._signals.blocked:
+            raise WorkspaceBlocked(self._signals.blocked)
         return self._signals
 
     def should_yield(self, *, worked: bool) -> bool:

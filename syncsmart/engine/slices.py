@@ -18,12 +18,12 @@ from connectors.base import ConnectorError, ErrorKind
 from syncsmart.engine import queue, states, webhook_registration
 from syncsmart.engine.config import engine_settings
 from syncsmart.engine.context import RunContext
-from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals
+from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals, WorkspaceBlocked
 from syncsmart.engine.lease import Lease, keep_waiting, worker_label
 from syncsmart.engine.run import Engine
 from syncsmart.logging import log_ids
 from syncsmart.models import DeferredRecord, InboxItem, PendingDeletion, SyncRun
-from tenants.access import tenant_block_reason
+from tenants.access import status_block_reason, tenant_block_reason
 
 log = logging.getLogger("syncsmart.engine")
 
@@ -31,6 +31,8 @@ RETRY_DELAY_SECONDS = 30
 RETRY_ATTEMPTS = 5
 # A slice nobody waits for may go on past its budget, up to this many budgets.
 SLICE_OVERRUN_BUDGETS = 3
+# How a run ends that the workspace's suspension stopped between two pages.
+SUSPENDED_MID_RUN = "Stopped: the workspace was suspended while this run worked; it wrote nothing after that."
 
 
 def slice_seconds() -> float:
@@ -105,6 +107,8 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
         _after_slice(run, done, low_priority)
     except RunCancelled:
         states.finish(run, SyncRun.Status.CANCELLED, "Cancelled on request.")
+    except WorkspaceBlocked as exc:
+        states.finish(run, SyncRun.Status.CANCELLED, f"{SUSPENDED_MID_RUN} {exc}")
     except LeaseLost as exc:
         log.warning("run %s: %s", run.pk, exc)
         return {"skipped": "lease lost"}
@@ -206,8 +210,9 @@ def _slice_over(run: SyncRun, elapsed: float, budget: float) -> bool:
 
 
 def poll(run: SyncRun) -> RunSignals:
-    """What the world asks of a running run, in one query: was it cancelled, do webhook
-    notifications wait in the inbox, and does another tenant's run wait for a worker.
+    """What the world asks of a running run, in one query: was it cancelled, was its workspace
+    suspended (it stops before the next page, see Engine._check), do webhook notifications wait
+    in the inbox, and does another tenant's run wait for a worker.
 
     Fairness: least work done goes first. A waiting run of another tenant that has done no more
     pages than this one gets the worker: the engine asks after every page that did work (and at
@@ -220,12 +225,12 @@ def poll(run: SyncRun) -> RunSignals:
     row = (
         SyncRun.objects.filter(pk=run.pk)
         .annotate(inbox_waiting=Exists(inbox), others_waiting=Exists(others))
-        .values_list("cancel_requested", "inbox_waiting", "others_waiting")
+        .values_list("cancel_requested", "inbox_waiting", "others_waiting", "integration__tenant__status")
         .first()
     )
     if row is None:  # the run was deleted under us: stop as if cancelled
         return RunSignals(cancelled=True)
-    return RunSignals(cancelled=row[0], inbox_waiting=row[1], others_waiting=row[2])
+    return RunSignals(cancelled=row[0], inbox_waiting=row[1], others_waiting=row[2], blocked=status_block_reason(row[3]))
 
 
 def _requeue(run: SyncRun, note: str, delay: float = 0) -> None:

@@ -1,5 +1,6 @@
 """A suspended workspace syncs nothing: runs it queued before the suspension (or left between two
-slices) end cancelled with the reason before any vendor call, and no trigger queues new ones."""
+slices) end cancelled with the reason before any vendor call, a run working when it is suspended
+stops before its next page, and no trigger queues new ones."""
 
 from datetime import timedelta
 
@@ -8,10 +9,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from syncsmart.engine import tasks
+from syncsmart.engine.context import RunContext
 from syncsmart.engine.run_requests import request_run
+from syncsmart.engine.slices import run_slice
 from syncsmart.engine.sweep import sweep_once
 from syncsmart.models import InboxItem, RunLease, SyncRun
 from tenants.models import Tenant
+from tests.engine.conftest import write_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +67,38 @@ def test_a_run_between_two_slices_stops_at_its_next_slice(cw_pair, queued_only):
     assert (run.status, run.pages) == (SyncRun.Status.CANCELLED, 3)
     assert "suspended" in run.error
     assert vendor_calls(cw_pair) == 0
+
+
+def test_a_run_working_when_the_workspace_is_suspended_writes_nothing_after_its_current_page(cw_pair, queued_only, monkeypatch):
+    companies = cw_pair.integration.object_mappings.get(hubspot_object="companies")
+    companies.direction = "to_other"
+    companies.save()
+    for i in range(450):  # HubSpot pages of 100 companies, each created in ConnectWise
+        cw_pair.hubspot.create_record("companies", {"name": f"Co {i}", "domain": f"co{i}.example.com"}, notify=False)
+    run = request_run(cw_pair.integration, None, trigger="manual")
+    cw_pair.reset_counters()
+    writes_when_suspended = []
+    original = RunContext.heartbeat
+
+    # Staff suspend the workspace while the run commits its first page (from the run's own thread:
+    # the next page is read in a background thread, which never touches the database).
+    def heartbeat_then_suspend(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.run.pages == 1 and not writes_when_suspended:
+            suspend(self.integration.tenant)
+            writes_when_suspended.append(write_calls(cw_pair.other))
+
+    monkeypatch.setattr(RunContext, "heartbeat", heartbeat_then_suspend)
+    run_slice(str(run.pk), connectors=cw_pair.connectors(), max_seconds=600)
+
+    run.refresh_from_db()
+    assert writes_when_suspended and writes_when_suspended[0] > 0  # the first page was written
+    assert write_calls(cw_pair.other) == writes_when_suspended[0]  # and nothing after it
+    assert write_calls(cw_pair.hubspot) == 0
+    assert run.status == SyncRun.Status.CANCELLED and run.pages == 1
+    assert run.error.startswith("Stopped: the workspace was suspended")
+    assert run.log[-1][2] == run.error
+    assert len(cw_pair.other.store["companies"]) < 450
 
 
 def test_the_refused_run_leaves_the_lease_free(cw_pair, queued_only):
