@@ -18,9 +18,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from connectors.base import ConnectorError
 from mappings import matching_actions
-from mappings.services import health
+from mappings.services import health, record_search
 from mappings.views.common import integration_or_404, validation_text
 from syncsmart.core.choices import Side
 from syncsmart.engine import run_requests
@@ -34,50 +33,19 @@ LABEL_FIELDS = ("email", "emailaddress1", "name", "dealname", "companyname", "fu
 COUNT_ORDER = ("created", "updated", "linked", "unchanged", "filtered", "echo", "deferred", "conflict", "failed")
 
 
-def _matching_ids(integration, query: str) -> set[str]:
-    """Record ids whose last synced values contain the query (an e-mail, a name...)."""
-    links = (
-        RecordLink.objects.filter(integration=integration)
-        .annotate(hub_text=Cast("hubspot_values", TextField()), other_text=Cast("other_values", TextField()))
-        .filter(Q(hub_text__icontains=query) | Q(other_text__icontains=query))
-        .values_list("hubspot_id", "other_id")[:500]
-    )
-    return {i for pair in links for i in pair}
-
-
 def looked_up_ids(integration, email: str) -> tuple[set[str], list[str]]:
-    """Ask both systems which records carry this e-mail (one batched find per object mapping and
-    side), for records that never synced and so have no link to search. Explicit, on request:
-    it calls the vendors."""
-    ids: set[str] = set()
-    problems: list[str] = []
-    sides = ((Side.HUBSPOT, integration.hubspot_connection), (Side.OTHER, integration.other_connection))
-    for side, connection in sides:
-        wanted = [
-            (m.object_for(side), m.match_field_for(side))
-            for m in integration.object_mappings.all()
-            if "mail" in m.match_field_for(side).lower()
-        ]
-        if not wanted:
-            continue
-        try:
-            connector = connection.connector()
-        except ConnectorError as exc:
-            problems.append(f"{connection}: {exc.message}")
-            continue
-        try:
-            for object_type, field_name in dict.fromkeys(wanted):
-                found = connector.find_by(object_type, field_name, [email])
-                ids |= {r.id for records in found.values() for r in records}
-        except ConnectorError as exc:
-            problems.append(f"{connection}: {exc.message}")
-        finally:
-            connector.close()
-    return ids, problems
+    """The ids record_search.looked_up_keys finds for this e-mail in both systems."""
+    keys, problems = record_search.looked_up_keys(integration, email)
+    return {key.id for key in keys}, problems
 
 
 def search_events(
-    integration, query: str = "", outcome: str = "", run_id: str = "", mapping_id: str = "", extra_ids: set[str] | None = None
+    integration,
+    query: str = "",
+    outcome: str = "",
+    run_id: str = "",
+    mapping_id: str = "",
+    extra_keys: list[record_search.RecordKey] | None = None,
 ):
     events = RecordEvent.objects.filter(integration=integration)
     if outcome:
@@ -86,12 +54,10 @@ def search_events(
         events = events.filter(run_id=run_id)
     if mapping_id.isdigit():
         events = events.filter(object_mapping_id=int(mapping_id))
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL text holds no NUL
     if query:
-        ids = _matching_ids(integration, query) | {query} | (extra_ids or set())
-        events = events.annotate(details_text=Cast("details", TextField())).filter(
-            Q(source_id__in=ids) | Q(target_id__in=ids) | Q(details_text__icontains=query) | Q(message__icontains=query)
-        )
+        keys = record_search.keys_in_links(integration, query) + list(extra_keys or [])
+        events = events.annotate(details_text=Cast("details", TextField())).filter(record_search.events_matching(keys, query))
     return events.select_related("object_mapping", "run")
 
 
@@ -214,9 +180,9 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
     if outcome not in RecordEvent.Outcome.values:
         outcome = ""
     lookup = request.GET.get("lookup") == "1" and "@" in query
-    extra_ids, lookup_problems = looked_up_ids(integration, query.strip()) if lookup else (set(), [])
+    extra_keys, lookup_problems = record_search.looked_up_keys(integration, query.strip()) if lookup else ([], [])
     try:
-        events = search_events(integration, query, outcome, run_id, mapping_id, extra_ids)
+        events = search_events(integration, query, outcome, run_id, mapping_id, extra_keys)
         page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     except ValidationError:  # a malformed run id in the address
         events = RecordEvent.objects.none()

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 
 from connectors.base import ConnectorError, FieldType, WriteInput
 from connectors.models import Connection
+from mappings.services import record_search
 from mappings.services.schema import fields_of
 from tenants.access import tenant_object_or_404, tenant_queryset, tenant_required, writes_need_role
 
@@ -73,22 +74,16 @@ def _editable(connection: Connection, object_type: str):
 @tenant_required
 def sandbox_records(request: HttpRequest, connection_pk, object_type: str) -> HttpResponse:
     connection = _emulated(request, connection_pk)
-    query = request.GET.get("q", "").strip().lower()
+    query = request.GET.get("q", "").strip()
     records, error = [], ""
     connector = connection.connector()
     label = next((o.label for o in connector.object_types() if o.name == object_type), object_type)
     try:
-        page = connector.read_changes(object_type, None, page_size=connector.max_page_size)
-        records = page.records
-        while page.has_more and len(records) < 1000:
-            page = connector.read_changes(object_type, page.cursor, page_size=connector.max_page_size)
-            records += page.records
+        records = record_search.search_records(connection, connector, object_type, query)
     except ConnectorError as exc:
         error = exc.message
     finally:
         connector.close()
-    if query:
-        records = [r for r in records if query in r.id.lower() or any(query in str(v).lower() for v in r.properties.values())]
     records = sorted(records, key=lambda r: r.updated_at.isoformat() if r.updated_at else "", reverse=True)[:RECORDS_SHOWN]
     columns = [f for f in _editable(connection, object_type)][:5]
     return render(
