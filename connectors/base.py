@@ -54,6 +54,8 @@ class FieldInfo:
     read_only: bool = False
     options: tuple[Option, ...] = ()
     reference_to: str | None = None  # object type name for REFERENCE / OWNER fields
+    # A polymorphic reference's other target types (Salesforce Task.WhoId: Contact, also Lead)
+    also_references: tuple[str, ...] = ()
     description: str = ""
     max_length: int | None = None  # characters the vendor accepts (long bodies are truncated to it)
     html: bool = False  # the vendor keeps HTML in this text (HubSpot note and call bodies)
@@ -73,6 +75,9 @@ class ObjectType:
     needs_parent: bool = False  # an activity: never created without at least one of `parents`
     read_only: bool = False  # owners / members / system users
     email_field: str | None = None  # for owner-like objects: the e-mail used to match people
+    # A record that becomes another on conversion: (the field naming what it became, that object
+    # type). A Salesforce Lead names its Contact in ConvertedContactId; links move to it.
+    successor: tuple[str, str] | None = None
 
 
 @dataclass

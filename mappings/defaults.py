@@ -210,11 +210,12 @@ SALESFORCE_STAGES: tuple[tuple[str, str], ...] = (
     ("Closed Lost", "closedlost"),
 )
 
-# HubSpot <-> Salesforce (seed 000). Contacts both ways; a Salesforce Lead is a HubSpot contact
-# too, one way (as Dynamics leads are), so a HubSpot contact never becomes a second Salesforce
-# person. When a lead is converted it stops going to HubSpot (it names its Contact) and its Contact
-# is matched to the same HubSpot contact by e-mail: from then on the HubSpot contact is synced both
-# ways with the Contact, and the converted (read-only) lead is never written to.
+# HubSpot <-> Salesforce (seed 000, issue 23). A HubSpot contact is a Salesforce Lead until the lead
+# is converted, then the Contact it became: both mappings sync both ways. A new HubSpot contact that
+# matches an existing Contact by e-mail is linked to it; one that matches none becomes a Lead (the
+# Contact mapping creates no Contact: engine/flow/conversions.py). When a lead is converted its link
+# moves to ConvertedContactId (no second HubSpot contact, no second Contact) and the converted,
+# read-only lead is never written to again; a converted lead never synced is left out (the filter).
 SALESFORCE: tuple[ObjectDefault, ...] = (
     ObjectDefault(
         "Companies ↔ accounts",
@@ -257,26 +258,25 @@ SALESFORCE: tuple[ObjectDefault, ...] = (
         ),
     ),
     ObjectDefault(
-        "Leads → contacts",
+        "Contacts ↔ leads",
         "contacts",
         "Lead",
         25,
         "email",
         "Email",
-        direction=TO_HS,
-        system_of_record=Side.OTHER,
         filter_to_hubspot=(("ConvertedContactId", "is_empty"),),
         fields=(
-            F("firstname", "FirstName", direction=TO_HS, hubspot_type="string", other_type="string"),
-            F("lastname", "LastName", direction=TO_HS, hubspot_type="string", other_type="string"),
-            F("email", "Email", direction=TO_HS, hubspot_type="email", other_type="email"),
-            F("phone", "Phone", direction=TO_HS, hubspot_type="phone", other_type="phone"),
-            F("mobilephone", "MobilePhone", direction=TO_HS, hubspot_type="phone", other_type="phone"),
-            F("jobtitle", "Title", direction=TO_HS, hubspot_type="string", other_type="string"),
-            F("website", "Website", direction=TO_HS, hubspot_type="string", other_type="string"),
-            F("city", "City", direction=TO_HS, hubspot_type="string", other_type="string"),
-            F("country", "Country", direction=TO_HS, hubspot_type="string", other_type="string"),
-            F("hubspot_owner_id", "OwnerId", "owner", direction=TO_HS, hubspot_type="owner", other_type="owner"),
+            F("firstname", "FirstName", hubspot_type="string", other_type="string"),
+            F("lastname", "LastName", hubspot_type="string", other_type="string"),
+            F("email", "Email", hubspot_type="email", other_type="email"),
+            F("company_name", "Company", hubspot_type="string", other_type="string"),
+            F("phone", "Phone", hubspot_type="phone", other_type="phone"),
+            F("mobilephone", "MobilePhone", hubspot_type="phone", other_type="phone"),
+            F("jobtitle", "Title", hubspot_type="string", other_type="string"),
+            F("website", "Website", hubspot_type="string", other_type="string"),
+            F("city", "City", hubspot_type="string", other_type="string"),
+            F("country", "Country", hubspot_type="string", other_type="string"),
+            F("hubspot_owner_id", "OwnerId", "owner", hubspot_type="owner", other_type="owner"),
         ),
     ),
     ObjectDefault(

@@ -3,9 +3,10 @@
 Object types are sObjects by API name: Lead, Contact, Account, Opportunity, Task, Event and
 User (read only; people are matched by User.Email). Fields are the API names `describe` lists:
 references are REFERENCE fields (Contact.AccountId -> Account; polymorphic WhoId / WhatId -> their
-first target SyncSmart syncs), OwnerId / CreatedById are OWNER fields -> User, picklists are ENUMs
-whose options carry Salesforce's value and label. Leads carry their conversion fields
-(IsConverted, ConvertedContactId...) read only: a converted lead names the Contact it became.
+first target SyncSmart syncs, the others in `also_references`), OwnerId / CreatedById are OWNER
+fields -> User, picklists are ENUMs whose options carry Salesforce's value and label. Leads carry their conversion fields
+(IsConverted, ConvertedContactId...) read only: a converted lead names the Contact it became, and
+the Lead object type declares it (`successor`), so the engine moves a converted lead's link to it.
 
 Reads: `read_changes` pages with SOQL over queryAll (so deletions arrive as deleted records)
 ordered by SystemModstamp then Id, as a keyset: `SystemModstamp > floor OR (SystemModstamp =
@@ -78,6 +79,8 @@ class _SObject:
     parents: tuple[str, ...] = ()
     read_only: bool = False
     email_field: str | None = None
+    needs_parent: bool = False
+    successor: tuple[str, str] | None = None
 
     @property
     def object_type(self) -> ObjectType:
@@ -88,8 +91,10 @@ class _SObject:
             cursor_field="SystemModstamp",
             match_fields=self.match_fields,
             parents=self.parents,
+            needs_parent=self.needs_parent,
             read_only=self.read_only,
             email_field=self.email_field,
+            successor=self.successor,
         )
 
 
@@ -98,13 +103,18 @@ SOBJECTS = {
     for s in (
         _SObject("Account", "Accounts", ("Website", "Name")),
         _SObject("Contact", "Contacts", ("Email",), parents=("Account",)),
-        _SObject("Lead", "Leads", ("Email",)),
+        _SObject("Lead", "Leads", ("Email",), successor=("ConvertedContactId", "Contact")),
         _SObject("Opportunity", "Opportunities", ("Name",), parents=("Account", "Contact")),
         _SObject("Task", "Tasks", (), parents=("Contact", "Account")),
         _SObject("Event", "Events", (), parents=("Contact", "Account")),
         _SObject("User", "Users", ("Email",), read_only=True, email_field="Email"),
     )
 }
+# Required Lead fields HubSpot often leaves empty: written as Salesforce's own "[not provided]" (the
+# value HubSpot's Salesforce integration uses too) and read back as empty, so a HubSpot contact
+# without a company name still becomes a Lead and the placeholder never flows back to HubSpot.
+NOT_PROVIDED = "[not provided]"
+PLACEHOLDER_FIELDS = {"Lead": ("LastName", "Company")}
 # Per-record error codes and what they mean for a retry.
 RECORD_KINDS = {
     "DUPLICATES_DETECTED": ErrorKind.CONFLICT,
@@ -414,12 +424,13 @@ class SalesforceConnector(Connector):
         name, kind = raw["name"], raw.get("type")
         if name == "Id" or kind in ("address", "location", "base64", "anyType", "encryptedstring", "complexvalue"):
             return None  # Record.id carries the id; compound and binary fields are not mapped
-        reference_to = None
+        reference_to, also = None, ()
         field_type = _field_type(kind, raw)
         if field_type in (FieldType.REFERENCE, FieldType.OWNER):
-            reference_to = next((t for t in raw.get("referenceTo") or () if t in SOBJECTS), None)
-            if reference_to is None:
+            targets = [t for t in raw.get("referenceTo") or () if t in SOBJECTS]
+            if not targets:
                 return None  # a reference to an object SyncSmart does not sync
+            reference_to, also = targets[0], tuple(t for t in targets[1:] if t != "User")
             if reference_to == "User":
                 field_type = FieldType.OWNER
         read_only = sobject.read_only or not (raw.get("createable") or raw.get("updateable"))
@@ -433,6 +444,7 @@ class SalesforceConnector(Connector):
             read_only=read_only,
             options=options if field_type == FieldType.ENUM else (),
             reference_to=reference_to,
+            also_references=also,
             description=f"Salesforce {kind} field {sobject.name}.{name}",
         )
 
@@ -516,6 +528,9 @@ class SalesforceConnector(Connector):
 
     def _record(self, object_type: str, item: dict[str, Any]) -> Record:
         properties = {k: v for k, v in item.items() if k not in ("attributes", "Id")}
+        for name in PLACEHOLDER_FIELDS.get(object_type, ()):
+            if properties.get(name) == NOT_PROVIDED:
+                properties[name] = None
         return Record(
             id=str(item.get("Id") or ""),
             properties=properties,
@@ -568,11 +583,14 @@ class SalesforceConnector(Connector):
         return found
 
     # --- writing -------------------------------------------------------------------------------------
-    def _body(self, object_type: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    def _body(self, object_type: str, properties: Mapping[str, Any], creating: bool = False) -> dict[str, Any]:
         types = self._types(object_type)
         body: dict[str, Any] = {"attributes": {"type": object_type}}
         for name, value in properties.items():
             body[name] = _vendor_value(types.get(name), value, name)
+        for name in PLACEHOLDER_FIELDS.get(object_type, ()):
+            if (creating and not body.get(name)) or (name in body and not body[name]):
+                body[name] = NOT_PROVIDED
         return body
 
     def create(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
@@ -604,7 +622,7 @@ class SalesforceConnector(Connector):
                 results[index] = settled
                 continue
             try:
-                body = self._body(object_type, inp.properties)
+                body = self._body(object_type, inp.properties, creating=method == "POST")
             except ConnectorError as error:
                 results[index] = WriteResult(inp.ref, error=error)
                 continue

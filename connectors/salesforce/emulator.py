@@ -118,6 +118,24 @@ _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
 # --- ids --------------------------------------------------------------------------------------------------
+# Salesforce's standard lead field mapping on conversion (lead field, contact field).
+LEAD_TO_CONTACT = (
+    ("FirstName", "FirstName"),
+    ("LastName", "LastName"),
+    ("Email", "Email"),
+    ("Phone", "Phone"),
+    ("MobilePhone", "MobilePhone"),
+    ("Title", "Title"),
+    ("LeadSource", "LeadSource"),
+    ("Description", "Description"),
+    ("Street", "MailingStreet"),
+    ("City", "MailingCity"),
+    ("State", "MailingState"),
+    ("PostalCode", "MailingPostalCode"),
+    ("Country", "MailingCountry"),
+)
+
+
 def id18(id15: str) -> str:
     """The 18-character, case-insensitive-safe form of a 15-character id (Salesforce's suffix:
     for each 5-character chunk, a bit per upper-case letter, read as an index into A-Z0-5)."""
@@ -1397,20 +1415,32 @@ class SalesforceEmulator(Emulator):
         with self.lock:
             return len(self.rows[sobject])
 
-    def convert_lead(self, lead_id: str, account_id: str | None = None, opportunity_name: str | None = None) -> dict[str, str]:
-        """Convert a lead as a user would (Lead Convert): a Contact (and an Account unless one is given, and
-        an Opportunity when named) made from it; the lead is marked converted and read only."""
+    def convert_lead(
+        self,
+        lead_id: str,
+        account_id: str | None = None,
+        opportunity_name: str | None = None,
+        contact_id: str | None = None,
+    ) -> dict[str, str]:
+        """Convert a lead as a user would (Lead Convert, or Database.convertLead / the SOAP API's
+        convertLead(): Salesforce's REST API has no lead-conversion resource). A Contact is made from
+        the lead's standard fields (City -> MailingCity...), or, with `contact_id`, the lead is merged
+        into that Contact (only its empty fields are filled, as Salesforce does); an Account unless one
+        is given (an existing Contact's own Account otherwise), an Opportunity when named. The lead is
+        marked converted (IsConverted, ConvertedDate, Converted*Id, a converted Status) and read only."""
         with self.lock:
             lead_id = normalize_id(lead_id) or lead_id
-            lead = self.rows["Lead"][lead_id]
+            lead = self.rows["Lead"].get(lead_id)
+            if lead is None or lead.get("IsDeleted"):
+                raise RecordError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {lead_id}", ["leadId"])
             if lead["IsConverted"]:
                 raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+            existing = self._existing_contact(contact_id)
             if account_id is None:
-                account_id = self._insert("Account", {"Name": lead["Company"], "Website": lead.get("Website")})["Id"]
-            contact = {k: lead.get(k) for k in ("FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title", "LeadSource")}
-            contact_id = self._insert("Contact", {k: v for k, v in contact.items() if v is not None} | {"AccountId": account_id})[
-                "Id"
-            ]
+                account_id = (existing or {}).get("AccountId") or self._insert(
+                    "Account", {"Name": lead["Company"], "Website": lead.get("Website")}
+                )["Id"]
+            contact_id = self._converted_contact(lead, existing, account_id)
             opportunity_id = None
             if opportunity_name:
                 opportunity_id = self._insert(
@@ -1437,6 +1467,25 @@ class SalesforceEmulator(Emulator):
             self._index("Lead", lead_id, now)
             self._publish_update("Lead", before, lead, self.integration_user)
         return {"contact": contact_id, "account": account_id, "opportunity": opportunity_id or ""}
+
+    def _existing_contact(self, contact_id: str | None) -> dict[str, Any] | None:
+        if contact_id is None:
+            return None
+        row = self.rows["Contact"].get(normalize_id(contact_id) or contact_id)
+        if row is None or row.get("IsDeleted"):
+            raise RecordError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {contact_id}", ["contactId"])
+        return row
+
+    def _converted_contact(self, lead: dict[str, Any], existing: dict[str, Any] | None, account_id: str) -> str:
+        """The Contact a conversion makes (or fills in): Salesforce's standard lead field mapping."""
+        values = {contact_field: lead.get(lead_field) for lead_field, contact_field in LEAD_TO_CONTACT}
+        values = {k: v for k, v in values.items() if v not in (None, "")}
+        if existing is None:
+            return self._insert("Contact", values | {"AccountId": account_id})["Id"]
+        empty = {k: v for k, v in values.items() if existing.get(k) in (None, "")}
+        if empty:
+            self._modify("Contact", existing["Id"], empty)
+        return existing["Id"]
 
     def seed_demo_data(self, size: int) -> None:
         """`size` accounts, contacts, leads and opportunities with a few owners (deterministic)."""
@@ -1525,7 +1574,9 @@ class SalesforceEmulator(Emulator):
                 self.delete_record(body["sobject"], body["id"])
                 return json_response({"ok": True})
             if request.path == "/_emulator/convert-lead" and request.method == "POST":
-                return json_response(self.convert_lead(body["id"], body.get("account_id"), body.get("opportunity_name")))
+                return json_response(
+                    self.convert_lead(body["id"], body.get("account_id"), body.get("opportunity_name"), body.get("contact_id"))
+                )
             if request.path == "/_emulator/expire-sessions" and request.method == "POST":
                 self.expire_sessions()
                 return json_response({"ok": True})

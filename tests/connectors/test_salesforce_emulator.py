@@ -253,6 +253,36 @@ def test_converted_lead_names_its_contact_and_refuses_updates(api, emulator):
     assert refused.json()[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
 
 
+def test_a_lead_converted_through_the_control_endpoint_shows_its_conversion_in_soql(api, emulator):
+    lead = emulator.create_record("Lead", {"LastName": "Q", "Company": "Harbor", "Email": "q@harbor.io", "City": "Oslo"})
+    made = api.post("/_emulator/convert-lead", json={"id": lead}).json()
+    rows = soql(api, "SELECT Id, IsConverted, ConvertedContactId, ConvertedAccountId FROM Lead WHERE IsConverted = true").json()
+    [row] = rows["records"]
+    assert (row["IsConverted"], row["ConvertedContactId"], row["ConvertedAccountId"]) == (True, made["contact"], made["account"])
+    contact = soql(api, f"SELECT MailingCity, AccountId FROM Contact WHERE Id = '{made['contact']}'").json()["records"][0]
+    assert (contact["MailingCity"], contact["AccountId"]) == ("Oslo", made["account"])  # the standard lead field mapping
+    again = api.post("/_emulator/convert-lead", json={"id": lead})
+    assert again.status_code == 400 and again.json()[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+
+
+def test_conversion_fields_are_read_only_to_api_clients(api, emulator):
+    described = {f["name"]: f for f in api.get(f"{V}/sobjects/Lead/describe").json()["fields"]}
+    for name in ("IsConverted", "ConvertedContactId", "ConvertedAccountId", "ConvertedDate"):
+        assert not described[name]["createable"] and not described[name]["updateable"], name
+    contact = emulator.create_record("Contact", {"LastName": "C"})
+    refused = api.post(f"{V}/sobjects/Lead", json={"LastName": "L", "Company": "C", "ConvertedContactId": contact})
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+def test_a_lead_converted_into_an_existing_contact_fills_only_its_empty_fields(emulator):
+    person = emulator.create_record("Contact", {"LastName": "Ray", "Title": "CFO"})
+    lead = emulator.create_record("Lead", {"LastName": "Ray", "Company": "F", "Title": "Buyer", "Phone": "555"})
+    made = emulator.convert_lead(lead, contact_id=person)
+    row = emulator.record("Contact", person)
+    assert made["contact"] == person and (row["Title"], row["Phone"]) == ("CFO", "555")
+    assert emulator.count("Contact") == 1
+
+
 def test_get_updated_and_get_deleted_cover_whole_minutes(api, emulator):
     emulator.advance(-600)  # records made ten minutes ago
     kept = emulator.create_record("Account", {"Name": "Kept"})

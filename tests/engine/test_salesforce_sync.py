@@ -43,7 +43,7 @@ def test_salesforce_account_and_contact_appear_in_hubspot_and_edits_go_both_ways
     assert sf_pair.other.record("Contact", contact)["MobilePhone"] == "+1 555 0199"
 
 
-def test_hubspot_contact_company_and_deal_become_contact_account_and_opportunity(sf_pair):
+def test_hubspot_contact_company_and_deal_become_lead_account_and_opportunity(sf_pair):
     company = sf_pair.hubspot.create_record(
         "companies", {"name": "Contoso", "domain": "contoso.example.com", "industry": "RETAIL"}
     )
@@ -60,10 +60,10 @@ def test_hubspot_contact_company_and_deal_become_contact_account_and_opportunity
     run = sf_pair.sync()
     assert run.status == "succeeded", (run.error, run.counts)
     account_id = link_of("companies", hubspot_id=company).other_id
-    person = sf_pair.other.record("Contact", link_of("contacts", "Contact", hubspot_id=contact).other_id)
+    person = sf_pair.other.record("Lead", link_of("contacts", "Lead", hubspot_id=contact).other_id)
     assert (person["Email"], person["FirstName"], person["LastName"]) == ("kim@contoso.example.com", "Kim", "Lo")
-    assert person["AccountId"] == account_id
-    assert sf_pair.other.count("Lead") == 0  # leads come from Salesforce only
+    assert person["Company"] == "[not provided]"  # required on a Lead; HubSpot's contact has no company name
+    assert sf_pair.other.count("Contact") == 0  # a HubSpot contact is a Lead until the lead is converted
     opportunity = sf_pair.other.record("Opportunity", link_of("deals", hubspot_id=deal).other_id)
     assert opportunity["AccountId"] == account_id
     assert (opportunity["StageName"], opportunity["Amount"], str(opportunity["CloseDate"])) == (
@@ -106,12 +106,12 @@ def test_conflict_on_the_same_field_and_merge_of_different_fields(sf_pair):
         "contacts", {"email": "kim@contoso.example.com", "firstname": "Kim", "lastname": "Lo"}
     )
     sf_pair.sync()
-    sf_id = link_of("contacts", "Contact", hubspot_id=contact).other_id
+    sf_id = link_of("contacts", "Lead", hubspot_id=contact).other_id
     sf_pair.hubspot.advance_clock(5000)
     sf_pair.hubspot.edit_record("contacts", contact, {"firstname": "Kimberly", "jobtitle": "CFO"})
-    sf_pair.other.edit_record("Contact", sf_id, {"FirstName": "Kimmy", "LastName": "Long"})
+    sf_pair.other.edit_record("Lead", sf_id, {"FirstName": "Kimmy", "LastName": "Long"})
     run = sf_pair.sync()
-    row = sf_pair.other.record("Contact", sf_id)
+    row = sf_pair.other.record("Lead", sf_id)
     hub = sf_pair.hubspot.get_record("contacts", contact)
     assert (row["FirstName"], row["LastName"], row["Title"]) == ("Kimberly", "Long", "CFO")
     assert (hub["firstname"], hub["lastname"], hub["jobtitle"]) == ("Kimberly", "Long", "CFO")
@@ -256,3 +256,83 @@ def test_every_demo_deal_syncs_to_salesforce_including_the_renewals_pipeline(sf_
     assert sf_pair.other.count("Opportunity") == seeded["deals"]
     stages = {sf_pair.other.record("Opportunity", link_of("deals", hubspot_id=d).other_id)["StageName"] for d in deals}
     assert stages <= {"Value Proposition", "Closed Won", "Closed Lost"}
+
+
+def test_a_hubspot_contact_becomes_a_lead_and_after_conversion_syncs_with_its_contact(sf_pair):
+    contact = sf_pair.hubspot.create_record(
+        "contacts", {"email": "ivy@north.example.com", "firstname": "Ivy", "lastname": "Nord", "company": "North"}
+    )
+    sf_pair.sync()
+    lead = link_of("contacts", "Lead", hubspot_id=contact).other_id
+    assert sf_pair.other.record("Lead", lead)["Company"] == "North"
+    assert sf_pair.other.count("Contact") == 0
+    made = sf_pair.other.convert_lead(lead)
+    assert sf_pair.other.record("Lead", lead)["ConvertedContactId"] == made["contact"]
+    run = sf_pair.sync()
+    assert run.status == "succeeded", (run.error, run.counts)
+    assert link_of("contacts", "Contact", hubspot_id=contact).other_id == made["contact"]
+    assert not RecordLink.objects.filter(hubspot_object="contacts", other_object="Lead").exists()  # the link moved
+    sf_pair.hubspot.advance_clock(5000)
+    sf_pair.hubspot.edit_record("contacts", contact, {"jobtitle": "COO"})
+    sf_pair.other.edit_record("Contact", made["contact"], {"MobilePhone": "+1 555 0142"})
+    run = sf_pair.sync()
+    assert sf_pair.other.record("Contact", made["contact"])["Title"] == "COO"
+    assert sf_pair.hubspot.get_record("contacts", contact)["mobilephone"] == "+1 555 0142"
+    assert not RecordEvent.objects.filter(integration=sf_pair.integration, outcome="failed").exists()
+    assert (sf_pair.hubspot.count("contacts"), sf_pair.other.count("Contact"), sf_pair.other.count("Lead")) == (1, 1, 1)
+    sf_pair.sync()
+    sf_pair.reset_counters()
+    sf_pair.sync()
+    assert sf_pair.writes() == (0, 0)
+
+
+def test_a_hubspot_edit_waiting_when_its_lead_is_converted_goes_to_the_contact_not_the_read_only_lead(sf_pair):
+    contact = sf_pair.hubspot.create_record("contacts", {"email": "oz@west.example.com", "firstname": "Oz", "lastname": "West"})
+    sf_pair.sync()
+    lead = link_of("contacts", "Lead", hubspot_id=contact).other_id
+    made = sf_pair.other.convert_lead(lead)
+    sf_pair.hubspot.advance_clock(5000)
+    sf_pair.hubspot.edit_record("contacts", contact, {"jobtitle": "Buyer"})
+    run = sf_pair.sync()
+    assert not RecordEvent.objects.filter(run=run, outcome="failed").exists()  # CANNOT_UPDATE_CONVERTED_LEAD never met
+    assert sf_pair.other.record("Contact", made["contact"])["Title"] == "Buyer"
+    assert link_of("contacts", "Contact", hubspot_id=contact).other_id == made["contact"]
+    assert (sf_pair.hubspot.count("contacts"), sf_pair.other.count("Contact")) == (1, 1)
+
+
+def test_a_lead_converted_into_an_existing_contact_leaves_one_person_on_each_side(sf_pair):
+    person = sf_pair.other.create_record("Contact", {"LastName": "Ray", "Email": "dana@fabrikam.example.com"})
+    lead = sf_pair.other.create_record(
+        "Lead", {"LastName": "Ray", "Company": "Fabrikam", "Email": "dana.ray@fabrikam.example.com"}
+    )
+    sf_pair.sync()
+    assert sf_pair.hubspot.count("contacts") == 2
+    sf_pair.other.convert_lead(lead, contact_id=person)
+    run = sf_pair.sync()
+    assert run.status == "succeeded", (run.error, run.counts)
+    lead_contact = sf_pair.hubspot.find_records("contacts", "email", "dana.ray@fabrikam.example.com")
+    assert not RecordLink.objects.filter(hubspot_object="contacts", hubspot_id__in=lead_contact).exists()  # unlinked, kept
+    assert link_of("contacts", "Contact", other_id=person)
+    assert sf_pair.other.count("Contact") == 1
+
+
+def test_a_hubspot_contact_matching_an_existing_contact_is_linked_to_it_and_no_lead_is_made(sf_pair):
+    person = sf_pair.other.create_record("Contact", {"LastName": "Ray", "Email": "dana@fabrikam.example.com"})
+    contact = sf_pair.hubspot.create_record("contacts", {"email": "dana@fabrikam.example.com", "firstname": "Dana"})
+    sf_pair.sync()
+    assert link_of("contacts", "Contact", hubspot_id=contact).other_id == person
+    assert sf_pair.other.count("Lead") == 0 and sf_pair.hubspot.count("contacts") == 1
+
+
+def test_a_deal_of_a_contact_that_is_still_a_lead_syncs_without_a_contact_and_waits_for_nothing(sf_pair):
+    company = sf_pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
+    contact = sf_pair.hubspot.create_record("contacts", {"email": "pb@initech.example.com", "lastname": "Bolton"})
+    deal = sf_pair.hubspot.create_record(
+        "deals",
+        {"dealname": "Initech TPS", "closedate": "2027-02-01T00:00:00Z", "dealstage": "qualifiedtobuy"},
+        associations={"companies": [company], "contacts": [contact]},
+    )
+    run = sf_pair.sync()
+    assert run.status == "succeeded", (run.error, run.counts)
+    opportunity = sf_pair.other.record("Opportunity", link_of("deals", hubspot_id=deal).other_id)
+    assert opportunity["ContactId"] is None and opportunity["AccountId"] == link_of("companies", hubspot_id=company).other_id

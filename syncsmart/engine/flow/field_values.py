@@ -51,7 +51,7 @@ class FieldValues:
                 f"{ref} {value} is not synced yet",
                 {"object": ref, "id": str(value), "target_object": t_info.reference_to if t_info else ""},
             )
-        return target_id
+        return target_id or None  # "": linked as a record the target field cannot name (a Lead for a ContactId)
 
     def _owner(self, value: Any, s_info, t_info, source_name: str) -> Any:
         ctx = self.s.ctx

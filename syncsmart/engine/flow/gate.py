@@ -5,6 +5,7 @@ from __future__ import annotations
 from connectors.base import Record
 from mappings import filters
 from syncsmart.engine.context import mapping_flows
+from syncsmart.engine.flow.conversions import related_mappings
 from syncsmart.engine.flow.items import Item
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.values import normal, values_hash
@@ -59,16 +60,27 @@ class Gate:
         """Records already linked through another mapping of the same object that does not
         sync this way (a HubSpot contact that came from a Dynamics lead is not also a contact)."""
         s = self.s
-        others = [
+        one_way = [
             m
             for m in s.ctx.mappings
             if m.pk != s.mapping.pk and m.object_for(s.source) == s.source_object and s.target not in mapping_flows(m)
         ]
-        if not others or not ids:
+        converting = related_mappings(s)  # a HubSpot contact linked to a Lead is not also a Contact
+        if not (one_way or converting) or not ids:
             return {}
         column = RecordLink.id_column(s.source)
-        rows = RecordLink.objects.filter(object_mapping__in=others, **{f"{column}__in": ids}).select_related("object_mapping")
-        return {getattr(r, column): f"Linked through “{r.object_mapping}”, which syncs only the other way." for r in rows}
+        rows = RecordLink.objects.filter(object_mapping__in=one_way + converting, **{f"{column}__in": ids}).select_related(
+            "object_mapping"
+        )
+        target = RecordLink.object_column(s.target)
+        return {
+            getattr(r, column): (
+                f"Linked through “{r.object_mapping}”, which syncs only the other way."
+                if r.object_mapping in one_way
+                else f"Linked to the {getattr(r, target)} {r.id_on(s.target)} through “{r.object_mapping}”; it syncs there."
+            )
+            for r in rows
+        }
 
     # --- the echo check ------------------------------------------------------------------
     def current_hash(self, record: Record) -> str:

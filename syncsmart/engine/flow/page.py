@@ -9,6 +9,7 @@ from mappings.models import ObjectMapping
 from syncsmart.engine.context import RunContext, mapping_flows
 from syncsmart.engine.deletions import noticed, noticed_message, save_noticed
 from syncsmart.engine.flow.checkpoint import Checkpoint
+from syncsmart.engine.flow.conversions import Conversions, creation_goes_elsewhere
 from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.field_values import FieldValues
 from syncsmart.engine.flow.gate import Gate
@@ -34,6 +35,7 @@ class Flow:
         self.values = FieldValues(self.setup)
         self.checkpoint = Checkpoint(self.setup, self.counterparts)
         self.writer = Writer(self.setup, self.counterparts, self.checkpoint.save_new_links, self._replan)
+        self.conversions = Conversions(self.setup, lambda mapping, side: Flow(ctx, mapping, side))
 
     def process(
         self, records: Iterable[Record], depth: int = 0, targets: Mapping[str, Record] | None = None
@@ -42,7 +44,9 @@ class Flow:
         `targets`: counterparts' current records the caller already read (by target id)."""
         records = list({str(r.id): r for r in records}.values())
         merge_events = repoint_merged(self.setup, records)  # before links are looked up: a survivor takes its link
-        items = self._gated(records)
+        converted, moves = self.conversions.converted_sources(records)  # a converted lead's link moves to its contact
+        merge_events += moves
+        items = self._gated(records, converted)
         deletions = self._deleted(items)
         live = [i for i in items if i.open]
         parent_ids = self.parents.resolve(live, depth)
@@ -50,6 +54,7 @@ class Flow:
         self.counterparts.recover_interrupted_creates(live)
         self.counterparts.adopt_opposite_creates(live)
         self.counterparts.read_targets([i for i in live if i.target_id and i.open], targets)
+        self.conversions.converted_targets(live)
         deletions += self._counterparts_gone(live)
         for item in live:
             if item.open:
@@ -84,7 +89,7 @@ class Flow:
             item.target_id = item.link.id_on(s.target)
         return noticed(self.ctx, s.mapping, s.source, [i.link for i in gone])
 
-    def _gated(self, records: list[Record]) -> list[Item]:
+    def _gated(self, records: list[Record], converted: Mapping[str, str]) -> list[Item]:
         """Stage 1: every record becomes an Item; those the gate stops, and echoes, end here."""
         links = self.counterparts.links_for([str(r.id) for r in records])
         elsewhere = self.gate.linked_elsewhere([str(r.id) for r in records if str(r.id) not in links])
@@ -94,7 +99,11 @@ class Flow:
             if record.deleted and item.link is not None:
                 items.append(item)  # the deletion stage (_deleted) takes it
                 continue
-            reason = self.gate.reason_to_skip(record) or (elsewhere.get(item.id) if item.link is None else None)
+            reason = (
+                converted.get(item.id)
+                or self.gate.reason_to_skip(record)
+                or (elsewhere.get(item.id) if item.link is None else None)
+            )
             # Our own write coming back is "Our own change" even when a filter would stop it
             # (a record we wrote need not pass the other direction's filter).
             if item.link is not None and not record.deleted and self.gate.is_echo(item):
@@ -109,6 +118,8 @@ class Flow:
         s = self.setup
         creating = item.target_id is None
         link_only = s.mapping.create_policy == ObjectMapping.CreatePolicy.LINK_ONLY
+        if creating and self._created_elsewhere(item):
+            return
         if creating and s.mapping.create_policy != ObjectMapping.CreatePolicy.CREATE:
             item.outcome = Outcome.FILTERED
             item.message = (
@@ -142,6 +153,19 @@ class Flow:
             self.ctx.reverse_pending[(s.mapping.pk, s.target)].add(item.target_id)
         self._defer_if_parent_missing(item)
         self._refuse_orphan(item)
+
+    def _created_elsewhere(self, item: Item) -> bool:
+        """A record matching no Contact becomes a Lead (through that mapping), never a Contact."""
+        s = self.setup
+        other = creation_goes_elsewhere(s)
+        if other is None:
+            return False
+        item.outcome = Outcome.FILTERED
+        item.message = (
+            f"No {s.target_object} matches: it goes to the other side as a {other.object_for(s.target)} "
+            f"(“{other}”) until it is converted."
+        )
+        return True
 
     def _link_as_it_stands(self, item: Item) -> None:
         """Link only: the pair's baseline is what each side holds now; nothing is written, so
