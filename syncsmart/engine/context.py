@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from connectors.base import Connector, ConnectorError, ObjectType, Option
 from connectors.dry_run import DryConnector
+from connectors.registry import SYSTEMS
 from mappings.models import Integration, ObjectMapping
 from syncsmart.core import metrics
 from syncsmart.core.choices import Direction, Side, other_side
@@ -76,6 +77,11 @@ class RunContext:
     # --- vendor metadata, cached for the run ---------------------------------------------
     def connector(self, side: str) -> Connector:
         return self.connectors[side]
+
+    def system_label(self, side: str) -> str:
+        """'HubSpot', 'ConnectWise Manage'...: the system on `side` as the customer knows it."""
+        system = self.integration.connection_on(side).system
+        return SYSTEMS[system].label if system in SYSTEMS else system.title()
 
     def object_type(self, side: str, name: str) -> ObjectType:
         key = (side, name)

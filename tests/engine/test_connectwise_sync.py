@@ -2,7 +2,7 @@
 
 import pytest
 
-from syncsmart.models import RecordEvent, RecordLink
+from syncsmart.models import DeferredRecord, RecordEvent, RecordLink
 
 pytestmark = pytest.mark.django_db
 
@@ -217,8 +217,11 @@ def test_opportunity_needs_company_and_contact_in_connectwise(cw_pair):
     assert opportunity["contact"]["id"] == int(linked("contacts", hubspot_id=contact).other_id)
     assert opportunity["primarySalesRep"]["id"] == member["id"]
     assert cw_pair.other.count("opportunities") == 1
-    waiting = RecordEvent.objects.get(run=run, source_id=lonely, source_side="hubspot")
-    assert waiting.outcome == "deferred" and "contact" in waiting.message
+    # A deal with no contact at all has nothing to wait for: it fails at once, saying so.
+    lonely_event = RecordEvent.objects.get(run=run, source_id=lonely, source_side="hubspot")
+    assert lonely_event.outcome == "failed"
+    assert lonely_event.message.startswith("This deal has no contact in HubSpot, and ConnectWise Manage requires one")
+    assert not DeferredRecord.objects.filter(record_id=lonely).exists()
 
 
 def test_owner_without_a_matching_email_is_reported_clearly(cw_pair):
@@ -239,8 +242,30 @@ def test_owner_without_a_matching_email_is_reported_clearly(cw_pair):
 
 
 def test_a_contact_waiting_for_a_parent_is_named_in_the_record_log(cw_pair):
-    # This ConnectWise site requires a company on every contact; the HubSpot contact has none yet.
-    cw_pair.hubspot.create_record("contacts", {"email": "solo@nowhere.example", "firstname": "Solo"})
+    # This ConnectWise site requires a company on every contact; the HubSpot contact's company is
+    # not syncable yet (filtered out), so the contact waits for it.
+    companies = cw_pair.integration.object_mappings.get(hubspot_object="companies")
+    companies.filter_to_other = {"match": "all", "conditions": [{"field": "name", "operator": "neq", "value": "Nowhere"}]}
+    companies.save()
+    company = cw_pair.hubspot.create_record("companies", {"name": "Nowhere", "domain": "nowhere.example"})
+    cw_pair.hubspot.create_record(
+        "contacts", {"email": "solo@nowhere.example", "firstname": "Solo"}, associations={"companies": [company]}
+    )
     cw_pair.sync()
     event = RecordEvent.objects.get(outcome="deferred", source_side="hubspot")
     assert event.details["label"] == "solo@nowhere.example"
+
+
+def test_a_contact_with_no_company_at_all_fails_at_once_saying_so_instead_of_waiting(cw_pair):
+    # QA: such contacts waited for a parent that would never come, until the tenth try.
+    contact = cw_pair.hubspot.create_record("contacts", {"email": "solo@nowhere.example", "firstname": "Solo"})
+    run = cw_pair.sync()
+    event = RecordEvent.objects.get(run=run, source_id=contact, source_side="hubspot")
+    assert event.outcome == "failed"
+    assert event.message.startswith(
+        "This contact has no company in HubSpot, and ConnectWise Manage requires one on every contact"
+    )
+    assert "Associate it with a company in HubSpot" in event.message
+    assert event.details["label"] == "solo@nowhere.example"
+    assert not DeferredRecord.objects.exists()
+    assert cw_pair.other.count("contacts") == 0

@@ -296,8 +296,14 @@ def test_bad_credentials_fail_the_run_and_mark_that_connection_reconnect_needed(
 def test_a_record_deferred_too_often_fails_visibly(cw_pair):
     from syncsmart.models import DeferredRecord, RecordEvent
 
-    hub_contact = cw_pair.hubspot.create_record("contacts", {"email": "alone@nowhere.example.com", "firstname": "Alone"})
-    cw_pair.sync()  # a ConnectWise contact needs a company: it waits
+    companies = cw_pair.integration.object_mappings.get(hubspot_object="companies")
+    companies.filter_to_other = {"match": "all", "conditions": [{"field": "name", "operator": "neq", "value": "Nowhere"}]}
+    companies.save()  # its company never syncs
+    company = cw_pair.hubspot.create_record("companies", {"name": "Nowhere", "domain": "nowhere.example.com"})
+    hub_contact = cw_pair.hubspot.create_record(
+        "contacts", {"email": "alone@nowhere.example.com", "firstname": "Alone"}, associations={"companies": [company]}
+    )
+    cw_pair.sync()  # a ConnectWise contact needs a company: it waits for its company
     row = DeferredRecord.objects.get(record_id=hub_contact)
     DeferredRecord.objects.filter(pk=row.pk).update(attempts=DeferredRecord.MAX_ATTEMPTS - 1, next_attempt_at=row.created_at)
     run = cw_pair.sync()

@@ -213,7 +213,7 @@ class Checkpoint:
 
     @staticmethod
     def _label_of_waiting(item: Item) -> str:
-        if item.outcome != Outcome.DEFERRED:
+        if item.outcome != Outcome.DEFERRED and not (item.outcome == Outcome.FAILED and item.target_id is None):
             return ""
         label = label_of(item.record)
         return "" if label == str(item.record.id) else label
@@ -228,7 +228,7 @@ class Checkpoint:
                 ("unmatched", item.unmatched),
                 ("error", item.error),
                 ("waiting_for", item.waiting_for),
-                # A waiting record has no link to name it by: the record log shows this instead.
+                # A waiting (or never created) record has no link to name it by: the record log shows this instead.
                 ("label", self._label_of_waiting(item)),
                 ("notes", item.notes),
                 (

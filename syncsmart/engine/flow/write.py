@@ -12,7 +12,7 @@ from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.items import UNCERTAIN_KINDS, Item, Outcome
 from syncsmart.engine.flow.setup import FlowSetup
-from syncsmart.engine.values import normal
+from syncsmart.engine.values import is_empty, normal
 
 NO_RESULT = "No result for this record"
 
@@ -111,6 +111,11 @@ class Writer:
         item.message = error.message
         if error.retryable:
             item.defer(f"Will retry: {error.message}")
+        elif self._only_missing_parents(error) and (absent := self._parents_absent_in_source(item, error.fields)):
+            # The vendor insists on a parent the source record has none of (a ConnectWise contact
+            # with no company at all): nothing will ever come to wait for, so it fails at once.
+            item.outcome = Outcome.FAILED
+            item.message = self._no_parent_message(absent)  # the vendor's own words stay in the details
         elif self._only_missing_parents(error):
             # The vendor insists on a parent this record does not have yet (a ConnectWise
             # contact needs a company): wait for it rather than fail or create an orphan.
@@ -125,6 +130,35 @@ class Writer:
         if error.kind != ErrorKind.VALIDATION or not error.fields:
             return False
         return all(self.s.target_schema.kind(f) == FieldType.REFERENCE for f in error.fields)
+
+    def _parents_absent_in_source(self, item: Item, target_fields: list[str]) -> list[str]:
+        """The target's required parent fields for which the source record names no parent at all
+        (no mapped association, or an empty one) — not "a parent not linked yet"."""
+        props = item.record.properties
+        absent = []
+        for name in target_fields:
+            sources = [self.s.src(fm) for fm in self.s.fields if self.s.dst(fm) == name]
+            if all(is_empty(props.get(source)) for source in sources):
+                absent.append(name)
+        return absent
+
+    def _no_parent_message(self, absent: list[str]) -> str:
+        source, target = self.s.ctx.system_label(self.s.source), self.s.ctx.system_label(self.s.target)
+        what = self.s.target_schema.get(absent[0])
+        parent = (what.label if what and what.label else absent[0]).lower()
+        record = singular(self.s.source_object)
+        return (
+            f"This {record} has no {parent} in {source}, and {target} requires one on every "
+            f"{singular(self.s.target_object)}. Associate it with a {parent} in {source}: it syncs on its next change."
+        )
+
+
+def singular(object_type: str) -> str:
+    """'contacts' -> 'contact', 'opportunities' -> 'opportunity' (for messages)."""
+    word = object_type.replace("_", " ")
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") else word
 
 
 def in_order(batch: list[Item], results: list[WriteResult]) -> list[WriteResult]:
