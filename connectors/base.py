@@ -119,8 +119,15 @@ class WriteResult:
         return self.error is None
 
 
+UNSURE_TYPE = "_unsure_object_type"
+
+
 @dataclass
 class WebhookEvent:
+    """One notification. A deletion whose object type the vendor does not say (a deleted
+    ConnectWise activity may have been a call or an e-mail...) is stored once per type it may be,
+    with UNSURE_TYPE set in its payload: the engine takes it only where the id is linked."""
+
     object_type: str
     record_id: str
     change: str = "updated"  # created / updated / deleted / property_change

@@ -4,7 +4,7 @@ When a record of a subscribed type changes, ConnectWise POSTs a JSON payload to 
 URL:
 
     {"MessageId": "...", "FromUrl": "<site>", "CompanyId": "<company>", "MemberId": "<member>",
-     "Action": "added" | "updated" | "deleted", "Type": "company" | "contact" | "opportunity",
+     "Action": "added" | "updated" | "deleted", "Type": "company" | "contact" | "opportunity" | "activity",
      "ID": 123, "CallbackObjectRecId": <callback id>, "Entity": "<the record as a JSON string>",
      "Metadata": {"key_url": "https://<site>/.../<key id>"}}
 
@@ -35,6 +35,10 @@ _KEY_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 ACTIONS = ("added", "updated", "deleted")
 # Callback `type` -> our object type name.
 OBJECT_TYPES = {"company": "companies", "contact": "contacts", "opportunity": "opportunities"}
+# Sales activities have one callback type; our object type follows the activity's own type
+# (the connector's `*_activities`), named in the payload's Entity — absent on "deleted".
+ACTIVITY = "activity"
+CALLBACK_TYPES = (*OBJECT_TYPES, ACTIVITY)
 
 
 def signature(signing_key: str, body: bytes) -> str:

@@ -49,6 +49,7 @@ import httpx
 from httpx_retries import Retry
 
 from connectors.base import (
+    UNSURE_TYPE,
     ConnectionTest,
     Connector,
     ConnectorError,
@@ -288,6 +289,8 @@ OBJECTS: dict[str, ObjectSpec] = {
         _note_spec("company_notes", "Company notes", "company/companies", "company", "companies", "company"),
     ]
 }
+# ConnectWise activity type (lower case) -> our object type holding it: "call" -> "call_activities".
+ACTIVITY_OBJECT_TYPES = {o.activity_type.lower(): o.name for o in OBJECTS.values() if o.activity_type}
 UDF_TYPES = {
     "Text": S,
     "TextArea": T,
@@ -823,7 +826,7 @@ class ConnectWiseConnector(Connector):
         return [self._update_one(spec, item, current) for item in inputs]
 
     def _update_one(self, spec: ObjectSpec, item: WriteInput, current: dict[int, dict]) -> WriteResult:
-        path = _record_path(spec, str(item.id or ""))
+        path = record_path(spec, str(item.id or ""))
         if path is None:
             return WriteResult(
                 ref=item.ref,
@@ -960,7 +963,7 @@ class ConnectWiseConnector(Connector):
             raise error
 
     # --- callbacks ---------------------------------------------------------------------------------
-    def register_callbacks(self, url: str, types: Sequence[str] = tuple(cb.OBJECT_TYPES)) -> list[dict]:
+    def register_callbacks(self, url: str, types: Sequence[str] = cb.CALLBACK_TYPES) -> list[dict]:
         """Make sure ConnectWise calls `url` on every change of these types (idempotent)."""
         existing = self._get_all("system/callbacks", {"conditions": f"url = {quote(url)}", "pageSize": MAX_PAGE_SIZE})
         have = {str(c.get("type", "")).lower() for c in existing}
@@ -1040,22 +1043,25 @@ class ConnectWiseConnector(Connector):
         items = payload if isinstance(payload, list) else [payload]
         events = []
         for item in items:
-            object_type = cb.OBJECT_TYPES.get(str(item.get("Type", "")).lower()) if isinstance(item, dict) else None
-            if not object_type or item.get("ID") is None:
+            if not isinstance(item, dict) or item.get("ID") is None:
                 continue
             entity = _entity(item.get("Entity"))
             info = entity.get("_info") if entity else None
             stamp = info.get("lastUpdated") if isinstance(info, dict) else None
-            events.append(
-                WebhookEvent(
-                    object_type=object_type,
-                    record_id=str(item["ID"])[:100],
-                    change={"added": "created", "deleted": "deleted"}.get(str(item.get("Action", "")).lower(), "updated"),
-                    occurred_at=_callback_time(stamp),
-                    event_id=str(item.get("MessageId") or ""),
-                    payload=item,
+            object_types = _callback_object_types(str(item.get("Type", "")).lower(), entity)
+            for object_type in object_types:
+                event_id = str(item.get("MessageId") or "")
+                events.append(
+                    WebhookEvent(
+                        object_type=object_type,
+                        record_id=str(item["ID"])[:100],
+                        change={"added": "created", "deleted": "deleted"}.get(str(item.get("Action", "")).lower(), "updated"),
+                        occurred_at=_callback_time(stamp),
+                        # one stored row per object type a deleted activity may have been
+                        event_id=f"{event_id}:{object_type}" if len(object_types) > 1 and event_id else event_id,
+                        payload=item if len(object_types) == 1 else {**item, UNSURE_TYPE: True},
+                    )
                 )
-            )
         return events
 
     # --- connection test ----------------------------------------------------------------------------
@@ -1127,7 +1133,7 @@ def _all_of(*conditions: str) -> str:
     return " and ".join(f"({c})" for c in present) if len(present) > 1 else "".join(present)
 
 
-def _record_path(spec: ObjectSpec, record_id: str) -> str | None:
+def record_path(spec: ObjectSpec, record_id: str) -> str | None:
     """The URL of one record: `sales/activities/7`, `company/contacts/12/notes/345`."""
     if not spec.note_parent:
         return f"{spec.path}/{int(record_id)}" if record_id.isdigit() else None
@@ -1263,6 +1269,19 @@ def _callback_time(stamp: Any) -> dt.datetime | None:
         return _parse_time(stamp)
     except ValueError:
         return None
+
+
+def _callback_object_types(callback_type: str, entity: dict | None) -> list[str]:
+    """Our object types a callback concerns: its type's, or for an activity the one of its
+    activity type (none for a type we do not sync); a deleted activity comes without its Entity,
+    so it may be any of them (the engine takes it where it is linked)."""
+    if callback_type != cb.ACTIVITY:
+        return [cb.OBJECT_TYPES[callback_type]] if callback_type in cb.OBJECT_TYPES else []
+    if entity is None:
+        return list(ACTIVITY_OBJECT_TYPES.values())
+    kind = entity.get("type")
+    name = str(kind.get("name") or "").lower() if isinstance(kind, dict) else ""
+    return [ACTIVITY_OBJECT_TYPES[name]] if name in ACTIVITY_OBJECT_TYPES else []
 
 
 def _entity(value: Any) -> dict | None:

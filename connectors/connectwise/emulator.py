@@ -256,7 +256,12 @@ RESOURCES = {
         ),
         # Sales activities and notes: emulator_activities.py.
         Resource(
-            "activities", "sales/activities", "activity", None, frozenset(_COMMON | acts.ACTIVITY_FIELDS), screen="Activity"
+            "activities",
+            "sales/activities",
+            "activity",
+            cb.ACTIVITY,
+            frozenset(_COMMON | acts.ACTIVITY_FIELDS),
+            screen="Activity",
         ),
         Resource(
             "contact_notes",
@@ -1106,8 +1111,8 @@ class ConnectWiseEmulator(Emulator):
         url = str(body.get("url") or "")
         if not re.match(r"^https?://[^\s/]+", url):
             problems.append(_problem("InvalidField", "The url must be an absolute http(s) URL.", "callback", "url"))
-        if str(body.get("type") or "").lower() not in cb.OBJECT_TYPES:
-            problems.append(_problem("InvalidField", f"type must be one of {', '.join(cb.OBJECT_TYPES)}.", "callback", "type"))
+        if str(body.get("type") or "").lower() not in cb.CALLBACK_TYPES:
+            problems.append(_problem("InvalidField", f"type must be one of {', '.join(cb.CALLBACK_TYPES)}.", "callback", "type"))
         level = str(body.get("level") or "owner").lower()
         if level not in ("owner", "company"):
             problems.append(_problem("InvalidField", "level must be owner or company.", "callback", "level"))

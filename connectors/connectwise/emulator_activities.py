@@ -12,7 +12,10 @@ From ConnectWise's API reference (Sales › Activities, Company › CompanyNotes
   CompanyNote {id, text (required), type, flagged, enteredBy, company}. Notes live under their
   record: a note id under another record's path is a 404.
 
-Not faithful: activity callbacks (ConnectWise offers an "Activity" callback type), reminders,
+Activity callbacks (`system/callbacks` of type "activity") fire on every activity change like
+those of companies and contacts, with the activity as the Entity (none on "deleted").
+
+Not faithful: note callbacks (ConnectWise has none we know of: notes arrive on the walk), reminders,
 schedule status, `where`, tickets / agreements / campaigns as references, the contact-belongs-
 to-company check the UI makes (the API reference documents none); the note text limit
 (ConnectWise documents none; we accept any length).

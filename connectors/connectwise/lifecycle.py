@@ -1,7 +1,8 @@
 """ConnectWise: deactivation is a contact's `inactiveFlag`, a company's "Inactive" status and an
-opportunity's lost status; a delete is DELETE on the record. ConnectWise lists never show deleted
-records, so a removal is confirmed by asking for the ids (`id in (...)`, ≤1,000 a call): an id
-it no longer returns is gone."""
+opportunity's lost status; a delete is DELETE on the record (activities and notes have no
+inactive state: delete only). ConnectWise lists never show deleted records, so a removal is
+confirmed by asking for the ids (`id in (...)`, ≤1,000 a call; a note under its record, id
+`<record>:<note>`): an id it no longer returns is gone."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from connectors.base import Connector, ConnectorError, ErrorKind, WriteResult, chunked
 from connectors.connectwise import MAX_PAGE_SIZE
+from connectors.connectwise.connector import record_path
 
 INACTIVE_COMPANY_STATUS = "Inactive"
 
@@ -42,7 +44,15 @@ class ConnectWiseLifecycle:
 
     def delete(self, object_type: str, ids: Sequence[str]) -> list[WriteResult]:
         spec = self.connector._spec(object_type)  # type: ignore[attr-defined]
-        return [self._one("DELETE", f"{spec.path}/{int(i)}", i) for i in ids]
+        results = []
+        for record_id in ids:
+            path = record_path(spec, str(record_id))  # a note lives under its record: "12:345"
+            if path is None:
+                error = ConnectorError(f"{record_id!r} is not a ConnectWise {object_type} id", ErrorKind.VALIDATION)
+                results.append(WriteResult(ref=record_id, id=record_id, error=error))
+            else:
+                results.append(self._one("DELETE", path, record_id))
+        return results
 
     def _one(self, method: str, path: str, record_id: str, **kwargs: Any) -> WriteResult:
         try:
@@ -67,6 +77,11 @@ class ConnectWiseLifecycle:
 
     def gone(self, object_type: str, ids: Sequence[str]) -> set[str]:
         spec = self.connector._spec(object_type)  # type: ignore[attr-defined]
+        if spec.note_parent:
+            # Notes are asked for under their record; a record that is gone took its notes with it.
+            wanted = [str(i) for i in ids if record_path(spec, str(i))]
+            found = [str(r.id) for r in self.connector._read_notes_by_ids(spec, wanted)]  # type: ignore[attr-defined]
+            return missing_from(wanted, found)
         numeric = [i for i in ids if str(i).isdigit()]
         found: list[str] = []
         for chunk in chunked(numeric, MAX_PAGE_SIZE):

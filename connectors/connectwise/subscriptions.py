@@ -1,5 +1,5 @@
 """ConnectWise callbacks (`system/callbacks`) as webhook subscriptions: one callback per record type
-(company, contact, opportunity) at the owner level, delivering added / updated / deleted."""
+(company, contact, opportunity, activity) at the owner level, delivering added / updated / deleted."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from connectors.base import Connector
 from connectors.connectwise import MAX_PAGE_SIZE
 from connectors.connectwise import callbacks as cb
 from connectors.connectwise.conditions import quote
+from connectors.connectwise.connector import ACTIVITY_OBJECT_TYPES
 from connectors.subscriptions import Subscription, Wanted
 
 CALLBACK_TYPES = {ours: theirs for theirs, ours in cb.OBJECT_TYPES.items()}  # "companies" -> "company"
+CALLBACK_TYPES.update({name: cb.ACTIVITY for name in ACTIVITY_OBJECT_TYPES.values()})  # "call_activities" -> "activity"
 
 
 class CallbackRegistrar:

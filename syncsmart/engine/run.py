@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors import http as vendor_http
-from connectors.base import Page, Record, chunked
+from connectors.base import UNSURE_TYPE, Page, Record, chunked
 from mappings.models import ObjectMapping
 from syncsmart.engine import deletions, wakeups, webhook_registration
 from syncsmart.engine.concurrency import in_flight
@@ -39,7 +39,7 @@ from syncsmart.engine.context import RunContext
 from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals, WorkspaceBlocked
 from syncsmart.engine.flow.page import Flow
 from syncsmart.engine.lease import lease_seconds
-from syncsmart.models import DeferredRecord, InboxItem, RecordEvent, SyncCursor, SyncRun
+from syncsmart.models import DeferredRecord, InboxItem, RecordEvent, RecordLink, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
 
@@ -407,8 +407,16 @@ class Engine:
                 self.ctx.finish_inbox(inbox_ids)
                 continue
             for mapping in mappings:
-                page = InboxPage(mapping, side, self.flow(mapping, side), ids, inbox_ids, closes_group=mapping is mappings[-1])
-                page.deleted_ids = deleted_ids
+                elsewhere = _unsure_and_unlinked(mapping, side, group)
+                page = InboxPage(
+                    mapping,
+                    side,
+                    self.flow(mapping, side),
+                    [i for i in ids if i not in elsewhere],
+                    inbox_ids,
+                    closes_group=mapping is mappings[-1],
+                )
+                page.deleted_ids = [i for i in deleted_ids if i not in elsewhere]
                 pages.append(page)
         _plan_early_reads(pages)
         return pages
@@ -508,6 +516,18 @@ def _run_handed_back_callbacks() -> None:
     run_owner_callbacks = getattr(vendor_http, "run_owner_callbacks", None)
     if run_owner_callbacks is not None:
         run_owner_callbacks()
+
+
+def _unsure_and_unlinked(mapping: ObjectMapping, side: str, group: list[InboxItem]) -> set[str]:
+    """Ids notified only under a guessed object type (UNSURE_TYPE: a deleted ConnectWise activity
+    of some type) that this mapping has no link for: another mapping's record, not this one's."""
+    unsure = {i.record_id for i in group if (i.payload or {}).get(UNSURE_TYPE)}
+    unsure -= {i.record_id for i in group if not (i.payload or {}).get(UNSURE_TYPE)}
+    if not unsure:
+        return set()
+    column = RecordLink.id_column(side)
+    linked = set(RecordLink.objects.filter(object_mapping=mapping, **{f"{column}__in": unsure}).values_list(column, flat=True))
+    return unsure - linked
 
 
 @dataclass

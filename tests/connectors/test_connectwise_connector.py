@@ -11,7 +11,7 @@ import httpx
 import pytest
 from django.test import override_settings
 
-from connectors.base import ConnectorError, ErrorKind, FieldType, WriteInput
+from connectors.base import UNSURE_TYPE, ConnectorError, ErrorKind, FieldType, WriteInput
 from connectors.connectwise.connector import ConnectWiseConnector, generate_identifier, normalise_domain
 from connectors.connectwise.emulator import DEMO_CLIENT_ID, DEMO_COMPANY, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY, ConnectWiseEmulator
 from connectors.http import default_retry, mount, unmount
@@ -324,8 +324,8 @@ def test_bad_credentials_stop_a_write_batch_with_an_auth_error(emulator):
 def test_register_callbacks_is_idempotent(connector, emulator):
     connector.register_callbacks("https://syncsmart.example/hooks/cw/1")
     connector.register_callbacks("https://syncsmart.example/hooks/cw/1")
-    assert sorted(c["type"] for c in emulator.store["callbacks"].values()) == ["company", "contact", "opportunity"]
-    assert connector.unregister_callbacks("https://syncsmart.example/hooks/cw/1") == 3
+    assert sorted(c["type"] for c in emulator.store["callbacks"].values()) == ["activity", "company", "contact", "opportunity"]
+    assert connector.unregister_callbacks("https://syncsmart.example/hooks/cw/1") == 4
     assert not emulator.store["callbacks"]
 
 
@@ -350,6 +350,28 @@ def test_callbacks_from_the_emulator_verify_and_parse_into_events(connector, emu
     edit = next(r for r in received if b"CTO" in r.content)
     tampered = edit.content.replace(b"CTO", b"CEO")
     assert not connector.verify_webhook("POST", "", dict(edit.headers), tampered)
+
+
+def test_activity_callbacks_parse_into_the_object_type_of_their_activity_type(connector):
+    def callback(action, entity):
+        return json.dumps(
+            {"MessageId": "m1", "Type": "activity", "Action": action, "ID": 7, "Entity": json.dumps(entity) if entity else None}
+        ).encode()
+
+    [added] = connector.parse_webhook(callback("added", {"id": 7, "type": {"id": 1, "name": "Call"}}))
+    assert (added.object_type, added.record_id, added.change, added.event_id) == ("call_activities", "7", "created", "m1")
+    assert UNSURE_TYPE not in added.payload
+    assert connector.parse_webhook(callback("updated", {"id": 7, "type": {"id": 3, "name": "Appointment"}})) == []
+    # A deletion does not say which type it was: one notification per activity type, each marked.
+    deleted = connector.parse_webhook(callback("deleted", None))
+    assert sorted(e.object_type for e in deleted) == [
+        "call_activities",
+        "email_activities",
+        "meeting_activities",
+        "task_activities",
+    ]
+    assert all(e.change == "deleted" and e.payload[UNSURE_TYPE] for e in deleted)
+    assert len({e.event_id for e in deleted}) == 4  # each stored once, none dropped as a repeat
 
 
 def test_callback_keys_are_only_fetched_from_the_connections_own_site(connector, recording):

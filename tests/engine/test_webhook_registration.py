@@ -68,7 +68,7 @@ def test_switching_on_registers_on_both_vendors_and_deleting_removes_them(pair, 
     if isinstance(pair.other, DynamicsEmulator):
         assert {"Create of contact", "Update of contact", "Delete of contact", "Update of account"} <= set(other)
     else:
-        assert set(other) == {"company", "contact", "opportunity"}
+        assert set(other) == {"activity", "company", "contact", "opportunity"}
     states = dict(WebhookRegistration.objects.values_list("side", "state"))
     assert states == {"hubspot": "active", "other": "active"}
     with django_capture_on_commit_callbacks(execute=True):
