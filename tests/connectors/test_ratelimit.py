@@ -4,6 +4,7 @@ draw from the same budget."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from connectors.base import ConnectorError, ErrorKind
 from connectors.hubspot import limits
 from connectors.hubspot.limits import hubspot_policy
-from connectors.ratelimit import Policy, RedisStore, SharedLimiter, SQLiteStore, default_store
+from connectors.ratelimit import ConcurrencyPolicy, InFlightLimiter, Policy, RedisStore, SharedLimiter, SQLiteStore, default_store
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTE = 60_000
@@ -188,3 +189,32 @@ def test_other_sqlite_errors_are_not_retried(db_path):
     store._conn.execute = lambda sql, *args: (_ for _ in ()).throw(sqlite3.OperationalError("disk I/O error"))
     with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
         store.count_today("portal")
+
+
+def test_a_budget_without_a_window_counts_the_day_and_the_minute(db_path):
+    """ConnectWise publishes no window: its limiter only counts the company's daily budget."""
+    limiter = SharedLimiter("connectwise:site:acme", Policy("budget", (), daily=2), store=SQLiteStore(db_path), max_wait=0.2)
+    limiter.acquire(call())
+    limiter.acquire(call())
+    assert "daily API budget" in refused(limiter).message
+    now = dt.datetime.now(dt.UTC)
+    assert limiter.used_today() == 2 and limiter.store.calls_between(limiter.daily.key, now, now) == 2
+
+
+def test_an_in_flight_call_refused_by_the_daily_budget_gives_its_slot_back(db_path):
+    """NetSuite: the account's concurrency slots and its daily budget, counted under the account's
+    budget key. A call that passed the check while another worker spent the last of the day is
+    refused after taking its slot, and gives the slot back."""
+    store = SQLiteStore(db_path)
+    limiter = InFlightLimiter("netsuite:123", ConcurrencyPolicy("ns", 2), store=store, max_wait=0.2, daily=1, daily_key="ns:123")
+    first = call()
+    limiter.acquire(first)
+    limiter.release(first)
+    assert store.peek_today("ns_123") == 1
+    with pytest.raises(ConnectorError):
+        limiter.acquire(call())  # refused before a slot: the day is spent
+    store.peek_today = lambda key, at=None: 0  # the race: the check saw the day before another worker's call
+    with pytest.raises(ConnectorError) as caught:
+        limiter.acquire(call())
+    assert caught.value.kind == ErrorKind.RATE_LIMITED and "daily API budget" in caught.value.message
+    assert limiter.in_flight() == 0
