@@ -483,6 +483,52 @@ def test_the_installer_pages_pass_axe_and_fit_the_window(sized_page, live_server
     assert not problems, "\n".join(problems)
 
 
+# How far an element's visible part (clipped by the nearest scrolling ancestor) sticks out of its card.
+STICKING_OUT = """id => {
+  const element = document.getElementById(id);
+  let right = element.getBoundingClientRect().right;
+  for (let e = element.parentElement; e; e = e.parentElement) {
+    if (getComputedStyle(e).overflowX !== "visible") { right = Math.min(right, e.getBoundingClientRect().right); break; }
+  }
+  return right - element.closest(".card").getBoundingClientRect().right;
+}"""
+
+
+def test_the_installers_finish_with_preview_passes_axe_and_fits_the_window(sized_page, live_server, world, screenshot):
+    """Finish first shows what the first sync would do: the preview read from both emulators,
+    its counts per object and the confirm button (test_wizard.py walks the whole installer)."""
+    page = sized_page
+    tenant = world.integration.tenant
+    hub, other = world.integration.hubspot_connection, world.integration.other_connection
+    other.record_success()  # "Test connection" passed
+    OnboardingProgress.objects.create(
+        tenant=tenant,
+        started_by=tenant.memberships.first().user,
+        reached=OnboardingProgress.Step.FINISH,
+        hubspot_connection=hub,
+        other_connection=other,
+        answers={
+            "hubspot": {"portal_id": "123", "hub_domain": "axe.example"},
+            "system": "connectwise",
+            "environment": "sandbox",
+            "objects": ["companies:companies"],
+            "options": {"test_mode": False, "schedule_minutes": 15},
+        },
+    )
+    log_in(page, live_server, world.email, world.password)
+    page.goto(f"{live_server.url}/onboarding/finish/")
+    page.get_by_role("button", name="Finish and start syncing").click()
+    expect(page.get_by_role("heading", name="What the first sync will do")).to_be_visible()
+    expect(page.get_by_role("button", name="Confirm: finish and start syncing")).to_be_visible()
+    samples = page.locator("#preview-result details summary")
+    for n in range(samples.count()):  # the sample records too, not only the counts
+        samples.nth(n).click()
+    problems = check_shown(page, screenshot, "installer-finish-preview")
+    if page.evaluate(STICKING_OUT, "preview-counts") > 0.5:
+        problems.append(f"installer-finish-preview: the counts stick out of their card at {page.size_name} size")
+    assert not problems, "\n".join(problems)
+
+
 def test_the_mapping_table_shows_each_direction_as_an_arrow(page, live_server, world):
     contacts = world.integration.object_mappings.get(hubspot_object="contacts")
     one_way = contacts.field_mappings.first()
