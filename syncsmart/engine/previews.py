@@ -26,7 +26,7 @@ from django_q.tasks import async_task
 from connectors.dry_run import PREVIEW_ID_PREFIX, DryConnector
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from syncsmart.engine.config import engine_settings
-from syncsmart.engine.slices import run_slice
+from syncsmart.engine.slices import budget_reserve_reached, run_slice
 from syncsmart.models import AmbiguousMatch, DeferredRecord, Preview, RecordEvent, RecordLink, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.previews")
@@ -116,14 +116,7 @@ def run_preview(preview_id: str, *, connectors: dict | None = None) -> Preview:
             trigger=SyncRun.Trigger.HISTORICAL if preview.kind == Preview.Kind.HISTORICAL else SyncRun.Trigger.MANUAL,
             object_mapping_id=copies.get(preview.object_mapping_id) if preview.object_mapping_id else None,
         )
-        for _ in range(MAX_SLICES):
-            if Preview.objects.filter(pk=preview.pk, cancel_requested=True).exists():
-                SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-            run_slice(str(run.pk), connectors=dry)
-            run.refresh_from_db()
-            Preview.objects.filter(pk=preview.pk).update(progress_done=run.progress_done, progress_total=run.progress_total)
-            if run.status in SyncRun.FINISHED:
-                break
+        paused = _drive(preview, run, shadow, dry)
         status = {
             SyncRun.Status.SUCCEEDED: Preview.Status.DONE,
             SyncRun.Status.PARTIAL: Preview.Status.DONE,
@@ -133,7 +126,7 @@ def run_preview(preview_id: str, *, connectors: dict | None = None) -> Preview:
         Preview.objects.filter(pk=preview.pk).update(
             status=status,
             result=result,
-            error=run.error if status == Preview.Status.FAILED else "",
+            error=(paused or run.error) if status == Preview.Status.FAILED else "",
             api_calls=sum(c.vendor_calls for c in dry.values()),
             write_calls=0,
             finished_at=timezone.now(),
@@ -149,6 +142,24 @@ def run_preview(preview_id: str, *, connectors: dict | None = None) -> Preview:
                 connector.close()
         Integration.all_objects.filter(pk=shadow.pk).delete()
     return Preview.objects.get(pk=preview.pk)
+
+
+def _drive(preview: Preview, run: SyncRun, shadow: Integration, dry: dict[str, DryConnector]) -> str:
+    """The preview run's slices, one after another, until it finishes; or, when a vendor account's
+    daily budget reaches its reserve for live changes (a preview is low-priority work, as a
+    historical resync: connectors/quota.py), until then: the pause's words, to end the preview with."""
+    for _ in range(MAX_SLICES):
+        if Preview.objects.filter(pk=preview.pk, cancel_requested=True).exists():
+            SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+        run_slice(str(run.pk), connectors=dry)
+        run.refresh_from_db()
+        Preview.objects.filter(pk=preview.pk).update(progress_done=run.progress_done, progress_total=run.progress_total)
+        if run.status in SyncRun.FINISHED:
+            return ""
+        paused = budget_reserve_reached(shadow)
+        if paused:
+            return f"{paused.split(' Looks again', 1)[0]} Run the preview again when the budget returns at midnight UTC."
+    return ""
 
 
 def _dry_connectors(shadow: Integration, connectors: dict | None) -> dict[str, DryConnector]:

@@ -88,9 +88,10 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
     blocked = tenant_block_reason(integration.tenant)
     if blocked:
         return _refuse_blocked(run, lease, blocked)
-    # A preview's dry run (preview_of) drives its slices itself and is not paused (docs/operations.md).
-    low_priority = run.trigger == SyncRun.Trigger.HISTORICAL and not integration.preview_of_id
-    if low_priority and (budget_note := _budget_reserve_reached(integration)):
+    # Low priority: historical resyncs and previews (a dry run of a copy, preview_of) stop where a
+    # vendor account's daily budget keeps its reserve for live changes (docs/operations.md).
+    low_priority = run.trigger == SyncRun.Trigger.HISTORICAL or bool(integration.preview_of_id)
+    if low_priority and (budget_note := budget_reserve_reached(integration)):
         return _pause_for_budget(run, lease, budget_note)
     started = time.monotonic()
     budget = slice_seconds() if max_seconds is None else max_seconds
@@ -136,7 +137,7 @@ def _engine_for(run: SyncRun, ctx: RunContext, lease: Lease, low_priority: bool,
         renew=lease.renew,
         out_of_time=lambda: (
             _slice_over(run, time.monotonic() - started, budget)
-            or (low_priority and _budget_reserve_reached(integration) is not None)
+            or (low_priority and budget_reserve_reached(integration) is not None)
         ),
         poll=lambda: poll(run),
         hints=getattr(run, "hints", None),
@@ -150,13 +151,13 @@ def _after_slice(run: SyncRun, done: bool, low_priority: bool) -> None:
         status = SyncRun.Status.PARTIAL if run.counts.get("failed") else SyncRun.Status.SUCCEEDED
         states.finish(run, status, "")
         _connections_work(integration)
-    elif low_priority and (budget_note := _budget_reserve_reached(integration)):
+    elif low_priority and (budget_note := budget_reserve_reached(integration)):
         _requeue(run, budget_note, delay=settings.QUOTA_PAUSE_MINUTES * 60)
     else:
         _requeue(run, "Slice ended; continuing after other work.")
 
 
-def _budget_reserve_reached(integration) -> str | None:
+def budget_reserve_reached(integration) -> str | None:
     """Low-priority work (a historical resync) stops where either side's vendor account's daily
     budget keeps its reserve for live traffic (connectors/quota.py, each connector's policy);
     webhook and scheduled runs go on."""

@@ -23,7 +23,7 @@ from connectors.dynamics.limits import dynamics_limiter
 from connectors.hubspot import limits
 from connectors.ratelimit import calls_between, record_calls, used_today
 from mappings.models import FieldMapping
-from syncsmart.engine import run_requests
+from syncsmart.engine import previews, run_requests
 from syncsmart.engine.historical import start_historical_sync
 from syncsmart.engine.slices import run_slice
 from syncsmart.models import RecordLink, SyncRun
@@ -342,3 +342,24 @@ def test_the_budget_is_a_share_of_the_limit_unless_the_connection_sets_one(setti
     assert quota.daily_budget(250_000, {"daily_budget": 1000}) == 1000
     assert quota.daily_budget(250_000, {"daily_budget": 10**9}) == 250_000  # never above the vendor's limit
     assert quota.daily_budget(250_000, {"daily_budget": "lots"}) == 125_000
+
+
+def test_a_preview_is_low_priority_work_and_stops_at_the_budgets_reserve(hub_budgeted, django_capture_on_commit_callbacks):
+    pair = hub_budgeted
+    add_company(pair, "Globex Corp")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = run_requests.request_run(pair.integration, None, trigger="manual")
+    first.refresh_from_db()
+    assert first.status == "succeeded", first.error
+    spend_up_to_reserve(pair.integration.hubspot_connection)
+    calls_before = pair.hubspot.counters()["total"], pair.other.counters()["total"]
+    preview = previews.request_preview(pair.integration, None, enqueue=False)
+    preview = previews.run_preview(str(preview.pk))
+    assert preview.status == "failed"
+    assert preview.error.startswith("Paused: 300 of today's 400-call HubSpot budget used")
+    assert "Run the preview again when the budget returns at midnight UTC." in preview.error
+    assert (pair.hubspot.counters()["total"], pair.other.counters()["total"]) == calls_before
+    # Below the reserve, the same preview runs to its end.
+    give_budget(pair.integration.hubspot_connection, 4_000)
+    again = previews.run_preview(str(previews.request_preview(pair.integration, None, enqueue=False).pk))
+    assert again.status == "done", again.error
