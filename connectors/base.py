@@ -283,8 +283,39 @@ class Connector(abc.ABC):
     def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]: ...
 
     def write_back_id(self, object_type: str, pairs: Mapping[str, str], field_name: str) -> list[WriteResult]:
-        """Store the counterpart's id on our records: {our id: their id}."""
+        """Store the counterpart's id on our records: {our id: their id}, in the vendor's batched
+        update (one call per `max_batch_write` records)."""
         return self.update(object_type, [WriteInput({field_name: theirs}, id=ours, ref=ours) for ours, theirs in pairs.items()])
+
+    # Records one `write_back_id` call takes (None: max_batch_write). A vendor without batch writes
+    # may take more per call to share the reads an update needs (ConnectWise: current custom fields).
+    max_batch_write_back: ClassVar[int | None] = None
+
+    @property
+    def write_back_batch(self) -> int:
+        return self.max_batch_write_back or self.max_batch_write
+
+    # --- the counterpart's id written back (an integration's `write_back_ids`) ------------------
+    # Object types whose records can carry a field holding the other system's id.
+    id_field_objects: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def default_id_field(cls, object_type: str, counterpart: str) -> str:
+        """The name the id field gets unless the customer names it (`counterpart`: the other
+        system's label, e.g. "HubSpot"); blank when this system cannot carry one."""
+        return ""
+
+    @classmethod
+    def id_field_problem(cls, name: str) -> str | None:
+        """Why `name` cannot name an id field in this system (None when it can)."""
+        return None if cls.id_field_objects else f"{cls.system} records cannot carry the other system's id."
+
+    def ensure_id_field(self, object_type: str, name: str, counterpart: str) -> str:
+        """The field (this connector's name for it) that holds the counterpart's id, created
+        through the vendor's own API (HubSpot property, ConnectWise custom field, Dataverse
+        column) when it does not exist yet. Costs no call when the field is already known from
+        the run's schema discovery."""
+        raise ConnectorError(f"{self.system} records cannot carry the other system's id", ErrorKind.CONFIG)
 
     def add_option(self, object_type: str, field_name: str, label: str, value: str) -> Option:
         raise ConnectorError(f"{self.system} cannot add dropdown options", ErrorKind.CONFIG)

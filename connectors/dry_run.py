@@ -35,7 +35,18 @@ READS = frozenset(
         "parse_webhook",
     }
 )
-ATTRIBUTES = frozenset({"system", "max_batch_write", "max_batch_read", "max_page_size", "max_concurrency", "concurrency"})
+ATTRIBUTES = frozenset(
+    {
+        "system",
+        "max_batch_write",
+        "max_batch_read",
+        "max_page_size",
+        "max_concurrency",
+        "concurrency",
+        "id_field_objects",
+        "write_back_batch",
+    }
+)
 # Calls that stay in this process (no vendor request): passed through, not counted.
 LOCAL_CALLS = frozenset({"use_shared_metadata"})
 PREVIEW_ID_PREFIX = "preview-"
@@ -138,6 +149,17 @@ class DryConnector:
 
     def write_back_id(self, object_type: str, pairs: Mapping[str, str], field_name: str) -> list[WriteResult]:
         return self.update(object_type, [WriteInput({field_name: theirs}, id=ours, ref=ours) for ours, theirs in pairs.items()])
+
+    def ensure_id_field(self, object_type: str, name: str, counterpart: str) -> str:
+        """The id field as the vendor has it (by name, or a ConnectWise custom field by caption);
+        one that does not exist yet is named as asked and not created."""
+        wanted = name.strip().lower()
+        for info in self.discover_fields(object_type):
+            if info.name == name or info.label.strip().lower() == wanted:
+                return info.name
+        with self._lock:
+            self.withheld["ensure_id_field"] += 1
+        return name
 
     def add_option(self, object_type: str, field_name: str, label: str, value: str) -> Option:
         with self._lock:

@@ -18,12 +18,18 @@ class IntegrationOptionsForm(forms.ModelForm):
 
     class Meta:
         model = Integration
-        fields = ["test_mode", "test_email_marker", "test_name_marker", "block_free_emails", "schedule_minutes"]
+        fields = ["test_mode", "test_email_marker", "test_name_marker", "block_free_emails", "write_back_ids", "schedule_minutes"]
         labels = {
             "test_mode": "Test mode: only sync records carrying a test marker",
             "test_email_marker": "Test marker in e-mail addresses",
             "test_name_marker": "Test marker in company / deal names",
+            "write_back_ids": "Write ids back: each record carries its counterpart's id",
             "schedule_minutes": "Sync every (minutes)",
+        }
+        help_texts = {
+            "write_back_ids": "A field on each side holds the other side's record id (HubSpot property, ConnectWise "
+            "custom field, Dataverse column; named per object in the mapping editor), created if missing and written "
+            "in the same batched calls as the sync.",
         }
 
 
@@ -47,7 +53,16 @@ def deletion_help(target: str) -> str:
 class ObjectMappingForm(forms.ModelForm):
     class Meta:
         model = ObjectMapping
-        fields = ["enabled", "direction", "system_of_record", "create_policy", "delete_to_other", "delete_to_hubspot"]
+        fields = [
+            "enabled",
+            "direction",
+            "system_of_record",
+            "create_policy",
+            "delete_to_other",
+            "delete_to_hubspot",
+            "write_back_field_hubspot",
+            "write_back_field_other",
+        ]
         labels = {
             "enabled": "Sync this object",
             "direction": "Direction",
@@ -64,6 +79,26 @@ class ObjectMappingForm(forms.ModelForm):
         self.fields["delete_to_hubspot"].help_text = deletion_help("HubSpot")
         for name in ("delete_to_other", "delete_to_hubspot"):
             self.fields[name].required = False  # left out (older clients, the API): unchanged
+        self._write_back_fields(other)
+
+    def _write_back_fields(self, other: str) -> None:
+        """The id fields' names, their defaults shown as placeholders (what a blank name means)."""
+        mapping = self.instance
+        switched = mapping.integration_id and mapping.integration.write_back_ids
+        state = "on" if switched else "off: switch it on in the integration's settings"
+        for name, side, system, holds in (
+            ("write_back_field_hubspot", "hubspot", "HubSpot", other),
+            ("write_back_field_other", "other", other, "HubSpot"),
+        ):
+            field = self.fields[name]
+            default = mapping.write_back_default(side) if mapping.integration_id else ""
+            field.label = f"{system} field holding the {holds} id"
+            field.widget.attrs["placeholder"] = default
+            field.help_text = (
+                f"Ids written back ({state}). Blank: “{default}”. Created in {system} by the first run that needs it."
+                if default
+                else f"{system} {mapping.object_for(side)} cannot carry the {holds} id."
+            )
 
     def clean_delete_to_other(self) -> str:
         return self.cleaned_data.get("delete_to_other") or self.instance.delete_to_other

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from connectors import registry
 from connectors.models import Environment
 from mappings.compat import compatibility_problems, known_type
 from mappings.filters import FilterError, validate_filter
@@ -154,6 +155,20 @@ class ObjectMapping(models.Model):
     # Declarative conditions (see mappings.filters) per flow; {} = everything passes.
     filter_to_other = models.JSONField(default=dict, blank=True)
     filter_to_hubspot = models.JSONField(default=dict, blank=True)
+    # The integration's write_back_ids: the field on each side that holds the other side's id
+    # (created by the run when missing). Blank: the system's default (write_back_field_name).
+    write_back_field_hubspot = models.CharField(
+        "HubSpot property for the other system's id",
+        max_length=100,
+        blank=True,
+        help_text="Internal name of the HubSpot property that holds the other system's id (blank: the default).",
+    )
+    write_back_field_other = models.CharField(
+        "Other system's field for the HubSpot id",
+        max_length=100,
+        blank=True,
+        help_text="ConnectWise custom field caption / Dataverse column holding the HubSpot id (blank: the default).",
+    )
     # Lower runs first; parents (companies) come before children (contacts, deals).
     order = models.PositiveIntegerField(default=100)
     is_default = models.BooleanField(default=False, help_text="Installed by the default mapping set.")
@@ -179,6 +194,21 @@ class ObjectMapping(models.Model):
 
     def filter_for_target(self, target_side: str) -> dict[str, Any]:
         return self.filter_to_other if target_side == Side.OTHER else self.filter_to_hubspot
+
+    def write_back_field_name(self, side: str) -> str:
+        """The field on `side` that holds the counterpart's id when the integration writes ids
+        back: as the customer named it, else the system's default; blank when that system's
+        object cannot carry one."""
+        named = self.write_back_field_hubspot if side == Side.HUBSPOT else self.write_back_field_other
+        if named:
+            return named
+        return self.write_back_default(side)
+
+    def write_back_default(self, side: str) -> str:
+        integration = self.integration
+        system = integration.connection_on(side).system
+        counterpart = "HubSpot" if side == Side.OTHER else integration.other_system  # syncsmart_connectwise_id
+        return registry.system(system).connector_class.default_id_field(self.object_for(side), counterpart)
 
     def match_keys(self) -> list[MatchKey]:
         """The match keys in order; stored rules that no longer parse give none, so nothing is

@@ -361,6 +361,9 @@ class _Caches:
     default_member: int | None = None
 
 
+UDF_PODS = {"Company": 1, "Contact": 2, "Opportunity": 3}  # the screen a custom field is on, by its podId
+
+
 class ConnectWiseConnector(Connector):
     system = "connectwise"
     # No batch endpoint: one record per vendor call. create()/update() accept any number of
@@ -374,6 +377,11 @@ class ConnectWiseConnector(Connector):
     # Writes are one record per call, so a page's writes go out eight at a time rather than one
     # after another.
     max_concurrency: ClassVar[int] = 8
+    id_field_objects: ClassVar[tuple[str, ...]] = ("companies", "contacts", "opportunities")
+    # A PATCH of customFields replaces the array, so an id written back needs the record's current
+    # custom fields: 25 records per write_back_id share one GET (then one PATCH each), and a page's
+    # calls still go out eight at a time.
+    max_batch_write_back: ClassVar[int | None] = 25
 
     def __init__(
         self,
@@ -519,6 +527,44 @@ class ConnectWiseConnector(Connector):
             options=options,
             description=udf.get("helpText") or "",
         )
+
+    # --- the counterpart's id (write_back_ids): a custom field ----------------------------------
+    @classmethod
+    def default_id_field(cls, object_type: str, counterpart: str) -> str:
+        return f"SyncSmart {counterpart} ID" if object_type in cls.id_field_objects else ""
+
+    @classmethod
+    def id_field_problem(cls, name: str) -> str | None:
+        if not name.strip() or len(name) > 50 or not name.isprintable():
+            return "A ConnectWise custom field's caption is 1 to 50 printable characters."
+        return None
+
+    def ensure_id_field(self, object_type: str, name: str, counterpart: str) -> str:
+        """The custom field captioned `name` on the record's screen (`custom_<id>`), created
+        through POST system/userDefinedFields (a text entry field) when the screen has none."""
+        spec = self._spec(object_type)
+        if object_type not in self.id_field_objects or not spec.screen:
+            raise ConnectorError(f"ConnectWise {object_type} cannot carry the other system's id", ErrorKind.CONFIG)
+        udfs = self._udfs(spec.screen)
+        found = next((u for u in udfs if str(u.get("caption") or "").strip().lower() == name.strip().lower()), None)
+        if found is None:
+            with self._caches_lock:
+                found = self.http.request(
+                    "POST",
+                    "system/userDefinedFields",
+                    json={
+                        "podId": UDF_PODS[spec.screen],
+                        "caption": name.strip(),
+                        "sequenceNumber": max((int(u.get("sequenceNumber") or 0) for u in udfs), default=0) + 1,
+                        "helpText": f"The {counterpart} record this one is synced with, written by SyncSmart.",
+                        "fieldTypeIdentifier": "Text",
+                        "entryTypeIdentifier": "EntryField",
+                        "requiredFlag": False,
+                    },
+                    idempotent=False,
+                ).json()
+                self.caches.udfs = None
+        return f"custom_{found['id']}"
 
     # --- reading ---------------------------------------------------------------------------------
     @classmethod

@@ -17,7 +17,10 @@ What it emulates, from ConnectWise's developer documentation:
   operations [{op, path, value}], PUT and DELETE; lookup lists: company/companies/statuses,
   company/companies/types, company/contacts/types, company/communicationTypes, sales/stages,
   sales/opportunities/statuses, sales/opportunities/types, system/userDefinedFields
-  (custom fields, which records carry in their `customFields` array); system/info;
+  (custom fields, which records carry in their `customFields` array; POST creates one on a
+  screen: caption, podId, sequenceNumber and fieldTypeIdentifier required, a sequence number
+  already used on the pod refused; podIds 1-4 are this emulator's Company / Contact /
+  Opportunity / Activity screens, the real numbering per site is not known); system/info;
 - list queries: `conditions` (the full language in conditions.py: =, !=, <, <=, >, >=, contains,
   like with *, in, not, and, or, parentheses, "strings", [datetimes], nested paths such as
   company/id and status/name; `lastUpdated` / `dateEntered` address `_info`), `childConditions`
@@ -401,6 +404,7 @@ class ConnectWiseEmulator(Emulator):
             self.route("GET", api + "/" + path, self._bind(self.list_lookup, key), name=f"{path} list")
             self.route("GET", api + "/" + path + r"/count", self._bind(self.count_lookup, key), name=f"{path} count")
             self.route("GET", api + "/" + path + r"/(?P<id>\d+)", self._bind(self.get_lookup, key), name=f"{path} get")
+        self.route("POST", api + r"/system/userDefinedFields", self.create_udf, name="system/userDefinedFields create")
         self.route("GET", api + r"/system/callbacks", self.list_callbacks, name="system/callbacks list")
         self.route("POST", api + r"/system/callbacks", self.create_callback, name="system/callbacks create")
         self.route("GET", api + r"/system/callbacks/(?P<id>\d+)", self.get_callback, name="system/callbacks get")
@@ -1139,6 +1143,51 @@ class ConnectWiseEmulator(Emulator):
             self.store["callbacks"][hook["id"]] = hook
         return json_response(_public_callback(hook), 201)
 
+    def create_udf(self, request: Request) -> Response:
+        """POST system/userDefinedFields: a custom field on one screen (pod). ConnectWise requires
+        caption, podId, sequenceNumber and fieldTypeIdentifier; a sequence number already taken on
+        that pod is refused. Records of the screen list it at once, empty."""
+        body = _json_body(request)
+        body = body if isinstance(body, dict) else {}
+        problems = _udf_problems(body)
+        screen = UDF_PODS.get(body.get("podId")) if isinstance(body.get("podId"), int) else None
+        with self.data_lock:
+            taken = {u["sequenceNumber"] for u in self.store["udfs"].values() if u["podId"] == body.get("podId")}
+            if not problems and body["sequenceNumber"] in taken:
+                problems.append(
+                    _problem(
+                        "InvalidField", "That sequence number is in use on this screen.", "userDefinedField", "sequenceNumber"
+                    )
+                )
+            if problems or screen is None:
+                return self.error(400, "userDefinedField object is invalid", errors=problems)
+            row = self._add_lookup(
+                "udfs",
+                podId=body["podId"],
+                caption=body["caption"],
+                sequenceNumber=body["sequenceNumber"],
+                helpText=str(body.get("helpText") or ""),
+                screenId=screen,
+                fieldTypeIdentifier=body["fieldTypeIdentifier"],
+                entryTypeIdentifier=body.get("entryTypeIdentifier") or "EntryField",
+                requiredFlag=bool(body.get("requiredFlag")),
+                listItems=[],
+            )
+            for key, resource in RESOURCES.items():
+                if resource.screen == screen:
+                    for record in self.store[key].values():
+                        record.setdefault("customFields", []).append(
+                            {
+                                "id": row["id"],
+                                "caption": row["caption"],
+                                "type": row["fieldTypeIdentifier"],
+                                "entryMethod": row["entryTypeIdentifier"],
+                                "numberOfDecimals": 0,
+                                "value": None,
+                            }
+                        )
+        return json_response(copy.deepcopy(row), 201)
+
     def delete_callback(self, request: Request) -> Response:
         with self.data_lock:
             hook = self.store["callbacks"].pop(int(request.params["id"]), None)
@@ -1612,6 +1661,33 @@ def _json_body(request: Request) -> Any:
         return request.json()
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+UDF_PODS = {1: "Company", 2: "Contact", 3: "Opportunity", 4: "Activity"}  # podId -> screenId, as seeded
+UDF_FIELD_TYPES = ("TextArea", "Button", "Currency", "Date", "Hyperlink", "IPAddress", "Checkbox", "Number", "Percent", "Text")
+UDF_ENTRY_TYPES = ("Date", "EntryField", "List", "Option")
+
+
+def _udf_problems(body: dict) -> list[dict]:
+    problems = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append(_problem("InvalidField", message, "userDefinedField", field))
+
+    caption = body.get("caption")
+    if not isinstance(caption, str) or not caption.strip() or len(caption) > 50:
+        bad("caption", "caption is required (50 characters at most).")
+    pod = body.get("podId")
+    if not isinstance(pod, int) or isinstance(pod, bool) or pod not in UDF_PODS:
+        bad("podId", "podId must name a screen.")
+    sequence = body.get("sequenceNumber")
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or not 1 <= sequence <= 999:
+        bad("sequenceNumber", "sequenceNumber is required (1-999).")
+    if body.get("fieldTypeIdentifier") not in UDF_FIELD_TYPES:
+        bad("fieldTypeIdentifier", f"fieldTypeIdentifier must be one of {', '.join(UDF_FIELD_TYPES)}.")
+    if body.get("entryTypeIdentifier", "EntryField") not in UDF_ENTRY_TYPES:
+        bad("entryTypeIdentifier", f"entryTypeIdentifier must be one of {', '.join(UDF_ENTRY_TYPES)}.")
+    return problems
 
 
 def _problem(code: str, message: str, resource: str, field: str) -> dict:

@@ -336,6 +336,7 @@ class DynamicsConnector(Connector):
     # Dataverse allows 52 concurrent requests per user; leave a few for the run's other calls
     # (the next page's read, a token request) so our own fan-out never meets that 429.
     max_concurrency = limits.MAX_CONCURRENT - 4
+    id_field_objects = ("accounts", "contacts", "leads", "opportunities")
 
     def __init__(
         self,
@@ -523,6 +524,54 @@ class DynamicsConnector(Connector):
             max_length=attribute.get("MaxLength") if kind in ("String", "Memo") else None,
         )
         return _Column(info, kind, targets)
+
+    # --- the counterpart's id (write_back_ids): a column ------------------------------------------
+    @classmethod
+    def default_id_field(cls, object_type: str, counterpart: str) -> str:
+        if object_type not in cls.id_field_objects:
+            return ""
+        return "new_syncsmart" + re.sub(r"[^a-z0-9]+", "", counterpart.lower()) + "id"
+
+    @classmethod
+    def id_field_problem(cls, name: str) -> str | None:
+        if not re.fullmatch(r"[a-z][a-z0-9]{1,7}_[a-z0-9_]{1,40}", name):
+            return (
+                "A Dataverse column's logical name is the publisher's customization prefix, _ and lower-case "
+                "letters, digits or _ (e.g. new_syncsmarthubspotid)."
+            )
+        return None
+
+    def ensure_id_field(self, object_type: str, name: str, counterpart: str) -> str:
+        """The text column through the metadata Web API (POST EntityDefinitions(LogicalName='x')/
+        Attributes with a StringAttributeMetadata) when the table has none of that name."""
+        table = self._table(object_type)
+        if object_type not in self.id_field_objects:
+            raise ConnectorError(f"Dynamics {object_type} cannot carry the other system's id", ErrorKind.CONFIG)
+        if name in self._schema(object_type):
+            return name
+        label = {"@odata.type": "Microsoft.Dynamics.CRM.Label"}
+        self.http.request(
+            "POST",
+            f"/EntityDefinitions(LogicalName='{table.logical}')/Attributes",
+            json={
+                "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+                "AttributeType": "String",
+                "AttributeTypeName": {"Value": "StringType"},
+                "SchemaName": name,
+                "MaxLength": 100,
+                "FormatName": {"Value": "Text"},
+                "RequiredLevel": {"Value": "None", "CanBeChanged": True},
+                "DisplayName": {**label, "LocalizedLabels": [_localized(f"{counterpart} ID")]},
+                "Description": {
+                    **label,
+                    "LocalizedLabels": [_localized(f"The {counterpart} record this one is synced with, written by SyncSmart.")],
+                },
+            },
+            idempotent=False,
+        )
+        with self._metadata_lock:
+            self._load_schema(object_type)  # reads then $select the new column
+        return name
 
     # --- reading -------------------------------------------------------------------------------------
     def _select(self, object_type: str) -> str:
@@ -974,6 +1023,10 @@ class DynamicsConnector(Connector):
 def _no_bulk_message(error: ConnectorError) -> bool:
     """Dataverse's answer when a table does not take a bulk message: 0x80040800, or no such action."""
     return error.vendor_code in ("0x80040800", "0x8006088a") or "is not supported for the" in error.message
+
+
+def _localized(text: str) -> dict[str, Any]:
+    return {"@odata.type": "Microsoft.Dynamics.CRM.LocalizedLabel", "Label": text, "LanguageCode": 1033}
 
 
 def _label(label: Any) -> str:

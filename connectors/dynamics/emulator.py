@@ -10,7 +10,11 @@ What it does, after Microsoft's Web API documentation:
   (`token_lifetime`) and `expire_tokens()` revokes them all at once; 401 with WWW-Authenticate.
 - WhoAmI; EntityDefinitions(LogicalName='x') with EntitySetName, PrimaryIdAttribute,
   PrimaryNameAttribute and $expand=Attributes; Attributes casts to Picklist / State / Status
-  AttributeMetadata with $expand=OptionSet (localized labels 1033 + 1031, UserLocalizedLabel).
+  AttributeMetadata with $expand=OptionSet (localized labels 1033 + 1031, UserLocalizedLabel);
+  POST EntityDefinitions(LogicalName='x')/Attributes creates a text column from a
+  StringAttributeMetadata (SchemaName with the default publisher's prefix `new_`, MaxLength 1-4000,
+  DisplayName's LocalizedLabels; 204 with OData-EntityId), per emulator instance; other column
+  types, solutions (MSCRM.SolutionUniqueName) and publishers other than the default's are not emulated.
 - Tables account, contact, lead, opportunity, systemuser, and the activity tables annotation,
   phonecall, task, email and appointment (schema_activities.py: what of them is not faithful): GET collection with $select,
   $filter (see odata.py), $orderby, $top, $count, $expand of single-valued lookups,
@@ -74,6 +78,7 @@ Where it follows observed behaviour over the documentation (with the evidence):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -192,6 +197,9 @@ class DynamicsEmulator(Emulator):
         self.window = SlidingWindow(requests_per_window, window_seconds)
         self.max_concurrent = max_concurrent
         self.in_flight: dict[str, int] = {}
+        # Tables of this org: the standard ones plus the columns created through the metadata API.
+        self.entities: dict[str, Entity] = dict(ENTITIES)
+        self.by_set: dict[str, Entity] = dict(BY_SET)
         self.rows: dict[str, dict[str, dict[str, Any]]] = {logical: {} for logical in ENTITIES}
         self.tombstones: dict[str, list[Tombstone]] = {logical: [] for logical in ENTITIES}
         self.version = 1000
@@ -231,6 +239,12 @@ class DynamicsEmulator(Emulator):
         self.route("GET", API + r"/WhoAmI(?:\(\))?", self.who_am_i, name="WhoAmI")
         self.route(
             "GET", API + r"/EntityDefinitions(?P<key>\([^)]*\))?(?P<rest>/.*)?", self.entity_definitions, name="EntityDefinitions"
+        )
+        self.route(
+            "POST",
+            API + r"/EntityDefinitions\((?P<key>[^)]*)\)/Attributes",
+            self.create_attribute,
+            name="EntityDefinitions/Attributes create",
         )
         self.route("POST", API + r"/\$batch", self.batch, name="$batch")
         # Service endpoints by id, SDK messages, filters and processing steps (emulator_steps.py).
@@ -444,7 +458,7 @@ class DynamicsEmulator(Emulator):
         return self._base(request) + API
 
     def _entity_for_set(self, set_name: str) -> Entity:
-        entity = BY_SET.get(set_name)
+        entity = self.by_set.get(set_name)
         if entity is None:
             raise ApiError(404, "0x8006088a", f"Resource not found for the segment '{set_name}'.")
         return entity
@@ -561,7 +575,7 @@ class DynamicsEmulator(Emulator):
             if not m:
                 raise bad_request(f"The URI '{text}' in @odata.bind is not a valid entity reference.")
             set_name, record_id = m.group(1), m.group(2).lower()
-        target_entity = ENTITIES[target]
+        target_entity = self.entities[target]
         if set_name != target_entity.set_name:
             raise bad_request(f"The entity reference '{text}' does not point to a {target} record.")
         if not GUID.match(record_id) or record_id not in self.rows[target]:
@@ -710,7 +724,7 @@ class DynamicsEmulator(Emulator):
             if attr is not None and attr.is_lookup:
                 target = attr.targets[0]
                 body[f"{attr.navigation(target)}@odata.bind"] = (
-                    None if value is None else f"/{ENTITIES[target].set_name}({value})"
+                    None if value is None else f"/{self.entities[target].set_name}({value})"
                 )
             else:
                 body[key] = value
@@ -912,7 +926,7 @@ class DynamicsEmulator(Emulator):
                     out[f"{key}@Microsoft.Dynamics.CRM.associatednavigationproperty"] = attr.navigation(value[0])
                 if value and _wants(annotations, "OData.Community.Display.V1.FormattedValue"):
                     target_row = self.rows[value[0]].get(value[1]) or {}
-                    target = ENTITIES[value[0]]
+                    target = self.entities[value[0]]
                     out[f"{key}@OData.Community.Display.V1.FormattedValue"] = target_row.get(target.primary_name)
                 continue
             out[attr.name] = _json_value(value)
@@ -924,7 +938,7 @@ class DynamicsEmulator(Emulator):
                 raise bad_request(f"Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.{entity.logical}'.")
             attr, target = found
             value = row.get(attr.name)
-            target_entity = ENTITIES[target]
+            target_entity = self.entities[target]
             target_row = self.rows[target].get(value[1]) if value and value[0] == target else None
             out[nav] = (
                 self._serialize(target_entity, target_row, self._columns(target_entity, nav_select), annotations, {}, request)
@@ -1349,7 +1363,7 @@ class DynamicsEmulator(Emulator):
         select = odata.parse_select(request.arg("$select"))
         if not key:
             node = odata.parse_filter(request.arg("$filter")) if request.arg("$filter") else None
-            items = [self._entity_json(e, expand, select) for e in ENTITIES.values()]
+            items = [self._entity_json(e, expand, select) for e in self.entities.values()]
             items = [i for i in items if node is None or odata.matches(node, i)]
             return json_response({"@odata.context": f"{root}/$metadata#EntityDefinitions", "value": items})
         entity = self._entity_by_metadata_key(key[1:-1])
@@ -1380,12 +1394,33 @@ class DynamicsEmulator(Emulator):
             }
         )
 
+    def create_attribute(self, request: Request) -> Response:
+        """POST EntityDefinitions(LogicalName='x')/Attributes: a new text column (StringAttributeMetadata;
+        other attribute types are not emulated). SchemaName needs a publisher's customization prefix
+        (`PUBLISHER_PREFIXES`); 204 with OData-EntityId naming the new attribute's metadata id."""
+        try:
+            entity = self._entity_by_metadata_key(request.params["key"])
+            body = request.json_object()
+            attr = _new_string_attribute(body, entity)
+        except (ApiError, odata.ODataError) as exc:
+            return self._error_of(exc)
+        with self.lock:
+            if self.entities[entity.logical].attr(attr.name) is not None:
+                return self.error(400, f"An attribute named {attr.name} already exists on {entity.logical}.", "0x80044363")
+            updated = dataclasses.replace(self.entities[entity.logical], attrs=(*self.entities[entity.logical].attrs, attr))
+            self.entities[entity.logical] = self.by_set[entity.set_name] = updated
+        entity_id, attribute_id = _metadata_id(entity.logical), _metadata_id(f"{entity.logical}.{attr.name}")
+        location = f"{self._api_root(request)}/EntityDefinitions({entity_id})/Attributes({attribute_id})"
+        response = Response(status=204)
+        response.headers["OData-EntityId"] = location
+        return response
+
     def _entity_by_metadata_key(self, key: str) -> Entity:
         m = re.fullmatch(r"LogicalName='([^']*)'", key)
         if m:
-            entity = ENTITIES.get(m.group(1))
+            entity = self.entities.get(m.group(1))
         else:
-            entity = next((e for e in ENTITIES.values() if _metadata_id(e.logical) == key.lower()), None)
+            entity = next((e for e in self.entities.values() if _metadata_id(e.logical) == key.lower()), None)
         if entity is None:
             raise ApiError(404, "0x80040217", f"Could not find an entity with the key {key}.")
         return entity
@@ -1472,7 +1507,7 @@ class DynamicsEmulator(Emulator):
             if request.path == "/_emulator/state" and request.method == "GET":
                 return json_response(
                     {
-                        "counts": {e.set_name: len(self.rows[e.logical]) for e in ENTITIES.values()},
+                        "counts": {e.set_name: len(self.rows[e.logical]) for e in self.entities.values()},
                         "version": self.version,
                         "webhooks": len(self.endpoints),
                         "deliveries": list(self.webhook_sender.deliveries),
@@ -1704,6 +1739,36 @@ def _inner_path(url: str, content_ids: dict[str, tuple[str, str]]) -> tuple[str,
     if API in path:
         path = path.split(API, 1)[1]
     return path.strip("/"), parse_qs(parts.query, keep_blank_values=True)
+
+
+PUBLISHER_PREFIXES = ("new",)  # the default solution's publisher; a column's SchemaName starts with one and _
+
+
+def _new_string_attribute(body: Any, entity: Entity) -> Attr:
+    """The column a StringAttributeMetadata body describes, or an ApiError saying what is wrong."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "0x80048d19", "The request body is not an attribute definition.")
+    if body.get("@odata.type") not in (
+        "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+        "#Microsoft.Dynamics.CRM.StringAttributeMetadata",
+    ):
+        raise ApiError(400, "0x80048d19", "Only StringAttributeMetadata columns can be created on this emulator.")
+    schema = body.get("SchemaName")
+    if not isinstance(schema, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{1,7}_[A-Za-z0-9_]{1,40}", schema):
+        raise ApiError(400, "0x80044331", "SchemaName must be a customization prefix, _ and letters, digits or _.")
+    if schema.split("_", 1)[0].lower() not in PUBLISHER_PREFIXES:
+        raise ApiError(400, "0x80044332", f"The prefix of {schema} is not the customization prefix of a publisher.")
+    max_length = body.get("MaxLength", 100)
+    if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= 4000:
+        raise ApiError(400, "0x80048d19", "MaxLength must be a whole number from 1 to 4000.")
+    display = body.get("DisplayName") if isinstance(body.get("DisplayName"), dict) else {}
+    labels = display.get("LocalizedLabels") if isinstance(display.get("LocalizedLabels"), list) else []
+    label = next((item["Label"] for item in labels if isinstance(item, dict) and isinstance(item.get("Label"), str)), "")
+    if not label:
+        raise ApiError(400, "0x80048d19", "DisplayName needs a LocalizedLabels entry with a Label.")
+    if schema.lower() in (entity.primary_id, entity.primary_name):
+        raise ApiError(400, "0x80044363", f"An attribute named {schema.lower()} already exists on {entity.logical}.")
+    return Attr(schema.lower(), "String", label[:100], max_length=max_length, format="Text")
 
 
 def _metadata_type(attr: Attr) -> str:

@@ -180,6 +180,7 @@ class HubSpotConnector(Connector):
     # 100 records (look-up, batch create) at 100-250 ms each: four in flight keep the bucket busy,
     # and the shared limiter spaces them.
     max_concurrency = 4
+    id_field_objects = CRM_TYPES
 
     def __init__(
         self,
@@ -705,6 +706,47 @@ class HubSpotConnector(Connector):
                 if again.status != 409:
                     raise
         self._write_id_ready.add(object_type)
+
+    # --- the counterpart's id (write_back_ids) -----------------------------------------------------
+    @classmethod
+    def default_id_field(cls, object_type: str, counterpart: str) -> str:
+        if object_type not in CRM_TYPES:
+            return ""
+        return "syncsmart_" + re.sub(r"[^a-z0-9]+", "_", counterpart.lower()).strip("_") + "_id"
+
+    @classmethod
+    def id_field_problem(cls, name: str) -> str | None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,99}", name):
+            return "A HubSpot property's internal name is lower-case letters, digits and _ (100 at most), starting with a letter."
+        if name.startswith("hs_") or name == WRITE_ID_PROPERTY:
+            return f"{name} is HubSpot's or SyncSmart's own property: pick another name."
+        return None
+
+    def ensure_id_field(self, object_type: str, name: str, counterpart: str) -> str:
+        """The property through HubSpot's properties API (POST /crm/v3/properties/{object}) when
+        the run's property list does not have it; a 409 (made meanwhile) is as good."""
+        self._crm_type(object_type)
+        if any(p["name"] == name for p in self._property_defs(object_type)):
+            return name
+        try:
+            self.http.request(
+                "POST",
+                f"/crm/v3/properties/{object_type}",
+                json={
+                    "name": name,
+                    "label": f"{counterpart} ID"[:100],
+                    "type": "string",
+                    "fieldType": "text",
+                    "groupName": PROPERTY_GROUPS[object_type],
+                    "formField": False,
+                    "description": f"The {counterpart} record this one is synced with, written by SyncSmart.",
+                },
+            )
+        except ConnectorError as exc:
+            if exc.status != 409:
+                raise
+        self._property_defs(object_type, refresh=True)  # the feed's property list now asks for it
+        return name
 
     def create(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
         self._crm_type(object_type)

@@ -190,7 +190,7 @@ def delete_field_mapping(mapping: FieldMapping, actor) -> None:
 def save_object_mapping(mapping: ObjectMapping, actor) -> ObjectMapping:
     """Validate (filters are well-formed data on fields the source has) and save an object mapping."""
     mapping.full_clean()
-    problems = validation.filter_problems(mapping)
+    problems = validation.filter_problems(mapping) | validation.write_back_field_problems(mapping)
     if problems:
         raise ValidationError(problems)
     created = mapping.pk is None
@@ -206,6 +206,8 @@ def save_object_mapping(mapping: ObjectMapping, actor) -> ObjectMapping:
         system_of_record=mapping.system_of_record,
         filter_to_other=mapping.filter_to_other,
         filter_to_hubspot=mapping.filter_to_hubspot,
+        write_back_field_hubspot=mapping.write_back_field_hubspot,
+        write_back_field_other=mapping.write_back_field_other,
     )
     return mapping
 

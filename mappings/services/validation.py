@@ -7,6 +7,7 @@ the UI shows next to the field and the API returns as a 400 keyed by the same fi
 
 from __future__ import annotations
 
+from connectors import registry
 from connectors.base import FieldType
 from mappings import filters
 from mappings.compat import _as_type, compatibility_problems
@@ -135,6 +136,30 @@ def _value_map_misfits(previews: list, value_map: dict[str, str]) -> list[str]:
                     f"“{preview.target_field_label}”. Pick one of its options."
                 )
     return wrong
+
+
+# --- ids written back ------------------------------------------------------------------------
+
+WRITE_BACK_KEYS = {Side.HUBSPOT: "write_back_field_hubspot", Side.OTHER: "write_back_field_other"}
+
+
+def write_back_field_problems(mapping: ObjectMapping) -> Problems:
+    """A name for an id field the system would refuse, or a field named on an object that cannot
+    carry one (the run creates the field under this name: refused here, not at the vendor)."""
+    problems: Problems = {}
+    integration = mapping.integration
+    for side, key in WRITE_BACK_KEYS.items():
+        name = getattr(mapping, key) or ""
+        if not name:
+            continue
+        connector = registry.system(integration.connection_on(side).system).connector_class
+        if mapping.object_for(side) not in connector.id_field_objects:
+            problem = f"{system_label(integration, side)} {mapping.object_for(side)} cannot carry the other system's id."
+        else:
+            problem = connector.id_field_problem(name)
+        if problem:
+            problems.setdefault(key, []).append(problem)
+    return problems
 
 
 # --- filters ---------------------------------------------------------------------------------

@@ -272,6 +272,21 @@ class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
         read_only=True,
         help_text="What could not be checked (fields not discovered yet, unknown types): those keys are unchecked.",
     )
+    write_back_fields = serializers.SerializerMethodField(
+        help_text="The fields each side's records carry the other side's id in when the integration's write_back_ids "
+        "is on: as named in write_back_field_hubspot / write_back_field_other, or the system's default (blank when "
+        "that object cannot carry one)."
+    )
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"hubspot": {"type": "string"}, "other": {"type": "string"}},
+            "required": ["hubspot", "other"],
+        }
+    )
+    def get_write_back_fields(self, mapping: ObjectMapping) -> dict[str, str]:
+        return {side: mapping.write_back_field_name(side) for side in ("hubspot", "other")}
 
     class Meta:
         model = ObjectMapping
@@ -293,6 +308,9 @@ class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
             "system_of_record",
             "filter_to_other",
             "filter_to_hubspot",
+            "write_back_field_hubspot",
+            "write_back_field_other",
+            "write_back_fields",
             "order",
             "is_default",
             "field_mapping_count",

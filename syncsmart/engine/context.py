@@ -38,6 +38,8 @@ class RunContext:
             .prefetch_related("field_mappings")
             .order_by("order", "id")
         )
+        for mapping in self.mappings:
+            mapping.integration = integration  # the instance already loaded: no query per mapping
         share_metadata(raw, integration, self.mappings)
         if integration.preview_of_id:
             # A preview's copy reads and never writes, however its run was started (a worker
@@ -46,6 +48,7 @@ class RunContext:
         self.connectors = {side: SideTagged(connector, side) for side, connector in raw.items()}
         self._schemas: dict[tuple[str, str], Schema] = {}
         self._owners: dict[tuple[str, str], OwnerDirectory] = {}
+        self._id_fields: dict[tuple[str, str, str], str | None] = {}
         self._object_types: dict[tuple[str, str], ObjectType] = {}
         # Counts of earlier slices of this run carry on.
         self.counts: collections.Counter = collections.Counter(run.counts if run is not None else {})
@@ -95,6 +98,24 @@ class RunContext:
             fields = self.connectors[side].discover_fields(object_type)
             self._schemas[key] = Schema(object_type, {f.name: f for f in fields})
         return self._schemas[key]
+
+    def id_field(self, side: str, object_type: str, name: str) -> str | None:
+        """The connector's field on `side` that holds the counterpart's id (write_back_ids),
+        created through the vendor's API when missing; once per run. None when the vendor
+        refuses (no permission, a name it does not take): logged and counted, and the run goes
+        on without writing ids to that side."""
+        key = (side, object_type, name)
+        if key not in self._id_fields:
+            counterpart = "HubSpot" if side == Side.OTHER else self.integration.other_system_label
+            try:
+                self._id_fields[key] = self.connectors[side].ensure_id_field(object_type, name, counterpart)
+            except ConnectorError as exc:
+                if exc.retryable:
+                    raise
+                log.warning("write_back_ids: no %s field %r on %s %s: %s", side, name, object_type, self.integration.pk, exc)
+                self.counts["id_field_unavailable"] += 1
+                self._id_fields[key] = None
+        return self._id_fields[key]
 
     def owners(self, side: str, object_type: str) -> OwnerDirectory:
         key = (side, object_type)

@@ -411,3 +411,34 @@ def _at(text: str):
     from connectors.emulation import parse_iso
 
     return parse_iso(text)
+
+
+# --- custom fields created through the API (write_back_ids) -------------------------------------------
+def test_a_custom_field_posted_to_a_screen_is_listed_on_its_records(emulator):
+    with client(emulator) as http:
+        response = http.post(
+            "system/userDefinedFields",
+            json={"podId": 2, "caption": "SyncSmart HubSpot ID", "sequenceNumber": 7, "fieldTypeIdentifier": "Text"},
+        )
+        assert response.status_code == 201, response.text
+        udf = response.json()
+        assert (udf["screenId"], udf["entryTypeIdentifier"]) == ("Contact", "EntryField")
+        contact = http.get("company/contacts", params={"pageSize": 1}).json()[0]
+        assert {"id": udf["id"], "value": None} in [{"id": c["id"], "value": c["value"]} for c in contact["customFields"]]
+        patched = http.patch(
+            f"company/contacts/{contact['id']}",
+            json=[{"op": "replace", "path": "customFields", "value": [{"id": udf["id"], "value": "1001"}]}],
+        )
+        assert {c["caption"]: c["value"] for c in patched.json()["customFields"]}["SyncSmart HubSpot ID"] == "1001"
+
+
+def test_a_custom_field_without_caption_or_with_a_used_sequence_number_is_refused(emulator):
+    with client(emulator) as http:
+        missing = http.post("system/userDefinedFields", json={"podId": 2, "sequenceNumber": 5, "fieldTypeIdentifier": "Text"})
+        assert missing.status_code == 400 and missing.json()["errors"][0]["field"] == "caption"
+        taken = http.post(
+            "system/userDefinedFields",
+            json={"podId": 2, "caption": "Again", "sequenceNumber": 1, "fieldTypeIdentifier": "Text"},  # Newsletter Opt-in's
+        )
+        assert taken.status_code == 400 and taken.json()["errors"][0]["field"] == "sequenceNumber"
+        assert http.post("system/userDefinedFields", json=[1]).status_code == 400

@@ -457,3 +457,45 @@ def test_malformed_queries_are_400_with_the_error_body(api, params, headers):
 def test_malformed_json_body_is_400(api):
     response = api.post("accounts", content=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and response.json()["error"]["message"]
+
+
+# --- columns created through the metadata API (write_back_ids) ----------------------------------------
+def string_column(schema: str, label: str = "HubSpot ID") -> dict:
+    return {
+        "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+        "SchemaName": schema,
+        "MaxLength": 100,
+        "DisplayName": {"LocalizedLabels": [{"Label": label, "LanguageCode": 1033}]},
+    }
+
+
+def test_a_string_column_posted_to_a_table_is_read_and_written_like_any_other(api, emulator):
+    created = api.post("EntityDefinitions(LogicalName='contact')/Attributes", json=string_column("new_SyncSmartHubSpotId"))
+    assert created.status_code == 204, created.text
+    assert "/Attributes(" in created.headers["OData-EntityId"]
+    column = api.get("EntityDefinitions(LogicalName='contact')/Attributes(LogicalName='new_syncsmarthubspotid')").json()
+    assert (column["AttributeType"], column["MaxLength"]) == ("String", 100)
+    made = api.post(
+        "contacts", json={"lastname": "Ray", "new_syncsmarthubspotid": "1001"}, headers={"Prefer": "return=representation"}
+    )
+    assert made.status_code == 201 and made.json()["new_syncsmarthubspotid"] == "1001"
+    assert DynamicsEmulator(limits=False).entities["contact"].attr("new_syncsmarthubspotid") is None  # per org
+
+
+def test_a_column_without_the_publisher_prefix_or_twice_is_refused(api):
+    assert api.post("EntityDefinitions(LogicalName='contact')/Attributes", json=string_column("hubspotid")).status_code == 400
+    assert api.post("EntityDefinitions(LogicalName='contact')/Attributes", json=string_column("cr9_hubspotid")).status_code == 400
+    assert api.post("EntityDefinitions(LogicalName='account')/Attributes", json=string_column("new_ref")).status_code == 204
+    again = api.post("EntityDefinitions(LogicalName='account')/Attributes", json=string_column("new_ref"))
+    assert again.status_code == 400 and "already exists" in again.json()["error"]["message"]
+    assert api.post("EntityDefinitions(LogicalName='account')/Attributes", json={"SchemaName": "new_x"}).status_code == 400
+
+
+def test_the_connector_makes_the_id_column_once(emulator):
+    connector = connector_for(emulator, retry=default_retry())
+    assert connector.ensure_id_field("contacts", "new_syncsmarthubspotid", "HubSpot") == "new_syncsmarthubspotid"
+    assert connector.ensure_id_field("contacts", "new_syncsmarthubspotid", "HubSpot") == "new_syncsmarthubspotid"
+    assert emulator.counters()["calls"].get("POST EntityDefinitions/Attributes create") == 1
+    [result] = connector.create("contacts", [WriteInput({"lastname": "Ray", "new_syncsmarthubspotid": "77"}, ref="r")])
+    assert result.ok
+    assert emulator.record("contacts", result.id)["new_syncsmarthubspotid"] == "77"

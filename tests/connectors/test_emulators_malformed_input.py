@@ -100,6 +100,7 @@ CW_PATHS = [
     API_PATH + "/{res}/{id}/",
     API_PATH + "/{res}/count",
     API_PATH + "/system/callbacks",
+    API_PATH + "/system/userDefinedFields",
     API_PATH + "/system/callbacks/{id}",
     API_PATH + "/system/info",
     "/login/companyinfo/{id}",
@@ -110,6 +111,7 @@ CW_RESOURCES = ["company/companies", "company/contacts", "sales/opportunities", 
 CW_PARAMS = ["conditions", "childConditions", "customFieldConditions", "orderBy", "fields", "page", "pageSize", "pageId"]
 CW_KEYS = ["op", "path", "value", "name", "identifier", "company", "id", "firstName", "communicationItems", "type", "url"]
 CW_KEYS += ["customFields", "status", "types", "contact", "stage", "level", "objectId"]
+CW_KEYS += ["caption", "podId", "sequenceNumber", "fieldTypeIdentifier", "entryTypeIdentifier"]
 CW_CONDITIONS = st.one_of(
     TEXT,
     st.sampled_from(
@@ -135,6 +137,7 @@ DYN_SETS = ["accounts", "contacts", "leads", "opportunities", "systemusers", "no
 DYN_PARAMS = ["$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken", "$deltatoken"]
 DYN_KEYS = ["Targets", "@odata.type", "name", "firstname", "emailaddress1", "statecode", "statuscode", "accountid"]
 DYN_KEYS += ["contactid", "parentcustomerid_account@odata.bind", "revenue", "new_x", "creditlimit", "donotemail"]
+DYN_KEYS += ["SchemaName", "MaxLength", "DisplayName", "LocalizedLabels", "Label"]
 DYN_FILTERS = st.one_of(
     TEXT,
     st.sampled_from(["name eq 'x'", "revenue gt abc", "contains(name,", "modifiedon ge 2020-13-45T00:00:00Z", "(", "a eq"]),

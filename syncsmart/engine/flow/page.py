@@ -60,6 +60,7 @@ class Flow:
             if item.open:
                 self.plan(item, parent_ids)
         self.writer.write(live)
+        self.writer.write_back_ids(items)
         checkpoint = self.checkpoint.build(items)
 
         def with_lifecycle() -> None:
@@ -151,6 +152,7 @@ class Flow:
         item.waiting_for.extend(plan.waiting_for)
         if plan.reverse and item.target_id and s.source in mapping_flows(s.mapping):
             self.ctx.reverse_pending[(s.mapping.pk, s.target)].add(item.target_id)
+        self._plan_id_write(item, creating)
         self._defer_if_parent_missing(item)
         self._refuse_orphan(item)
 
@@ -166,6 +168,17 @@ class Flow:
             f"(“{other}”) until it is converted."
         )
         return True
+
+    def _plan_id_write(self, item: Item, creating: bool) -> None:
+        """write_back_ids: the source's id goes into the target's id field in the same create or
+        update call — on a create always, on an update when the counterpart (read for this
+        page) does not hold it yet. Records the page does not read are covered by the other
+        direction's write-back (Writer.write_back_ids) when they come through its feed."""
+        field = self.setup.target_id_field
+        if not field:
+            return
+        if creating or (item.target is not None and str(item.target.properties.get(field) or "") != item.id):
+            item.writes[field] = item.id
 
     def _link_as_it_stands(self, item: Item) -> None:
         """Link only: the pair's baseline is what each side holds now; nothing is written, so

@@ -47,6 +47,15 @@ class FlowSetup:
         self.name_field = next((n for n in NAME_FIELDS if n in self.source_schema.fields), None)
         self.plan_fields = [self._field_plan(f) for f in self.fields]
         self.recovery_field = self._recovery_field()
+        # write_back_ids: the source's field for the target's id, the target's for the source's.
+        self.source_id_field = self._id_field(self.source)
+        self.target_id_field = self._id_field(self.target)
+
+    def _id_field(self, side: str) -> str | None:
+        if not self.ctx.integration.write_back_ids:
+            return None
+        name = self.mapping.write_back_field_name(side)
+        return self.ctx.id_field(side, self.mapping.object_for(side), name) if name else None
 
     # --- names and types in this flow's terms ------------------------------------------------
     def src(self, fm: FieldMapping) -> str:

@@ -15,6 +15,8 @@ from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.values import is_empty, normal
 
 NO_RESULT = "No result for this record"
+# Outcomes after which a record and its counterpart are linked as they stand.
+LINKED_OUTCOMES = {Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.LINKED, Outcome.CONFLICT, Outcome.ECHO}
 
 
 class Writer:
@@ -88,6 +90,43 @@ class Writer:
                     self._adopt_written(item, outcome)
                 else:
                     self.fail(item, outcome.error)
+
+    def write_back_ids(self, items: list[Item]) -> None:
+        """write_back_ids, the source's half: linked records whose own id field does not hold
+        their counterpart's id yet (a record just created on the other side — its id exists only
+        now —, one matched or linked before ids were written back) get it in the source's
+        batched update, one call per `max_batch_write` records of the page. Echoes count too: a
+        record our create just reached is seen only as our own change coming back. The write is
+        ours: the id field is no mapped field, so the record's hash stays and it comes back as
+        an echo."""
+        field = self.s.source_id_field
+        if not field:
+            return
+        pairs: dict[str, str] = {}
+        for item in items:
+            target_id = item.target_id or (item.link.id_on(self.s.target) if item.link is not None else None)
+            held = item.record.properties.get(field)  # not read (a page read before the field existed): not held
+            if item.outcome in LINKED_OUTCOMES and target_id and str(held or "") != str(target_id):
+                pairs[item.id] = str(target_id)
+        connector = self.s.source_connector
+        by_id = {i.id: i for i in items}
+
+        def sends() -> Iterator[tuple[list[tuple[str, str]], Callable[[], list[WriteResult]]]]:
+            for batch in chunked(list(pairs.items()), connector.write_back_batch):
+                self.s.ctx.keep_alive()
+                yield batch, partial(connector.write_back_id, self.s.source_object, dict(batch), field)
+
+        for batch, results in in_flight(sends(), connector.concurrency):
+            self.s.ctx.counts[f"writes_{self.s.source}"] += len(batch)
+            self.s.ctx.counts["ids_written"] += len(batch)
+            by_ref = {r.ref: r for r in results}
+            for source_id, _ in batch:
+                outcome = by_ref.get(source_id)
+                if outcome is None or not outcome.ok:
+                    item = by_id[source_id]
+                    reason = outcome.error.message if outcome is not None and outcome.error else NO_RESULT
+                    item.notes.append(f"The counterpart's id was not written back to this record: {reason}")
+                    self.s.ctx.counts["id_writes_failed"] += 1
 
     def _count(self, batch: list[Item]) -> None:
         self.s.ctx.counts[f"writes_{self.s.target}"] += len(batch)
