@@ -23,10 +23,11 @@ from connectors.dynamics.limits import dynamics_limiter
 from connectors.hubspot import limits
 from connectors.ratelimit import calls_between, record_calls, used_today
 from mappings.models import FieldMapping
+from syncsmart.alerts import evaluate_alerts
 from syncsmart.engine import previews, run_requests
 from syncsmart.engine.historical import start_historical_sync
 from syncsmart.engine.slices import run_slice
-from syncsmart.models import RecordLink, SyncRun
+from syncsmart.models import Alert, RecordLink, SyncRun
 from tenants.models import Membership
 from tests.connectors.hubspot_harness import fast_retry
 from tests.engine.conftest import CollectingSender, build_pair
@@ -363,3 +364,20 @@ def test_a_preview_is_low_priority_work_and_stops_at_the_budgets_reserve(hub_bud
     give_budget(pair.integration.hubspot_connection, 4_000)
     again = previews.run_preview(str(previews.request_preview(pair.integration, None, enqueue=False).pk))
     assert again.status == "done", again.error
+
+
+def test_the_other_sides_budget_running_out_raises_an_alert_of_its_own(cw_pair, settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.ALERT_QUOTA_PERCENT = 80
+    other = cw_pair.integration.other_connection
+    give_budget(other, 10)
+    record_calls(account(other), 9)  # 90 % of the ConnectWise company's budget
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_alerts()
+    (alert,) = Alert.objects.filter(rule=Alert.Rule.QUOTA, resolved_at=None)
+    assert alert.key == f"quota:{cw_pair.integration.pk}:other"
+    assert alert.title.endswith("the daily ConnectWise API budget is running out")
+    assert alert.message.startswith("9 of 10 calls used today.")
+    give_budget(other, 1_000)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert evaluate_alerts()["resolved"] == 1
