@@ -52,8 +52,9 @@ def _salesforce(config: dict[str, Any], object_type: str, record_id: str) -> str
     instance = str(config.get("instance_url") or "").rstrip("/")
     if not instance:
         return None
-    # Salesforce object types are the sObject API names themselves (Account, Contact...).
-    return f"{instance}/lightning/r/{quote(object_type)}/{quote(record_id)}/view" if object_type else None
+    # Salesforce object types are the sObject API names (Account, Contact...), a Task subtype after a dot.
+    sobject = object_type.split(".", 1)[0]
+    return f"{instance}/lightning/r/{quote(sobject)}/{quote(record_id)}/view" if sobject else None
 
 
 BUILDERS = {"hubspot": _hubspot, "connectwise": _connectwise, "dynamics": _dynamics, "salesforce": _salesforce}

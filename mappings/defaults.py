@@ -563,10 +563,167 @@ CONNECTWISE_ACTIVITIES: tuple[ObjectDefault, ...] = (
     ),
 )
 
+
+def _sf_activity(name: str, hubspot: str, other: str, order: int, *fields: F) -> ObjectDefault:
+    """A HubSpot engagement ↔ a Salesforce Task subtype or Event: its contact ↔ WhoId (a Contact,
+    or the Lead a contact still is), its company → WhatId (the Account), the owner ↔ OwnerId."""
+    return ObjectDefault(
+        name,
+        hubspot,
+        other,
+        order,
+        fields=(
+            *fields,
+            F("contact", "WhoId", "association", hubspot_type="reference", other_type="reference"),
+            # WhatId may name an Account or an Opportunity: only the company goes, one way
+            F("company", "WhatId", "association", direction=TO_OTHER, hubspot_type="reference", other_type="reference"),
+            F("hubspot_owner_id", "OwnerId", "owner", hubspot_type="owner", other_type="owner"),
+        ),
+    )
+
+
+def _created_fills_timestamp() -> F:
+    """HubSpot requires an activity date; a Salesforce task without a due date gives its creation."""
+    return F(
+        "hs_timestamp",
+        "CreatedDate",
+        direction=TO_HS,
+        hubspot_type="datetime",
+        other_type="datetime",
+        only_if_target_empty=True,
+    )
+
+
+SF_TASK_STATUS = (
+    ("NOT_STARTED", "Not Started"),
+    ("IN_PROGRESS", "In Progress"),
+    ("WAITING", "Waiting on someone else"),
+    ("COMPLETED", "Completed"),
+    ("DEFERRED", "Deferred"),
+    ("Not Started", "NOT_STARTED"),
+    ("In Progress", "IN_PROGRESS"),
+    ("Waiting on someone else", "WAITING"),
+    ("Completed", "COMPLETED"),
+    ("Deferred", "DEFERRED"),
+)
+SF_CALL_STATUS = (
+    ("COMPLETED", "Completed"),
+    ("BUSY", "Completed"),
+    ("NO_ANSWER", "Completed"),
+    ("FAILED", "Completed"),
+    ("CANCELED", "Deferred"),
+    ("IN_PROGRESS", "In Progress"),
+    ("CONNECTING", "In Progress"),
+    ("RINGING", "In Progress"),
+    ("CALLING_CRM_USER", "In Progress"),
+    ("QUEUED", "Not Started"),
+    ("Completed", "COMPLETED"),
+    ("In Progress", "IN_PROGRESS"),
+    ("Not Started", "QUEUED"),
+    ("Waiting on someone else", "QUEUED"),
+    ("Deferred", "CANCELED"),
+)
+SF_EMAIL_STATUS = (
+    ("SENT", "Completed"),
+    ("BOUNCED", "Completed"),
+    ("FAILED", "Completed"),
+    ("SENDING", "In Progress"),
+    ("SCHEDULED", "Not Started"),
+    ("Completed", "SENT"),
+    ("In Progress", "SENDING"),
+    ("Not Started", "SCHEDULED"),
+    ("Waiting on someone else", "SCHEDULED"),
+    ("Deferred", "SCHEDULED"),
+)
+
+# Activities HubSpot ↔ Salesforce (issue 23): calls, e-mails and tasks ↔ Task by TaskSubtype (the
+# connector's "Task.Call", "Task.Email" and "Task" object types), meetings ↔ Event; after their
+# parents (order 40+), never created without one. Notes are not synced: Salesforce keeps them as
+# ContentNote files shared to records (ContentDocumentLink), which the connector and the emulator do
+# not serve.
+SALESFORCE_ACTIVITIES: tuple[ObjectDefault, ...] = (
+    _sf_activity(
+        "Calls ↔ call tasks",
+        "calls",
+        "Task.Call",
+        45,
+        F("hs_call_title", "Subject", hubspot_type="string", other_type="string"),
+        F("hs_call_body", "Description", hubspot_type="text", other_type="text"),
+        F("hs_call_status", "Status", "dropdown", hubspot_type="enumeration", other_type="enumeration", value_map=SF_CALL_STATUS),
+        F(
+            "hs_call_direction",
+            "CallType",
+            "dropdown",
+            hubspot_type="enumeration",
+            other_type="enumeration",
+            value_map=(("INBOUND", "Inbound"), ("OUTBOUND", "Outbound"), ("Inbound", "INBOUND"), ("Outbound", "OUTBOUND")),
+        ),
+        F("hs_timestamp", "ActivityDate", direction=TO_OTHER, hubspot_type="datetime", other_type="date"),
+        _created_fills_timestamp(),
+    ),
+    _sf_activity(
+        "E-mails ↔ e-mail tasks",
+        "emails",
+        "Task.Email",
+        46,
+        F("hs_email_subject", "Subject", hubspot_type="string", other_type="string"),
+        F("hs_email_text", "Description", hubspot_type="text", other_type="text"),
+        F(
+            "hs_email_status",
+            "Status",
+            "dropdown",
+            hubspot_type="enumeration",
+            other_type="enumeration",
+            value_map=SF_EMAIL_STATUS,
+        ),
+        F("hs_timestamp", "ActivityDate", direction=TO_OTHER, hubspot_type="datetime", other_type="date"),
+        _created_fills_timestamp(),
+    ),
+    _sf_activity(
+        "Tasks ↔ tasks",
+        "tasks",
+        "Task",
+        47,
+        F("hs_task_subject", "Subject", hubspot_type="string", other_type="string"),
+        F("hs_task_body", "Description", hubspot_type="text", other_type="text"),
+        F("hs_task_status", "Status", "dropdown", hubspot_type="enumeration", other_type="enumeration", value_map=SF_TASK_STATUS),
+        F(
+            "hs_task_priority",
+            "Priority",
+            "dropdown",
+            hubspot_type="enumeration",
+            other_type="enumeration",
+            value_map=(
+                ("LOW", "Low"),
+                ("MEDIUM", "Normal"),
+                ("NONE", "Normal"),
+                ("HIGH", "High"),
+                ("Low", "LOW"),
+                ("Normal", "MEDIUM"),
+                ("High", "HIGH"),
+            ),
+        ),
+        F("hs_timestamp", "ActivityDate", direction=TO_OTHER, hubspot_type="datetime", other_type="date"),
+        _created_fills_timestamp(),
+    ),
+    _sf_activity(
+        "Meetings ↔ events",
+        "meetings",
+        "Event",
+        48,
+        F("hs_meeting_title", "Subject", hubspot_type="string", other_type="string"),
+        F("hs_meeting_body", "Description", hubspot_type="text", other_type="text"),
+        F("hs_meeting_location", "Location", hubspot_type="string", other_type="string"),
+        F("hs_meeting_start_time", "StartDateTime", hubspot_type="datetime", other_type="datetime"),
+        F("hs_meeting_end_time", "EndDateTime", hubspot_type="datetime", other_type="datetime"),
+        F("hs_timestamp", "StartDateTime", direction=TO_HS, hubspot_type="datetime", other_type="datetime"),
+    ),
+)
+
 DEFAULT_SETS: dict[str, tuple[ObjectDefault, ...]] = {
     "connectwise": CONNECTWISE + CONNECTWISE_ACTIVITIES,
     "dynamics": DYNAMICS + DYNAMICS_ACTIVITIES,
-    "salesforce": SALESFORCE,
+    "salesforce": SALESFORCE + SALESFORCE_ACTIVITIES,
     "netsuite": NETSUITE,
 }
 

@@ -81,6 +81,16 @@ class _SObject:
     email_field: str | None = None
     needs_parent: bool = False
     successor: tuple[str, str] | None = None
+    api_name: str = ""  # the sObject behind a per-subtype object type ("Task.Call" -> Task)
+    subtype: str = ""  # its TaskSubtype: read where it matches, written on create
+
+    @property
+    def sobject(self) -> str:
+        return self.api_name or self.name
+
+    def where(self) -> list[str]:
+        """The SOQL conditions that pick this object type's records out of its sObject."""
+        return [f"TaskSubtype = {quote(self.subtype)}"] if self.subtype else []
 
     @property
     def object_type(self) -> ObjectType:
@@ -98,6 +108,8 @@ class _SObject:
         )
 
 
+ACTIVITY_PARENTS = ("Contact", "Lead", "Account", "Opportunity")  # WhoId, WhatId
+LEAD_PREFIX = "00Q"  # the key prefix of Lead ids
 SOBJECTS = {
     s.name: s
     for s in (
@@ -105,8 +117,13 @@ SOBJECTS = {
         _SObject("Contact", "Contacts", ("Email",), parents=("Account",)),
         _SObject("Lead", "Leads", ("Email",), successor=("ConvertedContactId", "Contact")),
         _SObject("Opportunity", "Opportunities", ("Name",), parents=("Account", "Contact")),
-        _SObject("Task", "Tasks", (), parents=("Contact", "Account")),
-        _SObject("Event", "Events", (), parents=("Contact", "Account")),
+        # Activities (never created without a parent): Task by TaskSubtype, and Event.
+        _SObject("Task", "Tasks", (), parents=ACTIVITY_PARENTS, needs_parent=True, subtype="Task"),
+        _SObject("Task.Call", "Tasks: calls", (), parents=ACTIVITY_PARENTS, needs_parent=True, api_name="Task", subtype="Call"),
+        _SObject(
+            "Task.Email", "Tasks: e-mails", (), parents=ACTIVITY_PARENTS, needs_parent=True, api_name="Task", subtype="Email"
+        ),
+        _SObject("Event", "Events", (), parents=ACTIVITY_PARENTS, needs_parent=True),
         _SObject("User", "Users", ("Email",), read_only=True, email_field="Email"),
     )
 }
@@ -401,7 +418,7 @@ class SalesforceConnector(Connector):
 
     def describe(self, name: str) -> dict[str, Any]:
         """`/sobjects/{name}/describe`, once per connector (every read and write needs the field list)."""
-        self._sobject(name)
+        name = self._sobject(name).sobject
         found = self._describes.get(name)
         if found is None:
             with self._metadata_lock:
@@ -469,7 +486,7 @@ class SalesforceConnector(Connector):
         return records, first
 
     def read_changes(self, object_type: str, cursor: dict[str, Any] | None, page_size: int | None = None) -> Page:
-        self._sobject(object_type)
+        sobject = self._sobject(object_type)
         size = max(1, min(page_size or limits.QUERY_BATCH_MAX, limits.QUERY_BATCH_MAX))
         state = {"floor": None, "after_id": "", "pass_start": None, "seen": {}} | dict(cursor or {})
         state["seen"] = dict(state.get("seen") or {})
@@ -481,8 +498,10 @@ class SalesforceConnector(Connector):
                 where = f" WHERE (SystemModstamp > {floor} OR (SystemModstamp = {floor} AND Id > {quote(state['after_id'])}))"
             else:
                 where = f" WHERE SystemModstamp >= {floor}"
+        for condition in sobject.where():
+            where = f"{where} AND {condition}" if where else f" WHERE {condition}"
         soql = (
-            f"SELECT {', '.join(self._field_names(object_type))} FROM {object_type}{where} "
+            f"SELECT {', '.join(self._field_names(object_type))} FROM {sobject.sobject}{where} "
             f"ORDER BY SystemModstamp ASC, Id ASC LIMIT {size}"
         )
         items, answer = self._query(soql, all_rows=True, batch=max(limits.QUERY_BATCH_MIN, size))
@@ -545,11 +564,18 @@ class SalesforceConnector(Connector):
         wanted = [i for i in dict.fromkeys(str(i) for i in ids) if _is_id(i) and (not prefix or i.startswith(prefix))]
         names = self._field_names(object_type)
         out: list[Record] = []
+        sobject = self._sobject(object_type)
+        if sobject.subtype and "TaskSubtype" not in names:
+            names.append("TaskSubtype")
         for chunk in chunked(wanted, limits.COLLECTION_READ_MAX):
             answer = self.http.request(
-                "POST", f"{self.api_root}/composite/sobjects/{object_type}", json={"ids": chunk, "fields": names}
+                "POST", f"{self.api_root}/composite/sobjects/{sobject.sobject}", json={"ids": chunk, "fields": names}
             ).json()
-            out.extend(self._record(object_type, item) for item in answer if isinstance(item, dict))
+            out.extend(
+                self._record(object_type, item)
+                for item in answer
+                if isinstance(item, dict) and (not sobject.subtype or item.get("TaskSubtype") == sobject.subtype)
+            )
         return out
 
     def _key_prefix(self, object_type: str) -> str:
@@ -574,7 +600,9 @@ class SalesforceConnector(Connector):
                 where = " OR ".join(f"Website LIKE {quote('%' + k + '%')}" for k in chunk)
             else:
                 where = f"{field_name} IN ({', '.join(quote(k) for k in chunk)})"  # SOQL compares strings case-insensitively
-            items, _ = self._query(f"SELECT {names} FROM {object_type} WHERE {where}")
+            items, _ = self._query(
+                f"SELECT {names} FROM {sobject.sobject} WHERE {' AND '.join([f'({where})', *sobject.where()])}"
+            )
             for item in items:
                 record = self._record(object_type, item)
                 key = _match_key(field_name, record.properties.get(field_name))
@@ -585,9 +613,16 @@ class SalesforceConnector(Connector):
     # --- writing -------------------------------------------------------------------------------------
     def _body(self, object_type: str, properties: Mapping[str, Any], creating: bool = False) -> dict[str, Any]:
         types = self._types(object_type)
-        body: dict[str, Any] = {"attributes": {"type": object_type}}
+        sobject = self._sobject(object_type)
+        body: dict[str, Any] = {"attributes": {"type": sobject.sobject}}
         for name, value in properties.items():
             body[name] = _vendor_value(types.get(name), value, name)
+        if str(body.get("WhoId") or "").startswith(LEAD_PREFIX) and body.get("WhatId"):
+            body["WhatId"] = None  # an activity of a lead cannot be related to an account (Salesforce's rule)
+        if creating and sobject.subtype:
+            body["TaskSubtype"] = sobject.subtype  # set on insert only
+        elif not creating:
+            body.pop("TaskSubtype", None)  # createable, never updateable
         for name in PLACEHOLDER_FIELDS.get(object_type, ()):
             if (creating and not body.get(name)) or (name in body and not body[name]):
                 body[name] = NOT_PROVIDED

@@ -47,8 +47,12 @@ What it does:
   duplicateResult naming the match), validation rules (`add_validation_rule`,
   FIELD_CUSTOM_VALIDATION_EXCEPTION); lead conversion (`convert_lead`: Account, Contact and
   optionally Opportunity made, the lead's IsConverted / Converted*Id / ConvertedDate set, a
-  converted lead refuses updates with CANNOT_UPDATE_CONVERTED_LEAD). SystemModstamp has whole
-  seconds, as Salesforce's does.
+  converted lead refuses updates with CANNOT_UPDATE_CONVERTED_LEAD; also into an existing Contact,
+  with the standard lead -> contact field mapping; Salesforce's REST API has no conversion
+  resource, so `POST /_emulator/convert-lead` stands for a user converting); Task (TaskSubtype set
+  on insert only, IsClosed from Status) and Event (start with end or duration, the other derived,
+  at most 14 days), a Lead in WhoId with a WhatId refused (FIELD_INTEGRITY_EXCEPTION).
+  SystemModstamp has whole seconds, as Salesforce's does.
 - Limits: every /services/data answer carries `Sforce-Limit-Info: api-usage=N/M`; past the daily
   allowance (`daily_limit`) calls fail 403 REQUEST_LIMIT_EXCEEDED; errors as
   `[{"message", "errorCode", "fields"?}]` (INVALID_SESSION_ID 401, NOT_FOUND 404...).
@@ -983,6 +987,12 @@ class SalesforceEmulator(Emulator):
             if "StageName" in values and "Probability" not in values:
                 row["Probability"] = float(probability)
             row["IsClosed"], row["IsWon"] = closed, won
+        if sobject in ("Task", "Event"):
+            _check_who_and_what(row)
+        if sobject == "Task":
+            row["IsClosed"] = row.get("Status") == "Completed"
+        if sobject == "Event":
+            _derive_event_times(row, values)
 
     def _remove(self, sobject: str, record_id: str) -> None:
         row = self.rows[sobject].pop(record_id)
@@ -1598,6 +1608,49 @@ class SalesforceEmulator(Emulator):
 
 
 # --- module helpers ---------------------------------------------------------------------------------------------
+MAX_EVENT_MINUTES = 14 * 24 * 60  # "Event duration cannot exceed 14 days"
+
+
+def _check_who_and_what(row: dict[str, Any]) -> None:
+    """An activity of a lead relates to nothing else: a Lead in WhoId leaves WhatId empty (the
+    wording of the message is ours; the rule and the code are Salesforce's)."""
+    if str(row.get("WhoId") or "").startswith(KEY_PREFIX["Lead"]) and row.get("WhatId"):
+        raise RecordError(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Related To ID: an activity whose Name is a lead cannot be related to a record",
+            ["WhatId"],
+        )
+
+
+def _derive_event_times(row: dict[str, Any], values: dict[str, Any]) -> None:
+    """An Event's start, end and duration as Salesforce keeps them: StartDateTime (or
+    ActivityDateTime) with EndDateTime or DurationInMinutes, the missing one derived; an all-day
+    event needs only its ActivityDate."""
+    if "ActivityDateTime" in values and "StartDateTime" not in values:
+        row["StartDateTime"] = row["ActivityDateTime"]
+    start = row.get("StartDateTime")
+    if row.get("IsAllDayEvent") and start is None and row.get("ActivityDate"):
+        return
+    if start is None:
+        raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [StartDateTime]", ["StartDateTime"])
+    if "EndDateTime" in values or ("DurationInMinutes" not in values and row.get("EndDateTime") is not None):
+        end = row.get("EndDateTime")
+        if end is None:
+            raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [EndDateTime]", ["EndDateTime"])
+        row["DurationInMinutes"] = int((end - start).total_seconds() // 60)
+    elif row.get("DurationInMinutes") is not None:
+        row["EndDateTime"] = start + dt.timedelta(minutes=int(row["DurationInMinutes"]))
+    else:
+        raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [DurationInMinutes]", ["DurationInMinutes"])
+    if not 0 <= row["DurationInMinutes"] <= MAX_EVENT_MINUTES:
+        raise RecordError(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "Event duration cannot be negative or exceed 14 days",
+            ["EndDateTime" if "EndDateTime" in values else "DurationInMinutes"],
+        )
+    row["ActivityDateTime"], row["ActivityDate"] = start, start.date()
+
+
 def _html(status: int, page: str) -> Response:
     return Response(status, page, content_type="text/html; charset=utf-8")
 

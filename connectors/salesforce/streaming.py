@@ -108,18 +108,29 @@ class ChangeEventStream:
         if isinstance(replay, int):
             self.replay_id = max(self.replay_id, replay)
         entity = str(header.get("entityName") or "")
-        if entity not in SOBJECTS:
+        types = _object_types(entity, payload.get("TaskSubtype"))
+        if not types:
             return []
         when = header.get("commitTimestamp")
         occurred = dt.datetime.fromtimestamp(when / 1000, dt.UTC) if isinstance(when, (int, float)) else None
         return [
             WebhookEvent(
-                object_type=entity,
+                object_type=object_type,
                 record_id=str(record_id),
                 change=CHANGES.get(str(header.get("changeType")), "updated"),
                 occurred_at=occurred,
-                event_id=f"cdc:{replay}:{record_id}",
+                event_id=f"cdc:{replay}:{record_id}" + ("" if object_type == entity else f":{object_type}"),
                 payload={"replayId": replay, "changedFields": list(header.get("changedFields") or [])},
             )
             for record_id in header.get("recordIds") or []
+            for object_type in types
         ]
+
+
+def _object_types(entity: str, subtype: Any) -> list[str]:
+    """The object types a change of `entity` may concern: a Task's by its TaskSubtype when the
+    event names it (a create does), else every Task type (reading the others finds nothing)."""
+    types = [name for name, sobject in SOBJECTS.items() if sobject.sobject == entity]
+    if subtype:
+        types = [name for name in types if SOBJECTS[name].subtype in ("", subtype)]
+    return types

@@ -421,3 +421,39 @@ def test_a_modstamp_bounded_query_answers_the_same_as_a_full_scan(api, emulator)
     assert {r["Id"] for r in bounded.json()["records"]} == {edited, new, gone}
     scan = soql(api, "SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp, Id", all_rows=True).json()["records"]
     assert [r["Id"] for r in scan][-3:] == [r["Id"] for r in bounded.json()["records"]] and scan[0]["Id"] == old
+
+
+def test_tasks_keep_their_subtype_status_and_closed_flag(api, emulator):
+    contact = emulator.create_record("Contact", {"LastName": "C"})
+    made = api.post(f"{V}/sobjects/Task", json={"Subject": "Rang", "TaskSubtype": "Call", "WhoId": contact}).json()
+    row = emulator.record("Task", made["id"])
+    assert (row["TaskSubtype"], row["Status"], row["Priority"], row["IsClosed"]) == ("Call", "Not Started", "Normal", False)
+    assert api.patch(f"{V}/sobjects/Task/{made['id']}", json={"Status": "Completed"}).status_code == 204
+    assert emulator.record("Task", made["id"])["IsClosed"] is True
+    refused = api.patch(f"{V}/sobjects/Task/{made['id']}", json={"TaskSubtype": "Email"})
+    assert refused.json()[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"  # set on insert only
+    plain = api.post(f"{V}/sobjects/Task", json={"Subject": "Todo"}).json()
+    assert emulator.record("Task", plain["id"])["TaskSubtype"] == "Task"
+    calls = soql(api, "SELECT Id FROM Task WHERE TaskSubtype = 'Call'").json()["records"]
+    assert [r["Id"] for r in calls] == [made["id"]]
+
+
+def test_events_need_a_start_and_an_end_or_a_duration_and_derive_the_other(api, emulator):
+    start = "2026-03-02T10:00:00.000+0000"
+    no_end = api.post(f"{V}/sobjects/Event", json={"Subject": "Demo", "StartDateTime": start})
+    assert no_end.json()[0]["errorCode"] == "REQUIRED_FIELD_MISSING" and no_end.json()[0]["fields"] == ["DurationInMinutes"]
+    made = api.post(f"{V}/sobjects/Event", json={"Subject": "Demo", "StartDateTime": start, "DurationInMinutes": 30}).json()
+    row = emulator.record("Event", made["id"])
+    assert row["EndDateTime"].isoformat().startswith("2026-03-02T10:30") and row["ActivityDate"].isoformat() == "2026-03-02"
+    api.patch(f"{V}/sobjects/Event/{made['id']}", json={"EndDateTime": "2026-03-02T12:00:00.000+0000"})
+    assert emulator.record("Event", made["id"])["DurationInMinutes"] == 120
+    too_long = api.post(f"{V}/sobjects/Event", json={"StartDateTime": start, "DurationInMinutes": 15 * 24 * 60})
+    assert too_long.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_an_activity_of_a_lead_cannot_also_be_related_to_an_account(api, emulator):
+    lead = emulator.create_record("Lead", {"LastName": "L", "Company": "C"})
+    account = emulator.create_record("Account", {"Name": "A"})
+    refused = api.post(f"{V}/sobjects/Task", json={"Subject": "x", "WhoId": lead, "WhatId": account})
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert api.post(f"{V}/sobjects/Task", json={"Subject": "x", "WhoId": lead}).status_code == 201

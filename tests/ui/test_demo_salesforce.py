@@ -33,7 +33,7 @@ def test_the_demo_connects_salesforce_and_the_first_sync_moves_records(running):
     connection = Connection.objects.get(tenant=tenant, system="salesforce")
     assert connection.status == "ok" and connection.schema_cache, lines
     integration = Integration.objects.get(tenant=tenant, other_connection=connection)
-    assert integration.enabled and integration.object_mappings.filter(is_default=True).count() == 4
+    assert integration.enabled and integration.object_mappings.filter(is_default=True).count() == 8
     run = sync_to_the_end(integration)
     assert run.status in ("succeeded", "partial"), (run.error, run.counts)
     assert RecordLink.objects.filter(integration=integration, other_object="Account").count() >= 5
