@@ -43,7 +43,15 @@ OPERATORS: dict[str, str] = {
     "gte": "is at least",
     "lt": "is less than",
     "lte": "is at most",
+    "in_list": "is in the HubSpot list",
 }
+# An inclusion list (HubSpot lists v3) is a condition on this pseudo-field, which no vendor
+# field can be named: {"field": LIST_FIELD, "operator": "in_list", "value": "<list name>",
+# "list_id": "<HubSpot list id>"}. The name is what the customer picks; the id is resolved
+# when the filter is saved (mappings/services/validation.py) and is what the engine tests.
+# The engine puts the ids of the lists a record is in under LIST_FIELD before evaluating.
+LIST_FIELD = "@hubspot_list"
+LIST_OPERATOR = "in_list"
 # The "Free emails blocked" standard option: contacts at these providers do not sync.
 FREE_MAIL_DOMAINS = frozenset(
     [
@@ -128,10 +136,22 @@ def _validate_condition(condition: Any) -> None:
     if not isinstance(operator, str) or operator not in OPERATORS:
         raise FilterError(f"Unknown operator {str(operator)[:40]!r}; use one of: {', '.join(OPERATORS)}.")
     _validate_value(condition["field"], condition.get("value"))
+    if (operator == LIST_OPERATOR) != (condition["field"] == LIST_FIELD):
+        raise FilterError("A HubSpot list is a condition of its own: “is in the HubSpot list” and the list's name.")
+    if operator == LIST_OPERATOR:
+        _validate_list_condition(condition)
     if operator in LIST_OPERATORS and not isinstance(condition.get("value"), list):
         raise FilterError(f"'{OPERATORS[operator]}' needs a list of values.")
     if operator not in NO_VALUE_OPERATORS and operator not in LIST_OPERATORS and "value" not in condition:
         raise FilterError(f"Condition on {condition['field']} needs a value.")
+
+
+def _validate_list_condition(condition: Mapping[str, Any]) -> None:
+    if not isinstance(condition.get("value"), str) or not condition["value"].strip():
+        raise FilterError("Name the HubSpot list the records must be in.")
+    list_id = condition.get("list_id")
+    if list_id is not None and (not isinstance(list_id, str) or len(list_id) > MAX_FIELD_CHARS):
+        raise FilterError("A HubSpot list's id is text.")
 
 
 def _validate_value(field: str, value: Any) -> None:
@@ -198,6 +218,8 @@ def describe(condition: Mapping[str, Any], labels: Mapping[str, str] | None = No
     """Human text of one condition, for events: "Lifecycle stage is customer" (the field's label
     when `labels` knows it, else its name)."""
     words = OPERATORS.get(condition.get("operator", ""), condition.get("operator", ""))
+    if condition.get("operator") == LIST_OPERATOR:
+        return f"in the HubSpot list “{condition.get('value')}”"
     field = (labels or {}).get(condition["field"]) or condition["field"]
     if condition.get("operator") in NO_VALUE_OPERATORS:
         return f"{field} {words}"
@@ -217,8 +239,7 @@ def first_failure(group: Mapping[str, Any], properties: Mapping[str, Any], label
         if "conditions" in condition:
             reason = first_failure(condition, properties, labels)
         else:
-            passed = _TESTS[condition["operator"]](properties.get(condition["field"]), condition.get("value"))
-            reason = None if passed else f"“{describe(condition, labels)}” is not true for this record"
+            reason = _condition_failure(condition, properties, labels)
         if reason is None and match_any:
             return None
         if reason is not None:
@@ -228,6 +249,21 @@ def first_failure(group: Mapping[str, Any], properties: Mapping[str, Any], label
     if match_any:
         return "none of: " + "; ".join(reasons)
     return None
+
+
+def _condition_failure(
+    condition: Mapping[str, Any], properties: Mapping[str, Any], labels: Mapping[str, str] | None
+) -> str | None:
+    if condition["operator"] == LIST_OPERATOR:
+        # A list not resolved to an id (never saved through validation) lets nothing through.
+        member_of = properties.get(LIST_FIELD) or ()
+        return (
+            None
+            if condition.get("list_id") and condition["list_id"] in member_of
+            else f"not in the HubSpot list “{condition['value']}”"
+        )
+    passed = _TESTS[condition["operator"]](properties.get(condition["field"]), condition.get("value"))
+    return None if passed else f"“{describe(condition, labels)}” is not true for this record"
 
 
 def passes(group: Mapping[str, Any], properties: Mapping[str, Any]) -> bool:
@@ -242,7 +278,29 @@ def fields_used(group: Mapping[str, Any]) -> set[str]:
             used |= fields_used(condition)
         else:
             used.add(condition["field"])
-    return used
+    return used - {LIST_FIELD}
+
+
+def lists_used(group: Mapping[str, Any]) -> dict[str, str]:
+    """{HubSpot list id: name} of every list condition of a filter (resolved ones)."""
+    found: dict[str, str] = {}
+    for condition in (group or {}).get("conditions") or []:
+        if "conditions" in condition:
+            found.update(lists_used(condition))
+        elif condition.get("operator") == LIST_OPERATOR and condition.get("list_id"):
+            found[str(condition["list_id"])] = str(condition.get("value", ""))
+    return found
+
+
+def list_conditions(group: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The list conditions of a filter, the dicts themselves (validation resolves their ids in place)."""
+    found: list[dict[str, Any]] = []
+    for condition in (group or {}).get("conditions") or []:
+        if "conditions" in condition:
+            found += list_conditions(condition)
+        elif isinstance(condition, dict) and condition.get("operator") == LIST_OPERATOR:
+            found.append(condition)
+    return found
 
 
 # --- the filter builder's form encoding, and the live count ------------------------------
@@ -282,6 +340,10 @@ def from_post(data: Mapping[str, str], prefix: str) -> dict[str, Any]:
     for (g, _), row in sorted(rows.items()):
         group = groups.setdefault(g, {"match": "all", "conditions": []})
         operator = row.get("op") or "eq"
+        if (row.get("field") or "").strip() == LIST_FIELD:
+            operator = LIST_OPERATOR
+        elif operator == LIST_OPERATOR:
+            operator = "eq"
         condition: dict[str, Any] = {"field": (row.get("field") or "").strip(), "operator": operator}
         if operator not in NO_VALUE_OPERATORS:
             condition["value"] = _value_for(operator, row.get("value", ""))
@@ -333,7 +395,8 @@ def value_text(condition: Mapping[str, Any]) -> str:
 
 
 def operator_choices() -> list[tuple[str, str]]:
-    return list(OPERATORS.items())
+    """The operators of conditions on fields (a list condition has its own row)."""
+    return [(key, words) for key, words in OPERATORS.items() if key != LIST_OPERATOR]
 
 
 @dataclass

@@ -168,6 +168,8 @@ class SyncCursor(models.Model):
         INCREMENTAL = "incremental", "Incremental"
         HISTORICAL = "historical", "Historical"
         RECONCILE = "reconcile", "Reconcile of deletions"  # cursor = {"at": when linked ids were last checked}
+        # Inclusion lists: cursor = {"members": {list id: [record ids]}} as the last run saw them.
+        LISTS = "lists", "Inclusion lists' members"
 
     integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="cursors")
     object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="cursors")
@@ -199,6 +201,7 @@ class RecordEvent(models.Model):
         DELETED = "deleted", "Deleted in the source"
         REMOVED = "removed", "Removed on the other side"
         AMBIGUOUS = "ambiguous", "Ambiguous match"
+        LEFT_LIST = "left_list", "Left the inclusion list"
 
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="events")
@@ -441,6 +444,10 @@ class PendingDeletion(models.Model):
         CANCELLED = "cancelled", "Not applied"
         FAILED = "failed", "Failed"
 
+    class Reason(models.TextChoices):
+        DELETED = "deleted", "Deleted in the source"
+        LEFT_LIST = "left_list", "Left the inclusion list"
+
     OPEN = (Status.PENDING, Status.HELD, Status.CONFIRMED)
 
     integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="pending_deletions")
@@ -449,6 +456,8 @@ class PendingDeletion(models.Model):
     source_id = models.CharField(max_length=100)
     target_id = models.CharField(max_length=100)
     policy = models.CharField(max_length=10)
+    # Left an inclusion list (the record still exists): confirmed by the list's members, not by deletion.
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.DELETED)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     message = models.TextField(blank=True)
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

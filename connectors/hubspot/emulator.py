@@ -44,7 +44,8 @@ POST /_emulator/webhooks {target_url, client_secret}, /_emulator/seed {size}, /_
 {advance_ms | freeze_ms}, GET /_emulator/state, plus the shared /_emulator/counters and knobs.
 
 Webhooks v3 management (app settings and event subscriptions) lives in emulator_webhooks.py;
-merges, restores and associationChange events in emulator_lifecycle.py.
+merges, restores and associationChange events in emulator_lifecycle.py; lists v3 (static and
+active lists, memberships) in emulator_lists.py.
 
 Where it follows HubSpot's observed behaviour over the published spec (with the evidence):
 - a requested property that has no value comes back as null, an unknown one is left out (the
@@ -62,7 +63,7 @@ Where it follows HubSpot's observed behaviour over the published spec (with the 
 
 What it does NOT emulate (not faithful): other object types (tickets, products, line items,
 custom objects; engagements are emulated: emulator_engagements.py), GDPR delete, property
-groups' CRUD, calculated properties, list memberships, association labels beyond the default
+groups' CRUD, calculated properties, association labels beyond the default
 types, the v1 / v2 signatures, property history and `propertiesWithHistory`, search over
 associations, sorting on more than one property, a per-portal multi-tenant model (one portal
 per emulator), token scopes enforcement, the exact wording of 400 messages for malformed input
@@ -109,9 +110,12 @@ from connectors.hubspot import emulator_engagements as engagements
 from connectors.hubspot import limits
 from connectors.hubspot import limits as hubspot_limits
 from connectors.hubspot.emulator_lifecycle import Lifecycle
+from connectors.hubspot.emulator_lists import Lists
 from connectors.hubspot.emulator_webhooks import AppWebhooks  # `limits` is also a knob name in set_knobs
 
 OBJECT_TYPES = ("contacts", "companies", "deals")
+# The demo's lists (seed_demo): a static list and an active list of contacts.
+DEMO_STATIC_LIST, DEMO_ACTIVE_LIST = "Newsletter subscribers", "Customers (active list)"
 SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
 # HubSpot keeps the modified time in different properties per object type.
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
@@ -672,6 +676,8 @@ class HubSpotEmulator(Emulator):
         self.lifecycle = Lifecycle(self)
         self.lifecycle.setup_routes()
         self.lifecycle.watch_associations()
+        self.lists = Lists(self)
+        self.lists.setup_routes()
         for handler in (
             self.oauth_authorize,
             self.oauth_approve,
@@ -1028,7 +1034,19 @@ class HubSpotEmulator(Emulator):
                 notify=False,
             )
             deals += 1
+        self._seed_lists(contact_ids)
         return {"companies": len(company_ids), "contacts": len(contact_ids), "deals": deals, "owners": len(self.owners)}
+
+    def _seed_lists(self, contact_ids: list[str]) -> None:
+        """Two demo lists: a static one (every third contact) and an active one (customers)."""
+        if not contact_ids or self.lists.list_by_name(DEMO_STATIC_LIST):
+            return
+        static = self.lists.create_list(DEMO_STATIC_LIST, "contacts", "MANUAL")
+        self.lists.add_members(static, contact_ids[::3])
+        customers = {"filterType": "PROPERTY", "property": "lifecyclestage"}
+        customers["operation"] = {"operationType": "ENUMERATION", "operator": "IS_ANY_OF", "values": ["customer"]}
+        branch = {"filterBranchType": "OR", "filterBranches": [{"filterBranchType": "AND", "filters": [customers]}]}
+        self.lists.create_list(DEMO_ACTIVE_LIST, "contacts", "DYNAMIC", branch)
 
     # --- record store internals (call with self.lock held) ---------------------------------------------------
     def _live(self, object_type: str, record_id: Any) -> StoredRecord | None:

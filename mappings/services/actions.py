@@ -191,6 +191,8 @@ def save_object_mapping(mapping: ObjectMapping, actor) -> ObjectMapping:
     """Validate (filters are well-formed data on fields the source has) and save an object mapping."""
     mapping.full_clean()
     problems = validation.filter_problems(mapping) | validation.write_back_field_problems(mapping)
+    for key, messages in validation.list_problems(mapping).items():
+        problems.setdefault(key, []).extend(messages)
     if problems:
         raise ValidationError(problems)
     created = mapping.pk is None

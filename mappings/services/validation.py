@@ -8,10 +8,11 @@ the UI shows next to the field and the API returns as a 400 keyed by the same fi
 from __future__ import annotations
 
 from connectors import registry
-from connectors.base import FieldType
+from connectors.base import ConnectorError, FieldType
 from mappings import filters
 from mappings.compat import _as_type, compatibility_problems
 from mappings.models import FieldMapping, ObjectMapping
+from mappings.services import hubspot_lists
 from mappings.services.schema import SchemaField, dropdown_previews, field_index
 from syncsmart.core.choices import Direction, Side
 
@@ -41,6 +42,8 @@ def operators_for(kind: FieldType | None) -> list[tuple[str, str]]:
             continue
         if key in TEXT_OPERATORS and kind in NOT_TEXT_KINDS:
             continue
+        if key == filters.LIST_OPERATOR:
+            continue  # a list condition is not on a field
         allowed.append((key, words))
     return allowed
 
@@ -174,6 +177,8 @@ def filter_problems(mapping: ObjectMapping) -> Problems:
         if not index:
             continue  # fields not discovered yet: the run checks them
         for condition in _conditions(getattr(mapping, key) or {}):
+            if condition.get("operator") == filters.LIST_OPERATOR:
+                continue  # list_problems checks lists
             name, operator = condition.get("field", ""), condition.get("operator", "")
             field = index.get(name)
             if field is None:
@@ -193,3 +198,31 @@ def _conditions(group: dict) -> list[dict]:
     for condition in group.get("conditions") or []:
         found.extend(_conditions(condition) if "conditions" in condition else [condition])
     return found
+
+
+def list_problems(mapping: ObjectMapping) -> Problems:
+    """Inclusion lists: a list condition names a HubSpot list of the mapping's HubSpot object that
+    exists now. Each one found is resolved in place (its id, and its name as HubSpot spells it),
+    which is what a run tests; one HubSpot does not have is refused, naming the lists it has."""
+    problems: Problems = {}
+    if filters.list_conditions(mapping.filter_to_hubspot or {}):
+        problems["filter_to_hubspot"] = [
+            "A HubSpot list filters the records HubSpot sends: put it in the HubSpot → "
+            f"{mapping.integration.other_system_label} filter."
+        ]
+    conditions = filters.list_conditions(mapping.filter_to_other or {})
+    if not conditions:
+        return problems
+    connection, object_type = mapping.integration.hubspot_connection, mapping.hubspot_object
+    try:
+        for condition in conditions:
+            found = hubspot_lists.list_named(connection, object_type, condition["value"])
+            if found is None:
+                known = hubspot_lists.lists_of(connection, object_type, refresh=True)
+                message = hubspot_lists.unknown_list_message(object_type, condition["value"], known)
+                problems.setdefault("filter_to_other", []).append(message)
+            else:
+                condition["list_id"], condition["value"] = found.id, found.name
+    except ConnectorError as exc:
+        problems.setdefault("filter_to_other", []).append(f"Could not look the list up in HubSpot: {exc.message}")
+    return problems

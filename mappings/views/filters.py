@@ -9,9 +9,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from connectors.base import ConnectorError
+from mappings import filters
 from mappings.compat import _as_type
 from mappings.filters import (
+    LIST_FIELD,
+    LIST_OPERATOR,
     NO_VALUE_OPERATORS,
+    OPERATORS,
     FilterCount,
     FilterError,
     Gate,
@@ -24,7 +29,7 @@ from mappings.filters import (
     value_text,
 )
 from mappings.models import ObjectMapping
-from mappings.services import actions, validation
+from mappings.services import actions, hubspot_lists, validation
 from mappings.services.samples import cached_sample, sample_for
 from mappings.services.schema import fields_of
 from mappings.views.common import validation_text
@@ -79,9 +84,18 @@ def gate_for(mapping: ObjectMapping, flow: dict, field_names: set[str]) -> Gate:
     )
 
 
+def _operators(field: str, index: dict) -> list[tuple[str, str]]:
+    """The operators that fit the field's type (every one while the field is not chosen or not
+    known); a HubSpot list row has just its own."""
+    if field == LIST_FIELD:
+        return [(LIST_OPERATOR, OPERATORS[LIST_OPERATOR])]
+    if field in index:
+        return validation.operators_for(_as_type(index[field].type))
+    return operator_choices()
+
+
 def _builder_rows(builder: dict, index: dict | None = None) -> list[dict]:
-    """Groups and rows with their form names, for the template; each row offers the operators
-    that fit its field's type (every operator while the field is not chosen or not known)."""
+    """Groups and rows with their form names, for the template."""
     index = index or {}
     groups = []
     for g, group in enumerate(builder["conditions"]):
@@ -92,15 +106,25 @@ def _builder_rows(builder: dict, index: dict | None = None) -> list[dict]:
                 "op": cond.get("operator", "eq"),
                 "value": value_text(cond),
                 "needs_value": cond.get("operator") not in NO_VALUE_OPERATORS,
-                "known": cond.get("field", "") in index,
-                "operators": validation.operators_for(_as_type(index[cond["field"]].type))
-                if cond.get("field", "") in index
-                else operator_choices(),
+                "known": cond.get("field", "") in index or cond.get("field") == LIST_FIELD,
+                "is_list": cond.get("field") == LIST_FIELD,
+                "operators": _operators(cond.get("field", ""), index),
             }
             for c, cond in enumerate(group["conditions"])
         ]
         groups.append({"index": g, "match": group.get("match", "all"), "rows": rows})
     return groups
+
+
+def _lists(mapping: ObjectMapping, flow: dict, builder: dict) -> tuple[list, str]:
+    """The HubSpot lists the customer can pick (HubSpot → other only, read once the builder has a
+    list row: a page without one never calls HubSpot), or why there are none."""
+    if flow["source"] != Side.HUBSPOT or not filters.list_conditions(builder):
+        return [], ""
+    try:
+        return hubspot_lists.lists_of(mapping.integration.hubspot_connection, mapping.hubspot_object), ""
+    except ConnectorError as exc:
+        return [], f"HubSpot's lists could not be read: {exc.message}"
 
 
 def _count(mapping: ObjectMapping, flow: dict, builder: dict, refresh: bool = False, fetch: bool = True):
@@ -111,16 +135,26 @@ def _count(mapping: ObjectMapping, flow: dict, builder: dict, refresh: bool = Fa
     fields = {f.name for f in fields_of(connection, object_type)}
     try:
         stored = to_stored(builder)
+        records = sample.records
+        if flow["source"] == Side.HUBSPOT and stored:
+            stored = hubspot_lists.resolved_by_name(connection, object_type, stored)
+            records = hubspot_lists.with_memberships(connection, stored, records)
     except FilterError as exc:
         return sample, FilterCount(0, len(sample.records), error=str(exc))
-    return sample, count_passing(stored, sample.records, gate_for(mapping, flow, fields))
+    except ConnectorError as exc:
+        return sample, FilterCount(0, len(sample.records), error=f"HubSpot's lists could not be read: {exc.message}")
+    return sample, count_passing(stored, records, gate_for(mapping, flow, fields))
 
 
 def _panel(mapping: ObjectMapping, flow: dict, builder: dict | None = None, error: str = "", fetch: bool = False) -> dict:
     connection, object_type = _source(mapping, flow)
     builder = builder if builder is not None else as_groups(getattr(mapping, flow["attr"]))
     sample, count = _count(mapping, flow, builder, fetch=fetch)
+    lists, lists_error = _lists(mapping, flow, builder)
     return {
+        "lists": lists,
+        "lists_error": lists_error,
+        "list_field": LIST_FIELD,
         "flow": flow,
         "builder": builder,
         "groups": _builder_rows(builder, {f.name: f for f in fields_of(connection, object_type)}),

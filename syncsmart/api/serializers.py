@@ -343,7 +343,11 @@ class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
 
 class FiltersSerializer(StrictJSONTypes, serializers.Serializer):
     filter_to_other = JSONObjectField(
-        required=False, help_text='Records HubSpot → other must pass: {"match": "all"|"any", "conditions": [...]}; {} = all.'
+        required=False,
+        help_text='Records HubSpot → other must pass: {"match": "all"|"any", "conditions": [...]}; {} = all. '
+        'An inclusion list (a HubSpot list, static or active) is the condition {"field": "@hubspot_list", '
+        '"operator": "in_list", "value": "<the list\'s name>"}: an unknown name is refused (400) with the UI\'s '
+        "message; the list's id is added as list_id when saved.",
     )
     filter_to_hubspot = JSONObjectField(required=False, help_text="Records other → HubSpot must pass; {} = all.")
 

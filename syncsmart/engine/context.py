@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from connectors.base import Connector, ConnectorError, ObjectType, Option
 from connectors.dry_run import DryConnector
+from connectors.lists import lists_for
 from connectors.registry import SYSTEMS
 from mappings.models import Integration, ObjectMapping
 from syncsmart.core import metrics
@@ -64,6 +65,8 @@ class RunContext:
         self.reverse_pending: dict[tuple[int, str], set[str]] = collections.defaultdict(set)
         # Set when this run queued a deletion (the run's state read saw none waiting before).
         self.deletions_noticed = False
+        # HubSpot list id -> its members, read once per run (inclusion lists: engine/inclusion_lists.py).
+        self._list_members: dict[str, frozenset[str]] = {}
 
     def keep_alive(self, every: float = 5.0) -> None:
         """Renew the lease during a long page (a ConnectWise page of 1,000 writes one by one)."""
@@ -169,6 +172,14 @@ class RunContext:
         self.schema(Side.HUBSPOT, object_type).add_option(field_name, option)
         self.counts["options_added"] += 1
         return option
+
+    def list_members(self, list_id: str) -> frozenset[str]:
+        """A HubSpot list's member ids, read to the end once per run (a failed read raises)."""
+        if list_id not in self._list_members:
+            members = lists_for(self.connectors[Side.HUBSPOT]).member_ids(list_id)
+            self._list_members[list_id] = frozenset(members)
+            self.counts["list_reads"] += 1
+        return self._list_members[list_id]
 
     # --- mappings ----------------------------------------------------------------------
     def flows(self, only: ObjectMapping | None = None) -> list[tuple[ObjectMapping, str]]:

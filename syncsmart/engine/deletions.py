@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from connectors.base import ConnectorError
 from connectors.lifecycle import lifecycle_for
+from mappings import filters
 from mappings.models import ObjectMapping
 from syncsmart.core.choices import Side, other_side
 from syncsmart.engine.config import engine_settings
@@ -43,6 +44,7 @@ from syncsmart.models import PendingDeletion, RecordEvent, RecordLink, SyncCurso
 log = logging.getLogger("syncsmart.engine.deletions")
 Outcome = RecordEvent.Outcome
 P = ObjectMapping.DeletePolicy
+R = PendingDeletion.Reason
 SYSTEM_LABELS = {"hubspot": "HubSpot", "connectwise": "ConnectWise", "dynamics": "Dynamics 365"}
 
 
@@ -63,9 +65,11 @@ def consequence(ctx: RunContext, mapping: ObjectMapping, source: str) -> str:
     }[policy]
 
 
-def noticed(ctx: RunContext, mapping: ObjectMapping, source: str, links: Iterable[RecordLink]) -> list[PendingDeletion]:
-    """Rows to save with the page's checkpoint for linked records found deleted in `source`
-    (none when the mapping ignores deletions this way)."""
+def noticed(
+    ctx: RunContext, mapping: ObjectMapping, source: str, links: Iterable[RecordLink], reason: str = R.DELETED
+) -> list[PendingDeletion]:
+    """Rows to save with the page's checkpoint for linked records found deleted in `source`, or
+    that left the mapping's inclusion list (`reason`); none when the mapping ignores deletions this way."""
     target = other_side(source)
     policy = mapping.delete_policy_to(target)
     links = list(links)
@@ -81,6 +85,7 @@ def noticed(ctx: RunContext, mapping: ObjectMapping, source: str, links: Iterabl
             source_id=link.id_on(source),
             target_id=link.id_on(target),
             policy=policy,
+            reason=reason,
             run=ctx.run,
         )
         for link in links
@@ -211,13 +216,37 @@ def _apply_group(ctx: RunContext, mapping: ObjectMapping, source: str, group: li
     group = _past_the_guard(ctx, mapping, source, group)
     if group is None:
         return 0
-    # Step 2: the source is asked again, completely; anything it still has is not deleted.
-    gone = lifecycle_for(ctx.connector(source)).gone(mapping.object_for(source), [r.source_id for r in group])
+    # Step 2: the source is asked again, completely; anything it still has (or that is back in
+    # the inclusion list) is not removed.
+    gone = _confirmed(ctx, mapping, source, group)
     back = [r for r in group if r.source_id not in gone]
     doomed = [r for r in group if r.source_id in gone]
     results = _remove(ctx, mapping, other_side(source), doomed)
     _record(ctx, mapping, source, back, doomed, results)
     return sum(1 for r in doomed if results.get(r.target_id) is not None and results[r.target_id].ok)
+
+
+def _confirmed(ctx: RunContext, mapping: ObjectMapping, source: str, group: list[PendingDeletion]) -> set[str]:
+    deleted = [r.source_id for r in group if r.reason != R.LEFT_LIST]
+    left = [r.source_id for r in group if r.reason == R.LEFT_LIST]
+    gone = lifecycle_for(ctx.connector(source)).gone(mapping.object_for(source), deleted) if deleted else set()
+    return gone | (out_of_lists(ctx, mapping, left) if left else set())
+
+
+def out_of_lists(ctx: RunContext, mapping: ObjectMapping, ids: Iterable[str]) -> set[str]:
+    """Ids in none of the mapping's inclusion lists, by their members read completely in this run;
+    none when the mapping no longer filters by a list."""
+    lists = filters.lists_used(mapping.filter_to_other or {})
+    if not lists:
+        return set()
+    members = frozenset().union(*(ctx.list_members(list_id) for list_id in lists))
+    return {i for i in ids if i not in members}
+
+
+def _why(ctx: RunContext, row: PendingDeletion) -> str:
+    if row.reason == R.LEFT_LIST:
+        return f"Left the {label(ctx, row.source_side)} inclusion list"
+    return f"Deleted in {label(ctx, row.source_side)}"
 
 
 def _past_the_guard(
@@ -264,7 +293,8 @@ def _record(ctx, mapping, source, back, doomed, results) -> None:
     target = other_side(source)
     events = []
     for row in back:
-        row.status, row.message = PendingDeletion.Status.CANCELLED, f"Exists again in {label(ctx, source)}; nothing removed."
+        again = "Back in the inclusion list" if row.reason == R.LEFT_LIST else f"Exists again in {label(ctx, source)}"
+        row.status, row.message = PendingDeletion.Status.CANCELLED, f"{again}; nothing removed."
     for row in doomed:
         result = results.get(row.target_id)
         verb = "Archived" if row.policy == P.ARCHIVE else "Deleted"
@@ -285,7 +315,7 @@ def _record(ctx, mapping, source, back, doomed, results) -> None:
                 source_id=row.source_id,
                 target_id=row.target_id,
                 outcome=outcome,
-                message=f"Deleted in {label(ctx, source)}; {row.message[0].lower()}{row.message[1:]}",
+                message=f"{_why(ctx, row)}; {row.message[0].lower()}{row.message[1:]}",
                 created_at=now,
             )
         )

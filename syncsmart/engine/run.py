@@ -32,7 +32,8 @@ from django.utils import timezone
 from connectors import http as vendor_http
 from connectors.base import UNSURE_TYPE, Page, Record, chunked
 from mappings.models import ObjectMapping
-from syncsmart.engine import deletions, wakeups, webhook_registration
+from syncsmart.core.choices import Side
+from syncsmart.engine import deletions, inclusion_lists, wakeups, webhook_registration
 from syncsmart.engine.concurrency import in_flight
 from syncsmart.engine.config import engine_settings
 from syncsmart.engine.context import RunContext
@@ -275,7 +276,25 @@ class Engine:
             phase = self.state["phase"] = "changes"
         if self.run is not None and self.run.trigger == SyncRun.Trigger.WEBHOOK:
             return True  # a webhook run syncs just the notified records
-        return self._changes(mapping, side)
+        if phase == "changes":
+            if not self._changes(mapping, side):
+                return False
+            self.state["phase"] = "lists"
+        self._inclusion_lists(mapping, side)
+        return True
+
+    def _inclusion_lists(self, mapping: ObjectMapping, side: str) -> None:
+        """After the change feed: records that joined the flow's HubSpot lists sync; linked ones
+        that left follow the mapping's delete policy (syncsmart/engine/inclusion_lists.py)."""
+        if side != Side.HUBSPOT or not inclusion_lists.lists_of(mapping):
+            return
+        result = inclusion_lists.changes(self.ctx, mapping)
+        for records in self._read_ids(mapping, side, result.joined):
+            if records:
+                self.page(mapping, side, records)
+        left = [r for batch in self._read_ids(mapping, side, result.left) for r in batch if not r.deleted]
+        self.ctx.counts["list_joined"] += len(result.joined)
+        self.ctx.counts["list_left"] += inclusion_lists.record_left(self.ctx, self.flow(mapping, side).gate, result, left)
 
     def _read_ids(self, mapping: ObjectMapping, side: str, ids: list[str]) -> list[list[Record]]:
         connector = self.ctx.connector(side)

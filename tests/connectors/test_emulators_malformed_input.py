@@ -54,12 +54,20 @@ HUBSPOT_PATHS = [
     "/oauth/v1/refresh-tokens/{id}",
     "/oauth/authorize",
     "/account-info/v3/details",
+    "/crm/v3/lists",
+    "/crm/v3/lists/search",
+    "/crm/v3/lists/{id}",
+    "/crm/v3/lists/{id}/memberships",
+    "/crm/v3/lists/{id}/memberships/add",
+    "/crm/v3/lists/{id}/memberships/remove",
+    "/crm/v3/lists/{id}/memberships/add-and-remove",
+    "/crm/v3/lists/object-type-id/{id}/name/{id}",
     "/_emulator/knobs",
     "/_emulator/records",
     "/_emulator/clock",
     "/{id}",
 ]
-HUBSPOT_PARAMS = ["limit", "after", "archived", "properties", "associations", "idProperty", "email", "client_id", "redirect_uri"]
+HUBSPOT_PARAMS = ["limit", "after", "listIds", "archived", "properties", "associations", "idProperty", "email", "client_id", "redirect_uri"]
 HUBSPOT_KEYS = [
     "properties",
     "inputs",
@@ -91,6 +99,17 @@ HUBSPOT_KEYS = [
     "hs_object_id",
     "lastmodifieddate",
     "amount",
+    "objectTypeId",
+    "processingType",
+    "processingTypes",
+    "filterBranch",
+    "filterBranchType",
+    "filterBranches",
+    "listIds",
+    "offset",
+    "count",
+    "recordIdsToAdd",
+    "recordIdsToRemove",
 ]
 
 CW_PATHS = [
@@ -293,6 +312,13 @@ def test_dynamics_answers_malformed_input_with_a_4xx(
         ("PATCH", "/crm/v3/objects/contacts/1001", {}, b"{not json"),
         ("POST", "/crm/v3/properties/contacts", {}, b"{not json"),
         ("GET", "/crm/v3/owners", {"limit": "abc"}, b""),
+        ("GET", "/crm/v3/lists/1/memberships", {"after": "not-a-token"}, b""),
+        ("GET", "/crm/v3/lists/1/memberships", {"limit": "251"}, b""),
+        ("PUT", "/crm/v3/lists/1/memberships/add", {}, b'{"recordIds": ["1"]}'),
+        ("PUT", "/crm/v3/lists/1/memberships/add", {}, json.dumps(["\u00b2"]).encode()),
+        ("PUT", "/crm/v3/lists/2/memberships/add", {}, b'["1031"]'),  # the demo's active list takes no memberships
+        ("POST", "/crm/v3/lists/search", {}, b'{"listIds": 5}'),
+        ("POST", "/crm/v3/lists", {}, b'{"name": "x", "objectTypeId": "0-1", "processingType": "DYNAMIC", "filterBranch": 5}'),
         ("POST", "/crm/v3/objects/contacts/search", {}, b'{"limit": "abc"}'),
         (
             "POST",

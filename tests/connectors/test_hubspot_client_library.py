@@ -20,6 +20,8 @@ from hubspot.crm.contacts import (
     SimplePublicObjectInput,
     SimplePublicObjectInputForCreate,
 )
+from hubspot.crm.lists import ApiException as ListsApiException
+from hubspot.crm.lists import ListCreateRequest, ListSearchRequest
 from hubspot.crm.properties import OptionInput, PropertyCreate
 from hubspot.oauth import ApiException as OAuthApiException
 
@@ -214,3 +216,25 @@ def test_oauth_tokens_and_their_metadata(hubspot, served):
             client_secret=DEFAULT_CLIENT_SECRET,
         )
     assert caught.value.status == 400 and '"category"' in caught.value.body
+
+
+def test_lists_v3_create_search_fetch_by_name_and_page_memberships(hubspot, served):
+    ids = [create_contact(hubspot, f"member{n}@lists.example.com") for n in range(3)]
+    created = hubspot.crm.lists.lists_api.create(ListCreateRequest(name="Client-library VIP", object_type_id="0-1", processing_type="MANUAL"))
+    list_id = created.list.list_id
+    assert created.list.processing_type == "MANUAL" and created.list.object_type_id == "0-1"
+    added = hubspot.crm.lists.memberships_api.add(list_id, ids)
+    assert sorted(added.records_ids_added) == sorted(ids) and added.record_ids_missing == []
+    first = hubspot.crm.lists.memberships_api.get_page(list_id, limit=2)
+    assert [m.record_id for m in first.results] == sorted(ids, key=int)[:2] and first.paging.next.after
+    rest = hubspot.crm.lists.memberships_api.get_page(list_id, limit=2, after=first.paging.next.after)
+    assert [m.record_id for m in rest.results] == sorted(ids, key=int)[2:] and rest.paging is None
+    removed = hubspot.crm.lists.memberships_api.remove(list_id, [ids[0], "999999"])
+    assert removed.record_ids_removed == [ids[0]] and removed.record_ids_missing == ["999999"]
+    found = hubspot.crm.lists.lists_api.get_by_name("Client-library VIP", "0-1")
+    assert found.list.list_id == list_id
+    searched = hubspot.crm.lists.lists_api.do_search(ListSearchRequest(query="client-library", processing_types=["MANUAL"]))
+    assert [x.list_id for x in searched.lists] == [list_id] and searched.lists[0].additional_properties["hs_list_size"] == "2"
+    with pytest.raises(ListsApiException) as caught:
+        hubspot.crm.lists.lists_api.get_by_id("987654")
+    assert caught.value.status == 404

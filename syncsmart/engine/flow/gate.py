@@ -31,10 +31,16 @@ class Gate:
                 return reason
         if integration.block_free_emails and email and email.rpartition("@")[2] in filters.FREE_MAIL_DOMAINS:
             return f"Free e-mail addresses are blocked ({email.rpartition('@')[2]})."
+        if self.s.lists:
+            props = {**props, filters.LIST_FIELD: self.lists_of(str(record.id))}
         failure = filters.first_failure(self.s.filter, props, self._labels())
         if failure:
             return f"Filter: {failure}."
         return None
+
+    def lists_of(self, record_id: str) -> set[str]:
+        """The ids of this flow's inclusion lists the record is in (members read once per run)."""
+        return {list_id for list_id in self.s.lists if record_id in self.s.ctx.list_members(list_id)}
 
     def _labels(self) -> dict[str, str]:
         """The source's field labels, so a filter's reason names fields as the customer knows them

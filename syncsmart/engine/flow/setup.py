@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from connectors.base import Connector, FieldType
+from mappings import filters
 from mappings.models import FieldMapping, ObjectMapping
-from syncsmart.core.choices import other_side
+from syncsmart.core.choices import Side, other_side
 from syncsmart.engine.context import RunContext
 from syncsmart.engine.transform import Schema
 
@@ -43,6 +44,8 @@ class FlowSetup:
         self.source_schema: Schema = ctx.schema(self.source, self.source_object)
         self.target_schema: Schema = ctx.schema(self.target, self.target_object)
         self.filter = mapping.filter_for_target(self.target) or {}
+        # Inclusion lists (HubSpot lists in the filter of records HubSpot sends): {list id: name}.
+        self.lists = filters.lists_used(self.filter) if self.source == Side.HUBSPOT else {}
         self.email_field = self._primary_email_field()
         self.name_field = next((n for n in NAME_FIELDS if n in self.source_schema.fields), None)
         self.plan_fields = [self._field_plan(f) for f in self.fields]
