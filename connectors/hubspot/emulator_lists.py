@@ -148,6 +148,24 @@ def _branch_matches(branch: dict[str, Any], props: dict[str, Any]) -> bool:
     return any(results) if branch["filterBranchType"] == "OR" else all(results)
 
 
+def _whole_number(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadInput(f"Invalid input JSON: {name} must be a whole number between {low} and {high}")
+    return value
+
+
+def _search_terms(body: dict[str, Any]) -> tuple[str, list, set[str], int, int]:
+    """A lists search body: query, processingTypes, listIds, offset, count (malformed: a 400)."""
+    types, listed = body.get("processingTypes") or [], body.get("listIds") or []
+    if not isinstance(types, list) or any(t not in PROCESSING_TYPES for t in types):
+        raise BadInput(f"Invalid input JSON: processingTypes are {', '.join(PROCESSING_TYPES)}")
+    if not isinstance(listed, list):
+        raise BadInput("Invalid input JSON: listIds must be an array of list ids")
+    offset = _whole_number(body.get("offset", 0), "offset", 0, 10**9)
+    count = _whole_number(body.get("count", SEARCH_COUNT_DEFAULT), "count", 1, SEARCH_COUNT_MAX)
+    return str(body.get("query") or "").lower(), types, {str(i) for i in listed}, offset, count
+
+
 class Lists:
     """Lists and their memberships of one HubSpot emulator."""
 
@@ -315,20 +333,7 @@ class Lists:
         return Response(204)
 
     def search(self, request: Request) -> Response:
-        body = request.json_object()
-        query = str(body.get("query") or "").lower()
-        types = body.get("processingTypes") or []
-        listed = body.get("listIds") or []
-        if not isinstance(listed, list):
-            raise BadInput("Invalid input JSON: listIds must be an array of list ids")
-        wanted_ids = {str(i) for i in listed}
-        offset, count = body.get("offset", 0), body.get("count", SEARCH_COUNT_DEFAULT)
-        if not isinstance(types, list) or any(t not in PROCESSING_TYPES for t in types):
-            raise BadInput(f"Invalid input JSON: processingTypes are {', '.join(PROCESSING_TYPES)}")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise BadInput("Invalid input JSON: offset must be a whole number")
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= SEARCH_COUNT_MAX:
-            raise BadInput(f"Invalid input JSON: count must be between 1 and {SEARCH_COUNT_MAX}")
+        query, types, wanted_ids, offset, count = _search_terms(request.json_object())
         with self.emulator.lock:
             matching = [
                 s

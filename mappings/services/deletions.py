@@ -22,19 +22,20 @@ class HeldGroup:
     source_side: str
     policy: str
     count: int
+    reason: str = PendingDeletion.Reason.DELETED  # or left_list: the record left the mapping's inclusion list
 
 
 def held_deletions(integration: Integration) -> list[HeldGroup]:
     """What the guard holds, per mapping, direction and policy."""
     rows = (
         PendingDeletion.objects.filter(integration=integration, status=HELD)
-        .values("object_mapping", "source_side", "policy")
+        .values("object_mapping", "source_side", "policy", "reason")
         .annotate(count=Count("id"))
         .order_by("object_mapping", "source_side")
     )
     mappings = {m.pk: m for m in integration.object_mappings.all()}
     return [
-        HeldGroup(mappings[r["object_mapping"]], r["source_side"], r["policy"], r["count"])
+        HeldGroup(mappings[r["object_mapping"]], r["source_side"], r["policy"], r["count"], r["reason"])
         for r in rows
         if r["object_mapping"] in mappings
     ]

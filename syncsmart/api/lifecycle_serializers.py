@@ -55,7 +55,17 @@ class GoLiveSwitchSerializer(serializers.ModelSerializer):
 class HeldDeletionSerializer(serializers.ModelSerializer):
     class Meta:
         model = PendingDeletion
-        fields = ["id", "integration", "object_mapping", "source_side", "source_id", "target_id", "policy", "noticed_at"]
+        fields = [
+            "id",
+            "integration",
+            "object_mapping",
+            "source_side",
+            "source_id",
+            "target_id",
+            "policy",
+            "reason",
+            "noticed_at",
+        ]
         read_only_fields = fields
 
 

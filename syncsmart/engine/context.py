@@ -11,10 +11,11 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from connectors.base import Connector, ConnectorError, ObjectType, Option
+from connectors.base import Connector, ConnectorError, ErrorKind, ObjectType, Option
 from connectors.dry_run import DryConnector
 from connectors.lists import lists_for
 from connectors.registry import SYSTEMS
+from mappings.filters import lists_used
 from mappings.models import Integration, ObjectMapping
 from syncsmart.core import metrics
 from syncsmart.core.choices import Direction, Side, other_side
@@ -174,12 +175,29 @@ class RunContext:
         return option
 
     def list_members(self, list_id: str) -> frozenset[str]:
-        """A HubSpot list's member ids, read to the end once per run (a failed read raises)."""
+        """A HubSpot list's member ids, read to the end once per run (a failed read raises; a list
+        deleted in HubSpot fails the run with a message that says which filter to fix)."""
         if list_id not in self._list_members:
-            members = lists_for(self.connectors[Side.HUBSPOT]).member_ids(list_id)
+            try:
+                members = lists_for(self.connectors[Side.HUBSPOT]).member_ids(list_id)
+            except ConnectorError as exc:
+                if exc.kind != ErrorKind.NOT_FOUND:
+                    raise
+                raise ConnectorError(
+                    f"The HubSpot list “{self._list_name(list_id)}” in a filter no longer exists in HubSpot: pick another "
+                    "list in the filter builder (nothing synced through that filter meanwhile).",
+                    ErrorKind.CONFIG,
+                ) from exc
             self._list_members[list_id] = frozenset(members)
             self.counts["list_reads"] += 1
         return self._list_members[list_id]
+
+    def _list_name(self, list_id: str) -> str:
+        for mapping in self.mappings:
+            found = lists_used(mapping.filter_to_other or {})
+            if list_id in found:
+                return found[list_id]
+        return list_id
 
     # --- mappings ----------------------------------------------------------------------
     def flows(self, only: ObjectMapping | None = None) -> list[tuple[ObjectMapping, str]]:

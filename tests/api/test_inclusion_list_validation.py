@@ -62,7 +62,12 @@ def test_a_list_picked_by_name_is_saved_with_its_id_by_the_builder_and_the_api(a
 
 
 def test_a_list_condition_on_the_records_going_to_hubspot_is_refused(api, contacts):
-    body = {"filter_to_hubspot": {"match": "all", "conditions": [{"field": filters.LIST_FIELD, "operator": "in_list", "value": "VIP"}]}}
+    body = {
+        "filter_to_hubspot": {
+            "match": "all",
+            "conditions": [{"field": filters.LIST_FIELD, "operator": "in_list", "value": "VIP"}],
+        }
+    }
     response = api.admin.patch(f"/api/object-mappings/{contacts.pk}/filters/", body, format="json")
     assert response.status_code == 400
     assert "A HubSpot list filters the records HubSpot sends" in str(response.json())

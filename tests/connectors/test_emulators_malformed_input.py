@@ -67,7 +67,18 @@ HUBSPOT_PATHS = [
     "/_emulator/clock",
     "/{id}",
 ]
-HUBSPOT_PARAMS = ["limit", "after", "listIds", "archived", "properties", "associations", "idProperty", "email", "client_id", "redirect_uri"]
+HUBSPOT_PARAMS = [
+    "limit",
+    "after",
+    "listIds",
+    "archived",
+    "properties",
+    "associations",
+    "idProperty",
+    "email",
+    "client_id",
+    "redirect_uri",
+]
 HUBSPOT_KEYS = [
     "properties",
     "inputs",
@@ -312,13 +323,6 @@ def test_dynamics_answers_malformed_input_with_a_4xx(
         ("PATCH", "/crm/v3/objects/contacts/1001", {}, b"{not json"),
         ("POST", "/crm/v3/properties/contacts", {}, b"{not json"),
         ("GET", "/crm/v3/owners", {"limit": "abc"}, b""),
-        ("GET", "/crm/v3/lists/1/memberships", {"after": "not-a-token"}, b""),
-        ("GET", "/crm/v3/lists/1/memberships", {"limit": "251"}, b""),
-        ("PUT", "/crm/v3/lists/1/memberships/add", {}, b'{"recordIds": ["1"]}'),
-        ("PUT", "/crm/v3/lists/1/memberships/add", {}, json.dumps(["\u00b2"]).encode()),
-        ("PUT", "/crm/v3/lists/2/memberships/add", {}, b'["1031"]'),  # the demo's active list takes no memberships
-        ("POST", "/crm/v3/lists/search", {}, b'{"listIds": 5}'),
-        ("POST", "/crm/v3/lists", {}, b'{"name": "x", "objectTypeId": "0-1", "processingType": "DYNAMIC", "filterBranch": 5}'),
         ("POST", "/crm/v3/objects/contacts/search", {}, b'{"limit": "abc"}'),
         (
             "POST",
@@ -336,3 +340,26 @@ def test_hubspot_malformed_input_is_a_400_with_hubspots_error_body(hubspot, meth
     error = response.json()
     assert error["status"] == "error" and error["category"] == "VALIDATION_ERROR"
     assert error["message"] and error["correlationId"]
+
+
+@pytest.mark.parametrize(
+    "method, path, params, body",
+    [
+        ("GET", "/crm/v3/lists/1/memberships", {"after": "not-a-token"}, b""),
+        ("GET", "/crm/v3/lists/1/memberships", {"limit": "251"}, b""),
+        ("PUT", "/crm/v3/lists/1/memberships/add", {}, b'{"recordIds": ["1"]}'),
+        ("PUT", "/crm/v3/lists/1/memberships/add", {}, json.dumps(["\u00b2"]).encode()),
+        ("PUT", "/crm/v3/lists/2/memberships/add", {}, b'["1006"]'),  # the demo's active list takes no memberships
+        ("POST", "/crm/v3/lists/search", {}, b'{"listIds": 5}'),
+        ("POST", "/crm/v3/lists/search", {}, b'{"count": 501}'),
+        ("POST", "/crm/v3/lists", {}, b'{"name": "x", "objectTypeId": "0-1", "processingType": "DYNAMIC", "filterBranch": 5}'),
+        ("POST", "/crm/v3/lists", {}, b'{"name": "Newsletter subscribers", "objectTypeId": "0-1", "processingType": "MANUAL"}'),
+    ],
+)
+def test_hubspot_lists_refuse_malformed_input_with_a_400_in_hubspots_error_body(method, path, params, body):
+    emulator = HubSpotEmulator.demo(5, limits=False)  # its own: the fuzzing above may delete the demo lists
+    client = httpx.Client(transport=emulator.transport(), base_url="http://hubspot.invalid")
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    response = send(client, method, path, params, body, headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["category"] == "VALIDATION_ERROR"

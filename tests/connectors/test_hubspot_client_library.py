@@ -220,7 +220,9 @@ def test_oauth_tokens_and_their_metadata(hubspot, served):
 
 def test_lists_v3_create_search_fetch_by_name_and_page_memberships(hubspot, served):
     ids = [create_contact(hubspot, f"member{n}@lists.example.com") for n in range(3)]
-    created = hubspot.crm.lists.lists_api.create(ListCreateRequest(name="Client-library VIP", object_type_id="0-1", processing_type="MANUAL"))
+    created = hubspot.crm.lists.lists_api.create(
+        ListCreateRequest(name="Client-library VIP", object_type_id="0-1", processing_type="MANUAL")
+    )
     list_id = created.list.list_id
     assert created.list.processing_type == "MANUAL" and created.list.object_type_id == "0-1"
     added = hubspot.crm.lists.memberships_api.add(list_id, ids)

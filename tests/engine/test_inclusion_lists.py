@@ -164,3 +164,16 @@ def test_a_list_leaver_back_in_the_list_before_the_removal_is_applied_is_not_rem
     row.refresh_from_db()
     assert row.status == PendingDeletion.Status.CANCELLED and row.message.startswith("Back in the inclusion list")
     assert cw.other_state(other_id) == "live" and cw.link(hubspot_id=a) is not None
+
+
+def test_a_list_deleted_in_hubspot_fails_the_run_naming_the_filter_to_fix_and_syncs_nothing_through_it(cw):
+    a = cw.hub_contact(1)
+    vip = cw.pair.hubspot.lists.create_list("VIP", "contacts", "MANUAL")
+    cw.pair.hubspot.lists.add_members(vip, [a])
+    only_list(cw, "VIP")
+    with cw.pair.hubspot.lock:
+        del cw.pair.hubspot.lists.lists[int(vip)]
+    run = cw.pair.sync()
+    assert run.status == "failed"
+    assert "The HubSpot list “VIP” in a filter no longer exists in HubSpot" in run.error
+    assert cw.link(hubspot_id=a) is None
