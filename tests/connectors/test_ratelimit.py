@@ -218,3 +218,17 @@ def test_an_in_flight_call_refused_by_the_daily_budget_gives_its_slot_back(db_pa
         limiter.acquire(call())
     assert caught.value.kind == ErrorKind.RATE_LIMITED and "daily API budget" in caught.value.message
     assert limiter.in_flight() == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_the_day_and_its_minutes_are_tallied_for_the_forecast(kind, db_path):
+    store = SQLiteStore(db_path) if kind == "sqlite" else RedisStore(redis_url())
+    key = f"tally_{uuid.uuid4().hex}"
+    day = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    store.count_today(key, 5, at=day + dt.timedelta(hours=10, minutes=59, seconds=59))
+    store.count_today(key, 7, at=day + dt.timedelta(hours=11, seconds=1))
+    store.count_today(key, 1, at=day + dt.timedelta(hours=11, minutes=30))
+    store.count_today(key, 100, at=day + dt.timedelta(days=1))  # the next day's
+    assert store.peek_today(key, at=day) == 13
+    assert store.calls_between(key, day + dt.timedelta(hours=11), day + dt.timedelta(hours=11, minutes=30, seconds=5)) == 8
+    assert store.calls_between(key, day + dt.timedelta(hours=10, minutes=59, seconds=30), day + dt.timedelta(hours=11)) == 12

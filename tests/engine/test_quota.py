@@ -6,7 +6,7 @@ forecast computed from the recorded use at the current (last hour's) rate.
 
 Runs execute inline (SYNC_RUN_INLINE) through the real connectors, so every vendor call of the
 manual and webhook runs is counted by the account's shared limiter, as in production. Each test
-has a shared store of its own (a fresh LOCAL_DIR), so nothing counted by another test or run counts.
+has a shared store of its own, so nothing counted by another test or run counts.
 """
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ OTHER_SYSTEMS = ["dynamics", "connectwise", "salesforce", "netsuite"]
 
 
 @pytest.fixture(autouse=True)
-def own_store(settings, tmp_path, monkeypatch):
-    """A shared store (the SQLite file in LOCAL_DIR) and limiter registry of the test's own."""
-    settings.LOCAL_DIR = tmp_path
+def own_store(tmp_path, monkeypatch):
+    """A shared store (a SQLite file, whether or not REDIS_URL is set) and limiter registry of the
+    test's own, so no call counted by another test or an earlier run counts here."""
+    store = ratelimit.SQLiteStore(tmp_path / "ratelimits.sqlite3")
+    monkeypatch.setattr(ratelimit, "default_store", lambda: store)
     monkeypatch.setattr(ratelimit, "_limiters", {})
     monkeypatch.setattr(ratelimit, "_inflight_limiters", {})
 
