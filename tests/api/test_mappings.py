@@ -313,3 +313,24 @@ def test_field_mappings_are_read_only_for_viewers_and_invisible_to_outsiders(api
     outsider = api.outsider.post("/api/field-mappings/", create)
     assert outsider.status_code == 404 and "object_mapping" in error_of(outsider)["fields"]
     assert FieldMapping.objects.filter(object_mapping=contacts).count() == 1
+
+
+def test_the_id_fields_written_back_are_named_per_object_mapping_and_shown(api, contacts):
+    url = f"/api/object-mappings/{contacts.pk}/"
+    shown = api.viewer.get(url).json()
+    assert shown["write_back_fields"] == {"hubspot": "syncsmart_connectwise_id", "other": "SyncSmart HubSpot ID"}
+    changed = api.admin.patch(url, {"write_back_field_hubspot": "erp_ref"})
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["write_back_fields"] == {"hubspot": "erp_ref", "other": "SyncSmart HubSpot ID"}
+    refused = api.admin.patch(url, {"write_back_field_hubspot": "ERP Ref!"})
+    assert refused.status_code == 400
+    assert "lower-case letters, digits and _" in error_of(refused)["message"]
+    contacts.refresh_from_db()
+    assert contacts.write_back_field_hubspot == "erp_ref"
+
+
+def test_writing_ids_back_is_switched_on_through_the_api(api, contacts):
+    response = api.admin.patch(f"/api/integrations/{contacts.integration_id}/", {"write_back_ids": True})
+    assert response.status_code == 200, response.json()
+    contacts.integration.refresh_from_db()
+    assert contacts.integration.write_back_ids is True

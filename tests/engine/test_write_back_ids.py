@@ -5,11 +5,12 @@ own API, written in the sync's batched calls, and never echoing back."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from mappings.models import ObjectMapping
 from syncsmart.engine import previews
-from syncsmart.models import RecordLink
-from tests.engine.conftest import build_pair, write_calls
+from syncsmart.models import InboxItem, RecordLink
+from tests.engine.conftest import CollectingSender, build_pair, write_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +249,34 @@ def test_each_connector_makes_its_id_field_once_and_finds_it_again(pair):
     assert pair.hubspot.counters()["calls"]["POST properties/create"] == 1
     created = "userDefinedFields create" if pair.integration.other_system == "connectwise" else "Attributes create"
     assert sum(n for key, n in pair.other.counters()["calls"].items() if created in key) == 1
+
+
+def test_the_webhooks_our_id_writes_cause_come_back_as_our_own_change(db, monkeypatch, django_capture_on_commit_callbacks):
+    """Both vendors notify the app of every record whose id we wrote (HubSpot property change,
+    ConnectWise callback): the run those notifications start writes nothing."""
+    pair = build_pair("connectwise", write_back_ids=True)
+    try:
+        monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
+        base = f"http://testserver/webhooks/{pair.integration.pk}"
+        pair.hubspot.webhooks = CollectingSender()
+        pair.hubspot.subscribe(f"{base}/hubspot")
+        pair.other.webhooks = CollectingSender()
+        connectors = pair.connectors()
+        connectors["other"].register_callbacks(f"{base}/other")
+        connectors["other"].close()
+        seed(pair)
+        pair.hubspot.webhooks.deliveries.clear()
+        pair.other.webhooks.deliveries.clear()
+        pair.sync()
+        assert pair.sync().counts.get("ids_written", 0) == 0
+        assert pair.hubspot.webhooks.deliveries and pair.other.webhooks.deliveries  # our writes, ids included
+        with django_capture_on_commit_callbacks(execute=True):
+            pair.hubspot.webhooks.deliver(Client())
+            pair.other.webhooks.deliver(Client())
+        assert InboxItem.objects.filter(status="pending").exists()
+        pair.reset_counters()
+        run = pair.sync(trigger="webhook")
+        assert pair.writes() == (0, 0), run.counts
+        assert run.counts.get("echo", 0) > 0 and not InboxItem.objects.filter(status="pending").exists()
+    finally:
+        pair.close()

@@ -138,3 +138,16 @@ def test_dropdown_preview_compares_labels_exactly_as_the_engine_does():
     assert not outbound.matched and "reported as unmatched" in outbound.how
     [inbound] = preview_to_hubspot(other, hub).rows
     assert not inbound.matched and "a new HubSpot option “Vip” will be added" in inbound.how
+
+
+def test_the_editor_names_the_id_fields_and_refuses_a_name_the_system_would(team, contacts):
+    page = team.admin.get(url("mapping_editor", contacts)).content.decode()
+    assert 'placeholder="syncsmart_connectwise_id"' in page and 'placeholder="SyncSmart HubSpot ID"' in page
+    assert "Ids written back (off" in page
+    form = {"enabled": "on", "direction": "both", "system_of_record": "hubspot", "create_policy": "create"}
+    saved = team.admin.post(url("mapping_editor", contacts), {**form, "write_back_field_other": "HubSpot record"})
+    assert saved.status_code == 302
+    contacts.refresh_from_db()
+    assert contacts.write_back_field_name("other") == "HubSpot record"
+    refused = team.admin.post(url("mapping_editor", contacts), {**form, "write_back_field_hubspot": "ERP Ref!"})
+    assert "lower-case letters, digits and _" in refused.content.decode()
