@@ -59,6 +59,9 @@ class FieldInfo:
     description: str = ""
     max_length: int | None = None  # characters the vendor accepts (long bodies are truncated to it)
     html: bool = False  # the vendor keeps HTML in this text (HubSpot note and call bodies)
+    # A REFERENCE holding several records: their ids sorted and joined with MULTI_SEPARATOR
+    # (an engagement's contacts, a Dataverse activity's parties that are contacts).
+    multiple: bool = False
 
     def option_by_value(self, value: str) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
@@ -87,6 +90,9 @@ class Record:
     updated_at: datetime | None = None
     created_at: datetime | None = None
     deleted: bool = False
+    # What the vendor holds that the record's fields cannot carry (an e-mail's recipient that is
+    # a user or a bare address): said on the record's event.
+    remarks: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -120,6 +126,17 @@ class WriteResult:
 
 
 UNSURE_TYPE = "_unsure_object_type"
+MULTI_SEPARATOR = ";"
+
+
+def join_ids(ids) -> str | None:
+    """Several record ids as one comparable value (sorted, de-duplicated), None for none."""
+    unique = sorted({str(i) for i in ids if i not in (None, "")}, key=lambda i: (len(i), i))
+    return MULTI_SEPARATOR.join(unique) or None
+
+
+def split_ids(value) -> list[str]:
+    return [p for p in str(value or "").split(MULTI_SEPARATOR) if p.strip()]
 
 
 @dataclass

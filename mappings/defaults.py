@@ -418,6 +418,8 @@ DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
             ),
             F("hs_timestamp", "actualend", direction=TO_OTHER, hubspot_type="datetime", other_type="datetime"),
             F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
+            # every contact of the engagement <-> the activity's parties that are contacts (connectors/dynamics/parties.py)
+            F("contacts", "parties", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
     ObjectDefault(
@@ -467,6 +469,8 @@ DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
             ),
             F("hs_timestamp", "actualend", direction=TO_OTHER, hubspot_type="datetime", other_type="datetime"),
             F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
+            # every contact of the engagement <-> the activity's parties that are contacts (connectors/dynamics/parties.py)
+            F("contacts", "parties", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
     ObjectDefault(
@@ -482,6 +486,8 @@ DYNAMICS_ACTIVITIES: tuple[ObjectDefault, ...] = (
             F("hs_meeting_end_time", "scheduledend", hubspot_type="datetime", other_type="datetime"),
             F("hs_timestamp", "scheduledstart", direction=TO_HS, hubspot_type="datetime", other_type="datetime"),
             F("contact", "regardingobjectid", "association", hubspot_type="reference", other_type="reference"),
+            # every contact of the engagement <-> the activity's parties that are contacts (connectors/dynamics/parties.py)
+            F("contacts", "parties", "association", hubspot_type="reference", other_type="reference"),
         ),
     ),
 )

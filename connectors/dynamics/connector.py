@@ -67,8 +67,9 @@ from connectors.base import (
     chunked,
 )
 from connectors.dynamics import batch as batchfmt
-from connectors.dynamics import limits, odata
+from connectors.dynamics import limits, odata, parties
 from connectors.dynamics import webhooks as hooks
+from connectors.dynamics.schema_activities import party_navigation
 from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds, tls_context
 
 log = logging.getLogger("syncsmart.dynamics")
@@ -452,10 +453,22 @@ class DynamicsConnector(Connector):
         if object_type not in self._options:
             self._options[object_type] = self._option_sets(self._table(object_type).logical)
         options = self._options[object_type]
-        return [
+        fields = [
             dataclasses.replace(c.info, options=options.get(name, ())) if c.info.type == FieldType.ENUM else c.info
             for name, c in self._schema(object_type).items()
         ]
+        if parties.has_parties(self._table(object_type).logical):
+            fields.append(parties.field_info())  # the activity's contacts (activityparty rows): parties.py
+        return fields
+
+    def _attach_parties(self, object_type: str, records: list[Record]) -> list[Record]:
+        table = self._table(object_type)
+        if parties.has_parties(table.logical) and records:
+            parties.attach(self._get_json, object_type, table.logical, table.object_type.primary_key, records)
+        return records
+
+    def _get_json(self, path: str, params: dict[str, str]) -> dict:
+        return self.http.request("GET", path, params=params, headers=self._prefer()).json()
 
     def _schema(self, object_type: str) -> dict[str, _Column]:
         """Columns from EntityDefinitions with $expand=Attributes: one call per table, cached.
@@ -626,7 +639,7 @@ class DynamicsConnector(Connector):
                 headers=self._prefer(size, tracking=True),
             )
         body = response.json()
-        records = [self._record(table, columns, item) for item in body.get("value", [])]
+        records = self._attach_parties(object_type, [self._record(table, columns, item) for item in body.get("value", [])])
         records.sort(key=lambda r: (r.updated_at is None, r.updated_at or dt.datetime.min.replace(tzinfo=dt.UTC)))
         if body.get("@odata.nextLink"):
             return Page(
@@ -666,7 +679,7 @@ class DynamicsConnector(Connector):
                 headers=self._prefer(size),
             )
         body = response.json()
-        records = [self._record(table, columns, item) for item in body.get("value", [])]
+        records = self._attach_parties(object_type, [self._record(table, columns, item) for item in body.get("value", [])])
         if body.get("@odata.nextLink"):
             return Page(records, {"since": cursor["since"], "next_link": self._relative(body["@odata.nextLink"])}, True)
         return Page(records, {"since": cursor["since"]}, has_more=False)
@@ -716,7 +729,7 @@ class DynamicsConnector(Connector):
             body = response.json()
             records.extend(self._record(table, columns, item) for item in body.get("value", []))
             if not body.get("@odata.nextLink"):
-                return records
+                return self._attach_parties(object_type, records)
             response = self.http.request(
                 "GET", self._absolute(self._relative(body["@odata.nextLink"])), headers=self._prefer(page_size)
             )
@@ -759,7 +772,12 @@ class DynamicsConnector(Connector):
         body: dict[str, Any] = {}
         for name, value in properties.items():
             column = columns.get(name)
-            if column is None:
+            logical = self._table(object_type).logical
+            if name == parties.FIELD and parties.has_parties(logical):
+                # a list: the whole party list of an update (update()); else the contacts of a create
+                listed = value if isinstance(value, list) else parties.for_create(logical, value)
+                body[party_navigation(logical)] = listed
+            elif column is None:
                 body[name] = value  # Dataverse names what it does not know in its own words
             elif column.is_lookup:
                 target_set = SET_OF_LOGICAL[column.target]
@@ -797,7 +815,24 @@ class DynamicsConnector(Connector):
         return self._run_batches(object_type, ops)
 
     def update(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteResult]:
-        return self.upsert(object_type, inputs, mode="update")
+        return self.upsert(object_type, self._with_whole_parties(object_type, inputs), mode="update")
+
+    def _with_whole_parties(self, object_type: str, inputs: Sequence[WriteInput]) -> list[WriteInput]:
+        """An update of `parties` sends the whole party list (a PATCH replaces it): the parties the
+        activity has now, less the contacts no longer wanted, plus the new ones (parties.py)."""
+        table = self._table(object_type)
+        touched = [i for i in inputs if parties.FIELD in i.properties and parties.has_parties(table.logical)]
+        if not touched:
+            return list(inputs)
+        ids = [str(i.id or "").lower() for i in touched if GUID.match(str(i.id or ""))]
+        now = parties.current(self._get_json, object_type, table.logical, table.object_type.primary_key, ids)
+        out = []
+        for inp in inputs:
+            if any(inp is t for t in touched):
+                whole = parties.for_update(table.logical, inp.properties[parties.FIELD], now.get(str(inp.id or "").lower(), []))
+                inp = dataclasses.replace(inp, properties={**inp.properties, parties.FIELD: whole})
+            out.append(inp)
+        return out
 
     def upsert(self, object_type: str, inputs: Sequence[WriteInput], mode: str = "upsert") -> list[WriteResult]:
         """PATCH by id. mode "update" (If-Match: *, never creates), "create" (If-None-Match: *, never

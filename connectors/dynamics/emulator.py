@@ -17,7 +17,8 @@ What it does, after Microsoft's Web API documentation:
   types, solutions (MSCRM.SolutionUniqueName) and publishers other than the default's are not emulated.
 - Tables account, contact, lead, opportunity, systemuser, and the activity tables annotation,
   phonecall, task, email and appointment (schema_activities.py: what of them is not faithful): GET collection with $select,
-  $filter (see odata.py), $orderby, $top, $count, $expand of single-valued lookups,
+  $filter (see odata.py), $orderby, $top, $count, $expand of single-valued lookups and of an
+  activity's parties (`email_activity_parties`..., deep-inserted with the activity),
   `Prefer: odata.maxpagesize` paging with @odata.nextLink carrying a paging cookie
   ($skiptoken=<cookie pagenumber="2" pagingcookie="..."/>, the page's last values of the
   ordering columns and the primary key, so later pages resume after the last row read, not at an
@@ -54,7 +55,7 @@ What it does, after Microsoft's Web API documentation:
 What it does not emulate: the 20-minute combined execution-time limit (the time-remaining
 header is constant); real JWT access tokens (tokens are opaque); security roles and
 privileges (every authenticated app may do everything); $apply, $search, lambda operators
-(any/all), collection-valued navigation and $expand of collections, nested $filter inside
+(any/all), collection-valued navigation and $expand of collections other than activity parties, nested $filter inside
 $expand; alternate keys (UpsertMultiple and PATCH address rows by primary key only); bulk
 messages' limits (Microsoft documents no fixed number of Targets, only the 2-minute execution
 limit this emulator does not model), elastic tables' partial success, DeleteMultiple; paging
@@ -102,7 +103,13 @@ from connectors.dynamics import webhooks as hooks
 from connectors.dynamics.emulator_steps import Steps
 from connectors.dynamics.schema import ENGLISH, GERMAN, Attr, Entity
 from connectors.dynamics.schema import ENTITIES as STANDARD_ENTITIES
-from connectors.dynamics.schema_activities import ACTIVITY_ENTITIES, WEBHOOK_ENTITIES
+from connectors.dynamics.schema_activities import (
+    ACTIVITY_ENTITIES,
+    PARTY_ROLES,
+    PARTY_TARGETS,
+    WEBHOOK_ENTITIES,
+    party_navigation,
+)
 from connectors.emulation import Emulator, Request, Response, SlidingWindow, WebhookSender, json_response, public
 
 # Notes (annotation) and phone calls: connectors/dynamics/schema_activities.py.
@@ -535,6 +542,9 @@ class DynamicsEmulator(Emulator):
     def _validated(self, entity: Entity, body: dict[str, Any], content_ids: dict[str, tuple[str, str]]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for key, value in body.items():
+            if entity.logical in PARTY_ROLES and key == party_navigation(entity.logical):
+                values[PARTIES] = self._parties(entity, value, content_ids)  # deep insert: replaces the parties
+                continue
             if key.endswith("@odata.bind"):
                 nav = key[: -len("@odata.bind")]
                 found = entity.by_navigation(nav)
@@ -565,6 +575,50 @@ class DynamicsEmulator(Emulator):
                 continue  # read-only columns (fullname, createdon...) are ignored, as Dataverse does
             values[key] = self._typed(entity, attr, value)
         return values
+
+    def _parties(self, entity: Entity, value: Any, content_ids: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+        """activityparty rows from a deep insert: each names its role (participationtypemask, one
+        the activity accepts) and a party (`partyid_<contact|account|systemuser>@odata.bind`) or
+        an address (`addressused`) — Dataverse resolves neither further here."""
+        if not isinstance(value, list):
+            raise bad_request(f"The property '{party_navigation(entity.logical)}' must be a collection of activityparty.")
+        parties = []
+        for item in value:
+            if not isinstance(item, dict):
+                raise bad_request("An activityparty must be a JSON object.")
+            mask = item.get("participationtypemask")
+            if type(mask) is not int or mask not in PARTY_ROLES[entity.logical]:
+                raise bad_request(
+                    f"participationtypemask {mask!r} is not valid for {entity.logical}: one of "
+                    f"{', '.join(map(str, PARTY_ROLES[entity.logical]))}.",
+                    "0x80040203",
+                )
+            party = {"activitypartyid": str(uuid.uuid4()), "participationtypemask": mask, "partyid": None, "addressused": None}
+            for key, bound in item.items():
+                if key.startswith("partyid_") and key.endswith("@odata.bind"):
+                    target = key[len("partyid_") : -len("@odata.bind")]
+                    if target not in PARTY_TARGETS:
+                        raise bad_request(f"An undeclared property 'partyid_{target}' was found on activityparty.")
+                    party["partyid"] = (target, self._bound_id(target, bound, content_ids))
+                elif key == "addressused":
+                    party["addressused"] = None if bound is None else str(bound)[:320]
+                elif key != "participationtypemask" and not key.startswith("@"):
+                    raise bad_request(f"The property '{key}' does not exist on type 'Microsoft.Dynamics.CRM.activityparty'.")
+            if party["partyid"] is None and not party["addressused"]:
+                raise bad_request("An activityparty needs a party (partyid) or an address (addressused).", "0x80040203")
+            parties.append(party)
+        return parties
+
+    def _party_json(self, party: dict[str, Any], annotations: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "activitypartyid": party["activitypartyid"],
+            "participationtypemask": party["participationtypemask"],
+            "addressused": party["addressused"],
+            "_partyid_value": party["partyid"][1] if party["partyid"] else None,
+        }
+        if party["partyid"] and _wants(annotations, "Microsoft.Dynamics.CRM.lookuplogicalname"):
+            out["_partyid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] = party["partyid"][0]
+        return out
 
     def _bound_id(self, target: str, value: Any, content_ids: dict[str, tuple[str, str]]) -> str:
         text = str(value)
@@ -627,7 +681,7 @@ class DynamicsEmulator(Emulator):
             if message == "Delete":
                 self.steps.fire_delete(logical, record_id)
             return
-        attributes = {k: self._context_value(v) for k, v in row.items()}
+        attributes = {k: self._context_value(v) for k, v in row.items() if k != PARTIES}
         context = hooks.remote_execution_context(
             message=message,
             logical_name=logical,
@@ -933,6 +987,9 @@ class DynamicsEmulator(Emulator):
             if attr.has_options and value is not None and _wants(annotations, "OData.Community.Display.V1.FormattedValue"):
                 out[f"{attr.name}@OData.Community.Display.V1.FormattedValue"] = attr.option(value).label
         for nav, nav_select in expand.items():
+            if entity.logical in PARTY_ROLES and nav == party_navigation(entity.logical):
+                out[nav] = [self._party_json(p, annotations) for p in row.get(PARTIES) or []]
+                continue
             found = entity.by_navigation(nav)
             if not found:
                 raise bad_request(f"Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.{entity.logical}'.")
@@ -1705,6 +1762,10 @@ def _link(root: str, set_name: str, request: Request | None, params: dict[str, s
     kept.update(params)
     query = "&".join(f"{k}={urlquote(v, safe=LINK_SAFE)}" for k, v in kept.items())
     return f"{root}/{set_name}?{query}"
+
+
+# Where a row keeps its activityparty rows (a row's own key, so change sets undo them with it).
+PARTIES = "_activity_parties"
 
 
 def _parse_expand(text: str | None) -> dict[str, list[str] | None]:

@@ -19,11 +19,22 @@ appointment (4201): `subject` (200), `description`, `location`, `scheduledstart`
 Canceled / Scheduled. Like Dataverse, the Web API does not enforce ApplicationRequired columns
 (only the forms do); it enforces lengths, types, option ranges and lookups.
 
+Activity parties (the activityparty table reference): the people of an e-mail (from, to, cc, bcc),
+an appointment (required and optional attendees, organizer) and a phone call (from, to) are
+activityparty rows {activitypartyid, participationtypemask, partyid (contact, account or
+systemuser), addressused}, created with their activity through the collection-valued
+navigation property `<activity>_activity_parties` (deep insert) and read with
+`$expand=<activity>_activity_parties`. participationtypemask as Microsoft documents it: Sender 1,
+ToRecipient 2, CCRecipient 3, BccRecipient 4, RequiredAttendee 5, OptionalAttendee 6,
+Organizer 7; each activity accepts only its own (PARTY_ROLES).
+
 Not faithful: the regarding lookup's navigation property is `regardingobjectid_contact` here
 (Dataverse names it `regardingobjectid_contact_phonecall`); annotation's `objecttypecode`, the
-attachment columns (documentbody, filename, mimetype) and the activity parties (`from`, `to`,
-`requiredattendees`: activityparty lists, e.g. email_activity_parties) are not emulated, so
-an e-mail's `torecipients` stays empty; lead and other regarding targets are left out.
+attachment columns (documentbody, filename, mimetype); the party-list columns (`to`, `from`,
+`requiredattendees`) themselves, so parties are only reached through the navigation property,
+which a PATCH replaces whole (as setting the SDK's party lists does), and an e-mail's
+`torecipients` stays empty; `/activityparties` is not an entity set here; lead and other
+regarding targets are left out.
 """
 
 from __future__ import annotations
@@ -32,6 +43,22 @@ from connectors.dynamics.schema import WEBHOOK_ENTITIES as STANDARD_WEBHOOK_ENTI
 from connectors.dynamics.schema import Attr, Entity, audit_attrs, options, owner, status_options
 
 REGARDING_TARGETS = ("contact", "account", "opportunity")
+
+# activityparty.participationtypemask (the activityparty table reference).
+SENDER, TO_RECIPIENT, CC_RECIPIENT, BCC_RECIPIENT = 1, 2, 3, 4
+REQUIRED_ATTENDEE, OPTIONAL_ATTENDEE, ORGANIZER = 5, 6, 7
+PARTY_ROLES = {
+    "email": (SENDER, TO_RECIPIENT, CC_RECIPIENT, BCC_RECIPIENT),
+    "appointment": (REQUIRED_ATTENDEE, OPTIONAL_ATTENDEE, ORGANIZER),
+    "phonecall": (SENDER, TO_RECIPIENT),
+}
+PARTY_TARGETS = ("contact", "account", "systemuser")
+
+
+def party_navigation(logical: str) -> str:
+    """The collection-valued navigation property of an activity's parties: email_activity_parties."""
+    return f"{logical}_activity_parties"
+
 
 ANNOTATION = Entity(
     "annotation",

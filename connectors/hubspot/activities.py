@@ -2,8 +2,10 @@
 
 They are read and written like contacts (v3 objects, search by hs_lastmodifieddate) and their
 associations are REFERENCE pseudo-fields as for contacts and deals: `contact`, `company` and
-`deal`, read with associations v4 and written inline on create with the association type ids
-HubSpot documents (emulator_engagements.py lists them). An engagement with no association is
+`deal` (the first associated record of each), and on calls, e-mails and meetings `contacts` (all
+of them, ids joined by `;`), read with associations v4, written inline on create with the
+association type ids HubSpot documents (emulator_engagements.py lists them) and set exactly on
+update (the union of `contact` and `contacts` when both are written). An engagement with no association is
 invisible in HubSpot, so each declares its parents: the engine creates none before one of them
 is linked.
 """
@@ -21,6 +23,10 @@ REFERENCES = {
     for activity in ACTIVITY_TYPES
     for name, parent in (("contact", "contacts"), ("company", "companies"), ("deal", "deals"))
 }
+# Every contact of a call, e-mail or meeting (`contact` is the first): a REFERENCE holding several
+# ids (FieldInfo.multiple), e.g. a Dynamics e-mail's recipients or a meeting's attendees.
+MULTIPLE = {(activity, "contacts") for activity in ("calls", "emails", "meetings")}
+REFERENCES |= dict.fromkeys(MULTIPLE, "contacts")
 # HubSpot's default association type ids, engagement → contact / company / deal.
 _TYPE_IDS = {
     "notes": (202, 190, 214),

@@ -55,6 +55,8 @@ from connectors.base import (
     WriteInput,
     WriteResult,
     chunked,
+    join_ids,
+    split_ids,
 )
 from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds, tls_context
 from connectors.hubspot import activities, limits, oauth, webhooks
@@ -334,13 +336,15 @@ class HubSpotConnector(Connector):
         ]
         for (owner_type, name), target in REFERENCES.items():
             if owner_type == object_type:
+                many = (owner_type, name) in activities.MULTIPLE
                 fields.append(
                     FieldInfo(
                         name,
-                        name.capitalize(),
+                        "Contacts (all)" if many else name.capitalize(),
                         FieldType.REFERENCE,
                         reference_to=target,
-                        description=f"The associated {target} record (HubSpot association)",
+                        description=f"The associated {target} record{'s' if many else ''} (HubSpot association)",
+                        multiple=many,
                     )
                 )
         return fields
@@ -407,8 +411,12 @@ class HubSpotConnector(Connector):
 
     def _attach_references(self, object_type: str, records: list[Record]) -> None:
         """Fill the association pseudo-fields with one v4 batch read per association per 100 records."""
+        read: dict[str, dict[str, list[str]]] = {}  # by target: `contact` and `contacts` share one read
         for (owner_type, name), target in REFERENCES.items():
             if owner_type != object_type or not records:
+                continue
+            if target in read:
+                self._fill_reference(object_type, name, records, read[target])
                 continue
             found: dict[str, list[str]] = {}
             for chunk in chunked([r.id for r in records], limits.BATCH_LIMIT):
@@ -420,8 +428,16 @@ class HubSpotConnector(Connector):
                 )
                 for result in response.json().get("results", []):
                     found[str(result["from"]["id"])] = sorted((str(t["toObjectId"]) for t in result.get("to", [])), key=int)
-            for record in records:
-                ids = found.get(record.id, [])
+            read[target] = found
+            self._fill_reference(object_type, name, records, found)
+
+    @staticmethod
+    def _fill_reference(object_type: str, name: str, records: list[Record], found: dict[str, list[str]]) -> None:
+        for record in records:
+            ids = found.get(record.id, [])
+            if (object_type, name) in activities.MULTIPLE:
+                record.properties[name] = join_ids(ids)
+            else:
                 record.properties[name] = ids[0] if ids else None
 
     def read_by_ids(self, object_type: str, ids: Sequence[str]) -> list[Record]:
@@ -814,18 +830,17 @@ class HubSpotConnector(Connector):
         props, refs = self._split_references(object_type, item.properties)
         props[WRITE_ID_PROPERTY] = write_id
         body: dict[str, Any] = {"properties": props, "objectWriteTraceId": write_id}
+        wanted = {
+            (REFERENCES[(object_type, name)], to_id): None for name, value in refs.items() for to_id in split_ids(value)
+        }  # `contact` and `contacts` may name the same record: associated once
         assoc = [
             {
                 "to": {"id": to_id},
                 "types": [
-                    {
-                        "associationCategory": "HUBSPOT_DEFINED",
-                        "associationTypeId": ASSOCIATION_TYPE_IDS[(object_type, REFERENCES[(object_type, name)])],
-                    }
+                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": ASSOCIATION_TYPE_IDS[(object_type, target)]}
                 ],
             }
-            for name, to_id in refs.items()
-            if to_id
+            for target, to_id in wanted
         ]
         if assoc:
             body["associations"] = assoc
@@ -1019,9 +1034,14 @@ class HubSpotConnector(Connector):
             )
 
     def _set_references(self, object_type: str, record_id: str, refs: dict[str, str | None]) -> None:
-        """Make the record's association to each target exactly the given id (or none)."""
-        for name, to_id in refs.items():
-            target = REFERENCES[(object_type, name)]
+        """Make the record's association to each target exactly the given ids (or none): one id for
+        `contact`, several for `contacts`, their union when both are written."""
+        desired: dict[str, set[str]] = {}
+        for name, value in refs.items():
+            desired.setdefault(REFERENCES[(object_type, name)], set()).update(split_ids(value))
+        # An engagement's other contacts are `contacts`' to remove, not `contact`'s.
+        keeps_others = (object_type, "contacts") in activities.MULTIPLE and "contacts" not in refs
+        for target, wanted in desired.items():
             answer = self.http.request(
                 "POST",
                 f"/crm/v4/associations/{object_type}/{target}/batch/read",
@@ -1029,14 +1049,14 @@ class HubSpotConnector(Connector):
                 json={"inputs": [{"id": record_id}]},
             ).json()
             current = {str(t["toObjectId"]) for r in answer.get("results", []) for t in r.get("to", [])}
-            stale = sorted(current - ({to_id} if to_id else set()))
+            stale = [] if keeps_others and target == "contacts" else sorted(current - wanted)
             if stale:
                 self.http.request(
                     "POST",
                     f"/crm/v4/associations/{object_type}/{target}/batch/archive",
                     json={"inputs": [{"from": {"id": record_id}, "to": [{"id": s} for s in stale]}]},
                 )
-            if to_id and to_id not in current:
+            for to_id in sorted(wanted - current):
                 response = self.http.request(
                     "POST",
                     f"/crm/v4/associations/{object_type}/{target}/batch/associate/default",

@@ -499,3 +499,72 @@ def test_the_connector_makes_the_id_column_once(emulator):
     [result] = connector.create("contacts", [WriteInput({"lastname": "Ray", "new_syncsmarthubspotid": "77"}, ref="r")])
     assert result.ok
     assert emulator.record("contacts", result.id)["new_syncsmarthubspotid"] == "77"
+
+
+# --- activity parties -----------------------------------------------------------------------------------
+def test_an_email_is_created_with_its_parties_by_deep_insert_and_read_with_expand(emulator, api):
+    ann = emulator.create_record("contacts", {"lastname": "Ann"})
+    user = next(iter(emulator.rows["systemuser"]))
+    created = api.post(
+        "/emails",
+        json={
+            "subject": "Quote",
+            "email_activity_parties": [
+                {"partyid_systemuser@odata.bind": f"/systemusers({user})", "participationtypemask": 1},
+                {"partyid_contact@odata.bind": f"/contacts({ann})", "participationtypemask": 2},
+                {"addressused": "cc@elsewhere.example", "participationtypemask": 3},
+            ],
+        },
+    )
+    assert created.status_code == 204, created.text
+    email = created.headers["OData-EntityId"].rsplit("(", 1)[1].rstrip(")")
+    read = api.get(
+        f"/emails({email})",
+        params={"$select": "subject", "$expand": "email_activity_parties($select=participationtypemask,_partyid_value)"},
+        headers={"Prefer": 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'},
+    ).json()
+    got = sorted(
+        (p["participationtypemask"], p.get("_partyid_value@Microsoft.Dynamics.CRM.lookuplogicalname"), p["_partyid_value"])
+        for p in read["email_activity_parties"]
+    )
+    assert got == [(1, "systemuser", user), (2, "contact", ann), (3, None, None)]
+    assert read["email_activity_parties"][0]["activitypartyid"]
+
+
+@pytest.mark.parametrize(
+    ("set_name", "party", "answer"),
+    [
+        ("emails", {"addressused": "a@b.example", "participationtypemask": 5}, "not valid for email"),  # an attendee role
+        ("appointments", {"addressused": "a@b.example", "participationtypemask": 2}, "not valid for appointment"),
+        ("phonecalls", {"participationtypemask": 2}, "needs a party"),
+        (
+            "emails",
+            {"partyid_lead@odata.bind": "/leads(00000000-0000-0000-0000-000000000001)", "participationtypemask": 2},
+            "partyid_lead",
+        ),
+    ],
+)
+def test_parties_the_activity_cannot_have_are_refused(emulator, api, set_name, party, answer):
+    logical = {"emails": "email", "appointments": "appointment", "phonecalls": "phonecall"}[set_name]
+    refused = api.post(f"/{set_name}", json={"subject": "x", f"{logical}_activity_parties": [party]})
+    assert refused.status_code == 400 and answer in refused.json()["error"]["message"]
+    assert api.post("/tasks", json={"subject": "x", "task_activity_parties": []}).status_code == 400  # tasks have none here
+
+
+def test_a_patch_of_the_parties_replaces_them_whole(emulator, api):
+    ann, bob = (emulator.create_record("contacts", {"lastname": n}) for n in ("Ann", "Bob"))
+    call = emulator.create_record(
+        "phonecalls",
+        {
+            "subject": "Call",
+            "phonecall_activity_parties": [{"partyid_contact@odata.bind": f"/contacts({ann})", "participationtypemask": 2}],
+        },
+    )
+    patched = api.patch(
+        f"/phonecalls({call})",
+        json={"phonecall_activity_parties": [{"partyid_contact@odata.bind": f"/contacts({bob})", "participationtypemask": 1}]},
+    )
+    assert patched.status_code == 204, patched.text
+    assert [(p["participationtypemask"], p["partyid"]) for p in emulator.record("phonecalls", call)["_activity_parties"]] == [
+        (1, ("contact", bob))
+    ]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base import FieldType
+from connectors.base import FieldType, join_ids, split_ids
 from mappings.models import FieldMapping
 from syncsmart.core.choices import Side
-from syncsmart.engine.flow.items import DeferParent
+from syncsmart.engine.flow.items import DeferParent, PartlyCarried
 from syncsmart.engine.flow.setup import FieldPlan, FlowSetup
 from syncsmart.engine.transform import Unmatched, dropdown_to_hubspot, dropdown_to_other, owner_across
 from syncsmart.engine.values import convert, is_empty
@@ -30,6 +30,8 @@ class FieldValues:
                 return mapped
         s_info, t_info = self.s.source_schema.get(field.source_name), self.s.target_schema.get(field.target_name)
         s_kind, t_kind = field.source_kind, field.target_kind
+        if (s_info and s_info.multiple) or (t_info and t_info.multiple):
+            return self._parents(value, s_info, t_info, parents)
         if fm.transform == FieldMapping.Transform.ASSOCIATION or s_kind == FieldType.REFERENCE:
             return self._parent(value, s_info, t_info, parents)
         if fm.transform == FieldMapping.Transform.OWNER or s_kind == FieldType.OWNER:
@@ -52,6 +54,21 @@ class FieldValues:
                 {"object": ref, "id": str(value), "target_object": t_info.reference_to if t_info else ""},
             )
         return target_id or None  # "": linked as a record the target field cannot name (a Lead for a ContactId)
+
+    def _parents(self, value: Any, s_info, t_info, parents: dict[tuple[str, str], str]) -> PartlyCarried:
+        """Several references (an activity's contacts): the linked ones are carried, the others are
+        left out and named on the event (the parents stage has already tried to sync them first).
+        A single-reference target takes the first that is linked."""
+        ref = s_info.reference_to if s_info else ""
+        ids = split_ids(value) if s_info and s_info.multiple else [str(value)]
+        carried = [parents[(ref, i)] for i in ids if parents.get((ref, i))]
+        missing = [i for i in ids if not parents.get((ref, i))]
+        notes = []
+        if missing:
+            notes.append(f"Not carried: {ref} {', '.join(missing)} (not synced).")
+        if t_info is not None and not t_info.multiple:
+            return PartlyCarried(carried[0] if carried else None, notes)
+        return PartlyCarried(join_ids(carried), notes)
 
     def _owner(self, value: Any, s_info, t_info, source_name: str) -> Any:
         ctx = self.s.ctx

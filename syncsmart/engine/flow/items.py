@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from connectors.base import ErrorKind, Record
 from syncsmart.models import RecordEvent, RecordLink
@@ -19,6 +19,14 @@ class DeferParent(Exception):
     def __init__(self, message: str, waiting_for: dict[str, str]):
         super().__init__(message)
         self.waiting_for = waiting_for
+
+
+class PartlyCarried(NamedTuple):
+    """A value carried without some of its parts (the contacts of several that are not linked):
+    the value to write and what the event says about the rest."""
+
+    value: Any
+    notes: list[str]
 
 
 @dataclass

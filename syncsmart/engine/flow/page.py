@@ -97,6 +97,7 @@ class Flow:
         items = []
         for record in records:
             item = Item(record, link=links.get(str(record.id)))
+            item.notes.extend(record.remarks)  # what the vendor holds that no field carries
             if record.deleted and item.link is not None:
                 items.append(item)  # the deletion stage (_deleted) takes it
                 continue

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from connectors.base import FieldType, chunked
+from connectors.base import FieldType, chunked, split_ids
 from mappings.models import FieldMapping, ObjectMapping
 from syncsmart.engine.flow.items import Item
 from syncsmart.engine.flow.setup import FlowSetup
@@ -55,7 +55,7 @@ class Parents:
             for fm, refs, target_refs in assoc:
                 value = item.record.properties.get(self.s.src(fm))
                 if not is_empty(value):
-                    wanted.setdefault((refs, target_refs), set()).add(str(value))
+                    wanted.setdefault((refs, target_refs), set()).update(split_ids(value))  # one id, or several
         resolved: dict[tuple[str, str], str] = {}
         for (refs, target_refs), ids in wanted.items():
             found = self._links(refs, target_refs, ids)

@@ -15,7 +15,7 @@ from typing import Any
 
 from connectors.base import FieldType
 from syncsmart.engine.bodies import fit_body
-from syncsmart.engine.flow.items import DeferParent
+from syncsmart.engine.flow.items import DeferParent, PartlyCarried
 from syncsmart.engine.flow.setup import FieldPlan
 from syncsmart.engine.transform import Unmatched
 from syncsmart.engine.values import ConversionError, convert, normal
@@ -74,7 +74,11 @@ def _target_value(f: FieldPlan, value: Any, transform: Callable[[FieldPlan, Any]
         if f.source_kind == f.target_kind and f.source_kind in PLAIN_TYPES and not f.mapping.value_map:
             # text to text of the same kind: nothing to transform
             return value if value is None or isinstance(value, str) else convert(value, f.target_kind)
-        return transform(f, value)
+        result = transform(f, value)
+        if isinstance(result, PartlyCarried):
+            plan.notes.extend(result.notes)
+            return result.value
+        return result
     except Unmatched as exc:
         plan.unmatched.append(exc.detail)
         plan.notes.append(str(exc))
