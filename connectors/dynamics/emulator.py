@@ -987,22 +987,25 @@ class DynamicsEmulator(Emulator):
             if attr.has_options and value is not None and _wants(annotations, "OData.Community.Display.V1.FormattedValue"):
                 out[f"{attr.name}@OData.Community.Display.V1.FormattedValue"] = attr.option(value).label
         for nav, nav_select in expand.items():
-            if entity.logical in PARTY_ROLES and nav == party_navigation(entity.logical):
-                out[nav] = [self._party_json(p, annotations) for p in row.get(PARTIES) or []]
-                continue
-            found = entity.by_navigation(nav)
-            if not found:
-                raise bad_request(f"Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.{entity.logical}'.")
-            attr, target = found
-            value = row.get(attr.name)
-            target_entity = self.entities[target]
-            target_row = self.rows[target].get(value[1]) if value and value[0] == target else None
-            out[nav] = (
-                self._serialize(target_entity, target_row, self._columns(target_entity, nav_select), annotations, {}, request)
-                if target_row
-                else None
-            )
+            out[nav] = self._expanded(entity, row, nav, nav_select, annotations, request)
         return out
+
+    def _expanded(
+        self, entity: Entity, row: dict[str, Any], nav: str, nav_select: list[str] | None, annotations: str, request: Request
+    ) -> Any:
+        """One $expand: an activity's parties, or a single-valued lookup's record (None when unset)."""
+        if entity.logical in PARTY_ROLES and nav == party_navigation(entity.logical):
+            return [self._party_json(p, annotations) for p in row.get(PARTIES) or []]
+        found = entity.by_navigation(nav)
+        if not found:
+            raise bad_request(f"Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.{entity.logical}'.")
+        attr, target = found
+        value = row.get(attr.name)
+        target_entity = self.entities[target]
+        target_row = self.rows[target].get(value[1]) if value and value[0] == target else None
+        if not target_row:
+            return None
+        return self._serialize(target_entity, target_row, self._columns(target_entity, nav_select), annotations, {}, request)
 
     def api_list(self, request: Request) -> Response:
         return self._respond(lambda: self._list(request))

@@ -15,6 +15,10 @@ from syncsmart.engine.transform import Unmatched, dropdown_to_hubspot, dropdown_
 from syncsmart.engine.values import convert, is_empty
 
 
+def _several(info) -> bool:
+    return bool(info is not None and info.multiple)
+
+
 class FieldValues:
     def __init__(self, setup: FlowSetup):
         self.s = setup
@@ -30,7 +34,7 @@ class FieldValues:
                 return mapped
         s_info, t_info = self.s.source_schema.get(field.source_name), self.s.target_schema.get(field.target_name)
         s_kind, t_kind = field.source_kind, field.target_kind
-        if (s_info and s_info.multiple) or (t_info and t_info.multiple):
+        if _several(s_info) or _several(t_info):
             return self._parents(value, s_info, t_info, parents)
         if fm.transform == FieldMapping.Transform.ASSOCIATION or s_kind == FieldType.REFERENCE:
             return self._parent(value, s_info, t_info, parents)
