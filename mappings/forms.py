@@ -205,8 +205,7 @@ class HistoricalSyncForm(forms.Form):
         required=False,
         label="Since",
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="HubSpot and ConnectWise start at this date; Dynamics 365 change tracking has no "
-        "start date, so its side reads every record.",
+        help_text="HubSpot, ConnectWise and Dynamics 365 start at this date; Salesforce and NetSuite read every record.",
     )
     object_mapping = forms.ModelChoiceField(
         queryset=ObjectMapping.objects.none(), required=False, empty_label="Every object", label="Objects"

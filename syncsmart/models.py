@@ -375,6 +375,8 @@ class Preview(models.Model):
         "connectors.Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     with_creates = models.BooleanField(default=True)  # False: as a link-only first run would
+    # A historical resync's "changed since": the preview reads from the same start as the resync.
+    since = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     cancel_requested = models.BooleanField(default=False)
     progress_done = models.PositiveIntegerField(default=0)

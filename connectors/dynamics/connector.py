@@ -754,15 +754,10 @@ class DynamicsConnector(Connector):
         keys = [k for k in dict.fromkeys(_match_key(field_name, v) for v in values if v) if k]
         found: dict[str, list[Record]] = {k: [] for k in keys}
         for chunk in chunked(keys, LOOKUP_VALUES_PER_QUERY):
-            if field_name == "websiteurl":
-                # Stored as typed ("https://www.acme.com/"): search the domain, keep exact domain matches.
-                filter_text = " or ".join(f"contains(websiteurl,{odata.quote(k)})" for k in chunk)
-            else:
-                filter_text = odata.any_of(field_name, chunk)  # Dataverse compares strings case-insensitively
-            for record in self._query(object_type, filter_text):
-                key = _match_key(field_name, record.properties.get(field_name))
-                if key in found and record.id not in {r.id for r in found[key]}:
-                    found[key].append(record)
+            for record in self._query(object_type, _lookup_filter(field_name, chunk)):
+                for key in _keys_held(field_name, chunk, record.properties.get(field_name)):
+                    if record.id not in {r.id for r in found[key]}:
+                        found[key].append(record)
         return found
 
     # --- writing -------------------------------------------------------------------------------------
@@ -1137,3 +1132,34 @@ def _match_key(field_name: str, value: Any) -> str:
     if value is None:
         return ""
     return domain_of(value) if field_name == "websiteurl" else str(value).strip().lower()
+
+
+# A look-up finds records however they were typed: "  Ava.Kim@X.com " for ava.kim@x.com, and
+# "ACME  Inc." for acme (the caller compares what it finds normalised, by its match rules). So
+# text is searched with contains() on its longest word, never eq on the whole value, which
+# Dataverse compares case-insensitively but with the spaces and legal suffixes as typed.
+SHORTEST_FRAGMENT = 3
+
+
+def _fragment(field_name: str, key: str) -> str:
+    """What a look-up searches the column for: the domain, or the value's longest word."""
+    if field_name == "websiteurl":
+        return key  # stored as typed ("https://www.acme.com/"): contains the domain
+    return max(key.split(), key=len, default="")
+
+
+def _lookup_filter(field_name: str, keys: list[str]) -> str:
+    fragments = [_fragment(field_name, k) for k in keys]
+    if any(len(f) < SHORTEST_FRAGMENT for f in fragments):
+        return odata.any_of(field_name, keys)  # a word too short to search for: the exact value
+    return " or ".join(f"contains({field_name},{odata.quote(f)})" for f in dict.fromkeys(fragments))
+
+
+def _keys_held(field_name: str, keys: list[str], value: Any) -> list[str]:
+    """The look-up keys a found record answers: its domain, or the keys whose word its text holds."""
+    if value is None:
+        return []
+    if field_name == "websiteurl":
+        return [k for k in keys if k == domain_of(value)]
+    text = " ".join(str(value).lower().split())
+    return [k for k in keys if k == text or _fragment(field_name, k) in text]

@@ -7,15 +7,16 @@ its counts and confirmed. The UI and the REST API ask the same questions through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from mappings.models import Integration, ObjectMapping
-from syncsmart.engine import previews
-from syncsmart.models import Preview
+from mappings.services import actions
+from syncsmart.engine import historical, previews
+from syncsmart.models import Preview, SyncRun
 
 # A preview older than this is read again: the systems change under it.
 FRESH_FOR = timedelta(minutes=30)
@@ -30,10 +31,32 @@ class Question:
     object_mapping: ObjectMapping | None = None
     other_connection: Any = None
     with_creates: bool = True
+    since: datetime | None = None  # a historical resync's "changed since"
+
+    def matching(self) -> dict[str, Any]:
+        """The previews that answer this question exactly (the same mapping, connection, start)."""
+        return {
+            "purpose": self.purpose,
+            "kind": self.kind,
+            "object_mapping": self.object_mapping,
+            "other_connection": self.other_connection,
+            "with_creates": self.with_creates,
+            "since": self.since,
+        }
 
 
-def resync(mapping: ObjectMapping | None) -> Question:
-    return Question("resync", Preview.Kind.HISTORICAL, object_mapping=mapping)
+class PreviewRequired(ValidationError):
+    """The action waits for a confirmed, finished preview of `question` (the REST API: 409)."""
+
+    def __init__(self, message: str, question: Question):
+        super().__init__(message, code="preview_required")
+        self.question = question
+
+
+def resync(mapping: ObjectMapping | None, since: date | None = None) -> Question:
+    """A resync writes as the mappings say (link only stays link only): the preview counts the same."""
+    start = historical.since_start(since)
+    return Question("resync", Preview.Kind.HISTORICAL, object_mapping=mapping, with_creates=False, since=start)
 
 
 def mapping_on(mapping: ObjectMapping) -> Question:
@@ -61,6 +84,7 @@ def preview_for(integration: Integration, actor, question: Question) -> Preview:
         object_mapping=question.object_mapping,
         other_connection=question.other_connection,
         with_creates=question.with_creates,
+        since=question.since,
     )
     preview.refresh_from_db()  # run at once where previews run inline (the demo's embedded worker)
     return preview
@@ -71,11 +95,7 @@ def _fresh(integration: Integration, question: Question) -> Preview | None:
     return (
         Preview.objects.filter(
             integration=integration,
-            purpose=question.purpose,
-            kind=question.kind,
-            object_mapping=question.object_mapping,
-            other_connection=question.other_connection,
-            with_creates=question.with_creates,
+            **question.matching(),
             created_at__gte=since,
             status__in=[Preview.Status.QUEUED, Preview.Status.RUNNING, Preview.Status.DONE],
         )
@@ -85,21 +105,43 @@ def _fresh(integration: Integration, question: Question) -> Preview | None:
 
 
 def confirmed_preview(integration: Integration, question: Question, preview_id: Any) -> Preview:
-    """The preview the customer confirmed: of this integration, asking this question, finished.
-    Raises ValidationError in the customer's words otherwise (the action does not happen)."""
+    """The preview the customer confirmed: of this integration, asking exactly this question
+    (the same mapping, connection and start date), finished. Raises PreviewRequired in the
+    customer's words otherwise (the action does not happen)."""
     preview = None
     if preview_id:
         try:
-            preview = Preview.objects.filter(integration=integration, purpose=question.purpose, pk=preview_id).first()
+            preview = Preview.objects.filter(integration=integration, **question.matching(), pk=preview_id).first()
         except (ValueError, ValidationError):
             preview = None
     if preview is None:
-        raise ValidationError("Preview first: confirm after you have seen what this will do.")
+        raise PreviewRequired("Preview first: confirm after you have seen what this will do.", question)
     if preview.status in (Preview.Status.QUEUED, Preview.Status.RUNNING):
-        raise ValidationError("The preview is still reading both systems; confirm once it shows its counts.")
+        raise PreviewRequired("The preview is still reading both systems; confirm once it shows its counts.", question)
     if preview.status != Preview.Status.DONE:
-        raise ValidationError("That preview did not finish; start a new one before you confirm.")
+        raise PreviewRequired("That preview did not finish; start a new one before you confirm.", question)
     return preview
+
+
+# --- the actions a preview guards (the UI and the REST API both call these) ------------------------
+
+
+def start_resync(
+    integration: Integration, actor, *, object_mapping: ObjectMapping | None, since: date | None, preview_id: Any
+) -> SyncRun:
+    """A historical resync, once `preview_id` names its finished preview (same objects, same date).
+    One already under way is returned as it is (it writes nothing new, so it needs no preview)."""
+    if (existing := historical.under_way(integration, object_mapping)) is not None:
+        return existing
+    confirmed_preview(integration, resync(object_mapping, since), preview_id)
+    return historical.start_historical_sync(integration, actor, since=since, object_mapping=object_mapping, estimate=True)
+
+
+def save_mapping(mapping: ObjectMapping, actor, *, was_on: bool, preview_id: Any) -> ObjectMapping:
+    """Save an object mapping's settings; turning it on needs the finished preview of doing so."""
+    if mapping.enabled and not was_on:
+        confirmed_preview(mapping.integration, mapping_on(mapping), preview_id)
+    return actions.save_object_mapping(mapping, actor)
 
 
 def summary(preview: Preview) -> dict[str, Any]:

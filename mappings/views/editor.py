@@ -89,10 +89,12 @@ def mapping_editor(request: HttpRequest, pk: int, mapping_pk: int) -> HttpRespon
         was_on = mapping.enabled
         settings_form = ObjectMappingForm(request.POST, instance=mapping)
         if settings_form.is_valid():
-            if not was_on and mapping.enabled and (gate := _mapping_on_gate(request, mapping)) is not None:
-                return gate
             try:
-                actions.save_object_mapping(settings_form.save(commit=False), request.user)
+                previewed.save_mapping(
+                    settings_form.save(commit=False), request.user, was_on=was_on, preview_id=request.POST.get(CONFIRMED)
+                )
+            except previewed.PreviewRequired as exc:
+                return _mapping_on_gate(request, mapping, exc)
             except ValidationError as exc:
                 settings_form.add_error(None, validation_text(exc))
             else:
@@ -101,27 +103,22 @@ def mapping_editor(request: HttpRequest, pk: int, mapping_pk: int) -> HttpRespon
     return render(request, "mappings/editor.html", _editor_context(request, mapping, settings_form=settings_form))
 
 
-def _mapping_on_gate(request: HttpRequest, mapping: ObjectMapping) -> HttpResponse | None:
-    """Turning an object mapping on shows what its first run would do first; None once confirmed."""
-    question = previewed.mapping_on(mapping)
-    try:
-        previewed.confirmed_preview(mapping.integration, question, request.POST.get(CONFIRMED))
-    except ValidationError as exc:
-        preview = previewed.preview_for(mapping.integration, request.user, question)
-        other = mapping.integration.other_system_label
-        return render_gate(
-            request,
-            mapping.integration,
-            preview,
-            title=f"Turn {mapping} on?",
-            consequence=f"{mapping} records start syncing between HubSpot and {other} with these settings: "
-            "records that match are linked, the others are created or updated as counted below.",
-            confirm_label=f"Confirm: turn {mapping} on",
-            hidden=echoed(request),
-            error=" ".join(exc.messages) if request.POST.get(CONFIRMED) else "",
-            tab="mappings",
-        )
-    return None
+def _mapping_on_gate(request: HttpRequest, mapping: ObjectMapping, refused: previewed.PreviewRequired) -> HttpResponse:
+    """Turning an object mapping on shows what its first run would do first."""
+    preview = previewed.preview_for(mapping.integration, request.user, refused.question)
+    other = mapping.integration.other_system_label
+    return render_gate(
+        request,
+        mapping.integration,
+        preview,
+        title=f"Turn {mapping} on?",
+        consequence=f"{mapping} records start syncing between HubSpot and {other} with these settings: "
+        "records that match are linked, the others are created or updated as counted below.",
+        confirm_label=f"Confirm: turn {mapping} on",
+        hidden=echoed(request),
+        error=" ".join(refused.messages) if request.POST.get(CONFIRMED) else "",
+        tab="mappings",
+    )
 
 
 @require_POST

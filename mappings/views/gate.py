@@ -41,7 +41,10 @@ def render_gate(
     action_url: str = "",
     error: str = "",
     tab: str = "",
+    address: str = "",
 ) -> HttpResponse:
+    """`address`: where this step can be read again (GET); the page puts it in the address bar,
+    so a reload shows the same step instead of the form it came from."""
     return render(
         request,
         "mappings/confirm_preview.html",
@@ -57,5 +60,6 @@ def render_gate(
             "action_url": action_url or request.path,
             "gate_error": error,
             "tab": tab,
+            "address": address,
         },
     )

@@ -85,6 +85,14 @@
     const again = Array.prototype.find.call(picker.querySelectorAll("input[type=radio]"), function (r) { return r.value === kept; });
     if (again) again.checked = true;
   });
+  // <… data-replace-url="/path?…">: a step answered to a POST names the address that shows it again
+  // (GET), so reloading the page shows the same step instead of resending or losing it.
+  function replaceUrl() {
+    const step = document.querySelector("[data-replace-url]");
+    if (step && window.history && window.history.replaceState) window.history.replaceState(null, "", step.getAttribute("data-replace-url"));
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", replaceUrl);
+  else replaceUrl();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUpNavToggle);
   else setUpNavToggle();
 })();

@@ -29,7 +29,9 @@ ERROR_STATUSES = {
     "401": "No valid API token (or session) was sent.",
     "403": "Your token or role may read but not change this.",
     "404": "No such object in your tenant (in the path or named in the body), or no such endpoint.",
-    "409": "The request conflicts with the object's current state (e.g. a match already resolved).",
+    "409": "The request conflicts with the object's current state (e.g. a match already resolved), or it needs a "
+    "finished preview first (code preview_required: the message names the preview route to call, then send its id "
+    "as confirmed_preview).",
     "429": "Too many requests for this token; retry after the Retry-After seconds.",
 }
 
@@ -90,6 +92,14 @@ REFUSAL_STATUSES = {
     "does_not_exist": (status.HTTP_404_NOT_FOUND, "not_found"),
     "conflict": (status.HTTP_409_CONFLICT, "conflict"),
 }
+
+
+class PreviewRequired(exceptions.APIException):
+    """409 preview_required: a historical sync or turning a mapping on waits for its finished preview."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "preview_required"
+    default_detail = "Preview first: confirm after you have seen what this will do."
 
 
 def _codes(codes: Any) -> set[str]:

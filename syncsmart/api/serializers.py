@@ -235,9 +235,18 @@ class SyncNowSerializer(StrictJSONTypes, serializers.Serializer):
     )
 
 
-class HistoricalSyncSerializer(SyncNowSerializer):
+class HistoricalSyncPreviewSerializer(SyncNowSerializer):
     since = serializers.DateField(
         required=False, allow_null=True, help_text="Only records changed since this date (default: all records)."
+    )
+
+
+class HistoricalSyncSerializer(HistoricalSyncPreviewSerializer):
+    confirmed_preview = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The finished preview of this resync (POST .../historical-sync/preview/ with the same object_mapping "
+        "and since) you have read. Without it the answer is 409 preview_required.",
     )
 
 
@@ -271,6 +280,13 @@ class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
         child=serializers.CharField(),
         read_only=True,
         help_text="What could not be checked (fields not discovered yet, unknown types): those keys are unchecked.",
+    )
+    confirmed_preview = serializers.UUIDField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        help_text="Turning a mapping on (enabled false → true): the finished preview of doing so "
+        "(POST /api/object-mappings/{id}/turn-on/preview/) you have read. Without it the answer is 409 preview_required.",
     )
     write_back_fields = serializers.SerializerMethodField(
         help_text="The fields each side's records carry the other side's id in when the integration's write_back_ids "
@@ -314,6 +330,7 @@ class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
             "order",
             "is_default",
             "field_mapping_count",
+            "confirmed_preview",
         ]
         read_only_fields = ["id", "is_default", "field_mapping_count"]
         # Uniqueness and filter syntax are checked by the model (full_clean in the action),
@@ -462,6 +479,7 @@ class PreviewSerializer(serializers.ModelSerializer):
             "kind",
             "purpose",
             "with_creates",
+            "since",
             "status",
             "progress_done",
             "progress_total",

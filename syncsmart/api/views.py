@@ -1,6 +1,6 @@
 """The REST API's endpoints. Each view reads through the request's tenant (tenants.access
 tenant_queryset: another tenant's id is a 404) and changes state only through the named
-actions the UI uses (mappings.services.actions, syncsmart.engine.run_requests and .historical, tenants.connections)."""
+actions the UI uses (mappings.services.actions and .previewed, syncsmart.engine.run_requests, tenants.connections)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from rest_framework.response import Response
 from connectors.models import Connection
 from mappings import matching_actions, schema_checks
 from mappings.models import FieldMapping, Integration, ObjectMapping
-from mappings.services import actions
+from mappings.services import actions, previewed
 from syncsmart.api import serializers as s
-from syncsmart.engine import historical, previews, run_requests
+from syncsmart.api.errors import PreviewRequired
+from syncsmart.engine import previews, run_requests
 from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 from tenants.access import tenant_queryset
@@ -53,6 +54,13 @@ class TenantViewSet(viewsets.GenericViewSet):
     def accepted(self, run: SyncRun) -> Response:
         """202: the run is queued (a worker executes it), shown as it stands now."""
         return Response(s.RunSerializer(run, context=self.get_serializer_context()).data, status=status.HTTP_202_ACCEPTED)
+
+
+def preview_required(exc: previewed.PreviewRequired, route: str) -> PreviewRequired:
+    """409 preview_required, naming the preview to run (the refusal's words are the page's)."""
+    return PreviewRequired(
+        f"{' '.join(exc.messages)} Start it with {route}; once its status is done, send its id as confirmed_preview."
+    )
 
 
 def _list_doc(query: type, description: str) -> dict:
@@ -176,18 +184,41 @@ class IntegrationViewSet(
         request=s.HistoricalSyncSerializer,
         responses={202: s.RunSerializer},
         description="Re-read every record (or those changed since a date) and sync it, with progress "
-        "(see /api/runs/{id}/progress/). A historical sync already under way is returned as is.",
+        "(see /api/runs/{id}/progress/). A historical sync already under way is returned as is. As on the "
+        "page, it starts only once `confirmed_preview` names its finished preview (the same object_mapping and "
+        "since, from POST /api/integrations/{id}/historical-sync/preview/); otherwise 409 preview_required.",
     )
     @action(detail=True, methods=["post"], url_path="historical-sync")
     def historical_sync(self, request: Request, pk: str | None = None) -> Response:
         integration = self.get_object()
         body = s.HistoricalSyncSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        mapping = self._object_mapping_of(integration, body.validated_data.get("object_mapping"))
-        run = historical.start_historical_sync(
-            integration, self.actor, since=body.validated_data.get("since"), object_mapping=mapping, estimate=True
-        )
+        data = body.validated_data
+        mapping = self._object_mapping_of(integration, data.get("object_mapping"))
+        try:
+            run = previewed.start_resync(
+                integration, self.actor, object_mapping=mapping, since=data.get("since"), preview_id=data.get("confirmed_preview")
+            )
+        except previewed.PreviewRequired as exc:
+            route = f"POST /api/integrations/{integration.pk}/historical-sync/preview/ with the same object_mapping and since"
+            raise preview_required(exc, route) from exc
         return self.accepted(run)
+
+    @extend_schema(
+        request=s.HistoricalSyncPreviewSerializer,
+        responses={202: s.PreviewSerializer},
+        description="The preview (dry run) a historical sync needs first: it reads exactly what the sync would "
+        "(the same objects, the same since date) and writes nothing; a fresh one asking the same is reused. Poll "
+        "/api/previews/{id}/, then POST .../historical-sync/ with its id as confirmed_preview.",
+    )
+    @action(detail=True, methods=["post"], url_path="historical-sync/preview")
+    def historical_sync_preview(self, request: Request, pk: str | None = None) -> Response:
+        integration = self.get_object()
+        body = s.HistoricalSyncPreviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        mapping = self._object_mapping_of(integration, body.validated_data.get("object_mapping"))
+        preview = previewed.preview_for(integration, self.actor, previewed.resync(mapping, body.validated_data.get("since")))
+        return Response(s.PreviewSerializer(preview).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=s.PreviewRequestSerializer,
@@ -255,13 +286,35 @@ class ObjectMappingViewSet(
         mapping.field_mapping_count = mapping.field_mappings.count()
 
     def perform_create(self, serializer) -> None:
-        serializer.instance = ObjectMapping(**serializer.validated_data)
+        data = {k: v for k, v in serializer.validated_data.items() if k != "confirmed_preview"}
+        serializer.instance = ObjectMapping(**data)
         self._save(serializer.instance)
 
     def perform_update(self, serializer) -> None:
-        for name, value in serializer.validated_data.items():
-            setattr(serializer.instance, name, value)
-        self._save(serializer.instance)
+        mapping = serializer.instance
+        was_on = mapping.enabled
+        data = dict(serializer.validated_data)
+        preview_id = data.pop("confirmed_preview", None)
+        for name, value in data.items():
+            setattr(mapping, name, value)
+        try:
+            previewed.save_mapping(mapping, self.actor, was_on=was_on, preview_id=preview_id)
+        except previewed.PreviewRequired as exc:
+            raise preview_required(exc, f"POST /api/object-mappings/{mapping.pk}/turn-on/preview/") from exc
+        mapping.field_mapping_count = mapping.field_mappings.count()
+
+    @extend_schema(
+        request=None,
+        responses={202: s.PreviewSerializer},
+        description="The preview (dry run) turning this mapping on needs first: what its first run would do, "
+        "read from both systems and written to neither; a fresh one is reused. Poll /api/previews/{id}/, then "
+        'PATCH the mapping with {"enabled": true, "confirmed_preview": id}.',
+    )
+    @action(detail=True, methods=["post"], url_path="turn-on/preview")
+    def turn_on_preview(self, request: Request, pk: str | None = None) -> Response:
+        mapping = self.get_object()
+        preview = previewed.preview_for(mapping.integration, self.actor, previewed.mapping_on(mapping))
+        return Response(s.PreviewSerializer(preview).data, status=status.HTTP_202_ACCEPTED)
 
     def perform_destroy(self, instance: ObjectMapping) -> None:
         actions.delete_object_mapping(instance, self.actor)

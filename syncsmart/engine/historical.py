@@ -33,6 +33,27 @@ def historical_reads(integration: Integration, object_mapping: ObjectMapping | N
     return [SourceRead(mapping, other_side(target)) for mapping in mappings for target in Direction.flows(mapping.direction)]
 
 
+def since_start(since: date | None) -> datetime | None:
+    """The moment "changed since this date" starts: the date's first instant, local time."""
+    return timezone.make_aware(datetime.combine(since, time.min), timezone.get_current_timezone()) if since else None
+
+
+def place_since_cursors(integration: Integration, reads: list[SourceRead], start: datetime) -> None:
+    """Each read's historical cursor at `start`, where its vendor's feed can start at a time (the
+    others read every record). A historical sync and its preview (syncsmart.engine.previews) both
+    read from these, so the preview reads exactly what the sync will."""
+    for read in reads:
+        cursor = since_cursor(read.connection(integration).system, start)
+        if cursor is not None:
+            SyncCursor.objects.update_or_create(
+                integration=integration,
+                object_mapping=read.mapping,
+                side=read.side,
+                kind=SyncCursor.Kind.HISTORICAL,
+                defaults={"cursor": cursor},
+            )
+
+
 def estimate_total(integration: Integration, reads: list[SourceRead], since: datetime | None) -> int | None:
     """Records the sync will read, from the vendors' count answers; None if any side cannot say."""
     total = 0
@@ -46,6 +67,14 @@ def estimate_total(integration: Integration, reads: list[SourceRead], since: dat
     return total
 
 
+def under_way(integration: Integration, object_mapping: ObjectMapping | None = None) -> SyncRun | None:
+    """The historical sync already under way that starting this one would return instead."""
+    active = SyncRun.objects.filter(integration=integration, trigger=SyncRun.Trigger.HISTORICAL, status__in=SyncRun.ACTIVE)
+    if object_mapping is not None:
+        active = active.filter(object_mapping=object_mapping)
+    return active.first()
+
+
 def start_historical_sync(
     integration: Integration,
     actor,
@@ -57,7 +86,7 @@ def start_historical_sync(
     """Start a historical sync of all records, or of records changed since a date; an identical
     one already under way is returned instead. `estimate`: ask the vendors how many records it
     will read, for the progress bar (that calls them, so it happens before the transaction)."""
-    start = timezone.make_aware(datetime.combine(since, time.min), timezone.get_current_timezone()) if since else None
+    start = since_start(since)
     reads = historical_reads(integration, object_mapping)
     total = estimate_total(integration, reads, start) if estimate else None
     return _start(integration, actor, object_mapping, reads, start, total)
@@ -72,10 +101,7 @@ def _start(
     start: datetime | None,
     total: int | None,
 ) -> SyncRun:
-    active = SyncRun.objects.filter(integration=integration, trigger=SyncRun.Trigger.HISTORICAL, status__in=SyncRun.ACTIVE)
-    if object_mapping is not None:
-        active = active.filter(object_mapping=object_mapping)
-    if (existing := active.first()) is not None:
+    if (existing := under_way(integration, object_mapping)) is not None:
         return existing  # already under way: leave it be
     cursors = SyncCursor.objects.filter(integration=integration, kind=SyncCursor.Kind.HISTORICAL)
     if object_mapping is not None:
@@ -100,16 +126,7 @@ def _start(
 
 def _start_at(integration: Integration, actor, run: SyncRun, reads: list[SourceRead], start: datetime) -> None:
     """The run reads from these cursors (created in this transaction, before a worker sees the run)."""
-    for read in reads:
-        cursor = since_cursor(read.connection(integration).system, start)
-        if cursor is not None:
-            SyncCursor.objects.update_or_create(
-                integration=integration,
-                object_mapping=read.mapping,
-                side=read.side,
-                kind=SyncCursor.Kind.HISTORICAL,
-                defaults={"cursor": cursor},
-            )
+    place_since_cursors(integration, reads, start)
     run.state = {**run.state, "since": start.isoformat()}
     audit(
         integration.tenant,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -25,6 +26,7 @@ from django_q.tasks import async_task
 
 from connectors.dry_run import PREVIEW_ID_PREFIX, DryConnector
 from mappings.models import FieldMapping, Integration, ObjectMapping
+from syncsmart.engine import historical
 from syncsmart.engine.config import engine_settings
 from syncsmart.engine.slices import budget_reserve_reached, run_slice
 from syncsmart.models import AmbiguousMatch, DeferredRecord, Preview, RecordEvent, RecordLink, SyncCursor, SyncRun
@@ -63,6 +65,7 @@ def request_preview(
     object_mapping: ObjectMapping | None = None,
     other_connection=None,
     with_creates: bool = True,
+    since: datetime | None = None,
     enqueue: bool = True,
 ) -> Preview:
     """Queue a preview (a worker runs it); `enqueue=False` leaves running it to the caller."""
@@ -74,6 +77,7 @@ def request_preview(
         purpose=purpose,
         other_connection=other_connection,
         with_creates=with_creates,
+        since=since if kind == Preview.Kind.HISTORICAL else None,
         requested_by=who[:200],
     )
     if enqueue:
@@ -195,6 +199,10 @@ def _shadow(preview: Preview) -> tuple[Integration, dict[int, int]]:
         FieldMapping.objects.bulk_create(fields)
     if preview.kind != Preview.Kind.FIRST_RUN and not preview.other_connection_id:
         _copy_state(original, shadow, copies, cursors=preview.kind == Preview.Kind.NEXT_RUN)
+    if preview.kind == Preview.Kind.HISTORICAL and preview.since is not None:
+        # The resync's own start, placed by the resync's own code: the same records are read.
+        only = ObjectMapping.objects.get(pk=copies[preview.object_mapping_id]) if preview.object_mapping_id else None
+        historical.place_since_cursors(shadow, historical.historical_reads(shadow, only), preview.since)
     return shadow, copies
 
 

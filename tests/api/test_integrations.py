@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from mappings.models import Integration
-from syncsmart.models import SyncRun
+from syncsmart.models import Preview, SyncRun
 from tenants.models import AuditLog
 from tests.api.conftest import error_of, run_is_queued
 from tests.api.factories import SECRET, IntegrationFactory, ObjectMappingFactory, SyncRunFactory
@@ -140,8 +140,10 @@ def test_sync_now_of_one_object_mapping(api, integration):
 
 def test_historical_sync_queues_one_run_with_its_start_date(api, integration, django_capture_on_commit_callbacks):
     url = f"/api/integrations/{integration.pk}/historical-sync/"
+    preview = api.admin.post(url + "preview/", {"since": "2025-01-31"}).json()
+    Preview.objects.filter(pk=preview["id"]).update(status=Preview.Status.DONE)  # as a worker would finish it
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.admin.post(url, {"since": "2025-01-31"})
+        response = api.admin.post(url, {"since": "2025-01-31", "confirmed_preview": preview["id"]})
 
     assert response.status_code == 202
     run = SyncRun.objects.get(pk=response.json()["id"])

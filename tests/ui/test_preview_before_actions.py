@@ -74,6 +74,33 @@ def test_a_confirmation_must_name_a_preview_of_that_action_and_integration(team,
     assert not SyncRun.objects.filter(trigger="historical").exists()
 
 
+def test_reloading_the_historical_sync_confirmation_shows_the_same_step(team, contacts):
+    """QA: a reload forgot the preview and its confirm button. The step names its own address
+    (put in the address bar by ui.js), and that address shows the same step until it is used."""
+    url = reverse("historical", args=[contacts.integration_id])
+    form = {"scope": "since", "since": "2026-11-01", "object_mapping": str(contacts.pk)}
+    gate = team.admin.post(url, form).content.decode()
+    preview = Preview.objects.get(integration=contacts.integration, purpose="resync")
+    address = f"{url}?preview={preview.pk}"
+    assert f'data-replace-url="{address}"' in gate
+
+    running = team.admin.get(address).content.decode()  # the reload, while the preview reads
+    assert "Start a historical sync?" in running and "changed since 2026-11-01" in running
+    assert 'hx-trigger="every 2s"' in running
+    _finish(preview)
+    reloaded = team.admin.get(address).content.decode()  # the reload, once it is done
+    assert "Start a historical sync?" in reloaded and 'id="preview-counts"' in reloaded
+    for name, value in (*form.items(), ("confirmed_preview", str(preview.pk))):
+        assert f'name="{name}" value="{value}"' in reloaded, name
+    assert not SyncRun.objects.filter(trigger="historical").exists()
+
+    assert team.admin.post(url, {**form, "confirmed_preview": str(preview.pk)}).status_code == 302
+    run = SyncRun.objects.get(trigger="historical")
+    assert run.object_mapping_id == contacts.pk and run.state["since"].startswith("2026-11-01")
+    after = team.admin.get(address).content.decode()  # used: the page is the sync's progress again
+    assert "Start a historical sync?" not in after
+
+
 def test_turning_an_object_mapping_on_previews_what_it_would_do_before_it_is_on(team, contacts):
     contacts.enabled = False
     contacts.save()
