@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mappings.models import FieldMapping, ObjectMapping
-from syncsmart.models import Preview
+from syncsmart.models import Preview, SyncRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,3 +74,21 @@ def test_switching_sync_off_says_what_stops(signed_in, live_server, world):
     assert asked and "Nothing syncs between HubSpot and ConnectWise Manage until you turn it on again" in asked[0]
     world.integration.refresh_from_db()
     assert world.integration.enabled is True
+
+
+def test_reloading_the_historical_sync_confirmation_shows_the_same_step(signed_in, live_server, world):
+    """QA: a reload of the confirmation forgot the finished preview and its confirm button."""
+    page = signed_in
+    page.goto(f"{live_server.url}/integrations/{world.integration.pk}/historical/")
+    page.get_by_role("button", name="Start historical sync").click()
+    expect(page.locator("#preview-counts")).to_be_visible()
+    preview = Preview.objects.get(integration=world.integration, purpose="resync")
+    assert page.url.endswith(f"/historical/?preview={preview.pk}")
+
+    page.reload()
+    expect(page.locator("#gate-h")).to_have_text("Start a historical sync?")
+    expect(page.locator("#preview-counts")).to_be_visible()
+    assert Preview.objects.filter(integration=world.integration).count() == 1  # the same preview, not read again
+    page.get_by_role("button", name="Confirm: start the historical sync").click()
+    expect(page.locator("#hist-bar")).to_be_visible()
+    assert SyncRun.objects.filter(integration=world.integration, trigger="historical").count() == 1
