@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("syncsmart", "0010_alerts"),
+        ("syncsmart", "0011_inclusion_lists"),
     ]
 
     operations = [
