@@ -547,6 +547,10 @@ class ConnectWiseConnector(Connector):
             raise ConnectorError(f"ConnectWise {object_type} cannot carry the other system's id", ErrorKind.CONFIG)
         udfs = self._udfs(spec.screen)
         found = next((u for u in udfs if str(u.get("caption") or "").strip().lower() == name.strip().lower()), None)
+        if found is not None and (found.get("fieldTypeIdentifier"), found.get("entryTypeIdentifier")) != ("Text", "EntryField"):
+            raise ConnectorError(
+                f"The ConnectWise custom field “{name}” is not a text entry field: name another one.", ErrorKind.CONFIG
+            )
         if found is None:
             with self._caches_lock:
                 found = self.http.request(

@@ -560,7 +560,12 @@ class DynamicsConnector(Connector):
         table = self._table(object_type)
         if object_type not in self.id_field_objects:
             raise ConnectorError(f"Dynamics {object_type} cannot carry the other system's id", ErrorKind.CONFIG)
-        if name in self._schema(object_type):
+        column = self._schema(object_type).get(name)
+        if column is not None:
+            if column.attribute_type not in ("String", "Memo") or column.info.read_only:
+                raise ConnectorError(
+                    f"The Dataverse column {name} is not a writable text column: name another one.", ErrorKind.CONFIG
+                )
             return name
         label = {"@odata.type": "Microsoft.Dynamics.CRM.Label"}
         self.http.request(

@@ -742,7 +742,13 @@ class HubSpotConnector(Connector):
         """The property through HubSpot's properties API (POST /crm/v3/properties/{object}) when
         the run's property list does not have it; a 409 (made meanwhile) is as good."""
         self._crm_type(object_type)
-        if any(p["name"] == name for p in self._property_defs(object_type)):
+        existing = next((p for p in self._property_defs(object_type) if p["name"] == name), None)
+        if existing is not None:
+            if existing.get("type") != "string":
+                raise ConnectorError(
+                    f"The HubSpot property {name} is a {existing.get('type')} property, not text: name another one.",
+                    ErrorKind.CONFIG,
+                )
             return name
         try:
             self.http.request(

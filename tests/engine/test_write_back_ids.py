@@ -280,3 +280,18 @@ def test_the_webhooks_our_id_writes_cause_come_back_as_our_own_change(db, monkey
         assert run.counts.get("echo", 0) > 0 and not InboxItem.objects.filter(status="pending").exists()
     finally:
         pair.close()
+
+
+def test_an_id_field_named_after_a_field_that_is_not_text_leaves_ids_out_not_the_sync(pair):
+    """A name that finds an existing number field (set without the editor's check) is refused
+    by the connector: the run syncs as without ids and counts the field it could not use."""
+    companies = ObjectMapping.objects.get(integration=pair.integration, hubspot_object="companies")
+    companies.write_back_field_hubspot = "numberofemployees"
+    companies.write_back_field_other = "Employees (estimate)" if pair.integration.other_system == "connectwise" else "revenue"
+    companies.save()
+    company = pair.hubspot.create_record("companies", {"name": "Initech", "domain": "initech.example.com"})
+    run = pair.sync()
+    assert run.status == "succeeded" and run.counts["id_field_unavailable"] == 2, run.counts
+    link = RecordLink.objects.get(integration=pair.integration, hubspot_object="companies", hubspot_id=company)
+    assert pair.hubspot.get_record("companies", company).get("numberofemployees") is None
+    assert link.other_id
