@@ -36,6 +36,8 @@ class Flow:
         self.checkpoint = Checkpoint(self.setup, self.counterparts)
         self.writer = Writer(self.setup, self.counterparts, self.checkpoint.save_new_links, self._replan)
         self.conversions = Conversions(self.setup, lambda mapping, side: Flow(ctx, mapping, side))
+        # The mapping that creates what this one would (a new HubSpot contact becomes a Lead, not a Contact).
+        self.creates_elsewhere = creation_goes_elsewhere(self.setup)
 
     def process(
         self, records: Iterable[Record], depth: int = 0, targets: Mapping[str, Record] | None = None
@@ -160,7 +162,7 @@ class Flow:
     def _created_elsewhere(self, item: Item) -> bool:
         """A record matching no Contact becomes a Lead (through that mapping), never a Contact."""
         s = self.setup
-        other = creation_goes_elsewhere(s)
+        other = self.creates_elsewhere
         if other is None:
             return False
         item.outcome = Outcome.FILTERED
