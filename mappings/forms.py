@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from mappings.filters import lists_used
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from syncsmart.core.choices import Direction, Side
 
@@ -75,11 +76,18 @@ class ObjectMappingForm(forms.ModelForm):
         other = self.instance.integration.other_system_label if self.instance.integration_id else "the other system"
         self.fields["delete_to_other"].label = "When a linked record is deleted in HubSpot"
         self.fields["delete_to_hubspot"].label = f"When a linked record is deleted in {other}"
-        self.fields["delete_to_other"].help_text = deletion_help(other)
+        self.fields["delete_to_other"].help_text = deletion_help(other) + self._inclusion_list_help()
         self.fields["delete_to_hubspot"].help_text = deletion_help("HubSpot")
         for name in ("delete_to_other", "delete_to_hubspot"):
             self.fields[name].required = False  # left out (older clients, the API): unchanged
         self._write_back_fields(other)
+
+    def _inclusion_list_help(self) -> str:
+        lists = lists_used(self.instance.filter_to_other or {})
+        if not lists:
+            return ""
+        names = ", ".join(f"“{name}”" for name in lists.values())
+        return f" It also applies to a linked record that leaves the HubSpot list {names} (this object's inclusion list)."
 
     def _write_back_fields(self, other: str) -> None:
         """The id fields' names, their defaults shown as placeholders (what a blank name means)."""

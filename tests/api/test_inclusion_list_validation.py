@@ -95,3 +95,9 @@ def test_the_builder_offers_the_lists_by_name_and_counts_their_members(api, cont
         },
     ).content.decode()
     assert '<span class="passing">1</span> of 2 current records pass' in count
+
+
+def test_the_mapping_editor_says_the_deletion_policy_also_applies_to_records_leaving_the_list(api, contacts):
+    api_save_filter(api, contacts, filters.LIST_FIELD, "in_list", "VIP")
+    page = api.team.admin.get(f"/integrations/{contacts.integration_id}/mappings/{contacts.pk}/").content.decode()
+    assert "It also applies to a linked record that leaves the HubSpot list “VIP”" in page

@@ -177,3 +177,27 @@ def test_a_list_deleted_in_hubspot_fails_the_run_naming_the_filter_to_fix_and_sy
     assert run.status == "failed"
     assert "The HubSpot list “VIP” in a filter no longer exists in HubSpot" in run.error
     assert cw.link(hubspot_id=a) is None
+
+
+def test_membership_costs_one_call_per_250_members_per_run_however_many_pages_of_records(cw):
+    company = cw.pair.hubspot.create_record("companies", {"name": "SyncSmart Many", "domain": "many.example.com"})
+    ids = [
+        cw.pair.hubspot.create_record(
+            "contacts",
+            {"email": f"m{n}@many.example.com", "firstname": "Mo", "lastname": f"M{n}"},
+            associations={"companies": [company]},
+        )
+        for n in range(450)
+    ]
+    vip = cw.pair.hubspot.lists.create_list("Many", "contacts", "MANUAL")
+    cw.pair.hubspot.lists.add_members(vip, ids[:400])
+    only_list(cw, "Many")
+    cw.pair.reset_counters()
+    run = synced(cw)
+    assert cw.pair.hubspot.calls("search") >= 3  # the contacts came in three pages of 200...
+    assert cw.pair.hubspot.calls("lists/memberships") == 2  # ...and the 400 members in two calls, once
+    assert run.counts["list_reads"] == 1 and run.counts["list_joined"] == 0  # the change feed brought them all
+    assert len(cw.pair.other.store["contacts"]) == 400
+    cw.pair.reset_counters()
+    synced(cw)  # an idle run reads the list again (joins and leaves are not in the change feed): two calls
+    assert cw.pair.hubspot.calls("lists/memberships") == 2
