@@ -1498,7 +1498,8 @@ class SalesforceEmulator(Emulator):
         return existing["Id"]
 
     def seed_demo_data(self, size: int) -> None:
-        """`size` accounts, contacts, leads and opportunities with a few owners (deterministic)."""
+        """`size` accounts, contacts, leads and opportunities with a few owners, and calls, meetings and
+        e-mails on some of them (deterministic)."""
         owners = [self.integration_user] + [
             self.add_user(f"{first.lower()}.{last.lower()}@syncsmart-demo.example.com", first, last)
             for first, last in (("Avery", "Stone"), ("Jordan", "Lee"))
@@ -1510,7 +1511,7 @@ class SalesforceEmulator(Emulator):
                 account = self._insert(
                     "Account", {"Name": f"Summit Works {n}", "Website": f"https://summit{n}.example.com", "OwnerId": owner}
                 )["Id"]
-                self._insert(
+                contact = self._insert(
                     "Contact",
                     {
                         "FirstName": f"Casey{n}",
@@ -1519,8 +1520,8 @@ class SalesforceEmulator(Emulator):
                         "AccountId": account,
                         "OwnerId": owner,
                     },
-                )
-                self._insert(
+                )["Id"]
+                lead = self._insert(
                     "Lead",
                     {
                         "FirstName": f"Riley{n}",
@@ -1528,7 +1529,8 @@ class SalesforceEmulator(Emulator):
                         "Company": f"Harbor Labs {n}",
                         "Email": f"riley{n}@harbor{n}.example.com",
                     },
-                )
+                )["Id"]
+                self._seed_activities(n, contact, account, lead, owner)
                 self._insert(
                     "Opportunity",
                     {
@@ -1540,6 +1542,29 @@ class SalesforceEmulator(Emulator):
                         "OwnerId": owner,
                     },
                 )
+
+    def _seed_activities(self, n: int, contact: str, account: str, lead: str, owner: str) -> None:
+        """A logged call on every second contact, a meeting on every third, an e-mail to every fourth lead."""
+        day = dt.date(2026, 1 + n % 12, 1 + n % 28)
+        if n % 2 == 0:
+            self._insert(
+                "Task",
+                {"Subject": f"Call with Casey{n}", "TaskSubtype": "Call", "Status": "Completed", "CallType": "Outbound"}
+                | {"ActivityDate": day, "WhoId": contact, "WhatId": account, "OwnerId": owner},
+            )
+        if n % 3 == 0:
+            start = dt.datetime(day.year, day.month, day.day, 15, 0, tzinfo=dt.UTC)
+            self._insert(
+                "Event",
+                {"Subject": f"Review with Casey{n}", "StartDateTime": start, "DurationInMinutes": 30, "Location": "Video"}
+                | {"WhoId": contact, "OwnerId": owner},
+            )
+        if n % 4 == 0:
+            self._insert(
+                "Task",
+                {"Subject": f"Welcome, Riley{n}", "TaskSubtype": "Email", "Status": "Completed", "ActivityDate": day}
+                | {"WhoId": lead},
+            )
 
     # --- the demo -------------------------------------------------------------------------------------------
     @classmethod

@@ -38,5 +38,8 @@ def test_the_demo_connects_salesforce_and_the_first_sync_moves_records(running):
     assert run.status in ("succeeded", "partial"), (run.error, run.counts)
     assert RecordLink.objects.filter(integration=integration, other_object="Account").count() >= 5
     assert RecordLink.objects.filter(integration=integration, other_object="Lead").count() >= 5
+    # the demo's calls, meetings and e-mails arrive on their contacts and leads
+    for activity in ("Task.Call", "Event", "Task.Email"):
+        assert RecordLink.objects.filter(integration=integration, other_object=activity).exists(), activity
     connection.refresh_from_db()
     assert connection.oauth_tokens["access_token"]  # the session is kept (encrypted) for the next run
