@@ -105,6 +105,18 @@ def test_the_subscriber_turns_change_events_into_inbox_events(emulator, connecto
     stream.close()
 
 
+def test_a_task_change_goes_to_the_object_type_of_its_subtype(emulator, connector):
+    stream = ChangeEventStream(connector)
+    stream.open()
+    contact = emulator.create_record("Contact", {"LastName": "C"})
+    call = emulator.create_record("Task", {"Subject": "Rang", "TaskSubtype": "Call", "WhoId": contact})
+    emulator.edit_record("Task", call, {"Status": "Completed"})
+    events = [(e.object_type, e.change) for e in stream.poll() if e.record_id == call]
+    # the create names its subtype; an update does not, so each Task type hears of it (the others read nothing)
+    assert events == [("Task.Call", "created"), ("Task", "updated"), ("Task.Call", "updated"), ("Task.Email", "updated")]
+    stream.close()
+
+
 def test_a_long_poll_returns_as_soon_as_a_change_commits(emulator, connector):
     emulator.cdc.poll_timeout_s = 10
     stream = ChangeEventStream(connector)
