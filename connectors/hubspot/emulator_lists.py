@@ -11,6 +11,8 @@
 - GET /crm/v3/lists/{listId}/memberships?limit (≤ 250, default 100)&after: record ids in
   ascending order, {"results": [{"recordId", "membershipTimestamp"}], "paging": {"next":
   {"after"}}, "total"}; `after` is an opaque token (a malformed one is a 400);
+- GET /crm/v3/lists/records/{objectTypeId}/{recordId}/memberships: the lists one record is in
+  ({"results": [{"listId", "listVersion", "firstAddedTimestamp", "lastAddedTimestamp"}], "total"});
 - PUT /crm/v3/lists/{listId}/memberships/add and /remove (a JSON array of record ids) and
   /add-and-remove ({recordIdsToAdd, recordIdsToRemove}), answering HubSpot's
   {"recordsIdsAdded", "recordIdsRemoved", "recordIdsMissing"} (the reference spells the first
@@ -181,6 +183,12 @@ class Lists:
         r("POST", r"/crm/v3/lists/search", self.search, name="lists/search", write=False)
         r("GET", r"/crm/v3/lists/object-type-id/(?P<type>[^/]+)/name/(?P<name>[^/]+)", self.get_by_name, name="lists/by-name")
         r("GET", r"/crm/v3/lists/(?P<id>\d+)/memberships", self.memberships, name="lists/memberships")
+        r(
+            "GET",
+            r"/crm/v3/lists/records/(?P<type>[^/]+)/(?P<record>\d+)/memberships",
+            self.record_memberships,
+            name="lists/record-memberships",
+        )
         r("PUT", r"/crm/v3/lists/(?P<id>\d+)/memberships/add", self.add, name="lists/memberships/add")
         r("PUT", r"/crm/v3/lists/(?P<id>\d+)/memberships/remove", self.remove, name="lists/memberships/remove")
         r("PUT", r"/crm/v3/lists/(?P<id>\d+)/memberships/add-and-remove", self.add_and_remove, name="lists/memberships/update")
@@ -366,6 +374,23 @@ class Lists:
         if len(ordered) > limit:
             body["paging"] = {"next": {"after": _token(page[-1])}}
         return json_response(body)
+
+    def record_memberships(self, request: Request) -> Response:
+        """The lists one record is in (GET /crm/v3/lists/records/{objectTypeId}/{recordId}/memberships)."""
+        type_id, record_id = request.params["type"], int(request.params["record"])
+        if type_id not in OBJECT_TYPE_IDS:
+            raise BadInput(f"objectTypeId {type_id[:40]!r} is not a list object type")
+        with self.emulator.lock:
+            found = [
+                (stored, at)
+                for stored in sorted(self.lists.values(), key=lambda s: s.id)
+                if stored.object_type_id == type_id and (at := self._members(stored).get(record_id)) is not None
+            ]
+            results = [
+                {"listId": str(s.id), "listVersion": 1, "firstAddedTimestamp": _iso_ms(at), "lastAddedTimestamp": _iso_ms(at)}
+                for s, at in found
+            ]
+        return json_response({"results": results, "total": len(results)})
 
     def _update(self, request: Request, add: list[str], remove: list[str]) -> Response:
         try:

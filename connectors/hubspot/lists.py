@@ -74,6 +74,14 @@ class HubSpotLists:
             raise
         return _from_json(answer.json().get("list") or {})
 
+    def lists_of_record(self, object_type: str, record_id: str) -> set[str]:
+        """The ids of the lists one record is in (one call, whatever the lists' sizes)."""
+        type_id = OBJECT_TYPE_IDS.get(object_type)
+        if type_id is None:
+            raise ConnectorError(f"HubSpot {object_type} are not in lists", ErrorKind.CONFIG)
+        path = f"/crm/v3/lists/records/{type_id}/{quote(str(record_id), safe='')}/memberships"
+        return {str(item["listId"]) for item in self.http.request("GET", path).json().get("results", [])}
+
     def member_ids(self, list_id: str) -> set[str]:
         """Every member's record id, read to the end (or raises)."""
         members: set[str] = set()

@@ -25,6 +25,8 @@ from syncsmart.engine.transform import OwnerDirectory, Schema
 from syncsmart.models import AmbiguousMatch, InboxItem, RecordEvent, SyncCursor, SyncRun
 
 log = logging.getLogger("syncsmart.engine")
+# Records of a webhook run whose inclusion lists are asked one by one (then the lists are read whole).
+RECORD_LIST_LOOKUPS = 10
 
 
 class RunContext:
@@ -68,6 +70,8 @@ class RunContext:
         self.deletions_noticed = False
         # HubSpot list id -> its members, read once per run (inclusion lists: engine/inclusion_lists.py).
         self._list_members: dict[str, frozenset[str]] = {}
+        # A webhook run asks for the lists of its few records instead (record id -> list ids).
+        self._record_lists: dict[tuple[str, str], frozenset[str]] = {}
 
     def keep_alive(self, every: float = 5.0) -> None:
         """Renew the lease during a long page (a ConnectWise page of 1,000 writes one by one)."""
@@ -191,6 +195,29 @@ class RunContext:
             self._list_members[list_id] = frozenset(members)
             self.counts["list_reads"] += 1
         return self._list_members[list_id]
+
+    def lists_of_record(self, object_type: str, record_id: str, list_ids: Iterable[str]) -> set[str]:
+        """Which of `list_ids` a HubSpot record is in. A webhook run (a few notified records) asks
+        per record — one call each, whatever the lists' sizes — for its first
+        RECORD_LIST_LOOKUPS records; beyond that, and in every other run, each list's members are
+        read once (ceil(members / 250) calls) and kept for the run."""
+        list_ids = set(list_ids)
+        key = (object_type, record_id)
+        if key not in self._record_lists and self._asks_per_record(list_ids):
+            found = lists_for(self.connectors[Side.HUBSPOT]).lists_of_record(object_type, record_id)
+            self._record_lists[key] = frozenset(found)
+            self.counts["list_record_lookups"] += 1
+        if key in self._record_lists:
+            return list_ids & self._record_lists[key]
+        return {list_id for list_id in list_ids if record_id in self.list_members(list_id)}
+
+    def _asks_per_record(self, list_ids: set[str]) -> bool:
+        return (
+            self.run is not None
+            and self.run.trigger == SyncRun.Trigger.WEBHOOK
+            and not list_ids & set(self._list_members)
+            and len(self._record_lists) < RECORD_LIST_LOOKUPS
+        )
 
     def _list_name(self, list_id: str) -> str:
         for mapping in self.mappings:

@@ -62,6 +62,7 @@ HUBSPOT_PATHS = [
     "/crm/v3/lists/{id}/memberships/remove",
     "/crm/v3/lists/{id}/memberships/add-and-remove",
     "/crm/v3/lists/object-type-id/{id}/name/{id}",
+    "/crm/v3/lists/records/{id}/{id}/memberships",
     "/_emulator/knobs",
     "/_emulator/records",
     "/_emulator/clock",

@@ -231,6 +231,8 @@ def test_lists_v3_create_search_fetch_by_name_and_page_memberships(hubspot, serv
     assert [m.record_id for m in first.results] == sorted(ids, key=int)[:2] and first.paging.next.after
     rest = hubspot.crm.lists.memberships_api.get_page(list_id, limit=2, after=first.paging.next.after)
     assert [m.record_id for m in rest.results] == sorted(ids, key=int)[2:] and rest.paging is None
+    of_record = hubspot.crm.lists.memberships_api.get_lists("0-1", ids[1])
+    assert [m.list_id for m in of_record.results] == [list_id]
     removed = hubspot.crm.lists.memberships_api.remove(list_id, [ids[0], "999999"])
     assert removed.record_ids_removed == [ids[0]] and removed.record_ids_missing == ["999999"]
     found = hubspot.crm.lists.lists_api.get_by_name("Client-library VIP", "0-1")

@@ -4,12 +4,13 @@ other filter lets only its members sync; a member that leaves follows the mappin
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from mappings import filters
 from mappings.models import ObjectMapping
 from mappings.services import actions
 from syncsmart.models import PendingDeletion, RecordEvent
-from tests.engine.conftest import build_pair
+from tests.engine.conftest import CollectingSender, build_pair
 from tests.engine.test_deletions import Sides
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +202,28 @@ def test_membership_costs_one_call_per_250_members_per_run_however_many_pages_of
     cw.pair.reset_counters()
     synced(cw)  # an idle run reads the list again (joins and leaves are not in the change feed): two calls
     assert cw.pair.hubspot.calls("lists/memberships") == 2
+
+
+def test_a_webhook_run_asks_for_the_lists_of_its_records_instead_of_reading_the_lists(
+    cw, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr("syncsmart.engine.queue.enqueue_run", lambda run_id: None)
+    a, b = cw.hub_contact(1), cw.hub_contact(2)
+    vip = cw.pair.hubspot.lists.create_list("VIP", "contacts", "MANUAL")
+    cw.pair.hubspot.lists.add_members(vip, [a])
+    only_list(cw, "VIP")
+    synced(cw)
+    cw.pair.hubspot.webhooks = CollectingSender()
+    cw.pair.hubspot.subscribe(f"http://testserver/webhooks/{cw.pair.integration.pk}/hubspot")
+    cw.pair.hubspot.edit_record("contacts", a, {"firstname": "Ann"})
+    cw.pair.hubspot.edit_record("contacts", b, {"firstname": "Bob"})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert all(r.status_code == 200 for r in cw.pair.hubspot.webhooks.deliver(Client()))
+    cw.pair.reset_counters()
+    run = cw.pair.sync(trigger="webhook")
+    assert run.status == "succeeded", run.error
+    assert cw.other_state(cw.link(hubspot_id=a).other_id) == "live"
+    assert cw.pair.other.store["contacts"][int(cw.link(hubspot_id=a).other_id)]["firstName"] == "Ann"
+    assert cw.link(hubspot_id=b) is None
+    assert cw.pair.hubspot.calls("lists/memberships") == 0  # no list read whole...
+    assert cw.pair.hubspot.calls("lists/record-memberships") == 2  # ...one call per notified record

@@ -39,8 +39,8 @@ class Gate:
         return None
 
     def lists_of(self, record_id: str) -> set[str]:
-        """The ids of this flow's inclusion lists the record is in (members read once per run)."""
-        return {list_id for list_id in self.s.lists if record_id in self.s.ctx.list_members(list_id)}
+        """The ids of this flow's inclusion lists the record is in (RunContext.lists_of_record)."""
+        return self.s.ctx.lists_of_record(self.s.source_object, record_id, self.s.lists)
 
     def _labels(self) -> dict[str, str]:
         """The source's field labels, so a filter's reason names fields as the customer knows them
