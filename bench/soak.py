@@ -1,7 +1,9 @@
 """The fault soak: a bidirectional HubSpot ↔ ConnectWise (or Salesforce) sync under injected 429s, 5xx and
 timeouts, while the q2 worker is SIGKILLed at random moments and restarted and both sides keep
 receiving edits; then a record-by-record check that nothing was lost or duplicated and that
-one more run writes nothing.
+one more run writes nothing. With ConnectWise, the users also log calls on contacts on both sides
+(HubSpot calls ↔ ConnectWise activities of type Call): each must arrive once on the other side,
+on the right contact, and no call may be left without a record (orphans).
 
 The runs execute where production runs them: in a `manage.py qcluster` child process, sharing a
 throw-away database with this driver. The driver plays the scheduler (it asks for a run every
@@ -28,6 +30,7 @@ from bench.database import child_environment
 from bench.runs import sync_here
 from bench.scenarios import write_calls
 from bench.services import Worker
+from connectors.hubspot.emulator_engagements import orphans
 from connectors.netsuite.connector import normalise_domain
 from syncsmart.engine import queue, run_requests, tasks
 from syncsmart.models import DeferredRecord, RunLease, SyncRun
@@ -42,6 +45,14 @@ LEASE_SECONDS = 60
 SLICE_SECONDS = 10
 # The driver's sweep re-queues runs whose broker message died with a killed worker after this long.
 STALE_QUEUED_SECONDS = 8
+
+
+# Activities among the edits: HubSpot calls <-> ConnectWise activities of type Call.
+SOAK_ACTIVITIES = {"connectwise": ("call_activities",)}
+
+
+def _now_iso() -> str:
+    return timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -64,6 +75,8 @@ class EditLog:
     last: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     edits: int = 0
     creates: int = 0
+    # Calls logged: subject -> (side, the contact's id on that side).
+    calls: dict[str, tuple[str, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def accept(self, side: str, record_id: str, changes: dict[str, str]) -> None:
@@ -81,6 +94,7 @@ class Editors(threading.Thread):
         super().__init__(daemon=True, name="soak-editors")
         self.lab, self.log, self.rate = lab, log, rate
         self.ids = {"hubspot": list(hub_ids), "other": list(cw_ids)}
+        self.seeded = {"hubspot": list(hub_ids), "other": list(cw_ids)}
         self.rng = random.Random(seed)
         self.stop_event = threading.Event()
         self.n = 0
@@ -91,6 +105,9 @@ class Editors(threading.Thread):
             side = "hubspot" if self.n % 2 else "other"
             if self.n % 10 == 0:
                 self._create(side)
+            elif self.n % 5 == 0 and self.lab.system == "connectwise":
+                # n is odd here, so `side` would always be HubSpot: calls alternate by their own count
+                self._log_call("hubspot" if (self.n // 5) % 4 == 1 else "other")
             else:
                 self._edit(side)
 
@@ -106,6 +123,19 @@ class Editors(threading.Thread):
         else:
             self.lab.other.emulator.edit("contacts", int(record_id), {"firstName": value})
         self.log.accept(side, record_id, {"firstname": value})
+
+    def _log_call(self, side: str) -> None:
+        """A call logged on a seeded contact (a contact created during the soak may still be on its way)."""
+        contact = self.rng.choice(self.seeded[side])
+        subject = f"Soak call {self.n}"
+        if side == "hubspot":
+            self.lab.hubspot.emulator.create_record(
+                "calls", {"hs_call_title": subject, "hs_timestamp": _now_iso()}, associations={"contacts": [contact]}
+            )
+        else:
+            self.lab.other.emulator.add_activity(subject, type="Call", contact_id=int(contact), dateStart=_now_iso())
+        with self.log.lock:
+            self.log.calls[subject] = (side, contact)
 
     def _create(self, side: str) -> None:
         email = f"new{self.n}@soak-new-{side}.example.com"
@@ -142,7 +172,7 @@ def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict
         options.system,
         latency_ms=options.latency_ms,
         limits=False,
-        objects=labs.BACKFILL_OBJECTS[options.system],
+        objects=labs.BACKFILL_OBJECTS[options.system] + SOAK_ACTIVITIES.get(options.system, ()),
         seed=options.seed,
         timeout_sleep=TIMEOUT_SLEEP_S,
     )
@@ -376,6 +406,7 @@ def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elaps
         )
         mismatched += 0 if same else 1
     lost_edits, lost_examples = _lost_edits(lab, log, hub_by_email, cw_by_email)
+    calls = _check_calls(lab, log, {r["_id"]: e for e, rows in hub_by_email.items() for r in rows}, cw_by_email)
     injected = Counter()
     for emulator in lab.emulators.values():
         injected.update(emulator.counters()["faults"])
@@ -386,11 +417,13 @@ def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elaps
         "records": len(set(hub_by_email) | set(cw_by_email)) + len(set(hub_companies) | set(cw_companies)),
         "contacts": len(set(hub_by_email) | set(cw_by_email)),
         "companies": len(set(hub_companies) | set(cw_companies)),
-        "lost": lost_edits + missing,
+        "lost": lost_edits + missing + calls["lost"],
         "lost_edits": lost_edits,
         "missing_on_one_side": missing,
-        "duplicates": duplicates,
-        "mismatched": mismatched,
+        "duplicates": duplicates + calls["duplicates"],
+        "mismatched": mismatched + calls["misplaced"],
+        "orphans": calls["orphans"],
+        "activities": calls,
         "rerun_writes": rerun_writes,
         "rerun_status": rerun.status,
         "kills": kills,
@@ -431,3 +464,35 @@ def _lost_edits(lab: labs.Lab, log: EditLog, hub_by_email, cw_by_email) -> tuple
                 f"other {other[0].get('firstname') if other else None!r}"
             )
     return lost, examples
+
+
+def _check_calls(lab: labs.Lab, log: EditLog, hub_email_of: dict[str, str], cw_by_email) -> dict[str, Any]:
+    """Every call logged is on both sides once, on the same person, and no call lacks a record."""
+    if lab.system != "connectwise":
+        return {"logged": 0, "lost": 0, "duplicates": 0, "misplaced": 0, "orphans": 0}
+    hub, cw = lab.hubspot.emulator, lab.other.emulator
+    with hub.lock:
+        hub_calls = [
+            (str(r.properties.get("hs_call_title") or ""), str(i)) for i, r in hub.records["calls"].items() if not r.archived
+        ]
+        hub_orphans = len(orphans(hub, "calls"))
+    cw_calls = [a for a in cw.records("activities") if (a.get("type") or {}).get("name") == "Call"]
+    cw_email_of = {row["_id"]: email for email, rows in cw_by_email.items() for row in rows}
+    on_hub = Counter(subject for subject, _ in hub_calls)
+    on_cw = Counter(a.get("name") for a in cw_calls)
+    lost = sum(1 for s in log.calls if on_hub[s] == 0 or on_cw[s] == 0)
+    duplicates = sum(n - 1 for n in on_hub.values() if n > 1) + sum(n - 1 for n in on_cw.values() if n > 1)
+    misplaced = 0
+    for subject, hub_id in hub_calls:
+        people = {hub_email_of.get(c) for c in hub.associated_ids("calls", hub_id, "contacts")}
+        twins = [a for a in cw_calls if a.get("name") == subject]
+        if twins and cw_email_of.get(str((twins[0].get("contact") or {}).get("id"))) not in people:
+            misplaced += 1
+    cw_orphans = sum(1 for a in cw_calls if not (a.get("contact") or a.get("company") or a.get("opportunity")))
+    return {
+        "logged": len(log.calls),
+        "lost": lost,
+        "duplicates": duplicates,
+        "misplaced": misplaced,
+        "orphans": hub_orphans + cw_orphans,
+    }

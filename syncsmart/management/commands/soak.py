@@ -16,7 +16,7 @@ from bench.database import throwaway_database
 from bench.soak import DEFAULT_FAULTS, LEASE_SECONDS, SoakOptions, soak
 from connectors.emulation import parse_faults, parse_latency
 
-CHECKS = ("lost", "duplicates", "mismatched", "rerun_writes")
+CHECKS = ("lost", "duplicates", "mismatched", "orphans", "rerun_writes")
 
 
 class Command(BaseCommand):
