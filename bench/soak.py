@@ -470,29 +470,40 @@ def _check_calls(lab: labs.Lab, log: EditLog, hub_email_of: dict[str, str], cw_b
     """Every call logged is on both sides once, on the same person, and no call lacks a record."""
     if lab.system != "connectwise":
         return {"logged": 0, "lost": 0, "duplicates": 0, "misplaced": 0, "orphans": 0}
-    hub, cw = lab.hubspot.emulator, lab.other.emulator
-    with hub.lock:
-        hub_calls = [
-            (str(r.properties.get("hs_call_title") or ""), str(i)) for i, r in hub.records["calls"].items() if not r.archived
-        ]
-        hub_orphans = len(orphans(hub, "calls"))
-    cw_calls = [a for a in cw.records("activities") if (a.get("type") or {}).get("name") == "Call"]
-    cw_email_of = {row["_id"]: email for email, rows in cw_by_email.items() for row in rows}
+    hub_calls, hub_orphans = _hub_calls(lab)
+    cw_calls = [a for a in lab.other.emulator.records("activities") if (a.get("type") or {}).get("name") == "Call"]
     on_hub = Counter(subject for subject, _ in hub_calls)
     on_cw = Counter(a.get("name") for a in cw_calls)
-    lost = sum(1 for s in log.calls if on_hub[s] == 0 or on_cw[s] == 0)
-    duplicates = sum(n - 1 for n in on_hub.values() if n > 1) + sum(n - 1 for n in on_cw.values() if n > 1)
-    misplaced = 0
-    for subject, hub_id in hub_calls:
-        people = {hub_email_of.get(c) for c in hub.associated_ids("calls", hub_id, "contacts")}
-        twins = [a for a in cw_calls if a.get("name") == subject]
-        if twins and cw_email_of.get(str((twins[0].get("contact") or {}).get("id"))) not in people:
-            misplaced += 1
-    cw_orphans = sum(1 for a in cw_calls if not (a.get("contact") or a.get("company") or a.get("opportunity")))
     return {
         "logged": len(log.calls),
-        "lost": lost,
-        "duplicates": duplicates,
-        "misplaced": misplaced,
-        "orphans": hub_orphans + cw_orphans,
+        "lost": sum(1 for s in log.calls if on_hub[s] == 0 or on_cw[s] == 0),
+        "duplicates": sum(n - 1 for n in on_hub.values() if n > 1) + sum(n - 1 for n in on_cw.values() if n > 1),
+        "misplaced": _misplaced_calls(lab, hub_calls, cw_calls, hub_email_of, cw_by_email),
+        "orphans": hub_orphans + sum(1 for a in cw_calls if not (a.get("contact") or a.get("company") or a.get("opportunity"))),
     }
+
+
+def _hub_calls(lab: labs.Lab) -> tuple[list[tuple[str, str]], int]:
+    """HubSpot's live calls as (subject, id), and how many have no association at all."""
+    hub = lab.hubspot.emulator
+    with hub.lock:
+        calls = [
+            (str(r.properties.get("hs_call_title") or ""), str(i)) for i, r in hub.records["calls"].items() if not r.archived
+        ]
+        return calls, len(orphans(hub, "calls"))
+
+
+def _misplaced_calls(lab: labs.Lab, hub_calls, cw_calls, hub_email_of: dict[str, str], cw_by_email) -> int:
+    """Calls whose ConnectWise twin is on another person than the HubSpot call (compared by e-mail)."""
+    cw_email_of = {row["_id"]: email for email, rows in cw_by_email.items() for row in rows}
+    twins = {}
+    for activity in cw_calls:
+        twins.setdefault(activity.get("name"), activity)
+    misplaced = 0
+    for subject, hub_id in hub_calls:
+        twin = twins.get(subject)
+        if twin is None:
+            continue
+        people = {hub_email_of.get(c) for c in lab.hubspot.emulator.associated_ids("calls", hub_id, "contacts")}
+        misplaced += cw_email_of.get(str((twin.get("contact") or {}).get("id"))) not in people
+    return misplaced

@@ -88,6 +88,7 @@ def test_soak_loses_nothing_duplicates_nothing_and_reruns_without_writes(tmp_pat
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
     result = json.loads(out.read_text())
     assert (result["lost"], result["duplicates"], result["mismatched"], result["rerun_writes"]) == (0, 0, 0, 0)
+    assert result["orphans"] == 0 and result["activities"]["lost"] == 0  # calls logged among the edits
     assert result["kills"] == 1
     assert result["edits"] > 0 and result["records"] >= 180  # 150 contacts + 30 companies, plus contacts created meanwhile
     assert sum(result["faults_injected"].values()) > 0
