@@ -228,3 +228,52 @@ REFRESH_TOKEN_INFO = obj(
     },
     {"user": {"type": "string"}, "hub_domain": {"type": "string"}},
 )
+
+# Lists v3 ("segments"): the list definition, the search answer, memberships and their changes.
+PROCESSING_TYPE = {"enum": ["MANUAL", "DYNAMIC", "SNAPSHOT"]}
+HUBSPOT_LIST = obj(
+    {
+        "listId": {"type": "string"},
+        "listVersion": {"type": "integer"},
+        "name": {"type": "string"},
+        "objectTypeId": {"type": "string"},
+        "processingStatus": {"type": "string"},
+        "processingType": PROCESSING_TYPE,
+    },
+    {"createdAt": DATE_TIME, "updatedAt": DATE_TIME, "filtersUpdatedAt": DATE_TIME, "filterBranch": {"type": "object"}},
+)
+LIST_ANSWER = obj({"list": HUBSPOT_LIST})
+LIST_SEARCH = obj(
+    {
+        "lists": {
+            "type": "array",
+            "items": {
+                "allOf": [
+                    HUBSPOT_LIST,
+                    obj({"additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}}),
+                ]
+            },
+        },
+        "offset": {"type": "integer"},
+        "hasMore": {"type": "boolean"},
+        "total": {"type": "integer"},
+    }
+)
+MEMBERSHIP_PAGE = obj(
+    {"results": {"type": "array", "items": obj({"recordId": {"type": "string"}, "membershipTimestamp": DATE_TIME})}},
+    {"paging": FORWARD_PAGING, "total": {"type": "integer"}},
+)
+# The reference spells the first key "recordsIdsAdded".
+MEMBERSHIP_CHANGE = obj({"recordsIdsAdded": STRINGS, "recordIdsRemoved": STRINGS, "recordIdsMissing": STRINGS})
+RECORD_LISTS = obj(
+    {
+        "results": {
+            "type": "array",
+            "items": obj(
+                {"listId": {"type": "string"}, "listVersion": {"type": "integer"}},
+                {"firstAddedTimestamp": DATE_TIME, "lastAddedTimestamp": DATE_TIME},
+            ),
+        }
+    },
+    {"total": {"type": "integer"}},
+)

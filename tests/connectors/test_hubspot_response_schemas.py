@@ -29,7 +29,9 @@ def world() -> dict[str, Any]:
     http = httpx.Client(
         transport=emulator.transport(), base_url="http://hubspot.invalid", headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}
     )
-    return {"emulator": emulator, "http": http, "company": str(company), "contacts": [str(c) for c in contacts]}
+    vip = emulator.lists.create_list("Schema VIP", "contacts", "MANUAL")
+    emulator.lists.add_members(vip, contacts[:2])
+    return {"emulator": emulator, "http": http, "company": str(company), "contacts": [str(c) for c in contacts], "list": vip}
 
 
 def oauth_tokens(world) -> httpx.Response:
@@ -180,6 +182,28 @@ CASES: list[tuple[str, Callable[[dict], httpx.Response], int, dict]] = [
         schemas.batch_response(schemas.DEFAULT_ASSOCIATION),
     ),
     ("account details", lambda w: w["http"].get("/account-info/v3/details"), 200, schemas.ACCOUNT_DETAILS),
+    ("list by id", lambda w: w["http"].get(f"/crm/v3/lists/{w['list']}"), 200, schemas.LIST_ANSWER),
+    ("list by name", lambda w: w["http"].get("/crm/v3/lists/object-type-id/0-1/name/Schema VIP"), 200, schemas.LIST_ANSWER),
+    ("lists search", lambda w: w["http"].post("/crm/v3/lists/search", json={"query": "schema"}), 200, schemas.LIST_SEARCH),
+    (
+        "list memberships",
+        lambda w: w["http"].get(f"/crm/v3/lists/{w['list']}/memberships", params={"limit": 1}),
+        200,
+        schemas.MEMBERSHIP_PAGE,
+    ),
+    (
+        "list memberships add",
+        lambda w: w["http"].put(f"/crm/v3/lists/{w['list']}/memberships/add", json=[w["contacts"][2], "999999"]),
+        200,
+        schemas.MEMBERSHIP_CHANGE,
+    ),
+    (
+        "a record's lists",
+        lambda w: w["http"].get(f"/crm/v3/lists/records/0-1/{w['contacts'][0]}/memberships"),
+        200,
+        schemas.RECORD_LISTS,
+    ),
+    ("unknown list", lambda w: w["http"].get("/crm/v3/lists/987654"), 404, schemas.ERROR),
     ("oauth tokens", oauth_tokens, 200, schemas.TOKENS),
     ("access token info", lambda w: token_info(w, "access"), 200, schemas.ACCESS_TOKEN_INFO),
     ("refresh token info", lambda w: token_info(w, "refresh"), 200, schemas.REFRESH_TOKEN_INFO),
@@ -239,3 +263,5 @@ def test_the_schemas_can_fail():
     """A schema that accepted anything would prove nothing: a record without its id fails."""
     assert list(Draft202012Validator(schemas.RECORD).iter_errors({"properties": {}, "createdAt": "x", "updatedAt": "y"}))
     assert list(Draft202012Validator(schemas.OWNER).iter_errors({"id": "1", "type": "ROBOT"}))
+    assert list(Draft202012Validator(schemas.HUBSPOT_LIST).iter_errors({"listId": "1", "name": "x", "processingType": "STATIC"}))
+    assert list(Draft202012Validator(schemas.MEMBERSHIP_CHANGE).iter_errors({"recordIdsAdded": [], "recordIdsMissing": []}))
