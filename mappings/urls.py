@@ -17,6 +17,7 @@ urlpatterns = [
     path(mapping + "fields/check/", editor.pair_check, name="pair_check"),
     path(mapping + "fields/<int:field_pk>/", editor.field_update, name="field_update"),
     path(mapping + "fields/<int:field_pk>/delete/", editor.field_delete, name="field_delete"),
+    path(mapping + "fields/removed/<int:removal_pk>/restore/", editor.field_restore, name="field_restore"),
     path(mapping + "restore-defaults/", editor.restore_defaults, name="restore_defaults"),
     path(mapping + "filters/", filters.filter_builder, name="filter_builder"),
     path(mapping + "deletions/", deletions.held_deletions, name="held_deletions"),

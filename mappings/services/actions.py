@@ -7,10 +7,12 @@ engine (`syncsmart.engine.run_requests`, `syncsmart.engine.historical`).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from mappings.compat import default_transform
 from mappings.defaults import install_default_set
@@ -19,6 +21,7 @@ from mappings.services import validation
 from syncsmart.engine import queue, run_requests, webhook_registration
 from syncsmart.models import RecordLink
 from tenants.actions import audit
+from tenants.models import AuditLog
 
 INTEGRATION_OPTIONS = (
     "name",
@@ -179,11 +182,94 @@ def save_field_mapping(mapping: FieldMapping, actor) -> FieldMapping:
     return mapping
 
 
+# A removed field mapping can be put back for a day: its audit row keeps what it was.
+UNDO_WINDOW = dt.timedelta(days=1)
+RESTORABLE = (
+    "hubspot_field",
+    "other_field",
+    "hubspot_type",
+    "other_type",
+    "direction",
+    "transform",
+    "only_if_target_empty",
+    "system_of_record",
+    "enabled",
+    "accept_unmatched",
+    "is_default",
+    "order",
+)
+
+
 @transaction.atomic
-def delete_field_mapping(mapping: FieldMapping, actor) -> None:
+def delete_field_mapping(mapping: FieldMapping, actor) -> AuditLog:
+    """Remove a field mapping; the audit row it writes is what restore_field_mapping undoes."""
     integration = mapping.object_mapping.integration
-    audit(integration.tenant, actor, "field_mapping.deleted", mapping, summary=f"{mapping.object_mapping}: {mapping} removed")
+    kept = {name: getattr(mapping, name) for name in RESTORABLE}
+    # The value map as pairs: the audit log scrubs dict keys that look like secrets ("turnkey").
+    kept["value_map"] = [[str(k), str(v)] for k, v in (mapping.value_map or {}).items()]
+    entry = audit(
+        integration.tenant,
+        actor,
+        "field_mapping.deleted",
+        mapping,
+        summary=f"{mapping.object_mapping}: {mapping} removed",
+        object_mapping=mapping.object_mapping_id,
+        restorable=kept,
+    )
     mapping.delete()
+    return entry
+
+
+def undoable_removals(tenant, object_mapping: ObjectMapping | None = None) -> list[AuditLog]:
+    """Field mapping removals of the last day not undone yet, newest first."""
+    since = timezone.now() - UNDO_WINDOW
+    entries = AuditLog.objects.filter(tenant=tenant, action="field_mapping.deleted", created_at__gte=since)
+    if object_mapping is not None:
+        entries = entries.filter(changes__object_mapping=object_mapping.pk)
+    undone = set(
+        AuditLog.objects.filter(tenant=tenant, action="field_mapping.restored", created_at__gte=since).values_list(
+            "changes__undoes", flat=True
+        )
+    )
+    return [e for e in entries if e.pk not in undone and isinstance(e.changes.get("restorable"), dict)]
+
+
+def undo_until(entry: AuditLog) -> dt.datetime:
+    return entry.created_at + UNDO_WINDOW
+
+
+@transaction.atomic
+def restore_field_mapping(entry: AuditLog, actor) -> FieldMapping:
+    """Undo a removal of the last day: the mapping comes back as it was, checked by the same
+    validation as a new one (a mapping that took its field meanwhile is named)."""
+    if entry.pk not in {e.pk for e in undoable_removals(entry.tenant)}:
+        raise ValidationError(
+            "This removal can no longer be undone: it was undone already or is more than a day old. "
+            "Add the mapping again instead."
+        )
+    object_mapping = (
+        ObjectMapping.objects.filter(pk=entry.changes.get("object_mapping"), integration__tenant=entry.tenant)
+        .select_related("integration__hubspot_connection", "integration__other_connection")
+        .first()
+    )
+    if object_mapping is None:
+        raise ValidationError("Its object mapping was removed too, so this field mapping cannot come back.")
+    kept = entry.changes["restorable"]
+    mapping = FieldMapping(
+        object_mapping=object_mapping,
+        value_map={str(k): str(v) for k, v in kept.get("value_map") or []},
+        **{name: kept[name] for name in RESTORABLE if name in kept},
+    )
+    save_field_mapping(mapping, actor)
+    audit(
+        entry.tenant,
+        actor,
+        "field_mapping.restored",
+        mapping,
+        summary=f"{object_mapping}: {mapping} restored (removal undone)",
+        undoes=entry.pk,
+    )
+    return mapping
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from mappings.compat import compatibility_problems, default_transform
@@ -19,6 +19,7 @@ from mappings.views.common import integration_or_404, validation_text
 from mappings.views.gate import CONFIRMED, echoed, render_gate
 from syncsmart.core.choices import Direction, Side
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
+from tenants.models import AuditLog
 
 
 def object_mapping_or_404(request: HttpRequest, pk: int, mapping_pk: int) -> ObjectMapping:
@@ -37,6 +38,41 @@ def _schemas(mapping: ObjectMapping) -> tuple[dict, dict]:
     )
 
 
+# Where a refusal of a row's save is shown: next to the field that caused it.
+ERROR_PLACES = {"hubspot_field": "hub", "other_field": "other"}
+
+
+def _row(fm: FieldMapping, hub_fields: dict, other_fields: dict, *, form=None, problems=None, saved: bool = False) -> dict:
+    """One row of the mapping table, as the page and its in-place save (htmx) render it."""
+    errors: dict[str, list[str]] = {"hub": [], "other": [], "settings": []}
+    for name, texts in (problems or {}).items():
+        errors[ERROR_PLACES.get(name, "settings")] += list(texts)
+    return {
+        "mapping": fm,
+        "form": form or FieldMappingRowForm(instance=fm, prefix=f"fm{fm.pk}"),
+        "hub": hub_fields.get(fm.hubspot_field),
+        "other": other_fields.get(fm.other_field),
+        "previews": dropdown_previews(hub_fields.get(fm.hubspot_field), other_fields.get(fm.other_field), fm.direction)
+        if fm.transform == FieldMapping.Transform.DROPDOWN
+        else [],
+        "errors": errors,
+        "saved": saved,
+    }
+
+
+def _removal(entry, hub_fields: dict, other_fields: dict) -> dict:
+    """A removal that can still be undone, its fields named by their labels."""
+    kept = entry.changes.get("restorable") or {}
+    hub, other = hub_fields.get(kept.get("hubspot_field")), other_fields.get(kept.get("other_field"))
+    hub_label = hub.label if hub else kept.get("hubspot_field", "")
+    other_label = other.label if other else kept.get("other_field", "")
+    return {
+        "entry": entry,
+        "label": f"{hub_label} ↔ {other_label}",
+        "until": actions.undo_until(entry),
+    }
+
+
 def _editor_context(
     request: HttpRequest,
     mapping: ObjectMapping,
@@ -46,19 +82,7 @@ def _editor_context(
     refused: list[str] | None = None,
 ) -> dict:
     hub_fields, other_fields = _schemas(mapping)
-    rows = []
-    for fm in mapping.field_mappings.all():
-        rows.append(
-            {
-                "mapping": fm,
-                "form": FieldMappingRowForm(instance=fm, prefix=f"fm{fm.pk}"),
-                "hub": hub_fields.get(fm.hubspot_field),
-                "other": other_fields.get(fm.other_field),
-                "previews": dropdown_previews(hub_fields.get(fm.hubspot_field), other_fields.get(fm.other_field), fm.direction)
-                if fm.transform == FieldMapping.Transform.DROPDOWN
-                else [],
-            }
-        )
+    rows = [_row(fm, hub_fields, other_fields) for fm in mapping.field_mappings.all()]
     add_form = add_form or AddFieldMappingForm()
     selected_hub = add_form["hubspot_field"].value() or ""
     selected_other = add_form["other_field"].value() or ""
@@ -75,6 +99,9 @@ def _editor_context(
         "selected_hub": selected_hub,
         "selected_other": selected_other,
         "schema_known": bool(hub_fields and other_fields),
+        "removals": [
+            _removal(entry, hub_fields, other_fields) for entry in actions.undoable_removals(mapping.integration.tenant, mapping)
+        ],
         "pair": _pair_context(mapping, hub_fields, other_fields, add_form.data if add_form.is_bound else {}, add_form.errors),
     }
 
@@ -168,18 +195,32 @@ def _field_mapping_or_404(request: HttpRequest, mapping: ObjectMapping, field_pk
 @tenant_required
 @writes_need_role
 def field_update(request: HttpRequest, pk: int, mapping_pk: int, field_pk: int) -> HttpResponse:
+    """Save one row's settings. From htmx the row answers in place (the page keeps its scroll
+    position, a refusal shows next to the field that caused it); without JavaScript the page reloads."""
     mapping = object_mapping_or_404(request, pk, mapping_pk)
     field_mapping = _field_mapping_or_404(request, mapping, field_pk)
     form = FieldMappingRowForm(request.POST, instance=field_mapping, prefix=f"fm{field_mapping.pk}")
+    problems: dict[str, list[str]] = {}
     if form.is_valid():
         try:
             actions.save_field_mapping(form.save(commit=False), request.user)
         except ValidationError as exc:
-            messages.error(request, f"{field_mapping}: {validation_text(exc)}")
-        else:
-            messages.success(request, f"{field_mapping}: {field_mapping.get_direction_display()} saved.")
+            problems = getattr(exc, "message_dict", None) or {"__all__": exc.messages}
     else:
-        messages.error(request, f"{field_mapping}: " + " ".join(e for errs in form.errors.values() for e in errs))
+        problems = {"__all__": [e for errs in form.errors.values() for e in errs]}
+    if request.htmx:
+        hub_fields, other_fields = _schemas(mapping)
+        if not problems:
+            field_mapping.refresh_from_db()
+            form = None
+        row = _row(field_mapping, hub_fields, other_fields, form=form, problems=problems, saved=not problems)
+        return render(
+            request, "mappings/partials/field_row.html", {"row": row, "integration": mapping.integration, "mapping": mapping}
+        )
+    if problems:
+        messages.error(request, f"{field_mapping}: " + " ".join(t for texts in problems.values() for t in texts))
+    else:
+        messages.success(request, f"{field_mapping}: {field_mapping.get_direction_display()} saved.")
     return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
 
 
@@ -189,9 +230,51 @@ def field_update(request: HttpRequest, pk: int, mapping_pk: int, field_pk: int) 
 def field_delete(request: HttpRequest, pk: int, mapping_pk: int, field_pk: int) -> HttpResponse:
     mapping = object_mapping_or_404(request, pk, mapping_pk)
     field_mapping = _field_mapping_or_404(request, mapping, field_pk)
-    label = str(field_mapping)
-    actions.delete_field_mapping(field_mapping, request.user)
-    messages.success(request, f"Removed {label}.")
+    entry = actions.delete_field_mapping(field_mapping, request.user)
+    if request.htmx:
+        removal = _removal(entry, *_schemas(mapping))
+        context = {"removal": removal, "row_id": field_pk, "integration": mapping.integration, "mapping": mapping}
+        return render(request, "mappings/partials/field_row_removed.html", context)
+    removal = _removal(entry, *_schemas(mapping))
+    messages.success(request, f"Removed {removal['label']}. “Undo” under the table puts it back, for a day.")
+    return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
+
+
+@require_POST
+@tenant_required
+@writes_need_role
+def field_restore(request: HttpRequest, pk: int, mapping_pk: int, removal_pk: int) -> HttpResponse:
+    """Undo a removal of the last day (audited as field_mapping.restored)."""
+    mapping = object_mapping_or_404(request, pk, mapping_pk)
+    entry = get_object_or_404(
+        AuditLog,
+        pk=removal_pk,
+        tenant=request.tenant,
+        action="field_mapping.deleted",
+        changes__object_mapping=mapping.pk,
+    )
+    try:
+        restored = actions.restore_field_mapping(entry, request.user)
+    except ValidationError as exc:
+        if request.htmx:
+            row_id = request.POST.get("row", "")
+            context = {"removal": _removal(entry, *_schemas(mapping)), "row_id": row_id if row_id.isdigit() else ""}
+            context["integration"] = mapping.integration
+            return render(
+                request,
+                "mappings/partials/field_row_removed.html",
+                {**context, "mapping": mapping, "error": validation_text(exc)},
+            )
+        messages.error(request, validation_text(exc))
+        return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
+    if request.htmx:
+        hub_fields, other_fields = _schemas(mapping)
+        row = _row(restored, hub_fields, other_fields)
+        row["restored"] = True
+        return render(
+            request, "mappings/partials/field_row.html", {"row": row, "integration": mapping.integration, "mapping": mapping}
+        )
+    messages.success(request, f"{restored} is back.")
     return redirect("mapping_editor", pk=pk, mapping_pk=mapping.pk)
 
 

@@ -40,11 +40,15 @@
     }
   }
 
-  // Destructive forms carry data-confirm="what will happen": the browser asks before sending.
+  // Destructive forms carry data-confirm="what will happen": the browser asks before sending
+  // (listened to while capturing, so it runs before htmx's own submit handler on the form).
   function confirmDestructive(event) {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
-    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    if (!window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      event.stopPropagation(); // an htmx form (hx-post) must not send either
+    }
   }
 
   document.addEventListener("click", function (event) {

@@ -13,6 +13,7 @@ from connectors.models import Connection, Environment
 from mappings.forms import IntegrationOptionsForm
 from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES, FieldMapping, Integration, ObjectMapping
 from mappings.normalisers import NORMALISER_CHOICES
+from mappings.services import actions
 from mappings.services.queries import run_rate
 from syncsmart.api.strict import JSONArrayField, JSONObjectField, StrictJSONTypes
 from syncsmart.core.choices import Side
@@ -423,6 +424,29 @@ class FieldMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return ignore_fixed(self, attrs)
+
+
+class FieldMappingRemovalSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The removal's id: POST /api/field-mappings/removed/{id}/restore/ undoes it.")
+    object_mapping = serializers.IntegerField()
+    hubspot_field = serializers.CharField()
+    other_field = serializers.CharField()
+    removed_at = serializers.DateTimeField()
+    removed_by = serializers.CharField()
+    undo_until = serializers.DateTimeField()
+
+    @staticmethod
+    def of(entry) -> dict[str, Any]:
+        kept = entry.changes.get("restorable") or {}
+        return {
+            "id": entry.pk,
+            "object_mapping": entry.changes.get("object_mapping"),
+            "hubspot_field": kept.get("hubspot_field", ""),
+            "other_field": kept.get("other_field", ""),
+            "removed_at": entry.created_at,
+            "removed_by": entry.actor_label,
+            "undo_until": actions.undo_until(entry),
+        }
 
 
 # --- Record events ------------------------------------------------------------------------

@@ -381,6 +381,31 @@ class FieldMappingViewSet(
     def perform_destroy(self, instance: FieldMapping) -> None:
         actions.delete_field_mapping(instance, self.actor)
 
+    @extend_schema(
+        responses=s.FieldMappingRemovalSerializer(many=True),
+        description="Field mappings removed in the last day that can still be put back, newest first (the editor's Undo).",
+    )
+    @action(detail=False, methods=["get"], url_path="removed", pagination_class=None, filter_backends=[])
+    def removed(self, request: Request) -> Response:
+        removals = actions.undoable_removals(request.tenant)
+        return Response(
+            s.FieldMappingRemovalSerializer([s.FieldMappingRemovalSerializer.of(e) for e in removals], many=True).data
+        )
+
+    @extend_schema(
+        request=None,
+        responses={201: s.FieldMappingSerializer},
+        description="Undo a removal of the last day (GET /api/field-mappings/removed/ lists them): the mapping "
+        "comes back as it was, checked like a new one; audited.",
+    )
+    @action(detail=False, methods=["post"], url_path=r"removed/(?P<removal>[0-9]+)/restore")
+    def restore(self, request: Request, removal: str) -> Response:
+        entry = next((e for e in actions.undoable_removals(request.tenant) if str(e.pk) == removal), None)
+        if entry is None:
+            raise exceptions.NotFound("No removal of the last day with this id is waiting to be undone.")
+        restored = actions.restore_field_mapping(entry, self.actor)
+        return Response(s.FieldMappingSerializer(restored, context=self.get_serializer_context()).data, status=201)
+
 
 # --- Runs ---------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ API_ROUTE = {
     "field_add": "POST /api/field-mappings/",
     "field_update": "PATCH /api/field-mappings/{id}/",
     "field_delete": "DELETE /api/field-mappings/{id}/",
+    "field_restore": "POST /api/field-mappings/removed/{removal}/restore/",
     "restore_defaults": "POST /api/integrations/{id}/restore-defaults/",
     "filter_builder": "PATCH /api/object-mappings/{id}/filters/",
     "filter_count": "GET /api/object-mappings/{id}/filters/",

@@ -102,7 +102,7 @@ FORM_ACTION = "a form's action: answers with a redirect to a swept page (its mes
 PARTIAL = "an htmx partial, scanned inside the page that loads it"
 NOT_SWEPT = {
     **dict.fromkeys(
-        ["main_switch", "sync_now", "field_add", "field_update", "field_delete", "restore_defaults",
+        ["main_switch", "sync_now", "field_add", "field_update", "field_delete", "field_restore", "restore_defaults",
          "held_deletions", "retry_cause", "retry_event", "resolve_match", "record_retry", "record_resync",
          "record_unlink", "refresh_fields", "preview_cancel", "historical_cancel", "logout", "tenant_switch",
          "api_token_revoke", "team_invite", "team_alert_emails", "team_change_role", "team_remove",
