@@ -45,7 +45,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -628,7 +628,9 @@ class DynamicsConnector(Connector):
         cursor = cursor or {}
         if cursor.get("since"):
             return self._read_since(object_type, cursor, size)
-        link = cursor.get("next_link") or cursor.get("delta_link")
+        link = cursor.get("next_link") or (
+            self._current_select(object_type, cursor["delta_link"]) if cursor.get("delta_link") else None
+        )
         try:
             response = self.http.request("GET", self._absolute(link), headers=self._prefer(size, tracking=True)) if link else None
         except ConnectorError as error:
@@ -688,6 +690,14 @@ class DynamicsConnector(Connector):
         if body.get("@odata.nextLink"):
             return Page(records, {"since": cursor["since"], "next_link": self._relative(body["@odata.nextLink"])}, True)
         return Page(records, {"since": cursor["since"]}, has_more=False)
+
+    def _current_select(self, object_type: str, link: str) -> str:
+        """A stored delta link with today's $select: the link keeps the columns of the read that
+        made it, and a column made since (an id written back, a newly mapped field) would never
+        be read from the feed. The $deltatoken, which says where the changes start, is kept."""
+        parts = urlsplit(link)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "$select"]
+        return urlunsplit(parts._replace(query=urlencode([("$select", self._select(object_type)), *query], safe="$,!:'")))
 
     def _relative(self, link: str) -> str:
         """Links are stored relative to the Web API root, so a moved org URL keeps its cursor."""

@@ -9,7 +9,7 @@ from django.test import Client
 
 from mappings.models import ObjectMapping
 from syncsmart.engine import previews
-from syncsmart.models import InboxItem, RecordLink
+from syncsmart.models import InboxItem, RecordLink, SyncRun
 from tests.engine.conftest import CollectingSender, build_pair, write_calls
 
 pytestmark = pytest.mark.django_db
@@ -295,3 +295,28 @@ def test_an_id_field_named_after_a_field_that_is_not_text_leaves_ids_out_not_the
     link = RecordLink.objects.get(integration=pair.integration, hubspot_object="companies", hubspot_id=company)
     assert pair.hubspot.get_record("companies", company).get("numberofemployees") is None
     assert link.other_id
+
+
+@pytest.mark.parametrize("system", ["connectwise", "dynamics"])
+def test_switched_on_for_records_already_linked_a_historical_sync_writes_their_ids(system, db):
+    """Records linked before ids were written back get theirs when they next come through a
+    feed: a historical sync brings them all, as our own change (echo), and writes each side's id
+    in batched updates; the run after it writes nothing."""
+    pair = build_pair(system)
+    try:
+        seed(pair)
+        pair.sync()
+        pair.integration.write_back_ids = True
+        pair.integration.save()
+        run = pair.sync(trigger=SyncRun.Trigger.HISTORICAL)
+        assert run.status == "succeeded", run.error
+        # Each of the 10 pairs written once on each side: in the batched id write-back, or riding on
+        # the update of a counterpart the page read anyway.
+        assert run.counts.get("created", 0) == 0, run.counts
+        assert run.counts["writes_hubspot"] == run.counts["writes_other"] == 10, run.counts
+        assert assert_ids_on_both_sides(pair) == 10
+        pair.reset_counters()
+        after = pair.sync()
+        assert pair.writes() == (0, 0), (after.counts, pair.other.counters()["calls"], system)
+    finally:
+        pair.close()

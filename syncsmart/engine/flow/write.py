@@ -95,21 +95,37 @@ class Writer:
         """write_back_ids, the source's half: linked records whose own id field does not hold
         their counterpart's id yet (a record just created on the other side — its id exists only
         now —, one matched or linked before ids were written back) get it in the source's
-        batched update, one call per `max_batch_write` records of the page. Echoes count too: a
-        record our create just reached is seen only as our own change coming back. The write is
-        ours: the id field is no mapped field, so the record's hash stays and it comes back as
-        an echo."""
+        batched update, `write_back_batch` records a call. Echoes count too: a record our create
+        just reached is seen only as our own change coming back. The write is ours: the id field
+        is no mapped field, so the record's hash stays and it comes back as an echo."""
         field = self.s.source_id_field
         if not field:
             return
-        pairs: dict[str, str] = {}
+        pairs = self._ids_to_write(items, field)
+        if pairs:
+            self._send_ids(pairs, field, {i.id: i for i in items})
+
+    def _ids_to_write(self, items: list[Item], field: str) -> dict[str, str]:
+        """{source id: target id} for the linked records of the page not holding it. A record
+        whose read did not report the field at all (a feed asked before the field existed, as a
+        Dataverse delta link keeps its $select) is read again by id — batched, and only then —
+        so an id is never written over and over for want of seeing it."""
+        linked: dict[str, tuple[Item, str]] = {}
         for item in items:
             target_id = item.target_id or (item.link.id_on(self.s.target) if item.link is not None else None)
-            held = item.record.properties.get(field)  # not read (a page read before the field existed): not held
-            if item.outcome in LINKED_OUTCOMES and target_id and str(held or "") != str(target_id):
-                pairs[item.id] = str(target_id)
+            if item.outcome in LINKED_OUTCOMES and target_id:
+                linked[item.id] = (item, str(target_id))
+        unseen = [i for i, (item, _) in linked.items() if field not in item.record.properties and item.outcome != Outcome.CREATED]
+        held = {i: item.record.properties.get(field) for i, (item, _) in linked.items()}
         connector = self.s.source_connector
-        by_id = {i.id: i for i in items}
+        for chunk in chunked(unseen, connector.max_batch_read):
+            fresh = {str(r.id): r for r in connector.read_by_ids(self.s.source_object, chunk)}
+            held.update({i: fresh[i].properties.get(field) for i in chunk if i in fresh})
+            self.s.ctx.counts["id_reads"] += 1
+        return {i: target_id for i, (_, target_id) in linked.items() if str(held[i] or "") != target_id}
+
+    def _send_ids(self, pairs: dict[str, str], field: str, by_id: dict[str, Item]) -> None:
+        connector = self.s.source_connector
 
         def sends() -> Iterator[tuple[list[tuple[str, str]], Callable[[], list[WriteResult]]]]:
             for batch in chunked(list(pairs.items()), connector.write_back_batch):
@@ -123,9 +139,8 @@ class Writer:
             for source_id, _ in batch:
                 outcome = by_ref.get(source_id)
                 if outcome is None or not outcome.ok:
-                    item = by_id[source_id]
                     reason = outcome.error.message if outcome is not None and outcome.error else NO_RESULT
-                    item.notes.append(f"The counterpart's id was not written back to this record: {reason}")
+                    by_id[source_id].notes.append(f"The counterpart's id was not written back to this record: {reason}")
                     self.s.ctx.counts["id_writes_failed"] += 1
 
     def _count(self, batch: list[Item]) -> None:
