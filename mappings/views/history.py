@@ -19,6 +19,7 @@ from mappings.services.queries import run_rate
 from mappings.views.common import integration_or_404
 from mappings.views.gate import CONFIRMED, echoed, render_gate
 from syncsmart.engine import run_requests
+from syncsmart.engine.counts import since_cursor
 from syncsmart.models import Preview, SyncRun
 from tenants.access import tenant_object_or_404, tenant_required, writes_need_role
 
@@ -73,6 +74,8 @@ def historical(request: HttpRequest, pk: int) -> HttpResponse:
             "tab": "historical",
             "past": past,
             "current": progress_context(current) if current else None,
+            # Salesforce's and NetSuite's feeds cannot start at a time: "since" reads all of their side.
+            "since_reads_all": since_cursor(integration.other_connection.system, timezone.now()) is None,
         },
     )
 

@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from syncsmart.models import Preview, SyncRun
+from tests.factories import ConnectionFactory
 from tests.ui.factories import (
     DeferredRecordFactory,
+    IntegrationFactory,
     ObjectMappingFactory,
     RecordEventFactory,
     RecordLinkFactory,
@@ -228,3 +230,14 @@ def test_record_log_labels_a_company_and_a_contact_with_the_same_vendor_id_apart
         RecordEventFactory(integration=integration, object_mapping=mapping, source_side="other", source_id="2", outcome="echo")
     body = records(team, contacts)
     assert body.count("Initech</") == 1 and body.count("peter@initech.example.com</") == 1
+
+
+def test_the_since_date_says_which_side_reads_every_record(team):
+    connectwise = IntegrationFactory(tenant=team.tenant)
+    salesforce = IntegrationFactory(
+        tenant=team.tenant, other_connection=ConnectionFactory(tenant=team.tenant, system="salesforce")
+    )
+    page = team.admin.get(reverse("historical", args=[connectwise.pk])).content.decode()
+    assert "HubSpot and ConnectWise Manage read only records changed since this date." in page
+    page = team.admin.get(reverse("historical", args=[salesforce.pk])).content.decode()
+    assert "Salesforce cannot start at a date and reads every record." in page
