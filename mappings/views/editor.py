@@ -11,7 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from mappings.compat import compatibility_problems, default_transform
-from mappings.forms import AddFieldMappingForm, FieldMappingRowForm, ObjectMappingForm, parse_value_map, value_map_from_table
+from mappings.forms import (
+    VALUE_MAP_PREFIX,
+    AddFieldMappingForm,
+    FieldMappingRowForm,
+    ObjectMappingForm,
+    parse_value_map,
+    value_map_from_table,
+)
 from mappings.models import FieldMapping, ObjectMapping
 from mappings.services import actions, previewed
 from mappings.services.schema import dropdown_previews, field_index, search, value_map_rows
@@ -39,25 +46,47 @@ def _schemas(mapping: ObjectMapping) -> tuple[dict, dict]:
 
 
 # Where a refusal of a row's save is shown: next to the field that caused it.
-ERROR_PLACES = {"hubspot_field": "hub", "other_field": "other"}
+ERROR_PLACES = {"hubspot_field": "hub", "other_field": "other", "value_map": "value_map"}
 
 
 def _row(fm: FieldMapping, hub_fields: dict, other_fields: dict, *, form=None, problems=None, saved: bool = False) -> dict:
     """One row of the mapping table, as the page and its in-place save (htmx) render it."""
-    errors: dict[str, list[str]] = {"hub": [], "other": [], "settings": []}
+    errors: dict[str, list[str]] = {"hub": [], "other": [], "settings": [], "value_map": []}
     for name, texts in (problems or {}).items():
         errors[ERROR_PLACES.get(name, "settings")] += list(texts)
+    previews = (
+        dropdown_previews(hub_fields.get(fm.hubspot_field), other_fields.get(fm.other_field), fm.direction)
+        if fm.transform == FieldMapping.Transform.DROPDOWN
+        else []
+    )
+    value_rows = value_map_rows(previews, fm.value_map or {})
+    if not value_rows:  # no table to show a value map's refusal beside
+        errors["settings"] += errors.pop("value_map")
     return {
         "mapping": fm,
         "form": form or FieldMappingRowForm(instance=fm, prefix=f"fm{fm.pk}"),
         "hub": hub_fields.get(fm.hubspot_field),
         "other": other_fields.get(fm.other_field),
-        "previews": dropdown_previews(hub_fields.get(fm.hubspot_field), other_fields.get(fm.other_field), fm.direction)
-        if fm.transform == FieldMapping.Transform.DROPDOWN
-        else [],
+        "previews": previews,
+        # The values the label algorithm leaves unmatched, mapped by hand in the row too.
+        "value_rows": value_rows,
+        "accept_id": f"fm{fm.pk}_accept_unmatched",
+        "accept_words": unmatched_words(fm.direction, fm.object_mapping.integration.other_system_label),
         "errors": errors,
         "saved": saved,
     }
+
+
+def _take_value_table(field_mapping: FieldMapping, data) -> None:
+    """A row's value-map table, when it was shown: its picks replace those values' entries (an
+    emptied pick removes one), and its checkbox is the explicit choice for the rest."""
+    if data.get("value_table") != "1":
+        return
+    table = value_map_from_table(data)
+    shown = {name[len(VALUE_MAP_PREFIX) :] for name in data if name.startswith(VALUE_MAP_PREFIX)}
+    kept = {k: v for k, v in (field_mapping.value_map or {}).items() if k not in shown}
+    field_mapping.value_map = {**kept, **table}
+    field_mapping.accept_unmatched = bool(data.get("accept_unmatched"))
 
 
 def _removal(entry, hub_fields: dict, other_fields: dict) -> dict:
@@ -203,7 +232,9 @@ def field_update(request: HttpRequest, pk: int, mapping_pk: int, field_pk: int) 
     problems: dict[str, list[str]] = {}
     if form.is_valid():
         try:
-            actions.save_field_mapping(form.save(commit=False), request.user)
+            changed = form.save(commit=False)
+            _take_value_table(changed, request.POST)
+            actions.save_field_mapping(changed, request.user)
         except ValidationError as exc:
             problems = getattr(exc, "message_dict", None) or {"__all__": exc.messages}
     else:

@@ -109,3 +109,42 @@ def test_a_viewer_cannot_undo_and_another_tenant_cannot_see_the_removal(team, co
     assert team.viewer.post(url("field_restore", contacts, deletion.pk)).status_code == 403
     assert team.outsider.post(url("field_restore", contacts, deletion.pk)).status_code == 404
     assert not FieldMapping.objects.filter(hubspot_field="jobtitle").exists()
+
+
+@pytest.fixture
+def stage_row(contacts):
+    """A custom dropdown mapping HubSpot lifecycle stage → ConnectWise contact type, saved with
+    the explicit choice: "Evangelist" matches no option and went unmapped."""
+    return FieldMappingFactory(
+        object_mapping=contacts,
+        hubspot_field="lifecyclestage",
+        other_field="type",
+        hubspot_type="enumeration",
+        other_type="enumeration",
+        direction="to_other",
+        transform="dropdown",
+        accept_unmatched=True,
+        is_default=False,
+    )
+
+
+def test_an_existing_dropdown_row_maps_its_unmatched_values_by_hand_in_place(team, contacts, stage_row):
+    page = team.admin.get(url("mapping_editor", contacts)).content.decode()
+    assert f'name="map:evangelist" id="fm{stage_row.pk}_accept_unmatched_vm1"' in page
+    table = {"value_table": "1", "map:evangelist": "3"}  # → "Vendor", and the rest no longer left as is
+    saved = team.admin.post(
+        url("field_update", contacts, stage_row.pk), {**row_post(stage_row, direction="to_other"), **table}, **HTMX
+    )
+    assert "Saved" in saved.content.decode()
+    stage_row.refresh_from_db()
+    assert stage_row.value_map == {"evangelist": "3"} and not stage_row.accept_unmatched
+    # Emptied again without the explicit choice: refused, beside the table, nothing saved.
+    refused = team.admin.post(
+        url("field_update", contacts, stage_row.pk),
+        {**row_post(stage_row, direction="to_other"), "value_table": "1", "map:evangelist": ""},
+        **HTMX,
+    ).content.decode()
+    table_part = refused[refused.index('class="value-map') :]
+    assert "1 dropdown value has no matching option: “Evangelist”." in table_part and "Saved" not in refused
+    stage_row.refresh_from_db()
+    assert stage_row.value_map == {"evangelist": "3"}
