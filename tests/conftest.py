@@ -3,11 +3,18 @@ another tenant. Every customer-facing view is tested against all four."""
 
 from dataclasses import dataclass
 
+import hypothesis
 import pytest
 from django.test import Client
 
 from tenants.models import Membership
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+# The suite shares two cores with the PostgreSQL half, browsers and emulators: generating an
+# example can be slow for reasons that say nothing about the code, so no property test fails on
+# time (a test's own @settings still sets its example count).
+hypothesis.settings.register_profile("suite", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile("suite")
 
 
 @dataclass

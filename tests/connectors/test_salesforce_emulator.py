@@ -382,13 +382,13 @@ def test_sessions_time_out_after_inactivity(emulator):
 
 
 # --- hostile input --------------------------------------------------------------------------------------------
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=st.text(max_size=120))
 def test_any_query_text_is_answered_200_or_400(api, text):
     assert soql(api, text).status_code in (200, 400)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(
     body=st.binary(max_size=200),
     path=st.sampled_from(["/composite/sobjects", "/sobjects/Contact", "/composite/sobjects/Contact"]),
@@ -399,7 +399,7 @@ def test_any_request_body_is_answered_without_a_server_error(api, body, path):
         assert answer.status_code < 500
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(form=st.binary(max_size=200))
 def test_any_token_request_is_answered_400_not_500(emulator, form):
     with httpx.Client(base_url=BASE, transport=emulator.transport()) as client:
