@@ -5,6 +5,7 @@ whatever the row count."""
 import pytest
 from django.urls import reverse
 
+from mappings.services import previewed
 from syncsmart.models import Preview, RecordEvent
 from tenants.models import AuditLog
 from tests.ui.factories import (
@@ -38,7 +39,8 @@ def page_urls(mapping, run=None):
 
 
 def _seen_preview(integration) -> str:
-    preview = Preview.objects.create(integration=integration, purpose="resync", kind="historical", status="done")
+    # A finished preview of exactly the question the page asks (the whole integration, no start date).
+    preview = Preview.objects.create(integration=integration, **previewed.resync(None).matching(), status="done")
     return str(preview.pk)
 
 
