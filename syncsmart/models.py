@@ -76,6 +76,21 @@ class SyncRun(models.Model):
         return self.status in self.ACTIVE
 
     @property
+    def between_slices(self) -> bool:
+        """Started, then back in the queue: it gave other workspaces their turn (or waits out
+        vendor trouble) and continues where it stopped. It is working, not waiting to start."""
+        return self.status == self.Status.QUEUED and self.started_at is not None
+
+    def get_status_display(self) -> str:
+        """The status in the customer's words, everywhere a run's status is shown (pages, API,
+        staff). A run between slices reads as working, never as "Queued" (not started yet)."""
+        if self.between_slices:
+            if self.queued_at and self.queued_at > timezone.now():
+                return "Working — paused, continues shortly"
+            return "Working — continuing after other workspaces' turn"
+        return str(self.Status(self.status).label) if self.status in self.Status.values else self.status
+
+    @property
     def progress_percent(self) -> int | None:
         if not self.progress_total:
             return None
