@@ -318,7 +318,7 @@ NETSUITE: tuple[ObjectDefault, ...] = (
         filter_to_hubspot=(("isPerson", "eq", "false"),),
         fields=(
             F("name", "companyName", hubspot_type="string", other_type="string"),
-            F("domain", "url", hubspot_type="string", other_type="string"),
+            F("domain", "url", "domain", hubspot_type="string", other_type="string"),
             F("phone", "phone", hubspot_type="phone", other_type="phone"),
             F("description", "comments", hubspot_type="text", other_type="text"),
             F("hubspot_owner_id", "salesRep", "owner", hubspot_type="owner", other_type="owner"),

@@ -269,6 +269,7 @@ class FieldMapping(models.Model):
         DROPDOWN = "dropdown", "Dropdown by label"
         OWNER = "owner", "Owner by e-mail"
         ASSOCIATION = "association", "Association (linked record)"
+        DOMAIN = "domain", "Web domain ↔ URL"
 
     object_mapping = models.ForeignKey(ObjectMapping, on_delete=models.CASCADE, related_name="field_mappings")
     hubspot_field = models.CharField(max_length=200)

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.base import FieldType
+from mappings import normalisers
+from mappings.models import FieldMapping
 from syncsmart.engine.bodies import fit_body
 from syncsmart.engine.flow.items import DeferParent, PartlyCarried
 from syncsmart.engine.flow.setup import FieldPlan
 from syncsmart.engine.transform import Unmatched
-from syncsmart.engine.values import ConversionError, convert, normal
+from syncsmart.engine.values import ConversionError, convert, is_empty, normal
 
 MISSING = object()
 PLAIN_TYPES = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE}
@@ -71,6 +73,8 @@ def _target_value(f: FieldPlan, value: Any, transform: Callable[[FieldPlan, Any]
             value, truncated = fit_body(value, source_html=f.source_html, target_html=f.target_html, limit=f.target_max)
             if truncated:
                 plan.notes.append(f"{f.source_name}: truncated to the {f.target_max:,} characters {f.target_name} accepts.")
+        if f.mapping.transform == FieldMapping.Transform.DOMAIN:
+            return domain_value(value, to_hubspot=f.to_hubspot)
         if f.source_kind == f.target_kind and f.source_kind in PLAIN_TYPES and not f.mapping.value_map:
             # text to text of the same kind: nothing to transform
             return value if value is None or isinstance(value, str) else convert(value, f.target_kind)
@@ -90,15 +94,32 @@ def _target_value(f: FieldPlan, value: Any, transform: Callable[[FieldPlan, Any]
     return MISSING
 
 
+def domain_value(value: Any, *, to_hubspot: bool) -> str | None:
+    """A web address in the target's terms: HubSpot's bare domain ("acme.com", no scheme, www.
+    or path), the other system's URL ("https://acme.com")."""
+    host = normalisers.domain(value)
+    if host is None:
+        return None
+    return host if to_hubspot else f"https://{host}"
+
+
+def _normal(f: FieldPlan, value: Any, kind: str) -> Any:
+    """The comparable form; a domain ↔ URL mapping compares domains, so "https://www.acme.com/about"
+    and "acme.com" are in sync and neither side is rewritten (no flip-flop)."""
+    if f.mapping.transform == FieldMapping.Transform.DOMAIN:
+        return normalisers.domain(value) if not is_empty(value) else None
+    return normal(value, kind)
+
+
 def _decide(f: FieldPlan, new: Any, sides: Sides, plan: Plan) -> None:
     s_name, t_name = f.source_name, f.target_name
-    s_norm, new_norm = normal(sides.props[s_name], f.source_kind), normal(new, f.target_kind)
+    s_norm, new_norm = _normal(f, sides.props[s_name], f.source_kind), _normal(f, new, f.target_kind)
     if sides.creating:
         if new_norm is not None:
             plan.writes[t_name] = new
         plan.source_base[s_name], plan.target_base[t_name] = s_norm, new_norm
         return
-    t_norm = normal(sides.target_props.get(t_name), f.target_kind)
+    t_norm = _normal(f, sides.target_props.get(t_name), f.target_kind)
     if new_norm == t_norm or (f.mapping.only_if_target_empty and t_norm is not None):
         plan.source_base[s_name], plan.target_base[t_name] = s_norm, t_norm  # in sync (or not ours to fill)
         return

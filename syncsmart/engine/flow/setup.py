@@ -25,6 +25,7 @@ class FieldPlan(NamedTuple):
     source_html: bool = False  # text bodies: HTML on one side, plain text on the other
     target_html: bool = False
     target_max: int | None = None  # longer values are truncated with a marker
+    to_hubspot: bool = False  # the flow writes HubSpot (direction-dependent transforms: web domain ↔ URL)
 
 
 class FlowSetup:
@@ -84,6 +85,7 @@ class FlowSetup:
             source_html=bool(source_info and source_info.html),
             target_html=bool(target_info and target_info.html),
             target_max=target_info.max_length if target_info else None,
+            to_hubspot=self.target == Side.HUBSPOT,
         )
 
     def match_fields(self) -> tuple[str, str]:
