@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mappings', '0009_object_mapping_write_back_fields'),
+        ("mappings", "0009_object_mapping_write_back_fields"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='fieldmapping',
-            name='transform',
-            field=models.CharField(choices=[('none', 'Copy as is'), ('convert', 'Convert type'), ('dropdown', 'Dropdown by label'), ('owner', 'Owner by e-mail'), ('association', 'Association (linked record)'), ('domain', 'Web domain ↔ URL')], default='none', max_length=12),
+            model_name="fieldmapping",
+            name="transform",
+            field=models.CharField(
+                choices=[
+                    ("none", "Copy as is"),
+                    ("convert", "Convert type"),
+                    ("dropdown", "Dropdown by label"),
+                    ("owner", "Owner by e-mail"),
+                    ("association", "Association (linked record)"),
+                    ("domain", "Web domain ↔ URL"),
+                ],
+                default="none",
+                max_length=12,
+            ),
         ),
     ]
