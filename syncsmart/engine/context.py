@@ -7,7 +7,7 @@ import collections
 import hashlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.utils import timezone
 
@@ -263,12 +263,16 @@ class RunContext:
                     )
         return rows
 
-    def save_events(self, events: Iterable[RecordEvent]) -> None:
+    def save_events(self, events: Iterable[RecordEvent], unlogged: Mapping[str, int] | None = None) -> None:
+        """Store the page's events and count them on the run; `unlogged`: outcomes counted on the
+        run without an event (an unchanged record the record log already covers)."""
         events = list(events)
         for event in events:
             event.run = self.run
             event.integration = self.integration
             self.counts[event.outcome] += 1
+        for outcome, n in (unlogged or {}).items():
+            self.counts[outcome] += n
         RecordEvent.objects.bulk_create(events, batch_size=500)
         # after the write: a failed transaction raises before it counts
         metrics.record_events(self.integration.pk, ((e.source_object, e.outcome) for e in events))

@@ -5,11 +5,13 @@ page's cursor, so a page is either wholly remembered or read again."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from syncsmart.core.choices import Side
@@ -75,6 +77,7 @@ class Checkpoint:
         now = timezone.now()
         new_links, changed_links, done_ids, deferred, events = [], [], [], [], []
         changed_columns: set[str] = set()
+        already_seen, unlogged = self._already_seen([i for i in items if i.outcome == Outcome.ECHO]), Counter()
         self._give_up_on_hopeless([i for i in items if i.retry_later])
         for item in items:
             if item.outcome in LINKED_OUTCOMES and item.target_id:
@@ -95,7 +98,10 @@ class Checkpoint:
                 done_ids.append(item.id)
             if item.retry_later:
                 deferred.append(item)
-            events.append(self._event(item, now))
+            if item.id in already_seen:
+                unlogged[item.outcome] += 1  # counted on the run, not logged again
+            else:
+                events.append(self._event(item, now))
         ambiguous = [i for i in items if i.outcome == Outcome.AMBIGUOUS]
 
         def checkpoint() -> None:
@@ -118,9 +124,22 @@ class Checkpoint:
                 self._defer(deferred, now)
             if ambiguous:
                 self._store_ambiguous(ambiguous, now)
-            self.s.ctx.save_events(events)
+            self.s.ctx.save_events(events, unlogged)
 
         return checkpoint
+
+    def _already_seen(self, echoes: list[Item]) -> set[str]:
+        """Unchanged records the log already covers: read from this side and logged since they
+        last changed there, such as the overlap window reading them again every scheduled run.
+        The record log keeps real changes and real decisions; our own write coming back is said
+        once ("Our own change"), and a record touched since with no mapped change again once."""
+        stamped = {i.id: i.record.updated_at for i in echoes if i.record.updated_at is not None}
+        if not stamped:
+            return set()
+        s = self.s
+        rows = RecordEvent.objects.filter(object_mapping=s.mapping, source_side=s.source, source_id__in=list(stamped))
+        latest = dict(rows.values("source_id").annotate(at=Max("created_at")).values_list("source_id", "at"))
+        return {record_id for record_id, at in latest.items() if stamped[record_id] <= at}
 
     def _drop_adopted(self) -> None:
         adopted = self.counterparts.adopted
