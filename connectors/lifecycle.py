@@ -5,12 +5,12 @@ beyond create and update.
 
 - `archive(object_type, ids)` — the system's reversible removal: HubSpot archive (its "delete",
   restorable for 90 days), ConnectWise inactive (contacts' inactiveFlag, a company's "Inactive"
-  status), Dynamics deactivation (statecode 1 / statuscode 2);
+  status), Dynamics deactivation (statecode 1 / statuscode 2), NetSuite `isInactive`;
 - `delete(object_type, ids)` — the real delete (HubSpot has none beyond archive: same call);
 - `gone(object_type, ids)` — which of these ids are deleted on the vendor side, confirmed by a
   complete answer (any failed call raises, so a partial read never reports a deletion): HubSpot
   ids that are in the archived list (a merged-away id is not), ConnectWise and Dynamics ids the
-  vendor no longer returns.
+  vendor no longer returns, NetSuite ids in SuiteQL's DeletedRecord table and no longer returned.
 
 Every method returns one WriteResult per id, in order; an id already gone counts as done.
 """
@@ -24,6 +24,7 @@ from connectors.base import Connector, ConnectorError, ErrorKind, WriteResult
 from connectors.connectwise.lifecycle import ConnectWiseLifecycle
 from connectors.dynamics.lifecycle import DynamicsLifecycle
 from connectors.hubspot.lifecycle import HubSpotLifecycle
+from connectors.netsuite.lifecycle import NetSuiteLifecycle
 
 
 class RecordLifecycle(Protocol):
@@ -37,7 +38,12 @@ class RecordLifecycle(Protocol):
 
 
 def lifecycle_for(connector: Connector) -> RecordLifecycle:
-    by_system = {"hubspot": HubSpotLifecycle, "connectwise": ConnectWiseLifecycle, "dynamics": DynamicsLifecycle}
+    by_system = {
+        "hubspot": HubSpotLifecycle,
+        "connectwise": ConnectWiseLifecycle,
+        "dynamics": DynamicsLifecycle,
+        "netsuite": NetSuiteLifecycle,
+    }
     if connector.system not in by_system:
         raise ConnectorError(f"{connector.system} records cannot be removed by the product yet", ErrorKind.CONFIG)
     return by_system[connector.system](connector)

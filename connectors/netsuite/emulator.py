@@ -22,7 +22,9 @@ What it emulates, from NetSuite's REST web services documentation:
 - SuiteQL (`POST /services/rest/query/v1/suiteql`, body `{"q": …}`, `Prefer: transient`
   required, `limit` ≤ 1,000, `offset`, `hasMore`, `totalResults`, at most 100,000 results paged
   through): the grammar in suiteql.py over the tables customer, contact, transaction (type
-  'Opprtnty' for opportunities), employee, entitystatus, subsidiary; values come back as strings
+  'Opprtnty' for opportunities), employee, entitystatus, subsidiary, and DeletedRecord (a row
+  per DELETE: recordid, type — the record type, e.g. 'customer' —, deleteddate, name,
+  externalid, context); values come back as strings
   (booleans 'T'/'F', dates in the M/D/YYYY preference unless TO_CHAR formats them), and null
   columns are left out of an item, as NetSuite does;
 - the metadata catalog (`/services/rest/record/v1/metadata-catalog[?select=…]`, and per record
@@ -267,6 +269,21 @@ STAGE_WORDS = {"LEAD": "LEAD", "PROSPECT": "PROSPECT", "CUSTOMER": "CUSTOMER"}
 WATCHED = ("customer", "contact", "opportunity")  # what the user-event script is deployed on
 
 
+# SuiteQL's DeletedRecord table: one row per deleted record (record type, internal id, when, name).
+DELETED_RECORD_COLUMNS = ("recordid", "type", "deleteddate", "name", "externalid", "context")
+
+
+def _deleted_row(record_type: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "recordid": record["id"],
+        "type": record_type,
+        "deleteddate": _now(),
+        "name": record.get("entityId") or record.get("tranId") or str(record["id"]),
+        "externalid": record.get("externalId"),
+        "context": "WEBSERVICES",
+    }
+
+
 def _status_name(key: int) -> str:
     stage, name, _ = ENTITY_STATUSES[key]
     return f"{stage}-{name}"
@@ -282,6 +299,7 @@ class _Account:
     records: dict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: {name: {} for name in RECORD_TYPES})
     subsidiaries: dict[int, str] = field(default_factory=lambda: {1: "Parent Company", 2: "SyncSmart UK"})
     next_id: int = 100
+    deleted: list[dict[str, Any]] = field(default_factory=list)  # SuiteQL DeletedRecord rows
 
 
 class NetSuiteEmulator(Emulator):
@@ -877,6 +895,8 @@ class NetSuiteEmulator(Emulator):
         with self.lock:
             removed = self.data.records[record_type].pop(int(key), None)
             self._rows.get(record_type, {}).pop(int(key), None)
+            if removed is not None:
+                self.data.deleted.append(_deleted_row(record_type, removed))
         if removed is not None:
             self._notify(record_type, int(key), "delete")
 
@@ -919,6 +939,7 @@ class NetSuiteEmulator(Emulator):
     TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "entitystatus": ("id", "key", "name", "stage", "probability", "inactive", "descr"),
         "subsidiary": ("id", "name", "isinactive"),
+        "deletedrecord": DELETED_RECORD_COLUMNS,
     }
 
     def suiteql(self, request: Request) -> Response:
@@ -962,6 +983,9 @@ class NetSuiteEmulator(Emulator):
         if table == "subsidiary":
             rows = [{"id": k, "name": name, "isinactive": False} for k, name in self.data.subsidiaries.items()]
             return rows, self.TABLE_COLUMNS["subsidiary"]
+        if table == "deletedrecord":
+            with self.lock:
+                return [dict(row) for row in self.data.deleted], DELETED_RECORD_COLUMNS
         spec = next((r for r in RECORD_TYPES.values() if r.table == table), None)
         if spec is None:
             raise suiteql.SuiteQLError(f"Unknown table '{table}'")

@@ -5,7 +5,8 @@ A deletion travels in three steps, each leaving a trace:
 
 1. Noticed: a linked record comes back deleted (a deletion webhook, Dynamics change tracking's
    `$deletedEntity`, the reconcile of linked ids every SYNC_RECONCILE_MINUTES against HubSpot's
-   archived list and ConnectWise's ids — ConnectWise lists never show deleted records). It is an event first — "Deleted in
+   archived list, ConnectWise's ids — ConnectWise lists never show deleted records — and NetSuite's
+   SuiteQL DeletedRecord table). It is an event first — "Deleted in
    HubSpot" with what the mapping's policy will do — and, unless the policy is to ignore
    deletions, a `PendingDeletion` row, saved with the page's checkpoint.
 2. Confirmed: before anything is removed the source system is asked again, with a complete
@@ -45,7 +46,7 @@ log = logging.getLogger("syncsmart.engine.deletions")
 Outcome = RecordEvent.Outcome
 P = ObjectMapping.DeletePolicy
 R = PendingDeletion.Reason
-SYSTEM_LABELS = {"hubspot": "HubSpot", "connectwise": "ConnectWise", "dynamics": "Dynamics 365"}
+SYSTEM_LABELS = {"hubspot": "HubSpot", "connectwise": "ConnectWise", "dynamics": "Dynamics 365", "netsuite": "NetSuite"}
 
 
 def label(ctx: RunContext, side: str) -> str:

@@ -1,4 +1,4 @@
-"""Deletions, safety first: each policy in each direction on both pairs, nothing removed on a read
+"""Deletions, safety first: each policy in each direction on every pair, nothing removed on a read
 that fails part-way, and the mass-deletion guard holding a run until a person confirms."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class Sides:
         self.pair = pair
         self.system = pair.integration.other_connection.system
         self.mapping = pair.integration.object_mappings.get(hubspot_object="contacts", other_object="contacts")
-        self.label = {"connectwise": "ConnectWise", "dynamics": "Dynamics 365"}[self.system]
+        self.label = {"connectwise": "ConnectWise", "dynamics": "Dynamics 365", "netsuite": "NetSuite"}[self.system]
 
     # --- HubSpot --------------------------------------------------------------------------------
     def hub_contact(self, n: int) -> str:
@@ -49,6 +49,9 @@ class Sides:
     # --- the other system ----------------------------------------------------------------------------
     def other_contact(self, n: int) -> str:
         other = self.pair.other
+        if self.system == "netsuite":
+            customer = other.add_customer(f"SyncSmart Co {n}", url=f"https://co{n}.example.com")
+            return str(other.add_contact(f"P{n}", "Lee", f"p{n}@co{n}.example.com", customer["id"])["id"])
         if self.system == "connectwise":
             company = other.add_company(f"SyncSmart Co {n}", website=f"co{n}.example.com")
             return str(other.add_contact(f"P{n}", "Lee", company_id=company["id"], email=f"p{n}@co{n}.example.com")["id"])
@@ -59,12 +62,17 @@ class Sides:
         )
 
     def other_delete(self, record_id: str) -> None:
-        if self.system == "connectwise":
+        if self.system == "netsuite":
+            self.pair.other.delete("contact", record_id)  # SuiteQL's DeletedRecord gets its row
+        elif self.system == "connectwise":
             self.pair.other.delete("contacts", record_id)
         else:
             self.pair.other.delete_record("contacts", record_id)
 
     def other_state(self, record_id: str) -> str:
+        if self.system == "netsuite":
+            row = self.pair.other.get("contact", record_id)
+            return "gone" if row is None else "archived" if row.get("isInactive") else "live"
         if self.system == "connectwise":
             row = self.pair.other.store["contacts"].get(int(record_id))
             return "gone" if row is None else "archived" if row.get("inactiveFlag") else "live"
@@ -75,9 +83,9 @@ class Sides:
         return RecordLink.objects.filter(object_mapping=self.mapping, **ids).first()
 
 
-@pytest.fixture(params=["connectwise", "dynamics"])
+@pytest.fixture(params=["connectwise", "dynamics", "netsuite"])
 def sides(request, settings):
-    settings.SYNC_RECONCILE_MINUTES = 0  # every run reconciles linked ids (HubSpot, ConnectWise)
+    settings.SYNC_RECONCILE_MINUTES = 0  # every run reconciles linked ids (HubSpot, ConnectWise, NetSuite)
     pair = build_pair(request.param)
     yield Sides(pair)
     pair.close()
