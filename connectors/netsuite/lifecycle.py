@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connectors.base import Connector, ConnectorError, ErrorKind, WriteResult, WriteInput, chunked
+from connectors.base import Connector, ConnectorError, ErrorKind, WriteInput, WriteResult, chunked
 from connectors.netsuite import RECORD_PATH
 
 DELETED_TABLE = "DeletedRecord"
