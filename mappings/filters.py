@@ -100,6 +100,8 @@ MAX_VALUE_CHARS = 1000
 MAX_LIST_VALUES = 200
 MAX_FIELD_CHARS = 200
 _SCALARS = (str, int, float, bool, type(None))
+GROUP_KEYS = {"match", "conditions"}
+CONDITION_KEYS = {"field", "operator", "value"}
 
 
 class FilterError(ValueError):
@@ -113,6 +115,9 @@ def validate_filter(group: Mapping[str, Any], depth: int = 0) -> None:
         raise FilterError("A filter must be a group of conditions.")
     if depth > MAX_DEPTH:
         raise FilterError(f"Filters can nest at most {MAX_DEPTH} groups deep.")
+    unknown = set(group) - GROUP_KEYS
+    if unknown:
+        raise FilterError(f"A group has a match and conditions, not {_names(unknown)}.")
     if group.get("match", "all") not in ("all", "any"):
         raise FilterError("A group matches either 'all' or 'any' of its conditions.")
     conditions = group.get("conditions", [])
@@ -130,6 +135,9 @@ def validate_filter(group: Mapping[str, Any], depth: int = 0) -> None:
 def _validate_condition(condition: Any) -> None:
     if not isinstance(condition, Mapping) or not condition.get("field"):
         raise FilterError("Each condition needs a field.")
+    unknown = set(condition) - CONDITION_KEYS - ({"list_id"} if condition.get("operator") == LIST_OPERATOR else set())
+    if unknown:
+        raise FilterError(f"A condition has a field, an operator and a value, not {_names(unknown)}.")
     if not isinstance(condition["field"], str) or len(condition["field"]) > MAX_FIELD_CHARS:
         raise FilterError(f"A condition's field is a field name of at most {MAX_FIELD_CHARS} characters.")
     operator = condition.get("operator")
@@ -152,6 +160,10 @@ def _validate_list_condition(condition: Mapping[str, Any]) -> None:
     list_id = condition.get("list_id")
     if list_id is not None and (not isinstance(list_id, str) or len(list_id) > MAX_FIELD_CHARS):
         raise FilterError("A HubSpot list's id is text.")
+
+
+def _names(keys: set) -> str:
+    return ", ".join(repr(str(key)[:40]) for key in sorted(keys, key=str)[:5])
 
 
 def _validate_value(field: str, value: Any) -> None:

@@ -48,6 +48,12 @@ class MatchRuleError(ValueError):
     """The rules as written cannot be used; the message says why, for the customer."""
 
 
+class UnfitMatchRule(MatchRuleError):
+    """Well-formed rules that do not fit this mapping: a field its system does not have, a
+    normaliser that cannot compare the field's type, a field pair named twice in one key (the
+    API answers these 422: no schema can say them)."""
+
+
 @dataclass(frozen=True)
 class KeyField:
     hubspot: str
@@ -102,8 +108,8 @@ def _key_field(raw: Any, where: str) -> KeyField:
     normaliser = raw.get("normaliser")
     if normaliser not in NORMALISER_CHOICES:
         raise MatchRuleError(f"{where}: the normaliser must be one of {', '.join(NORMALISER_CHOICES)}.")
-    country = raw.get("country") or ""
-    if country and (normaliser != "phone" or not isinstance(country, str) or not _COUNTRY.match(country)):
+    country = raw.get("country", "")
+    if not isinstance(country, str) or (country and (normaliser != "phone" or not _COUNTRY.fullmatch(country))):
         raise MatchRuleError(f"{where}: a country (two letters, e.g. US) is only for phone fields.")
     return KeyField(_text_field(raw, "hubspot", where), _text_field(raw, "other", where), normaliser, country.upper())
 
@@ -128,7 +134,7 @@ def parse_rules(raw: Any) -> list[MatchKey]:
             # Every deal of a company would "match" every opportunity of its account.
             raise MatchRuleError(f"{where}: a linked record alone does not identify a record; add a value field.")
         if len({(f.hubspot, f.other) for f in fields}) != len(fields):
-            raise MatchRuleError(f"{where}: a field pair appears twice.")
+            raise UnfitMatchRule(f"{where}: a field pair appears twice.")
         keys.append(MatchKey(fields))
     return keys
 
@@ -146,14 +152,14 @@ def check_against_schemas(
                     unchecked.append(f"Key {position}: {system} fields are not discovered yet; “{name}” is unchecked.")
                     continue
                 if name not in types:
-                    raise MatchRuleError(f"Key {position}: {system} has no field “{name}”.")
+                    raise UnfitMatchRule(f"Key {position}: {system} has no field “{name}”.")
                 try:
                     kind = FieldType(types[name])
                 except ValueError:
                     unchecked.append(f"Key {position}: the type of {system} “{name}” is unknown; it is unchecked.")
                     continue
                 if kind not in NORMALISER_TYPES[f.normaliser]:
-                    raise MatchRuleError(
+                    raise UnfitMatchRule(
                         f"Key {position}: {system} “{name}” is a {kind.value} field; "
                         f"the {f.normaliser} normaliser cannot compare it."
                     )

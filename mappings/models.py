@@ -17,7 +17,7 @@ from connectors import registry
 from connectors.models import Environment
 from mappings.compat import compatibility_problems, known_type
 from mappings.filters import FilterError, validate_filter
-from mappings.match_rules import MatchKey, MatchRuleError, check_against_schemas, legacy_rules, parse_rules
+from mappings.match_rules import MatchKey, MatchRuleError, UnfitMatchRule, check_against_schemas, legacy_rules, parse_rules
 from syncsmart.core.choices import Direction, Side
 
 DEFAULT_SCHEDULE_MINUTES = 5
@@ -110,6 +110,11 @@ class Integration(models.Model):
             errors["schedule_minutes"] = f"Sync must run at least once a day (every {MAX_SCHEDULE_MINUTES} minutes at most)."
         if errors:
             raise ValidationError(errors)
+
+
+# The code of a refusal that well-formed input gets from the tenant's own configuration (a field its
+# system does not have, a type that does not fit); the REST API answers it 422 (syncsmart.api.errors).
+UNFIT = "unfit"
 
 
 class ObjectMapping(models.Model):
@@ -236,18 +241,18 @@ class ObjectMapping(models.Model):
         return check_against_schemas(keys, hub, other, integration.other_system_label)
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, ValidationError] = {}
         for name in ("filter_to_other", "filter_to_hubspot"):
             try:
                 validate_filter(getattr(self, name) or {})
             except FilterError as exc:
-                errors[name] = str(exc)
+                errors[name] = ValidationError(str(exc))
         try:
             keys = parse_rules(self.match_rules)
             self._check_match_rules(keys)
             self.match_rules = [k.as_dict() for k in keys]  # stored in one spelling (trimmed, US not us)
         except MatchRuleError as exc:
-            errors["match_rules"] = str(exc)
+            errors["match_rules"] = ValidationError(str(exc), code=UNFIT if isinstance(exc, UnfitMatchRule) else "invalid")
         if errors:
             raise ValidationError(errors)
 

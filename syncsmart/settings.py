@@ -442,6 +442,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "syncsmart.api.errors.add_error_responses",
         "syncsmart.api.strict.text_without_nul",
+        "syncsmart.api.body_schemas.add_body_schemas",
     ],
     # Swagger UI / ReDoc from our own static files: a self-hosted install may have no internet.
     "SWAGGER_UI_DIST": "SIDECAR",

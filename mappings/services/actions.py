@@ -280,7 +280,7 @@ def save_object_mapping(mapping: ObjectMapping, actor) -> ObjectMapping:
     for key, messages in validation.list_problems(mapping).items():
         problems.setdefault(key, []).extend(messages)
     if problems:
-        raise ValidationError(problems)
+        raise validation.unfit(problems)
     created = mapping.pk is None
     mapping.save()
     audit(

@@ -3,15 +3,18 @@ it before every save, and both the UI's views and the REST API save only through
 so the same input is refused with the same words wherever it comes from.
 
 Each check returns {form field: [sentences]}; the actions raise it as one ValidationError, which
-the UI shows next to the field and the API returns as a 400 keyed by the same field names."""
+the UI shows next to the field and the API returns keyed by the same field names (a 400; a 422 for
+a filter's problems, which only the tenant's discovered fields show: see `unfit`)."""
 
 from __future__ import annotations
+
+from django.core.exceptions import ValidationError
 
 from connectors import registry
 from connectors.base import ConnectorError, FieldType
 from mappings import filters
 from mappings.compat import _as_type, compatibility_problems
-from mappings.models import FieldMapping, ObjectMapping
+from mappings.models import UNFIT, FieldMapping, ObjectMapping
 from mappings.services import hubspot_lists
 from mappings.services.schema import SchemaField, dropdown_previews, field_index
 from syncsmart.core.choices import Direction, Side
@@ -226,3 +229,11 @@ def list_problems(mapping: ObjectMapping) -> Problems:
     except ConnectorError as exc:
         problems.setdefault("filter_to_other", []).append(f"Could not look the list up in HubSpot: {exc.message}")
     return problems
+
+
+def unfit(problems: Problems) -> ValidationError:
+    """Problems of well-formed input with the tenant's configuration, as one error whose messages
+    carry the UNFIT code (the API's 422)."""
+    return ValidationError(
+        {key: [ValidationError(message, code=UNFIT) for message in messages] for key, messages in problems.items()}
+    )

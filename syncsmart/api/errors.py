@@ -21,6 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from mappings.models import UNFIT
+
 logger = logging.getLogger(__name__)
 
 NON_FIELD_KEYS = ("non_field_errors", "__all__")
@@ -85,12 +87,29 @@ def django_validation_as_drf(exc: DjangoValidationError) -> exceptions.Validatio
 
 
 # A well-formed request can still be refused by the tenant's data: it names an object the tenant
-# does not have (404, like such an id in the path), or it conflicts with the object's state (409:
-# a match already resolved, a record already linked). Only when every message says so; anything
-# else is a request the schema does not allow (400).
+# does not have (404, like such an id in the path), it conflicts with the state of its objects (409:
+# a match already resolved, a record already linked, a second mapping of one object pair), or it
+# does not fit the tenant's configuration (422: a filter or match key on a field the system does
+# not have, an operator or normaliser that does not fit the field's type, a pair named twice; see
+# syncsmart.api.body_schemas). Only when every message says so, the first listed here winning;
+# anything else is a request the schema does not allow (400).
 REFUSAL_STATUSES = {
     "does_not_exist": (status.HTTP_404_NOT_FOUND, "not_found"),
     "conflict": (status.HTTP_409_CONFLICT, "conflict"),
+    "unique_together": (status.HTTP_409_CONFLICT, "conflict"),
+    UNFIT: (status.HTTP_422_UNPROCESSABLE_ENTITY, "unprocessable"),
+}
+# The operations whose bodies hold filters or match rules: the only ones that answer 422.
+UNFIT_STATUS = (
+    "The request is well formed but does not fit the tenant's configuration: a filter condition or match key "
+    "names a field the system does not have, or an operator or normaliser that does not fit the field's type, "
+    "or a key names a field pair twice."
+)
+UNFIT_OPERATIONS = {
+    ("/api/object-mappings/", "post"),
+    ("/api/object-mappings/{id}/", "put"),
+    ("/api/object-mappings/{id}/", "patch"),
+    ("/api/object-mappings/{id}/filters/", "patch"),
 }
 
 
@@ -112,8 +131,8 @@ def _codes(codes: Any) -> set[str]:
 
 def _refusal(exc: exceptions.ValidationError) -> tuple[int, str]:
     codes = _codes(exc.get_codes())
-    if len(codes) == 1 and (code := next(iter(codes))) in REFUSAL_STATUSES:
-        return REFUSAL_STATUSES[code]
+    if codes and codes <= REFUSAL_STATUSES.keys():
+        return next(answer for code, answer in REFUSAL_STATUSES.items() if code in codes)
     return status.HTTP_400_BAD_REQUEST, "invalid"
 
 
@@ -178,12 +197,15 @@ def add_error_responses(result: dict[str, Any], generator, request, public) -> d
     """drf-spectacular postprocessing hook: every operation documents the shared error body."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     ref = {"$ref": "#/components/schemas/Error"}
-    for path_item in result.get("paths", {}).values():
+    for path, path_item in result.get("paths", {}).items():
         for method, operation in path_item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             responses = operation.setdefault("responses", {})
-            for code, description in ERROR_STATUSES.items():
+            statuses = dict(ERROR_STATUSES)
+            if (path, method) in UNFIT_OPERATIONS:
+                statuses["422"] = UNFIT_STATUS
+            for code, description in statuses.items():
                 responses.setdefault(code, {"content": {"application/json": {"schema": ref}}, "description": description})
             if "429" in responses:
                 responses["429"].setdefault("headers", {})["Retry-After"] = {

@@ -6,21 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connectors.models import Connection, Environment
 from mappings.forms import IntegrationOptionsForm
-from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES, FieldMapping, Integration, ObjectMapping
+from mappings.models import MAX_SCHEDULE_MINUTES, MIN_SCHEDULE_MINUTES, UNFIT, FieldMapping, Integration, ObjectMapping
 from mappings.normalisers import NORMALISER_CHOICES
 from mappings.services import actions
 from mappings.services.queries import run_rate
-from syncsmart.api.strict import JSONArrayField, JSONObjectField, StrictJSONTypes
+from syncsmart.api.body_schemas import NOT_BLANK, FilterGroupField, MatchRulesField
+from syncsmart.api.strict import StrictJSONTypes
 from syncsmart.core.choices import Side
 from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 
 MAX_ID = 2**63 - 1
+NAMED = RegexValidator(NOT_BLANK, "Name an object type.")
 
 
 class TenantScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
@@ -270,13 +273,15 @@ def ignore_fixed(serializer: serializers.Serializer, attrs: dict[str, Any]) -> d
 class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
     integration = TenantScopedPrimaryKey("tenant", queryset=Integration.objects.all())
     field_mapping_count = serializers.IntegerField(read_only=True, required=False)
-    match_rules = JSONArrayField(
+    match_rules = MatchRulesField(
         required=False,
         help_text='Ordered match keys: [{"fields": [{"hubspot": "email", "other": "email", "normaliser": "email"}]}]. '
         "Normalisers: " + ", ".join(NORMALISER_CHOICES) + ".",
     )
-    filter_to_other = JSONObjectField(required=False, help_text="Records HubSpot → other must pass (see the filters endpoint).")
-    filter_to_hubspot = JSONObjectField(required=False, help_text="Records other → HubSpot must pass (see the filters endpoint).")
+    filter_to_other = FilterGroupField(required=False, help_text="Records HubSpot → other must pass (see the filters endpoint).")
+    filter_to_hubspot = FilterGroupField(
+        required=False, help_text="Records other → HubSpot must pass (see the filters endpoint)."
+    )
     match_rule_warnings = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
@@ -337,6 +342,8 @@ class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
         # Uniqueness and filter syntax are checked by the model (full_clean in the action),
         # with the UI's messages, not by DRF's own validators.
         validators: list = []
+        # Object types are names: something besides white space (DRF trims it), as the schema says.
+        extra_kwargs = {name: {"validators": [NAMED]} for name in ("hubspot_object", "other_object")}
 
     fixed_after_create = ("integration",)  # a mapping never moves to another integration
 
@@ -355,19 +362,20 @@ class ObjectMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
             if name in attrs and known and attrs[name] not in known:
                 errors[name] = [f"{system} has no object type “{attrs[name]}”. Known: {', '.join(sorted(known))}."]
         if errors:
-            raise serializers.ValidationError(errors)
+            # Well formed, but not a type this tenant's systems have: 422 (syncsmart.api.errors).
+            raise serializers.ValidationError(errors, code=UNFIT)
         return attrs
 
 
 class FiltersSerializer(StrictJSONTypes, serializers.Serializer):
-    filter_to_other = JSONObjectField(
+    filter_to_other = FilterGroupField(
         required=False,
         help_text='Records HubSpot → other must pass: {"match": "all"|"any", "conditions": [...]}; {} = all. '
         'An inclusion list (a HubSpot list, static or active) is the condition {"field": "@hubspot_list", '
-        '"operator": "in_list", "value": "<the list\'s name>"}: an unknown name is refused (400) with the UI\'s '
+        '"operator": "in_list", "value": "<the list\'s name>"}: an unknown name is refused (422) with the UI\'s '
         "message; the list's id is added as list_id when saved.",
     )
-    filter_to_hubspot = JSONObjectField(required=False, help_text="Records other → HubSpot must pass; {} = all.")
+    filter_to_hubspot = FilterGroupField(required=False, help_text="Records other → HubSpot must pass; {} = all.")
 
 
 # --- Field mappings -----------------------------------------------------------------------

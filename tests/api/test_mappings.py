@@ -74,7 +74,7 @@ def test_a_second_mapping_of_the_same_pair_is_refused_by_the_model(api, contacts
         "/api/object-mappings/",
         {"integration": contacts.integration_id, "hubspot_object": "contacts", "other_object": "contacts"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 409  # a conflict with the mapping that exists
     assert "already exists" in error_of(response)["message"]
     assert ObjectMapping.objects.filter(integration=contacts.integration).count() == 1
 
@@ -83,7 +83,7 @@ def test_object_types_must_exist_in_the_discovered_schema(api, integration):
     response = api.admin.post(
         "/api/object-mappings/", {"integration": integration.pk, "hubspot_object": "contacts", "other_object": "tickets"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 422  # well formed, but not a type this tenant's system has
     assert error_of(response)["fields"] == {
         "other_object": ["ConnectWise Manage has no object type “tickets”. Known: companies, contacts."]
     }

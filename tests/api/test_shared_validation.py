@@ -71,7 +71,7 @@ def test_a_filter_on_a_misspelled_field_is_refused_by_the_builder_and_the_api(ap
     ui = ui_save_filter(api, contacts, "emial", "eq", "a@b.example")
     assert UNKNOWN_FILTER_FIELD in ui.content.decode() and "Filter saved" not in ui.content.decode()
     response = api_save_filter(api, contacts, "emial", "eq", "a@b.example")
-    assert response.status_code == 400 and UNKNOWN_FILTER_FIELD in str(response.json())
+    assert response.status_code == 422 and UNKNOWN_FILTER_FIELD in str(response.json())
     contacts.refresh_from_db()
     assert not contacts.filter_to_other
 
@@ -80,7 +80,7 @@ def test_an_operator_that_does_not_fit_the_type_is_refused_by_both(api, contacts
     ui = ui_save_filter(api, contacts, "firstname", "gt", "M")
     assert OPERATOR_MISFIT in ui.content.decode()
     response = api_save_filter(api, contacts, "firstname", "gt", "M")
-    assert response.status_code == 400 and OPERATOR_MISFIT in str(response.json())
+    assert response.status_code == 422 and OPERATOR_MISFIT in str(response.json())
     assert api_save_filter(api, contacts, "num_notes", "gt", "3").status_code == 200
 
 
