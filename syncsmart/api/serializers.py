@@ -23,7 +23,7 @@ from syncsmart.logging import redact
 from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 
 MAX_ID = 2**63 - 1
-NAMED = RegexValidator(NOT_BLANK, "Name an object type.")
+NAMED = RegexValidator(NOT_BLANK, "Give a name, not only spaces.")
 
 
 class TenantScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
@@ -425,7 +425,11 @@ class FieldMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "hubspot_type", "other_type", "is_default", "type_check", "type_warning"]
         validators: list = []
-        extra_kwargs = {"transform": {"required": False}}
+        # Field names name something besides white space (DRF trims it), as the schema says.
+        extra_kwargs = {
+            "transform": {"required": False},
+            **{name: {"validators": [NAMED]} for name in ("hubspot_field", "other_field")},
+        }
 
     # Like the UI: a mapping's two fields are fixed; map a new pair instead.
     fixed_after_create = ("object_mapping", "hubspot_field", "other_field")
