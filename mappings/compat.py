@@ -55,6 +55,11 @@ def flow_problem(
     value_map: dict[str, Any] | None = None,
 ) -> str | None:
     """None when values of `source` can be written into `target`; else the reason, in words."""
+    if transform == "domain" and not {source, target} <= {T.STRING, T.TEXT}:
+        return (
+            f"“{source_name}” ({_friendly(source)}) → “{target_name}” ({_friendly(target)}): the web domain ↔ URL "
+            "transform needs a text field on both sides."
+        )
     if source == target or (source in TEXTUAL and target in TEXTUAL):
         return None
     where = f"“{source_name}” ({_friendly(source)}) cannot be written into “{target_name}” ({_friendly(target)})"

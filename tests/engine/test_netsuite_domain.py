@@ -4,6 +4,8 @@ the same domain in two spellings is in sync (no flip-flop)."""
 
 import pytest
 
+from connectors.base import FieldType
+from mappings.compat import flow_problem
 from mappings.models import FieldMapping
 from syncsmart.engine.flow.plan import domain_value
 from syncsmart.models import RecordLink
@@ -76,3 +78,10 @@ def test_a_changed_domain_travels_both_ways_in_each_sides_terms(ns_pair):
     ns_pair.reset_counters()
     ns_pair.sync()
     assert ns_pair.writes() == (0, 0)
+
+
+def test_the_domain_transform_is_refused_unless_both_fields_are_text():
+    assert flow_problem(FieldType.STRING, FieldType.STRING, source_name="domain", target_name="url", transform="domain") is None
+    problem = flow_problem(FieldType.NUMBER, FieldType.STRING, source_name="employees", target_name="url", transform="domain")
+    assert problem is not None and "needs a text field on both sides" in problem
+    assert flow_problem(FieldType.STRING, FieldType.EMAIL, source_name="domain", target_name="email", transform="domain")
