@@ -98,6 +98,8 @@ class Checkpoint:
                 done_ids.append(item.id)
             if item.retry_later:
                 deferred.append(item)
+            if item.elsewhere:
+                continue  # its sibling mapping's record: neither logged nor counted here
             if item.id in already_seen:
                 unlogged[item.outcome] += 1  # counted on the run, not logged again
             else:

@@ -48,6 +48,8 @@ class Item:
     waiting_for: list[dict[str, str]] = field(default_factory=list)
     retry_later: bool = False
     baseline_saved: bool = False  # the link was stored right after the create
+    # A record that belongs to a sibling mapping (linked or created through it): no event, no count here.
+    elsewhere: bool = False
     # An ambiguous match: the candidates ({"id", "label"}) and the key that found them.
     candidates: list[dict[str, str]] = field(default_factory=list)
     match_key: str = ""

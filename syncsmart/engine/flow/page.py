@@ -103,11 +103,11 @@ class Flow:
             if record.deleted and item.link is not None:
                 items.append(item)  # the deletion stage (_deleted) takes it
                 continue
-            reason = (
-                converted.get(item.id)
-                or self.gate.reason_to_skip(record)
-                or (elsewhere.get(item.id) if item.link is None else None)
-            )
+            # A record linked through a sibling mapping (a HubSpot contact that is a Lead, not a
+            # Contact) is that mapping's: not "filtered out" here, and not logged here.
+            sibling = elsewhere.get(item.id) if item.link is None else None
+            item.elsewhere = bool(sibling) and item.id not in converted
+            reason = converted.get(item.id) or sibling or self.gate.reason_to_skip(record)
             # Our own write coming back is "Our own change" even when a filter would stop it
             # (a record we wrote need not pass the other direction's filter).
             if item.link is not None and not record.deleted and self.gate.is_echo(item):
@@ -165,7 +165,7 @@ class Flow:
         other = self.creates_elsewhere
         if other is None:
             return False
-        item.outcome = Outcome.FILTERED
+        item.outcome, item.elsewhere = Outcome.FILTERED, True  # the sibling mapping logs what it does
         item.message = (
             f"No {s.target_object} matches: it goes to the other side as a {other.object_for(s.target)} "
             f"(“{other}”) until it is converted."
