@@ -2,12 +2,17 @@
 SuiteQL's DeletedRecord table) archives its HubSpot company under the archive policy and leaves
 it under ignore; a DeletedRecord read that fails removes nothing until a complete one."""
 
+import json
+import time
+
 import pytest
 
+from connectors.netsuite import webhooks as script
 from connectors.netsuite.emulator import NetSuiteError
 from mappings.models import ObjectMapping
 from syncsmart.models import RecordEvent, RecordLink
 from tests.engine.conftest import build_pair
+from tests.engine.netsuite_support import SCRIPT_SECRET
 
 pytestmark = pytest.mark.django_db
 P = ObjectMapping.DeletePolicy
@@ -86,3 +91,18 @@ def test_a_customer_that_still_exists_is_never_archived(pair):
     for _ in range(2):
         assert pair.sync().status == "succeeded"
     assert hub_state(pair, company) == "live"
+
+
+def test_the_scripts_delete_notification_archives_without_waiting_for_the_reconcile(pair, settings, client):
+    customer, company = linked_company(pair, P.ARCHIVE)
+    settings.SYNC_RECONCILE_MINUTES = 10_000  # the reconcile has just run: only the notification can tell
+    pair.other.delete("customer", customer["id"])
+    body = json.dumps(
+        {"type": "customer", "id": str(customer["id"]), "event": "delete", "occurredAt": "2026-12-07T10:00:00.000Z"}
+    ).encode()
+    signed = script.sign(SCRIPT_SECRET, body, int(time.time()))
+    url = f"/webhooks/{pair.integration.pk}/other"
+    assert client.post(url, data=body, content_type="application/json", headers=signed).status_code < 300
+    run = pair.sync()
+    assert run.status == "succeeded", (run.error, run.counts)
+    assert hub_state(pair, company) == "archived"
