@@ -94,6 +94,8 @@ class ConnectionTestResultSerializer(serializers.Serializer):
 
 class RunSerializer(serializers.ModelSerializer):
     progress_percent = serializers.IntegerField(read_only=True, allow_null=True)
+    # The status in words, as the pages say it: a run between slices is "Working — …", not "Queued".
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
     requested_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -103,6 +105,7 @@ class RunSerializer(serializers.ModelSerializer):
             "integration",
             "trigger",
             "status",
+            "status_label",
             "object_mapping",
             "counts",
             "progress_done",

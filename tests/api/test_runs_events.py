@@ -175,3 +175,10 @@ def test_an_event_about_no_record_cannot_be_retried(api, integration):
     response = api.admin.post(f"/api/events/{event.pk}/retry/")
     assert response.status_code == 400
     assert error_of(response)["message"] == "This event is not about one record, so there is nothing to retry."
+
+
+def test_a_run_between_slices_is_labelled_working_not_queued(api, integration):
+    started = SyncRunFactory(integration=integration, status=SyncRun.Status.QUEUED, started_at=timezone.now())
+    waiting = SyncRunFactory(integration=integration, status=SyncRun.Status.QUEUED, started_at=None)
+    assert api.viewer.get(f"/api/runs/{started.pk}/").json()["status_label"].startswith("Working")
+    assert api.viewer.get(f"/api/runs/{waiting.pk}/").json()["status_label"] == "Queued"
