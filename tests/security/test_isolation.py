@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from mappings.services import actions
 from syncsmart.api.tokens import issue_token
 from syncsmart.engine.tasks import scheduled_run
 from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
@@ -52,6 +53,7 @@ def _world(tenant):
     integration = IntegrationFactory(tenant=tenant)
     mapping = ObjectMappingFactory(integration=integration)
     field = FieldMappingFactory(object_mapping=mapping)
+    removed = FieldMappingFactory(object_mapping=mapping, hubspot_field="jobtitle", other_field="title")
     token, _ = issue_token(tenant, None, "script", Membership.Role.ADMIN)
     member = MembershipFactory(tenant=tenant, role=Membership.Role.VIEWER)
     return {
@@ -61,6 +63,8 @@ def _world(tenant):
         "integration": integration,
         "mapping": mapping,
         "field": field,
+        # A removal the editor's Undo (and its API route) can put back.
+        "removal": actions.delete_field_mapping(removed, None),
         "event": RecordEventFactory(integration=integration, object_mapping=mapping, outcome="failed"),
         "run": SyncRunFactory(integration=integration, status="queued"),
         "connection": integration.other_connection,
@@ -85,7 +89,10 @@ def _url_for(route: str, pattern: URLPattern, objects: dict) -> str | None:
     if route.startswith("api/"):
         kind = route.split("/")[1].strip("^")
         assert kind in API_OBJECTS, f"new API route {route}: add its object to the isolation walk"
-        return reverse(pattern.name, kwargs={"pk": objects[API_OBJECTS[kind]].pk})
+        api_values = {"pk": objects[API_OBJECTS[kind]].pk, "removal": objects["removal"].pk}
+        unknown = [name for name in names if name not in api_values]
+        assert not unknown, f"new URL parameter {unknown} in {route}: add it to the isolation walk"
+        return reverse(pattern.name, kwargs={name: api_values[name] for name in names})
     first = route.split("/")[0]
     pk_of = {"api-tokens": "token", "team": "member" if "/members/" in route else "invitation"}
     values = {
@@ -97,6 +104,7 @@ def _url_for(route: str, pattern: URLPattern, objects: dict) -> str | None:
         "run_pk": objects["run"].pk,
         "preview_pk": objects["preview"].pk,
         "match_pk": objects["ambiguous"].pk,
+        "removal_pk": objects["removal"].pk,
         "tenant_id": objects["tenant"].pk,
         "connection_pk": objects["connection"].pk,
         "object_type": "contacts",
