@@ -273,7 +273,12 @@ class ObjectMappingViewSet(
     ordering = "id"
 
     def get_queryset(self) -> QuerySet:
-        rows = self.tenant_rows().annotate(field_mapping_count=Count("field_mappings"))
+        # write_back_fields names each side's field by its connection's system: fetched with the rows.
+        rows = (
+            self.tenant_rows()
+            .annotate(field_mapping_count=Count("field_mappings"))
+            .select_related("integration__hubspot_connection", "integration__other_connection")
+        )
         filters = self.query()
         if "integration" in filters:
             rows = rows.filter(integration_id=filters["integration"])
