@@ -20,10 +20,13 @@ from syncsmart.engine.flow.items import Item, Outcome
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.matching import label_of
 from syncsmart.engine.values import values_hash
-from syncsmart.models import AmbiguousMatch, DeferredRecord, PendingCreate, RecordEvent, RecordLink
+from syncsmart.models import AmbiguousMatch, DeferredRecord, PendingCreate, RecordEvent, RecordLink, SyncRun
 
 LINKED_OUTCOMES = (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.LINKED, Outcome.CONFLICT)
 DONE_OUTCOMES = (*LINKED_OUTCOMES, Outcome.ECHO, Outcome.FILTERED, Outcome.DELETED)
+
+# Runs a person asked for: their record log shows every record read, unchanged ones included.
+ASKED_FOR = frozenset({SyncRun.Trigger.RETRY, SyncRun.Trigger.HISTORICAL})
 
 
 class Checkpoint:
@@ -135,6 +138,8 @@ class Checkpoint:
         last changed there, such as the overlap window reading them again every scheduled run.
         The record log keeps real changes and real decisions; our own write coming back is said
         once ("Our own change"), and a record touched since with no mapped change again once."""
+        if self.s.ctx.run.trigger in ASKED_FOR:
+            return set()  # a retry or historical sync the customer asked for shows every record it read
         stamped = {i.id: i.record.updated_at for i in echoes if i.record.updated_at is not None}
         if not stamped:
             return set()
