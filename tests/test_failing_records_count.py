@@ -80,3 +80,14 @@ def test_the_alert_counts_records_not_attempts(team, integration, settings):
         fail(integration, "a")
     evaluate_alerts()
     assert not Alert.objects.filter(rule=Alert.Rule.RECORD_FAILURES).exists()
+
+
+def test_a_failure_without_an_object_mapping_is_cleared_by_a_later_success(integration):
+    """A failure whose object mapping was removed since (the event keeps a NULL mapping) stopped
+    counting only when its window ran out: SQL's NULL = NULL is never true."""
+    for outcome, hours_ago in ((RecordEvent.Outcome.FAILED, 2), (RecordEvent.Outcome.UPDATED, 1)):
+        event = RecordEventFactory(integration=integration, object_mapping=None, source_id="gone", outcome=outcome, message="x")
+        RecordEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - timedelta(hours=hours_ago))
+    fail(integration, "still-failing")
+
+    assert open_failure_counts([integration.pk]) == {integration.pk: 1}

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from mappings.models import Integration
@@ -204,9 +205,14 @@ def open_failures_in(events, since: dt.datetime | None = None):
 
 def _open_failures(events, since: dt.datetime | None):
     since = since or timezone.now() - OPEN_WINDOW
+    # A failure logged without an object mapping (e.g. the mapping was removed since) is cleared by
+    # a later event that also has none: `object_mapping = NULL` is never true in SQL.
+    same_mapping = Q(object_mapping=OuterRef("object_mapping")) | (
+        Q(object_mapping__isnull=True) & Q(IsNull(OuterRef("object_mapping"), True))
+    )
     later = RecordEvent.objects.filter(
+        same_mapping,
         integration=OuterRef("integration"),
-        object_mapping=OuterRef("object_mapping"),
         source_side=OuterRef("source_side"),
         source_id=OuterRef("source_id"),
         created_at__gt=OuterRef("created_at"),
