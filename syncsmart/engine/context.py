@@ -20,7 +20,7 @@ from mappings.models import Integration, ObjectMapping
 from syncsmart.core import metrics
 from syncsmart.core.choices import Direction, Side, other_side
 from syncsmart.engine.control import LeaseLost
-from syncsmart.engine.matching import TargetIndex
+from syncsmart.engine.matching import MATCH_INDEXES, TargetIndex
 from syncsmart.engine.transform import OwnerDirectory, Schema
 from syncsmart.models import AmbiguousMatch, InboxItem, RecordEvent, SyncCursor, SyncRun
 
@@ -152,16 +152,33 @@ class RunContext:
         return self._target_holds[key]
 
     def target_index(self, mapping: ObjectMapping, target_side: str, keys: list) -> TargetIndex:
-        """Every record of the mapping's object on `target_side`, read once per run and keyed by
-        the mapping's match keys (records this run links later are excluded by their links)."""
+        """Every record of the mapping's object on `target_side`, keyed by the mapping's match keys
+        (records this run links are excluded by their links). Read once per run, not per slice:
+        a later slice takes the index an earlier one built in this process (MATCH_INDEXES) and
+        reads only the records changed on that side since, so what someone else created there
+        between two slices is found too. Once per slice either way."""
         key = (mapping.pk, target_side)
         if key not in self._target_indexes:
-            connector = self.connectors[target_side]
-            self._target_indexes[key] = TargetIndex.read(
-                connector, mapping.object_for(target_side), keys, target_side, self.keep_alive
-            )
-            self.counts["match_index_records"] += self._target_indexes[key].records_read
+            connector, object_type = self.connectors[target_side], mapping.object_for(target_side)
+            shared = self._index_key(mapping, target_side, keys)
+            index = MATCH_INDEXES.take(shared) if shared else None
+            if index is None:
+                index = TargetIndex.read(connector, object_type, keys, target_side, self.keep_alive)
+                self.counts["match_index_records"] += index.records_read
+            else:
+                self.counts["match_index_refreshed"] += index.refresh(connector, object_type, self.keep_alive)
+            if shared:
+                MATCH_INDEXES.put(shared, index)
+            self._target_indexes[key] = index
         return self._target_indexes[key]
+
+    def _index_key(self, mapping: ObjectMapping, side: str, keys: list) -> tuple | None:
+        """What a kept index depends on: the run, the object on that side, the connection read
+        and the match keys (an edit of the mapping between two slices builds a new one)."""
+        if self.run is None:
+            return None
+        connection = self.integration.connection_on(side)
+        return (str(self.run.pk), mapping.pk, side, mapping.object_for(side), connection.pk, repr(keys))
 
     def chosen_match(self, mapping: ObjectMapping, source_side: str, source_id: str) -> str | None:
         """The counterpart a customer chose for an ambiguous match, if any."""

@@ -9,7 +9,8 @@ customer to choose. Nothing is created for it meanwhile.
 
 Candidates come from one of two places:
 - the target object's index: every target record read once per run (its pages, in the vendor's
-  read limits) and keyed by every match key. Used on a first run or a historical resync, where
+  read limits) and keyed by every match key; kept across the run's slices and brought up to date
+  at each slice's start by the records changed since (TargetIndex.refresh). Used on a first run or a historical resync, where
   most records are unlinked and a full read costs fewer calls than looking each one up, and
   whenever the vendor cannot search by the key's field (ConnectWise opportunities by name);
 - batched look-ups per key: the key's first value field searched with the spellings a vendor's
@@ -19,6 +20,8 @@ Candidates come from one of two places:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +84,12 @@ def search_values(key_field: KeyField, raw_values: Iterable[Any]) -> list[str]:
 
 
 class TargetIndex:
-    """Every record of one target object, keyed by each match key: {key position: {key: [ids]}}."""
+    """Every record of one target object, keyed by each match key: {key position: {key: [ids]}}.
+
+    Built once per run (`read`: the object's change feed from the start) and kept across the
+    run's slices (IndexCache); a later slice brings it up to date with `refresh`, which reads the
+    same feed from where the build stopped: only the records changed since, so a record someone
+    else created on the target meanwhile is found, and one changed or deleted is re-keyed."""
 
     def __init__(self, keys: list[MatchKey], side: str):
         self.keys = keys
@@ -89,29 +97,94 @@ class TargetIndex:
         self.by_key: list[dict[tuple, list[str]]] = [{} for _ in keys]
         self.labels: dict[str, str] = {}
         self.records_read = 0
+        self.cursor: Any = None  # the change feed's position after the last read
+        self._keyed: dict[str, list[list[tuple]]] = {}  # id -> its keys by position (to re-key it)
 
     def add(self, records: Iterable[Record]) -> None:
         for record in records:
+            rid = str(record.id)
+            self.records_read += 1
+            if rid in self._keyed:
+                self._forget(rid)
             if record.deleted:
                 continue
-            self.records_read += 1
-            rid = str(record.id)
             self.labels[rid] = label_of(record)
-            for position, key in enumerate(self.keys):
-                for value in key_values(key, self.side, record.properties, own_parent):
+            keyed = [key_values(key, self.side, record.properties, own_parent) for key in self.keys]
+            self._keyed[rid] = keyed
+            for position, values in enumerate(keyed):
+                for value in values:
                     self.by_key[position].setdefault(value, []).append(rid)
+
+    def _forget(self, rid: str) -> None:
+        for position, values in enumerate(self._keyed.pop(rid)):
+            for value in values:
+                ids = self.by_key[position].get(value, [])
+                if rid in ids:
+                    ids.remove(rid)
+                if not ids:
+                    self.by_key[position].pop(value, None)
+        self.labels.pop(rid, None)
+
+    def _read_on(self, connector: Connector, object_type: str, keep_alive: Callable) -> int:
+        """Read the feed from `cursor` to its end; the number of records read."""
+        read = 0
+        while True:
+            page = connector.read_changes(object_type, self.cursor)
+            self.add(page.records)
+            read += len(page.records)
+            keep_alive()
+            self.cursor = page.cursor
+            if not page.has_more or not page.records:
+                return read
 
     @classmethod
     def read(cls, connector: Connector, object_type: str, keys: list[MatchKey], side: str, keep_alive: Callable) -> TargetIndex:
         index = cls(keys, side)
-        cursor = None
-        while True:
-            page = connector.read_changes(object_type, cursor)
-            index.add(page.records)
-            keep_alive()
-            cursor = page.cursor
-            if not page.has_more or not page.records:
-                return index
+        index._read_on(connector, object_type, keep_alive)
+        return index
+
+    def refresh(self, connector: Connector, object_type: str, keep_alive: Callable) -> int:
+        """Bring the index up to date: the records changed since it was read; how many."""
+        return self._read_on(connector, object_type, keep_alive)
+
+
+class IndexCache:
+    """This process's match indexes, kept across the slices of a run (a first run or a preview of
+    100,000 records takes many slices; reading the target object again in each cost more than the
+    slice's work). Keyed by run and everything the index depends on; at most `limit` indexes,
+    the least recently used go first; a finished run's go at once (forget_run). A slice that
+    runs in another worker process builds its own."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._indexes: OrderedDict[tuple, TargetIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple) -> TargetIndex | None:
+        with self._lock:
+            index = self._indexes.get(key)
+            if index is not None:
+                self._indexes.move_to_end(key)
+            return index
+
+    def put(self, key: tuple, index: TargetIndex) -> None:
+        with self._lock:
+            self._indexes[key] = index
+            self._indexes.move_to_end(key)
+            while len(self._indexes) > self.limit:
+                self._indexes.popitem(last=False)
+
+    def forget_run(self, run_id: Any) -> None:
+        with self._lock:
+            for key in [k for k in self._indexes if k[0] == str(run_id)]:
+                del self._indexes[key]
+
+    def __len__(self) -> int:
+        return len(self._indexes)
+
+
+# Enough for every (object mapping, side) of a run with a few mappings, or two runs taking turns.
+MATCH_INDEXES = IndexCache(limit=8)
 
 
 def own_parent(key_field: KeyField, value: Any) -> str | None:

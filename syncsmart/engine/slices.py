@@ -20,6 +20,7 @@ from syncsmart.engine.config import engine_settings
 from syncsmart.engine.context import RunContext
 from syncsmart.engine.control import LeaseLost, RunCancelled, RunHints, RunSignals, WorkspaceBlocked
 from syncsmart.engine.lease import Lease, keep_waiting, worker_label
+from syncsmart.engine.matching import MATCH_INDEXES
 from syncsmart.engine.run import Engine
 from syncsmart.logging import log_ids
 from syncsmart.models import DeferredRecord, InboxItem, PendingDeletion, SyncRun
@@ -121,6 +122,8 @@ def _run_slice(run: SyncRun, connectors: dict | None, max_seconds: float | None)
     finally:
         if ctx is not None and connectors is None:
             ctx.close()
+        if run.status in SyncRun.FINISHED:
+            MATCH_INDEXES.forget_run(run.pk)  # kept for the run's next slice only
         if lease.release():
             _kick_next(integration.pk, run.pk)
     return {"status": run.status, "counts": run.counts}
