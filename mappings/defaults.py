@@ -572,7 +572,8 @@ CONNECTWISE_ACTIVITIES: tuple[ObjectDefault, ...] = (
 
 def _sf_activity(name: str, hubspot: str, other: str, order: int, *fields: F) -> ObjectDefault:
     """A HubSpot engagement ↔ a Salesforce Task subtype or Event: its contact ↔ WhoId (a Contact,
-    or the Lead a contact still is), its company → WhatId (the Account), the owner ↔ OwnerId."""
+    or the Lead a contact still is), its deal ↔ WhatId as an Opportunity, its company → WhatId as
+    the Account when there is no deal, the owner ↔ OwnerId."""
     return ObjectDefault(
         name,
         hubspot,
@@ -581,8 +582,18 @@ def _sf_activity(name: str, hubspot: str, other: str, order: int, *fields: F) ->
         fields=(
             *fields,
             F("contact", "WhoId", "association", hubspot_type="reference", other_type="reference"),
-            # WhatId may name an Account or an Opportunity: only the company goes, one way
-            F("company", "WhatId", "association", direction=TO_OTHER, hubspot_type="reference", other_type="reference"),
+            # WhatId names an Account or an Opportunity (connectors/salesforce/related.py): the deal
+            # both ways (it wins over the company), the company one way (Salesforce derives the
+            # activity's account from its opportunity)
+            F("deal", "WhatId_Opportunity", "association", hubspot_type="reference", other_type="reference"),
+            F(
+                "company",
+                "WhatId_Account",
+                "association",
+                direction=TO_OTHER,
+                hubspot_type="reference",
+                other_type="reference",
+            ),
             F("hubspot_owner_id", "OwnerId", "owner", hubspot_type="owner", other_type="owner"),
         ),
     )

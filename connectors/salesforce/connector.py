@@ -60,7 +60,7 @@ from connectors.base import (
     chunked,
 )
 from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
-from connectors.salesforce import budget, limits, oauth
+from connectors.salesforce import budget, limits, oauth, related
 from connectors.salesforce.soql import datetime_literal, quote
 
 API_VERSION = "59.0"
@@ -435,7 +435,7 @@ class SalesforceConnector(Connector):
             info = self._field(sobject, raw)
             if info is not None:
                 out.append(info)
-        return out
+        return out + related.pseudo_fields(sobject.sobject)  # WhatId as an Account and as an Opportunity
 
     def _field(self, sobject: _SObject, raw: dict[str, Any]) -> FieldInfo | None:
         name, kind = raw["name"], raw.get("type")
@@ -466,7 +466,7 @@ class SalesforceConnector(Connector):
         )
 
     def _field_names(self, object_type: str) -> list[str]:
-        return ["Id"] + [f.name for f in self.discover_fields(object_type)]
+        return ["Id"] + [f.name for f in self.discover_fields(object_type) if f.name not in related.PSEUDO_FIELDS]
 
     def _types(self, object_type: str) -> dict[str, str]:
         return {f["name"]: f.get("type", "string") for f in self.describe(object_type).get("fields", [])}
@@ -550,6 +550,8 @@ class SalesforceConnector(Connector):
         for name in PLACEHOLDER_FIELDS.get(object_type, ()):
             if properties.get(name) == NOT_PROVIDED:
                 properties[name] = None
+        if self._sobject(object_type).sobject in related.ACTIVITY_SOBJECTS:
+            properties.update(related.read_values(properties))
         return Record(
             id=str(item.get("Id") or ""),
             properties=properties,
@@ -611,12 +613,15 @@ class SalesforceConnector(Connector):
         return found
 
     # --- writing -------------------------------------------------------------------------------------
-    def _body(self, object_type: str, properties: Mapping[str, Any], creating: bool = False) -> dict[str, Any]:
+    def _body(
+        self, object_type: str, properties: Mapping[str, Any], creating: bool = False, current: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         types = self._types(object_type)
         sobject = self._sobject(object_type)
         body: dict[str, Any] = {"attributes": {"type": sobject.sobject}}
         for name, value in properties.items():
             body[name] = _vendor_value(types.get(name), value, name)
+        related.apply(body, current)  # Related To (Account / Opportunity) -> WhatId
         if str(body.get("WhoId") or "").startswith(LEAD_PREFIX) and body.get("WhatId"):
             body["WhatId"] = None  # an activity of a lead cannot be related to an account (Salesforce's rule)
         if creating and sobject.subtype:
@@ -643,13 +648,35 @@ class SalesforceConnector(Connector):
                 pairs.append((inp, WriteResult(inp.ref, error=error)))
             else:
                 pairs.append((inp, None))
-        return self._write("PATCH", object_type, pairs)
+        return self._write("PATCH", object_type, pairs, self._current_related(object_type, pairs))
+
+    def _current_related(self, object_type: str, pairs: list[tuple[WriteInput, WriteResult | None]]) -> dict[str, dict[str, Any]]:
+        """{id: its WhatId and AccountId} of the activities whose update needs them (related.py)."""
+        sobject = self._sobject(object_type).sobject
+        if sobject not in related.ACTIVITY_SOBJECTS:
+            return {}
+        ids = [str(inp.id) for inp, settled in pairs if settled is None and related.needs_current(inp.properties)]
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in chunked(ids, limits.COLLECTION_READ_MAX):
+            answer = self.http.request(
+                "POST",
+                f"{self.api_root}/composite/sobjects/{sobject}",
+                json={"ids": chunk, "fields": ["Id", "WhatId", "AccountId"]},
+            ).json()
+            out.update({str(item.get("Id")): item for item in answer if isinstance(item, dict)})
+        return out
 
     def _writable(self, object_type: str) -> None:
         if self._sobject(object_type).read_only:
             raise ConnectorError(f"Salesforce {object_type} records are read only in SyncSmart.", ErrorKind.CONFIG)
 
-    def _write(self, method: str, object_type: str, pairs: list[tuple[WriteInput, WriteResult | None]]) -> list[WriteResult]:
+    def _write(
+        self,
+        method: str,
+        object_type: str,
+        pairs: list[tuple[WriteInput, WriteResult | None]],
+        currents: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
         pending: list[tuple[int, dict[str, Any]]] = []
         for index, (inp, settled) in enumerate(pairs):
@@ -657,7 +684,9 @@ class SalesforceConnector(Connector):
                 results[index] = settled
                 continue
             try:
-                body = self._body(object_type, inp.properties, creating=method == "POST")
+                body = self._body(
+                    object_type, inp.properties, creating=method == "POST", current=(currents or {}).get(str(inp.id))
+                )
             except ConnectorError as error:
                 results[index] = WriteResult(inp.ref, error=error)
                 continue

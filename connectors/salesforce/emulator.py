@@ -51,7 +51,10 @@ What it does:
   with the standard lead -> contact field mapping; Salesforce's REST API has no conversion
   resource, so `POST /_emulator/convert-lead` stands for a user converting); Task (TaskSubtype set
   on insert only, IsClosed from Status) and Event (start with end or duration, the other derived,
-  at most 14 days), a Lead in WhoId with a WhatId refused (FIELD_INTEGRITY_EXCEPTION).
+  at most 14 days), a Lead in WhoId with a WhatId refused (FIELD_INTEGRITY_EXCEPTION), the
+  activity's read-only AccountId derived from WhatId (an Account, or an Opportunity's AccountId)
+  or else from a Contact WhoId (derived when the activity is written: a later change of the
+  opportunity's or contact's account is not carried over to its activities, as Salesforce does).
   SystemModstamp has whole seconds, as Salesforce's does.
 - Limits: every /services/data answer carries `Sforce-Limit-Info: api-usage=N/M`; past the daily
   allowance (`daily_limit`) calls fail 403 REQUEST_LIMIT_EXCEEDED; errors as
@@ -989,10 +992,23 @@ class SalesforceEmulator(Emulator):
             row["IsClosed"], row["IsWon"] = closed, won
         if sobject in ("Task", "Event"):
             _check_who_and_what(row)
+            row["AccountId"] = self._activity_account(row)
         if sobject == "Task":
             row["IsClosed"] = row.get("Status") == "Completed"
         if sobject == "Event":
             _derive_event_times(row, values)
+
+    def _activity_account(self, row: dict[str, Any]) -> str | None:
+        """Task/Event AccountId as Salesforce derives it: the WhatId's account (the Account itself,
+        an Opportunity's AccountId), else a Contact WhoId's AccountId; None for a lead's activity."""
+        what, who = str(row.get("WhatId") or ""), str(row.get("WhoId") or "")
+        if what.startswith(KEY_PREFIX["Account"]):
+            return what
+        if what.startswith(KEY_PREFIX["Opportunity"]):
+            return (self.rows["Opportunity"].get(what) or {}).get("AccountId")
+        if not what and who.startswith(KEY_PREFIX["Contact"]):
+            return (self.rows["Contact"].get(who) or {}).get("AccountId")
+        return None
 
     def _remove(self, sobject: str, record_id: str) -> None:
         row = self.rows[sobject].pop(record_id)

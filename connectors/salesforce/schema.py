@@ -311,6 +311,8 @@ OBJECTS: dict[str, tuple[SField, ...]] = {
         _ro("IsClosed", "boolean", "Closed", nillable=False, defaulted=True),
         SField("WhoId", "reference", "Name ID", 18, references=("Contact", "Lead"), relationship="Who"),
         SField("WhatId", "reference", "Related To ID", 18, references=("Account", "Opportunity"), relationship="What"),
+        # Derived by Salesforce from WhatId (an Account, or an Opportunity's account) or a Contact WhoId.
+        _ro("AccountId", "reference", "Account ID", length=18, references=("Account",), relationship="Account"),
     ),
     # StartDateTime with EndDateTime or DurationInMinutes (the other is derived), or an all-day
     # event with ActivityDate; ActivityDateTime mirrors StartDateTime.
@@ -329,6 +331,8 @@ OBJECTS: dict[str, tuple[SField, ...]] = {
         _ro("EventSubtype", "picklist", "Event Subtype", length=255, picklist=picks("Event", default="Event")),
         SField("WhoId", "reference", "Name ID", 18, references=("Contact", "Lead"), relationship="Who"),
         SField("WhatId", "reference", "Related To ID", 18, references=("Account", "Opportunity"), relationship="What"),
+        # Derived by Salesforce from WhatId (an Account, or an Opportunity's account) or a Contact WhoId.
+        _ro("AccountId", "reference", "Account ID", length=18, references=("Account",), relationship="Account"),
     ),
     "OpportunityContactRole": system_fields(owner=False)
     + (

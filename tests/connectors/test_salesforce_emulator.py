@@ -457,3 +457,21 @@ def test_an_activity_of_a_lead_cannot_also_be_related_to_an_account(api, emulato
     refused = api.post(f"{V}/sobjects/Task", json={"Subject": "x", "WhoId": lead, "WhatId": account})
     assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
     assert api.post(f"{V}/sobjects/Task", json={"Subject": "x", "WhoId": lead}).status_code == 201
+
+
+def test_an_activity_names_a_contact_or_lead_in_who_and_an_account_or_opportunity_in_what_and_derives_its_account(api, emulator):
+    account = emulator.create_record("Account", {"Name": "A"})
+    person = emulator.create_record("Contact", {"LastName": "P", "AccountId": account})
+    deal = emulator.create_record(
+        "Opportunity", {"Name": "O", "StageName": "Prospecting", "CloseDate": "2026-06-30"} | {"AccountId": account}
+    )
+    wrong_what = api.post(f"{V}/sobjects/Task", json={"Subject": "x", "WhoId": person, "WhatId": person})
+    wrong_who = api.post(f"{V}/sobjects/Event", json={"Subject": "x", "WhoId": account, "StartDateTime": "2026-03-02T10:00:00Z"})
+    assert wrong_what.status_code == 400 and wrong_what.json()[0]["fields"] == ["WhatId"]
+    assert wrong_who.status_code == 400 and wrong_who.json()[0]["fields"] == ["WhoId"]
+    on_deal = api.post(f"{V}/sobjects/Task", json={"Subject": "x", "WhoId": person, "WhatId": deal}).json()["id"]
+    on_person = api.post(f"{V}/sobjects/Task", json={"Subject": "y", "WhoId": person}).json()["id"]
+    assert emulator.record("Task", on_deal)["AccountId"] == account  # the opportunity's account
+    assert emulator.record("Task", on_person)["AccountId"] == account  # else the contact's
+    read_only = api.patch(f"{V}/sobjects/Task/{on_person}", json={"AccountId": account})
+    assert read_only.status_code == 400 and read_only.json()[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"

@@ -25,7 +25,11 @@ def assert_rerun_writes_nothing(pair):
     pair.reset_counters()
     run = pair.sync()
     assert run.status == "succeeded", (run.error, run.counts)
-    assert pair.writes() == (0, 0)
+    # Salesforce's own count of writes: a retrieve by ids is a POST to /composite/sobjects/{sObject} that reads
+    assert (pair.writes()[0], pair.other.counters()["writes"]) == (0, 0), (
+        pair.hubspot.counters()["calls"],
+        pair.other.counters()["calls"],
+    )
 
 
 def salesforce_orphans(pair):
@@ -142,3 +146,93 @@ def test_a_call_on_a_contact_not_yet_synced_waits_then_lands_on_its_lead(sf_pair
     assert sf_pair.other.record("Task", other_id("calls", call))["WhoId"] == other_id("contacts", contact)
     assert_rerun_writes_nothing(sf_pair)
     assert salesforce_orphans(sf_pair) == []
+
+
+def test_a_hubspot_call_on_a_deal_lands_on_the_linked_opportunity_and_its_account(sf_pair):
+    person = sf_pair.other.create_record("Contact", {"LastName": "Ray", "Email": "dana@fabrikam.example.com"})
+    company = sf_pair.hubspot.create_record("companies", {"name": "Fabrikam", "domain": "fabrikam.example.com"})
+    contact = sf_pair.hubspot.create_record("contacts", {"email": "dana@fabrikam.example.com", "lastname": "Ray"})
+    deal = sf_pair.hubspot.create_record(
+        "deals",
+        {"dealname": "Fabrikam renewal", "dealstage": "appointmentscheduled", "closedate": "2026-06-30T00:00:00Z"},
+        associations={"companies": [company]},
+    )
+    call = sf_pair.hubspot.create_record(
+        "calls",
+        {"hs_call_title": "Pricing", "hs_call_status": "COMPLETED", "hs_timestamp": WHEN},
+        associations={"contacts": [contact], "companies": [company], "deals": [deal]},
+    )
+    run = sf_pair.sync()
+    assert run.status == "succeeded", (run.error, list(RecordEvent.objects.filter(run=run).values_list("outcome", "message")))
+    opportunity, account = other_id("deals", deal), other_id("companies", company)
+    task = sf_pair.other.record("Task", other_id("calls", call))
+    assert opportunity.startswith("006") and task["WhatId"] == opportunity  # the deal wins over the company
+    assert (task["WhoId"], task["AccountId"]) == (person, account)  # Salesforce derives the account from it
+    assert_rerun_writes_nothing(sf_pair)
+
+
+def test_a_salesforce_task_on_an_opportunity_becomes_a_hubspot_task_on_the_deal_and_a_new_opportunity_follows(sf_pair):
+    account = sf_pair.other.create_record("Account", {"Name": "Fabrikam"})
+    person = sf_pair.other.create_record(
+        "Contact", {"LastName": "Ray", "Email": "dana@fabrikam.example.com", "AccountId": account}
+    )
+    first = sf_pair.other.create_record(
+        "Opportunity", {"Name": "First", "StageName": "Prospecting", "CloseDate": "2026-06-30", "AccountId": account}
+    )
+    second = sf_pair.other.create_record(
+        "Opportunity", {"Name": "Second", "StageName": "Prospecting", "CloseDate": "2026-07-31", "AccountId": account}
+    )
+    todo = sf_pair.other.create_record("Task", {"Subject": "Send terms", "WhoId": person, "WhatId": first})
+    run = sf_pair.sync()
+    assert run.status == "succeeded", (run.error, run.counts)
+    task_id = hubspot_id("Task", todo)
+    assert sf_pair.hubspot.associated_ids("tasks", task_id, "deals") == [hubspot_id("Opportunity", first)]
+    sf_pair.hubspot.advance_clock(5000)
+    sf_pair.other.edit_record("Task", todo, {"WhatId": second})  # moved to the other opportunity in Salesforce
+    assert sf_pair.sync().status == "succeeded"
+    assert sf_pair.hubspot.associated_ids("tasks", task_id, "deals") == [hubspot_id("Opportunity", second)]
+    assert sf_pair.other.record("Task", todo)["AccountId"] == account
+    assert_rerun_writes_nothing(sf_pair)
+
+
+def test_a_salesforce_task_related_to_an_account_only_gives_hubspot_no_deal_and_never_waits(sf_pair):
+    account = sf_pair.other.create_record("Account", {"Name": "Fabrikam"})
+    person = sf_pair.other.create_record(
+        "Contact", {"LastName": "Ray", "Email": "dana@fabrikam.example.com", "AccountId": account}
+    )
+    todo = sf_pair.other.create_record(
+        "Task", {"Subject": "Check in", "WhoId": person, "WhatId": account, "ActivityDate": "2026-04-01"}
+    )
+    run = sf_pair.sync()
+    assert run.status == "succeeded", (run.error, run.counts)
+    assert sf_pair.hubspot.associated_ids("tasks", hubspot_id("Task", todo), "deals") == []
+    assert not DeferredRecord.objects.exists()
+    assert_rerun_writes_nothing(sf_pair)
+
+
+def test_a_company_change_in_hubspot_keeps_the_task_on_its_opportunity_and_a_removed_deal_falls_back_to_the_account(sf_pair):
+    account = sf_pair.other.create_record("Account", {"Name": "Fabrikam", "Website": "https://fabrikam.example.com"})
+    other_account = sf_pair.other.create_record("Account", {"Name": "Tailspin", "Website": "https://tailspin.example.com"})
+    person = sf_pair.other.create_record(
+        "Contact", {"LastName": "Ray", "Email": "dana@fabrikam.example.com", "AccountId": account}
+    )
+    opportunity = sf_pair.other.create_record(
+        "Opportunity", {"Name": "Renewal", "StageName": "Prospecting", "CloseDate": "2026-06-30", "AccountId": account}
+    )
+    todo = sf_pair.other.create_record("Task", {"Subject": "Send terms", "WhoId": person, "WhatId": opportunity})
+    assert sf_pair.sync().status == "succeeded"
+    task_id, deal = hubspot_id("Task", todo), hubspot_id("Opportunity", opportunity)
+    sf_pair.hubspot.advance_clock(5000)
+    sf_pair.hubspot.lifecycle.reassociate("tasks", task_id, "companies", hubspot_id("Account", other_account))
+    sf_pair.hubspot.edit_record("tasks", task_id, {"hs_task_subject": "Send new terms"})
+    sf_pair.reset_counters()
+    assert sf_pair.sync().status == "succeeded"
+    assert sf_pair.other.record("Task", todo)["WhatId"] == opportunity  # the company alone never unlinks the opportunity
+    sf_pair.hubspot.advance_clock(5000)
+    sf_pair.hubspot.lifecycle.reassociate("tasks", task_id, "deals", None)
+    sf_pair.hubspot.edit_record("tasks", task_id, {"hs_task_subject": "Send final terms"})
+    assert sf_pair.hubspot.associated_ids("tasks", task_id, "deals") == [], "the emulator did not drop the deal"
+    assert sf_pair.sync().status == "succeeded"
+    assert sf_pair.other.record("Task", todo)["WhatId"] == account  # back to the account it had through the deal
+    assert sf_pair.hubspot.associated_ids("tasks", task_id, "deals") == []  # and HubSpot is not given the deal again
+    assert sf_pair.other.record("Opportunity", opportunity)["AccountId"] == account and deal
