@@ -120,3 +120,28 @@ def backfill_ceiling(
         lines.append("ConnectWise: no published request-rate limit (unbounded)")
     text = "ceiling = min(" + "; ".join(lines) + f") = {best.records_per_second:,.0f} records/s"
     return best.records_per_second, text
+
+
+def hubspot_activities_bucket(per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S) -> Bucket:
+    """An activity cannot be looked up by a unique property: what keeps it from being created twice is
+    our link (and, for double entry, the engagements of the flow's full scan, read once). So the least a
+    burst of activities costs HubSpot is one batch create per 100, their associations inline."""
+    batch = hubspot_limits.BATCH_LIMIT
+    return Bucket(
+        "HubSpot",
+        per_10s,
+        hubspot_limits.TEN_SECOND_WINDOW_MS / 1000,
+        1 / batch,
+        f"1 batch create per {batch} activities, associations inline",
+    )
+
+
+def activities_ceiling(system: str, hubspot_per_10s: int = hubspot_limits.PRIVATE_APP_PER_10S) -> tuple[float, str]:
+    """(activities per second, the formula as printed) for a burst of `system` activities into HubSpot."""
+    buckets = [b for b in (hubspot_activities_bucket(hubspot_per_10s), source_bucket(system)) if b is not None]
+    best = min(buckets, key=lambda b: b.records_per_second)
+    lines = [b.formula() for b in buckets]
+    if system == "connectwise":
+        lines.append("ConnectWise: no published request-rate limit (unbounded)")
+    text = "ceiling = min(" + "; ".join(lines) + f") = {best.records_per_second:,.0f} activities/s"
+    return best.records_per_second, text

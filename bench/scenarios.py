@@ -65,6 +65,7 @@ class BenchOptions:
     update_interval_s: float = 0.5
     workers: int = 2  # tenants: qcluster processes
     minutes: int = 2  # tenants: minutes of schedules measured
+    campaign_webhooks: bool = True  # activities: the campaign's own notifications reach the inbox
     profile_top: int = 12
     notes: list[str] = field(default_factory=list)
 
