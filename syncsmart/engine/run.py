@@ -18,6 +18,7 @@ flow's schemas are discovered only when a page brings it records.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import dataclasses
 import logging
 import time
@@ -384,27 +385,27 @@ class Engine:
 
         A pass reads its records, and the linked counterparts' current values, side by side
         (`_read_early`) before it works the pages one after another on this thread: the two vendors
-        answer in parallel instead of each call queueing behind the previous one."""
-        while True:
-            items = self._next_inbox_batch()
-            if not items:
-                self._signals = dataclasses.replace(self._signals, inbox_waiting=False)
-                return True
-            pages = self._inbox_pages(items)
-            sources, targets = self._read_early(pages)
-            for page in pages:
-                batches = sources.get(id(page), []) + self._read_ids(page.mapping, page.side, page.late_ids)
-                batches = [b for b in batches if b] or [[]]
-                # A deletion notification whose record no longer reads back is a deleted record.
-                found = {str(r.id) for batch in batches for r in batch}
-                batches[-1] = batches[-1] + [Record(i, {}, deleted=True) for i in page.deleted_ids if i not in found]
-                for n, records in enumerate(batches):
-                    last = n == len(batches) - 1 and page.closes_group
-                    self.page(
-                        page.mapping, page.side, records, inbox_ids=page.inbox_ids if last else (), targets=targets.get(id(page))
-                    )
-            if self.should_yield(worked=True):
-                return False
+        answer in parallel instead of each call queueing behind the previous one. Notifications that
+        arrived while a pass read are read while it writes (`_read_ahead`), so the next pass starts
+        with their answers."""
+        ahead: InboxReadAhead | None = None
+        try:
+            while True:
+                items = self._next_inbox_batch()
+                if not items:
+                    self._signals = dataclasses.replace(self._signals, inbox_waiting=False)
+                    return True
+                pages, touched = self._inbox_pages(items)
+                sources, targets = self._read_early(pages, ahead)
+                if ahead is not None:
+                    ahead.close()
+                ahead = self._read_ahead(items, touched)
+                self._work_inbox_pages(pages, sources, targets)
+                if self.should_yield(worked=True):
+                    return False
+        finally:
+            if ahead is not None:
+                ahead.close()
 
     def _next_inbox_batch(self) -> list[InboxItem]:
         """The oldest INBOX_BATCH pending notifications. When that many are waiting (a backlog: an
@@ -428,10 +429,55 @@ class Engine:
         mappings = self.ctx.mappings
         return next((n for n, m in enumerate(mappings) if m.object_for(side) == object_type), len(mappings))
 
-    def _inbox_pages(self, items: list[InboxItem]) -> list[InboxPage]:
+    def _pending_items(self):
+        return InboxItem.objects.filter(integration=self.ctx.integration, status=InboxItem.Status.PENDING).order_by(
+            "received_at", "id"
+        )
+
+    def _work_inbox_pages(
+        self, pages: list[InboxPage], sources: dict[int, list[list[Record]]], targets: dict[int, dict[str, Record]]
+    ) -> None:
+        for page in pages:
+            batches = sources.get(id(page), []) + self._read_ids(page.mapping, page.side, page.late_ids)
+            batches = [b for b in batches if b] or [[]]
+            # A deletion notification whose record no longer reads back is a deleted record.
+            found = {str(r.id) for batch in batches for r in batch}
+            batches[-1] = batches[-1] + [Record(i, {}, deleted=True) for i in page.deleted_ids if i not in found]
+            for n, records in enumerate(batches):
+                last = n == len(batches) - 1 and page.closes_group
+                self.page(
+                    page.mapping, page.side, records, inbox_ids=page.inbox_ids if last else (), targets=targets.get(id(page))
+                )
+
+    def _read_ahead(self, items: list[InboxItem], touched: set[RecordKey]) -> InboxReadAhead | None:
+        """Before a pass writes: the notifications that arrived since it looked at the inbox are
+        read now, in the background, while it writes; the next pass uses those answers instead of
+        reading again. Only what that pass would read early anyway, and never a record this pass
+        reads or may write (nor one whose counterpart it does): their reads must follow its writes.
+        Not behind a backlog (a full batch): the next pass takes the oldest notifications, not these."""
+        if len(items) >= INBOX_BATCH:
+            return None
+        newer = list(self._pending_items().filter(pk__gt=max(i.pk for i in items))[:INBOX_BATCH])
+        if not newer:
+            return None
+        pages, _ = self._inbox_pages(newer, finish_unmapped=False)
+        ahead = InboxReadAhead({i.pk for i in newer})
+        for page in pages:
+            setup = page.flow.setup
+            pairs = [
+                (source_id, target_id)
+                for source_id, target_id in zip(page.early_ids, page.target_ids, strict=True)
+                if (setup.source, setup.source_object, source_id) not in touched
+                and (setup.target, setup.target_object, target_id) not in touched
+            ]
+            ahead.read(page, pairs)
+        return ahead if ahead.reads else None
+
+    def _inbox_pages(self, items: list[InboxItem], *, finish_unmapped: bool = True) -> tuple[list[InboxPage], set[RecordKey]]:
         """One page per flow a notification concerns, grouped by side and object, parents' groups
         first (the flows' dependency order: a contact's page is not worked after a burst of its
-        activities); the group's inbox rows are marked done with its last page."""
+        activities); the group's inbox rows are marked done with its last page. Also every record
+        the pass reads or may write (`_plan_early_reads`)."""
         groups: dict[tuple[str, str], list[InboxItem]] = {}
         for item in items:
             groups.setdefault((item.side, item.object_type), []).append(item)
@@ -442,8 +488,12 @@ class Engine:
             ids = sorted({i.record_id for i in group})
             deleted_ids = sorted({i.record_id for i in group if i.change == "deleted"})
             inbox_ids = [i.pk for i in group]
+            items_of: dict[str, set[int]] = {}
+            for item in group:
+                items_of.setdefault(item.record_id, set()).add(item.pk)
             if not mappings:
-                self.ctx.finish_inbox(inbox_ids)
+                if finish_unmapped:
+                    self.ctx.finish_inbox(inbox_ids)
                 continue
             for mapping in mappings:
                 elsewhere = _unsure_and_unlinked(mapping, side, group)
@@ -456,23 +506,31 @@ class Engine:
                     closes_group=mapping is mappings[-1],
                 )
                 page.deleted_ids = [i for i in deleted_ids if i not in elsewhere]
+                page.items_of = items_of
                 pages.append(page)
-        _plan_early_reads(pages)
-        return pages
+        touched = _plan_early_reads(pages)
+        return pages, touched
 
-    def _read_early(self, pages: list[InboxPage]) -> tuple[dict[int, list[list[Record]]], dict[int, dict[str, Record]]]:
+    def _read_early(
+        self, pages: list[InboxPage], ahead: InboxReadAhead | None = None
+    ) -> tuple[dict[int, list[list[Record]]], dict[int, dict[str, Record]]]:
         """The pass's early reads, side by side on worker threads (vendor calls only; in_flight hands
         anything that must touch the database back to this thread). A failed read fails the pass
-        before any of its pages is worked; its notifications stay in the inbox for the retry."""
+        before any of its pages is worked; its notifications stay in the inbox for the retry.
+        Records the previous pass read ahead for this one are taken from its answers (`InboxReadAhead.take`)."""
         calls = []
+        sources: dict[int, list[list[Record]]] = {}
+        targets: dict[int, dict[str, Record]] = {}
         for page in pages:
             flow = page.flow.setup
+            if ahead is not None:
+                got_sources, got_targets = ahead.take(page)
+                sources.setdefault(id(page), []).append(got_sources)
+                targets.setdefault(id(page), {}).update(got_targets)
             for batch in chunked(page.early_ids, flow.source_connector.max_batch_read):
                 calls.append((("source", id(page)), partial(flow.source_connector.read_by_ids, flow.source_object, batch)))
             for batch in chunked(page.target_ids, flow.target_connector.max_batch_read):
                 calls.append((("target", id(page)), partial(flow.target_connector.read_by_ids, flow.target_object, batch)))
-        sources: dict[int, list[list[Record]]] = {}
-        targets: dict[int, dict[str, Record]] = {}
         for (kind, key), records in in_flight(calls, INBOX_READS_IN_FLIGHT):
             if kind == "source":
                 sources.setdefault(key, []).append(records)
@@ -550,6 +608,91 @@ class PageReader:
             self._pool = None
 
 
+class InboxReadAhead:
+    """The next inbox pass's early reads, sent by this pass before it writes and answered in the
+    background while it does (vendor calls only, on worker threads; anything that must touch the
+    database is handed back to the run's thread, as with in_flight).
+
+    The next pass takes an answer only for a record it reads early anyway (linked, alone in its
+    pass with its counterpart), with the same counterpart, and whose inbox rows in that pass were
+    all in the inbox when the read was sent: a record notified again later is read again, so a
+    later edit is never marked done on an older read. A read that failed is simply not used."""
+
+    def __init__(self, item_ids: set[int]):
+        self.item_ids = item_ids
+        self.reads: list[tuple[tuple[int, str], str, list[str], concurrent.futures.Future]] = []
+        self._target_of: dict[tuple[int, str], dict[str, str]] = {}
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._answers: dict[tuple[tuple[int, str], str], dict[str, Record | None]] | None = None
+
+    def read(self, page: InboxPage, pairs: list[tuple[str, str]]) -> None:
+        """Send the reads of these (record, counterpart) pairs of one flow."""
+        if not pairs:
+            return
+        setup, key = page.flow.setup, (page.mapping.pk, page.side)
+        self._target_of.setdefault(key, {}).update(pairs)
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(INBOX_READS_IN_FLIGHT, thread_name_prefix="inbox-ahead")
+        for kind, connector, object_type, ids in (
+            ("source", setup.source_connector, setup.source_object, [p[0] for p in pairs]),
+            ("target", setup.target_connector, setup.target_object, [p[1] for p in pairs]),
+        ):
+            for batch in chunked(ids, connector.max_batch_read):
+                call = partial(connector.read_by_ids, object_type, batch)
+                self.reads.append((key, kind, batch, self._pool.submit(contextvars.copy_context().run, call)))
+
+    def _answered(self) -> dict[tuple[tuple[int, str], str], dict[str, Record | None]]:
+        """Every read's answer, by flow and kind: record id -> the record (None: read, not found)."""
+        if self._answers is None:
+            self._answers = {}
+            concurrent.futures.wait([future for *_, future in self.reads])
+            _run_handed_back_callbacks()
+            for key, kind, ids, future in self.reads:
+                if future.exception() is not None:
+                    log.debug("an inbox read ahead failed and is read again: %s", future.exception())
+                    continue
+                found = {str(r.id): r for r in future.result()}
+                self._answers.setdefault((key, kind), {}).update({i: found.get(i) for i in ids})
+        return self._answers
+
+    def take(self, page: InboxPage) -> tuple[list[Record], dict[str, Record]]:
+        """This page's early records that were read ahead, and their counterparts; they leave the
+        page's early reads."""
+        key = (page.mapping.pk, page.side)
+        target_of = self._target_of.get(key)
+        if not target_of:
+            return [], {}
+        answers = self._answered()
+        sources, targets = answers.get((key, "source"), {}), answers.get((key, "target"), {})
+        taken: list[Record] = []
+        counterparts: dict[str, Record] = {}
+        early, target_ids = [], []
+        for source_id, target_id in zip(page.early_ids, page.target_ids, strict=True):
+            if (
+                target_of.get(source_id) == target_id
+                and source_id in sources
+                and target_id in targets
+                and page.items_of.get(source_id, set()) <= self.item_ids
+            ):
+                if (record := sources[source_id]) is not None:
+                    taken.append(record)
+                if (counterpart := targets[target_id]) is not None:
+                    counterparts[target_id] = counterpart
+            else:
+                early.append(source_id)
+                target_ids.append(target_id)
+        page.early_ids, page.target_ids = early, target_ids
+        return taken, counterparts
+
+    def close(self) -> None:
+        """Wait for reads still out (never leave one running against a connector about to close)."""
+        if self._pool is not None:
+            concurrent.futures.wait([future for *_, future in self.reads])
+            _run_handed_back_callbacks()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
 def _run_handed_back_callbacks() -> None:
     """Database work a vendor call left for the run's thread (connectors.http.on_owner_thread), e.g. stored tokens."""
     run_owner_callbacks = getattr(vendor_http, "run_owner_callbacks", None)
@@ -585,9 +728,14 @@ class InboxPage:
     late_ids: list[str] = field(default_factory=list)
     target_ids: list[str] = field(default_factory=list)
     deleted_ids: list[str] = field(default_factory=list)  # notified as deleted
+    items_of: dict[str, set[int]] = field(default_factory=dict)  # each notified id's inbox rows
 
 
-def _plan_early_reads(pages: list[InboxPage]) -> None:
+# (side, object, record id): a record as the pass planning sees it.
+RecordKey = tuple[str, str, str]
+
+
+def _plan_early_reads(pages: list[InboxPage]) -> set[RecordKey]:
     """Which records a pass may read before it works its pages (asks the database: run's thread).
 
     A record read early must not be written by an earlier page of the same pass, or its page would
@@ -595,14 +743,18 @@ def _plan_early_reads(pages: list[InboxPage]) -> None:
     first page writes the second's source, which must then be read after that write, as before).
     A page writes only the counterparts of its records (or records it creates or matches, which have
     no link yet), so only linked records are read early, and only when neither they nor their
-    counterpart appear in any other page of the pass."""
-    keys_of: list[dict[str, set[tuple[str, str, str]]]] = []
-    seen: dict[tuple[str, str, str], int] = {}
+    counterpart appear in any other page of the pass.
+
+    Returns every record the pass reads or may write: its notified records and their counterparts."""
+    keys_of: list[dict[str, set[RecordKey]]] = []
+    seen: dict[RecordKey, int] = {}
+    touched: set[RecordKey] = set()
     for page in pages:
         flow = page.flow.setup
         links = page.flow.counterparts.links_for(page.ids)
-        keys: dict[str, set[tuple[str, str, str]]] = {}
+        keys: dict[str, set[RecordKey]] = {}
         for record_id in page.ids:
+            touched.add((flow.source, flow.source_object, record_id))
             link = links.get(record_id)
             if link is None:
                 continue
@@ -621,3 +773,4 @@ def _plan_early_reads(pages: list[InboxPage]) -> None:
                 page.target_ids.append(next(k[2] for k in own if k[0] == page.flow.setup.target))
             else:
                 page.late_ids.append(record_id)
+    return touched | set(seen)
