@@ -20,6 +20,7 @@ from mappings.models import Integration, ObjectMapping
 from syncsmart.core import metrics
 from syncsmart.core.choices import Direction, Side, other_side
 from syncsmart.engine.control import LeaseLost
+from syncsmart.engine.events import EventRow, insert_events
 from syncsmart.engine.matching import MATCH_INDEXES, TargetIndex
 from syncsmart.engine.transform import OwnerDirectory, Schema
 from syncsmart.models import AmbiguousMatch, InboxItem, RecordEvent, SyncCursor, SyncRun
@@ -280,19 +281,18 @@ class RunContext:
                     )
         return rows
 
-    def save_events(self, events: Iterable[RecordEvent], unlogged: Mapping[str, int] | None = None) -> None:
+    def save_events(self, events: Iterable[RecordEvent | EventRow], unlogged: Mapping[str, int] | None = None) -> None:
         """Store the page's events and count them on the run; `unlogged`: outcomes counted on the
-        run without an event (an unchanged record the record log already covers)."""
-        events = list(events)
-        for event in events:
-            event.run = self.run
-            event.integration = self.integration
-            self.counts[event.outcome] += 1
+        run without an event (an unchanged record the record log already covers). The checkpoint
+        hands EventRows (no model instance per record); other stages may hand RecordEvents."""
+        rows = [e if isinstance(e, EventRow) else EventRow.of(e) for e in events]
+        for row in rows:
+            self.counts[row.outcome] += 1
         for outcome, n in (unlogged or {}).items():
             self.counts[outcome] += n
-        RecordEvent.objects.bulk_create(events, batch_size=500)
+        insert_events(self.run.pk if self.run is not None else None, self.integration.pk, rows)
         # after the write: a failed transaction raises before it counts
-        metrics.record_events(self.integration.pk, ((e.source_object, e.outcome) for e in events))
+        metrics.record_events(self.integration.pk, ((e.source_object, e.outcome) for e in rows))
 
     def finish_inbox(self, ids: Iterable[int]) -> None:
         ids, now = list(ids), timezone.now()

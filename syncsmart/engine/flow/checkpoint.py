@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from syncsmart.core.choices import Side
+from syncsmart.engine.events import EventRow
 from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.items import Item, Outcome
 from syncsmart.engine.flow.setup import FlowSetup
@@ -244,7 +245,7 @@ class Checkpoint:
         label = label_of(item.record)
         return "" if label == str(item.record.id) else label
 
-    def _event(self, item: Item, now: datetime) -> RecordEvent:
+    def _event(self, item: Item, now: datetime) -> EventRow:
         details = {
             name: value
             for name, value in (
@@ -276,17 +277,17 @@ class Checkpoint:
         message = item.message or "; ".join(item.notes)
         if item.outcome == Outcome.CONFLICT and not item.message:
             message = "Both sides changed " + ", ".join(sorted(item.conflicts)) + "; the system of record won."
-        return RecordEvent(
-            object_mapping=self.s.mapping,
-            source_side=self.s.source,
-            source_object=self.s.source_object,
-            source_id=item.id,
-            target_id=item.target_id or "",
-            outcome=item.outcome,
-            message=message[:4000],
-            fields=fields,
-            details=details,
-            created_at=now,
+        return EventRow(
+            self.s.mapping.pk,
+            self.s.source,
+            self.s.source_object,
+            item.id,
+            item.target_id or "",
+            item.outcome,
+            message[:4000],
+            fields,
+            details,
+            now,
         )
 
 
