@@ -242,19 +242,31 @@ class _Parser:
         self.i += 1
         if token.kind == "string":
             return Literal(token.text[1:-1].replace("''", "'"))
-        if token.kind == "number":
-            return Literal(Decimal(token.text) if "." in token.text else int(token.text))
-        if token.kind == "guid":
-            return Literal(uuid.UUID(token.text))
-        if token.kind == "datetime":
-            return Literal(parse_datetime(token.text))
-        if token.kind == "date":
-            return Literal(dt.date.fromisoformat(token.text))
+        try:
+            typed = _typed_literal(token.kind, token.text)
+        except (ValueError, ArithmeticError) as exc:  # a well-formed token that is no value: 2020-13-45, 1e99999
+            raise ODataError(
+                f"Syntax error at position {token.pos} in '{self.text}': '{token.text}' is not a valid value."
+            ) from exc
+        if typed is not None:
+            return typed
         if token.kind == "name" and token.text in ("true", "false"):
             return Literal(token.text == "true")
         if token.kind == "name" and token.text == "null":
             return Literal(None)
         raise ODataError(f"Syntax error at position {token.pos} in '{self.text}': '{token.text}' is not a value.")
+
+
+def _typed_literal(kind: str, text: str) -> Literal | None:
+    if kind == "number":
+        return Literal(Decimal(text) if "." in text else int(text))
+    if kind == "guid":
+        return Literal(uuid.UUID(text))
+    if kind == "datetime":
+        return Literal(parse_datetime(text))
+    if kind == "date":
+        return Literal(dt.date.fromisoformat(text))
+    return None
 
 
 def parse_filter(text: str) -> Node:

@@ -185,6 +185,8 @@ def test_null_compares_only_with_eq_and_ne():
         "name eq 'x' or or name eq 'y'",
         "contains(name,5)",
         "",
+        "modifiedon ge 2020-13-45T00:00:00Z",  # well-formed tokens that are no date or time
+        "birthdate eq 2020-02-30",
     ],
 )
 def test_malformed_filters_are_refused_with_a_position(text):

@@ -95,3 +95,66 @@ def test_the_client_sees_netsuite_errors_for_a_wrong_token_secret(served):
         run_coroutine(api.get("", url=f"{base}/services/rest/record/v1/customer"))
     assert caught.value.status_code == 401
     assert "INVALID_LOGIN" in caught.value.response_text
+
+
+def test_the_client_pages_suiteql_deletes_and_reads_the_deleted_record_feed(served):
+    emulator, base = served
+    for n in range(4):
+        emulator.add_customer(f"Paged {n}", email=f"paged{n}@library.example.com")
+    api = client().rest_api
+    suiteql = f"{base}/services/rest/query/v1/suiteql"
+    query = "SELECT id, companyname FROM customer WHERE companyname LIKE 'Paged%' ORDER BY id"
+
+    async def scenario():
+        first = await api.suiteql(query, limit=3, offset=0, url=suiteql)
+        second = await api.suiteql(query, limit=3, offset=3, url=suiteql)
+        gone = first["items"][0]["id"]
+        await api.delete("", url=f"{base}/services/rest/record/v1/customer/{gone}")
+        deleted = await api.suiteql(
+            f"SELECT recordid, type FROM DeletedRecord WHERE type = 'customer' AND recordid = {gone}", url=suiteql
+        )
+        return first, second, gone, deleted
+
+    first, second, gone, deleted = run_coroutine(scenario())
+    assert first["hasMore"] is True and first["totalResults"] == 4 and len(first["items"]) == 3
+    assert second["hasMore"] is False and len(second["items"]) == 1
+    assert {row["id"] for row in first["items"]}.isdisjoint(row["id"] for row in second["items"])
+    assert emulator.get("customer", gone) is None
+    assert [(row["recordid"], row["type"]) for row in deleted["items"]] == [(gone, "customer")]
+
+
+def test_the_client_reads_the_metadata_catalog_as_json_schema_and_openapi(served):
+    _, base = served
+    api = client().rest_api
+    catalog = f"{base}/services/rest/record/v1/metadata-catalog"
+
+    async def scenario():
+        schema = await api.jsonschema("customer", url=f"{catalog}/customer")
+        spec = await api.openapi(["customer"], url=catalog)
+        return schema, spec
+
+    schema, spec = run_coroutine(scenario())
+    assert schema["type"] == "object" and "companyName" in schema["properties"]
+    assert spec["openapi"].startswith("3.") and any("customer" in path for path in spec["paths"])
+
+
+@pytest.mark.parametrize(
+    "method, path, body, status, code",
+    [
+        ("GET", "/services/rest/record/v1/customer/999999", None, 404, "NONEXISTENT_ID"),
+        ("POST", "/services/rest/record/v1/customer", {"companyName": "X", "nonsense": 1}, 400, "INVALID_PARAMETER"),
+        ("POST", "/services/rest/query/v1/suiteql", {"q": "SELECT FROM"}, 400, "INVALID_PARAMETER"),
+    ],
+)
+def test_the_client_sees_netsuite_errors_for_bad_requests(served, method, path, body, status, code):
+    _, base = served
+    api = client().rest_api
+    call = (
+        api.get("", url=base + path)
+        if method == "GET"
+        else api.post("", url=base + path, json=body, headers={"Prefer": "transient"})
+    )
+    with pytest.raises(NetsuiteAPIRequestError) as caught:
+        run_coroutine(call)
+    assert caught.value.status_code == status
+    assert code in caught.value.response_text
