@@ -39,8 +39,8 @@ What it emulates, from ConnectWise's developer documentation:
   errors: [{code, message, resource, field}]}, e.g. a contact without a company or an
   opportunity without a contact; unknown status / type / stage / member ids; duplicate company
   identifiers;
-- callbacks: system/callbacks (GET, POST, GET/DELETE {id}); every change of a company, contact
-  or opportunity (through the API or the in-process helpers) POSTs ConnectWise's callback
+- callbacks: system/callbacks (GET, POST, GET/DELETE {id}); every change of a company, contact,
+  opportunity or sales activity (through the API or the in-process helpers) POSTs ConnectWise's callback
   payload (see callbacks.py) to each matching callback URL, signed with `x-content-signature`,
   whose key is served at Metadata.key_url;
 - rate limiting: ConnectWise publishes no request-rate number for its cloud API, so none is
@@ -53,8 +53,9 @@ What it emulates, from ConnectWise's developer documentation:
 
 What it does NOT emulate:
 - any other module (service tickets, projects, finance, time...), sites / addresses as their
-  own resources, company teams, contact departments / relationships, opportunity
-  forecasts, notes and probabilities as resources;
+  own resources, company teams, contact departments / relationships, opportunity forecasts,
+  notes and probabilities as resources (contact and company notes are emulated:
+  emulator_activities.py); an unknown path is a 404 {code: "NotFound"};
 - security roles and per-member permissions (every valid key may do everything), member
   creation, API-member impersonation, the codebase-versioned base paths (only v4_6_release);
 - real ConnectWise lets contacts exist without a company; the emulator refuses them by default

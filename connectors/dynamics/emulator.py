@@ -54,9 +54,11 @@ What it does, after Microsoft's Web API documentation:
 
 What it does not emulate: the 20-minute combined execution-time limit (the time-remaining
 header is constant); real JWT access tokens (tokens are opaque); security roles and
-privileges (every authenticated app may do everything); $apply, $search, lambda operators
-(any/all), collection-valued navigation and $expand of collections other than activity parties, nested $filter inside
-$expand; alternate keys (UpsertMultiple and PATCH address rows by primary key only); bulk
+privileges (every authenticated app may do everything); $apply, $search and the other system query
+options not listed above (a 400 "The query parameter ... is not supported" here, never ignored), lambda
+operators (any/all, a 400 syntax error), collection-valued navigation and $expand of collections other
+than activity parties, nested $filter inside $expand; alternate keys (UpsertMultiple and PATCH address
+rows by primary key, `accountid=<guid>` included; another key column is a 400); bulk
 messages' limits (Microsoft documents no fixed number of Targets, only the 2-minute execution
 limit this emulator does not model), elastic tables' partial success, DeleteMultiple; paging
 cookies with first/last GUIDs in braces (ours are bare) and page numbers that the server
@@ -67,6 +69,11 @@ contexts (x-ms-dynamics-msg-size-exceeded); change-tracking retention other than
 targets (ownerid accepts systemusers only, not teams); batch requests count as one request
 toward the limits (a bulk message too); metadata for tables and columns beyond the curated set
 in schema.py; the exact wording of most error messages (codes and shape are Dataverse's).
+
+Undocumented by Microsoft and answered one way here: a delta link followed with another `$select`
+than the read that made it (the Dynamics connector does so when its columns change) answers the
+changes since its $deltatoken with the new columns; Dataverse documents neither that this works
+nor that it is refused (tests/connectors/test_dynamics_change_tracking.py).
 
 Where it follows observed behaviour over the documentation (with the evidence):
 - a bulk message's error names the failing Target's index in its message (Dataverse's answer
@@ -129,6 +136,8 @@ LINK_SAFE = ",()$='"  # what OData leaves unescaped in next and delta links
 # Standard tables that take CreateMultiple / UpdateMultiple / UpsertMultiple here (systemuser does not:
 # its rows come from Entra ID, and a client falls back to single requests or $batch).
 BULK_TABLES = frozenset({"account", "contact", "lead", "opportunity"})
+# The system query options a collection read takes here; any other ($apply, $search, $skip, $format...) is a 400.
+LIST_OPTIONS = frozenset({"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$deltatoken"})
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -146,6 +155,13 @@ def not_found(entity: Entity, record_id: str) -> ApiError:
 
 def bad_request(message: str, code: str = "0x80060888") -> ApiError:
     return ApiError(400, code, message)
+
+
+def _refuse_unknown_options(request: Request) -> None:
+    """$apply, $search, $skip...: refused, never silently ignored (which would answer every row)."""
+    unsupported = sorted(k for k in request.query if k.startswith("$") and k not in LIST_OPTIONS)
+    if unsupported:
+        raise bad_request(f"The query parameter {unsupported[0]} is not supported.")
 
 
 @dataclass
@@ -1017,6 +1033,7 @@ class DynamicsEmulator(Emulator):
 
     def _list(self, request: Request) -> Response:
         entity = self._entity_for_set(request.params["set"])
+        _refuse_unknown_options(request)
         prefer = _prefer(request)
         page_size = min(_whole_number(prefer.get("odata.maxpagesize"), "odata.maxpagesize", MAX_PAGE_SIZE, 1), MAX_PAGE_SIZE)
         select = odata.parse_select(request.arg("$select"))

@@ -51,13 +51,20 @@ What it emulates, from NetSuite's REST web services documentation:
 - in-process helpers to act as a NetSuite user (`add_customer`, `add_contact`,
   `add_opportunity`, `add_employee`, `edit`, `delete`, `get`, `count`), and `demo(seed_size)`.
 
-What it does NOT emulate: any other record type, sublists other than the customer address
+What it does NOT emulate: any other record type (a 404), sublists other than the customer address
 book, custom records / custom fields / custom lists, saved searches, RESTlets, SOAP, roles and
-permissions beyond "employees are read-only", the `Prefer: respond-async` asynchronous mode,
-record transforms and actions, SuiteQL joins / GROUP BY / sub-queries / analytic functions,
+permissions beyond "employees are read-only", the `Prefer: respond-async` asynchronous mode (such a
+request is answered synchronously, 204, where NetSuite answers 202 with a job to poll), record
+transforms and actions (a 404), SuiteQL joins / GROUP BY / sub-queries / analytic functions (a 400),
 multi-currency and sales tax, duplicate detection, field-level sourcing (e.g. a contact's
 subsidiary from its company), the exact wording of every NetSuite message (the shape and the
 error codes are faithful, the words are ours), and the data-centre URL discovery service.
+
+Guesses, not confirmed against an account or its Records Catalog: SuiteQL's DeletedRecord column
+names (recordid, type, deleteddate, name, externalid, context) and its `type` values (the REST
+record type id, e.g. 'customer'); the NetSuite connector's deletion feed (lifecycle.py) depends on
+recordid and type only. Also ours: the error code of an unknown field in a record body under
+`X-NetSuite-PropertyNameValidation: error` (INVALID_PARAMETER with o:errorPath naming the field).
 """
 
 from __future__ import annotations

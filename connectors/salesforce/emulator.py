@@ -67,7 +67,9 @@ What it does:
 
 What it does not emulate: the Pub/Sub API (gRPC); the SOAP API and username-password log-in; profiles, permission sets, sharing
 and field-level security (every session sees and may change everything); User writes; relationship
-queries, sub-queries and aggregates other than COUNT(); the composite, batch, tree and Bulk APIs;
+queries, sub-queries and aggregates other than COUNT() (a 400 INVALID_FIELD / MALFORMED_QUERY); the
+/composite, /composite/batch, /composite/tree and Bulk API resources (a 404 NOT_FOUND; sObject Collections
+under /composite/sobjects are emulated);
 triggers, workflow and flows beyond the derived fields named above; query locators expire only
 when more than 10 are open per session (Salesforce also drops them after 15 minutes idle);
 the rolling 24-hour usage window is a counter reset by `reset_api_usage()`; the concurrent

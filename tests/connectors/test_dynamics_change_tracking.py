@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,3 +173,32 @@ def test_expired_change_token_falls_back_to_a_full_read():
         assert [r.id for r in after] == [new_id]
     finally:
         connector.close()
+
+
+def test_a_delta_link_followed_with_another_select_answers_the_new_columns():
+    """The connector follows its stored delta link with today's $select (a column made since would
+    otherwise never be read from the feed). Microsoft documents neither that a changed $select works
+    on a delta link nor that it is refused; the emulator answers it with the new columns (its
+    docstring names this as undocumented)."""
+    emulator = DynamicsEmulator(limits=False)
+    with emulator.transport() as transport, httpx.Client(transport=transport, base_url=BASE) as client:
+        token = client.post(
+            f"/{DEFAULT_TENANT}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+                "scope": f"{BASE}/.default",
+            },
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        record_id = emulator.create_record("accounts", {"name": "Before", "telephone1": "555-0100"})
+        first = client.get("/api/data/v9.2/accounts", params={"$select": "name"}, headers={"Prefer": "odata.track-changes"})
+        link = first.json()["@odata.deltaLink"]
+        assert "$select=name" in link
+        emulator.edit_record("accounts", record_id, {"name": "After"})
+        token_only = [(k, v) for k, v in httpx.URL(link).params.multi_items() if k != "$select"]
+        delta = client.get("/api/data/v9.2/accounts", params=[("$select", "name,telephone1"), *token_only])
+    assert delta.status_code == 200
+    (row,) = delta.json()["value"]
+    assert row["name"] == "After" and row["telephone1"] == "555-0100"

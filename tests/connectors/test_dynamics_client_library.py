@@ -147,3 +147,31 @@ def test_list_counts_and_deletes_one_by_one(dataverse, emulator):
     assert sorted(r["name"] for r in listed) == [f"D{tag} {n}" for n in range(3)]
     dataverse.records.delete("account", ids, use_bulk_delete=False)
     assert all(emulator.record("accounts", i) is None for i in ids)
+
+
+def test_upsert_by_primary_key_goes_as_patch_or_upsert_multiple(dataverse, emulator):
+    """The client's upsert names a record by key columns; with the primary key (the only key the
+    emulator knows: alternate keys are not emulated) one item is a PATCH, several an UpsertMultiple."""
+    present = emulator.create_record("accounts", {"name": "Before"})
+    missing = uuid.uuid4()
+    emulator.reset_counters()
+    dataverse.records.upsert(
+        "account",
+        [
+            {"alternate_key": {"accountid": uuid.UUID(present)}, "record": {"name": "After"}},
+            {"alternate_key": {"accountid": missing}, "record": {"name": "Made by upsert"}},
+        ],
+    )
+    assert emulator.record("accounts", present)["name"] == "After"
+    assert emulator.record("accounts", str(missing))["name"] == "Made by upsert"
+    single = uuid.uuid4()
+    dataverse.records.upsert("account", [{"alternate_key": {"accountid": single}, "record": {"name": "One"}}])
+    assert emulator.record("accounts", str(single))["name"] == "One"
+    calls = {k: n for k, n in emulator.counters()["calls"].items() if k.startswith(("POST bulk", "PATCH"))}
+    assert calls == {"POST bulk": 1, "PATCH entity": 1}
+
+
+def test_an_alternate_key_is_refused_with_a_dataverse_error(dataverse):
+    with pytest.raises(HttpError) as caught:
+        dataverse.records.upsert("account", [{"alternate_key": {"accountnumber": "ACC-1"}, "record": {"name": "Alt"}}])
+    assert caught.value.status_code == 400

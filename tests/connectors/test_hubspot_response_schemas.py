@@ -181,6 +181,34 @@ CASES: list[tuple[str, Callable[[dict], httpx.Response], int, dict]] = [
         200,
         schemas.batch_response(schemas.DEFAULT_ASSOCIATION),
     ),
+    (
+        "batch create notes with their associations",
+        lambda w: w["http"].post(
+            "/crm/v3/objects/notes/batch/create",
+            json={
+                "inputs": [
+                    {
+                        "properties": {"hs_timestamp": "2024-05-01T10:00:00Z", "hs_note_body": "Schema note"},
+                        "associations": [
+                            {
+                                "to": {"id": w["contacts"][0]},
+                                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}],
+                            }
+                        ],
+                    }
+                ]
+            },
+        ),
+        201,
+        schemas.batch_response(schemas.RECORD),
+    ),
+    ("list calls", lambda w: w["http"].get("/crm/v3/objects/calls", params={"limit": 1}), 200, schemas.RECORD_PAGE),
+    (
+        "batch read a contact's notes",
+        lambda w: w["http"].post("/crm/v4/associations/contacts/notes/batch/read", json={"inputs": [{"id": w["contacts"][0]}]}),
+        200,
+        schemas.batch_response(schemas.ASSOCIATIONS_OF_ONE),
+    ),
     ("account details", lambda w: w["http"].get("/account-info/v3/details"), 200, schemas.ACCOUNT_DETAILS),
     ("list by id", lambda w: w["http"].get(f"/crm/v3/lists/{w['list']}"), 200, schemas.LIST_ANSWER),
     ("list by name", lambda w: w["http"].get("/crm/v3/lists/object-type-id/0-1/name/Schema VIP"), 200, schemas.LIST_ANSWER),
