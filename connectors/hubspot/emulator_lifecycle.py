@@ -134,13 +134,12 @@ class Lifecycle:
     # --- merges ----------------------------------------------------------------------------------------
     def merge(self, request: Request) -> Response:
         object_type = request.params["object"]
-        try:
-            body = request.json() or {}
-        except ValueError:
-            return self.emulator.error(400, "Invalid input JSON on line 1, column 1")
+        body = request.json_object()  # anything but a JSON object is HubSpot's 400 VALIDATION_ERROR
         primary, other = body.get("primaryObjectId"), body.get("objectIdToMerge")
         if not primary or not other:
             return self.emulator.error(400, "primaryObjectId and objectIdToMerge are required.", category="VALIDATION_ERROR")
+        if not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in (primary, other)):
+            return self.emulator.error(400, "primaryObjectId and objectIdToMerge must be ids.", category="VALIDATION_ERROR")
         try:
             survivor, events = self._merge(object_type, primary, other, change_source="INTEGRATION")
         except KeyError as exc:

@@ -775,6 +775,8 @@ def test_every_route_of_every_emulator_is_fuzzed(
         ("PATCH", "/crm/v3/objects/contacts/1001", {}, b"{not json"),
         ("POST", "/crm/v3/properties/contacts", {}, b"{not json"),
         ("GET", "/crm/v3/owners", {"limit": "abc"}, b""),
+        ("POST", "/crm/v3/objects/contacts/merge", {}, b"[1]"),
+        ("POST", "/crm/v3/objects/contacts/merge", {}, b'{"primaryObjectId": [1], "objectIdToMerge": {"id": 2}}'),
         ("POST", "/crm/v3/objects/contacts/search", {}, b'{"limit": "abc"}'),
         (
             "POST",
