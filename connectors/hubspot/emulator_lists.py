@@ -23,7 +23,7 @@ matching its filterBranch, evaluated on every read (HubSpot processes in the bac
 there is no processing delay). Only PROPERTY filters are emulated, in an OR of AND branches,
 with the operators IS_EQUAL_TO, IS_NOT_EQUAL_TO, IS_ANY_OF, IS_NONE_OF, CONTAINS, IS_KNOWN and
 IS_UNKNOWN; any other filter is refused with a 400 when the list is created. Not emulated:
-list folders, list conversion (active → static), SNAPSHOT re-processing, the `before` cursor,
+list folders, list conversion (active → static), SNAPSHOT re-processing, the `before` cursor (a 400),
 the lists' `listVersion` history, and memberships' `firstAddedTimestamp` per record API.
 
 In-process helpers for tests and the demo: `create_list`, `add_members`, `remove_members`,
@@ -362,6 +362,8 @@ class Lists:
         limit = request.int_arg("limit", MEMBERSHIP_PAGE_DEFAULT, minimum=1)
         if limit > MEMBERSHIP_PAGE_MAX:
             raise BadInput(f"limit must be at most {MEMBERSHIP_PAGE_MAX}")
+        if request.arg("before") is not None:  # not emulated: refused rather than answered as a first page
+            raise BadInput("the before cursor is not supported by this emulator; page forward with after")
         after = _after(request.arg("after"))
         with self.emulator.lock:
             members = self._members(stored)

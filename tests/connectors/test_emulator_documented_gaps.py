@@ -14,9 +14,13 @@ import pytest
 
 from connectors.connectwise import API_PATH
 from connectors.connectwise import emulator as connectwise_module
+from connectors.connectwise import emulator_activities as connectwise_activities_module
 from connectors.dynamics import emulator as dynamics_module
+from connectors.dynamics import schema_activities as dynamics_activities_module
 from connectors.hubspot import emulator as hubspot_module
+from connectors.hubspot import emulator_engagements as hubspot_engagements_module
 from connectors.hubspot import emulator_lifecycle as hubspot_lifecycle_module
+from connectors.hubspot import emulator_lists as hubspot_lists_module
 from connectors.netsuite import emulator as netsuite_module
 from connectors.salesforce import emulator as salesforce_module
 from tests.connectors.test_emulators_malformed_input import (
@@ -96,6 +100,72 @@ CASES: list[tuple[str, Any, str, tuple[str, str, dict[str, Any]], int, Callable[
         ("GET", "/crm/v3/objects/contacts/{merged}", {}),
         404,
         hubspot_error,
+    ),
+    (
+        "hubspot",
+        hubspot_lists_module,
+        "the `before` cursor (a 400)",
+        ("GET", "/crm/v3/lists/1/memberships", {"params": {"before": "x"}}),
+        400,
+        hubspot_error,
+    ),
+    (
+        "hubspot",
+        hubspot_lists_module,
+        "any other filter is refused with a 400 when the list is created",
+        (
+            "POST",
+            "/crm/v3/lists",
+            {
+                "json": {
+                    "name": "Gap: association filter",
+                    "objectTypeId": "0-1",
+                    "processingType": "DYNAMIC",
+                    "filterBranch": {
+                        "filterBranchType": "OR",
+                        "filterBranches": [{"filterBranchType": "AND", "filters": [{"filterType": "ASSOCIATION"}]}],
+                    },
+                }
+            },
+        ),
+        400,
+        hubspot_error,
+    ),
+    (
+        "hubspot",
+        hubspot_engagements_module,
+        "hs_call_disposition takes any value",
+        (
+            "POST",
+            "/crm/v3/objects/calls",
+            {"json": {"properties": {"hs_timestamp": "2024-01-01T00:00:00Z", "hs_call_disposition": "no-such-outcome"}}},
+        ),
+        201,
+        None,
+    ),
+    (
+        "hubspot",
+        hubspot_engagements_module,
+        "an engagement created without any association is accepted",
+        ("POST", "/crm/v3/objects/notes", {"json": {"properties": {"hs_timestamp": "2024-01-01T00:00:00Z"}}}),
+        201,
+        None,
+    ),
+    (
+        "connectwise",
+        connectwise_activities_module,
+        "we accept any length",
+        ("POST", API_PATH + "/company/companies/1/notes", {"json": {"text": "x" * 20_000}}),
+        201,
+        None,
+    ),
+    (
+        "dynamics",
+        dynamics_activities_module,
+        "`/activityparties` is not an entity set here",
+        ("GET", "/api/data/v9.2/activityparties", {}),
+        404,
+        dynamics_error,
     ),
     ("connectwise", connectwise_module, "service tickets", ("GET", API_PATH + "/service/tickets", {}), 404, connectwise_error),
     (
