@@ -466,6 +466,11 @@ class HubSpotConnector(Connector):
             references = pool.submit(contextvars.copy_context().run, self._read_references, object_type, ids)
             records = self._batch_read(object_type, names, ids)
             read = references.result()
+        # HubSpot answers a merged-away id with the surviving record: its associations were not asked for yet.
+        others = [r.id for r in records if r.id not in set(ids)]
+        if others:
+            for target, found in self._read_references(object_type, others).items():
+                read.setdefault(target, {}).update(found)
         self._fill_references(object_type, records, read)
         return records
 

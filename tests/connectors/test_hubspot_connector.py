@@ -242,3 +242,18 @@ def test_records_read_by_id_and_their_associations_are_asked_for_side_by_side(co
     asked.clear()
     [read_deal] = connector.read_by_ids("deals", [deal])  # two association targets, both beside the records
     assert overlapped == [True, True] and read_deal.properties["company"] is None
+
+
+def test_a_record_answered_under_another_id_gets_its_own_associations(connector, hubspot, monkeypatch):
+    """HubSpot answers a merged-away id with the surviving record (the emulator answers 404, see
+    emulator_lifecycle): the survivor's associations are read for it after the side-by-side read."""
+    company = hubspot.create_record("companies", {"name": "Survivor Co"})
+    survivor = hubspot.create_record("contacts", {"email": "survivor@example.com"}, associations={"companies": [company]})
+    batch_read = HubSpotConnector._batch_read
+
+    def merged_away_answers_the_survivor(self, object_type, names, ids):
+        return batch_read(self, object_type, names, [survivor])
+
+    monkeypatch.setattr(HubSpotConnector, "_batch_read", merged_away_answers_the_survivor)
+    [read] = connector.read_by_ids("contacts", ["999999"])  # the merged-away id
+    assert read.id == str(survivor) and read.properties["company"] == str(company)
