@@ -359,6 +359,35 @@ class Connector(abc.ABC):
             http.close()
 
 
+# A match look-up finds a record however it was typed ("  Ava.Kim@X.com " for ava.kim@x.com,
+# "ACME  Inc." for acme): it asks the vendor for the key's longest word (contains / LIKE
+# '%word%'), never the whole value as typed, and keeps the records whose text holds it; the caller
+# compares what it finds normalised, by the mapping's match rules. A word shorter than this is too
+# common to search for: the exact values are asked instead.
+SHORTEST_FRAGMENT = 3
+
+
+def lookup_fragment(key: str) -> str:
+    """The word a look-up searches a text column for: the (lower-case) key's longest word."""
+    return max(key.split(), key=len, default="")
+
+
+def searchable_fragments(keys: Sequence[str]) -> list[str] | None:
+    """The words to search for, one per key (deduplicated); None when one is too short to."""
+    fragments = [lookup_fragment(k) for k in keys]
+    if any(len(f) < SHORTEST_FRAGMENT for f in fragments):
+        return None
+    return list(dict.fromkeys(fragments))
+
+
+def keys_held(keys: Iterable[str], value: Any) -> list[str]:
+    """The look-up keys a found record's text answers: equal to it, or holding the key's word."""
+    if value is None:
+        return []
+    text = " ".join(str(value).lower().split())
+    return [k for k in keys if k == text or lookup_fragment(k) in text]
+
+
 def chunked(items: Sequence[Any] | Iterable[Any], size: int) -> Iterable[list[Any]]:
     batch: list[Any] = []
     for item in items:

@@ -57,6 +57,8 @@ from connectors.base import (
     WebhookEvent,
     WriteInput,
     WriteResult,
+    keys_held,
+    searchable_fragments,
 )
 from connectors.http import (
     Limiter,
@@ -500,12 +502,13 @@ class NetSuiteConnector(Connector):
             self._find_by_domain(spec, wanted, found)
             return found
         for chunk in _chunks(sorted(wanted), self.max_batch_read):
-            condition = f"LOWER({fspec.col}) IN ({', '.join(literal(v) for v in chunk)})"
-            for row in self._query_all(self._select(spec) + self._where(spec, condition) + " ORDER BY id"):
+            for row in self._query_all(
+                self._select(spec) + self._where(spec, _lookup_condition(fspec.col, chunk)) + " ORDER BY id"
+            ):
                 record = self._record(spec, row)
-                key = str(record.properties.get(field_name) or "").lower()
-                if key in found:
-                    found[key].append(record)
+                for key in keys_held(chunk, record.properties.get(field_name)):
+                    if record.id not in {r.id for r in found[key]}:
+                        found[key].append(record)
         return found
 
     def _find_by_domain(self, spec: ObjectSpec, wanted: dict[str, str], found: dict[str, list[Record]]) -> None:
@@ -720,6 +723,16 @@ def external_id_for(object_type: str, ref: str) -> str:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+def _lookup_condition(column: str, keys: list[str]) -> str:
+    """A look-up's condition: each (lower-case) key's longest word with LIKE on the lower-cased
+    column (connectors.base.lookup_fragment), so "ACME  Inc." or " Ava.Kim@X.com" are found, and
+    the caller compares what it finds normalised; the exact values when a word is too short."""
+    fragments = searchable_fragments(keys)
+    if fragments is None:
+        return f"LOWER({column}) IN ({', '.join(literal(v) for v in keys)})"
+    return " OR ".join(f"LOWER({column}) LIKE {literal('%' + f + '%')}" for f in fragments)
+
+
 def normalise_domain(value: str) -> str:
     text = value.strip().lower()
     if "://" not in text:

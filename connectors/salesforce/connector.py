@@ -58,6 +58,8 @@ from connectors.base import (
     WriteInput,
     WriteResult,
     chunked,
+    keys_held,
+    searchable_fragments,
 )
 from connectors.http import Limiter, VendorHttp, kind_for_status, on_owner_thread, retry_after_seconds
 from connectors.salesforce import budget, limits, oauth, related
@@ -67,7 +69,7 @@ API_VERSION = "59.0"
 DEFAULT_OVERLAP_SECONDS = 30
 SEEN_LIMIT = 5_000
 LOOKUP_VALUES_PER_QUERY = 100  # keeps the WHERE clause under SOQL's 4,000 characters for e-mails
-DOMAIN_VALUES_PER_QUERY = 50  # Website LIKE '%domain%' terms are longer
+DOMAIN_VALUES_PER_QUERY = 50  # `Website LIKE '%domain%'`, `Name LIKE '%word%'` terms are longer
 UTC = dt.UTC
 
 
@@ -584,7 +586,7 @@ class SalesforceConnector(Connector):
         return str(self.describe(object_type).get("keyPrefix") or "")
 
     def match_chunk_size(self, object_type: str, field_name: str) -> int:
-        return DOMAIN_VALUES_PER_QUERY if field_name == "Website" else LOOKUP_VALUES_PER_QUERY
+        return LOOKUP_VALUES_PER_QUERY if field_name == "Email" else DOMAIN_VALUES_PER_QUERY  # LIKE terms: _lookup_where
 
     def find_by(self, object_type: str, field_name: str, values: Sequence[str]) -> dict[str, list[Record]]:
         sobject = self._sobject(object_type)
@@ -597,19 +599,15 @@ class SalesforceConnector(Connector):
         found: dict[str, list[Record]] = {k: [] for k in keys}
         names = ", ".join(self._field_names(object_type))
         for chunk in chunked(keys, self.match_chunk_size(object_type, field_name)):
-            if field_name == "Website":
-                # Stored as typed ("https://www.acme.com/"): search the domain, keep exact domain matches.
-                where = " OR ".join(f"Website LIKE {quote('%' + k + '%')}" for k in chunk)
-            else:
-                where = f"{field_name} IN ({', '.join(quote(k) for k in chunk)})"  # SOQL compares strings case-insensitively
-            items, _ = self._query(
-                f"SELECT {names} FROM {sobject.sobject} WHERE {' AND '.join([f'({where})', *sobject.where()])}"
-            )
+            where = " AND ".join([f"({_lookup_where(field_name, chunk)})", *sobject.where()])
+            items, _ = self._query(f"SELECT {names} FROM {sobject.sobject} WHERE {where}")
             for item in items:
                 record = self._record(object_type, item)
-                key = _match_key(field_name, record.properties.get(field_name))
-                if key in found and record.id not in {r.id for r in found[key]}:
-                    found[key].append(record)
+                value = record.properties.get(field_name)
+                held = [k for k in chunk if k == domain_of(value)] if field_name == "Website" else keys_held(chunk, value)
+                for key in held:
+                    if record.id not in {r.id for r in found[key]}:
+                        found[key].append(record)
         return found
 
     # --- writing -------------------------------------------------------------------------------------
@@ -842,6 +840,20 @@ def domain_of(value: Any) -> str:
         return ""
     host = urlsplit(text if "://" in text else f"//{text}").hostname or ""
     return host[4:] if host.startswith("www.") else host
+
+
+def _lookup_where(field_name: str, keys: list[str]) -> str:
+    """A look-up's WHERE: the domain (Website, stored as typed: "https://www.acme.com/") or each
+    key's longest word with LIKE (connectors.base.lookup_fragment: SOQL's LIKE ignores case, and
+    "ACME  Inc." or " Ava.Kim@X.com" are found; a `_` or `%` in the word only widens the search,
+    what is found is compared after); the exact values when a word is too short, and for Email
+    (Salesforce stores an e-mail validated and trimmed, and compares it ignoring case)."""
+    if field_name == "Website":
+        return " OR ".join(f"Website LIKE {quote('%' + k + '%')}" for k in keys)
+    fragments = searchable_fragments(keys) if field_name != "Email" else None
+    if fragments is None:
+        return f"{field_name} IN ({', '.join(quote(k) for k in keys)})"  # SOQL compares strings case-insensitively
+    return " OR ".join(f"{field_name} LIKE {quote('%' + f + '%')}" for f in fragments)
 
 
 def _match_key(field_name: str, value: Any) -> str:
