@@ -2,9 +2,13 @@
 
 Order inside a run: the webhook inbox first (fast path for fresh changes), then for every
 flow (mapping, source side): records of the reverse flow this run decided to look at, due
-deferred records, then the change feed from the stored cursor. A run can stop after any page
-(`should_yield`) and continue later from run.state and the cursors, because every page's
-links, cursor, inbox marks and events are committed together.
+deferred records, then the change feed from the stored cursor, worked PAGE_PART records at a
+time with one inbox pass after each part while notifications wait (a webhook run works its
+whole inbox; any other run one pass at a time, so a steady stream of notifications neither
+waits behind a backfill nor stops it). A run can stop after any page (`should_yield`) and
+continue later from run.state and the cursors, because every page's links, cursor, inbox marks
+and events are committed together (a page's earlier parts commit their links and events without
+its cursor: read again after a crash, they are unchanged records).
 
 An idle run (nothing changed anywhere) should cost next to nothing, so the bookkeeping is per
 run, not per flow or page: the cursors and the flows with due deferred records are read once;
@@ -46,6 +50,8 @@ from syncsmart.models import DeferredRecord, InboxItem, RecordEvent, RecordLink,
 log = logging.getLogger("syncsmart.engine")
 
 INBOX_BATCH = 500
+# A change-feed page is worked and committed this many records at a time, the inbox served between parts.
+PAGE_PART = 500
 # Between pages that did no work, the run asks about cancellation, webhooks and waiting tenants at most this often.
 POLL_EVERY_SECONDS = 1.0
 # Vendor reads of one inbox pass in flight at once (each side's records and their counterparts).
@@ -194,7 +200,10 @@ class Engine:
                 webhook_registration.keep_registered(self.ctx.integration)
             deletions.reconcile_due(self.ctx)
             self.state["lifecycle_checked"] = True
-        if self.hints.inbox_waiting and not self._drain_inbox():
+        # Webhook runs work the whole inbox; any other run one pass here and one after each page part
+        # (_read_page), so a steady stream of notifications never holds its flows back.
+        webhook_run = self.run is not None and self.run.trigger == SyncRun.Trigger.WEBHOOK
+        if self.hints.inbox_waiting and not self._drain_inbox(passes=None if webhook_run else 1):
             return False
         if self.state.get("records"):
             return self._retry_records()
@@ -368,15 +377,30 @@ class Engine:
                 reader.read_ahead(page.cursor)  # only the cursor decides the next read: fetch it while this page works
             self._note_total(page)
             after_writes = look_ahead if page.has_more else None
-            self.page(mapping, side, page.records, cursor=cursor, new_cursor=page.cursor, after_writes=after_writes)
-            signals = self._check(worked=bool(page.records))
-            if signals.inbox_waiting:
-                self._drain_inbox()  # webhooks never wait behind a long backfill for more than a page
+            self._read_page(mapping, side, page, cursor, after_writes)
             if not page.has_more:
                 return True
             if self.should_yield(worked=False):
                 return False
             page = reader.take()
+
+    def _read_page(
+        self, mapping: ObjectMapping, side: str, page: Page, cursor: SyncCursor, after_writes: Callable[[], None] | None
+    ) -> None:
+        """A change-feed page, worked PAGE_PART records at a time (a Dynamics page holds 5,000), with
+        one inbox pass after each part when notifications wait: webhooks never wait behind a long
+        backfill for more than a part and a pass, and a steady stream of them never stops the
+        backfill (a pass works what waits, then the next part goes). Only the last part commits the
+        page's cursor: after a crash the page is read again and the parts already linked are
+        unchanged records."""
+        parts = list(chunked(page.records, PAGE_PART)) or [[]]
+        for n, part in enumerate(parts):
+            if n == len(parts) - 1:
+                self.page(mapping, side, part, cursor=cursor, new_cursor=page.cursor, after_writes=after_writes)
+            else:
+                self.page(mapping, side, part)
+            if self._check(worked=bool(part)).inbox_waiting:
+                self._drain_inbox(passes=1)
 
     def _note_full_scan(self, mapping: ObjectMapping, side: str, cursor: SyncCursor) -> None:
         """A flow reading from the start (first run, historical resync) matches against the whole
@@ -397,8 +421,9 @@ class Engine:
             self.run.progress_total = int(total)
             SyncRun.objects.filter(pk=self.run.pk).update(progress_total=self.run.progress_total)
 
-    def _drain_inbox(self) -> bool:
-        """Webhook notifications first: each becomes a read by id, then a normal page.
+    def _drain_inbox(self, passes: int | None = None) -> bool:
+        """Webhook notifications first: each becomes a read by id, then a normal page. `passes`:
+        stop after that many passes (between a backfill's pages), the rest waiting for the next.
 
         A pass reads its records, and the linked counterparts' current values, side by side
         (`_read_early`) before it works the pages one after another on this thread: the two vendors
@@ -407,7 +432,9 @@ class Engine:
         with their answers."""
         ahead: InboxReadAhead | None = None
         try:
-            while True:
+            done = 0
+            while passes is None or done < passes:
+                done += 1
                 items = self._next_inbox_batch()
                 if not items:
                     self._signals = dataclasses.replace(self._signals, inbox_waiting=False)
@@ -420,6 +447,7 @@ class Engine:
                 self._work_inbox_pages(pages, sources, targets)
                 if self.should_yield(worked=True):
                     return False
+            return True
         finally:
             if ahead is not None:
                 ahead.close()
