@@ -8,9 +8,10 @@ the emulator itself (exact look-ups by id and match fields, then the whole chang
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 
-from django.db.models import Q, TextField
+from django.db.models import Count, Q, TextField
 from django.db.models.functions import Cast
 
 from connectors.base import Connector, ConnectorError, Record
@@ -44,16 +45,39 @@ def link_keys(link: RecordLink) -> list[RecordKey]:
     ]
 
 
-def keys_in_links(integration, query: str) -> list[RecordKey]:
+def keys_in_links(integration, query: str, mapping_id: int | None = None) -> list[RecordKey]:
     """Linked records whose id on either side is the query, or whose last synced values contain it
-    (an e-mail, a name, a domain)."""
+    (an e-mail, a name, a domain); only those of one object mapping when one is chosen."""
+    links = RecordLink.objects.filter(integration=integration)
+    if mapping_id is not None:
+        links = links.filter(object_mapping_id=mapping_id)
     links = (
-        RecordLink.objects.filter(integration=integration)
-        .annotate(hub_text=Cast("hubspot_values", TextField()), other_text=Cast("other_values", TextField()))
+        links.annotate(hub_text=Cast("hubspot_values", TextField()), other_text=Cast("other_values", TextField()))
         .filter(Q(hub_text__icontains=query) | Q(other_text__icontains=query) | Q(hubspot_id=query) | Q(other_id=query))
         .only("hubspot_object", "hubspot_id", "other_object", "other_id")[:LINKS_SEARCHED]
     )
     return [key for link in links for key in link_keys(link)]
+
+
+BARE_ID = re.compile(r"[\w-]{1,100}")
+
+
+def is_bare_id(query: str) -> bool:
+    """ "2553", "CW-4242", a GUID: what could be any object's id, unlike an e-mail, a name or a domain."""
+    return bool(BARE_ID.fullmatch(query)) and any(c.isdigit() for c in query)
+
+
+def objects_sharing_id(events, query: str) -> list[tuple[int, int]]:
+    """For a bare id: [(object mapping id, matching events)] when the matches span several object
+    mappings (a contact, a company and a deal can all be 2), so the page offers the choice; [] when
+    the query is no bare id or its matches are one object's."""
+    if not is_bare_id(query):
+        return []
+    counts = (
+        events.order_by().exclude(object_mapping=None).values_list("object_mapping_id").annotate(n=Count("id")).order_by("-n")
+    )
+    found = [(mapping_id, n) for mapping_id, n in counts[:20]]
+    return found if len(found) > 1 else []
 
 
 def events_matching(keys: list[RecordKey], query: str) -> Q:

@@ -39,6 +39,20 @@ def looked_up_ids(integration, email: str) -> tuple[set[str], list[str]]:
     return {key.id for key in keys}, problems
 
 
+def chosen_mapping(mapping_id: str) -> int | None:
+    """The object filter's mapping id, or None (blank, or not a plausible id: no 500 for a hostile one)."""
+    return int(mapping_id) if mapping_id.isdigit() and len(mapping_id) <= 18 else None
+
+
+def id_choices(integration, events, query: str, mapping_id: str) -> list[dict[str, Any]]:
+    """A bare id found in several objects, no object chosen: each object with its matches, to pick one."""
+    if chosen_mapping(mapping_id) is not None:
+        return []
+    shared = record_search.objects_sharing_id(events, query.replace("\x00", "").strip())
+    names = {m.pk: m for m in integration.object_mappings.filter(pk__in=[pk for pk, _ in shared])}
+    return [{"mapping": names[pk], "count": n} for pk, n in shared if pk in names]
+
+
 def search_events(
     integration,
     query: str = "",
@@ -52,11 +66,12 @@ def search_events(
         events = events.filter(outcome=outcome)
     if run_id:
         events = events.filter(run_id=run_id)
-    if mapping_id.isdigit():
-        events = events.filter(object_mapping_id=int(mapping_id))
+    chosen = chosen_mapping(mapping_id)
+    if chosen is not None:
+        events = events.filter(object_mapping_id=chosen)
     query = query.replace("\x00", "").strip()  # PostgreSQL text holds no NUL
     if query:
-        keys = record_search.keys_in_links(integration, query) + list(extra_keys or [])
+        keys = record_search.keys_in_links(integration, query, chosen) + list(extra_keys or [])
         events = events.annotate(details_text=Cast("details", TextField())).filter(record_search.events_matching(keys, query))
     return events.select_related("object_mapping", "run")
 
@@ -184,9 +199,10 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         events = search_events(integration, query, outcome, run_id, mapping_id, extra_keys)
         page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+        choices = id_choices(integration, events, query, mapping_id)
     except ValidationError:  # a malformed run id in the address
         events = RecordEvent.objects.none()
-        page = Paginator(events, EVENTS_PER_PAGE).get_page(1)
+        page, choices = Paginator(events, EVENTS_PER_PAGE).get_page(1), []
     rows = event_rows(integration, list(page.object_list))
     still_open = health.still_open_ids([row.event for row in rows])
     waiting = _waiting_matches(integration, [row.event for row in rows])
@@ -209,6 +225,7 @@ def record_log(request: HttpRequest, pk: int) -> HttpResponse:
         "can_look_up": "@" in query and not lookup,
         "waiting_total": DeferredRecord.objects.filter(integration=integration).count(),
         "object_mappings": integration.object_mappings.all(),
+        "id_choices": choices,
     }
     template = (
         "mappings/partials/record_rows.html"

@@ -154,3 +154,35 @@ def test_the_sandbox_finds_a_record_by_its_counterparts_id(team, crowded_hubspot
     RecordLinkFactory(integration=integration, object_mapping=contacts, hubspot_id=ids[3], other_id="CW-4242")
     body = sandbox(team, connection, "CW-4242")
     assert f">{ids[3]}</a>" in body and f">{ids[4]}</a>" not in body
+
+
+# --- a bare id shared by several objects ---------------------------------------------------------
+
+
+def test_a_bare_id_in_several_objects_offers_the_object_choice(team, ann_and_a_deal):
+    integration, event = ann_and_a_deal
+    body = records(team, integration, "101")
+    assert 'id="id-choices"' in body
+    assert "Only Deals" in body and f"mapping={event['deal_out'].object_mapping_id}" in body
+    assert f"mapping={event['ann_out'].object_mapping_id}" in body
+
+
+def test_choosing_the_object_lists_only_that_objects_record(team, ann_and_a_deal):
+    integration, event = ann_and_a_deal
+    deals = event["deal_out"].object_mapping_id
+    body = team.owner.get(reverse("record_log", args=[integration.pk]), {"q": "101", "mapping": deals}).content.decode()
+    assert shown(event["deal_out"]) in body and shown(event["deal_in"]) in body
+    assert shown(event["ann_out"]) not in body and shown(event["ann_in"]) not in body
+    assert 'id="id-choices"' not in body
+
+
+def test_an_email_or_an_id_of_one_object_offers_no_choice(team, ann_and_a_deal):
+    integration, _ = ann_and_a_deal
+    assert 'id="id-choices"' not in records(team, integration, "ann@acme.example")
+    assert 'id="id-choices"' not in records(team, integration, "Renewal 2027")
+
+
+def test_a_hostile_object_filter_is_not_an_error(team, ann_and_a_deal):
+    integration, _ = ann_and_a_deal
+    response = team.owner.get(reverse("record_log", args=[integration.pk]), {"q": "101", "mapping": "9" * 40})
+    assert response.status_code == 200
