@@ -122,8 +122,8 @@ class FieldMappingRowForm(forms.ModelForm):
 
     class Meta:
         model = FieldMapping
-        fields = ["direction", "only_if_target_empty", "system_of_record", "enabled"]
-        labels = {"only_if_target_empty": "Only if target empty", "enabled": "On"}
+        fields = ["direction", "only_if_target_empty", "system_of_record", "conflict_review", "enabled"]
+        labels = {"only_if_target_empty": "Only if target empty", "conflict_review": "Review conflicts", "enabled": "On"}
 
 
 def parse_value_map(text: str) -> dict[str, str]:

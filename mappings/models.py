@@ -295,6 +295,10 @@ class FieldMapping(models.Model):
     # in value_map: toward HubSpot they are added as new options, toward the other system the
     # field is left empty. Without it such a mapping is refused (mappings.services.validation).
     accept_unmatched = models.BooleanField(default=False)
+    # Conflict review: when both sides changed the field since it was last in sync, neither wins;
+    # the pair waits in the integration's conflict review queue (syncsmart.models.HeldConflict).
+    # Only for fields that sync both ways (a one-way field never conflicts).
+    conflict_review = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False)
     order = models.PositiveIntegerField(default=100)
     # Set when a schema refresh finds a field gone or its type changed into one that no longer

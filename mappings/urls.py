@@ -1,6 +1,19 @@
 from django.urls import path
 
-from mappings.views import deletions, editor, fields, filters, health, history, overview, preview, record, record_log, sandbox
+from mappings.views import (
+    conflicts,
+    deletions,
+    editor,
+    fields,
+    filters,
+    health,
+    history,
+    overview,
+    preview,
+    record,
+    record_log,
+    sandbox,
+)
 
 base = "integrations/<int:pk>/"
 mapping = base + "mappings/<int:mapping_pk>/"
@@ -25,6 +38,9 @@ urlpatterns = [
     path(base + "runs/", health.sync_health, name="runs"),
     path(base + "health/retry/<str:cause>/", health.retry_cause, name="retry_cause"),
     path(base + "records/", record_log.record_log, name="record_log"),
+    path(base + "conflicts/", conflicts.conflict_queue, name="conflict_queue"),
+    path(base + "conflicts/accept/", conflicts.conflicts_bulk, name="conflicts_bulk"),
+    path(base + "conflicts/<int:conflict_pk>/accept/", conflicts.conflict_resolve, name="conflict_resolve"),
     path(base + "records/<int:event_pk>/retry/", record_log.retry_event, name="retry_event"),
     path(base + "matches/<int:match_pk>/resolve/", record_log.resolve_match, name="resolve_match"),
     path(one_record, record.record_page, name="record_page"),

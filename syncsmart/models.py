@@ -359,6 +359,58 @@ class AmbiguousMatch(models.Model):
         return [str(c.get("id")) for c in self.candidates if isinstance(c, dict)]
 
 
+class HeldConflict(models.Model):
+    """Both sides changed a field under conflict review (FieldMapping.conflict_review) since it was
+    last in sync: neither value is written; the pair waits here, with both values, until a person
+    accepts one side or types the value (mappings.services.conflicts). One open row per link and
+    field mapping; a later run refreshes its values, and closes it when the two sides agree again."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for review"
+        RESOLVED = "resolved", "Resolved"
+        SETTLED = "settled", "Settled by itself"  # the two sides came to agree before anyone chose
+
+    class Accepted(models.TextChoices):
+        HUBSPOT = "hubspot", "HubSpot's value"
+        OTHER = "other", "The other system's value"
+        VALUE = "value", "A typed value"
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="held_conflicts")
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="held_conflicts")
+    field_mapping = models.ForeignKey("mappings.FieldMapping", on_delete=models.CASCADE, related_name="held_conflicts")
+    link = models.ForeignKey(RecordLink, on_delete=models.CASCADE, related_name="held_conflicts")
+    hubspot_id = models.CharField(max_length=100)
+    other_id = models.CharField(max_length=100)
+    label = models.CharField(max_length=300, blank=True)  # the record as a person knows it (e-mail, name)
+    hubspot_value = models.JSONField(null=True, blank=True)  # HubSpot's value, in HubSpot's terms
+    other_value = models.JSONField(null=True, blank=True)  # the other system's, in its terms
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    accepted = models.CharField(max_length=10, choices=Accepted.choices, blank=True)
+    typed_value = models.JSONField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link", "field_mapping"], condition=models.Q(status="open"), name="one_open_conflict_per_field"
+            )
+        ]
+        indexes = [models.Index(fields=["integration", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.link}: {self.field_mapping} held for review"
+
+    def value_on(self, side: str) -> Any:
+        return self.hubspot_value if side == Side.HUBSPOT else self.other_value
+
+    def id_on(self, side: str) -> str:
+        return self.hubspot_id if side == Side.HUBSPOT else self.other_id
+
+
 class Preview(models.Model):
     """A dry run: what a run would do, read from both systems, written to neither. Its result
     (counts per object mapping, direction and outcome, 20 samples of each, the fields updates

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 
 from connectors.models import Connection
 from mappings.models import FieldMapping, Integration, ObjectMapping
-from syncsmart.models import RecordEvent, SyncRun
+from syncsmart.models import HeldConflict, RecordEvent, RecordLink, SyncRun
 from tenants.models import Membership, Tenant
 
 PASSWORD = "correct-horse-battery-9"
@@ -126,3 +126,32 @@ class NoLimit:
 
     def acquire(self, request) -> None:
         return None
+
+
+class HeldConflictFactory(factory.django.DjangoModelFactory):
+    """A field under conflict review both sides changed, waiting (give it a field mapping: its
+    object mapping, integration and a link of that mapping follow)."""
+
+    class Meta:
+        model = HeldConflict
+
+    field_mapping = factory.SubFactory(FieldMappingFactory, conflict_review=True)
+    object_mapping = factory.SelfAttribute("field_mapping.object_mapping")
+    integration = factory.SelfAttribute("object_mapping.integration")
+    link = factory.LazyAttribute(
+        lambda o: RecordLink.objects.create(
+            integration=o.integration,
+            object_mapping=o.object_mapping,
+            hubspot_object=o.object_mapping.hubspot_object,
+            other_object=o.object_mapping.other_object,
+            hubspot_id=o.hubspot_id,
+            other_id=o.other_id,
+            hubspot_values={o.field_mapping.hubspot_field: "Old"},
+            other_values={o.field_mapping.other_field: "Old"},
+        )
+    )
+    hubspot_id = factory.Sequence(lambda n: str(7000 + n))
+    other_id = factory.Sequence(lambda n: str(300 + n))
+    label = factory.Sequence(lambda n: f"person{n}@acme.example")
+    hubspot_value = "Hubby"
+    other_value = "Connie"

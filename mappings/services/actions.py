@@ -178,6 +178,7 @@ def save_field_mapping(mapping: FieldMapping, actor) -> FieldMapping:
         direction=mapping.direction,
         transform=mapping.transform,
         only_if_target_empty=mapping.only_if_target_empty,
+        conflict_review=mapping.conflict_review,
     )
     return mapping
 
@@ -193,6 +194,7 @@ RESTORABLE = (
     "transform",
     "only_if_target_empty",
     "system_of_record",
+    "conflict_review",
     "enabled",
     "accept_unmatched",
     "is_default",

@@ -87,7 +87,20 @@ def field_mapping_problems(mapping: FieldMapping) -> Problems:
                 "one mapping only: remove that mapping first, or pick another field."
             )
     problems.update(unmatched_value_problems(mapping, indexes))
+    problems.update(conflict_review_problems(mapping))
     return problems
+
+
+def conflict_review_problems(mapping: FieldMapping) -> Problems:
+    """Conflict review holds a field both sides changed: only a field that syncs both ways can be."""
+    if mapping.conflict_review and mapping.direction != Direction.BOTH:
+        return {
+            "conflict_review": [
+                "Conflict review needs the field to sync both ways: a field that flows one way never conflicts. "
+                "Set its direction to ↔ or turn review off."
+            ]
+        }
+    return {}
 
 
 def _same_target(mapping: FieldMapping, target: str) -> FieldMapping | None:

@@ -404,6 +404,11 @@ class FieldMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
         allow_blank=True,
         help_text="Blank: the object mapping's system of record wins conflicts.",
     )
+    conflict_review = serializers.BooleanField(
+        required=False,
+        help_text="When both sides changed the field since it last synced, hold it in the conflict review queue "
+        "(/api/conflicts/) instead of letting the system of record win. Needs direction `both`.",
+    )
 
     class Meta:
         model = FieldMapping
@@ -420,6 +425,7 @@ class FieldMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
             "only_if_target_empty",
             "accept_unmatched",
             "system_of_record",
+            "conflict_review",
             "enabled",
             "order",
             "is_default",

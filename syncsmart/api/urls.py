@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
-from syncsmart.api import lifecycle_views, views
+from syncsmart.api import conflict_views, lifecycle_views, views
 from syncsmart.api.errors import unknown_endpoint
 
 router = SimpleRouter()
@@ -21,6 +21,7 @@ router.register("connections", views.ConnectionViewSet, basename="api-connection
 # Extra routes on integrations and object mappings (go-live, record actions, held deletions).
 router.register("integrations", lifecycle_views.IntegrationGoLiveViewSet, basename="api-integration-go-live")
 router.register("object-mappings", lifecycle_views.ObjectMappingRecordsViewSet, basename="api-object-mapping-records")
+router.register("conflicts", conflict_views.ConflictViewSet, basename="api-conflict")
 router.register("held-deletions", lifecycle_views.HeldDeletionViewSet, basename="api-held-deletion")
 
 # The schema and docs describe the API to anyone; they hold no tenant data.

@@ -67,6 +67,8 @@ API_ROUTE = {
     "record_retry": "POST /api/object-mappings/{id}/records/retry/",
     "record_resync": "POST /api/object-mappings/{id}/records/resync/",
     "record_unlink": "POST /api/object-mappings/{id}/records/unlink/",
+    "conflict_resolve": "POST /api/conflicts/{id}/resolve/",
+    "conflicts_bulk": "POST /api/conflicts/resolve/",
 }
 
 # Not an API's business, each with why.

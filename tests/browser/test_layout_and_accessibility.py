@@ -92,7 +92,7 @@ def check_shown(page, screenshot, name: str) -> list[str]:
 # Every URL name of the customer UI, the staff console and the public pages is either swept here
 # at both sizes or listed in NOT_SWEPT with the reason (test_every_page_url_is_swept_or_says_why).
 SWEPT = {
-    "home", "integration", "mapping_editor", "filter_builder", "runs", "record_log", "record_page",
+    "home", "integration", "mapping_editor", "filter_builder", "runs", "record_log", "record_page", "conflict_queue",
     "preview", "historical", "go_live", "sandbox", "sandbox_records", "sandbox_record", "api_tokens",
     "audit_log", "team", "staff_index", "staff_tenant", "staff_lockouts", "login", "signup",
     "signup_sent", "signup_confirm", "password_reset", "password_reset_done", "password_reset_confirm",
@@ -108,7 +108,7 @@ NOT_SWEPT = {
          "api_token_revoke", "team_invite", "team_alert_emails", "team_change_role", "team_remove",
          "team_revoke", "staff_unlock", "staff_view_as", "staff_view_as_end", "staff_sync_now",
          "staff_historical_resync", "staff_main_switch", "staff_repair_webhooks", "staff_decide_portal",
-         "staff_refresh_schema"],
+         "staff_refresh_schema", "conflict_resolve", "conflicts_bulk"],
         FORM_ACTION,
     ),
     **dict.fromkeys(["field_search", "pair_check", "filter_count", "historical_progress"], PARTIAL),
@@ -155,6 +155,7 @@ def customer_pages(world) -> dict[str, str]:
         "filters": f"/integrations/{i.pk}/mappings/{contacts.pk}/filters/",
         "sync-health": f"/integrations/{i.pk}/runs/",
         "records": f"/integrations/{i.pk}/records/",
+        "conflict-review-empty": f"/integrations/{i.pk}/conflicts/",
         "historical": f"/integrations/{i.pk}/historical/",
         "go-live": f"/integrations/{i.pk}/go-live/",
         "sandbox": "/sandbox/",

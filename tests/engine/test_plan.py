@@ -94,3 +94,22 @@ def test_a_new_record_waits_for_any_missing_parent_an_update_only_for_a_needed_o
     assert parents_blocking(waiting, set(), creating=True) == waiting
     assert parents_blocking(waiting, set(), creating=False) == []
     assert parents_blocking(waiting, {"company"}, creating=False) == waiting
+
+
+def test_a_field_under_conflict_review_both_sides_changed_is_held_and_nothing_written():
+    before = ({"firstname": "Old"}, {"firstName": "Old"})
+    plan = plan_fields(
+        [field(winner=HUB, conflict_review=True)], sides({"firstname": "Ada"}, {"firstName": "Eve"}, *before), no_transform
+    )
+    assert plan.writes == {} and not plan.conflicts and not plan.reverse
+    assert plan.source_base == {} and plan.target_base == {}  # the baseline stays: the next run holds it again
+    held = plan.held["firstName"]
+    assert (held["source_value"], held["target_value"]) == ("Ada", "Eve")
+
+
+def test_a_field_under_conflict_review_changed_on_one_side_flows_and_settles():
+    reviewed = field(winner=OTHER, conflict_review=True)
+    plan = plan_fields(
+        [reviewed], sides({"firstname": "Ada"}, {"firstName": "Old"}, {"firstname": "Old"}, {"firstName": "Old"}), no_transform
+    )
+    assert plan.writes == {"firstName": "Ada"} and not plan.held and plan.settled == [reviewed.mapping.pk]

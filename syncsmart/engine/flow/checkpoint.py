@@ -21,7 +21,15 @@ from syncsmart.engine.flow.items import Item, Outcome
 from syncsmart.engine.flow.setup import FlowSetup
 from syncsmart.engine.matching import label_of
 from syncsmart.engine.values import values_hash
-from syncsmart.models import AmbiguousMatch, DeferredRecord, PendingCreate, RecordEvent, RecordLink, SyncRun
+from syncsmart.models import (
+    AmbiguousMatch,
+    DeferredRecord,
+    HeldConflict,
+    PendingCreate,
+    RecordEvent,
+    RecordLink,
+    SyncRun,
+)
 
 LINKED_OUTCOMES = (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.LINKED, Outcome.CONFLICT)
 DONE_OUTCOMES = (*LINKED_OUTCOMES, Outcome.ECHO, Outcome.FILTERED, Outcome.DELETED)
@@ -109,6 +117,7 @@ class Checkpoint:
             else:
                 events.append(self._event(item, now))
         ambiguous = [i for i in items if i.outcome == Outcome.AMBIGUOUS]
+        reviews = _under_review(items)
 
         def checkpoint() -> None:
             if new_links:
@@ -130,6 +139,7 @@ class Checkpoint:
                 self._defer(deferred, now)
             if ambiguous:
                 self._store_ambiguous(ambiguous, now)
+            self._store_reviews(reviews, now)
             self.s.ctx.save_events(events, unlogged)
 
         return checkpoint
@@ -238,6 +248,44 @@ class Checkpoint:
                 ),
             )
 
+    def _store_reviews(self, items: list[Item], now: datetime) -> None:
+        """Conflict review: a held field's pair opens (or refreshes) its review with both values as
+        read now; a field under review that is in sync again, or flowed one way, closes it."""
+        s = self.s
+        unsaved = [i.id for i in items if i.link is None or i.link.pk is None]
+        found = (
+            RecordLink.objects.filter(object_mapping=s.mapping, **{f"{RecordLink.id_column(s.source)}__in": unsaved})
+            if unsaved
+            else []
+        )
+        by_source = {link.id_on(s.source): link for link in found}
+        for item in items:
+            link = item.link if item.link is not None and item.link.pk else by_source.get(item.id)
+            if link is None:
+                continue
+            if item.settled:
+                HeldConflict.objects.filter(link=link, field_mapping_id__in=item.settled, status=HeldConflict.Status.OPEN).update(
+                    status=HeldConflict.Status.SETTLED, resolved_at=now
+                )
+            for held in item.held.values():
+                values = {s.source: _json_value(held["source_value"]), s.target: _json_value(held["target_value"])}
+                HeldConflict.objects.update_or_create(
+                    link=link,
+                    field_mapping_id=held["field_mapping"],
+                    status=HeldConflict.Status.OPEN,
+                    defaults={"hubspot_value": values[Side.HUBSPOT], "other_value": values[Side.OTHER]},
+                    create_defaults={
+                        "integration": s.ctx.integration,
+                        "object_mapping": s.mapping,
+                        "hubspot_id": link.hubspot_id,
+                        "other_id": link.other_id,
+                        "label": label_of(item.record)[:300],
+                        "hubspot_value": values[Side.HUBSPOT],
+                        "other_value": values[Side.OTHER],
+                        "created_at": now,
+                    },
+                )
+
     @staticmethod
     def _label_of_waiting(item: Item) -> str:
         if item.outcome != Outcome.DEFERRED and not (item.outcome == Outcome.FAILED and item.target_id is None):
@@ -321,6 +369,20 @@ def _upsert_baselines(links: list[RecordLink], columns: set[str]) -> None:
 
 
 CHANGE_TEXT_LIMIT = 300  # a long text's change is shown cut, not stored whole twice per event
+
+
+def _under_review(items: list[Item]) -> list[Item]:
+    """Linked records with a field under conflict review to hold, or to settle."""
+    return [i for i in items if (i.held or i.settled) and i.outcome in LINKED_OUTCOMES and i.target_id]
+
+
+def _json_value(value: Any) -> Any:
+    """A vendor's value as JSON stores it (a date or a decimal as its text)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return str(value)
 
 
 def _shown(value: Any) -> Any:

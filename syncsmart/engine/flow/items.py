@@ -40,6 +40,8 @@ class Item:
     source_base: dict[str, Any] = field(default_factory=dict)  # baseline updates, source terms
     target_base: dict[str, Any] = field(default_factory=dict)  # baseline updates, target terms
     conflicts: dict[str, Any] = field(default_factory=dict)
+    held: dict[str, dict[str, Any]] = field(default_factory=dict)  # conflicts waiting for review (Plan.held)
+    settled: list[int] = field(default_factory=list)  # field mappings under review with nothing to hold
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     outcome: str | None = None

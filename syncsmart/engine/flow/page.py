@@ -163,6 +163,13 @@ class Flow:
         item.source_base.update(plan.source_base)
         item.target_base.update(plan.target_base)
         item.conflicts.update(plan.conflicts)
+        item.held.update(plan.held)
+        item.settled.extend(plan.settled)
+        if plan.held:
+            item.notes.append(
+                f"Both sides changed {len(plan.held)} field{'s' if len(plan.held) > 1 else ''} under conflict review: "
+                "neither value was written; it waits in the conflict review queue for a person to choose."
+            )
         item.unmatched.extend(plan.unmatched)
         item.notes.extend(plan.notes)
         item.waiting_for.extend(plan.waiting_for)

@@ -3,8 +3,9 @@ database, no vendor; the value transform is handed in), so every rule is a unit 
 
 Per field, with the link's baseline (the values both sides had when the field was last in
 sync): a field is written only when the source changed it since then; when both sides changed
-it, the field's system of record wins and the losing value goes on the event; when the value
-already equals the target's, nothing is written. What the target knows better flows back in
+it, the field's system of record wins and the losing value goes on the event — or, for a field
+under conflict review, neither is written and the pair is held for a person (`Plan.held`); when
+the value already equals the target's, nothing is written. What the target knows better flows back in
 the reverse flow (`Plan.reverse`)."""
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class Plan:
     source_base: dict[str, Any] = field(default_factory=dict)  # baseline updates, source terms
     target_base: dict[str, Any] = field(default_factory=dict)  # baseline updates, target terms
     conflicts: dict[str, Any] = field(default_factory=dict)
+    # Fields under conflict review both sides changed: {target field: both values}; nothing written.
+    held: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Fields under conflict review that are in sync or flowed one way: an open review of them is over.
+    settled: list[int] = field(default_factory=list)
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     waiting_for: list[dict[str, str]] = field(default_factory=list)
@@ -122,9 +127,20 @@ def _decide(f: FieldPlan, new: Any, sides: Sides, plan: Plan) -> None:
     t_norm = _normal(f, sides.target_props.get(t_name), f.target_kind)
     if new_norm == t_norm or (f.mapping.only_if_target_empty and t_norm is not None):
         plan.source_base[s_name], plan.target_base[t_name] = s_norm, t_norm  # in sync (or not ours to fill)
+        _settle(f, plan)
         return
     s_changed, t_changed = _changes(f, s_norm, t_norm, sides)
     source_wins = f.mapping.winner == sides.source
+    if s_changed and t_changed and f.mapping.conflict_review:
+        plan.held[t_name] = {
+            "field_mapping": f.mapping.pk,
+            "source_field": s_name,
+            "target_field": t_name,
+            "source_value": sides.props[s_name],
+            "target_value": sides.target_props.get(t_name),
+        }
+        return  # neither side's value is written, the baseline stays: a person decides
+    _settle(f, plan)
     if s_changed and t_changed:
         kept, lost = (
             (new, sides.target_props.get(t_name)) if source_wins else (sides.target_props.get(t_name), sides.props[s_name])
@@ -145,6 +161,11 @@ def _decide(f: FieldPlan, new: Any, sides: Sides, plan: Plan) -> None:
         return  # the target's change (or the winner's value) flows the other way
     plan.writes[t_name] = new
     plan.source_base[s_name], plan.target_base[t_name] = s_norm, new_norm
+
+
+def _settle(f: FieldPlan, plan: Plan) -> None:
+    if f.mapping.conflict_review:
+        plan.settled.append(f.mapping.pk)
 
 
 def _changes(f: FieldPlan, s_norm: Any, t_norm: Any, sides: Sides) -> tuple[bool, bool]:
