@@ -275,25 +275,26 @@ def _split(
     """Where each edit's time went: from the edit to its notification stored in our inbox
     (`intake`: the vendor's delivery and our webhook endpoint), and from there to the event the
     pass logged for it (`wait`: behind the burst's pages and notifications)."""
+    ids = {edit["other_id"] for edit in edits}
+    received: dict[str, list[dt.datetime]] = {}
+    for record_id, at in InboxItem.objects.filter(
+        integration=lab.integration, object_type="contacts", record_id__in=ids
+    ).values_list("record_id", "received_at"):
+        received.setdefault(record_id, []).append(at)
+    logged: dict[str, list[dt.datetime]] = {}
+    for record_id, at in RecordEvent.objects.filter(run=run, source_side="other", source_id__in=ids).values_list(
+        "source_id", "created_at"
+    ):
+        logged.setdefault(record_id, []).append(at)
     intake, wait = [], []
     for edit in edits:
         made = dt.datetime.fromtimestamp(edit["at"], tz=dt.UTC)
-        item = (
-            InboxItem.objects.filter(
-                integration=lab.integration, object_type="contacts", record_id=edit["other_id"], received_at__gte=made
-            )
-            .order_by("received_at")
-            .first()
-        )
-        event = (
-            RecordEvent.objects.filter(run=run, source_side="other", source_id=edit["other_id"], created_at__gte=made)
-            .order_by("created_at")
-            .first()
-        )
+        item = min((at for at in received.get(edit["other_id"], []) if at >= made), default=None)
+        event = min((at for at in logged.get(edit["other_id"], []) if at >= made), default=None)
         if item is not None:
-            intake.append((item.received_at - made).total_seconds())
+            intake.append((item - made).total_seconds())
         if item is not None and event is not None:
-            wait.append((event.created_at - item.received_at).total_seconds())
+            wait.append((event - item).total_seconds())
     return {
         "edit_intake_p50_s": percentile(sorted(intake), 50),
         "edit_intake_p95_s": percentile(sorted(intake), 95),
