@@ -20,7 +20,10 @@ class GoLivePreviewRequestSerializer(StrictJSONTypes, serializers.Serializer):
 class GoLiveSwitchRequestSerializer(StrictJSONTypes, serializers.Serializer):
     production_connection = serializers.UUIDField()
     confirmed_preview = serializers.UUIDField(
-        help_text="The finished preview against that production connection (POST .../go-live/preview/) you have read."
+        required=False,
+        allow_null=True,
+        help_text="The finished preview against that production connection (POST .../go-live/preview/) you have read. "
+        "Without it the answer is 409 preview_required.",
     )
     mappings = serializers.ChoiceField(choices=GoLiveSwitch.Mappings.choices, default=GoLiveSwitch.Mappings.KEEP)
     keep_test_mode = serializers.BooleanField(default=False)

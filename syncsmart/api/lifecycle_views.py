@@ -19,7 +19,7 @@ from mappings.models import Integration, ObjectMapping
 from mappings.services import deletions, go_live, previewed, record_actions
 from syncsmart.api import lifecycle_serializers as ls
 from syncsmart.api import serializers as s
-from syncsmart.api.views import TenantViewSet
+from syncsmart.api.views import TenantViewSet, preview_required
 from syncsmart.models import PendingDeletion
 from tenants.access import tenant_queryset
 from tenants.models import GoLiveSwitch
@@ -86,8 +86,9 @@ class IntegrationGoLiveViewSet(TenantViewSet):
         request=ls.GoLiveSwitchRequestSerializer,
         responses=ls.GoLiveSwitchSerializer,
         description="Switch to production: stop, clear the sandbox's links and cursors, use the production "
-        "connection, discover both schemas, link only where both sides hold records, start again. Refused "
-        "unless `confirmed_preview` names the finished preview against that connection.",
+        "connection, discover both schemas, link only where both sides hold records, start again. As for a "
+        "historical sync, it starts only once `confirmed_preview` names the finished preview against that connection "
+        "(POST /api/integrations/{id}/go-live/preview/); otherwise 409 preview_required.",
     )
     @action(detail=True, methods=["post"], url_path="go-live/switch")
     def go_live_switch(self, request: Request, pk: str | None = None) -> Response:
@@ -98,8 +99,15 @@ class IntegrationGoLiveViewSet(TenantViewSet):
         switch = self._prepared(integration, data["production_connection"])
         try:
             switch = go_live.start_after_preview(
-                switch, self.actor, data["confirmed_preview"], mappings=data["mappings"], keep_test_mode=data["keep_test_mode"]
+                switch,
+                self.actor,
+                data.get("confirmed_preview"),
+                mappings=data["mappings"],
+                keep_test_mode=data["keep_test_mode"],
             )
+        except previewed.PreviewRequired as exc:
+            route = f"POST /api/integrations/{integration.pk}/go-live/preview/ with the same production_connection"
+            raise preview_required(exc, route) from exc
         except go_live.GoLiveError as exc:
             raise _refused(exc) from exc
         return self._state(switch)

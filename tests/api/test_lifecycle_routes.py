@@ -42,9 +42,9 @@ def test_going_live_over_the_api_previews_against_production_then_switches_on_co
 
     body = {"production_connection": str(production.pk), "mappings": "keep"}
     unseen = api.admin.post(f"{base}/switch/", {**body, "confirmed_preview": str(uuid.uuid4())}, format="json")
-    assert unseen.status_code == 400 and "Preview first" in unseen.json()["error"]["message"]
+    assert unseen.status_code == 409 and "Preview first" in unseen.json()["error"]["message"]
     running = api.admin.post(f"{base}/switch/", {**body, "confirmed_preview": str(preview.pk)}, format="json")
-    assert running.status_code == 400 and "still reading" in running.json()["error"]["message"]
+    assert running.status_code == 409 and "still reading" in running.json()["error"]["message"]
     assert GoLiveSwitch.objects.get(integration=integration).status == GoLiveSwitch.Status.PREPARING
 
     _done(preview.pk)
@@ -69,6 +69,23 @@ def test_the_api_and_the_page_refuse_a_sandbox_as_production_in_the_same_words(a
     )
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "Choose a production connection: this one is a sandbox."
+
+
+def test_a_switch_without_a_confirmed_preview_is_refused_with_409_preview_required_as_a_historical_sync_is(api, sandbox):
+    integration, production = sandbox
+    url = f"/api/integrations/{integration.pk}/go-live/switch/"
+    for extra in ({}, {"confirmed_preview": None}, {"confirmed_preview": str(uuid.uuid4())}):
+        refused = api.admin.post(url, {"production_connection": str(production.pk), **extra}, format="json")
+        assert refused.status_code == 409, (extra, refused.json())
+        error = refused.json()["error"]
+        assert error["code"] == "preview_required"
+        assert f"POST /api/integrations/{integration.pk}/go-live/preview/" in error["message"]
+    integration.refresh_from_db()
+    assert integration.other_connection_id != production.pk and integration.environment != "production"
+    assert all(s.status == GoLiveSwitch.Status.PREPARING for s in GoLiveSwitch.objects.filter(integration=integration))
+    schema = api.anonymous.get("/api/schema/?format=json").json()
+    switch = schema["paths"]["/api/integrations/{id}/go-live/switch/"]["post"]
+    assert "preview_required" in switch["responses"]["409"]["description"]
 
 
 def test_go_live_is_tenant_scoped_and_for_writers(api, sandbox):
