@@ -141,22 +141,32 @@ def parse_value_map(text: str) -> dict[str, str]:
     return mapping
 
 
-VALUE_MAP_PREFIX = "map:"
+VALUE_MAP_PREFIX = "map:"  # HubSpot → other: FieldMapping.value_map
+REVERSE_MAP_PREFIX = "map_to_hubspot:"  # other → HubSpot: FieldMapping.value_map_to_hubspot
 
 
-def value_map_from_table(data: Any) -> dict[str, str]:
+def value_map_from_table(data: Any, prefix: str = VALUE_MAP_PREFIX) -> dict[str, str]:
     """The editor's value-map table: one select per unmatched dropdown value, named
-    "map:<source value>", whose choice is the target option's value ("" = not mapped by hand)."""
+    "map:<HubSpot value>" toward the other system or "map_to_hubspot:<other value>" toward
+    HubSpot, whose choice is the target option's value ("" = not mapped by hand)."""
     table: dict[str, str] = {}
     for name in data:
-        if not name.startswith(VALUE_MAP_PREFIX):
+        if not name.startswith(prefix):
             continue
-        source, target = name[len(VALUE_MAP_PREFIX) :], str(data.get(name) or "").strip()
+        source, target = name[len(prefix) :], str(data.get(name) or "").strip()
         if "\x00" in source or "\x00" in target:
             raise forms.ValidationError("A value contains a character that cannot be stored.")
         if source and target:
             table[source] = target
     return table
+
+
+def reverse_map_from_table(data: Any) -> dict[str, str] | None:
+    """The table's other → HubSpot picks, when it showed that direction (None: it did not, and the
+    mapping keeps one map for both directions)."""
+    if not any(str(name).startswith(REVERSE_MAP_PREFIX) for name in data):
+        return None
+    return value_map_from_table(data, REVERSE_MAP_PREFIX)
 
 
 class AddFieldMappingForm(forms.Form):
@@ -192,6 +202,14 @@ class AddFieldMappingForm(forms.Form):
     def clean_value_map(self) -> dict[str, str]:
         typed = parse_value_map(self.cleaned_data.get("value_map") or "")
         return {**typed, **value_map_from_table(self.data)}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        try:
+            cleaned["value_map_to_hubspot"] = reverse_map_from_table(self.data)
+        except forms.ValidationError as exc:
+            self.add_error("value_map", exc)
+        return cleaned
 
     def add_errors(self, exc: Any) -> list[str]:
         """A refusal from mappings.services.validation: each message next to its field; the

@@ -285,8 +285,13 @@ class FieldMapping(models.Model):
     other_type = models.CharField(max_length=20, blank=True)
     direction = models.CharField(max_length=12, choices=Direction.choices, default=Direction.BOTH)
     transform = models.CharField(max_length=12, choices=Transform.choices, default=Transform.NONE)
-    # For text -> dropdown: {"source text": "target option value"}.
+    # Values mapped by hand, per direction: value_map toward the other system ({"HubSpot value":
+    # "other value"}, also text -> dropdown), value_map_to_hubspot the other way ({"other value":
+    # "HubSpot value"}) — two HubSpot values may become one ConnectWise value, and the way back
+    # then names the one it becomes. None: the same map both ways (default sets list both
+    # directions' pairs in value_map); migration 0012 copied every existing map to both.
     value_map = models.JSONField(default=dict, blank=True)
+    value_map_to_hubspot = models.JSONField(null=True, blank=True)
     only_if_target_empty = models.BooleanField(default=False, help_text="Write only when the target field is empty.")
     # Blank: the object mapping's system of record decides conflicts.
     system_of_record = models.CharField(max_length=10, choices=Side.choices, blank=True)
@@ -323,6 +328,12 @@ class FieldMapping(models.Model):
 
     def type_on(self, side: str) -> str:
         return self.hubspot_type if side == Side.HUBSPOT else self.other_type
+
+    def map_toward(self, target_side: str) -> dict[str, Any]:
+        """The values mapped by hand for the flow that writes `target_side`."""
+        if target_side == Side.HUBSPOT and self.value_map_to_hubspot is not None:
+            return self.value_map_to_hubspot
+        return self.value_map or {}
 
     def flows_to(self, target_side: str) -> bool:
         return target_side in Direction.flows(self.direction)

@@ -209,6 +209,8 @@ def delete_field_mapping(mapping: FieldMapping, actor) -> AuditLog:
     kept = {name: getattr(mapping, name) for name in RESTORABLE}
     # The value map as pairs: the audit log scrubs dict keys that look like secrets ("turnkey").
     kept["value_map"] = [[str(k), str(v)] for k, v in (mapping.value_map or {}).items()]
+    if mapping.value_map_to_hubspot is not None:
+        kept["value_map_to_hubspot"] = [[str(k), str(v)] for k, v in mapping.value_map_to_hubspot.items()]
     entry = audit(
         integration.tenant,
         actor,
@@ -260,6 +262,9 @@ def restore_field_mapping(entry: AuditLog, actor) -> FieldMapping:
     mapping = FieldMapping(
         object_mapping=object_mapping,
         value_map={str(k): str(v) for k, v in kept.get("value_map") or []},
+        value_map_to_hubspot=(
+            {str(k): str(v) for k, v in kept["value_map_to_hubspot"]} if kept.get("value_map_to_hubspot") is not None else None
+        ),
         **{name: kept[name] for name in RESTORABLE if name in kept},
     )
     save_field_mapping(mapping, actor)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.compat import FRIENDLY, _as_type
-from mappings.forms import VALUE_MAP_PREFIX
+from mappings.forms import REVERSE_MAP_PREFIX, VALUE_MAP_PREFIX
 from syncsmart.core.choices import Direction, Side
 
 MAX_RESULTS = 60
@@ -216,16 +216,46 @@ class ValueMapRow:
 
     @property
     def input_name(self) -> str:
-        return VALUE_MAP_PREFIX + self.option.source_value
+        prefix = VALUE_MAP_PREFIX if self.preview.source_side == Side.HUBSPOT else REVERSE_MAP_PREFIX
+        return prefix + self.option.source_value
 
 
-def value_map_rows(previews: list[DropdownPreview], value_map: dict[str, str], *, suggest: bool = True) -> list[ValueMapRow]:
+def sources_by_target(previews: list[DropdownPreview], value_map: dict[str, str]) -> dict[str, list[OptionPreview]]:
+    """HubSpot → other, as it will run: {other value: the HubSpot options that become it}, each
+    option by hand (value_map) or else by the label algorithm."""
+    to_other = next((p for p in previews if p.source_side == Side.HUBSPOT), None)
+    found: dict[str, list[OptionPreview]] = {}
+    for row in to_other.rows if to_other is not None else []:
+        target = str((value_map or {}).get(row.source_value) or row.target_value or "")
+        if target:
+            found.setdefault(target, []).append(row)
+    return found
+
+
+def shared_targets(previews: list[DropdownPreview], value_map: dict[str, str]) -> dict[str, list[OptionPreview]]:
+    """The other system's values two or more HubSpot values become: the way back must choose one."""
+    return {target: rows for target, rows in sources_by_target(previews, value_map).items() if len(rows) > 1}
+
+
+def value_map_rows(
+    previews: list[DropdownPreview],
+    value_map: dict[str, str],
+    *,
+    suggest: bool = True,
+    to_hubspot: dict[str, str] | None = None,
+) -> list[ValueMapRow]:
     """The rows of the value-map table: every value the label algorithm leaves unmatched, with the
-    customer's pick from value_map, or else the suggestion preselected."""
+    customer's pick from that direction's map (`value_map` toward the other system, `to_hubspot`
+    toward HubSpot; None: value_map both ways), or else the suggestion preselected."""
     rows = []
+    shared = shared_targets(previews, value_map) if len(previews) == 2 else {}
     for preview in previews:
-        for option in preview.unmatched:
-            picked = (value_map or {}).get(option.source_value, "")
-            chosen = picked or (option.suggested_value if suggest else "")
+        toward_other = preview.source_side == Side.HUBSPOT
+        chosen_map = value_map if toward_other or to_hubspot is None else to_hubspot
+        # The way back also asks about a value two HubSpot values were mapped onto (it can become one).
+        shown = [o for o in preview.rows if not o.matched or (not toward_other and o.source_value in shared)]
+        for option in shown:
+            picked = (chosen_map or {}).get(option.source_value, "")
+            chosen = picked or ((option.suggested_value or option.target_value) if suggest else "")
             rows.append(ValueMapRow(preview, option, chosen, suggested=bool(chosen) and not picked))
     return rows

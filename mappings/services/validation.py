@@ -16,7 +16,7 @@ from mappings import filters
 from mappings.compat import _as_type, compatibility_problems
 from mappings.models import UNFIT, FieldMapping, ObjectMapping
 from mappings.services import hubspot_lists
-from mappings.services.schema import SchemaField, dropdown_previews, field_index
+from mappings.services.schema import SchemaField, dropdown_previews, field_index, shared_targets
 from syncsmart.core.choices import Direction, Side
 
 Problems = dict[str, list[str]]
@@ -122,14 +122,18 @@ def unmatched_value_problems(mapping: FieldMapping, indexes: dict[str, dict[str,
     if mapping.is_default:
         return {}
     hub, other = indexes[Side.HUBSPOT].get(mapping.hubspot_field), indexes[Side.OTHER].get(mapping.other_field)
-    value_map = mapping.value_map or {}
     previews = dropdown_previews(hub, other, mapping.direction)
-    wrong = _value_map_misfits(previews, value_map)
+    wrong = _value_map_misfits(mapping, previews) + _way_back_unchosen(mapping, previews)
     if wrong:
         return {"value_map": wrong}
     if mapping.accept_unmatched:
         return {}
-    missing = [row.source_label or row.source_value for p in previews for row in p.unmatched if row.source_value not in value_map]
+    missing = [
+        row.source_label or row.source_value
+        for p in previews
+        for row in p.unmatched
+        if row.source_value not in mapping.map_toward(_target_of(p))
+    ]
     if not missing:
         return {}
     shown = ", ".join(f"“{m}”" for m in missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
@@ -142,11 +146,16 @@ def unmatched_value_problems(mapping: FieldMapping, indexes: dict[str, dict[str,
     }
 
 
-def _value_map_misfits(previews: list, value_map: dict[str, str]) -> list[str]:
+def _target_of(preview) -> str:
+    return Side.OTHER if preview.source_side == Side.HUBSPOT else Side.HUBSPOT
+
+
+def _value_map_misfits(mapping: FieldMapping, previews: list) -> list[str]:
     """Hand-mapped values whose chosen option the target dropdown does not have."""
     wrong = []
     for preview in previews:
         options = dict(preview.target_options)
+        value_map = mapping.map_toward(_target_of(preview))
         for row in preview.rows:
             chosen = value_map.get(row.source_value)
             if chosen is not None and str(chosen) not in options:
@@ -155,6 +164,27 @@ def _value_map_misfits(previews: list, value_map: dict[str, str]) -> list[str]:
                     f"“{preview.target_field_label}”. Pick one of its options."
                 )
     return wrong
+
+
+def _way_back_unchosen(mapping: FieldMapping, previews: list) -> list[str]:
+    """Two HubSpot values that become one value of the other system (by hand or by label): on the
+    way back that value can become only one of them, so a two-way mapping must say which
+    (value_map_to_hubspot)."""
+    if mapping.direction != Direction.BOTH or len(previews) != 2:
+        return []
+    targets = dict(next(p for p in previews if p.source_side == Side.HUBSPOT).target_options)
+    back = mapping.map_toward(Side.HUBSPOT)
+    problems = []
+    for target, rows in sorted(shared_targets(previews, mapping.value_map or {}).items()):
+        if target in back:
+            continue
+        names = " and ".join(f"“{r.source_label or r.source_value}”" for r in sorted(rows, key=lambda r: r.source_label))
+        shown = targets.get(target, target)
+        problems.append(
+            f"{names} {'both' if len(rows) == 2 else 'all'} become “{shown}”: choose which HubSpot value “{shown}” "
+            "becomes on the way back."
+        )
+    return problems
 
 
 # --- ids written back ------------------------------------------------------------------------

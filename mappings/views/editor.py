@@ -12,11 +12,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mappings.compat import compatibility_problems, default_transform
 from mappings.forms import (
+    REVERSE_MAP_PREFIX,
     VALUE_MAP_PREFIX,
     AddFieldMappingForm,
     FieldMappingRowForm,
     ObjectMappingForm,
     parse_value_map,
+    reverse_map_from_table,
     value_map_from_table,
 )
 from mappings.models import FieldMapping, ObjectMapping
@@ -59,7 +61,7 @@ def _row(fm: FieldMapping, hub_fields: dict, other_fields: dict, *, form=None, p
         if fm.transform == FieldMapping.Transform.DROPDOWN
         else []
     )
-    value_rows = value_map_rows(previews, fm.value_map or {})
+    value_rows = value_map_rows(previews, fm.value_map or {}, to_hubspot=fm.value_map_to_hubspot)
     if not value_rows:  # no table to show a value map's refusal beside
         errors["settings"] += errors.pop("value_map")
     return {
@@ -82,11 +84,18 @@ def _take_value_table(field_mapping: FieldMapping, data) -> None:
     emptied pick removes one), and its checkbox is the explicit choice for the rest."""
     if data.get("value_table") != "1":
         return
-    table = value_map_from_table(data)
-    shown = {name[len(VALUE_MAP_PREFIX) :] for name in data if name.startswith(VALUE_MAP_PREFIX)}
-    kept = {k: v for k, v in (field_mapping.value_map or {}).items() if k not in shown}
-    field_mapping.value_map = {**kept, **table}
+    toward_hubspot = field_mapping.map_toward(Side.HUBSPOT)  # before the other direction's picks change it
+    field_mapping.value_map = _picked(field_mapping.value_map or {}, data, VALUE_MAP_PREFIX)
+    if reverse_map_from_table(data) is not None:  # the table showed other → HubSpot: its own map from now on
+        field_mapping.value_map_to_hubspot = _picked(toward_hubspot, data, REVERSE_MAP_PREFIX)
     field_mapping.accept_unmatched = bool(data.get("accept_unmatched"))
+
+
+def _picked(stored: dict, data, prefix: str) -> dict[str, str]:
+    """One direction's map after the table: its shown values replaced by the picks."""
+    shown = {name[len(prefix) :] for name in data if name.startswith(prefix)}
+    kept = {k: v for k, v in stored.items() if k not in shown}
+    return {**kept, **value_map_from_table(data, prefix)}
 
 
 def _removal(entry, hub_fields: dict, other_fields: dict) -> dict:
@@ -194,6 +203,7 @@ def field_add(request: HttpRequest, pk: int, mapping_pk: int) -> HttpResponse:
             direction=data["direction"],
             transform=data["transform"] or FieldMapping.Transform.NONE,
             value_map=data["value_map"],
+            value_map_to_hubspot=data.get("value_map_to_hubspot"),
             only_if_target_empty=data["only_if_target_empty"],
             accept_unmatched=data["accept_unmatched"],
         )
@@ -343,8 +353,9 @@ def _pair_context(mapping: ObjectMapping, hub_fields: dict, other_fields: dict, 
         return context
     try:
         value_map = {**parse_value_map(params.get("value_map", "")), **value_map_from_table(params)}
+        to_hubspot = reverse_map_from_table(params)
     except ValidationError as exc:
-        value_map, context["problems"] = {}, exc.messages
+        value_map, to_hubspot, context["problems"] = {}, None, exc.messages
     direction = params.get("direction") or "both"
     candidate = FieldMapping(
         object_mapping=mapping,
@@ -355,12 +366,13 @@ def _pair_context(mapping: ObjectMapping, hub_fields: dict, other_fields: dict, 
         direction=direction if direction in dict(FieldMapping._meta.get_field("direction").choices) else "both",
         transform=params.get("transform") or default_transform(hub.type, other.type),
         value_map=value_map,
+        value_map_to_hubspot=to_hubspot,
     )
     context["problems"] += compatibility_problems(candidate)
     context["transform"] = candidate.get_transform_display()
     if candidate.transform == FieldMapping.Transform.DROPDOWN:
         context["previews"] = dropdown_previews(hub, other, candidate.direction)
-        context["value_rows"] = value_map_rows(context["previews"], value_map)
+        context["value_rows"] = value_map_rows(context["previews"], value_map, to_hubspot=to_hubspot)
     context.update(
         value_map_text=params.get("value_map", ""),
         text_map=not context["value_rows"] and (bool(hub.options) or bool(other.options) or bool(params.get("value_map"))),

@@ -396,7 +396,14 @@ class FieldMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
     value_map = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         required=False,
-        help_text='For text → dropdown: {"source text": "option value"}.',
+        help_text='Values mapped by hand toward the other system (and text → dropdown): {"HubSpot value": "option value"}.',
+    )
+    value_map_to_hubspot = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        allow_null=True,
+        help_text='Values mapped by hand toward HubSpot: {"other value": "HubSpot option value"}; null: value_map both ways. '
+        "Where two HubSpot values map onto one other value, a two-way mapping names here which one it becomes.",
     )
     system_of_record = serializers.ChoiceField(
         choices=Side.choices,
@@ -422,6 +429,7 @@ class FieldMappingSerializer(StrictJSONTypes, serializers.ModelSerializer):
             "direction",
             "transform",
             "value_map",
+            "value_map_to_hubspot",
             "only_if_target_empty",
             "accept_unmatched",
             "system_of_record",

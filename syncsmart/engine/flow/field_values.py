@@ -28,8 +28,9 @@ class FieldValues:
         fm = field.mapping
         if is_empty(value):
             return None
-        if fm.value_map:
-            mapped = fm.value_map.get(str(value))
+        value_map = fm.map_toward(self.s.target)  # by hand, this direction's
+        if value_map:
+            mapped = value_map.get(str(value))
             if mapped is not None:
                 return mapped
         s_info, t_info = self.s.source_schema.get(field.source_name), self.s.target_schema.get(field.target_name)

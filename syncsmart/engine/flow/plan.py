@@ -17,6 +17,7 @@ from typing import Any
 from connectors.base import FieldType
 from mappings import normalisers
 from mappings.models import FieldMapping
+from syncsmart.core.choices import Side
 from syncsmart.engine.bodies import fit_body
 from syncsmart.engine.flow.items import DeferParent, PartlyCarried
 from syncsmart.engine.flow.setup import FieldPlan
@@ -80,7 +81,8 @@ def _target_value(f: FieldPlan, value: Any, transform: Callable[[FieldPlan, Any]
                 plan.notes.append(f"{f.source_name}: truncated to the {f.target_max:,} characters {f.target_name} accepts.")
         if f.mapping.transform == FieldMapping.Transform.DOMAIN:
             return domain_value(value, to_hubspot=f.to_hubspot)
-        if f.source_kind == f.target_kind and f.source_kind in PLAIN_TYPES and not f.mapping.value_map:
+        mapped_by_hand = f.mapping.map_toward(Side.HUBSPOT if f.to_hubspot else Side.OTHER)
+        if f.source_kind == f.target_kind and f.source_kind in PLAIN_TYPES and not mapped_by_hand:
             # text to text of the same kind: nothing to transform
             return value if value is None or isinstance(value, str) else convert(value, f.target_kind)
         result = transform(f, value)
