@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Iterable, Mapping
 
@@ -51,10 +50,7 @@ class RunContext:
             # A preview's copy reads and never writes, however its run was started (a worker
             # picking up a requeued slice included): see syncsmart/previews.py.
             raw = {side: c if isinstance(c, DryConnector) else DryConnector(c) for side, c in raw.items()}
-        # Calls that may change a side, counted as they are sent (a look-ahead's answers stand only
-        # while none was sent to its side: syncsmart/engine/flow/lookahead.py).
-        self.writes_sent = WriteCounter()
-        self.connectors = {side: SideTagged(connector, side, self.writes_sent) for side, connector in raw.items()}
+        self.connectors = {side: SideTagged(connector, side) for side, connector in raw.items()}
         self._schemas: dict[tuple[str, str], Schema] = {}
         self._owners: dict[tuple[str, str], OwnerDirectory] = {}
         self._id_fields: dict[tuple[str, str, str], str | None] = {}
@@ -348,64 +344,20 @@ def _row(obj) -> tuple:
     return tuple(getattr(obj, f.attname) for f in obj._meta.concrete_fields)
 
 
-# Connector calls that only read: every other call counts as one that may change the side.
-READ_ONLY_CALLS = frozenset(
-    {
-        "object_types",
-        "object_type",
-        "discover_fields",
-        "read_changes",
-        "cursor_at",
-        "count_records",
-        "read_by_ids",
-        "match_chunk_size",
-        "find_by",
-        "verify_webhook",
-        "parse_webhook",
-        "test_connection",
-        "use_shared_metadata",
-        "default_id_field",
-        "id_field_problem",
-        "close",
-    }
-)
-
-
-class WriteCounter:
-    """Per side, how many calls that may change it were sent so far (thread-safe: vendor calls
-    run on worker threads)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._sent: collections.Counter = collections.Counter()
-
-    def sent(self, side: str) -> None:
-        with self._lock:
-            self._sent[side] += 1
-
-    def __getitem__(self, side: str) -> int:
-        with self._lock:
-            return self._sent[side]
-
-
 class SideTagged:
     """A connector whose errors say which side they came from (`error.side`), so a failed run
-    marks the right connection as failing; calls that may change the side are counted."""
+    marks the right connection as failing."""
 
-    def __init__(self, connector: Connector, side: str, writes: WriteCounter | None = None):
+    def __init__(self, connector: Connector, side: str):
         self._connector = connector
         self._side = side
-        self._writes = writes
 
     def __getattr__(self, name: str):
         attr = getattr(self._connector, name)
         if not callable(attr) or name.startswith("_"):
             return attr
-        counts = self._writes is not None and name not in READ_ONLY_CALLS
 
         def call(*args, **kwargs):
-            if counts:
-                self._writes.sent(self._side)  # before it is sent
             try:
                 return attr(*args, **kwargs)
             except ConnectorError as exc:

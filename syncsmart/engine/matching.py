@@ -221,9 +221,6 @@ class Matcher:
         self._index: TargetIndex | None = None
         self.in_flight = in_flight or (lambda calls, limit: ((k, c()) for k, c in calls))
         self.lookups = 0
-        # Look-ups sent ahead for the next page (flow/lookahead.py): {(key position, target field):
-        # (the values asked, the records found)}, used where they cover every value a look-up needs.
-        self.prefetched: dict[tuple[int, str], tuple[frozenset[str], list[Record]]] = {}
 
     def use_index(self) -> bool:
         return self._index_factory is not None and self._full_scan()
@@ -342,45 +339,23 @@ class Matcher:
             if not values:
                 continue
             target_field = search_field.field_for(self.target_side)
-            for record in self._found_by(position, target_field, values):
-                if not record.deleted:
-                    found[str(record.id)] = record
+            chunk_size = self.connector.match_chunk_size(self.target_object, target_field)
+            calls = (
+                (None, _bind(self.connector.find_by, self.target_object, target_field, chunk))
+                for chunk in chunked(values, chunk_size)
+            )
+            for _, part in self.in_flight(calls, self.connector.concurrency):
+                self.lookups += 1
+                for hits in part.values():
+                    for record in hits:
+                        if not record.deleted:
+                            found[str(record.id)] = record
             for rid, record in found.items():
                 for value in key_values(key, self.target_side, record.properties, own_parent):
                     if rid not in by_key[position].get(value, []):
                         by_key[position].setdefault(value, []).append(rid)
                 labels[rid] = label_of(record)
         return by_key, labels, found
-
-    def _found_by(self, position: int, target_field: str, values: list[str]) -> Iterable[Record]:
-        """The records a look-up of `values` finds: the look-ahead's answer when it asked for all of
-        them, else the vendor's, one call per chunk of values, the chunks in flight together."""
-        ahead = self.prefetched.get((position, target_field))
-        if ahead is not None and ahead[0].issuperset(values):
-            yield from ahead[1]
-            return
-        chunk_size = self.connector.match_chunk_size(self.target_object, target_field)
-        calls = (
-            (None, _bind(self.connector.find_by, self.target_object, target_field, chunk))
-            for chunk in chunked(values, chunk_size)
-        )
-        for _, part in self.in_flight(calls, self.connector.concurrency):
-            self.lookups += 1
-            for hits in part.values():
-                yield from hits
-
-    def look_ahead_values(self, records: list[Record]) -> list[tuple[int, str, list[str]]]:
-        """(key position, target field, values) a look-up of these records would ask for (the
-        values of every record with one; `_look_up` asks for those of the records it is given)."""
-        asks = []
-        for position, key in enumerate(self.keys):
-            search_field = next((f for f in key.fields if not f.is_link), None)
-            if search_field is None:
-                continue
-            values = search_values(search_field, [r.properties.get(search_field.field_for(self.source_side)) for r in records])
-            if values:
-                asks.append((position, search_field.field_for(self.target_side), values))
-        return asks
 
 
 def _bind(fn: Callable, *args: Any) -> Callable[[], Any]:

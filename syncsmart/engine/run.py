@@ -109,13 +109,12 @@ class Engine:
         new_cursor: Any = None,
         inbox_ids: Iterable[int] = (),
         targets: Mapping[str, Record] | None = None,
-        after_writes: Callable[[], None] | None = None,
     ) -> None:
         inbox_ids = list(inbox_ids)
         if not records:
             self._quiet_page(mapping, side, cursor, new_cursor, inbox_ids)
             return
-        checkpoint = self.flow(mapping, side).process(records, targets=targets, after_writes=after_writes)
+        checkpoint = self.flow(mapping, side).process(records, targets=targets)
         with transaction.atomic():
             self._still_ours()
             checkpoint()
@@ -355,38 +354,20 @@ class Engine:
         self._note_full_scan(mapping, side, cursor)
         connector, object_type = self.ctx.connector(side), mapping.object_for(side)
         with PageReader(lambda position: connector.read_changes(object_type, position, connector.max_page_size)) as reader:
-            try:
-                return self._pages(mapping, side, cursor, reader)
-            finally:
-                if (mapping.pk, side) in self._flows:
-                    self._flows[(mapping.pk, side)].look_ahead.close()  # a look-ahead not taken is dropped
+            self._check(worked=False)  # a cancelled run reads nothing more
+            page = reader.read_now(cursor.cursor)
+            while True:
+                if page.has_more:
+                    reader.read_ahead(page.cursor)  # only the cursor decides the next read: fetch it while this page works
+                self._note_total(page)
+                self._read_page(mapping, side, page, cursor)
+                if not page.has_more:
+                    return True
+                if self.should_yield(worked=False):
+                    return False
+                page = reader.take()
 
-    def _pages(self, mapping: ObjectMapping, side: str, cursor: SyncCursor, reader: PageReader) -> bool:
-        """The feed's pages in order; the next page is read, and its look-ups sent (flow/lookahead.py),
-        while this one works."""
-
-        def look_ahead() -> None:
-            ahead = reader.peek()
-            if ahead is not None and ahead.records:
-                self.flow(mapping, side).look_ahead.send(ahead.records)
-
-        self._check(worked=False)  # a cancelled run reads nothing more
-        page = reader.read_now(cursor.cursor)
-        while True:
-            if page.has_more:
-                reader.read_ahead(page.cursor)  # only the cursor decides the next read: fetch it while this page works
-            self._note_total(page)
-            after_writes = look_ahead if page.has_more else None
-            self._read_page(mapping, side, page, cursor, after_writes)
-            if not page.has_more:
-                return True
-            if self.should_yield(worked=False):
-                return False
-            page = reader.take()
-
-    def _read_page(
-        self, mapping: ObjectMapping, side: str, page: Page, cursor: SyncCursor, after_writes: Callable[[], None] | None
-    ) -> None:
+    def _read_page(self, mapping: ObjectMapping, side: str, page: Page, cursor: SyncCursor) -> None:
         """A change-feed page, worked PAGE_PART records at a time (a Dynamics page holds 5,000), with
         one inbox pass after each part when notifications wait: webhooks never wait behind a long
         backfill for more than a part and a pass, and a steady stream of them never stops the
@@ -396,7 +377,7 @@ class Engine:
         parts = list(chunked(page.records, PAGE_PART)) or [[]]
         for n, part in enumerate(parts):
             if n == len(parts) - 1:
-                self.page(mapping, side, part, cursor=cursor, new_cursor=page.cursor, after_writes=after_writes)
+                self.page(mapping, side, part, cursor=cursor, new_cursor=page.cursor)
             else:
                 self.page(mapping, side, part)
             if self._check(worked=bool(part)).inbox_waiting:
@@ -630,14 +611,6 @@ class PageReader:
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-ahead")
         self._ahead = self._pool.submit(self._read, position)
-
-    def peek(self) -> Page | None:
-        """The page read ahead, if it is already there (not taken: `take` still hands it over)."""
-        ahead = self._ahead
-        if ahead is None or not ahead.done() or ahead.exception() is not None:
-            return None
-        _run_handed_back_callbacks()
-        return ahead.result()
 
     def take(self) -> Page:
         """The page read ahead (its error, if the read failed)."""

@@ -14,7 +14,6 @@ from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.field_values import FieldValues
 from syncsmart.engine.flow.gate import Gate
 from syncsmart.engine.flow.items import Item, Outcome
-from syncsmart.engine.flow.lookahead import LookAhead
 from syncsmart.engine.flow.merges import repoint_merged
 from syncsmart.engine.flow.parents import MAX_PARENT_DEPTH, Parents
 from syncsmart.engine.flow.plan import SINGULAR, Sides, parents_blocking, plan_fields, waiting_message
@@ -37,20 +36,14 @@ class Flow:
         self.checkpoint = Checkpoint(self.setup, self.counterparts)
         self.writer = Writer(self.setup, self.counterparts, self.checkpoint.save_new_links, self._replan)
         self.conversions = Conversions(self.setup, lambda mapping, side: Flow(ctx, mapping, side))
-        self.look_ahead = LookAhead(self.setup, self.counterparts)  # the next page's look-ups, sent early
         # The mapping that creates what this one would (a new HubSpot contact becomes a Lead, not a Contact).
         self.creates_elsewhere = creation_goes_elsewhere(self.setup)
 
     def process(
-        self,
-        records: Iterable[Record],
-        depth: int = 0,
-        targets: Mapping[str, Record] | None = None,
-        after_writes: Callable[[], None] | None = None,
+        self, records: Iterable[Record], depth: int = 0, targets: Mapping[str, Record] | None = None
     ) -> Callable[[], None]:
         """Sync one page. Returns the checkpoint to run in the page's transaction.
-        `targets`: counterparts' current records the caller already read (by target id);
-        `after_writes`: called once every write of the page is answered (the next page's look-ahead)."""
+        `targets`: counterparts' current records the caller already read (by target id)."""
         records = list({str(r.id): r for r in records}.values())
         merge_events = repoint_merged(self.setup, records)  # before links are looked up: a survivor takes its link
         converted, moves = self.conversions.converted_sources(records)  # a converted lead's link moves to its contact
@@ -59,11 +52,7 @@ class Flow:
         deletions = self._deleted(items)
         live = [i for i in items if i.open]
         parent_ids = self.parents.resolve(live, depth)
-        self.counterparts.matcher.prefetched = self.look_ahead.take()  # after the parents: they may have written
-        try:
-            self.counterparts.resolve(live, parent_ids)
-        finally:
-            self.counterparts.matcher.prefetched = {}
+        self.counterparts.resolve(live, parent_ids)
         self.counterparts.recover_interrupted_creates(live)
         self.counterparts.adopt_opposite_creates(live)
         self.counterparts.read_targets([i for i in live if i.target_id and i.open], targets)
@@ -74,8 +63,6 @@ class Flow:
                 self.plan(item, parent_ids)
         self.writer.write(live)
         self.writer.write_back_ids(items)
-        if after_writes is not None:
-            after_writes()
         checkpoint = self.checkpoint.build(items)
 
         def with_lifecycle() -> None:
