@@ -24,8 +24,6 @@ the outcome of a batch is unknown the connector re-finds those ids before sendin
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextvars
 import dataclasses
 import datetime as dt
 import email.utils
@@ -413,19 +411,15 @@ class HubSpotConnector(Connector):
 
     def _attach_references(self, object_type: str, records: list[Record]) -> None:
         """Fill the association pseudo-fields with one v4 batch read per association per 100 records."""
-        if records:
-            self._fill_references(object_type, records, self._read_references(object_type, [r.id for r in records]))
-
-    def _reference_targets(self, object_type: str) -> list[str]:
-        """The objects this one's association pseudo-fields point at, each read once (`contact` and `contacts` share one)."""
-        return list(dict.fromkeys(target for (owner_type, _name), target in REFERENCES.items() if owner_type == object_type))
-
-    def _read_references(self, object_type: str, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
-        """The v4 associations of these records, by target object: one batch read per target per 100 records."""
-        read: dict[str, dict[str, list[str]]] = {}
-        for target in self._reference_targets(object_type):
+        read: dict[str, dict[str, list[str]]] = {}  # by target: `contact` and `contacts` share one read
+        for (owner_type, name), target in REFERENCES.items():
+            if owner_type != object_type or not records:
+                continue
+            if target in read:
+                self._fill_reference(object_type, name, records, read[target])
+                continue
             found: dict[str, list[str]] = {}
-            for chunk in chunked([str(i) for i in ids], limits.BATCH_LIMIT):
+            for chunk in chunked([r.id for r in records], limits.BATCH_LIMIT):
                 response = self.http.request(
                     "POST",
                     f"/crm/v4/associations/{object_type}/{target}/batch/read",
@@ -435,12 +429,7 @@ class HubSpotConnector(Connector):
                 for result in response.json().get("results", []):
                     found[str(result["from"]["id"])] = sorted((str(t["toObjectId"]) for t in result.get("to", [])), key=int)
             read[target] = found
-        return read
-
-    def _fill_references(self, object_type: str, records: list[Record], read: dict[str, dict[str, list[str]]]) -> None:
-        for (owner_type, name), target in REFERENCES.items():
-            if owner_type == object_type and target in read:
-                self._fill_reference(object_type, name, records, read[target])
+            self._fill_reference(object_type, name, records, found)
 
     @staticmethod
     def _fill_reference(object_type: str, name: str, records: list[Record], found: dict[str, list[str]]) -> None:
@@ -456,27 +445,9 @@ class HubSpotConnector(Connector):
             wanted = set(map(str, ids))
             return [r for r in self._all_owners() if r.id in wanted]
         self._crm_type(object_type)
-        ids = [str(i) for i in ids]
-        names = self._property_names(object_type)
-        if not ids or not self._reference_targets(object_type):
-            return self._batch_read(object_type, names, ids)
-        # The associations depend only on the ids: they are read side by side with the records
-        # (one round trip instead of two; a webhook pass reads every notified record this way).
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubspot-assoc") as pool:
-            references = pool.submit(contextvars.copy_context().run, self._read_references, object_type, ids)
-            records = self._batch_read(object_type, names, ids)
-            read = references.result()
-        # HubSpot answers a merged-away id with the surviving record: its associations were not asked for yet.
-        others = [r.id for r in records if r.id not in set(ids)]
-        if others:
-            for target, found in self._read_references(object_type, others).items():
-                read.setdefault(target, {}).update(found)
-        self._fill_references(object_type, records, read)
-        return records
-
-    def _batch_read(self, object_type: str, names: list[str], ids: list[str]) -> list[Record]:
         records: list[Record] = []
-        for chunk in chunked(ids, limits.BATCH_LIMIT):
+        names = self._property_names(object_type)
+        for chunk in chunked([str(i) for i in ids], limits.BATCH_LIMIT):
             response = self.http.request(
                 "POST",
                 f"/crm/v3/objects/{object_type}/batch/read",
@@ -484,6 +455,7 @@ class HubSpotConnector(Connector):
                 ok_statuses=(207,),
             )
             records += [self._record(object_type, item) for item in response.json().get("results", [])]
+        self._attach_references(object_type, records)
         return records
 
     def _is_unique(self, object_type: str, vendor_field: str) -> bool:

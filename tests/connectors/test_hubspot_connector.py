@@ -4,7 +4,6 @@ dropdown options, associations, owners, deals with pipelines, idempotent creates
 from __future__ import annotations
 
 import collections
-import threading
 
 import pytest
 
@@ -211,49 +210,3 @@ def test_connector_talks_https_to_the_emulator_with_its_generated_ca(hubspot, tm
         assert not result.ok and "Could not reach HubSpot" in result.message
     finally:
         running.stop()
-
-
-def test_records_read_by_id_and_their_associations_are_asked_for_side_by_side(connector, hubspot, monkeypatch):
-    """One round trip, not two: the v4 associations read goes out before the records' batch read has
-    answered (the batch read here waits for it), and each is still one call per 100 ids."""
-    company = hubspot.create_record("companies", {"name": "Side Co"})
-    contact = hubspot.create_record("contacts", {"email": "side@example.com"}, associations={"companies": [company]})
-    deal = hubspot.create_record("deals", {"dealname": "Side", "pipeline": "default", "dealstage": "qualifiedtobuy"})
-    asked = threading.Event()
-    overlapped = []
-    read_references, batch_read = HubSpotConnector._read_references, HubSpotConnector._batch_read
-
-    def references(self, object_type, ids):
-        asked.set()
-        return read_references(self, object_type, ids)
-
-    def records(self, object_type, names, ids):
-        overlapped.append(asked.wait(timeout=10))  # a sequential read would only ask after this returns
-        return batch_read(self, object_type, names, ids)
-
-    monkeypatch.setattr(HubSpotConnector, "_read_references", references)
-    monkeypatch.setattr(HubSpotConnector, "_batch_read", records)
-    hubspot.reset_counters()
-    [read] = connector.read_by_ids("contacts", [contact])
-    assert overlapped == [True]
-    assert read.properties["company"] == company
-    calls = hubspot.counters()["calls"]
-    assert (calls["POST batch/read"], calls["POST associations/batch/read"]) == (1, 1)  # besides the property list
-    asked.clear()
-    [read_deal] = connector.read_by_ids("deals", [deal])  # two association targets, both beside the records
-    assert overlapped == [True, True] and read_deal.properties["company"] is None
-
-
-def test_a_record_answered_under_another_id_gets_its_own_associations(connector, hubspot, monkeypatch):
-    """HubSpot answers a merged-away id with the surviving record (the emulator answers 404, see
-    emulator_lifecycle): the survivor's associations are read for it after the side-by-side read."""
-    company = hubspot.create_record("companies", {"name": "Survivor Co"})
-    survivor = hubspot.create_record("contacts", {"email": "survivor@example.com"}, associations={"companies": [company]})
-    batch_read = HubSpotConnector._batch_read
-
-    def merged_away_answers_the_survivor(self, object_type, names, ids):
-        return batch_read(self, object_type, names, [survivor])
-
-    monkeypatch.setattr(HubSpotConnector, "_batch_read", merged_away_answers_the_survivor)
-    [read] = connector.read_by_ids("contacts", ["999999"])  # the merged-away id
-    assert read.id == str(survivor) and read.properties["company"] == str(company)
