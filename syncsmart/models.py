@@ -548,6 +548,22 @@ class PendingDeletion(models.Model):
         return f"{self.source_side} {self.source_id} deleted -> {self.policy} {self.target_id} ({self.status})"
 
 
+class KeptAfterMerge(models.Model):
+    """The other system's record of a HubSpot record merged into a survivor that was linked
+    already (syncsmart.engine.flow.merges): its link was dropped and the record kept, unlinked, as
+    merges are not synced. It is never created in HubSpot again: that would undo the merge."""
+
+    integration = models.ForeignKey("mappings.Integration", on_delete=models.CASCADE, related_name="+")
+    object_mapping = models.ForeignKey("mappings.ObjectMapping", on_delete=models.CASCADE, related_name="+")
+    other_id = models.CharField(max_length=100)
+    merged_id = models.CharField(max_length=100)  # the HubSpot record merged away
+    survivor_id = models.CharField(max_length=100)  # the HubSpot record it was merged into
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["object_mapping", "other_id"], name="one_kept_after_merge_per_record")]
+
+
 class WebhookRegistration(models.Model):
     """The webhooks one side of an integration has registered with its vendor, as last seen
     (syncsmart.engine.webhook_registration)."""

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from mappings.models import ObjectMapping
-from syncsmart.models import RecordLink
+from syncsmart.models import RecordEvent, RecordLink
 from tests.engine.conftest import CollectingSender
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +118,36 @@ def test_a_record_restored_in_hubspot_relinks_instead_of_duplicating(cw_pair):
     assert contact_link(hubspot_id=contact).other_id == other_id
     assert cw_pair.other.store["contacts"][int(other_id)]["firstName"] == "Back"
     assert sum(1 for c in cw_pair.other.store["contacts"].values() if "ann@acme" in str(c)) == 1
+
+
+def test_the_record_kept_after_a_merge_is_not_created_back_in_hubspot_when_read_again(cw_pair):
+    """Found by the soak: the merged-away contact's ConnectWise record, kept unlinked, was read again
+    by the reverse flow (here: the flow switched on after the merge; in the soak, a cursor's overlap
+    or the webhook of our own earlier create) and created in HubSpot, bringing the merged contact back."""
+    mapping = ObjectMapping.objects.get(hubspot_object="contacts")
+    mapping.direction = "to_other"  # ConnectWise's records are not read back until after the merge
+    mapping.save()
+    company = cw_pair.hubspot.create_record("companies", {"name": "Acme", "domain": "acme.example.com"})
+    keep, dupe = (
+        cw_pair.hubspot.create_record(
+            "contacts", {"email": email, "firstname": "Ann", "lastname": "Lee"}, associations={"companies": [company]}
+        )
+        for email in ("ann@acme.example.com", "ann.lee@acme.example.com")
+    )
+    cw_pair.sync()
+    kept_other = contact_link(hubspot_id=dupe).other_id
+    cw_pair.hubspot.lifecycle.merge_records("contacts", keep, dupe)
+    mapping.direction = "both"
+    mapping.save()
+    run = cw_pair.sync()
+    assert run.status == "succeeded", run.error
+    assert cw_pair.hubspot.find_records("contacts", "email", "ann.lee@acme.example.com") == []
+    assert [(link.hubspot_id, link.other_id) for link in RecordLink.objects.filter(hubspot_object="contacts")] == [
+        (keep, contact_link(hubspot_id=keep).other_id)
+    ]
+    event = RecordEvent.objects.filter(source_side="other", source_id=kept_other).latest("id")
+    assert event.outcome == RecordEvent.Outcome.FILTERED
+    assert event.message.startswith(f"Not created in HubSpot: its HubSpot record {dupe} was merged into {keep}")
+    cw_pair.other.edit("contacts", kept_other, {"firstName": "Annie"})  # a later edit there does not bring it back either
+    cw_pair.sync()
+    assert cw_pair.hubspot.find_records("contacts", "email", "ann.lee@acme.example.com") == []

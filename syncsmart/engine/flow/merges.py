@@ -1,14 +1,16 @@
 """HubSpot merges: a surviving record carries `hs_merged_object_ids` (and HubSpot sends a merge
 webhook naming it). A link of a merged-away record moves to the survivor — unless the survivor is
 linked already, then the merged-away record's link is dropped: nothing is merged on the other side
-(its record is kept, unlinked), and nothing is created twice."""
+(its record is kept, unlinked, and remembered as KeptAfterMerge), and nothing is created twice —
+neither now nor when that kept record is read again later (a cursor's overlap, a webhook of an
+earlier write, an edit): creating it in HubSpot would bring the merged-away contact back."""
 
 from __future__ import annotations
 
 from connectors.base import Record
 from syncsmart.core.choices import Side
 from syncsmart.engine.flow.setup import FlowSetup
-from syncsmart.models import RecordEvent, RecordLink
+from syncsmart.models import KeptAfterMerge, RecordEvent, RecordLink
 
 MERGED_PROPERTY = "hs_merged_object_ids"
 
@@ -37,6 +39,11 @@ def repoint_merged(setup: FlowSetup, records: list[Record]) -> list[RecordEvent]
                 continue
             if survivor in links:
                 RecordLink.objects.filter(pk=link.pk).delete()
+                KeptAfterMerge.objects.update_or_create(
+                    object_mapping=setup.mapping,
+                    other_id=link.other_id,
+                    defaults={"integration": setup.ctx.integration, "merged_id": merged, "survivor_id": survivor},
+                )
                 message = (
                     f"Merged into {survivor} in HubSpot, which is linked already: the link to "
                     f"{link.other_id} was dropped and that record kept (merges are not synced)."
@@ -60,3 +67,18 @@ def repoint_merged(setup: FlowSetup, records: list[Record]) -> list[RecordEvent]
                 )
             )
     return events
+
+
+def kept_after_merge(setup: FlowSetup, unlinked_ids: list[str]) -> dict[str, str]:
+    """Unlinked records of the other system kept after their HubSpot record was merged away: why
+    each is not created in HubSpot (by id). One query, and none toward the other side."""
+    if setup.source == Side.HUBSPOT or not unlinked_ids:
+        return {}
+    kept = KeptAfterMerge.objects.filter(object_mapping=setup.mapping, other_id__in=unlinked_ids)
+    return {
+        k.other_id: (
+            f"Not created in HubSpot: its HubSpot record {k.merged_id} was merged into {k.survivor_id}, "
+            "which is linked to another record (merges are not synced)."
+        )
+        for k in kept
+    }

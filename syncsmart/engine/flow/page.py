@@ -14,7 +14,7 @@ from syncsmart.engine.flow.counterparts import Counterparts
 from syncsmart.engine.flow.field_values import FieldValues
 from syncsmart.engine.flow.gate import Gate
 from syncsmart.engine.flow.items import Item, Outcome
-from syncsmart.engine.flow.merges import repoint_merged
+from syncsmart.engine.flow.merges import kept_after_merge, repoint_merged
 from syncsmart.engine.flow.parents import MAX_PARENT_DEPTH, Parents
 from syncsmart.engine.flow.plan import SINGULAR, Sides, parents_blocking, plan_fields, waiting_message
 from syncsmart.engine.flow.setup import FlowSetup
@@ -95,7 +95,9 @@ class Flow:
     def _gated(self, records: list[Record], converted: Mapping[str, str]) -> list[Item]:
         """Stage 1: every record becomes an Item; those the gate stops, and echoes, end here."""
         links = self.counterparts.links_for([str(r.id) for r in records])
-        elsewhere = self.gate.linked_elsewhere([str(r.id) for r in records if str(r.id) not in links])
+        unlinked = [str(r.id) for r in records if str(r.id) not in links]
+        elsewhere = self.gate.linked_elsewhere(unlinked)
+        kept = kept_after_merge(self.setup, unlinked)  # by a HubSpot merge: never created back there
         items = []
         for record in records:
             item = Item(record, link=links.get(str(record.id)))
@@ -107,7 +109,7 @@ class Flow:
             # Contact) is that mapping's: not "filtered out" here, and not logged here.
             sibling = elsewhere.get(item.id) if item.link is None else None
             item.elsewhere = bool(sibling) and item.id not in converted
-            reason = converted.get(item.id) or sibling or self.gate.reason_to_skip(record)
+            reason = converted.get(item.id) or sibling or kept.get(item.id) or self.gate.reason_to_skip(record)
             # Our own write coming back is "Our own change" even when a filter would stop it
             # (a record we wrote need not pass the other direction's filter).
             if item.link is not None and not record.deleted and self.gate.is_echo(item):
