@@ -1,18 +1,32 @@
-"""The fault soak: a bidirectional HubSpot ↔ ConnectWise (or Salesforce) sync under injected 429s, 5xx and
-timeouts, while the q2 worker is SIGKILLed at random moments and restarted and both sides keep
-receiving edits; then a record-by-record check that nothing was lost or duplicated and that
-one more run writes nothing. With ConnectWise, the users also log calls on contacts on both sides
-(HubSpot calls ↔ ConnectWise activities of type Call): each must arrive once on the other side,
-on the right contact, and no call may be left without a record (orphans).
+"""The fault soak: a bidirectional HubSpot ↔ ConnectWise (or Dynamics 365, Salesforce, NetSuite) sync
+under injected 429s, 5xx and timeouts, while the q2 worker is SIGKILLed at random moments and
+restarted and both sides keep receiving edits; then a record-by-record check (bench/soak_checks.py)
+that nothing was lost or duplicated and that one more run writes nothing.
+
+The users' edits: first names of contacts that originate on their side, and now and then a new
+contact. With ConnectWise and Dynamics they also:
+- log calls on contacts on both sides (HubSpot calls ↔ ConnectWise activities of type Call /
+  Dynamics phone calls): each must arrive once on the other side, on the right contact, and no call
+  may be left without a record (orphans);
+- delete contacts on either side, under the delete policies the soak gives the contacts mapping
+  (HubSpot → archive on the other side, the other side → delete in HubSpot);
+- merge two linked HubSpot contacts of one company (one link must be left, to the survivor, and no
+  duplicate on the other side);
+- move a contact to another company, in either system, with no property changed (the other side's
+  association must follow). HubSpot tells such a move only through its associationChange webhook,
+  so with these two pairs the product registers its webhooks, as it does on go-live: the Django app
+  serves the webhook endpoints on a real port in this process.
 
 The runs execute where production runs them: in a `manage.py qcluster` child process, sharing a
 throw-away database with this driver. The driver plays the scheduler (it asks for a run every
 couple of seconds, as the per-integration schedule would, and calls the same sweep the q2
-schedule calls, more often) and the users editing both systems.
+schedule calls, more often), the person who confirms deletions held by the mass-deletion guard, and
+the users editing both systems.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -21,19 +35,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
 from bench import lab as labs
+from bench import soak_checks as checks
 from bench.database import child_environment
 from bench.runs import sync_here
 from bench.scenarios import write_calls
-from bench.services import Worker
-from connectors.hubspot.emulator_engagements import orphans
-from connectors.netsuite.connector import normalise_domain
-from syncsmart.engine import queue, run_requests, tasks
-from syncsmart.models import DeferredRecord, RunLease, SyncRun
+from bench.services import Worker, serve_site
+from bench.soak_checks import EditLog
+from mappings.services.deletions import confirm_held_deletions
+from syncsmart.engine import queue, run_requests, tasks, webhook_registration
+from syncsmart.models import DeferredRecord, PendingDeletion, RecordLink, RunLease, SyncRun
+
+__all__ = ["DEFAULT_FAULTS", "LEASE_SECONDS", "EditLog", "SoakOptions", "soak"]
 
 DEFAULT_FAULTS = {"429": 0.10, "500": 0.025, "503": 0.025, "timeout": 0.02}
 # An emulated timeout holds the connection this long, then drops it (the client sees a failed call).
@@ -45,10 +62,19 @@ LEASE_SECONDS = 60
 SLICE_SECONDS = 10
 # The driver's sweep re-queues runs whose broker message died with a killed worker after this long.
 STALE_QUEUED_SECONDS = 8
+# Linked ids are reconciled against each side this often (production: 60): the safety net for a
+# deletion whose webhook was missed is exercised within the soak.
+RECONCILE_MINUTES = 1
 
+# The longest the users edit (seconds): records / this, at least the minimum.
+EDIT_WINDOW_RECORDS_PER_S = 25
+EDIT_WINDOW_MIN_S = 30
 
-# Activities among the edits: HubSpot calls <-> ConnectWise activities of type Call.
-SOAK_ACTIVITIES = {"connectwise": ("call_activities",)}
+# Activities among the edits: HubSpot calls <-> ConnectWise activities of type Call / Dynamics phone calls.
+SOAK_ACTIVITIES = {"connectwise": ("call_activities",), "dynamics": ("phonecalls",)}
+# Pairs whose users also delete, merge and re-associate contacts (issue 18), with webhooks registered.
+LIFECYCLE_SYSTEMS = ("connectwise", "dynamics")
+SYSTEMS = ("connectwise", "dynamics", "salesforce", "netsuite")
 
 
 def _now_iso() -> str:
@@ -65,51 +91,71 @@ class SoakOptions:
     latency_ms: tuple[float, float] = (0, 0)
     max_minutes: float = 60.0
     lease_seconds: int = LEASE_SECONDS
-    system: str = "connectwise"  # or "salesforce", "netsuite"
+    system: str = "connectwise"  # one of SYSTEMS
 
 
-@dataclass
-class EditLog:
-    """Every edit a user made that the vendor accepted: (side, record id) -> {field: last value}."""
+class Pools:
+    """Which seeded contacts each kind of edit may touch, so that no two kinds meet on one record
+    (a call is never on a contact that is deleted or merged away, which would orphan it; a merged
+    pair is never moved apart). By position in a company's block of CONTACTS_PER_COMPANY:
+    0 is moved between companies, 2 gets calls, 1 and 3 (HubSpot) are merged into each other,
+    4 (HubSpot) and 1, 3, 4 (the other system) are deleted. First names are edited on all of them."""
 
-    last: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    edits: int = 0
-    creates: int = 0
-    # Calls logged: subject -> (side, the contact's id on that side).
-    calls: dict[str, tuple[str, str]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, ids: dict[str, list[str]], companies: dict[str, list[tuple[str, str]]], rng: random.Random):
+        def at(side: str, *positions: int) -> list[str]:
+            return [i for n, i in enumerate(ids[side]) if n % labs.CONTACTS_PER_COMPANY in positions]
 
-    def accept(self, side: str, record_id: str, changes: dict[str, str]) -> None:
-        with self.lock:
-            self.last.setdefault((side, record_id), {}).update(changes)
-            self.edits += 1
+        self.moves = {side: at(side, 0) for side in ids}
+        self.calls = {side: at(side, 2) for side in ids}
+        self.deletes = {"hubspot": at("hubspot", 4), "other": at("other", 1, 3, 4)}
+        hub = ids["hubspot"]
+        self.merges = [(hub[n], hub[n + 2]) for n in range(1, len(hub) - 2, labs.CONTACTS_PER_COMPANY)]
+        rng.shuffle(self.merges)
+        self.companies = companies
 
 
 class Editors(threading.Thread):
-    """Users of both systems: edit first/last names of contacts that originate on their side
-    (so no two edits conflict and every accepted change has one right final value), and now
-    and then create a new contact."""
+    """Users of both systems: edit first names of contacts that originate on their side (so no two
+    edits conflict and every accepted change has one right final value), now and then create a new
+    contact, log a call, delete a contact, merge two (HubSpot) or move one to another company."""
 
     def __init__(self, lab: labs.Lab, log: EditLog, hub_ids: list[str], cw_ids: list[str], rate: float, seed: int):
         super().__init__(daemon=True, name="soak-editors")
         self.lab, self.log, self.rate = lab, log, rate
         self.ids = {"hubspot": list(hub_ids), "other": list(cw_ids)}
-        self.seeded = {"hubspot": list(hub_ids), "other": list(cw_ids)}
         self.rng = random.Random(seed)
+        self.pools = Pools(self.ids, _origin_companies(lab), self.rng)
+        self.lifecycle = lab.system in LIFECYCLE_SYSTEMS
         self.stop_event = threading.Event()
         self.n = 0
 
     def run(self) -> None:
-        while not self.stop_event.wait(1.0 / self.rate):
-            self.n += 1
-            side = "hubspot" if self.n % 2 else "other"
-            if self.n % 10 == 0:
-                self._create(side)
-            elif self.n % 5 == 0 and self.lab.system == "connectwise":
-                # n is odd here, so `side` would always be HubSpot: calls alternate by their own count
-                self._log_call("hubspot" if (self.n // 5) % 4 == 1 else "other")
-            else:
-                self._edit(side)
+        try:
+            while not self.stop_event.wait(1.0 / self.rate):
+                self.n += 1
+                try:
+                    self._one(self.n)
+                except OperationalError:  # a link look-up found SQLite busy: this user skips a turn
+                    continue
+        finally:
+            connection.close()  # this thread's database connection (link look-ups)
+
+    def _one(self, n: int) -> None:
+        side = "hubspot" if n % 2 else "other"
+        turn = "hubspot" if (n // 20) % 2 else "other"  # the lifecycle kinds alternate sides
+        if n % 10 == 0:
+            self._create(("hubspot" if (n // 10) % 2 else "other") if self.lifecycle else side)
+        elif n % 5 == 0 and self.lab.system in SOAK_ACTIVITIES:
+            # n is odd here, so `side` would always be HubSpot: calls alternate by their own count
+            self._log_call("hubspot" if (n // 5) % 4 == 1 else "other")
+        elif self.lifecycle and n % 20 == 3:
+            self._user_delete(turn)
+        elif self.lifecycle and n % 20 == 7:
+            self._user_move(turn)
+        elif self.lifecycle and n % 40 == 11:
+            self._user_merge()
+        else:
+            self._edit(side)
 
     def _edit(self, side: str) -> None:
         record_id = self.rng.choice(self.ids[side])
@@ -120,17 +166,23 @@ class Editors(threading.Thread):
             self.lab.other.emulator.edit_record("Contact", record_id, {"FirstName": value})
         elif self.lab.system == "netsuite":
             self.lab.other.emulator.edit("contact", int(record_id), {"firstName": value})
+        elif self.lab.system == "dynamics":
+            self.lab.other.emulator.edit_record("contacts", record_id, {"firstname": value})
         else:
             self.lab.other.emulator.edit("contacts", int(record_id), {"firstName": value})
         self.log.accept(side, record_id, {"firstname": value})
 
     def _log_call(self, side: str) -> None:
         """A call logged on a seeded contact (a contact created during the soak may still be on its way)."""
-        contact = self.rng.choice(self.seeded[side])
+        contact = self.rng.choice(self.pools.calls[side])
         subject = f"Soak call {self.n}"
         if side == "hubspot":
             self.lab.hubspot.emulator.create_record(
                 "calls", {"hs_call_title": subject, "hs_timestamp": _now_iso()}, associations={"contacts": [contact]}
+            )
+        elif self.lab.system == "dynamics":
+            self.lab.other.emulator.create_record(
+                "phonecalls", {"subject": subject, "regardingobjectid": contact, "actualend": _now_iso()}
             )
         else:
             self.lab.other.emulator.add_activity(subject, type="Call", contact_id=int(contact), dateStart=_now_iso())
@@ -140,34 +192,125 @@ class Editors(threading.Thread):
     def _create(self, side: str) -> None:
         email = f"new{self.n}@soak-new-{side}.example.com"
         if side == "hubspot":
+            company = self.rng.choice(self.pools.companies["hubspot"])[0]
             record_id = self.lab.hubspot.emulator.create_record(
-                "contacts", {"email": email, "firstname": f"New{self.n}", "lastname": "Soak"}
+                "contacts",
+                {"email": email, "firstname": f"New{self.n}", "lastname": "Soak"},
+                associations={"companies": [company]},
             )
-        elif self.lab.system == "salesforce":
-            company = next(iter(self.lab.other.emulator.rows["Account"]))
-            record_id = self.lab.other.emulator.create_record(
-                "Contact", {"FirstName": f"New{self.n}", "LastName": "Soak", "Email": email, "AccountId": company}
-            )
-        elif self.lab.system == "netsuite":
-            company = next(r["id"] for r in self.lab.other.emulator.all("customer") if not r.get("isPerson"))
-            record_id = str(self.lab.other.emulator.add_contact(f"New{self.n}", "Soak", email, company)["id"])
         else:
-            company = next(iter(self.lab.other.emulator.store["companies"]))
-            record_id = str(self.lab.other.emulator.add_contact(f"New{self.n}", "Soak", company_id=company, email=email)["id"])
+            record_id = _create_other(self.lab, self.n, email)
         with self.log.lock:
             self.log.creates += 1
         self.ids[side].append(record_id)
         self.log.accept(side, record_id, {"firstname": f"New{self.n}"})
+
+    # --- the record lifecycle (issue 18) ------------------------------------------------------------------
+    def _user_delete(self, side: str) -> None:
+        pool = self.pools.deletes[side]
+        if not pool:
+            return self._edit(side)
+        # A linked contact when one of a few tried is (a deletion must travel), else any.
+        tried = [self.rng.randrange(len(pool)) for _ in range(5)]
+        record_id = pool.pop(next((n for n in tried if _linked(self.lab, side, pool[n])), tried[0]))
+        email, linked = _email_of(self.lab, side, record_id), _linked(self.lab, side, record_id)
+        if side == "hubspot":
+            self.lab.hubspot.emulator.delete_record("contacts", record_id)
+        elif self.lab.system == "dynamics":
+            self.lab.other.emulator.delete_record("contacts", record_id)
+        else:
+            self.lab.other.emulator.delete("contacts", int(record_id))
+        self.ids[side].remove(record_id)
+        self.log.forget(side, record_id)
+        with self.log.lock:
+            self.log.deletions.append(checks.Deletion(side, record_id, email, linked))
+        return None
+
+    def _user_move(self, side: str) -> None:
+        """The contact moves to another company of its side; none of its properties changes."""
+        record_id = self.rng.choice(self.pools.moves[side])
+        company, domain = self.rng.choice(self.pools.companies[side])
+        if side == "hubspot":
+            self.lab.hubspot.emulator.lifecycle.reassociate("contacts", record_id, "companies", company)
+        elif self.lab.system == "dynamics":
+            self.lab.other.emulator.edit_record("contacts", record_id, {"parentcustomerid": company})
+        else:
+            self.lab.other.emulator.edit("contacts", int(record_id), {"company": {"id": int(company)}})
+        self.log.accept(side, record_id, {"company": domain})
+        with self.log.lock:
+            self.log.reassociations += 1
+
+    def _user_merge(self) -> None:
+        """Two linked HubSpot contacts of one company merged; the survivor keeps being edited."""
+        tried = self.pools.merges[:5]  # (a few: a link look-up each; the pairs are in random order)
+        ready = next((pair for pair in tried if all(_linked(self.lab, "hubspot", i) for i in pair)), None)
+        if ready is None:  # none linked yet (the backfill is on its way)
+            return self._edit("hubspot")
+        self.pools.merges.remove(ready)
+        survivor, merged = ready
+        emails = [_email_of(self.lab, "hubspot", i) for i in ready]
+        self.lab.hubspot.emulator.lifecycle.merge_records("contacts", survivor, merged)
+        self.ids["hubspot"].remove(merged)
+        self.log.forget("hubspot", merged)
+        with self.log.lock:
+            self.log.merges.append(checks.Merge(survivor, merged, *emails))
+        return None
 
     def stop(self) -> None:
         self.stop_event.set()
         self.join()
 
 
+def _create_other(lab: labs.Lab, n: int, email: str) -> str:
+    emulator = lab.other.emulator
+    if lab.system == "salesforce":
+        company = next(iter(emulator.rows["Account"]))
+        return emulator.create_record(
+            "Contact", {"FirstName": f"New{n}", "LastName": "Soak", "Email": email, "AccountId": company}
+        )
+    if lab.system == "netsuite":
+        company = next(r["id"] for r in emulator.all("customer") if not r.get("isPerson"))
+        return str(emulator.add_contact(f"New{n}", "Soak", email, company)["id"])
+    if lab.system == "dynamics":
+        company = next(iter(emulator.rows["account"]))
+        return emulator.create_record(
+            "contacts", {"firstname": f"New{n}", "lastname": "Soak", "emailaddress1": email, "parentcustomerid": company}
+        )
+    company = next(iter(emulator.store["companies"]))
+    return str(emulator.add_contact(f"New{n}", "Soak", company_id=company, email=email)["id"])
+
+
+def _origin_companies(lab: labs.Lab) -> dict[str, list[tuple[str, str]]]:
+    """(id, domain) of the companies seeded on each side (called before anything is synced)."""
+    hub = lab.hubspot.emulator
+    with hub.lock:
+        ours = [(str(r.id), str(r.properties.get("domain") or "").lower()) for r in hub.records["companies"].values()]
+    if lab.system not in LIFECYCLE_SYSTEMS:
+        return {"hubspot": ours, "other": []}
+    theirs = [(str(r["id"]), str(r.get("website") or "").lower()) for r in checks._other_companies(lab)]
+    return {"hubspot": ours, "other": theirs}
+
+
+def _email_of(lab: labs.Lab, side: str, record_id: str) -> str:
+    if side == "hubspot":
+        return str((lab.hubspot.emulator.get_record("contacts", record_id) or {}).get("email") or "").lower()
+    return checks.other_contact_email(lab, record_id)
+
+
+def _linked(lab: labs.Lab, side: str, record_id: str) -> bool:
+    ids = {"hubspot_id" if side == "hubspot" else "other_id": str(record_id)}
+    return RecordLink.objects.filter(integration=lab.integration, hubspot_object="contacts", **ids).exists()
+
+
 def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict[str, Any]:
     queue.STALE_QUEUED_SECONDS = STALE_QUEUED_SECONDS
+    logging.getLogger("django-q").setLevel(logging.WARNING)  # not a line per webhook-enqueued run
+    lifecycle = options.system in LIFECYCLE_SYSTEMS
+    site = serve_site() if lifecycle else None
+    engine = {"SYNC_LEASE_SECONDS": options.lease_seconds, "SYNC_SLICE_SECONDS": SLICE_SECONDS}
+    engine |= {"SYNC_RECONCILE_MINUTES": RECONCILE_MINUTES, "SITE_URL": site.base_url} if site else {}
     # The driver's sweep agrees with the workers (override_settings makes the engine read them again).
-    override_settings(SYNC_LEASE_SECONDS=options.lease_seconds, SYNC_SLICE_SECONDS=SLICE_SECONDS).enable()
+    override_settings(**engine).enable()
     lab = labs.build_lab(
         options.system,
         latency_ms=options.latency_ms,
@@ -176,11 +319,7 @@ def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict
         seed=options.seed,
         timeout_sleep=TIMEOUT_SLEEP_S,
     )
-    env = child_environment(database) | {
-        "SYNC_LEASE_SECONDS": str(options.lease_seconds),
-        "SYNC_SLICE_SECONDS": str(SLICE_SECONDS),
-        "Q_TIMEOUT": "120",
-    }
+    env = child_environment(database) | {k: str(v) for k, v in engine.items()} | {"Q_TIMEOUT": "120"}
     worker = Worker(env, log_path=str(workdir / "soak-qcluster.log"))
     rng = random.Random(options.seed)
     started = time.monotonic()
@@ -189,44 +328,158 @@ def soak(options: SoakOptions, database: dict, workdir: Path, say=print) -> dict
         cw_ids = labs.seed_other(lab, half, prefix="cw")
         hub_ids = labs.seed_hubspot(lab, options.records - half, prefix="hub")
         say(f"soak: seeded {half} {options.system} and {options.records - half} HubSpot contacts (+ companies)")
+        registered = _lifecycle_setup(lab) if lifecycle else {}
         lab.set_knobs(faults=options.faults)
         log = EditLog()
         editors = Editors(lab, log, hub_ids, cw_ids, options.edits_per_second, options.seed)
         worker.start()
         editors.start()
-        kill_times = _kill_schedule(options, rng)
-        deadline = started + options.max_minutes * 60
-        stopped_at = None
-        quiet_runs: set = set()
-        while time.monotonic() < deadline:
-            _schedule_and_sweep(lab)
-            if kill_times and time.monotonic() - started >= kill_times[0]:
-                kill_times.pop(0)
-                worker.kill()
-                say(f"soak: worker SIGKILLed ({worker.kills}) at {time.monotonic() - started:.0f}s, restarting")
-                worker.start()
-            if not kill_times and editors.is_alive() and _caught_up(lab):
-                editors.stop()  # kills done and the backlog synced once: stop editing, let it converge
-                stopped_at = timezone.now()
-                say(f"soak: edits stopped after {log.edits} edits ({log.creates} creates) at {time.monotonic() - started:.0f}s")
-            if stopped_at is not None:
-                _deferred_due_now(lab)
-                quiet = _quiet_run_since(lab, stopped_at)
-                quiet_runs = quiet_runs | {quiet} if quiet else set()
-                if len(quiet_runs) >= 2:  # two distinct runs, both started after the last edit, wrote nothing
-                    break
-            time.sleep(1.0)
-        else:
-            say("soak: time limit reached before convergence")
+        confirmed = _drive(lab, options, worker, editors, log, rng, started, say)
         if editors.is_alive():
             editors.stop()
         worker.stop()
         _finish_active_runs(lab)
         lab.set_knobs(faults={})
-        return _verify(lab, log, options, worker.kills, time.monotonic() - started, say)
+        result = _verify(lab, log, options, worker.kills, time.monotonic() - started, say)
+        result["lifecycle"] |= {"deletions_held_then_confirmed": confirmed, "webhooks": registered}
+        return result
     finally:
         worker.stop()
         lab.stop()
+        if site is not None:
+            site.stop()
+
+
+def _lifecycle_setup(lab: labs.Lab) -> dict[str, str]:
+    """The contacts mapping's delete policies, and the product's own webhooks on both emulators."""
+    mapping = lab.integration.object_mappings.get(hubspot_object="contacts", other_object="contacts")
+    mapping.delete_to_other, mapping.delete_to_hubspot = checks.DELETE_TO_OTHER, checks.DELETE_TO_HUBSPOT
+    mapping.save()
+    return {r.side: r.state for r in webhook_registration.register(lab.integration, "soak")}
+
+
+def _drive(lab, options: SoakOptions, worker: Worker, editors: Editors, log: EditLog, rng, started: float, say) -> int:
+    """Schedule runs, kill the worker, stop the editors once the backlog is through, and wait until
+    two runs started after the last edit wrote nothing. Returns the deletions a person confirmed."""
+    kill_times = _kill_schedule(options, rng)
+    # Users stop editing once a run has gone through the backlog, or at the latest after this long:
+    # with webhooks on, a stream of notifications is worked first in every slice, and a scheduled
+    # run may not reach its end while it lasts (docs/benchmarks.md, the lifecycle soak).
+    window = max(EDIT_WINDOW_MIN_S, options.records / EDIT_WINDOW_RECORDS_PER_S)
+    deadline = started + options.max_minutes * 60
+    stopped_at = None
+    quiet_runs: set = set()
+    confirmed = 0
+    while time.monotonic() < deadline:
+        try:
+            _schedule_and_sweep(lab)
+            confirmed += _confirm_held(lab)
+        except OperationalError as exc:  # SQLite busy under load: this tick is skipped, as a q2 schedule's would be
+            say(f"soak: scheduler tick skipped: {exc}")
+        if kill_times and time.monotonic() - started >= kill_times[0]:
+            kill_times.pop(0)
+            worker.kill()
+            say(f"soak: worker SIGKILLed ({worker.kills}) at {time.monotonic() - started:.0f}s, restarting")
+            worker.start()
+        if not kill_times and editors.is_alive() and _edits_done(lab, log, time.monotonic() - started, window):
+            editors.stop()  # kills done and the backlog synced once (or the window over): stop editing, converge
+            stopped_at = timezone.now()
+            say(f"soak: edits stopped after {log.edits} edits ({log.creates} creates) at {time.monotonic() - started:.0f}s")
+        if stopped_at is not None:
+            if _caught_up(lab):  # (not before: a record waiting for a parent the backfill brings would give up)
+                _deferred_due_now(lab)
+            quiet = _quiet_run_since(lab, stopped_at)
+            quiet_runs = quiet_runs | {quiet} if quiet else set()
+            if len(quiet_runs) >= 2:  # two distinct runs, both started after the last edit, wrote nothing
+                return confirmed
+        time.sleep(1.0)
+    say("soak: time limit reached before convergence")
+    return confirmed
+
+
+def _edits_done(lab: labs.Lab, log: EditLog, elapsed: float, window: float) -> bool:
+    """A run has gone through the backlog, or the window is over; with the lifecycle kinds, not
+    before each has met a linked record (a merge, a linked deletion on each side)."""
+    if not (_caught_up(lab) or elapsed >= window):
+        return False
+    if lab.system not in LIFECYCLE_SYSTEMS:
+        return True
+    with log.lock:
+        linked_deletions = {d.side for d in log.deletions if d.linked}
+        return bool(log.merges) and linked_deletions == {"hubspot", "other"}
+
+
+def _confirm_held(lab: labs.Lab) -> int:
+    """The person on the integration page: deletions the mass-deletion guard held are confirmed
+    (every deletion in the soak is one a user made)."""
+    if not PendingDeletion.objects.filter(integration=lab.integration, status=PendingDeletion.Status.HELD).exists():
+        return 0
+    with transaction.atomic():
+        return confirm_held_deletions(lab.integration, None)
+
+
+def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elapsed: float, say) -> dict[str, Any]:
+    snap = checks.snapshot(lab)
+    one_sided = checks.one_sided(snap, log)
+    lost_edits, lost_examples = checks.lost_edits(snap, log)
+    mismatched, unequal_companies = checks.mismatched(snap)
+    calls = checks.check_calls(lab, log, snap)
+    deletes = checks.deletion_errors(lab, snap, log)
+    merges = checks.merge_errors(lab, snap, log)
+    injected = Counter()
+    for emulator in lab.emulators.values():
+        injected.update(emulator.counters()["faults"])
+    lab.reset_counters()
+    rerun = sync_here(lab.integration)
+    rerun_writes = write_calls(lab.hubspot.emulator) + write_calls(lab.other.emulator)
+    contacts = len(set(snap.hub.by_email()) | set(snap.other.by_email()))
+    companies = len(set(snap.hub_companies) | set(snap.other_companies))
+    result = {
+        "records": contacts + companies,
+        "contacts": contacts,
+        "companies": companies,
+        "lost": sum(lost_edits.values()) + len(one_sided) + calls["lost"],
+        "lost_edits": sum(lost_edits.values()),
+        "lost_by_field": dict(lost_edits),
+        "missing_on_one_side": len(one_sided),
+        "duplicates": checks.duplicates(snap) + calls["duplicates"],
+        "mismatched": mismatched + calls["misplaced"],
+        "associations_unequal": unequal_companies,
+        "orphans": calls["orphans"],
+        "deletes_not_propagated": len(deletes),
+        "merge_errors": len(merges),
+        "activities": calls,
+        "lifecycle": {
+            "deletions": dict(Counter(d.side for d in log.deletions)),
+            "deletions_linked_when_made": sum(d.linked for d in log.deletions),
+            "merges": len(log.merges),
+            "reassociations": log.reassociations,
+            "reassociations_not_followed": lost_edits["company"],
+            "policies": {"hubspot_to_other": checks.DELETE_TO_OTHER, "other_to_hubspot": checks.DELETE_TO_HUBSPOT},
+        },
+        "rerun_writes": rerun_writes,
+        "rerun_status": rerun.status,
+        "kills": kills,
+        "edits": log.edits,
+        "creates": log.creates,
+        "faults": options.faults,
+        "faults_injected": dict(injected),
+        "elapsed_s": round(elapsed, 1),
+        "runs": SyncRun.objects.filter(integration=lab.integration).count(),
+        "deferred_waiting": _deferred_waiting(lab).count(),
+        "deferred_gave_up": DeferredRecord.objects.filter(
+            integration=lab.integration, attempts__gte=DeferredRecord.MAX_ATTEMPTS
+        ).count(),
+        "examples": {
+            "missing_on_one_side": one_sided[:10],
+            "lost_edits": lost_examples[:10],
+            "deletes_not_propagated": deletes[:10],
+            "merge_errors": merges[:10],
+            "rerun_counts": rerun.counts,
+        },
+    }
+    say(f"soak: {result}")
+    return result
 
 
 def _kill_schedule(options: SoakOptions, rng: random.Random) -> list[float]:
@@ -247,13 +500,18 @@ def _schedule_and_sweep(lab: labs.Lab) -> None:
 
 
 def _caught_up(lab: labs.Lab) -> bool:
-    """The initial backfill has gone through: both sides hold as many contacts as were seeded."""
-    return SyncRun.objects.filter(integration=lab.integration, status=SyncRun.Status.SUCCEEDED).exists()
+    """The initial backfill has gone through: a scheduled run (a full pass over both sides' changes)
+    succeeded. A webhook run succeeds as soon as its notifications are worked, so it does not count."""
+    return _scheduled(lab).filter(status=SyncRun.Status.SUCCEEDED).exists()
+
+
+def _scheduled(lab: labs.Lab):
+    return SyncRun.objects.filter(integration=lab.integration, trigger=SyncRun.Trigger.SCHEDULE)
 
 
 def _quiet_run_since(lab: labs.Lab, since) -> Any:
-    """The id of the latest finished run if it started after `since` and changed nothing, else None."""
-    last = SyncRun.objects.filter(integration=lab.integration, status__in=SyncRun.FINISHED).order_by("-finished_at").first()
+    """The id of the latest finished scheduled run if it started after `since` and changed nothing, else None."""
+    last = _scheduled(lab).filter(status__in=SyncRun.FINISHED).order_by("-finished_at").first()
     if last is None or last.status != SyncRun.Status.SUCCEEDED or last.started_at is None or last.started_at <= since:
         return None
     busy = {
@@ -261,7 +519,8 @@ def _quiet_run_since(lab: labs.Lab, since) -> Any:
         for k, v in (last.counts or {}).items()
         if v and (k.startswith("writes") or k in ("created", "updated", "deferred", "failed"))
     }
-    return None if busy or _deferred_waiting(lab).exists() else last.pk
+    deleting = PendingDeletion.objects.filter(integration=lab.integration, status__in=PendingDeletion.OPEN).exists()
+    return None if busy or deleting or _deferred_waiting(lab).exists() else last.pk
 
 
 def _deferred_waiting(lab: labs.Lab):
@@ -279,231 +538,3 @@ def _finish_active_runs(lab: labs.Lab) -> None:
     SyncRun.objects.filter(integration=lab.integration, status__in=SyncRun.ACTIVE).update(status=SyncRun.Status.CANCELLED)
 
     RunLease.objects.filter(integration_id=lab.integration.pk).update(holder="")
-
-
-# --- the record-by-record check ------------------------------------------------------------------------
-def _hub_contacts(lab: labs.Lab) -> list[dict[str, str]]:
-    emulator = lab.hubspot.emulator
-    with emulator.lock:
-        return [dict(r.properties, _id=str(r.id)) for r in emulator.records["contacts"].values() if not r.archived]
-
-
-def _cw_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
-    if lab.system == "salesforce":
-        return _sf_contacts(lab)
-    if lab.system == "netsuite":
-        return _ns_contacts(lab)
-    rows = []
-    for record in lab.other.emulator.records("contacts"):
-        email = next(
-            (
-                i["value"]
-                for i in record.get("communicationItems") or []
-                if i.get("type", {}).get("name", "Email") == "Email" and "@" in str(i.get("value"))
-            ),
-            "",
-        )
-        rows.append(
-            {
-                "_id": str(record["id"]),
-                "email": email.lower(),
-                "firstname": record.get("firstName") or "",
-                "lastname": record.get("lastName") or "",
-                "company": str((record.get("company") or {}).get("id") or ""),
-            }
-        )
-    return rows
-
-
-def _companies(lab: labs.Lab) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, str], dict[str, str]]:
-    """Companies by domain on each side, and company id -> domain on each side."""
-    hub_by, cw_by, hub_domain, cw_domain = {}, {}, {}, {}
-    emulator = lab.hubspot.emulator
-    with emulator.lock:
-        for r in emulator.records["companies"].values():
-            if not r.archived:
-                domain = str(r.properties.get("domain") or "").lower()
-                if lab.system == "netsuite":  # NetSuite's web address is a URL; HubSpot's domain receives it as is
-                    domain = normalise_domain(domain)
-                hub_by.setdefault(domain, []).append(str(r.id))
-                hub_domain[str(r.id)] = domain
-    for r in _other_companies(lab):
-        domain = str(r.get("website") or "").lower()
-        cw_by.setdefault(domain, []).append(str(r["id"]))
-        cw_domain[str(r["id"])] = domain
-    return hub_by, cw_by, hub_domain, cw_domain
-
-
-def _other_companies(lab: labs.Lab) -> list[dict[str, Any]]:
-    if lab.system == "netsuite":  # company customers; their web address reduced to the domain HubSpot keeps
-        customers = lab.other.emulator.all("customer")
-        return [{"id": r["id"], "website": normalise_domain(str(r.get("url") or ""))} for r in customers if not r.get("isPerson")]
-    if lab.system != "salesforce":
-        return list(lab.other.emulator.records("companies"))
-    emulator = lab.other.emulator
-    with emulator.lock:
-        return [{"id": r["Id"], "website": r.get("Website") or ""} for r in emulator.rows["Account"].values()]
-
-
-def _ns_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
-    return [
-        {
-            "_id": str(r["id"]),
-            "email": str(r.get("email") or "").lower(),
-            "firstname": r.get("firstName") or "",
-            "lastname": r.get("lastName") or "",
-            "company": str(r.get("company") or ""),
-        }
-        for r in lab.other.emulator.all("contact")
-    ]
-
-
-def _sf_contacts(lab: labs.Lab) -> list[dict[str, Any]]:
-    """Contacts and the leads not converted (a HubSpot contact is a Lead until then; a lead names
-    its company in text, so its company is not compared)."""
-    emulator = lab.other.emulator
-    with emulator.lock:
-        people = [(r, False) for r in emulator.rows["Contact"].values()]
-        people += [(r, True) for r in emulator.rows["Lead"].values() if not r.get("IsConverted")]
-        return [
-            {
-                "_id": r["Id"],
-                "email": str(r.get("Email") or "").lower(),
-                "firstname": r.get("FirstName") or "",
-                "lastname": "" if r.get("LastName") == "[not provided]" else r.get("LastName") or "",
-                "company": "" if lead else r.get("AccountId") or "",
-                "lead": lead,
-            }
-            for r, lead in people
-        ]
-
-
-def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elapsed: float, say) -> dict[str, Any]:
-    hub, cw = _hub_contacts(lab), _cw_contacts(lab)
-    hub_by_email: dict[str, list[dict]] = {}
-    cw_by_email: dict[str, list[dict]] = {}
-    for row in hub:
-        hub_by_email.setdefault(str(row.get("email") or "").lower(), []).append(row)
-    for row in cw:
-        cw_by_email.setdefault(row["email"], []).append(row)
-    hub_companies, cw_companies, hub_domain, cw_domain = _companies(lab)
-    duplicates = (
-        sum(len(v) - 1 for v in hub_by_email.values())
-        + sum(len(v) - 1 for v in cw_by_email.values())
-        + sum(len(v) - 1 for v in hub_companies.values())
-        + sum(len(v) - 1 for v in cw_companies.values())
-    )
-    one_sided = sorted(set(hub_by_email) ^ set(cw_by_email)) + sorted(set(hub_companies) ^ set(cw_companies))
-    missing = len(one_sided)
-    mismatched = 0
-    for email in set(hub_by_email) & set(cw_by_email):
-        h, c = hub_by_email[email][0], cw_by_email[email][0]
-        hub_company = {hub_domain.get(i) for i in lab.hubspot.emulator.associated_ids("contacts", h["_id"], "companies")}
-        same = (
-            str(h.get("firstname") or "") == c["firstname"]
-            and str(h.get("lastname") or "") == c["lastname"]
-            and (c.get("lead") or (cw_domain.get(c["company"]) in hub_company if c["company"] else not hub_company))
-        )
-        mismatched += 0 if same else 1
-    lost_edits, lost_examples = _lost_edits(lab, log, hub_by_email, cw_by_email)
-    calls = _check_calls(lab, log, {r["_id"]: e for e, rows in hub_by_email.items() for r in rows}, cw_by_email)
-    injected = Counter()
-    for emulator in lab.emulators.values():
-        injected.update(emulator.counters()["faults"])
-    lab.reset_counters()
-    rerun = sync_here(lab.integration)
-    rerun_writes = write_calls(lab.hubspot.emulator) + write_calls(lab.other.emulator)
-    result = {
-        "records": len(set(hub_by_email) | set(cw_by_email)) + len(set(hub_companies) | set(cw_companies)),
-        "contacts": len(set(hub_by_email) | set(cw_by_email)),
-        "companies": len(set(hub_companies) | set(cw_companies)),
-        "lost": lost_edits + missing + calls["lost"],
-        "lost_edits": lost_edits,
-        "missing_on_one_side": missing,
-        "duplicates": duplicates + calls["duplicates"],
-        "mismatched": mismatched + calls["misplaced"],
-        "orphans": calls["orphans"],
-        "activities": calls,
-        "rerun_writes": rerun_writes,
-        "rerun_status": rerun.status,
-        "kills": kills,
-        "edits": log.edits,
-        "creates": log.creates,
-        "faults": options.faults,
-        "faults_injected": dict(injected),
-        "elapsed_s": round(elapsed, 1),
-        "runs": SyncRun.objects.filter(integration=lab.integration).count(),
-        "deferred_waiting": _deferred_waiting(lab).count(),
-        "deferred_gave_up": DeferredRecord.objects.filter(
-            integration=lab.integration, attempts__gte=DeferredRecord.MAX_ATTEMPTS
-        ).count(),
-        "examples": {"missing_on_one_side": one_sided[:10], "lost_edits": lost_examples[:10], "rerun_counts": rerun.counts},
-    }
-    say(f"soak: {result}")
-    return result
-
-
-def _lost_edits(lab: labs.Lab, log: EditLog, hub_by_email, cw_by_email) -> tuple[int, list[str]]:
-    """An accepted edit is lost unless its value is what BOTH sides hold now."""
-    lost, examples = 0, []
-    hub_by_id = {row["_id"]: row for rows in hub_by_email.values() for row in rows}
-    cw_by_id = {row["_id"]: row for rows in cw_by_email.values() for row in rows}
-    for (side, record_id), changes in log.last.items():
-        origin = hub_by_id.get(record_id) if side == "hubspot" else cw_by_id.get(record_id)
-        if origin is None:
-            lost += 1
-            examples.append(f"{side} {record_id}: record gone")
-            continue
-        email = str(origin.get("email") or "").lower()
-        other = (cw_by_email if side == "hubspot" else hub_by_email).get(email)
-        value = changes["firstname"]
-        if str(origin.get("firstname") or "") != value or not other or str(other[0].get("firstname") or "") != value:
-            lost += 1
-            examples.append(
-                f"{side} {record_id} {email}: wanted {value!r}, origin {origin.get('firstname')!r}, "
-                f"other {other[0].get('firstname') if other else None!r}"
-            )
-    return lost, examples
-
-
-def _check_calls(lab: labs.Lab, log: EditLog, hub_email_of: dict[str, str], cw_by_email) -> dict[str, Any]:
-    """Every call logged is on both sides once, on the same person, and no call lacks a record."""
-    if lab.system != "connectwise":
-        return {"logged": 0, "lost": 0, "duplicates": 0, "misplaced": 0, "orphans": 0}
-    hub_calls, hub_orphans = _hub_calls(lab)
-    cw_calls = [a for a in lab.other.emulator.records("activities") if (a.get("type") or {}).get("name") == "Call"]
-    on_hub = Counter(subject for subject, _ in hub_calls)
-    on_cw = Counter(a.get("name") for a in cw_calls)
-    return {
-        "logged": len(log.calls),
-        "lost": sum(1 for s in log.calls if on_hub[s] == 0 or on_cw[s] == 0),
-        "duplicates": sum(n - 1 for n in on_hub.values() if n > 1) + sum(n - 1 for n in on_cw.values() if n > 1),
-        "misplaced": _misplaced_calls(lab, hub_calls, cw_calls, hub_email_of, cw_by_email),
-        "orphans": hub_orphans + sum(1 for a in cw_calls if not (a.get("contact") or a.get("company") or a.get("opportunity"))),
-    }
-
-
-def _hub_calls(lab: labs.Lab) -> tuple[list[tuple[str, str]], int]:
-    """HubSpot's live calls as (subject, id), and how many have no association at all."""
-    hub = lab.hubspot.emulator
-    with hub.lock:
-        calls = [
-            (str(r.properties.get("hs_call_title") or ""), str(i)) for i, r in hub.records["calls"].items() if not r.archived
-        ]
-        return calls, len(orphans(hub, "calls"))
-
-
-def _misplaced_calls(lab: labs.Lab, hub_calls, cw_calls, hub_email_of: dict[str, str], cw_by_email) -> int:
-    """Calls whose ConnectWise twin is on another person than the HubSpot call (compared by e-mail)."""
-    cw_email_of = {row["_id"]: email for email, rows in cw_by_email.items() for row in rows}
-    twins = {}
-    for activity in cw_calls:
-        twins.setdefault(activity.get("name"), activity)
-    misplaced = 0
-    for subject, hub_id in hub_calls:
-        twin = twins.get(subject)
-        if twin is None:
-            continue
-        people = {hub_email_of.get(c) for c in lab.hubspot.emulator.associated_ids("calls", hub_id, "contacts")}
-        misplaced += cw_email_of.get(str((twin.get("contact") or {}).get("id"))) not in people
-    return misplaced

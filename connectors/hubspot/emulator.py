@@ -934,6 +934,11 @@ class HubSpotEmulator(Emulator):
             events = self._events(object_type, record, "propertyChange", changed)
         self._send(events)
 
+    def delete_record(self, object_type: str, record_id: str | int) -> None:
+        """A user deletes a record in HubSpot's UI: archived (the recycle bin), a deletion webhook fires."""
+        if not self._archive(object_type, record_id, "CRM_UI"):
+            raise KeyError(f"{object_type} {record_id} does not exist")
+
     def get_record(self, object_type: str, record_id: str | int) -> dict[str, Any] | None:
         """The stored properties of a live record (a copy), or None."""
         with self.lock:
@@ -1647,17 +1652,20 @@ class HubSpotEmulator(Emulator):
         return json_response(answer)
 
     def archive_object(self, request: Request) -> Response:
-        object_type = request.params["object"]
+        self._archive(request.params["object"], request.params["id"], "INTEGRATION")
+        return Response(204)
+
+    def _archive(self, object_type: str, record_id: str | int, change_source: str) -> bool:
         with self.lock:
-            record = self._live(object_type, request.params["id"])
+            record = self._live(object_type, record_id)
             events = []
             if record is not None:
                 record.archived = True
                 record.updated_ms = self._tick()
                 self._reindex_unique(object_type, record, record.properties)
                 events = self._events(object_type, record, "deletion", {})
-        self._send(events, "INTEGRATION")
-        return Response(204)
+        self._send(events, change_source)
+        return record is not None
 
     # --- search --------------------------------------------------------------------------------------------------
     def search(self, request: Request) -> Response:

@@ -83,12 +83,17 @@ def test_soak_loses_nothing_duplicates_nothing_and_reruns_without_writes(tmp_pat
         "20",
         "--json",
         str(out),
-        timeout=300,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
     result = json.loads(out.read_text())
     assert (result["lost"], result["duplicates"], result["mismatched"], result["rerun_writes"]) == (0, 0, 0, 0)
     assert result["orphans"] == 0 and result["activities"]["lost"] == 0  # calls logged among the edits
+    # Deletes, merges and re-associations among the edits (issue 18), each having met linked records.
+    assert (result["deletes_not_propagated"], result["merge_errors"], result["associations_unequal"]) == (0, 0, 0)
+    lifecycle = result["lifecycle"]
+    assert lifecycle["merges"] >= 1 and lifecycle["deletions_linked_when_made"] >= 2 and lifecycle["reassociations"] >= 1
+    assert set(lifecycle["deletions"]) == {"hubspot", "other"} and lifecycle["reassociations_not_followed"] == 0
     assert result["kills"] == 1
     assert result["edits"] > 0 and result["records"] >= 180  # 150 contacts + 30 companies, plus contacts created meanwhile
     assert sum(result["faults_injected"].values()) > 0

@@ -1,6 +1,7 @@
-"""`manage.py soak [--records N] [--faults ...] [--kills K] [--json FILE]`: the fault soak
-(bench/soak.py, docs/benchmarks.md). Exits non-zero when anything was lost, duplicated or
-mismatched, or when the re-run wrote anything."""
+"""`manage.py soak [--records N] [--faults ...] [--kills K] [--system S] [--json FILE]`: the fault
+soak (bench/soak.py, docs/benchmarks.md). Exits non-zero when anything was lost, duplicated,
+mismatched or orphaned, a deletion did not travel per policy, a merge did not leave one link to its
+survivor, or when the re-run wrote anything."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from bench.database import throwaway_database
-from bench.soak import DEFAULT_FAULTS, LEASE_SECONDS, SoakOptions, soak
+from bench.soak import DEFAULT_FAULTS, LEASE_SECONDS, SYSTEMS, SoakOptions, soak
 from connectors.emulation import parse_faults, parse_latency
 
-CHECKS = ("lost", "duplicates", "mismatched", "orphans", "rerun_writes")
+CHECKS = ("lost", "duplicates", "mismatched", "orphans", "deletes_not_propagated", "merge_errors", "rerun_writes")
 
 
 class Command(BaseCommand):
@@ -40,9 +41,7 @@ class Command(BaseCommand):
             default=LEASE_SECONDS,
             help="the worker's run lease: how soon a killed worker's run is taken over",
         )
-        parser.add_argument(
-            "--system", choices=("connectwise", "salesforce", "netsuite"), default="connectwise", help="HubSpot ↔ this"
-        )
+        parser.add_argument("--system", choices=SYSTEMS, default="connectwise", help="HubSpot ↔ this")
         parser.add_argument("--json", dest="json_file", default="")
 
     def handle(self, *args, **options) -> None:
