@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
 
 from bench.runs import MANAGE
 
@@ -21,6 +22,15 @@ from bench.runs import MANAGE
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - wsgiref's signature
         pass
+
+    def finish(self) -> None:
+        """Each request has a thread of its own here (a real server reuses its threads): the
+        thread's database connection is closed with it, or persistent connections (CONN_MAX_AGE)
+        pile up until PostgreSQL refuses more clients."""
+        try:
+            super().finish()
+        finally:
+            connections.close_all()
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):

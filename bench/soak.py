@@ -371,30 +371,38 @@ def _drive(lab, options: SoakOptions, worker: Worker, editors: Editors, log: Edi
     quiet_runs: set = set()
     confirmed = 0
     while time.monotonic() < deadline:
-        try:
-            _schedule_and_sweep(lab)
-            confirmed += _confirm_held(lab)
-        except OperationalError as exc:  # SQLite busy under load: this tick is skipped, as a q2 schedule's would be
-            say(f"soak: scheduler tick skipped: {exc}")
         if kill_times and time.monotonic() - started >= kill_times[0]:
             kill_times.pop(0)
             worker.kill()
             say(f"soak: worker SIGKILLed ({worker.kills}) at {time.monotonic() - started:.0f}s, restarting")
             worker.start()
-        if not kill_times and editors.is_alive() and _edits_done(lab, log, time.monotonic() - started, window):
-            editors.stop()  # kills done and the backlog synced once (or the window over): stop editing, converge
-            stopped_at = timezone.now()
-            say(f"soak: edits stopped after {log.edits} edits ({log.creates} creates) at {time.monotonic() - started:.0f}s")
-        if stopped_at is not None:
-            if _caught_up(lab):  # (not before: a record waiting for a parent the backfill brings would give up)
-                _deferred_due_now(lab)
-            quiet = _quiet_run_since(lab, stopped_at)
-            quiet_runs = quiet_runs | {quiet} if quiet else set()
-            if len(quiet_runs) >= 2:  # two distinct runs, both started after the last edit, wrote nothing
+        try:
+            _schedule_and_sweep(lab)
+            confirmed += _confirm_held(lab)
+            if not kill_times and editors.is_alive() and _edits_done(lab, log, time.monotonic() - started, window):
+                editors.stop()  # kills done and the backlog synced once (or the window over): stop editing, converge
+                stopped_at = timezone.now()
+                say(f"soak: edits stopped after {log.edits} edits ({log.creates} creates) at {time.monotonic() - started:.0f}s")
+            if stopped_at is not None and _converged(lab, stopped_at, quiet_runs):
                 return confirmed
+        except OperationalError as exc:  # the database busy under load (SQLite locked, PostgreSQL full): a tick skipped
+            say(f"soak: driver tick skipped: {exc}")
         time.sleep(1.0)
     say("soak: time limit reached before convergence")
     return confirmed
+
+
+def _converged(lab: labs.Lab, stopped_at, quiet_runs: set) -> bool:
+    """Two distinct scheduled runs, both started after the last edit, wrote nothing (`quiet_runs`
+    collects them across ticks and is emptied by a busy one)."""
+    if _caught_up(lab):  # (not before: a record waiting for a parent the backfill brings would give up)
+        _deferred_due_now(lab)
+    quiet = _quiet_run_since(lab, stopped_at)
+    if quiet is None:
+        quiet_runs.clear()
+    else:
+        quiet_runs.add(quiet)
+    return len(quiet_runs) >= 2
 
 
 def _edits_done(lab: labs.Lab, log: EditLog, elapsed: float, window: float) -> bool:
