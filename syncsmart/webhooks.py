@@ -15,12 +15,14 @@ answer goes back at once; a run for just the notified records is queued after co
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -141,8 +143,27 @@ def _parsed(integration: Integration, side: str, body: bytes) -> list[WebhookEve
         connector.close()
 
 
+def busy_database_is_503(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A database too busy to take a notification (SQLite locked past its timeout, PostgreSQL out of
+    connections) answers 503 with Retry-After, not a 500: the vendors resend a 5xx later, and a
+    notification stored before the error is de-duplicated when it comes again."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except OperationalError as error:
+            log.warning("webhook deferred: the database is busy (%s)", type(error).__name__)
+            response = JsonResponse({"error": "busy, retry later"}, status=503)
+            response["Retry-After"] = "30"
+            return response
+
+    return guarded
+
+
 @csrf_exempt
 @require_POST
+@busy_database_is_503
 def receive(request: HttpRequest, integration_id: int, side: str) -> HttpResponse:
     if _body_too_large(request):
         return JsonResponse({"error": "body too large"}, status=413)
@@ -191,6 +212,7 @@ def _app_verified(request: HttpRequest) -> bool:
 
 @csrf_exempt
 @require_POST
+@busy_database_is_503
 def receive_hubspot_app(request: HttpRequest) -> HttpResponse:
     """HubSpot's one target URL for the product's app: events of every portal that installed it,
     verified with the app's secret, then stored for each integration on that portal."""

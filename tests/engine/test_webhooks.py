@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 
 from connectors.registrars import registrar_for
@@ -154,4 +155,19 @@ def test_webhooks_during_a_move_to_production_are_refused_with_503_and_nothing_i
     [response] = deliver(hooked.hubspot, django_capture_on_commit_callbacks)
     assert response.status_code == 503 and response["Retry-After"] == "60"
     assert not InboxItem.objects.exists()
+    assert not SyncRun.objects.exists()
+
+
+@pytest.mark.parametrize("error", ["database is locked", "sorry, too many clients already"])
+def test_a_notification_the_busy_database_cannot_take_is_a_503_to_retry_not_a_500(
+    hooked, monkeypatch, django_capture_on_commit_callbacks, error
+):
+    def busy(*args, **kwargs):
+        raise OperationalError(error)
+
+    monkeypatch.setattr("syncsmart.webhooks.store_events", busy)
+    hooked.hubspot.create_record("contacts", {"email": "peter@initech.example.com", "firstname": "Peter"})
+    [response] = deliver(hooked.hubspot, django_capture_on_commit_callbacks)
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert error not in response.content.decode()
     assert not SyncRun.objects.exists()
