@@ -761,6 +761,50 @@ def _schema_names(connection, object_type: str) -> dict[str, str] | None:
     return {f["name"]: f.get("type", "") for f in fields if isinstance(f, dict)}
 
 
+def object_settings(system: str, spec: ObjectDefault) -> dict:
+    """An object mapping's settings as the default set installs them."""
+    return dict(
+        name=spec.name,
+        order=spec.order,
+        direction=spec.direction,
+        hubspot_match_field=spec.hubspot_match,
+        other_match_field=spec.other_match,
+        match_rules=default_rules(system, spec.hubspot, spec.other),
+        system_of_record=spec.system_of_record,
+        filter_to_hubspot=_filter(spec.filter_to_hubspot),
+        filter_to_other=_filter(spec.filter_to_other),
+        is_default=True,
+    )
+
+
+def default_field_rows(integration: Integration, spec: ObjectDefault, *, check_schema: bool = True) -> list[tuple[F, dict]]:
+    """(default field, its row's values) for each default field both connected accounts have (per
+    their discovered schemas; all of them before discovery, or when `check_schema` is off: a field
+    a newer connector adds is missing from a schema discovered before it)."""
+    hub_schema = _schema_names(integration.hubspot_connection, spec.hubspot)
+    other_schema = _schema_names(integration.other_connection, spec.other)
+    rows = []
+    for position, f in enumerate(spec.fields):
+        missing = (hub_schema is not None and f.hubspot not in hub_schema) or (
+            other_schema is not None and f.other not in other_schema
+        )
+        if missing and check_schema:
+            continue
+        values = dict(
+            direction=f.direction,
+            transform=f.transform,
+            order=position * 10,
+            is_default=True,
+            enabled=True,
+            only_if_target_empty=f.only_if_target_empty,
+            value_map=dict(f.value_map),
+            hubspot_type=(hub_schema or {}).get(f.hubspot) or f.hubspot_type,
+            other_type=(other_schema or {}).get(f.other) or f.other_type,
+        )
+        rows.append((f, values))
+    return rows
+
+
 @transaction.atomic
 def install_default_set(integration: Integration, *, reset: bool = False) -> tuple[list[ObjectMapping], int]:
     """Create the default object and field mappings that are missing. Returns (mappings, added).
@@ -770,52 +814,20 @@ def install_default_set(integration: Integration, *, reset: bool = False) -> tup
     A default field the connected account does not have (per its discovered schema) is skipped."""
     added = 0
     mappings = []
-    hub_conn, other_conn = integration.hubspot_connection, integration.other_connection
     for spec in default_set_for(integration.other_system):
         obj, created = ObjectMapping.objects.get_or_create(
             integration=integration,
             hubspot_object=spec.hubspot,
             other_object=spec.other,
-            defaults=dict(
-                name=spec.name,
-                order=spec.order,
-                direction=spec.direction,
-                hubspot_match_field=spec.hubspot_match,
-                other_match_field=spec.other_match,
-                match_rules=default_rules(integration.other_system, spec.hubspot, spec.other),
-                system_of_record=spec.system_of_record,
-                filter_to_hubspot=_filter(spec.filter_to_hubspot),
-                filter_to_other=_filter(spec.filter_to_other),
-                is_default=True,
-            ),
+            defaults=object_settings(integration.other_system, spec),
         )
         added += created
         if reset and not created:
-            obj.name, obj.order, obj.direction, obj.enabled = spec.name, spec.order, spec.direction, True
-            obj.hubspot_match_field, obj.other_match_field = spec.hubspot_match, spec.other_match
-            obj.match_rules = default_rules(integration.other_system, spec.hubspot, spec.other)
-            obj.system_of_record, obj.is_default = spec.system_of_record, True
-            obj.filter_to_hubspot = _filter(spec.filter_to_hubspot)
-            obj.filter_to_other = _filter(spec.filter_to_other)
+            for name, value in object_settings(integration.other_system, spec).items():
+                setattr(obj, name, value)
+            obj.enabled = True
             obj.save()
-        hub_schema = _schema_names(hub_conn, spec.hubspot)
-        other_schema = _schema_names(other_conn, spec.other)
-        for position, f in enumerate(spec.fields):
-            if (hub_schema is not None and f.hubspot not in hub_schema) or (
-                other_schema is not None and f.other not in other_schema
-            ):
-                continue
-            values = dict(
-                direction=f.direction,
-                transform=f.transform,
-                order=position * 10,
-                is_default=True,
-                enabled=True,
-                only_if_target_empty=f.only_if_target_empty,
-                value_map=dict(f.value_map),
-                hubspot_type=(hub_schema or {}).get(f.hubspot) or f.hubspot_type,
-                other_type=(other_schema or {}).get(f.other) or f.other_type,
-            )
+        for f, values in default_field_rows(integration, spec):
             existing = FieldMapping.objects.filter(object_mapping=obj, hubspot_field=f.hubspot, other_field=f.other).first()
             if existing is None:
                 FieldMapping.objects.create(object_mapping=obj, hubspot_field=f.hubspot, other_field=f.other, **values)

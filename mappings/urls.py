@@ -13,6 +13,7 @@ from mappings.views import (
     record,
     record_log,
     sandbox,
+    upgrades,
 )
 
 base = "integrations/<int:pk>/"
@@ -32,6 +33,7 @@ urlpatterns = [
     path(mapping + "fields/<int:field_pk>/delete/", editor.field_delete, name="field_delete"),
     path(mapping + "fields/removed/<int:removal_pk>/restore/", editor.field_restore, name="field_restore"),
     path(mapping + "restore-defaults/", editor.restore_defaults, name="restore_defaults"),
+    path(mapping + "default-upgrades/", upgrades.apply, name="default_upgrades_apply"),
     path(mapping + "filters/", filters.filter_builder, name="filter_builder"),
     path(mapping + "deletions/", deletions.held_deletions, name="held_deletions"),
     path(mapping + "filters/count/", filters.filter_count, name="filter_count"),

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from mappings import upgrades
 from mappings.compat import default_transform
 from mappings.defaults import install_default_set
 from mappings.models import FieldMapping, Integration, ObjectMapping
@@ -115,6 +116,18 @@ def install_defaults(integration: Integration, actor, *, reset: bool = False) ->
     Re-installing adds what is missing and leaves customer changes alone; `reset=True`
     also puts default mappings back to their defaults (custom mappings are kept)."""
     mappings, added = install_default_set(integration, reset=reset)
+    if reset:  # default rows the default set no longer has go too (a customer's own rows stay)
+        for hubspot_object, other_object, hubspot_field, other_field in upgrades.obsolete_default_fields(
+            integration.other_system
+        ):
+            FieldMapping.objects.filter(
+                object_mapping__integration=integration,
+                object_mapping__hubspot_object=hubspot_object,
+                object_mapping__other_object=other_object,
+                hubspot_field=hubspot_field,
+                other_field=other_field,
+                is_default=True,
+            ).delete()
     audit(
         integration.tenant,
         actor,
@@ -125,6 +138,22 @@ def install_defaults(integration: Integration, actor, *, reset: bool = False) ->
         reset=reset,
     )
     return mappings
+
+
+@transaction.atomic
+def apply_default_upgrades(integration: Integration, actor, change_ids: list[str]) -> list[upgrades.DefaultsChange]:
+    """Apply the named new defaults offered to this integration (mappings/upgrades.py); raises
+    upgrades.NotOffered naming any that is not offered (kept as the customer set it, or done)."""
+    applied = upgrades.apply(integration, change_ids)
+    audit(
+        integration.tenant,
+        actor,
+        "mappings.defaults_upgraded",
+        integration,
+        summary=f"New default mappings applied to {integration}: " + "; ".join(c.summary for c in applied),
+        changes=[c.id for c in applied],
+    )
+    return applied
 
 
 def _schema_types(connection, object_type: str) -> dict[str, str]:

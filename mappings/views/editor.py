@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from mappings import upgrades
 from mappings.compat import compatibility_problems, default_transform
 from mappings.forms import (
     REVERSE_MAP_PREFIX,
@@ -141,7 +142,14 @@ def _editor_context(
             _removal(entry, hub_fields, other_fields) for entry in actions.undoable_removals(mapping.integration.tenant, mapping)
         ],
         "pair": _pair_context(mapping, hub_fields, other_fields, add_form.data if add_form.is_bound else {}, add_form.errors),
+        **_default_upgrades(mapping.integration),
     }
+
+
+def _default_upgrades(integration) -> dict:
+    """New default mappings offered (partials/default_upgrades.html, views/upgrades.py applies them)."""
+    offers = upgrades.offers(integration)
+    return {"default_upgrades": offers, "offerable": any(o.status == upgrades.OFFERED for o in offers)}
 
 
 @tenant_required

@@ -653,3 +653,37 @@ class AmbiguousMatchQuery(serializers.Serializer):
 class ConnectionQuery(serializers.Serializer):
     system = serializers.ChoiceField(choices=Connection._meta.get_field("system").choices, required=False)
     status = serializers.ChoiceField(choices=Connection.Status.choices, required=False)
+
+
+class DefaultUpgradeSerializer(serializers.Serializer):
+    """A change to the default mappings this integration has not taken (mappings/upgrades.py)."""
+
+    id = serializers.CharField(help_text="Name this in …/default-upgrades/apply/ to apply it.")
+    hubspot_object = serializers.CharField()
+    other_object = serializers.CharField()
+    object_mapping = serializers.IntegerField(allow_null=True, help_text="The object mapping it changes (null: a new one).")
+    summary = serializers.CharField(help_text="What applying it does, in words.")
+    status = serializers.ChoiceField(
+        choices=["offered", "kept"],
+        help_text="offered: your mapping is the old default as installed, safe to apply; kept: you edited what it "
+        "would change, so it stays as you set it and cannot be applied here (Restore defaults takes it anyway).",
+    )
+    reason = serializers.CharField(allow_blank=True)
+
+    @staticmethod
+    def of(offer) -> dict:
+        return {
+            "id": offer.change.id,
+            "hubspot_object": offer.change.hubspot,
+            "other_object": offer.change.other,
+            "object_mapping": offer.mapping.pk if offer.mapping is not None else None,
+            "summary": offer.change.summary,
+            "status": offer.status,
+            "reason": offer.reason,
+        }
+
+
+class DefaultUpgradeApplySerializer(serializers.Serializer):
+    changes = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1, max_length=50, help_text="Ids of offered changes."
+    )

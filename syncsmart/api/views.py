@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connectors.models import Connection
-from mappings import matching_actions, schema_checks
+from mappings import matching_actions, schema_checks, upgrades
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from mappings.services import actions, previewed
 from syncsmart.api import serializers as s
@@ -141,6 +141,34 @@ class IntegrationViewSet(
         integration = self.get_object()
         actions.install_defaults(integration, self.actor, reset=True)
         return Response(s.IntegrationSerializer(self.get_object(), context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        request=None,
+        responses=s.DefaultUpgradeSerializer(many=True),
+        description="New default mappings this integration has not taken (an integration keeps the defaults it was "
+        "created with): each offered (your mapping is the old default as installed) or kept (you edited it).",
+    )
+    @action(detail=True, methods=["get"], url_path="default-upgrades")
+    def default_upgrades(self, request: Request, pk: str | None = None) -> Response:
+        integration = self.get_object()
+        return Response([s.DefaultUpgradeSerializer.of(o) for o in upgrades.offers(integration)])
+
+    @extend_schema(
+        request=s.DefaultUpgradeApplySerializer,
+        responses=s.DefaultUpgradeSerializer(many=True),
+        description="Apply the named offered changes, all or none; 409 conflict when one is kept (you edited it), "
+        "already applied or unknown. Answers what is still listed afterwards.",
+    )
+    @action(detail=True, methods=["post"], url_path="default-upgrades/apply")
+    def apply_default_upgrades(self, request: Request, pk: str | None = None) -> Response:
+        integration = self.get_object()
+        body = s.DefaultUpgradeApplySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            actions.apply_default_upgrades(integration, self.actor, body.validated_data["changes"])
+        except upgrades.NotOffered as exc:
+            raise exceptions.ValidationError({"changes": [str(exc)]}, code="conflict") from exc
+        return Response([s.DefaultUpgradeSerializer.of(o) for o in upgrades.offers(integration)])
 
     def _object_mapping_of(self, integration: Integration, mapping_id: int | None) -> ObjectMapping | None:
         if mapping_id is None:

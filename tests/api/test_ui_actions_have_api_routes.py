@@ -51,6 +51,7 @@ API_ROUTE = {
     "field_delete": "DELETE /api/field-mappings/{id}/",
     "field_restore": "POST /api/field-mappings/removed/{removal}/restore/",
     "restore_defaults": "POST /api/integrations/{id}/restore-defaults/",
+    "default_upgrades_apply": "POST /api/integrations/{id}/default-upgrades/apply/",
     "filter_builder": "PATCH /api/object-mappings/{id}/filters/",
     "filter_count": "GET /api/object-mappings/{id}/filters/",
     "historical": "POST /api/integrations/{id}/historical-sync/",
