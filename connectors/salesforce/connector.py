@@ -35,9 +35,10 @@ import dataclasses
 import datetime as dt
 import email.utils
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -112,6 +113,8 @@ class _SObject:
 
 ACTIVITY_PARENTS = ("Contact", "Lead", "Account", "Opportunity")  # WhoId, WhatId
 LEAD_PREFIX = "00Q"  # the key prefix of Lead ids
+# A custom field's API name: a letter, letters / digits / single underscores, no trailing one, __c.
+CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|_(?!_)){0,39}(?<!_)__c")
 SOBJECTS = {
     s.name: s
     for s in (
@@ -472,6 +475,60 @@ class SalesforceConnector(Connector):
 
     def _types(self, object_type: str) -> dict[str, str]:
         return {f["name"]: f.get("type", "string") for f in self.describe(object_type).get("fields", [])}
+
+    # --- the counterpart's id (write_back_ids): a custom field -------------------------------------
+    id_field_objects: ClassVar[tuple[str, ...]] = ("Account", "Contact", "Lead", "Opportunity")
+
+    @classmethod
+    def default_id_field(cls, object_type: str, counterpart: str) -> str:
+        if object_type not in cls.id_field_objects:
+            return ""
+        return "SyncSmart_" + re.sub(r"[^A-Za-z0-9]+", "_", counterpart).strip("_") + "_ID__c"
+
+    @classmethod
+    def id_field_problem(cls, name: str) -> str | None:
+        if not CUSTOM_FIELD_NAME.fullmatch(name):
+            return (
+                "A Salesforce custom field's API name starts with a letter, has letters, digits and single underscores "
+                "(40 at most) and ends in __c, e.g. SyncSmart_HubSpot_ID__c."
+            )
+        return None
+
+    def ensure_id_field(self, object_type: str, name: str, counterpart: str) -> str:
+        """The Text custom field through the Tooling API (POST tooling/sobjects/CustomField with its
+        FullName and Metadata) when the sObject's describe does not list it; a field of that name
+        made meanwhile (DUPLICATE_VALUE) is as good. Costs no call when describe already lists it."""
+        if object_type not in self.id_field_objects:
+            raise ConnectorError(f"Salesforce {object_type} cannot carry the other system's id", ErrorKind.CONFIG)
+        existing = next((f for f in self.describe(object_type).get("fields", []) if f.get("name") == name), None)
+        if existing is None:
+            try:
+                self.http.request(
+                    "POST",
+                    f"{self.api_root}/tooling/sobjects/CustomField",
+                    json={
+                        "FullName": f"{self._sobject(object_type).sobject}.{name}",
+                        "Metadata": {
+                            "label": f"{counterpart} ID"[:40],
+                            "type": "Text",
+                            "length": 100,
+                            "description": f"The {counterpart} record this one is synced with, written by SyncSmart.",
+                            "externalId": False,
+                            "unique": False,
+                            "required": False,
+                        },
+                    },
+                    idempotent=False,
+                )
+            except ConnectorError as error:
+                if error.vendor_code != "DUPLICATE_VALUE":
+                    raise
+            with self._metadata_lock:
+                self._describes.pop(self._sobject(object_type).sobject, None)  # read again, with the new field
+            existing = next((f for f in self.describe(object_type).get("fields", []) if f.get("name") == name), None)
+        if existing is None or existing.get("type") not in ("string", "textarea") or not existing.get("updateable"):
+            raise ConnectorError(f"The Salesforce field {name} is not a writable text field: name another one.", ErrorKind.CONFIG)
+        return name
 
     # --- reading -------------------------------------------------------------------------------------
     def _query(self, soql: str, all_rows: bool = False, batch: int | None = None) -> tuple[list[dict[str, Any]], httpx.Response]:

@@ -56,6 +56,8 @@ What it does:
   or else from a Contact WhoId (derived when the activity is written: a later change of the
   opportunity's or contact's account is not carried over to its activities, as Salesforce does).
   SystemModstamp has whole seconds, as Salesforce's does.
+- Tooling API: `POST /tooling/sobjects/CustomField` creates a Text custom field (`Name__c`) on a
+  standard object; it is then in describe, SOQL and writes (no field-level security: see below).
 - Limits: every /services/data answer carries `Sforce-Limit-Info: api-usage=N/M`; past the daily
   allowance (`daily_limit`) calls fail 403 REQUEST_LIMIT_EXCEEDED; errors as
   `[{"message", "errorCode", "fields"?}]` (INVALID_SESSION_ID 401, NOT_FOUND 404...).
@@ -65,7 +67,9 @@ What it does:
 - In-process helpers acting as a user in Salesforce: create_record, edit_record, delete_record,
   convert_lead, record, count, add_user, expire_sessions, revoke_refresh_tokens, seed_demo_data.
 
-What it does not emulate: the Pub/Sub API (gRPC); the SOAP API and username-password log-in; profiles, permission sets, sharing
+What it does not emulate: the Pub/Sub API (gRPC); Tooling API reads, custom field types other
+than Text, and the field-level security a new custom field starts without (a real org shows it
+to no profile until a permission set grants it); the SOAP API and username-password log-in; profiles, permission sets, sharing
 and field-level security (every session sees and may change everything); User writes; relationship
 queries, sub-queries and aggregates other than COUNT() (a 400 INVALID_FIELD / MALFORMED_QUERY); the
 /composite, /composite/batch, /composite/tree and Bulk API resources (a 404 NOT_FOUND; sObject Collections
@@ -87,6 +91,7 @@ import hmac
 import html
 import itertools
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -289,6 +294,7 @@ class SalesforceEmulator(Emulator):
         self.session_seconds = session_seconds
         self.duplicate_rules = set(duplicate_rules)
         self.validation_rules: list[ValidationRule] = []
+        self.custom_fields: dict[str, dict[str, SField]] = {}  # created through the Tooling API
         self.sessions: dict[str, Session] = {}
         self.refresh_tokens: dict[str, tuple[str, str]] = {}  # refresh -> (user id, client id)
         self.codes: dict[str, dict[str, Any]] = {}
@@ -359,6 +365,7 @@ class SalesforceEmulator(Emulator):
         r("GET", V + r"/composite/sobjects/(?P<sobject>\w+)/?", self.collection_get, name="composite/sobjects")
         r("POST", V + r"/composite/sobjects/(?P<sobject>\w+)/?", self.collection_get, name="composite/sobjects", write=False)
         r("POST", r"/cometd/(?P<version>\d+\.\d)/?", self.cometd, name="cometd", write=False)
+        r("POST", V + r"/tooling/sobjects/CustomField/?", self.create_custom_field, name="tooling CustomField create")
 
     def error(self, status: int, message: str, code: str = "", **extra: Any) -> Response:
         if not code:
@@ -728,8 +735,13 @@ class SalesforceEmulator(Emulator):
             "urls": {"sobject": root, "describe": f"{root}/describe", "rowTemplate": f"{root}/{{ID}}"},
         }
 
+    def _fields(self, sobject: str) -> dict[str, SField]:
+        """An sObject's standard fields and the custom fields created in this org (Tooling API)."""
+        custom = self.custom_fields.get(sobject)
+        return {**FIELDS[sobject], **custom} if custom else FIELDS[sobject]
+
     def _sobject(self, name: str) -> dict[str, SField]:
-        fields = FIELDS.get(name)
+        fields = self._fields(name) if name in FIELDS else None
         if fields is None:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         return fields
@@ -757,7 +769,7 @@ class SalesforceEmulator(Emulator):
             "updateable": f.update,
             "nillable": f.nillable,
             "defaultedOnCreate": f.defaulted,
-            "custom": False,
+            "custom": f.name.endswith("__c"),
             "unique": False,
             "externalId": False,
             "calculated": f.name == "Name" and not f.create,
@@ -770,6 +782,43 @@ class SalesforceEmulator(Emulator):
             "polymorphicForeignKey": len(f.references) > 1,
             "soapType": _soap_type(f.type),
         }
+
+    # --- Tooling API: custom fields ------------------------------------------------------------------
+    def create_custom_field(self, request: Request) -> Response:
+        """`POST /tooling/sobjects/CustomField` with `FullName` ("Contact.Name__c") and `Metadata`
+        (label, type, length): a Text field of a standard object, then in its describe and
+        writable; DUPLICATE_VALUE for a name taken, FIELD_INTEGRITY_EXCEPTION for a bad name,
+        type or length (the wording is ours)."""
+        body = _json_object(request)
+        full_name, metadata = body.get("FullName"), body.get("Metadata")
+        if not isinstance(full_name, str) or not isinstance(metadata, dict):
+            raise ApiError(400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [FullName, Metadata]", ["FullName"])
+        sobject, _, name = full_name.partition(".")
+        if sobject not in FIELDS or sobject in ("User", "OpportunityContactRole"):
+            raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", f"Cannot add a custom field to '{sobject}'", ["FullName"])
+        if not CUSTOM_FIELD_NAME.fullmatch(name):
+            raise ApiError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Field Name: it must begin with a letter, use only letters, numbers and single underscores, "
+                "not end with an underscore, and end in __c (at most 40 characters before it)",
+                ["FullName"],
+            )
+        length = metadata.get("length")
+        if metadata.get("type") != "Text" or not isinstance(length, int) or not 1 <= length <= 255:
+            raise ApiError(
+                400, "FIELD_INTEGRITY_EXCEPTION", "Only Text fields with a length of 1 to 255 are emulated", ["Metadata"]
+            )
+        label = str(metadata.get("label") or name[:-3])[:40]
+        with self.lock:
+            if name.lower() in {n.lower() for n in self._fields(sobject)}:
+                raise ApiError(
+                    400, "DUPLICATE_VALUE", "duplicate value found: <unknown> duplicates value on record with id: <unknown>", []
+                )
+            self.custom_fields.setdefault(sobject, {})[name] = SField(name, "string", label, length)
+            self.sequence += 1
+            field_id = id18("00N5g" + _base62(self.sequence, 10))
+        return json_response({"id": field_id, "success": True, "errors": [], "warnings": [], "infos": []}, 201)
 
     # --- records: storage and validation ---------------------------------------------------------
     def _new_id(self, sobject: str) -> str:
@@ -828,7 +877,7 @@ class SalesforceEmulator(Emulator):
 
     def _check(self, sobject: str, values: dict[str, Any], creating: bool, row: dict[str, Any] | None) -> dict[str, Any]:
         """Validate one record's input (already typed); return the values to store or raise RecordError."""
-        fields = FIELDS[sobject]
+        fields = self._fields(sobject)
         if not creating and sobject == "Lead" and row and row.get("IsConverted"):
             raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
         locked = [n for n in values if not (fields[n].create if creating else fields[n].update)]
@@ -923,7 +972,7 @@ class SalesforceEmulator(Emulator):
         self.validation_rules.append(ValidationRule(sobject, name, violated, message, field))
 
     def _typed_input(self, sobject: str, body: dict[str, Any], allow_id: bool = False) -> dict[str, Any]:
-        fields = FIELDS[sobject]
+        fields = self._fields(sobject)
         values: dict[str, Any] = {}
         for name, value in body.items():
             if name == "attributes" or (allow_id and name == "Id") or (allow_id and name == "id"):
@@ -939,8 +988,8 @@ class SalesforceEmulator(Emulator):
         self._check(sobject, values, True, None)
         now = self.now()
         user = user_id or self.integration_user
-        row: dict[str, Any] = {f.name: None for f in FIELDS[sobject].values()}
-        for f in FIELDS[sobject].values():
+        row: dict[str, Any] = {f.name: None for f in self._fields(sobject).values()}
+        for f in self._fields(sobject).values():
             if f.type == "boolean":
                 row[f.name] = False
             if f.default_value():
@@ -985,7 +1034,7 @@ class SalesforceEmulator(Emulator):
         self.cdc.notify()
 
     def _derive(self, sobject: str, row: dict[str, Any], values: dict[str, Any]) -> None:
-        if "LastName" in FIELDS[sobject] and "Name" in FIELDS[sobject]:
+        if "LastName" in self._fields(sobject) and "Name" in self._fields(sobject):
             row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p)
         if sobject == "Opportunity" and row.get("StageName") in STAGE_FACTS:
             probability, closed, won = STAGE_FACTS[row["StageName"]]
@@ -1028,7 +1077,7 @@ class SalesforceEmulator(Emulator):
         out: dict[str, Any] = {
             "attributes": {"type": sobject, "url": f"/services/data/v{version}/sobjects/{sobject}/{row['Id']}"}
         }
-        for name in names or list(FIELDS[sobject]):
+        for name in names or list(self._fields(sobject)):
             out[name] = _json_value(row.get(name))
         return out
 
@@ -1047,7 +1096,7 @@ class SalesforceEmulator(Emulator):
             return None
         names = [n.strip() for n in text.split(",") if n.strip()]
         for name in names:
-            if name not in FIELDS[sobject]:
+            if name not in self._fields(sobject):
                 raise ApiError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'")
         return names
 
@@ -1139,7 +1188,7 @@ class SalesforceEmulator(Emulator):
             raise ApiError(400, "MALFORMED_QUERY", "Query is too long")
         parsed = soql.parse(text, self.now())
         parsed.sobject = next((name for name in OBJECTS if name.lower() == parsed.sobject.lower()), parsed.sobject)
-        fields = FIELDS.get(parsed.sobject)
+        fields = self._fields(parsed.sobject) if parsed.sobject in FIELDS else None
         if fields is None:
             raise ApiError(
                 400,
@@ -1651,6 +1700,8 @@ class SalesforceEmulator(Emulator):
 
 
 # --- module helpers ---------------------------------------------------------------------------------------------
+# A custom field's API name: a letter, letters / digits / single underscores, no trailing one, __c.
+CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|_(?!_)){0,39}(?<!_)__c")
 MAX_EVENT_MINUTES = 14 * 24 * 60  # "Event duration cannot exceed 14 days"
 
 
