@@ -315,6 +315,9 @@ class Connector(abc.ABC):
     # --- the counterpart's id written back (an integration's `write_back_ids`) ------------------
     # Object types whose records can carry a field holding the other system's id.
     id_field_objects: ClassVar[tuple[str, ...]] = ()
+    # How the id field comes to exist, in words for the mapping editor: "" when a run creates it
+    # through the vendor's API (ensure_id_field), else what an administrator must do (NetSuite).
+    id_field_made_by_hand: ClassVar[str] = ""
 
     @classmethod
     def default_id_field(cls, object_type: str, counterpart: str) -> str:

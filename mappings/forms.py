@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from connectors import registry
 from mappings.filters import lists_used
 from mappings.models import FieldMapping, Integration, ObjectMapping
 from syncsmart.core.choices import Direction, Side
@@ -29,8 +30,9 @@ class IntegrationOptionsForm(forms.ModelForm):
         }
         help_texts = {
             "write_back_ids": "A field on each side holds the other side's record id (HubSpot property, ConnectWise "
-            "custom field, Dataverse column; named per object in the mapping editor), created if missing and written "
-            "in the same batched calls as the sync.",
+            "custom field, Dataverse column, Salesforce custom field; named per object in the mapping editor), created if "
+            "missing (NetSuite: made by your administrator, see the mapping editor) and written in the same batched calls "
+            "as the sync.",
         }
 
 
@@ -102,8 +104,10 @@ class ObjectMappingForm(forms.ModelForm):
             default = mapping.write_back_default(side) if mapping.integration_id else ""
             field.label = f"{system} field holding the {holds} id"
             field.widget.attrs["placeholder"] = default
+            by_hand = registry.system(mapping.integration.connection_on(side).system).connector_class.id_field_made_by_hand
+            made = by_hand or f"Created in {system} by the first run that needs it."
             field.help_text = (
-                f"Ids written back ({state}). Blank: “{default}”. Created in {system} by the first run that needs it."
+                f"Ids written back ({state}). Blank: “{default}”. {made}"
                 if default
                 else f"{system} {mapping.object_for(side)} cannot carry the {holds} id."
             )

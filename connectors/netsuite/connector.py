@@ -110,6 +110,16 @@ class FieldSpec:
         return self.column or self.name.lower()
 
 
+def id_field_missing_text(name: str, counterpart: str) -> str:
+    """What to do when the id field is missing, in words (the run's log and the mapping editor)."""
+    return (
+        f"NetSuite has no field {name}, and SyncSmart cannot create it: NetSuite's REST API does not make custom fields. "
+        f"An administrator makes it once in NetSuite (Customization > Lists, Records & Fields > Entity Fields > New): "
+        f"Type Free-Form Text, ID {name.removeprefix('custentity')} (NetSuite adds custentity), Label “{counterpart} ID”, "
+        "applied to Customer and Contact. Until then the ids are written on the HubSpot side only."
+    )
+
+
 @dataclass(frozen=True)
 class ObjectSpec:
     name: str
@@ -307,6 +317,7 @@ class NetSuiteConnector(Connector):
         )
         self._options: dict[str, tuple[Option, ...]] = {}
         self._schemas: dict[str, dict] = {}
+        self._custom: dict[str, tuple[FieldSpec, ...]] = {}  # custom entity fields in use (id fields)
         self._cache_lock = threading.Lock()
 
     @property
@@ -392,7 +403,55 @@ class NetSuiteConnector(Connector):
                     reference_to=f.reference_to,
                 )
             )
-        return fields
+        return fields + [FieldInfo(name=f.name, label=f.label, type=S) for f in self._custom.get(spec.name, ())]
+
+    def _fields(self, spec: ObjectSpec) -> tuple[FieldSpec, ...]:
+        """The spec's fields and the custom entity fields this connector writes (write_back_ids)."""
+        return spec.fields + self._custom.get(spec.name, ())
+
+    def _field(self, spec: ObjectSpec, name: str) -> FieldSpec | None:
+        return spec.spec(name) or next((f for f in self._custom.get(spec.name, ()) if f.name == name), None)
+
+    # --- the counterpart's id (write_back_ids): a custom entity field that must exist ----------------
+    id_field_objects: ClassVar[tuple[str, ...]] = ("customers", "contacts")
+    id_field_made_by_hand: ClassVar[str] = (
+        "Not created by SyncSmart: NetSuite's REST API cannot make custom fields. An administrator makes it once in "
+        "NetSuite (Customization > Lists, Records & Fields > Entity Fields > New: Free-Form Text, this ID without its "
+        "custentity start, applied to Customer and Contact); until then ids are written on the HubSpot side only."
+    )
+
+    @classmethod
+    def default_id_field(cls, object_type: str, counterpart: str) -> str:
+        if object_type not in cls.id_field_objects:
+            return ""
+        return "custentity_syncsmart_" + re.sub(r"[^a-z0-9]+", "_", counterpart.lower()).strip("_") + "_id"
+
+    @classmethod
+    def id_field_problem(cls, name: str) -> str | None:
+        if not re.fullmatch(r"custentity[a-z0-9_]{1,30}", name):
+            return (
+                "A NetSuite custom entity field's ID starts with custentity and has lower-case letters, digits and _ "
+                "(e.g. custentity_syncsmart_hubspot_id)."
+            )
+        return None
+
+    def ensure_id_field(self, object_type: str, name: str, counterpart: str) -> str:
+        """NetSuite has no REST resource that creates a custom field: the field must exist (made by
+        an administrator); found in the record's metadata catalog schema, else a CONFIG error that
+        says how to make it."""
+        spec = self._spec(object_type)
+        if object_type not in self.id_field_objects:
+            raise ConnectorError(f"NetSuite {object_type} cannot carry the other system's id", ErrorKind.CONFIG)
+        prop = (self._schema(spec.record).get("properties") or {}).get(name)
+        if prop is None:
+            raise ConnectorError(id_field_missing_text(name, counterpart), ErrorKind.CONFIG)
+        if prop.get("type") != "string" or prop.get("readOnly"):
+            raise ConnectorError(f"The NetSuite field {name} is not a writable text field: name another one.", ErrorKind.CONFIG)
+        if self._field(spec, name) is None:
+            custom = FieldSpec(name, str(prop.get("title") or name), S)
+            with self._cache_lock:
+                self._custom[spec.name] = (*self._custom.get(spec.name, ()), custom)
+        return name
 
     def _schema(self, record: str) -> dict:
         if record not in self._schemas:
@@ -429,7 +488,7 @@ class NetSuiteConnector(Connector):
 
     def _select(self, spec: ObjectSpec) -> str:
         columns = ["id"]
-        for f in spec.fields:
+        for f in self._fields(spec):
             if f.type == D:
                 columns.append(f"TO_CHAR({f.col}, 'YYYY-MM-DD') AS {f.col}")
             else:
@@ -526,7 +585,7 @@ class NetSuiteConnector(Connector):
     # --- flattening -------------------------------------------------------------------------------------
     def _record(self, spec: ObjectSpec, row: dict[str, Any]) -> Record:
         props: dict[str, Any] = {}
-        for f in spec.fields:
+        for f in self._fields(spec):
             props[f.name] = _from_sql(f, row.get(f.col))
         return Record(
             id=str(row["id"]),
@@ -538,7 +597,7 @@ class NetSuiteConnector(Connector):
     def _body(self, spec: ObjectSpec, properties: Mapping[str, Any], creating: bool) -> dict[str, Any]:
         body: dict[str, Any] = {}
         for name, value in properties.items():
-            f = spec.spec(name)
+            f = self._field(spec, name)
             if f is None:
                 raise ConnectorError(f"{name!r} is not a NetSuite {spec.name} field", ErrorKind.VALIDATION, fields=[name])
             if f.read_only or spec.read_only:

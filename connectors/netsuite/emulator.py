@@ -32,6 +32,9 @@ What it emulates, from NetSuite's REST web services documentation:
   (OpenAPI 3)): field names, titles, types, formats, `nullable`, reference targets and the
   enumerations of fixed-value fields; the options of select fields are list records, read through
   SuiteQL (`SELECT key, name FROM entitystatus`), as on NetSuite;
+- custom entity fields (`custentity…`, Free-Form Text) made by `add_custom_field`, standing for an
+  administrator in the UI (NetSuite has no REST resource that creates one): then in the metadata
+  catalog, records, writes and SuiteQL columns;
 - authentication: Token-Based Authentication (OAuth 1.0a, HMAC-SHA256, realm = account id),
   verified with oauthlib, nonces remembered against replay; OAuth 2.0 bearer tokens from the
   authorization code grant (`/app/login/oauth2/authorize.nl` → `code`, `state`, `company`;
@@ -71,6 +74,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import hmac
 import json
@@ -335,6 +339,7 @@ class NetSuiteEmulator(Emulator):
         self.tba.add_consumer(consumer_key, consumer_secret)
         self.tba.add_token(consumer_key, token_id, token_secret)
         self.data = _Account()
+        self.types: dict[str, RecordType] = dict(RECORD_TYPES)  # plus custom fields made in the account
         self._rows: dict[str, dict[int, tuple]] = {}  # SuiteQL rows per record, rebuilt after a write
         self._codes: dict[str, tuple[str, float]] = {}  # authorization code -> (redirect uri, expiry)
         self._access: dict[str, float] = {}  # bearer token -> expiry
@@ -611,7 +616,7 @@ class NetSuiteEmulator(Emulator):
     # --- records: REST --------------------------------------------------------------------------------
     def list_records(self, request: Request, record_type: str) -> Response:
         limit, offset = _paging(request, MAX_PAGE_SIZE)
-        where = _parse_q(request.arg("q"), RECORD_TYPES[record_type]) if request.arg("q") else None
+        where = _parse_q(request.arg("q"), self.types[record_type]) if request.arg("q") else None
         with self.lock:
             rows = [r for r in self.data.records[record_type].values() if where is None or where(r)]
         rows.sort(key=lambda r: r["id"])
@@ -698,7 +703,7 @@ class NetSuiteEmulator(Emulator):
     # --- rendering ---------------------------------------------------------------------------------
     def _render(self, request: Request, record_type: str, record: dict[str, Any], expand: bool) -> dict[str, Any]:
         base = self._base(request)
-        spec = RECORD_TYPES[record_type]
+        spec = self.types[record_type]
         body: dict[str, Any] = {"links": [_link("self", f"{base}{RECORD_PATH}/{record_type}/{record['id']}")]}
         for f in spec.fields:
             value = record.get(f.name)
@@ -765,7 +770,7 @@ class NetSuiteEmulator(Emulator):
         if not isinstance(body, dict):
             raise NetSuiteError(400, "The request body must be a JSON object.", "INVALID_CONTENT")
         strict = request.headers.get("x-netsuite-propertynamevalidation", "").lower() == "error"
-        spec = RECORD_TYPES[record_type]
+        spec = self.types[record_type]
         values: dict[str, Any] = {}
         for name, raw in body.items():
             f = spec.field(name)
@@ -888,6 +893,17 @@ class NetSuiteEmulator(Emulator):
     def add_opportunity(self, title: str, entity: int, **fields: Any) -> dict[str, Any]:
         return self._insert("opportunity", {"title": title, "entity": entity} | fields)
 
+    def add_custom_field(self, record_type: str, script_id: str, label: str) -> None:
+        """A Free-Form Text custom entity field applied to `record_type`, as an administrator makes
+        it (Customization > Lists, Records & Fields > Entity Fields > New): NetSuite has no REST
+        resource that creates one. It is then in the metadata catalog, records, writes and SuiteQL."""
+        spec = self.types[record_type]
+        if not re.fullmatch(r"custentity[a-z0-9_]{1,30}", script_id) or spec.field(script_id) is not None:
+            raise ValueError(f"not a new custom entity field id: {script_id!r}")
+        with self.lock:
+            self.types[record_type] = dataclasses.replace(spec, fields=(*spec.fields, FieldDef(script_id, label, "text")))
+            self._rows.pop(record_type, None)
+
     def add_employee(self, email: str, first_name: str, last_name: str) -> dict[str, Any]:
         return self._insert("employee", {"email": email, "firstName": first_name, "lastName": last_name})
 
@@ -993,7 +1009,7 @@ class NetSuiteEmulator(Emulator):
         if table == "deletedrecord":
             with self.lock:
                 return [dict(row) for row in self.data.deleted], DELETED_RECORD_COLUMNS
-        spec = next((r for r in RECORD_TYPES.values() if r.table == table), None)
+        spec = next((r for r in self.types.values() if r.table == table), None)
         if spec is None:
             raise suiteql.SuiteQLError(f"Unknown table '{table}'")
         columns = tuple(f.col for f in spec.fields if f.name not in ("dateCreated",)) + (spec.created_column,)
@@ -1061,7 +1077,7 @@ class NetSuiteEmulator(Emulator):
         return Response(200, self._schema(name), content_type="application/schema+json")
 
     def _schema(self, name: str) -> dict[str, Any]:
-        spec = RECORD_TYPES[name]
+        spec = self.types[name]
         properties: dict[str, Any] = {}
         for f in spec.fields:
             prop: dict[str, Any] = {"title": f.title, "nullable": True, "x-ns-filterable": True}
