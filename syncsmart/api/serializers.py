@@ -683,6 +683,10 @@ class DefaultUpgradeSerializer(serializers.Serializer):
         }
 
 
+class DefaultUpgradesSerializer(serializers.Serializer):
+    changes = DefaultUpgradeSerializer(many=True, help_text="The changes not taken yet, offered or kept.")
+
+
 class DefaultUpgradeApplySerializer(serializers.Serializer):
     changes = serializers.ListField(
         child=serializers.CharField(max_length=100), min_length=1, max_length=50, help_text="Ids of offered changes."

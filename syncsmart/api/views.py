@@ -144,18 +144,18 @@ class IntegrationViewSet(
 
     @extend_schema(
         request=None,
-        responses=s.DefaultUpgradeSerializer(many=True),
+        responses=s.DefaultUpgradesSerializer,
         description="New default mappings this integration has not taken (an integration keeps the defaults it was "
         "created with): each offered (your mapping is the old default as installed) or kept (you edited it).",
     )
     @action(detail=True, methods=["get"], url_path="default-upgrades")
     def default_upgrades(self, request: Request, pk: str | None = None) -> Response:
         integration = self.get_object()
-        return Response([s.DefaultUpgradeSerializer.of(o) for o in upgrades.offers(integration)])
+        return Response({"changes": [s.DefaultUpgradeSerializer.of(o) for o in upgrades.offers(integration)]})
 
     @extend_schema(
         request=s.DefaultUpgradeApplySerializer,
-        responses=s.DefaultUpgradeSerializer(many=True),
+        responses=s.DefaultUpgradesSerializer,
         description="Apply the named offered changes, all or none; 409 conflict when one is kept (you edited it), "
         "already applied or unknown. Answers what is still listed afterwards.",
     )
@@ -168,7 +168,7 @@ class IntegrationViewSet(
             actions.apply_default_upgrades(integration, self.actor, body.validated_data["changes"])
         except upgrades.NotOffered as exc:
             raise exceptions.ValidationError({"changes": [str(exc)]}, code="conflict") from exc
-        return Response([s.DefaultUpgradeSerializer.of(o) for o in upgrades.offers(integration)])
+        return Response({"changes": [s.DefaultUpgradeSerializer.of(o) for o in upgrades.offers(integration)]})
 
     def _object_mapping_of(self, integration: Integration, mapping_id: int | None) -> ObjectMapping | None:
         if mapping_id is None:

@@ -15,7 +15,7 @@ def test_offered_changes_are_listed_and_applied_and_a_kept_one_is_a_409(api):
     ObjectMapping.objects.get(integration=integration, other_object="Task").field_mappings.filter(other_field="WhatId").update(
         direction="both"
     )
-    listed = {row["id"]: row for row in api.admin.get(url).json()}
+    listed = {row["id"]: row for row in api.admin.get(url).json()["changes"]}
     assert listed["salesforce-leads-both-ways"]["status"] == "offered"
     assert (
         listed["salesforce-activity-deal-tasks"]["status"] == "kept"
@@ -31,5 +31,5 @@ def test_offered_changes_are_listed_and_applied_and_a_kept_one_is_a_409(api):
     assert api.admin.post(url + "apply/", {"changes": []}, format="json").status_code == 400
     applied = api.admin.post(url + "apply/", {"changes": ["salesforce-leads-both-ways"]}, format="json")
     assert applied.status_code == 200
-    assert "salesforce-leads-both-ways" not in {row["id"] for row in applied.json()}
+    assert "salesforce-leads-both-ways" not in {row["id"] for row in applied.json()["changes"]}
     assert ObjectMapping.objects.get(integration=integration, other_object="Lead").direction == "both"
