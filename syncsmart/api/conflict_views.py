@@ -121,6 +121,7 @@ class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         return self.accepted(run)
 
     @extend_schema(
+        operation_id="conflicts_resolve_many",
         request=BulkResolveSerializer,
         responses={202: BulkResultSerializer},
         description="Bulk accept: one side's value for each named conflict of one integration still waiting; one run.",
