@@ -480,6 +480,7 @@ def _verify(lab: labs.Lab, log: EditLog, options: SoakOptions, kills: int, elaps
         ).count(),
         "examples": {
             "missing_on_one_side": one_sided[:10],
+            "duplicates": checks.duplicate_examples(snap),
             "lost_edits": lost_examples[:10],
             "deletes_not_propagated": deletes[:10],
             "merge_errors": merges[:10],

@@ -275,6 +275,19 @@ def duplicates(snap: Snapshot) -> int:
     return sum(len(group) - 1 for group in groups)
 
 
+def duplicate_examples(snap: Snapshot, limit: int = 10) -> list[str]:
+    """Which e-mails (or company domains) are held more than once, on which side: what a support
+    engineer needs to look at first when `duplicates` is not 0."""
+    named = [
+        ("hubspot contact", snap.hub.by_email()),
+        ("other contact", snap.other.by_email()),
+        ("hubspot company", snap.hub_companies),
+        ("other company", snap.other_companies),
+    ]
+    found = [f"{kind} {key}: {len(group)}" for kind, groups in named for key, group in groups.items() if len(group) > 1]
+    return found[:limit]
+
+
 def one_sided(snap: Snapshot, log: EditLog) -> list[str]:
     """E-mails (and company domains) live on one side only. A merged-away HubSpot contact's
     counterpart stays in the other system, unlinked, by design (a merge merges nothing there)."""

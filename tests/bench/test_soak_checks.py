@@ -35,7 +35,9 @@ def test_a_converged_pair_is_clean(synced_lab):
 def test_a_second_copy_of_a_contact_is_a_duplicate(synced_lab):
     email = checks.snapshot(synced_lab).hub.live[0]["email"]
     synced_lab.hubspot.emulator.create_record("contacts", {"email": email, "firstname": "Twin"}, validate=False)
-    assert verify(synced_lab)["duplicates"] >= 1
+    result = verify(synced_lab)
+    assert result["duplicates"] >= 1
+    assert f"hubspot contact {email}: 2" in result["examples"]["duplicates"]
 
 
 def test_an_edit_that_never_reached_the_other_side_is_lost(synced_lab):
