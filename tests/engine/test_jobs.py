@@ -312,6 +312,34 @@ def test_a_record_deferred_too_often_fails_visibly(cw_pair):
     assert cw_pair.other.count("contacts") == 0
 
 
+def test_a_waiting_record_notified_again_before_its_next_try_does_not_use_up_its_tries(cw_pair):
+    """Webhook runs that bring the waiting record again before it is due are not tries: the soak
+    saw a logged call give up within two minutes while its contact was still on its way."""
+    from syncsmart.models import DeferredRecord, InboxItem, RecordEvent
+
+    companies = cw_pair.integration.object_mappings.get(hubspot_object="companies")
+    companies.filter_to_other = {"match": "all", "conditions": [{"field": "name", "operator": "neq", "value": "Later"}]}
+    companies.save()  # its company does not sync yet
+    company = cw_pair.hubspot.create_record("companies", {"name": "Later", "domain": "later.example.com"})
+    hub_contact = cw_pair.hubspot.create_record(
+        "contacts", {"email": "waits@later.example.com", "firstname": "Waits"}, associations={"companies": [company]}
+    )
+    for n in range(DeferredRecord.MAX_ATTEMPTS + 2):
+        InboxItem.objects.create(
+            integration=cw_pair.integration, side="hubspot", event_id=f"e{n}", object_type="contacts", record_id=hub_contact
+        )
+        cw_pair.sync(trigger="webhook")
+    row = DeferredRecord.objects.get(record_id=hub_contact)
+    assert row.attempts <= DeferredRecord.IMMEDIATE_ATTEMPTS + 1 and not row.gave_up
+    assert not RecordEvent.objects.filter(source_id=hub_contact, message__startswith="Gave up").exists()
+
+    companies.filter_to_other = {}
+    companies.save()
+    DeferredRecord.objects.update(next_attempt_at=row.created_at)
+    cw_pair.sync()
+    assert cw_pair.other.count("contacts") == 1 and not DeferredRecord.objects.exists()
+
+
 def test_a_long_page_keeps_its_lease_alive_between_write_batches(cw_pair, settings):
     """ConnectWise takes writes one by one, so a page of 1,000 can outlast a lease: the run renews
     it as it writes, and a run whose lease was taken over stops before committing anything."""

@@ -189,13 +189,13 @@ class Checkpoint:
         """A record deferred MAX_ATTEMPTS times fails, visibly, instead of waiting forever."""
         if not items:
             return
-        attempts = dict(
-            DeferredRecord.objects.filter(
-                object_mapping=self.s.mapping, source_side=self.s.source, record_id__in=[i.id for i in items]
-            ).values_list("record_id", "attempts")
-        )
+        now = timezone.now()
+        rows = DeferredRecord.objects.filter(
+            object_mapping=self.s.mapping, source_side=self.s.source, record_id__in=[i.id for i in items]
+        ).values_list("record_id", "attempts", "next_attempt_at")
+        tries = {record_id: attempts + (due <= now) for record_id, attempts, due in rows}
         for item in items:
-            if attempts.get(item.id, 0) + 1 >= DeferredRecord.MAX_ATTEMPTS:
+            if tries.get(item.id, 1) >= DeferredRecord.MAX_ATTEMPTS:
                 item.outcome = Outcome.FAILED
                 item.message = f"Gave up after {DeferredRecord.MAX_ATTEMPTS} tries: {item.message}"
 
@@ -208,13 +208,7 @@ class Checkpoint:
         }
         for item in items:
             row = existing.get(item.id)
-            attempts = (row.attempts + 1) if row else 1
-            values = dict(
-                reason=item.message[:2000],
-                waiting_for=item.waiting_for,
-                attempts=attempts,
-                next_attempt_at=now + DeferredRecord.backoff(attempts),
-            )
+            values = dict(reason=item.message[:2000], waiting_for=item.waiting_for, **_next_try(row, now))
             if row is None:
                 DeferredRecord.objects.create(
                     integration=self.s.ctx.integration,
@@ -397,3 +391,14 @@ def changes_of(item: Item) -> dict[str, list[Any]]:
     page's history ("old → new"). Before is the target as read in this page (none on a create)."""
     before = item.target.properties if item.target is not None else {}
     return {name: [_shown(before.get(name)), _shown(value)] for name, value in sorted(item.writes.items())}
+
+
+def _next_try(row: DeferredRecord | None, now: datetime) -> dict[str, Any]:
+    """A try counts only when the record was due: the same record brought again before then (a
+    webhook, an inbox pass between two parts of a page, an overlap window) is not another try, or
+    a record waiting on a parent a busy backfill has not reached yet runs out of its tries within
+    seconds and fails instead of landing (the soak lost a logged call that way)."""
+    if row is not None and row.next_attempt_at > now:
+        return {"attempts": row.attempts, "next_attempt_at": row.next_attempt_at}
+    attempts = row.attempts + 1 if row else 1
+    return {"attempts": attempts, "next_attempt_at": now + DeferredRecord.backoff(attempts)}
