@@ -437,6 +437,8 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "syncsmart.models.SyncRun.Status",
         "SideEnum": "syncsmart.core.choices.Side",
         "DeletePolicyEnum": "mappings.models.ObjectMapping.DeletePolicy",
+        "ConflictAcceptEnum": "syncsmart.models.HeldConflict.Accepted",
+        "ConflictSideEnum": [("hubspot", "HubSpot's value"), ("other", "The other system's value")],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -108,7 +108,7 @@ NOT_SWEPT = {
          "api_token_revoke", "team_invite", "team_alert_emails", "team_change_role", "team_remove",
          "team_revoke", "staff_unlock", "staff_view_as", "staff_view_as_end", "staff_sync_now",
          "staff_historical_resync", "staff_main_switch", "staff_repair_webhooks", "staff_decide_portal",
-         "staff_refresh_schema", "conflict_resolve", "conflicts_bulk"],
+         "staff_refresh_schema", "conflict_resolve", "conflicts_bulk", "default_upgrades_apply"],
         FORM_ACTION,
     ),
     **dict.fromkeys(["field_search", "pair_check", "filter_count", "historical_progress"], PARTIAL),

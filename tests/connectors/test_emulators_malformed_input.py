@@ -294,6 +294,7 @@ SF_PATHS = [
     SF + "/composite/sobjects",
     SF + "/composite/sobjects/{obj}",
     SF + "/composite",
+    SF + "/tooling/sobjects/CustomField",
     "/cometd/{ver}",
     "/_emulator/records",
     "/_emulator/edit",
@@ -312,7 +313,7 @@ SF_KEYS += ["StartDateTime", "EndDateTime", "DurationInMinutes", "ActivityDateTi
 SF_KEYS += ["CallDurationInSeconds", "StageName", "CloseDate", "Amount", "OpportunityId", "ContactId", "IsPrimary"]
 SF_KEYS += ["sobject", "properties", "id", "account_id", "opportunity_name", "contact_id", "Id", "IsConverted"]
 SF_KEYS += ["channel", "clientId", "subscription", "supportedConnectionTypes", "connectionType", "version", "ext"]
-SF_KEYS += ["replay", "compositeRequest", "method", "url", "referenceId", "body"]
+SF_KEYS += ["replay", "compositeRequest", "method", "url", "referenceId", "body", "FullName", "Metadata", "label", "length"]
 SF_QUERIES = st.one_of(
     TEXT,
     st.sampled_from(

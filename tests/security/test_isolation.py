@@ -18,7 +18,7 @@ from syncsmart.api.tokens import issue_token
 from syncsmart.engine.tasks import scheduled_run
 from syncsmart.models import AmbiguousMatch, Preview, RecordEvent, SyncRun
 from tenants.models import ApiToken, AuditLog, Invitation, Membership, Tenant
-from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from tests.factories import HeldConflictFactory, MembershipFactory, TenantFactory, UserFactory
 from tests.ui.factories import FieldMappingFactory, IntegrationFactory, ObjectMappingFactory, RecordEventFactory, SyncRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +37,7 @@ API_OBJECTS = {
     "connections": "connection",
     "ambiguous-matches": "ambiguous",
     "previews": "preview",
+    "conflicts": "conflict",
     "held-deletions": "mapping",  # a list only: no id in its path
 }
 
@@ -70,6 +71,11 @@ def _world(tenant):
         "connection": integration.other_connection,
         "token": token,
         "preview": Preview.objects.create(integration=integration),
+        "conflict": HeldConflictFactory(
+            field_mapping=FieldMappingFactory(
+                object_mapping=mapping, hubspot_field="lastname", other_field="lastName", conflict_review=True
+            )
+        ),
         "ambiguous": AmbiguousMatch.objects.create(
             integration=integration,
             object_mapping=mapping,
@@ -104,6 +110,7 @@ def _url_for(route: str, pattern: URLPattern, objects: dict) -> str | None:
         "run_pk": objects["run"].pk,
         "preview_pk": objects["preview"].pk,
         "match_pk": objects["ambiguous"].pk,
+        "conflict_pk": objects["conflict"].pk,
         "removal_pk": objects["removal"].pk,
         "tenant_id": objects["tenant"].pk,
         "connection_pk": objects["connection"].pk,
