@@ -293,14 +293,26 @@ def _is_busy(error: BaseException) -> bool:
 # In WAL mode SQLite answers SQLITE_BUSY at once, bypassing the connection's timeout, while another
 # process recovers the WAL after a crash (a killed worker) or cleans it up as the last connection
 # closes (a finished `manage.py sync`). Both last milliseconds: wait them out instead of failing a run.
-@retry(
+_wait_out_busy = retry(
     retry=retry_if_exception(_is_busy),
     wait=wait_random(0.005, 0.05),
     stop=stop_after_delay(BUSY_WAIT_SECONDS),
     reraise=True,
 )
+
+
+@_wait_out_busy
 def _begin_immediate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
+
+
+@_wait_out_busy
+def _create_schema(conn: sqlite3.Connection, statements: tuple[str, ...]) -> None:
+    """Schema statements take the write lock too: a new process creating its bucket table while
+    another recovers the WAL failed a bench's child sync with "database is locked" (CI)."""
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
 
 
 class _ImmediateSQLiteBucket(SQLiteBucket):
@@ -323,17 +335,18 @@ class SQLiteStore(Store):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conn = self._connect()
-        self._conn.execute("CREATE TABLE IF NOT EXISTS daily_budget (key TEXT, day TEXT, calls INTEGER, PRIMARY KEY (key, day))")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS minute_calls (key TEXT, minute INTEGER, calls INTEGER, PRIMARY KEY (key, minute))"
+        _create_schema(
+            self._conn,
+            (
+                "CREATE TABLE IF NOT EXISTS daily_budget (key TEXT, day TEXT, calls INTEGER, PRIMARY KEY (key, day))",
+                "CREATE TABLE IF NOT EXISTS minute_calls (key TEXT, minute INTEGER, calls INTEGER, PRIMARY KEY (key, minute))",
+                "CREATE TABLE IF NOT EXISTS daily_reported (key TEXT, day TEXT, daily_limit INTEGER, remaining INTEGER, "
+                "PRIMARY KEY (key, day))",
+            ),
         )
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS daily_reported (key TEXT, day TEXT, daily_limit INTEGER, remaining INTEGER, "
-            "PRIMARY KEY (key, day))"
-        )
-        self._conn.commit()
         self._slots_conn: sqlite3.Connection | None = None
 
+    @_wait_out_busy
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level="DEFERRED", check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -345,9 +358,13 @@ class SQLiteStore(Store):
     def limiter(self, name: str, windows: tuple[tuple[int, int], ...]) -> Limiter:
         conn = self._connect()
         table = f"bucket_{name}"
-        conn.execute(f"CREATE TABLE IF NOT EXISTS '{table}' (name VARCHAR, item_timestamp INTEGER)")
-        conn.execute(f"CREATE INDEX IF NOT EXISTS 'idx_{table}' ON '{table}' (item_timestamp)")
-        conn.commit()
+        _create_schema(
+            conn,
+            (
+                f"CREATE TABLE IF NOT EXISTS '{table}' (name VARCHAR, item_timestamp INTEGER)",
+                f"CREATE INDEX IF NOT EXISTS 'idx_{table}' ON '{table}' (item_timestamp)",
+            ),
+        )
         return Limiter(_ImmediateSQLiteBucket([Rate(calls, ms) for calls, ms in windows], conn, table))
 
     def count_today(self, key: str, calls: int = 1, at: dt.datetime | None = None) -> int:

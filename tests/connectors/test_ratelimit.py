@@ -161,11 +161,11 @@ class BusyAtFirst:
     """A connection that answers SQLITE_BUSY_RECOVERY to its first BEGINs, as SQLite does (without
     its busy handler) while another process recovers the WAL after a crash."""
 
-    def __init__(self, conn, refusals: int):
-        self.conn, self.refusals = conn, refusals
+    def __init__(self, conn, refusals: int, on: str = "BEGIN"):
+        self.conn, self.refusals, self.on = conn, refusals, on
 
     def execute(self, sql, *args):
-        if sql.startswith("BEGIN") and self.refusals:
+        if sql.startswith(self.on) and self.refusals:
             self.refusals -= 1
             busy = sqlite3.OperationalError("database is locked")
             busy.sqlite_errorcode = 261  # SQLITE_BUSY_RECOVERY
@@ -181,6 +181,21 @@ def test_a_lock_sqlite_refuses_at_once_is_waited_out_instead_of_failing_the_call
     store._conn = BusyAtFirst(store._conn, refusals=3)
     assert store.count_today("portal") == 1
     assert store._conn.refusals == 0
+
+
+def test_a_bucket_table_created_while_sqlite_refuses_at_once_is_waited_out(db_path, monkeypatch):
+    """A new process makes its bucket table while another recovers the WAL: CI saw a bench's child
+    sync fail with "database is locked" on that CREATE TABLE."""
+    store = SQLiteStore(db_path)
+    connect, opened = store._connect, []
+
+    def busy_at_first():
+        opened.append(BusyAtFirst(connect(), refusals=3, on="CREATE"))
+        return opened[-1]
+
+    monkeypatch.setattr(store, "_connect", busy_at_first)
+    store.limiter("hubspot_portal_calls", ((10, 1000),))
+    assert opened[0].refusals == 0
 
 
 def test_other_sqlite_errors_are_not_retried(db_path):
